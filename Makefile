@@ -1,0 +1,86 @@
+# tslite build.  `make` builds build/tslite.so and build/libtslite.a;
+# `make test` installs test dependencies, builds, runs every test, then runs
+# them all again under ASan+UBSan (build/asan/), ending with "N passed, N failed".
+#
+# Sources are picked up by wildcard so modules can be added without editing
+# this file: ext/*.c and s3/*.c form the extension; tests/unit/*.c are C unit
+# tests (one binary each); tests/fuzz/*.c are libFuzzer targets.
+
+CC       ?= cc
+B        ?= build
+OPT      ?= -O2
+SAN      ?=
+CFLAGS_BASE = -std=gnu11 -g $(OPT) -fPIC -fvisibility=hidden -Wall -Wextra -Werror \
+              -Wno-unused-parameter -D_GNU_SOURCE -Iext -Is3 $(SAN)
+CFLAGS  ?=
+ALL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS)
+LIBS     = -lcurl -lssl -lcrypto -lz -lzstd -lexpat -lm -lpthread
+
+EXT_SRC  = $(sort $(wildcard ext/*.c s3/*.c))
+EXT_OBJ  = $(patsubst %.c,$(B)/obj/%.o,$(EXT_SRC))
+HDRS     = $(wildcard ext/*.h s3/*.h tests/unit/*.h)
+UNIT_SRC = $(sort $(wildcard tests/unit/*.c))
+UNIT_BIN = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+TOOL_BIN = $(B)/tests/sqltest
+
+.PHONY: all test check deps deps-build asan fuzz bench demo clean format lint
+all: $(B)/tslite.so $(B)/libtslite.a $(UNIT_BIN) $(TOOL_BIN)
+
+$(B)/obj/%.o: %.c $(HDRS) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# Only sqlite3_tslite_init is exported (visibility=hidden + version script).
+$(B)/tslite.so: $(EXT_OBJ) ext/tslite.map
+	$(CC) $(SAN) -shared -o $@ $(EXT_OBJ) -Wl,--version-script=ext/tslite.map $(LIBS)
+
+$(B)/libtslite.a: $(EXT_OBJ)
+	@rm -f $@
+	ar rcs $@ $(EXT_OBJ)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libtslite.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(B)/libtslite.a -lsqlite3 $(LIBS)
+
+$(B)/tests/sqltest: tests/sqltest.c $(B)/libtslite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(B)/libtslite.a -lsqlite3 $(LIBS)
+
+# Installs Debian packages and npm test tools when missing (see tests/deps.sh).
+deps:
+	@tests/deps.sh
+
+# Only what building needs (the README's first set-up command).
+deps-build:
+	@tests/deps.sh --build-only
+
+asan:
+	$(MAKE) B=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+
+test: deps
+	$(MAKE) all
+	$(MAKE) asan
+	tests/run.sh build build/asan
+
+# Quick loop for development: normal build only.
+check: all
+	tests/run.sh build
+
+FUZZ_SRC = $(sort $(wildcard tests/fuzz/*.c))
+fuzz:
+	@tests/fuzz.sh $(FUZZ_SRC)
+
+bench: all
+	@bench/run.sh
+
+demo: all
+	@sh docs/demo.sh
+
+format:
+	clang-format -i ext/*.c ext/*.h s3/*.c s3/*.h tests/unit/*.c tests/*.c
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability -Iext -Is3 ext s3
+
+clean:
+	rm -rf build

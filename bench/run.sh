@@ -1,0 +1,3 @@
+#!/bin/sh
+# make bench: the TSBS-style side-by-side benchmark (see docs/benchmarks.md).
+echo "bench: not built yet"

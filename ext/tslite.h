@@ -1,0 +1,75 @@
+/*
+** tslite.h: the internal interface of the SQLite-facing layer of tslite.
+**
+** Every file of ext/ that talks to SQLite includes this header (and only
+** ext/tslite.c defines the extension API pointer).  Pure codecs (tstime.c,
+** tsbuf.c, the chunk codec, Parquet, CSV) have their own headers and no
+** SQLite dependency.  The sections below are one per file; each is owned by
+** the file it names.
+*/
+#ifndef TSLITE_H
+#define TSLITE_H
+#include <sqlite3ext.h>
+SQLITE_EXTENSION_INIT3
+#include <stdint.h>
+#include "tsbuf.h"
+#include "tstime.h"
+
+#define TSLITE_VERSION "0.1.0"
+
+/**************************************************************************
+** Interface to util.c: per-connection environment and error helpers.
+**
+** A TsEnv is created by sqlite3_tslite_init for each connection and passed
+** as user data to every function and module the extension registers.  It is
+** reference counted: each registration takes a reference (tsEnvRef) and
+** gives its destructor tsEnvUnref, so it lives until SQLite has destroyed the
+** last function or module that points at it.  It is the only per-connection
+** state of the extension; there is no global mutable state.
+*/
+typedef struct TsEnv TsEnv;
+struct TsEnv {
+  int nRef;                /* references; freed at 0 */
+  sqlite3 *db;             /* the connection (not owned) */
+  sqlite3_int64 iFakeNow;  /* test clock (ns since epoch) set by
+                           ** ts_debug_set_now(); 0 = use the real clock */
+};
+TsEnv *tsEnvNew(sqlite3 *db);
+TsEnv *tsEnvRef(TsEnv *p);
+void tsEnvUnref(void *p);             /* signature fits xDestroy slots */
+/* Current time in ns since the epoch: the test clock if set, else real. */
+sqlite3_int64 tsEnvNow(TsEnv *p);
+/* Replace *pzErr (sqlite3_malloc'd, may be NULL) with a new message. */
+void tsErrSet(char **pzErr, const char *zFmt, ...);
+/* Set the vtab's zErrMsg the same way. */
+void tsVtabErr(sqlite3_vtab *pVtab, const char *zFmt, ...);
+/* Register tslite_version() and ts_debug_set_now(). */
+int tsUtilRegister(sqlite3 *db, TsEnv *pEnv);
+
+/**************************************************************************
+** Interface to vtab.c: the timeseries virtual table (module "timeseries"),
+** ts_check(table), ts_stats(table).
+*/
+int tsVtabRegister(sqlite3 *db, TsEnv *pEnv);
+
+/**************************************************************************
+** Interface to func*.c: time, time-series and aggregate SQL functions.
+*/
+int tsFuncRegister(sqlite3 *db, TsEnv *pEnv);
+
+/**************************************************************************
+** Interface to objsql.c: ts_object_list/get/put/delete over s3/objstore.h.
+*/
+int tsObjSqlRegister(sqlite3 *db, TsEnv *pEnv);
+
+/**************************************************************************
+** Interface to pq_vtab.c: the parquet virtual table.
+*/
+int tsPqVtabRegister(sqlite3 *db, TsEnv *pEnv);
+
+/**************************************************************************
+** Interface to unload.c: ts_unload().
+*/
+int tsUnloadRegister(sqlite3 *db, TsEnv *pEnv);
+
+#endif /* TSLITE_H */

@@ -1,0 +1,96 @@
+/*
+** objstore.h: the object-store interface used by the cold tier, UNLOAD,
+** batch load, backups and the parquet table.  Two back ends behind one API:
+**
+**   s3://bucket[/prefix]     S3 (AWS, MinIO, s3rver) over libcurl, SigV4
+**   file:///abs/dir          a local directory (the embedded default)
+**
+** Knows nothing of SQLite.  Memory comes from malloc; error messages are
+** returned through char **pzErr, allocated with malloc (free with free()),
+** and name the operation, bucket/dir, key, HTTP status and S3 error code,
+** never credentials.  A store opened on a URI is rooted there: every key
+** passed to the functions below is relative to the root ("a/b.parquet" under
+** s3://bkt/pre is object "pre/a/b.parquet" of bucket "bkt").
+**
+** Thread-safety: a TsObjStore is used by one thread at a time.
+*/
+#ifndef OBJSTORE_H
+#define OBJSTORE_H
+#include <stddef.h>
+#include <stdint.h>
+#include "tsbuf.h"
+
+/* Result codes. */
+#define TS_OBJ_OK        0
+#define TS_OBJ_ERROR     1   /* failed (after retries where retrying applies) */
+#define TS_OBJ_NOTFOUND  2   /* no such key (or bucket/directory) */
+#define TS_OBJ_NOMEM     3
+#define TS_OBJ_CORRUPT   4   /* integrity failure: bad checksum, tampered ciphertext */
+#define TS_OBJ_RANGE     5   /* requested byte range not satisfiable */
+
+/* Options for opening a store.  Zero-initialise and set what you need;
+** NULL/0 fields take their defaults from the environment (AWS_* variables,
+** ~/.aws/credentials) or built-in defaults.  Credentials are never here. */
+typedef struct TsObjConfig TsObjConfig;
+struct TsObjConfig {
+  const char *zEndpoint;   /* e.g. "http://127.0.0.1:4569"; NULL = env or AWS */
+  const char *zRegion;     /* NULL = env or "us-east-1" */
+  const char *zUrlStyle;   /* "path" | "virtual" | NULL (path if endpoint set) */
+  const char *zSse;        /* server-side encryption: "sse_s3" | "sse_kms" | NULL */
+  const char *zKmsKey;     /* KMS key id/ARN for sse_kms */
+};
+
+typedef struct TsObjStore TsObjStore;
+typedef struct TsObjWriter TsObjWriter;
+
+typedef struct TsObjInfo TsObjInfo;
+struct TsObjInfo {
+  const char *zKey;        /* key relative to the store root */
+  int64_t nSize;           /* bytes */
+  int64_t iMtimeMs;        /* last modified, ms since epoch */
+  const char *zEtag;       /* ETag without quotes, or "" */
+};
+
+/* Open a store rooted at zUri.  *pp is NULL on failure. */
+int tsObjOpen(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp, char **pzErr);
+
+/* Open the store holding the object named by a full URI (s3://bkt/dir/x.pq,
+** file:///dir/x.pq) and return its key in *pzKey (malloc'd). */
+int tsObjOpenParent(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp,
+                    char **pzKey, char **pzErr);
+
+void tsObjClose(TsObjStore *p);   /* accepts NULL */
+
+/* Whole-object write: the object appears complete or not at all. */
+int tsObjPut(TsObjStore *p, const char *zKey, const void *a, size_t n, char **pzErr);
+
+/* Append bytes [iOff, iOff+nLen) of the object to *pOut (nLen<0: to the
+** end).  A range past the end is clipped; iOff beyond the size gives
+** TS_OBJ_RANGE unless the object is empty and iOff==0. */
+int tsObjGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen,
+             TsBuf *pOut, char **pzErr);
+
+/* Size/mtime/etag of one object; TS_OBJ_NOTFOUND if absent. pInfo->zKey and
+** zEtag point into the store and stay valid until the next call on p. */
+int tsObjHead(TsObjStore *p, const char *zKey, TsObjInfo *pInfo, char **pzErr);
+
+/* Delete; deleting a missing key succeeds. */
+int tsObjDelete(TsObjStore *p, const char *zKey, char **pzErr);
+
+/* Server-side copy within the store. */
+int tsObjCopy(TsObjStore *p, const char *zSrcKey, const char *zDstKey, char **pzErr);
+
+/* Call xCb for each object whose key starts with zPrefix (relative to the
+** root), in key order.  xCb returns non-zero to stop early (not an error). */
+int tsObjList(TsObjStore *p, const char *zPrefix,
+              int (*xCb)(void *pCtx, const TsObjInfo *pInfo), void *pCtx, char **pzErr);
+
+/* Streaming upload (multipart on S3, temp file + rename on file://).
+** Nothing is visible under zKey until tsObjWriterFinish succeeds; on any
+** error, or tsObjWriterAbort, the partial upload is discarded. */
+int tsObjWriterOpen(TsObjStore *p, const char *zKey, TsObjWriter **pp, char **pzErr);
+int tsObjWriterWrite(TsObjWriter *w, const void *a, size_t n, char **pzErr);
+int tsObjWriterFinish(TsObjWriter *w, char **pzErr);   /* frees w */
+void tsObjWriterAbort(TsObjWriter *w);                 /* frees w; accepts NULL */
+
+#endif
