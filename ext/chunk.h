@@ -1,0 +1,97 @@
+/*
+** chunk.h: the memory tier's compressed column-chunk codec (chunk.c).
+** Pure C, no SQLite: input and output are byte buffers (see tsbuf.h).
+**
+** A chunk holds the rows of ONE series (fixed dimensions + measure_name) for
+** a time range: nRow rows sorted by strictly increasing time, a version per
+** row, and nCol typed, nullable measure columns.  It is one blob with a
+** header (row count, time range, per-column statistics) and a directory of
+** column offsets, so a reader can learn the header without decoding, and
+** decode only the columns a query uses.  The byte layout is documented at
+** the top of chunk.c and in docs/internals/chunk-format.md.
+**
+** Encodings: time = delta-of-delta; version = run-length (almost always 1);
+** DOUBLE = Gorilla XOR (or better); BIGINT/TIMESTAMP = delta + zigzag varints
+** (or better); VARCHAR = per-chunk dictionary; BOOLEAN = bitmap; NULLs = a
+** bitmap per column, absent when the column has no NULL.
+**
+** Decoders treat input as hostile: every length is checked and a bad blob
+** gives TS_CHUNK_CORRUPT, never a crash or an over-read.
+*/
+#ifndef CHUNK_H
+#define CHUNK_H
+#include <stddef.h>
+#include <stdint.h>
+#include "tsbuf.h"
+
+/* Result codes. */
+#define TS_CHUNK_OK       0
+#define TS_CHUNK_CORRUPT  1   /* malformed blob */
+#define TS_CHUNK_NOMEM    2
+#define TS_CHUNK_MISUSE   3   /* bad arguments (unsorted times, bad type) */
+
+/* Measure types (also used by the vtab's schema). */
+#define TS_TYPE_DOUBLE     1
+#define TS_TYPE_BIGINT     2
+#define TS_TYPE_VARCHAR    3
+#define TS_TYPE_BOOLEAN    4
+#define TS_TYPE_TIMESTAMP  5
+
+#define TS_CHUNK_MAX_ROWS  65536
+#define TS_CHUNK_MAX_COLS  1024
+
+/* One column of values, input to the encoder or output of the decoder.
+** Exactly one value array is used, by type: aDouble (DOUBLE), aInt (BIGINT,
+** TIMESTAMP, BOOLEAN as 0/1), azText+anText (VARCHAR; bytes need no NUL).
+** aNull[i]!=0 marks row i NULL (its value slot is ignored); aNull may be NULL
+** when no row is NULL. */
+typedef struct TsChunkCol TsChunkCol;
+struct TsChunkCol {
+  int eType;                /* TS_TYPE_* */
+  const uint8_t *aNull;     /* per-row NULL flags or NULL */
+  const double *aDouble;
+  const int64_t *aInt;
+  const char *const *azText;
+  const int *anText;
+};
+
+/* Per-column statistics kept in the header (non-NULL values only).
+** For DOUBLE rMin/rMax/rSum; for BIGINT/TIMESTAMP/BOOLEAN iMin/iMax and rSum
+** (as double); VARCHAR keeps only nValue. */
+typedef struct TsChunkStat TsChunkStat;
+struct TsChunkStat {
+  int64_t nValue;           /* non-NULL values */
+  double rMin, rMax, rSum;
+  int64_t iMin, iMax;
+};
+
+typedef struct TsChunkInfo TsChunkInfo;
+struct TsChunkInfo {
+  int nRow;                 /* rows, 1..TS_CHUNK_MAX_ROWS */
+  int nCol;                 /* measure columns */
+  int64_t tMin, tMax;       /* first and last time */
+};
+
+/* Encode nRow rows (aTime strictly increasing; aVersion may be NULL meaning
+** all 1) and nCol columns; append the blob to pOut.  Returns TS_CHUNK_*. */
+int tsChunkEncode(int nRow, const int64_t *aTime, const int64_t *aVersion,
+                  int nCol, const TsChunkCol *aCol, TsBuf *pOut);
+
+/* Read the header only: *pInfo, and aStat[0..nCol-1] when aStat is not
+** NULL (nStat = its capacity; columns past it are skipped). */
+int tsChunkInfoGet(const void *a, size_t n, TsChunkInfo *pInfo,
+                   TsChunkStat *aStat, int nStat);
+
+/* A decoder over one blob.  The blob must outlive the reader.  Decoded
+** arrays are owned by the reader and stay valid until it is freed or the
+** same column is decoded again. */
+typedef struct TsChunkReader TsChunkReader;
+int tsChunkReaderOpen(const void *a, size_t n, TsChunkReader **pp);
+void tsChunkReaderFree(TsChunkReader *p);          /* accepts NULL */
+const TsChunkInfo *tsChunkReaderInfo(TsChunkReader *p);
+int tsChunkReadTime(TsChunkReader *p, const int64_t **paTime);
+int tsChunkReadVersion(TsChunkReader *p, const int64_t **paVersion);
+/* Decode column iCol (0-based) into *pCol (arrays owned by the reader). */
+int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol);
+
+#endif
