@@ -21,7 +21,7 @@ EXT_OBJ  = $(patsubst %.c,$(B)/obj/%.o,$(EXT_SRC))
 HDRS     = $(wildcard ext/*.h s3/*.h tests/unit/*.h)
 UNIT_SRC = $(sort $(wildcard tests/unit/*.c))
 UNIT_BIN = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
-TOOL_BIN = $(B)/tests/sqltest
+TOOL_BIN = $(B)/tests/sqltest $(patsubst tests/tools/%.c,$(B)/tools/%,$(sort $(wildcard tests/tools/*.c)))
 
 .PHONY: all test check deps deps-build asan fuzz bench demo clean format lint
 all: $(B)/tslite.so $(B)/libtslite.a $(UNIT_BIN) $(TOOL_BIN)
@@ -43,6 +43,11 @@ $(B)/tests/%: tests/unit/%.c $(B)/libtslite.a $(HDRS)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(B)/libtslite.a -lsqlite3 $(LIBS)
 
 $(B)/tests/sqltest: tests/sqltest.c $(B)/libtslite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(B)/libtslite.a -lsqlite3 $(LIBS)
+
+# Helper programs used by tests (not tests themselves): tests/tools/NAME.c -> $(B)/tools/NAME
+$(B)/tools/%: tests/tools/%.c $(B)/libtslite.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(B)/libtslite.a -lsqlite3 $(LIBS)
 
