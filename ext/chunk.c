@@ -52,6 +52,11 @@
 **                  2 SCALED: byte e (0..TS_MAX_SCALE), then ISEQ of integers
 **                            m such that value == (double)m / 10^e exactly,
 **                            bit for bit (decimal data: 42.0, 12.25, ...)
+**                  3 BITS:   ISEQ of the values' bits as order-preserving
+**                            integers: x = the 64 bits as int64, and when
+**                            x < 0, x XOR INT64_MAX (noisy full-precision
+**                            data: deltas are about change/ulp)
+**                The encoder writes the smallest; RAW bounds the worst case.
 **     BIGINT, TIMESTAMP: ISEQ of nValue values
 **     BOOLEAN:   byte mode, then 0 BITMAP: ceil(nValue/8) bytes, LSB first,
 **                1 CONST: one byte 0 or 1 (every value equal)
@@ -105,6 +110,7 @@
 #define DBL_RAW    0
 #define DBL_XOR    1
 #define DBL_SCALED 2
+#define DBL_BITS   3
 
 #define BOOL_BITMAP 0
 #define BOOL_CONST  1
@@ -531,6 +537,17 @@ static int xorRead(const unsigned char *aIn, size_t nIn, double *a, int n){
   return br.bErr ? TS_CHUNK_CORRUPT : TS_CHUNK_OK;
 }
 
+/* Map a double's bits to an int64 whose order is the doubles' order (-0.0
+** just below +0.0), and back.  Deltas between nearby values of a noisy
+** series are then small integers (about value change / ulp). */
+static int64_t dblOrdered(double r){
+  int64_t x = (int64_t)dblBits(r);
+  return x<0 ? x ^ INT64_MAX : x;
+}
+static double orderedDbl(int64_t x){
+  return bitsDbl((uint64_t)(x<0 ? x ^ INT64_MAX : x));
+}
+
 /* If v == (double)m / 10^e exactly, store m in *pm and return 1. */
 static int scaleTry(double v, int e, int64_t *pm){
   double x = v * aPow10[e];
@@ -542,59 +559,62 @@ static int scaleTry(double v, int e, int64_t *pm){
   return 1;
 }
 
-/* Encode the n (>= 1) doubles of a[] in the smallest of SCALED, XOR and RAW
-** that applies. */
+/* Encode the n (>= 1) doubles of a[] with the smallest of SCALED (when
+** every value is a short decimal), BITS, XOR and RAW. */
 static int doubleEncode(TsBuf *p, const double *a, int n){
   int e = 0, i, rc = TS_CHUNK_OK;
   int bScaled = 1;
-  int64_t *aM;
-  TsBuf tmp;
-  size_t nXor;
+  int64_t *aM = 0;
+  TsBuf best, cand;
+  size_t nRaw = 1 + 8*(size_t)n;
 
-  /* Smallest decimal exponent e that represents every value exactly. */
+  tsBufInit(&best);
+  tsBufInit(&cand);
+  best.nMax = cand.nMax = p->nMax;
+  aM = (int64_t*)malloc(sizeof(int64_t)*(size_t)n);
+  if( aM==0 ){ rc = TS_CHUNK_NOMEM; goto done; }
+
+  /* SCALED: the smallest decimal exponent e that represents every value
+  ** exactly.  When it is at most a byte per value, nothing else will be
+  ** much smaller, so the other candidates are not tried. */
   for(i=0; i<n && bScaled; i++){
-    int64_t m;
-    while( e<=TS_MAX_SCALE && !scaleTry(a[i], e, &m) ) e++;
+    while( e<=TS_MAX_SCALE && !scaleTry(a[i], e, &aM[i]) ) e++;
     if( e>TS_MAX_SCALE ) bScaled = 0;
   }
-  tsBufInit(&tmp);
-  tmp.nMax = p->nMax;
+  for(i=0; i<n && bScaled; i++) bScaled = scaleTry(a[i], e, &aM[i]);
   if( bScaled ){
-    aM = (int64_t*)malloc(sizeof(int64_t)*(size_t)n);
-    if( aM==0 ) return TS_CHUNK_NOMEM;
-    for(i=0; i<n && bScaled; i++) bScaled = scaleTry(a[i], e, &aM[i]);
-    if( bScaled ){
-      tsBufAppendByte(&tmp, DBL_SCALED);
-      tsBufAppendByte(&tmp, (unsigned char)e);
-      rc = iseqEncode(&tmp, aM, n);
-    }
-    free(aM);
-    if( rc ) goto done;
-    /* Small enough that XOR cannot beat it by much: take it. */
-    if( bScaled && tmp.n <= (size_t)n ){
-      tsBufAppend(p, tmp.a, tmp.n);
-      goto done;
-    }
+    tsBufAppendByte(&best, DBL_SCALED);
+    tsBufAppendByte(&best, (unsigned char)e);
+    rc = iseqEncode(&best, aM, n);
+    if( rc || best.n<=(size_t)n ) goto done;
   }
-  {
-    size_t nScaled = bScaled ? tmp.n : (size_t)-1;
-    size_t nStart = p->n;
-    tsBufAppendByte(p, DBL_XOR);
-    xorWrite(p, a, n);
-    nXor = p->n - nStart;
-    if( p->bErr ) goto done;
-    if( nScaled<=nXor && nScaled <= 1 + 8*(size_t)n ){
-      p->n = nStart;
-      tsBufAppend(p, tmp.a, tmp.n);
-    }else if( nXor > 1 + 8*(size_t)n ){
-      p->n = nStart;
+
+  /* BITS: order-preserving integers through the integer coder. */
+  for(i=0; i<n; i++) aM[i] = dblOrdered(a[i]);
+  tsBufAppendByte(&cand, DBL_BITS);
+  rc = iseqEncode(&cand, aM, n);
+  if( rc ) goto done;
+  if( best.n==0 || cand.n<best.n ){ TsBuf t = best; best = cand; cand = t; }
+
+  /* XOR (Gorilla). */
+  tsBufReset(&cand);
+  tsBufAppendByte(&cand, DBL_XOR);
+  xorWrite(&cand, a, n);
+  if( cand.n<best.n ){ TsBuf t = best; best = cand; cand = t; }
+
+done:
+  if( rc==TS_CHUNK_OK && (best.bErr || cand.bErr) ) rc = TS_CHUNK_NOMEM;
+  if( rc==TS_CHUNK_OK ){
+    if( best.n<=nRaw ){
+      tsBufAppend(p, best.a, best.n);
+    }else{
       tsBufAppendByte(p, DBL_RAW);
       for(i=0; i<n; i++) tsBufAppendU64le(p, dblBits(a[i]));
     }
   }
-done:
-  if( tmp.bErr && rc==TS_CHUNK_OK ) rc = TS_CHUNK_NOMEM;
-  tsBufFree(&tmp);
+  free(aM);
+  tsBufFree(&best);
+  tsBufFree(&cand);
   return rc;
 }
 
@@ -627,6 +647,17 @@ static int doubleDecode(TsRd *pRd, double *a, int n){
         int64_t m;
         memcpy(&m, &a[i], 8);
         a[i] = (double)m / aPow10[e];
+      }
+      return TS_CHUNK_OK;
+    }
+    case DBL_BITS: {
+      int64_t *aM = (int64_t*)a;   /* decode in place: same size */
+      int rc = iseqDecode(pRd, aM, n);
+      if( rc ) return rc;
+      for(i=0; i<n; i++){
+        int64_t x;
+        memcpy(&x, &a[i], 8);
+        a[i] = orderedDbl(x);
       }
       return TS_CHUNK_OK;
     }
