@@ -93,6 +93,8 @@
 */
 #include "chunk.h"
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -723,6 +725,29 @@ static int textEncode(TsBuf *p, const char *const *az, const int *an, int n){
 ** Encoder.
 */
 
+/* Statistics of n (>= 1) non-NULL values; nValue is the caller's. */
+static void statDoubles(const double *a, int n, TsChunkStat *pStat){
+  int i;
+  pStat->rMin = pStat->rMax = a[0];
+  pStat->rSum = 0.0;
+  for(i=0; i<n; i++){
+    if( a[i]<pStat->rMin ) pStat->rMin = a[i];
+    if( a[i]>pStat->rMax ) pStat->rMax = a[i];
+    pStat->rSum += a[i];
+  }
+}
+static void statInts(const int64_t *a, int n, TsChunkStat *pStat){
+  __int128 sum = 0;   /* exact: 65536 x 2^63 fits in 80 bits */
+  int i;
+  pStat->iMin = pStat->iMax = a[0];
+  for(i=0; i<n; i++){
+    if( a[i]<pStat->iMin ) pStat->iMin = a[i];
+    if( a[i]>pStat->iMax ) pStat->iMax = a[i];
+    sum += a[i];
+  }
+  pStat->rSum = (double)sum;
+}
+
 /* Statistics and payload of one column. */
 static int colEncode(int nRow, const TsChunkCol *pCol, TsBuf *pBody,
                      TsChunkStat *pStat, int *pbNull){
@@ -758,13 +783,7 @@ static int colEncode(int nRow, const TsChunkCol *pCol, TsBuf *pBody,
     a = (double*)malloc(sizeof(double)*(size_t)nVal);
     if( a==0 ) return TS_CHUNK_NOMEM;
     for(i=0; i<nRow; i++) if( !aNull || !aNull[i] ) a[k++] = pCol->aDouble[i];
-    pStat->rMin = pStat->rMax = a[0];
-    pStat->rSum = 0.0;
-    for(i=0; i<nVal; i++){
-      if( a[i]<pStat->rMin ) pStat->rMin = a[i];
-      if( a[i]>pStat->rMax ) pStat->rMax = a[i];
-      pStat->rSum += a[i];
-    }
+    statDoubles(a, nVal, pStat);
     rc = doubleEncode(pBody, a, nVal);
     free(a);
   }else if( eType==TS_TYPE_VARCHAR ){
@@ -789,7 +808,6 @@ static int colEncode(int nRow, const TsChunkCol *pCol, TsBuf *pBody,
     free(az); free(an);
   }else{
     int64_t *a;
-    __int128 sum = 0;
     int k = 0;
     if( pCol->aInt==0 ) return TS_CHUNK_MISUSE;
     a = (int64_t*)malloc(sizeof(int64_t)*(size_t)nVal);
@@ -798,13 +816,7 @@ static int colEncode(int nRow, const TsChunkCol *pCol, TsBuf *pBody,
       if( aNull && aNull[i] ) continue;
       a[k++] = eType==TS_TYPE_BOOLEAN ? (pCol->aInt[i]!=0) : pCol->aInt[i];
     }
-    pStat->iMin = pStat->iMax = a[0];
-    for(i=0; i<nVal; i++){
-      if( a[i]<pStat->iMin ) pStat->iMin = a[i];
-      if( a[i]>pStat->iMax ) pStat->iMax = a[i];
-      sum += a[i];
-    }
-    pStat->rSum = (double)sum;
+    statInts(a, nVal, pStat);
     if( eType==TS_TYPE_BOOLEAN ){
       if( pStat->iMin==pStat->iMax ){
         tsBufAppendByte(pBody, BOOL_CONST);
@@ -1342,5 +1354,115 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
 
 fail:
   readerColClear(pC);
+  return rc;
+}
+
+/*************************************************************************
+** Integrity check.
+*/
+static void verifyMsg(char *zErr, size_t nErr, const char *zFmt, ...){
+  va_list ap;
+  if( zErr==0 || nErr==0 ) return;
+  va_start(ap, zFmt);
+  vsnprintf(zErr, nErr, zFmt, ap);
+  va_end(ap);
+}
+
+static const char *typeName(int eType){
+  switch( eType ){
+    case TS_TYPE_DOUBLE: return "DOUBLE";
+    case TS_TYPE_BIGINT: return "BIGINT";
+    case TS_TYPE_VARCHAR: return "VARCHAR";
+    case TS_TYPE_BOOLEAN: return "BOOLEAN";
+    default: return "TIMESTAMP";
+  }
+}
+
+int tsChunkVerify(const void *a, size_t n, char *zErr, size_t nErr){
+  TsChunkReader *p = 0;
+  const int64_t *aT;
+  int rc, i, j;
+  if( zErr && nErr ) zErr[0] = 0;
+  if( a==0 || n<8 || memcmp(a, aMagic, 4)!=0 ){
+    verifyMsg(zErr, nErr, "not a chunk (bad magic or unknown format version)");
+    return TS_CHUNK_CORRUPT;
+  }
+  {
+    const unsigned char *aB = (const unsigned char*)a;
+    uint32_t crc = (uint32_t)aB[4] | ((uint32_t)aB[5]<<8) | ((uint32_t)aB[6]<<16) | ((uint32_t)aB[7]<<24);
+    uint32_t crcReal = blobCrc(aB + 8, n - 8);
+    if( crc!=crcReal ){
+      verifyMsg(zErr, nErr, "checksum mismatch (stored %08x, computed %08x over %zu bytes)",
+                crc, crcReal, n);
+      return TS_CHUNK_CORRUPT;
+    }
+  }
+  rc = tsChunkReaderOpen(a, n, &p);
+  if( rc ){
+    verifyMsg(zErr, nErr, rc==TS_CHUNK_NOMEM ? "out of memory" : "malformed header or column directory");
+    return rc;
+  }
+  rc = tsChunkReadTime(p, &aT);
+  if( rc ){
+    verifyMsg(zErr, nErr, "time column: %s", rc==TS_CHUNK_NOMEM ? "out of memory"
+              : "malformed, not strictly increasing, or not matching the header's time range");
+    goto done;
+  }
+  rc = tsChunkReadVersion(p, &aT);
+  if( rc ){
+    verifyMsg(zErr, nErr, "version column: %s", rc==TS_CHUNK_NOMEM ? "out of memory" : "malformed");
+    goto done;
+  }
+  for(i=0; i<p->h.info.nCol; i++){
+    TsChunkCol c;
+    const TsChunkStat *pH = &p->aCol[i].dir.stat;
+    TsChunkStat st;
+    int nRow = p->h.info.nRow, k = 0, eType = p->aCol[i].dir.eType;
+    rc = tsChunkReadCol(p, i, &c);
+    if( rc ){
+      verifyMsg(zErr, nErr, "column %d (%s): %s", i, typeName(eType),
+                rc==TS_CHUNK_NOMEM ? "out of memory" : "malformed payload");
+      goto done;
+    }
+    memset(&st, 0, sizeof(st));
+    for(j=0; j<nRow; j++) if( !c.aNull || !c.aNull[j] ) st.nValue++;
+    if( st.nValue!=pH->nValue ){
+      verifyMsg(zErr, nErr, "column %d (%s): header says %lld values, payload has %lld",
+                i, typeName(eType), (long long)pH->nValue, (long long)st.nValue);
+      rc = TS_CHUNK_CORRUPT;
+      goto done;
+    }
+    if( st.nValue==0 || eType==TS_TYPE_VARCHAR ) continue;
+    if( eType==TS_TYPE_DOUBLE ){
+      double *aV = (double*)malloc(sizeof(double)*(size_t)st.nValue);
+      if( aV==0 ){ rc = TS_CHUNK_NOMEM; verifyMsg(zErr, nErr, "out of memory"); goto done; }
+      for(j=0; j<nRow; j++) if( !c.aNull || !c.aNull[j] ) aV[k++] = c.aDouble[j];
+      statDoubles(aV, k, &st);
+      free(aV);
+      if( dblBits(st.rMin)!=dblBits(pH->rMin) || dblBits(st.rMax)!=dblBits(pH->rMax)
+       || dblBits(st.rSum)!=dblBits(pH->rSum) ){
+        verifyMsg(zErr, nErr, "column %d (DOUBLE): header min/max/sum %.17g/%.17g/%.17g, "
+                  "contents %.17g/%.17g/%.17g", i, pH->rMin, pH->rMax, pH->rSum,
+                  st.rMin, st.rMax, st.rSum);
+        rc = TS_CHUNK_CORRUPT;
+        goto done;
+      }
+    }else{
+      int64_t *aV = (int64_t*)malloc(sizeof(int64_t)*(size_t)st.nValue);
+      if( aV==0 ){ rc = TS_CHUNK_NOMEM; verifyMsg(zErr, nErr, "out of memory"); goto done; }
+      for(j=0; j<nRow; j++) if( !c.aNull || !c.aNull[j] ) aV[k++] = c.aInt[j];
+      statInts(aV, k, &st);
+      free(aV);
+      if( st.iMin!=pH->iMin || st.iMax!=pH->iMax || dblBits(st.rSum)!=dblBits(pH->rSum) ){
+        verifyMsg(zErr, nErr, "column %d (%s): header min/max/sum %lld/%lld/%.17g, "
+                  "contents %lld/%lld/%.17g", i, typeName(eType), (long long)pH->iMin,
+                  (long long)pH->iMax, pH->rSum, (long long)st.iMin, (long long)st.iMax, st.rSum);
+        rc = TS_CHUNK_CORRUPT;
+        goto done;
+      }
+    }
+  }
+done:
+  tsChunkReaderFree(p);
   return rc;
 }

@@ -22,6 +22,10 @@ static void decodeAll(const uint8_t *a, size_t n){
   const int64_t *aT;
   int i;
   (void)tsChunkInfoGet(a, n, &info, aStat, 4);
+  {
+    char zErr[128];
+    (void)tsChunkVerify(a, n, zErr, sizeof(zErr));
+  }
   if( tsChunkReaderOpen(a, n, &pRd)!=TS_CHUNK_OK ) return;
   (void)tsChunkReadTime(pRd, &aT);
   (void)tsChunkReadVersion(pRd, &aT);
@@ -109,6 +113,7 @@ static void roundTrip(const uint8_t *aIn, size_t nIn){
 
   tsBufInit(&b);
   if( tsChunkEncode(nRow, aTime, bVer ? aVer : 0, nCol, aCol, &b)!=TS_CHUNK_OK ) abort();
+  if( tsChunkVerify(b.a, b.n, 0, 0)!=TS_CHUNK_OK ) abort();
   if( tsChunkReaderOpen(b.a, b.n, &pRd)!=TS_CHUNK_OK ) abort();
   if( tsChunkReadTime(pRd, &aT) || tsChunkReadVersion(pRd, &aV) ) abort();
   for(i=0; i<nRow; i++){

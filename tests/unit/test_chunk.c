@@ -169,6 +169,8 @@ static size_t roundTrip(const char *zName, int nRow, const int64_t *aTime,
   }
   free(aStat);
   if( zErr ) goto done;
+  rc = tsChunkVerify(buf.a, buf.n, zMsg, sizeof(zMsg));
+  if( rc ){ zErr = zMsg; goto done; }
   rc = tsChunkReaderOpen(buf.a, buf.n, &pRd);
   if( rc ){ zErr = "reader open"; goto done; }
   if( tsChunkReaderInfo(pRd)->nRow!=nRow ){ zErr = "reader info"; goto done; }
@@ -485,7 +487,8 @@ static void testCorrupt(void){
   Col c[6];
   TsChunkCol ac[6];
   TsBuf blob;
-  int nBad = 0, nCorrupt = 0, nOk = 0;
+  int nBad = 0, nCorrupt = 0, nOk = 0, nVerifyBad = 0, nVerifyOdd = 0;
+  char zErr[200];
   int nFlip = bSanitize ? 3000 : 20000;
   tsBufInit(&blob);
   for(i=0; i<nRow; i++) aTime[i] = 1000*i + (int64_t)(rnd()%100);
@@ -537,10 +540,16 @@ static void testCorrupt(void){
     rc = decodeAll(a, blob.n);
     if( rc==TS_CHUNK_CORRUPT ) nCorrupt++;
     else if( rc==TS_CHUNK_OK ) nOk++;
+    rc = tsChunkVerify(a, blob.n, zErr, sizeof(zErr));
+    if( rc==TS_CHUNK_CORRUPT && zErr[0] ) nVerifyBad++;
+    else if( rc!=TS_CHUNK_OK ) nVerifyOdd++;
     free(a);
   }
   TT_EQ_I64("byte flips behind a valid CRC give only CORRUPT or OK", nCorrupt + nOk, nFlip);
-  printf("INFO byte flips behind a valid CRC: %d corrupt, %d decoded (of %d)\n", nCorrupt, nOk, nFlip);
+  TT_EQ_I64("tsChunkVerify gives CORRUPT with a message or OK", nVerifyOdd, 0);
+  TT_CHECK("tsChunkVerify finds more damage than decoding", nVerifyBad>nCorrupt);
+  printf("INFO byte flips behind a valid CRC: %d corrupt on decode, %d by tsChunkVerify (of %d)\n",
+         nCorrupt, nVerifyBad, nFlip);
   /* Garbage after a good header. */
   {
     unsigned char *a = malloc(blob.n + 1);
@@ -553,6 +562,42 @@ static void testCorrupt(void){
   for(t=0; t<6; t++) colFree(&c[t], nRow);
   free(aTime);
   tsBufFree(&blob);
+}
+
+/* tsChunkVerify: ok on good blobs, exact descriptions of damage. */
+static void testVerify(void){
+  int64_t aTime[3] = { 1, 2, 3 };
+  int64_t aInt[3] = { 5, 6, 7 };
+  TsChunkCol c;
+  TsBuf b;
+  char zErr[200];
+  int rc;
+  memset(&c, 0, sizeof(c));
+  c.eType = TS_TYPE_BIGINT; c.aInt = aInt;
+  tsBufInit(&b);
+  rc = tsChunkEncode(3, aTime, 0, 1, &c, &b);
+  TT_EQ_I64("verify: encode", rc, TS_CHUNK_OK);
+  rc = tsChunkVerify(b.a, b.n, zErr, sizeof(zErr));
+  TT_EQ_I64("verify: good blob is ok", rc, TS_CHUNK_OK);
+  TT_EQ_STR("verify: good blob has no message", zErr, "");
+  /* Layout: magic 4, crc 4, nRow, nCol, tMin, span, nTime, nVer (one byte
+  ** each here), type, flags, nValue, then iMin as zigzag at offset 17. */
+  TT_EQ_I64("verify: iMin byte where the layout says", b.a[17], 10);
+  b.a[17] = 8;   /* iMin 5 -> 4 (and so iMax 7 -> 6) */
+  rc = tsChunkVerify(b.a, b.n, zErr, sizeof(zErr));
+  TT_EQ_I64("verify: stale CRC is corrupt", rc, TS_CHUNK_CORRUPT);
+  TT_CHECK("verify: checksum message", strncmp(zErr, "checksum mismatch (stored ", 26)==0);
+  fixCrc(b.a, b.n);
+  rc = tsChunkVerify(b.a, b.n, zErr, sizeof(zErr));
+  TT_EQ_I64("verify: wrong header stats are corrupt", rc, TS_CHUNK_CORRUPT);
+  TT_EQ_STR("verify: stats message", zErr,
+            "column 0 (BIGINT): header min/max/sum 4/6/18, contents 5/7/18");
+  rc = tsChunkVerify("TSC\x02xxxxxxxx", 12, zErr, sizeof(zErr));
+  TT_EQ_STR("verify: unknown version message", zErr,
+            "not a chunk (bad magic or unknown format version)");
+  rc = tsChunkVerify(b.a, b.n, 0, 0);
+  TT_EQ_I64("verify: NULL message buffer", rc, TS_CHUNK_CORRUPT);
+  tsBufFree(&b);
 }
 
 /* TSBS cpu-like data: nHost series x nRow rows, 10 measures each an
@@ -610,6 +655,7 @@ int main(void){
   testDoubles();
   testMisuse();
   testCorrupt();
+  testVerify();
   testCompression();
   return tt_done();
 }
