@@ -81,7 +81,7 @@
 **     The encoder writes CONST or ARITH when they apply; otherwise it ranks
 **     FOR, DELTA and DOD by their bit-packed sizes, writes the best (with
 **     Rice blocks where smaller), and takes RLE instead if that is smaller.
-**   BLOCKS: the values in groups of TS_BLOCK (128; the last may be shorter);
+**   BLOCKS: the values in groups of TS_BLOCK (256; the last may be shorter);
 **     each group: zigzag (base - previous group's base; the first group's
 **     previous base is 0), byte code, then
 **       code 0..64 (bit-packed frame of reference, like Parquet's
@@ -111,7 +111,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#define TS_BLOCK       128   /* values per bit-packed block */
+#define TS_BLOCK       256   /* values per block (measured: docs/internals/chunk-format.md) */
 #define TS_MAX_SCALE   15    /* largest decimal exponent tried for doubles */
 
 #define ISEQ_CONST 0
@@ -1402,6 +1402,7 @@ struct ReaderCol {
   int64_t *aInt;         /* owned */
   const char **azText;   /* owned array; strings point into the blob */
   int *anText;           /* owned */
+  int bDone;             /* decoded: the arrays above are the result */
 };
 
 struct TsChunkReader {
@@ -1417,6 +1418,16 @@ static void readerColClear(ReaderCol *p){
   free(p->aNull); free(p->aDouble); free(p->aInt);
   free((void*)p->azText); free(p->anText);
   p->aNull = 0; p->aDouble = 0; p->aInt = 0; p->azText = 0; p->anText = 0;
+  p->bDone = 0;
+}
+
+static void readerColOut(const ReaderCol *pC, TsChunkCol *pCol){
+  pCol->eType = pC->dir.eType;
+  pCol->aNull = pC->aNull;
+  pCol->aDouble = pC->aDouble;
+  pCol->aInt = pC->aInt;
+  pCol->azText = pC->azText;
+  pCol->anText = pC->anText;
 }
 
 int tsChunkReaderOpen(const void *a, size_t n, TsChunkReader **pp){
@@ -1560,6 +1571,11 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
   memset(pCol, 0, sizeof(*pCol));
   if( iCol<0 || iCol>=p->h.info.nCol ) return TS_CHUNK_MISUSE;
   pC = &p->aCol[iCol];
+  if( pC->bDone ){
+    /* Already decoded: the same arrays (callers may ask once per row). */
+    readerColOut(pC, pCol);
+    return TS_CHUNK_OK;
+  }
   readerColClear(pC);
   nVal = (int)pC->dir.stat.nValue;
   tsRdInit(&rd, p->a + pC->dir.iOff, pC->dir.nByte);
@@ -1656,12 +1672,8 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
   /* The payload must be consumed exactly (XOR streams end at the payload). */
   if( rd.i!=pC->dir.nByte ){ rc = TS_CHUNK_CORRUPT; goto fail; }
 
-  pCol->eType = pC->dir.eType;
-  pCol->aNull = pC->aNull;
-  pCol->aDouble = pC->aDouble;
-  pCol->aInt = pC->aInt;
-  pCol->azText = pC->azText;
-  pCol->anText = pC->anText;
+  pC->bDone = 1;
+  readerColOut(pC, pCol);
   return TS_CHUNK_OK;
 
 fail:

@@ -187,8 +187,11 @@ static size_t roundTrip(const char *zName, int nRow, const int64_t *aTime,
     if( zD ){ snprintf(zMsg, sizeof(zMsg), "col %d: %s", i, zD); zErr = zMsg; goto done; }
   }
   if( nCol>0 ){
-    TsChunkCol out;
+    TsChunkCol out, out2;
     if( tsChunkReadCol(pRd, 0, &out) || colDiff(&aCol[0], &out, nRow) ){ zErr = "re-decode"; goto done; }
+    if( tsChunkReadCol(pRd, 0, &out2) || memcmp(&out, &out2, sizeof(out)) ){
+      zErr = "second read of a column returns the cached arrays"; goto done;
+    }
   }
   nByte = buf.n;
 done:
