@@ -63,9 +63,15 @@
 **     BIGINT, TIMESTAMP: ISEQ of nValue values
 **     BOOLEAN:   byte mode, then 0 BITMAP: ceil(nValue/8) bytes, LSB first,
 **                1 CONST: one byte 0 or 1 (every value equal)
-**     VARCHAR:   varint nDict (1..nValue), nDict entries (varint length +
-**                bytes, in order of first appearance), then ISEQ of nValue
-**                dictionary indices
+**     VARCHAR:   byte mode, varint nDict (1..nValue), the dictionary, then
+**                ISEQ of nValue dictionary indices.  The dictionary is nDict
+**                entries (varint length + bytes, in order of first
+**                appearance), stored
+**                  mode 0: as is;
+**                  mode 1: as varint nRaw, varint nZ, then a zstd frame of
+**                          nZ bytes that decompresses to exactly the nRaw
+**                          bytes of the entries (nRaw <= nZ*1000 + 1024);
+**                          written when smaller (log lines, JSON, URLs)
 **
 **   ISEQ (a sequence of n signed 64-bit integers, n known from context):
 **     byte mode, then
@@ -110,6 +116,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #define TS_BLOCK       256   /* values per block (measured: docs/internals/chunk-format.md) */
 #define TS_MAX_SCALE   15    /* largest decimal exponent tried for doubles */
@@ -130,6 +137,13 @@
 #define BOOL_CONST  1
 
 #define FLAG_NULLS  0x01
+
+#define TEXT_DICT      0
+#define TEXT_DICT_ZSTD 1
+#define TEXT_ZSTD_MIN  64     /* dictionaries smaller than this stay plain */
+#define TEXT_ZSTD_LEVEL 3
+#define TEXT_ZSTD_RATIO 1000  /* nRaw <= nZ*RATIO + 1024: bounds a decoder's
+                              ** allocation by the blob's size */
 
 static const unsigned char aMagic[4] = { 'T', 'S', 'C', 0x01 };
 
@@ -995,11 +1009,45 @@ static int textEncode(TsBuf *p, const char *const *az, const int *an, int n){
       h = (h + 1) & (uint32_t)(nHash-1);
     }
   }
-  tsBufAppendVarint(p, (uint64_t)nDict);
-  for(i=0; i<nDict; i++){
-    int r = aFirst[i];
-    tsBufAppendVarint(p, (uint64_t)an[r]);
-    tsBufAppend(p, az[r], (size_t)an[r]);
+  {
+    /* The entries, then zstd over them when that is smaller. */
+    TsBuf dict;
+    void *aZ = 0;
+    size_t nZ = 0;
+    tsBufInit(&dict);
+    dict.nMax = p->nMax;
+    for(i=0; i<nDict; i++){
+      int r = aFirst[i];
+      tsBufAppendVarint(&dict, (uint64_t)an[r]);
+      tsBufAppend(&dict, az[r], (size_t)an[r]);
+    }
+    if( dict.bErr ){
+      tsBufFree(&dict);
+      free(aHash); free(aFirst); free(aIdx);
+      return TS_CHUNK_NOMEM;
+    }
+    if( dict.n>=TEXT_ZSTD_MIN ){
+      size_t nBound = ZSTD_compressBound(dict.n);
+      aZ = malloc(nBound);
+      if( aZ ){
+        nZ = ZSTD_compress(aZ, nBound, dict.a, dict.n, TEXT_ZSTD_LEVEL);
+        if( ZSTD_isError(nZ) ) nZ = 0;
+      }
+    }
+    if( nZ>0 && nZ + (size_t)varintLen(dict.n) + (size_t)varintLen(nZ) < dict.n
+     && dict.n <= nZ*TEXT_ZSTD_RATIO + 1024 ){
+      tsBufAppendByte(p, TEXT_DICT_ZSTD);
+      tsBufAppendVarint(p, (uint64_t)nDict);
+      tsBufAppendVarint(p, (uint64_t)dict.n);
+      tsBufAppendVarint(p, (uint64_t)nZ);
+      tsBufAppend(p, aZ, nZ);
+    }else{
+      tsBufAppendByte(p, TEXT_DICT);
+      tsBufAppendVarint(p, (uint64_t)nDict);
+      tsBufAppend(p, dict.a, dict.n);
+    }
+    free(aZ);
+    tsBufFree(&dict);
   }
   rc = iseqEncode(p, aIdx, n);
   free(aHash); free(aFirst); free(aIdx);
@@ -1402,6 +1450,7 @@ struct ReaderCol {
   int64_t *aInt;         /* owned */
   const char **azText;   /* owned array; strings point into the blob */
   int *anText;           /* owned */
+  unsigned char *aTextBuf;  /* decompressed VARCHAR dictionary or NULL; owned */
   int bDone;             /* decoded: the arrays above are the result */
 };
 
@@ -1416,7 +1465,8 @@ struct TsChunkReader {
 
 static void readerColClear(ReaderCol *p){
   free(p->aNull); free(p->aDouble); free(p->aInt);
-  free((void*)p->azText); free(p->anText);
+  free((void*)p->azText); free(p->anText); free(p->aTextBuf);
+  p->aTextBuf = 0;
   p->aNull = 0; p->aDouble = 0; p->aInt = 0; p->azText = 0; p->anText = 0;
   p->bDone = 0;
 }
@@ -1530,14 +1580,37 @@ int tsChunkReadVersion(TsChunkReader *p, const int64_t **paVersion){
   return TS_CHUNK_OK;
 }
 
-/* Decode the values of a VARCHAR payload into az/an (nVal entries). */
-static int textDecode(TsRd *pRd, const char **az, int *an, int nVal){
+/* Decode the values of a VARCHAR payload into az/an (nVal entries).  The
+** strings point into the blob, or for a compressed dictionary into
+** *ppOwned, which the caller frees. */
+static int textDecode(TsRd *pRd, const char **az, int *an, int nVal,
+                      unsigned char **ppOwned){
   uint64_t nDict, i;
   const char **azD = 0;
   int *anD = 0;
   int64_t *aIdx = 0;
   int rc = TS_CHUNK_OK, k;
+  unsigned char eMode;
+  TsRd dictRd, *pDict = pRd;
+  *ppOwned = 0;
+  if( tsRdByte(pRd, &eMode) || eMode>TEXT_DICT_ZSTD ) return TS_CHUNK_CORRUPT;
   if( tsRdVarint(pRd, &nDict) || nDict<1 || nDict>(uint64_t)nVal ) return TS_CHUNK_CORRUPT;
+  if( eMode==TEXT_DICT_ZSTD ){
+    uint64_t nRaw, nZ;
+    const unsigned char *aZ;
+    size_t nOut;
+    if( tsRdVarint(pRd, &nRaw) || tsRdVarint(pRd, &nZ) || nZ>pRd->n
+     || nRaw > nZ*TEXT_ZSTD_RATIO + 1024 || nRaw<nDict
+     || tsRdBytes(pRd, (size_t)nZ, &aZ) ){
+      return TS_CHUNK_CORRUPT;
+    }
+    *ppOwned = (unsigned char*)malloc((size_t)nRaw);
+    if( *ppOwned==0 ) return TS_CHUNK_NOMEM;
+    nOut = ZSTD_decompress(*ppOwned, (size_t)nRaw, aZ, (size_t)nZ);
+    if( ZSTD_isError(nOut) || nOut!=(size_t)nRaw ) return TS_CHUNK_CORRUPT;
+    tsRdInit(&dictRd, *ppOwned, (size_t)nRaw);
+    pDict = &dictRd;
+  }
   azD = (const char**)malloc(sizeof(char*)*(size_t)nDict);
   anD = (int*)malloc(sizeof(int)*(size_t)nDict);
   aIdx = (int64_t*)malloc(sizeof(int64_t)*(size_t)nVal);
@@ -1545,13 +1618,14 @@ static int textDecode(TsRd *pRd, const char **az, int *an, int nVal){
   for(i=0; i<nDict; i++){
     uint64_t nLen;
     const unsigned char *aB;
-    if( tsRdVarint(pRd, &nLen) || nLen>0x7fffffff || tsRdBytes(pRd, (size_t)nLen, &aB) ){
+    if( tsRdVarint(pDict, &nLen) || nLen>0x7fffffff || tsRdBytes(pDict, (size_t)nLen, &aB) ){
       rc = TS_CHUNK_CORRUPT;
       goto done;
     }
     azD[i] = nLen ? (const char*)aB : "";
     anD[i] = (int)nLen;
   }
+  if( pDict!=pRd && pDict->i!=pDict->n ){ rc = TS_CHUNK_CORRUPT; goto done; }
   rc = iseqDecode(pRd, aIdx, nVal);
   for(k=0; rc==TS_CHUNK_OK && k<nVal; k++){
     if( aIdx[k]<0 || (uint64_t)aIdx[k]>=nDict ){ rc = TS_CHUNK_CORRUPT; break; }
@@ -1617,7 +1691,7 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
       pC->anText = (int*)calloc((size_t)nRow, sizeof(int));
       if( pC->azText==0 || pC->anText==0 ){ rc = TS_CHUNK_NOMEM; goto fail; }
       if( nVal==0 ) break;
-      rc = textDecode(&rd, pC->azText, pC->anText, nVal);
+      rc = textDecode(&rd, pC->azText, pC->anText, nVal, &pC->aTextBuf);
       if( rc ) goto fail;
       if( pC->aNull ){
         k = nVal - 1;

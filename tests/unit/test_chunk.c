@@ -443,6 +443,54 @@ static void testDoubles(void){
   free(aTime);
 }
 
+/* Fill a VARCHAR column with distinct, compressible log lines. */
+static void fillLogLines(Col *p, int nRow){
+  static const char *azVerb[] = { "GET", "POST", "PUT", "DELETE" };
+  char z[200];
+  int i;
+  for(i=0; i<nRow; i++){
+    int n = snprintf(z, sizeof(z), "%s /api/v1/items/%d?user=%d HTTP/1.1 status=%d bytes=%d",
+                     azVerb[rnd()%4], (int)(rnd()%100000), (int)(rnd()%500),
+                     rnd()%10 ? 200 : 404, (int)(rnd()%65536));
+    colSetText(p, i, z, n);
+  }
+}
+
+static void testText(void){
+  int nRow = 1000, i;
+  int64_t *aTime = timesRegular(nRow, 0, 1000);
+  Col c;
+  size_t nByte, nRaw = 0;
+  colAlloc(&c, TS_TYPE_VARCHAR, nRow);
+  fillLogLines(&c, nRow);
+  for(i=0; i<nRow; i++) nRaw += (size_t)c.anText[i];
+  nByte = roundTrip("distinct log lines (zstd dictionary)", nRow, aTime, 0, 1, &c.c, 0);
+  printf("INFO 1000 distinct log lines: %zu bytes of text, chunk %zu bytes (%.2fx)\n",
+         nRaw, nByte, nByte ? (double)nRaw/(double)nByte : 0.0);
+  TT_CHECK("log lines compress at least 2x", nByte>0 && nByte*2<nRaw);
+  nullPattern(c.aNull, nRow, 5);
+  roundTrip("log lines with NULLs", nRow, aTime, 0, 1, &c.c, 0);
+  /* A single long string repeated, and one huge string. */
+  {
+    char *zBig = malloc(100000);
+    for(i=0; i<100000; i++) zBig[i] = (char)('a' + (i % 26));
+    for(i=0; i<nRow; i++){ c.aNull[i] = 0; colSetText(&c, i, zBig, 1000 + (i%2)); }
+    roundTrip("two long strings repeated", nRow, aTime, 0, 1, &c.c, 0);
+    colSetText(&c, 7, zBig, 100000);
+    roundTrip("a 100000-byte string", nRow, aTime, 0, 1, &c.c, 0);
+    /* Binary bytes including NUL. */
+    for(i=0; i<nRow; i++){
+      int k;
+      for(k=0; k<64; k++) zBig[k] = (char)(rnd() & 0xff);
+      colSetText(&c, i, zBig, (int)(rnd()%64));
+    }
+    roundTrip("binary strings with NUL bytes", nRow, aTime, 0, 1, &c.c, 0);
+    free(zBig);
+  }
+  colFree(&c, nRow);
+  free(aTime);
+}
+
 static void testMisuse(void){
   int64_t aTime[3] = { 10, 20, 20 };
   int64_t aInt[3] = { 1, 2, 3 };
@@ -503,8 +551,8 @@ static void fixCrc(unsigned char *a, size_t n){
 static void testCorrupt(void){
   int nRow = 300, i, t;
   int64_t *aTime = malloc(sizeof(int64_t)*nRow);
-  Col c[6];
-  TsChunkCol ac[6];
+  Col c[7];
+  TsChunkCol ac[7];
   TsBuf blob;
   int nBad = 0, nCorrupt = 0, nOk = 0, nVerifyBad = 0, nVerifyOdd = 0;
   char zErr[200];
@@ -517,7 +565,11 @@ static void testCorrupt(void){
     nullPattern(c[t].aNull, nRow, t==2 ? 5 : 0);
     ac[t] = c[t].c;
   }
-  roundTrip("corruption source blob", nRow, aTime, 0, 6, ac, &blob);
+  colAlloc(&c[6], TS_TYPE_VARCHAR, nRow);   /* a zstd dictionary */
+  fillLogLines(&c[6], nRow);
+  ac[6] = c[6].c;
+  ac[6].aNull = 0;
+  roundTrip("corruption source blob", nRow, aTime, 0, 7, ac, &blob);
   /* Every proper prefix must be rejected (payload lengths are exact). */
   for(i=0; i<(int)blob.n; i++){
     unsigned char *a = malloc((size_t)i + 1);  /* exact size for ASan */
@@ -578,7 +630,7 @@ static void testCorrupt(void){
     TT_EQ_I64("trailing byte is corrupt", decodeAll(a, blob.n + 1), TS_CHUNK_CORRUPT);
     free(a);
   }
-  for(t=0; t<6; t++) colFree(&c[t], nRow);
+  for(t=0; t<7; t++) colFree(&c[t], nRow);
   free(aTime);
   tsBufFree(&blob);
 }
@@ -676,6 +728,7 @@ int main(void){
   testMultiCol();
   testTimes();
   testDoubles();
+  testText();
   testMisuse();
   testCorrupt();
   testVerify();
