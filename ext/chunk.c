@@ -111,6 +111,12 @@
 **     6 bits (length - 1) + the meaningful bits (new window).  (Bits are
 **     written in the order listed; "'1','0'" means a 1 bit then a 0 bit.)
 **
+** COMPATIBILITY: chunks persist in database files.  Changing this layout
+** means a new version byte, while still decoding version 1; the blobs in
+** tests/fuzz/corpus/fuzz_chunk/ (written by the version-1 encoder) are
+** checked by test_chunk.  Encoder choices (modes, block codings) are free to
+** change: they are recorded in the blob.
+**
 ** DECODING treats input as hostile: every length, count, width, index and
 ** mode is checked; anything malformed gives TS_CHUNK_CORRUPT.
 */

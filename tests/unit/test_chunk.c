@@ -707,6 +707,63 @@ static void testVerify(void){
   tsBufFree(&b);
 }
 
+/* Blobs written by earlier builds (committed as the fuzzer's seed corpus)
+** must stay readable: chunks persist in users' databases. */
+static unsigned char *readFile(const char *zPath, size_t *pn){
+  FILE *f = fopen(zPath, "rb");
+  unsigned char *a = 0;
+  long n;
+  *pn = 0;
+  if( f==0 ) return 0;
+  if( fseek(f, 0, SEEK_END)==0 && (n = ftell(f))>0 && fseek(f, 0, SEEK_SET)==0 ){
+    a = malloc((size_t)n);
+    if( a && fread(a, 1, (size_t)n, f)==(size_t)n ) *pn = (size_t)n;
+    else{ free(a); a = 0; }
+  }
+  fclose(f);
+  return a;
+}
+
+static void testStoredBlobs(void){
+  static const char *azFile[] = { "tsbs-100x10", "all-types-nulls", "varchar-zstd",
+                                  "doubles-bits-xor", "ints-rice-gcd", "one-row" };
+  const char *zRoot = getenv("TS_ROOT");
+  char zPath[1024], zErr[200], zName[300];
+  int i;
+  if( zRoot==0 ){
+    printf("SKIP stored blobs: TS_ROOT not set\n");
+    return;
+  }
+  for(i=0; i<(int)(sizeof(azFile)/sizeof(azFile[0])); i++){
+    size_t n;
+    unsigned char *a;
+    snprintf(zPath, sizeof(zPath), "%s/tests/fuzz/corpus/fuzz_chunk/%s", zRoot, azFile[i]);
+    a = readFile(zPath, &n);
+    snprintf(zName, sizeof(zName), "stored blob %s verifies", azFile[i]);
+    TT_CHECK(zName, a && tsChunkVerify(a, n, zErr, sizeof(zErr))==TS_CHUNK_OK);
+    if( a && i==5 ){
+      TsChunkReader *pRd = 0;
+      const int64_t *aT;
+      TsChunkCol c;
+      int ok = tsChunkReaderOpen(a, n, &pRd)==TS_CHUNK_OK
+            && tsChunkReadTime(pRd, &aT)==TS_CHUNK_OK && aT[0]==-5
+            && tsChunkReadCol(pRd, 0, &c)==TS_CHUNK_OK && c.aDouble[0]==1.5;
+      TT_CHECK("stored blob one-row: time -5, value 1.5", ok);
+      tsChunkReaderFree(pRd);
+    }
+    if( a && i==2 ){
+      TsChunkReader *pRd = 0;
+      TsChunkCol c;
+      int ok = tsChunkReaderOpen(a, n, &pRd)==TS_CHUNK_OK
+            && tsChunkReadCol(pRd, 0, &c)==TS_CHUNK_OK
+            && c.anText[0]>20 && memcmp(c.azText[0], "GET /api/v1/items/", 18)==0;
+      TT_CHECK("stored blob varchar-zstd: first string", ok);
+      tsChunkReaderFree(pRd);
+    }
+    free(a);
+  }
+}
+
 /* TSBS cpu-like data: nHost series x nRow rows, 10 measures each an
 ** integer-valued clamped random walk in 0..100 (step N(0,1), truncated),
 ** stored as DOUBLE, chunks of 1000 rows.  Returns bytes per value. */
@@ -768,6 +825,7 @@ int main(void){
   testMisuse();
   testCorrupt();
   testVerify();
+  testStoredBlobs();
   testCompression();
   return tt_done();
 }
