@@ -177,8 +177,13 @@ static void dateDiffFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   rc2 = tsFuncArgTime(ctx, "date_diff", argv[2], &b);
   if( rc2!=TS_ARG_OK || rc1!=TS_ARG_OK || iUnit<0 ) return;
   if( aTimeUnit[iUnit].nNs ){
-    __int128 d = (__int128)b - a;
-    sqlite3_result_int64(ctx, (sqlite3_int64)(d / aTimeUnit[iUnit].nNs));
+    __int128 d = ((__int128)b - a) / aTimeUnit[iUnit].nNs;
+    if( d>INT64_MAX || d<INT64_MIN ){
+      tsFuncError(ctx, "date_diff: result out of range (more than 2^63-1 %ss)",
+                  aTimeUnit[iUnit].zName);
+      return;
+    }
+    sqlite3_result_int64(ctx, (sqlite3_int64)d);
   }else{
     /* Whole months from a to b: the largest k (toward zero) such that
     ** a + k months does not pass b, as Joda/Trino count them. */
@@ -202,7 +207,7 @@ static void dateDiffFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 static void parseDurationFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   const char *z;
   char zBuf[128];
-  int n, i = 0, j = 0, rc;
+  int n, i = 0, j = 0, rc, bBad = 0;
   int64_t v;
   if( sqlite3_value_type(argv[0])==SQLITE_NULL ) return;
   z = (const char*)sqlite3_value_text(argv[0]);
@@ -212,9 +217,10 @@ static void parseDurationFunc(sqlite3_context *ctx, int argc, sqlite3_value **ar
   while( n>i && (z[n-1]==' ' || z[n-1]=='\t') ) n--;
   while( i<n && j<(int)sizeof(zBuf)-1 && ((z[i]>='0' && z[i]<='9') || z[i]=='.') ) zBuf[j++] = z[i++];
   while( i<n && (z[i]==' ' || z[i]=='\t') ) i++;
+  if( i<n && ((z[i]>='0' && z[i]<='9') || z[i]=='.') ) bBad = 1;   /* "1 2h" */
   while( i<n && j<(int)sizeof(zBuf)-1 ) zBuf[j++] = z[i++];
   zBuf[j] = 0;
-  rc = i<n ? TS_TIME_SYNTAX : tsIntervalParse(zBuf, j, &v);
+  rc = (i<n || bBad) ? TS_TIME_SYNTAX : tsIntervalParse(zBuf, j, &v);
   if( rc==TS_TIME_OK ){
     sqlite3_result_int64(ctx, v);
     return;
