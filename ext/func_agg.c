@@ -23,6 +23,7 @@
 */
 #include "tslite.h"
 #include "sketch.h"
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,7 +472,15 @@ static void geoValue(sqlite3_context *ctx){
 
 /*-------------------------------------------------- variance and stddev */
 
-typedef struct WelfordAgg { sqlite3_int64 n; double mean, m2; } WelfordAgg;
+/* Welford on x - K, where K is the first value seen: shifting by a value
+** near the data keeps mean small, so a large common offset (timestamps,
+** 1e9 + small noise) costs no precision.  The variance is shift-invariant. */
+typedef struct WelfordAgg {
+  sqlite3_int64 n;    /* values in the state */
+  double mean, m2;    /* mean of x-K and sum of squared deviations */
+  double K;           /* the shift */
+  int bK;             /* K is set */
+} WelfordAgg;
 #define STAT_VAR_SAMP 0
 #define STAT_VAR_POP  1
 #define STAT_SD_SAMP  2
@@ -483,6 +492,8 @@ static void welfordStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   double x, d;
   if( p==0 ){ sqlite3_result_error_nomem(ctx); return; }
   if( numArg(ctx, azStat[(intptr_t)sqlite3_user_data(ctx)], argv[0], &x, 0) ) return;
+  if( !p->bK ){ p->K = x; p->bK = 1; }
+  x -= p->K;
   p->n++;
   d = x - p->mean;
   p->mean += d/(double)p->n;
@@ -493,12 +504,15 @@ static void welfordInverse(sqlite3_context *ctx, int argc, sqlite3_value **argv)
   WelfordAgg *p = sqlite3_aggregate_context(ctx, sizeof(WelfordAgg));
   double x, meanOld;
   if( p==0 || numArg(ctx, azStat[(intptr_t)sqlite3_user_data(ctx)], argv[0], &x, 0) ) return;
-  if( p->n<=1 ){ memset(p, 0, sizeof(*p)); return; }
+  x -= p->K;
+  if( p->n<=1 ){ p->n = 0; p->mean = p->m2 = 0; return; }
   meanOld = (p->mean*(double)p->n - x)/(double)(p->n-1);
   p->m2 -= (x - meanOld)*(x - p->mean);
-  if( p->m2<0 ) p->m2 = 0;
   p->mean = meanOld;
   p->n--;
+  /* Removal leaves rounding noise of about eps*n*mean^2 in m2; below that
+  ** level m2 is indistinguishable from 0 (a constant frame must give 0). */
+  if( p->m2 < 64*DBL_EPSILON*(double)p->n*p->mean*p->mean ) p->m2 = 0;
 }
 
 static void welfordValue(sqlite3_context *ctx){

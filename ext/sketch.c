@@ -100,6 +100,8 @@ int tsKllAdd(TsKll *p, double x){
   if( p->bErr ) return 1;
   if( p->nLevel==0 ) p->nLevel = 1;
   if( kllPush(p, 0, x) ) return 1;
+  if( p->n==0 || x<p->rMin ) p->rMin = x;
+  if( p->n==0 || x>p->rMax ) p->rMax = x;
   p->n++;
   return kllCompress(p);
 }
@@ -107,6 +109,9 @@ int tsKllAdd(TsKll *p, double x){
 int tsKllMerge(TsKll *p, const TsKll *q){
   int h, j;
   if( p->bErr || q->bErr ) return (p->bErr = 1);
+  if( q->n==0 ) return 0;
+  if( p->n==0 || q->rMin<p->rMin ) p->rMin = q->rMin;
+  if( p->n==0 || q->rMax>p->rMax ) p->rMax = q->rMax;
   if( q->nLevel>p->nLevel ) p->nLevel = q->nLevel;
   for(h=0; h<q->nLevel; h++){
     for(j=0; j<q->anLvl[h]; j++){
@@ -141,7 +146,11 @@ int tsKllQuantile(const TsKll *p, double q, double *pv){
   if( q<0 ) q = 0;
   if( q>1 ) q = 1;
   target = (uint64_t)ceil(q * (double)p->n);
-  if( target<1 ) target = 1;
+  if( target<=1 || target>=p->n ){
+    *pv = target<=1 ? p->rMin : p->rMax;
+    free(a);
+    return 0;
+  }
   *pv = a[nItem-1].x;
   for(i=0; i<nItem; i++){
     cum += a[i].w;

@@ -30,6 +30,7 @@ struct TsKll {
   int anAlloc[TS_KLL_MAXLEVEL];     /* items allocated per level */
   uint64_t n;                       /* total weight = values added */
   uint64_t rng;                     /* xorshift state for the coin flips */
+  double rMin, rMax;                /* exact extremes of the values added */
   int bErr;                         /* sticky: out of memory */
 };
 
@@ -39,7 +40,8 @@ void tsKllFree(TsKll *p);
 int tsKllAdd(TsKll *p, double x);
 /* Merge q into p (q unchanged).  0 ok, 1 out of memory. */
 int tsKllMerge(TsKll *p, const TsKll *q);
-/* The value at rank ceil(q*n) (q in [0,1]; 0 means the minimum).  *pv is
+/* The value at rank ceil(q*n) (q in [0,1]; rank 1 and rank n give the exact
+** minimum and maximum).  *pv is
 ** set and 0 returned, or 1 if the sketch is empty or out of memory. */
 int tsKllQuantile(const TsKll *p, double q, double *pv);
 /* Items retained (for tests: memory is O(k log(n/k))). */
