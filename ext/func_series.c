@@ -65,8 +65,8 @@ static int requireNumeric(sqlite3_context *ctx, const char *zFunc, const TsSerie
   for(i=0; i<pS->n; i++){
     int e = pS->a[i].eType;
     if( e!=TS_SV_INT && e!=TS_SV_REAL && e!=TS_SV_NULL ){
-      tsFuncError(ctx, "%s: the value of element %zu is %s; this function needs "
-                  "numeric (INTEGER or REAL) values", zFunc, i,
+      tsFuncError(ctx, "%s: the value of element %lld is %s; this function needs "
+                  "numeric (INTEGER or REAL) values", zFunc, (long long)i,
                   e==TS_SV_TEXT ? "TEXT" : "BOOLEAN");
       return TS_ARG_ERROR;
     }
@@ -645,14 +645,14 @@ static void correlateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( requireNumeric(ctx, zFunc, &a)!=TS_ARG_OK ) goto done;
   if( requireNumeric(ctx, zFunc, &b)!=TS_ARG_OK ) goto done;
   if( a.n!=b.n ){
-    tsFuncError(ctx, "%s: the series must have the same timestamps, but have %zu and %zu points",
-                zFunc, a.n, b.n);
+    tsFuncError(ctx, "%s: the series must have the same timestamps, but have %lld and %lld points",
+                zFunc, (long long)a.n, (long long)b.n);
     goto done;
   }
   for(i=0; i<a.n; i++){
     if( a.a[i].t!=b.a[i].t ){
-      tsFuncError(ctx, "%s: the series must have the same timestamps, but element %zu is at "
-                  "%lld in the first and %lld in the second", zFunc, i,
+      tsFuncError(ctx, "%s: the series must have the same timestamps, but element %lld is at "
+                  "%lld in the first and %lld in the second", zFunc, (long long)i,
                   (long long)a.a[i].t, (long long)b.a[i].t);
       goto done;
     }
