@@ -71,8 +71,9 @@ static void resultTime(sqlite3_context *ctx, const char *zFunc, __int128 v){
 
 /* Split t into days since the epoch and ns within the day. */
 static void splitDay(int64_t t, int64_t *piDay, int64_t *piTod){
-  *piDay = tsFloorDiv(t, TS_NS_PER_DAY);
-  *piTod = t - *piDay*TS_NS_PER_DAY;
+  *piDay = t / TS_NS_PER_DAY;       /* truncate then borrow: no overflow */
+  *piTod = t % TS_NS_PER_DAY;
+  if( *piTod<0 ){ *piTod += TS_NS_PER_DAY; (*piDay)--; }
 }
 
 static int isLeap(int64_t y){ return (y%4==0 && y%100!=0) || y%400==0; }
@@ -302,8 +303,8 @@ static void fromUnixtimeFunc(sqlite3_context *ctx, int argc, sqlite3_value **arg
 static void toUnixtimeFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   int64_t t, s;
   if( tsFuncArgTime(ctx, "to_unixtime", argv[0], &t)!=TS_ARG_OK ) return;
-  s = tsFloorDiv(t, TS_NS_PER_SEC);
-  sqlite3_result_double(ctx, (double)s + (double)(t - s*TS_NS_PER_SEC)/1e9);
+  s = t / TS_NS_PER_SEC;
+  sqlite3_result_double(ctx, (double)s + (double)(t % TS_NS_PER_SEC)/1e9);
 }
 
 static void fromIsoFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
