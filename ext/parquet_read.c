@@ -204,7 +204,7 @@ static void leafKind(PqSchemaEl *e, PqRCol *c){
   if( e->eRep==2 ) return;
   if( e->eLogical==5 || e->eConv==5 ){
     if( e->eType==PQ_T_INT32 || e->eType==PQ_T_INT64 ){
-      c->bDecimal = 1; ci->eType = TS_PQ_DOUBLE;
+      c->bDecimal = 1; c->iScale = e->iScale; ci->eType = TS_PQ_DOUBLE;
     }
     return;
   }
