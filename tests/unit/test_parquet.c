@@ -287,7 +287,7 @@ static int roundTrip(int nRow, int pat, int eCodec, int eEnc, int bBatch, int64_
   MemFile mf;
   int k, rc, nBad = 0;
   int64_t i;
-  char zName[NKIND][8];
+  char zName[NKIND][16];
   memset(&mf, 0, sizeof(mf));
   tsBufInit(&mf.b);
   tsPqWriteOptsInit(&o);
