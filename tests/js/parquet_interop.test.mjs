@@ -283,6 +283,32 @@ for (const f of duckFiles) {
     [100, c.rows[1200][0], c.rows[1299][0]]);
 }
 
+// corrupt files: pqtool reports the reader's CORRUPT code (11) and message, never crashes
+{
+  const good = fs.readFileSync(path.join(dir, 'duck_snappy_v1.parquet'));
+  const bad = path.join(dir, 'bad.parquet');
+  const tries = [
+    ['truncated tail', good.subarray(0, good.length - 3), 'error 11: parquet: not a Parquet file (no PAR1 magic at the end)'],
+    ['not parquet at all', Buffer.from('hello, world, this is not parquet'), 'error 11: parquet: not a Parquet file (no PAR1 magic at the end)'],
+  ];
+  // cut out the middle of the data (footer kept): page reads must fail cleanly
+  const cut = Buffer.concat([good.subarray(0, 100), good.subarray(good.length - 2000)]);
+  for (const [name, bytes, msg] of tries) {
+    fs.writeFileSync(bad, bytes);
+    const r = pqtool(['dump', bad]);
+    eq(`corrupt file (${name}) rejected`, [r.status, r.stderr.trim()], [1, msg]);
+  }
+  fs.writeFileSync(bad, cut);
+  const r = pqtool(['dump', bad]);
+  check('corrupt file (middle cut out) rejected with CORRUPT', r.status === 1 && /^error 11: parquet: /.test(r.stderr), r.stderr);
+  // zeroed page bytes inside a snappy chunk
+  const z = Buffer.from(good);
+  z.fill(0, 200, 260);
+  fs.writeFileSync(bad, z);
+  const r2 = pqtool(['dump', bad]);
+  check('corrupt file (zeroed pages) rejected with CORRUPT', r2.status === 1 && /^error 11: parquet: column "/.test(r2.stderr), r2.stderr);
+}
+
 con.closeSync?.();
 fs.rmSync(dir, { recursive: true, force: true });
 done();
