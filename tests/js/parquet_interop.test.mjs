@@ -13,10 +13,11 @@ const BUILD = process.env.TS_BUILD || path.join(ROOT, 'build');
 const PQTOOL = path.join(BUILD, 'tools', 'pqtool');
 const dir = tmpDir('tslite-pq-');
 
-let DuckDBInstance, parquetReadObjects, compressors;
+let DuckDBInstance, parquetReadObjects, compressors, hy;
 try {
   ({ DuckDBInstance } = await import('@duckdb/node-api'));
-  ({ parquetReadObjects } = await import('hyparquet'));
+  hy = await import('hyparquet');
+  ({ parquetReadObjects } = hy);
   ({ compressors } = await import('hyparquet-compressors'));
 } catch (e) {
   skip('parquet interop', `node modules missing: ${e.message}`);
@@ -201,6 +202,32 @@ for (const c of cases) {
   } catch (e) {
     check(`hyparquet reads tslite ${c.name}`, false, e.message);
   }
+}
+
+// hyparquet decodes our page index: OffsetIndex rows and ColumnIndex bounds per 100-row page
+{
+  const c = cases.find(x => x.name === 'rowgroups_by_rows');
+  const buf = fs.readFileSync(c.file);
+  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+  const md = hy.parquetMetadata(ab, { parsers });
+  const rg = md.row_groups[1];
+  const col = rg.columns[0];
+  const view = new DataView(ab);
+  const oi = hy.readOffsetIndex({ view, offset: Number(col.offset_index_offset) });
+  const ci = hy.readColumnIndex({ view, offset: Number(col.column_index_offset) }, md.schema[1], parsers);
+  eq('hyparquet reads our OffsetIndex (10 pages of 100 rows)', oi.page_locations.map(l => Number(l.first_row_index)),
+    [0, 100, 200, 300, 400, 500, 600, 700, 800, 900]);
+  check('OffsetIndex pages lie inside the column chunk', oi.page_locations.every(l =>
+    Number(l.offset) >= Number(col.meta_data.data_page_offset) &&
+    Number(l.offset) + l.compressed_page_size <= Number(col.meta_data.data_page_offset) + Number(col.meta_data.total_compressed_size)));
+  eq('hyparquet reads our ColumnIndex min/max per page',
+    [ci.min_values.map(String), ci.max_values.map(String), ci.boundary_order, ci.null_pages.every(b => b === false)],
+    [[...Array(10).keys()].map(k => c.rows[1000 + 100 * k][0]), [...Array(10).keys()].map(k => c.rows[1099 + 100 * k][0]),
+      'ASCENDING', true]);
+  // null counts of the nullable double column match the rows
+  const ci2 = hy.readColumnIndex({ view, offset: Number(rg.columns[2].column_index_offset) }, md.schema[3], parsers);
+  const nulls = [...Array(10).keys()].map(k => c.rows.slice(1000 + 100 * k, 1100 + 100 * k).filter(r => r[2] === null).length);
+  eq('hyparquet reads our ColumnIndex null counts', ci2.null_counts.map(Number), nulls);
 }
 
 // ---------------------------------------------------------------------------
