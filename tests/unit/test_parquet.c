@@ -495,8 +495,27 @@ static void testPruning(void){
            d.nRow==100 && d.aDbl[0]==4500 && d.aNull && d.aNull[3]==1 && d.aDbl[99]==4599);
   TT_CHECK("pruning: only the offset index and one page were read", src.nReads==2);
   tsPqColumnDataFree(&d);
+  src.nReads = 0;
   TT_EQ_I64("pruning: read selected rows of host (dictionary page + one page)", tsPqReaderReadColumn(r, 2, 1, &sel, &d), 0);
   TT_CHECK("pruning: host values", d.nRow==100 && d.aOff[1]==7 && memcmp(d.aData, "host_00", 7)==0);
+  TT_EQ_I64("pruning: host needs offset index, dictionary, page: 3 reads", src.nReads, 3);
+  tsPqColumnDataFree(&d);
+  tsPqRowSelFree(&sel);
+  /* three adjacent pages are fetched with one read */
+  rg.min.i = 4450000000000LL; rg.max.i = 4650000000000LL;
+  tsPqReaderSelectRows(r, 2, &rg, 1, &sel);
+  TT_CHECK("pruning: rows 400..700 selected", sel.nRange==1 && sel.aRange[0]==400 && sel.aRange[1]==700);
+  src.nReads = 0;
+  TT_EQ_I64("pruning: read 3 adjacent pages", tsPqReaderReadColumn(r, 2, 2, &sel, &d), 0);
+  TT_CHECK("pruning: adjacent pages coalesced into one read", src.nReads==2 && d.nRow==300 && d.aDbl[299]==4699);
+  tsPqColumnDataFree(&d);
+  tsPqRowSelFree(&sel);
+  /* a selection of every row reads the chunk in one piece */
+  memset(&rg, 0, sizeof(rg));
+  tsPqReaderSelectRows(r, 2, &rg, 0, &sel);
+  src.nReads = 0;
+  TT_EQ_I64("pruning: full selection", tsPqReaderReadColumn(r, 2, 1, &sel, &d), 0);
+  TT_CHECK("pruning: full selection is one read", src.nReads==1 && d.nRow==2000);
   tsPqColumnDataFree(&d);
   tsPqRowSelFree(&sel);
   /* string range and not-null */
