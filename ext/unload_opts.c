@@ -124,7 +124,7 @@ static char *jString(JParse *p){
           }
           break;
         default:
-          jErr(p, "options_json: bad escape in a string at offset %zu", p->i-1);
+          jErr(p, "options_json: bad escape in a string at offset %zu", p->i-2);
           break;
       }
       if( p->zErr ) break;
