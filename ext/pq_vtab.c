@@ -47,23 +47,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* TEMPORARY until the parquet branch lands its implementation: weak
-** references so the build links; xConnect refuses without it. */
-#pragma weak tsPqReaderOpen
-#pragma weak tsPqReaderFree
-#pragma weak tsPqReaderErrmsg
-#pragma weak tsPqReaderColumnCount
-#pragma weak tsPqReaderColumn
-#pragma weak tsPqReaderRowCount
-#pragma weak tsPqReaderRowGroupCount
-#pragma weak tsPqReaderRowGroupRows
-#pragma weak tsPqReaderRowGroupMayMatch
-#pragma weak tsPqReaderSelectRows
-#pragma weak tsPqReaderReadColumn
-#pragma weak tsPqColumnDataFree
-#pragma weak tsPqRowSelFree
-#pragma weak tsPqReaderErrcode
-
 /* Comparison operators pushed into idxStr (one letter each). */
 #define PQ_OP_EQ 'e'
 #define PQ_OP_LT 'l'
@@ -229,10 +212,6 @@ static int pqConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
   TsBuf decl;
   int rc = SQLITE_OK, i;
   *ppVtab = 0;
-  if( tsPqReaderOpen==0 ){
-    *pzErr = sqlite3_mprintf("parquet: the Parquet reader is not built yet");
-    return SQLITE_ERROR;
-  }
   if( argc!=4 ){
     *pzErr = sqlite3_mprintf("parquet: expected one argument, the file URI: "
                              "USING parquet('file:///dir/x.parquet' | 's3://bucket/key.parquet')");

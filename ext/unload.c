@@ -59,22 +59,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* TEMPORARY until the parquet branch lands its implementation: weak
-** references so the build links; runParquet refuses to run without it. */
-#pragma weak tsPqWriterOpen
-#pragma weak tsPqWriteOptsInit
-#pragma weak tsPqWriterNull
-#pragma weak tsPqWriterInt64
-#pragma weak tsPqWriterDouble
-#pragma weak tsPqWriterBool
-#pragma weak tsPqWriterText
-#pragma weak tsPqWriterEndRow
-#pragma weak tsPqWriterFinish
-#pragma weak tsPqWriterBytesWritten
-#pragma weak tsPqWriterPendingBytes
-#pragma weak tsPqWriterErrmsg
-#pragma weak tsPqWriterFree
-
 /* Column types (Timestream scalar types) */
 #define UT_UNKNOWN   0
 #define UT_BIGINT    1
@@ -642,7 +626,7 @@ static void outFree(UOut *o){
   if( o==0 ) return;
   tsObjWriterAbort(o->pW);
   if( o->bGz ) tsGzFree(&o->gz);
-  if( o->pPq ) tsPqWriterFree(o->pPq);
+  tsPqWriterFree(o->pPq);
   tsBufFree(&o->buf);
   sqlite3_free(o->zKey);
   sqlite3_free(o->zPart);
@@ -875,7 +859,6 @@ static void runParquet(Unload *p){
   char **azPart = 0;     /* distinct partition keys seen in pass 1 */
   int nPart = 0, i;
   tsBufInit(&key);
-  if( tsPqWriterOpen==0 ){ uErr(p, "ts_unload: format 'parquet' is not built yet"); return; }
   p->pSpool = tmpfile();
   if( p->pSpool==0 ){
     uErr(p, "ts_unload: cannot create a temporary spool file for the Parquet output");
