@@ -20,7 +20,7 @@ if (!args.in || !args.out) {
 
 const records = fs.readFileSync(args.in, 'utf8').split('\n').filter((l) => l.trim())
   .map((l) => JSON.parse(l));
-const SYSTEM_ORDER = ['tslite', 'sqlite', 'sqlite-postindex', 'duckdb-t2', 'duckdb-t1'];
+const SYSTEM_ORDER = ['tslite', 'tslite-cold', 'sqlite', 'sqlite-postindex', 'duckdb-t2', 'duckdb-t1'];
 const sysRank = (s) => (SYSTEM_ORDER.indexOf(s) < 0 ? 99 : SYSTEM_ORDER.indexOf(s));
 
 function quantile(xs, q) {

@@ -10,6 +10,8 @@
 #   BENCH_SYSTEMS      systems (default "tslite sqlite duckdb")
 #   BENCH_INSTANCES=L,H query instances per light / heavy type (default 20,10)
 #   BENCH_BUDGET=S     seconds of timed instances per type and system (default 60)
+#   BENCH_COLD=0       skip "tslite-cold" (all but the last 6 h tiered to Parquet
+#                      by ts_maintain before the queries; runs when available)
 #   BENCH_POSTINDEX=1  also load plain SQLite with the index built afterwards
 #                      (default 1 except in quick mode)
 #   BENCH_BUILD=DIR    build directory holding tslite.so (default build)
@@ -85,14 +87,18 @@ run() {
 
 # Which systems can run here.
 want() { case " $SYSTEMS " in *" $1 "*) return 0;; esac; return 1; }
-HAVE_TSLITE=0 HAVE_DUCKDB=0
+HAVE_TSLITE=0 HAVE_DUCKDB=0 HAVE_COLD=0
 if want tslite; then
   if [ ! -e "$B/tslite.so" ]; then
     note_skip tslite "$B/tslite.so is not built (run make)"
   elif why=$("${TSL[@]}" probe -x "$B/tslite" 2>&1); then
     HAVE_TSLITE=1
+    if [ "${BENCH_COLD:-1}" = 1 ]; then
+      if why=$("${TSL[@]}" probe -x "$B/tslite" -C /tmp 2>&1); then HAVE_COLD=1
+      else note_skip tslite-cold "$why"; fi
+    fi
   else
-    note_skip tslite "the timeseries module is not available yet: $why"
+    note_skip tslite "$why"
   fi
 fi
 if want duckdb; then
@@ -135,6 +141,14 @@ for variant in $VARIANTS; do
     run tslite load "$variant" "${TSL[@]}" load -t tslite -x "$B/tslite" -l "$variant" -d "$DATA" -f "$db" -o "$RUN" &&
       run tslite query "$variant" "${TSL[@]}" query -t tslite -x "$B/tslite" -l "$variant" -d "$DATA" -q "$QFILE" -f "$db" -o "$RUN" -b "$BUDGET"
     rm -rf "$db" "$db-wal" "$db-shm" "$db.tslite"
+  fi
+  if [ "$HAVE_COLD" = 1 ]; then
+    db="$WORK/tslite-cold-$variant.db"
+    cold="$(cd "$WORK" && pwd)/cold-$variant"
+    rm -rf "$cold" && mkdir -p "$cold"
+    run tslite-cold load "$variant" "${TSL[@]}" load -t tslite -C "$cold" -x "$B/tslite" -l "$variant" -d "$DATA" -f "$db" -o "$RUN" &&
+      run tslite-cold query "$variant" "${TSL[@]}" query -t tslite -C "$cold" -x "$B/tslite" -l "$variant" -d "$DATA" -q "$QFILE" -f "$db" -o "$RUN" -b "$BUDGET"
+    rm -rf "$db" "$db-wal" "$db-shm" "$db.tslite" "$cold"
   fi
   if [ "$HAVE_DUCKDB" = 1 ]; then
     db="$WORK/duckdb-$variant.duckdb"

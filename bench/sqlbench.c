@@ -12,7 +12,8 @@
 **   sqlbench load  -t SYSTEM -d DATA -f DB -o OUT [-x EXT] [-l LABEL] [-P]
 **   sqlbench query -t SYSTEM -q QUERIES -f DB -o OUT [-x EXT] [-l LABEL]
 **                  [-b BUDGET_S] [-d DATA]
-**   sqlbench probe -x EXT          exit 0 iff the timeseries module loads
+**   sqlbench probe -x EXT [-C]     exit 0 iff the timeseries module loads
+**                                  (with -C: and ts_maintain() exists)
 **
 ** Each run is its own process, so its peak RSS (VmHWM) belongs to one system
 ** and one phase.  Results are JSON lines appended to OUT (one per load, one
@@ -23,6 +24,10 @@
 ** file is read in blocks of 4096 rows inside the timed loop (the cost is the
 ** same for every system and small: about 0.1 s per 250 MB from the page
 ** cache).  -P (sqlite only): create the index after the load instead.
+** -C DIR (tslite only, system "tslite-cold"): memory_retention = '6h' with
+** magnetic_writes, so after the load ts_maintain() moves all but the last
+** 6 h to Parquet files under DIR (timed separately as tier_seconds) and the
+** queries read both tiers.
 **
 ** query: for each query type, instance 0 is run once untimed (warm-up), then
 ** every instance is timed from prepare to finalize, with the result values
@@ -59,6 +64,8 @@ struct Opts {
   double budget;         /* seconds per query type */
   int bPostIndex;        /* -P: build the index after the load */
   int bTslite;
+  const char *zCold;     /* -C DIR: tslite with a 6 h memory tier; the rest
+                         ** tiered by ts_maintain() to Parquet files in DIR */
 };
 
 static void die(const char *zFmt, ...){
@@ -132,7 +139,7 @@ static sqlite3_str *jsonStart(const Opts *p, const char *zPhase){
   sqlite3_str_appendall(s, "{\"phase\":");
   jsonStr(s, zPhase);
   sqlite3_str_appendall(s, ",\"system\":");
-  jsonStr(s, p->bPostIndex ? "sqlite-postindex" : p->zSystem);
+  jsonStr(s, p->bPostIndex ? "sqlite-postindex" : p->zCold ? "tslite-cold" : p->zSystem);
   sqlite3_str_appendall(s, ",\"variant\":");
   jsonStr(s, p->zLabel);
   return s;
@@ -252,7 +259,13 @@ static void createSchema(const Opts *p, sqlite3 *db){
     sqlite3_str_appendall(s, "CREATE VIRTUAL TABLE cpu USING timeseries(");
     for(k = 0; k < TSBS_NTAG; k++) sqlite3_str_appendf(s, "%s DIMENSION, ", tsbsTagName[k]);
     for(k = 0; k < TSBS_NFIELD; k++) sqlite3_str_appendf(s, "%s DOUBLE, ", tsbsFieldName[k]);
-    sqlite3_str_appendall(s, "memory_retention = '8766h', measure_name = 'cpu');");
+    if( p->zCold ){
+      /* Late data is accepted (magnetic_writes) and tiered by ts_maintain(). */
+      sqlite3_str_appendf(s, "memory_retention = '6h', magnetic_writes = true, storage = 'file://%s', "
+                             "measure_name = 'cpu');", p->zCold);
+    }else{
+      sqlite3_str_appendall(s, "memory_retention = '8766h', measure_name = 'cpu');");
+    }
   }else{
     sqlite3_str_appendall(s, "CREATE TABLE tags(hostname TEXT PRIMARY KEY");
     for(k = 1; k < TSBS_NTAG; k++) sqlite3_str_appendf(s, ", %s TEXT", tsbsTagName[k]);
@@ -282,7 +295,7 @@ static int cmdLoad(Opts *p){
   sqlite3_str *s;
   unsigned char *aBuf = malloc((size_t)TSBS_ROW_BYTES * ROWS_PER_READ);
   int64_t nRow, iRow = 0, nWal;
-  double t0, t1, c0, c1, tIndex = 0;
+  double t0, t1, c0, c1, tIndex = 0, tTier = -1;
   int nCol, k;
 
   if( !aBuf ) die("out of memory");
@@ -372,11 +385,20 @@ static int cmdLoad(Opts *p){
   }
   c1 = cpuSec();
   sqlite3_finalize(st);
+  if( p->zCold ){
+    /* Tiering is not part of ingest: timed and reported on its own. */
+    double tm = nowSec();
+    char *zRes = queryText(db, "SELECT ts_maintain('cpu')");
+    tTier = nowSec() - tm;
+    if( !zRes ) die("ts_maintain('cpu') failed: %s", sqlite3_errmsg(db));
+    sqlite3_free(zRes);
+  }
 
   s = jsonStart(p, "load");
   sqlite3_str_appendf(s, ",\"rows\":%lld,\"values\":%lld,\"seconds\":%.4f,\"cpu_seconds\":%.4f",
                       (long long)nRow, (long long)nRow * TSBS_NFIELD, t1 - t0 + tIndex, c1 - c0);
   if( p->bPostIndex ) sqlite3_str_appendf(s, ",\"index_seconds\":%.4f", tIndex);
+  if( tTier >= 0 ) sqlite3_str_appendf(s, ",\"tier_seconds\":%.4f", tTier);
   sqlite3_str_appendf(s, ",\"rows_per_s\":%.1f,\"values_per_s\":%.1f",
                       nRow / (t1 - t0 + tIndex), nRow * (double)TSBS_NFIELD / (t1 - t0 + tIndex));
   if( p->bTslite ){
@@ -711,10 +733,14 @@ static int cmdQuery(Opts *p){
 }
 
 /* Exit 0 iff the extension at zExt loads and provides module "timeseries". */
+static int probeRow(void *pArg, int nCol, char **azVal, char **azCol){
+  *(int *)pArg = 1;
+  return 0;
+}
 static int cmdProbe(Opts *p){
   sqlite3 *db = 0;
   char *zErr = 0;
-  int rc;
+  int rc, bFound = 0;
   sqlite3_open(":memory:", &db);
   sqlite3_enable_load_extension(db, 1);
   if( sqlite3_load_extension(db, p->zExt, 0, &zErr) != SQLITE_OK ){
@@ -729,6 +755,15 @@ static int cmdProbe(Opts *p){
     sqlite3_free(zErr);
     sqlite3_close(db);
     return 1;
+  }
+  if( p->zCold ){
+    rc = sqlite3_exec(db, "SELECT 1 FROM pragma_function_list WHERE name = 'ts_maintain'", probeRow, &bFound, &zErr);
+    if( rc != SQLITE_OK || !bFound ){
+      printf("ts_maintain() is not available\n");
+      sqlite3_free(zErr);
+      sqlite3_close(db);
+      return 1;
+    }
   }
   rc = sqlite3_exec(db, "SELECT ts_debug_set_now(0)", 0, 0, &zErr);
   if( rc != SQLITE_OK ){
@@ -764,13 +799,16 @@ int main(int argc, char **argv){
       case 'x': o.zExt = argv[++i]; break;
       case 'l': o.zLabel = argv[++i]; break;
       case 'b': o.budget = atof(argv[++i]); break;
+      case 'C': o.zCold = argv[++i]; break;
       default: die("unknown option %s", z);
     }
   }
-  if( strcmp(o.zSystem, "tslite") == 0 ) o.bTslite = 1;
+  if( strcmp(o.zSystem, "tslite") == 0 || strcmp(o.zCmd, "probe") == 0 ) o.bTslite = 1;
   else if( strcmp(o.zSystem, "sqlite") != 0 ) die("-t must be sqlite or tslite");
   if( (o.bTslite || strcmp(o.zCmd, "probe") == 0) && !o.zExt ) die("-x EXT is required for tslite");
   if( o.bPostIndex && o.bTslite ) die("-P is for sqlite only");
+  if( o.zCold && !o.bTslite ) die("-C is for tslite only");
+  if( o.zCold && o.zCold[0] != '/' ) die("-C needs an absolute directory");
   if( strcmp(o.zCmd, "probe") == 0 ) return cmdProbe(&o);
   if( !o.zDb || !o.zOut ) die("-f DB and -o OUT are required");
   if( strcmp(o.zCmd, "load") == 0 ){
