@@ -131,7 +131,8 @@ for (const variant of variants) {
     p();
     const others = Object.keys(vs.load).filter((s) => s !== 'tslite' && vs.load[s].rows_per_s);
     p(`tslite/other: ingest rows/s ${others.map((s) => `${fmtRatio(tl.rows_per_s, vs.load[s].rows_per_s)} of ${s}`).join(', ')};`
-      + ` file size ${others.map((s) => `${fmtRatio(tl.bytes_per_value, vs.load[s].bytes_per_value)} of ${s}`).join(', ')}.`);
+      + ` file size ${others.map((s) => `${fmtRatio(tl.bytes_per_value, vs.load[s].bytes_per_value)} of ${s}`).join(', ')};`
+      + ` peak RSS (queries) ${others.map((s) => `${fmtRatio(tl.peak_rss_kb_query, vs.load[s].peak_rss_kb_query)} of ${s}`).join(', ')}.`);
   }
 
   if (!queries.length) continue;
