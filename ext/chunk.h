@@ -94,4 +94,13 @@ int tsChunkReadVersion(TsChunkReader *p, const int64_t **paVersion);
 /* Decode column iCol (0-based) into *pCol (arrays owned by the reader). */
 int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol);
 
+/* Integrity check of one blob (for ts_check): checksum, structure, every
+** column decoded, times strictly increasing within the header's range, and
+** the header statistics equal to those recomputed from the contents.
+** Returns TS_CHUNK_OK, TS_CHUNK_CORRUPT or TS_CHUNK_NOMEM; on failure a
+** description ("column 2 (DOUBLE): header says 10 values, payload has 9")
+** is written to zErr (NUL-terminated, truncated to nErr) when zErr is not
+** NULL. */
+int tsChunkVerify(const void *a, size_t n, char *zErr, size_t nErr);
+
 #endif

@@ -38,6 +38,16 @@ struct TsObjConfig {
   const char *zUrlStyle;   /* "path" | "virtual" | NULL (path if endpoint set) */
   const char *zSse;        /* server-side encryption: "sse_s3" | "sse_kms" | NULL */
   const char *zKmsKey;     /* KMS key id/ARN for sse_kms */
+  /* Appended by the s3 issue (see docs/object-storage.md): */
+  int bAllowHttp;          /* 1: allow a plain-http endpoint (loopback hosts only);
+                           ** 0: env TSLITE_S3_ALLOW_HTTP=1 or refuse http */
+  const char *zCseKeyFile; /* client-side encryption master key file (32 raw
+                           ** bytes or 64 hex digits); NULL = env
+                           ** TSLITE_CSE_KEY_FILE, else env TSLITE_CSE_KEY (hex),
+                           ** else no client-side encryption */
+  const char *zCseKeyId;   /* name recorded in each encrypted object (<= 32
+                           ** bytes); NULL = env TSLITE_CSE_KEY_ID or "default" */
+  int nMaxAttempts;        /* S3 attempts per request; 0 = env AWS_MAX_ATTEMPTS or 5 */
 };
 
 typedef struct TsObjStore TsObjStore;
