@@ -217,6 +217,15 @@ int tsObjDelete(TsObjStore *p, const char *zKey, char **pzErr){
   return p->pM->xDelete(p, zKey, pzErr);
 }
 
+int tsObjDeleteMany(TsObjStore *p, const char *const *azKey, int nKey, char **pzErr){
+  int i, rc = TS_OBJ_OK;
+  for(i=0; i<nKey && rc==TS_OBJ_OK; i++) rc = checkKey(azKey[i], 0, "delete", pzErr);
+  if( rc!=TS_OBJ_OK || nKey<=0 ) return rc;
+  if( p->pM->xDeleteMany ) return p->pM->xDeleteMany(p, azKey, nKey, pzErr);
+  for(i=0; i<nKey && rc==TS_OBJ_OK; i++) rc = p->pM->xDelete(p, azKey[i], pzErr);
+  return rc;
+}
+
 int tsObjCopy(TsObjStore *p, const char *zSrcKey, const char *zDstKey, char **pzErr){
   int rc = checkKey(zSrcKey, 0, "copy", pzErr);
   if( rc==TS_OBJ_OK ) rc = checkKey(zDstKey, 0, "copy", pzErr);

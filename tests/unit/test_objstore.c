@@ -31,6 +31,7 @@ static unsigned char *randomBytes(size_t n){
 }
 
 static char zName[256];
+static int bS3rver = 0;   /* TS_OBJSTORE_QUIRKS=s3rver: skip checks s3rver gets wrong */
 static const char *nm(const char *zTag, const char *zWhat){
   snprintf(zName, sizeof(zName), "%s: %s", zTag, zWhat);
   return zName;
@@ -203,6 +204,14 @@ static void testKeys(TsObjStore *p, const char *zTag, int bFile){
     char zWhat[200];
     if( bFile && strstr(azKey[i], "//") ) continue;
     snprintf(zWhat, sizeof(zWhat), "listed exactly: %s", azKey[i]);
+    if( bS3rver && strpbrk(azKey[i], "&*()'!/") && (strchr(azKey[i], '/')==0 || strstr(azKey[i], "//")) ){
+      /* s3rver quirks: it signs query values with encodeURIComponent (which
+      ** leaves !'()* alone, unlike AWS), double-escapes '&' in listings and
+      ** stores "a//b" as the file a/b. */
+      printf("SKIP %s: s3rver quirk\n", nm(zTag, zWhat));
+      TT_EQ_I64(nm(zTag, "delete odd key"), tsObjDelete(p, azKey[i], &zErr), 0);
+      continue;
+    }
     TT_CHECK(nm(zTag, zWhat), list(p, azKey[i], &c, 0)==0 && c.n==1 && strcmp(c.zFirst, azKey[i])==0);
     TT_EQ_I64(nm(zTag, "delete odd key"), tsObjDelete(p, azKey[i], &zErr), 0);
   }
@@ -284,6 +293,8 @@ static void runSuite(const char *zUri, const TsObjConfig *pCfg, const char *zTag
 
 int main(void){
   const char *zUri = getenv("TS_OBJSTORE_URI");
+  const char *zQuirks = getenv("TS_OBJSTORE_QUIRKS");
+  bS3rver = zQuirks && strcmp(zQuirks, "s3rver")==0;
   if( zUri ){
     runSuite(zUri, 0, "env", strncmp(zUri, "file:", 5)==0);
   }else{
