@@ -125,10 +125,12 @@ async function serve(dir, bucket, withProxy) {
         stats.faulted++;
       }
       if (mode === 'reset') { req.socket.resetAndDestroy(); return; }
-      if (mode === '503' || mode === '500') {
+      if (mode === '503' || mode === '500' || mode === 'error') {
         const xml = mode === '503' ? s3Error('SlowDown', 'Please reduce your request rate.')
-          : s3Error('InternalError', 'We encountered an internal error. Please try again.');
-        res.writeHead(Number(mode), { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(xml) });
+          : mode === '500' ? s3Error('InternalError', 'We encountered an internal error. Please try again.')
+            : s3Error(fault.code || 'AccessDenied', `Injected ${fault.code || 'AccessDenied'}`);
+        const status = mode === 'error' ? (fault.status || 403) : Number(mode);
+        res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(xml) });
         res.end(xml);
         return;
       }
@@ -165,7 +167,7 @@ async function serve(dir, bucket, withProxy) {
       if (req.url === '/fault') {
         const spec = JSON.parse(s || '{}');
         fault = { mode: spec.mode || 'pass', count: spec.count === undefined ? 1 : spec.count,
-          method: spec.method, query: spec.query, delayMs: spec.delayMs };
+          method: spec.method, query: spec.query, delayMs: spec.delayMs, status: spec.status, code: spec.code };
       }
       res.end(JSON.stringify(stats));
     });
