@@ -28,6 +28,23 @@ try {
     else if (line.startsWith('#')) console.log(line);
   }
   check('s3: interface suite exited cleanly', r.status === 0, `status ${r.status} ${r.error || ''} ${(r.stderr || '').slice(0, 2000)}`);
+
+  // The same suite with client-side envelope encryption over S3.
+  const e = spawnSync(path.join(BUILD, 'tests', 'test_objstore'), [], {
+    env: {
+      ...process.env, ...s3.env,
+      TS_OBJSTORE_URI: 's3://suite/encrypted',
+      TS_OBJSTORE_QUIRKS: 's3rver',
+      TSLITE_CSE_KEY: '4f'.repeat(32),
+      TSLITE_CSE_KEY_ID: 'test-key',
+    },
+    encoding: 'utf8', timeout: 240000, maxBuffer: 1 << 26,
+  });
+  for (const line of (e.stdout || '').split('\n')) {
+    if (/^(PASS|FAIL|SKIP) /.test(line)) console.log(line.replace(/^(\w+) /, '$1 s3+cse: '));
+    else if (line.startsWith('#')) console.log(line);
+  }
+  check('s3+cse: interface suite exited cleanly', e.status === 0, `status ${e.status} ${(e.stderr || '').slice(0, 2000)}`);
 } finally {
   await s3.stop();
 }
