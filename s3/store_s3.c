@@ -1191,6 +1191,7 @@ int tsObjS3Open(const char *zRest, const TsObjConfig *pCfg, TsObjStore **pp, cha
   int bHttps;
   size_t n;
   long nPart;
+  const char *zSse, *zKms;
   *pp = 0;
   pthread_once(&curlOnce, curlInit);
   p = calloc(1, sizeof(*p));
@@ -1259,22 +1260,32 @@ int tsObjS3Open(const char *zRest, const TsObjConfig *pCfg, TsObjStore **pp, cha
   p->zBucketPath = p->conf.bPathStyle ? tsObjMprintf("/%s", p->zBucket) : tsObjStrdup("");
   if( p->zHost==0 || p->zBaseUrl==0 || p->zBucketPath==0 ) goto nomem;
 
-  /* Server-side encryption. */
-  if( pCfg->zSse ){
-    if( strcmp(pCfg->zSse, "sse_s3")==0 ){
+  /* Server-side encryption (config, else TSLITE_S3_SSE / TSLITE_S3_KMS_KEY). */
+  zSse = pCfg->zSse;
+  zKms = pCfg->zKmsKey;
+  if( zSse==0 ){
+    zSse = getenv("TSLITE_S3_SSE");
+    if( zSse && zSse[0]==0 ) zSse = 0;
+    if( zSse && zKms==0 ){
+      zKms = getenv("TSLITE_S3_KMS_KEY");
+      if( zKms && zKms[0]==0 ) zKms = 0;
+    }
+  }
+  if( zSse ){
+    if( strcmp(zSse, "sse_s3")==0 ){
       p->zSseHeader = tsObjStrdup("AES256");
-    }else if( strcmp(pCfg->zSse, "sse_kms")==0 ){
+    }else if( strcmp(zSse, "sse_kms")==0 ){
       p->zSseHeader = tsObjStrdup("aws:kms");
-      if( pCfg->zKmsKey && pCfg->zKmsKey[0] ){
-        p->zKmsKey = tsObjStrdup(pCfg->zKmsKey);
+      if( zKms && zKms[0] ){
+        p->zKmsKey = tsObjStrdup(zKms);
         if( p->zKmsKey==0 ) goto nomem;
       }
     }else{
-      tsObjErr(pzErr, "s3:// store: server-side encryption '%s' is not 'sse_s3' or 'sse_kms'", pCfg->zSse);
+      tsObjErr(pzErr, "s3:// store: server-side encryption '%s' is not 'sse_s3' or 'sse_kms'", zSse);
       goto fail;
     }
     if( p->zSseHeader==0 ) goto nomem;
-  }else if( pCfg->zKmsKey ){
+  }else if( zKms ){
     tsObjErr(pzErr, "s3:// store: a KMS key was given without sse_kms");
     goto fail;
   }

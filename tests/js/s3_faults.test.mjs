@@ -96,6 +96,25 @@ try {
   check('multipart: failing Complete fails naming it', /^ERR 1 S3 CompleteMultipartUpload s3:\/\/faults\/f\/complete-fail failed: HTTP 500/.test(r.out), r.out);
   check('multipart: not visible after failed Complete', direct('head', U('complete-fail')).out.startsWith('ERR 2 '));
 
+  // --- server-side encryption headers are sent and signed (s3rver verifies) ---
+  r = tool({ ...s3.proxyEnv, TSLITE_S3_SSE: 'sse_kms', TSLITE_S3_KMS_KEY: 'alias/tslite-test' }, 'put', U('sse'), 10, 7);
+  let st = await s3.stats();
+  eq('sse_kms put succeeds (headers signed correctly)', r.out, 'OK 10');
+  eq('sse_kms header sent', st.last.headers['x-amz-server-side-encryption'], 'aws:kms');
+  eq('sse_kms key id sent', st.last.headers['x-amz-server-side-encryption-aws-kms-key-id'], 'alias/tslite-test');
+  check('sse headers are signed', /SignedHeaders=[^,]*x-amz-server-side-encryption;x-amz-server-side-encryption-aws-kms-key-id/.test(st.last.headers.authorization || ''), st.last.headers.authorization);
+  check('payload hash and Content-MD5 sent', st.last.headers['x-amz-content-sha256'].length === 64 && st.last.headers['content-md5'].length === 24);
+  r = tool({ ...s3.proxyEnv, TSLITE_S3_SSE: 'sse_s3' }, 'put', U('sse'), 10, 7);
+  st = await s3.stats();
+  eq('sse_s3 header sent', st.last.headers['x-amz-server-side-encryption'], 'AES256');
+  r = tool({ ...s3.proxyEnv, TSLITE_S3_SSE: 'aes' }, 'put', U('sse'), 10, 7);
+  check('bad sse value refused', r.out.includes("server-side encryption 'aes' is not 'sse_s3' or 'sse_kms'"), r.out);
+  r = tool({ ...s3.proxyEnv, AWS_SESSION_TOKEN: 'session-token-value' }, 'head', U('sse'));
+  st = await s3.stats();
+  eq('session token sent as x-amz-security-token', st.last.headers['x-amz-security-token'], 'session-token-value');
+  check('session token is signed', /SignedHeaders=[^,]*x-amz-security-token/.test(st.last.headers.authorization || ''), st.last.headers.authorization);
+  check('session token never in output', !r.out.includes('session-token-value') && !r.err.includes('session-token-value'), r.out);
+
   // --- wrong secret: the server verifies SigV4 ---
   r = tool({ ...s3.env, AWS_SECRET_ACCESS_KEY: 'not-the-secret-XYZ' }, 'get', U('slowdown'));
   check('tampered secret rejected by server', /^ERR 1 S3 GetObject s3:\/\/faults\/f\/slowdown failed: HTTP 403 SignatureDoesNotMatch: .* after 1 attempt in/.test(r.out), r.out);

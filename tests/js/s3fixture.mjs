@@ -20,7 +20,8 @@
 //   //   method: only requests with this method ('PUT', 'GET', 'POST'...)
 //   //   query: only requests whose URL contains this substring (e.g. 'uploadId')
 //   //   delayMs: for 'delay' (default 3000)
-//   const st = await s3.stats();   // {requests, faulted} seen by the proxy
+//   const st = await s3.stats();   // {requests, faulted, last} seen by the proxy;
+//                                  // last = {method, url, headers} of the latest request
 //   await s3.stop();               // kills the server process, removes its directory
 //
 // The server runs in a child node process (this file with --serve), so a
@@ -115,6 +116,7 @@ async function serve(dir, bucket, withProxy) {
     req.on('data', (d) => chunks.push(d));
     req.on('end', () => {
       stats.requests++;
+      stats.last = { method: req.method, url: req.url, headers: req.headers };
       const body = Buffer.concat(chunks);
       let mode = 'pass';
       if (fault.mode !== 'pass' && fault.count !== 0
