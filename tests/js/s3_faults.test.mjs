@@ -72,6 +72,31 @@ try {
   eq('multipart: transient fault on part 2 is retried', r.out, `OK ${(12 << 20) + 7}`);
   check('multipart: object intact', direct('expect', U('multi'), (12 << 20) + 7, 3).out.startsWith('OK'));
 
+  // --- errors inside a 200 ---
+  const err200 = '<?xml version="1.0" encoding="UTF-8"?>\n\n  <Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>';
+  r = await faulted({ mode: 'body', status: 200, body: err200, count: 1, method: 'POST', query: 'uploadId' },
+    () => viaProxy('stream', U('complete-200'), (6 << 20) + 1, 8));
+  eq('Complete: <Error> inside a 200 is retried', r.out, `OK ${(6 << 20) + 1}`);
+  check('Complete-200: object intact', direct('expect', U('complete-200'), (6 << 20) + 1, 8).out.startsWith('OK'));
+  r = await faulted({ mode: 'body', status: 200, body: err200, count: -1, method: 'POST', query: 'uploadId' },
+    () => viaProxy('stream', U('complete-200-perm'), (6 << 20) + 1, 8));
+  check('Complete: persistent <Error> in a 200 fails with its code',
+    /^ERR 1 S3 CompleteMultipartUpload s3:\/\/faults\/f\/complete-200-perm failed: HTTP 200 InternalError: We encountered an internal error\. after 4 attempts/.test(r.out), r.out);
+  check('Complete-200-perm: not visible', direct('head', U('complete-200-perm')).out.startsWith('ERR 2 '));
+
+  // --- DeleteObjects ---
+  for (const k of ['d1', 'd 2', 'd&3']) direct('put', U(`del/${k}`), 5, 9);
+  r = direct('deletemany', 's3://faults/f', 'del/d1', 'del/d 2', 'del/d&3', 'del/missing');
+  eq('DeleteObjects: batch delete (missing key counts as deleted)', r.out, 'OK');
+  eq('DeleteObjects: nothing left', direct('list', 's3://faults/f/del').out, 'OK 0 0');
+  const delErr = '<?xml version="1.0" encoding="UTF-8"?><DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+    + '<Error><Key>f/del/x</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>'
+    + '<Error><Key>f/del/y</Key><Code>InternalError</Code><Message>oops</Message></Error></DeleteResult>';
+  r = await faulted({ mode: 'body', status: 200, body: delErr, count: 1, method: 'POST', query: 'delete' },
+    () => viaProxy('deletemany', 's3://faults/f', 'del/x', 'del/y', 'del/z'));
+  eq('DeleteObjects: per-key errors inside a 200 are reported',
+    r.out, 'ERR 1 S3 DeleteObjects s3://faults: 2 of 3 keys failed; first: s3://faults/f/del/x: AccessDenied: Access Denied');
+
   // --- permanent faults fail in bounded time, nothing visible ---
   r = await faulted({ mode: '503', count: -1, method: 'PUT' }, () => viaProxy('put', U('never'), 10, 4));
   check('permanent 503: fails', r.status === 1);

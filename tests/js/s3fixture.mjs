@@ -127,6 +127,12 @@ async function serve(dir, bucket, withProxy) {
         stats.faulted++;
       }
       if (mode === 'reset') { req.socket.resetAndDestroy(); return; }
+      if (mode === 'body') {
+        const b = Buffer.from(fault.body || '');
+        res.writeHead(fault.status || 200, { 'Content-Type': 'application/xml', 'Content-Length': b.length });
+        res.end(b);
+        return;
+      }
       if (mode === '503' || mode === '500' || mode === 'error') {
         const xml = mode === '503' ? s3Error('SlowDown', 'Please reduce your request rate.')
           : mode === '500' ? s3Error('InternalError', 'We encountered an internal error. Please try again.')
@@ -169,7 +175,7 @@ async function serve(dir, bucket, withProxy) {
       if (req.url === '/fault') {
         const spec = JSON.parse(s || '{}');
         fault = { mode: spec.mode || 'pass', count: spec.count === undefined ? 1 : spec.count,
-          method: spec.method, query: spec.query, delayMs: spec.delayMs, status: spec.status, code: spec.code };
+          method: spec.method, query: spec.query, delayMs: spec.delayMs, status: spec.status, code: spec.code, body: spec.body };
       }
       res.end(JSON.stringify(stats));
     });
