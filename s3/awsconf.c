@@ -11,7 +11,9 @@
 **                else profile AWS_PROFILE (default "default") of
 **                AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials)
 **   url style    TsObjConfig.zUrlStyle, TSLITE_S3_URL_STYLE, else path when
-**                an endpoint is set and virtual-host for AWS
+**                an endpoint is set and virtual-host for AWS (store_s3.c
+**                also picks path style for bucket names with dots, which
+**                break TLS host-name checks as virtual hosts)
 **   plain http   TsObjConfig.bAllowHttp or TSLITE_S3_ALLOW_HTTP=1
 **   attempts     TsObjConfig.nMaxAttempts, AWS_MAX_ATTEMPTS, else 5
 **
@@ -154,6 +156,7 @@ int tsAwsConfLoad(const TsObjConfig *pCfg, TsAwsConf *p, char **pzErr){
 
   /* Style, http, attempts, CA bundle. */
   z = pCfg->zUrlStyle ? pCfg->zUrlStyle : envNonEmpty("TSLITE_S3_URL_STYLE");
+  p->bStyleSet = z!=0;
   if( z && strcmp(z, "path")==0 ) p->bPathStyle = 1;
   else if( z && strcmp(z, "virtual")==0 ) p->bPathStyle = 0;
   else if( z ){

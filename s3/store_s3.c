@@ -1211,6 +1211,9 @@ int tsObjS3Open(const char *zRest, const TsObjConfig *pCfg, TsObjStore **pp, cha
     if( p->zPrefix==0 ) goto nomem;
   }
   if( tsAwsConfLoad(pCfg, &p->conf, pzErr) ) goto fail;
+  /* "my.bucket.s3.amazonaws.com" does not match the *.s3.amazonaws.com
+  ** certificate: dotted names use path style unless told otherwise. */
+  if( !p->conf.bStyleSet && strchr(p->zBucket, '.') ) p->conf.bPathStyle = 1;
 
   /* Endpoint -> base URL and Host header. */
   if( p->conf.zEndpoint ){
