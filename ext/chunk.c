@@ -51,7 +51,8 @@
 **             the nValue non-NULL values in row order:
 **     DOUBLE:    byte mode, then
 **                  0 RAW:    nValue f64
-**                  1 XOR:    Gorilla bit stream (below)
+**                  1 XOR:    Gorilla bit stream (below) filling the rest
+**                            of the payload
 **                  2 SCALED: byte e (0..TS_MAX_SCALE), then ISEQ of integers
 **                            m such that value == (double)m / 10^e exactly,
 **                            bit for bit (decimal data: 42.0, 12.25, ...)
@@ -366,10 +367,10 @@ static void riceBits3(const uint64_t *z, int n, int k, uint64_t *aBit){
   aBit[2] = n2 + (uint64_t)n*(uint64_t)(3 + k);
 }
 
-/* The k-th smallest (0-based) of a[0..n) as signed (bSigned) or unsigned
-** 64-bit values; reorders a[]. */
-static uint64_t selectKth(uint64_t *a, int n, int k, int bSigned){
-  uint64_t flip = bSigned ? (uint64_t)1<<63 : 0;   /* signed order via xor */
+/* The k-th smallest (0-based) of a[0..n) taken as int64 (Hoare's
+** quickselect); reorders a[]. */
+static uint64_t selectKth(uint64_t *a, int n, int k){
+  const uint64_t flip = (uint64_t)1<<63;   /* signed order via unsigned compares */
   int lo = 0, hi = n - 1;
   while( lo<hi ){
     uint64_t x = a[lo + (hi-lo)/2] ^ flip;
@@ -386,9 +387,8 @@ static uint64_t selectKth(uint64_t *a, int n, int k, int bSigned){
   return a[k];
 }
 
-/* Choose the smaller coding of one block a[0..n) (1 <= n <= TS_BLOCK);
-** with bRice==0 only bit packing is considered (a cheap estimate). */
-static void blockPlan(const uint64_t *a, int n, int bRice, BlockPlan *pPlan){
+/* Choose the smaller coding of one block a[0..n) (1 <= n <= TS_BLOCK). */
+static void blockPlan(const uint64_t *a, int n, BlockPlan *pPlan){
   int64_t mn = (int64_t)a[0];
   uint64_t mx = 0, z[TS_BLOCK], t[TS_BLOCK];
   int j, w, k, k0;
@@ -403,7 +403,7 @@ static void blockPlan(const uint64_t *a, int n, int bRice, BlockPlan *pPlan){
   pPlan->base = mn;
   pPlan->code = w;
   pPlan->nBit = (uint64_t)n * (uint64_t)w;
-  if( w<=1 || !bRice ) return;   /* nothing to gain, or estimating */
+  if( w<=1 ) return;   /* Rice cannot beat 0 or 1 bit per value */
 
   /* Rice around the median, trying parameters near log2(median z): both
   ** medians, unlike means, ignore rare outliers, which escape. */
@@ -420,7 +420,7 @@ static void blockPlan(const uint64_t *a, int n, int bRice, BlockPlan *pPlan){
       med = (int64_t)((uint64_t)mn + (uint64_t)j);
     }else{
       memcpy(t, a, sizeof(uint64_t)*(size_t)n);
-      med = (int64_t)selectKth(t, n, n/2, 1);
+      med = (int64_t)selectKth(t, n, n/2);
     }
     /* bitWidth(median z) from a histogram of widths (bitWidth is monotone). */
     memset(aHist, 0, sizeof(aHist));
@@ -478,7 +478,7 @@ static void blocksWrite(TsBuf *p, const uint64_t *a, int n){
     int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
     BlockPlan plan;
     BitW bw;
-    blockPlan(a + i, nb, 1, &plan);
+    blockPlan(a + i, nb, &plan);
     tsBufAppendZigzag(p, (int64_t)((uint64_t)plan.base - prevBase));
     tsBufAppendByte(p, (unsigned char)plan.code);
     prevBase = (uint64_t)plan.base;
