@@ -221,7 +221,15 @@ int tsObjHead(TsObjStore *p, const char *zKey, TsObjInfo *pInfo, char **pzErr){
   int rc = checkKey(zKey, 0, "head", pzErr);
   if( rc!=TS_OBJ_OK ) return rc;
   rc = p->pM->xHead(p, zKey, pInfo, pzErr);
-  if( rc==TS_OBJ_OK && p->pCrypt ) pInfo->nSize = tsObjCryptPlainSize(pInfo->nSize);
+  if( rc==TS_OBJ_OK && p->pCrypt ){
+    int64_t nStored = pInfo->nSize;
+    pInfo->nSize = tsObjCryptPlainSize(nStored);
+    if( pInfo->nSize<0 ){
+      tsObjErr(pzErr, "head '%s': stored size %lld is not that of a client-side encrypted "
+               "object (plaintext object, or truncated)", zKey, (long long)nStored);
+      rc = TS_OBJ_CORRUPT;
+    }
+  }
   return rc;
 }
 
@@ -247,7 +255,8 @@ int tsObjCopy(TsObjStore *p, const char *zSrcKey, const char *zDstKey, char **pz
   return p->pM->xCopy(p, zSrcKey, zDstKey, pzErr);
 }
 
-/* With encryption on, listed sizes are translated to plaintext sizes. */
+/* With encryption on, listed sizes are translated to plaintext sizes (-1
+** for an object whose stored size no encrypted object can have). */
 typedef struct ListCtx ListCtx;
 struct ListCtx {
   int (*xCb)(void*, const TsObjInfo*);

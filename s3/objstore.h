@@ -97,7 +97,9 @@ int tsObjDeleteMany(TsObjStore *p, const char *const *azKey, int nKey, char **pz
 int tsObjCopy(TsObjStore *p, const char *zSrcKey, const char *zDstKey, char **pzErr);
 
 /* Call xCb for each object whose key starts with zPrefix (relative to the
-** root), in key order.  xCb returns non-zero to stop early (not an error). */
+** root), in key order.  xCb returns non-zero to stop early (not an error).
+** With client-side encryption sizes are plaintext sizes, -1 for an object
+** whose stored size no encrypted object can have. */
 int tsObjList(TsObjStore *p, const char *zPrefix,
               int (*xCb)(void *pCtx, const TsObjInfo *pInfo), void *pCtx, char **pzErr);
 

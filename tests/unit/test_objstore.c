@@ -375,6 +375,11 @@ static void testCrypt(const char *zDir){
   tsObjPut(pRaw, "plain", "hello, world", 12, &zErr);
   TT_EQ_I64("crypt: plaintext object refused", tsObjGet(pEnc, "plain", 0, -1, &b, &zErr), TS_OBJ_CORRUPT);
   TT_CHECK("crypt: plaintext message", zErr && strstr(zErr, "not client-side encrypted"));
+  {
+    TsObjInfo info;
+    TT_EQ_I64("crypt: head of plaintext object is CORRUPT", tsObjHead(pEnc, "plain", &info, &zErr), TS_OBJ_CORRUPT);
+    TT_CHECK("crypt: head message", zErr && strstr(zErr, "stored size 12 is not that of a client-side encrypted object"));
+  }
   /* Wrong key, same id; other id. */
   memset(&cfg2, 0, sizeof(cfg2));
   cfg2.zCseKeyFile = zKeyFile2;
