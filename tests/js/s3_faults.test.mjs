@@ -130,6 +130,21 @@ try {
   eq('6 list requests', after.requests - before.requests, 6);
   eq('... over one kept-alive connection', after.connections - before.connections, 1);
 
+  // --- client-side encryption over S3: ranged reads reuse the object's header ---
+  const cse = { TSLITE_CSE_KEY: '5a'.repeat(32), TSLITE_CSE_KEY_ID: 'k' };
+  r = tool({ ...s3.env, ...cse }, 'put', U('cse'), 300000, 11);
+  eq('cse put', r.out, 'OK 300000');
+  const plain = tool({ ...s3.env }, 'head', U('cse')).out.split(' ')[1];
+  eq('cse: stored size is 128 + P + 16 per 64 KiB segment', plain, String(128 + 300000 + 16 * 5));
+  before = await s3.stats();
+  const rr = tool({ ...s3.proxyEnv, ...cse }, 'getranges', U('cse'), 299990, 10, 0, 8, 70000, 100, 200000, 50);
+  after = await s3.stats();
+  const want = tool({ ...s3.env, ...cse }, 'getranges', U('cse'), 299990, 10, 0, 8, 70000, 100, 200000, 50);
+  check('cse: 4 ranged reads return the right bytes', rr.out === want.out && rr.out.startsWith('OK 168 '), `${rr.out} vs ${want.out}`);
+  eq('cse: HEAD + header + 4 segment reads = 6 requests (header cached)', after.requests - before.requests, 6);
+  r = tool({ ...s3.env, ...cse, TSLITE_CSE_KEY: '5b'.repeat(32) }, 'get', U('cse'));
+  check('cse: wrong master key is detected', /^ERR 4 object s3:\/\/faults\/f\/cse: cannot unwrap its data key with key 'k' \(wrong master key, or the header was tampered with\)$/.test(r.out), r.out);
+
   // --- clock skew answered without a Date header: ServerTime from the body ---
   const skewBody = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>RequestTimeTooSkewed</Code><Message>The difference between the request time and the current time is too large.</Message><ServerTime>${new Date().toISOString()}</ServerTime></Error>`;
   r = await faulted({ mode: 'body', status: 403, body: skewBody, count: 1 }, () => viaProxy('expect', U('slowdown'), 1000, 1));
