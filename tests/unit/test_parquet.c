@@ -601,6 +601,30 @@ static void testApiErrors(void){
     tsBufFree(&bad.b);
   }
   {
+    /* streaming: a full row group goes to the sink before Finish */
+    TsPqWriteOpts o;
+    int i, rc = 0;
+    int64_t nPend = 0, nAfter = 0;
+    tsPqWriteOptsInit(&o);
+    o.nRowGroupBytes = 4000;
+    tsBufReset(&mf.b);
+    rc = tsPqWriterOpen(&w, aCol, 2, &o, memWrite, &mf);
+    for(i=0; i<1000 && rc==0; i++){
+      rc = tsPqWriterInt64(w, 0, i);
+      if( rc==0 ) rc = tsPqWriterText(w, 1, "0123456789abcdef", 16);
+      if( i==100 ) nPend = tsPqWriterPendingBytes(w);
+      if( rc==0 ) rc = tsPqWriterEndRow(w);
+    }
+    nAfter = tsPqWriterBytesWritten(w);
+    TT_CHECK("writer: row groups stream out before finish", rc==0 && nAfter>1000 && (int64_t)mf.b.n==nAfter);
+    TT_CHECK("writer: pending bytes stay under the row group target", nPend>0 && nPend<4000
+             && tsPqWriterPendingBytes(w)<4000);
+    TT_EQ_I64("writer: rows counted", tsPqWriterRowCount(w), 1000);
+    TT_EQ_I64("writer: finish", tsPqWriterFinish(w), 0);
+    TT_CHECK("writer: bytes written = file size", tsPqWriterBytesWritten(w)==(int64_t)mf.b.n);
+    tsPqWriterFree(w);
+  }
+  {
     TsPqColumnSpec aK[1] = {{"k", TS_PQ_STRING, 0, 0}};
     TsPqWriteOpts o;
     const char *azK[2] = {"tslite.table", "other"}, *azV[2] = {"cpu", 0};
