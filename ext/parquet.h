@@ -142,7 +142,9 @@ void tsPqColumnDataFree(TsPqColumnData *p);   /* frees arrays, zeroes *p; NULL o
 
 /* A single value (statistics and filters).  Which field is meaningful
 ** depends on the column kind: i for integer kinds/BOOLEAN, r for
-** DOUBLE/FLOAT, z+n for STRING/BYTES. */
+** DOUBLE/FLOAT, z+n for STRING/BYTES.  Integers are in the column's own
+** unit (TIMESTAMP_US in microseconds, DATE in days, ...), exactly as the
+** values in TsPqColumnData.aInt. */
 typedef struct TsPqValue TsPqValue;
 struct TsPqValue {
   int64_t i;

@@ -57,6 +57,7 @@ function gen(kind, i, n) {
     case 'tsms': return String(1700000000000n + BigInt(i) * 1000n);
     case 'date': return String(19000 + (i % 500) - 250);
     case 'dictstr': return 'host_' + (i % 17);
+    case 'bytes': return 'blob-' + (i * 7919 % 1000);
     case 'dictdbl': return (i % 13) * 1.5;
   }
   throw new Error(kind);
@@ -76,7 +77,7 @@ function toInput(v) {
   return String(v);
 }
 const PQKIND = { int64: 'int64', int32: 'int32', double: 'double', bool: 'bool', string: 'string', ts: 'ts',
-  tsus: 'tsus', tsms: 'tsms', date: 'date', dictstr: 'string', dictdbl: 'double' };
+  tsus: 'tsus', tsms: 'tsms', date: 'date', dictstr: 'string', dictdbl: 'double', bytes: 'bytes' };
 
 // A case: columns [{name, kind, enc, nulls}], n rows, writer options.
 function makeCase(name, cols, n, opts = []) {
@@ -92,7 +93,7 @@ function makeCase(name, cols, n, opts = []) {
 }
 
 const cases = [];
-const ALLKINDS = ['int64', 'int32', 'double', 'bool', 'string', 'ts', 'tsus', 'tsms', 'date', 'dictstr', 'dictdbl'];
+const ALLKINDS = ['int64', 'int32', 'double', 'bool', 'string', 'ts', 'tsus', 'tsms', 'date', 'dictstr', 'dictdbl', 'bytes'];
 // every type x codec x null pattern, default (AUTO) encodings
 for (const codec of ['none', 'gzip', 'zstd']) {
   for (const nulls of ['none', 'some', 'runs', 'all']) {
@@ -143,6 +144,7 @@ function duckExpr(c) {
     case 'ts': case 'tsus': return `CAST(epoch_us(${q}) AS VARCHAR)`;
     case 'tsms': return `CAST(epoch_ms(${q}) AS VARCHAR)`;
     case 'date': return `CAST(date_diff('day', DATE '1970-01-01', ${q}) AS VARCHAR)`;
+    case 'bytes': return `CAST(${q} AS VARCHAR)`;
     default: return q;
   }
 }
@@ -189,6 +191,7 @@ function hyCanon(c, v) {
   if (v === null || v === undefined) return null;
   if (typeof v === 'bigint') return String(v);
   if (['int32', 'date'].includes(c.kind)) return String(v);
+  if (c.kind === 'bytes') return Buffer.from(v).toString('latin1');
   return v;
 }
 for (const c of cases) {
