@@ -186,6 +186,10 @@ struct TsPqWriteOpts {
   int nKeyValue;           /* footer key_value_metadata entries */
   const char *const *azKey;   /* nKeyValue keys (copied at open) */
   const char *const *azValue; /* nKeyValue values (copied at open; NULL ok) */
+  /* Added after the first release of this header: */
+  int nSortCol;            /* RowGroup.sorting_columns: the rows are sorted by */
+  const int *aSortCol;     /* these nSortCol column indexes, ascending, nulls
+                           ** last (copied at open; the writer does not check) */
 };
 void tsPqWriteOptsInit(TsPqWriteOpts *p);   /* all defaults */
 

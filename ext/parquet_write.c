@@ -98,6 +98,7 @@ struct TsPqWriter {
   TsPqWriteOpts opts;    /* copy; strings below are owned copies */
   char *zCreatedBy;
   char **azKey, **azValue;
+  int *aSortCol;         /* opts.nSortCol column indexes (owned copy) */
   TsPqWriteFn xWrite;
   void *pCtx;
   int rc;                /* sticky error */
@@ -222,6 +223,19 @@ int tsPqWriterOpen(TsPqWriter **pp, const TsPqColumnSpec *aCol, int nCol,
     }
   }else{
     p->opts.nKeyValue = 0;
+  }
+  p->opts.aSortCol = 0;
+  if( pOpts && pOpts->nSortCol>0 ){
+    p->aSortCol = malloc(sizeof(int)*(size_t)pOpts->nSortCol);
+    if( !p->aSortCol ){ p->opts.nSortCol = 0; return wErr(p, TS_PQ_NOMEM, "out of memory"); }
+    memcpy(p->aSortCol, pOpts->aSortCol, sizeof(int)*(size_t)pOpts->nSortCol);
+    for(i=0; i<pOpts->nSortCol; i++){
+      if( p->aSortCol[i]<0 || p->aSortCol[i]>=nCol ){
+        return wErr(p, TS_PQ_MISUSE, "parquet writer: sort column index %d out of range", p->aSortCol[i]);
+      }
+    }
+  }else{
+    p->opts.nSortCol = 0;
   }
   if( nCol<=0 ) return wErr(p, TS_PQ_MISUSE, "parquet writer: a file needs at least one column");
   p->aCol = calloc((size_t)nCol, sizeof(PqWCol));
@@ -1138,6 +1152,16 @@ int tsPqWriterFinish(TsPqWriter *p){
     }
     tsPqTwFieldI64(&tw, 2, g->nUncomp);
     tsPqTwFieldI64(&tw, 3, g->nRow);
+    if( p->opts.nSortCol>0 ){
+      tsPqTwFieldList(&tw, 4, PQ_TT_STRUCT, p->opts.nSortCol);
+      for(i=0; i<p->opts.nSortCol; i++){
+        tsPqTwStructBegin(&tw);
+        tsPqTwFieldI32(&tw, 1, p->aSortCol[i]);
+        tsPqTwFieldBool(&tw, 2, 0);
+        tsPqTwFieldBool(&tw, 3, 0);
+        tsPqTwStructEnd(&tw);
+      }
+    }
     tsPqTwFieldI64(&tw, 5, g->iFileOff);
     tsPqTwFieldI64(&tw, 6, g->nComp);
     tsPqTwFieldI32(&tw, 7, j);
@@ -1202,6 +1226,7 @@ void tsPqWriterFree(TsPqWriter *p){
     if( p->azValue ) free(p->azValue[i]);
   }
   free(p->azKey); free(p->azValue);
+  free(p->aSortCol);
   free(p->zCreatedBy);
   free(p->zErr);
   tsBufFree(&p->idx); tsBufFree(&p->page); tsBufFree(&p->lev);

@@ -115,7 +115,7 @@ const SIZECOLS = [{ name: 't', kind: 'ts', nulls: 'none' }, { name: 'h', kind: '
   { name: 'x', kind: 'double', nulls: 'some' }, { name: 's', kind: 'string', nulls: 'none' }];
 cases.push(makeCase('rows0', SIZECOLS, 0));
 cases.push(makeCase('rows1', SIZECOLS, 1));
-cases.push(makeCase('rowgroups_by_rows', SIZECOLS, 2500, ['-r', '1000', '-p', '100']));
+cases.push(makeCase('rowgroups_by_rows', SIZECOLS, 2500, ['-r', '1000', '-p', '100', '-s', '0']));
 cases.push(makeCase('rowgroups_by_bytes', SIZECOLS, 5000, ['-g', '20000', '-c', 'gzip']));
 cases.push(makeCase('dict_fallback', SIZECOLS, 3000, ['-d', '200', '-r', '1500']));
 cases.push(makeCase('no_dict_no_stats_no_index', SIZECOLS, 700, ['-D', '-S', '-I', '-c', 'none']));
@@ -218,6 +218,8 @@ for (const c of cases) {
   const view = new DataView(ab);
   const oi = hy.readOffsetIndex({ view, offset: Number(col.offset_index_offset) });
   const ci = hy.readColumnIndex({ view, offset: Number(col.column_index_offset) }, md.schema[1], parsers);
+  eq('hyparquet reads our sorting_columns', md.row_groups.map(g => (g.sorting_columns || []).map(x => [x.column_idx, x.descending, x.nulls_first])),
+    [[[0, false, false]], [[0, false, false]], [[0, false, false]]]);
   eq('hyparquet reads our OffsetIndex (10 pages of 100 rows)', oi.page_locations.map(l => Number(l.first_row_index)),
     [0, 100, 200, 300, 400, 500, 600, 700, 800, 900]);
   check('OffsetIndex pages lie inside the column chunk', oi.page_locations.every(l =>
