@@ -1212,6 +1212,16 @@ static int ensureBuf(PqDec *d, size_t n){
   return 0;
 }
 
+static int codecErr(PqDec *d){
+  static const char *az[] = {"UNCOMPRESSED", "SNAPPY", "GZIP", "LZO", "BROTLI", "LZ4", "ZSTD", "LZ4_RAW"};
+  int e = d->k->eCodec;
+  char zNum[16];
+  snprintf(zNum, sizeof(zNum), "%d", e);
+  return rErr(d->p, TS_PQ_ERROR, "parquet: column \"%s\": compression codec %s is not supported "
+              "(supported: UNCOMPRESSED, SNAPPY, GZIP, ZSTD, LZ4_RAW)", d->c->info.zName,
+              e>=0 && e<8 ? az[e] : zNum);
+}
+
 typedef struct PqPageHdr PqPageHdr;
 struct PqPageHdr {
   int eType;
@@ -1274,7 +1284,7 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
     if( !h.bHaveSub ) return decCorrupt(d, "dictionary page without header");
     if( ensureBuf(d, (size_t)h.nUncomp) ) return d->p->rc;
     rc = tsPqDecompress(d->k->eCodec, body, (size_t)h.nComp, d->aBuf, (size_t)h.nUncomp);
-    if( rc==TS_PQ_ERROR ) return rErr(d->p, TS_PQ_ERROR, "parquet: column \"%s\": unsupported compression codec %d", d->c->info.zName, d->k->eCodec);
+    if( rc==TS_PQ_ERROR ) return codecErr(d);
     if( rc ) return decCorrupt(d, "dictionary page does not decompress");
     if( h.nValue<0 || (int64_t)h.nValue > (int64_t)h.nUncomp*8+8 ) return decCorrupt(d, "bad dictionary size");
     return loadDict(d, d->aBuf, (size_t)h.nUncomp, h.nValue);
@@ -1295,7 +1305,7 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
       if( h.bCompressed && d->k->eCodec!=TS_PQ_CODEC_NONE ){
         if( ensureBuf(d, nVal) ) return d->p->rc;
         rc = tsPqDecompress(d->k->eCodec, body+nLev, (size_t)h.nComp-nLev, d->aBuf, nVal);
-        if( rc==TS_PQ_ERROR ) return rErr(d->p, TS_PQ_ERROR, "parquet: column \"%s\": unsupported compression codec %d", d->c->info.zName, d->k->eCodec);
+        if( rc==TS_PQ_ERROR ) return codecErr(d);
         if( rc ) return decCorrupt(d, "data page does not decompress");
         aVal = d->aBuf;
       }else{
@@ -1306,7 +1316,7 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
       size_t off = 0;
       if( ensureBuf(d, (size_t)h.nUncomp) ) return d->p->rc;
       rc = tsPqDecompress(d->k->eCodec, body, (size_t)h.nComp, d->aBuf, (size_t)h.nUncomp);
-      if( rc==TS_PQ_ERROR ) return rErr(d->p, TS_PQ_ERROR, "parquet: column \"%s\": unsupported compression codec %d", d->c->info.zName, d->k->eCodec);
+      if( rc==TS_PQ_ERROR ) return codecErr(d);
       if( rc ) return decCorrupt(d, "data page does not decompress");
       if( bNullable ){
         uint32_t n;

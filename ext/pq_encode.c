@@ -22,7 +22,7 @@
 **
 **  Codecs: GZIP writes one RFC 1952 member (zlib, windowBits 15+16) and
 **  reads concatenated members; ZSTD one frame (reads any frames); SNAPPY
-**  reading only (snappy.c).
+**  (snappy.c) and LZ4_RAW (pq_lz4.c) reading only.
 */
 #include "pq_int.h"
 #include <stdlib.h>
@@ -384,6 +384,8 @@ int tsPqDecompress(int eCodec, const void *a, size_t n, void *aOut, size_t nOut)
     case TS_PQ_CODEC_GZIP:
       if( nOut==0 ) return TS_PQ_OK;
       return gunzipAll((const unsigned char*)a, n, (unsigned char*)aOut, nOut);
+    case TS_PQ_CODEC_LZ4_RAW:
+      return tsPqLz4Decompress(a, n, aOut, nOut) ? TS_PQ_CORRUPT : TS_PQ_OK;
     case TS_PQ_CODEC_ZSTD: {
       size_t r;
       if( nOut==0 && n==0 ) return TS_PQ_OK;

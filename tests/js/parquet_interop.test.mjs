@@ -258,7 +258,7 @@ const oracle = `SELECT CAST(i64 AS VARCHAR), CAST(i32 AS VARCHAR), CAST(i16 AS V
   CAST(date_diff('day', DATE '1970-01-01', d) AS VARCHAR), CAST(dec AS DOUBLE) FROM src`;
 const expRows = (await con.runAndReadAll(oracle)).getRows().map(r => r.map(v => (typeof v === 'bigint' ? String(v) : v)));
 const duckFiles = [];
-for (const comp of ['uncompressed', 'snappy', 'gzip', 'zstd']) {
+for (const comp of ['uncompressed', 'snappy', 'gzip', 'zstd', 'lz4_raw']) {
   for (const ver of ['v1', 'v2']) {
     duckFiles.push({ name: `${comp}_${ver}`, opts: `COMPRESSION ${comp}, PARQUET_VERSION ${ver}, ROW_GROUP_SIZE 2048` });
   }
@@ -277,6 +277,14 @@ for (const f of duckFiles) {
   if (r.status !== 0) { check(`tslite reads duckdb ${f.name}`, false, r.stderr); continue; }
   const got = r.stdout.split('\n').filter(Boolean).map(l => JSON.parse(l));
   eq(`tslite reads duckdb ${f.name}`, got, expRows);
+}
+// BROTLI (DuckDB offers it) is not supported: a clear error naming the codec
+{
+  const f = path.join(dir, 'duck_brotli.parquet');
+  await con.run(`COPY (SELECT i FROM range(0, 10) t(i)) TO '${f}' (FORMAT parquet, COMPRESSION brotli)`);
+  const r = pqtool(['dump', f]);
+  eq('brotli files are refused with the codec named', [r.status, r.stderr.trim()],
+    [1, 'error 1: parquet: column "i": compression codec BROTLI is not supported (supported: UNCOMPRESSED, SNAPPY, GZIP, ZSTD, LZ4_RAW)']);
 }
 // the v2 and no-dictionary files really exercise the other encodings
 {

@@ -252,7 +252,23 @@ static void testCodecs(void){
   tsPqCompress(TS_PQ_CODEC_GZIP, 0, src+2000, 3000, &b);
   TT_CHECK("gzip: concatenated members", tsPqDecompress(TS_PQ_CODEC_GZIP, b.a, b.n, out, 5000)==TS_PQ_OK
            && memcmp(src, out, 5000)==0);
-  TT_CHECK("codec: LZ4 reported unsupported", tsPqDecompress(5, b.a, b.n, out, 5000)==TS_PQ_ERROR);
+  TT_CHECK("codec: Hadoop LZ4 reported unsupported", tsPqDecompress(5, b.a, b.n, out, 5000)==TS_PQ_ERROR);
+  {
+    /* LZ4 block: literals "abcd", match off 4 len 8 (overlapping), last literals "XYZ12" */
+    static const unsigned char l1[] = {0x44, 'a','b','c','d', 0x04, 0x00, 0x50, 'X','Y','Z','1','2'};
+    static const unsigned char bad1[] = {0x14, 'a', 0x00, 0x00};            /* offset 0 */
+    static const unsigned char bad2[] = {0x14, 'a', 0x05, 0x00};            /* offset past output */
+    static const unsigned char bad3[] = {0xf0, 0xff, 0xff};                 /* length runs off the input */
+    static const unsigned char l2[] = {0xf0, 0x03, 'a','b','c','d','e','f','g','h','i','j','k','l','m','n','o','p','q','r'};
+    char o[32];
+    TT_CHECK("lz4: literals + overlapping match + final literals",
+             tsPqDecompress(TS_PQ_CODEC_LZ4_RAW, l1, sizeof(l1), o, 17)==TS_PQ_OK && memcmp(o, "abcdabcdabcdXYZ12", 17)==0);
+    TT_CHECK("lz4: extended literal length", tsPqLz4Decompress(l2, sizeof(l2), o, 18)==0 && memcmp(o, "abcdefghijklmnopqr", 18)==0);
+    TT_CHECK("lz4: wrong output size rejected", tsPqLz4Decompress(l1, sizeof(l1), o, 16)!=0 && tsPqLz4Decompress(l1, sizeof(l1), o, 18)!=0);
+    TT_CHECK("lz4: offset 0 rejected", tsPqLz4Decompress(bad1, sizeof(bad1), o, 8)!=0);
+    TT_CHECK("lz4: offset past output rejected", tsPqLz4Decompress(bad2, sizeof(bad2), o, 8)!=0);
+    TT_CHECK("lz4: truncated length rejected", tsPqLz4Decompress(bad3, sizeof(bad3), o, 30)!=0);
+  }
   tsBufFree(&b); tsBufFree(&c);
 }
 
