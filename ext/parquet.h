@@ -194,6 +194,10 @@ struct TsPqWriteOpts {
   int nSortCol;            /* RowGroup.sorting_columns: the rows are sorted by */
   const int *aSortCol;     /* these nSortCol column indexes, ascending, nulls
                            ** last (copied at open; the writer does not check) */
+  int bLocalTime;          /* 1: TIMESTAMP_* columns get isAdjustedToUTC=false
+                           ** (DuckDB then reads NANOS exactly as TIMESTAMP_NS
+                           ** instead of truncating them to microseconds as
+                           ** TIMESTAMPTZ); 0 (default): UTC instants */
 };
 void tsPqWriteOptsInit(TsPqWriteOpts *p);   /* all defaults */
 

@@ -323,6 +323,24 @@ for (const f of duckFiles) {
     [100, c.rows[1200][0], c.rows[1299][0]]);
 }
 
+// timestamps written with isAdjustedToUTC=false: DuckDB reads nanoseconds exactly
+{
+  const f = path.join(dir, 'local.parquet');
+  const fu = path.join(dir, 'utc.parquet');
+  const input = 't:ts,u:tsus\n1700000000123456789\t1700000000123456\n-1\t5\n';
+  const w = pqtool(['write', '-L', f], input), wu = pqtool(['write', fu], input);
+  check('pqtool write local-time and UTC files', w.status === 0 && wu.status === 0, w.stderr + wu.stderr);
+  const q = x => `SELECT typeof(t), CAST(epoch_ns(t) AS VARCHAR), typeof(u), CAST(epoch_us(u) AS VARCHAR) FROM '${x}'`;
+  eq('duckdb reads local NANOS exactly as TIMESTAMP_NS', (await con.runAndReadAll(q(f))).getRows(),
+    [['TIMESTAMP_NS', '1700000000123456789', 'TIMESTAMP', '1700000000123456'], ['TIMESTAMP_NS', '-1', 'TIMESTAMP', '5']]);
+  eq('duckdb reads UTC NANOS as TIMESTAMPTZ (microseconds)', (await con.runAndReadAll(q(fu))).getRows(),
+    [['TIMESTAMP WITH TIME ZONE', '1700000000123456000', 'TIMESTAMP WITH TIME ZONE', '1700000000123456'],
+      ['TIMESTAMP WITH TIME ZONE', '0', 'TIMESTAMP WITH TIME ZONE', '5']]);  // truncated toward zero
+  const m = JSON.parse(pqtool(['meta', f]).stdout), mu = JSON.parse(pqtool(['meta', fu]).stdout);
+  eq('tslite reads the UTC flag back', [m.columns.map(c => [c.kind, c.utc]), mu.columns.map(c => [c.kind, c.utc])],
+    [[[5, 0], [9, 0]], [[5, 1], [9, 1]]]);
+}
+
 // NaN: DuckDB orders NaN above every number, so a chunk holding NaN must not
 // carry NaN-free bounds (DuckDB would prune the NaN row for x > 100)
 {
