@@ -435,9 +435,12 @@ int tsPqWriterAppend(TsPqWriter *p, int64_t nRow, const TsPqColumnData *aCol){
   for(i=0; i<p->nCol; i++){
     PqWCol *c = &p->aCol[i];
     const TsPqColumnData *d = &aCol[i];
+    int64_t nNonNull = 0;
     if( nRow==0 ) break;
-    if( c->ePhys==PQ_T_BYTE_ARRAY ? (!d->aOff || !d->aData) :
-        c->eType==TS_PQ_DOUBLE ? !d->aDbl : !d->aInt ){
+    for(r=0; r<nRow; r++) nNonNull += !(d->aNull && d->aNull[r]);
+    /* value arrays may be absent only when every row is NULL */
+    if( nNonNull>0 && (c->ePhys==PQ_T_BYTE_ARRAY ? (!d->aOff || !d->aData) :
+        c->eType==TS_PQ_DOUBLE ? !d->aDbl : !d->aInt) ){
       return wErr(p, TS_PQ_MISUSE, "parquet writer: batch for column \"%s\" lacks its %s values",
                   c->zName, kindName(c->eType));
     }

@@ -617,6 +617,25 @@ static void testApiErrors(void){
     tsBufFree(&bad.b);
   }
   {
+    /* batch: an all-NULL column needs no value arrays; a missing array
+    ** for non-NULL rows is refused */
+    TsPqColumnData aD[2];
+    int64_t aI[3] = {1, 2, 3};
+    unsigned char aN[3] = {1, 1, 1};
+    memset(aD, 0, sizeof(aD));
+    aD[0].nRow = 3; aD[0].aInt = aI;
+    aD[1].nRow = 3; aD[1].aNull = aN;
+    tsBufReset(&mf.b);
+    tsPqWriterOpen(&w, aCol, 2, 0, memWrite, &mf);
+    TT_EQ_I64("writer: batch with an all-NULL column and no arrays", tsPqWriterAppend(w, 3, aD), 0);
+    aN[1] = 0;
+    TT_EQ_I64("writer: batch lacking values for a non-NULL row", tsPqWriterAppend(w, 3, aD), TS_PQ_MISUSE);
+    TT_EQ_STR("writer: batch lacking values message", tsPqWriterErrmsg(w),
+              "parquet writer: batch for column \"b\" lacks its STRING values");
+    TT_EQ_I64("writer: rows of the good batch only", tsPqWriterRowCount(w), 3);
+    tsPqWriterFree(w);
+  }
+  {
     /* streaming: a full row group goes to the sink before Finish */
     TsPqWriteOpts o;
     int i, rc = 0;
