@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { check, eq, tmpDir, done, SANITIZE } from './lib.mjs';
+import { check, eq, tmpDir, done } from './lib.mjs';
 import { sqlite } from './lib.mjs';
 import { queryJson } from './unload_lib.mjs';
 
@@ -13,7 +13,7 @@ const dir = tmpDir('tslite-pqvtab-');
 const db = path.join(dir, 't.db');
 const duck = await (await DuckDBInstance.create(':memory:')).connect();
 const duckRows = async (sql) => (await duck.runAndReadAll(sql)).getRowObjectsJson();
-const N = SANITIZE ? 5000 : 20000;
+const N = 20000;
 
 await duck.run(`CREATE TABLE src AS SELECT i::BIGINT AS id, (i % 1000)::INTEGER AS small,
   CASE WHEN i % 7 = 0 THEN NULL ELSE ((i - 5000) * 0.125)::DOUBLE END AS v, (i * 0.5)::FLOAT AS f,
