@@ -44,7 +44,11 @@
 ** Exactly one value array is used, by type: aDouble (DOUBLE), aInt (BIGINT,
 ** TIMESTAMP, BOOLEAN as 0/1), azText+anText (VARCHAR; bytes need no NUL).
 ** aNull[i]!=0 marks row i NULL (its value slot is ignored); aNull may be NULL
-** when no row is NULL. */
+** when no row is NULL.
+** Decoder output: aNull is NULL when the column has no NULL; a NULL row's
+** value slot is 0 (azText NULL, anText 0); a BOOLEAN decodes as 0/1 (the
+** encoder stores any nonzero as 1); VARCHAR bytes point into the blob and
+** are not NUL-terminated (an empty string gets a valid pointer to ""). */
 typedef struct TsChunkCol TsChunkCol;
 struct TsChunkCol {
   int eType;                /* TS_TYPE_* */
@@ -57,7 +61,10 @@ struct TsChunkCol {
 
 /* Per-column statistics kept in the header (non-NULL values only).
 ** For DOUBLE rMin/rMax/rSum; for BIGINT/TIMESTAMP/BOOLEAN iMin/iMax and rSum
-** (as double); VARCHAR keeps only nValue. */
+** (as double); VARCHAR keeps only nValue.  Exactness: a DOUBLE rSum is the
+** plain double sum in row order (what a decode-and-add loop computes); an
+** integer rSum is the exact integer sum rounded once to double.  Fields that
+** do not apply (and all of them when nValue==0) are 0. */
 typedef struct TsChunkStat TsChunkStat;
 struct TsChunkStat {
   int64_t nValue;           /* non-NULL values */
@@ -73,7 +80,8 @@ struct TsChunkInfo {
 };
 
 /* Encode nRow rows (aTime strictly increasing; aVersion may be NULL meaning
-** all 1) and nCol columns; append the blob to pOut.  Returns TS_CHUNK_*. */
+** all 1) and nCol columns; append the blob to pOut.  Returns TS_CHUNK_*.
+** On any failure pOut->n is unchanged. */
 int tsChunkEncode(int nRow, const int64_t *aTime, const int64_t *aVersion,
                   int nCol, const TsChunkCol *aCol, TsBuf *pOut);
 
@@ -91,7 +99,18 @@ void tsChunkReaderFree(TsChunkReader *p);          /* accepts NULL */
 const TsChunkInfo *tsChunkReaderInfo(TsChunkReader *p);
 int tsChunkReadTime(TsChunkReader *p, const int64_t **paTime);
 int tsChunkReadVersion(TsChunkReader *p, const int64_t **paVersion);
-/* Decode column iCol (0-based) into *pCol (arrays owned by the reader). */
+/* Decode column iCol (0-based) into *pCol (arrays owned by the reader).
+** A column is decoded once per reader: asking again returns the same
+** arrays at no cost. */
 int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol);
+
+/* Integrity check of one blob (for ts_check): checksum, structure, every
+** column decoded, times strictly increasing within the header's range, and
+** the header statistics equal to those recomputed from the contents.
+** Returns TS_CHUNK_OK, TS_CHUNK_CORRUPT or TS_CHUNK_NOMEM; on failure a
+** description ("column 2 (DOUBLE): header says 10 values, payload has 9")
+** is written to zErr (NUL-terminated, truncated to nErr) when zErr is not
+** NULL. */
+int tsChunkVerify(const void *a, size_t n, char *zErr, size_t nErr);
 
 #endif

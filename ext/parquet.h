@@ -174,8 +174,8 @@ struct TsPqWriteOpts {
   int iLevel;              /* codec level; 0 = codec default (zstd 3, gzip 6) */
   int64_t nRowGroupBytes;  /* target uncompressed row group size (default 64 MiB) */
   int64_t nRowGroupRows;   /* max rows per row group; 0 = no row limit */
-  int nPageBytes;          /* target uncompressed page size (default 64 KiB) */
-  int nPageRows;           /* max rows per data page; 0 = no limit (default 20000) */
+  int nPageBytes;          /* target encoded page size (default 1 MiB) */
+  int nPageRows;           /* max rows per data page (default 100000) */
   int nDictMaxBytes;       /* dictionary size limit per column chunk (default 1 MiB) */
   int bNoDictionary;       /* 1: never use dictionaries (AUTO skips to its fallback) */
   int bNoStatistics;       /* 1: no min/max statistics (null counts still written) */

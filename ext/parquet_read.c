@@ -204,7 +204,7 @@ static void leafKind(PqSchemaEl *e, PqRCol *c){
   if( e->eRep==2 ) return;
   if( e->eLogical==5 || e->eConv==5 ){
     if( e->eType==PQ_T_INT32 || e->eType==PQ_T_INT64 ){
-      c->bDecimal = 1; ci->eType = TS_PQ_DOUBLE;
+      c->bDecimal = 1; c->iScale = e->iScale; ci->eType = TS_PQ_DOUBLE;
     }
     return;
   }
@@ -1396,53 +1396,68 @@ int tsPqReaderReadColumn(TsPqReader *p, int iRg, int iCol, const TsPqRowSel *pSe
   }
   if( rc==0 && pSel && pSel->nRow==0 ){
     /* nothing to read */
-  }else if( rc==0 && pSel && k->iOffIdx>=0 && readOffsetIndex(p, k, nRgRow, &aLoc, &nLoc)==0 ){
-    /* fetch the dictionary (bytes before the first data page) and the
-    ** overlapping pages only */
-    int j;
+  }else if( rc==0 && pSel && pSel->nRow<nRgRow && k->iOffIdx>=0
+         && readOffsetIndex(p, k, nRgRow, &aLoc, &nLoc)==0 ){
+    /* Fetch the dictionary page (the bytes before the first data page) and
+    ** only the data pages overlapping the selection.  Byte-adjacent pieces
+    ** are fetched with one read, so an object store sees as few range
+    ** requests as possible. */
+    typedef struct Seg { int64_t iOff, n, iRow, iEndRow; int bDict; } Seg;
+    Seg *aSeg = malloc(sizeof(Seg)*(size_t)(nLoc+1));
+    int nSeg = 0, j, a, b;
     int64_t iEnd = iStart + k->nComp;
-    if( aLoc[0].iOff>iStart ){
-      int64_t nDictBytes = aLoc[0].iOff - iStart;
-      if( aLoc[0].iOff>iEnd || nDictBytes>tsPqReaderAllocLimit ){
+    if( !aSeg ) rc = rErr(p, TS_PQ_NOMEM, "out of memory");
+    if( rc==0 && aLoc[0].iOff>iStart ){
+      if( aLoc[0].iOff>iEnd ){
         rc = decCorrupt(&d, "OffsetIndex disagrees with the chunk");
       }else{
-        aChunk = malloc((size_t)nDictBytes);
-        if( !aChunk ) rc = rErr(p, TS_PQ_NOMEM, "out of memory");
-        if( rc==0 ) rc = readAt(p, iStart, nDictBytes, aChunk);
-        if( rc==0 ){
-          size_t used = 0, at = 0;
-          while( rc==0 && at<(size_t)nDictBytes ){
-            rc = decodePage(&d, aChunk+at, (size_t)nDictBytes-at, &used);
-            at += used;
-          }
-        }
-        free(aChunk); aChunk = 0;
+        aSeg[0].iOff = iStart; aSeg[0].n = aLoc[0].iOff-iStart; aSeg[0].bDict = 1;
+        aSeg[0].iRow = aSeg[0].iEndRow = 0;
+        nSeg = 1;
       }
     }
     for(j=0; rc==0 && j<nLoc; j++){
-      int64_t s = aLoc[j].iFirstRow, e = j+1<nLoc ? aLoc[j+1].iFirstRow : nRgRow;
+      int64_t s0 = aLoc[j].iFirstRow, e0 = j+1<nLoc ? aLoc[j+1].iFirstRow : nRgRow;
       int bNeed = 0, q;
       for(q=0; q<pSel->nRange; q++){
-        if( pSel->aRange[2*q]<e && pSel->aRange[2*q+1]>s ){ bNeed = 1; break; }
+        if( pSel->aRange[2*q]<e0 && pSel->aRange[2*q+1]>s0 ){ bNeed = 1; break; }
       }
       if( !bNeed ) continue;
       if( aLoc[j].iOff<iStart || aLoc[j].iOff+aLoc[j].nSize>iEnd ){
         rc = decCorrupt(&d, "OffsetIndex page outside the chunk");
         break;
       }
-      d.iRow = s;
-      aChunk = malloc((size_t)aLoc[j].nSize);
+      aSeg[nSeg].iOff = aLoc[j].iOff; aSeg[nSeg].n = aLoc[j].nSize; aSeg[nSeg].bDict = 0;
+      aSeg[nSeg].iRow = s0; aSeg[nSeg].iEndRow = e0;
+      nSeg++;
+    }
+    for(a=0; rc==0 && a<nSeg; a=b){
+      int64_t nRun;
+      for(b=a+1; b<nSeg && aSeg[b].iOff==aSeg[b-1].iOff+aSeg[b-1].n; b++){}
+      nRun = aSeg[b-1].iOff+aSeg[b-1].n-aSeg[a].iOff;
+      if( nRun>tsPqReaderAllocLimit ){ rc = rErr(p, TS_PQ_TOOBIG, "parquet: %lld pages bytes too large", (long long)nRun); break; }
+      aChunk = malloc((size_t)(nRun ? nRun : 1));
       if( !aChunk ){ rc = rErr(p, TS_PQ_NOMEM, "out of memory"); break; }
-      rc = readAt(p, aLoc[j].iOff, aLoc[j].nSize, aChunk);
-      if( rc==0 ){
-        size_t used = 0;
-        int64_t nOut0 = d.nOut;
-        rc = decodePage(&d, aChunk, (size_t)aLoc[j].nSize, &used);
-        (void)nOut0;
-        if( rc==0 && d.iRow!=e ) rc = decCorrupt(&d, "page row count disagrees with the OffsetIndex");
+      rc = readAt(p, aSeg[a].iOff, nRun, aChunk);
+      for(j=a; rc==0 && j<b; j++){
+        const unsigned char *z = aChunk + (aSeg[j].iOff-aSeg[a].iOff);
+        size_t used = 0, at = 0;
+        if( aSeg[j].bDict ){
+          while( rc==0 && at<(size_t)aSeg[j].n ){
+            rc = decodePage(&d, z+at, (size_t)aSeg[j].n-at, &used);
+            at += used;
+          }
+        }else{
+          d.iRow = aSeg[j].iRow;
+          rc = decodePage(&d, z, (size_t)aSeg[j].n, &used);
+          if( rc==0 && d.iRow!=aSeg[j].iEndRow ){
+            rc = decCorrupt(&d, "page row count disagrees with the OffsetIndex");
+          }
+        }
       }
       free(aChunk); aChunk = 0;
     }
+    free(aSeg);
   }else if( rc==0 ){
     if( p->rc==TS_PQ_NOMEM || p->rc==TS_PQ_IOERR ) rc = p->rc;
     if( rc==0 && k->nComp>tsPqReaderAllocLimit ) rc = rErr(p, TS_PQ_TOOBIG, "parquet: column chunk of %lld bytes too large", (long long)k->nComp);

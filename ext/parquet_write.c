@@ -36,8 +36,8 @@
 #include <string.h>
 
 #define PQ_DEF_ROWGROUP_BYTES ((int64_t)64<<20)
-#define PQ_DEF_PAGE_BYTES     (64<<10)
-#define PQ_DEF_PAGE_ROWS      20000
+#define PQ_DEF_PAGE_BYTES     (1<<20)
+#define PQ_DEF_PAGE_ROWS      100000
 #define PQ_DEF_DICT_BYTES     (1<<20)
 #define PQ_IDX_STR_MAX        64      /* page index string bound length */
 #define PQ_STAT_STR_MAX       4096    /* longer chunk min/max are omitted */
@@ -813,6 +813,7 @@ static int writeChunk(TsPqWriter *p, PqWCol *c, PqChunkMeta *m, int64_t nRow){
   PqPageIdx *aPg = 0;
   int nPg = 0, nPgAlloc = 0, bColIdx = 1;
   PqStat chunkSt;
+  int wDict;
   const unsigned char *aNul = c->nulls.a;
   memset(&dict, 0, sizeof(dict));
   memset(&chunkSt, 0, sizeof(chunkSt));
@@ -837,6 +838,14 @@ static int writeChunk(TsPqWriter *p, PqWCol *c, PqChunkMeta *m, int64_t nRow){
     rcD = dictBuild(c, &dict, aIdx, p->opts.nDictMaxBytes, nMaxEntries);
     if( rcD<0 ){ free(aIdx); dictFree(&dict); return wErr(p, TS_PQ_NOMEM, "out of memory"); }
     if( rcD==0 ) bDict = 1;
+    if( bDict && c->eEnc==TS_PQ_ENC_AUTO && isIntKind(c->eType) ){
+      /* integers (time above all) often delta-encode smaller than any
+      ** dictionary: keep the smaller of the two estimates */
+      int64_t nDictEst = dict.nBytes + (c->nVal*tsPqBitWidth(dict.nEntry ? dict.nEntry-1 : 0)+7)/8;
+      tsBufReset(&p->page);
+      tsPqDeltaEncode(&p->page, (const int64_t*)c->vals.a, c->nVal);
+      if( !p->page.bErr && (int64_t)p->page.n < nDictEst ) bDict = 0;
+    }
   }
 
   if( bDict ){
@@ -862,14 +871,18 @@ static int writeChunk(TsPqWriter *p, PqWCol *c, PqChunkMeta *m, int64_t nRow){
     eEnc = PQ_E_RLE_DICTIONARY;
   }
   m->iDataOff = p->nWritten;
+  /* page size is estimated in encoded bits: index width for dictionary
+  ** pages, the PLAIN size otherwise */
+  wDict = bDict ? tsPqBitWidth(dict.nEntry>0 ? dict.nEntry-1 : 0) : 0;
+  if( bDict && wDict==0 ) wDict = 1;
 
   /* pages */
   for(r=0; r<nRow && p->rc==0; ){
-    int64_t r0 = r, v0 = iVal, nBytes = 0, nNull = 0;
+    int64_t r0 = r, v0 = iVal, nBytes = 0 /* bits */, nNull = 0;
     PqStat st;
     int64_t nPage, iPageOff = p->nWritten;
     memset(&st, 0, sizeof(st));
-    while( r<nRow && r-r0<p->opts.nPageRows && nBytes<p->opts.nPageBytes ){
+    while( r<nRow && r-r0<p->opts.nPageRows && nBytes<(int64_t)p->opts.nPageBytes*8 ){
       if( aNul[r] ){
         nNull++;
       }else{
@@ -877,11 +890,11 @@ static int writeChunk(TsPqWriter *p, PqWCol *c, PqChunkMeta *m, int64_t nRow){
           const int64_t *aO = (const int64_t*)c->offs.a;
           uint32_t n;
           memcpy(&n, c->vals.a+aO[iVal], 4);
-          nBytes += 4+(int64_t)n;
+          nBytes += bDict ? wDict : 8*(4+(int64_t)n);
           statAddStr(&st, c->vals.a+aO[iVal]+4, n);
         }else{
           int64_t v = ((const int64_t*)c->vals.a)[iVal];
-          nBytes += c->ePhys==PQ_T_INT32 ? 4 : c->ePhys==PQ_T_BOOLEAN ? 1 : 8;
+          nBytes += bDict ? wDict : c->ePhys==PQ_T_INT32 ? 32 : c->ePhys==PQ_T_BOOLEAN ? 1 : 64;
           if( c->ePhys==PQ_T_DOUBLE ){ double d; memcpy(&d, &v, 8); statAddDbl(&st, d); }
           else statAddInt(&st, v);
         }

@@ -1,9 +1,3336 @@
 /*
-** vtab.c: the timeseries virtual table.  (Placeholder registration; the module lands with its issue.)
+** vtab.c: the timeseries virtual table (module "timeseries") and its
+** durable, compressed memory tier; ts_check(table) and ts_stats(table).
+**
+**   CREATE VIRTUAL TABLE cpu USING timeseries(
+**     hostname DIMENSION, region DIMENSION,
+**     usage_user DOUBLE, usage_system DOUBLE,
+**     memory_retention = '6h', magnetic_writes = false);
+**   INSERT INTO cpu(time, hostname, region, usage_user)
+**     VALUES('2024-05-01T12:00:00Z', 'h1', 'eu', 12.5);
+**   SELECT * FROM cpu WHERE hostname IN ('h1','h2') AND time >= ago('1h');
+**   SELECT ts_check('cpu'), ts_stats('cpu');
+**
+** Declared columns, in order: time (INTEGER ns), the dimensions (TEXT),
+** measure_name (TEXT), the measures, and the HIDDEN version (INTEGER).
+**
+** HOW IT WORKS
+**
+** Shadow tables (all named "<t>_<suffix>", protected by xShadowName):
+**
+**   <t>_config(k TEXT PRIMARY KEY, v)       options ("memory_retention" ...)
+**                                           and the schema ("column.N")
+**   <t>_series(id INTEGER PRIMARY KEY,      one row per series = (dimension
+**     skey BLOB UNIQUE, measure_name TEXT,  values, measure_name); skey is
+**     tmin, tmax, d0, d1, ...)              the encoded series key (below),
+**                                           tmin/tmax the time range of its
+**                                           chunks (NULL while it has none),
+**                                           dN the value of dimension N
+**   <t>_chunks(id INTEGER PRIMARY KEY,      compressed column chunks (format
+**     sid, tmin, tmax, nrow, data BLOB,     in chunk.h / chunk.c); the UNIQUE
+**     UNIQUE(sid, tmin, tmax, nrow))        constraint is the covering index
+**                                           of chunk lookups (an automatic
+**                                           index follows its table's renames)
+**   <t>_objects(...)                        the cold-tier manifest (created
+**                                           here, filled by tiering)
+**
+** Invariants: the chunks of one series have disjoint time ranges [tmin,tmax]
+** and each record key (series, time) exists at most once, so a series read
+** in chunk order is in time order.  _series.tmin/tmax equal the min/max over
+** the series' chunks.
+**
+** Series key (skey): for each dimension in declaration order one byte 0
+** (absent, NULL) or 1 followed by varint(length) and the UTF-8 bytes; then
+** varint(length) and the bytes of measure_name.
+**
+** Writes are buffered FTS5-style: xUpdate validates the row (type, window,
+** Timestream's duplicate/version rules against the pending buffer and, only
+** when the row's time is not after the series' last chunk, against the chunk
+** that covers it) and appends it to the series' pending buffer in RAM.  The
+** buffers are flushed into chunks in xSync, xSavepoint, xRelease, before every
+** read of the table, and when they pass TS_PENDING_BUDGET bytes; xRollback and
+** xRollbackTo discard them (every pending row is younger than the innermost
+** savepoint because xSavepoint flushes).  xCommit does nothing.  A flush
+** merges a series' pending rows into the chunks they fall into (rewriting
+** only those chunks) and appends the rest as new chunks; a chunk smaller than
+** TS_CHUNK_TARGET rows absorbs neighbouring new rows, which is the bounded,
+** incremental compaction of small chunks (every flush of a series rewrites at
+** most the chunks its rows touch, each at most 2*TS_CHUNK_TARGET rows).
+**
+** Cross-connection visibility: nothing about chunks is cached across scans;
+** the per-connection series cache (skey -> id, time range) is checked against
+** PRAGMA data_version before each scan and at the first write of each
+** transaction, and dropped after a rollback.  Pending rows of a connection
+** exist only inside its write transaction, so other connections never see
+** them.
 */
 #include "tslite.h"
+#include "chunk.h"
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Tunables. */
+#define TS_CHUNK_TARGET     1024      /* rows per chunk aimed at */
+#define TS_PENDING_BUDGET   (16*1024*1024)   /* pending bytes before a flush */
+#define TS_MAX_VALUE_BYTES  2048      /* VARCHAR and dimension values */
+#define TS_MAX_MNAME_BYTES  256       /* measure_name */
+#define TS_MAX_DIMS         128
+#define TS_FUTURE_NS        (15*TS_NS_PER_MIN)   /* fixed Timestream limit */
+
+/* Column kinds of the declared schema. */
+#define TS_KIND_TIME     0
+#define TS_KIND_DIM      1
+#define TS_KIND_MNAME    2
+#define TS_KIND_MEASURE  3
+#define TS_KIND_VERSION  4
+
+/**************************************************************************
+** Schema and options.
+*/
+typedef struct TsSchema TsSchema;
+struct TsSchema {
+  int nDim;               /* dimensions */
+  char **azDim;           /* dimension names (owned) */
+  int nMeas;              /* measures */
+  char **azMeas;          /* measure names (owned) */
+  int *aMeasType;         /* TS_TYPE_* per measure (owned) */
+  sqlite3_int64 iMemRet;  /* memory_retention, ns */
+  sqlite3_int64 iMagRet;  /* magnetic_retention, ns */
+  int bMagWrites;         /* magnetic_writes */
+  int iPartDim;           /* partition_key dimension, -1 = measure_name */
+  int bPartRequired;      /* partition_enforcement = 'required' */
+  char *zMeasureName;     /* default measure_name (owned) */
+  int nOpt;               /* options as stored in _config */
+  char **azOptKey;        /* (owned) */
+  char **azOptVal;        /* (owned) */
+};
+
+static const char *const azOptName[] = {
+  "memory_retention", "magnetic_retention", "magnetic_writes", "partition_key",
+  "partition_enforcement", "measure_name", "storage", "s3_endpoint",
+  "s3_region", "s3_url_style",
+};
+#define TS_NOPT ((int)(sizeof(azOptName)/sizeof(azOptName[0])))
+
+static void schemaClear(TsSchema *p){
+  int i;
+  for(i=0; i<p->nDim; i++) sqlite3_free(p->azDim[i]);
+  for(i=0; i<p->nMeas; i++) sqlite3_free(p->azMeas[i]);
+  for(i=0; i<p->nOpt; i++){ sqlite3_free(p->azOptKey[i]); sqlite3_free(p->azOptVal[i]); }
+  sqlite3_free(p->azDim);
+  sqlite3_free(p->azMeas);
+  sqlite3_free(p->aMeasType);
+  sqlite3_free(p->azOptKey);
+  sqlite3_free(p->azOptVal);
+  sqlite3_free(p->zMeasureName);
+  memset(p, 0, sizeof(*p));
+}
+
+static const char *typeName(int eType){
+  switch( eType ){
+    case TS_TYPE_DOUBLE: return "DOUBLE";
+    case TS_TYPE_BIGINT: return "BIGINT";
+    case TS_TYPE_VARCHAR: return "VARCHAR";
+    case TS_TYPE_BOOLEAN: return "BOOLEAN";
+    case TS_TYPE_TIMESTAMP: return "TIMESTAMP";
+  }
+  return "?";
+}
+
+/* Trim ASCII white space of z[0..*pn); returns the new start. */
+static const char *trimSpace(const char *z, int *pn){
+  int n = *pn;
+  while( n>0 && (z[0]==' ' || z[0]=='\t' || z[0]=='\n' || z[0]=='\r') ){ z++; n--; }
+  while( n>0 && (z[n-1]==' ' || z[n-1]=='\t' || z[n-1]=='\n' || z[n-1]=='\r') ) n--;
+  *pn = n;
+  return z;
+}
+
+/* Dequote an SQL identifier or string of n bytes ('..', "..", `..`, [..])
+** into a new sqlite3_malloc'd string.  Returns NULL on OOM. */
+static char *dequote(const char *z, int n){
+  char q = n>=2 ? z[0] : 0;
+  char qEnd = q=='[' ? ']' : q;
+  if( (q=='\'' || q=='"' || q=='`' || q=='[') && z[n-1]==qEnd ){
+    char *zOut = sqlite3_malloc64((sqlite3_uint64)n);
+    int i, j = 0;
+    if( zOut==0 ) return 0;
+    for(i=1; i<n-1; i++){
+      zOut[j++] = z[i];
+      if( z[i]==qEnd && q!='[' && i+1<n-1 && z[i+1]==qEnd ) i++;
+    }
+    zOut[j] = 0;
+    return zOut;
+  }
+  return sqlite3_mprintf("%.*s", n, z);
+}
+
+/* Length of the first token of z[0..n) (an identifier, possibly quoted). */
+static int tokenLen(const char *z, int n){
+  int i = 0;
+  if( n>0 && (z[0]=='"' || z[0]=='`' || z[0]=='[' || z[0]=='\'') ){
+    char qEnd = z[0]=='[' ? ']' : z[0];
+    for(i=1; i<n; i++){
+      if( z[i]==qEnd ){
+        if( qEnd!=']' && i+1<n && z[i+1]==qEnd ){ i++; continue; }
+        return i+1;
+      }
+    }
+    return n;
+  }
+  while( i<n && z[i]!=' ' && z[i]!='\t' && z[i]!='\n' && z[i]!='\r' ) i++;
+  return i;
+}
+
+/* Index of '=' outside quotes in z[0..n), or -1. */
+static int findEquals(const char *z, int n){
+  int i;
+  char q = 0;
+  for(i=0; i<n; i++){
+    if( q ){
+      if( z[i]==q ) q = 0;
+    }else if( z[i]=='\'' || z[i]=='"' || z[i]=='`' ){
+      q = z[i];
+    }else if( z[i]=='[' ){
+      q = ']';
+    }else if( z[i]=='=' ){
+      return i;
+    }
+  }
+  return -1;
+}
+
+static int isReservedName(const char *z){
+  return sqlite3_stricmp(z, "time")==0 || sqlite3_stricmp(z, "version")==0
+      || sqlite3_strnicmp(z, "measure_name", 12)==0
+      || sqlite3_strnicmp(z, "measure_value", 13)==0
+      || sqlite3_strnicmp(z, "ts_", 3)==0
+      || sqlite3_stricmp(z, "rowid")==0 || sqlite3_stricmp(z, "oid")==0
+      || sqlite3_stricmp(z, "_rowid_")==0;
+}
+
+static int parseBool(const char *z, int *pb){
+  if( sqlite3_stricmp(z, "true")==0 || strcmp(z, "1")==0 ){ *pb = 1; return 0; }
+  if( sqlite3_stricmp(z, "false")==0 || strcmp(z, "0")==0 ){ *pb = 0; return 0; }
+  return 1;
+}
+
+/* Parse an interval option: Timestream interval text or bare INTEGER ns. */
+static int parseRetention(const char *z, sqlite3_int64 *piNs){
+  int64_t v;
+  const char *p = z;
+  if( *p ){
+    while( *p>='0' && *p<='9' ) p++;
+    if( *p==0 && p-z<=18 ){ *piNs = (sqlite3_int64)strtoll(z, 0, 10); return 0; }
+  }
+  if( tsIntervalParse(z, -1, &v)!=TS_TIME_OK ) return 1;
+  *piNs = v;
+  return 0;
+}
+
+static int schemaAddOpt(TsSchema *p, const char *zKey, const char *zVal){
+  char **a1 = sqlite3_realloc64(p->azOptKey, sizeof(char*)*(p->nOpt+1));
+  char **a2;
+  if( a1==0 ) return SQLITE_NOMEM;
+  p->azOptKey = a1;
+  a2 = sqlite3_realloc64(p->azOptVal, sizeof(char*)*(p->nOpt+1));
+  if( a2==0 ) return SQLITE_NOMEM;
+  p->azOptVal = a2;
+  a1[p->nOpt] = sqlite3_mprintf("%s", zKey);
+  a2[p->nOpt] = sqlite3_mprintf("%s", zVal);
+  p->nOpt++;
+  if( a1[p->nOpt-1]==0 || a2[p->nOpt-1]==0 ) return SQLITE_NOMEM;
+  return SQLITE_OK;
+}
+
+static const char *schemaOpt(TsSchema *p, const char *zKey){
+  int i;
+  for(i=0; i<p->nOpt; i++){
+    if( strcmp(p->azOptKey[i], zKey)==0 ) return p->azOptVal[i];
+  }
+  return 0;
+}
+
+/* Apply one option (already known to be new) to the schema.  Column-
+** dependent checks (partition_key) happen in schemaFinish. */
+static int schemaOption(TsSchema *p, const char *zTab, const char *zKey,
+                        const char *zVal, char **pzErr){
+  sqlite3_int64 iNs;
+  int b;
+  if( strcmp(zKey, "memory_retention")==0 ){
+    if( parseRetention(zVal, &iNs) || iNs<TS_NS_PER_HOUR || iNs>8766*TS_NS_PER_HOUR ){
+      tsErrSet(pzErr, "timeseries %s: bad value for memory_retention: '%s' "
+               "(expected an interval from 1h to 8766h, e.g. '6h' or '7d')", zTab, zVal);
+      return SQLITE_ERROR;
+    }
+    p->iMemRet = iNs;
+  }else if( strcmp(zKey, "magnetic_retention")==0 ){
+    if( parseRetention(zVal, &iNs) || iNs<TS_NS_PER_DAY || iNs>73000*TS_NS_PER_DAY ){
+      tsErrSet(pzErr, "timeseries %s: bad value for magnetic_retention: '%s' "
+               "(expected an interval from 1d to 73000d, e.g. '365d')", zTab, zVal);
+      return SQLITE_ERROR;
+    }
+    p->iMagRet = iNs;
+  }else if( strcmp(zKey, "magnetic_writes")==0 ){
+    if( parseBool(zVal, &b) ){
+      tsErrSet(pzErr, "timeseries %s: bad value for magnetic_writes: '%s' "
+               "(expected true or false)", zTab, zVal);
+      return SQLITE_ERROR;
+    }
+    p->bMagWrites = b;
+  }else if( strcmp(zKey, "partition_enforcement")==0 ){
+    if( sqlite3_stricmp(zVal, "required")==0 ){
+      p->bPartRequired = 1;
+    }else if( sqlite3_stricmp(zVal, "optional")==0 ){
+      p->bPartRequired = 0;
+    }else{
+      tsErrSet(pzErr, "timeseries %s: bad value for partition_enforcement: '%s' "
+               "(expected 'optional' or 'required')", zTab, zVal);
+      return SQLITE_ERROR;
+    }
+  }else if( strcmp(zKey, "measure_name")==0 ){
+    if( zVal[0]==0 || strlen(zVal)>TS_MAX_MNAME_BYTES ){
+      tsErrSet(pzErr, "timeseries %s: bad value for measure_name: '%s' "
+               "(expected 1 to %d bytes)", zTab, zVal, TS_MAX_MNAME_BYTES);
+      return SQLITE_ERROR;
+    }
+    sqlite3_free(p->zMeasureName);
+    p->zMeasureName = sqlite3_mprintf("%s", zVal);
+    if( p->zMeasureName==0 ) return SQLITE_NOMEM;
+  }else if( strcmp(zKey, "storage")==0 ){
+    if( strncmp(zVal, "s3://", 5)!=0 && strncmp(zVal, "file:///", 8)!=0 ){
+      tsErrSet(pzErr, "timeseries %s: bad value for storage: '%s' "
+               "(expected 's3://bucket/prefix' or 'file:///absolute/dir')", zTab, zVal);
+      return SQLITE_ERROR;
+    }
+    if( strncmp(zVal, "s3://", 5)==0 && (zVal[5]==0 || zVal[5]=='/') ){
+      tsErrSet(pzErr, "timeseries %s: bad value for storage: '%s' (no bucket name)",
+               zTab, zVal);
+      return SQLITE_ERROR;
+    }
+  }else if( strcmp(zKey, "s3_url_style")==0 ){
+    if( strcmp(zVal, "path")!=0 && strcmp(zVal, "virtual")!=0 ){
+      tsErrSet(pzErr, "timeseries %s: bad value for s3_url_style: '%s' "
+               "(expected 'path' or 'virtual')", zTab, zVal);
+      return SQLITE_ERROR;
+    }
+  }else if( strcmp(zKey, "s3_endpoint")==0 ){
+    if( strncmp(zVal, "http://", 7)!=0 && strncmp(zVal, "https://", 8)!=0 ){
+      tsErrSet(pzErr, "timeseries %s: bad value for s3_endpoint: '%s' "
+               "(expected an http:// or https:// URL)", zTab, zVal);
+      return SQLITE_ERROR;
+    }
+  }else if( strcmp(zKey, "s3_region")==0 ){
+    if( zVal[0]==0 ){
+      tsErrSet(pzErr, "timeseries %s: bad value for s3_region: '' (empty)", zTab);
+      return SQLITE_ERROR;
+    }
+  }
+  /* partition_key is checked once all columns are known. */
+  return schemaAddOpt(p, zKey, zVal);
+}
+
+/* Parse one column definition "name TYPE" and add it to the schema. */
+static int schemaColumn(TsSchema *p, const char *zTab, const char *z, int n,
+                        char **pzErr){
+  static const struct { const char *z; int e; } aType[] = {
+    { "DIMENSION", 0 }, { "DOUBLE", TS_TYPE_DOUBLE }, { "BIGINT", TS_TYPE_BIGINT },
+    { "VARCHAR", TS_TYPE_VARCHAR }, { "BOOLEAN", TS_TYPE_BOOLEAN },
+    { "TIMESTAMP", TS_TYPE_TIMESTAMP },
+  };
+  int nName = tokenLen(z, n);
+  const char *zType = z + nName;
+  int nType = n - nName;
+  char *zName = 0, *zTypeStr = 0;
+  int rc = SQLITE_OK, i, eType = -1;
+  zType = trimSpace(zType, &nType);
+  zName = dequote(z, nName);
+  zTypeStr = sqlite3_mprintf("%.*s", nType, zType);
+  if( zName==0 || zTypeStr==0 ){ rc = SQLITE_NOMEM; goto out; }
+  for(i=0; i<(int)(sizeof(aType)/sizeof(aType[0])); i++){
+    if( sqlite3_stricmp(zTypeStr, aType[i].z)==0 ) eType = aType[i].e;
+  }
+  if( zName[0]==0 ){
+    tsErrSet(pzErr, "timeseries %s: empty column name", zTab);
+    rc = SQLITE_ERROR;
+  }else if( nType==0 ){
+    tsErrSet(pzErr, "timeseries %s: column '%s' has no type (expected DIMENSION, "
+             "DOUBLE, BIGINT, VARCHAR, BOOLEAN or TIMESTAMP)", zTab, zName);
+    rc = SQLITE_ERROR;
+  }else if( eType<0 ){
+    tsErrSet(pzErr, "timeseries %s: column '%s': unknown type '%s' (expected DIMENSION, "
+             "DOUBLE, BIGINT, VARCHAR, BOOLEAN or TIMESTAMP)", zTab, zName, zTypeStr);
+    rc = SQLITE_ERROR;
+  }else if( isReservedName(zName) ){
+    tsErrSet(pzErr, "timeseries %s: column name '%s' is reserved (time, measure_name, "
+             "version, measure_value*, ts_*, rowid)", zTab, zName);
+    rc = SQLITE_ERROR;
+  }else{
+    for(i=0; i<p->nDim && rc==SQLITE_OK; i++){
+      if( sqlite3_stricmp(p->azDim[i], zName)==0 ) rc = SQLITE_ERROR;
+    }
+    for(i=0; i<p->nMeas && rc==SQLITE_OK; i++){
+      if( sqlite3_stricmp(p->azMeas[i], zName)==0 ) rc = SQLITE_ERROR;
+    }
+    if( rc ){
+      tsErrSet(pzErr, "timeseries %s: duplicate column name '%s'", zTab, zName);
+    }
+  }
+  if( rc==SQLITE_OK && eType==0 ){
+    char **a;
+    if( p->nDim>=TS_MAX_DIMS ){
+      tsErrSet(pzErr, "timeseries %s: too many dimensions (the limit is %d)", zTab, TS_MAX_DIMS);
+      rc = SQLITE_ERROR;
+      goto out;
+    }
+    a = sqlite3_realloc64(p->azDim, sizeof(char*)*(p->nDim+1));
+    if( a==0 ){ rc = SQLITE_NOMEM; goto out; }
+    p->azDim = a;
+    a[p->nDim++] = zName;
+    zName = 0;
+  }else if( rc==SQLITE_OK ){
+    char **a;
+    int *ai;
+    if( p->nMeas>=TS_CHUNK_MAX_COLS ){
+      tsErrSet(pzErr, "timeseries %s: too many measures (the limit is %d)", zTab, TS_CHUNK_MAX_COLS);
+      rc = SQLITE_ERROR;
+      goto out;
+    }
+    a = sqlite3_realloc64(p->azMeas, sizeof(char*)*(p->nMeas+1));
+    if( a==0 ){ rc = SQLITE_NOMEM; goto out; }
+    p->azMeas = a;
+    ai = sqlite3_realloc64(p->aMeasType, sizeof(int)*(p->nMeas+1));
+    if( ai==0 ){ rc = SQLITE_NOMEM; goto out; }
+    p->aMeasType = ai;
+    ai[p->nMeas] = eType;
+    a[p->nMeas++] = zName;
+    zName = 0;
+  }
+out:
+  sqlite3_free(zName);
+  sqlite3_free(zTypeStr);
+  return rc;
+}
+
+/* Parse the CREATE VIRTUAL TABLE arguments azArg[0..nArg) into *p. */
+static int schemaParse(TsSchema *p, const char *zTab, int nArg,
+                       const char *const *azArg, char **pzErr){
+  int rc = SQLITE_OK, i, j;
+  memset(p, 0, sizeof(*p));
+  p->iMemRet = 6*TS_NS_PER_HOUR;
+  p->iMagRet = 73000*TS_NS_PER_DAY;
+  p->iPartDim = -1;
+  for(i=0; rc==SQLITE_OK && i<nArg; i++){
+    int n = (int)strlen(azArg[i]);
+    const char *z = trimSpace(azArg[i], &n);
+    int iEq = findEquals(z, n);
+    if( n==0 ){
+      tsErrSet(pzErr, "timeseries %s: empty argument %d", zTab, i+1);
+      rc = SQLITE_ERROR;
+    }else if( iEq>=0 ){
+      int nKey = iEq, nVal = n - iEq - 1;
+      const char *zKey = trimSpace(z, &nKey);
+      const char *zV = trimSpace(z+iEq+1, &nVal);
+      char *zK = dequote(zKey, nKey);
+      char *zVal = dequote(zV, nVal);
+      if( zK==0 || zVal==0 ){
+        rc = SQLITE_NOMEM;
+      }else{
+        int bKnown = 0;
+        for(j=0; j<TS_NOPT; j++) if( strcmp(zK, azOptName[j])==0 ) bKnown = 1;
+        if( !bKnown ){
+          tsErrSet(pzErr, "timeseries %s: unknown option '%s' (options: memory_retention, "
+                   "magnetic_retention, magnetic_writes, partition_key, partition_enforcement, "
+                   "measure_name, storage, s3_endpoint, s3_region, s3_url_style)", zTab, zK);
+          rc = SQLITE_ERROR;
+        }else if( schemaOpt(p, zK) ){
+          tsErrSet(pzErr, "timeseries %s: option '%s' given twice", zTab, zK);
+          rc = SQLITE_ERROR;
+        }else{
+          rc = schemaOption(p, zTab, zK, zVal, pzErr);
+        }
+      }
+      sqlite3_free(zK);
+      sqlite3_free(zVal);
+    }else{
+      rc = schemaColumn(p, zTab, z, n, pzErr);
+    }
+  }
+  if( rc==SQLITE_OK && p->nMeas==0 ){
+    tsErrSet(pzErr, "timeseries %s: at least one measure column is required "
+             "(DOUBLE, BIGINT, VARCHAR, BOOLEAN or TIMESTAMP)", zTab);
+    rc = SQLITE_ERROR;
+  }
+  if( rc==SQLITE_OK ){
+    const char *zPk = schemaOpt(p, "partition_key");
+    if( zPk && strcmp(zPk, "measure_name")!=0 ){
+      for(j=0; j<p->nDim; j++) if( sqlite3_stricmp(p->azDim[j], zPk)==0 ) p->iPartDim = j;
+      if( p->iPartDim<0 ){
+        tsErrSet(pzErr, "timeseries %s: bad value for partition_key: '%s' "
+                 "(expected a DIMENSION column or measure_name)", zTab, zPk);
+        rc = SQLITE_ERROR;
+      }
+    }
+  }
+  if( rc==SQLITE_OK && p->zMeasureName==0 ){
+    p->zMeasureName = sqlite3_mprintf("metrics");
+    if( p->zMeasureName==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc!=SQLITE_OK ) schemaClear(p);
+  return rc;
+}
+
+/* Load the schema of table zTab in schema zDb from its _config table
+** (used by ts_check/ts_stats, which have no vtab at hand). */
+static int schemaLoad(sqlite3 *db, const char *zDb, const char *zTab, TsSchema *p,
+                      char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  char **azArg = 0;
+  int nArg = 0, rc;
+  char *zSql = sqlite3_mprintf(
+      "SELECT CASE WHEN k GLOB 'column.*' THEN v ELSE k || '=' || quote(v) END"
+      " FROM \"%w\".\"%w_config\" WHERE k GLOB 'column.*' OR k IN ("
+      "'memory_retention','magnetic_retention','magnetic_writes','partition_key',"
+      "'partition_enforcement','measure_name','storage','s3_endpoint','s3_region',"
+      "'s3_url_style') ORDER BY k GLOB 'column.*' DESC, CAST(substr(k, 8) AS INTEGER), k",
+      zDb, zTab);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if( rc!=SQLITE_OK ){
+    tsErrSet(pzErr, "no timeseries table named '%s' in schema %s", zTab, zDb);
+    return SQLITE_ERROR;
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    char **a = sqlite3_realloc64(azArg, sizeof(char*)*(nArg+1));
+    if( a==0 ){ rc = SQLITE_NOMEM; break; }
+    azArg = a;
+    azArg[nArg] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+    if( azArg[nArg++]==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt); else sqlite3_finalize(pStmt);
+  if( rc==SQLITE_OK ){
+    rc = schemaParse(p, zTab, nArg, (const char*const*)azArg, pzErr);
+  }
+  while( nArg>0 ) sqlite3_free(azArg[--nArg]);
+  sqlite3_free(azArg);
+  return rc;
+}
+
+/**************************************************************************
+** Structures.
+*/
+
+/* Pending (not yet flushed) rows of one series, column-major in insertion
+** slots; aOrder lists the slots by increasing time (times are unique within
+** the buffer: a second write of the same key is resolved in place). */
+typedef struct TsPend TsPend;
+struct TsPend {
+  int nRow;               /* slots used */
+  int nAlloc;             /* slots allocated */
+  int bInOrder;           /* aOrder[i]==i for all i (append-only so far) */
+  sqlite3_int64 *aTime;   /* per slot: time ns */
+  sqlite3_int64 *aVersion;/* per slot: version */
+  int *aOrder;            /* slots sorted by time */
+  unsigned char **aaNull; /* [measure][slot]: 1 = NULL */
+  sqlite3_int64 **aaNum;  /* [measure][slot]: int64 or double bits */
+  char ***aazText;        /* [measure][slot]: VARCHAR bytes (owned) or NULL */
+  int **aanText;          /* [measure][slot]: VARCHAR length */
+};
+
+typedef struct TsSeries TsSeries;
+struct TsSeries {
+  int nRef;               /* 1 while in the cache + 1 per cursor using it */
+  sqlite3_int64 iId;      /* _series.id */
+  unsigned char *aKey;    /* encoded series key (owned, one allocation with
+                          ** azDim strings) */
+  int nKey;               /* bytes in aKey */
+  unsigned int h;         /* hash of aKey */
+  char **azDim;           /* dimension values, NULL = absent (inside aKey
+                          ** allocation) */
+  char *zMName;           /* measure_name (inside the allocation) */
+  int bChunks;            /* the series has at least one chunk */
+  sqlite3_int64 tMin;     /* time range of its chunks (valid if bChunks) */
+  sqlite3_int64 tMax;
+  TsSeries *pHashNext;    /* hash chain */
+  TsPend *pPend;          /* pending rows or NULL (owned) */
+  TsSeries *pPendNext;    /* next series with pending rows */
+};
+
+/* Prepared statements, prepared lazily with SQLITE_PREPARE_PERSISTENT. */
+#define STMT_SERIES_ALL      0  /* id, skey, tmin, tmax of every series */
+#define STMT_SERIES_FIND     1  /* id, tmin, tmax WHERE skey=?1 */
+#define STMT_SERIES_INSERT   2  /* (skey, measure_name, d0..) */
+#define STMT_SERIES_RANGE    3  /* SET tmin=?2, tmax=?3 WHERE id=?1 */
+#define STMT_CHUNK_FLOOR     4  /* headers from the floor chunk of ?2 to ?3 */
+#define STMT_CHUNK_AT        5  /* id, tmax, data of the floor chunk of ?2 */
+#define STMT_CHUNK_DATA      6  /* data WHERE id=?1 */
+#define STMT_CHUNK_INSERT    7  /* (sid, tmin, tmax, nrow, data) */
+#define STMT_CHUNK_DELETE    8  /* WHERE id=?1 */
+#define STMT_DATA_VERSION    9  /* PRAGMA data_version */
+#define STMT_ROW_COUNT      10  /* count(*), total(nrow) of _chunks */
+#define STMT_COUNT          11
+
+typedef struct TsVtab TsVtab;
+struct TsVtab {
+  sqlite3_vtab base;      /* base class: must be first */
+  sqlite3 *db;            /* the connection */
+  TsEnv *pEnv;            /* environment (reference held) */
+  char *zDb;              /* schema name, e.g. "main" (owned) */
+  char *zName;            /* table name (owned) */
+  TsSchema s;             /* columns and options */
+  int nCol;               /* declared columns incl. version */
+  sqlite3_stmt *aStmt[STMT_COUNT];  /* see STMT_* (owned) */
+
+  /* Series cache: every series of the table, valid when !bStale and the
+  ** data version matches.  Holds one reference to each series. */
+  TsSeries **aHash;       /* hash table on skey (owned) */
+  int nHash;              /* buckets (power of 2) */
+  TsSeries **apSeries;    /* all cached series by increasing id (owned) */
+  int nSeries;
+  int nSeriesAlloc;
+  int bStale;             /* reload before next use */
+  int bHaveVersion;       /* iDataVersion is valid */
+  sqlite3_int64 iDataVersion;  /* PRAGMA data_version of the last check */
+  int bTxnChecked;        /* the cache was checked in this write txn */
+  sqlite3_int64 nRowEst;  /* rows in the memory tier (for costs) */
+
+  /* Pending buffer. */
+  TsSeries *pPendFirst;   /* series with pending rows (referenced) */
+  sqlite3_int64 nPendBytes;  /* approximate RAM held by pending rows */
+  int iFlushGen;          /* bumped whenever chunks are written */
+  int rcFlush;            /* sticky: a flush failed in this transaction, so
+                          ** it must not commit (cleared by rollback) */
+
+  /* Scratch space of xUpdate: the converted measure values of one row. */
+  unsigned char *aStNull; /* [measure] */
+  sqlite3_int64 *aStNum;  /* [measure] int64 or double bits */
+  const char **azStText;  /* [measure] text (points into argv) */
+  int *anStText;          /* [measure] */
+  sqlite3_value **apStDup;/* [measure] converted copies to free */
+  TsBuf key;              /* encoded series key of the row */
+  struct TsLook *pLook;   /* last chunk decoded for duplicate checks (owned) */
+};
+
+/* Column numbers (see the header comment). */
+static int colTime(TsVtab *p){ (void)p; return 0; }
+static int colMName(TsVtab *p){ return 1 + p->s.nDim; }
+static int colMeas0(TsVtab *p){ return 2 + p->s.nDim; }
+static int colVersion(TsVtab *p){ return 2 + p->s.nDim + p->s.nMeas; }
+
+static int colKind(TsVtab *p, int iCol){
+  if( iCol==0 ) return TS_KIND_TIME;
+  if( iCol<=p->s.nDim ) return TS_KIND_DIM;
+  if( iCol==colMName(p) ) return TS_KIND_MNAME;
+  if( iCol==colVersion(p) ) return TS_KIND_VERSION;
+  return TS_KIND_MEASURE;
+}
+
+static int getStmt(TsVtab *p, int eStmt, sqlite3_stmt **ppStmt){
+  int rc = SQLITE_OK;
+  if( p->aStmt[eStmt]==0 ){
+    char *zSql = 0;
+    const char *zDb = p->zDb, *zTab = p->zName;
+    switch( eStmt ){
+      case STMT_SERIES_ALL:
+        zSql = sqlite3_mprintf("SELECT id, skey, tmin, tmax FROM \"%w\".\"%w_series\" ORDER BY id",
+                               zDb, zTab);
+        break;
+      case STMT_SERIES_FIND:
+        zSql = sqlite3_mprintf("SELECT id, tmin, tmax FROM \"%w\".\"%w_series\" WHERE skey=?1",
+                               zDb, zTab);
+        break;
+      case STMT_SERIES_INSERT: {
+        int i;
+        zSql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_series\"(skey, measure_name", zDb, zTab);
+        for(i=0; zSql && i<p->s.nDim; i++) zSql = sqlite3_mprintf("%z, d%d", zSql, i);
+        if( zSql ) zSql = sqlite3_mprintf("%z) VALUES(?1, ?2", zSql);
+        for(i=0; zSql && i<p->s.nDim; i++) zSql = sqlite3_mprintf("%z, ?%d", zSql, i+3);
+        if( zSql ) zSql = sqlite3_mprintf("%z)", zSql);
+        break;
+      }
+      case STMT_SERIES_RANGE:
+        zSql = sqlite3_mprintf("UPDATE \"%w\".\"%w_series\" SET tmin=?2, tmax=?3 WHERE id=?1",
+                               zDb, zTab);
+        break;
+      case STMT_CHUNK_FLOOR:
+        zSql = sqlite3_mprintf(
+            "SELECT id, tmin, tmax, nrow FROM \"%w\".\"%w_chunks\" WHERE sid=?1 AND tmin BETWEEN"
+            " coalesce((SELECT max(tmin) FROM \"%w\".\"%w_chunks\" WHERE sid=?1 AND tmin<=?2), ?2)"
+            " AND ?3 ORDER BY tmin", zDb, zTab, zDb, zTab);
+        break;
+      case STMT_CHUNK_AT:
+        zSql = sqlite3_mprintf(
+            "SELECT id, tmax, data FROM \"%w\".\"%w_chunks\" WHERE sid=?1 AND tmin<=?2"
+            " ORDER BY tmin DESC LIMIT 1", zDb, zTab);
+        break;
+      case STMT_CHUNK_DATA:
+        zSql = sqlite3_mprintf("SELECT data FROM \"%w\".\"%w_chunks\" WHERE id=?1", zDb, zTab);
+        break;
+      case STMT_CHUNK_INSERT:
+        zSql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_chunks\"(sid, tmin, tmax, nrow, data)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5)", zDb, zTab);
+        break;
+      case STMT_CHUNK_DELETE:
+        zSql = sqlite3_mprintf("DELETE FROM \"%w\".\"%w_chunks\" WHERE id=?1", zDb, zTab);
+        break;
+      case STMT_DATA_VERSION:
+        zSql = sqlite3_mprintf("PRAGMA \"%w\".data_version", zDb);
+        break;
+      case STMT_ROW_COUNT:
+        zSql = sqlite3_mprintf("SELECT count(*), total(nrow) FROM \"%w\".\"%w_chunks\"", zDb, zTab);
+        break;
+    }
+    if( zSql==0 ) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, &p->aStmt[eStmt], 0);
+    sqlite3_free(zSql);
+    if( rc!=SQLITE_OK ){
+      tsVtabErr(&p->base, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
+    }
+  }
+  *ppStmt = p->aStmt[eStmt];
+  return rc;
+}
+
+/* Step a statement expected to give no row; reset it.  On error set the
+** vtab message. */
+static int stepDone(TsVtab *p, sqlite3_stmt *pStmt){
+  int rc = sqlite3_step(pStmt);
+  if( rc==SQLITE_DONE || rc==SQLITE_ROW ){
+    rc = sqlite3_reset(pStmt);
+  }else{
+    sqlite3_reset(pStmt);
+  }
+  if( rc!=SQLITE_OK ){
+    tsVtabErr(&p->base, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
+  }
+  return rc;
+}
+
+static int stmtErr(TsVtab *p, sqlite3_stmt *pStmt){
+  int rc = sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK ) rc = SQLITE_ERROR;
+  tsVtabErr(&p->base, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
+  return rc;
+}
+
+/**************************************************************************
+** The series key and the series cache.
+*/
+
+static unsigned int keyHash(const unsigned char *a, int n){
+  unsigned int h = 2166136261u;
+  int i;
+  for(i=0; i<n; i++){ h ^= a[i]; h *= 16777619u; }
+  return h;
+}
+
+/* Encode a series key from dimension values (azDim[i]/anDim[i], NULL =
+** absent) and the measure name into pBuf (reset first). */
+static void keyEncode(TsBuf *pBuf, int nDim, const char *const *azDim, const int *anDim,
+                      const char *zMName, int nMName){
+  int i;
+  tsBufReset(pBuf);
+  for(i=0; i<nDim; i++){
+    if( azDim[i]==0 ){
+      tsBufAppendByte(pBuf, 0);
+    }else{
+      tsBufAppendByte(pBuf, 1);
+      tsBufAppendVarint(pBuf, (uint64_t)anDim[i]);
+      tsBufAppend(pBuf, azDim[i], (size_t)anDim[i]);
+    }
+  }
+  tsBufAppendVarint(pBuf, (uint64_t)nMName);
+  tsBufAppend(pBuf, zMName, (size_t)nMName);
+}
+
+/* Create a series object from an encoded key (decoding the dimension values
+** into NUL-terminated strings).  Returns NULL on OOM or a malformed key. */
+static TsSeries *seriesNew(int nDim, const unsigned char *aKey, int nKey){
+  TsSeries *p;
+  TsRd rd;
+  char *z;
+  int i;
+  size_t nByte = sizeof(TsSeries) + sizeof(char*)*(size_t)nDim + (size_t)nKey*2 + (size_t)nDim + 2;
+  p = sqlite3_malloc64(nByte);
+  if( p==0 ) return 0;
+  memset(p, 0, sizeof(*p));
+  p->nRef = 1;
+  p->azDim = (char**)&p[1];
+  p->aKey = (unsigned char*)&p->azDim[nDim];
+  memcpy(p->aKey, aKey, (size_t)nKey);
+  p->nKey = nKey;
+  p->h = keyHash(aKey, nKey);
+  z = (char*)&p->aKey[nKey];
+  tsRdInit(&rd, aKey, (size_t)nKey);
+  for(i=0; i<nDim; i++){
+    unsigned char c;
+    uint64_t n;
+    const unsigned char *a;
+    if( tsRdByte(&rd, &c) ) break;
+    if( c==0 ){ p->azDim[i] = 0; continue; }
+    if( tsRdVarint(&rd, &n) || tsRdBytes(&rd, (size_t)n, &a) ) break;
+    memcpy(z, a, (size_t)n); z[n] = 0;
+    p->azDim[i] = z;
+    z += n + 1;
+  }
+  {
+    uint64_t n;
+    const unsigned char *a;
+    if( i<nDim || tsRdVarint(&rd, &n) || tsRdBytes(&rd, (size_t)n, &a) || rd.i!=rd.n ){
+      sqlite3_free(p);
+      return 0;
+    }
+    memcpy(z, a, (size_t)n); z[n] = 0;
+    p->zMName = z;
+  }
+  return p;
+}
+
+static void pendFree(TsVtab *pTab, TsPend *p);
+
+static void seriesUnref(TsVtab *pTab, TsSeries *p){
+  if( p && --p->nRef==0 ){
+    pendFree(pTab, p->pPend);
+    sqlite3_free(p);
+  }
+}
+
+static TsSeries *hashFind(TsVtab *p, const unsigned char *aKey, int nKey, unsigned int h){
+  TsSeries *pS;
+  if( p->nHash==0 ) return 0;
+  for(pS=p->aHash[h & (p->nHash-1)]; pS; pS=pS->pHashNext){
+    if( pS->h==h && pS->nKey==nKey && memcmp(pS->aKey, aKey, (size_t)nKey)==0 ) return pS;
+  }
+  return 0;
+}
+
+static int hashRebuild(TsVtab *p, int nNew){
+  TsSeries **aNew = sqlite3_malloc64(sizeof(TsSeries*)*(size_t)nNew);
+  int i;
+  if( aNew==0 ) return SQLITE_NOMEM;
+  memset(aNew, 0, sizeof(TsSeries*)*(size_t)nNew);
+  for(i=0; i<p->nSeries; i++){
+    TsSeries *pS = p->apSeries[i];
+    pS->pHashNext = aNew[pS->h & (nNew-1)];
+    aNew[pS->h & (nNew-1)] = pS;
+  }
+  sqlite3_free(p->aHash);
+  p->aHash = aNew;
+  p->nHash = nNew;
+  return SQLITE_OK;
+}
+
+/* Add a series (taking over the caller's reference) to the cache; ids
+** arrive in increasing order except during a reload, which re-sorts. */
+static int cacheAdd(TsVtab *p, TsSeries *pS){
+  if( p->nSeries>=p->nSeriesAlloc ){
+    int nNew = p->nSeriesAlloc ? p->nSeriesAlloc*2 : 64;
+    TsSeries **a = sqlite3_realloc64(p->apSeries, sizeof(TsSeries*)*(size_t)nNew);
+    if( a==0 ){ seriesUnref(p, pS); return SQLITE_NOMEM; }
+    p->apSeries = a;
+    p->nSeriesAlloc = nNew;
+  }
+  p->apSeries[p->nSeries++] = pS;
+  if( p->nSeries*2 > p->nHash ){
+    return hashRebuild(p, p->nHash ? p->nHash*4 : 256);
+  }
+  pS->pHashNext = p->aHash[pS->h & (p->nHash-1)];
+  p->aHash[pS->h & (p->nHash-1)] = pS;
+  return SQLITE_OK;
+}
+
+static void cacheClear(TsVtab *p){
+  int i;
+  for(i=0; i<p->nSeries; i++) seriesUnref(p, p->apSeries[i]);
+  p->nSeries = 0;
+  if( p->aHash ) memset(p->aHash, 0, sizeof(TsSeries*)*(size_t)p->nHash);
+  p->bStale = 1;
+}
+
+static void seriesSetRange(TsSeries *pS, sqlite3_stmt *pStmt, int iMin, int iMax){
+  if( sqlite3_column_type(pStmt, iMin)==SQLITE_NULL ){
+    pS->bChunks = 0;
+  }else{
+    pS->bChunks = 1;
+    pS->tMin = sqlite3_column_int64(pStmt, iMin);
+    pS->tMax = sqlite3_column_int64(pStmt, iMax);
+  }
+}
+
+/* Reload the whole cache from _series.  Keeps the objects of series that
+** still exist (cursors may point at them). Must not run while rows are
+** pending. */
+static int seriesReload(TsVtab *p){
+  sqlite3_stmt *pStmt;
+  TsSeries **apOld = p->apSeries;
+  int nOld = p->nSeries, i, rc;
+  rc = getStmt(p, STMT_SERIES_ALL, &pStmt);
+  if( rc ) return rc;
+  p->apSeries = 0;
+  p->nSeries = 0;
+  p->nSeriesAlloc = 0;
+  /* Reuse the objects of series that still exist (cursors may point at
+  ** them): both lists are ordered by id. */
+  {
+    int j = 0;
+    sqlite3_free(p->aHash);
+    p->aHash = 0;
+    p->nHash = 0;
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      sqlite3_int64 iId = sqlite3_column_int64(pStmt, 0);
+      const unsigned char *aKey = sqlite3_column_blob(pStmt, 1);
+      int nKey = sqlite3_column_bytes(pStmt, 1);
+      TsSeries *pS = 0;
+      while( j<nOld && apOld[j]->iId<iId ) j++;
+      if( j<nOld && apOld[j]->iId==iId && apOld[j]->nKey==nKey
+       && memcmp(apOld[j]->aKey, aKey, (size_t)nKey)==0 ){
+        pS = apOld[j];
+        pS->nRef++;
+      }else{
+        pS = seriesNew(p->s.nDim, aKey, nKey);
+        if( pS==0 ){
+          rc = SQLITE_CORRUPT_VTAB;
+          tsVtabErr(&p->base, "timeseries %s: malformed series key in %s_series (id %lld)",
+                    p->zName, p->zName, iId);
+          break;
+        }
+        pS->iId = iId;
+      }
+      seriesSetRange(pS, pStmt, 2, 3);
+      rc = cacheAdd(p, pS);
+    }
+    if( rc==SQLITE_OK ){
+      rc = sqlite3_reset(pStmt);
+      if( rc ) tsVtabErr(&p->base, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
+    }else{
+      sqlite3_reset(pStmt);
+    }
+  }
+  for(i=0; i<nOld; i++) seriesUnref(p, apOld[i]);
+  sqlite3_free(apOld);
+  if( rc==SQLITE_OK && p->nHash==0 ) rc = hashRebuild(p, 256);
+  if( rc==SQLITE_OK ){
+    rc = getStmt(p, STMT_ROW_COUNT, &pStmt);
+    if( rc==SQLITE_OK ){
+      if( sqlite3_step(pStmt)==SQLITE_ROW ) p->nRowEst = sqlite3_column_int64(pStmt, 1);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  if( rc ){
+    cacheClear(p);
+  }else{
+    p->bStale = 0;
+  }
+  return rc;
+}
+
+/* Make the cache current: reload if it is stale or another connection
+** committed since the last check. */
+static int seriesRefresh(TsVtab *p){
+  sqlite3_stmt *pStmt;
+  sqlite3_int64 v = 0;
+  int rc;
+  if( p->pPendFirst ) return SQLITE_OK;   /* we hold the write lock */
+  rc = getStmt(p, STMT_DATA_VERSION, &pStmt);
+  if( rc ) return rc;
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) v = sqlite3_column_int64(pStmt, 0);
+  rc = sqlite3_reset(pStmt);
+  if( rc ) return stmtErr(p, pStmt);
+  if( p->bStale || !p->bHaveVersion || v!=p->iDataVersion ){
+    rc = seriesReload(p);
+    if( rc==SQLITE_OK ){
+      p->iDataVersion = v;
+      p->bHaveVersion = 1;
+    }
+  }
+  return rc;
+}
+
+/* Find or create the series whose key is in p->key, for a write.
+** *ppS gets a cache-owned pointer (no new reference). */
+static int seriesForWrite(TsVtab *p, const char *const *azDim, const int *anDim,
+                          const char *zMName, int nMName, TsSeries **ppS){
+  unsigned int h = keyHash(p->key.a, (int)p->key.n);
+  TsSeries *pS = hashFind(p, p->key.a, (int)p->key.n, h);
+  sqlite3_stmt *pStmt;
+  int rc = SQLITE_OK, i;
+  *ppS = 0;
+  if( pS ){ *ppS = pS; return SQLITE_OK; }
+  pS = seriesNew(p->s.nDim, p->key.a, (int)p->key.n);
+  if( pS==0 ) return SQLITE_NOMEM;
+  rc = getStmt(p, STMT_SERIES_FIND, &pStmt);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_blob(pStmt, 1, p->key.a, (int)p->key.n, SQLITE_STATIC);
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      pS->iId = sqlite3_column_int64(pStmt, 0);
+      seriesSetRange(pS, pStmt, 1, 2);
+    }
+    rc = sqlite3_reset(pStmt);
+    if( rc ) stmtErr(p, pStmt);
+  }
+  if( rc==SQLITE_OK && pS->iId==0 ){
+    rc = getStmt(p, STMT_SERIES_INSERT, &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_blob(pStmt, 1, p->key.a, (int)p->key.n, SQLITE_STATIC);
+      sqlite3_bind_text(pStmt, 2, zMName, nMName, SQLITE_STATIC);
+      for(i=0; i<p->s.nDim; i++){
+        if( azDim[i] ){
+          sqlite3_bind_text(pStmt, 3+i, azDim[i], anDim[i], SQLITE_STATIC);
+        }else{
+          sqlite3_bind_null(pStmt, 3+i);
+        }
+      }
+      rc = stepDone(p, pStmt);
+      sqlite3_clear_bindings(pStmt);
+      pS->iId = sqlite3_last_insert_rowid(p->db);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    rc = cacheAdd(p, pS);
+    if( rc==SQLITE_OK ) *ppS = pS;
+  }else{
+    seriesUnref(p, pS);
+  }
+  return rc;
+}
+
+/**************************************************************************
+** Runs of rows: a read-only view of rows in column arrays (a decoded chunk
+** or the pending buffer), and an owning builder used to merge runs.
+*/
+typedef struct TsRun TsRun;
+struct TsRun {
+  int n;                      /* rows */
+  const int64_t *aTime;       /* times */
+  const int64_t *aVersion;    /* versions or NULL (all 1) */
+  TsChunkCol *aCol;           /* one per measure (owned by the run's owner) */
+};
+
+typedef struct TsRunBuf TsRunBuf;
+struct TsRunBuf {
+  TsRun r;                    /* the rows gathered so far (r.aCol owned) */
+  int nAlloc;                 /* row capacity */
+  int nCol;                   /* measures */
+  int64_t *aTime;             /* (owned) */
+  int64_t *aVersion;          /* (owned) */
+  unsigned char **aaNull;     /* [col] (owned) */
+  int64_t **aaNum;            /* [col] int64 or double bits (owned) */
+  const char ***aazText;      /* [col] pointers into the source runs (owned array) */
+  int **aanText;              /* [col] (owned) */
+};
+
+static void runBufFree(TsRunBuf *p){
+  int i;
+  for(i=0; i<p->nCol; i++){
+    if( p->aaNull ) sqlite3_free(p->aaNull[i]);
+    if( p->aaNum ) sqlite3_free(p->aaNum[i]);
+    if( p->aazText ) sqlite3_free((void*)p->aazText[i]);
+    if( p->aanText ) sqlite3_free(p->aanText[i]);
+  }
+  sqlite3_free(p->aaNull);
+  sqlite3_free(p->aaNum);
+  sqlite3_free(p->aazText);
+  sqlite3_free(p->aanText);
+  sqlite3_free(p->aTime);
+  sqlite3_free(p->aVersion);
+  sqlite3_free(p->r.aCol);
+  memset(p, 0, sizeof(*p));
+}
+
+static int runBufInit(TsRunBuf *p, int nCol, const int *aType, int nAlloc){
+  int i;
+  memset(p, 0, sizeof(*p));
+  p->nCol = nCol;
+  p->nAlloc = nAlloc;
+  p->aTime = sqlite3_malloc64(sizeof(int64_t)*(size_t)nAlloc);
+  p->aVersion = sqlite3_malloc64(sizeof(int64_t)*(size_t)nAlloc);
+  p->aaNull = sqlite3_malloc64(sizeof(void*)*(size_t)(nCol+1));
+  p->aaNum = sqlite3_malloc64(sizeof(void*)*(size_t)(nCol+1));
+  p->aazText = sqlite3_malloc64(sizeof(void*)*(size_t)(nCol+1));
+  p->aanText = sqlite3_malloc64(sizeof(void*)*(size_t)(nCol+1));
+  p->r.aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(nCol+1));
+  if( !p->aTime || !p->aVersion || !p->aaNull || !p->aaNum || !p->aazText || !p->aanText
+   || !p->r.aCol ){
+    p->nCol = 0;
+    runBufFree(p);
+    return SQLITE_NOMEM;
+  }
+  memset(p->aaNull, 0, sizeof(void*)*(size_t)(nCol+1));
+  memset(p->aaNum, 0, sizeof(void*)*(size_t)(nCol+1));
+  memset(p->aazText, 0, sizeof(void*)*(size_t)(nCol+1));
+  memset(p->aanText, 0, sizeof(void*)*(size_t)(nCol+1));
+  memset(p->r.aCol, 0, sizeof(TsChunkCol)*(size_t)(nCol+1));
+  for(i=0; i<nCol; i++){
+    TsChunkCol *c = &p->r.aCol[i];
+    p->aaNull[i] = sqlite3_malloc64((size_t)nAlloc);
+    if( p->aaNull[i]==0 ){ runBufFree(p); return SQLITE_NOMEM; }
+    c->eType = aType[i];
+    c->aNull = p->aaNull[i];
+    if( aType[i]==TS_TYPE_VARCHAR ){
+      p->aazText[i] = sqlite3_malloc64(sizeof(char*)*(size_t)nAlloc);
+      p->aanText[i] = sqlite3_malloc64(sizeof(int)*(size_t)nAlloc);
+      if( !p->aazText[i] || !p->aanText[i] ){ runBufFree(p); return SQLITE_NOMEM; }
+      c->azText = p->aazText[i];
+      c->anText = p->aanText[i];
+    }else{
+      p->aaNum[i] = sqlite3_malloc64(sizeof(int64_t)*(size_t)nAlloc);
+      if( !p->aaNum[i] ){ runBufFree(p); return SQLITE_NOMEM; }
+      c->aInt = p->aaNum[i];
+      c->aDouble = (const double*)(void*)p->aaNum[i];
+    }
+  }
+  p->r.aTime = p->aTime;
+  p->r.aVersion = p->aVersion;
+  return SQLITE_OK;
+}
+
+/* Append row iRow of pSrc (capacity must suffice). */
+static void runBufPush(TsRunBuf *p, const TsRun *pSrc, int iRow){
+  int n = p->r.n, i;
+  p->aTime[n] = pSrc->aTime[iRow];
+  p->aVersion[n] = pSrc->aVersion ? pSrc->aVersion[iRow] : 1;
+  for(i=0; i<p->nCol; i++){
+    const TsChunkCol *c = &pSrc->aCol[i];
+    int bNull = c->aNull ? c->aNull[iRow]!=0 : 0;
+    p->aaNull[i][n] = (unsigned char)bNull;
+    if( c->eType==TS_TYPE_VARCHAR ){
+      p->aazText[i][n] = bNull ? 0 : c->azText[iRow];
+      p->aanText[i][n] = bNull ? 0 : c->anText[iRow];
+    }else if( c->eType==TS_TYPE_DOUBLE ){
+      ((double*)(void*)p->aaNum[i])[n] = bNull ? 0.0 : c->aDouble[iRow];
+    }else{
+      p->aaNum[i][n] = bNull ? 0 : c->aInt[iRow];
+    }
+  }
+  p->r.n = n+1;
+}
+
+/* The columns of run pRun from row k on, for the encoder. */
+static void runSlice(const TsRun *pRun, int nCol, int k, TsChunkCol *aOut){
+  int i;
+  for(i=0; i<nCol; i++){
+    const TsChunkCol *c = &pRun->aCol[i];
+    aOut[i] = *c;
+    if( c->aNull ) aOut[i].aNull = c->aNull + k;
+    if( c->aDouble ) aOut[i].aDouble = c->aDouble + k;
+    if( c->aInt ) aOut[i].aInt = c->aInt + k;
+    if( c->azText ) aOut[i].azText = c->azText + k;
+    if( c->anText ) aOut[i].anText = c->anText + k;
+  }
+}
+
+/**************************************************************************
+** The pending buffer.
+*/
+static void pendFree(TsVtab *pTab, TsPend *p){
+  int i, j;
+  if( p==0 ) return;
+  for(i=0; i<pTab->s.nMeas; i++){
+    if( p->aazText && p->aazText[i] ){
+      for(j=0; j<p->nRow; j++) sqlite3_free(p->aazText[i][j]);
+      sqlite3_free(p->aazText[i]);
+    }
+    if( p->aanText ) sqlite3_free(p->aanText[i]);
+    if( p->aaNull ) sqlite3_free(p->aaNull[i]);
+    if( p->aaNum ) sqlite3_free(p->aaNum[i]);
+  }
+  sqlite3_free(p->aazText);
+  sqlite3_free(p->aanText);
+  sqlite3_free(p->aaNull);
+  sqlite3_free(p->aaNum);
+  sqlite3_free(p->aTime);
+  sqlite3_free(p->aVersion);
+  sqlite3_free(p->aOrder);
+  sqlite3_free(p);
+}
+
+static void *reallocArray(void *a, size_t nElem, size_t szElem, int *pRc){
+  void *aNew;
+  if( *pRc ) return a;
+  aNew = sqlite3_realloc64(a, nElem*szElem);
+  if( aNew==0 ){ *pRc = SQLITE_NOMEM; return a; }
+  return aNew;
+}
+
+/* Make room for one more slot. */
+static int pendGrow(TsVtab *pTab, TsPend *p){
+  int rc = SQLITE_OK, i, nNew;
+  size_t n;
+  if( p->nRow<p->nAlloc ) return SQLITE_OK;
+  nNew = p->nAlloc ? p->nAlloc*2 : 16;
+  n = (size_t)nNew;
+  p->aTime = reallocArray(p->aTime, n, sizeof(sqlite3_int64), &rc);
+  p->aVersion = reallocArray(p->aVersion, n, sizeof(sqlite3_int64), &rc);
+  p->aOrder = reallocArray(p->aOrder, n, sizeof(int), &rc);
+  for(i=0; i<pTab->s.nMeas; i++){
+    p->aaNull[i] = reallocArray(p->aaNull[i], n, 1, &rc);
+    if( pTab->s.aMeasType[i]==TS_TYPE_VARCHAR ){
+      p->aazText[i] = reallocArray(p->aazText[i], n, sizeof(char*), &rc);
+      p->aanText[i] = reallocArray(p->aanText[i], n, sizeof(int), &rc);
+    }else{
+      p->aaNum[i] = reallocArray(p->aaNum[i], n, sizeof(sqlite3_int64), &rc);
+    }
+  }
+  if( rc==SQLITE_OK ) p->nAlloc = nNew;
+  return rc;
+}
+
+static TsPend *pendNew(TsVtab *pTab){
+  TsPend *p = sqlite3_malloc64(sizeof(TsPend));
+  size_t n = sizeof(void*)*(size_t)pTab->s.nMeas;
+  if( p==0 ) return 0;
+  memset(p, 0, sizeof(*p));
+  p->bInOrder = 1;
+  p->aaNull = sqlite3_malloc64(n);
+  p->aaNum = sqlite3_malloc64(n);
+  p->aazText = sqlite3_malloc64(n);
+  p->aanText = sqlite3_malloc64(n);
+  if( !p->aaNull || !p->aaNum || !p->aazText || !p->aanText ){
+    pendFree(pTab, p);
+    return 0;
+  }
+  memset(p->aaNull, 0, n);
+  memset(p->aaNum, 0, n);
+  memset(p->aazText, 0, n);
+  memset(p->aanText, 0, n);
+  return p;
+}
+
+/* Store the staged row (pTab->aSt*) with time t and version v in slot iSlot,
+** replacing what the slot held. */
+static int pendSetSlot(TsVtab *pTab, TsPend *p, int iSlot, sqlite3_int64 t,
+                       sqlite3_int64 v, int bNewSlot){
+  int i;
+  sqlite3_int64 nByte = 0;
+  for(i=0; i<pTab->s.nMeas; i++){
+    int bNull = pTab->aStNull[i];
+    p->aaNull[i][iSlot] = (unsigned char)bNull;
+    if( pTab->s.aMeasType[i]==TS_TYPE_VARCHAR ){
+      char *z = 0;
+      if( !bNull ){
+        int n = pTab->anStText[i];
+        z = sqlite3_malloc64((size_t)n + 1);
+        if( z==0 ){
+          if( bNewSlot ){
+            /* leave the slot well-formed for pendFree */
+            for(; i<pTab->s.nMeas; i++){
+              if( pTab->s.aMeasType[i]==TS_TYPE_VARCHAR ) p->aazText[i][iSlot] = 0;
+            }
+          }
+          return SQLITE_NOMEM;
+        }
+        memcpy(z, pTab->azStText[i], (size_t)n);
+        z[n] = 0;
+        nByte += n;
+      }
+      if( !bNewSlot ) sqlite3_free(p->aazText[i][iSlot]);
+      p->aazText[i][iSlot] = z;
+      p->aanText[i][iSlot] = bNull ? 0 : pTab->anStText[i];
+    }else{
+      p->aaNum[i][iSlot] = pTab->aStNum[i];
+    }
+  }
+  p->aTime[iSlot] = t;
+  p->aVersion[iSlot] = v;
+  pTab->nPendBytes += nByte + 20 + 9*pTab->s.nMeas;
+  return SQLITE_OK;
+}
+
+/* A run view of the pending buffer's slots (not sorted: use aOrder). */
+static void pendView(TsVtab *pTab, TsPend *p, TsRun *pRun, TsChunkCol *aCol){
+  int i;
+  pRun->n = p->nRow;
+  pRun->aTime = (const int64_t*)p->aTime;
+  pRun->aVersion = (const int64_t*)p->aVersion;
+  pRun->aCol = aCol;
+  for(i=0; i<pTab->s.nMeas; i++){
+    memset(&aCol[i], 0, sizeof(TsChunkCol));
+    aCol[i].eType = pTab->s.aMeasType[i];
+    aCol[i].aNull = p->aaNull[i];
+    aCol[i].aInt = (const int64_t*)p->aaNum[i];
+    aCol[i].aDouble = (const double*)(void*)p->aaNum[i];
+    aCol[i].azText = (const char*const*)p->aazText[i];
+    aCol[i].anText = p->aanText[i];
+  }
+}
+
+/* Does the staged row equal row iRow of pRun (all measures, NULLs equal)? */
+static int stagedEquals(TsVtab *pTab, const TsRun *pRun, int iRow){
+  int i;
+  for(i=0; i<pTab->s.nMeas; i++){
+    const TsChunkCol *c = &pRun->aCol[i];
+    int bNull = c->aNull ? c->aNull[iRow]!=0 : 0;
+    if( bNull!=(pTab->aStNull[i]!=0) ) return 0;
+    if( bNull ) continue;
+    switch( c->eType ){
+      case TS_TYPE_DOUBLE: {
+        double r;
+        memcpy(&r, &pTab->aStNum[i], sizeof(r));
+        if( c->aDouble[iRow]!=r ) return 0;
+        break;
+      }
+      case TS_TYPE_VARCHAR:
+        if( c->anText[iRow]!=pTab->anStText[i]
+         || memcmp(c->azText[iRow], pTab->azStText[i], (size_t)pTab->anStText[i])!=0 ) return 0;
+        break;
+      default:
+        if( c->aInt[iRow]!=pTab->aStNum[i] ) return 0;
+        break;
+    }
+  }
+  return 1;
+}
+
+/* Binary search: index of the first i in [0,n) with aTime[ix(i)] >= t. */
+static int searchTime(const int64_t *aTime, const int *aOrder, int n, sqlite3_int64 t){
+  int lo = 0, hi = n;
+  while( lo<hi ){
+    int mid = (lo+hi)/2;
+    sqlite3_int64 v = aTime[aOrder ? aOrder[mid] : mid];
+    if( v<t ) lo = mid+1; else hi = mid;
+  }
+  return lo;
+}
+
+/**************************************************************************
+** Flushing pending rows into chunks.
+*/
+
+/* Encode run rows [0, pRun->n) of series iSid into chunks of about
+** TS_CHUNK_TARGET rows (one chunk up to 2*TS_CHUNK_TARGET) and insert them. */
+static int chunksWrite(TsVtab *p, sqlite3_int64 iSid, const TsRun *pRun){
+  int nPiece = pRun->n<=2*TS_CHUNK_TARGET ? 1 : (pRun->n + TS_CHUNK_TARGET - 1)/TS_CHUNK_TARGET;
+  int k, iStart = 0, rc = SQLITE_OK;
+  TsChunkCol *aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+  TsBuf buf;
+  sqlite3_stmt *pStmt = 0;
+  if( aCol==0 ) return SQLITE_NOMEM;
+  tsBufInit(&buf);
+  rc = getStmt(p, STMT_CHUNK_INSERT, &pStmt);
+  for(k=0; rc==SQLITE_OK && k<nPiece; k++){
+    int iEnd = (int)((sqlite3_int64)pRun->n*(k+1)/nPiece);
+    int n = iEnd - iStart, rcc;
+    runSlice(pRun, p->s.nMeas, iStart, aCol);
+    tsBufReset(&buf);
+    rcc = tsChunkEncode(n, pRun->aTime+iStart, pRun->aVersion ? pRun->aVersion+iStart : 0,
+                        p->s.nMeas, aCol, &buf);
+    if( rcc!=TS_CHUNK_OK || buf.bErr ){
+      rc = rcc==TS_CHUNK_NOMEM || buf.bErr ? SQLITE_NOMEM : SQLITE_ERROR;
+      if( rc==SQLITE_ERROR ){
+        tsVtabErr(&p->base, "timeseries %s: chunk encoder failed (code %d)", p->zName, rcc);
+      }
+      break;
+    }
+    sqlite3_bind_int64(pStmt, 1, iSid);
+    sqlite3_bind_int64(pStmt, 2, pRun->aTime[iStart]);
+    sqlite3_bind_int64(pStmt, 3, pRun->aTime[iEnd-1]);
+    sqlite3_bind_int(pStmt, 4, n);
+    sqlite3_bind_blob(pStmt, 5, buf.a, (int)buf.n, SQLITE_STATIC);
+    rc = stepDone(p, pStmt);
+    iStart = iEnd;
+  }
+  if( pStmt ) sqlite3_bind_null(pStmt, 5);
+  tsBufFree(&buf);
+  sqlite3_free(aCol);
+  return rc;
+}
+
+static int chunkCorrupt(TsVtab *p, sqlite3_int64 iChunk, const char *zWhy){
+  tsVtabErr(&p->base, "timeseries %s: chunk %lld is corrupt: %s", p->zName, iChunk, zWhy);
+  return SQLITE_CORRUPT_VTAB;
+}
+
+/* Fetch chunk iChunk's blob into a private copy (*paBlob, sqlite3_malloc'd)
+** and open a reader over it with every column decoded into *pRun (whose
+** aCol array the caller provides). */
+static int chunkLoad(TsVtab *p, sqlite3_int64 iChunk, unsigned char **paBlob,
+                     TsChunkReader **ppReader, TsRun *pRun, TsChunkCol *aCol, int bCols){
+  sqlite3_stmt *pStmt;
+  unsigned char *aBlob = 0;
+  int nBlob = 0, rc, i;
+  TsChunkReader *pReader = 0;
+  *paBlob = 0;
+  *ppReader = 0;
+  rc = getStmt(p, STMT_CHUNK_DATA, &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int64(pStmt, 1, iChunk);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    nBlob = sqlite3_column_bytes(pStmt, 0);
+    aBlob = sqlite3_malloc64((size_t)nBlob + 1);
+    if( aBlob==0 ) rc = SQLITE_NOMEM;
+    else if( nBlob ) memcpy(aBlob, sqlite3_column_blob(pStmt, 0), (size_t)nBlob);
+  }
+  if( sqlite3_reset(pStmt)!=SQLITE_OK ){
+    sqlite3_free(aBlob);
+    return stmtErr(p, pStmt);
+  }
+  if( rc ) return rc;
+  if( aBlob==0 ) return chunkCorrupt(p, iChunk, "row missing");
+  if( tsChunkReaderOpen(aBlob, (size_t)nBlob, &pReader)!=TS_CHUNK_OK ){
+    sqlite3_free(aBlob);
+    return chunkCorrupt(p, iChunk, "bad header");
+  }
+  {
+    const TsChunkInfo *pInfo = tsChunkReaderInfo(pReader);
+    const int64_t *aT = 0, *aV = 0;
+    if( pInfo->nCol!=p->s.nMeas ){
+      rc = chunkCorrupt(p, iChunk, "wrong column count");
+    }else if( tsChunkReadTime(pReader, &aT)!=TS_CHUNK_OK ){
+      rc = chunkCorrupt(p, iChunk, "bad time column");
+    }else if( bCols && tsChunkReadVersion(pReader, &aV)!=TS_CHUNK_OK ){
+      rc = chunkCorrupt(p, iChunk, "bad version column");
+    }
+    pRun->n = pInfo->nRow;
+    pRun->aTime = aT;
+    pRun->aVersion = aV;
+    pRun->aCol = aCol;
+    for(i=0; bCols && rc==SQLITE_OK && i<p->s.nMeas; i++){
+      if( tsChunkReadCol(pReader, i, &aCol[i])!=TS_CHUNK_OK || aCol[i].eType!=p->s.aMeasType[i] ){
+        rc = chunkCorrupt(p, iChunk, "bad measure column");
+      }
+    }
+  }
+  if( rc ){
+    tsChunkReaderFree(pReader);
+    sqlite3_free(aBlob);
+    return rc;
+  }
+  *paBlob = aBlob;
+  *ppReader = pReader;
+  return SQLITE_OK;
+}
+
+/* Merge pending rows aOrder[i0..i1) of pPend (view pPendRun) into chunk
+** iChunk: pending rows replace chunk rows of the same time. */
+static int chunkMerge(TsVtab *p, TsSeries *pS, sqlite3_int64 iChunk, const TsRun *pPendRun,
+                      const int *aOrder, int i0, int i1){
+  unsigned char *aBlob = 0;
+  TsChunkReader *pReader = 0;
+  TsChunkCol *aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+  TsRun old;
+  TsRunBuf out;
+  int rc, a = 0, b = i0;
+  memset(&out, 0, sizeof(out));
+  if( aCol==0 ) return SQLITE_NOMEM;
+  rc = chunkLoad(p, iChunk, &aBlob, &pReader, &old, aCol, 1);
+  if( rc==SQLITE_OK ) rc = runBufInit(&out, p->s.nMeas, p->s.aMeasType, old.n + (i1-i0));
+  while( rc==SQLITE_OK && (a<old.n || b<i1) ){
+    if( b>=i1 || (a<old.n && old.aTime[a]<pPendRun->aTime[aOrder[b]]) ){
+      runBufPush(&out, &old, a++);
+    }else{
+      if( a<old.n && old.aTime[a]==pPendRun->aTime[aOrder[b]] ) a++;
+      runBufPush(&out, pPendRun, aOrder[b++]);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_stmt *pStmt;
+    rc = getStmt(p, STMT_CHUNK_DELETE, &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int64(pStmt, 1, iChunk);
+      rc = stepDone(p, pStmt);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = chunksWrite(p, pS->iId, &out.r);
+  runBufFree(&out);
+  tsChunkReaderFree(pReader);
+  sqlite3_free(aBlob);
+  sqlite3_free(aCol);
+  return rc;
+}
+
+/* Flush the pending rows of one series (see the header comment). */
+static int flushSeries(TsVtab *p, TsSeries *pS){
+  TsPend *pP = pS->pPend;
+  TsChunkCol *aCol = 0;
+  TsRun pend;
+  sqlite3_int64 *aC = 0;   /* chunk headers: id, tmin, tmax, nrow per chunk */
+  int nC = 0, nCAlloc = 0;
+  int rc = SQLITE_OK, i, j;
+  const int *aOrd;
+  sqlite3_int64 tLo, tHi;
+  if( pP==0 || pP->nRow==0 ) return SQLITE_OK;
+  aOrd = pP->aOrder;
+  aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+  if( aCol==0 ) return SQLITE_NOMEM;
+  pendView(p, pP, &pend, aCol);
+  tLo = pP->aTime[aOrd[0]];
+  tHi = pP->aTime[aOrd[pP->nRow-1]];
+  if( pS->bChunks ){
+    sqlite3_stmt *pStmt;
+    rc = getStmt(p, STMT_CHUNK_FLOOR, &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int64(pStmt, 1, pS->iId);
+      sqlite3_bind_int64(pStmt, 2, tLo);
+      sqlite3_bind_int64(pStmt, 3, tHi);
+      while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+        if( nC>=nCAlloc ){
+          nCAlloc = nCAlloc ? nCAlloc*2 : 16;
+          aC = reallocArray(aC, (size_t)nCAlloc*4, sizeof(sqlite3_int64), &rc);
+          if( rc ) break;
+        }
+        for(j=0; j<4; j++) aC[nC*4+j] = sqlite3_column_int64(pStmt, j);
+        nC++;
+      }
+      if( sqlite3_reset(pStmt)!=SQLITE_OK ) rc = stmtErr(p, pStmt);
+    }
+  }
+  /* Assign each pending row (in time order) to a target: chunk index j>=0
+  ** to merge into, or a new run: -1 before the first chunk, -(j+2) in the
+  ** gap after chunk j.  Targets of consecutive rows form groups. */
+  j = 0;
+  i = 0;
+  while( rc==SQLITE_OK && i<pP->nRow ){
+    int i0 = i, tgt = 0, tgt0 = 0;
+    for(; i<pP->nRow; i++){
+      sqlite3_int64 t = pP->aTime[aOrd[i]];
+      while( j+1<nC && aC[(j+1)*4+1]<=t ) j++;
+      if( nC==0 ){
+        tgt = -1;
+      }else if( aC[j*4+1]<=t ){
+        tgt = (t<=aC[j*4+2] || aC[j*4+3]<TS_CHUNK_TARGET) ? j : -(j+2);
+      }else{
+        tgt = aC[3]<TS_CHUNK_TARGET ? 0 : -1;
+      }
+      if( i==i0 ) tgt0 = tgt;
+      else if( tgt!=tgt0 ) break;
+    }
+    if( tgt0>=0 ){
+      rc = chunkMerge(p, pS, aC[tgt0*4], &pend, aOrd, i0, i);
+    }else{
+      TsRunBuf out;
+      int k;
+      rc = runBufInit(&out, p->s.nMeas, p->s.aMeasType, i - i0);
+      for(k=i0; rc==SQLITE_OK && k<i; k++) runBufPush(&out, &pend, aOrd[k]);
+      if( rc==SQLITE_OK ) rc = chunksWrite(p, pS->iId, &out.r);
+      runBufFree(&out);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_stmt *pStmt;
+    sqlite3_int64 tMin = pS->bChunks && pS->tMin<tLo ? pS->tMin : tLo;
+    sqlite3_int64 tMax = pS->bChunks && pS->tMax>tHi ? pS->tMax : tHi;
+    rc = getStmt(p, STMT_SERIES_RANGE, &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int64(pStmt, 1, pS->iId);
+      sqlite3_bind_int64(pStmt, 2, tMin);
+      sqlite3_bind_int64(pStmt, 3, tMax);
+      rc = stepDone(p, pStmt);
+    }
+    if( rc==SQLITE_OK ){
+      pS->bChunks = 1;
+      pS->tMin = tMin;
+      pS->tMax = tMax;
+      p->nRowEst += pP->nRow;
+    }
+  }
+  sqlite3_free(aC);
+  sqlite3_free(aCol);
+  return rc;
+}
+
+/* Flush every pending row of the table.  On error the rows of the series
+** not yet flushed stay pending (the caller's statement or commit fails). */
+static int flushAll(TsVtab *p){
+  int rc = SQLITE_OK;
+  sqlite3_int64 iLastRowid;
+  if( p->pPendFirst==0 ) return SQLITE_OK;
+  iLastRowid = sqlite3_last_insert_rowid(p->db);
+  p->iFlushGen++;
+  while( rc==SQLITE_OK && p->pPendFirst ){
+    TsSeries *pS = p->pPendFirst;
+    rc = flushSeries(p, pS);
+    if( rc==SQLITE_OK ){
+      p->pPendFirst = pS->pPendNext;
+      pS->pPendNext = 0;
+      pendFree(p, pS->pPend);
+      pS->pPend = 0;
+      seriesUnref(p, pS);
+    }
+  }
+  if( p->pPendFirst==0 ) p->nPendBytes = 0;
+  sqlite3_set_last_insert_rowid(p->db, iLastRowid);
+  if( rc!=SQLITE_OK ) p->rcFlush = rc;
+  return rc;
+}
+
+/* Drop every pending row (rollback). */
+static void pendDiscardAll(TsVtab *p){
+  while( p->pPendFirst ){
+    TsSeries *pS = p->pPendFirst;
+    p->pPendFirst = pS->pPendNext;
+    pS->pPendNext = 0;
+    pendFree(p, pS->pPend);
+    pS->pPend = 0;
+    seriesUnref(p, pS);
+  }
+  p->nPendBytes = 0;
+}
+
+/**************************************************************************
+** Duplicate detection against committed chunks.  The last chunk decoded for
+** this purpose is kept (most out-of-order rows hit the same chunk); it is
+** dropped whenever this connection writes chunks (iFlushGen) or the cache is
+** reloaded.
+*/
+typedef struct TsLook TsLook;
+struct TsLook {
+  sqlite3_int64 iChunk;   /* chunk id, 0 = empty */
+  int iGen;               /* iFlushGen when loaded */
+  unsigned char *aBlob;   /* private copy (owned) */
+  TsChunkReader *pReader; /* (owned) */
+  TsRun run;              /* decoded rows */
+  TsChunkCol *aCol;       /* (owned) */
+};
+
+/* The vtab's lookup cache, allocated on first use. */
+static TsLook *lookOf(TsVtab *p){
+  if( p->pLook==0 ){
+    p->pLook = sqlite3_malloc64(sizeof(TsLook));
+    if( p->pLook ){
+      memset(p->pLook, 0, sizeof(TsLook));
+      p->pLook->aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+      if( p->pLook->aCol==0 ){ sqlite3_free(p->pLook); p->pLook = 0; }
+    }
+  }
+  return p->pLook;
+}
+
+static void lookClear(TsLook *pL){
+  if( pL==0 ) return;
+  tsChunkReaderFree(pL->pReader);
+  sqlite3_free(pL->aBlob);
+  pL->pReader = 0;
+  pL->aBlob = 0;
+  pL->iChunk = 0;
+}
+
+/* Look for the committed record (pS, t).  *piRow = its row in the returned
+** run (*ppRun), or -1 when there is none. */
+static int committedFind(TsVtab *p, TsSeries *pS, sqlite3_int64 t,
+                         const TsRun **ppRun, int *piRow){
+  sqlite3_stmt *pStmt;
+  sqlite3_int64 iChunk = 0, tMax = 0;
+  TsLook *pL = lookOf(p);
+  int rc, i;
+  *piRow = -1;
+  *ppRun = 0;
+  if( pL==0 ) return SQLITE_NOMEM;
+  rc = getStmt(p, STMT_CHUNK_AT, &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int64(pStmt, 1, pS->iId);
+  sqlite3_bind_int64(pStmt, 2, t);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    iChunk = sqlite3_column_int64(pStmt, 0);
+    tMax = sqlite3_column_int64(pStmt, 1);
+  }
+  if( sqlite3_reset(pStmt)!=SQLITE_OK ) return stmtErr(p, pStmt);
+  if( iChunk==0 || tMax<t ) return SQLITE_OK;
+  if( pL->iChunk!=iChunk || pL->iGen!=p->iFlushGen ){
+    lookClear(pL);
+    rc = chunkLoad(p, iChunk, &pL->aBlob, &pL->pReader, &pL->run, pL->aCol, 1);
+    if( rc ) return rc;
+    pL->iChunk = iChunk;
+    pL->iGen = p->iFlushGen;
+  }
+  i = searchTime(pL->run.aTime, 0, pL->run.n, t);
+  if( i<pL->run.n && pL->run.aTime[i]==t ){
+    *piRow = i;
+    *ppRun = &pL->run;
+  }
+  return SQLITE_OK;
+}
+
+/**************************************************************************
+** xUpdate: INSERT with Timestream's write rules; UPDATE and DELETE fail.
+*/
+
+/* Describe value v for an error message (bounded; sqlite3_malloc'd). */
+static char *describeValue(sqlite3_value *v){
+  switch( sqlite3_value_type(v) ){
+    case SQLITE_NULL: return sqlite3_mprintf("NULL");
+    case SQLITE_INTEGER: return sqlite3_mprintf("INTEGER %lld", sqlite3_value_int64(v));
+    case SQLITE_FLOAT: return sqlite3_mprintf("REAL %!.15g", sqlite3_value_double(v));
+    case SQLITE_BLOB: return sqlite3_mprintf("BLOB of %d bytes", sqlite3_value_bytes(v));
+    default: {
+      int n = sqlite3_value_bytes(v);
+      const char *z = (const char*)sqlite3_value_text(v);
+      if( n>64 ) return sqlite3_mprintf("TEXT '%.60s...' (%d bytes)", z, n);
+      return sqlite3_mprintf("TEXT '%s'", z);
+    }
+  }
+}
+
+/* Type of v after SQLite's NUMERIC affinity (TEXT that looks like a number
+** becomes one).  *ppNum gets a converted copy to read from (free it with
+** sqlite3_value_free) or NULL when v itself can be read. */
+static int numericType(sqlite3_value *v, sqlite3_value **ppNum){
+  int eType = sqlite3_value_type(v);
+  *ppNum = 0;
+  if( eType==SQLITE_TEXT ){
+    sqlite3_value *pDup = sqlite3_value_dup(v);
+    if( pDup ){
+      eType = sqlite3_value_numeric_type(pDup);
+      if( eType==SQLITE_TEXT ) sqlite3_value_free(pDup);
+      else *ppNum = pDup;
+    }
+  }
+  return eType;
+}
+
+/* Convert a value for a TEXT column (dimension, measure_name, VARCHAR):
+** numbers become their text (SQLite's TEXT affinity), BLOB is an error. */
+static int textOf(sqlite3_value *v, sqlite3_value **ppDup, const char **pz, int *pn){
+  int eType = sqlite3_value_type(v);
+  *ppDup = 0;
+  if( eType==SQLITE_BLOB ) return 1;
+  if( eType==SQLITE_INTEGER || eType==SQLITE_FLOAT ){
+    v = *ppDup = sqlite3_value_dup(v);
+    if( v==0 ) return 2;
+  }
+  *pz = (const char*)sqlite3_value_text(v);
+  *pn = sqlite3_value_bytes(v);
+  return *pz==0 ? 2 : 0;
+}
+
+static int errValue(TsVtab *p, int rc, const char *zCol, const char *zType, const char *zExp,
+                    sqlite3_value *v){
+  char *zV = describeValue(v);
+  tsVtabErr(&p->base, "timeseries %s: column %s (%s): expected %s, got %s",
+            p->zName, zCol, zType, zExp, zV ? zV : "?");
+  sqlite3_free(zV);
+  return rc;
+}
+
+/* Convert measure iMeas of a new row into the staging area. */
+static int stageMeasure(TsVtab *p, int iMeas, sqlite3_value *v, sqlite3_value **ppDup){
+  int eType = p->s.aMeasType[iMeas];
+  const char *zCol = p->s.azMeas[iMeas];
+  const char *zType = typeName(eType);
+  sqlite3_value *pNum = 0;
+  int eVal;
+  p->aStNull[iMeas] = 0;
+  p->aStNum[iMeas] = 0;
+  *ppDup = 0;
+  if( sqlite3_value_type(v)==SQLITE_NULL ){
+    p->aStNull[iMeas] = 1;
+    return SQLITE_OK;
+  }
+  switch( eType ){
+    case TS_TYPE_DOUBLE: {
+      double r;
+      eVal = numericType(v, &pNum);
+      if( eVal==SQLITE_INTEGER ){
+        r = (double)sqlite3_value_int64(pNum ? pNum : v);
+      }else if( eVal==SQLITE_FLOAT ){
+        r = sqlite3_value_double(pNum ? pNum : v);
+      }else{
+        sqlite3_value_free(pNum);
+        return errValue(p, SQLITE_MISMATCH, zCol, zType, "a number", v);
+      }
+      sqlite3_value_free(pNum);
+      if( !isfinite(r) ){
+        tsVtabErr(&p->base, "timeseries %s: column %s (DOUBLE): NaN and Infinity cannot be "
+                  "stored", p->zName, zCol);
+        return SQLITE_MISMATCH;
+      }
+      memcpy(&p->aStNum[iMeas], &r, sizeof(r));
+      return SQLITE_OK;
+    }
+    case TS_TYPE_BIGINT: {
+      eVal = numericType(v, &pNum);
+      if( eVal==SQLITE_INTEGER ){
+        p->aStNum[iMeas] = sqlite3_value_int64(pNum ? pNum : v);
+      }else if( eVal==SQLITE_FLOAT ){
+        double r = sqlite3_value_double(pNum ? pNum : v);
+        if( r!=floor(r) || r<-9223372036854775808.0 || r>=9223372036854775808.0 ){
+          sqlite3_value_free(pNum);
+          return errValue(p, SQLITE_MISMATCH, zCol, zType, "an integer", v);
+        }
+        p->aStNum[iMeas] = (sqlite3_int64)r;
+      }else{
+        sqlite3_value_free(pNum);
+        return errValue(p, SQLITE_MISMATCH, zCol, zType, "an integer", v);
+      }
+      sqlite3_value_free(pNum);
+      return SQLITE_OK;
+    }
+    case TS_TYPE_BOOLEAN: {
+      eVal = sqlite3_value_type(v);
+      if( eVal==SQLITE_INTEGER && (sqlite3_value_int64(v)==0 || sqlite3_value_int64(v)==1) ){
+        p->aStNum[iMeas] = sqlite3_value_int64(v);
+        return SQLITE_OK;
+      }
+      if( eVal==SQLITE_FLOAT && (sqlite3_value_double(v)==0.0 || sqlite3_value_double(v)==1.0) ){
+        p->aStNum[iMeas] = sqlite3_value_double(v)==1.0;
+        return SQLITE_OK;
+      }
+      if( eVal==SQLITE_TEXT ){
+        const char *z = (const char*)sqlite3_value_text(v);
+        if( z && (sqlite3_stricmp(z, "true")==0 || strcmp(z, "1")==0) ){
+          p->aStNum[iMeas] = 1;
+          return SQLITE_OK;
+        }
+        if( z && (sqlite3_stricmp(z, "false")==0 || strcmp(z, "0")==0) ){
+          p->aStNum[iMeas] = 0;
+          return SQLITE_OK;
+        }
+      }
+      return errValue(p, SQLITE_MISMATCH, zCol, zType, "true, false, 1 or 0", v);
+    }
+    case TS_TYPE_TIMESTAMP: {
+      eVal = numericType(v, &pNum);
+      if( eVal==SQLITE_INTEGER ){
+        p->aStNum[iMeas] = sqlite3_value_int64(pNum ? pNum : v);
+        sqlite3_value_free(pNum);
+      }else if( eVal==SQLITE_TEXT ){
+        int64_t iNs;
+        if( tsTimeParseIso((const char*)sqlite3_value_text(v), sqlite3_value_bytes(v), &iNs) ){
+          return errValue(p, SQLITE_MISMATCH, zCol, zType,
+                          "INTEGER nanoseconds or ISO-8601 TEXT", v);
+        }
+        p->aStNum[iMeas] = iNs;
+      }else{
+        sqlite3_value_free(pNum);
+        return errValue(p, SQLITE_MISMATCH, zCol, zType, "INTEGER nanoseconds or ISO-8601 TEXT", v);
+      }
+      if( p->aStNum[iMeas]<0 ){
+        return errValue(p, SQLITE_MISMATCH, zCol, zType,
+                        "a time from 1970-01-01T00:00:00Z on", v);
+      }
+      return SQLITE_OK;
+    }
+    default: {   /* VARCHAR */
+      int rc = textOf(v, ppDup, &p->azStText[iMeas], &p->anStText[iMeas]);
+      if( rc==2 ) return SQLITE_NOMEM;
+      if( rc ) return errValue(p, SQLITE_MISMATCH, zCol, zType, "TEXT", v);
+      if( p->anStText[iMeas]>TS_MAX_VALUE_BYTES ){
+        tsVtabErr(&p->base, "timeseries %s: column %s (VARCHAR): value is %d bytes, the limit "
+                  "is %d", p->zName, zCol, p->anStText[iMeas], TS_MAX_VALUE_BYTES);
+        return SQLITE_TOOBIG;
+      }
+      return SQLITE_OK;
+    }
+  }
+}
+
+/* Format "(hostname='a', region=NULL, measure_name='m', time=...)" for a
+** rejected record. */
+static char *describeKey(TsVtab *p, const char *const *azDim, const char *zMName,
+                         sqlite3_int64 t){
+  char zIso[TS_ISO_BUFSZ];
+  char *z = sqlite3_mprintf("(");
+  int i;
+  for(i=0; z && i<p->s.nDim; i++){
+    if( azDim[i] ) z = sqlite3_mprintf("%z%s=%Q, ", z, p->s.azDim[i], azDim[i]);
+    else z = sqlite3_mprintf("%z%s=NULL, ", z, p->s.azDim[i]);
+  }
+  tsTimeFormatIso(t, zIso);
+  if( z ) z = sqlite3_mprintf("%zmeasure_name=%Q, time=%s)", z, zMName, zIso);
+  return z;
+}
+
+#define TS_ACT_NOOP    0
+#define TS_ACT_STORE   1
+#define TS_ACT_REJECT  2
+
+/* Timestream's decision table (reference 1.6) plus the conflict clause. */
+static int decide(int bEqual, sqlite3_int64 iOld, sqlite3_int64 iNew, int eConflict){
+  if( bEqual ) return iNew<=iOld ? TS_ACT_NOOP : TS_ACT_STORE;
+  if( iNew>iOld ) return TS_ACT_STORE;
+  if( eConflict==SQLITE_REPLACE ) return TS_ACT_STORE;
+  if( eConflict==SQLITE_IGNORE ) return TS_ACT_NOOP;
+  return TS_ACT_REJECT;
+}
+
+static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid){
+  TsVtab *p = (TsVtab*)pVtab;
+  const char *azDim[TS_MAX_DIMS];
+  int anDim[TS_MAX_DIMS];
+  sqlite3_value *apDup[TS_MAX_DIMS+1];
+  sqlite3_value **apMeasDup = p->apStDup;
+  int nDup = 0;
+  const char *zMName = 0;
+  int nMName = 0;
+  sqlite3_int64 t = 0, iVersion = 1;
+  int rc = SQLITE_OK, i, nNonNull = 0;
+  int eConflict = sqlite3_vtab_on_conflict(p->db);
+  sqlite3_value **aCol = &argv[2];
+  TsSeries *pS = 0;
+
+  *pRowid = 0;
+  if( argc==1 ){
+    tsVtabErr(pVtab, "timeseries %s: DELETE is not supported: records leave the table only "
+              "through retention (memory_retention + magnetic_retention) or DROP TABLE", p->zName);
+    return SQLITE_ERROR;
+  }
+  if( sqlite3_value_type(argv[0])!=SQLITE_NULL ){
+    tsVtabErr(pVtab, "timeseries %s: UPDATE is not supported: records are immutable; to change "
+              "a record, INSERT it again with the same dimensions, measure_name and time and a "
+              "higher version (upsert)", p->zName);
+    return SQLITE_ERROR;
+  }
+  if( p->rcFlush ){
+    tsVtabErr(pVtab, "timeseries %s: an earlier flush of this transaction failed; roll it back",
+              p->zName);
+    return p->rcFlush;
+  }
+
+  /* time */
+  {
+    sqlite3_value *v = aCol[colTime(p)];
+    sqlite3_value *pNum = 0;
+    int eType = numericType(v, &pNum);
+    if( eType==SQLITE_INTEGER ){
+      t = sqlite3_value_int64(pNum ? pNum : v);
+    }else if( eType==SQLITE_TEXT ){
+      int64_t iNs;
+      int rcT = tsTimeParseIso((const char*)sqlite3_value_text(v), sqlite3_value_bytes(v), &iNs);
+      if( rcT ){
+        char *zV = describeValue(v);
+        tsVtabErr(pVtab, "timeseries %s: column time: %s is not an ISO-8601 time "
+                  "(e.g. '2024-05-01T12:00:00.123456789Z')", p->zName, zV ? zV : "?");
+        sqlite3_free(zV);
+        rc = SQLITE_MISMATCH;
+      }
+      t = iNs;
+    }else{
+      char *zV = describeValue(v);
+      tsVtabErr(pVtab, "timeseries %s: column time: expected INTEGER nanoseconds since "
+                "1970-01-01 or ISO-8601 TEXT, got %s", p->zName, zV ? zV : "?");
+      sqlite3_free(zV);
+      rc = SQLITE_MISMATCH;
+    }
+    sqlite3_value_free(pNum);
+    if( rc ) return rc;
+  }
+
+  /* dimensions and measure_name */
+  for(i=0; rc==SQLITE_OK && i<p->s.nDim; i++){
+    sqlite3_value *v = aCol[1+i];
+    azDim[i] = 0;
+    anDim[i] = 0;
+    if( sqlite3_value_type(v)==SQLITE_NULL ) continue;
+    rc = textOf(v, &apDup[nDup], &azDim[i], &anDim[i]);
+    if( apDup[nDup] ) nDup++;
+    if( rc==2 ){
+      rc = SQLITE_NOMEM;
+    }else if( rc ){
+      rc = errValue(p, SQLITE_MISMATCH, p->s.azDim[i], "DIMENSION", "TEXT", v);
+    }else if( anDim[i]>TS_MAX_VALUE_BYTES ){
+      tsVtabErr(pVtab, "timeseries %s: dimension %s: value is %d bytes, the limit is %d",
+                p->zName, p->s.azDim[i], anDim[i], TS_MAX_VALUE_BYTES);
+      rc = SQLITE_TOOBIG;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_value *v = aCol[colMName(p)];
+    if( sqlite3_value_type(v)==SQLITE_NULL ){
+      zMName = p->s.zMeasureName;
+      nMName = (int)strlen(zMName);
+    }else{
+      rc = textOf(v, &apDup[nDup], &zMName, &nMName);
+      if( apDup[nDup] ) nDup++;
+      if( rc==2 ){
+        rc = SQLITE_NOMEM;
+      }else if( rc ){
+        rc = errValue(p, SQLITE_MISMATCH, "measure_name", "TEXT", "TEXT", v);
+      }else if( nMName==0 || nMName>TS_MAX_MNAME_BYTES ){
+        tsVtabErr(pVtab, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
+                  p->zName, TS_MAX_MNAME_BYTES, nMName);
+        rc = SQLITE_TOOBIG;
+      }
+    }
+  }
+
+  /* measures and version */
+  for(i=0; rc==SQLITE_OK && i<p->s.nMeas; i++){
+    rc = stageMeasure(p, i, aCol[colMeas0(p)+i], &apMeasDup[i]);
+    if( rc==SQLITE_OK && !p->aStNull[i] ) nNonNull++;
+  }
+  if( rc==SQLITE_OK && nNonNull==0 ){
+    tsVtabErr(pVtab, "timeseries %s: a record needs at least one non-NULL measure", p->zName);
+    rc = SQLITE_CONSTRAINT;
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_value *v = aCol[colVersion(p)];
+    if( sqlite3_value_type(v)==SQLITE_NULL ){
+      iVersion = 1;
+    }else if( sqlite3_value_type(v)!=SQLITE_INTEGER || sqlite3_value_int64(v)<1 ){
+      char *zV = describeValue(v);
+      tsVtabErr(pVtab, "timeseries %s: column version: expected an INTEGER >= 1, got %s",
+                p->zName, zV ? zV : "?");
+      sqlite3_free(zV);
+      rc = SQLITE_MISMATCH;
+    }else{
+      iVersion = sqlite3_value_int64(v);
+    }
+  }
+
+  /* Records Timestream would reject (write window, partition key): the
+  ** conflict clause applies (OR IGNORE skips them). */
+  if( rc==SQLITE_OK ){
+    sqlite3_int64 now = tsEnvNow(p->pEnv);
+    sqlite3_int64 lo = now - p->s.iMemRet - (p->s.bMagWrites ? p->s.iMagRet : 0);
+    sqlite3_int64 hi = now + TS_FUTURE_NS;
+    if( t<lo || t>hi ){
+      if( eConflict==SQLITE_IGNORE ) goto done;
+      {
+        char zT[TS_ISO_BUFSZ], zLo[TS_ISO_BUFSZ], zHi[TS_ISO_BUFSZ];
+        tsTimeFormatIso(t, zT);
+        tsTimeFormatIso(lo, zLo);
+        tsTimeFormatIso(hi, zHi);
+        tsVtabErr(pVtab, "timeseries %s: time %s is outside the write window [%s, %s] "
+                  "(now - %s .. now + 15 minutes)", p->zName, zT, zLo, zHi,
+                  p->s.bMagWrites ? "memory_retention - magnetic_retention" : "memory_retention");
+      }
+      rc = SQLITE_CONSTRAINT;
+    }
+  }
+  if( rc==SQLITE_OK && p->s.bPartRequired && p->s.iPartDim>=0 && azDim[p->s.iPartDim]==0 ){
+    if( eConflict==SQLITE_IGNORE ) goto done;
+    tsVtabErr(pVtab, "timeseries %s: partition_enforcement is 'required' and the record has no "
+              "value for the partition key %s", p->zName, p->s.azDim[p->s.iPartDim]);
+    rc = SQLITE_CONSTRAINT;
+  }
+
+  /* Find the series and apply the duplicate rules. */
+  if( rc==SQLITE_OK && !p->bTxnChecked ){
+    rc = seriesRefresh(p);
+    if( rc==SQLITE_OK ) p->bTxnChecked = 1;
+  }
+  if( rc==SQLITE_OK ){
+    keyEncode(&p->key, p->s.nDim, azDim, anDim, zMName, nMName);
+    if( p->key.bErr ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ) rc = seriesForWrite(p, azDim, anDim, zMName, nMName, &pS);
+  if( rc==SQLITE_OK ){
+    TsPend *pP = pS->pPend;
+    int iPos = 0, bFound = 0, eAct = TS_ACT_STORE;
+    sqlite3_int64 iOld = 0;
+    if( pP==0 ){
+      pP = pS->pPend = pendNew(p);
+      if( pP==0 ){
+        rc = SQLITE_NOMEM;
+        goto done;
+      }
+      pS->nRef++;
+      pS->pPendNext = p->pPendFirst;
+      p->pPendFirst = pS;
+    }
+    if( pP->nRow==0 || t>pP->aTime[pP->aOrder[pP->nRow-1]] ){
+      iPos = pP->nRow;
+    }else{
+      iPos = searchTime((const int64_t*)pP->aTime, pP->aOrder, pP->nRow, t);
+      bFound = iPos<pP->nRow && pP->aTime[pP->aOrder[iPos]]==t;
+    }
+    if( bFound ){
+      TsChunkCol *aC = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+      TsRun view;
+      int iSlot = pP->aOrder[iPos];
+      if( aC==0 ){ rc = SQLITE_NOMEM; goto done; }
+      pendView(p, pP, &view, aC);
+      iOld = pP->aVersion[iSlot];
+      eAct = decide(stagedEquals(p, &view, iSlot), iOld, iVersion, eConflict);
+      sqlite3_free(aC);
+      if( eAct==TS_ACT_STORE ) rc = pendSetSlot(p, pP, iSlot, t, iVersion, 0);
+    }else{
+      if( pS->bChunks && t>=pS->tMin && t<=pS->tMax ){
+        const TsRun *pRun = 0;
+        int iRow = -1;
+        rc = committedFind(p, pS, t, &pRun, &iRow);
+        if( rc==SQLITE_OK && iRow>=0 ){
+          iOld = pRun->aVersion ? pRun->aVersion[iRow] : 1;
+          eAct = decide(stagedEquals(p, pRun, iRow), iOld, iVersion, eConflict);
+        }
+      }
+      if( rc==SQLITE_OK && eAct==TS_ACT_STORE ){
+        rc = pendGrow(p, pP);
+        if( rc==SQLITE_OK ){
+          int iSlot = pP->nRow;
+          rc = pendSetSlot(p, pP, iSlot, t, iVersion, 1);
+          if( rc==SQLITE_OK ){
+            if( iPos<pP->nRow ){
+              memmove(&pP->aOrder[iPos+1], &pP->aOrder[iPos], sizeof(int)*(size_t)(pP->nRow-iPos));
+              pP->bInOrder = 0;
+            }
+            pP->aOrder[iPos] = iSlot;
+            pP->nRow++;
+          }
+        }
+      }
+    }
+    if( rc==SQLITE_OK && eAct==TS_ACT_REJECT ){
+      char *zKey = describeKey(p, azDim, pS->zMName, t);
+      tsVtabErr(pVtab, "timeseries %s: record %s already exists with different measure values "
+                "and version %lld; the new record's version %lld must be higher to update it "
+                "(or use INSERT OR REPLACE / INSERT OR IGNORE)", p->zName, zKey ? zKey : "?",
+                iOld, iVersion);
+      sqlite3_free(zKey);
+      rc = SQLITE_CONSTRAINT;
+    }
+  }
+  if( rc==SQLITE_OK && p->nPendBytes>TS_PENDING_BUDGET ){
+    rc = flushAll(p);
+  }
+
+done:
+  for(i=0; i<nDup; i++) sqlite3_value_free(apDup[i]);
+  for(i=0; i<p->s.nMeas; i++){
+    sqlite3_value_free(apMeasDup[i]);
+    apMeasDup[i] = 0;
+  }
+  return rc;
+}
+
+/**************************************************************************
+** Reads.
+**
+** xBestIndex hands xFilter one argv value per used constraint; idxStr says
+** what each is, as space-separated tokens in argv order:
+**
+**   T= T> T< TG TL    time =, >, <, >=, <=
+**   D<n>= D<n>I       dimension n (0-based) =, or IN (all values at once
+**                     through sqlite3_vtab_in)
+**   M= MI             measure_name =, IN
+**   L                 LIMIT (only when every other constraint is consumed
+**                     and the output order is what the query asks)
+**
+** idxNum bits: TS_IDX_ORDER_ASC / TS_IDX_ORDER_DESC when ORDER BY time is
+** consumed, which happens only when the plan pins one series (every
+** dimension and measure_name constrained by =).
+**
+** Every used constraint is applied exactly (omit=1), with SQLite's
+** comparison rules: time is INTEGER (a TEXT operand gets NUMERIC affinity;
+** TEXT that stays TEXT is greater than every integer), dimensions and
+** measure_name are TEXT compared with BINARY collation (numbers become
+** text).  NULL operands match nothing.
+*/
+#define TS_IDX_ORDER_ASC   0x01
+#define TS_IDX_ORDER_DESC  0x02
+
+/* A set of allowed TEXT values for one dimension (iDim) or measure_name
+** (iDim = -1). */
+typedef struct TsValSet TsValSet;
+struct TsValSet {
+  int iDim;
+  int nVal;
+  char **azVal;          /* (owned) */
+  int *anVal;            /* (owned) */
+};
+
+typedef struct TsCursor TsCursor;
+struct TsCursor {
+  sqlite3_vtab_cursor base;  /* base class: must be first */
+  int bEof;
+  sqlite3_int64 tLo, tHi;    /* time range, inclusive */
+  int bDesc;                 /* emit in descending time order */
+  sqlite3_int64 nLimit;      /* rows to emit, -1 = no limit */
+  sqlite3_int64 nOut;        /* rows emitted */
+  TsValSet *aSet;            /* constraints on dimensions (owned) */
+  int nSet;
+  TsSeries **apSer;          /* series to scan (referenced) */
+  int nSer;
+  int iSer;                  /* current series */
+  sqlite3_int64 *aChunk;     /* id, tmin, tmax, nrow of the current series'
+                             ** chunks in range (owned) */
+  int nChunk;
+  int iChunk;                /* current chunk */
+  int iGen;                  /* pTab->iFlushGen when aChunk was read */
+  int bEmitted;              /* a row of the current series was emitted */
+  sqlite3_int64 tLast;       /* time of that row */
+  /* The current chunk (a private copy, immune to flushes). */
+  sqlite3_int64 iChunkId;
+  unsigned char *aBlob;      /* (owned) */
+  TsChunkReader *pReader;    /* (owned) */
+  const int64_t *aTime;      /* decoded times */
+  const int64_t *aVersion;   /* decoded versions or NULL */
+  TsChunkCol *aCol;          /* decoded measure columns (owned array) */
+  unsigned char *aColDone;   /* aCol[i] decoded for this chunk (owned) */
+  int iRow;                  /* current row */
+  int iBegin, iEnd;          /* rows in range: [iBegin, iEnd) */
+};
+
+static int tsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  TsVtab *p = (TsVtab*)pVtab;
+  char *zIdx = 0;
+  int nArg = 0, i, iLimit = -1, bOffset = 0, bAllUsed = 1;
+  int bTimeEq = 0, bTimeRange = 0;
+  unsigned char *aEqCol;         /* per dimension/measure_name: 1 = '=', 2 = IN */
+  double rRows = (double)(p->nRowEst>0 ? p->nRowEst : 1000000);
+  double rSeriesFrac = 1.0;
+  int bOneSeries;
+  aEqCol = sqlite3_malloc64((size_t)p->s.nDim + 2);
+  if( aEqCol==0 ) return SQLITE_NOMEM;
+  memset(aEqCol, 0, (size_t)p->s.nDim + 2);
+  zIdx = sqlite3_mprintf("");
+  for(i=0; zIdx && i<pInfo->nConstraint; i++){
+    const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
+    int iCol = pC->iColumn, kind;
+    const char *zTok = 0;
+    char zBuf[24];
+    if( pC->op==SQLITE_INDEX_CONSTRAINT_LIMIT ){ if( pC->usable ) iLimit = i; continue; }
+    if( pC->op==SQLITE_INDEX_CONSTRAINT_OFFSET ){ bOffset = 1; continue; }
+    if( !pC->usable || iCol<0 ){ bAllUsed = 0; continue; }
+    kind = colKind(p, iCol);
+    if( kind==TS_KIND_TIME ){
+      switch( pC->op ){
+        case SQLITE_INDEX_CONSTRAINT_EQ: zTok = "T="; bTimeEq = 1; break;
+        case SQLITE_INDEX_CONSTRAINT_GT: zTok = "T>"; bTimeRange++; break;
+        case SQLITE_INDEX_CONSTRAINT_LT: zTok = "T<"; bTimeRange++; break;
+        case SQLITE_INDEX_CONSTRAINT_GE: zTok = "TG"; bTimeRange++; break;
+        case SQLITE_INDEX_CONSTRAINT_LE: zTok = "TL"; bTimeRange++; break;
+      }
+    }else if( (kind==TS_KIND_DIM || kind==TS_KIND_MNAME) && pC->op==SQLITE_INDEX_CONSTRAINT_EQ ){
+      const char *zColl = sqlite3_vtab_collation(pInfo, i);
+      if( zColl==0 || sqlite3_stricmp(zColl, "BINARY")==0 ){
+        int bIn = sqlite3_vtab_in(pInfo, i, -1);
+        int iSlot = kind==TS_KIND_DIM ? iCol-1 : p->s.nDim;
+        if( bIn ) sqlite3_vtab_in(pInfo, i, 1);
+        if( kind==TS_KIND_DIM ){
+          snprintf(zBuf, sizeof(zBuf), "D%d%c", iCol-1, bIn ? 'I' : '=');
+        }else{
+          snprintf(zBuf, sizeof(zBuf), "M%c", bIn ? 'I' : '=');
+        }
+        zTok = zBuf;
+        if( aEqCol[iSlot]!=1 ) aEqCol[iSlot] = bIn ? 2 : 1;
+        rSeriesFrac *= bIn ? 0.2 : 0.1;
+      }
+    }
+    if( zTok ){
+      pInfo->aConstraintUsage[i].argvIndex = ++nArg;
+      pInfo->aConstraintUsage[i].omit = 1;
+      zIdx = sqlite3_mprintf("%z%s%s", zIdx, nArg>1 ? " " : "", zTok);
+    }else{
+      bAllUsed = 0;
+    }
+  }
+  bOneSeries = 1;
+  for(i=0; i<=p->s.nDim; i++) if( aEqCol[i]!=1 ) bOneSeries = 0;
+  sqlite3_free(aEqCol);
+  if( zIdx==0 ) return SQLITE_NOMEM;
+
+  pInfo->idxNum = 0;
+  if( pInfo->nOrderBy==1 && pInfo->aOrderBy[0].iColumn==0 && bOneSeries ){
+    pInfo->orderByConsumed = 1;
+    pInfo->idxNum |= pInfo->aOrderBy[0].desc ? TS_IDX_ORDER_DESC : TS_IDX_ORDER_ASC;
+  }
+  if( iLimit>=0 && bAllUsed && !bOffset && (pInfo->nOrderBy==0 || pInfo->orderByConsumed) ){
+    pInfo->aConstraintUsage[iLimit].argvIndex = ++nArg;
+    pInfo->aConstraintUsage[iLimit].omit = 1;
+    zIdx = sqlite3_mprintf("%z%sL", zIdx, nArg>1 ? " " : "");
+    if( zIdx==0 ) return SQLITE_NOMEM;
+  }
+  pInfo->idxStr = zIdx;
+  pInfo->needToFreeIdxStr = 1;
+
+  /* Costs: rows visited, assuming uniform series sizes and that a time
+  ** range keeps a tenth of them (a point lookup a single row). */
+  rRows *= rSeriesFrac;
+  if( bTimeEq ) rRows = rRows / (p->nSeries>0 ? (double)(p->nRowEst>0 ? p->nRowEst : 1)/p->nSeries : 1000.0);
+  else if( bTimeRange>=2 ) rRows *= 0.05;
+  else if( bTimeRange==1 ) rRows *= 0.25;
+  if( rRows<1.0 ) rRows = 1.0;
+  pInfo->estimatedRows = (sqlite3_int64)rRows;
+  pInfo->estimatedCost = 10.0 + rRows;
+  if( bOneSeries && bTimeEq ){
+    pInfo->idxFlags |= SQLITE_INDEX_SCAN_UNIQUE;
+    pInfo->estimatedRows = 1;
+    pInfo->estimatedCost = 10.0;
+  }
+  return SQLITE_OK;
+}
+
+static int tsOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
+  TsVtab *p = (TsVtab*)pVtab;
+  TsCursor *pCur = sqlite3_malloc64(sizeof(TsCursor));
+  if( pCur==0 ) return SQLITE_NOMEM;
+  memset(pCur, 0, sizeof(*pCur));
+  pCur->aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+  pCur->aColDone = sqlite3_malloc64((size_t)p->s.nMeas+1);
+  if( pCur->aCol==0 || pCur->aColDone==0 ){
+    sqlite3_free(pCur->aCol);
+    sqlite3_free(pCur->aColDone);
+    sqlite3_free(pCur);
+    return SQLITE_NOMEM;
+  }
+  pCur->bEof = 1;
+  *ppCursor = &pCur->base;
+  return SQLITE_OK;
+}
+
+static void cursorChunkClear(TsCursor *pCur){
+  tsChunkReaderFree(pCur->pReader);
+  sqlite3_free(pCur->aBlob);
+  pCur->pReader = 0;
+  pCur->aBlob = 0;
+  pCur->aTime = 0;
+  pCur->aVersion = 0;
+  pCur->iChunkId = 0;
+}
+
+static void cursorReset(TsCursor *pCur){
+  TsVtab *p = (TsVtab*)pCur->base.pVtab;
+  int i, j;
+  cursorChunkClear(pCur);
+  for(i=0; i<pCur->nSer; i++) seriesUnref(p, pCur->apSer[i]);
+  sqlite3_free(pCur->apSer);
+  pCur->apSer = 0;
+  pCur->nSer = 0;
+  for(i=0; i<pCur->nSet; i++){
+    for(j=0; j<pCur->aSet[i].nVal; j++) sqlite3_free(pCur->aSet[i].azVal[j]);
+    sqlite3_free(pCur->aSet[i].azVal);
+    sqlite3_free(pCur->aSet[i].anVal);
+  }
+  sqlite3_free(pCur->aSet);
+  pCur->aSet = 0;
+  pCur->nSet = 0;
+  sqlite3_free(pCur->aChunk);
+  pCur->aChunk = 0;
+  pCur->nChunk = 0;
+  pCur->bEof = 1;
+}
+
+static int tsClose(sqlite3_vtab_cursor *pCursor){
+  TsCursor *pCur = (TsCursor*)pCursor;
+  cursorReset(pCur);
+  sqlite3_free(pCur->aCol);
+  sqlite3_free(pCur->aColDone);
+  sqlite3_free(pCur);
+  return SQLITE_OK;
+}
+
+/* Load the chunk list of the current series for [lo, hi]. */
+static int cursorLoadChunks(TsCursor *pCur, sqlite3_int64 lo, sqlite3_int64 hi){
+  TsVtab *p = (TsVtab*)pCur->base.pVtab;
+  TsSeries *pS = pCur->apSer[pCur->iSer];
+  sqlite3_stmt *pStmt;
+  int rc, nAlloc = 0, j;
+  pCur->nChunk = 0;
+  pCur->iGen = p->iFlushGen;
+  if( lo>hi ) return SQLITE_OK;
+  rc = getStmt(p, STMT_CHUNK_FLOOR, &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int64(pStmt, 1, pS->iId);
+  sqlite3_bind_int64(pStmt, 2, lo);
+  sqlite3_bind_int64(pStmt, 3, hi);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( sqlite3_column_int64(pStmt, 2)<lo ) continue;   /* the floor chunk ends before lo */
+    if( pCur->nChunk>=nAlloc ){
+      nAlloc = nAlloc ? nAlloc*2 : 16;
+      if( nAlloc<pCur->nChunk+1 ) nAlloc = pCur->nChunk+1;
+      pCur->aChunk = reallocArray(pCur->aChunk, (size_t)nAlloc*4, sizeof(sqlite3_int64), &rc);
+      if( rc ) break;
+    }
+    for(j=0; j<4; j++) pCur->aChunk[pCur->nChunk*4+j] = sqlite3_column_int64(pStmt, j);
+    pCur->nChunk++;
+  }
+  if( sqlite3_reset(pStmt)!=SQLITE_OK && rc==SQLITE_OK ) rc = stmtErr(p, pStmt);
+  pCur->iChunk = pCur->bDesc ? pCur->nChunk-1 : 0;
+  return rc;
+}
+
+/* Open chunk iChunk of the list; set [iBegin, iEnd) to its rows in range
+** and after the last emitted row. */
+static int cursorOpenChunk(TsCursor *pCur){
+  TsVtab *p = (TsVtab*)pCur->base.pVtab;
+  sqlite3_int64 iChunk = pCur->aChunk[pCur->iChunk*4];
+  sqlite3_int64 lo = pCur->tLo, hi = pCur->tHi;
+  TsRun run;
+  int rc;
+  cursorChunkClear(pCur);
+  rc = chunkLoad(p, iChunk, &pCur->aBlob, &pCur->pReader, &run, pCur->aCol, 0);
+  if( rc ) return rc;
+  pCur->iChunkId = iChunk;
+  pCur->aTime = run.aTime;
+  memset(pCur->aColDone, 0, (size_t)p->s.nMeas+1);
+  if( pCur->bEmitted ){
+    if( pCur->bDesc ){ if( pCur->tLast-1<hi ) hi = pCur->tLast-1; }
+    else{ if( pCur->tLast+1>lo ) lo = pCur->tLast+1; }
+  }
+  pCur->iBegin = searchTime(run.aTime, 0, run.n, lo);
+  pCur->iEnd = hi==INT64_MAX ? run.n : searchTime(run.aTime, 0, run.n, hi+1);
+  if( pCur->iEnd<pCur->iBegin ) pCur->iEnd = pCur->iBegin;
+  pCur->iRow = pCur->bDesc ? pCur->iEnd-1 : pCur->iBegin;
+  return SQLITE_OK;
+}
+
+/* Position the cursor on the next row at or after the current position
+** (which may be past the end of the current chunk, or before the first
+** series when iSer is -1). */
+static int cursorSettle(TsCursor *pCur){
+  TsVtab *p = (TsVtab*)pCur->base.pVtab;
+  int rc = SQLITE_OK;
+  while( rc==SQLITE_OK ){
+    if( pCur->nLimit>=0 && pCur->nOut>=pCur->nLimit ) break;
+    if( pCur->iChunkId ){
+      if( pCur->iRow>=pCur->iBegin && pCur->iRow<pCur->iEnd ) return SQLITE_OK;
+      /* This chunk is done: on to the next one of the series. */
+      cursorChunkClear(pCur);
+      pCur->iChunk += pCur->bDesc ? -1 : 1;
+      if( pCur->iGen!=p->iFlushGen ){
+        /* Chunks were rewritten since the list was read: re-read it from
+        ** just past the last row emitted (cursorOpenChunk skips the rest). */
+        rc = cursorLoadChunks(pCur, pCur->tLo, pCur->tHi);
+        continue;
+      }
+    }
+    if( pCur->iChunk>=0 && pCur->iChunk<pCur->nChunk ){
+      rc = cursorOpenChunk(pCur);
+      continue;
+    }
+    /* This series is done: on to the next one that overlaps the range. */
+    pCur->bEmitted = 0;
+    pCur->nChunk = 0;
+    for(pCur->iSer++; pCur->iSer<pCur->nSer; pCur->iSer++){
+      TsSeries *pS = pCur->apSer[pCur->iSer];
+      if( pS->bChunks && pS->tMax>=pCur->tLo && pS->tMin<=pCur->tHi ) break;
+    }
+    if( pCur->iSer>=pCur->nSer ) break;
+    rc = cursorLoadChunks(pCur, pCur->tLo, pCur->tHi);
+  }
+  pCur->bEof = 1;
+  return rc;
+}
+
+static int tsNext(sqlite3_vtab_cursor *pCursor){
+  TsCursor *pCur = (TsCursor*)pCursor;
+  pCur->bEmitted = 1;
+  pCur->tLast = pCur->aTime[pCur->iRow];
+  pCur->nOut++;
+  pCur->iRow += pCur->bDesc ? -1 : 1;
+  return cursorSettle(pCur);
+}
+
+/* Apply a time constraint with SQLite's comparison semantics. */
+static void timeBound(TsCursor *pCur, char cOp, sqlite3_value *v){
+  sqlite3_value *pNum = 0;
+  int eType = numericType(v, &pNum);
+  sqlite3_value *pV = pNum ? pNum : v;
+  sqlite3_int64 lo = INT64_MIN, hi = INT64_MAX;
+  if( eType==SQLITE_NULL ){
+    lo = 1; hi = 0;
+  }else if( eType==SQLITE_INTEGER ){
+    sqlite3_int64 x = sqlite3_value_int64(pV);
+    switch( cOp ){
+      case '=': lo = hi = x; break;
+      case '>': if( x==INT64_MAX ){ lo = 1; hi = 0; } else lo = x+1; break;
+      case 'G': lo = x; break;
+      case '<': if( x==INT64_MIN ){ lo = 1; hi = 0; } else hi = x-1; break;
+      case 'L': hi = x; break;
+    }
+  }else if( eType==SQLITE_FLOAT ){
+    double r = sqlite3_value_double(pV);
+    double fl = floor(r), ce = ceil(r);
+    const double rMax = 9223372036854775808.0;   /* 2^63 */
+    switch( cOp ){
+      case '=':
+        if( r==fl && r>=-rMax && r<rMax ) lo = hi = (sqlite3_int64)r; else { lo = 1; hi = 0; }
+        break;
+      case '>': case 'G': {
+        double b = cOp=='>' ? fl+1 : ce;     /* t >= b */
+        if( b>=rMax ){ lo = 1; hi = 0; }
+        else if( b>-rMax ) lo = (sqlite3_int64)b;
+        break;
+      }
+      case '<': case 'L': {
+        double b = cOp=='<' ? ce-1 : fl;     /* t <= b */
+        if( b<-rMax ){ lo = 1; hi = 0; }
+        else if( b<rMax ) hi = (sqlite3_int64)b;
+        break;
+      }
+    }
+  }else{
+    /* TEXT or BLOB: greater than every integer. */
+    if( cOp=='=' || cOp=='>' || cOp=='G' ){ lo = 1; hi = 0; }
+  }
+  sqlite3_value_free(pNum);
+  if( lo>pCur->tLo ) pCur->tLo = lo;
+  if( hi<pCur->tHi ) pCur->tHi = hi;
+}
+
+/* Add value v to set pSet (TEXT affinity; NULL and BLOB match nothing). */
+static int setAdd(TsValSet *pSet, sqlite3_value *v){
+  sqlite3_value *pDup = 0;
+  const char *z = 0;
+  int n = 0, rc;
+  char **az;
+  int *an;
+  if( sqlite3_value_type(v)==SQLITE_NULL ) return SQLITE_OK;
+  rc = textOf(v, &pDup, &z, &n);
+  if( rc==1 ) return SQLITE_OK;   /* BLOB never equals TEXT */
+  if( rc==2 ) return SQLITE_NOMEM;
+  az = sqlite3_realloc64(pSet->azVal, sizeof(char*)*(size_t)(pSet->nVal+1));
+  if( az ) pSet->azVal = az;
+  an = sqlite3_realloc64(pSet->anVal, sizeof(int)*(size_t)(pSet->nVal+1));
+  if( an ) pSet->anVal = an;
+  if( az && an ){
+    az[pSet->nVal] = sqlite3_malloc64((size_t)n+1);
+    if( az[pSet->nVal] ){
+      memcpy(az[pSet->nVal], z, (size_t)n);
+      an[pSet->nVal] = n;
+      pSet->nVal++;
+    }else{
+      rc = SQLITE_NOMEM;
+    }
+  }else{
+    rc = SQLITE_NOMEM;
+  }
+  sqlite3_value_free(pDup);
+  return rc;
+}
+
+static int seriesMatches(TsCursor *pCur, TsSeries *pS){
+  int i, j;
+  for(i=0; i<pCur->nSet; i++){
+    TsValSet *pSet = &pCur->aSet[i];
+    const char *z = pSet->iDim<0 ? pS->zMName : pS->azDim[pSet->iDim];
+    int n, bOk = 0;
+    if( z==0 ) return 0;
+    n = (int)strlen(z);
+    for(j=0; j<pSet->nVal && !bOk; j++){
+      bOk = pSet->anVal[j]==n && memcmp(pSet->azVal[j], z, (size_t)n)==0;
+    }
+    if( !bOk ) return 0;
+  }
+  return 1;
+}
+
+static int tsFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
+                    int argc, sqlite3_value **argv){
+  TsCursor *pCur = (TsCursor*)pCursor;
+  TsVtab *p = (TsVtab*)pCursor->pVtab;
+  const char *z = idxStr ? idxStr : "";
+  int rc = SQLITE_OK, iArg = 0, i;
+  cursorReset(pCur);
+  pCur->bEof = 0;
+  pCur->tLo = INT64_MIN;
+  pCur->tHi = INT64_MAX;
+  pCur->nLimit = -1;
+  pCur->nOut = 0;
+  pCur->bDesc = (idxNum & TS_IDX_ORDER_DESC)!=0;
+  while( rc==SQLITE_OK && *z ){
+    sqlite3_value *v;
+    if( *z==' ' ){ z++; continue; }
+    if( iArg>=argc ){
+      tsVtabErr(pCursor->pVtab, "timeseries %s: internal error: bad plan '%s'", p->zName, idxStr);
+      return SQLITE_ERROR;
+    }
+    v = argv[iArg++];
+    if( z[0]=='T' ){
+      timeBound(pCur, z[1], v);
+      z += 2;
+    }else if( z[0]=='L' ){
+      if( sqlite3_value_type(v)==SQLITE_INTEGER && sqlite3_value_int64(v)>=0 ){
+        pCur->nLimit = sqlite3_value_int64(v);
+      }
+      z += 1;
+    }else{
+      int iDim = -1;
+      TsValSet *aNew;
+      if( z[0]=='D' ){
+        char *zEnd;
+        iDim = (int)strtol(z+1, &zEnd, 10);
+        z = zEnd;
+      }else{
+        z++;
+      }
+      aNew = sqlite3_realloc64(pCur->aSet, sizeof(TsValSet)*(size_t)(pCur->nSet+1));
+      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+      pCur->aSet = aNew;
+      memset(&aNew[pCur->nSet], 0, sizeof(TsValSet));
+      aNew[pCur->nSet].iDim = iDim;
+      pCur->nSet++;
+      if( z[0]=='I' ){
+        sqlite3_value *pVal = 0;
+        int rc2;
+        for(rc2=sqlite3_vtab_in_first(v, &pVal); rc==SQLITE_OK && rc2==SQLITE_OK && pVal;
+            rc2=sqlite3_vtab_in_next(v, &pVal)){
+          rc = setAdd(&aNew[pCur->nSet-1], pVal);
+        }
+        if( rc==SQLITE_OK && rc2!=SQLITE_OK && rc2!=SQLITE_DONE ) rc = rc2;
+      }else{
+        rc = setAdd(&aNew[pCur->nSet-1], v);
+      }
+      z++;
+    }
+  }
+  /* Reads see this connection's pending rows: flush them first. */
+  if( rc==SQLITE_OK && p->pPendFirst ) rc = flushAll(p);
+  if( rc==SQLITE_OK ) rc = seriesRefresh(p);
+  if( rc==SQLITE_OK && pCur->tLo<=pCur->tHi ){
+    pCur->apSer = sqlite3_malloc64(sizeof(TsSeries*)*(size_t)(p->nSeries+1));
+    if( pCur->apSer==0 ) rc = SQLITE_NOMEM;
+    for(i=0; rc==SQLITE_OK && i<p->nSeries; i++){
+      TsSeries *pS = p->apSeries[i];
+      if( seriesMatches(pCur, pS) ){
+        pS->nRef++;
+        pCur->apSer[pCur->nSer++] = pS;
+      }
+    }
+  }
+  if( rc==SQLITE_OK ){
+    pCur->iSer = -1;
+    pCur->iChunkId = 0;
+    pCur->nChunk = 0;
+    pCur->iChunk = 0;
+    rc = cursorSettle(pCur);
+  }
+  if( rc ) pCur->bEof = 1;
+  return rc;
+}
+
+static int tsEof(sqlite3_vtab_cursor *pCursor){
+  return ((TsCursor*)pCursor)->bEof;
+}
+
+static int tsColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol){
+  TsCursor *pCur = (TsCursor*)pCursor;
+  TsVtab *p = (TsVtab*)pCursor->pVtab;
+  TsSeries *pS = pCur->apSer[pCur->iSer];
+  int iRow = pCur->iRow;
+  switch( colKind(p, iCol) ){
+    case TS_KIND_TIME:
+      sqlite3_result_int64(ctx, pCur->aTime[iRow]);
+      break;
+    case TS_KIND_DIM: {
+      const char *z = pS->azDim[iCol-1];
+      if( z ) sqlite3_result_text(ctx, z, -1, SQLITE_TRANSIENT);
+      break;
+    }
+    case TS_KIND_MNAME:
+      sqlite3_result_text(ctx, pS->zMName, -1, SQLITE_TRANSIENT);
+      break;
+    case TS_KIND_VERSION:
+      if( pCur->aVersion==0 ){
+        if( tsChunkReadVersion(pCur->pReader, &pCur->aVersion)!=TS_CHUNK_OK ){
+          pCur->aVersion = 0;
+          return chunkCorrupt(p, pCur->iChunkId, "bad version column");
+        }
+      }
+      sqlite3_result_int64(ctx, pCur->aVersion[iRow]);
+      break;
+    default: {
+      int iMeas = iCol - colMeas0(p);
+      TsChunkCol *c = &pCur->aCol[iMeas];
+      if( !pCur->aColDone[iMeas] ){
+        if( tsChunkReadCol(pCur->pReader, iMeas, c)!=TS_CHUNK_OK
+         || c->eType!=p->s.aMeasType[iMeas] ){
+          return chunkCorrupt(p, pCur->iChunkId, "bad measure column");
+        }
+        pCur->aColDone[iMeas] = 1;
+      }
+      if( c->aNull && c->aNull[iRow] ) break;
+      switch( c->eType ){
+        case TS_TYPE_DOUBLE: sqlite3_result_double(ctx, c->aDouble[iRow]); break;
+        case TS_TYPE_VARCHAR:
+          sqlite3_result_text(ctx, c->azText[iRow], c->anText[iRow], SQLITE_TRANSIENT);
+          break;
+        default: sqlite3_result_int64(ctx, c->aInt[iRow]); break;
+      }
+      break;
+    }
+  }
+  return SQLITE_OK;
+}
+
+static int tsRowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid){
+  TsCursor *pCur = (TsCursor*)pCursor;
+  *pRowid = pCur->iChunkId*TS_CHUNK_MAX_ROWS + pCur->iRow;
+  return SQLITE_OK;
+}
+
+/**************************************************************************
+** Table lifecycle: xCreate/xConnect, shadow tables, xDisconnect/xDestroy,
+** xRename, xShadowName.
+*/
+static const char *const azShadow[] = { "config", "series", "chunks", "objects" };
+#define TS_NSHADOW ((int)(sizeof(azShadow)/sizeof(azShadow[0])))
+
+/* Run SQL built from a format; set *pzErr on failure. */
+static int execf(sqlite3 *db, char **pzErr, const char *zFmt, ...){
+  va_list ap;
+  char *zSql;
+  int rc;
+  va_start(ap, zFmt);
+  zSql = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_exec(db, zSql, 0, 0, 0);
+  if( rc!=SQLITE_OK && pzErr ) tsErrSet(pzErr, "%s", sqlite3_errmsg(db));
+  sqlite3_free(zSql);
+  return rc;
+}
+
+/* Create every shadow table and store the options and schema. */
+static int shadowCreate(TsVtab *p, char **pzErr){
+  const char *zDb = p->zDb, *zTab = p->zName;
+  char *zDims = sqlite3_mprintf("");
+  int rc = SQLITE_OK, i;
+  for(i=0; zDims && i<p->s.nDim; i++) zDims = sqlite3_mprintf("%z, d%d TEXT", zDims, i);
+  if( zDims==0 ) return SQLITE_NOMEM;
+  rc = execf(p->db, pzErr,
+      "CREATE TABLE \"%w\".\"%w_config\"(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
+      "CREATE TABLE \"%w\".\"%w_series\"(id INTEGER PRIMARY KEY, skey BLOB NOT NULL UNIQUE,"
+      " measure_name TEXT NOT NULL, tmin INTEGER, tmax INTEGER%s);"
+      "CREATE TABLE \"%w\".\"%w_chunks\"(id INTEGER PRIMARY KEY, sid INTEGER NOT NULL,"
+      " tmin INTEGER NOT NULL, tmax INTEGER NOT NULL, nrow INTEGER NOT NULL, data BLOB NOT NULL,"
+      " UNIQUE(sid, tmin, tmax, nrow));"
+      "CREATE TABLE \"%w\".\"%w_objects\"(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
+      " tmin INTEGER NOT NULL, tmax INTEGER NOT NULL, nrow INTEGER NOT NULL,"
+      " nbyte INTEGER NOT NULL, pk_min TEXT, pk_max TEXT, series_filter BLOB, footer BLOB,"
+      " created INTEGER NOT NULL);"
+      "INSERT INTO \"%w\".\"%w_config\"(k, v) VALUES('format', 1);",
+      zDb, zTab, zDb, zTab, zDims, zDb, zTab, zDb, zTab, zDb, zTab);
+  sqlite3_free(zDims);
+  for(i=0; rc==SQLITE_OK && i<p->s.nDim; i++){
+    rc = execf(p->db, pzErr, "INSERT INTO \"%w\".\"%w_config\"(k, v) VALUES('column.%d', "
+               "'\"%w\" DIMENSION')", zDb, zTab, i, p->s.azDim[i]);
+  }
+  for(i=0; rc==SQLITE_OK && i<p->s.nMeas; i++){
+    rc = execf(p->db, pzErr, "INSERT INTO \"%w\".\"%w_config\"(k, v) VALUES('column.%d', "
+               "'\"%w\" %s')", zDb, zTab, p->s.nDim+i, p->s.azMeas[i],
+               typeName(p->s.aMeasType[i]));
+  }
+  for(i=0; rc==SQLITE_OK && i<p->s.nOpt; i++){
+    rc = execf(p->db, pzErr, "INSERT INTO \"%w\".\"%w_config\"(k, v) VALUES(%Q, %Q)",
+               zDb, zTab, p->s.azOptKey[i], p->s.azOptVal[i]);
+  }
+  /* Effective values of the options not given, for readers of _config. */
+  if( rc==SQLITE_OK ){
+    rc = execf(p->db, pzErr,
+        "INSERT OR IGNORE INTO \"%w\".\"%w_config\"(k, v) VALUES"
+        "('memory_retention', '6h'), ('magnetic_retention', '73000d'),"
+        "('magnetic_writes', 'false'), ('partition_key', 'measure_name'),"
+        "('partition_enforcement', 'optional'), ('measure_name', 'metrics')", zDb, zTab);
+  }
+  return rc;
+}
+
+static void tsVtabFree(TsVtab *p){
+  int i;
+  if( p==0 ) return;
+  pendDiscardAll(p);
+  cacheClear(p);
+  for(i=0; i<STMT_COUNT; i++) sqlite3_finalize(p->aStmt[i]);
+  if( p->pLook ){
+    lookClear(p->pLook);
+    sqlite3_free(p->pLook->aCol);
+    sqlite3_free(p->pLook);
+  }
+  sqlite3_free(p->aHash);
+  sqlite3_free(p->apSeries);
+  sqlite3_free(p->aStNull);
+  sqlite3_free(p->aStNum);
+  sqlite3_free((void*)p->azStText);
+  sqlite3_free(p->anStText);
+  sqlite3_free(p->apStDup);
+  tsBufFree(&p->key);
+  schemaClear(&p->s);
+  tsEnvUnref(p->pEnv);
+  sqlite3_free(p->zDb);
+  sqlite3_free(p->zName);
+  sqlite3_free(p);
+}
+
+static int tsInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                  sqlite3_vtab **ppVtab, char **pzErr, int bCreate){
+  TsVtab *p;
+  int rc, i;
+  char *zDecl;
+  size_t n;
+  *ppVtab = 0;
+  p = sqlite3_malloc64(sizeof(TsVtab));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = db;
+  p->pEnv = tsEnvRef((TsEnv*)pAux);
+  p->zDb = sqlite3_mprintf("%s", argv[1]);
+  p->zName = sqlite3_mprintf("%s", argv[2]);
+  p->bStale = 1;
+  tsBufInit(&p->key);
+  if( p->zDb==0 || p->zName==0 ){ tsVtabFree(p); return SQLITE_NOMEM; }
+  rc = schemaParse(&p->s, p->zName, argc-3, argv+3, pzErr);
+  if( rc ){ tsVtabFree(p); return rc; }
+  p->nCol = 3 + p->s.nDim + p->s.nMeas;
+  n = (size_t)p->s.nMeas + 1;
+  p->aStNull = sqlite3_malloc64(n);
+  p->aStNum = sqlite3_malloc64(n*sizeof(sqlite3_int64));
+  p->azStText = sqlite3_malloc64(n*sizeof(char*));
+  p->anStText = sqlite3_malloc64(n*sizeof(int));
+  p->apStDup = sqlite3_malloc64(n*sizeof(sqlite3_value*));
+  if( !p->aStNull || !p->aStNum || !p->azStText || !p->anStText || !p->apStDup ){
+    tsVtabFree(p);
+    return SQLITE_NOMEM;
+  }
+  memset(p->apStDup, 0, n*sizeof(sqlite3_value*));
+  memset((void*)p->azStText, 0, n*sizeof(char*));
+
+  zDecl = sqlite3_mprintf("CREATE TABLE x(time INTEGER");
+  for(i=0; zDecl && i<p->s.nDim; i++) zDecl = sqlite3_mprintf("%z, \"%w\" TEXT", zDecl, p->s.azDim[i]);
+  if( zDecl ) zDecl = sqlite3_mprintf("%z, measure_name TEXT", zDecl);
+  for(i=0; zDecl && i<p->s.nMeas; i++){
+    zDecl = sqlite3_mprintf("%z, \"%w\" %s", zDecl, p->s.azMeas[i], typeName(p->s.aMeasType[i]));
+  }
+  if( zDecl ) zDecl = sqlite3_mprintf("%z, version INTEGER HIDDEN)", zDecl);
+  if( zDecl==0 ){ tsVtabFree(p); return SQLITE_NOMEM; }
+  rc = sqlite3_declare_vtab(db, zDecl);
+  sqlite3_free(zDecl);
+  if( rc ){
+    tsErrSet(pzErr, "timeseries %s: %s", p->zName, sqlite3_errmsg(db));
+    tsVtabFree(p);
+    return rc;
+  }
+  sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
+  if( bCreate ){
+    char *zErr = 0;
+    rc = shadowCreate(p, &zErr);
+    if( rc ){
+      tsErrSet(pzErr, "timeseries %s: creating shadow tables: %s", p->zName, zErr ? zErr : "?");
+      sqlite3_free(zErr);
+      tsVtabFree(p);
+      return rc;
+    }
+  }
+  *ppVtab = &p->base;
+  return SQLITE_OK;
+}
+
+static int tsCreate(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                    sqlite3_vtab **ppVtab, char **pzErr){
+  return tsInit(db, pAux, argc, argv, ppVtab, pzErr, 1);
+}
+
+static int tsConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                     sqlite3_vtab **ppVtab, char **pzErr){
+  return tsInit(db, pAux, argc, argv, ppVtab, pzErr, 0);
+}
+
+static int tsDisconnect(sqlite3_vtab *pVtab){
+  tsVtabFree((TsVtab*)pVtab);
+  return SQLITE_OK;
+}
+
+static int tsDestroy(sqlite3_vtab *pVtab){
+  TsVtab *p = (TsVtab*)pVtab;
+  int rc = SQLITE_OK, i;
+  char *zErr = 0;
+  pendDiscardAll(p);
+  for(i=0; rc==SQLITE_OK && i<TS_NSHADOW; i++){
+    rc = execf(p->db, &zErr, "DROP TABLE IF EXISTS \"%w\".\"%w_%s\"", p->zDb, p->zName, azShadow[i]);
+  }
+  if( rc ){
+    tsVtabErr(pVtab, "timeseries %s: dropping shadow tables: %s", p->zName, zErr ? zErr : "?");
+    sqlite3_free(zErr);
+    return rc;
+  }
+  tsVtabFree(p);
+  return SQLITE_OK;
+}
+
+static int tsRename(sqlite3_vtab *pVtab, const char *zNew){
+  TsVtab *p = (TsVtab*)pVtab;
+  int rc = SQLITE_OK, i;
+  char *zErr = 0, *zNewName;
+  rc = flushAll(p);
+  for(i=0; rc==SQLITE_OK && i<STMT_COUNT; i++){
+    sqlite3_finalize(p->aStmt[i]);
+    p->aStmt[i] = 0;
+  }
+  for(i=0; rc==SQLITE_OK && i<TS_NSHADOW; i++){
+    rc = execf(p->db, &zErr, "ALTER TABLE \"%w\".\"%w_%s\" RENAME TO \"%w_%s\"",
+               p->zDb, p->zName, azShadow[i], zNew, azShadow[i]);
+  }
+  if( rc ){
+    tsVtabErr(pVtab, "timeseries %s: renaming shadow tables: %s", p->zName, zErr ? zErr : "?");
+    sqlite3_free(zErr);
+    return rc;
+  }
+  zNewName = sqlite3_mprintf("%s", zNew);
+  if( zNewName==0 ) return SQLITE_NOMEM;
+  sqlite3_free(p->zName);
+  p->zName = zNewName;
+  return SQLITE_OK;
+}
+
+static int tsShadowName(const char *zSuffix){
+  int i;
+  for(i=0; i<TS_NSHADOW; i++) if( sqlite3_stricmp(zSuffix, azShadow[i])==0 ) return 1;
+  return 0;
+}
+
+/**************************************************************************
+** Transactions (see the header comment).
+*/
+static int tsBegin(sqlite3_vtab *pVtab){
+  ((TsVtab*)pVtab)->bTxnChecked = 0;
+  return SQLITE_OK;
+}
+
+static int tsSync(sqlite3_vtab *pVtab){
+  TsVtab *p = (TsVtab*)pVtab;
+  if( p->rcFlush ){
+    tsVtabErr(pVtab, "timeseries %s: an earlier flush of this transaction failed; it cannot "
+              "commit", p->zName);
+    return p->rcFlush;
+  }
+  return flushAll(p);
+}
+
+static int tsCommit(sqlite3_vtab *pVtab){
+  ((TsVtab*)pVtab)->bTxnChecked = 0;
+  return SQLITE_OK;
+}
+
+/* After a rollback the shadow tables may have lost rows this connection
+** wrote: drop the pending rows and every cached fact about them. */
+static void forgetTxn(TsVtab *p){
+  pendDiscardAll(p);
+  cacheClear(p);
+  if( p->pLook ) lookClear(p->pLook);
+  p->iFlushGen++;
+}
+
+static int tsRollback(sqlite3_vtab *pVtab){
+  TsVtab *p = (TsVtab*)pVtab;
+  forgetTxn(p);
+  p->rcFlush = SQLITE_OK;
+  p->bTxnChecked = 0;
+  return SQLITE_OK;
+}
+
+static int tsSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
+  (void)iSavepoint;
+  return flushAll((TsVtab*)pVtab);
+}
+
+static int tsRelease(sqlite3_vtab *pVtab, int iSavepoint){
+  (void)iSavepoint;
+  return flushAll((TsVtab*)pVtab);
+}
+
+static int tsRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
+  (void)iSavepoint;
+  forgetTxn((TsVtab*)pVtab);
+  return SQLITE_OK;
+}
+
+static sqlite3_module tsModule = {
+  /* iVersion    */ 3,             /* xSavepoint.. and xShadowName */
+  /* xCreate     */ tsCreate,      /* parses options, creates shadow tables */
+  /* xConnect    */ tsConnect,     /* parses the same arguments */
+  /* xBestIndex  */ tsBestIndex,   /* time, dimension, measure_name, LIMIT pushdown */
+  /* xDisconnect */ tsDisconnect,
+  /* xDestroy    */ tsDestroy,     /* drops the shadow tables */
+  /* xOpen       */ tsOpen,
+  /* xClose      */ tsClose,
+  /* xFilter     */ tsFilter,      /* flushes pending rows, picks series */
+  /* xNext       */ tsNext,
+  /* xEof        */ tsEof,
+  /* xColumn     */ tsColumn,      /* decodes measure columns on first use */
+  /* xRowid      */ tsRowid,       /* chunk id * 65536 + row (not stable) */
+  /* xUpdate     */ tsUpdate,      /* INSERT only */
+  /* xBegin      */ tsBegin,
+  /* xSync       */ tsSync,        /* flushes pending rows */
+  /* xCommit     */ tsCommit,      /* nothing that can fail */
+  /* xRollback   */ tsRollback,    /* discards pending rows */
+  /* xFindFunction */ 0,
+  /* xRename     */ tsRename,      /* renames the shadow tables */
+  /* xSavepoint  */ tsSavepoint,   /* flushes */
+  /* xRelease    */ tsRelease,     /* flushes */
+  /* xRollbackTo */ tsRollbackTo,  /* discards pending rows */
+  /* xShadowName */ tsShadowName,  /* config, series, chunks, objects */
+};
+
+/**************************************************************************
+** ts_check(table) and ts_stats(table).
+*/
+
+/* Split "schema.table" (or "table", schema main) into *pzDb and *pzTab
+** (sqlite3_malloc'd). */
+static int splitName(const char *zArg, char **pzDb, char **pzTab){
+  const char *zDot = strchr(zArg, '.');
+  if( zDot ){
+    *pzDb = sqlite3_mprintf("%.*s", (int)(zDot-zArg), zArg);
+    *pzTab = sqlite3_mprintf("%s", zDot+1);
+  }else{
+    *pzDb = sqlite3_mprintf("main");
+    *pzTab = sqlite3_mprintf("%s", zArg);
+  }
+  return (*pzDb && *pzTab) ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* Make this connection's pending rows of the table visible in the shadow
+** tables (a read of the table flushes them), and check that it exists as a
+** timeseries table. */
+static int prepareTable(sqlite3 *db, const char *zDb, const char *zTab, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  char *zSql;
+  int rc;
+  zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE type='table' AND name=%Q"
+                         " AND sql LIKE 'CREATE VIRTUAL TABLE%%timeseries%%'", zDb, zTab);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if( rc==SQLITE_OK ){
+    if( sqlite3_step(pStmt)!=SQLITE_ROW ) rc = SQLITE_ERROR;
+    sqlite3_finalize(pStmt);
+  }
+  if( rc ){
+    tsErrSet(pzErr, "no timeseries table named '%s' in schema %s", zTab, zDb);
+    return SQLITE_ERROR;
+  }
+  zSql = sqlite3_mprintf("SELECT count(*) FROM \"%w\".\"%w\" WHERE time=-1", zDb, zTab);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_exec(db, zSql, 0, 0, 0);
+  sqlite3_free(zSql);
+  if( rc ) tsErrSet(pzErr, "%s", sqlite3_errmsg(db));
+  return rc;
+}
+
+/* Append a problem to the report, at most 20 of them. */
+static void report(TsBuf *pRep, int *pnErr, const char *zFmt, ...){
+  va_list ap;
+  char *z;
+  if( ++(*pnErr)>20 ) return;
+  va_start(ap, zFmt);
+  z = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if( pRep->n ) tsBufAppendByte(pRep, '\n');
+  tsBufAppendStr(pRep, z ? z : "(out of memory)");
+  sqlite3_free(z);
+}
+
+static int statDiffers(double a, double b){
+  double d = fabs(a-b), m = fabs(a)>fabs(b) ? fabs(a) : fabs(b);
+  return d > 1e-9*m + 1e-12;
+}
+
+/* Verify one chunk blob against its row and the schema. */
+static void checkChunk(TsSchema *pS, sqlite3_int64 iChunk, const unsigned char *a, int n,
+                       sqlite3_int64 tmin, sqlite3_int64 tmax, sqlite3_int64 nrow,
+                       TsBuf *pRep, int *pnErr, sqlite3_int64 *pnValue){
+  TsChunkReader *pR = 0;
+  TsChunkInfo info;
+  TsChunkStat *aStat = 0;
+  const int64_t *aT = 0, *aV = 0;
+  int i, j;
+  if( tsChunkInfoGet(a, (size_t)n, &info, 0, 0)!=TS_CHUNK_OK
+   || tsChunkReaderOpen(a, (size_t)n, &pR)!=TS_CHUNK_OK ){
+    report(pRep, pnErr, "chunk %lld: unreadable header", iChunk);
+    return;
+  }
+  if( info.nRow!=nrow || info.tMin!=tmin || info.tMax!=tmax ){
+    report(pRep, pnErr, "chunk %lld: header (rows %d, time %lld..%lld) does not match its row "
+           "(rows %lld, time %lld..%lld)", iChunk, info.nRow, (long long)info.tMin,
+           (long long)info.tMax, nrow, tmin, tmax);
+  }
+  if( info.nCol!=pS->nMeas ){
+    report(pRep, pnErr, "chunk %lld: %d columns, the table has %d measures", iChunk,
+           info.nCol, pS->nMeas);
+    goto out;
+  }
+  if( tsChunkReadTime(pR, &aT)!=TS_CHUNK_OK || tsChunkReadVersion(pR, &aV)!=TS_CHUNK_OK ){
+    report(pRep, pnErr, "chunk %lld: time or version column does not decode", iChunk);
+    goto out;
+  }
+  for(i=0; i<info.nRow; i++){
+    if( i>0 && aT[i]<=aT[i-1] ){
+      report(pRep, pnErr, "chunk %lld: times not strictly increasing at row %d", iChunk, i);
+      break;
+    }
+    if( aV[i]<1 ){
+      report(pRep, pnErr, "chunk %lld: version %lld < 1 at row %d", iChunk, (long long)aV[i], i);
+      break;
+    }
+  }
+  if( aT[0]!=info.tMin || aT[info.nRow-1]!=info.tMax ){
+    report(pRep, pnErr, "chunk %lld: header time range does not match its times", iChunk);
+  }
+  aStat = malloc(sizeof(TsChunkStat)*(size_t)(pS->nMeas+1));
+  if( aStat==0 || tsChunkInfoGet(a, (size_t)n, &info, aStat, pS->nMeas)!=TS_CHUNK_OK ) goto out;
+  for(j=0; j<pS->nMeas; j++){
+    TsChunkCol c;
+    TsChunkStat st;
+    int bNonNullRow = 0;
+    memset(&st, 0, sizeof(st));
+    if( tsChunkReadCol(pR, j, &c)!=TS_CHUNK_OK ){
+      report(pRep, pnErr, "chunk %lld: column %s does not decode", iChunk, pS->azMeas[j]);
+      continue;
+    }
+    if( c.eType!=pS->aMeasType[j] ){
+      report(pRep, pnErr, "chunk %lld: column %s has type %s, expected %s", iChunk,
+             pS->azMeas[j], typeName(c.eType), typeName(pS->aMeasType[j]));
+      continue;
+    }
+    for(i=0; i<info.nRow; i++){
+      if( c.aNull && c.aNull[i] ) continue;
+      bNonNullRow = 1;
+      if( c.eType==TS_TYPE_DOUBLE ){
+        double r = c.aDouble[i];
+        if( !isfinite(r) ) report(pRep, pnErr, "chunk %lld: column %s row %d is not finite",
+                                  iChunk, pS->azMeas[j], i);
+        if( st.nValue==0 || r<st.rMin ) st.rMin = r;
+        if( st.nValue==0 || r>st.rMax ) st.rMax = r;
+        st.rSum += r;
+      }else if( c.eType!=TS_TYPE_VARCHAR ){
+        int64_t v = c.aInt[i];
+        if( st.nValue==0 || v<st.iMin ) st.iMin = v;
+        if( st.nValue==0 || v>st.iMax ) st.iMax = v;
+        st.rSum += (double)v;
+      }
+      st.nValue++;
+    }
+    (void)bNonNullRow;
+    *pnValue += st.nValue;
+    if( st.nValue!=aStat[j].nValue ){
+      report(pRep, pnErr, "chunk %lld: column %s: header counts %lld values, the data has %lld",
+             iChunk, pS->azMeas[j], (long long)aStat[j].nValue, (long long)st.nValue);
+    }else if( st.nValue>0 && c.eType==TS_TYPE_DOUBLE
+           && (st.rMin!=aStat[j].rMin || st.rMax!=aStat[j].rMax
+               || statDiffers(st.rSum, aStat[j].rSum)) ){
+      report(pRep, pnErr, "chunk %lld: column %s: header min/max/sum do not match the data",
+             iChunk, pS->azMeas[j]);
+    }else if( st.nValue>0 && c.eType!=TS_TYPE_DOUBLE && c.eType!=TS_TYPE_VARCHAR
+           && (st.iMin!=aStat[j].iMin || st.iMax!=aStat[j].iMax
+               || statDiffers(st.rSum, aStat[j].rSum)) ){
+      report(pRep, pnErr, "chunk %lld: column %s: header min/max/sum do not match the data",
+             iChunk, pS->azMeas[j]);
+    }
+  }
+  /* every row has at least one non-NULL measure */
+  for(i=0; i<info.nRow; i++){
+    int bAny = 0;
+    for(j=0; j<pS->nMeas && !bAny; j++){
+      TsChunkCol c;
+      if( tsChunkReadCol(pR, j, &c)!=TS_CHUNK_OK ) break;
+      if( !(c.aNull && c.aNull[i]) ) bAny = 1;
+    }
+    if( !bAny ){
+      report(pRep, pnErr, "chunk %lld: row %d has no non-NULL measure", iChunk, i);
+      break;
+    }
+    if( pS->nMeas>8 ) break;   /* decoding every column per row is costly */
+  }
+out:
+  free(aStat);
+  tsChunkReaderFree(pR);
+}
+
+typedef struct TsCheckSeries TsCheckSeries;
+struct TsCheckSeries {
+  sqlite3_int64 iId;
+  int bHasRange;              /* _series.tmin/tmax not NULL */
+  sqlite3_int64 tMin, tMax;   /* from _series */
+  int bChunks;                /* chunks seen */
+  sqlite3_int64 cMin, cMax;   /* from the chunks */
+};
+
+static void checkFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  const char *zArg = (const char*)sqlite3_value_text(argv[0]);
+  char *zDb = 0, *zTab = 0, *zErr = 0, *zSql = 0;
+  TsSchema s;
+  TsBuf rep;
+  TsCheckSeries *aSer = 0;
+  int nSer = 0, nErr = 0, rc, i;
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_int64 nValue = 0, iPrevSid = -1, tPrevMax = 0;
+  memset(&s, 0, sizeof(s));
+  tsBufInit(&rep);
+  if( zArg==0 ){
+    sqlite3_result_error(ctx, "ts_check: expects a table name", -1);
+    return;
+  }
+  rc = splitName(zArg, &zDb, &zTab);
+  if( rc==SQLITE_OK ) rc = prepareTable(db, zDb, zTab, &zErr);
+  if( rc==SQLITE_OK ) rc = schemaLoad(db, zDb, zTab, &s, &zErr);
+  /* series */
+  if( rc==SQLITE_OK ){
+    zSql = sqlite3_mprintf("SELECT * FROM \"%w\".\"%w_series\" ORDER BY id", zDb, zTab);
+    rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      TsSeries *pS;
+      TsCheckSeries *aNew = sqlite3_realloc64(aSer, sizeof(*aSer)*(size_t)(nSer+1));
+      sqlite3_int64 iId = sqlite3_column_int64(pStmt, 0);
+      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+      aSer = aNew;
+      memset(&aSer[nSer], 0, sizeof(aSer[nSer]));
+      aSer[nSer].iId = iId;
+      aSer[nSer].bHasRange = sqlite3_column_type(pStmt, 3)!=SQLITE_NULL;
+      aSer[nSer].tMin = sqlite3_column_int64(pStmt, 3);
+      aSer[nSer].tMax = sqlite3_column_int64(pStmt, 4);
+      nSer++;
+      pS = seriesNew(s.nDim, sqlite3_column_blob(pStmt, 1), sqlite3_column_bytes(pStmt, 1));
+      if( pS==0 ){
+        report(&rep, &nErr, "series %lld: malformed series key", iId);
+        continue;
+      }
+      if( strcmp(pS->zMName, (const char*)sqlite3_column_text(pStmt, 2))!=0 ){
+        report(&rep, &nErr, "series %lld: measure_name does not match its key", iId);
+      }
+      for(i=0; i<s.nDim; i++){
+        const char *zCol = (const char*)sqlite3_column_text(pStmt, 5+i);
+        if( (zCol==0)!=(pS->azDim[i]==0) || (zCol && strcmp(zCol, pS->azDim[i])!=0) ){
+          report(&rep, &nErr, "series %lld: dimension %s does not match its key", iId, s.azDim[i]);
+        }
+      }
+      sqlite3_free(pS);
+    }
+    sqlite3_finalize(pStmt);
+    pStmt = 0;
+  }
+  /* chunks */
+  if( rc==SQLITE_OK ){
+    zSql = sqlite3_mprintf("SELECT id, sid, tmin, tmax, nrow, data FROM \"%w\".\"%w_chunks\""
+                           " ORDER BY sid, tmin", zDb, zTab);
+    rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      sqlite3_int64 iChunk = sqlite3_column_int64(pStmt, 0);
+      sqlite3_int64 iSid = sqlite3_column_int64(pStmt, 1);
+      sqlite3_int64 tmin = sqlite3_column_int64(pStmt, 2);
+      sqlite3_int64 tmax = sqlite3_column_int64(pStmt, 3);
+      int lo = 0, hi = nSer;
+      while( lo<hi ){ int m = (lo+hi)/2; if( aSer[m].iId<iSid ) lo = m+1; else hi = m; }
+      if( lo>=nSer || aSer[lo].iId!=iSid ){
+        report(&rep, &nErr, "chunk %lld: belongs to series %lld, which does not exist", iChunk, iSid);
+      }else{
+        TsCheckSeries *pC = &aSer[lo];
+        if( !pC->bChunks || tmin<pC->cMin ) pC->cMin = tmin;
+        if( !pC->bChunks || tmax>pC->cMax ) pC->cMax = tmax;
+        pC->bChunks = 1;
+      }
+      if( iSid==iPrevSid && tmin<=tPrevMax ){
+        report(&rep, &nErr, "chunk %lld: overlaps the previous chunk of series %lld", iChunk, iSid);
+      }
+      iPrevSid = iSid;
+      tPrevMax = tmax;
+      checkChunk(&s, iChunk, sqlite3_column_blob(pStmt, 5), sqlite3_column_bytes(pStmt, 5),
+                 tmin, tmax, sqlite3_column_int64(pStmt, 4), &rep, &nErr, &nValue);
+    }
+    sqlite3_finalize(pStmt);
+    pStmt = 0;
+  }
+  for(i=0; rc==SQLITE_OK && i<nSer; i++){
+    TsCheckSeries *pC = &aSer[i];
+    if( pC->bChunks!=pC->bHasRange
+     || (pC->bChunks && (pC->cMin!=pC->tMin || pC->cMax!=pC->tMax)) ){
+      report(&rep, &nErr, "series %lld: time range in %s_series does not match its chunks",
+             pC->iId, zTab);
+    }
+  }
+  if( rc==SQLITE_NOMEM ){
+    sqlite3_result_error_nomem(ctx);
+  }else if( rc ){
+    char *z = sqlite3_mprintf("ts_check: %s", zErr ? zErr : sqlite3_errmsg(db));
+    sqlite3_result_error(ctx, z, -1);
+    sqlite3_free(z);
+  }else if( nErr==0 ){
+    sqlite3_result_text(ctx, "ok", -1, SQLITE_STATIC);
+  }else{
+    if( nErr>20 ) tsBufPrintf(&rep, "\n... and %d more problems", nErr-20);
+    sqlite3_result_text(ctx, (const char*)rep.a, (int)rep.n, SQLITE_TRANSIENT);
+  }
+  sqlite3_free(aSer);
+  tsBufFree(&rep);
+  schemaClear(&s);
+  sqlite3_free(zErr);
+  sqlite3_free(zDb);
+  sqlite3_free(zTab);
+}
+
+static void statsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  const char *zArg = (const char*)sqlite3_value_text(argv[0]);
+  char *zDb = 0, *zTab = 0, *zErr = 0, *zSql = 0;
+  TsSchema s;
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_int64 nSeries = 0, nRow = 0, nChunk = 0, nByte = 0, nValue = 0;
+  sqlite3_int64 nObj = 0, nObjRow = 0, nObjByte = 0;
+  int rc, j;
+  TsChunkStat *aStat = 0;
+  memset(&s, 0, sizeof(s));
+  if( zArg==0 ){
+    sqlite3_result_error(ctx, "ts_stats: expects a table name", -1);
+    return;
+  }
+  rc = splitName(zArg, &zDb, &zTab);
+  if( rc==SQLITE_OK ) rc = prepareTable(db, zDb, zTab, &zErr);
+  if( rc==SQLITE_OK ) rc = schemaLoad(db, zDb, zTab, &s, &zErr);
+  if( rc==SQLITE_OK ){
+    aStat = sqlite3_malloc64(sizeof(TsChunkStat)*(size_t)(s.nMeas+1));
+    if( aStat==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ){
+    zSql = sqlite3_mprintf(
+        "SELECT (SELECT count(*) FROM \"%w\".\"%w_series\"),"
+        " (SELECT count(*) FROM \"%w\".\"%w_objects\"),"
+        " (SELECT total(nrow) FROM \"%w\".\"%w_objects\"),"
+        " (SELECT total(nbyte) FROM \"%w\".\"%w_objects\")",
+        zDb, zTab, zDb, zTab, zDb, zTab, zDb, zTab);
+    rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      nSeries = sqlite3_column_int64(pStmt, 0);
+      nObj = sqlite3_column_int64(pStmt, 1);
+      nObjRow = sqlite3_column_int64(pStmt, 2);
+      nObjByte = sqlite3_column_int64(pStmt, 3);
+    }
+    sqlite3_finalize(pStmt);
+    pStmt = 0;
+  }
+  if( rc==SQLITE_OK ){
+    zSql = sqlite3_mprintf("SELECT nrow, data FROM \"%w\".\"%w_chunks\"", zDb, zTab);
+    rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      TsChunkInfo info;
+      int n = sqlite3_column_bytes(pStmt, 1);
+      nChunk++;
+      nRow += sqlite3_column_int64(pStmt, 0);
+      nByte += n;
+      if( tsChunkInfoGet(sqlite3_column_blob(pStmt, 1), (size_t)n, &info, aStat, s.nMeas)
+          ==TS_CHUNK_OK ){
+        for(j=0; j<s.nMeas && j<info.nCol; j++) nValue += aStat[j].nValue;
+      }
+    }
+    sqlite3_finalize(pStmt);
+  }
+  if( rc==SQLITE_NOMEM ){
+    sqlite3_result_error_nomem(ctx);
+  }else if( rc ){
+    char *z = sqlite3_mprintf("ts_stats: %s", zErr ? zErr : sqlite3_errmsg(db));
+    sqlite3_result_error(ctx, z, -1);
+    sqlite3_free(z);
+  }else{
+    char *z = sqlite3_mprintf(
+        "{\"table\":\"%w\",\"series\":%lld,\"memory\":{\"rows\":%lld,\"chunks\":%lld,"
+        "\"bytes\":%lld,\"values\":%lld,\"bytes_per_value\":%.3f},"
+        "\"magnetic\":{\"objects\":%lld,\"rows\":%lld,\"bytes\":%lld}}",
+        zTab, nSeries, nRow, nChunk, nByte, nValue,
+        nValue ? (double)nByte/(double)nValue : 0.0, nObj, nObjRow, nObjByte);
+    if( z ) sqlite3_result_text(ctx, z, -1, sqlite3_free);
+    else sqlite3_result_error_nomem(ctx);
+  }
+  sqlite3_free(aStat);
+  schemaClear(&s);
+  sqlite3_free(zErr);
+  sqlite3_free(zDb);
+  sqlite3_free(zTab);
+}
 
 int tsVtabRegister(sqlite3 *db, TsEnv *pEnv){
-  (void)db; (void)pEnv;
-  return SQLITE_OK;
+  int rc = sqlite3_create_module_v2(db, "timeseries", &tsModule, tsEnvRef(pEnv), tsEnvUnref);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function_v2(db, "ts_check", 1, SQLITE_UTF8, 0, checkFunc, 0, 0, 0);
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function_v2(db, "ts_stats", 1, SQLITE_UTF8, 0, statsFunc, 0, 0, 0);
+  }
+  return rc;
 }

@@ -396,6 +396,8 @@ static int cmdBench(int argc, char **argv){
   for(k=2; k+1<argc; k+=2){
     if( strcmp(argv[k], "-c")==0 ) o.eCodec = codecOf(argv[k+1]);
     if( strcmp(argv[k], "-h")==0 ) nHost = atoi(argv[k+1]);
+    if( strcmp(argv[k], "-p")==0 ) o.nPageRows = atoi(argv[k+1]);
+    if( strcmp(argv[k], "-P")==0 ) o.nPageBytes = atoi(argv[k+1]);
   }
   memset(aCol, 0, sizeof(aCol));
   aCol[0].zName = "hostname"; aCol[0].eType = TS_PQ_STRING;

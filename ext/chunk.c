@@ -1,0 +1,1792 @@
+/*
+** chunk.c: the memory tier's compressed column-chunk codec (API in chunk.h).
+** Pure C, no SQLite.  docs/internals/chunk-format.md explains the choices and
+** gives measured sizes; this comment is the normative byte layout.
+**
+** BLOB LAYOUT (format version 1)
+**
+**   All "varint" fields are ULEB128 (tsbuf.h), "zigzag" fields are zigzag +
+**   ULEB128, "f64" fields are the 8 IEEE-754 bytes little-endian (bit-exact).
+**   "cf64" is a compact double: an integral value v with |v| < 2^53 (not
+**   -0.0) is the varint zigzag(v) << 1; any other value is the varint 1
+**   followed by its f64.
+**
+**   header:
+**     4 bytes   magic 'T' 'S' 'C' and format version 0x01
+**     4 bytes   CRC-32 (zlib's crc32, little-endian) of every byte after
+**               these 8; checked by tsChunkInfoGet and tsChunkReaderOpen,
+**               so a damaged blob is reported, not decoded into wrong rows
+**     varint    nRow            1..TS_CHUNK_MAX_ROWS
+**     varint    nCol            0..TS_CHUNK_MAX_COLS
+**     zigzag    tMin            time of row 0
+**     varint    tMax - tMin     (unsigned 64-bit difference)
+**     varint    nTimeBytes      length of the time payload
+**     varint    nVersionBytes   length of the version payload
+**     nCol column directory entries, each:
+**       byte    eType           TS_TYPE_*
+**       byte    flags           bit 0: the payload starts with a NULL bitmap;
+**                               other bits must be 0
+**       varint  nValue          non-NULL values (== nRow when flags bit 0 is 0,
+**                               < nRow otherwise)
+**       stats, present only when nValue > 0:
+**         DOUBLE:                  cf64 rMin, cf64 rMax, cf64 rSum
+**         BIGINT/TIMESTAMP/BOOLEAN: zigzag iMin, varint iMax - iMin, cf64 rSum
+**         VARCHAR:                 nothing
+**       varint  nBytes          length of this column's payload
+**   payloads, back to back, with no gap and nothing after the last:
+**     time payload, version payload, column 0 payload, column 1 ...
+**
+**   Statistics cover non-NULL values.  rSum of a DOUBLE column is the sum
+**   in row order with plain double addition (what a decode-and-add loop
+**   gets); rSum of an integer column is the exact 128-bit integer sum rounded
+**   once to double; a BOOLEAN's iMin/iMax/rSum are over 0/1.
+**
+** PAYLOADS
+**
+**   time    = ISEQ of the nRow offsets time - tMin (so it starts at 0; the
+**             decoder checks times strictly increasing and the last == tMax)
+**   version = ISEQ of nRow values
+**   column  = [NULL bitmap: ceil(nRow/8) bytes, bit i (LSB first) set = row
+**             i is NULL; only when flags bit 0] followed by the encoding of
+**             the nValue non-NULL values in row order:
+**     DOUBLE:    byte mode, then
+**                  0 RAW:    nValue f64
+**                  1 XOR:    Gorilla bit stream (below)
+**                  2 SCALED: byte e (0..TS_MAX_SCALE), then ISEQ of integers
+**                            m such that value == (double)m / 10^e exactly,
+**                            bit for bit (decimal data: 42.0, 12.25, ...)
+**                  3 BITS:   ISEQ of the values' bits as order-preserving
+**                            integers: x = the 64 bits as int64, and when
+**                            x < 0, x XOR INT64_MAX (noisy full-precision
+**                            data: deltas are about change/ulp)
+**                The encoder writes the smallest; RAW bounds the worst case.
+**     BIGINT, TIMESTAMP: ISEQ of nValue values
+**     BOOLEAN:   byte mode, then 0 BITMAP: ceil(nValue/8) bytes, LSB first,
+**                1 CONST: one byte 0 or 1 (every value equal)
+**     VARCHAR:   varint nDict (1..nValue), nDict entries (varint length +
+**                bytes, in order of first appearance), then ISEQ of nValue
+**                dictionary indices
+**
+**   ISEQ (a sequence of n signed 64-bit integers, n known from context):
+**     byte mode, then
+**       0 CONST: zigzag v                    (all n values equal)
+**       1 FOR:   BLOCKS over the n values
+**       2 DELTA: zigzag v0, BLOCKS over the n-1 deltas v[i]-v[i-1]
+**       3 DOD:   zigzag v0, [zigzag d0 = v1-v0 when n>=2], BLOCKS over the
+**                n-2 deltas of deltas (d[i]-d[i-1])
+**       4 RLE:   varint nRun, nRun x (zigzag value, varint run length >= 1);
+**                run lengths sum to n
+**       5 ARITH: zigzag v0, zigzag step (v[i] = v0 + i*step; regular times)
+**     All arithmetic wraps modulo 2^64, so any int64 sequence round-trips.
+**     The encoder writes CONST or ARITH when they apply; otherwise it ranks
+**     FOR, DELTA and DOD by their bit-packed sizes, writes the best (with
+**     Rice blocks where smaller), and takes RLE instead if that is smaller.
+**   BLOCKS: the values in groups of TS_BLOCK (256; the last may be shorter);
+**     each group: zigzag (base - previous group's base; the first group's
+**     previous base is 0), byte code, then
+**       code 0..64 (bit-packed frame of reference, like Parquet's
+**         DELTA_BINARY_PACKED): ceil(cnt*code/8) bytes holding value - base
+**         as code-bit unsigned fields, LSB first (base = the minimum);
+**       code 65+k, k 0..63 (Rice code; base = the median): varint nBytes, then
+**         nBytes bytes holding per value z = zigzag(value - base) as
+**         q = z >> k zero bits, a one bit, and the low k bits of z; when
+**         q >= 24, instead 24 zero bits and z in 64 bits.  Every bit but the
+**         last byte's padding is used.  Wins where small deviations are
+**         common and large ones rare (random walks: ~2 bits instead of 3).
+**   Gorilla XOR stream (Pelkonen et al. 2015, values only), bits LSB first
+**     within bytes: the first value in 64 bits; then per value X = bits XOR
+**     previous bits: '0' when X == 0; '1','0' + the meaningful bits in the
+**     previous window; '1','1' + 5 bits leading zeros (clamped to 31) +
+**     6 bits (length - 1) + the meaningful bits (new window).  (Bits are
+**     written in the order listed; "'1','0'" means a 1 bit then a 0 bit.)
+**
+** DECODING treats input as hostile: every length, count, width, index and
+** mode is checked; anything malformed gives TS_CHUNK_CORRUPT.
+*/
+#include "chunk.h"
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define TS_BLOCK       256   /* values per block (measured: docs/internals/chunk-format.md) */
+#define TS_MAX_SCALE   15    /* largest decimal exponent tried for doubles */
+
+#define ISEQ_CONST 0
+#define ISEQ_FOR   1
+#define ISEQ_DELTA 2
+#define ISEQ_DOD   3
+#define ISEQ_RLE   4
+#define ISEQ_ARITH 5
+
+#define DBL_RAW    0
+#define DBL_XOR    1
+#define DBL_SCALED 2
+#define DBL_BITS   3
+
+#define BOOL_BITMAP 0
+#define BOOL_CONST  1
+
+#define FLAG_NULLS  0x01
+
+static const unsigned char aMagic[4] = { 'T', 'S', 'C', 0x01 };
+
+/* Powers of ten exactly representable as doubles (10^0..10^22). */
+static const double aPow10[] = {
+  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+static uint64_t dblBits(double r){ uint64_t u; memcpy(&u, &r, 8); return u; }
+static double bitsDbl(uint64_t u){ double r; memcpy(&r, &u, 8); return r; }
+
+/* Little-endian 64-bit load from 8 readable bytes. */
+static uint64_t ld64le(const unsigned char *a){
+  uint64_t v;
+  memcpy(&v, a, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__==__ORDER_BIG_ENDIAN__
+  v = __builtin_bswap64(v);
+#endif
+  return v;
+}
+
+/* CRC-32 of a[0..n), n possibly larger than zlib's uInt. */
+static uint32_t blobCrc(const unsigned char *a, size_t n){
+  uLong crc = crc32(0L, Z_NULL, 0);
+  while( n>0 ){
+    uInt k = n > 0x40000000 ? 0x40000000 : (uInt)n;
+    crc = crc32(crc, a, k);
+    a += k;
+    n -= k;
+  }
+  return (uint32_t)crc;
+}
+
+static int varintLen(uint64_t v){
+  int n = 1;
+  while( v>=0x80 ){ v >>= 7; n++; }
+  return n;
+}
+
+/* Width in bits of the largest value (0 for 0). */
+static int bitWidth(uint64_t v){ return v ? 64 - __builtin_clzll(v) : 0; }
+
+/*************************************************************************
+** Bit writer / reader (LSB first).
+*/
+typedef struct BitW BitW;
+struct BitW {
+  TsBuf *p;          /* destination; not owned */
+  uint64_t acc;      /* pending bits, the low nAcc of them valid */
+  int nAcc;          /* 0..63 */
+};
+
+static void bwInit(BitW *w, TsBuf *p){ w->p = p; w->acc = 0; w->nAcc = 0; }
+
+/* Append the low nb bits of v (0 <= nb <= 64). */
+static void bwPut(BitW *w, uint64_t v, int nb){
+  int nNew;
+  if( nb==0 ) return;
+  if( nb<64 ) v &= ((uint64_t)1<<nb) - 1;
+  w->acc |= v << w->nAcc;
+  nNew = w->nAcc + nb;
+  if( nNew>=64 ){
+    int nSpill = nNew - 64;
+    TsBuf *p = w->p;
+    if( p->nAlloc - p->n >= 8 ){
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__==__ORDER_BIG_ENDIAN__
+      uint64_t le = __builtin_bswap64(w->acc);
+#else
+      uint64_t le = w->acc;
+#endif
+      memcpy(p->a + p->n, &le, 8);
+      p->n += 8;
+    }else{
+      tsBufAppendU64le(p, w->acc);
+    }
+    w->acc = nSpill ? v >> (nb - nSpill) : 0;
+    w->nAcc = nSpill;
+  }else{
+    w->nAcc = nNew;
+  }
+}
+
+/* Write the pending bits, padded with zeros to a byte boundary. */
+static void bwFlush(BitW *w){
+  while( w->nAcc>0 ){
+    tsBufAppendByte(w->p, (unsigned char)w->acc);
+    w->acc >>= 8;
+    w->nAcc -= 8;
+  }
+  w->acc = 0;
+  w->nAcc = 0;
+}
+
+typedef struct BitR BitR;
+struct BitR {
+  const unsigned char *a;   /* bytes; not owned */
+  size_t nByte;
+  uint64_t iBit;            /* next bit to read */
+  uint64_t nBit;            /* nByte*8 */
+  int bErr;                 /* sticky: read past the end */
+};
+
+static void brInit(BitR *r, const unsigned char *a, size_t n){
+  r->a = a; r->nByte = n; r->iBit = 0; r->nBit = (uint64_t)n*8; r->bErr = 0;
+}
+
+/* Read nb bits (0..64); 0 and bErr set when fewer remain. */
+static uint64_t brGet(BitR *r, int nb){
+  size_t iByte;
+  int sh;
+  uint64_t v;
+  if( nb==0 ) return 0;
+  if( r->bErr || r->nBit - r->iBit < (uint64_t)nb ){ r->bErr = 1; return 0; }
+  iByte = (size_t)(r->iBit>>3);
+  sh = (int)(r->iBit & 7);
+  if( iByte + 8 <= r->nByte ){
+    v = ld64le(r->a + iByte) >> sh;
+    if( sh + nb > 64 ) v |= (uint64_t)r->a[iByte+8] << (64 - sh);
+  }else{
+    /* Near the end: assemble the remaining bytes one at a time. */
+    int k;
+    v = 0;
+    for(k=0; k<9 && iByte+k<r->nByte; k++){
+      uint64_t b = r->a[iByte+k];
+      int s = k*8 - sh;
+      if( s<0 ) v |= b >> (-s);
+      else if( s<64 ) v |= b << s;
+    }
+  }
+  r->iBit += (uint64_t)nb;
+  if( nb<64 ) v &= ((uint64_t)1<<nb) - 1;
+  return v;
+}
+
+/* The next 64 bits without consuming them; bits past the end read as 0. */
+static uint64_t brPeek(const BitR *r){
+  size_t iByte = (size_t)(r->iBit>>3);
+  int sh = (int)(r->iBit & 7), k;
+  uint64_t v = 0;
+  if( iByte + 9 <= r->nByte ){
+    v = ld64le(r->a + iByte) >> sh;
+    if( sh ) v |= (uint64_t)r->a[iByte+8] << (64 - sh);
+    return v;
+  }
+  for(k=0; k<9 && iByte+k<r->nByte; k++){
+    uint64_t b = r->a[iByte+k];
+    int s = k*8 - sh;
+    if( s<0 ) v |= b >> (-s);
+    else if( s<64 ) v |= b << s;
+  }
+  return v;
+}
+
+/* Unpack nb fields of w bits (1..64) from aBits[0..nBytes), which the
+** caller has checked holds ceil(nb*w/8) bytes, adding base. */
+static void unpack(const unsigned char *aBits, size_t nBytes, int w,
+                   uint64_t base, uint64_t *a, int nb){
+  int j = 0;
+  if( w<=56 ){
+    /* Fast path: one unaligned 64-bit load per value while 8 bytes remain. */
+    uint64_t mask = ((uint64_t)1<<w) - 1;
+    uint64_t iBit = 0;
+    for(; j<nb; j++, iBit+=(uint64_t)w){
+      size_t iByte = (size_t)(iBit>>3);
+      if( iByte + 8 > nBytes ) break;
+      a[j] = base + ((ld64le(aBits + iByte) >> (iBit & 7)) & mask);
+    }
+  }
+  if( j<nb ){
+    BitR br;
+    brInit(&br, aBits, nBytes);
+    br.iBit = (uint64_t)j * (uint64_t)w;
+    for(; j<nb; j++) a[j] = base + brGet(&br, w);
+  }
+}
+
+/*************************************************************************
+** ISEQ: integer sequences.
+*/
+
+/* How one block of BLOCKS is coded: code 0..64 = bit-packed (value - base)
+** in that many bits, base = the block's minimum; code RICE_CODE+k = Rice
+** code with parameter k of zigzag(value - base), base = the block's median. */
+#define RICE_CODE  65
+#define RICE_ESC   24    /* this many 0 bits: escape, 64 raw bits follow */
+
+typedef struct BlockPlan BlockPlan;
+struct BlockPlan {
+  int64_t base;        /* subtracted from every value */
+  int code;            /* 0..64 width, or RICE_CODE+k */
+  uint64_t nBit;       /* payload bits */
+};
+
+/* Bits the Rice code needs for z[0..n) with parameters k, k+1 and k+2. */
+static void riceBits3(const uint64_t *z, int n, int k, uint64_t *aBit){
+  uint64_t n0 = 0, n1 = 0, n2 = 0;
+  int j;
+  for(j=0; j<n; j++){
+    uint64_t q0 = z[j] >> k, q1 = q0 >> 1, q2 = q0 >> 2;
+    n0 += q0<RICE_ESC ? q0 : RICE_ESC + 63 - (uint64_t)k;
+    n1 += q1<RICE_ESC ? q1 : RICE_ESC + 62 - (uint64_t)k;
+    n2 += q2<RICE_ESC ? q2 : RICE_ESC + 61 - (uint64_t)k;
+  }
+  /* Each value also has its stop bit and k (k+1, k+2) low bits. */
+  aBit[0] = n0 + (uint64_t)n*(uint64_t)(1 + k);
+  aBit[1] = n1 + (uint64_t)n*(uint64_t)(2 + k);
+  aBit[2] = n2 + (uint64_t)n*(uint64_t)(3 + k);
+}
+
+/* The k-th smallest (0-based) of a[0..n) as signed (bSigned) or unsigned
+** 64-bit values; reorders a[]. */
+static uint64_t selectKth(uint64_t *a, int n, int k, int bSigned){
+  uint64_t flip = bSigned ? (uint64_t)1<<63 : 0;   /* signed order via xor */
+  int lo = 0, hi = n - 1;
+  while( lo<hi ){
+    uint64_t x = a[lo + (hi-lo)/2] ^ flip;
+    int i = lo, j = hi;
+    while( i<=j ){
+      while( (a[i]^flip) < x ) i++;
+      while( (a[j]^flip) > x ) j--;
+      if( i<=j ){ uint64_t t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+    }
+    if( k<=j ) hi = j;
+    else if( k>=i ) lo = i;
+    else break;
+  }
+  return a[k];
+}
+
+/* Choose the smaller coding of one block a[0..n) (1 <= n <= TS_BLOCK);
+** with bRice==0 only bit packing is considered (a cheap estimate). */
+static void blockPlan(const uint64_t *a, int n, int bRice, BlockPlan *pPlan){
+  int64_t mn = (int64_t)a[0];
+  uint64_t mx = 0, z[TS_BLOCK], t[TS_BLOCK];
+  int j, w, k, k0;
+  for(j=0; j<n; j++){
+    if( (int64_t)a[j]<mn ) mn = (int64_t)a[j];
+  }
+  for(j=0; j<n; j++){
+    uint64_t d = a[j] - (uint64_t)mn;
+    if( d>mx ) mx = d;
+  }
+  w = bitWidth(mx);
+  pPlan->base = mn;
+  pPlan->code = w;
+  pPlan->nBit = (uint64_t)n * (uint64_t)w;
+  if( w<=1 || !bRice ) return;   /* nothing to gain, or estimating */
+
+  /* Rice around the median, trying parameters near log2(median z): both
+  ** medians, unlike means, ignore rare outliers, which escape. */
+  {
+    int64_t med;
+    uint64_t aBit[3];
+    int aHist[65], nCum = 0;
+    if( w<=8 ){
+      /* Small range: the median by counting. */
+      int aCnt[256];
+      memset(aCnt, 0, sizeof(aCnt));
+      for(j=0; j<n; j++) aCnt[a[j] - (uint64_t)mn]++;
+      for(j=0; nCum + aCnt[j] <= n/2; j++) nCum += aCnt[j];
+      med = (int64_t)((uint64_t)mn + (uint64_t)j);
+    }else{
+      memcpy(t, a, sizeof(uint64_t)*(size_t)n);
+      med = (int64_t)selectKth(t, n, n/2, 1);
+    }
+    /* bitWidth(median z) from a histogram of widths (bitWidth is monotone). */
+    memset(aHist, 0, sizeof(aHist));
+    for(j=0; j<n; j++){
+      z[j] = tsZigzagEnc((int64_t)(a[j] - (uint64_t)med));
+      aHist[bitWidth(z[j])]++;
+    }
+    for(k0=0, nCum=0; nCum + aHist[k0] <= n/2; k0++) nCum += aHist[k0];
+    k0 = k0>1 ? k0 - 2 : 0;      /* tries k0..k0+2 around log2(median z) */
+    if( k0>61 ) k0 = 61;
+    riceBits3(z, n, k0, aBit);
+    for(k=0; k<3; k++){
+      if( aBit[k]<pPlan->nBit ){
+        pPlan->base = med;
+        pPlan->code = RICE_CODE + k0 + k;
+        pPlan->nBit = aBit[k];
+      }
+    }
+  }
+}
+
+/* Bytes that BLOCKS would take for a[0..n) (bit packing only when
+** bRice==0: an estimate used to choose between ISEQ modes). */
+static size_t blocksCost(const uint64_t *a, int n, int bRice){
+  size_t nByte = 0;
+  uint64_t prevBase = 0;
+  int i;
+  for(i=0; i<n; i+=TS_BLOCK){
+    int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
+    BlockPlan plan;
+    size_t nData;
+    blockPlan(a + i, nb, bRice, &plan);
+    nData = (size_t)((plan.nBit + 7)/8);
+    nByte += (size_t)varintLen(tsZigzagEnc((int64_t)((uint64_t)plan.base - prevBase))) + 1
+           + nData + (plan.code>=RICE_CODE ? (size_t)varintLen(nData) : 0);
+    prevBase = (uint64_t)plan.base;
+  }
+  return nByte;
+}
+
+static void blocksWrite(TsBuf *p, const uint64_t *a, int n){
+  uint64_t prevBase = 0;
+  int i, j;
+  for(i=0; i<n; i+=TS_BLOCK){
+    int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
+    BlockPlan plan;
+    BitW bw;
+    blockPlan(a + i, nb, 1, &plan);
+    tsBufAppendZigzag(p, (int64_t)((uint64_t)plan.base - prevBase));
+    tsBufAppendByte(p, (unsigned char)plan.code);
+    prevBase = (uint64_t)plan.base;
+    if( plan.code>=RICE_CODE ){
+      int k = plan.code - RICE_CODE;
+      tsBufAppendVarint(p, (plan.nBit + 7)/8);
+      bwInit(&bw, p);
+      for(j=0; j<nb; j++){
+        uint64_t z = tsZigzagEnc((int64_t)(a[i+j] - (uint64_t)plan.base));
+        uint64_t q = z >> k;
+        if( q<RICE_ESC ){
+          bwPut(&bw, (uint64_t)1 << q, (int)q + 1);
+          bwPut(&bw, z, k);
+        }else{
+          bwPut(&bw, 0, RICE_ESC);
+          bwPut(&bw, z, 64);
+        }
+      }
+      bwFlush(&bw);
+    }else if( plan.code>0 ){
+      bwInit(&bw, p);
+      for(j=0; j<nb; j++) bwPut(&bw, a[i+j] - (uint64_t)plan.base, plan.code);
+      bwFlush(&bw);
+    }
+  }
+}
+
+/* Decode nb Rice-coded values (parameter k) from aBits[0..nBytes) into a[],
+** adding base.  Every bit must be used except the last byte's padding. */
+static int riceRead(const unsigned char *aBits, size_t nBytes, int k,
+                    uint64_t base, uint64_t *a, int nb){
+  BitR br;
+  int j = 0;
+  uint64_t iBit = 0, maskK = k ? (((uint64_t)1<<k) - 1) : 0;
+  /* Fast path: while 8 bytes remain, one load decodes a value whose code
+  ** fits in the loaded bits (at least 57 of them). */
+  for(; j<nb; j++){
+    size_t iByte = (size_t)(iBit>>3);
+    int sh = (int)(iBit & 7);
+    uint64_t w;
+    int q;
+    if( iByte + 8 > nBytes ) break;
+    w = ld64le(aBits + iByte) >> sh;
+    if( w==0 ) break;
+    q = __builtin_ctzll(w);
+    if( q>=RICE_ESC || q + 1 + k > 64 - sh ) break;
+    a[j] = base + (uint64_t)tsZigzagDec(((uint64_t)q << k) | ((w >> (q + 1)) & maskK));
+    iBit += (uint64_t)(q + 1 + k);
+  }
+  brInit(&br, aBits, nBytes);
+  br.iBit = iBit;
+  for(; j<nb; j++){
+    uint64_t w = brPeek(&br), z;
+    uint64_t nLeft = br.nBit - br.iBit;
+    int q = w ? __builtin_ctzll(w) : 64;
+    if( q<RICE_ESC ){
+      if( (uint64_t)q >= nLeft ) return TS_CHUNK_CORRUPT;
+      br.iBit += (uint64_t)q + 1;
+      z = ((uint64_t)q << k) | brGet(&br, k);
+    }else{
+      if( nLeft<RICE_ESC ) return TS_CHUNK_CORRUPT;
+      br.iBit += RICE_ESC;
+      z = brGet(&br, 64);
+    }
+    if( br.bErr ) return TS_CHUNK_CORRUPT;
+    a[j] = base + (uint64_t)tsZigzagDec(z);
+  }
+  if( (br.iBit + 7)/8 != nBytes ) return TS_CHUNK_CORRUPT;
+  return TS_CHUNK_OK;
+}
+
+/* Decode n values of BLOCKS into a[]. */
+static int blocksRead(TsRd *pRd, uint64_t *a, int n){
+  uint64_t prevBase = 0;
+  int i, j;
+  for(i=0; i<n; i+=TS_BLOCK){
+    int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
+    int64_t base;
+    unsigned char code;
+    const unsigned char *aBits;
+    size_t nBits;
+    if( tsRdZigzag(pRd, &base) || tsRdByte(pRd, &code) ) return TS_CHUNK_CORRUPT;
+    base = (int64_t)((uint64_t)base + prevBase);
+    prevBase = (uint64_t)base;
+    if( code>=RICE_CODE ){
+      uint64_t nB;
+      int rc;
+      if( code>=RICE_CODE+64 || tsRdVarint(pRd, &nB) || nB>(uint64_t)nb*11 ){
+        return TS_CHUNK_CORRUPT;   /* 11 bytes per value covers an escape */
+      }
+      if( tsRdBytes(pRd, (size_t)nB, &aBits) ) return TS_CHUNK_CORRUPT;
+      rc = riceRead(aBits, (size_t)nB, code - RICE_CODE, (uint64_t)base, a + i, nb);
+      if( rc ) return rc;
+      continue;
+    }
+    if( code>64 ) return TS_CHUNK_CORRUPT;
+    if( code==0 ){
+      for(j=0; j<nb; j++) a[i+j] = (uint64_t)base;
+      continue;
+    }
+    nBits = ((size_t)nb*code + 7)/8;
+    if( tsRdBytes(pRd, nBits, &aBits) ) return TS_CHUNK_CORRUPT;
+    unpack(aBits, nBits, code, (uint64_t)base, a + i, nb);
+  }
+  return TS_CHUNK_OK;
+}
+
+/* Append the ISEQ encoding of a[0..n) (n >= 1) to p, choosing the smallest
+** mode.  Returns TS_CHUNK_NOMEM if scratch memory cannot be had. */
+static int iseqEncode(TsBuf *p, const int64_t *a, int n){
+  uint64_t *aD;
+  size_t nFor, nDelta = (size_t)-1, nDod = (size_t)-1, nRle = 0, nBest, iStart;
+  int nRun = 0;
+  int i, eMode, bConst = 1, bArith = 1;
+  for(i=1; i<n && bConst; i++) bConst = a[i]==a[0];
+  if( bConst ){
+    tsBufAppendByte(p, ISEQ_CONST);
+    tsBufAppendZigzag(p, a[0]);
+    return TS_CHUNK_OK;
+  }
+  /* Arithmetic progression (regular timestamps, counters): v0 and a step. */
+  for(i=2; i<n && bArith; i++){
+    bArith = (uint64_t)a[i] - (uint64_t)a[i-1] == (uint64_t)a[1] - (uint64_t)a[0];
+  }
+  if( bArith ){
+    tsBufAppendByte(p, ISEQ_ARITH);
+    tsBufAppendZigzag(p, a[0]);
+    tsBufAppendZigzag(p, (int64_t)((uint64_t)a[1] - (uint64_t)a[0]));
+    return TS_CHUNK_OK;
+  }
+  aD = (uint64_t*)malloc(sizeof(uint64_t)*(size_t)n);
+  if( aD==0 ) return TS_CHUNK_NOMEM;
+
+  /* RLE cost */
+  for(i=0; i<n; ){
+    int j = i+1;
+    while( j<n && a[j]==a[i] ) j++;
+    nRle += (size_t)varintLen(tsZigzagEnc(a[i])) + (size_t)varintLen((uint64_t)(j-i));
+    nRun++;
+    i = j;
+  }
+  nRle += (size_t)varintLen((uint64_t)nRun);
+
+  /* FOR cost */
+  for(i=0; i<n; i++) aD[i] = (uint64_t)a[i];
+  nFor = blocksCost(aD, n, 0);
+  /* DELTA cost: aD[0..n-1) = deltas */
+  for(i=0; i<n-1; i++) aD[i] = (uint64_t)a[i+1] - (uint64_t)a[i];
+  nDelta = (size_t)varintLen(tsZigzagEnc(a[0])) + blocksCost(aD, n-1, 0);
+  /* DOD cost: aD[0..n-2) = deltas of deltas */
+  if( n>=2 ){
+    uint64_t d0 = aD[0];
+    for(i=0; i<n-2; i++) aD[i] = aD[i+1] - aD[i];
+    nDod = (size_t)varintLen(tsZigzagEnc(a[0]))
+         + (size_t)varintLen(tsZigzagEnc((int64_t)d0)) + blocksCost(aD, n-2, 0);
+  }
+
+  /* FOR, DELTA and DOD are ranked by their bit-packed sizes (cheap); the
+  ** winner is written with Rice blocks where those are smaller, and
+  ** replaced by RLE if that is smaller still. */
+  eMode = ISEQ_FOR; nBest = nFor;
+  if( nDelta<nBest ){ eMode = ISEQ_DELTA; nBest = nDelta; }
+  if( nDod<nBest ){ eMode = ISEQ_DOD; nBest = nDod; }
+
+write:
+  iStart = p->n;
+  tsBufAppendByte(p, (unsigned char)eMode);
+  switch( eMode ){
+    case ISEQ_FOR:
+      for(i=0; i<n; i++) aD[i] = (uint64_t)a[i];
+      blocksWrite(p, aD, n);
+      break;
+    case ISEQ_DELTA:
+      tsBufAppendZigzag(p, a[0]);
+      for(i=0; i<n-1; i++) aD[i] = (uint64_t)a[i+1] - (uint64_t)a[i];
+      blocksWrite(p, aD, n-1);
+      break;
+    case ISEQ_DOD: {
+      uint64_t d0;
+      tsBufAppendZigzag(p, a[0]);
+      for(i=0; i<n-1; i++) aD[i] = (uint64_t)a[i+1] - (uint64_t)a[i];
+      d0 = aD[0];
+      tsBufAppendZigzag(p, (int64_t)d0);
+      for(i=0; i<n-2; i++) aD[i] = aD[i+1] - aD[i];
+      blocksWrite(p, aD, n-2);
+      break;
+    }
+    default: /* ISEQ_RLE */
+      tsBufAppendVarint(p, (uint64_t)nRun);
+      for(i=0; i<n; ){
+        int j = i+1;
+        while( j<n && a[j]==a[i] ) j++;
+        tsBufAppendZigzag(p, a[i]);
+        tsBufAppendVarint(p, (uint64_t)(j-i));
+        i = j;
+      }
+      break;
+  }
+  if( eMode!=ISEQ_RLE && !p->bErr && p->n - iStart > nRle ){
+    p->n = iStart;
+    eMode = ISEQ_RLE;
+    goto write;
+  }
+  free(aD);
+  return TS_CHUNK_OK;
+}
+
+/* Decode an ISEQ of n (>= 1) values into a[]. */
+static int iseqDecode(TsRd *pRd, int64_t *a, int n){
+  unsigned char eMode;
+  uint64_t *u = (uint64_t*)a;   /* same size and representation */
+  int i, rc;
+  if( tsRdByte(pRd, &eMode) ) return TS_CHUNK_CORRUPT;
+  switch( eMode ){
+    case ISEQ_CONST: {
+      int64_t v;
+      if( tsRdZigzag(pRd, &v) ) return TS_CHUNK_CORRUPT;
+      for(i=0; i<n; i++) a[i] = v;
+      return TS_CHUNK_OK;
+    }
+    case ISEQ_FOR:
+      return blocksRead(pRd, u, n);
+    case ISEQ_ARITH: {
+      int64_t v0, d;
+      if( tsRdZigzag(pRd, &v0) || tsRdZigzag(pRd, &d) ) return TS_CHUNK_CORRUPT;
+      u[0] = (uint64_t)v0;
+      for(i=1; i<n; i++) u[i] = u[i-1] + (uint64_t)d;
+      return TS_CHUNK_OK;
+    }
+    case ISEQ_DELTA: {
+      int64_t v0;
+      if( tsRdZigzag(pRd, &v0) ) return TS_CHUNK_CORRUPT;
+      rc = blocksRead(pRd, u+1, n-1);
+      if( rc ) return rc;
+      u[0] = (uint64_t)v0;
+      for(i=1; i<n; i++) u[i] += u[i-1];
+      return TS_CHUNK_OK;
+    }
+    case ISEQ_DOD: {
+      int64_t v0, d0 = 0;
+      uint64_t d;
+      if( tsRdZigzag(pRd, &v0) ) return TS_CHUNK_CORRUPT;
+      if( n>=2 && tsRdZigzag(pRd, &d0) ) return TS_CHUNK_CORRUPT;
+      if( n>=3 ){
+        rc = blocksRead(pRd, u+2, n-2);
+        if( rc ) return rc;
+      }
+      u[0] = (uint64_t)v0;
+      if( n>=2 ) u[1] = u[0] + (uint64_t)d0;
+      d = (uint64_t)d0;
+      for(i=2; i<n; i++){ d += u[i]; u[i] = u[i-1] + d; }
+      return TS_CHUNK_OK;
+    }
+    case ISEQ_RLE: {
+      uint64_t nRun, r;
+      int k = 0;
+      if( tsRdVarint(pRd, &nRun) || nRun<1 || nRun>(uint64_t)n ) return TS_CHUNK_CORRUPT;
+      for(r=0; r<nRun; r++){
+        int64_t v;
+        uint64_t nLen;
+        if( tsRdZigzag(pRd, &v) || tsRdVarint(pRd, &nLen) ) return TS_CHUNK_CORRUPT;
+        if( nLen<1 || nLen>(uint64_t)(n-k) ) return TS_CHUNK_CORRUPT;
+        for(i=0; i<(int)nLen; i++) a[k++] = v;
+      }
+      return k==n ? TS_CHUNK_OK : TS_CHUNK_CORRUPT;
+    }
+  }
+  return TS_CHUNK_CORRUPT;
+}
+
+/*************************************************************************
+** DOUBLE columns.
+*/
+
+/* Gorilla XOR stream of a[0..n). */
+static void xorWrite(TsBuf *p, const double *a, int n){
+  BitW bw;
+  uint64_t prev = dblBits(a[0]);
+  int nLead = -1, nLen = 0;     /* current window; nLead<0: none yet */
+  int i;
+  bwInit(&bw, p);
+  bwPut(&bw, prev, 64);
+  for(i=1; i<n; i++){
+    uint64_t cur = dblBits(a[i]);
+    uint64_t x = cur ^ prev;
+    prev = cur;
+    if( x==0 ){
+      bwPut(&bw, 0, 1);
+    }else{
+      int lz = __builtin_clzll(x);
+      int tz = __builtin_ctzll(x);
+      if( lz>31 ) lz = 31;
+      if( nLead>=0 && lz>=nLead && tz>=64 - nLead - nLen ){
+        bwPut(&bw, 1, 1);
+        bwPut(&bw, 0, 1);
+        bwPut(&bw, x >> (64 - nLead - nLen), nLen);
+      }else{
+        nLead = lz;
+        nLen = 64 - lz - tz;
+        bwPut(&bw, 1, 1);
+        bwPut(&bw, 1, 1);
+        bwPut(&bw, (uint64_t)nLead, 5);
+        bwPut(&bw, (uint64_t)(nLen - 1), 6);
+        bwPut(&bw, x >> tz, nLen);
+      }
+    }
+  }
+  bwFlush(&bw);
+}
+
+/* Bytes xorWrite would produce for a[0..n). */
+static size_t xorCost(const double *a, int n){
+  uint64_t prev = dblBits(a[0]), nBit = 64;
+  int nLead = -1, nLen = 0, i;
+  for(i=1; i<n; i++){
+    uint64_t cur = dblBits(a[i]);
+    uint64_t x = cur ^ prev;
+    prev = cur;
+    if( x==0 ){
+      nBit += 1;
+    }else{
+      int lz = __builtin_clzll(x);
+      int tz = __builtin_ctzll(x);
+      if( lz>31 ) lz = 31;
+      if( nLead>=0 && lz>=nLead && tz>=64 - nLead - nLen ){
+        nBit += 2 + (uint64_t)nLen;
+      }else{
+        nLead = lz;
+        nLen = 64 - lz - tz;
+        nBit += 13 + (uint64_t)nLen;
+      }
+    }
+  }
+  return (size_t)((nBit + 7)/8);
+}
+
+static int xorRead(const unsigned char *aIn, size_t nIn, double *a, int n){
+  BitR br;
+  uint64_t prev;
+  int nLead = -1, nLen = 0;
+  int i;
+  brInit(&br, aIn, nIn);
+  prev = brGet(&br, 64);
+  a[0] = bitsDbl(prev);
+  for(i=1; i<n && !br.bErr; i++){
+    if( brGet(&br, 1) ){
+      uint64_t x;
+      if( brGet(&br, 1) ){
+        nLead = (int)brGet(&br, 5);
+        nLen = (int)brGet(&br, 6) + 1;
+        if( nLead + nLen > 64 ) return TS_CHUNK_CORRUPT;
+      }else if( nLead<0 ){
+        return TS_CHUNK_CORRUPT;   /* window reuse before any window */
+      }
+      x = brGet(&br, nLen) << (64 - nLead - nLen);
+      prev ^= x;
+    }
+    a[i] = bitsDbl(prev);
+  }
+  return br.bErr ? TS_CHUNK_CORRUPT : TS_CHUNK_OK;
+}
+
+/* Map a double's bits to an int64 whose order is the doubles' order (-0.0
+** just below +0.0), and back.  Deltas between nearby values of a noisy
+** series are then small integers (about value change / ulp). */
+static int64_t dblOrdered(double r){
+  int64_t x = (int64_t)dblBits(r);
+  return x<0 ? x ^ INT64_MAX : x;
+}
+static double orderedDbl(int64_t x){
+  return bitsDbl((uint64_t)(x<0 ? x ^ INT64_MAX : x));
+}
+
+/* If v == (double)m / 10^e exactly, store m in *pm and return 1. */
+static int scaleTry(double v, int e, int64_t *pm){
+  double x = v * aPow10[e];
+  int64_t m;
+  if( e==0 ){
+    /* Integers: truncation is exact iff v is integral (bits keep -0.0 out). */
+    if( !(v > -9.0e18 && v < 9.0e18) ) return 0;
+    m = (int64_t)v;
+    if( dblBits((double)m)!=dblBits(v) ) return 0;
+    *pm = m;
+    return 1;
+  }
+  if( !(x > -9.0e18 && x < 9.0e18) ) return 0;   /* also rejects NaN */
+  m = (int64_t)nearbyint(x);
+  if( dblBits((double)m / aPow10[e])!=dblBits(v) ) return 0;
+  *pm = m;
+  return 1;
+}
+
+/* Encode the n (>= 1) doubles of a[] with the smallest of SCALED (when
+** every value is a short decimal), BITS, XOR and RAW. */
+static int doubleEncode(TsBuf *p, const double *a, int n){
+  int e = 0, i, rc = TS_CHUNK_OK;
+  int bScaled = 1;
+  int64_t *aM = 0;
+  TsBuf best, cand;
+  size_t nRaw = 1 + 8*(size_t)n;
+
+  tsBufInit(&best);
+  tsBufInit(&cand);
+  best.nMax = cand.nMax = p->nMax;
+  aM = (int64_t*)malloc(sizeof(int64_t)*(size_t)n);
+  if( aM==0 ){ rc = TS_CHUNK_NOMEM; goto done; }
+
+  /* SCALED: the smallest decimal exponent e that represents every value
+  ** exactly.  When it is at most a byte per value, nothing else will be
+  ** much smaller, so the other candidates are not tried. */
+  for(i=0; i<n && bScaled; i++){
+    while( e<=TS_MAX_SCALE && !scaleTry(a[i], e, &aM[i]) ) e++;
+    if( e>TS_MAX_SCALE ) bScaled = 0;
+  }
+  for(i=0; i<n && bScaled; i++) bScaled = scaleTry(a[i], e, &aM[i]);
+  if( bScaled ){
+    tsBufAppendByte(&best, DBL_SCALED);
+    tsBufAppendByte(&best, (unsigned char)e);
+    rc = iseqEncode(&best, aM, n);
+    if( rc || best.n<=(size_t)n ) goto done;
+  }
+
+  /* BITS: order-preserving integers through the integer coder. */
+  for(i=0; i<n; i++) aM[i] = dblOrdered(a[i]);
+  tsBufAppendByte(&cand, DBL_BITS);
+  rc = iseqEncode(&cand, aM, n);
+  if( rc ) goto done;
+  if( best.n==0 || cand.n<best.n ){ TsBuf t = best; best = cand; cand = t; }
+
+  /* XOR (Gorilla), written only when it wins. */
+  if( 1 + xorCost(a, n) < best.n ){
+    tsBufReset(&cand);
+    tsBufAppendByte(&cand, DBL_XOR);
+    xorWrite(&cand, a, n);
+    { TsBuf t = best; best = cand; cand = t; }
+  }
+
+done:
+  if( rc==TS_CHUNK_OK && (best.bErr || cand.bErr) ) rc = TS_CHUNK_NOMEM;
+  if( rc==TS_CHUNK_OK ){
+    if( best.n<=nRaw ){
+      tsBufAppend(p, best.a, best.n);
+    }else{
+      tsBufAppendByte(p, DBL_RAW);
+      for(i=0; i<n; i++) tsBufAppendU64le(p, dblBits(a[i]));
+    }
+  }
+  free(aM);
+  tsBufFree(&best);
+  tsBufFree(&cand);
+  return rc;
+}
+
+static int doubleDecode(TsRd *pRd, double *a, int n){
+  unsigned char eMode;
+  int i;
+  if( tsRdByte(pRd, &eMode) ) return TS_CHUNK_CORRUPT;
+  switch( eMode ){
+    case DBL_RAW: {
+      const unsigned char *aB;
+      if( tsRdBytes(pRd, (size_t)n*8, &aB) ) return TS_CHUNK_CORRUPT;
+      for(i=0; i<n; i++) a[i] = bitsDbl(ld64le(aB + (size_t)i*8));
+      return TS_CHUNK_OK;
+    }
+    case DBL_XOR: {
+      /* The stream runs to the end of the payload. */
+      const unsigned char *aB;
+      size_t nB = pRd->n - pRd->i;
+      if( tsRdBytes(pRd, nB, &aB) ) return TS_CHUNK_CORRUPT;
+      return xorRead(aB, nB, a, n);
+    }
+    case DBL_SCALED: {
+      unsigned char e;
+      int64_t *aM = (int64_t*)a;   /* decode in place: same size */
+      int rc;
+      if( tsRdByte(pRd, &e) || e>TS_MAX_SCALE ) return TS_CHUNK_CORRUPT;
+      rc = iseqDecode(pRd, aM, n);
+      if( rc ) return rc;
+      if( e==0 ){
+        for(i=0; i<n; i++){
+          int64_t m;
+          memcpy(&m, &a[i], 8);
+          a[i] = (double)m;
+        }
+      }else{
+        double p10 = aPow10[e];
+        for(i=0; i<n; i++){
+          int64_t m;
+          memcpy(&m, &a[i], 8);
+          a[i] = (double)m / p10;
+        }
+      }
+      return TS_CHUNK_OK;
+    }
+    case DBL_BITS: {
+      int64_t *aM = (int64_t*)a;   /* decode in place: same size */
+      int rc = iseqDecode(pRd, aM, n);
+      if( rc ) return rc;
+      for(i=0; i<n; i++){
+        int64_t x;
+        memcpy(&x, &a[i], 8);
+        a[i] = orderedDbl(x);
+      }
+      return TS_CHUNK_OK;
+    }
+  }
+  return TS_CHUNK_CORRUPT;
+}
+
+/*************************************************************************
+** VARCHAR dictionary.
+*/
+static uint32_t textHash(const char *z, int n){
+  uint32_t h = 2166136261u;
+  int i;
+  for(i=0; i<n; i++){ h ^= (unsigned char)z[i]; h *= 16777619u; }
+  return h;
+}
+
+/* Encode n strings (pointers/lengths already filtered to non-NULL rows). */
+static int textEncode(TsBuf *p, const char *const *az, const int *an, int n){
+  int nHash = 16, nDict = 0, i, rc;
+  int *aHash;          /* slot -> dictionary entry + 1, 0 = empty */
+  int *aFirst;         /* dictionary entry -> row of first appearance */
+  int64_t *aIdx;       /* row -> dictionary entry */
+  while( nHash < 2*n ) nHash *= 2;
+  aHash = (int*)calloc((size_t)nHash, sizeof(int));
+  aFirst = (int*)malloc(sizeof(int)*(size_t)n);
+  aIdx = (int64_t*)malloc(sizeof(int64_t)*(size_t)n);
+  if( aHash==0 || aFirst==0 || aIdx==0 ){
+    free(aHash); free(aFirst); free(aIdx);
+    return TS_CHUNK_NOMEM;
+  }
+  for(i=0; i<n; i++){
+    uint32_t h = textHash(az[i], an[i]) & (uint32_t)(nHash-1);
+    for(;;){
+      int k = aHash[h];
+      if( k==0 ){
+        aHash[h] = nDict + 1;
+        aFirst[nDict] = i;
+        aIdx[i] = nDict++;
+        break;
+      }
+      k--;
+      if( an[aFirst[k]]==an[i]
+       && (an[i]==0 || memcmp(az[aFirst[k]], az[i], (size_t)an[i])==0) ){
+        aIdx[i] = k;
+        break;
+      }
+      h = (h + 1) & (uint32_t)(nHash-1);
+    }
+  }
+  tsBufAppendVarint(p, (uint64_t)nDict);
+  for(i=0; i<nDict; i++){
+    int r = aFirst[i];
+    tsBufAppendVarint(p, (uint64_t)an[r]);
+    tsBufAppend(p, az[r], (size_t)an[r]);
+  }
+  rc = iseqEncode(p, aIdx, n);
+  free(aHash); free(aFirst); free(aIdx);
+  return rc;
+}
+
+/*************************************************************************
+** Encoder.
+*/
+
+/* Statistics of n (>= 1) non-NULL values; nValue is the caller's. */
+static void statDoubles(const double *a, int n, TsChunkStat *pStat){
+  int i;
+  pStat->rMin = pStat->rMax = a[0];
+  pStat->rSum = 0.0;
+  for(i=0; i<n; i++){
+    if( a[i]<pStat->rMin ) pStat->rMin = a[i];
+    if( a[i]>pStat->rMax ) pStat->rMax = a[i];
+    pStat->rSum += a[i];
+  }
+}
+static void statInts(const int64_t *a, int n, TsChunkStat *pStat){
+  __int128 sum = 0;   /* exact: 65536 x 2^63 fits in 80 bits */
+  int i;
+  pStat->iMin = pStat->iMax = a[0];
+  for(i=0; i<n; i++){
+    if( a[i]<pStat->iMin ) pStat->iMin = a[i];
+    if( a[i]>pStat->iMax ) pStat->iMax = a[i];
+    sum += a[i];
+  }
+  pStat->rSum = (double)sum;
+}
+
+/* Statistics and payload of one column. */
+static int colEncode(int nRow, const TsChunkCol *pCol, TsBuf *pBody,
+                     TsChunkStat *pStat, int *pbNull){
+  int i, nVal = 0, rc = TS_CHUNK_OK;
+  int eType = pCol->eType;
+  const uint8_t *aNull = pCol->aNull;
+  int bNull = 0;
+  memset(pStat, 0, sizeof(*pStat));
+  if( aNull ){
+    for(i=0; i<nRow && !bNull; i++) if( aNull[i] ) bNull = 1;
+  }
+  if( !bNull ) aNull = 0;
+  *pbNull = bNull;
+  if( eType<TS_TYPE_DOUBLE || eType>TS_TYPE_TIMESTAMP ) return TS_CHUNK_MISUSE;
+  if( bNull ){
+    int nByte = (nRow + 7)/8;
+    size_t iStart = pBody->n;
+    if( tsBufReserve(pBody, (size_t)nByte) ) return TS_CHUNK_NOMEM;
+    memset(pBody->a + iStart, 0, (size_t)nByte);
+    pBody->n += (size_t)nByte;
+    for(i=0; i<nRow; i++){
+      if( aNull[i] ) pBody->a[iStart + (size_t)(i>>3)] |= (unsigned char)(1 << (i&7));
+    }
+  }
+  for(i=0; i<nRow; i++) if( !aNull || !aNull[i] ) nVal++;
+  pStat->nValue = nVal;
+  if( nVal==0 ) return TS_CHUNK_OK;
+
+  if( eType==TS_TYPE_DOUBLE ){
+    double *a;
+    int k = 0;
+    if( pCol->aDouble==0 ) return TS_CHUNK_MISUSE;
+    a = (double*)malloc(sizeof(double)*(size_t)nVal);
+    if( a==0 ) return TS_CHUNK_NOMEM;
+    for(i=0; i<nRow; i++) if( !aNull || !aNull[i] ) a[k++] = pCol->aDouble[i];
+    statDoubles(a, nVal, pStat);
+    rc = doubleEncode(pBody, a, nVal);
+    free(a);
+  }else if( eType==TS_TYPE_VARCHAR ){
+    const char **az;
+    int *an;
+    int k = 0;
+    if( pCol->azText==0 || pCol->anText==0 ) return TS_CHUNK_MISUSE;
+    az = (const char**)malloc(sizeof(char*)*(size_t)nVal);
+    an = (int*)malloc(sizeof(int)*(size_t)nVal);
+    if( az==0 || an==0 ){ free(az); free(an); return TS_CHUNK_NOMEM; }
+    for(i=0; i<nRow; i++){
+      if( aNull && aNull[i] ) continue;
+      if( pCol->anText[i]<0 || (pCol->anText[i]>0 && pCol->azText[i]==0) ){
+        rc = TS_CHUNK_MISUSE;
+        break;
+      }
+      az[k] = pCol->azText[i];
+      an[k] = pCol->anText[i];
+      k++;
+    }
+    if( rc==TS_CHUNK_OK ) rc = textEncode(pBody, az, an, nVal);
+    free(az); free(an);
+  }else{
+    int64_t *a;
+    int k = 0;
+    if( pCol->aInt==0 ) return TS_CHUNK_MISUSE;
+    a = (int64_t*)malloc(sizeof(int64_t)*(size_t)nVal);
+    if( a==0 ) return TS_CHUNK_NOMEM;
+    for(i=0; i<nRow; i++){
+      if( aNull && aNull[i] ) continue;
+      a[k++] = eType==TS_TYPE_BOOLEAN ? (pCol->aInt[i]!=0) : pCol->aInt[i];
+    }
+    statInts(a, nVal, pStat);
+    if( eType==TS_TYPE_BOOLEAN ){
+      if( pStat->iMin==pStat->iMax ){
+        tsBufAppendByte(pBody, BOOL_CONST);
+        tsBufAppendByte(pBody, (unsigned char)pStat->iMin);
+      }else{
+        BitW bw;
+        tsBufAppendByte(pBody, BOOL_BITMAP);
+        bwInit(&bw, pBody);
+        for(i=0; i<nVal; i++) bwPut(&bw, (uint64_t)a[i], 1);
+        bwFlush(&bw);
+      }
+    }else{
+      rc = iseqEncode(pBody, a, nVal);
+    }
+    free(a);
+  }
+  return rc;
+}
+
+/* A statistic as "cf64": integral values in +-2^53 other than -0.0 are
+** varint (zigzag(v) << 1); anything else is varint 1 then the f64. */
+static void cf64Write(TsBuf *p, double r){
+  if( r>-9007199254740992.0 && r<9007199254740992.0 && r==(double)(int64_t)r
+   && !(r==0.0 && signbit(r)) ){
+    tsBufAppendVarint(p, tsZigzagEnc((int64_t)r) << 1);
+  }else{
+    tsBufAppendByte(p, 1);
+    tsBufAppendU64le(p, dblBits(r));
+  }
+}
+
+static int cf64Read(TsRd *pRd, double *pr){
+  uint64_t u;
+  *pr = 0.0;
+  if( tsRdVarint(pRd, &u) ) return 1;
+  if( u==1 ){
+    if( tsRdU64le(pRd, &u) ) return 1;
+    *pr = bitsDbl(u);
+    return 0;
+  }
+  if( (u & 1) || (u>>1) >= ((uint64_t)1<<54) ){ pRd->bErr = 1; return 1; }
+  *pr = (double)tsZigzagDec(u>>1);
+  return 0;
+}
+
+static void statWrite(TsBuf *p, int eType, const TsChunkStat *pStat){
+  if( pStat->nValue==0 ) return;
+  switch( eType ){
+    case TS_TYPE_DOUBLE:
+      cf64Write(p, pStat->rMin);
+      cf64Write(p, pStat->rMax);
+      cf64Write(p, pStat->rSum);
+      break;
+    case TS_TYPE_VARCHAR:
+      break;
+    default:
+      tsBufAppendZigzag(p, pStat->iMin);
+      tsBufAppendVarint(p, (uint64_t)pStat->iMax - (uint64_t)pStat->iMin);
+      cf64Write(p, pStat->rSum);
+      break;
+  }
+}
+
+int tsChunkEncode(int nRow, const int64_t *aTime, const int64_t *aVersion,
+                  int nCol, const TsChunkCol *aCol, TsBuf *pOut){
+  TsBuf body;
+  size_t nTime, nVer;
+  size_t *anCol = 0;
+  TsChunkStat *aStat = 0;
+  int *abNull = 0;
+  int rc = TS_CHUNK_OK;
+  int i;
+
+  if( nRow<1 || nRow>TS_CHUNK_MAX_ROWS || nCol<0 || nCol>TS_CHUNK_MAX_COLS
+   || aTime==0 || (nCol>0 && aCol==0) || pOut==0 ){
+    return TS_CHUNK_MISUSE;
+  }
+  for(i=1; i<nRow; i++) if( aTime[i]<=aTime[i-1] ) return TS_CHUNK_MISUSE;
+  for(i=0; i<nCol; i++){
+    int t = aCol[i].eType;
+    if( t<TS_TYPE_DOUBLE || t>TS_TYPE_TIMESTAMP ) return TS_CHUNK_MISUSE;
+  }
+
+  tsBufInit(&body);
+  body.nMax = pOut->nMax;
+  anCol = (size_t*)malloc(sizeof(size_t)*(size_t)(nCol+1));
+  aStat = (TsChunkStat*)malloc(sizeof(TsChunkStat)*(size_t)(nCol+1));
+  abNull = (int*)malloc(sizeof(int)*(size_t)(nCol+1));
+  if( anCol==0 || aStat==0 || abNull==0 ){ rc = TS_CHUNK_NOMEM; goto done; }
+
+  {
+    int64_t *aRel = (int64_t*)malloc(sizeof(int64_t)*(size_t)nRow);
+    if( aRel==0 ){ rc = TS_CHUNK_NOMEM; goto done; }
+    for(i=0; i<nRow; i++) aRel[i] = (int64_t)((uint64_t)aTime[i] - (uint64_t)aTime[0]);
+    rc = iseqEncode(&body, aRel, nRow);
+    free(aRel);
+  }
+  nTime = body.n;
+  if( rc==TS_CHUNK_OK ){
+    if( aVersion==0 ){
+      tsBufAppendByte(&body, ISEQ_CONST);
+      tsBufAppendZigzag(&body, 1);
+    }else{
+      rc = iseqEncode(&body, aVersion, nRow);
+    }
+  }
+  nVer = body.n - nTime;
+  for(i=0; rc==TS_CHUNK_OK && i<nCol; i++){
+    size_t nStart = body.n;
+    rc = colEncode(nRow, &aCol[i], &body, &aStat[i], &abNull[i]);
+    anCol[i] = body.n - nStart;
+  }
+  if( rc==TS_CHUNK_OK && body.bErr ) rc = TS_CHUNK_NOMEM;
+  if( rc ) goto done;
+
+  {
+    size_t nStart = pOut->n;
+    tsBufAppend(pOut, aMagic, 4);
+    tsBufAppendU32le(pOut, 0);  /* CRC, filled in below */
+    tsBufAppendVarint(pOut, (uint64_t)nRow);
+    tsBufAppendVarint(pOut, (uint64_t)nCol);
+    tsBufAppendZigzag(pOut, aTime[0]);
+    tsBufAppendVarint(pOut, (uint64_t)aTime[nRow-1] - (uint64_t)aTime[0]);
+    tsBufAppendVarint(pOut, (uint64_t)nTime);
+    tsBufAppendVarint(pOut, (uint64_t)nVer);
+    for(i=0; i<nCol; i++){
+      tsBufAppendByte(pOut, (unsigned char)aCol[i].eType);
+      tsBufAppendByte(pOut, abNull[i] ? FLAG_NULLS : 0);
+      tsBufAppendVarint(pOut, (uint64_t)aStat[i].nValue);
+      statWrite(pOut, aCol[i].eType, &aStat[i]);
+      tsBufAppendVarint(pOut, (uint64_t)anCol[i]);
+    }
+    tsBufAppend(pOut, body.a, body.n);
+    if( !pOut->bErr ){
+      unsigned char *aCrc = pOut->a + nStart + 4;
+      uint32_t crc = blobCrc(pOut->a + nStart + 8, pOut->n - nStart - 8);
+      aCrc[0] = (unsigned char)crc; aCrc[1] = (unsigned char)(crc>>8);
+      aCrc[2] = (unsigned char)(crc>>16); aCrc[3] = (unsigned char)(crc>>24);
+    }
+    if( pOut->bErr ){
+      /* Leave pOut as it was, apart from the sticky error. */
+      if( pOut->n>nStart ) pOut->n = nStart;
+      rc = TS_CHUNK_NOMEM;
+    }
+  }
+
+done:
+  tsBufFree(&body);
+  free(anCol);
+  free(aStat);
+  free(abNull);
+  return rc;
+}
+
+/*************************************************************************
+** Header parsing (shared by tsChunkInfoGet and the reader).
+*/
+typedef struct ColDir ColDir;
+struct ColDir {
+  int eType;
+  int bNull;           /* payload starts with a NULL bitmap */
+  TsChunkStat stat;
+  size_t iOff;         /* payload offset in the blob */
+  size_t nByte;        /* payload length */
+};
+
+typedef struct Header Header;
+struct Header {
+  TsChunkInfo info;
+  size_t iTime, nTime; /* time payload offset/length */
+  size_t iVer, nVer;   /* version payload */
+};
+
+
+/* Parse the fixed part of the header. */
+static int headerRead(TsRd *pRd, Header *pH){
+  const unsigned char *aM;
+  uint64_t nRow, nCol, nSpan, nTime, nVer;
+  uint32_t crc;
+  int64_t tMin;
+  memset(pH, 0, sizeof(*pH));
+  if( tsRdBytes(pRd, 4, &aM) || memcmp(aM, aMagic, 4)!=0 ) return TS_CHUNK_CORRUPT;
+  if( tsRdU32le(pRd, &crc) || crc!=blobCrc(pRd->a + 8, pRd->n - 8) ) return TS_CHUNK_CORRUPT;
+  if( tsRdVarint(pRd, &nRow) || tsRdVarint(pRd, &nCol) || tsRdZigzag(pRd, &tMin)
+   || tsRdVarint(pRd, &nSpan) || tsRdVarint(pRd, &nTime) || tsRdVarint(pRd, &nVer) ){
+    return TS_CHUNK_CORRUPT;
+  }
+  if( nRow<1 || nRow>TS_CHUNK_MAX_ROWS || nCol>TS_CHUNK_MAX_COLS ) return TS_CHUNK_CORRUPT;
+  if( nRow==1 && nSpan!=0 ) return TS_CHUNK_CORRUPT;
+  if( nRow>1 && nSpan==0 ) return TS_CHUNK_CORRUPT;
+  if( nSpan > (uint64_t)INT64_MAX - (uint64_t)tMin ) return TS_CHUNK_CORRUPT;
+  if( nTime>pRd->n || nVer>pRd->n ) return TS_CHUNK_CORRUPT;
+  pH->info.nRow = (int)nRow;
+  pH->info.nCol = (int)nCol;
+  pH->info.tMin = tMin;
+  pH->info.tMax = (int64_t)((uint64_t)tMin + nSpan);
+  pH->nTime = (size_t)nTime;
+  pH->nVer = (size_t)nVer;
+  return TS_CHUNK_OK;
+}
+
+/* Parse one column directory entry. */
+static int colDirRead(TsRd *pRd, const Header *pH, ColDir *pD){
+  unsigned char eType, flags;
+  uint64_t nValue, nByte;
+  memset(pD, 0, sizeof(*pD));
+  if( tsRdByte(pRd, &eType) || tsRdByte(pRd, &flags) || tsRdVarint(pRd, &nValue) ){
+    return TS_CHUNK_CORRUPT;
+  }
+  if( eType<TS_TYPE_DOUBLE || eType>TS_TYPE_TIMESTAMP ) return TS_CHUNK_CORRUPT;
+  if( flags & ~FLAG_NULLS ) return TS_CHUNK_CORRUPT;
+  if( flags & FLAG_NULLS ){
+    if( nValue>=(uint64_t)pH->info.nRow ) return TS_CHUNK_CORRUPT;
+  }else if( nValue!=(uint64_t)pH->info.nRow ){
+    return TS_CHUNK_CORRUPT;
+  }
+  pD->eType = eType;
+  pD->bNull = (flags & FLAG_NULLS)!=0;
+  pD->stat.nValue = (int64_t)nValue;
+  if( nValue>0 ){
+    switch( eType ){
+      case TS_TYPE_DOUBLE:
+        if( cf64Read(pRd, &pD->stat.rMin) || cf64Read(pRd, &pD->stat.rMax)
+         || cf64Read(pRd, &pD->stat.rSum) ) return TS_CHUNK_CORRUPT;
+        break;
+      case TS_TYPE_VARCHAR:
+        break;
+      default: {
+        int64_t iMin;
+        uint64_t nRange;
+        if( tsRdZigzag(pRd, &iMin) || tsRdVarint(pRd, &nRange)
+         || cf64Read(pRd, &pD->stat.rSum) ) return TS_CHUNK_CORRUPT;
+        if( nRange > (uint64_t)INT64_MAX - (uint64_t)iMin ) return TS_CHUNK_CORRUPT;
+        pD->stat.iMin = iMin;
+        pD->stat.iMax = (int64_t)((uint64_t)iMin + nRange);
+        if( eType==TS_TYPE_BOOLEAN && (iMin<0 || pD->stat.iMax>1) ) return TS_CHUNK_CORRUPT;
+        break;
+      }
+    }
+  }
+  if( tsRdVarint(pRd, &nByte) || nByte>pRd->n ) return TS_CHUNK_CORRUPT;
+  pD->nByte = (size_t)nByte;
+  return TS_CHUNK_OK;
+}
+
+/* Assign payload offsets after the header; the payloads must fill the rest
+** of the blob exactly. */
+static int layoutCheck(size_t iBody, size_t n, Header *pH, ColDir *aD, int nD){
+  size_t iOff = iBody;
+  int i;
+  pH->iTime = iOff;
+  if( pH->nTime > n - iOff ) return TS_CHUNK_CORRUPT;
+  iOff += pH->nTime;
+  pH->iVer = iOff;
+  if( pH->nVer > n - iOff ) return TS_CHUNK_CORRUPT;
+  iOff += pH->nVer;
+  for(i=0; i<nD; i++){
+    aD[i].iOff = iOff;
+    if( aD[i].nByte > n - iOff ) return TS_CHUNK_CORRUPT;
+    iOff += aD[i].nByte;
+  }
+  return iOff==n ? TS_CHUNK_OK : TS_CHUNK_CORRUPT;
+}
+
+int tsChunkInfoGet(const void *a, size_t n, TsChunkInfo *pInfo,
+                   TsChunkStat *aStat, int nStat){
+  TsRd rd;
+  Header h;
+  size_t nSum;
+  int rc, i;
+  memset(pInfo, 0, sizeof(*pInfo));
+  if( a==0 ) return TS_CHUNK_CORRUPT;
+  tsRdInit(&rd, a, n);
+  rc = headerRead(&rd, &h);
+  if( rc ) return rc;
+  nSum = h.nTime + h.nVer;
+  for(i=0; i<h.info.nCol; i++){
+    ColDir d;
+    rc = colDirRead(&rd, &h, &d);
+    if( rc ) return rc;
+    if( d.nByte > n - nSum ) return TS_CHUNK_CORRUPT;
+    nSum += d.nByte;
+    if( aStat && i<nStat ) aStat[i] = d.stat;
+  }
+  if( nSum!=n - rd.i ) return TS_CHUNK_CORRUPT;
+  *pInfo = h.info;
+  return TS_CHUNK_OK;
+}
+
+/*************************************************************************
+** Reader.
+*/
+typedef struct ReaderCol ReaderCol;
+struct ReaderCol {
+  ColDir dir;
+  uint8_t *aNull;        /* decoded NULL flags or NULL; owned */
+  double *aDouble;       /* owned */
+  int64_t *aInt;         /* owned */
+  const char **azText;   /* owned array; strings point into the blob */
+  int *anText;           /* owned */
+  int bDone;             /* decoded: the arrays above are the result */
+};
+
+struct TsChunkReader {
+  const unsigned char *a;  /* the blob; not owned */
+  size_t n;
+  Header h;
+  int64_t *aTime;          /* decoded times or NULL; owned */
+  int64_t *aVersion;       /* decoded versions or NULL; owned */
+  ReaderCol *aCol;         /* h.info.nCol entries; owned */
+};
+
+static void readerColClear(ReaderCol *p){
+  free(p->aNull); free(p->aDouble); free(p->aInt);
+  free((void*)p->azText); free(p->anText);
+  p->aNull = 0; p->aDouble = 0; p->aInt = 0; p->azText = 0; p->anText = 0;
+  p->bDone = 0;
+}
+
+static void readerColOut(const ReaderCol *pC, TsChunkCol *pCol){
+  pCol->eType = pC->dir.eType;
+  pCol->aNull = pC->aNull;
+  pCol->aDouble = pC->aDouble;
+  pCol->aInt = pC->aInt;
+  pCol->azText = pC->azText;
+  pCol->anText = pC->anText;
+}
+
+int tsChunkReaderOpen(const void *a, size_t n, TsChunkReader **pp){
+  TsChunkReader *p;
+  TsRd rd;
+  int rc, i;
+  *pp = 0;
+  if( a==0 ) return TS_CHUNK_CORRUPT;
+  p = (TsChunkReader*)calloc(1, sizeof(*p));
+  if( p==0 ) return TS_CHUNK_NOMEM;
+  p->a = (const unsigned char*)a;
+  p->n = n;
+  tsRdInit(&rd, a, n);
+  rc = headerRead(&rd, &p->h);
+  if( rc==TS_CHUNK_OK && p->h.info.nCol>0 ){
+    p->aCol = (ReaderCol*)calloc((size_t)p->h.info.nCol, sizeof(ReaderCol));
+    if( p->aCol==0 ) rc = TS_CHUNK_NOMEM;
+  }
+  for(i=0; rc==TS_CHUNK_OK && i<p->h.info.nCol; i++){
+    rc = colDirRead(&rd, &p->h, &p->aCol[i].dir);
+  }
+  if( rc==TS_CHUNK_OK ){
+    /* layoutCheck wants a ColDir array; copy through a temporary. */
+    ColDir *aD = 0;
+    if( p->h.info.nCol>0 ){
+      aD = (ColDir*)malloc(sizeof(ColDir)*(size_t)p->h.info.nCol);
+      if( aD==0 ) rc = TS_CHUNK_NOMEM;
+    }
+    if( rc==TS_CHUNK_OK ){
+      for(i=0; i<p->h.info.nCol; i++) aD[i] = p->aCol[i].dir;
+      rc = layoutCheck(rd.i, n, &p->h, aD, p->h.info.nCol);
+      for(i=0; rc==TS_CHUNK_OK && i<p->h.info.nCol; i++) p->aCol[i].dir = aD[i];
+    }
+    free(aD);
+  }
+  if( rc ){
+    tsChunkReaderFree(p);
+    return rc;
+  }
+  *pp = p;
+  return TS_CHUNK_OK;
+}
+
+void tsChunkReaderFree(TsChunkReader *p){
+  int i;
+  if( p==0 ) return;
+  if( p->aCol ){
+    for(i=0; i<p->h.info.nCol; i++) readerColClear(&p->aCol[i]);
+    free(p->aCol);
+  }
+  free(p->aTime);
+  free(p->aVersion);
+  free(p);
+}
+
+const TsChunkInfo *tsChunkReaderInfo(TsChunkReader *p){ return &p->h.info; }
+
+/* Decode an ISEQ payload of nRow values that must consume it exactly. */
+static int payloadIseq(TsChunkReader *p, size_t iOff, size_t nByte, int64_t **pa){
+  int nRow = p->h.info.nRow;
+  int64_t *a;
+  TsRd rd;
+  int rc;
+  *pa = 0;
+  a = (int64_t*)malloc(sizeof(int64_t)*(size_t)nRow);
+  if( a==0 ) return TS_CHUNK_NOMEM;
+  tsRdInit(&rd, p->a + iOff, nByte);
+  rc = iseqDecode(&rd, a, nRow);
+  if( rc==TS_CHUNK_OK && rd.i!=nByte ) rc = TS_CHUNK_CORRUPT;
+  if( rc ){ free(a); return rc; }
+  *pa = a;
+  return TS_CHUNK_OK;
+}
+
+int tsChunkReadTime(TsChunkReader *p, const int64_t **paTime){
+  int rc = TS_CHUNK_OK;
+  *paTime = 0;
+  if( p->aTime==0 ){
+    int64_t *a;
+    int i, nRow = p->h.info.nRow;
+    rc = payloadIseq(p, p->h.iTime, p->h.nTime, &a);
+    if( rc ) return rc;
+    for(i=0; i<nRow; i++) a[i] = (int64_t)((uint64_t)a[i] + (uint64_t)p->h.info.tMin);
+    if( a[0]!=p->h.info.tMin || a[nRow-1]!=p->h.info.tMax ) rc = TS_CHUNK_CORRUPT;
+    for(i=1; rc==TS_CHUNK_OK && i<nRow; i++) if( a[i]<=a[i-1] ) rc = TS_CHUNK_CORRUPT;
+    if( rc ){ free(a); return rc; }
+    p->aTime = a;
+  }
+  *paTime = p->aTime;
+  return rc;
+}
+
+int tsChunkReadVersion(TsChunkReader *p, const int64_t **paVersion){
+  *paVersion = 0;
+  if( p->aVersion==0 ){
+    int rc = payloadIseq(p, p->h.iVer, p->h.nVer, &p->aVersion);
+    if( rc ) return rc;
+  }
+  *paVersion = p->aVersion;
+  return TS_CHUNK_OK;
+}
+
+/* Decode the values of a VARCHAR payload into az/an (nVal entries). */
+static int textDecode(TsRd *pRd, const char **az, int *an, int nVal){
+  uint64_t nDict, i;
+  const char **azD = 0;
+  int *anD = 0;
+  int64_t *aIdx = 0;
+  int rc = TS_CHUNK_OK, k;
+  if( tsRdVarint(pRd, &nDict) || nDict<1 || nDict>(uint64_t)nVal ) return TS_CHUNK_CORRUPT;
+  azD = (const char**)malloc(sizeof(char*)*(size_t)nDict);
+  anD = (int*)malloc(sizeof(int)*(size_t)nDict);
+  aIdx = (int64_t*)malloc(sizeof(int64_t)*(size_t)nVal);
+  if( azD==0 || anD==0 || aIdx==0 ){ rc = TS_CHUNK_NOMEM; goto done; }
+  for(i=0; i<nDict; i++){
+    uint64_t nLen;
+    const unsigned char *aB;
+    if( tsRdVarint(pRd, &nLen) || nLen>0x7fffffff || tsRdBytes(pRd, (size_t)nLen, &aB) ){
+      rc = TS_CHUNK_CORRUPT;
+      goto done;
+    }
+    azD[i] = nLen ? (const char*)aB : "";
+    anD[i] = (int)nLen;
+  }
+  rc = iseqDecode(pRd, aIdx, nVal);
+  for(k=0; rc==TS_CHUNK_OK && k<nVal; k++){
+    if( aIdx[k]<0 || (uint64_t)aIdx[k]>=nDict ){ rc = TS_CHUNK_CORRUPT; break; }
+    az[k] = azD[aIdx[k]];
+    an[k] = anD[aIdx[k]];
+  }
+done:
+  free(azD); free(anD); free(aIdx);
+  return rc;
+}
+
+int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
+  ReaderCol *pC;
+  int nRow = p->h.info.nRow;
+  int nVal, i, k, rc = TS_CHUNK_OK;
+  TsRd rd;
+  memset(pCol, 0, sizeof(*pCol));
+  if( iCol<0 || iCol>=p->h.info.nCol ) return TS_CHUNK_MISUSE;
+  pC = &p->aCol[iCol];
+  if( pC->bDone ){
+    /* Already decoded: the same arrays (callers may ask once per row). */
+    readerColOut(pC, pCol);
+    return TS_CHUNK_OK;
+  }
+  readerColClear(pC);
+  nVal = (int)pC->dir.stat.nValue;
+  tsRdInit(&rd, p->a + pC->dir.iOff, pC->dir.nByte);
+
+  if( pC->dir.bNull ){
+    const unsigned char *aB;
+    int nNull = 0;
+    if( tsRdBytes(&rd, (size_t)(nRow+7)/8, &aB) ) return TS_CHUNK_CORRUPT;
+    pC->aNull = (uint8_t*)malloc((size_t)nRow);
+    if( pC->aNull==0 ) return TS_CHUNK_NOMEM;
+    for(i=0; i<nRow; i++){
+      pC->aNull[i] = (aB[i>>3] >> (i&7)) & 1;
+      nNull += pC->aNull[i];
+    }
+    /* Padding bits must be zero and the count must match the header. */
+    if( (nRow & 7) && (aB[nRow>>3] >> (nRow&7))!=0 ) rc = TS_CHUNK_CORRUPT;
+    if( nRow - nNull != nVal ) rc = TS_CHUNK_CORRUPT;
+    if( rc ) goto fail;
+  }
+
+  switch( pC->dir.eType ){
+    case TS_TYPE_DOUBLE: {
+      double *a;
+      pC->aDouble = (double*)calloc((size_t)nRow, sizeof(double));
+      if( pC->aDouble==0 ){ rc = TS_CHUNK_NOMEM; goto fail; }
+      if( nVal==0 ) break;
+      a = pC->aDouble;
+      rc = doubleDecode(&rd, a, nVal);
+      if( rc ) goto fail;
+      if( pC->aNull ){
+        /* Spread the values backwards to their rows. */
+        k = nVal - 1;
+        for(i=nRow-1; i>=0; i--) a[i] = pC->aNull[i] ? 0.0 : a[k--];
+      }
+      break;
+    }
+    case TS_TYPE_VARCHAR: {
+      pC->azText = (const char**)calloc((size_t)nRow, sizeof(char*));
+      pC->anText = (int*)calloc((size_t)nRow, sizeof(int));
+      if( pC->azText==0 || pC->anText==0 ){ rc = TS_CHUNK_NOMEM; goto fail; }
+      if( nVal==0 ) break;
+      rc = textDecode(&rd, pC->azText, pC->anText, nVal);
+      if( rc ) goto fail;
+      if( pC->aNull ){
+        k = nVal - 1;
+        for(i=nRow-1; i>=0; i--){
+          if( pC->aNull[i] ){ pC->azText[i] = 0; pC->anText[i] = 0; }
+          else{ pC->azText[i] = pC->azText[k]; pC->anText[i] = pC->anText[k]; k--; }
+        }
+      }
+      break;
+    }
+    case TS_TYPE_BOOLEAN: {
+      unsigned char eMode;
+      int64_t *a;
+      pC->aInt = (int64_t*)calloc((size_t)nRow, sizeof(int64_t));
+      if( pC->aInt==0 ){ rc = TS_CHUNK_NOMEM; goto fail; }
+      if( nVal==0 ) break;
+      a = pC->aInt;
+      if( tsRdByte(&rd, &eMode) ){ rc = TS_CHUNK_CORRUPT; goto fail; }
+      if( eMode==BOOL_CONST ){
+        unsigned char v;
+        if( tsRdByte(&rd, &v) || v>1 ){ rc = TS_CHUNK_CORRUPT; goto fail; }
+        for(i=0; i<nVal; i++) a[i] = v;
+      }else if( eMode==BOOL_BITMAP ){
+        const unsigned char *aB;
+        if( tsRdBytes(&rd, (size_t)(nVal+7)/8, &aB) ){ rc = TS_CHUNK_CORRUPT; goto fail; }
+        for(i=0; i<nVal; i++) a[i] = (aB[i>>3] >> (i&7)) & 1;
+      }else{
+        rc = TS_CHUNK_CORRUPT;
+        goto fail;
+      }
+      if( pC->aNull ){
+        k = nVal - 1;
+        for(i=nRow-1; i>=0; i--) a[i] = pC->aNull[i] ? 0 : a[k--];
+      }
+      break;
+    }
+    default: {  /* BIGINT, TIMESTAMP */
+      int64_t *a;
+      pC->aInt = (int64_t*)calloc((size_t)nRow, sizeof(int64_t));
+      if( pC->aInt==0 ){ rc = TS_CHUNK_NOMEM; goto fail; }
+      if( nVal==0 ) break;
+      a = pC->aInt;
+      rc = iseqDecode(&rd, a, nVal);
+      if( rc ) goto fail;
+      if( pC->aNull ){
+        k = nVal - 1;
+        for(i=nRow-1; i>=0; i--) a[i] = pC->aNull[i] ? 0 : a[k--];
+      }
+      break;
+    }
+  }
+  /* The payload must be consumed exactly (XOR streams end at the payload). */
+  if( rd.i!=pC->dir.nByte ){ rc = TS_CHUNK_CORRUPT; goto fail; }
+
+  pC->bDone = 1;
+  readerColOut(pC, pCol);
+  return TS_CHUNK_OK;
+
+fail:
+  readerColClear(pC);
+  return rc;
+}
+
+/*************************************************************************
+** Integrity check.
+*/
+static void verifyMsg(char *zErr, size_t nErr, const char *zFmt, ...){
+  va_list ap;
+  if( zErr==0 || nErr==0 ) return;
+  va_start(ap, zFmt);
+  vsnprintf(zErr, nErr, zFmt, ap);
+  va_end(ap);
+}
+
+static const char *typeName(int eType){
+  switch( eType ){
+    case TS_TYPE_DOUBLE: return "DOUBLE";
+    case TS_TYPE_BIGINT: return "BIGINT";
+    case TS_TYPE_VARCHAR: return "VARCHAR";
+    case TS_TYPE_BOOLEAN: return "BOOLEAN";
+    default: return "TIMESTAMP";
+  }
+}
+
+int tsChunkVerify(const void *a, size_t n, char *zErr, size_t nErr){
+  TsChunkReader *p = 0;
+  const int64_t *aT;
+  int rc, i, j;
+  if( zErr && nErr ) zErr[0] = 0;
+  if( a==0 || n<8 || memcmp(a, aMagic, 4)!=0 ){
+    verifyMsg(zErr, nErr, "not a chunk (bad magic or unknown format version)");
+    return TS_CHUNK_CORRUPT;
+  }
+  {
+    const unsigned char *aB = (const unsigned char*)a;
+    uint32_t crc = (uint32_t)aB[4] | ((uint32_t)aB[5]<<8) | ((uint32_t)aB[6]<<16) | ((uint32_t)aB[7]<<24);
+    uint32_t crcReal = blobCrc(aB + 8, n - 8);
+    if( crc!=crcReal ){
+      verifyMsg(zErr, nErr, "checksum mismatch (stored %08x, computed %08x over %zu bytes)",
+                crc, crcReal, n);
+      return TS_CHUNK_CORRUPT;
+    }
+  }
+  rc = tsChunkReaderOpen(a, n, &p);
+  if( rc ){
+    verifyMsg(zErr, nErr, rc==TS_CHUNK_NOMEM ? "out of memory" : "malformed header or column directory");
+    return rc;
+  }
+  rc = tsChunkReadTime(p, &aT);
+  if( rc ){
+    verifyMsg(zErr, nErr, "time column: %s", rc==TS_CHUNK_NOMEM ? "out of memory"
+              : "malformed, not strictly increasing, or not matching the header's time range");
+    goto done;
+  }
+  rc = tsChunkReadVersion(p, &aT);
+  if( rc ){
+    verifyMsg(zErr, nErr, "version column: %s", rc==TS_CHUNK_NOMEM ? "out of memory" : "malformed");
+    goto done;
+  }
+  for(i=0; i<p->h.info.nCol; i++){
+    TsChunkCol c;
+    const TsChunkStat *pH = &p->aCol[i].dir.stat;
+    TsChunkStat st;
+    int nRow = p->h.info.nRow, k = 0, eType = p->aCol[i].dir.eType;
+    rc = tsChunkReadCol(p, i, &c);
+    if( rc ){
+      verifyMsg(zErr, nErr, "column %d (%s): %s", i, typeName(eType),
+                rc==TS_CHUNK_NOMEM ? "out of memory" : "malformed payload");
+      goto done;
+    }
+    memset(&st, 0, sizeof(st));
+    for(j=0; j<nRow; j++) if( !c.aNull || !c.aNull[j] ) st.nValue++;
+    if( st.nValue!=pH->nValue ){
+      verifyMsg(zErr, nErr, "column %d (%s): header says %lld values, payload has %lld",
+                i, typeName(eType), (long long)pH->nValue, (long long)st.nValue);
+      rc = TS_CHUNK_CORRUPT;
+      goto done;
+    }
+    if( st.nValue==0 || eType==TS_TYPE_VARCHAR ) continue;
+    if( eType==TS_TYPE_DOUBLE ){
+      double *aV = (double*)malloc(sizeof(double)*(size_t)st.nValue);
+      if( aV==0 ){ rc = TS_CHUNK_NOMEM; verifyMsg(zErr, nErr, "out of memory"); goto done; }
+      for(j=0; j<nRow; j++) if( !c.aNull || !c.aNull[j] ) aV[k++] = c.aDouble[j];
+      statDoubles(aV, k, &st);
+      free(aV);
+      if( dblBits(st.rMin)!=dblBits(pH->rMin) || dblBits(st.rMax)!=dblBits(pH->rMax)
+       || dblBits(st.rSum)!=dblBits(pH->rSum) ){
+        verifyMsg(zErr, nErr, "column %d (DOUBLE): header min/max/sum %.17g/%.17g/%.17g, "
+                  "contents %.17g/%.17g/%.17g", i, pH->rMin, pH->rMax, pH->rSum,
+                  st.rMin, st.rMax, st.rSum);
+        rc = TS_CHUNK_CORRUPT;
+        goto done;
+      }
+    }else{
+      int64_t *aV = (int64_t*)malloc(sizeof(int64_t)*(size_t)st.nValue);
+      if( aV==0 ){ rc = TS_CHUNK_NOMEM; verifyMsg(zErr, nErr, "out of memory"); goto done; }
+      for(j=0; j<nRow; j++) if( !c.aNull || !c.aNull[j] ) aV[k++] = c.aInt[j];
+      statInts(aV, k, &st);
+      free(aV);
+      if( st.iMin!=pH->iMin || st.iMax!=pH->iMax || dblBits(st.rSum)!=dblBits(pH->rSum) ){
+        verifyMsg(zErr, nErr, "column %d (%s): header min/max/sum %lld/%lld/%.17g, "
+                  "contents %lld/%lld/%.17g", i, typeName(eType), (long long)pH->iMin,
+                  (long long)pH->iMax, pH->rSum, (long long)st.iMin, (long long)st.iMax, st.rSum);
+        rc = TS_CHUNK_CORRUPT;
+        goto done;
+      }
+    }
+  }
+done:
+  tsChunkReaderFree(p);
+  return rc;
+}

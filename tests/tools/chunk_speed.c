@@ -1,0 +1,113 @@
+/*
+** chunk_speed.c: encode/decode throughput and size of the chunk codec on
+** deterministic TSBS-like data (10 DOUBLE measures, integer-valued clamped
+** random walks in 0..100, 10 s interval, 1000-row chunks) and on the same
+** walks at full precision.  Not a test: prints figures.
+**
+**   build/tools/chunk_speed [nChunk]     (default 200 chunks = 2 M values)
+**
+** "values/s" counts measure values (rows x 10); the time column is encoded
+** and decoded too, and its cost is included.  Times are this thread's CPU
+** time (the build machine is shared), best of 3 repetitions.
+*/
+#include "chunk.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NROW 1000
+#define NCOL 10
+
+static uint64_t rngState = 42;
+static uint64_t rnd(void){
+  uint64_t z = (rngState += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+static double rndUnit(void){ return (double)(rnd() >> 11) / 9007199254740992.0; }
+static double rndNormal(void){
+  double u = rndUnit(), v = rndUnit();
+  if( u<1e-300 ) u = 1e-300;
+  return sqrt(-2.0*log(u)) * cos(6.283185307179586*v);
+}
+static double now(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec*1e-9;
+}
+
+static void run(const char *zName, int bFull, int nChunk){
+  int64_t *aTime = malloc(sizeof(int64_t)*(size_t)nChunk*NROW);
+  double *aVal = malloc(sizeof(double)*(size_t)nChunk*NROW*NCOL);  /* [chunk][col][row] */
+  TsBuf *aBlob = calloc((size_t)nChunk, sizeof(TsBuf));
+  double aWalk[NCOL], t0, t, tEnc, tDec, sum = 0;
+  size_t nByte = 0;
+  int k, i, j, rep;
+  for(j=0; j<NCOL; j++) aWalk[j] = rndUnit()*100;
+  for(k=0; k<nChunk; k++){
+    for(i=0; i<NROW; i++){
+      aTime[(size_t)k*NROW+i] = 1451606400000000000LL + ((int64_t)k*NROW+i)*10000000000LL;
+      for(j=0; j<NCOL; j++){
+        aWalk[j] += rndNormal();
+        if( aWalk[j]<0 ) aWalk[j] = 0;
+        if( aWalk[j]>100 ) aWalk[j] = 100;
+        aVal[((size_t)k*NCOL+j)*NROW+i] = bFull ? aWalk[j] : (double)(int64_t)aWalk[j];
+      }
+    }
+  }
+  tEnc = tDec = 1e30;
+  for(rep=0; rep<3; rep++){
+  nByte = 0;
+  t0 = now();
+  for(k=0; k<nChunk; k++){
+    TsChunkCol ac[NCOL];
+    memset(ac, 0, sizeof(ac));
+    for(j=0; j<NCOL; j++){
+      ac[j].eType = TS_TYPE_DOUBLE;
+      ac[j].aDouble = &aVal[((size_t)k*NCOL+j)*NROW];
+    }
+    tsBufFree(&aBlob[k]);
+    if( tsChunkEncode(NROW, &aTime[(size_t)k*NROW], 0, NCOL, ac, &aBlob[k]) ){
+      fprintf(stderr, "encode failed\n");
+      exit(1);
+    }
+    nByte += aBlob[k].n;
+  }
+  t = now() - t0;
+  if( t<tEnc ) tEnc = t;
+  t0 = now();
+  for(k=0; k<nChunk; k++){
+    TsChunkReader *pRd;
+    const int64_t *aT;
+    if( tsChunkReaderOpen(aBlob[k].a, aBlob[k].n, &pRd) || tsChunkReadTime(pRd, &aT) ){
+      fprintf(stderr, "decode failed\n");
+      exit(1);
+    }
+    sum += (double)aT[NROW-1];
+    for(j=0; j<NCOL; j++){
+      TsChunkCol c;
+      if( tsChunkReadCol(pRd, j, &c) ){ fprintf(stderr, "decode failed\n"); exit(1); }
+      for(i=0; i<NROW; i++) sum += c.aDouble[i];
+    }
+    tsChunkReaderFree(pRd);
+  }
+  t = now() - t0;
+  if( t<tDec ) tDec = t;
+  }
+  printf("%-28s %8.4f bytes/value  encode %7.1f M values/s  decode(+sum) %7.1f M values/s  (check %g)\n",
+         zName, (double)nByte/((double)nChunk*NROW*NCOL),
+         (double)nChunk*NROW*NCOL/tEnc/1e6, (double)nChunk*NROW*NCOL/tDec/1e6, sum);
+  for(k=0; k<nChunk; k++) tsBufFree(&aBlob[k]);
+  free(aBlob); free(aTime); free(aVal);
+}
+
+int main(int argc, char **argv){
+  int nChunk = argc>1 ? atoi(argv[1]) : 200;
+  if( nChunk<1 ) nChunk = 1;
+  run("TSBS-like integer-valued", 0, nChunk);
+  run("full-precision random walk", 1, nChunk);
+  return 0;
+}

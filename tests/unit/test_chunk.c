@@ -1,0 +1,684 @@
+/*
+** test_chunk.c: unit tests of the chunk codec (ext/chunk.c).
+**
+** Round trips of every type with NULL patterns, 1 and TS_CHUNK_MAX_ROWS
+** rows, regular and irregular times, extreme integers and doubles (bit for
+** bit, -0.0, subnormals, NaN/Inf); header-only statistics; bad arguments;
+** corrupt input (every truncation, random byte flips) giving
+** TS_CHUNK_CORRUPT or a valid decode, never a crash; compression ratios on
+** deterministic TSBS-like data (lines starting "INFO " report the figures).
+*/
+#include "chunk.h"
+#include "tt.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static int bSanitize = 0;
+
+/* Deterministic PRNG (splitmix64). */
+static uint64_t rngState = 0x1234567887654321ULL;
+static uint64_t rnd(void){
+  uint64_t z = (rngState += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+static double rndUnit(void){ return (double)(rnd() >> 11) / 9007199254740992.0; }
+static double rndNormal(void){
+  double u = rndUnit(), v = rndUnit();
+  if( u<1e-300 ) u = 1e-300;
+  return sqrt(-2.0*log(u)) * cos(6.283185307179586*v);
+}
+static uint64_t bitsOf(double r){ uint64_t u; memcpy(&u, &r, 8); return u; }
+static double dblOf(uint64_t u){ double r; memcpy(&r, &u, 8); return r; }
+
+/* A column with its own storage. */
+typedef struct Col Col;
+struct Col {
+  TsChunkCol c;
+  uint8_t *aNull;
+  double *aDouble;
+  int64_t *aInt;
+  char **azText;
+  int *anText;
+};
+
+static void colAlloc(Col *p, int eType, int nRow){
+  memset(p, 0, sizeof(*p));
+  p->c.eType = eType;
+  p->aNull = calloc((size_t)nRow, 1);
+  p->aDouble = calloc((size_t)nRow, sizeof(double));
+  p->aInt = calloc((size_t)nRow, sizeof(int64_t));
+  p->azText = calloc((size_t)nRow, sizeof(char*));
+  p->anText = calloc((size_t)nRow, sizeof(int));
+  p->c.aNull = p->aNull;
+  p->c.aDouble = p->aDouble;
+  p->c.aInt = p->aInt;
+  p->c.azText = (const char *const *)p->azText;
+  p->c.anText = p->anText;
+}
+
+static void colFree(Col *p, int nRow){
+  int i;
+  for(i=0; i<nRow; i++) free(p->azText[i]);
+  free(p->aNull); free(p->aDouble); free(p->aInt); free(p->azText); free(p->anText);
+}
+
+static void colSetText(Col *p, int i, const char *z, int n){
+  free(p->azText[i]);
+  p->azText[i] = malloc((size_t)n + 1);
+  memcpy(p->azText[i], z, (size_t)n);
+  p->azText[i][n] = 0;
+  p->anText[i] = n;
+}
+
+/* Expected statistics, computed independently of the codec. */
+static void statExpected(const TsChunkCol *c, int nRow, TsChunkStat *s){
+  int i, bFirst = 1;
+  __int128 sum = 0;
+  memset(s, 0, sizeof(*s));
+  for(i=0; i<nRow; i++){
+    if( c->aNull && c->aNull[i] ) continue;
+    s->nValue++;
+    if( c->eType==TS_TYPE_DOUBLE ){
+      double r = c->aDouble[i];
+      if( bFirst ){ s->rMin = s->rMax = r; }
+      if( r<s->rMin ) s->rMin = r;
+      if( r>s->rMax ) s->rMax = r;
+      s->rSum += r;
+    }else if( c->eType!=TS_TYPE_VARCHAR ){
+      int64_t v = c->aInt[i];
+      if( c->eType==TS_TYPE_BOOLEAN ) v = v!=0;
+      if( bFirst ){ s->iMin = s->iMax = v; }
+      if( v<s->iMin ) s->iMin = v;
+      if( v>s->iMax ) s->iMax = v;
+      sum += v;
+    }
+    bFirst = 0;
+  }
+  if( c->eType!=TS_TYPE_DOUBLE && c->eType!=TS_TYPE_VARCHAR ) s->rSum = (double)sum;
+}
+
+/* Compare a decoded column with the input; returns a description of the
+** first difference, or NULL. */
+static const char *colDiff(const TsChunkCol *pIn, const TsChunkCol *pOut, int nRow){
+  int i;
+  if( pOut->eType!=pIn->eType ) return "type";
+  for(i=0; i<nRow; i++){
+    int bNullIn = pIn->aNull && pIn->aNull[i];
+    int bNullOut = pOut->aNull && pOut->aNull[i];
+    if( bNullIn!=bNullOut ) return "null flag";
+    if( bNullIn ) continue;
+    switch( pIn->eType ){
+      case TS_TYPE_DOUBLE:
+        if( bitsOf(pIn->aDouble[i])!=bitsOf(pOut->aDouble[i]) ) return "double bits";
+        break;
+      case TS_TYPE_BOOLEAN:
+        if( (pIn->aInt[i]!=0)!=pOut->aInt[i] ) return "boolean";
+        break;
+      case TS_TYPE_VARCHAR:
+        if( pIn->anText[i]!=pOut->anText[i] ) return "text length";
+        if( pIn->anText[i] && memcmp(pIn->azText[i], pOut->azText[i], (size_t)pIn->anText[i]) ) return "text bytes";
+        break;
+      default:
+        if( pIn->aInt[i]!=pOut->aInt[i] ) return "integer";
+        break;
+    }
+  }
+  return 0;
+}
+
+/* Encode, check header stats, decode everything and compare.  Returns the
+** blob size, or 0 after reporting a failure. */
+static size_t roundTrip(const char *zName, int nRow, const int64_t *aTime,
+                        const int64_t *aVer, int nCol, const TsChunkCol *aCol,
+                        TsBuf *pBlob){
+  TsBuf buf;
+  TsChunkInfo info;
+  TsChunkStat *aStat;
+  TsChunkReader *pRd = 0;
+  const int64_t *aT, *aV;
+  char zMsg[200];
+  const char *zErr = 0;
+  int rc, i;
+  size_t nByte = 0;
+
+  tsBufInit(&buf);
+  rc = tsChunkEncode(nRow, aTime, aVer, nCol, aCol, &buf);
+  if( rc ){ snprintf(zMsg, sizeof(zMsg), "encode rc=%d", rc); zErr = zMsg; goto done; }
+  aStat = calloc((size_t)nCol + 1, sizeof(TsChunkStat));
+  rc = tsChunkInfoGet(buf.a, buf.n, &info, aStat, nCol);
+  if( rc ){ zErr = "info rc"; free(aStat); goto done; }
+  if( info.nRow!=nRow || info.nCol!=nCol || info.tMin!=aTime[0] || info.tMax!=aTime[nRow-1] ){
+    zErr = "info fields"; free(aStat); goto done;
+  }
+  for(i=0; i<nCol && !zErr; i++){
+    TsChunkStat e;
+    statExpected(&aCol[i], nRow, &e);
+    if( e.nValue!=aStat[i].nValue ) zErr = "stat nValue";
+    else if( e.nValue==0 || aCol[i].eType==TS_TYPE_VARCHAR ) continue;
+    else if( aCol[i].eType==TS_TYPE_DOUBLE ){
+      if( bitsOf(e.rMin)!=bitsOf(aStat[i].rMin) || bitsOf(e.rMax)!=bitsOf(aStat[i].rMax) ) zErr = "stat rMin/rMax";
+      else if( bitsOf(e.rSum)!=bitsOf(aStat[i].rSum) ) zErr = "stat rSum";
+    }else{
+      if( e.iMin!=aStat[i].iMin || e.iMax!=aStat[i].iMax ) zErr = "stat iMin/iMax";
+      else if( bitsOf(e.rSum)!=bitsOf(aStat[i].rSum) ) zErr = "stat rSum (int)";
+    }
+  }
+  free(aStat);
+  if( zErr ) goto done;
+  rc = tsChunkVerify(buf.a, buf.n, zMsg, sizeof(zMsg));
+  if( rc ){ zErr = zMsg; goto done; }
+  rc = tsChunkReaderOpen(buf.a, buf.n, &pRd);
+  if( rc ){ zErr = "reader open"; goto done; }
+  if( tsChunkReaderInfo(pRd)->nRow!=nRow ){ zErr = "reader info"; goto done; }
+  if( tsChunkReadTime(pRd, &aT) ){ zErr = "read time"; goto done; }
+  for(i=0; i<nRow; i++) if( aT[i]!=aTime[i] ){ zErr = "time value"; goto done; }
+  if( tsChunkReadVersion(pRd, &aV) ){ zErr = "read version"; goto done; }
+  for(i=0; i<nRow; i++) if( aV[i]!=(aVer ? aVer[i] : 1) ){ zErr = "version value"; goto done; }
+  /* Decode columns in reverse order, then one twice (re-decode is allowed). */
+  for(i=nCol-1; i>=0; i--){
+    TsChunkCol out;
+    const char *zD;
+    if( tsChunkReadCol(pRd, i, &out) ){ zErr = "read col"; goto done; }
+    zD = colDiff(&aCol[i], &out, nRow);
+    if( zD ){ snprintf(zMsg, sizeof(zMsg), "col %d: %s", i, zD); zErr = zMsg; goto done; }
+  }
+  if( nCol>0 ){
+    TsChunkCol out, out2;
+    if( tsChunkReadCol(pRd, 0, &out) || colDiff(&aCol[0], &out, nRow) ){ zErr = "re-decode"; goto done; }
+    if( tsChunkReadCol(pRd, 0, &out2) || memcmp(&out, &out2, sizeof(out)) ){
+      zErr = "second read of a column returns the cached arrays"; goto done;
+    }
+  }
+  nByte = buf.n;
+done:
+  tsChunkReaderFree(pRd);
+  if( zErr ){
+    printf("FAIL %s: %s\n", zName, zErr);
+    tt_nFail++;
+    nByte = 0;
+  }else{
+    tt_nPass++;
+    printf("PASS %s\n", zName);
+  }
+  if( pBlob && nByte ){ tsBufAppend(pBlob, buf.a, buf.n); }
+  tsBufFree(&buf);
+  return nByte;
+}
+
+static int64_t *timesRegular(int n, int64_t t0, int64_t dt){
+  int64_t *a = malloc(sizeof(int64_t)*(size_t)n);
+  int i;
+  for(i=0; i<n; i++) a[i] = t0 + dt*i;
+  return a;
+}
+
+/* Fill a column of the given type with a value pattern. */
+static void fillCol(Col *p, int nRow, int ePattern){
+  int i;
+  char z[64];
+  for(i=0; i<nRow; i++){
+    uint64_t r = rnd();
+    switch( p->c.eType ){
+      case TS_TYPE_DOUBLE:
+        switch( ePattern ){
+          case 0: p->aDouble[i] = (double)(r % 101); break;
+          case 1: p->aDouble[i] = rndNormal()*1e3; break;
+          case 2: { /* arbitrary bit patterns, no NaN */
+            double d = dblOf(r);
+            if( isnan(d) ) d = 1.5;
+            p->aDouble[i] = d;
+            break;
+          }
+          default: p->aDouble[i] = (double)((int64_t)(r % 100000) - 50000) / 100.0; break;
+        }
+        break;
+      case TS_TYPE_VARCHAR: {
+        int n = ePattern==0 ? snprintf(z, sizeof(z), "host_%d", (int)(r % 7))
+                            : snprintf(z, sizeof(z), "v%llu", (unsigned long long)r);
+        if( r % 13==0 ) n = 0;   /* some empty strings */
+        colSetText(p, i, z, n);
+        break;
+      }
+      case TS_TYPE_BOOLEAN:
+        p->aInt[i] = ePattern==0 ? 1 : (int64_t)(r & 1);
+        break;
+      default:
+        switch( ePattern ){
+          case 0: p->aInt[i] = (int64_t)(r % 1000); break;
+          case 1: p->aInt[i] = (int64_t)r; break;  /* full range */
+          default: p->aInt[i] = 1000000 + i*7; break;
+        }
+        break;
+    }
+  }
+}
+
+static void nullPattern(uint8_t *a, int nRow, int eNull){
+  int i;
+  for(i=0; i<nRow; i++){
+    switch( eNull ){
+      case 0: a[i] = 0; break;               /* none */
+      case 1: a[i] = 1; break;               /* all */
+      case 2: a[i] = i & 1; break;           /* alternate */
+      case 3: a[i] = i==0; break;            /* first */
+      case 4: a[i] = i==nRow-1; break;       /* last */
+      default: a[i] = (rnd() % 10)==0; break;/* random 10% */
+    }
+  }
+}
+
+static const int aType[] = { TS_TYPE_DOUBLE, TS_TYPE_BIGINT, TS_TYPE_VARCHAR,
+                             TS_TYPE_BOOLEAN, TS_TYPE_TIMESTAMP };
+static const char *azType[] = { "double", "bigint", "varchar", "boolean", "timestamp" };
+
+static void testTypesAndNulls(void){
+  int nRowCase[] = { 1, 2, 3, 7, 8, 9, 127, 128, 129, 1000 };
+  int iN, t, eNull, ePat;
+  char zName[128];
+  for(iN=0; iN<(int)(sizeof(nRowCase)/sizeof(nRowCase[0])); iN++){
+    int nRow = nRowCase[iN];
+    int64_t *aTime = timesRegular(nRow, 1700000000000000000LL, 10000000000LL);
+    for(t=0; t<5; t++){
+      for(eNull=0; eNull<6; eNull++){
+        for(ePat=0; ePat<4; ePat++){
+          Col c;
+          colAlloc(&c, aType[t], nRow);
+          fillCol(&c, nRow, ePat);
+          nullPattern(c.aNull, nRow, eNull);
+          snprintf(zName, sizeof(zName), "roundtrip %s rows=%d nulls=%d pattern=%d",
+                   azType[t], nRow, eNull, ePat);
+          roundTrip(zName, nRow, aTime, 0, 1, &c.c, 0);
+          colFree(&c, nRow);
+        }
+      }
+    }
+    free(aTime);
+  }
+}
+
+/* All five types together, plus aNull==NULL arrays. */
+static void testMultiCol(void){
+  int nRow = 500, i;
+  int64_t *aTime = malloc(sizeof(int64_t)*nRow);
+  int64_t *aVer = malloc(sizeof(int64_t)*nRow);
+  Col c[5];
+  TsChunkCol ac[5];
+  int64_t t = -5000000000LL;
+  for(i=0; i<nRow; i++){
+    t += 1 + (int64_t)(rnd() % 3000000000ULL);   /* irregular */
+    aTime[i] = t;
+    aVer[i] = i<250 ? 1 : 7 + (i>400);
+  }
+  for(i=0; i<5; i++){
+    colAlloc(&c[i], aType[i], nRow);
+    fillCol(&c[i], nRow, 1);
+    ac[i] = c[i].c;
+    if( i%2 ) ac[i].aNull = 0;
+    else nullPattern(c[i].aNull, nRow, 5);
+  }
+  roundTrip("multi-column irregular times and versions", nRow, aTime, aVer, 5, ac, 0);
+  for(i=0; i<nRow; i++) aVer[i] = (int64_t)rnd();
+  roundTrip("multi-column random versions", nRow, aTime, aVer, 5, ac, 0);
+  roundTrip("zero columns", nRow, aTime, aVer, 0, 0, 0);
+  for(i=0; i<5; i++) colFree(&c[i], nRow);
+  free(aTime); free(aVer);
+}
+
+static void testTimes(void){
+  int nRow = 1000, i;
+  int64_t *aTime = malloc(sizeof(int64_t)*TS_CHUNK_MAX_ROWS);
+  Col c;
+  size_t n;
+  char zName[100];
+  colAlloc(&c, TS_TYPE_BIGINT, TS_CHUNK_MAX_ROWS);
+  /* Extremes of the int64 range. */
+  aTime[0] = INT64_MIN; aTime[1] = -1; aTime[2] = 0; aTime[3] = INT64_MAX;
+  c.aInt[0] = INT64_MAX; c.aInt[1] = INT64_MIN; c.aInt[2] = 0; c.aInt[3] = -1;
+  roundTrip("times INT64_MIN..INT64_MAX, extreme ints", 4, aTime, 0, 1, &c.c, 0);
+  aTime[0] = INT64_MIN; aTime[1] = INT64_MAX;
+  roundTrip("two rows spanning all of int64", 2, aTime, aTime, 1, &c.c, 0);
+  /* Jittered 10 s interval. */
+  for(i=0; i<nRow; i++){
+    aTime[i] = 1500000000000000000LL + 10000000000LL*i + (int64_t)(rnd() % 1000000);
+    c.aInt[i] = i;
+  }
+  n = roundTrip("jittered 10 s times", nRow, aTime, 0, 1, &c.c, 0);
+  printf("INFO jittered-times chunk 1000 rows + 1 counter column: %zu bytes\n", n);
+  /* Regular: the time payload should be tiny. */
+  for(i=0; i<nRow; i++) aTime[i] = 1500000000000000000LL + 10000000000LL*i;
+  n = roundTrip("regular 10 s times", nRow, aTime, 0, 0, 0, 0);
+  TT_CHECK("regular times compress to a few bytes", n>0 && n<64);
+  printf("INFO regular-times chunk 1000 rows, no column: %zu bytes\n", n);
+  /* Growing deltas (delta-of-delta constant). */
+  for(i=0; i<nRow; i++) aTime[i] = (int64_t)i*i*1000;
+  roundTrip("quadratic times", nRow, aTime, 0, 1, &c.c, 0);
+  /* Small deltas with rare huge outliers: Rice blocks with escapes must
+  ** keep this far below bit packing's 50+ bits per value in those blocks. */
+  {
+    int64_t v = 0;
+    for(i=0; i<nRow; i++){
+      aTime[i] = 1000LL*i;
+      v += (int64_t)(rnd()%3) - 1;
+      c.aInt[i] = (i==100 || i==500 || i==900) ? v + ((int64_t)1<<50) * (i==500 ? -1 : 1) : v;
+      c.aNull[i] = 0;
+    }
+    n = roundTrip("small deltas with huge outliers (Rice escapes)", nRow, aTime, 0, 1, &c.c, 0);
+    printf("INFO 1000 BIGINT deltas in -1..1 with 3 outliers of 2^50: %zu bytes\n", n);
+    TT_CHECK("outliers cost little (bit packing: > 2000 bytes)", n>0 && n<500);
+    c.aInt[0] = INT64_MIN; c.aInt[1] = INT64_MAX; c.aInt[2] = INT64_MIN;
+    roundTrip("Rice escapes with the full int64 range", nRow, aTime, 0, 1, &c.c, 0);
+  }
+  /* Maximum rows with random values and NULLs. */
+  for(i=0; i<TS_CHUNK_MAX_ROWS; i++){
+    aTime[i] = 1000LL*i + (int64_t)(rnd()%1000);
+    c.aInt[i] = (int64_t)rnd() >> (rnd()%64);
+    c.aNull[i] = rnd()%3==0;
+  }
+  snprintf(zName, sizeof(zName), "TS_CHUNK_MAX_ROWS=%d rows", TS_CHUNK_MAX_ROWS);
+  roundTrip(zName, TS_CHUNK_MAX_ROWS, aTime, 0, 1, &c.c, 0);
+  colFree(&c, TS_CHUNK_MAX_ROWS);
+  free(aTime);
+}
+
+static void testDoubles(void){
+  static const uint64_t aSpecial[] = {
+    0x8000000000000000ULL,  /* -0.0 */
+    0x0000000000000000ULL,  /* +0.0 */
+    0x0000000000000001ULL,  /* smallest subnormal */
+    0x800fffffffffffffULL,  /* negative largest subnormal */
+    0x7fefffffffffffffULL,  /* DBL_MAX */
+    0xffefffffffffffffULL,  /* -DBL_MAX */
+    0x3ff0000000000000ULL,  /* 1.0 */
+    0x43e0000000000000ULL,  /* 2^63 */
+    0xc3e0000000000000ULL,  /* -2^63 */
+    0x4340000000000001ULL,  /* 2^54+2 */
+  };
+  int nS = (int)(sizeof(aSpecial)/sizeof(aSpecial[0]));
+  int nRow = 200, i;
+  int64_t *aTime = timesRegular(nRow, 0, 1);
+  Col c;
+  colAlloc(&c, TS_TYPE_DOUBLE, nRow);
+  for(i=0; i<nRow; i++) c.aDouble[i] = dblOf(aSpecial[i % nS]);
+  roundTrip("doubles: -0.0, subnormals, DBL_MAX, 2^63", nRow, aTime, 0, 1, &c.c, 0);
+  /* Integers with one -0.0: must not be scaled as +0.0. */
+  for(i=0; i<nRow; i++) c.aDouble[i] = (double)(i % 50);
+  c.aDouble[77] = -0.0;
+  roundTrip("integer doubles with one -0.0", nRow, aTime, 0, 1, &c.c, 0);
+  /* Decimals of various precisions. */
+  for(i=0; i<nRow; i++) c.aDouble[i] = (double)(int64_t)(rnd()%2000000 - 1000000) / 1000.0;
+  roundTrip("3-decimal doubles", nRow, aTime, 0, 1, &c.c, 0);
+  for(i=0; i<nRow; i++) c.aDouble[i] = 0.1 * i;   /* not exact decimals */
+  roundTrip("0.1*i doubles", nRow, aTime, 0, 1, &c.c, 0);
+  for(i=0; i<nRow; i++) c.aDouble[i] = 1e300 * (i - 100);
+  roundTrip("huge doubles", nRow, aTime, 0, 1, &c.c, 0);
+  for(i=0; i<nRow; i++) c.aDouble[i] = 9.0e18 + 2048.0*i;
+  roundTrip("doubles near 2^63", nRow, aTime, 0, 1, &c.c, 0);
+  for(i=0; i<nRow; i++) c.aDouble[i] = 42.5;
+  roundTrip("constant double", nRow, aTime, 0, 1, &c.c, 0);
+  /* NaN and Inf never reach the codec, but must not crash it; the XOR and
+  ** RAW paths are bit-exact so they still round-trip. */
+  for(i=0; i<nRow; i++){
+    c.aDouble[i] = (i%3==0) ? NAN : (i%3==1) ? INFINITY : -INFINITY;
+    if( i==5 ) c.aDouble[i] = 3.0;
+  }
+  {
+    TsBuf b;
+    TsChunkReader *pRd = 0;
+    TsChunkCol out;
+    int rc;
+    tsBufInit(&b);
+    rc = tsChunkEncode(nRow, aTime, 0, 1, &c.c, &b);
+    TT_EQ_I64("NaN/Inf encode does not fail", rc, TS_CHUNK_OK);
+    rc = tsChunkReaderOpen(b.a, b.n, &pRd);
+    if( rc==TS_CHUNK_OK ) rc = tsChunkReadCol(pRd, 0, &out);
+    TT_CHECK("NaN/Inf decode bit-exact", rc==TS_CHUNK_OK && colDiff(&c.c, &out, nRow)==0);
+    tsChunkReaderFree(pRd);
+    tsBufFree(&b);
+  }
+  colFree(&c, nRow);
+  free(aTime);
+}
+
+static void testMisuse(void){
+  int64_t aTime[3] = { 10, 20, 20 };
+  int64_t aInt[3] = { 1, 2, 3 };
+  TsChunkCol c;
+  TsBuf b;
+  TsChunkInfo info;
+  TsChunkReader *pRd = (TsChunkReader*)&info;
+  tsBufInit(&b);
+  memset(&c, 0, sizeof(c));
+  c.eType = TS_TYPE_BIGINT; c.aInt = aInt;
+  TT_EQ_I64("equal times are misuse", tsChunkEncode(3, aTime, 0, 1, &c, &b), TS_CHUNK_MISUSE);
+  aTime[2] = 15;
+  TT_EQ_I64("decreasing times are misuse", tsChunkEncode(3, aTime, 0, 1, &c, &b), TS_CHUNK_MISUSE);
+  TT_EQ_I64("zero rows is misuse", tsChunkEncode(0, aTime, 0, 1, &c, &b), TS_CHUNK_MISUSE);
+  TT_EQ_I64("too many rows is misuse", tsChunkEncode(TS_CHUNK_MAX_ROWS+1, aTime, 0, 1, &c, &b), TS_CHUNK_MISUSE);
+  c.eType = 99;
+  TT_EQ_I64("bad type is misuse", tsChunkEncode(2, aTime, 0, 1, &c, &b), TS_CHUNK_MISUSE);
+  c.eType = TS_TYPE_DOUBLE;
+  TT_EQ_I64("missing value array is misuse", tsChunkEncode(2, aTime, 0, 1, &c, &b), TS_CHUNK_MISUSE);
+  TT_EQ_I64("misuse appends nothing", (long long)b.n, 0);
+  TT_EQ_I64("empty blob is corrupt", tsChunkInfoGet("", 0, &info, 0, 0), TS_CHUNK_CORRUPT);
+  TT_EQ_I64("bad magic is corrupt", tsChunkReaderOpen("XXXXXXXXXX", 10, &pRd), TS_CHUNK_CORRUPT);
+  TT_CHECK("failed open nulls the reader", pRd==0);
+  tsChunkReaderFree(0);
+  tsBufFree(&b);
+}
+
+/* Decode everything in a blob; returns TS_CHUNK_OK or the first error. */
+static int decodeAll(const unsigned char *a, size_t n){
+  TsChunkInfo info;
+  TsChunkStat aStat[8];
+  TsChunkReader *pRd = 0;
+  const int64_t *aT;
+  int rc, i;
+  rc = tsChunkInfoGet(a, n, &info, aStat, 8);
+  if( rc ) return rc;
+  rc = tsChunkReaderOpen(a, n, &pRd);
+  if( rc ) return rc;
+  rc = tsChunkReadTime(pRd, &aT);
+  if( rc==TS_CHUNK_OK ) rc = tsChunkReadVersion(pRd, &aT);
+  for(i=0; rc==TS_CHUNK_OK && i<tsChunkReaderInfo(pRd)->nCol; i++){
+    TsChunkCol out;
+    rc = tsChunkReadCol(pRd, i, &out);
+  }
+  tsChunkReaderFree(pRd);
+  return rc;
+}
+
+/* Recompute the CRC-32 (bytes 4..7) so that damage reaches the decoders. */
+static void fixCrc(unsigned char *a, size_t n){
+  uint32_t crc;
+  if( n<8 ) return;
+  crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), a + 8, (uInt)(n - 8));
+  a[4] = (unsigned char)crc; a[5] = (unsigned char)(crc>>8);
+  a[6] = (unsigned char)(crc>>16); a[7] = (unsigned char)(crc>>24);
+}
+
+static void testCorrupt(void){
+  int nRow = 300, i, t;
+  int64_t *aTime = malloc(sizeof(int64_t)*nRow);
+  Col c[6];
+  TsChunkCol ac[6];
+  TsBuf blob;
+  int nBad = 0, nCorrupt = 0, nOk = 0, nVerifyBad = 0, nVerifyOdd = 0;
+  char zErr[200];
+  int nFlip = bSanitize ? 3000 : 20000;
+  tsBufInit(&blob);
+  for(i=0; i<nRow; i++) aTime[i] = 1000*i + (int64_t)(rnd()%100);
+  for(t=0; t<6; t++){
+    colAlloc(&c[t], t<5 ? aType[t] : TS_TYPE_DOUBLE, nRow);
+    fillCol(&c[t], nRow, t==5 ? 1 : 0);
+    nullPattern(c[t].aNull, nRow, t==2 ? 5 : 0);
+    ac[t] = c[t].c;
+  }
+  roundTrip("corruption source blob", nRow, aTime, 0, 6, ac, &blob);
+  /* Every proper prefix must be rejected (payload lengths are exact). */
+  for(i=0; i<(int)blob.n; i++){
+    unsigned char *a = malloc((size_t)i + 1);  /* exact size for ASan */
+    memcpy(a, blob.a, (size_t)i);
+    if( decodeAll(a, (size_t)i)!=TS_CHUNK_CORRUPT ) nBad++;
+    free(a);
+  }
+  TT_EQ_I64("every truncation is TS_CHUNK_CORRUPT", nBad, 0);
+  /* Same with the CRC patched, so the structure checks are what rejects. */
+  nBad = 0;
+  for(i=8; i<(int)blob.n; i++){
+    unsigned char *a = malloc((size_t)i);
+    memcpy(a, blob.a, (size_t)i);
+    fixCrc(a, (size_t)i);
+    if( decodeAll(a, (size_t)i)!=TS_CHUNK_CORRUPT ) nBad++;
+    free(a);
+  }
+  TT_EQ_I64("every truncation with a valid CRC is TS_CHUNK_CORRUPT", nBad, 0);
+  /* Random byte flips: corrupt or a valid decode, never a crash. */
+  for(i=0; i<nFlip; i++){
+    unsigned char *a = malloc(blob.n);
+    int k, nK = 1 + (int)(rnd()%3), rc;
+    memcpy(a, blob.a, blob.n);
+    for(k=0; k<nK; k++) a[rnd() % blob.n] ^= (unsigned char)(1 + rnd()%255);
+    rc = decodeAll(a, blob.n);
+    if( rc==TS_CHUNK_CORRUPT ) nCorrupt++;
+    else if( rc==TS_CHUNK_OK ) nOk++;
+    free(a);
+  }
+  TT_EQ_I64("byte flips are all caught by the CRC", nCorrupt, nFlip);
+  /* Flips behind a valid CRC: corrupt or a valid decode, never a crash. */
+  nCorrupt = nOk = 0;
+  for(i=0; i<nFlip; i++){
+    unsigned char *a = malloc(blob.n);
+    int k, nK = 1 + (int)(rnd()%3), rc;
+    memcpy(a, blob.a, blob.n);
+    for(k=0; k<nK; k++) a[8 + rnd() % (blob.n - 8)] ^= (unsigned char)(1 + rnd()%255);
+    fixCrc(a, blob.n);
+    rc = decodeAll(a, blob.n);
+    if( rc==TS_CHUNK_CORRUPT ) nCorrupt++;
+    else if( rc==TS_CHUNK_OK ) nOk++;
+    rc = tsChunkVerify(a, blob.n, zErr, sizeof(zErr));
+    if( rc==TS_CHUNK_CORRUPT && zErr[0] ) nVerifyBad++;
+    else if( rc!=TS_CHUNK_OK ) nVerifyOdd++;
+    free(a);
+  }
+  TT_EQ_I64("byte flips behind a valid CRC give only CORRUPT or OK", nCorrupt + nOk, nFlip);
+  TT_EQ_I64("tsChunkVerify gives CORRUPT with a message or OK", nVerifyOdd, 0);
+  TT_CHECK("tsChunkVerify finds more damage than decoding", nVerifyBad>nCorrupt);
+  printf("INFO byte flips behind a valid CRC: %d corrupt on decode, %d by tsChunkVerify (of %d)\n",
+         nCorrupt, nVerifyBad, nFlip);
+  /* Garbage after a good header. */
+  {
+    unsigned char *a = malloc(blob.n + 1);
+    memcpy(a, blob.a, blob.n);
+    a[blob.n] = 0;
+    fixCrc(a, blob.n + 1);
+    TT_EQ_I64("trailing byte is corrupt", decodeAll(a, blob.n + 1), TS_CHUNK_CORRUPT);
+    free(a);
+  }
+  for(t=0; t<6; t++) colFree(&c[t], nRow);
+  free(aTime);
+  tsBufFree(&blob);
+}
+
+/* tsChunkVerify: ok on good blobs, exact descriptions of damage. */
+static void testVerify(void){
+  int64_t aTime[3] = { 1, 2, 3 };
+  int64_t aInt[3] = { 5, 6, 7 };
+  TsChunkCol c;
+  TsBuf b;
+  char zErr[200];
+  int rc;
+  memset(&c, 0, sizeof(c));
+  c.eType = TS_TYPE_BIGINT; c.aInt = aInt;
+  tsBufInit(&b);
+  rc = tsChunkEncode(3, aTime, 0, 1, &c, &b);
+  TT_EQ_I64("verify: encode", rc, TS_CHUNK_OK);
+  rc = tsChunkVerify(b.a, b.n, zErr, sizeof(zErr));
+  TT_EQ_I64("verify: good blob is ok", rc, TS_CHUNK_OK);
+  TT_EQ_STR("verify: good blob has no message", zErr, "");
+  /* Layout: magic 4, crc 4, nRow, nCol, tMin, span, nTime, nVer (one byte
+  ** each here), type, flags, nValue, then iMin as zigzag at offset 17. */
+  TT_EQ_I64("verify: iMin byte where the layout says", b.a[17], 10);
+  b.a[17] = 8;   /* iMin 5 -> 4 (and so iMax 7 -> 6) */
+  rc = tsChunkVerify(b.a, b.n, zErr, sizeof(zErr));
+  TT_EQ_I64("verify: stale CRC is corrupt", rc, TS_CHUNK_CORRUPT);
+  TT_CHECK("verify: checksum message", strncmp(zErr, "checksum mismatch (stored ", 26)==0);
+  fixCrc(b.a, b.n);
+  rc = tsChunkVerify(b.a, b.n, zErr, sizeof(zErr));
+  TT_EQ_I64("verify: wrong header stats are corrupt", rc, TS_CHUNK_CORRUPT);
+  TT_EQ_STR("verify: stats message", zErr,
+            "column 0 (BIGINT): header min/max/sum 4/6/18, contents 5/7/18");
+  rc = tsChunkVerify("TSC\x02xxxxxxxx", 12, zErr, sizeof(zErr));
+  TT_EQ_STR("verify: unknown version message", zErr,
+            "not a chunk (bad magic or unknown format version)");
+  rc = tsChunkVerify(b.a, b.n, 0, 0);
+  TT_EQ_I64("verify: NULL message buffer", rc, TS_CHUNK_CORRUPT);
+  tsBufFree(&b);
+}
+
+/* TSBS cpu-like data: nHost series x nRow rows, 10 measures each an
+** integer-valued clamped random walk in 0..100 (step N(0,1), truncated),
+** stored as DOUBLE, chunks of 1000 rows.  Returns bytes per value. */
+static double measureTsbs(int bFullPrecision, int nChunk, int nRow){
+  int k, i, j;
+  int64_t *aTime = malloc(sizeof(int64_t)*nRow);
+  Col c[10];
+  TsChunkCol ac[10];
+  double aWalk[10];
+  size_t nTotal = 0;
+  char zName[100];
+  for(j=0; j<10; j++){
+    colAlloc(&c[j], TS_TYPE_DOUBLE, nRow);
+    ac[j] = c[j].c;
+    ac[j].aNull = 0;
+    aWalk[j] = rndUnit()*100.0;
+  }
+  for(k=0; k<nChunk; k++){
+    for(i=0; i<nRow; i++){
+      aTime[i] = 1451606400000000000LL + ((int64_t)k*nRow + i)*10000000000LL;
+      for(j=0; j<10; j++){
+        aWalk[j] += rndNormal();
+        if( aWalk[j]<0 ) aWalk[j] = 0;
+        if( aWalk[j]>100 ) aWalk[j] = 100;
+        c[j].aDouble[i] = bFullPrecision ? aWalk[j] : (double)(int64_t)aWalk[j];
+      }
+    }
+    snprintf(zName, sizeof(zName), "tsbs %s %d-row chunk %d round trip",
+             bFullPrecision ? "full-precision" : "integer", nRow, k);
+    nTotal += roundTrip(zName, nRow, aTime, 0, 10, ac, 0);
+  }
+  for(j=0; j<10; j++) colFree(&c[j], nRow);
+  free(aTime);
+  return (double)nTotal / ((double)nChunk*nRow*10);
+}
+
+static void testCompression(void){
+  double r;
+  rngState = 42;
+  r = measureTsbs(0, 20, 1000);
+  printf("INFO TSBS-like integer-valued DOUBLE (10 measures, 10 s, 1000-row chunks): %.4f bytes/value\n", r);
+  TT_CHECK("TSBS-like data <= 1.0 byte per value", r>0 && r<=1.0);
+  r = measureTsbs(1, 20, 1000);
+  printf("INFO full-precision random-walk DOUBLE (10 measures, 1000-row chunks): %.4f bytes/value\n", r);
+  TT_CHECK("full-precision random walk <= 8 bytes per value", r>0 && r<=8.0);
+  r = measureTsbs(0, 50, 100);
+  printf("INFO TSBS-like integer-valued DOUBLE in 100-row chunks: %.4f bytes/value\n", r);
+  TT_CHECK("TSBS-like data in 100-row chunks <= 1.0 byte per value", r>0 && r<=1.0);
+}
+
+int main(void){
+  const char *z = getenv("TS_SANITIZE");
+  bSanitize = z && z[0]=='1';
+  testTypesAndNulls();
+  testMultiCol();
+  testTimes();
+  testDoubles();
+  testMisuse();
+  testCorrupt();
+  testVerify();
+  testCompression();
+  return tt_done();
+}
