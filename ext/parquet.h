@@ -142,7 +142,9 @@ void tsPqColumnDataFree(TsPqColumnData *p);   /* frees arrays, zeroes *p; NULL o
 
 /* A single value (statistics and filters).  Which field is meaningful
 ** depends on the column kind: i for integer kinds/BOOLEAN, r for
-** DOUBLE/FLOAT, z+n for STRING/BYTES. */
+** DOUBLE/FLOAT, z+n for STRING/BYTES.  Integers are in the column's own
+** unit (TIMESTAMP_US in microseconds, DATE in days, ...), exactly as the
+** values in TsPqColumnData.aInt. */
 typedef struct TsPqValue TsPqValue;
 struct TsPqValue {
   int64_t i;
@@ -184,6 +186,10 @@ struct TsPqWriteOpts {
   int nKeyValue;           /* footer key_value_metadata entries */
   const char *const *azKey;   /* nKeyValue keys (copied at open) */
   const char *const *azValue; /* nKeyValue values (copied at open; NULL ok) */
+  /* Added after the first release of this header: */
+  int nSortCol;            /* RowGroup.sorting_columns: the rows are sorted by */
+  const int *aSortCol;     /* these nSortCol column indexes, ascending, nulls
+                           ** last (copied at open; the writer does not check) */
 };
 void tsPqWriteOptsInit(TsPqWriteOpts *p);   /* all defaults */
 

@@ -65,6 +65,8 @@ struct PqRCol {
   int iScale;                /* DECIMAL scale (delivered as double) */
   int bDecimal;
   int bUnsigned;             /* unsigned INT32: delivered as INT64 */
+  int bUnsigned64;           /* unsigned INT64: bit pattern delivered; its
+                             ** statistics (unsigned order) are not used */
 };
 
 struct TsPqReader {
@@ -223,7 +225,10 @@ static void leafKind(PqSchemaEl *e, PqRCol *c){
                   : e->eUnit==3 ? TS_PQ_TIMESTAMP_NS : TS_PQ_UNSUPPORTED;
       }else if( e->eLogical==0 && e->eConv==9 ){ ci->bUtc = 1; ci->eType = TS_PQ_TIMESTAMP_MS; }
       else if( e->eLogical==0 && e->eConv==10 ){ ci->bUtc = 1; ci->eType = TS_PQ_TIMESTAMP_US; }
-      else ci->eType = TS_PQ_INT64;
+      else{
+        ci->eType = TS_PQ_INT64;
+        c->bUnsigned64 = (e->eLogical==10 && !e->bSigned) || e->eConv==14;
+      }
       break;
     case PQ_T_FLOAT: ci->eType = TS_PQ_FLOAT; break;
     case PQ_T_DOUBLE: ci->eType = TS_PQ_DOUBLE; break;
@@ -587,7 +592,7 @@ static int statValue(PqRCol *c, const unsigned char *a, int64_t n, TsPqValue *pv
       if( c->bDecimal ) pv->r = (double)pv->i / decScale(c->iScale);
       return 0;
     case PQ_T_INT64:
-      if( n!=8 ) return 1;
+      if( n!=8 || c->bUnsigned64 ) return 1;
       pv->i = rdLe(a, 8);
       if( c->bDecimal ) pv->r = (double)pv->i / decScale(c->iScale);
       return 0;
@@ -629,8 +634,7 @@ int tsPqReaderChunkStats(TsPqReader *p, int iRg, int iCol, TsPqStats *s){
 static int valCmp(PqRCol *c, const TsPqValue *a, const TsPqValue *b){
   int k = c->info.eType;
   if( k==TS_PQ_DOUBLE || k==TS_PQ_FLOAT ){
-    double x = c->bDecimal ? a->r : a->r, y = b->r;
-    return x<y ? -1 : x>y ? 1 : 0;
+    return a->r<b->r ? -1 : a->r>b->r ? 1 : 0;
   }
   if( k==TS_PQ_STRING || k==TS_PQ_BYTES ){
     int64_t n = a->n<b->n ? a->n : b->n;

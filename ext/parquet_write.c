@@ -51,6 +51,7 @@ struct PqStat {
   double rMin, rMax;     /* DOUBLE (NaN skipped) */
   const unsigned char *zMin, *zMax; int64_t nMin, nMax;  /* strings (borrowed) */
   int64_t nNull;
+  int64_t nNan;          /* NaN values seen (they make min/max unusable, below) */
 };
 
 /* Footer metadata kept for one column chunk. */
@@ -97,6 +98,7 @@ struct TsPqWriter {
   TsPqWriteOpts opts;    /* copy; strings below are owned copies */
   char *zCreatedBy;
   char **azKey, **azValue;
+  int *aSortCol;         /* opts.nSortCol column indexes (owned copy) */
   TsPqWriteFn xWrite;
   void *pCtx;
   int rc;                /* sticky error */
@@ -221,6 +223,19 @@ int tsPqWriterOpen(TsPqWriter **pp, const TsPqColumnSpec *aCol, int nCol,
     }
   }else{
     p->opts.nKeyValue = 0;
+  }
+  p->opts.aSortCol = 0;
+  if( pOpts && pOpts->nSortCol>0 ){
+    p->aSortCol = malloc(sizeof(int)*(size_t)pOpts->nSortCol);
+    if( !p->aSortCol ){ p->opts.nSortCol = 0; return wErr(p, TS_PQ_NOMEM, "out of memory"); }
+    memcpy(p->aSortCol, pOpts->aSortCol, sizeof(int)*(size_t)pOpts->nSortCol);
+    for(i=0; i<pOpts->nSortCol; i++){
+      if( p->aSortCol[i]<0 || p->aSortCol[i]>=nCol ){
+        return wErr(p, TS_PQ_MISUSE, "parquet writer: sort column index %d out of range", p->aSortCol[i]);
+      }
+    }
+  }else{
+    p->opts.nSortCol = 0;
   }
   if( nCol<=0 ) return wErr(p, TS_PQ_MISUSE, "parquet writer: a file needs at least one column");
   p->aCol = calloc((size_t)nCol, sizeof(PqWCol));
@@ -476,7 +491,7 @@ static void statAddInt(PqStat *s, int64_t v){
   if( v>s->iMax ) s->iMax = v;
 }
 static void statAddDbl(PqStat *s, double v){
-  if( isnan(v) ) return;
+  if( isnan(v) ){ s->nNan++; return; }
   if( !s->bAny ){ s->rMin = s->rMax = v; s->bAny = 1; return; }
   if( v<s->rMin || (v==0 && s->rMin==0 && signbit(v)) ) s->rMin = v;
   if( v>s->rMax || (v==0 && s->rMax==0 && !signbit(v)) ) s->rMax = v;
@@ -494,6 +509,7 @@ static void statAddStr(PqStat *s, const unsigned char *z, int64_t n){
 }
 static void statMerge(int ePhys, PqStat *a, const PqStat *b){
   a->nNull += b->nNull;
+  a->nNan += b->nNan;
   if( !b->bAny ) return;
   if( ePhys==PQ_T_DOUBLE ){ statAddDbl(a, b->rMin); statAddDbl(a, b->rMax); }
   else if( ePhys==PQ_T_BYTE_ARRAY ){ statAddStr(a, b->zMin, b->nMin); statAddStr(a, b->zMax, b->nMax); }
@@ -541,7 +557,7 @@ static void statBytes(TsBuf *pOut, int ePhys, const PqStat *s, int bMax, int nTr
 static void writeStatistics(PqTw *tw, int id, int ePhys, const PqStat *s, int bMinMax){
   tsPqTwFieldStruct(tw, id);
   tsPqTwFieldI64(tw, 3, s->nNull);
-  if( bMinMax && s->bAny && (ePhys!=PQ_T_BYTE_ARRAY || (s->nMin<=PQ_STAT_STR_MAX && s->nMax<=PQ_STAT_STR_MAX)) ){
+  if( bMinMax && s->bAny && s->nNan==0 && (ePhys!=PQ_T_BYTE_ARRAY || (s->nMin<=PQ_STAT_STR_MAX && s->nMax<=PQ_STAT_STR_MAX)) ){
     TsBuf b; tsBufInit(&b);
     statBytes(&b, ePhys, s, 1, 0);
     tsPqTwFieldBin(tw, 5, b.a, b.n);
@@ -903,7 +919,11 @@ static int writeChunk(TsPqWriter *p, PqWCol *c, PqChunkMeta *m, int64_t nRow){
       r++;
     }
     st.nNull = nNull;
-    if( st.bAny==0 && nNull<r-r0 ) bColIdx = 0;   /* e.g. all-NaN page: no usable bounds */
+    /* A page with NaN has no trustworthy bounds: DuckDB orders NaN above
+    ** every number and would prune it away with NaN-free bounds (the spec
+    ** says to leave NaN out of min/max; DuckDB writes no min/max then, and
+    ** so do we).  Such a chunk gets no ColumnIndex. */
+    if( st.nNan>0 || (st.bAny==0 && nNull<r-r0) ) bColIdx = 0;
     /* levels */
     tsBufReset(&p->lev);
     if( c->bNullable ){
@@ -965,7 +985,7 @@ static int writeChunk(TsPqWriter *p, PqWCol *c, PqChunkMeta *m, int64_t nRow){
   if( p->rc==0 ){
     m->nNull = chunkSt.nNull;
     if( c->bNullable ) m->encMask |= 1u << PQ_E_RLE;
-    if( chunkSt.bAny && !p->opts.bNoStatistics
+    if( chunkSt.bAny && chunkSt.nNan==0 && !p->opts.bNoStatistics
      && (c->ePhys!=PQ_T_BYTE_ARRAY || (chunkSt.nMin<=PQ_STAT_STR_MAX && chunkSt.nMax<=PQ_STAT_STR_MAX)) ){
       TsBuf b; tsBufInit(&b);
       statBytes(&b, c->ePhys, &chunkSt, 0, 0);
@@ -1132,6 +1152,16 @@ int tsPqWriterFinish(TsPqWriter *p){
     }
     tsPqTwFieldI64(&tw, 2, g->nUncomp);
     tsPqTwFieldI64(&tw, 3, g->nRow);
+    if( p->opts.nSortCol>0 ){
+      tsPqTwFieldList(&tw, 4, PQ_TT_STRUCT, p->opts.nSortCol);
+      for(i=0; i<p->opts.nSortCol; i++){
+        tsPqTwStructBegin(&tw);
+        tsPqTwFieldI32(&tw, 1, p->aSortCol[i]);
+        tsPqTwFieldBool(&tw, 2, 0);
+        tsPqTwFieldBool(&tw, 3, 0);
+        tsPqTwStructEnd(&tw);
+      }
+    }
     tsPqTwFieldI64(&tw, 5, g->iFileOff);
     tsPqTwFieldI64(&tw, 6, g->nComp);
     tsPqTwFieldI32(&tw, 7, j);
@@ -1196,6 +1226,7 @@ void tsPqWriterFree(TsPqWriter *p){
     if( p->azValue ) free(p->azValue[i]);
   }
   free(p->azKey); free(p->azValue);
+  free(p->aSortCol);
   free(p->zCreatedBy);
   free(p->zErr);
   tsBufFree(&p->idx); tsBufFree(&p->page); tsBufFree(&p->lev);

@@ -601,6 +601,30 @@ static void testApiErrors(void){
     tsBufFree(&bad.b);
   }
   {
+    /* streaming: a full row group goes to the sink before Finish */
+    TsPqWriteOpts o;
+    int i, rc = 0;
+    int64_t nPend = 0, nAfter = 0;
+    tsPqWriteOptsInit(&o);
+    o.nRowGroupBytes = 4000;
+    tsBufReset(&mf.b);
+    rc = tsPqWriterOpen(&w, aCol, 2, &o, memWrite, &mf);
+    for(i=0; i<1000 && rc==0; i++){
+      rc = tsPqWriterInt64(w, 0, i);
+      if( rc==0 ) rc = tsPqWriterText(w, 1, "0123456789abcdef", 16);
+      if( i==100 ) nPend = tsPqWriterPendingBytes(w);
+      if( rc==0 ) rc = tsPqWriterEndRow(w);
+    }
+    nAfter = tsPqWriterBytesWritten(w);
+    TT_CHECK("writer: row groups stream out before finish", rc==0 && nAfter>1000 && (int64_t)mf.b.n==nAfter);
+    TT_CHECK("writer: pending bytes stay under the row group target", nPend>0 && nPend<4000
+             && tsPqWriterPendingBytes(w)<4000);
+    TT_EQ_I64("writer: rows counted", tsPqWriterRowCount(w), 1000);
+    TT_EQ_I64("writer: finish", tsPqWriterFinish(w), 0);
+    TT_CHECK("writer: bytes written = file size", tsPqWriterBytesWritten(w)==(int64_t)mf.b.n);
+    tsPqWriterFree(w);
+  }
+  {
     TsPqColumnSpec aK[1] = {{"k", TS_PQ_STRING, 0, 0}};
     TsPqWriteOpts o;
     const char *azK[2] = {"tslite.table", "other"}, *azV[2] = {"cpu", 0};
@@ -792,7 +816,70 @@ static void testDeltaByteArray(void){
   tsBufFree(&body); tsBufFree(&f); tsBufFree(&meta);
 }
 
+/* NaN, infinities and signed zeros: exact round trip; a chunk holding NaN
+** gets neither min/max nor a ColumnIndex (DuckDB would prune NaN rows with
+** NaN-free bounds). */
+static void testSpecialDoubles(void){
+  TsPqColumnSpec aCol[1] = {{"x", TS_PQ_DOUBLE, 1, TS_PQ_ENC_PLAIN}};
+  double a[8] = {NAN, 1.0, -0.0, INFINITY, -INFINITY, NAN, 0.0, 2.5};
+  TsPqWriteOpts o;
+  TsPqWriter *w = 0;
+  MemFile mf;
+  int i, rc, e;
+  memset(&mf, 0, sizeof(mf));
+  tsBufInit(&mf.b);
+  for(e=0; e<2; e++){
+    tsPqWriteOptsInit(&o);
+    o.nPageRows = 2;
+    aCol[0].eEncoding = e ? TS_PQ_ENC_AUTO : TS_PQ_ENC_PLAIN;
+    tsBufReset(&mf.b);
+    rc = tsPqWriterOpen(&w, aCol, 1, &o, memWrite, &mf);
+    for(i=0; i<8 && rc==0; i++){
+      rc = tsPqWriterDouble(w, 0, a[i]);
+      if( rc==0 ) rc = tsPqWriterEndRow(w);
+    }
+    /* the last page is all NaN */
+    for(i=0; i<2 && rc==0; i++){
+      rc = tsPqWriterDouble(w, 0, NAN);
+      if( rc==0 ) rc = tsPqWriterEndRow(w);
+    }
+    if( rc==0 ) rc = tsPqWriterFinish(w);
+    tsPqWriterFree(w);
+    TT_EQ_I64(e ? "special doubles: write (auto)" : "special doubles: write (plain)", rc, 0);
+    {
+      MemSrc src = { mf.b.a, (int64_t)mf.b.n, 0 };
+      TsPqReader *r = 0;
+      TsPqColumnData d;
+      TsPqStats st;
+      TsPqRowSel sel;
+      TsPqRange rg;
+      int bSame = 1;
+      char *zErr = 0;
+      tsPqReaderOpen(&r, memRead, &src, src.n, &zErr);
+      TT_EQ_I64("special doubles: read", r ? tsPqReaderReadColumn(r, 0, 0, 0, &d) : -1, 0);
+      for(i=0; r && i<10; i++){
+        double want = i<8 ? a[i] : NAN;
+        if( memcmp(&d.aDbl[i], &want, 8)!=0 && !(isnan(want) && isnan(d.aDbl[i])) ) bSame = 0;
+        if( i==2 && !signbit(d.aDbl[i]) ) bSame = 0;
+      }
+      TT_CHECK("special doubles: NaN, +-Inf, -0.0 round trip bit-exact", bSame);
+      tsPqColumnDataFree(&d);
+      TT_CHECK("special doubles: a chunk with NaN has no min/max (as DuckDB writes it)",
+               tsPqReaderChunkStats(r, 0, 0, &st)==0 && !st.bMinMax && st.bNullCount && st.nNull==0);
+      memset(&rg, 0, sizeof(rg));
+      rg.iCol = 0; rg.bMin = 1; rg.min.r = 100;
+      TT_EQ_I64("special doubles: selection without a ColumnIndex", tsPqReaderSelectRows(r, 0, &rg, 1, &sel), 0);
+      TT_EQ_I64("special doubles: no page pruning without a ColumnIndex", sel.nRow, 10);
+      tsPqRowSelFree(&sel);
+      tsPqReaderFree(r);
+      free(zErr);
+    }
+  }
+  tsBufFree(&mf.b);
+}
+
 int main(void){
+  testSpecialDoubles();
   testDeltaByteArray();
   testThrift();
   testRle();
