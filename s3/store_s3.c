@@ -277,7 +277,7 @@ static void contentMd5(const void *a, size_t n, char *zOut /* >= 25 bytes */){
 static int s3Perform(S3Store *p, S3Call *c, const char *zMsgKey, char **pzErr){
   TsBuf url, path;
   TsSigv4Kv aSign[16];
-  char zDate[20], zHash[65], zAuthHdr[1024];
+  char zDate[20], zHash[65];
   int rc = TS_OBJ_ERROR;
   int bSkewRetried = 0;
   int i;
@@ -321,7 +321,7 @@ static int s3Perform(S3Store *p, S3Call *c, const char *zMsgKey, char **pzErr){
     TsSigv4Req req;
     TsSigv4Out out;
     int nSign = 0;
-    char zLine[2048];
+    int bHdrOom = 0;
     long iDelay;
 
     c->nAttempts++;
@@ -355,16 +355,26 @@ static int s3Perform(S3Store *p, S3Call *c, const char *zMsgKey, char **pzErr){
       tsObjErr(pzErr, "S3 %s: out of memory while signing", c->zOp);
       break;
     }
-    for(i=0; i<nSign; i++){
-      snprintf(zLine, sizeof(zLine), "%s: %s", aSign[i].zName, aSign[i].zValue);
-      pHdrs = curl_slist_append(pHdrs, zLine);
+    /* Header lines are built at their full length: session tokens run to
+    ** kilobytes, and a truncated header would only show up as a 403. */
+    for(i=0; i<=nSign; i++){
+      char *zLine = i<nSign ? tsObjMprintf("%s: %s", aSign[i].zName, aSign[i].zValue)
+                            : tsObjMprintf("Authorization: %s", out.zAuthorization);
+      struct curl_slist *pNew = zLine ? curl_slist_append(pHdrs, zLine) : 0;
+      free(zLine);
+      if( pNew==0 ){ bHdrOom = 1; break; }
+      pHdrs = pNew;
     }
-    snprintf(zAuthHdr, sizeof(zAuthHdr), "Authorization: %s", out.zAuthorization);
-    pHdrs = curl_slist_append(pHdrs, zAuthHdr);
     pHdrs = curl_slist_append(pHdrs, "Expect:");
     pHdrs = curl_slist_append(pHdrs, "Accept:");
     if( strcmp(c->zMethod, "POST")==0 ) pHdrs = curl_slist_append(pHdrs, "Content-Type:");
     tsSigv4OutFree(&out);
+    if( bHdrOom ){
+      curl_slist_free_all(pHdrs);
+      rc = TS_OBJ_NOMEM;
+      tsObjErr(pzErr, "S3 %s: out of memory", c->zOp);
+      break;
+    }
 
     curl_easy_reset(p->curl);
     curl_easy_setopt(p->curl, CURLOPT_URL, (const char*)url.a);
