@@ -308,6 +308,10 @@ static int pqBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     if( !pC->usable || pC->iColumn<0 ) continue;
     eKind = p->aKind[pC->iColumn];
     if( eKind==TS_PQ_UNSUPPORTED || eKind==TS_PQ_DATE ) continue;
+    /* Statistics order strings bytewise: a constraint under another
+    ** collation (NOCASE, RTRIM, ...) could match rows outside [min,max]. */
+    if( (eKind==TS_PQ_STRING || eKind==TS_PQ_BYTES)
+     && sqlite3_stricmp(sqlite3_vtab_collation(pInfo, i), "BINARY")!=0 ) continue;
     switch( pC->op ){
       case SQLITE_INDEX_CONSTRAINT_EQ: cOp = PQ_OP_EQ; break;
       case SQLITE_INDEX_CONSTRAINT_LT: cOp = PQ_OP_LT; break;

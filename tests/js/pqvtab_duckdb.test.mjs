@@ -48,6 +48,9 @@ const FILTERS = [
   ['ts = not representable', 'ts = 1714525200000000001', 'false'],
   ['small <= 3', 'small <= 3', 'small <= 3'],
   ['id = NULL', 'id = NULL', 'false'],
+  ['host = text COLLATE NOCASE (no bytewise pruning)', "host = 'HOST-3' COLLATE NOCASE", "lower(host) = 'host-3'"],
+  ['host > text', "host > 'host-35'", "host > 'host-35'"],
+  ['id IN list', 'id IN (7, 4097, 19999)', 'id IN (7, 4097, 19999)'],
   ['id > text', "id > 'abc'", 'false'],
 ];
 
