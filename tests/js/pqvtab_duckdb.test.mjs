@@ -7,7 +7,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { check, eq, tmpDir, done } from './lib.mjs';
 import { sqlite } from './lib.mjs';
-import { queryJson } from './unload_lib.mjs';
+import { run } from './unload_lib.mjs';
 
 const dir = tmpDir('tslite-pqvtab-');
 const db = path.join(dir, 't.db');
@@ -23,6 +23,7 @@ await duck.run(`CREATE TABLE src AS SELECT i::BIGINT AS id, (i % 1000)::INTEGER 
   FROM range(${N}) t(i)`);
 
 // Compare the parquet table (via the sqlite3 shell) with DuckDB on the same file.
+const SQL_COLS_NAMES = ['ids', 'small', 'v', 'f', 'host', 'flag', 'ts_ns', 'day', 'bin'];
 const SQL_COLS = `CAST(id AS TEXT) AS ids, small, v, f, host, flag, CAST(ts AS TEXT) AS ts_ns, day, CASE WHEN bin IS NULL THEN NULL ELSE hex(bin) END AS bin`;
 const DUCK_COLS = `CAST(id AS VARCHAR) AS ids, small, v, f::DOUBLE AS f, host, CASE WHEN flag THEN 1 ELSE 0 END AS flag,
   CAST(epoch_ns(ts) AS VARCHAR) AS ts_ns, CAST(day AS VARCHAR) AS day, CASE WHEN bin IS NULL THEN NULL ELSE upper(hex(bin)) END AS bin`;
@@ -59,9 +60,14 @@ for (const codec of ['uncompressed', 'snappy', 'gzip', 'zstd']) {
   await duck.run(`COPY (SELECT * FROM src ORDER BY id) TO '${file}' (FORMAT parquet, COMPRESSION ${codec}, ROW_GROUP_SIZE 4096)`);
   const nRg = (await duckRows(`SELECT count(DISTINCT row_group_id)::INT AS n FROM parquet_metadata('${file}')`))[0].n;
   check(`${codec}: DuckDB wrote several row groups`, nRg >= 2, `${nRg}`);
-  for (const [label, sqlWhere, duckWhere] of FILTERS) {
-    const got = queryJson(db, `CREATE VIRTUAL TABLE temp.p USING parquet('file://${file}');
-      SELECT ${SQL_COLS} FROM temp.p WHERE ${sqlWhere} ORDER BY p.id`);
+  // One sqlite3 process per file: each filter's rows as one JSON line.
+  const JCOLS = SQL_COLS_NAMES.map((c) => `'${c}', ${c}`).join(', ');
+  const out = run(db, `CREATE VIRTUAL TABLE temp.p USING parquet('file://${file}');\n`
+    + FILTERS.map(([, sqlWhere]) => `SELECT json_group_array(json_object(${JCOLS})) FROM
+      (SELECT ${SQL_COLS} FROM temp.p WHERE ${sqlWhere} ORDER BY p.id);`).join('\n') + '\n').trim().split('\n');
+  for (let k = 0; k < FILTERS.length; k++) {
+    const [label, , duckWhere] = FILTERS[k];
+    const got = JSON.parse(out[k]);
     const exp = await duckRows(`SELECT ${DUCK_COLS} FROM read_parquet('${file}') WHERE ${duckWhere} ORDER BY id`);
     same(`${codec}: ${label}: rows equal DuckDB's (${exp.length})`, got, exp);
   }
