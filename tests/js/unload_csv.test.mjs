@@ -183,6 +183,19 @@ const SELECT = 'SELECT id, host, v, ok, ts, note, region FROM m ORDER BY id';
   check('100 partitions: allowed', ok.result && ok.result.rows === 100, ok.error);
 }
 
+// 5b. A destination that cannot be written: the error names it; nothing
+// is left behind; trailing slashes in the destination are ignored.
+{
+  const blocker = path.join(dir, 'blocker');
+  fs.writeFileSync(blocker, 'a regular file where a directory is needed');
+  const r = unload(db, 'SELECT id FROM m', `file://${blocker}/sub`, { compression: 'none' });
+  check('unwritable destination: error names it', r.error && r.error.includes('ts_unload: cannot create file://')
+    && r.error.includes(`file://${blocker}/sub`), r.error);
+  const ok = unload(db, 'SELECT 1 AS x', `file://${dir}/slashes//`, { compression: 'none' });
+  check('trailing slashes: urls have single slashes', ok.result && ok.result.manifestFile.startsWith(`file://${dir}/slashes/`)
+    && !ok.result.manifestFile.includes('slashes//') && readManifest(ok.result).result_files[0].url.includes('/slashes/results/'), JSON.stringify(ok));
+}
+
 // 6. Zero rows: manifest without files, metadata with the columns.
 {
   const dest = path.join(dir, 'd6');

@@ -108,7 +108,7 @@ SELECT (SELECT count(*) FROM (SELECT * FROM m EXCEPT SELECT * FROM temp.p)), (SE
     await s3.fault({ mode: 'error', code: 'AccessDenied', status: 403, method: 'PUT', count: -1 });
     const u = unload('SELECT id FROM m', 's3://exp/out/fail', { compression: 'none' }, s3.proxyEnv);
     await s3.fault({ mode: 'pass' });
-    check('s3 failure: error names the object and the S3 error', u.error && /ts_unload: (completing|writing|cannot create) results\/[A-Z2-7]{26}_[0-9a-f-]{36}\.csv under s3:\/\/exp\/out\/fail failed?:.*(403|AccessDenied)/.test(u.error), u.error);
+    check('s3 failure: error names the object and the S3 error', u.error && /ts_unload: (completing|writing|cannot create) s3:\/\/exp\/out\/fail\/results\/[A-Z2-7]{26}_[0-9a-f-]{36}\.csv( failed)?:.*(403|AccessDenied)/.test(u.error), u.error);
     const list = q(`SELECT count(*) FROM ts_object_list('s3://exp/out/fail');`);
     eq('s3 failure: nothing written (no manifest)', list.stdout.trim(), '0');
   }
