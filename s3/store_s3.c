@@ -271,6 +271,11 @@ static void contentMd5(const void *a, size_t n, char *zOut /* >= 25 bytes */){
   base64(aMd5, 16, zOut);
 }
 
+typedef struct FindCtx FindCtx;
+struct FindCtx { const char *zPath; char *zVal; };   /* first text of element zPath */
+static int findCb(void *pArg, const char *zPath, const char *zText, size_t nText);
+static int64_t parseIsoMs(const char *z);
+
 /* Run one request with retries.  Returns TS_OBJ_OK on 2xx; on failure a
 ** result code (NOTFOUND for 404, RANGE for 416, NOMEM, else ERROR) and
 ** *pzErr describing it.  c's response fields describe the last attempt. */
@@ -436,10 +441,23 @@ static int s3Perform(S3Store *p, S3Call *c, const char *zMsgKey, char **pzErr){
                      c->zMsg, sizeof(c->zMsg));
       }
       if( c->iStatus==403 && strcmp(c->zCode, "RequestTimeTooSkewed")==0 && !bSkewRetried ){
-        time_t tServer = c->zDate[0] ? curl_getdate(c->zDate, 0) : -1;
+        /* The server's clock: the Date header, else <ServerTime> of the body. */
+        int64_t iServerMs = -1;
         bSkewRetried = 1;
-        if( tServer>0 ){
-          p->iSkewMs = (int64_t)tServer*1000 - nowMs();
+        if( c->zDate[0] ){
+          time_t t = curl_getdate(c->zDate, 0);
+          if( t>0 ) iServerMs = (int64_t)t*1000;
+        }
+        if( iServerMs<0 ){
+          FindCtx f;
+          f.zPath = "Error/ServerTime";
+          f.zVal = 0;
+          tsS3XmlWalk((const char*)c->body.a, c->body.n, findCb, &f);
+          if( f.zVal ) iServerMs = parseIsoMs(f.zVal);
+          free(f.zVal);
+        }
+        if( iServerMs>0 ){
+          p->iSkewMs = iServerMs - nowMs();
           continue;   /* re-sign with the server's clock, no backoff */
         }
       }
@@ -474,11 +492,13 @@ static int s3Perform(S3Store *p, S3Call *c, const char *zMsgKey, char **pzErr){
     }else{
       if( c->iStatus==404 ) rc = TS_OBJ_NOTFOUND;
       else if( c->iStatus==416 ) rc = TS_OBJ_RANGE;
-      tsObjErr(pzErr, "S3 %s %s failed: HTTP %ld%s%s%s%s after %d attempt%s in %.1f s", c->zOp,
+      tsObjErr(pzErr, "S3 %s %s failed: HTTP %ld%s%s%s%s after %d attempt%s in %.1f s%s", c->zOp,
                zName ? zName : "", c->iStatus,
                c->zCode[0] ? " " : (c->iStatus>=200 && c->iStatus<300 ? "" : " (no error body)"),
                c->zCode, c->zMsg[0] ? ": " : "", c->zMsg,
-               c->nAttempts, c->nAttempts==1 ? "" : "s", secs);
+               c->nAttempts, c->nAttempts==1 ? "" : "s", secs,
+               (c->iStatus==403 && c->zCode[0]==0 && strcmp(c->zMethod, "HEAD")==0)
+                 ? " (HEAD of a missing key answers 403 without s3:ListBucket permission)" : "");
     }
     free(zName);
   }
@@ -956,8 +976,6 @@ struct S3Writer {
   int rc;               /* sticky error */
 };
 
-typedef struct FindCtx FindCtx;
-struct FindCtx { const char *zPath; char *zVal; };
 static int findCb(void *pArg, const char *zPath, const char *zText, size_t nText){
   FindCtx *f = (FindCtx*)pArg;
   (void)nText;
