@@ -98,7 +98,7 @@ case "$out" in
 esac
 if grep -q 'SKIP duckdb' "$TMP/err.log"; then skip "DuckDB part: $(grep 'SKIP duckdb' "$TMP/err.log")"
 else case "$out" in *duckdb-t2*) pass "DuckDB ran" ;; *) fail "DuckDB neither ran nor was skipped" ;; esac; fi
-if grep -q 'SKIP tslite' "$TMP/err.log"; then skip "tslite part: $(grep 'SKIP tslite' "$TMP/err.log")"
+if grep -q 'SKIP tslite:' "$TMP/err.log"; then skip "tslite part: $(grep 'SKIP tslite:' "$TMP/err.log")"
 else case "$out" in *tslite*) pass "tslite ran" ;; *) fail "tslite neither ran nor was skipped" ;; esac; fi
 
 # 3. The report fails loudly on a checksum mismatch (and on a failed run).
