@@ -266,10 +266,13 @@ function buildSql(q) {
 }
 
 async function runOne(con, sql) {
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const reader = await con.runAndReadAll(sql);
   const rows = reader.getRows();
-  return { ms: Number(process.hrtime.bigint() - t0) / 1e6, rows };
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const c = process.cpuUsage(c0);
+  return { ms, cpuMs: (c.user + c.system) / 1e3, rows };
 }
 
 async function cmdQuery(o) {
@@ -293,7 +296,7 @@ async function cmdQuery(o) {
       const b = buildSql(qs[j]);
       const r = await runOne(con, b.sql);
       used += r.ms / 1e3;
-      instances.push({ i: qs[j].inst, ms: r.ms, rows: r.rows.length, checksum: checksum(r.rows, b.kinds, b.ordered) });
+      instances.push({ i: qs[j].inst, ms: r.ms, cpu_ms: r.cpuMs, rows: r.rows.length, checksum: checksum(r.rows, b.kinds, b.ordered) });
     }
     emit(o, {
       phase: 'query', system, variant: o.label, type: qs[first].type, sql_example: b0.sql,

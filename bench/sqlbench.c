@@ -84,6 +84,13 @@ static double nowSec(void){
   return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+/* CPU time of this process (all threads), seconds. */
+static double procCpuSec(void){
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 static double cpuSec(void){
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -652,9 +659,11 @@ static uint64_t resultChecksum(const Result *r, const char *zKinds, int bOrdered
   return sum;
 }
 
-/* Run one instance; returns its time in ms and fills r. */
-static double runOne(sqlite3 *db, const char *zSql, int nCol, Result *r){
+/* Run one instance; returns its wall time in ms, sets *pCpuMs to the CPU
+** time it used and fills r. */
+static double runOne(sqlite3 *db, const char *zSql, int nCol, Result *r, double *pCpuMs){
   sqlite3_stmt *st = 0;
+  double c0 = procCpuSec();
   double t0 = nowSec();
   int rc, k;
   r->n = 0;
@@ -670,7 +679,9 @@ static double runOne(sqlite3 *db, const char *zSql, int nCol, Result *r){
   }
   if( rc != SQLITE_DONE ) die("query failed: %s\n  in: %s", sqlite3_errmsg(db), zSql);
   sqlite3_finalize(st);
-  return (nowSec() - t0) * 1e3;
+  t0 = (nowSec() - t0) * 1e3;
+  if( pCpuMs ) *pCpuMs = (procCpuSec() - c0) * 1e3;
+  return t0;
 }
 
 static int cmdQuery(Opts *p){
@@ -697,7 +708,7 @@ static int cmdQuery(Opts *p){
 
     /* Warm-up: instance 0 once, untimed. */
     zSql = buildSql(p, &aInst[iFirst], zKinds, &bOrdered);
-    runOne(db, zSql, (int)strlen(zKinds), &r);
+    runOne(db, zSql, (int)strlen(zKinds), &r, 0);
     sqlite3_free(zSql);
 
     s = jsonStart(p, "query");
@@ -709,16 +720,16 @@ static int cmdQuery(Opts *p){
     sqlite3_free(zSql);
     sqlite3_str_appendall(s, ",\"instances\":[");
     for(int j = iFirst; j < iFirst + nType; j++){
-      double ms;
+      double ms, cpuMs;
       uint64_t cks;
       if( used > p->budget ) break;
       zSql = buildSql(p, &aInst[j], zKinds, &bOrdered);
-      ms = runOne(db, zSql, (int)strlen(zKinds), &r);
+      ms = runOne(db, zSql, (int)strlen(zKinds), &r, &cpuMs);
       sqlite3_free(zSql);
       used += ms / 1e3;
       cks = resultChecksum(&r, zKinds, bOrdered);
-      sqlite3_str_appendf(s, "%s{\"i\":%d,\"ms\":%.4f,\"rows\":%lld,\"checksum\":\"%016llx\"}",
-                          nRun ? "," : "", aInst[j].iInst, ms, (long long)r.nRow, (unsigned long long)cks);
+      sqlite3_str_appendf(s, "%s{\"i\":%d,\"ms\":%.4f,\"cpu_ms\":%.4f,\"rows\":%lld,\"checksum\":\"%016llx\"}",
+                          nRun ? "," : "", aInst[j].iInst, ms, cpuMs, (long long)r.nRow, (unsigned long long)cks);
       nRun++;
     }
     sqlite3_str_appendf(s, "],\"skipped\":%d}", nType - nRun);
