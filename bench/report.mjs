@@ -101,7 +101,7 @@ for (const variant of variants) {
   p();
   p(`### ${variant}: ingest, storage, memory${rows0 ? ` (${fmtInt(rows0)} rows, ${fmtInt(rows0 * 10)} values)` : ''}`);
   p();
-  p('| system | rows/s | values/s | load s | file B/value | memory tier B/value | peak RSS load MB | peak RSS queries MB |');
+  p('| system | rows/s | values/s | load s (CPU s) | file B/value | memory tier B/value | peak RSS load MB | peak RSS queries MB |');
   p('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const l of loads) {
     const ts = l.ts_stats;
@@ -117,6 +117,7 @@ for (const variant of variants) {
       peak_rss_kb_load: l.peak_rss_kb, peak_rss_kb_query: qsum[l.system]?.peak_rss_kb ?? null,
     };
     p(`| ${l.system} | ${fmtInt(l.rows_per_s)} | ${fmtInt(l.values_per_s)} | ${l.seconds.toFixed(2)}`
+      + `${l.cpu_seconds != null ? ` (${l.cpu_seconds.toFixed(2)})` : ''}`
       + `${l.index_seconds ? ` (index ${l.index_seconds.toFixed(2)})` : ''} | ${l.bytes_per_value.toFixed(2)}`
       + ` | ${tierBpv == null ? '-' : Number(tierBpv).toFixed(2)} | ${mb(l.peak_rss_kb)} | ${mb(qsum[l.system]?.peak_rss_kb)} |`);
   }

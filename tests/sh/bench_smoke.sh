@@ -66,7 +66,7 @@ fi
 
 # 2. The quick benchmark end to end.
 export BENCH_QUICK=1 BENCH_WORK="$TMP/work" BENCH_OUT="$TMP/result.json" BENCH_BUILD="$B" BENCH_FUNCS=0
-export BENCH_VARIANTS=tsbs-int
+export BENCH_VARIANTS=tsbs-int BENCH_QUICK_SCALE=8,0.6
 # Under ASan the extension needs libasan preloaded into the C runner.
 export BENCH_PRELOAD="${TS_PRELOAD:-}"
 if bash bench/run.sh >"$TMP/out.md" 2>"$TMP/err.log"; then
