@@ -7,6 +7,9 @@
 **
 **   All "varint" fields are ULEB128 (tsbuf.h), "zigzag" fields are zigzag +
 **   ULEB128, "f64" fields are the 8 IEEE-754 bytes little-endian (bit-exact).
+**   "cf64" is a compact double: an integral value v with |v| < 2^53 (not
+**   -0.0) is the varint zigzag(v) << 1; any other value is the varint 1
+**   followed by its f64.
 **
 **   header:
 **     4 bytes   magic 'T' 'S' 'C' and format version 0x01
@@ -26,8 +29,8 @@
 **       varint  nValue          non-NULL values (== nRow when flags bit 0 is 0,
 **                               < nRow otherwise)
 **       stats, present only when nValue > 0:
-**         DOUBLE:                  f64 rMin, f64 rMax, f64 rSum
-**         BIGINT/TIMESTAMP/BOOLEAN: zigzag iMin, varint iMax - iMin, f64 rSum
+**         DOUBLE:                  cf64 rMin, cf64 rMax, cf64 rSum
+**         BIGINT/TIMESTAMP/BOOLEAN: zigzag iMin, varint iMax - iMin, cf64 rSum
 **         VARCHAR:                 nothing
 **       varint  nBytes          length of this column's payload
 **   payloads, back to back, with no gap and nothing after the last:
@@ -40,8 +43,8 @@
 **
 ** PAYLOADS
 **
-**   time    = ISEQ of nRow values (strictly increasing; row 0 == tMin and the
-**             last row == tMax, checked by the decoder)
+**   time    = ISEQ of the nRow offsets time - tMin (so it starts at 0; the
+**             decoder checks times strictly increasing and the last == tMax)
 **   version = ISEQ of nRow values
 **   column  = [NULL bitmap: ceil(nRow/8) bytes, bit i (LSB first) set = row
 **             i is NULL; only when flags bit 0] followed by the encoding of
@@ -75,12 +78,21 @@
 **                run lengths sum to n
 **       5 ARITH: zigzag v0, zigzag step (v[i] = v0 + i*step; regular times)
 **     All arithmetic wraps modulo 2^64, so any int64 sequence round-trips.
-**     The encoder writes the smallest of the modes.
-**   BLOCKS (bit-packed frame of reference, like Parquet DELTA_BINARY_PACKED):
-**     the values in groups of TS_BLOCK (128; the last may be shorter); each
-**     group: zigzag (min - previous group's min; the first group's previous
-**     min is 0), byte width w (0..64), then ceil(cnt*w/8) bytes holding
-**     (value - min) as w-bit unsigned fields, LSB first.
+**     The encoder writes CONST or ARITH when they apply; otherwise it ranks
+**     FOR, DELTA and DOD by their bit-packed sizes, writes the best (with
+**     Rice blocks where smaller), and takes RLE instead if that is smaller.
+**   BLOCKS: the values in groups of TS_BLOCK (256; the last may be shorter);
+**     each group: zigzag (base - previous group's base; the first group's
+**     previous base is 0), byte code, then
+**       code 0..64 (bit-packed frame of reference, like Parquet's
+**         DELTA_BINARY_PACKED): ceil(cnt*code/8) bytes holding value - base
+**         as code-bit unsigned fields, LSB first (base = the minimum);
+**       code 65+k, k 0..63 (Rice code; base = the median): varint nBytes, then
+**         nBytes bytes holding per value z = zigzag(value - base) as
+**         q = z >> k zero bits, a one bit, and the low k bits of z; when
+**         q >= 24, instead 24 zero bits and z in 64 bits.  Every bit but the
+**         last byte's padding is used.  Wins where small deviations are
+**         common and large ones rare (random walks: ~2 bits instead of 3).
 **   Gorilla XOR stream (Pelkonen et al. 2015, values only), bits LSB first
 **     within bytes: the first value in 64 bits; then per value X = bits XOR
 **     previous bits: '0' when X == 0; '1','0' + the meaningful bits in the
@@ -99,7 +111,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#define TS_BLOCK       128   /* values per bit-packed block */
+#define TS_BLOCK       256   /* values per block (measured: docs/internals/chunk-format.md) */
 #define TS_MAX_SCALE   15    /* largest decimal exponent tried for doubles */
 
 #define ISEQ_CONST 0
@@ -182,7 +194,18 @@ static void bwPut(BitW *w, uint64_t v, int nb){
   nNew = w->nAcc + nb;
   if( nNew>=64 ){
     int nSpill = nNew - 64;
-    tsBufAppendU64le(w->p, w->acc);
+    TsBuf *p = w->p;
+    if( p->nAlloc - p->n >= 8 ){
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__==__ORDER_BIG_ENDIAN__
+      uint64_t le = __builtin_bswap64(w->acc);
+#else
+      uint64_t le = w->acc;
+#endif
+      memcpy(p->a + p->n, &le, 8);
+      p->n += 8;
+    }else{
+      tsBufAppendU64le(p, w->acc);
+    }
     w->acc = nSpill ? v >> (nb - nSpill) : 0;
     w->nAcc = nSpill;
   }else{
@@ -242,79 +265,287 @@ static uint64_t brGet(BitR *r, int nb){
   return v;
 }
 
+/* The next 64 bits without consuming them; bits past the end read as 0. */
+static uint64_t brPeek(const BitR *r){
+  size_t iByte = (size_t)(r->iBit>>3);
+  int sh = (int)(r->iBit & 7), k;
+  uint64_t v = 0;
+  if( iByte + 9 <= r->nByte ){
+    v = ld64le(r->a + iByte) >> sh;
+    if( sh ) v |= (uint64_t)r->a[iByte+8] << (64 - sh);
+    return v;
+  }
+  for(k=0; k<9 && iByte+k<r->nByte; k++){
+    uint64_t b = r->a[iByte+k];
+    int s = k*8 - sh;
+    if( s<0 ) v |= b >> (-s);
+    else if( s<64 ) v |= b << s;
+  }
+  return v;
+}
+
+/* Unpack nb fields of w bits (1..64) from aBits[0..nBytes), which the
+** caller has checked holds ceil(nb*w/8) bytes, adding base. */
+static void unpack(const unsigned char *aBits, size_t nBytes, int w,
+                   uint64_t base, uint64_t *a, int nb){
+  int j = 0;
+  if( w<=56 ){
+    /* Fast path: one unaligned 64-bit load per value while 8 bytes remain. */
+    uint64_t mask = ((uint64_t)1<<w) - 1;
+    uint64_t iBit = 0;
+    for(; j<nb; j++, iBit+=(uint64_t)w){
+      size_t iByte = (size_t)(iBit>>3);
+      if( iByte + 8 > nBytes ) break;
+      a[j] = base + ((ld64le(aBits + iByte) >> (iBit & 7)) & mask);
+    }
+  }
+  if( j<nb ){
+    BitR br;
+    brInit(&br, aBits, nBytes);
+    br.iBit = (uint64_t)j * (uint64_t)w;
+    for(; j<nb; j++) a[j] = base + brGet(&br, w);
+  }
+}
+
 /*************************************************************************
 ** ISEQ: integer sequences.
 */
 
-/* Bytes that BLOCKS would take for a[0..n). */
-static size_t blocksCost(const uint64_t *a, int n){
+/* How one block of BLOCKS is coded: code 0..64 = bit-packed (value - base)
+** in that many bits, base = the block's minimum; code RICE_CODE+k = Rice
+** code with parameter k of zigzag(value - base), base = the block's median. */
+#define RICE_CODE  65
+#define RICE_ESC   24    /* this many 0 bits: escape, 64 raw bits follow */
+
+typedef struct BlockPlan BlockPlan;
+struct BlockPlan {
+  int64_t base;        /* subtracted from every value */
+  int code;            /* 0..64 width, or RICE_CODE+k */
+  uint64_t nBit;       /* payload bits */
+};
+
+/* Bits the Rice code needs for z[0..n) with parameters k, k+1 and k+2. */
+static void riceBits3(const uint64_t *z, int n, int k, uint64_t *aBit){
+  uint64_t n0 = 0, n1 = 0, n2 = 0;
+  int j;
+  for(j=0; j<n; j++){
+    uint64_t q0 = z[j] >> k, q1 = q0 >> 1, q2 = q0 >> 2;
+    n0 += q0<RICE_ESC ? q0 : RICE_ESC + 63 - (uint64_t)k;
+    n1 += q1<RICE_ESC ? q1 : RICE_ESC + 62 - (uint64_t)k;
+    n2 += q2<RICE_ESC ? q2 : RICE_ESC + 61 - (uint64_t)k;
+  }
+  /* Each value also has its stop bit and k (k+1, k+2) low bits. */
+  aBit[0] = n0 + (uint64_t)n*(uint64_t)(1 + k);
+  aBit[1] = n1 + (uint64_t)n*(uint64_t)(2 + k);
+  aBit[2] = n2 + (uint64_t)n*(uint64_t)(3 + k);
+}
+
+/* The k-th smallest (0-based) of a[0..n) as signed (bSigned) or unsigned
+** 64-bit values; reorders a[]. */
+static uint64_t selectKth(uint64_t *a, int n, int k, int bSigned){
+  uint64_t flip = bSigned ? (uint64_t)1<<63 : 0;   /* signed order via xor */
+  int lo = 0, hi = n - 1;
+  while( lo<hi ){
+    uint64_t x = a[lo + (hi-lo)/2] ^ flip;
+    int i = lo, j = hi;
+    while( i<=j ){
+      while( (a[i]^flip) < x ) i++;
+      while( (a[j]^flip) > x ) j--;
+      if( i<=j ){ uint64_t t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+    }
+    if( k<=j ) hi = j;
+    else if( k>=i ) lo = i;
+    else break;
+  }
+  return a[k];
+}
+
+/* Choose the smaller coding of one block a[0..n) (1 <= n <= TS_BLOCK);
+** with bRice==0 only bit packing is considered (a cheap estimate). */
+static void blockPlan(const uint64_t *a, int n, int bRice, BlockPlan *pPlan){
+  int64_t mn = (int64_t)a[0];
+  uint64_t mx = 0, z[TS_BLOCK], t[TS_BLOCK];
+  int j, w, k, k0;
+  for(j=0; j<n; j++){
+    if( (int64_t)a[j]<mn ) mn = (int64_t)a[j];
+  }
+  for(j=0; j<n; j++){
+    uint64_t d = a[j] - (uint64_t)mn;
+    if( d>mx ) mx = d;
+  }
+  w = bitWidth(mx);
+  pPlan->base = mn;
+  pPlan->code = w;
+  pPlan->nBit = (uint64_t)n * (uint64_t)w;
+  if( w<=1 || !bRice ) return;   /* nothing to gain, or estimating */
+
+  /* Rice around the median, trying parameters near log2(median z): both
+  ** medians, unlike means, ignore rare outliers, which escape. */
+  {
+    int64_t med;
+    uint64_t aBit[3];
+    int aHist[65], nCum = 0;
+    if( w<=8 ){
+      /* Small range: the median by counting. */
+      int aCnt[256];
+      memset(aCnt, 0, sizeof(aCnt));
+      for(j=0; j<n; j++) aCnt[a[j] - (uint64_t)mn]++;
+      for(j=0; nCum + aCnt[j] <= n/2; j++) nCum += aCnt[j];
+      med = (int64_t)((uint64_t)mn + (uint64_t)j);
+    }else{
+      memcpy(t, a, sizeof(uint64_t)*(size_t)n);
+      med = (int64_t)selectKth(t, n, n/2, 1);
+    }
+    /* bitWidth(median z) from a histogram of widths (bitWidth is monotone). */
+    memset(aHist, 0, sizeof(aHist));
+    for(j=0; j<n; j++){
+      z[j] = tsZigzagEnc((int64_t)(a[j] - (uint64_t)med));
+      aHist[bitWidth(z[j])]++;
+    }
+    for(k0=0, nCum=0; nCum + aHist[k0] <= n/2; k0++) nCum += aHist[k0];
+    k0 = k0>1 ? k0 - 2 : 0;      /* tries k0..k0+2 around log2(median z) */
+    if( k0>61 ) k0 = 61;
+    riceBits3(z, n, k0, aBit);
+    for(k=0; k<3; k++){
+      if( aBit[k]<pPlan->nBit ){
+        pPlan->base = med;
+        pPlan->code = RICE_CODE + k0 + k;
+        pPlan->nBit = aBit[k];
+      }
+    }
+  }
+}
+
+/* Bytes that BLOCKS would take for a[0..n) (bit packing only when
+** bRice==0: an estimate used to choose between ISEQ modes). */
+static size_t blocksCost(const uint64_t *a, int n, int bRice){
   size_t nByte = 0;
-  uint64_t prevMin = 0;
-  int i, j;
+  uint64_t prevBase = 0;
+  int i;
   for(i=0; i<n; i+=TS_BLOCK){
     int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
-    int64_t mn = (int64_t)a[i];
-    uint64_t mx = 0;
-    for(j=1; j<nb; j++) if( (int64_t)a[i+j]<mn ) mn = (int64_t)a[i+j];
-    for(j=0; j<nb; j++){
-      uint64_t d = a[i+j] - (uint64_t)mn;
-      if( d>mx ) mx = d;
-    }
-    nByte += (size_t)varintLen(tsZigzagEnc((int64_t)((uint64_t)mn - prevMin))) + 1
-           + ((size_t)nb*(size_t)bitWidth(mx) + 7)/8;
-    prevMin = (uint64_t)mn;
+    BlockPlan plan;
+    size_t nData;
+    blockPlan(a + i, nb, bRice, &plan);
+    nData = (size_t)((plan.nBit + 7)/8);
+    nByte += (size_t)varintLen(tsZigzagEnc((int64_t)((uint64_t)plan.base - prevBase))) + 1
+           + nData + (plan.code>=RICE_CODE ? (size_t)varintLen(nData) : 0);
+    prevBase = (uint64_t)plan.base;
   }
   return nByte;
 }
 
 static void blocksWrite(TsBuf *p, const uint64_t *a, int n){
-  uint64_t prevMin = 0;
+  uint64_t prevBase = 0;
   int i, j;
   for(i=0; i<n; i+=TS_BLOCK){
     int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
-    int64_t mn = (int64_t)a[i];
-    uint64_t mx = 0;
-    int w;
+    BlockPlan plan;
     BitW bw;
-    for(j=1; j<nb; j++) if( (int64_t)a[i+j]<mn ) mn = (int64_t)a[i+j];
-    for(j=0; j<nb; j++){
-      uint64_t d = a[i+j] - (uint64_t)mn;
-      if( d>mx ) mx = d;
+    blockPlan(a + i, nb, 1, &plan);
+    tsBufAppendZigzag(p, (int64_t)((uint64_t)plan.base - prevBase));
+    tsBufAppendByte(p, (unsigned char)plan.code);
+    prevBase = (uint64_t)plan.base;
+    if( plan.code>=RICE_CODE ){
+      int k = plan.code - RICE_CODE;
+      tsBufAppendVarint(p, (plan.nBit + 7)/8);
+      bwInit(&bw, p);
+      for(j=0; j<nb; j++){
+        uint64_t z = tsZigzagEnc((int64_t)(a[i+j] - (uint64_t)plan.base));
+        uint64_t q = z >> k;
+        if( q<RICE_ESC ){
+          bwPut(&bw, (uint64_t)1 << q, (int)q + 1);
+          bwPut(&bw, z, k);
+        }else{
+          bwPut(&bw, 0, RICE_ESC);
+          bwPut(&bw, z, 64);
+        }
+      }
+      bwFlush(&bw);
+    }else if( plan.code>0 ){
+      bwInit(&bw, p);
+      for(j=0; j<nb; j++) bwPut(&bw, a[i+j] - (uint64_t)plan.base, plan.code);
+      bwFlush(&bw);
     }
-    w = bitWidth(mx);
-    tsBufAppendZigzag(p, (int64_t)((uint64_t)mn - prevMin));
-    tsBufAppendByte(p, (unsigned char)w);
-    prevMin = (uint64_t)mn;
-    if( w==0 ) continue;
-    bwInit(&bw, p);
-    for(j=0; j<nb; j++) bwPut(&bw, a[i+j] - (uint64_t)mn, w);
-    bwFlush(&bw);
   }
+}
+
+/* Decode nb Rice-coded values (parameter k) from aBits[0..nBytes) into a[],
+** adding base.  Every bit must be used except the last byte's padding. */
+static int riceRead(const unsigned char *aBits, size_t nBytes, int k,
+                    uint64_t base, uint64_t *a, int nb){
+  BitR br;
+  int j = 0;
+  uint64_t iBit = 0, maskK = k ? (((uint64_t)1<<k) - 1) : 0;
+  /* Fast path: while 8 bytes remain, one load decodes a value whose code
+  ** fits in the loaded bits (at least 57 of them). */
+  for(; j<nb; j++){
+    size_t iByte = (size_t)(iBit>>3);
+    int sh = (int)(iBit & 7);
+    uint64_t w;
+    int q;
+    if( iByte + 8 > nBytes ) break;
+    w = ld64le(aBits + iByte) >> sh;
+    if( w==0 ) break;
+    q = __builtin_ctzll(w);
+    if( q>=RICE_ESC || q + 1 + k > 64 - sh ) break;
+    a[j] = base + (uint64_t)tsZigzagDec(((uint64_t)q << k) | ((w >> (q + 1)) & maskK));
+    iBit += (uint64_t)(q + 1 + k);
+  }
+  brInit(&br, aBits, nBytes);
+  br.iBit = iBit;
+  for(; j<nb; j++){
+    uint64_t w = brPeek(&br), z;
+    uint64_t nLeft = br.nBit - br.iBit;
+    int q = w ? __builtin_ctzll(w) : 64;
+    if( q<RICE_ESC ){
+      if( (uint64_t)q >= nLeft ) return TS_CHUNK_CORRUPT;
+      br.iBit += (uint64_t)q + 1;
+      z = ((uint64_t)q << k) | brGet(&br, k);
+    }else{
+      if( nLeft<RICE_ESC ) return TS_CHUNK_CORRUPT;
+      br.iBit += RICE_ESC;
+      z = brGet(&br, 64);
+    }
+    if( br.bErr ) return TS_CHUNK_CORRUPT;
+    a[j] = base + (uint64_t)tsZigzagDec(z);
+  }
+  if( (br.iBit + 7)/8 != nBytes ) return TS_CHUNK_CORRUPT;
+  return TS_CHUNK_OK;
 }
 
 /* Decode n values of BLOCKS into a[]. */
 static int blocksRead(TsRd *pRd, uint64_t *a, int n){
-  uint64_t prevMin = 0;
+  uint64_t prevBase = 0;
   int i, j;
   for(i=0; i<n; i+=TS_BLOCK){
     int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
-    int64_t mn;
-    unsigned char w;
+    int64_t base;
+    unsigned char code;
     const unsigned char *aBits;
     size_t nBits;
-    BitR br;
-    if( tsRdZigzag(pRd, &mn) || tsRdByte(pRd, &w) || w>64 ) return TS_CHUNK_CORRUPT;
-    mn = (int64_t)((uint64_t)mn + prevMin);
-    prevMin = (uint64_t)mn;
-    if( w==0 ){
-      for(j=0; j<nb; j++) a[i+j] = (uint64_t)mn;
+    if( tsRdZigzag(pRd, &base) || tsRdByte(pRd, &code) ) return TS_CHUNK_CORRUPT;
+    base = (int64_t)((uint64_t)base + prevBase);
+    prevBase = (uint64_t)base;
+    if( code>=RICE_CODE ){
+      uint64_t nB;
+      int rc;
+      if( code>=RICE_CODE+64 || tsRdVarint(pRd, &nB) || nB>(uint64_t)nb*11 ){
+        return TS_CHUNK_CORRUPT;   /* 11 bytes per value covers an escape */
+      }
+      if( tsRdBytes(pRd, (size_t)nB, &aBits) ) return TS_CHUNK_CORRUPT;
+      rc = riceRead(aBits, (size_t)nB, code - RICE_CODE, (uint64_t)base, a + i, nb);
+      if( rc ) return rc;
       continue;
     }
-    nBits = ((size_t)nb*w + 7)/8;
+    if( code>64 ) return TS_CHUNK_CORRUPT;
+    if( code==0 ){
+      for(j=0; j<nb; j++) a[i+j] = (uint64_t)base;
+      continue;
+    }
+    nBits = ((size_t)nb*code + 7)/8;
     if( tsRdBytes(pRd, nBits, &aBits) ) return TS_CHUNK_CORRUPT;
-    brInit(&br, aBits, nBits);
-    for(j=0; j<nb; j++) a[i+j] = (uint64_t)mn + brGet(&br, w);
-    if( br.bErr ) return TS_CHUNK_CORRUPT;
+    unpack(aBits, nBits, code, (uint64_t)base, a + i, nb);
   }
   return TS_CHUNK_OK;
 }
@@ -323,7 +554,7 @@ static int blocksRead(TsRd *pRd, uint64_t *a, int n){
 ** mode.  Returns TS_CHUNK_NOMEM if scratch memory cannot be had. */
 static int iseqEncode(TsBuf *p, const int64_t *a, int n){
   uint64_t *aD;
-  size_t nFor, nDelta = (size_t)-1, nDod = (size_t)-1, nRle = 0, nBest;
+  size_t nFor, nDelta = (size_t)-1, nDod = (size_t)-1, nRle = 0, nBest, iStart;
   int nRun = 0;
   int i, eMode, bConst = 1, bArith = 1;
   for(i=1; i<n && bConst; i++) bConst = a[i]==a[0];
@@ -357,23 +588,27 @@ static int iseqEncode(TsBuf *p, const int64_t *a, int n){
 
   /* FOR cost */
   for(i=0; i<n; i++) aD[i] = (uint64_t)a[i];
-  nFor = blocksCost(aD, n);
+  nFor = blocksCost(aD, n, 0);
   /* DELTA cost: aD[0..n-1) = deltas */
   for(i=0; i<n-1; i++) aD[i] = (uint64_t)a[i+1] - (uint64_t)a[i];
-  nDelta = (size_t)varintLen(tsZigzagEnc(a[0])) + blocksCost(aD, n-1);
+  nDelta = (size_t)varintLen(tsZigzagEnc(a[0])) + blocksCost(aD, n-1, 0);
   /* DOD cost: aD[0..n-2) = deltas of deltas */
   if( n>=2 ){
     uint64_t d0 = aD[0];
     for(i=0; i<n-2; i++) aD[i] = aD[i+1] - aD[i];
     nDod = (size_t)varintLen(tsZigzagEnc(a[0]))
-         + (size_t)varintLen(tsZigzagEnc((int64_t)d0)) + blocksCost(aD, n-2);
+         + (size_t)varintLen(tsZigzagEnc((int64_t)d0)) + blocksCost(aD, n-2, 0);
   }
 
+  /* FOR, DELTA and DOD are ranked by their bit-packed sizes (cheap); the
+  ** winner is written with Rice blocks where those are smaller, and
+  ** replaced by RLE if that is smaller still. */
   eMode = ISEQ_FOR; nBest = nFor;
   if( nDelta<nBest ){ eMode = ISEQ_DELTA; nBest = nDelta; }
   if( nDod<nBest ){ eMode = ISEQ_DOD; nBest = nDod; }
-  if( nRle<nBest ){ eMode = ISEQ_RLE; nBest = nRle; }
 
+write:
+  iStart = p->n;
   tsBufAppendByte(p, (unsigned char)eMode);
   switch( eMode ){
     case ISEQ_FOR:
@@ -405,6 +640,11 @@ static int iseqEncode(TsBuf *p, const int64_t *a, int n){
         i = j;
       }
       break;
+  }
+  if( eMode!=ISEQ_RLE && !p->bErr && p->n - iStart > nRle ){
+    p->n = iStart;
+    eMode = ISEQ_RLE;
+    goto write;
   }
   free(aD);
   return TS_CHUNK_OK;
@@ -513,6 +753,32 @@ static void xorWrite(TsBuf *p, const double *a, int n){
   bwFlush(&bw);
 }
 
+/* Bytes xorWrite would produce for a[0..n). */
+static size_t xorCost(const double *a, int n){
+  uint64_t prev = dblBits(a[0]), nBit = 64;
+  int nLead = -1, nLen = 0, i;
+  for(i=1; i<n; i++){
+    uint64_t cur = dblBits(a[i]);
+    uint64_t x = cur ^ prev;
+    prev = cur;
+    if( x==0 ){
+      nBit += 1;
+    }else{
+      int lz = __builtin_clzll(x);
+      int tz = __builtin_ctzll(x);
+      if( lz>31 ) lz = 31;
+      if( nLead>=0 && lz>=nLead && tz>=64 - nLead - nLen ){
+        nBit += 2 + (uint64_t)nLen;
+      }else{
+        nLead = lz;
+        nLen = 64 - lz - tz;
+        nBit += 13 + (uint64_t)nLen;
+      }
+    }
+  }
+  return (size_t)((nBit + 7)/8);
+}
+
 static int xorRead(const unsigned char *aIn, size_t nIn, double *a, int n){
   BitR br;
   uint64_t prev;
@@ -554,6 +820,14 @@ static double orderedDbl(int64_t x){
 static int scaleTry(double v, int e, int64_t *pm){
   double x = v * aPow10[e];
   int64_t m;
+  if( e==0 ){
+    /* Integers: truncation is exact iff v is integral (bits keep -0.0 out). */
+    if( !(v > -9.0e18 && v < 9.0e18) ) return 0;
+    m = (int64_t)v;
+    if( dblBits((double)m)!=dblBits(v) ) return 0;
+    *pm = m;
+    return 1;
+  }
   if( !(x > -9.0e18 && x < 9.0e18) ) return 0;   /* also rejects NaN */
   m = (int64_t)nearbyint(x);
   if( dblBits((double)m / aPow10[e])!=dblBits(v) ) return 0;
@@ -598,11 +872,13 @@ static int doubleEncode(TsBuf *p, const double *a, int n){
   if( rc ) goto done;
   if( best.n==0 || cand.n<best.n ){ TsBuf t = best; best = cand; cand = t; }
 
-  /* XOR (Gorilla). */
-  tsBufReset(&cand);
-  tsBufAppendByte(&cand, DBL_XOR);
-  xorWrite(&cand, a, n);
-  if( cand.n<best.n ){ TsBuf t = best; best = cand; cand = t; }
+  /* XOR (Gorilla), written only when it wins. */
+  if( 1 + xorCost(a, n) < best.n ){
+    tsBufReset(&cand);
+    tsBufAppendByte(&cand, DBL_XOR);
+    xorWrite(&cand, a, n);
+    { TsBuf t = best; best = cand; cand = t; }
+  }
 
 done:
   if( rc==TS_CHUNK_OK && (best.bErr || cand.bErr) ) rc = TS_CHUNK_NOMEM;
@@ -645,10 +921,19 @@ static int doubleDecode(TsRd *pRd, double *a, int n){
       if( tsRdByte(pRd, &e) || e>TS_MAX_SCALE ) return TS_CHUNK_CORRUPT;
       rc = iseqDecode(pRd, aM, n);
       if( rc ) return rc;
-      for(i=0; i<n; i++){
-        int64_t m;
-        memcpy(&m, &a[i], 8);
-        a[i] = (double)m / aPow10[e];
+      if( e==0 ){
+        for(i=0; i<n; i++){
+          int64_t m;
+          memcpy(&m, &a[i], 8);
+          a[i] = (double)m;
+        }
+      }else{
+        double p10 = aPow10[e];
+        for(i=0; i<n; i++){
+          int64_t m;
+          memcpy(&m, &a[i], 8);
+          a[i] = (double)m / p10;
+        }
       }
       return TS_CHUNK_OK;
     }
@@ -836,20 +1121,46 @@ static int colEncode(int nRow, const TsChunkCol *pCol, TsBuf *pBody,
   return rc;
 }
 
+/* A statistic as "cf64": integral values in +-2^53 other than -0.0 are
+** varint (zigzag(v) << 1); anything else is varint 1 then the f64. */
+static void cf64Write(TsBuf *p, double r){
+  if( r>-9007199254740992.0 && r<9007199254740992.0 && r==(double)(int64_t)r
+   && !(r==0.0 && signbit(r)) ){
+    tsBufAppendVarint(p, tsZigzagEnc((int64_t)r) << 1);
+  }else{
+    tsBufAppendByte(p, 1);
+    tsBufAppendU64le(p, dblBits(r));
+  }
+}
+
+static int cf64Read(TsRd *pRd, double *pr){
+  uint64_t u;
+  *pr = 0.0;
+  if( tsRdVarint(pRd, &u) ) return 1;
+  if( u==1 ){
+    if( tsRdU64le(pRd, &u) ) return 1;
+    *pr = bitsDbl(u);
+    return 0;
+  }
+  if( (u & 1) || (u>>1) >= ((uint64_t)1<<54) ){ pRd->bErr = 1; return 1; }
+  *pr = (double)tsZigzagDec(u>>1);
+  return 0;
+}
+
 static void statWrite(TsBuf *p, int eType, const TsChunkStat *pStat){
   if( pStat->nValue==0 ) return;
   switch( eType ){
     case TS_TYPE_DOUBLE:
-      tsBufAppendU64le(p, dblBits(pStat->rMin));
-      tsBufAppendU64le(p, dblBits(pStat->rMax));
-      tsBufAppendU64le(p, dblBits(pStat->rSum));
+      cf64Write(p, pStat->rMin);
+      cf64Write(p, pStat->rMax);
+      cf64Write(p, pStat->rSum);
       break;
     case TS_TYPE_VARCHAR:
       break;
     default:
       tsBufAppendZigzag(p, pStat->iMin);
       tsBufAppendVarint(p, (uint64_t)pStat->iMax - (uint64_t)pStat->iMin);
-      tsBufAppendU64le(p, dblBits(pStat->rSum));
+      cf64Write(p, pStat->rSum);
       break;
   }
 }
@@ -881,7 +1192,13 @@ int tsChunkEncode(int nRow, const int64_t *aTime, const int64_t *aVersion,
   abNull = (int*)malloc(sizeof(int)*(size_t)(nCol+1));
   if( anCol==0 || aStat==0 || abNull==0 ){ rc = TS_CHUNK_NOMEM; goto done; }
 
-  rc = iseqEncode(&body, aTime, nRow);
+  {
+    int64_t *aRel = (int64_t*)malloc(sizeof(int64_t)*(size_t)nRow);
+    if( aRel==0 ){ rc = TS_CHUNK_NOMEM; goto done; }
+    for(i=0; i<nRow; i++) aRel[i] = (int64_t)((uint64_t)aTime[i] - (uint64_t)aTime[0]);
+    rc = iseqEncode(&body, aRel, nRow);
+    free(aRel);
+  }
   nTime = body.n;
   if( rc==TS_CHUNK_OK ){
     if( aVersion==0 ){
@@ -958,12 +1275,6 @@ struct Header {
   size_t iVer, nVer;   /* version payload */
 };
 
-static int rdF64(TsRd *pRd, double *pr){
-  uint64_t u;
-  int rc = tsRdU64le(pRd, &u);
-  *pr = bitsDbl(u);
-  return rc;
-}
 
 /* Parse the fixed part of the header. */
 static int headerRead(TsRd *pRd, Header *pH){
@@ -1013,8 +1324,8 @@ static int colDirRead(TsRd *pRd, const Header *pH, ColDir *pD){
   if( nValue>0 ){
     switch( eType ){
       case TS_TYPE_DOUBLE:
-        if( rdF64(pRd, &pD->stat.rMin) || rdF64(pRd, &pD->stat.rMax)
-         || rdF64(pRd, &pD->stat.rSum) ) return TS_CHUNK_CORRUPT;
+        if( cf64Read(pRd, &pD->stat.rMin) || cf64Read(pRd, &pD->stat.rMax)
+         || cf64Read(pRd, &pD->stat.rSum) ) return TS_CHUNK_CORRUPT;
         break;
       case TS_TYPE_VARCHAR:
         break;
@@ -1022,7 +1333,7 @@ static int colDirRead(TsRd *pRd, const Header *pH, ColDir *pD){
         int64_t iMin;
         uint64_t nRange;
         if( tsRdZigzag(pRd, &iMin) || tsRdVarint(pRd, &nRange)
-         || rdF64(pRd, &pD->stat.rSum) ) return TS_CHUNK_CORRUPT;
+         || cf64Read(pRd, &pD->stat.rSum) ) return TS_CHUNK_CORRUPT;
         if( nRange > (uint64_t)INT64_MAX - (uint64_t)iMin ) return TS_CHUNK_CORRUPT;
         pD->stat.iMin = iMin;
         pD->stat.iMax = (int64_t)((uint64_t)iMin + nRange);
@@ -1091,6 +1402,7 @@ struct ReaderCol {
   int64_t *aInt;         /* owned */
   const char **azText;   /* owned array; strings point into the blob */
   int *anText;           /* owned */
+  int bDone;             /* decoded: the arrays above are the result */
 };
 
 struct TsChunkReader {
@@ -1106,6 +1418,16 @@ static void readerColClear(ReaderCol *p){
   free(p->aNull); free(p->aDouble); free(p->aInt);
   free((void*)p->azText); free(p->anText);
   p->aNull = 0; p->aDouble = 0; p->aInt = 0; p->azText = 0; p->anText = 0;
+  p->bDone = 0;
+}
+
+static void readerColOut(const ReaderCol *pC, TsChunkCol *pCol){
+  pCol->eType = pC->dir.eType;
+  pCol->aNull = pC->aNull;
+  pCol->aDouble = pC->aDouble;
+  pCol->aInt = pC->aInt;
+  pCol->azText = pC->azText;
+  pCol->anText = pC->anText;
 }
 
 int tsChunkReaderOpen(const void *a, size_t n, TsChunkReader **pp){
@@ -1188,6 +1510,7 @@ int tsChunkReadTime(TsChunkReader *p, const int64_t **paTime){
     int i, nRow = p->h.info.nRow;
     rc = payloadIseq(p, p->h.iTime, p->h.nTime, &a);
     if( rc ) return rc;
+    for(i=0; i<nRow; i++) a[i] = (int64_t)((uint64_t)a[i] + (uint64_t)p->h.info.tMin);
     if( a[0]!=p->h.info.tMin || a[nRow-1]!=p->h.info.tMax ) rc = TS_CHUNK_CORRUPT;
     for(i=1; rc==TS_CHUNK_OK && i<nRow; i++) if( a[i]<=a[i-1] ) rc = TS_CHUNK_CORRUPT;
     if( rc ){ free(a); return rc; }
@@ -1248,6 +1571,11 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
   memset(pCol, 0, sizeof(*pCol));
   if( iCol<0 || iCol>=p->h.info.nCol ) return TS_CHUNK_MISUSE;
   pC = &p->aCol[iCol];
+  if( pC->bDone ){
+    /* Already decoded: the same arrays (callers may ask once per row). */
+    readerColOut(pC, pCol);
+    return TS_CHUNK_OK;
+  }
   readerColClear(pC);
   nVal = (int)pC->dir.stat.nValue;
   tsRdInit(&rd, p->a + pC->dir.iOff, pC->dir.nByte);
@@ -1344,12 +1672,8 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
   /* The payload must be consumed exactly (XOR streams end at the payload). */
   if( rd.i!=pC->dir.nByte ){ rc = TS_CHUNK_CORRUPT; goto fail; }
 
-  pCol->eType = pC->dir.eType;
-  pCol->aNull = pC->aNull;
-  pCol->aDouble = pC->aDouble;
-  pCol->aInt = pC->aInt;
-  pCol->azText = pC->azText;
-  pCol->anText = pC->anText;
+  pC->bDone = 1;
+  readerColOut(pC, pCol);
   return TS_CHUNK_OK;
 
 fail:

@@ -99,7 +99,9 @@ void tsChunkReaderFree(TsChunkReader *p);          /* accepts NULL */
 const TsChunkInfo *tsChunkReaderInfo(TsChunkReader *p);
 int tsChunkReadTime(TsChunkReader *p, const int64_t **paTime);
 int tsChunkReadVersion(TsChunkReader *p, const int64_t **paVersion);
-/* Decode column iCol (0-based) into *pCol (arrays owned by the reader). */
+/* Decode column iCol (0-based) into *pCol (arrays owned by the reader).
+** A column is decoded once per reader: asking again returns the same
+** arrays at no cost. */
 int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol);
 
 /* Integrity check of one blob (for ts_check): checksum, structure, every

@@ -138,9 +138,9 @@ int tsObjOpen(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp, char *
 
 int tsObjOpenParent(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp,
                     char **pzKey, char **pzErr){
-  const char *zSlash;
+  const char *zSplit;   /* the '/' between the store root and the key */
   const char *zPath;
-  char *zDir = 0;
+  char *zRoot = 0;
   int rc;
   *pp = 0;
   *pzKey = 0;
@@ -148,32 +148,46 @@ int tsObjOpenParent(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp,
     tsObjErr(pzErr, "object store: no URI given");
     return TS_OBJ_ERROR;
   }
-  if( strncmp(zUri, "file://", 7)==0 ) zPath = zUri + 7;
-  else if( strncmp(zUri, "s3://", 5)==0 ) zPath = zUri + 5;
-  else{
+  if( strncmp(zUri, "s3://", 5)==0 ){
+    /* Rooted at the bucket: the key keeps every byte after "bucket/",
+    ** including "//" (a legal S3 key). */
+    zPath = zUri + 5;
+    zSplit = strchr(zPath, '/');
+  }else if( strncmp(zUri, "file://", 7)==0 ){
+    /* Rooted at the containing directory.  An empty segment would alias
+    ** another file, so it is refused here as the file store does. */
+    zPath = zUri + 7;
+    zSplit = strrchr(zPath, '/');
+    if( strstr(zPath, "//") ){
+      tsObjErr(pzErr, "object store: URI '%s' has an empty path segment ('//'), which is not "
+               "allowed in a file:// store", zUri);
+      return TS_OBJ_ERROR;
+    }
+    if( zSplit==zPath ) zSplit = 0;   /* file:///x: no directory */
+  }else{
     tsObjErr(pzErr, "object store: unsupported URI '%s' (expected s3://bucket/key or file:///dir/file)", zUri);
     return TS_OBJ_ERROR;
   }
-  zSlash = strrchr(zPath, '/');
-  if( zSlash==0 || zSlash[1]==0 || (zPath[0]=='/' && zSlash==zPath) ){
+  if( zSplit==0 || zSplit[1]==0 ){
     tsObjErr(pzErr, "object store: URI '%s' does not name an object", zUri);
     return TS_OBJ_ERROR;
   }
-  zDir = malloc((size_t)(zSlash - zUri) + 1);
-  if( zDir==0 ) return TS_OBJ_NOMEM;
-  memcpy(zDir, zUri, (size_t)(zSlash - zUri));
-  zDir[zSlash - zUri] = 0;
-  rc = checkKey(zSlash + 1, 0, "object store", pzErr);
-  if( rc==TS_OBJ_OK ) rc = tsObjOpen(zDir, pCfg, pp, pzErr);
+  rc = checkKey(zSplit + 1, 0, "object store", pzErr);
+  if( rc!=TS_OBJ_OK ) return rc;
+  zRoot = malloc((size_t)(zSplit - zUri) + 1);
+  if( zRoot==0 ) return TS_OBJ_NOMEM;
+  memcpy(zRoot, zUri, (size_t)(zSplit - zUri));
+  zRoot[zSplit - zUri] = 0;
+  rc = tsObjOpen(zRoot, pCfg, pp, pzErr);
   if( rc==TS_OBJ_OK ){
-    *pzKey = tsObjStrdup(zSlash + 1);
+    *pzKey = tsObjStrdup(zSplit + 1);
     if( *pzKey==0 ){
       tsObjClose(*pp);
       *pp = 0;
       rc = TS_OBJ_NOMEM;
     }
   }
-  free(zDir);
+  free(zRoot);
   return rc;
 }
 
@@ -215,6 +229,15 @@ int tsObjDelete(TsObjStore *p, const char *zKey, char **pzErr){
   int rc = checkKey(zKey, 0, "delete", pzErr);
   if( rc!=TS_OBJ_OK ) return rc;
   return p->pM->xDelete(p, zKey, pzErr);
+}
+
+int tsObjDeleteMany(TsObjStore *p, const char *const *azKey, int nKey, char **pzErr){
+  int i, rc = TS_OBJ_OK;
+  for(i=0; i<nKey && rc==TS_OBJ_OK; i++) rc = checkKey(azKey[i], 0, "delete", pzErr);
+  if( rc!=TS_OBJ_OK || nKey<=0 ) return rc;
+  if( p->pM->xDeleteMany ) return p->pM->xDeleteMany(p, azKey, nKey, pzErr);
+  for(i=0; i<nKey && rc==TS_OBJ_OK; i++) rc = p->pM->xDelete(p, azKey[i], pzErr);
+  return rc;
 }
 
 int tsObjCopy(TsObjStore *p, const char *zSrcKey, const char *zDstKey, char **pzErr){

@@ -87,6 +87,12 @@ int tsObjHead(TsObjStore *p, const char *zKey, TsObjInfo *pInfo, char **pzErr);
 /* Delete; deleting a missing key succeeds. */
 int tsObjDelete(TsObjStore *p, const char *zKey, char **pzErr);
 
+/* Delete many keys (S3: DeleteObjects, 1000 per request).  Missing keys
+** count as deleted.  Per-key failures reported inside a 200 are errors:
+** the message names the first failed key, its S3 error code and how many
+** failed.  (Added by the s3 issue.) */
+int tsObjDeleteMany(TsObjStore *p, const char *const *azKey, int nKey, char **pzErr);
+
 /* Server-side copy within the store. */
 int tsObjCopy(TsObjStore *p, const char *zSrcKey, const char *zDstKey, char **pzErr);
 

@@ -30,6 +30,8 @@ struct TsObjMethods {
   int (*xWriterWrite)(TsObjWriter*, const void *a, size_t n, char **pzErr);
   int (*xWriterFinish)(TsObjWriter*, char **pzErr);   /* frees the writer */
   void (*xWriterAbort)(TsObjWriter*);                  /* frees the writer */
+  /* optional (NULL: one xDelete per key) */
+  int (*xDeleteMany)(TsObjStore*, const char *const *azKey, int nKey, char **pzErr);
 };
 
 struct TsObjStore {

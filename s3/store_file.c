@@ -453,7 +453,7 @@ static int fileList(TsObjStore *pBase, const char *zPrefix,
   free(zStart);
   if( l.rc==TS_OBJ_NOMEM ) tsObjErr(pzErr, "file:// list '%s' in %s: out of memory", zPrefix, p->zDir);
   if( l.rc==TS_OBJ_OK ){
-    if( l.n>0 ) qsort(l.a, l.n, sizeof(FileEntry), entryCmp);
+    if( l.n>1 ) qsort(l.a, l.n, sizeof(FileEntry), entryCmp);
     for(i=0; i<l.n; i++){
       TsObjInfo info;
       char zEtag[40];
@@ -470,7 +470,7 @@ static int fileList(TsObjStore *pBase, const char *zPrefix,
 
 static const TsObjMethods fileMethods = {
   "file", fileClose, filePut, fileGet, fileHead, fileDelete, fileCopy, fileList,
-  fileWriterOpen, fileWriterWrite, fileWriterFinish, fileWriterAbort
+  fileWriterOpen, fileWriterWrite, fileWriterFinish, fileWriterAbort, 0
 };
 
 int tsObjFileOpen(const char *zRest, const TsObjConfig *pCfg, TsObjStore **pp, char **pzErr){

@@ -31,6 +31,7 @@ static unsigned char *randomBytes(size_t n){
 }
 
 static char zName[256];
+static int bS3rver = 0;   /* TS_OBJSTORE_QUIRKS=s3rver: skip checks s3rver gets wrong */
 static const char *nm(const char *zTag, const char *zWhat){
   snprintf(zName, sizeof(zName), "%s: %s", zTag, zWhat);
   return zName;
@@ -203,6 +204,14 @@ static void testKeys(TsObjStore *p, const char *zTag, int bFile){
     char zWhat[200];
     if( bFile && strstr(azKey[i], "//") ) continue;
     snprintf(zWhat, sizeof(zWhat), "listed exactly: %s", azKey[i]);
+    if( bS3rver && strpbrk(azKey[i], "&*()'!/") && (strchr(azKey[i], '/')==0 || strstr(azKey[i], "//")) ){
+      /* s3rver quirks: it signs query values with encodeURIComponent (which
+      ** leaves !'()* alone, unlike AWS), double-escapes '&' in listings and
+      ** stores "a//b" as the file a/b. */
+      printf("SKIP %s: s3rver quirk\n", nm(zTag, zWhat));
+      TT_EQ_I64(nm(zTag, "delete odd key"), tsObjDelete(p, azKey[i], &zErr), 0);
+      continue;
+    }
     TT_CHECK(nm(zTag, zWhat), list(p, azKey[i], &c, 0)==0 && c.n==1 && strcmp(c.zFirst, azKey[i])==0);
     TT_EQ_I64(nm(zTag, "delete odd key"), tsObjDelete(p, azKey[i], &zErr), 0);
   }
@@ -274,6 +283,9 @@ static void runSuite(const char *zUri, const TsObjConfig *pCfg, const char *zTag
   roundTrip(p, zTag, "rt/one-stream", 1, 1);
   roundTrip(p, zTag, "rt/5MiB+1", (5u<<20) + 1, 0);
   roundTrip(p, zTag, "rt/5MiB+1-stream", (5u<<20) + 1, 1);
+  roundTrip(p, zTag, "rt/64KiB", 65536, 0);
+  roundTrip(p, zTag, "rt/64KiB-stream", 65536, 1);
+  roundTrip(p, zTag, "rt/128KiB+1-stream", 131073, 1);
   if( zBig ) roundTrip(p, zTag, "rt/big-stream", (size_t)atoll(zBig), 1);
   testRanges(p, zTag);
   testMisc(p, zTag);
@@ -282,8 +294,122 @@ static void runSuite(const char *zUri, const TsObjConfig *pCfg, const char *zTag
   tsObjClose(p);
 }
 
+/* Client-side encryption specifics, on a file store whose raw bytes the
+** test can inspect and damage through a second, keyless store. */
+static void testCrypt(const char *zDir){
+  char zUri[300], zKeyFile[300], zKeyFile2[300];
+  TsObjConfig cfg, cfg2;
+  TsObjStore *pEnc = 0, *pRaw = 0, *pWrong = 0;
+  char *zErr = 0;
+  TsBuf b, raw;
+  const size_t n = 200000;   /* 4 segments: 3 full + 1 partial */
+  unsigned char *a = randomBytes(n);
+  FILE *f;
+  tsBufInit(&b);
+  tsBufInit(&raw);
+  snprintf(zUri, sizeof(zUri), "file://%s/crypt", zDir);
+  snprintf(zKeyFile, sizeof(zKeyFile), "%s/master.key", zDir);
+  snprintf(zKeyFile2, sizeof(zKeyFile2), "%s/other.key", zDir);
+  f = fopen(zKeyFile, "w");
+  fputs("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", f);
+  fclose(f);
+  f = fopen(zKeyFile2, "w");
+  fputs("ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100", f);
+  fclose(f);
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.zCseKeyFile = zKeyFile;
+  cfg.zCseKeyId = "k1";
+  TT_EQ_I64("crypt: open", tsObjOpen(zUri, &cfg, &pEnc, &zErr), 0);
+  TT_EQ_I64("crypt: open raw", tsObjOpen(zUri, 0, &pRaw, &zErr), 0);
+  if( !pEnc || !pRaw ) goto done;
+  TT_EQ_I64("crypt: put", tsObjPut(pEnc, "obj", a, n, &zErr), 0);
+  TT_EQ_I64("crypt: raw get", tsObjGet(pRaw, "obj", 0, -1, &raw, &zErr), 0);
+  TT_EQ_I64("crypt: stored size = 128 + P + 16*segments", (int64_t)raw.n, 128 + 200000 + 16*4);
+  TT_CHECK("crypt: header magic and key id", raw.n>40 && memcmp(raw.a, "TSLCSE01k1\0", 11)==0);
+  {
+    int bLeak = 0;
+    size_t i;
+    for(i=0; i+16<=raw.n && !bLeak; i++) if( memcmp(raw.a + i, a + 1000, 16)==0 ) bLeak = 1;
+    TT_CHECK("crypt: plaintext not in stored bytes", !bLeak);
+  }
+  {
+    TsObjInfo info;
+    TT_CHECK("crypt: head reports plaintext size", tsObjHead(pEnc, "obj", &info, &zErr)==0 && info.nSize==(int64_t)n);
+  }
+  TT_CHECK("crypt: range across segments", getRange(pEnc, "obj", 65530, 70000, &b)==0 && b.n==70000 && memcmp(b.a, a + 65530, 70000)==0);
+  TT_CHECK("crypt: last byte", getRange(pEnc, "obj", n - 1, 1, &b)==0 && b.n==1 && b.a[0]==a[n-1]);
+  TT_EQ_I64("crypt: range past end", getRange(pEnc, "obj", n, 1, &b), TS_OBJ_RANGE);
+  /* Tamper one byte of segment 2. */
+  raw.a[128 + 2*(65536 + 16) + 77] ^= 1;
+  TT_EQ_I64("crypt: put tampered", tsObjPut(pRaw, "obj", raw.a, raw.n, &zErr), 0);
+  tsBufReset(&b);
+  TT_EQ_I64("crypt: tampered whole get is CORRUPT", tsObjGet(pEnc, "obj", 0, -1, &b, &zErr), TS_OBJ_CORRUPT);
+  TT_CHECK("crypt: tamper message", zErr && strstr(zErr, "segment 2") && strstr(zErr, "tampered"));
+  TT_CHECK("crypt: nothing returned on tamper", b.n==0);
+  TT_CHECK("crypt: untouched segment still reads", getRange(pEnc, "obj", 10, 100, &b)==0 && memcmp(b.a, a + 10, 100)==0);
+  TT_EQ_I64("crypt: range in tampered segment", getRange(pEnc, "obj", 2*65536 + 5, 10, &b), TS_OBJ_CORRUPT);
+  raw.a[128 + 2*(65536 + 16) + 77] ^= 1;
+  /* Drop the final segment: the new last one lacks the final flag. */
+  TT_EQ_I64("crypt: put truncated", tsObjPut(pRaw, "obj", raw.a, 128 + 3*(65536 + 16), &zErr), 0);
+  TT_EQ_I64("crypt: truncation detected", tsObjGet(pEnc, "obj", 0, -1, &b, &zErr), TS_OBJ_CORRUPT);
+  /* Swap two segments. */
+  {
+    unsigned char *aSwap = malloc(raw.n);
+    memcpy(aSwap, raw.a, raw.n);
+    memcpy(aSwap + 128, raw.a + 128 + 65552, 65552);
+    memcpy(aSwap + 128 + 65552, raw.a + 128, 65552);
+    tsObjPut(pRaw, "obj", aSwap, raw.n, &zErr);
+    TT_EQ_I64("crypt: reordered segments detected", tsObjGet(pEnc, "obj", 0, -1, &b, &zErr), TS_OBJ_CORRUPT);
+    free(aSwap);
+  }
+  /* Header tamper (wrapped key). */
+  raw.a[60] ^= 0x80;
+  tsObjPut(pRaw, "obj", raw.a, raw.n, &zErr);
+  TT_EQ_I64("crypt: wrapped key tamper detected", tsObjGet(pEnc, "obj", 0, -1, &b, &zErr), TS_OBJ_CORRUPT);
+  TT_CHECK("crypt: unwrap message", zErr && strstr(zErr, "cannot unwrap"));
+  raw.a[60] ^= 0x80;
+  tsObjPut(pRaw, "obj", raw.a, raw.n, &zErr);
+  tsBufReset(&b);
+  TT_CHECK("crypt: restored object reads again", tsObjGet(pEnc, "obj", 0, -1, &b, &zErr)==0 && b.n==n && memcmp(b.a, a, n)==0);
+  /* A plaintext object where ciphertext is expected. */
+  tsObjPut(pRaw, "plain", "hello, world", 12, &zErr);
+  TT_EQ_I64("crypt: plaintext object refused", tsObjGet(pEnc, "plain", 0, -1, &b, &zErr), TS_OBJ_CORRUPT);
+  TT_CHECK("crypt: plaintext message", zErr && strstr(zErr, "not client-side encrypted"));
+  /* Wrong key, same id; other id. */
+  memset(&cfg2, 0, sizeof(cfg2));
+  cfg2.zCseKeyFile = zKeyFile2;
+  cfg2.zCseKeyId = "k1";
+  TT_EQ_I64("crypt: open wrong key", tsObjOpen(zUri, &cfg2, &pWrong, &zErr), 0);
+  if( pWrong ){
+    TT_EQ_I64("crypt: wrong master key is CORRUPT", tsObjGet(pWrong, "obj", 0, -1, &b, &zErr), TS_OBJ_CORRUPT);
+    tsObjClose(pWrong);
+    pWrong = 0;
+  }
+  cfg2.zCseKeyId = "k2";
+  if( tsObjOpen(zUri, &cfg2, &pWrong, &zErr)==0 ){
+    TT_EQ_I64("crypt: other key id", tsObjGet(pWrong, "obj", 0, -1, &b, &zErr), TS_OBJ_ERROR);
+    TT_CHECK("crypt: key id message", zErr && strstr(zErr, "key id 'k1'") && strstr(zErr, "'k2'"));
+    tsObjClose(pWrong);
+  }
+  /* Bad key material is refused at open, without echoing it. */
+  f = fopen(zKeyFile2, "w");
+  fputs("not-a-key", f);
+  fclose(f);
+  TT_EQ_I64("crypt: bad key file refused", tsObjOpen(zUri, &cfg2, &pWrong, &zErr), TS_OBJ_ERROR);
+  TT_CHECK("crypt: bad key message", zErr && strstr(zErr, "64 hex") && !strstr(zErr, "not-a-key"));
+done:
+  tsObjClose(pEnc);
+  tsObjClose(pRaw);
+  tsBufFree(&b);
+  tsBufFree(&raw);
+  free(a);
+  free(zErr);
+}
+
 int main(void){
   const char *zUri = getenv("TS_OBJSTORE_URI");
+  const char *zQuirks = getenv("TS_OBJSTORE_QUIRKS");
+  bS3rver = zQuirks && strcmp(zQuirks, "s3rver")==0;
   if( zUri ){
     runSuite(zUri, 0, "env", strncmp(zUri, "file:", 5)==0);
   }else{
@@ -293,6 +419,20 @@ int main(void){
     if( mkdtemp(zDir)==0 ){ printf("FAIL mkdtemp\n"); return 1; }
     snprintf(zU, sizeof(zU), "file://%s/plain", zDir);
     runSuite(zU, 0, "file", 1);
+    {
+      char zKeyFile[200];
+      TsObjConfig cfg;
+      FILE *f;
+      snprintf(zKeyFile, sizeof(zKeyFile), "%s/suite.key", zDir);
+      f = fopen(zKeyFile, "w");
+      fputs("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", f);
+      fclose(f);
+      memset(&cfg, 0, sizeof(cfg));
+      cfg.zCseKeyFile = zKeyFile;
+      snprintf(zU, sizeof(zU), "file://%s/encrypted", zDir);
+      runSuite(zU, &cfg, "file+cse", 1);
+    }
+    testCrypt(zDir);
     {
       /* The store root need not exist yet; bad roots are refused. */
       TsObjStore *p = 0;
