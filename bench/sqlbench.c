@@ -29,7 +29,8 @@
 ** 6 h to Parquet files under DIR (timed separately as tier_seconds) and the
 ** queries read both tiers.
 **
-** query: for each query type, instance 0 is run once untimed (warm-up), then
+** query: first the whole database is read once (hot cache); then for each
+** query type, instance 0 is run once untimed (warm-up), then
 ** every instance is timed from prepare to finalize, with the result values
 ** copied out of SQLite inside the timed region; the checksum (bench/tsbs.h)
 ** is computed afterwards.  If a type's instances have used more than
@@ -690,13 +691,26 @@ static int cmdQuery(Opts *p){
   sqlite3 *db = openDb(p);
   Result r;
   sqlite3_str *s;
-  double tAll = nowSec();
+  double tAll = nowSec(), tWarm;
   memset(&r, 0, sizeof(r));
   if( p->bTslite && p->zData ){
     Data d;
     dataOpen(&d, p->zData);
     setClock(db, d.start + d.nEpoch * d.interval);
     dataClose(&d);
+  }
+  /* Hot cache: read the whole database once (untimed), so the first query
+  ** type does not pay for the page reads that later types get for free. */
+  {
+    double tw = nowSec();
+    if( p->bTslite ){
+      exec(db, "SELECT count(usage_user), count(DISTINCT hostname) FROM cpu");
+    }else{
+      exec(db, "SELECT max(usage_guest_nice) FROM cpu NOT INDEXED;"
+               "SELECT count(*) FROM cpu INDEXED BY cpu_host_time WHERE hostname >= '';"
+               "SELECT count(*) FROM tags;");
+    }
+    tWarm = nowSec() - tw;
   }
   while( i < nInst ){
     int iFirst = i, nType = 0, nRun = 0;
@@ -737,8 +751,8 @@ static int cmdQuery(Opts *p){
     fprintf(stderr, "  %-8s %-22s %3d instances %9.1f ms total\n", p->zSystem, aInst[iFirst].zType, nRun, used * 1e3);
   }
   s = jsonStart(p, "query-summary");
-  sqlite3_str_appendf(s, ",\"seconds\":%.3f,\"peak_rss_kb\":%ld,\"sqlite_version\":\"%s\"}",
-                      nowSec() - tAll, peakRssKb(), sqlite3_libversion());
+  sqlite3_str_appendf(s, ",\"seconds\":%.3f,\"warm_seconds\":%.3f,\"peak_rss_kb\":%ld,\"sqlite_version\":\"%s\"}",
+                      nowSec() - tAll, tWarm, peakRssKb(), sqlite3_libversion());
   emit(p, s);
   sqlite3_close(db);
   free(r.a);
