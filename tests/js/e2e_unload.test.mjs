@@ -307,6 +307,41 @@ SELECT CAST(time AS TEXT) AS time, hostname, measure_name, usage, CAST(cnt AS TE
       eq('rollup: hyparquet reads the rollup exported to S3', got, exp);
     }
   }
+
+  // ---- 5. The export as a table: the parquet table joined back to the
+  // timeseries table, and the same time-series queries over both ----
+  {
+    const dest = path.join(dir, 'whole');
+    const res = doUnload('whole table', `SELECT ${COLS} FROM cpu`, `file://${dest}`, { format: 'parquet', compression: 'none' });
+    if (res) {
+      const url = readManifest(res).result_files[0].url;
+      const same = (q) => `(SELECT count(*) FROM (${q.replace(/@T/g, 'x')} EXCEPT ${q.replace(/@T/g, 'cpu')})) || ',' ||
+        (SELECT count(*) FROM (${q.replace(/@T/g, 'cpu')} EXCEPT ${q.replace(/@T/g, 'x')})) || ',' ||
+        (SELECT count(*) FROM (${q.replace(/@T/g, 'x')}))`;
+      const queries = {
+        'every row': `SELECT ${COLS} FROM @T`,
+        'time range + IN pushdown': `SELECT time, hostname, usage FROM @T WHERE time BETWEEN 1714446000000000000 AND 1714460000000000000
+          AND hostname IN ('host_1', 'host_4')`,
+        'bin + aggregates': `SELECT bin(time, '30m') AS b, hostname, count(*), sum(cnt), min(usage), max(status) FROM @T GROUP BY 1, 2`,
+        'approx_percentile / max_by': `SELECT hostname, measure_name, approx_percentile(usage, 0.9), max_by(seen, time),
+          min_by(status, time) FROM @T GROUP BY 1, 2`,
+        'create_time_series + integral': `SELECT hostname, integral_trapezoidal(create_time_series(time, usage), '1m'),
+          derivative_linear(create_time_series(time, usage), '1s') FROM @T WHERE usage IS NOT NULL AND measure_name = 'metrics'
+          GROUP BY hostname`,
+        'date_trunc + extraction': `SELECT date_trunc('hour', time), hour(time), minute(time), count(*) FROM @T GROUP BY 1, 2, 3`,
+        'join on the record key': `SELECT c.time, c.hostname, c.usage FROM @T AS c JOIN cpu AS d
+          ON d.time = c.time AND d.hostname = c.hostname AND d.measure_name = c.measure_name AND d.usage = c.usage`,
+      };
+      const sql = `CREATE VIRTUAL TABLE temp.x USING parquet(${sqlStr(url)});\n`
+        + Object.values(queries).map((q) => `SELECT ${same(q)};`).join('\n');
+      const out = runSql(sql).trim().split('\n');
+      Object.keys(queries).forEach((name, i) => {
+        const [a, b, n] = (out[i] || '?,?,?').split(',');
+        check(`parquet table = timeseries table: ${name}`, a === '0' && b === '0' && Number(n) > 0,
+          `x EXCEPT cpu: ${a} rows, cpu EXCEPT x: ${b} rows, ${n} rows in all`);
+      });
+    }
+  }
 } catch (e) {
   check('e2e_unload', false, e.stack || String(e));
 } finally {
