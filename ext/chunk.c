@@ -51,7 +51,8 @@
 **             the nValue non-NULL values in row order:
 **     DOUBLE:    byte mode, then
 **                  0 RAW:    nValue f64
-**                  1 XOR:    Gorilla bit stream (below)
+**                  1 XOR:    Gorilla bit stream (below) filling the rest
+**                            of the payload
 **                  2 SCALED: byte e (0..TS_MAX_SCALE), then ISEQ of integers
 **                            m such that value == (double)m / 10^e exactly,
 **                            bit for bit (decimal data: 42.0, 12.25, ...)
@@ -63,9 +64,15 @@
 **     BIGINT, TIMESTAMP: ISEQ of nValue values
 **     BOOLEAN:   byte mode, then 0 BITMAP: ceil(nValue/8) bytes, LSB first,
 **                1 CONST: one byte 0 or 1 (every value equal)
-**     VARCHAR:   varint nDict (1..nValue), nDict entries (varint length +
-**                bytes, in order of first appearance), then ISEQ of nValue
-**                dictionary indices
+**     VARCHAR:   byte mode, varint nDict (1..nValue), the dictionary, then
+**                ISEQ of nValue dictionary indices.  The dictionary is nDict
+**                entries (varint length + bytes, in order of first
+**                appearance), stored
+**                  mode 0: as is;
+**                  mode 1: as varint nRaw, varint nZ, then a zstd frame of
+**                          nZ bytes that decompresses to exactly the nRaw
+**                          bytes of the entries (nRaw <= nZ*1000 + 1024);
+**                          written when smaller (log lines, JSON, URLs)
 **
 **   ISEQ (a sequence of n signed 64-bit integers, n known from context):
 **     byte mode, then
@@ -77,10 +84,15 @@
 **       4 RLE:   varint nRun, nRun x (zigzag value, varint run length >= 1);
 **                run lengths sum to n
 **       5 ARITH: zigzag v0, zigzag step (v[i] = v0 + i*step; regular times)
+**       6 GCD:   varint g >= 2, zigzag v0, then an ISEQ (not GCD) of q with
+**                v[i] = v0 + g*q[i] (ms- or s-precision ns times, multiples)
 **     All arithmetic wraps modulo 2^64, so any int64 sequence round-trips.
 **     The encoder writes CONST or ARITH when they apply; otherwise it ranks
-**     FOR, DELTA and DOD by their bit-packed sizes, writes the best (with
-**     Rice blocks where smaller), and takes RLE instead if that is smaller.
+**     FOR, DELTA and DOD by two cheap size estimates (bit-packed, and one
+**     robust to outliers), writes the one or two winners (each block in its
+**     smaller coding), keeps the smaller, and takes RLE if that is smaller;
+**     then, when every v[i] - v0 has a common factor g >= 2, the same over
+**     the quotients under GCD if that is smaller.
 **   BLOCKS: the values in groups of TS_BLOCK (256; the last may be shorter);
 **     each group: zigzag (base - previous group's base; the first group's
 **     previous base is 0), byte code, then
@@ -100,6 +112,12 @@
 **     6 bits (length - 1) + the meaningful bits (new window).  (Bits are
 **     written in the order listed; "'1','0'" means a 1 bit then a 0 bit.)
 **
+** COMPATIBILITY: chunks persist in database files.  Changing this layout
+** means a new version byte, while still decoding version 1; the blobs in
+** tests/fuzz/corpus/fuzz_chunk/ (written by the version-1 encoder) are
+** checked by test_chunk.  Encoder choices (modes, block codings) are free to
+** change: they are recorded in the blob.
+**
 ** DECODING treats input as hostile: every length, count, width, index and
 ** mode is checked; anything malformed gives TS_CHUNK_CORRUPT.
 */
@@ -110,6 +128,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #define TS_BLOCK       256   /* values per block (measured: docs/internals/chunk-format.md) */
 #define TS_MAX_SCALE   15    /* largest decimal exponent tried for doubles */
@@ -120,6 +139,7 @@
 #define ISEQ_DOD   3
 #define ISEQ_RLE   4
 #define ISEQ_ARITH 5
+#define ISEQ_GCD   6
 
 #define DBL_RAW    0
 #define DBL_XOR    1
@@ -130,6 +150,13 @@
 #define BOOL_CONST  1
 
 #define FLAG_NULLS  0x01
+
+#define TEXT_DICT      0
+#define TEXT_DICT_ZSTD 1
+#define TEXT_ZSTD_MIN  64     /* dictionaries smaller than this stay plain */
+#define TEXT_ZSTD_LEVEL 3
+#define TEXT_ZSTD_RATIO 1000  /* nRaw <= nZ*RATIO + 1024: bounds a decoder's
+                              ** allocation by the blob's size */
 
 static const unsigned char aMagic[4] = { 'T', 'S', 'C', 0x01 };
 
@@ -340,10 +367,10 @@ static void riceBits3(const uint64_t *z, int n, int k, uint64_t *aBit){
   aBit[2] = n2 + (uint64_t)n*(uint64_t)(3 + k);
 }
 
-/* The k-th smallest (0-based) of a[0..n) as signed (bSigned) or unsigned
-** 64-bit values; reorders a[]. */
-static uint64_t selectKth(uint64_t *a, int n, int k, int bSigned){
-  uint64_t flip = bSigned ? (uint64_t)1<<63 : 0;   /* signed order via xor */
+/* The k-th smallest (0-based) of a[0..n) taken as int64 (Hoare's
+** quickselect); reorders a[]. */
+static uint64_t selectKth(uint64_t *a, int n, int k){
+  const uint64_t flip = (uint64_t)1<<63;   /* signed order via unsigned compares */
   int lo = 0, hi = n - 1;
   while( lo<hi ){
     uint64_t x = a[lo + (hi-lo)/2] ^ flip;
@@ -360,9 +387,8 @@ static uint64_t selectKth(uint64_t *a, int n, int k, int bSigned){
   return a[k];
 }
 
-/* Choose the smaller coding of one block a[0..n) (1 <= n <= TS_BLOCK);
-** with bRice==0 only bit packing is considered (a cheap estimate). */
-static void blockPlan(const uint64_t *a, int n, int bRice, BlockPlan *pPlan){
+/* Choose the smaller coding of one block a[0..n) (1 <= n <= TS_BLOCK). */
+static void blockPlan(const uint64_t *a, int n, BlockPlan *pPlan){
   int64_t mn = (int64_t)a[0];
   uint64_t mx = 0, z[TS_BLOCK], t[TS_BLOCK];
   int j, w, k, k0;
@@ -377,7 +403,7 @@ static void blockPlan(const uint64_t *a, int n, int bRice, BlockPlan *pPlan){
   pPlan->base = mn;
   pPlan->code = w;
   pPlan->nBit = (uint64_t)n * (uint64_t)w;
-  if( w<=1 || !bRice ) return;   /* nothing to gain, or estimating */
+  if( w<=1 ) return;   /* Rice cannot beat 0 or 1 bit per value */
 
   /* Rice around the median, trying parameters near log2(median z): both
   ** medians, unlike means, ignore rare outliers, which escape. */
@@ -394,7 +420,7 @@ static void blockPlan(const uint64_t *a, int n, int bRice, BlockPlan *pPlan){
       med = (int64_t)((uint64_t)mn + (uint64_t)j);
     }else{
       memcpy(t, a, sizeof(uint64_t)*(size_t)n);
-      med = (int64_t)selectKth(t, n, n/2, 1);
+      med = (int64_t)selectKth(t, n, n/2);
     }
     /* bitWidth(median z) from a histogram of widths (bitWidth is monotone). */
     memset(aHist, 0, sizeof(aHist));
@@ -416,23 +442,33 @@ static void blockPlan(const uint64_t *a, int n, int bRice, BlockPlan *pPlan){
   }
 }
 
-/* Bytes that BLOCKS would take for a[0..n) (bit packing only when
-** bRice==0: an estimate used to choose between ISEQ modes). */
-static size_t blocksCost(const uint64_t *a, int n, int bRice){
-  size_t nByte = 0;
-  uint64_t prevBase = 0;
-  int i;
+/* Two estimates of the bytes of BLOCKS over a[0..n), used only to rank
+** FOR, DELTA and DOD.  *pnPacked: bit packing (the largest width in each
+** block, for every value).  *pnRobust: per value, the bit width of its
+** zigzag deviation from a reference (the median of its block's first three
+** values) plus one bit; unlike the largest width it is not thrown off by a
+** rare outlier, which a Rice block escapes cheaply.  3 bytes per block. */
+static void seqEstimate(const uint64_t *a, int n, size_t *pnRobust, size_t *pnPacked){
+  uint64_t nBit = 0, nPack = 0;
+  int i, j;
   for(i=0; i<n; i+=TS_BLOCK){
     int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
-    BlockPlan plan;
-    size_t nData;
-    blockPlan(a + i, nb, bRice, &plan);
-    nData = (size_t)((plan.nBit + 7)/8);
-    nByte += (size_t)varintLen(tsZigzagEnc((int64_t)((uint64_t)plan.base - prevBase))) + 1
-           + nData + (plan.code>=RICE_CODE ? (size_t)varintLen(nData) : 0);
-    prevBase = (uint64_t)plan.base;
+    int64_t r = (int64_t)a[i], mn = (int64_t)a[i], mx = (int64_t)a[i];
+    if( nb>=3 ){
+      int64_t x = (int64_t)a[i], y = (int64_t)a[i+1], z = (int64_t)a[i+2];
+      r = x<y ? (y<z ? y : (x<z ? z : x)) : (x<z ? x : (y<z ? z : y));
+    }
+    for(j=0; j<nb; j++){
+      int64_t v = (int64_t)a[i+j];
+      if( v<mn ) mn = v;
+      if( v>mx ) mx = v;
+      nBit += 1 + (uint64_t)bitWidth(tsZigzagEnc((int64_t)(a[i+j] - (uint64_t)r)));
+    }
+    nBit += 24;
+    nPack += 24 + (uint64_t)nb*(uint64_t)bitWidth((uint64_t)mx - (uint64_t)mn);
   }
-  return nByte;
+  *pnRobust = (size_t)(nBit/8);
+  *pnPacked = (size_t)(nPack/8);
 }
 
 static void blocksWrite(TsBuf *p, const uint64_t *a, int n){
@@ -442,7 +478,7 @@ static void blocksWrite(TsBuf *p, const uint64_t *a, int n){
     int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
     BlockPlan plan;
     BitW bw;
-    blockPlan(a + i, nb, 1, &plan);
+    blockPlan(a + i, nb, &plan);
     tsBufAppendZigzag(p, (int64_t)((uint64_t)plan.base - prevBase));
     tsBufAppendByte(p, (unsigned char)plan.code);
     prevBase = (uint64_t)plan.base;
@@ -550,65 +586,9 @@ static int blocksRead(TsRd *pRd, uint64_t *a, int n){
   return TS_CHUNK_OK;
 }
 
-/* Append the ISEQ encoding of a[0..n) (n >= 1) to p, choosing the smallest
-** mode.  Returns TS_CHUNK_NOMEM if scratch memory cannot be had. */
-static int iseqEncode(TsBuf *p, const int64_t *a, int n){
-  uint64_t *aD;
-  size_t nFor, nDelta = (size_t)-1, nDod = (size_t)-1, nRle = 0, nBest, iStart;
-  int nRun = 0;
-  int i, eMode, bConst = 1, bArith = 1;
-  for(i=1; i<n && bConst; i++) bConst = a[i]==a[0];
-  if( bConst ){
-    tsBufAppendByte(p, ISEQ_CONST);
-    tsBufAppendZigzag(p, a[0]);
-    return TS_CHUNK_OK;
-  }
-  /* Arithmetic progression (regular timestamps, counters): v0 and a step. */
-  for(i=2; i<n && bArith; i++){
-    bArith = (uint64_t)a[i] - (uint64_t)a[i-1] == (uint64_t)a[1] - (uint64_t)a[0];
-  }
-  if( bArith ){
-    tsBufAppendByte(p, ISEQ_ARITH);
-    tsBufAppendZigzag(p, a[0]);
-    tsBufAppendZigzag(p, (int64_t)((uint64_t)a[1] - (uint64_t)a[0]));
-    return TS_CHUNK_OK;
-  }
-  aD = (uint64_t*)malloc(sizeof(uint64_t)*(size_t)n);
-  if( aD==0 ) return TS_CHUNK_NOMEM;
-
-  /* RLE cost */
-  for(i=0; i<n; ){
-    int j = i+1;
-    while( j<n && a[j]==a[i] ) j++;
-    nRle += (size_t)varintLen(tsZigzagEnc(a[i])) + (size_t)varintLen((uint64_t)(j-i));
-    nRun++;
-    i = j;
-  }
-  nRle += (size_t)varintLen((uint64_t)nRun);
-
-  /* FOR cost */
-  for(i=0; i<n; i++) aD[i] = (uint64_t)a[i];
-  nFor = blocksCost(aD, n, 0);
-  /* DELTA cost: aD[0..n-1) = deltas */
-  for(i=0; i<n-1; i++) aD[i] = (uint64_t)a[i+1] - (uint64_t)a[i];
-  nDelta = (size_t)varintLen(tsZigzagEnc(a[0])) + blocksCost(aD, n-1, 0);
-  /* DOD cost: aD[0..n-2) = deltas of deltas */
-  if( n>=2 ){
-    uint64_t d0 = aD[0];
-    for(i=0; i<n-2; i++) aD[i] = aD[i+1] - aD[i];
-    nDod = (size_t)varintLen(tsZigzagEnc(a[0]))
-         + (size_t)varintLen(tsZigzagEnc((int64_t)d0)) + blocksCost(aD, n-2, 0);
-  }
-
-  /* FOR, DELTA and DOD are ranked by their bit-packed sizes (cheap); the
-  ** winner is written with Rice blocks where those are smaller, and
-  ** replaced by RLE if that is smaller still. */
-  eMode = ISEQ_FOR; nBest = nFor;
-  if( nDelta<nBest ){ eMode = ISEQ_DELTA; nBest = nDelta; }
-  if( nDod<nBest ){ eMode = ISEQ_DOD; nBest = nDod; }
-
-write:
-  iStart = p->n;
+/* Write a[0..n) in mode FOR, DELTA, DOD or RLE; aD is n scratch values. */
+static void iseqWriteMode(TsBuf *p, const int64_t *a, int n, int eMode, uint64_t *aD){
+  int i;
   tsBufAppendByte(p, (unsigned char)eMode);
   switch( eMode ){
     case ISEQ_FOR:
@@ -630,7 +610,14 @@ write:
       blocksWrite(p, aD, n-2);
       break;
     }
-    default: /* ISEQ_RLE */
+    default: { /* ISEQ_RLE */
+      int nRun = 0;
+      for(i=0; i<n; ){
+        int j = i+1;
+        while( j<n && a[j]==a[i] ) j++;
+        nRun++;
+        i = j;
+      }
       tsBufAppendVarint(p, (uint64_t)nRun);
       for(i=0; i<n; ){
         int j = i+1;
@@ -640,23 +627,155 @@ write:
         i = j;
       }
       break;
+    }
   }
-  if( eMode!=ISEQ_RLE && !p->bErr && p->n - iStart > nRle ){
+}
+
+/* Append the ISEQ encoding of a[0..n) (n >= 1) to p without GCD. */
+static int iseqEncodePlain(TsBuf *p, const int64_t *a, int n){
+  uint64_t *aD;
+  size_t aRobust[3], aPacked[3], nRle = 0, iStart, nHead;
+  int nRun = 0;
+  int i, k, eRobust, ePacked, bConst = 1, bArith = 1;
+  static const int aMode[3] = { ISEQ_FOR, ISEQ_DELTA, ISEQ_DOD };
+  for(i=1; i<n && bConst; i++) bConst = a[i]==a[0];
+  if( bConst ){
+    tsBufAppendByte(p, ISEQ_CONST);
+    tsBufAppendZigzag(p, a[0]);
+    return TS_CHUNK_OK;
+  }
+  /* Arithmetic progression (regular timestamps, counters): v0 and a step. */
+  for(i=2; i<n && bArith; i++){
+    bArith = (uint64_t)a[i] - (uint64_t)a[i-1] == (uint64_t)a[1] - (uint64_t)a[0];
+  }
+  if( bArith ){
+    tsBufAppendByte(p, ISEQ_ARITH);
+    tsBufAppendZigzag(p, a[0]);
+    tsBufAppendZigzag(p, (int64_t)((uint64_t)a[1] - (uint64_t)a[0]));
+    return TS_CHUNK_OK;
+  }
+  aD = (uint64_t*)malloc(sizeof(uint64_t)*(size_t)n);
+  if( aD==0 ) return TS_CHUNK_NOMEM;
+
+  for(i=0; i<n; ){
+    int j = i+1;
+    while( j<n && a[j]==a[i] ) j++;
+    nRle += (size_t)varintLen(tsZigzagEnc(a[i])) + (size_t)varintLen((uint64_t)(j-i));
+    nRun++;
+    i = j;
+  }
+  nRle += 1 + (size_t)varintLen((uint64_t)nRun);
+
+  /* Two cheap estimates per mode: FOR over the values, DELTA over the
+  ** n-1 deltas, DOD over the n-2 deltas of deltas (n >= 3 here). */
+  for(i=0; i<n; i++) aD[i] = (uint64_t)a[i];
+  seqEstimate(aD, n, &aRobust[0], &aPacked[0]);
+  for(i=0; i<n-1; i++) aD[i] = (uint64_t)a[i+1] - (uint64_t)a[i];
+  nHead = (size_t)varintLen(tsZigzagEnc(a[0]));
+  seqEstimate(aD, n-1, &aRobust[1], &aPacked[1]);
+  aRobust[1] += nHead; aPacked[1] += nHead;
+  nHead += (size_t)varintLen(tsZigzagEnc((int64_t)aD[0]));
+  for(i=0; i<n-2; i++) aD[i] = aD[i+1] - aD[i];
+  seqEstimate(aD, n-2, &aRobust[2], &aPacked[2]);
+  aRobust[2] += nHead; aPacked[2] += nHead;
+  eRobust = ePacked = 0;
+  for(k=1; k<3; k++){
+    if( aRobust[k]<aRobust[eRobust] ) eRobust = k;
+    if( aPacked[k]<aPacked[ePacked] ) ePacked = k;
+  }
+
+  /* Write the robust estimate's choice; when the bit-packed estimate
+  ** disagrees, write its choice too and keep the smaller; then RLE if that
+  ** is smaller still. */
+  iStart = p->n;
+  iseqWriteMode(p, a, n, aMode[eRobust], aD);
+  if( ePacked!=eRobust && !p->bErr ){
+    TsBuf tmp;
+    tsBufInit(&tmp);
+    tmp.nMax = p->nMax;
+    iseqWriteMode(&tmp, a, n, aMode[ePacked], aD);
+    if( tmp.bErr ){
+      tsBufFree(&tmp);
+      free(aD);
+      return TS_CHUNK_NOMEM;
+    }
+    if( tmp.n < p->n - iStart ){
+      p->n = iStart;
+      tsBufAppend(p, tmp.a, tmp.n);
+    }
+    tsBufFree(&tmp);
+  }
+  if( !p->bErr && p->n - iStart > nRle ){
     p->n = iStart;
-    eMode = ISEQ_RLE;
-    goto write;
+    iseqWriteMode(p, a, n, ISEQ_RLE, aD);
   }
   free(aD);
   return TS_CHUNK_OK;
 }
 
+static uint64_t gcd64(uint64_t x, uint64_t y){
+  while( y ){ uint64_t t = x % y; x = y; y = t; }
+  return x;
+}
+
+/* Append the ISEQ encoding of a[0..n) (n >= 1): the plain encoding, or
+** GCD when every a[i] - a[0] is a multiple of some g >= 2 and factoring it
+** out is smaller (nanosecond times with millisecond or second precision,
+** multiples of a block size). */
+static int iseqEncode(TsBuf *p, const int64_t *a, int n){
+  uint64_t g = 0;
+  size_t iStart = p->n, nPlain;
+  int64_t *aQ;
+  TsBuf tmp;
+  int i, rc;
+  for(i=1; i<n; i++){
+    int64_t d;
+    uint64_t m;
+    if( __builtin_sub_overflow(a[i], a[0], &d) ){ g = 1; break; }
+    m = d<0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
+    g = gcd64(g, m);
+    if( g==1 ) break;
+  }
+  rc = iseqEncodePlain(p, a, n);
+  if( rc || g<2 || g>((uint64_t)1<<62) || p->bErr ) return rc;
+  nPlain = p->n - iStart;
+  if( nPlain<=4 ) return rc;   /* CONST/ARITH: nothing to gain */
+  aQ = (int64_t*)malloc(sizeof(int64_t)*(size_t)n);
+  if( aQ==0 ) return TS_CHUNK_NOMEM;
+  for(i=0; i<n; i++) aQ[i] = (a[i] - a[0]) / (int64_t)g;   /* exact, no overflow */
+  tsBufInit(&tmp);
+  tmp.nMax = p->nMax;
+  tsBufAppendByte(&tmp, ISEQ_GCD);
+  tsBufAppendVarint(&tmp, g);
+  tsBufAppendZigzag(&tmp, a[0]);
+  rc = iseqEncodePlain(&tmp, aQ, n);
+  if( rc==TS_CHUNK_OK && tmp.bErr ) rc = TS_CHUNK_NOMEM;
+  if( rc==TS_CHUNK_OK && tmp.n<nPlain ){
+    p->n = iStart;
+    tsBufAppend(p, tmp.a, tmp.n);
+  }
+  tsBufFree(&tmp);
+  free(aQ);
+  return rc;
+}
+
 /* Decode an ISEQ of n (>= 1) values into a[]. */
-static int iseqDecode(TsRd *pRd, int64_t *a, int n){
+static int iseqDecodeX(TsRd *pRd, int64_t *a, int n, int bInner){
   unsigned char eMode;
   uint64_t *u = (uint64_t*)a;   /* same size and representation */
   int i, rc;
   if( tsRdByte(pRd, &eMode) ) return TS_CHUNK_CORRUPT;
   switch( eMode ){
+    case ISEQ_GCD: {
+      uint64_t g;
+      int64_t v0;
+      if( bInner ) return TS_CHUNK_CORRUPT;   /* GCD does not nest */
+      if( tsRdVarint(pRd, &g) || g<2 || tsRdZigzag(pRd, &v0) ) return TS_CHUNK_CORRUPT;
+      rc = iseqDecodeX(pRd, a, n, 1);
+      if( rc ) return rc;
+      for(i=0; i<n; i++) u[i] = (uint64_t)v0 + g*u[i];
+      return TS_CHUNK_OK;
+    }
     case ISEQ_CONST: {
       int64_t v;
       if( tsRdZigzag(pRd, &v) ) return TS_CHUNK_CORRUPT;
@@ -711,6 +830,10 @@ static int iseqDecode(TsRd *pRd, int64_t *a, int n){
     }
   }
   return TS_CHUNK_CORRUPT;
+}
+
+static int iseqDecode(TsRd *pRd, int64_t *a, int n){
+  return iseqDecodeX(pRd, a, n, 0);
 }
 
 /*************************************************************************
@@ -995,11 +1118,45 @@ static int textEncode(TsBuf *p, const char *const *az, const int *an, int n){
       h = (h + 1) & (uint32_t)(nHash-1);
     }
   }
-  tsBufAppendVarint(p, (uint64_t)nDict);
-  for(i=0; i<nDict; i++){
-    int r = aFirst[i];
-    tsBufAppendVarint(p, (uint64_t)an[r]);
-    tsBufAppend(p, az[r], (size_t)an[r]);
+  {
+    /* The entries, then zstd over them when that is smaller. */
+    TsBuf dict;
+    void *aZ = 0;
+    size_t nZ = 0;
+    tsBufInit(&dict);
+    dict.nMax = p->nMax;
+    for(i=0; i<nDict; i++){
+      int r = aFirst[i];
+      tsBufAppendVarint(&dict, (uint64_t)an[r]);
+      tsBufAppend(&dict, az[r], (size_t)an[r]);
+    }
+    if( dict.bErr ){
+      tsBufFree(&dict);
+      free(aHash); free(aFirst); free(aIdx);
+      return TS_CHUNK_NOMEM;
+    }
+    if( dict.n>=TEXT_ZSTD_MIN ){
+      size_t nBound = ZSTD_compressBound(dict.n);
+      aZ = malloc(nBound);
+      if( aZ ){
+        nZ = ZSTD_compress(aZ, nBound, dict.a, dict.n, TEXT_ZSTD_LEVEL);
+        if( ZSTD_isError(nZ) ) nZ = 0;
+      }
+    }
+    if( nZ>0 && nZ + (size_t)varintLen(dict.n) + (size_t)varintLen(nZ) < dict.n
+     && dict.n <= nZ*TEXT_ZSTD_RATIO + 1024 ){
+      tsBufAppendByte(p, TEXT_DICT_ZSTD);
+      tsBufAppendVarint(p, (uint64_t)nDict);
+      tsBufAppendVarint(p, (uint64_t)dict.n);
+      tsBufAppendVarint(p, (uint64_t)nZ);
+      tsBufAppend(p, aZ, nZ);
+    }else{
+      tsBufAppendByte(p, TEXT_DICT);
+      tsBufAppendVarint(p, (uint64_t)nDict);
+      tsBufAppend(p, dict.a, dict.n);
+    }
+    free(aZ);
+    tsBufFree(&dict);
   }
   rc = iseqEncode(p, aIdx, n);
   free(aHash); free(aFirst); free(aIdx);
@@ -1402,6 +1559,7 @@ struct ReaderCol {
   int64_t *aInt;         /* owned */
   const char **azText;   /* owned array; strings point into the blob */
   int *anText;           /* owned */
+  unsigned char *aTextBuf;  /* decompressed VARCHAR dictionary or NULL; owned */
   int bDone;             /* decoded: the arrays above are the result */
 };
 
@@ -1416,7 +1574,8 @@ struct TsChunkReader {
 
 static void readerColClear(ReaderCol *p){
   free(p->aNull); free(p->aDouble); free(p->aInt);
-  free((void*)p->azText); free(p->anText);
+  free((void*)p->azText); free(p->anText); free(p->aTextBuf);
+  p->aTextBuf = 0;
   p->aNull = 0; p->aDouble = 0; p->aInt = 0; p->azText = 0; p->anText = 0;
   p->bDone = 0;
 }
@@ -1530,14 +1689,37 @@ int tsChunkReadVersion(TsChunkReader *p, const int64_t **paVersion){
   return TS_CHUNK_OK;
 }
 
-/* Decode the values of a VARCHAR payload into az/an (nVal entries). */
-static int textDecode(TsRd *pRd, const char **az, int *an, int nVal){
+/* Decode the values of a VARCHAR payload into az/an (nVal entries).  The
+** strings point into the blob, or for a compressed dictionary into
+** *ppOwned, which the caller frees. */
+static int textDecode(TsRd *pRd, const char **az, int *an, int nVal,
+                      unsigned char **ppOwned){
   uint64_t nDict, i;
   const char **azD = 0;
   int *anD = 0;
   int64_t *aIdx = 0;
   int rc = TS_CHUNK_OK, k;
+  unsigned char eMode;
+  TsRd dictRd, *pDict = pRd;
+  *ppOwned = 0;
+  if( tsRdByte(pRd, &eMode) || eMode>TEXT_DICT_ZSTD ) return TS_CHUNK_CORRUPT;
   if( tsRdVarint(pRd, &nDict) || nDict<1 || nDict>(uint64_t)nVal ) return TS_CHUNK_CORRUPT;
+  if( eMode==TEXT_DICT_ZSTD ){
+    uint64_t nRaw, nZ;
+    const unsigned char *aZ;
+    size_t nOut;
+    if( tsRdVarint(pRd, &nRaw) || tsRdVarint(pRd, &nZ) || nZ>pRd->n
+     || nRaw > nZ*TEXT_ZSTD_RATIO + 1024 || nRaw<nDict
+     || tsRdBytes(pRd, (size_t)nZ, &aZ) ){
+      return TS_CHUNK_CORRUPT;
+    }
+    *ppOwned = (unsigned char*)malloc((size_t)nRaw);
+    if( *ppOwned==0 ) return TS_CHUNK_NOMEM;
+    nOut = ZSTD_decompress(*ppOwned, (size_t)nRaw, aZ, (size_t)nZ);
+    if( ZSTD_isError(nOut) || nOut!=(size_t)nRaw ) return TS_CHUNK_CORRUPT;
+    tsRdInit(&dictRd, *ppOwned, (size_t)nRaw);
+    pDict = &dictRd;
+  }
   azD = (const char**)malloc(sizeof(char*)*(size_t)nDict);
   anD = (int*)malloc(sizeof(int)*(size_t)nDict);
   aIdx = (int64_t*)malloc(sizeof(int64_t)*(size_t)nVal);
@@ -1545,13 +1727,14 @@ static int textDecode(TsRd *pRd, const char **az, int *an, int nVal){
   for(i=0; i<nDict; i++){
     uint64_t nLen;
     const unsigned char *aB;
-    if( tsRdVarint(pRd, &nLen) || nLen>0x7fffffff || tsRdBytes(pRd, (size_t)nLen, &aB) ){
+    if( tsRdVarint(pDict, &nLen) || nLen>0x7fffffff || tsRdBytes(pDict, (size_t)nLen, &aB) ){
       rc = TS_CHUNK_CORRUPT;
       goto done;
     }
     azD[i] = nLen ? (const char*)aB : "";
     anD[i] = (int)nLen;
   }
+  if( pDict!=pRd && pDict->i!=pDict->n ){ rc = TS_CHUNK_CORRUPT; goto done; }
   rc = iseqDecode(pRd, aIdx, nVal);
   for(k=0; rc==TS_CHUNK_OK && k<nVal; k++){
     if( aIdx[k]<0 || (uint64_t)aIdx[k]>=nDict ){ rc = TS_CHUNK_CORRUPT; break; }
@@ -1617,7 +1800,7 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
       pC->anText = (int*)calloc((size_t)nRow, sizeof(int));
       if( pC->azText==0 || pC->anText==0 ){ rc = TS_CHUNK_NOMEM; goto fail; }
       if( nVal==0 ) break;
-      rc = textDecode(&rd, pC->azText, pC->anText, nVal);
+      rc = textDecode(&rd, pC->azText, pC->anText, nVal, &pC->aTextBuf);
       if( rc ) goto fail;
       if( pC->aNull ){
         k = nVal - 1;
