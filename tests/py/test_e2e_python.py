@@ -328,6 +328,26 @@ try:
     eq("WAL database reopened after a checkpoint", w.execute("SELECT count(*), sum(temp), ts_check('m') FROM m").fetchone(),
        (4, 46.5, "ok"))
     w.close()
+
+    # 9. detect_types=PARSE_DECLTYPES: Python picks converters by the declared
+    # column types (time INTEGER, measures DOUBLE/BIGINT/VARCHAR/BOOLEAN/
+    # TIMESTAMP).  Python's built-in "timestamp" converter expects
+    # 'YYYY-MM-DD hh:mm:ss' text and fails on INTEGER ns, so an app that
+    # uses PARSE_DECLTYPES registers its own TIMESTAMP (and BOOLEAN) converters.
+    typed_path = os.path.join(tmp, "typed.db")
+    sqlite3.register_converter("TIMESTAMP", lambda b: ("ns", int(b)))
+    sqlite3.register_converter("BOOLEAN", lambda b: bool(int(b)))
+    c = sqlite3.connect(typed_path, detect_types=sqlite3.PARSE_DECLTYPES)
+    c.enable_load_extension(True)
+    c.load_extension(EXT)
+    c.execute("SELECT ts_debug_set_now(?)", (NOW,))
+    c.execute("CREATE VIRTUAL TABLE ev USING timeseries(dev DIMENSION, seen TIMESTAMP, on_ BOOLEAN, n BIGINT)")
+    c.execute("INSERT INTO ev(time, dev, seen, on_, n) VALUES ('2024-05-01T11:00:00Z', 'd', '2024-01-02T03:04:05.000000006Z', 1, 7)")
+    c.commit()
+    eq("PARSE_DECLTYPES: converters chosen by the declared types",
+       c.execute("SELECT time, dev, measure_name, seen, on_, n FROM ev").fetchone(),
+       (1714561200000000000, "d", "metrics", ("ns", 1704164645000000006), True, 7))
+    c.close()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 sys.exit(1 if fails else 0)
