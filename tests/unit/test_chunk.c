@@ -547,6 +547,32 @@ static void testMisuse(void){
   c.eType = TS_TYPE_DOUBLE;
   TT_EQ_I64("missing value array is misuse", tsChunkEncode(2, aTime, 0, 1, &c, &b), TS_CHUNK_MISUSE);
   TT_EQ_I64("misuse appends nothing", (long long)b.n, 0);
+  /* An output limit too small for the blob: NOMEM, and pOut keeps what it
+  ** had (here 3 bytes). */
+  {
+    int64_t aT[100], aV[100];
+    int i, rc;
+    TsChunkCol d;
+    memset(&d, 0, sizeof(d));
+    for(i=0; i<100; i++){ aT[i] = i; aV[i] = (int64_t)rnd(); }
+    d.eType = TS_TYPE_BIGINT; d.aInt = aV;
+    tsBufAppend(&b, "abc", 3);
+    b.nMax = 64;
+    rc = tsChunkEncode(100, aT, 0, 1, &d, &b);
+    TT_EQ_I64("output limit gives NOMEM", rc, TS_CHUNK_NOMEM);
+    TT_EQ_I64("output limit leaves the buffer's length", (long long)b.n, 3);
+    /* Small body (fits the limit), header + body do not. */
+    tsBufFree(&b);
+    tsBufInit(&b);
+    tsBufAppend(&b, "abc", 3);
+    b.nMax = 24;
+    for(i=0; i<100; i++) aV[i] = i;
+    rc = tsChunkEncode(100, aT, 0, 1, &d, &b);
+    TT_EQ_I64("output limit hit by the header gives NOMEM", rc, TS_CHUNK_NOMEM);
+    TT_EQ_I64("output limit hit by the header leaves the length", (long long)b.n, 3);
+    tsBufFree(&b);
+    tsBufInit(&b);
+  }
   TT_EQ_I64("empty blob is corrupt", tsChunkInfoGet("", 0, &info, 0, 0), TS_CHUNK_CORRUPT);
   TT_EQ_I64("bad magic is corrupt", tsChunkReaderOpen("XXXXXXXXXX", 10, &pRd), TS_CHUNK_CORRUPT);
   TT_CHECK("failed open nulls the reader", pRd==0);
