@@ -838,6 +838,10 @@ static void testCompression(void){
   r = measureTsbs(0, 50, 100);
   printf("INFO TSBS-like integer-valued DOUBLE in 100-row chunks: %.4f bytes/value\n", r);
   TT_CHECK("TSBS-like data in 100-row chunks <= 1.0 byte per value", r>0 && r<=1.0);
+  r = measureTsbs(0, 100, 10);
+  printf("INFO TSBS-like integer-valued DOUBLE in 10-row chunks: %.4f bytes/value\n", r);
+  r = measureTsbs(0, 100, 1);
+  printf("INFO TSBS-like integer-valued DOUBLE in 1-row chunks: %.4f bytes/value\n", r);
 }
 
 int main(void){
