@@ -455,6 +455,14 @@ static void testDoubles(void){
   roundTrip("doubles near 2^63", nRow, aTime, 0, 1, &c.c, 0);
   for(i=0; i<nRow; i++) c.aDouble[i] = 42.5;
   roundTrip("constant double", nRow, aTime, 0, 1, &c.c, 0);
+  /* Full-precision values held for 10 rows (sample-and-hold sensors):
+  ** Gorilla XOR's one bit per repeat is the smallest coding here. */
+  for(i=0; i<nRow; i++) c.aDouble[i] = i%10 ? c.aDouble[i-1] : rndNormal()*1e6;
+  {
+    size_t n = roundTrip("held full-precision doubles", nRow, aTime, 0, 1, &c.c, 0);
+    printf("INFO 200 full-precision doubles held 10 rows each: %zu bytes\n", n);
+    TT_CHECK("held doubles cost about a byte per value", n>0 && n<260);
+  }
   /* NaN and Inf never reach the codec, but must not crash it; the XOR and
   ** RAW paths are bit-exact so they still round-trip. */
   for(i=0; i<nRow; i++){
@@ -546,6 +554,16 @@ static void testMisuse(void){
   TT_EQ_I64("bad type is misuse", tsChunkEncode(2, aTime, 0, 1, &c, &b), TS_CHUNK_MISUSE);
   c.eType = TS_TYPE_DOUBLE;
   TT_EQ_I64("missing value array is misuse", tsChunkEncode(2, aTime, 0, 1, &c, &b), TS_CHUNK_MISUSE);
+  {
+    const char *az[2] = { "a", "b" };
+    int an[2] = { 1, -1 };
+    TsChunkCol t;
+    memset(&t, 0, sizeof(t));
+    t.eType = TS_TYPE_VARCHAR; t.azText = az; t.anText = an;
+    TT_EQ_I64("negative text length is misuse", tsChunkEncode(2, aTime, 0, 1, &t, &b), TS_CHUNK_MISUSE);
+    an[1] = 1; az[1] = 0;
+    TT_EQ_I64("NULL text with a length is misuse", tsChunkEncode(2, aTime, 0, 1, &t, &b), TS_CHUNK_MISUSE);
+  }
   TT_EQ_I64("misuse appends nothing", (long long)b.n, 0);
   /* An output limit too small for the blob: NOMEM, and pOut keeps what it
   ** had (here 3 bytes). */
