@@ -20,6 +20,8 @@ void tsCsvAppendText(TsBuf *p, const TsCsvDialect *pD, const char *z, size_t n){
   for(i=0; i<n && !bQuote; i++){
     char c = z[i];
     if( c==pD->cDelim || c=='\n' || c=='\r' ) bQuote = 1;
+    /* With escaped_by '"' the output is RFC 4180: quotes force quoting. */
+    if( c=='"' && pD->cEscape=='"' ) bQuote = 1;
   }
   if( bQuote ) tsBufAppendByte(p, '"');
   for(i=0; i<n; i++){

@@ -12,7 +12,8 @@
 **   - NULL is an empty field; an empty string is written as "" so that the
 **     two stay distinguishable;
 **   - records end with "\n".
-** With escaped_by='"' the rules give RFC 4180's doubling (a"b -> a""b).
+** With escaped_by='"' the output is RFC 4180: quotes are doubled and a value
+** containing a quote is also wrapped in quotes (a"b -> "a""b").
 */
 #ifndef CSV_WRITE_H
 #define CSV_WRITE_H

@@ -51,6 +51,7 @@ struct PqStat {
   double rMin, rMax;     /* DOUBLE (NaN skipped) */
   const unsigned char *zMin, *zMax; int64_t nMin, nMax;  /* strings (borrowed) */
   int64_t nNull;
+  int64_t nNan;          /* NaN values seen (they make min/max unusable, below) */
 };
 
 /* Footer metadata kept for one column chunk. */
@@ -83,6 +84,7 @@ struct PqWCol {
   int ePhys;             /* PQ_T_* physical type */
   int bNullable;
   int eEnc;              /* TS_PQ_ENC_* */
+  int bLocalTime;        /* timestamps: isAdjustedToUTC=false */
   TsBuf nulls;           /* one byte per row of the row group: 1 = null */
   TsBuf vals;            /* non-null values: int64/double (8 bytes), or
                          ** for strings u32 length + bytes (PLAIN form) */
@@ -97,6 +99,7 @@ struct TsPqWriter {
   TsPqWriteOpts opts;    /* copy; strings below are owned copies */
   char *zCreatedBy;
   char **azKey, **azValue;
+  int *aSortCol;         /* opts.nSortCol column indexes (owned copy) */
   TsPqWriteFn xWrite;
   void *pCtx;
   int rc;                /* sticky error */
@@ -222,6 +225,19 @@ int tsPqWriterOpen(TsPqWriter **pp, const TsPqColumnSpec *aCol, int nCol,
   }else{
     p->opts.nKeyValue = 0;
   }
+  p->opts.aSortCol = 0;
+  if( pOpts && pOpts->nSortCol>0 ){
+    p->aSortCol = malloc(sizeof(int)*(size_t)pOpts->nSortCol);
+    if( !p->aSortCol ){ p->opts.nSortCol = 0; return wErr(p, TS_PQ_NOMEM, "out of memory"); }
+    memcpy(p->aSortCol, pOpts->aSortCol, sizeof(int)*(size_t)pOpts->nSortCol);
+    for(i=0; i<pOpts->nSortCol; i++){
+      if( p->aSortCol[i]<0 || p->aSortCol[i]>=nCol ){
+        return wErr(p, TS_PQ_MISUSE, "parquet writer: sort column index %d out of range", p->aSortCol[i]);
+      }
+    }
+  }else{
+    p->opts.nSortCol = 0;
+  }
   if( nCol<=0 ) return wErr(p, TS_PQ_MISUSE, "parquet writer: a file needs at least one column");
   p->aCol = calloc((size_t)nCol, sizeof(PqWCol));
   if( !p->aCol ) return wErr(p, TS_PQ_NOMEM, "out of memory");
@@ -245,6 +261,7 @@ int tsPqWriterOpen(TsPqWriter **pp, const TsPqColumnSpec *aCol, int nCol,
     c->ePhys = physOf(s->eType);
     c->bNullable = s->bNullable ? 1 : 0;
     c->eEnc = s->eEncoding;
+    c->bLocalTime = p->opts.bLocalTime ? 1 : 0;
     if( c->ePhys<0 ){
       return wErr(p, TS_PQ_MISUSE, "parquet writer: column \"%s\": type %d cannot be written",
                   s->zName, s->eType);
@@ -418,9 +435,12 @@ int tsPqWriterAppend(TsPqWriter *p, int64_t nRow, const TsPqColumnData *aCol){
   for(i=0; i<p->nCol; i++){
     PqWCol *c = &p->aCol[i];
     const TsPqColumnData *d = &aCol[i];
+    int64_t nNonNull = 0;
     if( nRow==0 ) break;
-    if( c->ePhys==PQ_T_BYTE_ARRAY ? (!d->aOff || !d->aData) :
-        c->eType==TS_PQ_DOUBLE ? !d->aDbl : !d->aInt ){
+    for(r=0; r<nRow; r++) nNonNull += !(d->aNull && d->aNull[r]);
+    /* value arrays may be absent only when every row is NULL */
+    if( nNonNull>0 && (c->ePhys==PQ_T_BYTE_ARRAY ? (!d->aOff || !d->aData) :
+        c->eType==TS_PQ_DOUBLE ? !d->aDbl : !d->aInt) ){
       return wErr(p, TS_PQ_MISUSE, "parquet writer: batch for column \"%s\" lacks its %s values",
                   c->zName, kindName(c->eType));
     }
@@ -476,7 +496,7 @@ static void statAddInt(PqStat *s, int64_t v){
   if( v>s->iMax ) s->iMax = v;
 }
 static void statAddDbl(PqStat *s, double v){
-  if( isnan(v) ) return;
+  if( isnan(v) ){ s->nNan++; return; }
   if( !s->bAny ){ s->rMin = s->rMax = v; s->bAny = 1; return; }
   if( v<s->rMin || (v==0 && s->rMin==0 && signbit(v)) ) s->rMin = v;
   if( v>s->rMax || (v==0 && s->rMax==0 && !signbit(v)) ) s->rMax = v;
@@ -494,6 +514,7 @@ static void statAddStr(PqStat *s, const unsigned char *z, int64_t n){
 }
 static void statMerge(int ePhys, PqStat *a, const PqStat *b){
   a->nNull += b->nNull;
+  a->nNan += b->nNan;
   if( !b->bAny ) return;
   if( ePhys==PQ_T_DOUBLE ){ statAddDbl(a, b->rMin); statAddDbl(a, b->rMax); }
   else if( ePhys==PQ_T_BYTE_ARRAY ){ statAddStr(a, b->zMin, b->nMin); statAddStr(a, b->zMax, b->nMax); }
@@ -541,7 +562,7 @@ static void statBytes(TsBuf *pOut, int ePhys, const PqStat *s, int bMax, int nTr
 static void writeStatistics(PqTw *tw, int id, int ePhys, const PqStat *s, int bMinMax){
   tsPqTwFieldStruct(tw, id);
   tsPqTwFieldI64(tw, 3, s->nNull);
-  if( bMinMax && s->bAny && (ePhys!=PQ_T_BYTE_ARRAY || (s->nMin<=PQ_STAT_STR_MAX && s->nMax<=PQ_STAT_STR_MAX)) ){
+  if( bMinMax && s->bAny && s->nNan==0 && (ePhys!=PQ_T_BYTE_ARRAY || (s->nMin<=PQ_STAT_STR_MAX && s->nMax<=PQ_STAT_STR_MAX)) ){
     TsBuf b; tsBufInit(&b);
     statBytes(&b, ePhys, s, 1, 0);
     tsPqTwFieldBin(tw, 5, b.a, b.n);
@@ -903,7 +924,11 @@ static int writeChunk(TsPqWriter *p, PqWCol *c, PqChunkMeta *m, int64_t nRow){
       r++;
     }
     st.nNull = nNull;
-    if( st.bAny==0 && nNull<r-r0 ) bColIdx = 0;   /* e.g. all-NaN page: no usable bounds */
+    /* A page with NaN has no trustworthy bounds: DuckDB orders NaN above
+    ** every number and would prune it away with NaN-free bounds (the spec
+    ** says to leave NaN out of min/max; DuckDB writes no min/max then, and
+    ** so do we).  Such a chunk gets no ColumnIndex. */
+    if( st.nNan>0 || (st.bAny==0 && nNull<r-r0) ) bColIdx = 0;
     /* levels */
     tsBufReset(&p->lev);
     if( c->bNullable ){
@@ -965,7 +990,7 @@ static int writeChunk(TsPqWriter *p, PqWCol *c, PqChunkMeta *m, int64_t nRow){
   if( p->rc==0 ){
     m->nNull = chunkSt.nNull;
     if( c->bNullable ) m->encMask |= 1u << PQ_E_RLE;
-    if( chunkSt.bAny && !p->opts.bNoStatistics
+    if( chunkSt.bAny && chunkSt.nNan==0 && !p->opts.bNoStatistics
      && (c->ePhys!=PQ_T_BYTE_ARRAY || (chunkSt.nMin<=PQ_STAT_STR_MAX && chunkSt.nMax<=PQ_STAT_STR_MAX)) ){
       TsBuf b; tsBufInit(&b);
       statBytes(&b, c->ePhys, &chunkSt, 0, 0);
@@ -1045,11 +1070,12 @@ static void writeSchemaLeaf(PqTw *tw, PqWCol *c){
       break;
     case TS_PQ_TIMESTAMP_NS: case TS_PQ_TIMESTAMP_US: case TS_PQ_TIMESTAMP_MS: {
       int unit = c->eType==TS_PQ_TIMESTAMP_MS ? 1 : c->eType==TS_PQ_TIMESTAMP_US ? 2 : 3;
-      if( unit==1 ) tsPqTwFieldI32(tw, 6, 9);
-      if( unit==2 ) tsPqTwFieldI32(tw, 6, 10);
+      /* the legacy converted types imply UTC: only written for UTC columns */
+      if( unit==1 && !c->bLocalTime ) tsPqTwFieldI32(tw, 6, 9);
+      if( unit==2 && !c->bLocalTime ) tsPqTwFieldI32(tw, 6, 10);
       tsPqTwFieldStruct(tw, 10);
       tsPqTwFieldStruct(tw, 8);
-      tsPqTwFieldBool(tw, 1, 1);
+      tsPqTwFieldBool(tw, 1, !c->bLocalTime);
       tsPqTwFieldStruct(tw, 2);
       tsPqTwFieldStruct(tw, unit); tsPqTwStructEnd(tw);
       tsPqTwStructEnd(tw);
@@ -1132,6 +1158,16 @@ int tsPqWriterFinish(TsPqWriter *p){
     }
     tsPqTwFieldI64(&tw, 2, g->nUncomp);
     tsPqTwFieldI64(&tw, 3, g->nRow);
+    if( p->opts.nSortCol>0 ){
+      tsPqTwFieldList(&tw, 4, PQ_TT_STRUCT, p->opts.nSortCol);
+      for(i=0; i<p->opts.nSortCol; i++){
+        tsPqTwStructBegin(&tw);
+        tsPqTwFieldI32(&tw, 1, p->aSortCol[i]);
+        tsPqTwFieldBool(&tw, 2, 0);
+        tsPqTwFieldBool(&tw, 3, 0);
+        tsPqTwStructEnd(&tw);
+      }
+    }
     tsPqTwFieldI64(&tw, 5, g->iFileOff);
     tsPqTwFieldI64(&tw, 6, g->nComp);
     tsPqTwFieldI32(&tw, 7, j);
@@ -1196,6 +1232,7 @@ void tsPqWriterFree(TsPqWriter *p){
     if( p->azValue ) free(p->azValue[i]);
   }
   free(p->azKey); free(p->azValue);
+  free(p->aSortCol);
   free(p->zCreatedBy);
   free(p->zErr);
   tsBufFree(&p->idx); tsBufFree(&p->page); tsBufFree(&p->lev);

@@ -137,6 +137,7 @@ static sqlite3_int64 kindScale(int eKind){
 /* Message for a failed reader call (reader's own, else the store's). */
 static char *readerErr(PqVtab *p, TsPqReader *pR, const char *zWhat){
   const char *zMsg = pR ? tsPqReaderErrmsg(pR) : "";
+  if( strncmp(zMsg, "parquet: ", 9)==0 ) zMsg += 9;   /* no "parquet: ... parquet: " */
   if( p->zReadErr ){
     return sqlite3_mprintf("parquet: %s %s: %s%s%s", zWhat, p->zUri, p->zReadErr,
                            zMsg[0] ? ": " : "", zMsg);
@@ -307,6 +308,10 @@ static int pqBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     if( !pC->usable || pC->iColumn<0 ) continue;
     eKind = p->aKind[pC->iColumn];
     if( eKind==TS_PQ_UNSUPPORTED || eKind==TS_PQ_DATE ) continue;
+    /* Statistics order strings bytewise: a constraint under another
+    ** collation (NOCASE, RTRIM, ...) could match rows outside [min,max]. */
+    if( (eKind==TS_PQ_STRING || eKind==TS_PQ_BYTES)
+     && sqlite3_stricmp(sqlite3_vtab_collation(pInfo, i), "BINARY")!=0 ) continue;
     switch( pC->op ){
       case SQLITE_INDEX_CONSTRAINT_EQ: cOp = PQ_OP_EQ; break;
       case SQLITE_INDEX_CONSTRAINT_LT: cOp = PQ_OP_LT; break;
@@ -442,17 +447,20 @@ static int pqBound(PqVtab *p, PqCursor *pCur, int k, char cOp, int iCol, sqlite3
       sqlite3_int64 x, s = kindScale(eKind);
       if( eVal!=SQLITE_INTEGER ) return 0;
       x = sqlite3_value_int64(v);
-      /* Stored unit = ns/s: widen outward so the bound stays a superset. */
-      if( s>1 ){
-        sqlite3_int64 lo = tsFloorDiv(x, s);
-        if( bMin && bMax ){
-          if( lo*s!=x ) return -1;        /* equality with a non-representable ns */
-          val.i = lo;
-        }else{
-          val.i = bMin ? lo : lo + (lo*s!=x);
+      /* Stored value w stands for w*s ns.  Exact integer bounds:
+      **   w*s <  x  <=>  w <= ceil(x/s)-1      w*s <= x  <=>  w <= floor(x/s)
+      **   w*s >  x  <=>  w >= floor(x/s)+1     w*s >= x  <=>  w >= ceil(x/s)
+      **   w*s == x  <=>  w == x/s (only when s divides x). */
+      {
+        sqlite3_int64 fl = tsFloorDiv(x, s);
+        sqlite3_int64 ce = fl + (fl*s!=x);
+        switch( cOp ){
+          case PQ_OP_EQ: if( fl!=ce ) return -1; val.i = fl; break;
+          case PQ_OP_LT: if( ce==INT64_MIN ) return -1; val.i = ce-1; break;
+          case PQ_OP_LE: val.i = fl; break;
+          case PQ_OP_GT: if( fl==INT64_MAX ) return -1; val.i = fl+1; break;
+          default:       val.i = ce; break;
         }
-      }else{
-        val.i = x;
       }
       break;
     }

@@ -126,7 +126,7 @@ struct Unload {
   sqlite3_context *ctx;
   TsUnloadOpts opt;
   const char *zDest;      /* destination URI as given (not owned) */
-  char *zDestBase;        /* zDest without trailing '/'; owned */
+  char *zDestBase;        /* zDest with exactly one trailing '/'; owned */
   TsObjStore *pStore;
   sqlite3_stmt *pStmt;
   int nCol;               /* result columns */
@@ -436,7 +436,7 @@ static void outDrain(Unload *p, UOut *o, int bAll){
   if( o->buf.bErr ){ uErr(p, "ts_unload: out of memory"); p->rc = SQLITE_NOMEM; return; }
   if( o->buf.n==0 || (!bAll && o->buf.n<UNLOAD_SLICE) ) return;
   if( tsObjWriterWrite(o->pW, o->buf.a, o->buf.n, &zObjErr)!=TS_OBJ_OK ){
-    uErr(p, "ts_unload: writing %s under %s failed: %s", o->zKey, p->zDestBase,
+    uErr(p, "ts_unload: writing %s%s failed: %s", p->zDestBase, o->zKey,
          zObjErr ? zObjErr : "unknown error");
   }else{
     o->nFlushed += (sqlite3_int64)o->buf.n;
@@ -513,7 +513,7 @@ static void outOpenFile(Unload *p, UOut *o){
   o->zKey = sqlite3_mprintf("results/%s%s_%s%s", o->zPart, p->zQueryId, zUuid, fileExt(p));
   if( o->zKey==0 ){ uErr(p, "ts_unload: out of memory"); p->rc = SQLITE_NOMEM; return; }
   if( tsObjWriterOpen(p->pStore, o->zKey, &o->pW, &zObjErr)!=TS_OBJ_OK ){
-    uErr(p, "ts_unload: cannot create %s under %s: %s", o->zKey, p->zDestBase,
+    uErr(p, "ts_unload: cannot create %s%s: %s", p->zDestBase, o->zKey,
          zObjErr ? zObjErr : "unknown error");
     free(zObjErr);
     o->pW = 0;
@@ -601,7 +601,7 @@ static void outFinishFile(Unload *p, UOut *o){
   if( p->rc ) return;
   if( tsObjWriterFinish(o->pW, &zObjErr)!=TS_OBJ_OK ){
     o->pW = 0;   /* freed by Finish */
-    uErr(p, "ts_unload: completing %s under %s failed: %s", o->zKey, p->zDestBase,
+    uErr(p, "ts_unload: completing %s%s failed: %s", p->zDestBase, o->zKey,
          zObjErr ? zObjErr : "unknown error");
     free(zObjErr);
     return;
@@ -939,7 +939,7 @@ static void putObject(Unload *p, const char *zKey, TsBuf *b){
   if( p->rc ) return;
   if( b->bErr ){ uErr(p, "ts_unload: out of memory"); p->rc = SQLITE_NOMEM; return; }
   if( tsObjPut(p->pStore, zKey, b->a, b->n, &zObjErr)!=TS_OBJ_OK ){
-    uErr(p, "ts_unload: writing %s under %s failed: %s", zKey, p->zDestBase,
+    uErr(p, "ts_unload: writing %s%s failed: %s", p->zDestBase, zKey,
          zObjErr ? zObjErr : "unknown error");
   }
   free(zObjErr);
@@ -957,8 +957,8 @@ static void writeManifest(Unload *p){
   makeUuid(zUuid);
   zMeta = sqlite3_mprintf("%s_%s_metadata.json", p->zQueryId, zUuid);
   zMan = sqlite3_mprintf("%s_%s_manifest.json", p->zQueryId, zUuid);
-  zMetaUrl = sqlite3_mprintf("%s/%s", p->zDestBase, zMeta);
-  zManUrl = sqlite3_mprintf("%s/%s", p->zDestBase, zMan);
+  zMetaUrl = sqlite3_mprintf("%s%s", p->zDestBase, zMeta);
+  zManUrl = sqlite3_mprintf("%s%s", p->zDestBase, zMan);
   if( !zMeta || !zMan || !zMetaUrl || !zManUrl ){ uErr(p, "ts_unload: out of memory"); goto done; }
 
   tsBufAppendStr(&b, "{\"ColumnInfo\":[");
@@ -974,7 +974,7 @@ static void writeManifest(Unload *p){
   tsBufReset(&b);
   tsBufAppendStr(&b, "{\"result_files\":[");
   for(i=0; i<p->nFile; i++){
-    char *zUrl = sqlite3_mprintf("%s/%s", p->zDestBase, p->aFile[i].zKey);
+    char *zUrl = sqlite3_mprintf("%s%s", p->zDestBase, p->aFile[i].zKey);
     if( zUrl==0 ){ uErr(p, "ts_unload: out of memory"); goto done; }
     if( i ) tsBufAppendByte(&b, ',');
     tsBufAppendStr(&b, "{\"url\":");
@@ -1101,9 +1101,12 @@ static void unloadFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   {
     TsObjConfig cfg;
     char *zObjErr = 0;
-    size_t n = strlen(p->zDest);
-    while( n>0 && p->zDest[n-1]=='/' ) n--;
-    p->zDestBase = sqlite3_mprintf("%.*s", (int)n, p->zDest);
+    size_t n = strlen(p->zDest), nMin = 1;
+    const char *zSep = strstr(p->zDest, "://");
+    /* Keep at least "scheme://x" so that 'file:///' stays the root. */
+    if( zSep ) nMin = (size_t)(zSep - p->zDest) + 4;
+    while( n>nMin && p->zDest[n-1]=='/' ) n--;
+    p->zDestBase = sqlite3_mprintf("%.*s%s", (int)n, p->zDest, p->zDest[n-1]=='/' ? "" : "/");
     if( p->zDestBase==0 ){ uErr(p, "ts_unload: out of memory"); goto done; }
     memset(&cfg, 0, sizeof(cfg));
     cfg.zSse = p->opt.zEncryption;

@@ -52,6 +52,15 @@
 struct TsObjCrypt {
   unsigned char aMaster[32];        /* master key; wiped on free */
   char zKeyId[TS_CSE_KEYID + 1];    /* key id recorded in objects */
+  /* One-entry cache of the last object read: ranged reads of the same
+  ** object (a Parquet footer, then its column chunks) skip the HEAD and the
+  ** header fetch.  Never trusted blindly: any failure on the cached path
+  ** (the object was replaced: other size, other data key) drops the entry
+  ** and reads again from scratch. */
+  char *zCacheKey;                  /* key of the cached object or NULL; owned */
+  int64_t nCacheStored;             /* its stored size */
+  unsigned char aCacheHdr[TS_CSE_HDR];
+  unsigned char aCacheKey[32];      /* its unwrapped data key; wiped on drop */
 };
 
 /* Encrypting writer state. */
@@ -194,8 +203,17 @@ int tsObjCryptConfigure(const TsObjConfig *pCfg, TsObjCrypt **pp, char **pzErr){
   return TS_OBJ_OK;
 }
 
+void tsObjCryptForget(TsObjCrypt *p, const char *zKey){
+  if( p==0 || p->zCacheKey==0 ) return;
+  if( zKey && strcmp(zKey, p->zCacheKey)!=0 ) return;
+  free(p->zCacheKey);
+  p->zCacheKey = 0;
+  OPENSSL_cleanse(p->aCacheKey, sizeof(p->aCacheKey));
+}
+
 void tsObjCryptFree(TsObjCrypt *p){
   if( p==0 ) return;
+  tsObjCryptForget(p, 0);
   OPENSSL_cleanse(p, sizeof(*p));
   free(p);
 }
@@ -230,32 +248,32 @@ static int newHeader(TsObjCrypt *p, unsigned char *aHdr, unsigned char *aKey){
 }
 
 /* Check a header and unwrap its data key. */
-static int readHeader(TsObjCrypt *p, const char *zKey, const unsigned char *aHdr,
-                      unsigned char *aKey, char **pzErr){
+static int readHeader(TsObjCrypt *p, const char *zRoot, const char *zKey,
+                      const unsigned char *aHdr, unsigned char *aKey, char **pzErr){
   char zId[TS_CSE_KEYID + 1];
   uint32_t nSeg;
   int i;
   if( memcmp(aHdr, TS_CSE_MAGIC, 8)!=0 ){
-    tsObjErr(pzErr, "object '%s' is not client-side encrypted (no TSLCSE01 header): refused "
-             "because encryption is configured", zKey);
+    tsObjErr(pzErr, "object %s/%s is not client-side encrypted (no TSLCSE01 header): refused "
+             "because encryption is configured", zRoot, zKey);
     return TS_OBJ_CORRUPT;
   }
   memcpy(zId, aHdr + 8, TS_CSE_KEYID);
   zId[TS_CSE_KEYID] = 0;
   if( strcmp(zId, p->zKeyId)!=0 ){
-    tsObjErr(pzErr, "object '%s' was encrypted with key id '%s', but the configured key id is '%s'",
-             zKey, zId, p->zKeyId);
+    tsObjErr(pzErr, "object %s/%s was encrypted with key id '%s', but the configured key id is '%s'",
+             zRoot, zKey, zId, p->zKeyId);
     return TS_OBJ_ERROR;
   }
   nSeg = (uint32_t)aHdr[108] | (uint32_t)aHdr[109]<<8 | (uint32_t)aHdr[110]<<16 | (uint32_t)aHdr[111]<<24;
   for(i=112; i<TS_CSE_HDR; i++) if( aHdr[i] ) nSeg = 0;
   if( nSeg!=TS_CSE_SEG ){
-    tsObjErr(pzErr, "object '%s': corrupt client-side encryption header", zKey);
+    tsObjErr(pzErr, "object %s/%s: corrupt client-side encryption header", zRoot, zKey);
     return TS_OBJ_CORRUPT;
   }
   if( gcm(0, p->aMaster, aHdr + 40, aHdr, 40, aHdr + 52, 32, aKey, (unsigned char*)aHdr + 84) ){
-    tsObjErr(pzErr, "object '%s': cannot unwrap its data key with key '%s' (wrong master key, "
-             "or the header was tampered with)", zKey, p->zKeyId);
+    tsObjErr(pzErr, "object %s/%s: cannot unwrap its data key with key '%s' (wrong master key, "
+             "or the header was tampered with)", zRoot, zKey, p->zKeyId);
     return TS_OBJ_CORRUPT;
   }
   return TS_OBJ_OK;
@@ -272,7 +290,7 @@ int tsObjCryptPut(TsObjStore *p, const char *zKey, const void *a, size_t n, char
   size_t iOut = TS_CSE_HDR;
   int rc = TS_OBJ_OK;
   if( aOut==0 ){
-    tsObjErr(pzErr, "put '%s': out of memory for encryption", zKey);
+    tsObjErr(pzErr, "put %s/%s: out of memory for encryption", p->zRoot, zKey);
     return TS_OBJ_NOMEM;
   }
   if( newHeader(p->pCrypt, aOut, aKey) ) rc = TS_OBJ_ERROR;
@@ -285,7 +303,8 @@ int tsObjCryptPut(TsObjStore *p, const char *zKey, const void *a, size_t n, char
     iOut += nIn + TS_CSE_TAG;
   }
   OPENSSL_cleanse(aKey, sizeof(aKey));
-  if( rc!=TS_OBJ_OK ) tsObjErr(pzErr, "put '%s': encryption failed", zKey);
+  tsObjCryptForget(p->pCrypt, zKey);
+  if( rc!=TS_OBJ_OK ) tsObjErr(pzErr, "put %s/%s: encryption failed", p->zRoot, zKey);
   else rc = p->pM->xPut(p, zKey, aOut, nOut, pzErr);
   free(aOut);
   return rc;
@@ -293,8 +312,11 @@ int tsObjCryptPut(TsObjStore *p, const char *zKey, const void *a, size_t n, char
 
 /* ---- get (whole or ranged) ---- */
 
-int tsObjCryptGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen,
-                  TsBuf *pOut, char **pzErr){
+/* Read plaintext [iOff, iOff+nLen) of zKey.  bCached: use the cache entry
+** (which is for zKey) instead of HEAD + header fetch. */
+static int cryptGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen,
+                    TsBuf *pOut, char **pzErr, int bCached){
+  TsObjCrypt *pC = p->pCrypt;
   TsObjInfo info;
   TsBuf raw;
   int64_t nPlain, nSeg, iSeg0, iSeg1, iEnd, s;
@@ -303,7 +325,12 @@ int tsObjCryptGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen,
   int rc;
   size_t n0 = pOut->n, iRaw;
 
-  rc = p->pM->xHead(p, zKey, &info, pzErr);
+  if( bCached ){
+    info.nSize = pC->nCacheStored;
+    rc = TS_OBJ_OK;
+  }else{
+    rc = p->pM->xHead(p, zKey, &info, pzErr);
+  }
   if( rc!=TS_OBJ_OK ) return rc;
   nPlain = tsObjCryptPlainSize(info.nSize);
   tsBufInit(&raw);
@@ -311,17 +338,17 @@ int tsObjCryptGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen,
     /* Too short or a size no encrypted object can have: look at the magic
     ** for the better message. */
     if( p->pM->xGet(p, zKey, 0, 8, &raw, 0)==TS_OBJ_OK && raw.n==8 && memcmp(raw.a, TS_CSE_MAGIC, 8)==0 ){
-      tsObjErr(pzErr, "object '%s': encrypted object of %lld bytes is truncated or padded",
-               zKey, (long long)info.nSize);
+      tsObjErr(pzErr, "object %s/%s: encrypted object of %lld bytes is truncated or padded",
+               p->zRoot, zKey, (long long)info.nSize);
     }else{
-      tsObjErr(pzErr, "object '%s' is not client-side encrypted (no TSLCSE01 header): refused "
-               "because encryption is configured", zKey);
+      tsObjErr(pzErr, "object %s/%s is not client-side encrypted (no TSLCSE01 header): refused "
+               "because encryption is configured", p->zRoot, zKey);
     }
     tsBufFree(&raw);
     return TS_OBJ_CORRUPT;
   }
   if( iOff>=nPlain && !(iOff==0 && nPlain==0) ){
-    tsObjErr(pzErr, "get '%s': range offset %lld is beyond the object size %lld", zKey,
+    tsObjErr(pzErr, "get %s/%s: range offset %lld is beyond the object size %lld", p->zRoot, zKey,
              (long long)iOff, (long long)nPlain);
     return TS_OBJ_RANGE;
   }
@@ -333,7 +360,12 @@ int tsObjCryptGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen,
   if( iSeg1>=nSeg ) iSeg1 = nSeg - 1;
 
   /* Header, then the covering segments (one request when contiguous). */
-  if( iSeg0==0 ){
+  if( bCached ){
+    /* Header known: fetch only the segments, behind a copy of it. */
+    tsBufAppend(&raw, pC->aCacheHdr, TS_CSE_HDR);
+    rc = p->pM->xGet(p, zKey, TS_CSE_HDR + iSeg0*(TS_CSE_SEG + TS_CSE_TAG),
+                     (iSeg1 - iSeg0 + 1)*(TS_CSE_SEG + TS_CSE_TAG), &raw, pzErr);
+  }else if( iSeg0==0 ){
     rc = p->pM->xGet(p, zKey, 0, TS_CSE_HDR + (iSeg1 + 1)*(TS_CSE_SEG + TS_CSE_TAG), &raw, pzErr);
   }else{
     rc = p->pM->xGet(p, zKey, 0, TS_CSE_HDR, &raw, pzErr);
@@ -343,12 +375,25 @@ int tsObjCryptGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen,
     }
   }
   if( rc==TS_OBJ_OK && raw.n<TS_CSE_HDR ){
-    tsObjErr(pzErr, "object '%s': encrypted object is truncated", zKey);
+    tsObjErr(pzErr, "object %s/%s: encrypted object is truncated", p->zRoot, zKey);
     rc = TS_OBJ_CORRUPT;
   }
-  if( rc==TS_OBJ_OK ){
+  if( rc==TS_OBJ_OK && bCached ){
+    memcpy(aHdr, pC->aCacheHdr, TS_CSE_HDR);
+    memcpy(aKey, pC->aCacheKey, 32);
+  }else if( rc==TS_OBJ_OK ){
     memcpy(aHdr, raw.a, TS_CSE_HDR);
-    rc = readHeader(p->pCrypt, zKey, aHdr, aKey, pzErr);
+    rc = readHeader(pC, p->zRoot, zKey, aHdr, aKey, pzErr);
+    if( rc==TS_OBJ_OK ){
+      /* Remember this object for the next ranged read. */
+      tsObjCryptForget(pC, 0);
+      pC->zCacheKey = tsObjStrdup(zKey);
+      if( pC->zCacheKey ){
+        pC->nCacheStored = info.nSize;
+        memcpy(pC->aCacheHdr, aHdr, TS_CSE_HDR);
+        memcpy(pC->aCacheKey, aKey, 32);
+      }
+    }
   }
   if( rc==TS_OBJ_OK ){
     aSeg = malloc(TS_CSE_SEG);
@@ -359,13 +404,13 @@ int tsObjCryptGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen,
     int64_t nCt = (s==nSeg-1) ? nPlain - s*TS_CSE_SEG : TS_CSE_SEG;
     int64_t iA, iB;
     if( raw.n < iRaw + (size_t)nCt + TS_CSE_TAG ){
-      tsObjErr(pzErr, "object '%s': encrypted object is truncated at segment %lld", zKey, (long long)s);
+      tsObjErr(pzErr, "object %s/%s: encrypted object is truncated at segment %lld", p->zRoot, zKey, (long long)s);
       rc = TS_OBJ_CORRUPT;
       break;
     }
     if( openSeg(aKey, aHdr, (uint32_t)s, s==nSeg-1, raw.a + iRaw, (size_t)nCt, aSeg) ){
-      tsObjErr(pzErr, "object '%s': client-side decryption failed at segment %lld: the object was "
-               "tampered with or corrupted", zKey, (long long)s);
+      tsObjErr(pzErr, "object %s/%s: client-side decryption failed at segment %lld: the object was "
+               "tampered with or corrupted", p->zRoot, zKey, (long long)s);
       rc = TS_OBJ_CORRUPT;
       break;
     }
@@ -375,14 +420,28 @@ int tsObjCryptGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen,
     iRaw += (size_t)nCt + TS_CSE_TAG;
   }
   if( rc==TS_OBJ_OK && pOut->bErr ){
-    tsObjErr(pzErr, "get '%s': out of memory", zKey);
+    tsObjErr(pzErr, "get %s/%s: out of memory", p->zRoot, zKey);
     rc = TS_OBJ_NOMEM;
   }
   if( rc!=TS_OBJ_OK ) pOut->n = n0;
   OPENSSL_cleanse(aKey, sizeof(aKey));
   if( aSeg ){ OPENSSL_cleanse(aSeg, TS_CSE_SEG); free(aSeg); }
   tsBufFree(&raw);
+  if( rc!=TS_OBJ_OK && !bCached ) tsObjCryptForget(pC, zKey);
   return rc;
+}
+
+int tsObjCryptGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen,
+                  TsBuf *pOut, char **pzErr){
+  TsObjCrypt *pC = p->pCrypt;
+  if( pC->zCacheKey && strcmp(pC->zCacheKey, zKey)==0 ){
+    char *zErr = 0;
+    int rc = cryptGet(p, zKey, iOff, nLen, pOut, &zErr, 1);
+    free(zErr);
+    if( rc==TS_OBJ_OK || rc==TS_OBJ_NOMEM ) return rc;
+    tsObjCryptForget(pC, zKey);   /* replaced or deleted: start over */
+  }
+  return cryptGet(p, zKey, iOff, nLen, pOut, pzErr, 0);
 }
 
 /* ---- streaming writer ---- */
@@ -407,11 +466,12 @@ int tsObjCryptWriterOpen(TsObjStore *p, const char *zKey, TsObjWriter **pp, char
   c->zKey = tsObjStrdup(zKey);
   if( c->aPlain==0 || c->aOut==0 || c->zKey==0 ){ cryptWFree(c); free(w); return TS_OBJ_NOMEM; }
   if( newHeader(p->pCrypt, c->aHdr, c->aKey) ){
-    tsObjErr(pzErr, "writer '%s': encryption setup failed", zKey);
+    tsObjErr(pzErr, "writer %s/%s: encryption setup failed", p->zRoot, zKey);
     cryptWFree(c);
     free(w);
     return TS_OBJ_ERROR;
   }
+  tsObjCryptForget(p->pCrypt, zKey);
   rc = p->pM->xWriterOpen(p, zKey, &w->pInner, pzErr);
   if( rc==TS_OBJ_OK ) rc = p->pM->xWriterWrite(w->pInner, c->aHdr, TS_CSE_HDR, pzErr);
   if( rc!=TS_OBJ_OK ){
@@ -429,7 +489,7 @@ int tsObjCryptWriterOpen(TsObjStore *p, const char *zKey, TsObjWriter **pp, char
 static int emitSeg(TsObjWriter *w, size_t n, int bFinal, char **pzErr){
   CryptW *c = (CryptW*)w->pCryptState;
   if( sealSeg(c->aKey, c->aHdr, c->iSeg, bFinal, c->aPlain, n, c->aOut) ){
-    tsObjErr(pzErr, "writer '%s': encryption failed", c->zKey);
+    tsObjErr(pzErr, "writer %s/%s: encryption failed", w->pStore->zRoot, c->zKey);
     return TS_OBJ_ERROR;
   }
   c->iSeg++;
@@ -440,7 +500,7 @@ int tsObjCryptWriterWrite(TsObjWriter *w, const void *a, size_t n, char **pzErr)
   CryptW *c = (CryptW*)w->pCryptState;
   const unsigned char *z = (const unsigned char*)a;
   if( w->rc ){
-    tsObjErr(pzErr, "writer '%s': already failed", c->zKey);
+    tsObjErr(pzErr, "writer %s/%s: already failed", w->pStore->zRoot, c->zKey);
     return w->rc;
   }
   while( n>0 && w->rc==TS_OBJ_OK ){
@@ -465,6 +525,7 @@ int tsObjCryptWriterFinish(TsObjWriter *w, char **pzErr){
   CryptW *c = (CryptW*)w->pCryptState;
   const TsObjMethods *pM = w->pStore->pM;
   int rc = w->rc;
+  tsObjCryptForget(w->pStore->pCrypt, c->zKey);
   if( rc==TS_OBJ_OK ) rc = emitSeg(w, c->nPlain, 1, pzErr);
   if( rc==TS_OBJ_OK ) rc = pM->xWriterFinish(w->pInner, pzErr);
   else pM->xWriterAbort(w->pInner);

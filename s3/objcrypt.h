@@ -10,6 +10,9 @@
 ** client-side encryption is not configured (not an error). */
 int tsObjCryptConfigure(const TsObjConfig *pCfg, TsObjCrypt **pp, char **pzErr);
 void tsObjCryptFree(TsObjCrypt *p);
+/* Drop the cached header of zKey (NULL: of any key); call on every write
+** or delete of a key through the store. */
+void tsObjCryptForget(TsObjCrypt *p, const char *zKey);
 
 /* Plaintext size of an encrypted object of nStored bytes (-1 if nStored
 ** cannot be the size of an object in this format). */

@@ -126,8 +126,12 @@ int tsObjOpen(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp, char *
     return TS_OBJ_ERROR;
   }
   if( rc==TS_OBJ_OK ){
-    rc = tsObjCryptConfigure(&cfg, &p->pCrypt, pzErr);
+    size_t n = strlen(zUri);
+    while( n>0 && zUri[n-1]=='/' ) n--;
+    p->zRoot = tsObjMprintf("%.*s", (int)n, zUri);
+    rc = p->zRoot ? tsObjCryptConfigure(&cfg, &p->pCrypt, pzErr) : TS_OBJ_NOMEM;
     if( rc!=TS_OBJ_OK ){
+      free(p->zRoot);
       p->pM->xClose(p);
       p = 0;
     }
@@ -195,6 +199,8 @@ void tsObjClose(TsObjStore *p){
   if( p==0 ) return;
   tsObjCryptFree(p->pCrypt);
   p->pCrypt = 0;
+  free(p->zRoot);
+  p->zRoot = 0;
   p->pM->xClose(p);
 }
 
@@ -221,13 +227,22 @@ int tsObjHead(TsObjStore *p, const char *zKey, TsObjInfo *pInfo, char **pzErr){
   int rc = checkKey(zKey, 0, "head", pzErr);
   if( rc!=TS_OBJ_OK ) return rc;
   rc = p->pM->xHead(p, zKey, pInfo, pzErr);
-  if( rc==TS_OBJ_OK && p->pCrypt ) pInfo->nSize = tsObjCryptPlainSize(pInfo->nSize);
+  if( rc==TS_OBJ_OK && p->pCrypt ){
+    int64_t nStored = pInfo->nSize;
+    pInfo->nSize = tsObjCryptPlainSize(nStored);
+    if( pInfo->nSize<0 ){
+      tsObjErr(pzErr, "head %s/%s: stored size %lld is not that of a client-side encrypted "
+               "object (plaintext object, or truncated)", p->zRoot, zKey, (long long)nStored);
+      rc = TS_OBJ_CORRUPT;
+    }
+  }
   return rc;
 }
 
 int tsObjDelete(TsObjStore *p, const char *zKey, char **pzErr){
   int rc = checkKey(zKey, 0, "delete", pzErr);
   if( rc!=TS_OBJ_OK ) return rc;
+  tsObjCryptForget(p->pCrypt, zKey);
   return p->pM->xDelete(p, zKey, pzErr);
 }
 
@@ -235,6 +250,7 @@ int tsObjDeleteMany(TsObjStore *p, const char *const *azKey, int nKey, char **pz
   int i, rc = TS_OBJ_OK;
   for(i=0; i<nKey && rc==TS_OBJ_OK; i++) rc = checkKey(azKey[i], 0, "delete", pzErr);
   if( rc!=TS_OBJ_OK || nKey<=0 ) return rc;
+  tsObjCryptForget(p->pCrypt, 0);
   if( p->pM->xDeleteMany ) return p->pM->xDeleteMany(p, azKey, nKey, pzErr);
   for(i=0; i<nKey && rc==TS_OBJ_OK; i++) rc = p->pM->xDelete(p, azKey[i], pzErr);
   return rc;
@@ -244,10 +260,12 @@ int tsObjCopy(TsObjStore *p, const char *zSrcKey, const char *zDstKey, char **pz
   int rc = checkKey(zSrcKey, 0, "copy", pzErr);
   if( rc==TS_OBJ_OK ) rc = checkKey(zDstKey, 0, "copy", pzErr);
   if( rc!=TS_OBJ_OK ) return rc;
+  tsObjCryptForget(p->pCrypt, zDstKey);
   return p->pM->xCopy(p, zSrcKey, zDstKey, pzErr);
 }
 
-/* With encryption on, listed sizes are translated to plaintext sizes. */
+/* With encryption on, listed sizes are translated to plaintext sizes (-1
+** for an object whose stored size no encrypted object can have). */
 typedef struct ListCtx ListCtx;
 struct ListCtx {
   int (*xCb)(void*, const TsObjInfo*);

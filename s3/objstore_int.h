@@ -37,6 +37,8 @@ struct TsObjMethods {
 struct TsObjStore {
   const TsObjMethods *pM;  /* back end */
   TsObjCrypt *pCrypt;      /* client-side encryption state, or NULL; owned */
+  char *zRoot;             /* the URI the store was opened on, no trailing '/',
+                           ** for messages; owned by objstore.c */
 };
 
 struct TsObjWriter {

@@ -1,6 +1,6 @@
 /*
 ** s3xml.h: a small event walker over expat for S3's XML responses
-** (s3xml.c).  Pure code (no curl): fuzzed by tests/fuzz/fuzz_s3xml.c.
+** (s3xml.c).  Pure code (no curl): fuzzed by tests/fuzz/fuzz_xml_s3.c.
 */
 #ifndef S3XML_H
 #define S3XML_H

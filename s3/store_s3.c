@@ -271,13 +271,18 @@ static void contentMd5(const void *a, size_t n, char *zOut /* >= 25 bytes */){
   base64(aMd5, 16, zOut);
 }
 
+typedef struct FindCtx FindCtx;
+struct FindCtx { const char *zPath; char *zVal; };   /* first text of element zPath */
+static int findCb(void *pArg, const char *zPath, const char *zText, size_t nText);
+static int64_t parseIsoMs(const char *z);
+
 /* Run one request with retries.  Returns TS_OBJ_OK on 2xx; on failure a
 ** result code (NOTFOUND for 404, RANGE for 416, NOMEM, else ERROR) and
 ** *pzErr describing it.  c's response fields describe the last attempt. */
 static int s3Perform(S3Store *p, S3Call *c, const char *zMsgKey, char **pzErr){
   TsBuf url, path;
   TsSigv4Kv aSign[16];
-  char zDate[20], zHash[65], zAuthHdr[1024];
+  char zDate[20], zHash[65];
   int rc = TS_OBJ_ERROR;
   int bSkewRetried = 0;
   int i;
@@ -321,7 +326,7 @@ static int s3Perform(S3Store *p, S3Call *c, const char *zMsgKey, char **pzErr){
     TsSigv4Req req;
     TsSigv4Out out;
     int nSign = 0;
-    char zLine[2048];
+    int bHdrOom = 0;
     long iDelay;
 
     c->nAttempts++;
@@ -355,16 +360,26 @@ static int s3Perform(S3Store *p, S3Call *c, const char *zMsgKey, char **pzErr){
       tsObjErr(pzErr, "S3 %s: out of memory while signing", c->zOp);
       break;
     }
-    for(i=0; i<nSign; i++){
-      snprintf(zLine, sizeof(zLine), "%s: %s", aSign[i].zName, aSign[i].zValue);
-      pHdrs = curl_slist_append(pHdrs, zLine);
+    /* Header lines are built at their full length: session tokens run to
+    ** kilobytes, and a truncated header would only show up as a 403. */
+    for(i=0; i<=nSign; i++){
+      char *zLine = i<nSign ? tsObjMprintf("%s: %s", aSign[i].zName, aSign[i].zValue)
+                            : tsObjMprintf("Authorization: %s", out.zAuthorization);
+      struct curl_slist *pNew = zLine ? curl_slist_append(pHdrs, zLine) : 0;
+      free(zLine);
+      if( pNew==0 ){ bHdrOom = 1; break; }
+      pHdrs = pNew;
     }
-    snprintf(zAuthHdr, sizeof(zAuthHdr), "Authorization: %s", out.zAuthorization);
-    pHdrs = curl_slist_append(pHdrs, zAuthHdr);
     pHdrs = curl_slist_append(pHdrs, "Expect:");
     pHdrs = curl_slist_append(pHdrs, "Accept:");
     if( strcmp(c->zMethod, "POST")==0 ) pHdrs = curl_slist_append(pHdrs, "Content-Type:");
     tsSigv4OutFree(&out);
+    if( bHdrOom ){
+      curl_slist_free_all(pHdrs);
+      rc = TS_OBJ_NOMEM;
+      tsObjErr(pzErr, "S3 %s: out of memory", c->zOp);
+      break;
+    }
 
     curl_easy_reset(p->curl);
     curl_easy_setopt(p->curl, CURLOPT_URL, (const char*)url.a);
@@ -426,10 +441,23 @@ static int s3Perform(S3Store *p, S3Call *c, const char *zMsgKey, char **pzErr){
                      c->zMsg, sizeof(c->zMsg));
       }
       if( c->iStatus==403 && strcmp(c->zCode, "RequestTimeTooSkewed")==0 && !bSkewRetried ){
-        time_t tServer = c->zDate[0] ? curl_getdate(c->zDate, 0) : -1;
+        /* The server's clock: the Date header, else <ServerTime> of the body. */
+        int64_t iServerMs = -1;
         bSkewRetried = 1;
-        if( tServer>0 ){
-          p->iSkewMs = (int64_t)tServer*1000 - nowMs();
+        if( c->zDate[0] ){
+          time_t t = curl_getdate(c->zDate, 0);
+          if( t>0 ) iServerMs = (int64_t)t*1000;
+        }
+        if( iServerMs<0 ){
+          FindCtx f;
+          f.zPath = "Error/ServerTime";
+          f.zVal = 0;
+          tsS3XmlWalk((const char*)c->body.a, c->body.n, findCb, &f);
+          if( f.zVal ) iServerMs = parseIsoMs(f.zVal);
+          free(f.zVal);
+        }
+        if( iServerMs>0 ){
+          p->iSkewMs = iServerMs - nowMs();
           continue;   /* re-sign with the server's clock, no backoff */
         }
       }
@@ -464,11 +492,13 @@ static int s3Perform(S3Store *p, S3Call *c, const char *zMsgKey, char **pzErr){
     }else{
       if( c->iStatus==404 ) rc = TS_OBJ_NOTFOUND;
       else if( c->iStatus==416 ) rc = TS_OBJ_RANGE;
-      tsObjErr(pzErr, "S3 %s %s failed: HTTP %ld%s%s%s%s after %d attempt%s in %.1f s", c->zOp,
+      tsObjErr(pzErr, "S3 %s %s failed: HTTP %ld%s%s%s%s after %d attempt%s in %.1f s%s", c->zOp,
                zName ? zName : "", c->iStatus,
                c->zCode[0] ? " " : (c->iStatus>=200 && c->iStatus<300 ? "" : " (no error body)"),
                c->zCode, c->zMsg[0] ? ": " : "", c->zMsg,
-               c->nAttempts, c->nAttempts==1 ? "" : "s", secs);
+               c->nAttempts, c->nAttempts==1 ? "" : "s", secs,
+               (c->iStatus==403 && c->zCode[0]==0 && strcmp(c->zMethod, "HEAD")==0)
+                 ? " (HEAD of a missing key answers 403 without s3:ListBucket permission)" : "");
     }
     free(zName);
   }
@@ -946,8 +976,6 @@ struct S3Writer {
   int rc;               /* sticky error */
 };
 
-typedef struct FindCtx FindCtx;
-struct FindCtx { const char *zPath; char *zVal; };
 static int findCb(void *pArg, const char *zPath, const char *zText, size_t nText){
   FindCtx *f = (FindCtx*)pArg;
   (void)nText;

@@ -57,6 +57,7 @@ function gen(kind, i, n) {
     case 'tsms': return String(1700000000000n + BigInt(i) * 1000n);
     case 'date': return String(19000 + (i % 500) - 250);
     case 'dictstr': return 'host_' + (i % 17);
+    case 'bytes': return 'blob-' + (i * 7919 % 1000);
     case 'dictdbl': return (i % 13) * 1.5;
   }
   throw new Error(kind);
@@ -76,7 +77,7 @@ function toInput(v) {
   return String(v);
 }
 const PQKIND = { int64: 'int64', int32: 'int32', double: 'double', bool: 'bool', string: 'string', ts: 'ts',
-  tsus: 'tsus', tsms: 'tsms', date: 'date', dictstr: 'string', dictdbl: 'double' };
+  tsus: 'tsus', tsms: 'tsms', date: 'date', dictstr: 'string', dictdbl: 'double', bytes: 'bytes' };
 
 // A case: columns [{name, kind, enc, nulls}], n rows, writer options.
 function makeCase(name, cols, n, opts = []) {
@@ -92,7 +93,7 @@ function makeCase(name, cols, n, opts = []) {
 }
 
 const cases = [];
-const ALLKINDS = ['int64', 'int32', 'double', 'bool', 'string', 'ts', 'tsus', 'tsms', 'date', 'dictstr', 'dictdbl'];
+const ALLKINDS = ['int64', 'int32', 'double', 'bool', 'string', 'ts', 'tsus', 'tsms', 'date', 'dictstr', 'dictdbl', 'bytes'];
 // every type x codec x null pattern, default (AUTO) encodings
 for (const codec of ['none', 'gzip', 'zstd']) {
   for (const nulls of ['none', 'some', 'runs', 'all']) {
@@ -114,7 +115,7 @@ const SIZECOLS = [{ name: 't', kind: 'ts', nulls: 'none' }, { name: 'h', kind: '
   { name: 'x', kind: 'double', nulls: 'some' }, { name: 's', kind: 'string', nulls: 'none' }];
 cases.push(makeCase('rows0', SIZECOLS, 0));
 cases.push(makeCase('rows1', SIZECOLS, 1));
-cases.push(makeCase('rowgroups_by_rows', SIZECOLS, 2500, ['-r', '1000', '-p', '100']));
+cases.push(makeCase('rowgroups_by_rows', SIZECOLS, 2500, ['-r', '1000', '-p', '100', '-s', '0']));
 cases.push(makeCase('rowgroups_by_bytes', SIZECOLS, 5000, ['-g', '20000', '-c', 'gzip']));
 cases.push(makeCase('dict_fallback', SIZECOLS, 3000, ['-d', '200', '-r', '1500']));
 cases.push(makeCase('no_dict_no_stats_no_index', SIZECOLS, 700, ['-D', '-S', '-I', '-c', 'none']));
@@ -143,6 +144,7 @@ function duckExpr(c) {
     case 'ts': case 'tsus': return `CAST(epoch_us(${q}) AS VARCHAR)`;
     case 'tsms': return `CAST(epoch_ms(${q}) AS VARCHAR)`;
     case 'date': return `CAST(date_diff('day', DATE '1970-01-01', ${q}) AS VARCHAR)`;
+    case 'bytes': return `CAST(${q} AS VARCHAR)`;
     default: return q;
   }
 }
@@ -189,6 +191,7 @@ function hyCanon(c, v) {
   if (v === null || v === undefined) return null;
   if (typeof v === 'bigint') return String(v);
   if (['int32', 'date'].includes(c.kind)) return String(v);
+  if (c.kind === 'bytes') return Buffer.from(v).toString('latin1');
   return v;
 }
 for (const c of cases) {
@@ -215,6 +218,8 @@ for (const c of cases) {
   const view = new DataView(ab);
   const oi = hy.readOffsetIndex({ view, offset: Number(col.offset_index_offset) });
   const ci = hy.readColumnIndex({ view, offset: Number(col.column_index_offset) }, md.schema[1], parsers);
+  eq('hyparquet reads our sorting_columns', md.row_groups.map(g => (g.sorting_columns || []).map(x => [x.column_idx, x.descending, x.nulls_first])),
+    [[[0, false, false]], [[0, false, false]], [[0, false, false]]]);
   eq('hyparquet reads our OffsetIndex (10 pages of 100 rows)', oi.page_locations.map(l => Number(l.first_row_index)),
     [0, 100, 200, 300, 400, 500, 600, 700, 800, 900]);
   check('OffsetIndex pages lie inside the column chunk', oi.page_locations.every(l =>
@@ -253,7 +258,7 @@ const oracle = `SELECT CAST(i64 AS VARCHAR), CAST(i32 AS VARCHAR), CAST(i16 AS V
   CAST(date_diff('day', DATE '1970-01-01', d) AS VARCHAR), CAST(dec AS DOUBLE) FROM src`;
 const expRows = (await con.runAndReadAll(oracle)).getRows().map(r => r.map(v => (typeof v === 'bigint' ? String(v) : v)));
 const duckFiles = [];
-for (const comp of ['uncompressed', 'snappy', 'gzip', 'zstd']) {
+for (const comp of ['uncompressed', 'snappy', 'gzip', 'zstd', 'lz4_raw']) {
   for (const ver of ['v1', 'v2']) {
     duckFiles.push({ name: `${comp}_${ver}`, opts: `COMPRESSION ${comp}, PARQUET_VERSION ${ver}, ROW_GROUP_SIZE 2048` });
   }
@@ -272,6 +277,14 @@ for (const f of duckFiles) {
   if (r.status !== 0) { check(`tslite reads duckdb ${f.name}`, false, r.stderr); continue; }
   const got = r.stdout.split('\n').filter(Boolean).map(l => JSON.parse(l));
   eq(`tslite reads duckdb ${f.name}`, got, expRows);
+}
+// BROTLI (DuckDB offers it) is not supported: a clear error naming the codec
+{
+  const f = path.join(dir, 'duck_brotli.parquet');
+  await con.run(`COPY (SELECT i FROM range(0, 10) t(i)) TO '${f}' (FORMAT parquet, COMPRESSION brotli)`);
+  const r = pqtool(['dump', f]);
+  eq('brotli files are refused with the codec named', [r.status, r.stderr.trim()],
+    [1, 'error 1: parquet: column "i": compression codec BROTLI is not supported (supported: UNCOMPRESSED, SNAPPY, GZIP, ZSTD, LZ4_RAW)']);
 }
 // the v2 and no-dictionary files really exercise the other encodings
 {
@@ -308,6 +321,36 @@ for (const f of duckFiles) {
   // pages hold 100 rows: rows 1200..1299 of the second row group survive
   eq('page index prunes to one 100-row page', [got.length, got[0], got[got.length - 1]],
     [100, c.rows[1200][0], c.rows[1299][0]]);
+}
+
+// timestamps written with isAdjustedToUTC=false: DuckDB reads nanoseconds exactly
+{
+  const f = path.join(dir, 'local.parquet');
+  const fu = path.join(dir, 'utc.parquet');
+  const input = 't:ts,u:tsus\n1700000000123456789\t1700000000123456\n-1\t5\n';
+  const w = pqtool(['write', '-L', f], input), wu = pqtool(['write', fu], input);
+  check('pqtool write local-time and UTC files', w.status === 0 && wu.status === 0, w.stderr + wu.stderr);
+  const q = x => `SELECT typeof(t), CAST(epoch_ns(t) AS VARCHAR), typeof(u), CAST(epoch_us(u) AS VARCHAR) FROM '${x}'`;
+  eq('duckdb reads local NANOS exactly as TIMESTAMP_NS', (await con.runAndReadAll(q(f))).getRows(),
+    [['TIMESTAMP_NS', '1700000000123456789', 'TIMESTAMP', '1700000000123456'], ['TIMESTAMP_NS', '-1', 'TIMESTAMP', '5']]);
+  eq('duckdb reads UTC NANOS as TIMESTAMPTZ (microseconds)', (await con.runAndReadAll(q(fu))).getRows(),
+    [['TIMESTAMP WITH TIME ZONE', '1700000000123456000', 'TIMESTAMP WITH TIME ZONE', '1700000000123456'],
+      ['TIMESTAMP WITH TIME ZONE', '0', 'TIMESTAMP WITH TIME ZONE', '5']]);  // truncated toward zero
+  const m = JSON.parse(pqtool(['meta', f]).stdout), mu = JSON.parse(pqtool(['meta', fu]).stdout);
+  eq('tslite reads the UTC flag back', [m.columns.map(c => [c.kind, c.utc]), mu.columns.map(c => [c.kind, c.utc])],
+    [[[5, 0], [9, 0]], [[5, 1], [9, 1]]]);
+}
+
+// NaN: DuckDB orders NaN above every number, so a chunk holding NaN must not
+// carry NaN-free bounds (DuckDB would prune the NaN row for x > 100)
+{
+  const f = path.join(dir, 'nan.parquet');
+  const w = pqtool(['write', f], 'x:double\nnan\n1\n2.5\n-inf\n');
+  check('pqtool write NaN file', w.status === 0, w.stderr);
+  const got = (await con.runAndReadAll(`SELECT count(*) FILTER (WHERE x > 100), count(*) FILTER (WHERE isnan(x)), min(x) FROM '${f}'`)).getRows();
+  eq('duckdb filters a NaN chunk correctly', got.map(r => r.map(v => (typeof v === 'bigint' ? Number(v) : v))), [[1, 1, -Infinity]]);
+  const r = pqtool(['dump', f]);
+  eq('tslite reads NaN and -Infinity back', r.stdout, '["NaN"]\n[1]\n[2.5]\n["-Infinity"]\n');
 }
 
 // corrupt files: pqtool reports the reader's CORRUPT code (11) and message, never crashes

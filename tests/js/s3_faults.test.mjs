@@ -121,6 +121,39 @@ try {
   check('multipart: failing Complete fails naming it', /^ERR 1 S3 CompleteMultipartUpload s3:\/\/faults\/f\/complete-fail failed: HTTP 500/.test(r.out), r.out);
   check('multipart: not visible after failed Complete', direct('head', U('complete-fail')).out.startsWith('ERR 2 '));
 
+  // --- connection reuse: one process, many requests, one connection ---
+  for (let i = 0; i < 12; i++) direct('put', U(`reuse/k${String(i).padStart(2, '0')}`), 3, i);
+  let before = await s3.stats();
+  r = tool({ ...s3.proxyEnv, TSLITE_S3_LIST_PAGE: '2' }, 'list', 's3://faults/f/reuse');
+  let after = await s3.stats();
+  eq('listing 12 keys in pages of 2', r.out, 'OK 12 36 k00 k11');
+  eq('6 list requests', after.requests - before.requests, 6);
+  eq('... over one kept-alive connection', after.connections - before.connections, 1);
+
+  // --- client-side encryption over S3: ranged reads reuse the object's header ---
+  const cse = { TSLITE_CSE_KEY: '5a'.repeat(32), TSLITE_CSE_KEY_ID: 'k' };
+  r = tool({ ...s3.env, ...cse }, 'put', U('cse'), 300000, 11);
+  eq('cse put', r.out, 'OK 300000');
+  const plain = tool({ ...s3.env }, 'head', U('cse')).out.split(' ')[1];
+  eq('cse: stored size is 128 + P + 16 per 64 KiB segment', plain, String(128 + 300000 + 16 * 5));
+  before = await s3.stats();
+  const rr = tool({ ...s3.proxyEnv, ...cse }, 'getranges', U('cse'), 299990, 10, 0, 8, 70000, 100, 200000, 50);
+  after = await s3.stats();
+  const want = tool({ ...s3.env, ...cse }, 'getranges', U('cse'), 299990, 10, 0, 8, 70000, 100, 200000, 50);
+  check('cse: 4 ranged reads return the right bytes', rr.out === want.out && rr.out.startsWith('OK 168 '), `${rr.out} vs ${want.out}`);
+  eq('cse: HEAD + header + 4 segment reads = 6 requests (header cached)', after.requests - before.requests, 6);
+  r = tool({ ...s3.env, ...cse, TSLITE_CSE_KEY: '5b'.repeat(32) }, 'get', U('cse'));
+  check('cse: wrong master key is detected', /^ERR 4 object s3:\/\/faults\/f\/cse: cannot unwrap its data key with key 'k' \(wrong master key, or the header was tampered with\)$/.test(r.out), r.out);
+
+  // --- clock skew answered without a Date header: ServerTime from the body ---
+  const skewBody = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>RequestTimeTooSkewed</Code><Message>The difference between the request time and the current time is too large.</Message><ServerTime>${new Date().toISOString()}</ServerTime></Error>`;
+  r = await faulted({ mode: 'body', status: 403, body: skewBody, count: 1 }, () => viaProxy('expect', U('slowdown'), 1000, 1));
+  check('clock skew (ServerTime in body) re-signed and succeeds', r.out.startsWith('OK 1000 '), r.out);
+  r = await faulted({ mode: 'body', status: 403, body: skewBody, count: -1 }, () => viaProxy('get', U('slowdown')));
+  eq('persistent clock skew: re-signed only once', r.faulted, 2);
+  r = await faulted({ mode: 'body', status: 403, body: '', count: 1, method: 'HEAD' }, () => viaProxy('head', U('slowdown')));
+  check('HEAD 403 without body explains the ListBucket case', r.out.includes('HTTP 403 (no error body) after 1 attempt') && r.out.includes('s3:ListBucket'), r.out);
+
   // --- server-side encryption headers are sent and signed (s3rver verifies) ---
   r = tool({ ...s3.proxyEnv, TSLITE_S3_SSE: 'sse_kms', TSLITE_S3_KMS_KEY: 'alias/tslite-test' }, 'put', U('sse'), 10, 7);
   let st = await s3.stats();
@@ -134,9 +167,10 @@ try {
   eq('sse_s3 header sent', st.last.headers['x-amz-server-side-encryption'], 'AES256');
   r = tool({ ...s3.proxyEnv, TSLITE_S3_SSE: 'aes' }, 'put', U('sse'), 10, 7);
   check('bad sse value refused', r.out.includes("server-side encryption 'aes' is not 'sse_s3' or 'sse_kms'"), r.out);
-  r = tool({ ...s3.proxyEnv, AWS_SESSION_TOKEN: 'session-token-value' }, 'head', U('sse'));
+  const token = `session-token-value${'Ab0/+='.repeat(500)}`;   // 3 KB, like STS role tokens
+  r = tool({ ...s3.proxyEnv, AWS_SESSION_TOKEN: token }, 'head', U('sse'));
   st = await s3.stats();
-  eq('session token sent as x-amz-security-token', st.last.headers['x-amz-security-token'], 'session-token-value');
+  eq('session token (3 KB) sent whole as x-amz-security-token', st.last.headers['x-amz-security-token'], token);
   check('session token is signed', /SignedHeaders=[^,]*x-amz-security-token/.test(st.last.headers.authorization || ''), st.last.headers.authorization);
   check('session token never in output', !r.out.includes('session-token-value') && !r.err.includes('session-token-value'), r.out);
 

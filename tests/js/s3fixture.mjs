@@ -20,7 +20,7 @@
 //   //   method: only requests with this method ('PUT', 'GET', 'POST'...)
 //   //   query: only requests whose URL contains this substring (e.g. 'uploadId')
 //   //   delayMs: for 'delay' (default 3000)
-//   const st = await s3.stats();   // {requests, faulted, last} seen by the proxy;
+//   const st = await s3.stats();   // {requests, faulted, connections, last} seen by the proxy;
 //                                  // last = {method, url, headers} of the latest request
 //   await s3.stop();               // kills the server process, removes its directory
 //
@@ -108,7 +108,7 @@ async function serve(dir, bucket, withProxy) {
   const addr = await server.run();
   const out = { port: addr.port };
   let fault = { mode: 'pass', count: 0 };
-  const stats = { requests: 0, faulted: 0 };
+  const stats = { requests: 0, faulted: 0, connections: 0 };
   const agent = new http.Agent({ keepAlive: true });
 
   const proxy = http.createServer((req, res) => {
@@ -180,6 +180,7 @@ async function serve(dir, bucket, withProxy) {
       res.end(JSON.stringify(stats));
     });
   });
+  proxy.on('connection', () => { stats.connections++; });
   if (withProxy) {
     await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
     await new Promise((r) => control.listen(0, '127.0.0.1', r));

@@ -103,6 +103,25 @@ const SELECT = 'SELECT id, host, v, ok, ts, note, region FROM m ORDER BY id';
   }
 }
 
+// 2b. escaped_by '"' gives RFC 4180 CSV: DuckDB's CSV reader (an
+// independent parser) reads the values back.
+{
+  const dest = path.join(dir, 'd2b');
+  const r = unload(db, SELECT, `file://${dest}`, { compression: 'none', include_header: true, escaped_by: '"' });
+  check('rfc4180: succeeds', r.result, r.error);
+  if (r.result) {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const duck = await (await DuckDBInstance.create(':memory:')).connect();
+    const file = urlToPath(readManifest(r.result).result_files[0].url);
+    const got = (await duck.runAndReadAll(`SELECT * FROM read_csv('${file}', header = true, quote = '"', escape = '"',
+      delim = ',', all_varchar = true, new_line = '\\n')`)).getRowsJson();
+    // DuckDB reads the empty string "" and NULL both as NULL: compare with that folding.
+    const fold = (v) => (v === '' ? null : v);
+    sameRows('rfc4180: DuckDB read_csv reads the values', got.map((row) => row.map(fold)),
+      expected.map((e) => Object.fromEntries(Object.entries(e).map(([k, v]) => [k, fold(v)]))), COLS);
+  }
+}
+
 // 3. Header honours the escape rules; header-only columns with odd names.
 {
   const dest = path.join(dir, 'd3');
@@ -162,6 +181,19 @@ const SELECT = 'SELECT id, host, v, ok, ts, note, region FROM m ORDER BY id';
   eq('101 partitions: no manifest or metadata', fs.existsSync(dest) ? fs.readdirSync(dest).filter((f) => f.endsWith('.json')) : [], []);
   const ok = unload(db, 'SELECT id, id AS p FROM m WHERE id < 100', `file://${path.join(dir, 'd5b')}`, { partitioned_by: ['p'] });
   check('100 partitions: allowed', ok.result && ok.result.rows === 100, ok.error);
+}
+
+// 5b. A destination that cannot be written: the error names it; nothing
+// is left behind; trailing slashes in the destination are ignored.
+{
+  const blocker = path.join(dir, 'blocker');
+  fs.writeFileSync(blocker, 'a regular file where a directory is needed');
+  const r = unload(db, 'SELECT id FROM m', `file://${blocker}/sub`, { compression: 'none' });
+  check('unwritable destination: error names it', r.error && r.error.includes('ts_unload: cannot create file://')
+    && r.error.includes(`file://${blocker}/sub`), r.error);
+  const ok = unload(db, 'SELECT 1 AS x', `file://${dir}/slashes//`, { compression: 'none' });
+  check('trailing slashes: urls have single slashes', ok.result && ok.result.manifestFile.startsWith(`file://${dir}/slashes/`)
+    && !ok.result.manifestFile.includes('slashes//') && readManifest(ok.result).result_files[0].url.includes('/slashes/results/'), JSON.stringify(ok));
 }
 
 // 6. Zero rows: manifest without files, metadata with the columns.

@@ -6,6 +6,8 @@
 **   objtool put    URI N SEED     PutObject of N pseudo-random bytes (SEED)
 **   objtool stream URI N SEED     the same through the streaming writer
 **   objtool get    URI [OFF LEN]  prints "OK <bytes> <sha256>"
+**   objtool getranges URI OFF LEN [OFF LEN ...]  several ranged gets on one
+**                                 store; prints "OK <total bytes> <sha256 of all>"
 **   objtool head   URI            prints "OK <size> <etag>"
 **   objtool list   URI            prints "OK <count> <total bytes> <first> <last>"
 **   objtool delete URI
@@ -94,6 +96,19 @@ int main(int argc, char **argv){
           return 1;
         }
         free(a);
+      }
+      if( rc==TS_OBJ_OK ){
+        char zHash[65];
+        tsSigv4Sha256Hex(b.a ? (const void*)b.a : (const void*)"", b.n, zHash);
+        printf("OK %zu %s\n", b.n, zHash);
+      }
+      tsBufFree(&b);
+    }else if( strcmp(zCmd, "getranges")==0 ){
+      TsBuf b;
+      int i;
+      tsBufInit(&b);
+      for(i=3; rc==TS_OBJ_OK && i+1<argc; i+=2){
+        rc = tsObjGet(p, zKey, atoll(argv[i]), atoll(argv[i+1]), &b, &zErr);
       }
       if( rc==TS_OBJ_OK ){
         char zHash[65];

@@ -54,7 +54,7 @@ static void testFields(void){
   TT_EQ_STR("everything", enc(',', '\\', "x,\"\\\n"), "\"x,\\\"\\\\\n\"");
   TT_EQ_STR("other delimiter: comma plain", enc('|', '\\', "a,b"), "a,b");
   TT_EQ_STR("other delimiter: pipe quoted", enc('|', '\\', "a|b"), "\"a|b\"");
-  TT_EQ_STR("escape '\"' doubles quotes (RFC 4180)", enc(',', '"', "a\"b"), "a\"\"b");
+  TT_EQ_STR("escape '\"' doubles quotes (RFC 4180)", enc(',', '"', "a\"b"), "\"a\"\"b\"");
   TT_EQ_STR("custom escape", enc(',', '~', "a~b\"c\\d"), "a~~b~\"c\\d");
   TT_EQ_STR("utf-8 passes", enc(',', '\\', "z\xc3\xbcrich \xe2\x82\xac \xf0\x9f\x98\x80"),
             "z\xc3\xbcrich \xe2\x82\xac \xf0\x9f\x98\x80");
