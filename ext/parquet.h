@@ -9,6 +9,7 @@
 **   ext/pq_encode.c    PLAIN, RLE/bit-packed hybrid, DELTA_BINARY_PACKED,
 **                      BYTE_STREAM_SPLIT encoders/decoders; codecs
 **   ext/snappy.c       snappy block decompressor (reader only)
+**   ext/pq_lz4.c       LZ4 block decompressor for LZ4_RAW (reader only)
 **   ext/parquet_write.c  the writer
 **   ext/parquet_read.c   the reader
 ** The format details (page layout, page index, encodings chosen) are in
@@ -84,9 +85,11 @@
 **  TS_PQ_TIMESTAMP_MS INT64 TIMESTAMP(MILLIS)                aInt (ms)
 **  TS_PQ_FLOAT        FLOAT (reader only)                    aDbl
 **
-** TS_PQ_UNSUPPORTED marks a column the reader cannot decode (nested
-** columns, INT96, FIXED_LEN_BYTE_ARRAY, ...): it appears in the schema so
-** a table can declare it, but tsPqReaderReadColumn() refuses it. */
+** The reader also maps INT96 (legacy timestamps) to TIMESTAMP_NS and
+** FIXED_LEN_BYTE_ARRAY to BYTES.  TS_PQ_UNSUPPORTED marks a column the
+** reader cannot decode (nested or repeated columns, DECIMAL in byte arrays):
+** it appears in the schema so a table can declare it, but
+** tsPqReaderReadColumn() refuses it. */
 #define TS_PQ_UNSUPPORTED   0
 #define TS_PQ_INT64         1
 #define TS_PQ_DOUBLE        2
@@ -101,11 +104,12 @@
 #define TS_PQ_FLOAT        11
 
 /* Compression codecs (values are Parquet's CompressionCodec enum).
-** The writer supports NONE, GZIP, ZSTD; the reader also SNAPPY. */
+** The writer supports NONE, GZIP, ZSTD; the reader also SNAPPY and LZ4_RAW. */
 #define TS_PQ_CODEC_NONE    0
 #define TS_PQ_CODEC_SNAPPY  1
 #define TS_PQ_CODEC_GZIP    2
 #define TS_PQ_CODEC_ZSTD    6
+#define TS_PQ_CODEC_LZ4_RAW 7
 
 /* Per-column encoding choice for the writer.
 **   AUTO   dictionary (RLE_DICTIONARY) while the dictionary stays under the
@@ -190,6 +194,10 @@ struct TsPqWriteOpts {
   int nSortCol;            /* RowGroup.sorting_columns: the rows are sorted by */
   const int *aSortCol;     /* these nSortCol column indexes, ascending, nulls
                            ** last (copied at open; the writer does not check) */
+  int bLocalTime;          /* 1: TIMESTAMP_* columns get isAdjustedToUTC=false
+                           ** (DuckDB then reads NANOS exactly as TIMESTAMP_NS
+                           ** instead of truncating them to microseconds as
+                           ** TIMESTAMPTZ); 0 (default): UTC instants */
 };
 void tsPqWriteOptsInit(TsPqWriteOpts *p);   /* all defaults */
 

@@ -230,6 +230,11 @@ static void leafKind(PqSchemaEl *e, PqRCol *c){
         c->bUnsigned64 = (e->eLogical==10 && !e->bSigned) || e->eConv==14;
       }
       break;
+    case PQ_T_INT96:
+      /* legacy Impala/Hive/Spark timestamps: nanoseconds of the day (u64)
+      ** then the Julian day (u32); instants, delivered as UTC nanoseconds */
+      ci->bUtc = 1; ci->eType = TS_PQ_TIMESTAMP_NS;
+      break;
     case PQ_T_FLOAT: ci->eType = TS_PQ_FLOAT; break;
     case PQ_T_DOUBLE: ci->eType = TS_PQ_DOUBLE; break;
     case PQ_T_BYTE_ARRAY:
@@ -918,6 +923,15 @@ static int decodePlain(PqDec *d, const unsigned char *a, size_t nA, int64_t n, P
       if( (uint64_t)n*8 > nA ) return decCorrupt(d, "PLAIN INT64 values truncated");
       for(i=0; i<n; i++) v->aI[i] = rdLe(a+8*i, 8);
       return 0;
+    case PQ_T_INT96:
+      if( (uint64_t)n*12 > nA ) return decCorrupt(d, "PLAIN INT96 values truncated");
+      for(i=0; i<n; i++){
+        uint64_t nanos = (uint64_t)rdLe(a+12*i, 8);
+        uint64_t jd = (uint64_t)(uint32_t)rdLe(a+12*i+8, 4);
+        /* modular arithmetic: garbage in, garbage out, but no overflow UB */
+        v->aI[i] = (int64_t)((jd - 2440588u)*86400000000000ULL + nanos);
+      }
+      return 0;
     case PQ_T_FLOAT:
       if( (uint64_t)n*4 > nA ) return decCorrupt(d, "PLAIN FLOAT values truncated");
       for(i=0; i<n; i++){ float f; uint32_t u = (uint32_t)rdLe(a+4*i, 4); memcpy(&f, &u, 4); v->aR[i] = f; }
@@ -1088,7 +1102,9 @@ static int decodeValues(PqDec *d, int eEnc, const unsigned char *a, size_t nA, i
     case PQ_E_BYTE_STREAM_SPLIT: {
       int k = d->ePhys==PQ_T_INT32 || d->ePhys==PQ_T_FLOAT ? 4 : d->ePhys==PQ_T_FLBA ? d->nWidth : 8;
       unsigned char *t;
-      if( d->ePhys==PQ_T_BOOLEAN || d->ePhys==PQ_T_BYTE_ARRAY || k<=0 ) return decCorrupt(d, "BYTE_STREAM_SPLIT on an unsupported type");
+      if( d->ePhys==PQ_T_BOOLEAN || d->ePhys==PQ_T_BYTE_ARRAY || d->ePhys==PQ_T_INT96 || k<=0 ){
+        return decCorrupt(d, "BYTE_STREAM_SPLIT on an unsupported type");
+      }
       if( (uint64_t)n*(uint64_t)k > nA ) return decCorrupt(d, "BYTE_STREAM_SPLIT data truncated");
       t = malloc((size_t)n*(size_t)k+1);
       if( !t ) return rErr(d->p, TS_PQ_NOMEM, "out of memory");
@@ -1212,6 +1228,16 @@ static int ensureBuf(PqDec *d, size_t n){
   return 0;
 }
 
+static int codecErr(PqDec *d){
+  static const char *az[] = {"UNCOMPRESSED", "SNAPPY", "GZIP", "LZO", "BROTLI", "LZ4", "ZSTD", "LZ4_RAW"};
+  int e = d->k->eCodec;
+  char zNum[16];
+  snprintf(zNum, sizeof(zNum), "%d", e);
+  return rErr(d->p, TS_PQ_ERROR, "parquet: column \"%s\": compression codec %s is not supported "
+              "(supported: UNCOMPRESSED, SNAPPY, GZIP, ZSTD, LZ4_RAW)", d->c->info.zName,
+              e>=0 && e<8 ? az[e] : zNum);
+}
+
 typedef struct PqPageHdr PqPageHdr;
 struct PqPageHdr {
   int eType;
@@ -1274,7 +1300,7 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
     if( !h.bHaveSub ) return decCorrupt(d, "dictionary page without header");
     if( ensureBuf(d, (size_t)h.nUncomp) ) return d->p->rc;
     rc = tsPqDecompress(d->k->eCodec, body, (size_t)h.nComp, d->aBuf, (size_t)h.nUncomp);
-    if( rc==TS_PQ_ERROR ) return rErr(d->p, TS_PQ_ERROR, "parquet: column \"%s\": unsupported compression codec %d", d->c->info.zName, d->k->eCodec);
+    if( rc==TS_PQ_ERROR ) return codecErr(d);
     if( rc ) return decCorrupt(d, "dictionary page does not decompress");
     if( h.nValue<0 || (int64_t)h.nValue > (int64_t)h.nUncomp*8+8 ) return decCorrupt(d, "bad dictionary size");
     return loadDict(d, d->aBuf, (size_t)h.nUncomp, h.nValue);
@@ -1295,7 +1321,7 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
       if( h.bCompressed && d->k->eCodec!=TS_PQ_CODEC_NONE ){
         if( ensureBuf(d, nVal) ) return d->p->rc;
         rc = tsPqDecompress(d->k->eCodec, body+nLev, (size_t)h.nComp-nLev, d->aBuf, nVal);
-        if( rc==TS_PQ_ERROR ) return rErr(d->p, TS_PQ_ERROR, "parquet: column \"%s\": unsupported compression codec %d", d->c->info.zName, d->k->eCodec);
+        if( rc==TS_PQ_ERROR ) return codecErr(d);
         if( rc ) return decCorrupt(d, "data page does not decompress");
         aVal = d->aBuf;
       }else{
@@ -1306,7 +1332,7 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
       size_t off = 0;
       if( ensureBuf(d, (size_t)h.nUncomp) ) return d->p->rc;
       rc = tsPqDecompress(d->k->eCodec, body, (size_t)h.nComp, d->aBuf, (size_t)h.nUncomp);
-      if( rc==TS_PQ_ERROR ) return rErr(d->p, TS_PQ_ERROR, "parquet: column \"%s\": unsupported compression codec %d", d->c->info.zName, d->k->eCodec);
+      if( rc==TS_PQ_ERROR ) return codecErr(d);
       if( rc ) return decCorrupt(d, "data page does not decompress");
       if( bNullable ){
         uint32_t n;

@@ -84,6 +84,7 @@ struct PqWCol {
   int ePhys;             /* PQ_T_* physical type */
   int bNullable;
   int eEnc;              /* TS_PQ_ENC_* */
+  int bLocalTime;        /* timestamps: isAdjustedToUTC=false */
   TsBuf nulls;           /* one byte per row of the row group: 1 = null */
   TsBuf vals;            /* non-null values: int64/double (8 bytes), or
                          ** for strings u32 length + bytes (PLAIN form) */
@@ -260,6 +261,7 @@ int tsPqWriterOpen(TsPqWriter **pp, const TsPqColumnSpec *aCol, int nCol,
     c->ePhys = physOf(s->eType);
     c->bNullable = s->bNullable ? 1 : 0;
     c->eEnc = s->eEncoding;
+    c->bLocalTime = p->opts.bLocalTime ? 1 : 0;
     if( c->ePhys<0 ){
       return wErr(p, TS_PQ_MISUSE, "parquet writer: column \"%s\": type %d cannot be written",
                   s->zName, s->eType);
@@ -433,9 +435,12 @@ int tsPqWriterAppend(TsPqWriter *p, int64_t nRow, const TsPqColumnData *aCol){
   for(i=0; i<p->nCol; i++){
     PqWCol *c = &p->aCol[i];
     const TsPqColumnData *d = &aCol[i];
+    int64_t nNonNull = 0;
     if( nRow==0 ) break;
-    if( c->ePhys==PQ_T_BYTE_ARRAY ? (!d->aOff || !d->aData) :
-        c->eType==TS_PQ_DOUBLE ? !d->aDbl : !d->aInt ){
+    for(r=0; r<nRow; r++) nNonNull += !(d->aNull && d->aNull[r]);
+    /* value arrays may be absent only when every row is NULL */
+    if( nNonNull>0 && (c->ePhys==PQ_T_BYTE_ARRAY ? (!d->aOff || !d->aData) :
+        c->eType==TS_PQ_DOUBLE ? !d->aDbl : !d->aInt) ){
       return wErr(p, TS_PQ_MISUSE, "parquet writer: batch for column \"%s\" lacks its %s values",
                   c->zName, kindName(c->eType));
     }
@@ -1065,11 +1070,12 @@ static void writeSchemaLeaf(PqTw *tw, PqWCol *c){
       break;
     case TS_PQ_TIMESTAMP_NS: case TS_PQ_TIMESTAMP_US: case TS_PQ_TIMESTAMP_MS: {
       int unit = c->eType==TS_PQ_TIMESTAMP_MS ? 1 : c->eType==TS_PQ_TIMESTAMP_US ? 2 : 3;
-      if( unit==1 ) tsPqTwFieldI32(tw, 6, 9);
-      if( unit==2 ) tsPqTwFieldI32(tw, 6, 10);
+      /* the legacy converted types imply UTC: only written for UTC columns */
+      if( unit==1 && !c->bLocalTime ) tsPqTwFieldI32(tw, 6, 9);
+      if( unit==2 && !c->bLocalTime ) tsPqTwFieldI32(tw, 6, 10);
       tsPqTwFieldStruct(tw, 10);
       tsPqTwFieldStruct(tw, 8);
-      tsPqTwFieldBool(tw, 1, 1);
+      tsPqTwFieldBool(tw, 1, !c->bLocalTime);
       tsPqTwFieldStruct(tw, 2);
       tsPqTwFieldStruct(tw, unit); tsPqTwStructEnd(tw);
       tsPqTwStructEnd(tw);

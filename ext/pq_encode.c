@@ -22,7 +22,7 @@
 **
 **  Codecs: GZIP writes one RFC 1952 member (zlib, windowBits 15+16) and
 **  reads concatenated members; ZSTD one frame (reads any frames); SNAPPY
-**  reading only (snappy.c).
+**  (snappy.c) and LZ4_RAW (pq_lz4.c) reading only.
 */
 #include "pq_int.h"
 #include <stdlib.h>
@@ -72,6 +72,26 @@ static void bpRun(TsBuf *pOut, const uint32_t *a, int64_t n, int w){
     memcpy(aPad, a+nFull, (size_t)(n-nFull)*sizeof(uint32_t));
     packBits(pOut, aPad, 8, w);
   }
+}
+
+/* Read w bits (0..64) at bit offset `bit` of a[0..nA), LSB first.  The
+** caller guarantees the bits lie inside the buffer.  Fast path: one 8-byte
+** little-endian load when it stays inside the buffer and w <= 56. */
+static inline uint64_t getBits(const unsigned char *a, size_t nA, uint64_t bit, int w){
+  uint64_t byte = bit>>3, v = 0;
+  int off = (int)(bit & 7), got = 0;
+  if( w==0 ) return 0;
+  if( w<=56 && byte+8<=nA ){
+    uint64_t x;
+    memcpy(&x, a+byte, 8);            /* little-endian host (x86-64, arm64) */
+    return (x >> off) & ((((uint64_t)1) << w) - 1);
+  }
+  while( got<w ){
+    int take = 8-off; if( take>w-got ) take = w-got;
+    v |= (uint64_t)((a[byte]>>off) & ((1u<<take)-1)) << got;
+    got += take; off = 0; byte++;
+  }
+  return v;
 }
 
 void tsPqRleEncode(TsBuf *pOut, const uint32_t *a, int64_t n, int w){
@@ -134,14 +154,8 @@ int tsPqRleDecode(const unsigned char *a, size_t nByte, int w, uint32_t *aOut, i
         for(k=0; k<nVal; k++){
           uint64_t v = 0;
           if( iOut<n ){
-            int got = 0;
-            while( got<w ){
-              uint64_t byte = bit>>3;
-              int off = (int)(bit & 7);
-              int take = 8-off; if( take>w-got ) take = w-got;
-              v |= (uint64_t)((a[byte]>>off) & ((1u<<take)-1)) << got;
-              got += take; bit += (uint64_t)take;
-            }
+            v = getBits(a, nByte, bit, w);
+            bit += (uint64_t)w;
             aOut[iOut++] = (uint32_t)v & mask;
           }else{
             break;
@@ -257,15 +271,8 @@ int tsPqDeltaDecode(const unsigned char *a, size_t nByte, int64_t *aOut, int64_t
         }
         bit = (uint64_t)rd.i*8;
         for(k=0; k<nPerMini && iOut<n; k++){
-          uint64_t v = 0;
-          int got = 0;
-          while( got<w ){
-            uint64_t byte = bit>>3;
-            int off = (int)(bit & 7);
-            int take = 8-off; if( take>w-got ) take = w-got;
-            v |= (uint64_t)((rd.a[byte]>>off) & ((1u<<take)-1)) << got;
-            got += take; bit += (uint64_t)take;
-          }
+          uint64_t v = getBits(rd.a, rd.n, bit, w);
+          bit += (uint64_t)w;
           prev = prev + (uint64_t)minD + v;
           if( bIs32 ) prev = (uint64_t)(int64_t)(int32_t)(uint32_t)prev;
           aOut[iOut++] = (int64_t)prev;
@@ -384,6 +391,8 @@ int tsPqDecompress(int eCodec, const void *a, size_t n, void *aOut, size_t nOut)
     case TS_PQ_CODEC_GZIP:
       if( nOut==0 ) return TS_PQ_OK;
       return gunzipAll((const unsigned char*)a, n, (unsigned char*)aOut, nOut);
+    case TS_PQ_CODEC_LZ4_RAW:
+      return tsPqLz4Decompress(a, n, aOut, nOut) ? TS_PQ_CORRUPT : TS_PQ_OK;
     case TS_PQ_CODEC_ZSTD: {
       size_t r;
       if( nOut==0 && n==0 ) return TS_PQ_OK;

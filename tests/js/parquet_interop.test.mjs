@@ -258,7 +258,7 @@ const oracle = `SELECT CAST(i64 AS VARCHAR), CAST(i32 AS VARCHAR), CAST(i16 AS V
   CAST(date_diff('day', DATE '1970-01-01', d) AS VARCHAR), CAST(dec AS DOUBLE) FROM src`;
 const expRows = (await con.runAndReadAll(oracle)).getRows().map(r => r.map(v => (typeof v === 'bigint' ? String(v) : v)));
 const duckFiles = [];
-for (const comp of ['uncompressed', 'snappy', 'gzip', 'zstd']) {
+for (const comp of ['uncompressed', 'snappy', 'gzip', 'zstd', 'lz4_raw']) {
   for (const ver of ['v1', 'v2']) {
     duckFiles.push({ name: `${comp}_${ver}`, opts: `COMPRESSION ${comp}, PARQUET_VERSION ${ver}, ROW_GROUP_SIZE 2048` });
   }
@@ -277,6 +277,14 @@ for (const f of duckFiles) {
   if (r.status !== 0) { check(`tslite reads duckdb ${f.name}`, false, r.stderr); continue; }
   const got = r.stdout.split('\n').filter(Boolean).map(l => JSON.parse(l));
   eq(`tslite reads duckdb ${f.name}`, got, expRows);
+}
+// BROTLI (DuckDB offers it) is not supported: a clear error naming the codec
+{
+  const f = path.join(dir, 'duck_brotli.parquet');
+  await con.run(`COPY (SELECT i FROM range(0, 10) t(i)) TO '${f}' (FORMAT parquet, COMPRESSION brotli)`);
+  const r = pqtool(['dump', f]);
+  eq('brotli files are refused with the codec named', [r.status, r.stderr.trim()],
+    [1, 'error 1: parquet: column "i": compression codec BROTLI is not supported (supported: UNCOMPRESSED, SNAPPY, GZIP, ZSTD, LZ4_RAW)']);
 }
 // the v2 and no-dictionary files really exercise the other encodings
 {
@@ -313,6 +321,24 @@ for (const f of duckFiles) {
   // pages hold 100 rows: rows 1200..1299 of the second row group survive
   eq('page index prunes to one 100-row page', [got.length, got[0], got[got.length - 1]],
     [100, c.rows[1200][0], c.rows[1299][0]]);
+}
+
+// timestamps written with isAdjustedToUTC=false: DuckDB reads nanoseconds exactly
+{
+  const f = path.join(dir, 'local.parquet');
+  const fu = path.join(dir, 'utc.parquet');
+  const input = 't:ts,u:tsus\n1700000000123456789\t1700000000123456\n-1\t5\n';
+  const w = pqtool(['write', '-L', f], input), wu = pqtool(['write', fu], input);
+  check('pqtool write local-time and UTC files', w.status === 0 && wu.status === 0, w.stderr + wu.stderr);
+  const q = x => `SELECT typeof(t), CAST(epoch_ns(t) AS VARCHAR), typeof(u), CAST(epoch_us(u) AS VARCHAR) FROM '${x}'`;
+  eq('duckdb reads local NANOS exactly as TIMESTAMP_NS', (await con.runAndReadAll(q(f))).getRows(),
+    [['TIMESTAMP_NS', '1700000000123456789', 'TIMESTAMP', '1700000000123456'], ['TIMESTAMP_NS', '-1', 'TIMESTAMP', '5']]);
+  eq('duckdb reads UTC NANOS as TIMESTAMPTZ (microseconds)', (await con.runAndReadAll(q(fu))).getRows(),
+    [['TIMESTAMP WITH TIME ZONE', '1700000000123456000', 'TIMESTAMP WITH TIME ZONE', '1700000000123456'],
+      ['TIMESTAMP WITH TIME ZONE', '0', 'TIMESTAMP WITH TIME ZONE', '5']]);  // truncated toward zero
+  const m = JSON.parse(pqtool(['meta', f]).stdout), mu = JSON.parse(pqtool(['meta', fu]).stdout);
+  eq('tslite reads the UTC flag back', [m.columns.map(c => [c.kind, c.utc]), mu.columns.map(c => [c.kind, c.utc])],
+    [[[5, 0], [9, 0]], [[5, 1], [9, 1]]]);
 }
 
 // NaN: DuckDB orders NaN above every number, so a chunk holding NaN must not

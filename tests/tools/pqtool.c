@@ -11,6 +11,7 @@
 **                -p PAGE_ROWS  -P PAGE_BYTES  -d DICT_MAX_BYTES  -D (no dict)
 **                -S (no statistics)  -I (no page index)  -b (batch append)
 **                -s 0,1 (rows sorted by these columns: sorting_columns)
+**                -L (timestamps with isAdjustedToUTC=false)
 **   pqtool dump [-c col,col] [-f COL:MIN:MAX] FILE.parquet
 **       Prints each row as a JSON array (integers as strings, doubles with
 **       17 digits, NaN/Infinity as strings, NULL as null).  -f prunes with
@@ -111,6 +112,7 @@ static int cmdWrite(int argc, char **argv){
     else if( strcmp(a, "-S")==0 ) o.bNoStatistics = 1;
     else if( strcmp(a, "-I")==0 ) o.bNoPageIndex = 1;
     else if( strcmp(a, "-b")==0 ) bBatch = 1;
+    else if( strcmp(a, "-L")==0 ) o.bLocalTime = 1;
     else if( strcmp(a, "-s")==0 && i+1<argc ){
       /* comma-separated sort column indexes */
       static int aSort[64];

@@ -252,7 +252,23 @@ static void testCodecs(void){
   tsPqCompress(TS_PQ_CODEC_GZIP, 0, src+2000, 3000, &b);
   TT_CHECK("gzip: concatenated members", tsPqDecompress(TS_PQ_CODEC_GZIP, b.a, b.n, out, 5000)==TS_PQ_OK
            && memcmp(src, out, 5000)==0);
-  TT_CHECK("codec: LZ4 reported unsupported", tsPqDecompress(5, b.a, b.n, out, 5000)==TS_PQ_ERROR);
+  TT_CHECK("codec: Hadoop LZ4 reported unsupported", tsPqDecompress(5, b.a, b.n, out, 5000)==TS_PQ_ERROR);
+  {
+    /* LZ4 block: literals "abcd", match off 4 len 8 (overlapping), last literals "XYZ12" */
+    static const unsigned char l1[] = {0x44, 'a','b','c','d', 0x04, 0x00, 0x50, 'X','Y','Z','1','2'};
+    static const unsigned char bad1[] = {0x14, 'a', 0x00, 0x00};            /* offset 0 */
+    static const unsigned char bad2[] = {0x14, 'a', 0x05, 0x00};            /* offset past output */
+    static const unsigned char bad3[] = {0xf0, 0xff, 0xff};                 /* length runs off the input */
+    static const unsigned char l2[] = {0xf0, 0x03, 'a','b','c','d','e','f','g','h','i','j','k','l','m','n','o','p','q','r'};
+    char o[32];
+    TT_CHECK("lz4: literals + overlapping match + final literals",
+             tsPqDecompress(TS_PQ_CODEC_LZ4_RAW, l1, sizeof(l1), o, 17)==TS_PQ_OK && memcmp(o, "abcdabcdabcdXYZ12", 17)==0);
+    TT_CHECK("lz4: extended literal length", tsPqLz4Decompress(l2, sizeof(l2), o, 18)==0 && memcmp(o, "abcdefghijklmnopqr", 18)==0);
+    TT_CHECK("lz4: wrong output size rejected", tsPqLz4Decompress(l1, sizeof(l1), o, 16)!=0 && tsPqLz4Decompress(l1, sizeof(l1), o, 18)!=0);
+    TT_CHECK("lz4: offset 0 rejected", tsPqLz4Decompress(bad1, sizeof(bad1), o, 8)!=0);
+    TT_CHECK("lz4: offset past output rejected", tsPqLz4Decompress(bad2, sizeof(bad2), o, 8)!=0);
+    TT_CHECK("lz4: truncated length rejected", tsPqLz4Decompress(bad3, sizeof(bad3), o, 30)!=0);
+  }
   tsBufFree(&b); tsBufFree(&c);
 }
 
@@ -601,6 +617,25 @@ static void testApiErrors(void){
     tsBufFree(&bad.b);
   }
   {
+    /* batch: an all-NULL column needs no value arrays; a missing array
+    ** for non-NULL rows is refused */
+    TsPqColumnData aD[2];
+    int64_t aI[3] = {1, 2, 3};
+    unsigned char aN[3] = {1, 1, 1};
+    memset(aD, 0, sizeof(aD));
+    aD[0].nRow = 3; aD[0].aInt = aI;
+    aD[1].nRow = 3; aD[1].aNull = aN;
+    tsBufReset(&mf.b);
+    tsPqWriterOpen(&w, aCol, 2, 0, memWrite, &mf);
+    TT_EQ_I64("writer: batch with an all-NULL column and no arrays", tsPqWriterAppend(w, 3, aD), 0);
+    aN[1] = 0;
+    TT_EQ_I64("writer: batch lacking values for a non-NULL row", tsPqWriterAppend(w, 3, aD), TS_PQ_MISUSE);
+    TT_EQ_STR("writer: batch lacking values message", tsPqWriterErrmsg(w),
+              "parquet writer: batch for column \"b\" lacks its STRING values");
+    TT_EQ_I64("writer: rows of the good batch only", tsPqWriterRowCount(w), 3);
+    tsPqWriterFree(w);
+  }
+  {
     /* streaming: a full row group goes to the sink before Finish */
     TsPqWriteOpts o;
     int i, rc = 0;
@@ -729,6 +764,64 @@ static void testCorrupt(void){
   tsBufFree(&f);
 }
 
+/* Build a one-column, one-page (DATA_PAGE_V2, uncompressed, REQUIRED) file
+** around an encoded page body: for encodings and types no writer at hand
+** produces. */
+static void buildFile(TsBuf *pF, int ePhys, int eConv, int eEnc, const TsBuf *pBody, int n){
+  PqTw tw;
+  TsBuf meta;
+  size_t iPage;
+  tsBufInit(&meta);
+  tsBufAppend(pF, "PAR1", 4);
+  iPage = pF->n;
+  tsPqTwInit(&tw, pF);
+  tsPqTwStructBegin(&tw);
+  tsPqTwFieldI32(&tw, 1, PQ_PAGE_DATA_V2);
+  tsPqTwFieldI32(&tw, 2, (int32_t)pBody->n);
+  tsPqTwFieldI32(&tw, 3, (int32_t)pBody->n);
+  tsPqTwFieldStruct(&tw, 8);
+  tsPqTwFieldI32(&tw, 1, n); tsPqTwFieldI32(&tw, 2, 0); tsPqTwFieldI32(&tw, 3, n);
+  tsPqTwFieldI32(&tw, 4, eEnc); tsPqTwFieldI32(&tw, 5, 0); tsPqTwFieldI32(&tw, 6, 0);
+  tsPqTwFieldBool(&tw, 7, 0);
+  tsPqTwStructEnd(&tw);
+  tsPqTwStructEnd(&tw);
+  tsBufAppend(pF, pBody->a, pBody->n);
+  tsPqTwInit(&tw, &meta);
+  tsPqTwStructBegin(&tw);
+  tsPqTwFieldI32(&tw, 1, 1);
+  tsPqTwFieldList(&tw, 2, PQ_TT_STRUCT, 2);
+  tsPqTwStructBegin(&tw); tsPqTwFieldBin(&tw, 4, "schema", 6); tsPqTwFieldI32(&tw, 5, 1); tsPqTwStructEnd(&tw);
+  tsPqTwStructBegin(&tw); tsPqTwFieldI32(&tw, 1, ePhys); tsPqTwFieldI32(&tw, 3, 0);
+  tsPqTwFieldBin(&tw, 4, "s", 1);
+  if( eConv>=0 ) tsPqTwFieldI32(&tw, 6, eConv);
+  tsPqTwStructEnd(&tw);
+  tsPqTwFieldI64(&tw, 3, n);
+  tsPqTwFieldList(&tw, 4, PQ_TT_STRUCT, 1);
+  tsPqTwStructBegin(&tw);
+  tsPqTwFieldList(&tw, 1, PQ_TT_STRUCT, 1);
+  tsPqTwStructBegin(&tw);
+  tsPqTwFieldI64(&tw, 2, 0);
+  tsPqTwFieldStruct(&tw, 3);
+  tsPqTwFieldI32(&tw, 1, ePhys);
+  tsPqTwFieldList(&tw, 2, PQ_TT_I32, 1); tsPqTwI32(&tw, eEnc);
+  tsPqTwFieldList(&tw, 3, PQ_TT_BINARY, 1); tsPqTwBin(&tw, "s", 1);
+  tsPqTwFieldI32(&tw, 4, 0);
+  tsPqTwFieldI64(&tw, 5, n);
+  tsPqTwFieldI64(&tw, 6, (int64_t)(pF->n-iPage));
+  tsPqTwFieldI64(&tw, 7, (int64_t)(pF->n-iPage));
+  tsPqTwFieldI64(&tw, 9, (int64_t)iPage);
+  tsPqTwStructEnd(&tw);
+  tsPqTwStructEnd(&tw);
+  tsPqTwFieldI64(&tw, 2, (int64_t)(pF->n-iPage));
+  tsPqTwFieldI64(&tw, 3, n);
+  tsPqTwStructEnd(&tw);
+  tsPqTwStructEnd(&tw);
+  tsBufAppend(pF, meta.a, meta.n);
+  tsBufAppendU32le(pF, (uint32_t)meta.n);
+  tsBufAppend(pF, "PAR1", 4);
+  tsBufFree(&meta);
+}
+
 /* A hand-built file with one DELTA_BYTE_ARRAY page (no writer here emits
 ** that encoding, and DuckDB does not either): checks the decoder against
 ** values built with the spec's prefix/suffix rules. */
@@ -736,10 +829,8 @@ static void testDeltaByteArray(void){
   static const char *az[] = {"apple", "applesauce", "apply", "banana", "band", "", "bandana"};
   int n = 7, i;
   int64_t aPre[7], aSufLen[7];
-  TsBuf body, f, meta;
-  PqTw tw;
-  size_t iPage;
-  tsBufInit(&body); tsBufInit(&f); tsBufInit(&meta);
+  TsBuf body, f;
+  tsBufInit(&body); tsBufInit(&f);
   for(i=0; i<n; i++){
     int64_t k = 0;
     if( i>0 ){
@@ -751,51 +842,7 @@ static void testDeltaByteArray(void){
   tsPqDeltaEncode(&body, aPre, n);
   tsPqDeltaEncode(&body, aSufLen, n);
   for(i=0; i<n; i++) tsBufAppend(&body, az[i]+aPre[i], (size_t)aSufLen[i]);
-  tsBufAppend(&f, "PAR1", 4);
-  iPage = f.n;
-  tsPqTwInit(&tw, &f);
-  tsPqTwStructBegin(&tw);
-  tsPqTwFieldI32(&tw, 1, PQ_PAGE_DATA_V2);
-  tsPqTwFieldI32(&tw, 2, (int32_t)body.n);
-  tsPqTwFieldI32(&tw, 3, (int32_t)body.n);
-  tsPqTwFieldStruct(&tw, 8);
-  tsPqTwFieldI32(&tw, 1, n); tsPqTwFieldI32(&tw, 2, 0); tsPqTwFieldI32(&tw, 3, n);
-  tsPqTwFieldI32(&tw, 4, PQ_E_DELTA_BYTE_ARRAY); tsPqTwFieldI32(&tw, 5, 0); tsPqTwFieldI32(&tw, 6, 0);
-  tsPqTwFieldBool(&tw, 7, 0);
-  tsPqTwStructEnd(&tw);
-  tsPqTwStructEnd(&tw);
-  tsBufAppend(&f, body.a, body.n);
-  tsPqTwInit(&tw, &meta);
-  tsPqTwStructBegin(&tw);
-  tsPqTwFieldI32(&tw, 1, 1);
-  tsPqTwFieldList(&tw, 2, PQ_TT_STRUCT, 2);
-  tsPqTwStructBegin(&tw); tsPqTwFieldBin(&tw, 4, "schema", 6); tsPqTwFieldI32(&tw, 5, 1); tsPqTwStructEnd(&tw);
-  tsPqTwStructBegin(&tw); tsPqTwFieldI32(&tw, 1, PQ_T_BYTE_ARRAY); tsPqTwFieldI32(&tw, 3, 0);
-  tsPqTwFieldBin(&tw, 4, "s", 1); tsPqTwFieldI32(&tw, 6, 0); tsPqTwStructEnd(&tw);
-  tsPqTwFieldI64(&tw, 3, n);
-  tsPqTwFieldList(&tw, 4, PQ_TT_STRUCT, 1);
-  tsPqTwStructBegin(&tw);
-  tsPqTwFieldList(&tw, 1, PQ_TT_STRUCT, 1);
-  tsPqTwStructBegin(&tw);
-  tsPqTwFieldI64(&tw, 2, 0);
-  tsPqTwFieldStruct(&tw, 3);
-  tsPqTwFieldI32(&tw, 1, PQ_T_BYTE_ARRAY);
-  tsPqTwFieldList(&tw, 2, PQ_TT_I32, 1); tsPqTwI32(&tw, PQ_E_DELTA_BYTE_ARRAY);
-  tsPqTwFieldList(&tw, 3, PQ_TT_BINARY, 1); tsPqTwBin(&tw, "s", 1);
-  tsPqTwFieldI32(&tw, 4, 0);
-  tsPqTwFieldI64(&tw, 5, n);
-  tsPqTwFieldI64(&tw, 6, (int64_t)(f.n-iPage));
-  tsPqTwFieldI64(&tw, 7, (int64_t)(f.n-iPage));
-  tsPqTwFieldI64(&tw, 9, (int64_t)iPage);
-  tsPqTwStructEnd(&tw);
-  tsPqTwStructEnd(&tw);
-  tsPqTwFieldI64(&tw, 2, (int64_t)(f.n-iPage));
-  tsPqTwFieldI64(&tw, 3, n);
-  tsPqTwStructEnd(&tw);
-  tsPqTwStructEnd(&tw);
-  tsBufAppend(&f, meta.a, meta.n);
-  tsBufAppendU32le(&f, (uint32_t)meta.n);
-  tsBufAppend(&f, "PAR1", 4);
+  buildFile(&f, PQ_T_BYTE_ARRAY, 0, PQ_E_DELTA_BYTE_ARRAY, &body, n);
   {
     MemSrc src = { f.a, (int64_t)f.n, 0 };
     TsPqReader *r = 0;
@@ -813,7 +860,40 @@ static void testDeltaByteArray(void){
     tsPqReaderFree(r);
     free(zErr);
   }
-  tsBufFree(&body); tsBufFree(&f); tsBufFree(&meta);
+  tsBufFree(&body); tsBufFree(&f);
+}
+
+/* INT96 legacy timestamps (Impala/Hive/Spark): nanoseconds of day + Julian day. */
+static void testInt96(void){
+  static const struct { uint64_t nanos; uint32_t jd; int64_t want; } a[] = {
+    {1, 2440588, 1},
+    {0, 2440589, 86400000000000LL},
+    {3600000000000ULL, 2451545, 946688400000000000LL},
+    {0, 2440587, -86400000000000LL},
+  };
+  TsBuf body, f;
+  int i;
+  tsBufInit(&body); tsBufInit(&f);
+  for(i=0; i<4; i++){ tsBufAppendU64le(&body, a[i].nanos); tsBufAppendU32le(&body, a[i].jd); }
+  buildFile(&f, PQ_T_INT96, -1, PQ_E_PLAIN, &body, 4);
+  {
+    MemSrc src = { f.a, (int64_t)f.n, 0 };
+    TsPqReader *r = 0;
+    char *zErr = 0;
+    TsPqColumnData d;
+    int bOk;
+    TT_EQ_I64("int96: hand-built file opens", tsPqReaderOpen(&r, memRead, &src, src.n, &zErr), 0);
+    TT_CHECK("int96: read as UTC nanosecond timestamps", r && tsPqReaderColumn(r, 0)->eType==TS_PQ_TIMESTAMP_NS
+             && tsPqReaderColumn(r, 0)->bUtc);
+    TT_EQ_I64("int96: column reads", r ? tsPqReaderReadColumn(r, 0, 0, 0, &d) : -1, 0);
+    bOk = r && d.nRow==4;
+    for(i=0; bOk && i<4; i++) bOk = d.aInt[i]==a[i].want;
+    TT_CHECK("int96: values", bOk);
+    if( r ) tsPqColumnDataFree(&d);
+    tsPqReaderFree(r);
+    free(zErr);
+  }
+  tsBufFree(&body); tsBufFree(&f);
 }
 
 /* NaN, infinities and signed zeros: exact round trip; a chunk holding NaN
@@ -881,6 +961,7 @@ static void testSpecialDoubles(void){
 int main(void){
   testSpecialDoubles();
   testDeltaByteArray();
+  testInt96();
   testThrift();
   testRle();
   testDelta();
