@@ -3017,7 +3017,13 @@ static void checkChunk(TsSchema *pS, sqlite3_int64 iChunk, const unsigned char *
   TsChunkInfo info;
   TsChunkStat *aStat = 0;
   const int64_t *aT = 0, *aV = 0;
+  char zWhy[200];
   int i, j;
+  zWhy[0] = 0;
+  if( tsChunkVerify(a, (size_t)n, zWhy, sizeof(zWhy))!=TS_CHUNK_OK ){
+    report(pRep, pnErr, "chunk %lld: %s", iChunk, zWhy[0] ? zWhy : "corrupt");
+    return;
+  }
   if( tsChunkInfoGet(a, (size_t)n, &info, 0, 0)!=TS_CHUNK_OK
    || tsChunkReaderOpen(a, (size_t)n, &pR)!=TS_CHUNK_OK ){
     report(pRep, pnErr, "chunk %lld: unreadable header", iChunk);
