@@ -7,6 +7,9 @@
 **
 **   All "varint" fields are ULEB128 (tsbuf.h), "zigzag" fields are zigzag +
 **   ULEB128, "f64" fields are the 8 IEEE-754 bytes little-endian (bit-exact).
+**   "cf64" is a compact double: an integral value v with |v| < 2^53 (not
+**   -0.0) is the varint zigzag(v) << 1; any other value is the varint 1
+**   followed by its f64.
 **
 **   header:
 **     4 bytes   magic 'T' 'S' 'C' and format version 0x01
@@ -26,8 +29,8 @@
 **       varint  nValue          non-NULL values (== nRow when flags bit 0 is 0,
 **                               < nRow otherwise)
 **       stats, present only when nValue > 0:
-**         DOUBLE:                  f64 rMin, f64 rMax, f64 rSum
-**         BIGINT/TIMESTAMP/BOOLEAN: zigzag iMin, varint iMax - iMin, f64 rSum
+**         DOUBLE:                  cf64 rMin, cf64 rMax, cf64 rSum
+**         BIGINT/TIMESTAMP/BOOLEAN: zigzag iMin, varint iMax - iMin, cf64 rSum
 **         VARCHAR:                 nothing
 **       varint  nBytes          length of this column's payload
 **   payloads, back to back, with no gap and nothing after the last:
@@ -40,15 +43,16 @@
 **
 ** PAYLOADS
 **
-**   time    = ISEQ of nRow values (strictly increasing; row 0 == tMin and the
-**             last row == tMax, checked by the decoder)
+**   time    = ISEQ of the nRow offsets time - tMin (so it starts at 0; the
+**             decoder checks times strictly increasing and the last == tMax)
 **   version = ISEQ of nRow values
 **   column  = [NULL bitmap: ceil(nRow/8) bytes, bit i (LSB first) set = row
 **             i is NULL; only when flags bit 0] followed by the encoding of
 **             the nValue non-NULL values in row order:
 **     DOUBLE:    byte mode, then
 **                  0 RAW:    nValue f64
-**                  1 XOR:    Gorilla bit stream (below)
+**                  1 XOR:    Gorilla bit stream (below) filling the rest
+**                            of the payload
 **                  2 SCALED: byte e (0..TS_MAX_SCALE), then ISEQ of integers
 **                            m such that value == (double)m / 10^e exactly,
 **                            bit for bit (decimal data: 42.0, 12.25, ...)
@@ -60,9 +64,15 @@
 **     BIGINT, TIMESTAMP: ISEQ of nValue values
 **     BOOLEAN:   byte mode, then 0 BITMAP: ceil(nValue/8) bytes, LSB first,
 **                1 CONST: one byte 0 or 1 (every value equal)
-**     VARCHAR:   varint nDict (1..nValue), nDict entries (varint length +
-**                bytes, in order of first appearance), then ISEQ of nValue
-**                dictionary indices
+**     VARCHAR:   byte mode, varint nDict (1..nValue), the dictionary, then
+**                ISEQ of nValue dictionary indices.  The dictionary is nDict
+**                entries (varint length + bytes, in order of first
+**                appearance), stored
+**                  mode 0: as is;
+**                  mode 1: as varint nRaw, varint nZ, then a zstd frame of
+**                          nZ bytes that decompresses to exactly the nRaw
+**                          bytes of the entries (nRaw <= nZ*1000 + 1024);
+**                          written when smaller (log lines, JSON, URLs)
 **
 **   ISEQ (a sequence of n signed 64-bit integers, n known from context):
 **     byte mode, then
@@ -74,19 +84,39 @@
 **       4 RLE:   varint nRun, nRun x (zigzag value, varint run length >= 1);
 **                run lengths sum to n
 **       5 ARITH: zigzag v0, zigzag step (v[i] = v0 + i*step; regular times)
+**       6 GCD:   varint g >= 2, zigzag v0, then an ISEQ (not GCD) of q with
+**                v[i] = v0 + g*q[i] (ms- or s-precision ns times, multiples)
 **     All arithmetic wraps modulo 2^64, so any int64 sequence round-trips.
-**     The encoder writes the smallest of the modes.
-**   BLOCKS (bit-packed frame of reference, like Parquet DELTA_BINARY_PACKED):
-**     the values in groups of TS_BLOCK (128; the last may be shorter); each
-**     group: zigzag (min - previous group's min; the first group's previous
-**     min is 0), byte width w (0..64), then ceil(cnt*w/8) bytes holding
-**     (value - min) as w-bit unsigned fields, LSB first.
+**     The encoder writes CONST or ARITH when they apply; otherwise it ranks
+**     FOR, DELTA and DOD by two cheap size estimates (bit-packed, and one
+**     robust to outliers), writes the one or two winners (each block in its
+**     smaller coding), keeps the smaller, and takes RLE if that is smaller;
+**     then, when every v[i] - v0 has a common factor g >= 2, the same over
+**     the quotients under GCD if that is smaller.
+**   BLOCKS: the values in groups of TS_BLOCK (256; the last may be shorter);
+**     each group: zigzag (base - previous group's base; the first group's
+**     previous base is 0), byte code, then
+**       code 0..64 (bit-packed frame of reference, like Parquet's
+**         DELTA_BINARY_PACKED): ceil(cnt*code/8) bytes holding value - base
+**         as code-bit unsigned fields, LSB first (base = the minimum);
+**       code 65+k, k 0..63 (Rice code; base = the median): varint nBytes, then
+**         nBytes bytes holding per value z = zigzag(value - base) as
+**         q = z >> k zero bits, a one bit, and the low k bits of z; when
+**         q >= 24, instead 24 zero bits and z in 64 bits.  Every bit but the
+**         last byte's padding is used.  Wins where small deviations are
+**         common and large ones rare (random walks: ~2 bits instead of 3).
 **   Gorilla XOR stream (Pelkonen et al. 2015, values only), bits LSB first
 **     within bytes: the first value in 64 bits; then per value X = bits XOR
 **     previous bits: '0' when X == 0; '1','0' + the meaningful bits in the
 **     previous window; '1','1' + 5 bits leading zeros (clamped to 31) +
 **     6 bits (length - 1) + the meaningful bits (new window).  (Bits are
 **     written in the order listed; "'1','0'" means a 1 bit then a 0 bit.)
+**
+** COMPATIBILITY: chunks persist in database files.  Changing this layout
+** means a new version byte, while still decoding version 1; the blobs in
+** tests/fuzz/corpus/fuzz_chunk/ (written by the version-1 encoder) are
+** checked by test_chunk.  Encoder choices (modes, block codings) are free to
+** change: they are recorded in the blob.
 **
 ** DECODING treats input as hostile: every length, count, width, index and
 ** mode is checked; anything malformed gives TS_CHUNK_CORRUPT.
@@ -98,8 +128,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 
-#define TS_BLOCK       128   /* values per bit-packed block */
+#define TS_BLOCK       256   /* values per block (measured: docs/internals/chunk-format.md) */
 #define TS_MAX_SCALE   15    /* largest decimal exponent tried for doubles */
 
 #define ISEQ_CONST 0
@@ -108,6 +139,7 @@
 #define ISEQ_DOD   3
 #define ISEQ_RLE   4
 #define ISEQ_ARITH 5
+#define ISEQ_GCD   6
 
 #define DBL_RAW    0
 #define DBL_XOR    1
@@ -118,6 +150,13 @@
 #define BOOL_CONST  1
 
 #define FLAG_NULLS  0x01
+
+#define TEXT_DICT      0
+#define TEXT_DICT_ZSTD 1
+#define TEXT_ZSTD_MIN  64     /* dictionaries smaller than this stay plain */
+#define TEXT_ZSTD_LEVEL 3
+#define TEXT_ZSTD_RATIO 1000  /* nRaw <= nZ*RATIO + 1024: bounds a decoder's
+                              ** allocation by the blob's size */
 
 static const unsigned char aMagic[4] = { 'T', 'S', 'C', 0x01 };
 
@@ -182,7 +221,18 @@ static void bwPut(BitW *w, uint64_t v, int nb){
   nNew = w->nAcc + nb;
   if( nNew>=64 ){
     int nSpill = nNew - 64;
-    tsBufAppendU64le(w->p, w->acc);
+    TsBuf *p = w->p;
+    if( p->nAlloc - p->n >= 8 ){
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__==__ORDER_BIG_ENDIAN__
+      uint64_t le = __builtin_bswap64(w->acc);
+#else
+      uint64_t le = w->acc;
+#endif
+      memcpy(p->a + p->n, &le, 8);
+      p->n += 8;
+    }else{
+      tsBufAppendU64le(p, w->acc);
+    }
     w->acc = nSpill ? v >> (nb - nSpill) : 0;
     w->nAcc = nSpill;
   }else{
@@ -242,138 +292,303 @@ static uint64_t brGet(BitR *r, int nb){
   return v;
 }
 
+/* The next 64 bits without consuming them; bits past the end read as 0. */
+static uint64_t brPeek(const BitR *r){
+  size_t iByte = (size_t)(r->iBit>>3);
+  int sh = (int)(r->iBit & 7), k;
+  uint64_t v = 0;
+  if( iByte + 9 <= r->nByte ){
+    v = ld64le(r->a + iByte) >> sh;
+    if( sh ) v |= (uint64_t)r->a[iByte+8] << (64 - sh);
+    return v;
+  }
+  for(k=0; k<9 && iByte+k<r->nByte; k++){
+    uint64_t b = r->a[iByte+k];
+    int s = k*8 - sh;
+    if( s<0 ) v |= b >> (-s);
+    else if( s<64 ) v |= b << s;
+  }
+  return v;
+}
+
+/* Unpack nb fields of w bits (1..64) from aBits[0..nBytes), which the
+** caller has checked holds ceil(nb*w/8) bytes, adding base. */
+static void unpack(const unsigned char *aBits, size_t nBytes, int w,
+                   uint64_t base, uint64_t *a, int nb){
+  int j = 0;
+  if( w<=56 ){
+    /* Fast path: one unaligned 64-bit load per value while 8 bytes remain. */
+    uint64_t mask = ((uint64_t)1<<w) - 1;
+    uint64_t iBit = 0;
+    for(; j<nb; j++, iBit+=(uint64_t)w){
+      size_t iByte = (size_t)(iBit>>3);
+      if( iByte + 8 > nBytes ) break;
+      a[j] = base + ((ld64le(aBits + iByte) >> (iBit & 7)) & mask);
+    }
+  }
+  if( j<nb ){
+    BitR br;
+    brInit(&br, aBits, nBytes);
+    br.iBit = (uint64_t)j * (uint64_t)w;
+    for(; j<nb; j++) a[j] = base + brGet(&br, w);
+  }
+}
+
 /*************************************************************************
 ** ISEQ: integer sequences.
 */
 
-/* Bytes that BLOCKS would take for a[0..n). */
-static size_t blocksCost(const uint64_t *a, int n){
-  size_t nByte = 0;
-  uint64_t prevMin = 0;
+/* How one block of BLOCKS is coded: code 0..64 = bit-packed (value - base)
+** in that many bits, base = the block's minimum; code RICE_CODE+k = Rice
+** code with parameter k of zigzag(value - base), base = the block's median. */
+#define RICE_CODE  65
+#define RICE_ESC   24    /* this many 0 bits: escape, 64 raw bits follow */
+
+typedef struct BlockPlan BlockPlan;
+struct BlockPlan {
+  int64_t base;        /* subtracted from every value */
+  int code;            /* 0..64 width, or RICE_CODE+k */
+  uint64_t nBit;       /* payload bits */
+};
+
+/* Bits the Rice code needs for z[0..n) with parameters k, k+1 and k+2. */
+static void riceBits3(const uint64_t *z, int n, int k, uint64_t *aBit){
+  uint64_t n0 = 0, n1 = 0, n2 = 0;
+  int j;
+  for(j=0; j<n; j++){
+    uint64_t q0 = z[j] >> k, q1 = q0 >> 1, q2 = q0 >> 2;
+    n0 += q0<RICE_ESC ? q0 : RICE_ESC + 63 - (uint64_t)k;
+    n1 += q1<RICE_ESC ? q1 : RICE_ESC + 62 - (uint64_t)k;
+    n2 += q2<RICE_ESC ? q2 : RICE_ESC + 61 - (uint64_t)k;
+  }
+  /* Each value also has its stop bit and k (k+1, k+2) low bits. */
+  aBit[0] = n0 + (uint64_t)n*(uint64_t)(1 + k);
+  aBit[1] = n1 + (uint64_t)n*(uint64_t)(2 + k);
+  aBit[2] = n2 + (uint64_t)n*(uint64_t)(3 + k);
+}
+
+/* The k-th smallest (0-based) of a[0..n) taken as int64 (Hoare's
+** quickselect); reorders a[]. */
+static uint64_t selectKth(uint64_t *a, int n, int k){
+  const uint64_t flip = (uint64_t)1<<63;   /* signed order via unsigned compares */
+  int lo = 0, hi = n - 1;
+  while( lo<hi ){
+    uint64_t x = a[lo + (hi-lo)/2] ^ flip;
+    int i = lo, j = hi;
+    while( i<=j ){
+      while( (a[i]^flip) < x ) i++;
+      while( (a[j]^flip) > x ) j--;
+      if( i<=j ){ uint64_t t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+    }
+    if( k<=j ) hi = j;
+    else if( k>=i ) lo = i;
+    else break;
+  }
+  return a[k];
+}
+
+/* Choose the smaller coding of one block a[0..n) (1 <= n <= TS_BLOCK). */
+static void blockPlan(const uint64_t *a, int n, BlockPlan *pPlan){
+  int64_t mn = (int64_t)a[0];
+  uint64_t mx = 0, z[TS_BLOCK], t[TS_BLOCK];
+  int j, w, k, k0;
+  for(j=0; j<n; j++){
+    if( (int64_t)a[j]<mn ) mn = (int64_t)a[j];
+  }
+  for(j=0; j<n; j++){
+    uint64_t d = a[j] - (uint64_t)mn;
+    if( d>mx ) mx = d;
+  }
+  w = bitWidth(mx);
+  pPlan->base = mn;
+  pPlan->code = w;
+  pPlan->nBit = (uint64_t)n * (uint64_t)w;
+  if( w<=1 ) return;   /* Rice cannot beat 0 or 1 bit per value */
+
+  /* Rice around the median, trying parameters near log2(median z): both
+  ** medians, unlike means, ignore rare outliers, which escape. */
+  {
+    int64_t med;
+    uint64_t aBit[3];
+    int aHist[65], nCum = 0;
+    if( w<=8 ){
+      /* Small range: the median by counting. */
+      int aCnt[256];
+      memset(aCnt, 0, sizeof(aCnt));
+      for(j=0; j<n; j++) aCnt[a[j] - (uint64_t)mn]++;
+      for(j=0; nCum + aCnt[j] <= n/2; j++) nCum += aCnt[j];
+      med = (int64_t)((uint64_t)mn + (uint64_t)j);
+    }else{
+      memcpy(t, a, sizeof(uint64_t)*(size_t)n);
+      med = (int64_t)selectKth(t, n, n/2);
+    }
+    /* bitWidth(median z) from a histogram of widths (bitWidth is monotone). */
+    memset(aHist, 0, sizeof(aHist));
+    for(j=0; j<n; j++){
+      z[j] = tsZigzagEnc((int64_t)(a[j] - (uint64_t)med));
+      aHist[bitWidth(z[j])]++;
+    }
+    for(k0=0, nCum=0; nCum + aHist[k0] <= n/2; k0++) nCum += aHist[k0];
+    k0 = k0>1 ? k0 - 2 : 0;      /* tries k0..k0+2 around log2(median z) */
+    if( k0>61 ) k0 = 61;
+    riceBits3(z, n, k0, aBit);
+    for(k=0; k<3; k++){
+      if( aBit[k]<pPlan->nBit ){
+        pPlan->base = med;
+        pPlan->code = RICE_CODE + k0 + k;
+        pPlan->nBit = aBit[k];
+      }
+    }
+  }
+}
+
+/* Two estimates of the bytes of BLOCKS over a[0..n), used only to rank
+** FOR, DELTA and DOD.  *pnPacked: bit packing (the largest width in each
+** block, for every value).  *pnRobust: per value, the bit width of its
+** zigzag deviation from a reference (the median of its block's first three
+** values) plus one bit; unlike the largest width it is not thrown off by a
+** rare outlier, which a Rice block escapes cheaply.  3 bytes per block. */
+static void seqEstimate(const uint64_t *a, int n, size_t *pnRobust, size_t *pnPacked){
+  uint64_t nBit = 0, nPack = 0;
   int i, j;
   for(i=0; i<n; i+=TS_BLOCK){
     int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
-    int64_t mn = (int64_t)a[i];
-    uint64_t mx = 0;
-    for(j=1; j<nb; j++) if( (int64_t)a[i+j]<mn ) mn = (int64_t)a[i+j];
-    for(j=0; j<nb; j++){
-      uint64_t d = a[i+j] - (uint64_t)mn;
-      if( d>mx ) mx = d;
+    int64_t r = (int64_t)a[i], mn = (int64_t)a[i], mx = (int64_t)a[i];
+    if( nb>=3 ){
+      int64_t x = (int64_t)a[i], y = (int64_t)a[i+1], z = (int64_t)a[i+2];
+      r = x<y ? (y<z ? y : (x<z ? z : x)) : (x<z ? x : (y<z ? z : y));
     }
-    nByte += (size_t)varintLen(tsZigzagEnc((int64_t)((uint64_t)mn - prevMin))) + 1
-           + ((size_t)nb*(size_t)bitWidth(mx) + 7)/8;
-    prevMin = (uint64_t)mn;
+    for(j=0; j<nb; j++){
+      int64_t v = (int64_t)a[i+j];
+      if( v<mn ) mn = v;
+      if( v>mx ) mx = v;
+      nBit += 1 + (uint64_t)bitWidth(tsZigzagEnc((int64_t)(a[i+j] - (uint64_t)r)));
+    }
+    nBit += 24;
+    nPack += 24 + (uint64_t)nb*(uint64_t)bitWidth((uint64_t)mx - (uint64_t)mn);
   }
-  return nByte;
+  *pnRobust = (size_t)(nBit/8);
+  *pnPacked = (size_t)(nPack/8);
 }
 
 static void blocksWrite(TsBuf *p, const uint64_t *a, int n){
-  uint64_t prevMin = 0;
+  uint64_t prevBase = 0;
   int i, j;
   for(i=0; i<n; i+=TS_BLOCK){
     int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
-    int64_t mn = (int64_t)a[i];
-    uint64_t mx = 0;
-    int w;
+    BlockPlan plan;
     BitW bw;
-    for(j=1; j<nb; j++) if( (int64_t)a[i+j]<mn ) mn = (int64_t)a[i+j];
-    for(j=0; j<nb; j++){
-      uint64_t d = a[i+j] - (uint64_t)mn;
-      if( d>mx ) mx = d;
+    blockPlan(a + i, nb, &plan);
+    tsBufAppendZigzag(p, (int64_t)((uint64_t)plan.base - prevBase));
+    tsBufAppendByte(p, (unsigned char)plan.code);
+    prevBase = (uint64_t)plan.base;
+    if( plan.code>=RICE_CODE ){
+      int k = plan.code - RICE_CODE;
+      tsBufAppendVarint(p, (plan.nBit + 7)/8);
+      bwInit(&bw, p);
+      for(j=0; j<nb; j++){
+        uint64_t z = tsZigzagEnc((int64_t)(a[i+j] - (uint64_t)plan.base));
+        uint64_t q = z >> k;
+        if( q<RICE_ESC ){
+          bwPut(&bw, (uint64_t)1 << q, (int)q + 1);
+          bwPut(&bw, z, k);
+        }else{
+          bwPut(&bw, 0, RICE_ESC);
+          bwPut(&bw, z, 64);
+        }
+      }
+      bwFlush(&bw);
+    }else if( plan.code>0 ){
+      bwInit(&bw, p);
+      for(j=0; j<nb; j++) bwPut(&bw, a[i+j] - (uint64_t)plan.base, plan.code);
+      bwFlush(&bw);
     }
-    w = bitWidth(mx);
-    tsBufAppendZigzag(p, (int64_t)((uint64_t)mn - prevMin));
-    tsBufAppendByte(p, (unsigned char)w);
-    prevMin = (uint64_t)mn;
-    if( w==0 ) continue;
-    bwInit(&bw, p);
-    for(j=0; j<nb; j++) bwPut(&bw, a[i+j] - (uint64_t)mn, w);
-    bwFlush(&bw);
   }
+}
+
+/* Decode nb Rice-coded values (parameter k) from aBits[0..nBytes) into a[],
+** adding base.  Every bit must be used except the last byte's padding. */
+static int riceRead(const unsigned char *aBits, size_t nBytes, int k,
+                    uint64_t base, uint64_t *a, int nb){
+  BitR br;
+  int j = 0;
+  uint64_t iBit = 0, maskK = k ? (((uint64_t)1<<k) - 1) : 0;
+  /* Fast path: while 8 bytes remain, one load decodes a value whose code
+  ** fits in the loaded bits (at least 57 of them). */
+  for(; j<nb; j++){
+    size_t iByte = (size_t)(iBit>>3);
+    int sh = (int)(iBit & 7);
+    uint64_t w;
+    int q;
+    if( iByte + 8 > nBytes ) break;
+    w = ld64le(aBits + iByte) >> sh;
+    if( w==0 ) break;
+    q = __builtin_ctzll(w);
+    if( q>=RICE_ESC || q + 1 + k > 64 - sh ) break;
+    a[j] = base + (uint64_t)tsZigzagDec(((uint64_t)q << k) | ((w >> (q + 1)) & maskK));
+    iBit += (uint64_t)(q + 1 + k);
+  }
+  brInit(&br, aBits, nBytes);
+  br.iBit = iBit;
+  for(; j<nb; j++){
+    uint64_t w = brPeek(&br), z;
+    uint64_t nLeft = br.nBit - br.iBit;
+    int q = w ? __builtin_ctzll(w) : 64;
+    if( q<RICE_ESC ){
+      if( (uint64_t)q >= nLeft ) return TS_CHUNK_CORRUPT;
+      br.iBit += (uint64_t)q + 1;
+      z = ((uint64_t)q << k) | brGet(&br, k);
+    }else{
+      if( nLeft<RICE_ESC ) return TS_CHUNK_CORRUPT;
+      br.iBit += RICE_ESC;
+      z = brGet(&br, 64);
+    }
+    if( br.bErr ) return TS_CHUNK_CORRUPT;
+    a[j] = base + (uint64_t)tsZigzagDec(z);
+  }
+  if( (br.iBit + 7)/8 != nBytes ) return TS_CHUNK_CORRUPT;
+  return TS_CHUNK_OK;
 }
 
 /* Decode n values of BLOCKS into a[]. */
 static int blocksRead(TsRd *pRd, uint64_t *a, int n){
-  uint64_t prevMin = 0;
+  uint64_t prevBase = 0;
   int i, j;
   for(i=0; i<n; i+=TS_BLOCK){
     int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
-    int64_t mn;
-    unsigned char w;
+    int64_t base;
+    unsigned char code;
     const unsigned char *aBits;
     size_t nBits;
-    BitR br;
-    if( tsRdZigzag(pRd, &mn) || tsRdByte(pRd, &w) || w>64 ) return TS_CHUNK_CORRUPT;
-    mn = (int64_t)((uint64_t)mn + prevMin);
-    prevMin = (uint64_t)mn;
-    if( w==0 ){
-      for(j=0; j<nb; j++) a[i+j] = (uint64_t)mn;
+    if( tsRdZigzag(pRd, &base) || tsRdByte(pRd, &code) ) return TS_CHUNK_CORRUPT;
+    base = (int64_t)((uint64_t)base + prevBase);
+    prevBase = (uint64_t)base;
+    if( code>=RICE_CODE ){
+      uint64_t nB;
+      int rc;
+      if( code>=RICE_CODE+64 || tsRdVarint(pRd, &nB) || nB>(uint64_t)nb*11 ){
+        return TS_CHUNK_CORRUPT;   /* 11 bytes per value covers an escape */
+      }
+      if( tsRdBytes(pRd, (size_t)nB, &aBits) ) return TS_CHUNK_CORRUPT;
+      rc = riceRead(aBits, (size_t)nB, code - RICE_CODE, (uint64_t)base, a + i, nb);
+      if( rc ) return rc;
       continue;
     }
-    nBits = ((size_t)nb*w + 7)/8;
+    if( code>64 ) return TS_CHUNK_CORRUPT;
+    if( code==0 ){
+      for(j=0; j<nb; j++) a[i+j] = (uint64_t)base;
+      continue;
+    }
+    nBits = ((size_t)nb*code + 7)/8;
     if( tsRdBytes(pRd, nBits, &aBits) ) return TS_CHUNK_CORRUPT;
-    brInit(&br, aBits, nBits);
-    for(j=0; j<nb; j++) a[i+j] = (uint64_t)mn + brGet(&br, w);
-    if( br.bErr ) return TS_CHUNK_CORRUPT;
+    unpack(aBits, nBits, code, (uint64_t)base, a + i, nb);
   }
   return TS_CHUNK_OK;
 }
 
-/* Append the ISEQ encoding of a[0..n) (n >= 1) to p, choosing the smallest
-** mode.  Returns TS_CHUNK_NOMEM if scratch memory cannot be had. */
-static int iseqEncode(TsBuf *p, const int64_t *a, int n){
-  uint64_t *aD;
-  size_t nFor, nDelta = (size_t)-1, nDod = (size_t)-1, nRle = 0, nBest;
-  int nRun = 0;
-  int i, eMode, bConst = 1, bArith = 1;
-  for(i=1; i<n && bConst; i++) bConst = a[i]==a[0];
-  if( bConst ){
-    tsBufAppendByte(p, ISEQ_CONST);
-    tsBufAppendZigzag(p, a[0]);
-    return TS_CHUNK_OK;
-  }
-  /* Arithmetic progression (regular timestamps, counters): v0 and a step. */
-  for(i=2; i<n && bArith; i++){
-    bArith = (uint64_t)a[i] - (uint64_t)a[i-1] == (uint64_t)a[1] - (uint64_t)a[0];
-  }
-  if( bArith ){
-    tsBufAppendByte(p, ISEQ_ARITH);
-    tsBufAppendZigzag(p, a[0]);
-    tsBufAppendZigzag(p, (int64_t)((uint64_t)a[1] - (uint64_t)a[0]));
-    return TS_CHUNK_OK;
-  }
-  aD = (uint64_t*)malloc(sizeof(uint64_t)*(size_t)n);
-  if( aD==0 ) return TS_CHUNK_NOMEM;
-
-  /* RLE cost */
-  for(i=0; i<n; ){
-    int j = i+1;
-    while( j<n && a[j]==a[i] ) j++;
-    nRle += (size_t)varintLen(tsZigzagEnc(a[i])) + (size_t)varintLen((uint64_t)(j-i));
-    nRun++;
-    i = j;
-  }
-  nRle += (size_t)varintLen((uint64_t)nRun);
-
-  /* FOR cost */
-  for(i=0; i<n; i++) aD[i] = (uint64_t)a[i];
-  nFor = blocksCost(aD, n);
-  /* DELTA cost: aD[0..n-1) = deltas */
-  for(i=0; i<n-1; i++) aD[i] = (uint64_t)a[i+1] - (uint64_t)a[i];
-  nDelta = (size_t)varintLen(tsZigzagEnc(a[0])) + blocksCost(aD, n-1);
-  /* DOD cost: aD[0..n-2) = deltas of deltas */
-  if( n>=2 ){
-    uint64_t d0 = aD[0];
-    for(i=0; i<n-2; i++) aD[i] = aD[i+1] - aD[i];
-    nDod = (size_t)varintLen(tsZigzagEnc(a[0]))
-         + (size_t)varintLen(tsZigzagEnc((int64_t)d0)) + blocksCost(aD, n-2);
-  }
-
-  eMode = ISEQ_FOR; nBest = nFor;
-  if( nDelta<nBest ){ eMode = ISEQ_DELTA; nBest = nDelta; }
-  if( nDod<nBest ){ eMode = ISEQ_DOD; nBest = nDod; }
-  if( nRle<nBest ){ eMode = ISEQ_RLE; nBest = nRle; }
-
+/* Write a[0..n) in mode FOR, DELTA, DOD or RLE; aD is n scratch values. */
+static void iseqWriteMode(TsBuf *p, const int64_t *a, int n, int eMode, uint64_t *aD){
+  int i;
   tsBufAppendByte(p, (unsigned char)eMode);
   switch( eMode ){
     case ISEQ_FOR:
@@ -395,7 +610,14 @@ static int iseqEncode(TsBuf *p, const int64_t *a, int n){
       blocksWrite(p, aD, n-2);
       break;
     }
-    default: /* ISEQ_RLE */
+    default: { /* ISEQ_RLE */
+      int nRun = 0;
+      for(i=0; i<n; ){
+        int j = i+1;
+        while( j<n && a[j]==a[i] ) j++;
+        nRun++;
+        i = j;
+      }
       tsBufAppendVarint(p, (uint64_t)nRun);
       for(i=0; i<n; ){
         int j = i+1;
@@ -405,18 +627,155 @@ static int iseqEncode(TsBuf *p, const int64_t *a, int n){
         i = j;
       }
       break;
+    }
+  }
+}
+
+/* Append the ISEQ encoding of a[0..n) (n >= 1) to p without GCD. */
+static int iseqEncodePlain(TsBuf *p, const int64_t *a, int n){
+  uint64_t *aD;
+  size_t aRobust[3], aPacked[3], nRle = 0, iStart, nHead;
+  int nRun = 0;
+  int i, k, eRobust, ePacked, bConst = 1, bArith = 1;
+  static const int aMode[3] = { ISEQ_FOR, ISEQ_DELTA, ISEQ_DOD };
+  for(i=1; i<n && bConst; i++) bConst = a[i]==a[0];
+  if( bConst ){
+    tsBufAppendByte(p, ISEQ_CONST);
+    tsBufAppendZigzag(p, a[0]);
+    return TS_CHUNK_OK;
+  }
+  /* Arithmetic progression (regular timestamps, counters): v0 and a step. */
+  for(i=2; i<n && bArith; i++){
+    bArith = (uint64_t)a[i] - (uint64_t)a[i-1] == (uint64_t)a[1] - (uint64_t)a[0];
+  }
+  if( bArith ){
+    tsBufAppendByte(p, ISEQ_ARITH);
+    tsBufAppendZigzag(p, a[0]);
+    tsBufAppendZigzag(p, (int64_t)((uint64_t)a[1] - (uint64_t)a[0]));
+    return TS_CHUNK_OK;
+  }
+  aD = (uint64_t*)malloc(sizeof(uint64_t)*(size_t)n);
+  if( aD==0 ) return TS_CHUNK_NOMEM;
+
+  for(i=0; i<n; ){
+    int j = i+1;
+    while( j<n && a[j]==a[i] ) j++;
+    nRle += (size_t)varintLen(tsZigzagEnc(a[i])) + (size_t)varintLen((uint64_t)(j-i));
+    nRun++;
+    i = j;
+  }
+  nRle += 1 + (size_t)varintLen((uint64_t)nRun);
+
+  /* Two cheap estimates per mode: FOR over the values, DELTA over the
+  ** n-1 deltas, DOD over the n-2 deltas of deltas (n >= 3 here). */
+  for(i=0; i<n; i++) aD[i] = (uint64_t)a[i];
+  seqEstimate(aD, n, &aRobust[0], &aPacked[0]);
+  for(i=0; i<n-1; i++) aD[i] = (uint64_t)a[i+1] - (uint64_t)a[i];
+  nHead = (size_t)varintLen(tsZigzagEnc(a[0]));
+  seqEstimate(aD, n-1, &aRobust[1], &aPacked[1]);
+  aRobust[1] += nHead; aPacked[1] += nHead;
+  nHead += (size_t)varintLen(tsZigzagEnc((int64_t)aD[0]));
+  for(i=0; i<n-2; i++) aD[i] = aD[i+1] - aD[i];
+  seqEstimate(aD, n-2, &aRobust[2], &aPacked[2]);
+  aRobust[2] += nHead; aPacked[2] += nHead;
+  eRobust = ePacked = 0;
+  for(k=1; k<3; k++){
+    if( aRobust[k]<aRobust[eRobust] ) eRobust = k;
+    if( aPacked[k]<aPacked[ePacked] ) ePacked = k;
+  }
+
+  /* Write the robust estimate's choice; when the bit-packed estimate
+  ** disagrees, write its choice too and keep the smaller; then RLE if that
+  ** is smaller still. */
+  iStart = p->n;
+  iseqWriteMode(p, a, n, aMode[eRobust], aD);
+  if( ePacked!=eRobust && !p->bErr ){
+    TsBuf tmp;
+    tsBufInit(&tmp);
+    tmp.nMax = p->nMax;
+    iseqWriteMode(&tmp, a, n, aMode[ePacked], aD);
+    if( tmp.bErr ){
+      tsBufFree(&tmp);
+      free(aD);
+      return TS_CHUNK_NOMEM;
+    }
+    if( tmp.n < p->n - iStart ){
+      p->n = iStart;
+      tsBufAppend(p, tmp.a, tmp.n);
+    }
+    tsBufFree(&tmp);
+  }
+  if( !p->bErr && p->n - iStart > nRle ){
+    p->n = iStart;
+    iseqWriteMode(p, a, n, ISEQ_RLE, aD);
   }
   free(aD);
   return TS_CHUNK_OK;
 }
 
+static uint64_t gcd64(uint64_t x, uint64_t y){
+  while( y ){ uint64_t t = x % y; x = y; y = t; }
+  return x;
+}
+
+/* Append the ISEQ encoding of a[0..n) (n >= 1): the plain encoding, or
+** GCD when every a[i] - a[0] is a multiple of some g >= 2 and factoring it
+** out is smaller (nanosecond times with millisecond or second precision,
+** multiples of a block size). */
+static int iseqEncode(TsBuf *p, const int64_t *a, int n){
+  uint64_t g = 0;
+  size_t iStart = p->n, nPlain;
+  int64_t *aQ;
+  TsBuf tmp;
+  int i, rc;
+  for(i=1; i<n; i++){
+    int64_t d;
+    uint64_t m;
+    if( __builtin_sub_overflow(a[i], a[0], &d) ){ g = 1; break; }
+    m = d<0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
+    g = gcd64(g, m);
+    if( g==1 ) break;
+  }
+  rc = iseqEncodePlain(p, a, n);
+  if( rc || g<2 || g>((uint64_t)1<<62) || p->bErr ) return rc;
+  nPlain = p->n - iStart;
+  if( nPlain<=4 ) return rc;   /* CONST/ARITH: nothing to gain */
+  aQ = (int64_t*)malloc(sizeof(int64_t)*(size_t)n);
+  if( aQ==0 ) return TS_CHUNK_NOMEM;
+  for(i=0; i<n; i++) aQ[i] = (a[i] - a[0]) / (int64_t)g;   /* exact, no overflow */
+  tsBufInit(&tmp);
+  tmp.nMax = p->nMax;
+  tsBufAppendByte(&tmp, ISEQ_GCD);
+  tsBufAppendVarint(&tmp, g);
+  tsBufAppendZigzag(&tmp, a[0]);
+  rc = iseqEncodePlain(&tmp, aQ, n);
+  if( rc==TS_CHUNK_OK && tmp.bErr ) rc = TS_CHUNK_NOMEM;
+  if( rc==TS_CHUNK_OK && tmp.n<nPlain ){
+    p->n = iStart;
+    tsBufAppend(p, tmp.a, tmp.n);
+  }
+  tsBufFree(&tmp);
+  free(aQ);
+  return rc;
+}
+
 /* Decode an ISEQ of n (>= 1) values into a[]. */
-static int iseqDecode(TsRd *pRd, int64_t *a, int n){
+static int iseqDecodeX(TsRd *pRd, int64_t *a, int n, int bInner){
   unsigned char eMode;
   uint64_t *u = (uint64_t*)a;   /* same size and representation */
   int i, rc;
   if( tsRdByte(pRd, &eMode) ) return TS_CHUNK_CORRUPT;
   switch( eMode ){
+    case ISEQ_GCD: {
+      uint64_t g;
+      int64_t v0;
+      if( bInner ) return TS_CHUNK_CORRUPT;   /* GCD does not nest */
+      if( tsRdVarint(pRd, &g) || g<2 || tsRdZigzag(pRd, &v0) ) return TS_CHUNK_CORRUPT;
+      rc = iseqDecodeX(pRd, a, n, 1);
+      if( rc ) return rc;
+      for(i=0; i<n; i++) u[i] = (uint64_t)v0 + g*u[i];
+      return TS_CHUNK_OK;
+    }
     case ISEQ_CONST: {
       int64_t v;
       if( tsRdZigzag(pRd, &v) ) return TS_CHUNK_CORRUPT;
@@ -473,6 +832,10 @@ static int iseqDecode(TsRd *pRd, int64_t *a, int n){
   return TS_CHUNK_CORRUPT;
 }
 
+static int iseqDecode(TsRd *pRd, int64_t *a, int n){
+  return iseqDecodeX(pRd, a, n, 0);
+}
+
 /*************************************************************************
 ** DOUBLE columns.
 */
@@ -511,6 +874,32 @@ static void xorWrite(TsBuf *p, const double *a, int n){
     }
   }
   bwFlush(&bw);
+}
+
+/* Bytes xorWrite would produce for a[0..n). */
+static size_t xorCost(const double *a, int n){
+  uint64_t prev = dblBits(a[0]), nBit = 64;
+  int nLead = -1, nLen = 0, i;
+  for(i=1; i<n; i++){
+    uint64_t cur = dblBits(a[i]);
+    uint64_t x = cur ^ prev;
+    prev = cur;
+    if( x==0 ){
+      nBit += 1;
+    }else{
+      int lz = __builtin_clzll(x);
+      int tz = __builtin_ctzll(x);
+      if( lz>31 ) lz = 31;
+      if( nLead>=0 && lz>=nLead && tz>=64 - nLead - nLen ){
+        nBit += 2 + (uint64_t)nLen;
+      }else{
+        nLead = lz;
+        nLen = 64 - lz - tz;
+        nBit += 13 + (uint64_t)nLen;
+      }
+    }
+  }
+  return (size_t)((nBit + 7)/8);
 }
 
 static int xorRead(const unsigned char *aIn, size_t nIn, double *a, int n){
@@ -554,6 +943,14 @@ static double orderedDbl(int64_t x){
 static int scaleTry(double v, int e, int64_t *pm){
   double x = v * aPow10[e];
   int64_t m;
+  if( e==0 ){
+    /* Integers: truncation is exact iff v is integral (bits keep -0.0 out). */
+    if( !(v > -9.0e18 && v < 9.0e18) ) return 0;
+    m = (int64_t)v;
+    if( dblBits((double)m)!=dblBits(v) ) return 0;
+    *pm = m;
+    return 1;
+  }
   if( !(x > -9.0e18 && x < 9.0e18) ) return 0;   /* also rejects NaN */
   m = (int64_t)nearbyint(x);
   if( dblBits((double)m / aPow10[e])!=dblBits(v) ) return 0;
@@ -598,11 +995,13 @@ static int doubleEncode(TsBuf *p, const double *a, int n){
   if( rc ) goto done;
   if( best.n==0 || cand.n<best.n ){ TsBuf t = best; best = cand; cand = t; }
 
-  /* XOR (Gorilla). */
-  tsBufReset(&cand);
-  tsBufAppendByte(&cand, DBL_XOR);
-  xorWrite(&cand, a, n);
-  if( cand.n<best.n ){ TsBuf t = best; best = cand; cand = t; }
+  /* XOR (Gorilla), written only when it wins. */
+  if( 1 + xorCost(a, n) < best.n ){
+    tsBufReset(&cand);
+    tsBufAppendByte(&cand, DBL_XOR);
+    xorWrite(&cand, a, n);
+    { TsBuf t = best; best = cand; cand = t; }
+  }
 
 done:
   if( rc==TS_CHUNK_OK && (best.bErr || cand.bErr) ) rc = TS_CHUNK_NOMEM;
@@ -645,10 +1044,19 @@ static int doubleDecode(TsRd *pRd, double *a, int n){
       if( tsRdByte(pRd, &e) || e>TS_MAX_SCALE ) return TS_CHUNK_CORRUPT;
       rc = iseqDecode(pRd, aM, n);
       if( rc ) return rc;
-      for(i=0; i<n; i++){
-        int64_t m;
-        memcpy(&m, &a[i], 8);
-        a[i] = (double)m / aPow10[e];
+      if( e==0 ){
+        for(i=0; i<n; i++){
+          int64_t m;
+          memcpy(&m, &a[i], 8);
+          a[i] = (double)m;
+        }
+      }else{
+        double p10 = aPow10[e];
+        for(i=0; i<n; i++){
+          int64_t m;
+          memcpy(&m, &a[i], 8);
+          a[i] = (double)m / p10;
+        }
       }
       return TS_CHUNK_OK;
     }
@@ -710,11 +1118,45 @@ static int textEncode(TsBuf *p, const char *const *az, const int *an, int n){
       h = (h + 1) & (uint32_t)(nHash-1);
     }
   }
-  tsBufAppendVarint(p, (uint64_t)nDict);
-  for(i=0; i<nDict; i++){
-    int r = aFirst[i];
-    tsBufAppendVarint(p, (uint64_t)an[r]);
-    tsBufAppend(p, az[r], (size_t)an[r]);
+  {
+    /* The entries, then zstd over them when that is smaller. */
+    TsBuf dict;
+    void *aZ = 0;
+    size_t nZ = 0;
+    tsBufInit(&dict);
+    dict.nMax = p->nMax;
+    for(i=0; i<nDict; i++){
+      int r = aFirst[i];
+      tsBufAppendVarint(&dict, (uint64_t)an[r]);
+      tsBufAppend(&dict, az[r], (size_t)an[r]);
+    }
+    if( dict.bErr ){
+      tsBufFree(&dict);
+      free(aHash); free(aFirst); free(aIdx);
+      return TS_CHUNK_NOMEM;
+    }
+    if( dict.n>=TEXT_ZSTD_MIN ){
+      size_t nBound = ZSTD_compressBound(dict.n);
+      aZ = malloc(nBound);
+      if( aZ ){
+        nZ = ZSTD_compress(aZ, nBound, dict.a, dict.n, TEXT_ZSTD_LEVEL);
+        if( ZSTD_isError(nZ) ) nZ = 0;
+      }
+    }
+    if( nZ>0 && nZ + (size_t)varintLen(dict.n) + (size_t)varintLen(nZ) < dict.n
+     && dict.n <= nZ*TEXT_ZSTD_RATIO + 1024 ){
+      tsBufAppendByte(p, TEXT_DICT_ZSTD);
+      tsBufAppendVarint(p, (uint64_t)nDict);
+      tsBufAppendVarint(p, (uint64_t)dict.n);
+      tsBufAppendVarint(p, (uint64_t)nZ);
+      tsBufAppend(p, aZ, nZ);
+    }else{
+      tsBufAppendByte(p, TEXT_DICT);
+      tsBufAppendVarint(p, (uint64_t)nDict);
+      tsBufAppend(p, dict.a, dict.n);
+    }
+    free(aZ);
+    tsBufFree(&dict);
   }
   rc = iseqEncode(p, aIdx, n);
   free(aHash); free(aFirst); free(aIdx);
@@ -836,20 +1278,46 @@ static int colEncode(int nRow, const TsChunkCol *pCol, TsBuf *pBody,
   return rc;
 }
 
+/* A statistic as "cf64": integral values in +-2^53 other than -0.0 are
+** varint (zigzag(v) << 1); anything else is varint 1 then the f64. */
+static void cf64Write(TsBuf *p, double r){
+  if( r>-9007199254740992.0 && r<9007199254740992.0 && r==(double)(int64_t)r
+   && !(r==0.0 && signbit(r)) ){
+    tsBufAppendVarint(p, tsZigzagEnc((int64_t)r) << 1);
+  }else{
+    tsBufAppendByte(p, 1);
+    tsBufAppendU64le(p, dblBits(r));
+  }
+}
+
+static int cf64Read(TsRd *pRd, double *pr){
+  uint64_t u;
+  *pr = 0.0;
+  if( tsRdVarint(pRd, &u) ) return 1;
+  if( u==1 ){
+    if( tsRdU64le(pRd, &u) ) return 1;
+    *pr = bitsDbl(u);
+    return 0;
+  }
+  if( (u & 1) || (u>>1) >= ((uint64_t)1<<54) ){ pRd->bErr = 1; return 1; }
+  *pr = (double)tsZigzagDec(u>>1);
+  return 0;
+}
+
 static void statWrite(TsBuf *p, int eType, const TsChunkStat *pStat){
   if( pStat->nValue==0 ) return;
   switch( eType ){
     case TS_TYPE_DOUBLE:
-      tsBufAppendU64le(p, dblBits(pStat->rMin));
-      tsBufAppendU64le(p, dblBits(pStat->rMax));
-      tsBufAppendU64le(p, dblBits(pStat->rSum));
+      cf64Write(p, pStat->rMin);
+      cf64Write(p, pStat->rMax);
+      cf64Write(p, pStat->rSum);
       break;
     case TS_TYPE_VARCHAR:
       break;
     default:
       tsBufAppendZigzag(p, pStat->iMin);
       tsBufAppendVarint(p, (uint64_t)pStat->iMax - (uint64_t)pStat->iMin);
-      tsBufAppendU64le(p, dblBits(pStat->rSum));
+      cf64Write(p, pStat->rSum);
       break;
   }
 }
@@ -881,7 +1349,13 @@ int tsChunkEncode(int nRow, const int64_t *aTime, const int64_t *aVersion,
   abNull = (int*)malloc(sizeof(int)*(size_t)(nCol+1));
   if( anCol==0 || aStat==0 || abNull==0 ){ rc = TS_CHUNK_NOMEM; goto done; }
 
-  rc = iseqEncode(&body, aTime, nRow);
+  {
+    int64_t *aRel = (int64_t*)malloc(sizeof(int64_t)*(size_t)nRow);
+    if( aRel==0 ){ rc = TS_CHUNK_NOMEM; goto done; }
+    for(i=0; i<nRow; i++) aRel[i] = (int64_t)((uint64_t)aTime[i] - (uint64_t)aTime[0]);
+    rc = iseqEncode(&body, aRel, nRow);
+    free(aRel);
+  }
   nTime = body.n;
   if( rc==TS_CHUNK_OK ){
     if( aVersion==0 ){
@@ -958,12 +1432,6 @@ struct Header {
   size_t iVer, nVer;   /* version payload */
 };
 
-static int rdF64(TsRd *pRd, double *pr){
-  uint64_t u;
-  int rc = tsRdU64le(pRd, &u);
-  *pr = bitsDbl(u);
-  return rc;
-}
 
 /* Parse the fixed part of the header. */
 static int headerRead(TsRd *pRd, Header *pH){
@@ -1013,8 +1481,8 @@ static int colDirRead(TsRd *pRd, const Header *pH, ColDir *pD){
   if( nValue>0 ){
     switch( eType ){
       case TS_TYPE_DOUBLE:
-        if( rdF64(pRd, &pD->stat.rMin) || rdF64(pRd, &pD->stat.rMax)
-         || rdF64(pRd, &pD->stat.rSum) ) return TS_CHUNK_CORRUPT;
+        if( cf64Read(pRd, &pD->stat.rMin) || cf64Read(pRd, &pD->stat.rMax)
+         || cf64Read(pRd, &pD->stat.rSum) ) return TS_CHUNK_CORRUPT;
         break;
       case TS_TYPE_VARCHAR:
         break;
@@ -1022,7 +1490,7 @@ static int colDirRead(TsRd *pRd, const Header *pH, ColDir *pD){
         int64_t iMin;
         uint64_t nRange;
         if( tsRdZigzag(pRd, &iMin) || tsRdVarint(pRd, &nRange)
-         || rdF64(pRd, &pD->stat.rSum) ) return TS_CHUNK_CORRUPT;
+         || cf64Read(pRd, &pD->stat.rSum) ) return TS_CHUNK_CORRUPT;
         if( nRange > (uint64_t)INT64_MAX - (uint64_t)iMin ) return TS_CHUNK_CORRUPT;
         pD->stat.iMin = iMin;
         pD->stat.iMax = (int64_t)((uint64_t)iMin + nRange);
@@ -1091,6 +1559,8 @@ struct ReaderCol {
   int64_t *aInt;         /* owned */
   const char **azText;   /* owned array; strings point into the blob */
   int *anText;           /* owned */
+  unsigned char *aTextBuf;  /* decompressed VARCHAR dictionary or NULL; owned */
+  int bDone;             /* decoded: the arrays above are the result */
 };
 
 struct TsChunkReader {
@@ -1104,8 +1574,19 @@ struct TsChunkReader {
 
 static void readerColClear(ReaderCol *p){
   free(p->aNull); free(p->aDouble); free(p->aInt);
-  free((void*)p->azText); free(p->anText);
+  free((void*)p->azText); free(p->anText); free(p->aTextBuf);
+  p->aTextBuf = 0;
   p->aNull = 0; p->aDouble = 0; p->aInt = 0; p->azText = 0; p->anText = 0;
+  p->bDone = 0;
+}
+
+static void readerColOut(const ReaderCol *pC, TsChunkCol *pCol){
+  pCol->eType = pC->dir.eType;
+  pCol->aNull = pC->aNull;
+  pCol->aDouble = pC->aDouble;
+  pCol->aInt = pC->aInt;
+  pCol->azText = pC->azText;
+  pCol->anText = pC->anText;
 }
 
 int tsChunkReaderOpen(const void *a, size_t n, TsChunkReader **pp){
@@ -1188,6 +1669,7 @@ int tsChunkReadTime(TsChunkReader *p, const int64_t **paTime){
     int i, nRow = p->h.info.nRow;
     rc = payloadIseq(p, p->h.iTime, p->h.nTime, &a);
     if( rc ) return rc;
+    for(i=0; i<nRow; i++) a[i] = (int64_t)((uint64_t)a[i] + (uint64_t)p->h.info.tMin);
     if( a[0]!=p->h.info.tMin || a[nRow-1]!=p->h.info.tMax ) rc = TS_CHUNK_CORRUPT;
     for(i=1; rc==TS_CHUNK_OK && i<nRow; i++) if( a[i]<=a[i-1] ) rc = TS_CHUNK_CORRUPT;
     if( rc ){ free(a); return rc; }
@@ -1207,14 +1689,37 @@ int tsChunkReadVersion(TsChunkReader *p, const int64_t **paVersion){
   return TS_CHUNK_OK;
 }
 
-/* Decode the values of a VARCHAR payload into az/an (nVal entries). */
-static int textDecode(TsRd *pRd, const char **az, int *an, int nVal){
+/* Decode the values of a VARCHAR payload into az/an (nVal entries).  The
+** strings point into the blob, or for a compressed dictionary into
+** *ppOwned, which the caller frees. */
+static int textDecode(TsRd *pRd, const char **az, int *an, int nVal,
+                      unsigned char **ppOwned){
   uint64_t nDict, i;
   const char **azD = 0;
   int *anD = 0;
   int64_t *aIdx = 0;
   int rc = TS_CHUNK_OK, k;
+  unsigned char eMode;
+  TsRd dictRd, *pDict = pRd;
+  *ppOwned = 0;
+  if( tsRdByte(pRd, &eMode) || eMode>TEXT_DICT_ZSTD ) return TS_CHUNK_CORRUPT;
   if( tsRdVarint(pRd, &nDict) || nDict<1 || nDict>(uint64_t)nVal ) return TS_CHUNK_CORRUPT;
+  if( eMode==TEXT_DICT_ZSTD ){
+    uint64_t nRaw, nZ;
+    const unsigned char *aZ;
+    size_t nOut;
+    if( tsRdVarint(pRd, &nRaw) || tsRdVarint(pRd, &nZ) || nZ>pRd->n
+     || nRaw > nZ*TEXT_ZSTD_RATIO + 1024 || nRaw<nDict
+     || tsRdBytes(pRd, (size_t)nZ, &aZ) ){
+      return TS_CHUNK_CORRUPT;
+    }
+    *ppOwned = (unsigned char*)malloc((size_t)nRaw);
+    if( *ppOwned==0 ) return TS_CHUNK_NOMEM;
+    nOut = ZSTD_decompress(*ppOwned, (size_t)nRaw, aZ, (size_t)nZ);
+    if( ZSTD_isError(nOut) || nOut!=(size_t)nRaw ) return TS_CHUNK_CORRUPT;
+    tsRdInit(&dictRd, *ppOwned, (size_t)nRaw);
+    pDict = &dictRd;
+  }
   azD = (const char**)malloc(sizeof(char*)*(size_t)nDict);
   anD = (int*)malloc(sizeof(int)*(size_t)nDict);
   aIdx = (int64_t*)malloc(sizeof(int64_t)*(size_t)nVal);
@@ -1222,13 +1727,14 @@ static int textDecode(TsRd *pRd, const char **az, int *an, int nVal){
   for(i=0; i<nDict; i++){
     uint64_t nLen;
     const unsigned char *aB;
-    if( tsRdVarint(pRd, &nLen) || nLen>0x7fffffff || tsRdBytes(pRd, (size_t)nLen, &aB) ){
+    if( tsRdVarint(pDict, &nLen) || nLen>0x7fffffff || tsRdBytes(pDict, (size_t)nLen, &aB) ){
       rc = TS_CHUNK_CORRUPT;
       goto done;
     }
     azD[i] = nLen ? (const char*)aB : "";
     anD[i] = (int)nLen;
   }
+  if( pDict!=pRd && pDict->i!=pDict->n ){ rc = TS_CHUNK_CORRUPT; goto done; }
   rc = iseqDecode(pRd, aIdx, nVal);
   for(k=0; rc==TS_CHUNK_OK && k<nVal; k++){
     if( aIdx[k]<0 || (uint64_t)aIdx[k]>=nDict ){ rc = TS_CHUNK_CORRUPT; break; }
@@ -1248,6 +1754,11 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
   memset(pCol, 0, sizeof(*pCol));
   if( iCol<0 || iCol>=p->h.info.nCol ) return TS_CHUNK_MISUSE;
   pC = &p->aCol[iCol];
+  if( pC->bDone ){
+    /* Already decoded: the same arrays (callers may ask once per row). */
+    readerColOut(pC, pCol);
+    return TS_CHUNK_OK;
+  }
   readerColClear(pC);
   nVal = (int)pC->dir.stat.nValue;
   tsRdInit(&rd, p->a + pC->dir.iOff, pC->dir.nByte);
@@ -1289,7 +1800,7 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
       pC->anText = (int*)calloc((size_t)nRow, sizeof(int));
       if( pC->azText==0 || pC->anText==0 ){ rc = TS_CHUNK_NOMEM; goto fail; }
       if( nVal==0 ) break;
-      rc = textDecode(&rd, pC->azText, pC->anText, nVal);
+      rc = textDecode(&rd, pC->azText, pC->anText, nVal, &pC->aTextBuf);
       if( rc ) goto fail;
       if( pC->aNull ){
         k = nVal - 1;
@@ -1344,12 +1855,8 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
   /* The payload must be consumed exactly (XOR streams end at the payload). */
   if( rd.i!=pC->dir.nByte ){ rc = TS_CHUNK_CORRUPT; goto fail; }
 
-  pCol->eType = pC->dir.eType;
-  pCol->aNull = pC->aNull;
-  pCol->aDouble = pC->aDouble;
-  pCol->aInt = pC->aInt;
-  pCol->azText = pC->azText;
-  pCol->anText = pC->anText;
+  pC->bDone = 1;
+  readerColOut(pC, pCol);
   return TS_CHUNK_OK;
 
 fail:

@@ -12,8 +12,9 @@
 **
 ** Encodings: time = delta-of-delta; version = run-length (almost always 1);
 ** DOUBLE = Gorilla XOR (or better); BIGINT/TIMESTAMP = delta + zigzag varints
-** (or better); VARCHAR = per-chunk dictionary; BOOLEAN = bitmap; NULLs = a
-** bitmap per column, absent when the column has no NULL.
+** (or better); VARCHAR = per-chunk dictionary (zstd-compressed when that is
+** smaller); BOOLEAN = bitmap; NULLs = a bitmap per column, absent when the
+** column has no NULL.
 **
 ** Decoders treat input as hostile: every length is checked and a bad blob
 ** gives TS_CHUNK_CORRUPT, never a crash or an over-read.
@@ -47,8 +48,9 @@
 ** when no row is NULL.
 ** Decoder output: aNull is NULL when the column has no NULL; a NULL row's
 ** value slot is 0 (azText NULL, anText 0); a BOOLEAN decodes as 0/1 (the
-** encoder stores any nonzero as 1); VARCHAR bytes point into the blob and
-** are not NUL-terminated (an empty string gets a valid pointer to ""). */
+** encoder stores any nonzero as 1); VARCHAR bytes point into the blob (or into
+** the reader's memory when the dictionary was compressed) and are not
+** NUL-terminated; an empty string gets a valid pointer to "". */
 typedef struct TsChunkCol TsChunkCol;
 struct TsChunkCol {
   int eType;                /* TS_TYPE_* */
@@ -99,7 +101,9 @@ void tsChunkReaderFree(TsChunkReader *p);          /* accepts NULL */
 const TsChunkInfo *tsChunkReaderInfo(TsChunkReader *p);
 int tsChunkReadTime(TsChunkReader *p, const int64_t **paTime);
 int tsChunkReadVersion(TsChunkReader *p, const int64_t **paVersion);
-/* Decode column iCol (0-based) into *pCol (arrays owned by the reader). */
+/* Decode column iCol (0-based) into *pCol (arrays owned by the reader).
+** A column is decoded once per reader: asking again returns the same
+** arrays at no cost. */
 int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol);
 
 /* Integrity check of one blob (for ts_check): checksum, structure, every

@@ -53,7 +53,7 @@ int tsRdU64le(TsRd *p, uint64_t *pv);
 int tsRdVarint(TsRd *p, uint64_t *pv);    /* at most 10 bytes */
 int tsRdZigzag(TsRd *p, int64_t *pv);
 
-static inline uint64_t tsZigzagEnc(int64_t v){ return ((uint64_t)v<<1) ^ (uint64_t)(v>>63); }
+static inline uint64_t tsZigzagEnc(int64_t v){ return ((uint64_t)v<<1) ^ (0 - ((uint64_t)v>>63)); }
 static inline int64_t tsZigzagDec(uint64_t u){ return (int64_t)(u>>1) ^ -(int64_t)(u&1); }
 
 #endif

@@ -54,8 +54,29 @@ int tsVtabRegister(sqlite3 *db, TsEnv *pEnv);
 
 /**************************************************************************
 ** Interface to func*.c: time, time-series and aggregate SQL functions.
+** func.c registers them all (tsFuncRegister) and holds the argument helpers
+** every function uses, so errors read the same everywhere:
+**   "<function>: invalid interval '<text>': <why>"
+**   "<function>: invalid timestamp '<text>': <why>"
 */
 int tsFuncRegister(sqlite3 *db, TsEnv *pEnv);
+int tsFuncTimeRegister(sqlite3 *db, TsEnv *pEnv);     /* func_time.c */
+int tsFuncSeriesRegister(sqlite3 *db, TsEnv *pEnv);   /* func_series.c */
+int tsFuncAggRegister(sqlite3 *db, TsEnv *pEnv);      /* func_agg.c */
+/* Set a printf-style error on ctx. */
+void tsFuncError(sqlite3_context *ctx, const char *zFmt, ...);
+/* Results of the argument readers below. */
+#define TS_ARG_OK    0   /* *pv set */
+#define TS_ARG_NULL  1   /* SQL NULL: the caller returns NULL */
+#define TS_ARG_ERROR 2   /* error already set on ctx */
+/* A timestamp: INTEGER ns, a REAL holding a whole number in range, or
+** ISO-8601 TEXT (tsTimeParseIso).  zFunc names the function in errors. */
+int tsFuncArgTime(sqlite3_context *ctx, const char *zFunc, sqlite3_value *v, int64_t *pv);
+/* An interval: TEXT literal (tsIntervalParse) or INTEGER ns. */
+int tsFuncArgInterval(sqlite3_context *ctx, const char *zFunc, sqlite3_value *v, int64_t *pv);
+/* An integer: INTEGER, or a REAL holding a whole number in int64 range. */
+int tsFuncArgInt(sqlite3_context *ctx, const char *zFunc, const char *zWhat,
+                 sqlite3_value *v, int64_t *pv);
 
 /**************************************************************************
 ** Interface to objsql.c: ts_object_list/get/put/delete over s3/objstore.h.

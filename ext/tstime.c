@@ -191,8 +191,11 @@ int tsTimeParseIso(const char *z, int n, int64_t *piNs){
 }
 
 int tsTimeFormatIso(int64_t iNs, char *zBuf){
-  int64_t iSec = tsFloorDiv(iNs, TS_NS_PER_SEC);
-  int64_t iSub = iNs - iSec*TS_NS_PER_SEC;
+  /* Truncate, then borrow: no intermediate leaves the int64 range even for
+  ** INT64_MIN (floor(x/1e9)*1e9 would). */
+  int64_t iSec = iNs / TS_NS_PER_SEC;
+  int64_t iSub = iNs % TS_NS_PER_SEC;
+  if( iSub<0 ){ iSub += TS_NS_PER_SEC; iSec--; }
   int64_t iDay = tsFloorDiv(iSec, 86400);
   int64_t iSod = iSec - iDay*86400;
   int64_t y;

@@ -55,6 +55,10 @@ static inline int64_t tsFloorDiv(int64_t a, int64_t b){
   if( (a % b) != 0 && ((a < 0) != (b < 0)) ) q--;
   return q;
 }
-static inline int64_t tsFloorMod(int64_t a, int64_t b){ return a - tsFloorDiv(a, b)*b; }
+static inline int64_t tsFloorMod(int64_t a, int64_t b){
+  int64_t m = a % b;            /* never overflows, unlike a - floor(a/b)*b */
+  if( m!=0 && ((m < 0) != (b < 0)) ) m += b;
+  return m;
+}
 
 #endif

@@ -36,8 +36,19 @@ struct TsObjConfig {
   const char *zEndpoint;   /* e.g. "http://127.0.0.1:4569"; NULL = env or AWS */
   const char *zRegion;     /* NULL = env or "us-east-1" */
   const char *zUrlStyle;   /* "path" | "virtual" | NULL (path if endpoint set) */
-  const char *zSse;        /* server-side encryption: "sse_s3" | "sse_kms" | NULL */
-  const char *zKmsKey;     /* KMS key id/ARN for sse_kms */
+  const char *zSse;        /* server-side encryption: "sse_s3" | "sse_kms" | NULL
+                           ** (NULL = env TSLITE_S3_SSE, else none) */
+  const char *zKmsKey;     /* KMS key id/ARN for sse_kms (NULL = env TSLITE_S3_KMS_KEY) */
+  /* Appended by the s3 issue (see docs/object-storage.md): */
+  int bAllowHttp;          /* 1: allow a plain-http endpoint (loopback hosts only);
+                           ** 0: env TSLITE_S3_ALLOW_HTTP=1 or refuse http */
+  const char *zCseKeyFile; /* client-side encryption master key file (32 raw
+                           ** bytes or 64 hex digits); NULL = env
+                           ** TSLITE_CSE_KEY_FILE, else env TSLITE_CSE_KEY (hex),
+                           ** else no client-side encryption */
+  const char *zCseKeyId;   /* name recorded in each encrypted object (<= 32
+                           ** bytes); NULL = env TSLITE_CSE_KEY_ID or "default" */
+  int nMaxAttempts;        /* S3 attempts per request; 0 = env AWS_MAX_ATTEMPTS or 5 */
 };
 
 typedef struct TsObjStore TsObjStore;
@@ -55,7 +66,12 @@ struct TsObjInfo {
 int tsObjOpen(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp, char **pzErr);
 
 /* Open the store holding the object named by a full URI (s3://bkt/dir/x.pq,
-** file:///dir/x.pq) and return its key in *pzKey (malloc'd). */
+** file:///dir/x.pq) and return its key in *pzKey (malloc'd).  For s3:// the
+** store is the bucket and the key every byte after "bkt/" ("dir/x.pq", "a//b"
+** kept as is); for file:// the store is the containing directory.
+**
+** Keys (everywhere): 1..1024 bytes, no leading '/', no "." or ".." segment,
+** no control characters; file:// also refuses empty segments ("a//b"). */
 int tsObjOpenParent(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp,
                     char **pzKey, char **pzErr);
 
@@ -77,11 +93,19 @@ int tsObjHead(TsObjStore *p, const char *zKey, TsObjInfo *pInfo, char **pzErr);
 /* Delete; deleting a missing key succeeds. */
 int tsObjDelete(TsObjStore *p, const char *zKey, char **pzErr);
 
+/* Delete many keys (S3: DeleteObjects, 1000 per request).  Missing keys
+** count as deleted.  Per-key failures reported inside a 200 are errors:
+** the message names the first failed key, its S3 error code and how many
+** failed.  (Added by the s3 issue.) */
+int tsObjDeleteMany(TsObjStore *p, const char *const *azKey, int nKey, char **pzErr);
+
 /* Server-side copy within the store. */
 int tsObjCopy(TsObjStore *p, const char *zSrcKey, const char *zDstKey, char **pzErr);
 
 /* Call xCb for each object whose key starts with zPrefix (relative to the
-** root), in key order.  xCb returns non-zero to stop early (not an error). */
+** root), in key order.  xCb returns non-zero to stop early (not an error).
+** With client-side encryption sizes are plaintext sizes, -1 for an object
+** whose stored size no encrypted object can have. */
 int tsObjList(TsObjStore *p, const char *zPrefix,
               int (*xCb)(void *pCtx, const TsObjInfo *pInfo), void *pCtx, char **pzErr);
 

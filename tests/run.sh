@@ -6,7 +6,8 @@
 #   BUILD/tests/<name>      C unit tests (from tests/unit/*.c)
 #   tests/sql/*.test        SQL golden files, run by BUILD/tests/sqltest
 #   tests/js/*.test.mjs     node tests (s3rver, DuckDB, hyparquet, sqlite3 shell)
-#   tests/py/test_*.py      tests run by Debian's /usr/bin/python3
+#   tests/py/test_*.py      tests run by Debian's /usr/bin/python3 (libasan preloaded
+#                           under the ASan pass, leak checks off for python)
 #   tests/sh/*.sh           shell tests
 # Protocol: a test prints one line per check, starting with "PASS ", "FAIL "
 # or "SKIP ".  A test that exits non-zero without printing FAIL counts as one
@@ -16,71 +17,81 @@
 #   TS_EXT      extension path for .load / load_extension (no suffix)
 #   TS_SANITIZE 1 under ASan+UBSan (tests may shrink iteration counts)
 #   TS_PRELOAD  libasan path to LD_PRELOAD into sqlite3/python children, or empty
-# Filter with TS_ONLY=regex (matched against the test path).
+# Tests run TS_JOBS at a time (default 2); each test's report is printed in
+# a fixed order.  Filter with TS_ONLY=regex (matched against the label).
 # The last line is "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 TIMEOUT=${TS_TIMEOUT:-900}
-npass=0; nfail=0; nskip=0
-failed_list=""
+JOBS=${TS_JOBS:-2}
+OUT=$(mktemp -d /tmp/tslite-run-XXXXXX)
+trap 'rm -rf "$OUT"' EXIT
 
-run_one() { # label, command...
-  local label=$1; shift
-  if [ -n "${TS_ONLY:-}" ] && ! [[ $label =~ $TS_ONLY ]]; then return; fi
-  local out rc t0 t1 p f s
+# run_one LABEL OUTFILE COMMAND...: runs the test, writes its output and a
+# trailer line "#rc=N #secs=S" to OUTFILE.
+run_one() {
+  local label=$1 out=$2; shift 2
+  local t0 t1 rc
   t0=$(date +%s.%N)
-  out=$(timeout -k 10 "$TIMEOUT" "$@" 2>&1); rc=$?
+  timeout -k 10 "$TIMEOUT" "$@" >"$out" 2>&1; rc=$?
   t1=$(date +%s.%N)
-  p=$(grep -c '^PASS ' <<<"$out"); f=$(grep -c '^FAIL ' <<<"$out"); s=$(grep -c '^SKIP ' <<<"$out")
-  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-    f=1
-    out="$out
-FAIL $label: exited with status $rc"
-  fi
-  npass=$((npass+p)); nfail=$((nfail+f)); nskip=$((nskip+s))
-  printf '%-6s %-48s %4d passed %3d failed %3d skipped %6.1fs\n' \
-    "$([ "$f" -eq 0 ] && echo ok || echo FAILED)" "$label" "$p" "$f" "$s" "$(awk "BEGIN{print $t1 - $t0}")"
-  if [ "$f" -ne 0 ]; then
-    failed_list="$failed_list $label"
-    # Show the failures and the output just before them, bounded.
-    grep -v -e '^PASS ' <<<"$out" | tail -n 60 | sed 's/^/    | /'
-  fi
+  echo "#rc=$rc #secs=$(awk "BEGIN{printf \"%.1f\", $t1 - $t0}")" >>"$out"
 }
 
+labels=(); outs=(); n=0
+launch() { # LABEL COMMAND...
+  local label=$1; shift
+  if [ -n "${TS_ONLY:-}" ] && ! [[ $label =~ $TS_ONLY ]]; then return; fi
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
+  local out="$OUT/$n.out"
+  labels+=("$label"); outs+=("$out"); n=$((n+1))
+  run_one "$label" "$out" "$@" &
+}
+
+npass=0; nfail=0; nskip=0; failed_list=""
 for b in "$@"; do
-  export TS_ROOT="$ROOT"
-  export TS_BUILD="$ROOT/$b"
-  export TS_EXT="$ROOT/$b/tslite"
+  export TS_ROOT="$ROOT" TS_BUILD="$ROOT/$b" TS_EXT="$ROOT/$b/tslite"
   if [[ $b == *asan* ]]; then
     export TS_SANITIZE=1
-    export TS_PRELOAD="$(gcc -print-file-name=libasan.so)"
+    TS_PRELOAD="$(gcc -print-file-name=libasan.so)"; export TS_PRELOAD
     export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:symbolize=1"
     export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   else
     export TS_SANITIZE=0 TS_PRELOAD=""
+    unset ASAN_OPTIONS UBSAN_OPTIONS
   fi
+  labels=(); outs=(); n=0
   echo "== tests against $b =="
   for t in "$b"/tests/*; do
-    [ -x "$t" ] || continue
+    [ -x "$t" ] && [ -f "$t" ] || continue
     case "$(basename "$t")" in sqltest) continue;; esac
-    run_one "$b:unit/$(basename "$t")" "$t"
+    launch "$b:unit/$(basename "$t")" "$t"
   done
-  for t in tests/sql/*.test; do
-    [ -e "$t" ] || continue
-    run_one "$b:$t" "$b/tests/sqltest" "$t"
-  done
-  for t in tests/js/*.test.mjs; do
-    [ -e "$t" ] || continue
-    run_one "$b:$t" node "$t"
-  done
-  for t in tests/py/test_*.py; do
-    [ -e "$t" ] || continue
-    run_one "$b:$t" env -u LD_PRELOAD /usr/bin/python3 "$t"
-  done
-  for t in tests/sh/*.sh; do
-    [ -e "$t" ] || continue
-    run_one "$b:$t" bash "$t"
+  for t in tests/sql/*.test; do [ -e "$t" ] && launch "$b:$t" "$b/tests/sqltest" "$t"; done
+  for t in tests/js/*.test.mjs; do [ -e "$t" ] && launch "$b:$t" node "$t"; done
+  for t in tests/py/test_*.py; do [ -e "$t" ] && launch "$b:$t" env LD_PRELOAD="$TS_PRELOAD" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 /usr/bin/python3 "$t"; done
+  for t in tests/sh/*.sh; do [ -e "$t" ] && launch "$b:$t" bash "$t"; done
+  wait
+  for ((i=0; i<n; i++)); do
+    label=${labels[$i]}; out=${outs[$i]}
+    trailer=$(tail -n 1 "$out")
+    rc=${trailer#\#rc=}; rc=${rc%% *}
+    secs=${trailer##*#secs=}
+    body=$(sed '$d' "$out")
+    p=$(grep -c '^PASS ' <<<"$body"); f=$(grep -c '^FAIL ' <<<"$body"); s=$(grep -c '^SKIP ' <<<"$body")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+      f=1
+      body="$body
+FAIL $label: exited with status $rc"
+    fi
+    npass=$((npass+p)); nfail=$((nfail+f)); nskip=$((nskip+s))
+    printf '%-6s %-52s %5d passed %3d failed %3d skipped %6ss\n' \
+      "$([ "$f" -eq 0 ] && echo ok || echo FAILED)" "$label" "$p" "$f" "$s" "$secs"
+    if [ "$f" -ne 0 ]; then
+      failed_list="$failed_list $label"
+      grep -v -e '^PASS ' <<<"$body" | tail -n 60 | sed 's/^/    | /'
+    fi
   done
 done
 

@@ -187,8 +187,11 @@ static size_t roundTrip(const char *zName, int nRow, const int64_t *aTime,
     if( zD ){ snprintf(zMsg, sizeof(zMsg), "col %d: %s", i, zD); zErr = zMsg; goto done; }
   }
   if( nCol>0 ){
-    TsChunkCol out;
+    TsChunkCol out, out2;
     if( tsChunkReadCol(pRd, 0, &out) || colDiff(&aCol[0], &out, nRow) ){ zErr = "re-decode"; goto done; }
+    if( tsChunkReadCol(pRd, 0, &out2) || memcmp(&out, &out2, sizeof(out)) ){
+      zErr = "second read of a column returns the cached arrays"; goto done;
+    }
   }
   nByte = buf.n;
 done:
@@ -345,6 +348,42 @@ static void testTimes(void){
   }
   n = roundTrip("jittered 10 s times", nRow, aTime, 0, 1, &c.c, 0);
   printf("INFO jittered-times chunk 1000 rows + 1 counter column: %zu bytes\n", n);
+  /* Jittered at millisecond precision (typical of devices): the deltas
+  ** share the factor 10^6. */
+  for(i=0; i<nRow; i++){
+    aTime[i] = 1500000000000000000LL + 10000000000LL*i + 1000000LL*(int64_t)(rnd() % 200);
+    c.aInt[i] = i;
+  }
+  n = roundTrip("ms-precision jittered 10 s times", nRow, aTime, 0, 1, &c.c, 0);
+  printf("INFO ms-precision jittered times, chunk 1000 rows + 1 counter column: %zu bytes\n", n);
+  TT_CHECK("ms-precision times cost about a byte per row", n>0 && n<1400);
+  /* Second precision, irregular (event data). */
+  for(i=0; i<nRow; i++){
+    aTime[i] = (i ? aTime[i-1] : 1500000000000000000LL) + 1000000000LL*(1 + (int64_t)(rnd() % 600));
+  }
+  n = roundTrip("s-precision irregular times", nRow, aTime, 0, 1, &c.c, 0);
+  printf("INFO s-precision irregular times (1..600 s apart), chunk 1000 rows + 1 counter column: %zu bytes\n", n);
+  /* BIGINT multiples of 4096 around an offset, negative too (GCD mode). */
+  {
+    TsBuf b1, b2;
+    for(i=0; i<nRow; i++){
+      aTime[i] = i;
+      c.aInt[i] = 7 + 4096*((int64_t)(rnd() % 2001) - 1000);
+    }
+    roundTrip("BIGINT 7 + 4096*k", nRow, aTime, 0, 1, &c.c, 0);
+    tsBufInit(&b1); tsBufInit(&b2);
+    tsChunkEncode(nRow, aTime, 0, 1, &c.c, &b1);
+    c.aInt[5] += 1;   /* breaks the common factor */
+    tsChunkEncode(nRow, aTime, 0, 1, &c.c, &b2);
+    roundTrip("BIGINT 7 + 4096*k with one exception", nRow, aTime, 0, 1, &c.c, 0);
+    TT_CHECK("common factor saves >= 1 byte per value", b1.n + 1000 <= b2.n);
+    c.aInt[0] = INT64_MIN; c.aInt[1] = INT64_MAX - 1; c.aInt[2] = 0;
+    for(i=3; i<nRow; i++) c.aInt[i] = 2*(int64_t)(rnd() % 1000);
+    roundTrip("BIGINT even values spanning int64 (no GCD: overflow)", nRow, aTime, 0, 1, &c.c, 0);
+    c.aInt[0] = INT64_MIN; c.aInt[1] = INT64_MIN + 6; c.aInt[2] = 0;
+    roundTrip("BIGINT even values from INT64_MIN", nRow, aTime, 0, 1, &c.c, 0);
+    tsBufFree(&b1); tsBufFree(&b2);
+  }
   /* Regular: the time payload should be tiny. */
   for(i=0; i<nRow; i++) aTime[i] = 1500000000000000000LL + 10000000000LL*i;
   n = roundTrip("regular 10 s times", nRow, aTime, 0, 0, 0, 0);
@@ -353,6 +392,22 @@ static void testTimes(void){
   /* Growing deltas (delta-of-delta constant). */
   for(i=0; i<nRow; i++) aTime[i] = (int64_t)i*i*1000;
   roundTrip("quadratic times", nRow, aTime, 0, 1, &c.c, 0);
+  /* Small deltas with rare huge outliers: Rice blocks with escapes must
+  ** keep this far below bit packing's 50+ bits per value in those blocks. */
+  {
+    int64_t v = 0;
+    for(i=0; i<nRow; i++){
+      aTime[i] = 1000LL*i;
+      v += (int64_t)(rnd()%3) - 1;
+      c.aInt[i] = (i==100 || i==500 || i==900) ? v + ((int64_t)1<<50) * (i==500 ? -1 : 1) : v;
+      c.aNull[i] = 0;
+    }
+    n = roundTrip("small deltas with huge outliers (Rice escapes)", nRow, aTime, 0, 1, &c.c, 0);
+    printf("INFO 1000 BIGINT deltas in -1..1 with 3 outliers of 2^50: %zu bytes\n", n);
+    TT_CHECK("outliers cost little (bit packing: > 2000 bytes)", n>0 && n<500);
+    c.aInt[0] = INT64_MIN; c.aInt[1] = INT64_MAX; c.aInt[2] = INT64_MIN;
+    roundTrip("Rice escapes with the full int64 range", nRow, aTime, 0, 1, &c.c, 0);
+  }
   /* Maximum rows with random values and NULLs. */
   for(i=0; i<TS_CHUNK_MAX_ROWS; i++){
     aTime[i] = 1000LL*i + (int64_t)(rnd()%1000);
@@ -424,6 +479,54 @@ static void testDoubles(void){
   free(aTime);
 }
 
+/* Fill a VARCHAR column with distinct, compressible log lines. */
+static void fillLogLines(Col *p, int nRow){
+  static const char *azVerb[] = { "GET", "POST", "PUT", "DELETE" };
+  char z[200];
+  int i;
+  for(i=0; i<nRow; i++){
+    int n = snprintf(z, sizeof(z), "%s /api/v1/items/%d?user=%d HTTP/1.1 status=%d bytes=%d",
+                     azVerb[rnd()%4], (int)(rnd()%100000), (int)(rnd()%500),
+                     rnd()%10 ? 200 : 404, (int)(rnd()%65536));
+    colSetText(p, i, z, n);
+  }
+}
+
+static void testText(void){
+  int nRow = 1000, i;
+  int64_t *aTime = timesRegular(nRow, 0, 1000);
+  Col c;
+  size_t nByte, nRaw = 0;
+  colAlloc(&c, TS_TYPE_VARCHAR, nRow);
+  fillLogLines(&c, nRow);
+  for(i=0; i<nRow; i++) nRaw += (size_t)c.anText[i];
+  nByte = roundTrip("distinct log lines (zstd dictionary)", nRow, aTime, 0, 1, &c.c, 0);
+  printf("INFO 1000 distinct log lines: %zu bytes of text, chunk %zu bytes (%.2fx)\n",
+         nRaw, nByte, nByte ? (double)nRaw/(double)nByte : 0.0);
+  TT_CHECK("log lines compress at least 2x", nByte>0 && nByte*2<nRaw);
+  nullPattern(c.aNull, nRow, 5);
+  roundTrip("log lines with NULLs", nRow, aTime, 0, 1, &c.c, 0);
+  /* A single long string repeated, and one huge string. */
+  {
+    char *zBig = malloc(100000);
+    for(i=0; i<100000; i++) zBig[i] = (char)('a' + (i % 26));
+    for(i=0; i<nRow; i++){ c.aNull[i] = 0; colSetText(&c, i, zBig, 1000 + (i%2)); }
+    roundTrip("two long strings repeated", nRow, aTime, 0, 1, &c.c, 0);
+    colSetText(&c, 7, zBig, 100000);
+    roundTrip("a 100000-byte string", nRow, aTime, 0, 1, &c.c, 0);
+    /* Binary bytes including NUL. */
+    for(i=0; i<nRow; i++){
+      int k;
+      for(k=0; k<64; k++) zBig[k] = (char)(rnd() & 0xff);
+      colSetText(&c, i, zBig, (int)(rnd()%64));
+    }
+    roundTrip("binary strings with NUL bytes", nRow, aTime, 0, 1, &c.c, 0);
+    free(zBig);
+  }
+  colFree(&c, nRow);
+  free(aTime);
+}
+
 static void testMisuse(void){
   int64_t aTime[3] = { 10, 20, 20 };
   int64_t aInt[3] = { 1, 2, 3 };
@@ -484,8 +587,8 @@ static void fixCrc(unsigned char *a, size_t n){
 static void testCorrupt(void){
   int nRow = 300, i, t;
   int64_t *aTime = malloc(sizeof(int64_t)*nRow);
-  Col c[6];
-  TsChunkCol ac[6];
+  Col c[7];
+  TsChunkCol ac[7];
   TsBuf blob;
   int nBad = 0, nCorrupt = 0, nOk = 0, nVerifyBad = 0, nVerifyOdd = 0;
   char zErr[200];
@@ -498,7 +601,11 @@ static void testCorrupt(void){
     nullPattern(c[t].aNull, nRow, t==2 ? 5 : 0);
     ac[t] = c[t].c;
   }
-  roundTrip("corruption source blob", nRow, aTime, 0, 6, ac, &blob);
+  colAlloc(&c[6], TS_TYPE_VARCHAR, nRow);   /* a zstd dictionary */
+  fillLogLines(&c[6], nRow);
+  ac[6] = c[6].c;
+  ac[6].aNull = 0;
+  roundTrip("corruption source blob", nRow, aTime, 0, 7, ac, &blob);
   /* Every proper prefix must be rejected (payload lengths are exact). */
   for(i=0; i<(int)blob.n; i++){
     unsigned char *a = malloc((size_t)i + 1);  /* exact size for ASan */
@@ -559,7 +666,7 @@ static void testCorrupt(void){
     TT_EQ_I64("trailing byte is corrupt", decodeAll(a, blob.n + 1), TS_CHUNK_CORRUPT);
     free(a);
   }
-  for(t=0; t<6; t++) colFree(&c[t], nRow);
+  for(t=0; t<7; t++) colFree(&c[t], nRow);
   free(aTime);
   tsBufFree(&blob);
 }
@@ -600,11 +707,68 @@ static void testVerify(void){
   tsBufFree(&b);
 }
 
+/* Blobs written by earlier builds (committed as the fuzzer's seed corpus)
+** must stay readable: chunks persist in users' databases. */
+static unsigned char *readFile(const char *zPath, size_t *pn){
+  FILE *f = fopen(zPath, "rb");
+  unsigned char *a = 0;
+  long n;
+  *pn = 0;
+  if( f==0 ) return 0;
+  if( fseek(f, 0, SEEK_END)==0 && (n = ftell(f))>0 && fseek(f, 0, SEEK_SET)==0 ){
+    a = malloc((size_t)n);
+    if( a && fread(a, 1, (size_t)n, f)==(size_t)n ) *pn = (size_t)n;
+    else{ free(a); a = 0; }
+  }
+  fclose(f);
+  return a;
+}
+
+static void testStoredBlobs(void){
+  static const char *azFile[] = { "tsbs-100x10", "all-types-nulls", "varchar-zstd",
+                                  "doubles-bits-xor", "ints-rice-gcd", "one-row" };
+  const char *zRoot = getenv("TS_ROOT");
+  char zPath[1024], zErr[200], zName[300];
+  int i;
+  if( zRoot==0 ){
+    printf("SKIP stored blobs: TS_ROOT not set\n");
+    return;
+  }
+  for(i=0; i<(int)(sizeof(azFile)/sizeof(azFile[0])); i++){
+    size_t n;
+    unsigned char *a;
+    snprintf(zPath, sizeof(zPath), "%s/tests/fuzz/corpus/fuzz_chunk/%s", zRoot, azFile[i]);
+    a = readFile(zPath, &n);
+    snprintf(zName, sizeof(zName), "stored blob %s verifies", azFile[i]);
+    TT_CHECK(zName, a && tsChunkVerify(a, n, zErr, sizeof(zErr))==TS_CHUNK_OK);
+    if( a && i==5 ){
+      TsChunkReader *pRd = 0;
+      const int64_t *aT;
+      TsChunkCol c;
+      int ok = tsChunkReaderOpen(a, n, &pRd)==TS_CHUNK_OK
+            && tsChunkReadTime(pRd, &aT)==TS_CHUNK_OK && aT[0]==-5
+            && tsChunkReadCol(pRd, 0, &c)==TS_CHUNK_OK && c.aDouble[0]==1.5;
+      TT_CHECK("stored blob one-row: time -5, value 1.5", ok);
+      tsChunkReaderFree(pRd);
+    }
+    if( a && i==2 ){
+      TsChunkReader *pRd = 0;
+      TsChunkCol c;
+      int ok = tsChunkReaderOpen(a, n, &pRd)==TS_CHUNK_OK
+            && tsChunkReadCol(pRd, 0, &c)==TS_CHUNK_OK
+            && c.anText[0]>20 && memcmp(c.azText[0], "GET /api/v1/items/", 18)==0;
+      TT_CHECK("stored blob varchar-zstd: first string", ok);
+      tsChunkReaderFree(pRd);
+    }
+    free(a);
+  }
+}
+
 /* TSBS cpu-like data: nHost series x nRow rows, 10 measures each an
 ** integer-valued clamped random walk in 0..100 (step N(0,1), truncated),
 ** stored as DOUBLE, chunks of 1000 rows.  Returns bytes per value. */
-static double measureTsbs(int bFullPrecision, int nChunk){
-  int nRow = 1000, k, i, j;
+static double measureTsbs(int bFullPrecision, int nChunk, int nRow){
+  int k, i, j;
   int64_t *aTime = malloc(sizeof(int64_t)*nRow);
   Col c[10];
   TsChunkCol ac[10];
@@ -627,7 +791,8 @@ static double measureTsbs(int bFullPrecision, int nChunk){
         c[j].aDouble[i] = bFullPrecision ? aWalk[j] : (double)(int64_t)aWalk[j];
       }
     }
-    snprintf(zName, sizeof(zName), "tsbs %s chunk %d round trip", bFullPrecision ? "full-precision" : "integer", k);
+    snprintf(zName, sizeof(zName), "tsbs %s %d-row chunk %d round trip",
+             bFullPrecision ? "full-precision" : "integer", nRow, k);
     nTotal += roundTrip(zName, nRow, aTime, 0, 10, ac, 0);
   }
   for(j=0; j<10; j++) colFree(&c[j], nRow);
@@ -638,12 +803,15 @@ static double measureTsbs(int bFullPrecision, int nChunk){
 static void testCompression(void){
   double r;
   rngState = 42;
-  r = measureTsbs(0, 20);
+  r = measureTsbs(0, 20, 1000);
   printf("INFO TSBS-like integer-valued DOUBLE (10 measures, 10 s, 1000-row chunks): %.4f bytes/value\n", r);
   TT_CHECK("TSBS-like data <= 1.0 byte per value", r>0 && r<=1.0);
-  r = measureTsbs(1, 20);
+  r = measureTsbs(1, 20, 1000);
   printf("INFO full-precision random-walk DOUBLE (10 measures, 1000-row chunks): %.4f bytes/value\n", r);
   TT_CHECK("full-precision random walk <= 8 bytes per value", r>0 && r<=8.0);
+  r = measureTsbs(0, 50, 100);
+  printf("INFO TSBS-like integer-valued DOUBLE in 100-row chunks: %.4f bytes/value\n", r);
+  TT_CHECK("TSBS-like data in 100-row chunks <= 1.0 byte per value", r>0 && r<=1.0);
 }
 
 int main(void){
@@ -653,9 +821,11 @@ int main(void){
   testMultiCol();
   testTimes();
   testDoubles();
+  testText();
   testMisuse();
   testCorrupt();
   testVerify();
+  testStoredBlobs();
   testCompression();
   return tt_done();
 }

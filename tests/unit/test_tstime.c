@@ -76,5 +76,9 @@ int main(void){
   fmt(1714564800123456789LL, "2024-05-01T12:00:00.123456789Z");
   fmt(-1, "1969-12-31T23:59:59.999999999Z");
   fmt(INT64_MAX, "2262-04-11T23:47:16.854775807Z");
+  fmt(INT64_MIN, "1677-09-21T00:12:43.145224192Z");
+  fmt(-1000000000, "1969-12-31T23:59:59.000000000Z");
+  TT_EQ_I64("floormod INT64_MIN by 1e9", tsFloorMod(INT64_MIN, TS_NS_PER_SEC), 145224192);
+  TT_EQ_I64("floormod -1 by 7", tsFloorMod(-1, 7), 6);
   return tt_done();
 }

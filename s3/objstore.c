@@ -1,0 +1,320 @@
+/*
+** objstore.c: the public object-store API of objstore.h.
+**
+** Parses the URI scheme and hands the rest to a back end (store_file.c for
+** file://, store_s3.c for s3://), validates every key once here so the back
+** ends agree on what a key may be, and routes reads and writes through the
+** client-side envelope encryption of objcrypt.c when a master key is
+** configured (TsObjConfig.zCseKeyFile / TSLITE_CSE_KEY*), so both back ends
+** get it for free.
+**
+** Keys: 1..1024 bytes of UTF-8, relative to the store root, no leading '/',
+** no "." or ".." path segment, no control characters (they cannot travel
+** in S3's XML listings).  The file back end also rejects empty segments
+** ("a//b"), which would alias another key on a file system.
+*/
+#include "objstore_int.h"
+#include "objcrypt.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TS_OBJ_MAX_KEY 1024
+
+char *tsObjMprintf(const char *zFmt, ...){
+  va_list ap;
+  int n;
+  char *z;
+  va_start(ap, zFmt);
+  n = vsnprintf(0, 0, zFmt, ap);
+  va_end(ap);
+  if( n<0 ) return 0;
+  z = malloc((size_t)n + 1);
+  if( z==0 ) return 0;
+  va_start(ap, zFmt);
+  vsnprintf(z, (size_t)n + 1, zFmt, ap);
+  va_end(ap);
+  return z;
+}
+
+char *tsObjStrdup(const char *z){
+  size_t n;
+  char *zOut;
+  if( z==0 ) return 0;
+  n = strlen(z);
+  zOut = malloc(n + 1);
+  if( zOut ) memcpy(zOut, z, n + 1);
+  return zOut;
+}
+
+void tsObjErr(char **pzErr, const char *zFmt, ...){
+  va_list ap;
+  int n;
+  char *z;
+  if( pzErr==0 ) return;
+  free(*pzErr);
+  *pzErr = 0;
+  va_start(ap, zFmt);
+  n = vsnprintf(0, 0, zFmt, ap);
+  va_end(ap);
+  if( n<0 ) return;
+  z = malloc((size_t)n + 1);
+  if( z==0 ) return;
+  va_start(ap, zFmt);
+  vsnprintf(z, (size_t)n + 1, zFmt, ap);
+  va_end(ap);
+  *pzErr = z;
+}
+
+/* Check a key (bPrefix: a list prefix, which may be empty).  Returns
+** TS_OBJ_OK or TS_OBJ_ERROR with a message naming the key and the rule. */
+static int checkKey(const char *zKey, int bPrefix, const char *zOp, char **pzErr){
+  size_t n, i, iSeg;
+  if( zKey==0 ) zKey = "";
+  n = strlen(zKey);
+  if( n==0 && !bPrefix ){
+    tsObjErr(pzErr, "%s: empty object key", zOp);
+    return TS_OBJ_ERROR;
+  }
+  if( n>TS_OBJ_MAX_KEY ){
+    tsObjErr(pzErr, "%s: object key of %zu bytes is longer than %d bytes", zOp, n, TS_OBJ_MAX_KEY);
+    return TS_OBJ_ERROR;
+  }
+  if( zKey[0]=='/' ){
+    tsObjErr(pzErr, "%s: object key '%s' must be relative (no leading '/')", zOp, zKey);
+    return TS_OBJ_ERROR;
+  }
+  for(i=0; i<n; i++){
+    unsigned char c = (unsigned char)zKey[i];
+    if( c<0x20 || c==0x7f ){
+      tsObjErr(pzErr, "%s: object key contains control character 0x%02x at byte %zu", zOp, c, i);
+      return TS_OBJ_ERROR;
+    }
+  }
+  /* "." and ".." segments: a whole segment, or the trailing partial
+  ** segment of a prefix ("a/.." would list the parent). */
+  for(iSeg=0; iSeg<=n; ){
+    size_t j = iSeg;
+    while( j<n && zKey[j]!='/' ) j++;
+    if( (j-iSeg==1 && zKey[iSeg]=='.') || (j-iSeg==2 && zKey[iSeg]=='.' && zKey[iSeg+1]=='.') ){
+      tsObjErr(pzErr, "%s: object key '%s' has a '.' or '..' path segment", zOp, zKey);
+      return TS_OBJ_ERROR;
+    }
+    iSeg = j + 1;
+  }
+  return TS_OBJ_OK;
+}
+
+int tsObjOpen(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp, char **pzErr){
+  TsObjConfig cfg;
+  TsObjStore *p = 0;
+  int rc;
+  *pp = 0;
+  memset(&cfg, 0, sizeof(cfg));
+  if( pCfg ) cfg = *pCfg;
+  if( zUri==0 ){
+    tsObjErr(pzErr, "object store: no URI given");
+    return TS_OBJ_ERROR;
+  }
+  if( strncmp(zUri, "file://", 7)==0 ){
+    rc = tsObjFileOpen(zUri + 7, &cfg, &p, pzErr);
+  }else if( strncmp(zUri, "s3://", 5)==0 ){
+    rc = tsObjS3Open(zUri + 5, &cfg, &p, pzErr);
+  }else{
+    tsObjErr(pzErr, "object store: unsupported URI '%s' (expected s3://bucket[/prefix] or file:///dir)", zUri);
+    return TS_OBJ_ERROR;
+  }
+  if( rc==TS_OBJ_OK ){
+    size_t n = strlen(zUri);
+    while( n>0 && zUri[n-1]=='/' ) n--;
+    p->zRoot = tsObjMprintf("%.*s", (int)n, zUri);
+    rc = p->zRoot ? tsObjCryptConfigure(&cfg, &p->pCrypt, pzErr) : TS_OBJ_NOMEM;
+    if( rc!=TS_OBJ_OK ){
+      free(p->zRoot);
+      p->pM->xClose(p);
+      p = 0;
+    }
+  }
+  *pp = p;
+  return rc;
+}
+
+int tsObjOpenParent(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp,
+                    char **pzKey, char **pzErr){
+  const char *zSplit;   /* the '/' between the store root and the key */
+  const char *zPath;
+  char *zRoot = 0;
+  int rc;
+  *pp = 0;
+  *pzKey = 0;
+  if( zUri==0 ){
+    tsObjErr(pzErr, "object store: no URI given");
+    return TS_OBJ_ERROR;
+  }
+  if( strncmp(zUri, "s3://", 5)==0 ){
+    /* Rooted at the bucket: the key keeps every byte after "bucket/",
+    ** including "//" (a legal S3 key). */
+    zPath = zUri + 5;
+    zSplit = strchr(zPath, '/');
+  }else if( strncmp(zUri, "file://", 7)==0 ){
+    /* Rooted at the containing directory.  An empty segment would alias
+    ** another file, so it is refused here as the file store does. */
+    zPath = zUri + 7;
+    zSplit = strrchr(zPath, '/');
+    if( strstr(zPath, "//") ){
+      tsObjErr(pzErr, "object store: URI '%s' has an empty path segment ('//'), which is not "
+               "allowed in a file:// store", zUri);
+      return TS_OBJ_ERROR;
+    }
+    if( zSplit==zPath ) zSplit = 0;   /* file:///x: no directory */
+  }else{
+    tsObjErr(pzErr, "object store: unsupported URI '%s' (expected s3://bucket/key or file:///dir/file)", zUri);
+    return TS_OBJ_ERROR;
+  }
+  if( zSplit==0 || zSplit[1]==0 ){
+    tsObjErr(pzErr, "object store: URI '%s' does not name an object", zUri);
+    return TS_OBJ_ERROR;
+  }
+  rc = checkKey(zSplit + 1, 0, "object store", pzErr);
+  if( rc!=TS_OBJ_OK ) return rc;
+  zRoot = malloc((size_t)(zSplit - zUri) + 1);
+  if( zRoot==0 ) return TS_OBJ_NOMEM;
+  memcpy(zRoot, zUri, (size_t)(zSplit - zUri));
+  zRoot[zSplit - zUri] = 0;
+  rc = tsObjOpen(zRoot, pCfg, pp, pzErr);
+  if( rc==TS_OBJ_OK ){
+    *pzKey = tsObjStrdup(zSplit + 1);
+    if( *pzKey==0 ){
+      tsObjClose(*pp);
+      *pp = 0;
+      rc = TS_OBJ_NOMEM;
+    }
+  }
+  free(zRoot);
+  return rc;
+}
+
+void tsObjClose(TsObjStore *p){
+  if( p==0 ) return;
+  tsObjCryptFree(p->pCrypt);
+  p->pCrypt = 0;
+  free(p->zRoot);
+  p->zRoot = 0;
+  p->pM->xClose(p);
+}
+
+int tsObjPut(TsObjStore *p, const char *zKey, const void *a, size_t n, char **pzErr){
+  int rc = checkKey(zKey, 0, "put", pzErr);
+  if( rc!=TS_OBJ_OK ) return rc;
+  if( p->pCrypt ) return tsObjCryptPut(p, zKey, a, n, pzErr);
+  return p->pM->xPut(p, zKey, a, n, pzErr);
+}
+
+int tsObjGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen,
+             TsBuf *pOut, char **pzErr){
+  int rc = checkKey(zKey, 0, "get", pzErr);
+  if( rc!=TS_OBJ_OK ) return rc;
+  if( iOff<0 ){
+    tsObjErr(pzErr, "get '%s': negative offset %lld", zKey, (long long)iOff);
+    return TS_OBJ_RANGE;
+  }
+  if( p->pCrypt ) return tsObjCryptGet(p, zKey, iOff, nLen, pOut, pzErr);
+  return p->pM->xGet(p, zKey, iOff, nLen, pOut, pzErr);
+}
+
+int tsObjHead(TsObjStore *p, const char *zKey, TsObjInfo *pInfo, char **pzErr){
+  int rc = checkKey(zKey, 0, "head", pzErr);
+  if( rc!=TS_OBJ_OK ) return rc;
+  rc = p->pM->xHead(p, zKey, pInfo, pzErr);
+  if( rc==TS_OBJ_OK && p->pCrypt ){
+    int64_t nStored = pInfo->nSize;
+    pInfo->nSize = tsObjCryptPlainSize(nStored);
+    if( pInfo->nSize<0 ){
+      tsObjErr(pzErr, "head %s/%s: stored size %lld is not that of a client-side encrypted "
+               "object (plaintext object, or truncated)", p->zRoot, zKey, (long long)nStored);
+      rc = TS_OBJ_CORRUPT;
+    }
+  }
+  return rc;
+}
+
+int tsObjDelete(TsObjStore *p, const char *zKey, char **pzErr){
+  int rc = checkKey(zKey, 0, "delete", pzErr);
+  if( rc!=TS_OBJ_OK ) return rc;
+  tsObjCryptForget(p->pCrypt, zKey);
+  return p->pM->xDelete(p, zKey, pzErr);
+}
+
+int tsObjDeleteMany(TsObjStore *p, const char *const *azKey, int nKey, char **pzErr){
+  int i, rc = TS_OBJ_OK;
+  for(i=0; i<nKey && rc==TS_OBJ_OK; i++) rc = checkKey(azKey[i], 0, "delete", pzErr);
+  if( rc!=TS_OBJ_OK || nKey<=0 ) return rc;
+  tsObjCryptForget(p->pCrypt, 0);
+  if( p->pM->xDeleteMany ) return p->pM->xDeleteMany(p, azKey, nKey, pzErr);
+  for(i=0; i<nKey && rc==TS_OBJ_OK; i++) rc = p->pM->xDelete(p, azKey[i], pzErr);
+  return rc;
+}
+
+int tsObjCopy(TsObjStore *p, const char *zSrcKey, const char *zDstKey, char **pzErr){
+  int rc = checkKey(zSrcKey, 0, "copy", pzErr);
+  if( rc==TS_OBJ_OK ) rc = checkKey(zDstKey, 0, "copy", pzErr);
+  if( rc!=TS_OBJ_OK ) return rc;
+  tsObjCryptForget(p->pCrypt, zDstKey);
+  return p->pM->xCopy(p, zSrcKey, zDstKey, pzErr);
+}
+
+/* With encryption on, listed sizes are translated to plaintext sizes (-1
+** for an object whose stored size no encrypted object can have). */
+typedef struct ListCtx ListCtx;
+struct ListCtx {
+  int (*xCb)(void*, const TsObjInfo*);
+  void *pCtx;
+};
+static int listCryptCb(void *pArg, const TsObjInfo *pInfo){
+  ListCtx *pL = (ListCtx*)pArg;
+  TsObjInfo info = *pInfo;
+  info.nSize = tsObjCryptPlainSize(info.nSize);
+  return pL->xCb(pL->pCtx, &info);
+}
+
+int tsObjList(TsObjStore *p, const char *zPrefix,
+              int (*xCb)(void *pCtx, const TsObjInfo *pInfo), void *pCtx, char **pzErr){
+  int rc = checkKey(zPrefix, 1, "list", pzErr);
+  if( rc!=TS_OBJ_OK ) return rc;
+  if( zPrefix==0 ) zPrefix = "";
+  if( p->pCrypt ){
+    ListCtx l;
+    l.xCb = xCb;
+    l.pCtx = pCtx;
+    return p->pM->xList(p, zPrefix, listCryptCb, &l, pzErr);
+  }
+  return p->pM->xList(p, zPrefix, xCb, pCtx, pzErr);
+}
+
+int tsObjWriterOpen(TsObjStore *p, const char *zKey, TsObjWriter **pp, char **pzErr){
+  int rc = checkKey(zKey, 0, "writer", pzErr);
+  *pp = 0;
+  if( rc!=TS_OBJ_OK ) return rc;
+  if( p->pCrypt ) return tsObjCryptWriterOpen(p, zKey, pp, pzErr);
+  return p->pM->xWriterOpen(p, zKey, pp, pzErr);
+}
+
+int tsObjWriterWrite(TsObjWriter *w, const void *a, size_t n, char **pzErr){
+  if( w->pCryptState ) return tsObjCryptWriterWrite(w, a, n, pzErr);
+  return w->pStore->pM->xWriterWrite(w, a, n, pzErr);
+}
+
+int tsObjWriterFinish(TsObjWriter *w, char **pzErr){
+  if( w->pCryptState ) return tsObjCryptWriterFinish(w, pzErr);
+  return w->pStore->pM->xWriterFinish(w, pzErr);
+}
+
+void tsObjWriterAbort(TsObjWriter *w){
+  if( w==0 ) return;
+  if( w->pCryptState ){
+    tsObjCryptWriterAbort(w);
+    return;
+  }
+  w->pStore->pM->xWriterAbort(w);
+}

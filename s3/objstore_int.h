@@ -1,0 +1,61 @@
+/*
+** objstore_int.h: internal interface between s3/objstore.c (the public API,
+** key checks, client-side encryption) and the back ends (store_file.c,
+** store_s3.c).  Nothing outside s3/ includes this.
+**
+** A back end's store struct begins with a TsObjStore, its writer struct with
+** a TsObjWriter, so objstore.c can hold either through the base type.  Keys
+** handed to a back end are already validated (tsObjCheckKey) and relative to
+** the store root; the back end maps them onto its root itself.
+*/
+#ifndef OBJSTORE_INT_H
+#define OBJSTORE_INT_H
+#include "objstore.h"
+
+typedef struct TsObjMethods TsObjMethods;
+typedef struct TsObjCrypt TsObjCrypt;
+
+struct TsObjMethods {
+  const char *zScheme;   /* "file" or "s3" */
+  void (*xClose)(TsObjStore*);
+  int (*xPut)(TsObjStore*, const char *zKey, const void *a, size_t n, char **pzErr);
+  int (*xGet)(TsObjStore*, const char *zKey, int64_t iOff, int64_t nLen, TsBuf *pOut,
+              char **pzErr);
+  int (*xHead)(TsObjStore*, const char *zKey, TsObjInfo *pInfo, char **pzErr);
+  int (*xDelete)(TsObjStore*, const char *zKey, char **pzErr);
+  int (*xCopy)(TsObjStore*, const char *zSrc, const char *zDst, char **pzErr);
+  int (*xList)(TsObjStore*, const char *zPrefix,
+               int (*xCb)(void*, const TsObjInfo*), void *pCtx, char **pzErr);
+  int (*xWriterOpen)(TsObjStore*, const char *zKey, TsObjWriter **pp, char **pzErr);
+  int (*xWriterWrite)(TsObjWriter*, const void *a, size_t n, char **pzErr);
+  int (*xWriterFinish)(TsObjWriter*, char **pzErr);   /* frees the writer */
+  void (*xWriterAbort)(TsObjWriter*);                  /* frees the writer */
+  /* optional (NULL: one xDelete per key) */
+  int (*xDeleteMany)(TsObjStore*, const char *const *azKey, int nKey, char **pzErr);
+};
+
+struct TsObjStore {
+  const TsObjMethods *pM;  /* back end */
+  TsObjCrypt *pCrypt;      /* client-side encryption state, or NULL; owned */
+  char *zRoot;             /* the URI the store was opened on, no trailing '/',
+                           ** for messages; owned by objstore.c */
+};
+
+struct TsObjWriter {
+  TsObjStore *pStore;      /* the store written to; not owned */
+  TsObjWriter *pInner;     /* encrypting writer: the back end's writer; else NULL */
+  int rc;                  /* sticky error of an encrypting writer */
+  void *pCryptState;       /* encrypting writer state (objcrypt.c); owned */
+};
+
+/* Back-end constructors.  zRest is the URI after "scheme://". */
+int tsObjFileOpen(const char *zRest, const TsObjConfig *pCfg, TsObjStore **pp, char **pzErr);
+int tsObjS3Open(const char *zRest, const TsObjConfig *pCfg, TsObjStore **pp, char **pzErr);
+
+/* Error helper: replace *pzErr (if pzErr) with a malloc'd message. */
+void tsObjErr(char **pzErr, const char *zFmt, ...) __attribute__((format(printf, 2, 3)));
+/* malloc'd printf; NULL on OOM. */
+char *tsObjMprintf(const char *zFmt, ...) __attribute__((format(printf, 1, 2)));
+char *tsObjStrdup(const char *z);
+
+#endif
