@@ -556,7 +556,10 @@ struct TsSeries {
   sqlite3_int64 tMin;     /* time range of its chunks (valid if bChunks) */
   sqlite3_int64 tMax;
   TsSeries *pHashNext;    /* hash chain */
-  TsPend *pPend;          /* pending rows or NULL (owned) */
+  TsPend *pPend;          /* pending-row buffer or NULL (owned; kept empty
+                          ** between transactions to avoid re-growing it) */
+  int bPendList;          /* in the vtab's list of series with pending rows
+                          ** (which holds a reference) */
   TsSeries *pPendNext;    /* next series with pending rows */
 };
 
@@ -721,11 +724,20 @@ static int stmtErr(TsVtab *p, sqlite3_stmt *pStmt){
 ** The series key and the series cache.
 */
 
+/* Hash of an encoded series key: 8 bytes per step (it runs for every
+** inserted row). */
 static unsigned int keyHash(const unsigned char *a, int n){
-  unsigned int h = 2166136261u;
-  int i;
-  for(i=0; i<n; i++){ h ^= a[i]; h *= 16777619u; }
-  return h;
+  uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+  int i = 0;
+  for(; i+8<=n; i+=8){
+    uint64_t w;
+    memcpy(&w, a+i, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+  }
+  for(; i<n; i++) h = (h ^ a[i]) * 0x100000001b3ULL;
+  h ^= h >> 29;
+  return (unsigned int)(h ^ (h >> 32));
 }
 
 /* Encode a series key from dimension values (azDim[i]/anDim[i], NULL =
@@ -1148,6 +1160,19 @@ static void pendFree(TsVtab *pTab, TsPend *p){
   sqlite3_free(p);
 }
 
+/* Empty a buffer, keeping its arrays for the next rows. */
+static void pendReset(TsVtab *pTab, TsPend *p){
+  int i, j;
+  if( p==0 ) return;
+  for(i=0; i<pTab->s.nMeas; i++){
+    if( pTab->s.aMeasType[i]==TS_TYPE_VARCHAR && p->aazText[i] ){
+      for(j=0; j<p->nRow; j++){ sqlite3_free(p->aazText[i][j]); p->aazText[i][j] = 0; }
+    }
+  }
+  p->nRow = 0;
+  p->bInOrder = 1;
+}
+
 static void *reallocArray(void *a, size_t nElem, size_t szElem, int *pRc){
   void *aNew;
   if( *pRc ) return a;
@@ -1500,6 +1525,18 @@ static int flushSeries(TsVtab *p, TsSeries *pS){
     }
     if( tgt0>=0 ){
       rc = chunkMerge(p, pS, aC[tgt0*4], &pend, aOrd, i0, i);
+    }else if( pP->bInOrder ){
+      /* Slots are in time order: encode straight from the buffer. */
+      TsChunkCol *aSl = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+      TsRun sl;
+      if( aSl==0 ){ rc = SQLITE_NOMEM; break; }
+      runSlice(&pend, p->s.nMeas, i0, aSl);
+      sl.n = i - i0;
+      sl.aTime = pend.aTime + i0;
+      sl.aVersion = pend.aVersion + i0;
+      sl.aCol = aSl;
+      rc = chunksWrite(p, pS->iId, &sl);
+      sqlite3_free(aSl);
     }else{
       TsRunBuf out;
       int k;
@@ -1546,8 +1583,8 @@ static int flushAll(TsVtab *p){
     if( rc==SQLITE_OK ){
       p->pPendFirst = pS->pPendNext;
       pS->pPendNext = 0;
-      pendFree(p, pS->pPend);
-      pS->pPend = 0;
+      pS->bPendList = 0;
+      pendReset(p, pS->pPend);
       seriesUnref(p, pS);
     }
   }
@@ -1563,8 +1600,8 @@ static void pendDiscardAll(TsVtab *p){
     TsSeries *pS = p->pPendFirst;
     p->pPendFirst = pS->pPendNext;
     pS->pPendNext = 0;
-    pendFree(p, pS->pPend);
-    pS->pPend = 0;
+    pS->bPendList = 0;
+    pendReset(p, pS->pPend);
     seriesUnref(p, pS);
   }
   p->nPendBytes = 0;
@@ -2017,7 +2054,10 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
         rc = SQLITE_NOMEM;
         goto done;
       }
+    }
+    if( !pS->bPendList ){
       pS->nRef++;
+      pS->bPendList = 1;
       pS->pPendNext = p->pPendFirst;
       p->pPendFirst = pS;
     }
@@ -2080,8 +2120,10 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
 done:
   for(i=0; i<nDup; i++) sqlite3_value_free(apDup[i]);
   for(i=0; i<p->s.nMeas; i++){
-    sqlite3_value_free(apMeasDup[i]);
-    apMeasDup[i] = 0;
+    if( apMeasDup[i] ){
+      sqlite3_value_free(apMeasDup[i]);
+      apMeasDup[i] = 0;
+    }
   }
   return rc;
 }

@@ -402,7 +402,7 @@ static void compareQueries(int iOp){
 }
 
 int main(void){
-  int nOp = getenv("TS_SANITIZE") && atoi(getenv("TS_SANITIZE")) ? 800 : 3000;
+  int nOp = getenv("TS_SANITIZE") && atoi(getenv("TS_SANITIZE")) ? 700 : 2500;
   int iOp, nCompare = 0;
   const char *zSeed = getenv("TS_DIFF_SEED");
   rng = zSeed ? strtoull(zSeed, 0, 10) : 20240501;
