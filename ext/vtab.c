@@ -2202,9 +2202,12 @@ static int tsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   int nArg = 0, i, iLimit = -1, bOffset = 0, bAllUsed = 1;
   int bTimeEq = 0, bTimeRange = 0;
   unsigned char *aEqCol;         /* per dimension/measure_name: 1 = '=', 2 = IN */
-  double rRows = (double)(p->nRowEst>0 ? p->nRowEst : 1000000);
-  double rSeriesFrac = 1.0;
+  double rRows, rSeriesFrac = 1.0;
   int bOneSeries;
+  /* Costs come from the row and series counts, read once per change of
+  ** the database (errors here only make the estimate cruder). */
+  if( p->bStale || !p->bHaveVersion ) seriesRefresh(p);
+  rRows = (double)(p->nRowEst>0 ? p->nRowEst : 1000);
   aEqCol = sqlite3_malloc64((size_t)p->s.nDim + 2);
   if( aEqCol==0 ) return SQLITE_NOMEM;
   memset(aEqCol, 0, (size_t)p->s.nDim + 2);
@@ -2269,10 +2272,16 @@ static int tsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   pInfo->idxStr = zIdx;
   pInfo->needToFreeIdxStr = 1;
 
-  /* Costs: rows visited, assuming uniform series sizes and that a time
-  ** range keeps a tenth of them (a point lookup a single row). */
-  rRows *= rSeriesFrac;
-  if( bTimeEq ) rRows = rRows / (p->nSeries>0 ? (double)(p->nRowEst>0 ? p->nRowEst : 1)/p->nSeries : 1000.0);
+  /* Costs: rows visited, assuming series of equal size, that each '='
+  ** on a dimension keeps a tenth of them (IN a fifth), that one series is
+  ** 1/nSeries of the rows, that a time range keeps a quarter (both ends: a
+  ** twentieth) and a time point one row per series. */
+  if( bOneSeries ){
+    rRows /= (p->nSeries>0 ? (double)p->nSeries : 1.0);
+  }else{
+    rRows *= rSeriesFrac;
+  }
+  if( bTimeEq ) rRows = bOneSeries ? 1.0 : (double)(p->nSeries>0 ? p->nSeries : 10)*rSeriesFrac;
   else if( bTimeRange>=2 ) rRows *= 0.05;
   else if( bTimeRange==1 ) rRows *= 0.25;
   if( rRows<1.0 ) rRows = 1.0;
