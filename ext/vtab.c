@@ -2142,8 +2142,9 @@ done:
 **                     and the output order is what the query asks)
 **
 ** idxNum bits: TS_IDX_ORDER_ASC / TS_IDX_ORDER_DESC when ORDER BY time is
-** consumed, which happens only when the plan pins one series (every
-** dimension and measure_name constrained by =).
+** consumed: always when the plan pins one series (every dimension and
+** measure_name constrained by =), else when the table has at most
+** TS_MERGE_MAX series (xFilter then merges the series by time).
 **
 ** Every used constraint is applied exactly (omit=1), with SQLite's
 ** comparison rules: time is INTEGER (a TEXT operand gets NUMERIC affinity;
@@ -2151,6 +2152,7 @@ done:
 ** measure_name are TEXT compared with BINARY collation (numbers become
 ** text).  NULL operands match nothing.
 */
+#define TS_MERGE_MAX       4096   /* series merged for ORDER BY time */
 #define TS_IDX_ORDER_ASC   0x01
 #define TS_IDX_ORDER_DESC  0x02
 
@@ -2164,19 +2166,15 @@ struct TsValSet {
   int *anVal;            /* (owned) */
 };
 
-typedef struct TsCursor TsCursor;
-struct TsCursor {
-  sqlite3_vtab_cursor base;  /* base class: must be first */
-  int bEof;
-  sqlite3_int64 tLo, tHi;    /* time range, inclusive */
-  int bDesc;                 /* emit in descending time order */
-  sqlite3_int64 nLimit;      /* rows to emit, -1 = no limit */
-  sqlite3_int64 nOut;        /* rows emitted */
-  TsValSet *aSet;            /* constraints on dimensions (owned) */
-  int nSet;
-  TsSeries **apSer;          /* series to scan (referenced) */
-  int nSer;
-  int iSer;                  /* current series */
+/* A lane reads series apSer[iSer..iSerEnd) of its cursor one after the
+** other, one chunk at a time.  An unordered scan has one lane over every
+** series; a scan ordered by time across several series has one lane per
+** series and merges them (TsCursor.aHeap). */
+typedef struct TsLane TsLane;
+struct TsLane {
+  int bEof;                  /* no more rows */
+  int iSer;                  /* current series (index into apSer) */
+  int iSerEnd;               /* one past the lane's last series */
   sqlite3_int64 *aChunk;     /* id, tmin, tmax, nrow of the current series'
                              ** chunks in range (owned) */
   int nChunk;
@@ -2185,7 +2183,7 @@ struct TsCursor {
   int bEmitted;              /* a row of the current series was emitted */
   sqlite3_int64 tLast;       /* time of that row */
   /* The current chunk (a private copy, immune to flushes). */
-  sqlite3_int64 iChunkId;
+  sqlite3_int64 iChunkId;    /* 0 = none open */
   unsigned char *aBlob;      /* (owned) */
   TsChunkReader *pReader;    /* (owned) */
   const int64_t *aTime;      /* decoded times */
@@ -2194,6 +2192,27 @@ struct TsCursor {
   unsigned char *aColDone;   /* aCol[i] decoded for this chunk (owned) */
   int iRow;                  /* current row */
   int iBegin, iEnd;          /* rows in range: [iBegin, iEnd) */
+};
+
+typedef struct TsCursor TsCursor;
+struct TsCursor {
+  sqlite3_vtab_cursor base;  /* base class: must be first */
+  int bEof;
+  sqlite3_int64 tLo, tHi;    /* time range, inclusive */
+  int bDesc;                 /* emit in descending time order */
+  int bMerge;                /* ordered by time across series (a lane each) */
+  sqlite3_int64 nLimit;      /* rows to emit, -1 = no limit */
+  sqlite3_int64 nOut;        /* rows emitted */
+  TsValSet *aSet;            /* constraints on dimensions (owned) */
+  int nSet;
+  TsSeries **apSer;          /* series to scan (referenced) */
+  int nSer;
+  TsLane *aLane;             /* (owned) */
+  int nLane;
+  int *aHeap;                /* lanes with rows, a heap on current time
+                             ** (bMerge only; owned) */
+  int nHeap;
+  TsLane *pLane;             /* the lane holding the current row */
 };
 
 static int tsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
@@ -2259,7 +2278,10 @@ static int tsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   if( zIdx==0 ) return SQLITE_NOMEM;
 
   pInfo->idxNum = 0;
-  if( pInfo->nOrderBy==1 && pInfo->aOrderBy[0].iColumn==0 && bOneSeries ){
+  /* ORDER BY time: one series is read in time order; several are merged,
+  ** holding one decoded chunk per series, so only up to TS_MERGE_MAX. */
+  if( pInfo->nOrderBy==1 && pInfo->aOrderBy[0].iColumn==0
+   && (bOneSeries || p->nSeries<=TS_MERGE_MAX) ){
     pInfo->orderByConsumed = 1;
     pInfo->idxNum |= pInfo->aOrderBy[0].desc ? TS_IDX_ORDER_DESC : TS_IDX_ORDER_ASC;
   }
@@ -2296,37 +2318,42 @@ static int tsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
 }
 
 static int tsOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
-  TsVtab *p = (TsVtab*)pVtab;
   TsCursor *pCur = sqlite3_malloc64(sizeof(TsCursor));
+  (void)pVtab;
   if( pCur==0 ) return SQLITE_NOMEM;
   memset(pCur, 0, sizeof(*pCur));
-  pCur->aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
-  pCur->aColDone = sqlite3_malloc64((size_t)p->s.nMeas+1);
-  if( pCur->aCol==0 || pCur->aColDone==0 ){
-    sqlite3_free(pCur->aCol);
-    sqlite3_free(pCur->aColDone);
-    sqlite3_free(pCur);
-    return SQLITE_NOMEM;
-  }
   pCur->bEof = 1;
   *ppCursor = &pCur->base;
   return SQLITE_OK;
 }
 
-static void cursorChunkClear(TsCursor *pCur){
-  tsChunkReaderFree(pCur->pReader);
-  sqlite3_free(pCur->aBlob);
-  pCur->pReader = 0;
-  pCur->aBlob = 0;
-  pCur->aTime = 0;
-  pCur->aVersion = 0;
-  pCur->iChunkId = 0;
+static void laneChunkClear(TsLane *pL){
+  tsChunkReaderFree(pL->pReader);
+  sqlite3_free(pL->aBlob);
+  pL->pReader = 0;
+  pL->aBlob = 0;
+  pL->aTime = 0;
+  pL->aVersion = 0;
+  pL->iChunkId = 0;
 }
 
 static void cursorReset(TsCursor *pCur){
   TsVtab *p = (TsVtab*)pCur->base.pVtab;
   int i, j;
-  cursorChunkClear(pCur);
+  for(i=0; i<pCur->nLane; i++){
+    TsLane *pL = &pCur->aLane[i];
+    laneChunkClear(pL);
+    sqlite3_free(pL->aChunk);
+    sqlite3_free(pL->aCol);
+    sqlite3_free(pL->aColDone);
+  }
+  sqlite3_free(pCur->aLane);
+  pCur->aLane = 0;
+  pCur->nLane = 0;
+  pCur->pLane = 0;
+  sqlite3_free(pCur->aHeap);
+  pCur->aHeap = 0;
+  pCur->nHeap = 0;
   for(i=0; i<pCur->nSer; i++) seriesUnref(p, pCur->apSer[i]);
   sqlite3_free(pCur->apSer);
   pCur->apSer = 0;
@@ -2339,29 +2366,24 @@ static void cursorReset(TsCursor *pCur){
   sqlite3_free(pCur->aSet);
   pCur->aSet = 0;
   pCur->nSet = 0;
-  sqlite3_free(pCur->aChunk);
-  pCur->aChunk = 0;
-  pCur->nChunk = 0;
   pCur->bEof = 1;
 }
 
 static int tsClose(sqlite3_vtab_cursor *pCursor){
   TsCursor *pCur = (TsCursor*)pCursor;
   cursorReset(pCur);
-  sqlite3_free(pCur->aCol);
-  sqlite3_free(pCur->aColDone);
   sqlite3_free(pCur);
   return SQLITE_OK;
 }
 
-/* Load the chunk list of the current series for [lo, hi]. */
-static int cursorLoadChunks(TsCursor *pCur, sqlite3_int64 lo, sqlite3_int64 hi){
+/* Load the chunk list of the lane's current series for [lo, hi]. */
+static int laneLoadChunks(TsCursor *pCur, TsLane *pL, sqlite3_int64 lo, sqlite3_int64 hi){
   TsVtab *p = (TsVtab*)pCur->base.pVtab;
-  TsSeries *pS = pCur->apSer[pCur->iSer];
+  TsSeries *pS = pCur->apSer[pL->iSer];
   sqlite3_stmt *pStmt;
   int rc, nAlloc = 0, j;
-  pCur->nChunk = 0;
-  pCur->iGen = p->iFlushGen;
+  pL->nChunk = 0;
+  pL->iGen = p->iFlushGen;
   if( lo>hi ) return SQLITE_OK;
   rc = getStmt(p, STMT_CHUNK_FLOOR, &pStmt);
   if( rc ) return rc;
@@ -2370,90 +2392,168 @@ static int cursorLoadChunks(TsCursor *pCur, sqlite3_int64 lo, sqlite3_int64 hi){
   sqlite3_bind_int64(pStmt, 3, hi);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     if( sqlite3_column_int64(pStmt, 2)<lo ) continue;   /* the floor chunk ends before lo */
-    if( pCur->nChunk>=nAlloc ){
+    if( pL->nChunk>=nAlloc ){
       nAlloc = nAlloc ? nAlloc*2 : 16;
-      if( nAlloc<pCur->nChunk+1 ) nAlloc = pCur->nChunk+1;
-      pCur->aChunk = reallocArray(pCur->aChunk, (size_t)nAlloc*4, sizeof(sqlite3_int64), &rc);
+      if( nAlloc<pL->nChunk+1 ) nAlloc = pL->nChunk+1;
+      pL->aChunk = reallocArray(pL->aChunk, (size_t)nAlloc*4, sizeof(sqlite3_int64), &rc);
       if( rc ) break;
     }
-    for(j=0; j<4; j++) pCur->aChunk[pCur->nChunk*4+j] = sqlite3_column_int64(pStmt, j);
-    pCur->nChunk++;
+    for(j=0; j<4; j++) pL->aChunk[pL->nChunk*4+j] = sqlite3_column_int64(pStmt, j);
+    pL->nChunk++;
   }
   if( sqlite3_reset(pStmt)!=SQLITE_OK && rc==SQLITE_OK ) rc = stmtErr(p, pStmt);
-  pCur->iChunk = pCur->bDesc ? pCur->nChunk-1 : 0;
+  pL->iChunk = pCur->bDesc ? pL->nChunk-1 : 0;
   return rc;
 }
 
-/* Open chunk iChunk of the list; set [iBegin, iEnd) to its rows in range
-** and after the last emitted row. */
-static int cursorOpenChunk(TsCursor *pCur){
+/* Open chunk iChunk of the lane's list; set [iBegin, iEnd) to its rows in
+** range and after the last emitted row. */
+static int laneOpenChunk(TsCursor *pCur, TsLane *pL){
   TsVtab *p = (TsVtab*)pCur->base.pVtab;
-  sqlite3_int64 iChunk = pCur->aChunk[pCur->iChunk*4];
+  sqlite3_int64 iChunk = pL->aChunk[pL->iChunk*4];
   sqlite3_int64 lo = pCur->tLo, hi = pCur->tHi;
   TsRun run;
   int rc;
-  cursorChunkClear(pCur);
-  rc = chunkLoad(p, iChunk, &pCur->aBlob, &pCur->pReader, &run, pCur->aCol, 0);
+  laneChunkClear(pL);
+  rc = chunkLoad(p, iChunk, &pL->aBlob, &pL->pReader, &run, pL->aCol, 0);
   if( rc ) return rc;
-  pCur->iChunkId = iChunk;
-  pCur->aTime = run.aTime;
-  memset(pCur->aColDone, 0, (size_t)p->s.nMeas+1);
-  if( pCur->bEmitted ){
-    if( pCur->bDesc ){ if( pCur->tLast-1<hi ) hi = pCur->tLast-1; }
-    else{ if( pCur->tLast+1>lo ) lo = pCur->tLast+1; }
+  pL->iChunkId = iChunk;
+  pL->aTime = run.aTime;
+  memset(pL->aColDone, 0, (size_t)p->s.nMeas+1);
+  if( pL->bEmitted ){
+    if( pCur->bDesc ){ if( pL->tLast-1<hi ) hi = pL->tLast-1; }
+    else{ if( pL->tLast+1>lo ) lo = pL->tLast+1; }
   }
-  pCur->iBegin = searchTime(run.aTime, 0, run.n, lo);
-  pCur->iEnd = hi==INT64_MAX ? run.n : searchTime(run.aTime, 0, run.n, hi+1);
-  if( pCur->iEnd<pCur->iBegin ) pCur->iEnd = pCur->iBegin;
-  pCur->iRow = pCur->bDesc ? pCur->iEnd-1 : pCur->iBegin;
+  pL->iBegin = searchTime(run.aTime, 0, run.n, lo);
+  pL->iEnd = hi==INT64_MAX ? run.n : searchTime(run.aTime, 0, run.n, hi+1);
+  if( pL->iEnd<pL->iBegin ) pL->iEnd = pL->iBegin;
+  pL->iRow = pCur->bDesc ? pL->iEnd-1 : pL->iBegin;
   return SQLITE_OK;
 }
 
-/* Position the cursor on the next row at or after the current position
-** (which may be past the end of the current chunk, or before the first
-** series when iSer is -1). */
-static int cursorSettle(TsCursor *pCur){
+/* Position the lane on its next row at or after the current position
+** (which may be past the end of the current chunk, or before the lane's
+** first series when iSer is one less). */
+static int laneSettle(TsCursor *pCur, TsLane *pL){
   TsVtab *p = (TsVtab*)pCur->base.pVtab;
   int rc = SQLITE_OK;
   while( rc==SQLITE_OK ){
-    if( pCur->nLimit>=0 && pCur->nOut>=pCur->nLimit ) break;
-    if( pCur->iChunkId ){
-      if( pCur->iRow>=pCur->iBegin && pCur->iRow<pCur->iEnd ) return SQLITE_OK;
+    if( pL->iChunkId ){
+      if( pL->iRow>=pL->iBegin && pL->iRow<pL->iEnd ) return SQLITE_OK;
       /* This chunk is done: on to the next one of the series. */
-      cursorChunkClear(pCur);
-      pCur->iChunk += pCur->bDesc ? -1 : 1;
-      if( pCur->iGen!=p->iFlushGen ){
-        /* Chunks were rewritten since the list was read: re-read it from
-        ** just past the last row emitted (cursorOpenChunk skips the rest). */
-        rc = cursorLoadChunks(pCur, pCur->tLo, pCur->tHi);
+      laneChunkClear(pL);
+      pL->iChunk += pCur->bDesc ? -1 : 1;
+      if( pL->iGen!=p->iFlushGen ){
+        /* Chunks were rewritten since the list was read: re-read it (rows
+        ** up to the last one emitted are skipped by laneOpenChunk). */
+        rc = laneLoadChunks(pCur, pL, pCur->tLo, pCur->tHi);
         continue;
       }
     }
-    if( pCur->iChunk>=0 && pCur->iChunk<pCur->nChunk ){
-      rc = cursorOpenChunk(pCur);
+    if( pL->iChunk>=0 && pL->iChunk<pL->nChunk ){
+      rc = laneOpenChunk(pCur, pL);
       continue;
     }
     /* This series is done: on to the next one that overlaps the range. */
-    pCur->bEmitted = 0;
-    pCur->nChunk = 0;
-    for(pCur->iSer++; pCur->iSer<pCur->nSer; pCur->iSer++){
-      TsSeries *pS = pCur->apSer[pCur->iSer];
+    pL->bEmitted = 0;
+    pL->nChunk = 0;
+    for(pL->iSer++; pL->iSer<pL->iSerEnd; pL->iSer++){
+      TsSeries *pS = pCur->apSer[pL->iSer];
       if( pS->bChunks && pS->tMax>=pCur->tLo && pS->tMin<=pCur->tHi ) break;
     }
-    if( pCur->iSer>=pCur->nSer ) break;
-    rc = cursorLoadChunks(pCur, pCur->tLo, pCur->tHi);
+    if( pL->iSer>=pL->iSerEnd ) break;
+    rc = laneLoadChunks(pCur, pL, pCur->tLo, pCur->tHi);
   }
-  pCur->bEof = 1;
+  pL->bEof = 1;
+  return rc;
+}
+
+/* Does lane a come before lane b in the output order? */
+static int laneBefore(TsCursor *pCur, int a, int b){
+  sqlite3_int64 ta = pCur->aLane[a].aTime[pCur->aLane[a].iRow];
+  sqlite3_int64 tb = pCur->aLane[b].aTime[pCur->aLane[b].iRow];
+  if( ta==tb ) return a<b;
+  return pCur->bDesc ? ta>tb : ta<tb;
+}
+
+static void heapDown(TsCursor *pCur, int i){
+  int *h = pCur->aHeap, n = pCur->nHeap;
+  for(;;){
+    int l = 2*i+1, r = l+1, m = i, t;
+    if( l<n && laneBefore(pCur, h[l], h[m]) ) m = l;
+    if( r<n && laneBefore(pCur, h[r], h[m]) ) m = r;
+    if( m==i ) break;
+    t = h[i]; h[i] = h[m]; h[m] = t;
+    i = m;
+  }
+}
+
+/* Choose the lane of the next row (or set EOF). */
+static void cursorPick(TsCursor *pCur){
+  if( pCur->nLimit>=0 && pCur->nOut>=pCur->nLimit ){
+    pCur->bEof = 1;
+  }else if( pCur->bMerge ){
+    if( pCur->nHeap==0 ) pCur->bEof = 1;
+    else pCur->pLane = &pCur->aLane[pCur->aHeap[0]];
+  }else{
+    pCur->pLane = &pCur->aLane[0];
+    pCur->bEof = pCur->aLane[0].bEof;
+  }
+}
+
+/* Set up the lanes over apSer[0..nSer) and position on the first row. */
+static int cursorStart(TsCursor *pCur){
+  TsVtab *p = (TsVtab*)pCur->base.pVtab;
+  int i, rc = SQLITE_OK;
+  pCur->nLane = pCur->bMerge ? pCur->nSer : 1;
+  pCur->aLane = sqlite3_malloc64(sizeof(TsLane)*(size_t)pCur->nLane);
+  if( pCur->aLane==0 ){ pCur->nLane = 0; return SQLITE_NOMEM; }
+  memset(pCur->aLane, 0, sizeof(TsLane)*(size_t)pCur->nLane);
+  for(i=0; i<pCur->nLane; i++){
+    TsLane *pL = &pCur->aLane[i];
+    pL->aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+    pL->aColDone = sqlite3_malloc64((size_t)p->s.nMeas+1);
+    if( pL->aCol==0 || pL->aColDone==0 ) return SQLITE_NOMEM;
+    pL->iSer = pCur->bMerge ? i-1 : -1;
+    pL->iSerEnd = pCur->bMerge ? i+1 : pCur->nSer;
+  }
+  if( pCur->bMerge ){
+    pCur->aHeap = sqlite3_malloc64(sizeof(int)*(size_t)(pCur->nLane+1));
+    if( pCur->aHeap==0 ) return SQLITE_NOMEM;
+  }
+  for(i=0; rc==SQLITE_OK && i<pCur->nLane; i++){
+    rc = laneSettle(pCur, &pCur->aLane[i]);
+    if( rc==SQLITE_OK && pCur->bMerge && !pCur->aLane[i].bEof ) pCur->aHeap[pCur->nHeap++] = i;
+  }
+  if( rc==SQLITE_OK && pCur->bMerge ){
+    for(i=pCur->nHeap/2-1; i>=0; i--) heapDown(pCur, i);
+  }
+  if( rc==SQLITE_OK ){
+    pCur->bEof = 0;
+    cursorPick(pCur);
+  }
   return rc;
 }
 
 static int tsNext(sqlite3_vtab_cursor *pCursor){
   TsCursor *pCur = (TsCursor*)pCursor;
-  pCur->bEmitted = 1;
-  pCur->tLast = pCur->aTime[pCur->iRow];
+  TsLane *pL = pCur->pLane;
+  int rc;
+  pL->bEmitted = 1;
+  pL->tLast = pL->aTime[pL->iRow];
   pCur->nOut++;
-  pCur->iRow += pCur->bDesc ? -1 : 1;
-  return cursorSettle(pCur);
+  pL->iRow += pCur->bDesc ? -1 : 1;
+  rc = laneSettle(pCur, pL);
+  if( rc ){
+    pCur->bEof = 1;
+    return rc;
+  }
+  if( pCur->bMerge ){
+    if( pL->bEof ) pCur->aHeap[0] = pCur->aHeap[--pCur->nHeap];
+    heapDown(pCur, 0);
+  }
+  cursorPick(pCur);
+  return SQLITE_OK;
 }
 
 /* Apply a time constraint with SQLite's comparison semantics. */
@@ -2624,11 +2724,8 @@ static int tsFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr
     }
   }
   if( rc==SQLITE_OK ){
-    pCur->iSer = -1;
-    pCur->iChunkId = 0;
-    pCur->nChunk = 0;
-    pCur->iChunk = 0;
-    rc = cursorSettle(pCur);
+    pCur->bMerge = (idxNum & (TS_IDX_ORDER_ASC|TS_IDX_ORDER_DESC))!=0 && pCur->nSer>1;
+    rc = cursorStart(pCur);
   }
   if( rc ) pCur->bEof = 1;
   return rc;
@@ -2641,11 +2738,12 @@ static int tsEof(sqlite3_vtab_cursor *pCursor){
 static int tsColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol){
   TsCursor *pCur = (TsCursor*)pCursor;
   TsVtab *p = (TsVtab*)pCursor->pVtab;
-  TsSeries *pS = pCur->apSer[pCur->iSer];
-  int iRow = pCur->iRow;
+  TsLane *pL = pCur->pLane;
+  TsSeries *pS = pCur->apSer[pL->iSer];
+  int iRow = pL->iRow;
   switch( colKind(p, iCol) ){
     case TS_KIND_TIME:
-      sqlite3_result_int64(ctx, pCur->aTime[iRow]);
+      sqlite3_result_int64(ctx, pL->aTime[iRow]);
       break;
     case TS_KIND_DIM: {
       const char *z = pS->azDim[iCol-1];
@@ -2656,23 +2754,23 @@ static int tsColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol
       sqlite3_result_text(ctx, pS->zMName, -1, SQLITE_TRANSIENT);
       break;
     case TS_KIND_VERSION:
-      if( pCur->aVersion==0 ){
-        if( tsChunkReadVersion(pCur->pReader, &pCur->aVersion)!=TS_CHUNK_OK ){
-          pCur->aVersion = 0;
-          return chunkCorrupt(p, pCur->iChunkId, "bad version column");
+      if( pL->aVersion==0 ){
+        if( tsChunkReadVersion(pL->pReader, &pL->aVersion)!=TS_CHUNK_OK ){
+          pL->aVersion = 0;
+          return chunkCorrupt(p, pL->iChunkId, "bad version column");
         }
       }
-      sqlite3_result_int64(ctx, pCur->aVersion[iRow]);
+      sqlite3_result_int64(ctx, pL->aVersion[iRow]);
       break;
     default: {
       int iMeas = iCol - colMeas0(p);
-      TsChunkCol *c = &pCur->aCol[iMeas];
-      if( !pCur->aColDone[iMeas] ){
-        if( tsChunkReadCol(pCur->pReader, iMeas, c)!=TS_CHUNK_OK
+      TsChunkCol *c = &pL->aCol[iMeas];
+      if( !pL->aColDone[iMeas] ){
+        if( tsChunkReadCol(pL->pReader, iMeas, c)!=TS_CHUNK_OK
          || c->eType!=p->s.aMeasType[iMeas] ){
-          return chunkCorrupt(p, pCur->iChunkId, "bad measure column");
+          return chunkCorrupt(p, pL->iChunkId, "bad measure column");
         }
-        pCur->aColDone[iMeas] = 1;
+        pL->aColDone[iMeas] = 1;
       }
       if( c->aNull && c->aNull[iRow] ) break;
       switch( c->eType ){
@@ -2689,8 +2787,8 @@ static int tsColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol
 }
 
 static int tsRowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid){
-  TsCursor *pCur = (TsCursor*)pCursor;
-  *pRowid = pCur->iChunkId*TS_CHUNK_MAX_ROWS + pCur->iRow;
+  TsLane *pL = ((TsCursor*)pCursor)->pLane;
+  *pRowid = pL->iChunkId*TS_CHUNK_MAX_ROWS + pL->iRow;
   return SQLITE_OK;
 }
 
