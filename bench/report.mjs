@@ -101,7 +101,7 @@ for (const variant of variants) {
   p();
   p(`### ${variant}: ingest, storage, memory${rows0 ? ` (${fmtInt(rows0)} rows, ${fmtInt(rows0 * 10)} values)` : ''}`);
   p();
-  p('| system | rows/s | values/s | load s | file B/value | memory tier B/value | peak RSS load MB | peak RSS queries MB |');
+  p('| system | rows/s | values/s | load s (CPU s) | file B/value | memory tier B/value | peak RSS load MB | peak RSS queries MB |');
   p('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const l of loads) {
     const ts = l.ts_stats;
@@ -117,6 +117,7 @@ for (const variant of variants) {
       peak_rss_kb_load: l.peak_rss_kb, peak_rss_kb_query: qsum[l.system]?.peak_rss_kb ?? null,
     };
     p(`| ${l.system} | ${fmtInt(l.rows_per_s)} | ${fmtInt(l.values_per_s)} | ${l.seconds.toFixed(2)}`
+      + `${l.cpu_seconds != null ? ` (${l.cpu_seconds.toFixed(2)})` : ''}`
       + `${l.index_seconds ? ` (index ${l.index_seconds.toFixed(2)})` : ''} | ${l.bytes_per_value.toFixed(2)}`
       + ` | ${tierBpv == null ? '-' : Number(tierBpv).toFixed(2)} | ${mb(l.peak_rss_kb)} | ${mb(qsum[l.system]?.peak_rss_kb)} |`);
   }
@@ -150,11 +151,13 @@ for (const variant of variants) {
       const rec = queries.find((r) => r.system === s && r.type === type);
       if (!rec) continue;
       const ms = rec.instances.map((x) => x.ms);
-      per[s] = { median_ms: median(ms), p95_ms: quantile(ms, 0.95), n: ms.length, skipped: rec.skipped,
+      const cpu = rec.instances.map((x) => x.cpu_ms).filter((x) => x != null);
+      per[s] = { median_ms: median(ms), p95_ms: quantile(ms, 0.95), cpu_median_ms: median(cpu),
+        n: ms.length, skipped: rec.skipped,
         rows_median: median(rec.instances.map((x) => x.rows)), instances: rec.instances };
     }
     vs.query[type] = Object.fromEntries(Object.entries(per).map(([s, v]) => [s, {
-      median_ms: v.median_ms, p95_ms: v.p95_ms, n: v.n, skipped: v.skipped, rows_median: v.rows_median }]));
+      median_ms: v.median_ms, p95_ms: v.p95_ms, cpu_median_ms: v.cpu_median_ms, n: v.n, skipped: v.skipped, rows_median: v.rows_median }]));
     // checksums: every instance present on two or more systems must agree
     const byInst = new Map();
     for (const [s, v] of Object.entries(per)) {
@@ -174,6 +177,18 @@ for (const variant of variants) {
     const anyS = per[systems[0]] ?? Object.values(per)[0];
     const ns = [...new Set(Object.values(per).map((v) => v.n))].join('/');
     p(`| ${type} | ${cells.join(' | ')}${ratios.map((r) => ` | ${r}`).join('')} | ${fmtInt(anyS?.rows_median)} | ${ns} |`);
+  }
+  // The same medians in CPU time (user + system of the whole process, all
+  // threads): steadier than wall time on a shared machine.
+  p();
+  p(`### ${variant}: query CPU time (all threads of the process), median ms`);
+  p();
+  p(`| query | ${systems.join(' | ')}${ratioCols.map((s) => ` | tslite/${s}`).join('')} |`);
+  p(`|---|${systems.map(() => '---:').join('|')}${ratioCols.map(() => '|---:').join('')}|`);
+  for (const type of types) {
+    const q = vs.query[type];
+    p(`| ${type} | ${systems.map((s) => fmtMs(q[s]?.cpu_median_ms)).join(' | ')}`
+      + `${ratioCols.map((s) => ` | ${fmtRatio(q.tslite?.cpu_median_ms, q[s]?.cpu_median_ms)}`).join('')} |`);
   }
   const emptyMs = qsum['duckdb-t2']?.empty_query_ms;
   if (emptyMs != null) p(`\nDuckDB node-api floor: \`SELECT 1\` takes ${fmtMs(emptyMs)} ms (median of 20).`);

@@ -169,6 +169,6 @@ rm -f "$RUN" "$ERRLOG"
 # BENCH_QUICK is passed on in the environment).
 if [ -f bench/funcs.sh ] && [ "${BENCH_FUNCS:-1}" != 0 ]; then
   echo
-  sh bench/funcs.sh || rc=1
+  TS_EXT="$B/tslite" sh bench/funcs.sh || rc=1
 fi
 exit $rc

@@ -2581,16 +2581,20 @@ static void timeBound(TsCursor *pCur, char cOp, sqlite3_value *v){
       case '=':
         if( r==fl && r>=-rMax && r<rMax ) lo = hi = (sqlite3_int64)r; else { lo = 1; hi = 0; }
         break;
-      case '>': case 'G': {
-        double b = cOp=='>' ? fl+1 : ce;     /* t >= b */
+      /* The +1/-1 is done on the int64: above 2^53, fl+1 or ce-1 in double
+      ** arithmetic rounds back to the same value and would let t == r
+      ** through a strict comparison.  fl and ce are whole numbers, exact
+      ** as int64 inside [-2^63, 2^63). */
+      case '>': case 'G': {                  /* t > fl, or t >= ce */
+        double b = cOp=='>' ? fl : ce;
         if( b>=rMax ){ lo = 1; hi = 0; }
-        else if( b>-rMax ) lo = (sqlite3_int64)b;
+        else if( b>=-rMax ) lo = (sqlite3_int64)b + (cOp=='>');
         break;
       }
-      case '<': case 'L': {
-        double b = cOp=='<' ? ce-1 : fl;     /* t <= b */
-        if( b<-rMax ){ lo = 1; hi = 0; }
-        else if( b<rMax ) hi = (sqlite3_int64)b;
+      case '<': case 'L': {                  /* t < ce, or t <= fl */
+        double b = cOp=='<' ? ce : fl;
+        if( b<-rMax || (cOp=='<' && b==-rMax) ){ lo = 1; hi = 0; }
+        else if( b<rMax ) hi = (sqlite3_int64)b - (cOp=='<');
         break;
       }
     }
