@@ -1749,12 +1749,27 @@ static int stageMeasure(TsVtab *p, int iMeas, sqlite3_value *v, sqlite3_value **
   const char *zType = typeName(eType);
   sqlite3_value *pNum = 0;
   int eVal;
+  int eArg = sqlite3_value_type(v);
   p->aStNull[iMeas] = 0;
   p->aStNum[iMeas] = 0;
   *ppDup = 0;
-  if( sqlite3_value_type(v)==SQLITE_NULL ){
+  if( eArg==SQLITE_NULL ){
     p->aStNull[iMeas] = 1;
     return SQLITE_OK;
+  }
+  /* Fast paths for the common cases of the ingest loop. */
+  if( eType==TS_TYPE_DOUBLE && eArg==SQLITE_FLOAT ){
+    double r = sqlite3_value_double(v);
+    if( isfinite(r) ){
+      memcpy(&p->aStNum[iMeas], &r, sizeof(r));
+      return SQLITE_OK;
+    }
+  }else if( eArg==SQLITE_INTEGER && (eType==TS_TYPE_BIGINT || eType==TS_TYPE_TIMESTAMP) ){
+    sqlite3_int64 x = sqlite3_value_int64(v);
+    if( eType==TS_TYPE_BIGINT || x>=0 ){
+      p->aStNum[iMeas] = x;
+      return SQLITE_OK;
+    }
   }
   switch( eType ){
     case TS_TYPE_DOUBLE: {
