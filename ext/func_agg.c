@@ -52,6 +52,32 @@ static int numArg(sqlite3_context *ctx, const char *zFunc, sqlite3_value *v,
   return 2;
 }
 
+/* Room for one more entry at the end of a frame's FIFO window, whose live
+** entries are a[*piFirst .. *pn) of *pnAlloc slots of szElem bytes (array
+** owned by the caller, sqlite3_malloc).  When the array is full and rows have
+** left the frame, the live entries slide to the front (*pnSlid = how far, so
+** the caller can fix indexes into the window); otherwise it doubles, starting
+** at nFirst.  Returns SQLITE_OK or SQLITE_NOMEM (nothing changed). */
+static int fifoReserve(void **pa, size_t szElem, size_t *piFirst, size_t *pn,
+                       size_t *pnAlloc, size_t nFirst, size_t *pnSlid){
+  *pnSlid = 0;
+  if( *piFirst>0 && *pn==*pnAlloc ){
+    unsigned char *a = (unsigned char*)*pa;
+    memmove(a, a + *piFirst*szElem, (*pn - *piFirst)*szElem);
+    *pnSlid = *piFirst;
+    *pn -= *piFirst;
+    *piFirst = 0;
+  }
+  if( *pn==*pnAlloc ){
+    size_t nNew = *pnAlloc ? *pnAlloc*2 : nFirst;
+    void *aNew = sqlite3_realloc64(*pa, nNew*szElem);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    *pa = aNew;
+    *pnAlloc = nNew;
+  }
+  return SQLITE_OK;
+}
+
 static void inverseUnsupported(sqlite3_context *ctx, const char *zFunc){
   tsFuncError(ctx, "%s: this window frame removes rows from a frame of more than %d rows, "
               "which the summary cannot forget; use a frame starting at UNBOUNDED PRECEDING "
@@ -144,17 +170,12 @@ static void pctStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     if( tsKllAdd(&p->kll, x) ) sqlite3_result_error_nomem(ctx);
     return;
   }
-  if( p->iFirst>0 && p->nRaw==p->nAlloc ){
-    memmove(p->aRaw, p->aRaw+p->iFirst, (p->nRaw-p->iFirst)*sizeof(PctVal));
-    p->nRaw -= p->iFirst;
-    p->iFirst = 0;
-  }
-  if( p->nRaw==p->nAlloc ){
-    size_t nNew = p->nAlloc ? p->nAlloc*2 : 64;
-    PctVal *aNew = sqlite3_realloc64(p->aRaw, nNew*sizeof(PctVal));
-    if( aNew==0 ){ sqlite3_result_error_nomem(ctx); return; }
-    p->aRaw = aNew;
-    p->nAlloc = nNew;
+  {
+    size_t nSlid;
+    void *pv = p->aRaw;
+    rc = fifoReserve(&pv, sizeof(PctVal), &p->iFirst, &p->nRaw, &p->nAlloc, 64, &nSlid);
+    p->aRaw = (PctVal*)pv;
+    if( rc ){ sqlite3_result_error_nomem(ctx); return; }
   }
   p->aRaw[p->nRaw].r = x;
   p->aRaw[p->nRaw].i = bInt ? sqlite3_value_int64(argv[0]) : 0;
@@ -266,17 +287,12 @@ static void distinctStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     tsHllAdd(p->pHll, h);
     return;
   }
-  if( p->iFirst>0 && p->nRaw==p->nAlloc ){
-    memmove(p->aRaw, p->aRaw+p->iFirst, (p->nRaw-p->iFirst)*sizeof(uint64_t));
-    p->nRaw -= p->iFirst;
-    p->iFirst = 0;
-  }
-  if( p->nRaw==p->nAlloc ){
-    size_t nNew = p->nAlloc ? p->nAlloc*2 : 64;
-    uint64_t *aNew = sqlite3_realloc64(p->aRaw, nNew*sizeof(uint64_t));
-    if( aNew==0 ){ sqlite3_result_error_nomem(ctx); return; }
-    p->aRaw = aNew;
-    p->nAlloc = nNew;
+  {
+    size_t nSlid;
+    void *pv = p->aRaw;
+    int rc = fifoReserve(&pv, sizeof(uint64_t), &p->iFirst, &p->nRaw, &p->nAlloc, 64, &nSlid);
+    p->aRaw = (uint64_t*)pv;
+    if( rc ){ sqlite3_result_error_nomem(ctx); return; }
   }
   p->aRaw[p->nRaw++] = h;
 }
@@ -381,18 +397,13 @@ static void byStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     p->bOverflow = 1;
     return;
   }
-  if( p->iFirst>0 && p->n==p->nAlloc ){
-    memmove(p->a, p->a+p->iFirst, (p->n-p->iFirst)*sizeof(ByRow));
-    p->n -= p->iFirst;
-    p->iBest -= p->iFirst;
-    p->iFirst = 0;
-  }
-  if( p->n==p->nAlloc ){
-    size_t nNew = p->nAlloc ? p->nAlloc*2 : 16;
-    ByRow *aNew = sqlite3_realloc64(p->a, nNew*sizeof(ByRow));
-    if( aNew==0 ){ sqlite3_result_error_nomem(ctx); return; }
-    p->a = aNew;
-    p->nAlloc = nNew;
+  {
+    size_t nSlid;
+    void *pv = p->a;
+    int rc = fifoReserve(&pv, sizeof(ByRow), &p->iFirst, &p->n, &p->nAlloc, 16, &nSlid);
+    p->a = (ByRow*)pv;
+    p->iBest -= nSlid;
+    if( rc ){ sqlite3_result_error_nomem(ctx); return; }
   }
   p->a[p->n].x = sqlite3_value_dup(argv[0]);
   p->a[p->n].y = sqlite3_value_dup(argv[1]);
