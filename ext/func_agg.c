@@ -52,6 +52,32 @@ static int numArg(sqlite3_context *ctx, const char *zFunc, sqlite3_value *v,
   return 2;
 }
 
+/* Room for one more entry at the end of a frame's FIFO window, whose live
+** entries are a[*piFirst .. *pn) of *pnAlloc slots of szElem bytes (array
+** owned by the caller, sqlite3_malloc).  When the array is full and rows have
+** left the frame, the live entries slide to the front (*pnSlid = how far, so
+** the caller can fix indexes into the window); otherwise it doubles, starting
+** at nFirst.  Returns SQLITE_OK or SQLITE_NOMEM (nothing changed). */
+static int fifoReserve(void **pa, size_t szElem, size_t *piFirst, size_t *pn,
+                       size_t *pnAlloc, size_t nFirst, size_t *pnSlid){
+  *pnSlid = 0;
+  if( *piFirst>0 && *pn==*pnAlloc ){
+    unsigned char *a = (unsigned char*)*pa;
+    memmove(a, a + *piFirst*szElem, (*pn - *piFirst)*szElem);
+    *pnSlid = *piFirst;
+    *pn -= *piFirst;
+    *piFirst = 0;
+  }
+  if( *pn==*pnAlloc ){
+    size_t nNew = *pnAlloc ? *pnAlloc*2 : nFirst;
+    void *aNew = sqlite3_realloc64(*pa, nNew*szElem);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    *pa = aNew;
+    *pnAlloc = nNew;
+  }
+  return SQLITE_OK;
+}
+
 static void inverseUnsupported(sqlite3_context *ctx, const char *zFunc){
   tsFuncError(ctx, "%s: this window frame removes rows from a frame of more than %d rows, "
               "which the summary cannot forget; use a frame starting at UNBOUNDED PRECEDING "
@@ -60,22 +86,41 @@ static void inverseUnsupported(sqlite3_context *ctx, const char *zFunc){
 
 /*------------------------------------------------------ approx_percentile */
 
+/* One value kept while the group is small: the INTEGER itself as well as its
+** REAL image, so that integers beyond 2^53 come back exactly. */
+typedef struct PctVal PctVal;
+struct PctVal {
+  double r;           /* the value as REAL (order key) */
+  sqlite3_int64 i;    /* the INTEGER value (when the input was INTEGER) */
+};
+
 typedef struct PctAgg PctAgg;
 struct PctAgg {
   int bInit;          /* p has been read */
   double p;           /* the percentile, fixed by the first row */
   int bReal;          /* some value was REAL: the result is REAL */
   int bSketch;        /* switched from aRaw to kll */
-  double *aRaw;       /* FIFO of values while !bSketch; owned (sqlite3_malloc) */
+  PctVal *aRaw;       /* FIFO of values while !bSketch; owned (sqlite3_malloc) */
   size_t iFirst;      /* first live entry of aRaw */
   size_t nRaw;        /* entries used in aRaw */
   size_t nAlloc;      /* entries allocated */
   TsKll kll;          /* the sketch once bSketch; owns its levels */
 };
 
-static int cmpDouble(const void *a, const void *b){
-  double x = *(const double*)a, y = *(const double*)b;
-  return x<y ? -1 : x>y;
+/* Order by REAL image, then by INTEGER: int64 -> double is monotonic, so
+** for all-INTEGER groups this is exactly integer order. */
+static int cmpPctVal(const void *a, const void *b){
+  const PctVal *x = (const PctVal*)a, *y = (const PctVal*)b;
+  if( x->r!=y->r ) return x->r<y->r ? -1 : 1;
+  return x->i<y->i ? -1 : x->i>y->i;
+}
+
+/* r rounded to the nearest INTEGER, saturating at the int64 range (a plain
+** llround of 2^63 is undefined and gives INT64_MIN on x86). */
+static sqlite3_int64 roundToInt64(double r){
+  if( r>=9223372036854775807.0 ) return (sqlite3_int64)0x7fffffffffffffffLL;
+  if( r<=-9223372036854775808.0 ) return (sqlite3_int64)(-0x7fffffffffffffffLL - 1);
+  return (sqlite3_int64)llround(r);
 }
 
 static int pctReadP(sqlite3_context *ctx, PctAgg *p, sqlite3_value *v){
@@ -115,7 +160,7 @@ static void pctStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( !p->bSketch && p->nRaw-p->iFirst>=TS_AGG_EXACT_MAX ){
     size_t i;
     tsKllInit(&p->kll, TS_KLL_K);
-    for(i=p->iFirst; i<p->nRaw; i++) tsKllAdd(&p->kll, p->aRaw[i]);
+    for(i=p->iFirst; i<p->nRaw; i++) tsKllAdd(&p->kll, p->aRaw[i].r);
     sqlite3_free(p->aRaw);
     p->aRaw = 0;
     p->nRaw = p->iFirst = p->nAlloc = 0;
@@ -125,19 +170,16 @@ static void pctStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     if( tsKllAdd(&p->kll, x) ) sqlite3_result_error_nomem(ctx);
     return;
   }
-  if( p->iFirst>0 && p->nRaw==p->nAlloc ){
-    memmove(p->aRaw, p->aRaw+p->iFirst, (p->nRaw-p->iFirst)*sizeof(double));
-    p->nRaw -= p->iFirst;
-    p->iFirst = 0;
+  {
+    size_t nSlid;
+    void *pv = p->aRaw;
+    rc = fifoReserve(&pv, sizeof(PctVal), &p->iFirst, &p->nRaw, &p->nAlloc, 64, &nSlid);
+    p->aRaw = (PctVal*)pv;
+    if( rc ){ sqlite3_result_error_nomem(ctx); return; }
   }
-  if( p->nRaw==p->nAlloc ){
-    size_t nNew = p->nAlloc ? p->nAlloc*2 : 64;
-    double *aNew = sqlite3_realloc64(p->aRaw, nNew*sizeof(double));
-    if( aNew==0 ){ sqlite3_result_error_nomem(ctx); return; }
-    p->aRaw = aNew;
-    p->nAlloc = nNew;
-  }
-  p->aRaw[p->nRaw++] = x;
+  p->aRaw[p->nRaw].r = x;
+  p->aRaw[p->nRaw].i = bInt ? sqlite3_value_int64(argv[0]) : 0;
+  p->nRaw++;
 }
 
 static void pctInverse(sqlite3_context *ctx, int argc, sqlite3_value **argv){
@@ -151,26 +193,29 @@ static void pctInverse(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 
 static void pctResult(sqlite3_context *ctx, PctAgg *p){
   double v;
+  sqlite3_int64 iv;
   if( p==0 || !p->bInit ) return;   /* no rows: NULL */
   if( p->bSketch ){
     if( tsKllQuantile(&p->kll, p->p, &v) ){ sqlite3_result_error_nomem(ctx); return; }
+    iv = roundToInt64(v);
   }else{
     size_t n = p->nRaw - p->iFirst, k;
-    double *a;
+    PctVal *a;
     if( n==0 ) return;
-    a = sqlite3_malloc64(n*sizeof(double));
+    a = sqlite3_malloc64(n*sizeof(PctVal));
     if( a==0 ){ sqlite3_result_error_nomem(ctx); return; }
-    memcpy(a, p->aRaw+p->iFirst, n*sizeof(double));
+    memcpy(a, p->aRaw+p->iFirst, n*sizeof(PctVal));
     /* Nearest rank: the smallest value whose rank is >= ceil(p*n). */
     k = (size_t)ceil(p->p*(double)n);
     k = k>0 ? k-1 : 0;
     if( k>=n ) k = n-1;
-    qsort(a, n, sizeof(double), cmpDouble);
-    v = a[k];
+    qsort(a, n, sizeof(PctVal), cmpPctVal);
+    v = a[k].r;
+    iv = a[k].i;
     sqlite3_free(a);
   }
   if( p->bReal ) sqlite3_result_double(ctx, v);
-  else sqlite3_result_int64(ctx, (sqlite3_int64)llround(v));
+  else sqlite3_result_int64(ctx, iv);
 }
 
 static void pctValue(sqlite3_context *ctx){ pctResult(ctx, sqlite3_aggregate_context(ctx, 0)); }
@@ -242,17 +287,12 @@ static void distinctStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     tsHllAdd(p->pHll, h);
     return;
   }
-  if( p->iFirst>0 && p->nRaw==p->nAlloc ){
-    memmove(p->aRaw, p->aRaw+p->iFirst, (p->nRaw-p->iFirst)*sizeof(uint64_t));
-    p->nRaw -= p->iFirst;
-    p->iFirst = 0;
-  }
-  if( p->nRaw==p->nAlloc ){
-    size_t nNew = p->nAlloc ? p->nAlloc*2 : 64;
-    uint64_t *aNew = sqlite3_realloc64(p->aRaw, nNew*sizeof(uint64_t));
-    if( aNew==0 ){ sqlite3_result_error_nomem(ctx); return; }
-    p->aRaw = aNew;
-    p->nAlloc = nNew;
+  {
+    size_t nSlid;
+    void *pv = p->aRaw;
+    int rc = fifoReserve(&pv, sizeof(uint64_t), &p->iFirst, &p->nRaw, &p->nAlloc, 64, &nSlid);
+    p->aRaw = (uint64_t*)pv;
+    if( rc ){ sqlite3_result_error_nomem(ctx); return; }
   }
   p->aRaw[p->nRaw++] = h;
 }
@@ -267,7 +307,7 @@ static void distinctInverse(sqlite3_context *ctx, int argc, sqlite3_value **argv
 static void distinctResult(sqlite3_context *ctx, DistinctAgg *p){
   if( p==0 ){ sqlite3_result_int64(ctx, 0); return; }
   if( p->bHll ){
-    sqlite3_result_int64(ctx, (sqlite3_int64)llround(tsHllEstimate(p->pHll)));
+    sqlite3_result_int64(ctx, roundToInt64(tsHllEstimate(p->pHll)));
   }else{
     size_t n = p->nRaw - p->iFirst, i, nDistinct = 0;
     uint64_t *a;
@@ -357,18 +397,13 @@ static void byStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     p->bOverflow = 1;
     return;
   }
-  if( p->iFirst>0 && p->n==p->nAlloc ){
-    memmove(p->a, p->a+p->iFirst, (p->n-p->iFirst)*sizeof(ByRow));
-    p->n -= p->iFirst;
-    p->iBest -= p->iFirst;
-    p->iFirst = 0;
-  }
-  if( p->n==p->nAlloc ){
-    size_t nNew = p->nAlloc ? p->nAlloc*2 : 16;
-    ByRow *aNew = sqlite3_realloc64(p->a, nNew*sizeof(ByRow));
-    if( aNew==0 ){ sqlite3_result_error_nomem(ctx); return; }
-    p->a = aNew;
-    p->nAlloc = nNew;
+  {
+    size_t nSlid;
+    void *pv = p->a;
+    int rc = fifoReserve(&pv, sizeof(ByRow), &p->iFirst, &p->n, &p->nAlloc, 16, &nSlid);
+    p->a = (ByRow*)pv;
+    p->iBest -= nSlid;
+    if( rc ){ sqlite3_result_error_nomem(ctx); return; }
   }
   p->a[p->n].x = sqlite3_value_dup(argv[0]);
   p->a[p->n].y = sqlite3_value_dup(argv[1]);

@@ -303,14 +303,16 @@ static const char *const azInterp[] = {
 typedef struct Spline Spline;
 struct Spline {
   int n;          /* knots */
-  int64_t *at;    /* knot times (ns) */
-  double *ax;     /* knot times in seconds after at[0] */
+  int64_t *at;    /* knot times (ns); owned, sqlite3_malloc64 */
+  double *ax;     /* knot times in seconds after at[0]; owned: one block with
+                  ** ay, aM and the solver's two scratch arrays */
   double *ay;     /* values */
   double *aM;     /* second derivatives */
 };
 
 static void splineFree(Spline *p){
   sqlite3_free(p->at);
+  sqlite3_free(p->ax);
   memset(p, 0, sizeof(*p));
 }
 
@@ -321,9 +323,12 @@ static int splineInit(Spline *p, const TsSeries *pS){
   double *c, *d;
   memset(p, 0, sizeof(*p));
   if( pS->n==0 ) return SQLITE_OK;
-  p->at = sqlite3_malloc64(pS->n*(sizeof(int64_t) + 5*sizeof(double)));
-  if( p->at==0 ) return SQLITE_NOMEM;
-  p->ax = (double*)(p->at + pS->n);
+  p->at = sqlite3_malloc64(pS->n*sizeof(int64_t));
+  p->ax = sqlite3_malloc64(pS->n*5*sizeof(double));
+  if( p->at==0 || p->ax==0 ){
+    splineFree(p);
+    return SQLITE_NOMEM;
+  }
   p->ay = p->ax + pS->n;
   p->aM = p->ay + pS->n;
   c = p->aM + pS->n;

@@ -926,10 +926,18 @@ static int decodePlain(PqDec *d, const unsigned char *a, size_t nA, int64_t n, P
     case PQ_T_INT96:
       if( (uint64_t)n*12 > nA ) return decCorrupt(d, "PLAIN INT96 values truncated");
       for(i=0; i<n; i++){
-        uint64_t nanos = (uint64_t)rdLe(a+12*i, 8);
-        uint64_t jd = (uint64_t)(uint32_t)rdLe(a+12*i+8, 4);
-        /* modular arithmetic: garbage in, garbage out, but no overflow UB */
-        v->aI[i] = (int64_t)((jd - 2440588u)*86400000000000ULL + nanos);
+        /* 8 bytes nanoseconds of the day, then the Julian day (2440588 =
+        ** 1970-01-01).  Outside int64 ns (Spark's 9999-12-31 "forever") is
+        ** an error: a wrapped value would be a wrong date, silently. */
+        int64_t nanos = rdLe(a+12*i, 8);
+        uint32_t jd = (uint32_t)rdLe(a+12*i+8, 4);
+        __int128 x = ((__int128)jd - 2440588)*86400000000000LL + nanos;
+        if( x<INT64_MIN || x>INT64_MAX ){
+          return rErr(d->p, TS_PQ_ERROR, "parquet: column \"%s\", row group %d: INT96 timestamp "
+                      "(Julian day %u) is outside the int64 nanosecond range (1677-09-21 .. 2262-04-11)",
+                      d->c->info.zName, d->iRg, jd);
+        }
+        v->aI[i] = (int64_t)x;
       }
       return 0;
     case PQ_T_FLOAT:

@@ -182,9 +182,12 @@ int tsTimeParseIso(const char *z, int n, int64_t *piNs){
   }
   iDays = tsDaysFromCivil(Y, (unsigned)M, (unsigned)D);
   iSec = iDays*86400 + h*3600 + mi*60 + s - iOffSec;
-  if( __builtin_mul_overflow(iSec, TS_NS_PER_SEC, &iNs)
-   || __builtin_add_overflow(iNs, (int64_t)iFrac, &iNs) ){
-    return TS_TIME_RANGE;
+  /* In 128 bits: near the minimum, iSec*1e9 alone is below INT64_MIN while
+  ** adding the fraction brings it back (1677-09-21T00:12:43.145224192Z). */
+  {
+    __int128 x = (__int128)iSec*TS_NS_PER_SEC + iFrac;
+    if( x<INT64_MIN || x>INT64_MAX ) return TS_TIME_RANGE;
+    iNs = (int64_t)x;
   }
   *piNs = iNs;
   return TS_TIME_OK;

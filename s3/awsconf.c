@@ -38,11 +38,13 @@ static char *trimDup(const char *z, size_t n){
 
 char *tsAwsIniGet(const char *zPath, const char *zSection, const char *zKey){
   FILE *f = fopen(zPath, "r");
-  char zLine[4096];
+  char *zLine = 0;       /* one whole line (getline): session tokens run to kilobytes */
+  size_t nAlloc = 0;
+  ssize_t nLine;
   int bIn = 0;
   char *zVal = 0;
   if( f==0 ) return 0;
-  while( zVal==0 && fgets(zLine, sizeof(zLine), f) ){
+  while( zVal==0 && (nLine = getline(&zLine, &nAlloc, f))>=0 ){
     char *z = zLine, *zEq;
     while( *z==' ' || *z=='\t' ) z++;
     if( *z=='#' || *z==';' || *z=='\n' || *z==0 ) continue;
@@ -63,7 +65,7 @@ char *tsAwsIniGet(const char *zPath, const char *zSection, const char *zKey){
       free(zK);
     }
   }
-  OPENSSL_cleanse(zLine, sizeof(zLine));
+  if( zLine ){ OPENSSL_cleanse(zLine, nAlloc); free(zLine); }
   fclose(f);
   return zVal;
 }

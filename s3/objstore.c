@@ -219,6 +219,10 @@ int tsObjGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen,
     tsObjErr(pzErr, "get '%s': negative offset %lld", zKey, (long long)iOff);
     return TS_OBJ_RANGE;
   }
+  /* No object reaches INT64_MAX bytes: a longer length means "to the end".
+  ** Clamping here keeps iOff + nLen from overflowing in every back end (the
+  ** S3 Range header, the decrypting reader's end of range). */
+  if( nLen>INT64_MAX - iOff ) nLen = INT64_MAX - iOff;
   if( p->pCrypt ) return tsObjCryptGet(p, zKey, iOff, nLen, pOut, pzErr);
   return p->pM->xGet(p, zKey, iOff, nLen, pOut, pzErr);
 }

@@ -228,6 +228,31 @@ static size_t onRead(char *a, size_t sz, size_t nm, void *pArg){
 
 /* ---- the request loop ---- */
 
+/* TSLITE_S3_TRACE: print an error body to stderr, with the text of the
+** elements that echo our canonical request elided.  AWS puts the canonical
+** request (as text and as hex bytes) in SignatureDoesNotMatch answers, and
+** its header lines carry x-amz-security-token: a credential. */
+static void traceErrorBody(const char *z, size_t n){
+  static const char *const azHide[] = { "CanonicalRequest>", "CanonicalRequestBytes>" };
+  size_t i = 0;
+  fputs("tslite s3: error body: ", stderr);
+  while( i<n ){
+    size_t k, nTag = 0;
+    const char *zOpen = 0;
+    for(k=0; k<sizeof(azHide)/sizeof(azHide[0]) && zOpen==0; k++){
+      size_t m = strlen(azHide[k]);
+      if( z[i]=='<' && n-i>m && memcmp(z+i+1, azHide[k], m)==0 ){ zOpen = azHide[k]; nTag = m; }
+    }
+    if( zOpen==0 ){ fputc(z[i++], stderr); continue; }
+    /* "<Name>": print it, skip to "</Name>" (or the end of what we have). */
+    fwrite(z+i, 1, nTag+1, stderr);
+    i += nTag+1;
+    while( i<n && !(z[i]=='<' && n-i>nTag+1 && z[i+1]=='/' && memcmp(z+i+2, zOpen, nTag)==0) ) i++;
+    fputs("[elided]", stderr);
+  }
+  fputc('\n', stderr);
+}
+
 static int curlRetryable(CURLcode e){
   switch( e ){
     case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_CONNECT:
@@ -425,8 +450,7 @@ static int s3Perform(S3Store *p, S3Call *c, const char *zMsgKey, char **pzErr){
     if( ce==CURLE_OK ){
       curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &c->iStatus);
       if( p->bTrace && (c->iStatus<200 || c->iStatus>=300) && c->body.n ){
-        fprintf(stderr, "tslite s3: error body: %.*s\n", (int)(c->body.n<4000 ? c->body.n : 4000),
-                (const char*)c->body.a);
+        traceErrorBody((const char*)c->body.a, c->body.n<4000 ? c->body.n : 4000);
       }
       if( c->iStatus>=200 && c->iStatus<300 ){
         if( c->bCheck200 && tsS3XmlError((const char*)c->body.a, c->body.n, c->zCode,

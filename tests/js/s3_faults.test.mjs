@@ -174,6 +174,19 @@ try {
   check('session token is signed', /SignedHeaders=[^,]*x-amz-security-token/.test(st.last.headers.authorization || ''), st.last.headers.authorization);
   check('session token never in output', !r.out.includes('session-token-value') && !r.err.includes('session-token-value'), r.out);
 
+  // AWS's SignatureDoesNotMatch body echoes the canonical request, whose
+  // header lines include x-amz-security-token: TSLITE_S3_TRACE=1 must not
+  // copy that to stderr (docs: "never headers or credentials").
+  const sigBody = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code>'
+    + '<Message>The request signature we calculated does not match the signature you provided.</Message>'
+    + '<AWSAccessKeyId>AKIDEXAMPLE</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256</StringToSign>'
+    + `<CanonicalRequest>GET\n/faults/f/slowdown\n\nx-amz-security-token:trace-token-SECRET\n</CanonicalRequest>`
+    + '<CanonicalRequestBytes>78 2d 61 6d 7a</CanonicalRequestBytes><RequestId>r1</RequestId></Error>';
+  r = await faulted({ mode: 'body', status: 403, body: sigBody, count: 1 },
+    () => tool({ ...s3.proxyEnv, AWS_SESSION_TOKEN: 'trace-token-SECRET', TSLITE_S3_TRACE: '1' }, 'get', U('slowdown')));
+  check('trace: error body still traced (code shown)', r.err.includes('SignatureDoesNotMatch'), r.err);
+  check('trace: echoed canonical request (session token) not printed', !r.err.includes('trace-token-SECRET') && !r.out.includes('trace-token-SECRET'), r.err);
+
   // --- wrong secret: the server verifies SigV4 ---
   r = tool({ ...s3.env, AWS_SECRET_ACCESS_KEY: 'not-the-secret-XYZ' }, 'get', U('slowdown'));
   check('tampered secret rejected by server', /^ERR 1 S3 GetObject s3:\/\/faults\/f\/slowdown failed: HTTP 403 SignatureDoesNotMatch: .* after 1 attempt in/.test(r.out), r.out);

@@ -354,6 +354,10 @@ static void testCrypt(const char *zDir){
   TT_CHECK("crypt: range across segments", getRange(pEnc, "obj", 65530, 70000, &b)==0 && b.n==70000 && memcmp(b.a, a + 65530, 70000)==0);
   TT_CHECK("crypt: last byte", getRange(pEnc, "obj", n - 1, 1, &b)==0 && b.n==1 && b.a[0]==a[n-1]);
   TT_EQ_I64("crypt: range past end", getRange(pEnc, "obj", n, 1, &b), TS_OBJ_RANGE);
+  /* A length running past INT64_MAX means "to the end" (offset + length
+  ** once overflowed to a negative end and returned nothing). */
+  TT_CHECK("crypt: huge length reads to the end",
+           getRange(pEnc, "obj", n - 10, INT64_MAX, &b)==0 && b.n==10 && memcmp(b.a, a + n - 10, 10)==0);
   /* Tamper one byte of segment 2. */
   raw.a[128 + 2*(65536 + 16) + 77] ^= 1;
   TT_EQ_I64("crypt: put tampered", tsObjPut(pRaw, "obj", raw.a, raw.n, &zErr), 0);

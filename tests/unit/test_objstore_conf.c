@@ -77,6 +77,28 @@ int main(void){
   free(zV);
   TT_CHECK("ini: missing key", (zV = tsAwsIniGet(zCred, "empty", "aws_access_key_id"))==0);
   TT_CHECK("ini: missing file", tsAwsIniGet("/nonexistent/x", "default", "region")==0);
+  {
+    /* STS/SSO session tokens run to kilobytes: a long line is read whole,
+    ** not cut at a fixed buffer (whose tail, with its '=' padding, once
+    ** parsed as a line of its own). */
+    char zLong[400];
+    size_t nTok = 9000, k;
+    char *zTok = malloc(nTok + 1), *zText = malloc(nTok + 200);
+    for(k=0; k<nTok; k++) zTok[k] = "AbZ09+/"[k%7];
+    zTok[nTok-2] = zTok[nTok-1] = '=';
+    zTok[nTok] = 0;
+    snprintf(zText, nTok + 200, "[long]\naws_session_token = %s\nregion = r1\n", zTok);
+    snprintf(zLong, sizeof(zLong), "%s/.aws/long", zHome);
+    writeFile(zLong, zText);
+    zV = tsAwsIniGet(zLong, "long", "aws_session_token");
+    TT_CHECK("ini: 9000-byte value read whole", zV && strcmp(zV, zTok)==0);
+    free(zV);
+    zV = tsAwsIniGet(zLong, "long", "region");
+    TT_EQ_STR("ini: key after a long line", zV, "r1");
+    free(zV);
+    unlink(zLong);
+    free(zTok); free(zText);
+  }
 
   /* Default profile from the files. */
   cleanEnv();

@@ -896,6 +896,35 @@ static void testInt96(void){
   tsBufFree(&body); tsBufFree(&f);
 }
 
+/* An INT96 beyond the int64 nanosecond range (Spark/Hive write 9999-12-31
+** as a "forever" sentinel) is an error naming the column, not a wrapped
+** timestamp in 1816. */
+static void testInt96Range(void){
+  TsBuf body, f;
+  tsBufInit(&body); tsBufInit(&f);
+  tsBufAppendU64le(&body, 0); tsBufAppendU32le(&body, 2440588);     /* 1970-01-01 */
+  tsBufAppendU64le(&body, 0); tsBufAppendU32le(&body, 5373484);     /* 9999-12-31 */
+  buildFile(&f, PQ_T_INT96, -1, PQ_E_PLAIN, &body, 2);
+  {
+    MemSrc src = { f.a, (int64_t)f.n, 0 };
+    TsPqReader *r = 0;
+    char *zErr = 0;
+    TsPqColumnData d;
+    int rc;
+    memset(&d, 0, sizeof(d));
+    TT_EQ_I64("int96 range: file opens", tsPqReaderOpen(&r, memRead, &src, src.n, &zErr), 0);
+    rc = r ? tsPqReaderReadColumn(r, 0, 0, 0, &d) : -1;
+    TT_EQ_I64("int96 range: 9999-12-31 is an error", rc, TS_PQ_ERROR);
+    TT_CHECK("int96 range: message names column, row group, day and range",
+             r && tsPqReaderErrmsg(r) && strstr(tsPqReaderErrmsg(r), "row group 0: INT96 timestamp (Julian day 5373484)")
+             && strstr(tsPqReaderErrmsg(r), "outside the int64 nanosecond range"));
+    if( r && rc==0 ) tsPqColumnDataFree(&d);
+    tsPqReaderFree(r);
+    free(zErr);
+  }
+  tsBufFree(&body); tsBufFree(&f);
+}
+
 /* NaN, infinities and signed zeros: exact round trip; a chunk holding NaN
 ** gets neither min/max nor a ColumnIndex (DuckDB would prune NaN rows with
 ** NaN-free bounds). */
@@ -962,6 +991,7 @@ int main(void){
   testSpecialDoubles();
   testDeltaByteArray();
   testInt96();
+  testInt96Range();
   testThrift();
   testRle();
   testDelta();

@@ -71,6 +71,14 @@ int main(void){
   iso("2024-05-01T12:00:00Zjunk", TS_TIME_SYNTAX, 0);
   iso("yesterday", TS_TIME_SYNTAX, 0);
   iso("2300-01-01T00:00:00Z", TS_TIME_RANGE, 0);
+  /* Both ends of the range parse back from what tsTimeFormatIso prints
+  ** (the minimum's whole seconds alone are below INT64_MIN). */
+  iso("1677-09-21T00:12:43.145224192Z", TS_TIME_OK, INT64_MIN);
+  iso("1677-09-21T00:12:43.145224193Z", TS_TIME_OK, INT64_MIN + 1);
+  iso("1677-09-21T00:12:43.145224191Z", TS_TIME_RANGE, 0);
+  iso("2262-04-11T23:47:16.854775807Z", TS_TIME_OK, INT64_MAX);
+  iso("2262-04-11T23:47:16.854775808Z", TS_TIME_RANGE, 0);
+  iso("1677-09-21T05:12:43.145224192+05:00", TS_TIME_OK, INT64_MIN);
 
   fmt(0, "1970-01-01T00:00:00.000000000Z");
   fmt(1714564800123456789LL, "2024-05-01T12:00:00.123456789Z");
