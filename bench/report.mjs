@@ -101,30 +101,38 @@ for (const variant of variants) {
   p();
   p(`### ${variant}: ingest, storage, memory${rows0 ? ` (${fmtInt(rows0)} rows, ${fmtInt(rows0 * 10)} values)` : ''}`);
   p();
-  p('| system | rows/s | values/s | load s (CPU s) | file B/value | memory tier B/value | peak RSS load MB | peak RSS queries MB |');
-  p('|---|---:|---:|---:|---:|---:|---:|---:|');
+  p('| system | rows/s | values/s | load s (CPU s) | file B/value | memory tier B/value | Parquet B/value | peak RSS load MB | peak RSS queries MB |');
+  p('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const l of loads) {
     const ts = l.ts_stats;
     let tierBpv = null;
+    let pqBpv = null;
     if (ts && typeof ts === 'object') {
-      // ts_stats(table) JSON: take bytes per value of the memory tier when present.
-      const mt = ts.memory ?? ts.memory_tier ?? ts;
-      tierBpv = mt.bytes_per_value ?? (mt.bytes && l.values ? mt.bytes / l.values : null);
+      // ts_stats(table): memory.bytes_per_value (compressed chunk bytes per
+      // stored value); magnetic.bytes / (magnetic.rows x 10) for Parquet.
+      const mt = ts.memory ?? {};
+      tierBpv = mt.bytes_per_value ?? (mt.bytes && mt.values ? mt.bytes / mt.values : null);
+      const mg = ts.magnetic ?? {};
+      if (mg.bytes > 0 && mg.rows > 0) pqBpv = mg.bytes / (mg.rows * 10);
     }
     vs.load[l.system] = {
       rows_per_s: l.rows_per_s, values_per_s: l.values_per_s, seconds: l.seconds,
-      bytes_per_value: l.bytes_per_value, memory_tier_bytes_per_value: tierBpv,
+      cpu_seconds: l.cpu_seconds, rows_per_cpu_s: l.cpu_seconds ? l.rows / l.cpu_seconds : null,
+      bytes_per_value: l.bytes_per_value, memory_tier_bytes_per_value: tierBpv, parquet_bytes_per_value: pqBpv,
+      tier_seconds: l.tier_seconds ?? null,
       peak_rss_kb_load: l.peak_rss_kb, peak_rss_kb_query: qsum[l.system]?.peak_rss_kb ?? null,
     };
     p(`| ${l.system} | ${fmtInt(l.rows_per_s)} | ${fmtInt(l.values_per_s)} | ${l.seconds.toFixed(2)}`
       + `${l.cpu_seconds != null ? ` (${l.cpu_seconds.toFixed(2)})` : ''}`
       + `${l.index_seconds ? ` (index ${l.index_seconds.toFixed(2)})` : ''} | ${l.bytes_per_value.toFixed(2)}`
-      + ` | ${tierBpv == null ? '-' : Number(tierBpv).toFixed(2)} | ${mb(l.peak_rss_kb)} | ${mb(qsum[l.system]?.peak_rss_kb)} |`);
+      + ` | ${tierBpv == null ? '-' : Number(tierBpv).toFixed(2)}`
+      + ` | ${pqBpv == null ? '-' : pqBpv.toFixed(2)}${l.tier_seconds != null ? ` (ts_maintain ${l.tier_seconds.toFixed(1)} s)` : ''}`
+      + ` | ${mb(l.peak_rss_kb)} | ${mb(qsum[l.system]?.peak_rss_kb)} |`);
   }
   for (const s of systems) {
     if (!loads.find((l) => l.system === s) && qsum[s]) {
       vs.load[s] = { peak_rss_kb_query: qsum[s].peak_rss_kb };
-      p(`| ${s} | (same file as ${s.replace(/t\d$/, 't2')}) | | | | | - | ${mb(qsum[s].peak_rss_kb)} |`);
+      p(`| ${s} | (same file as ${s.replace(/t\d$/, 't2')}) | | | | | | - | ${mb(qsum[s].peak_rss_kb)} |`);
     }
   }
   const tl = vs.load.tslite;
@@ -132,6 +140,7 @@ for (const variant of variants) {
     p();
     const others = Object.keys(vs.load).filter((s) => s !== 'tslite' && vs.load[s].rows_per_s);
     p(`tslite/other: ingest rows/s ${others.map((s) => `${fmtRatio(tl.rows_per_s, vs.load[s].rows_per_s)} of ${s}`).join(', ')};`
+      + ` ingest rows per CPU second ${others.map((s) => `${fmtRatio(tl.rows_per_cpu_s, vs.load[s].rows_per_cpu_s)} of ${s}`).join(', ')};`
       + ` file size ${others.map((s) => `${fmtRatio(tl.bytes_per_value, vs.load[s].bytes_per_value)} of ${s}`).join(', ')};`
       + ` peak RSS (queries) ${others.map((s) => `${fmtRatio(tl.peak_rss_kb_query, vs.load[s].peak_rss_kb_query)} of ${s}`).join(', ')}.`);
   }

@@ -1037,39 +1037,27 @@ static int doubleDecode(TsRd *pRd, double *a, int n){
       if( tsRdBytes(pRd, nB, &aB) ) return TS_CHUNK_CORRUPT;
       return xorRead(aB, nB, a, n);
     }
-    case DBL_SCALED: {
-      unsigned char e;
-      int64_t *aM = (int64_t*)a;   /* decode in place: same size */
-      int rc;
-      if( tsRdByte(pRd, &e) || e>TS_MAX_SCALE ) return TS_CHUNK_CORRUPT;
-      rc = iseqDecode(pRd, aM, n);
-      if( rc ) return rc;
-      if( e==0 ){
-        for(i=0; i<n; i++){
-          int64_t m;
-          memcpy(&m, &a[i], 8);
-          a[i] = (double)m;
-        }
-      }else{
-        double p10 = aPow10[e];
-        for(i=0; i<n; i++){
-          int64_t m;
-          memcpy(&m, &a[i], 8);
-          a[i] = (double)m / p10;
-        }
-      }
-      return TS_CHUNK_OK;
-    }
+    case DBL_SCALED:
     case DBL_BITS: {
-      int64_t *aM = (int64_t*)a;   /* decode in place: same size */
-      int rc = iseqDecode(pRd, aM, n);
-      if( rc ) return rc;
-      for(i=0; i<n; i++){
-        int64_t x;
-        memcpy(&x, &a[i], 8);
-        a[i] = orderedDbl(x);
+      unsigned char e = 0;
+      int64_t *aM;
+      int rc;
+      if( eMode==DBL_SCALED && (tsRdByte(pRd, &e) || e>TS_MAX_SCALE) ) return TS_CHUNK_CORRUPT;
+      aM = (int64_t*)malloc(sizeof(int64_t)*(size_t)n);
+      if( aM==0 ) return TS_CHUNK_NOMEM;
+      rc = iseqDecode(pRd, aM, n);
+      if( rc==TS_CHUNK_OK ){
+        if( eMode==DBL_BITS ){
+          for(i=0; i<n; i++) a[i] = orderedDbl(aM[i]);
+        }else if( e==0 ){
+          for(i=0; i<n; i++) a[i] = (double)aM[i];
+        }else{
+          double p10 = aPow10[e];
+          for(i=0; i<n; i++) a[i] = (double)aM[i] / p10;
+        }
       }
-      return TS_CHUNK_OK;
+      free(aM);
+      return rc;
     }
   }
   return TS_CHUNK_CORRUPT;

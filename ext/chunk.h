@@ -17,7 +17,11 @@
 ** column has no NULL.
 **
 ** Decoders treat input as hostile: every length is checked and a bad blob
-** gives TS_CHUNK_CORRUPT, never a crash or an over-read.
+** gives TS_CHUNK_CORRUPT, never a crash or an over-read.  Every blob carries
+** a CRC-32, so damage is reported rather than decoded into wrong rows.
+**
+** The codec has no global state: any number of threads may encode and
+** decode at once (one TsChunkReader per thread at a time).
 */
 #ifndef CHUNK_H
 #define CHUNK_H

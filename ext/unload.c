@@ -573,7 +573,7 @@ static void outOpenFile(Unload *p, UOut *o){
     sqlite3_free(aSpec);
     if( rc!=TS_PQ_OK ){
       if( !o->bSinkErr ){
-        uErr(p, "ts_unload: cannot start Parquet file %s: %s", o->zKey,
+        uErr(p, "ts_unload: cannot start Parquet file %s%s: %s", p->zDestBase, o->zKey,
              o->pPq ? tsPqWriterErrmsg(o->pPq) : "out of memory");
       }
       if( p->rc==SQLITE_OK ) p->rc = SQLITE_ERROR;
@@ -592,7 +592,8 @@ static void outFinishFile(Unload *p, UOut *o){
   }
   if( o->pPq ){
     if( tsPqWriterFinish(o->pPq)!=TS_PQ_OK && !o->bSinkErr ){
-      uErr(p, "ts_unload: writing Parquet file %s failed: %s", o->zKey, tsPqWriterErrmsg(o->pPq));
+      uErr(p, "ts_unload: writing Parquet file %s%s failed: %s", p->zDestBase, o->zKey,
+           tsPqWriterErrmsg(o->pPq));
     }
     tsPqWriterFree(o->pPq);
     o->pPq = 0;
@@ -844,8 +845,8 @@ static void pqRow(Unload *p, UOut *o){
   if( rc==TS_PQ_OK ) rc = tsPqWriterEndRow(o->pPq);
   if( rc!=TS_PQ_OK ){
     if( !o->bSinkErr ){
-      uErr(p, "ts_unload: writing Parquet file %s failed at row %lld: %s", o->zKey,
-           p->nRowTotal+1, tsPqWriterErrmsg(o->pPq));
+      uErr(p, "ts_unload: writing Parquet file %s%s failed at row %lld: %s", p->zDestBase,
+           o->zKey, p->nRowTotal+1, tsPqWriterErrmsg(o->pPq));
     }
     if( p->rc==SQLITE_OK ) p->rc = SQLITE_ERROR;
     return;

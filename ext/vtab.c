@@ -556,7 +556,10 @@ struct TsSeries {
   sqlite3_int64 tMin;     /* time range of its chunks (valid if bChunks) */
   sqlite3_int64 tMax;
   TsSeries *pHashNext;    /* hash chain */
-  TsPend *pPend;          /* pending rows or NULL (owned) */
+  TsPend *pPend;          /* pending-row buffer or NULL (owned; kept empty
+                          ** between transactions to avoid re-growing it) */
+  int bPendList;          /* in the vtab's list of series with pending rows
+                          ** (which holds a reference) */
   TsSeries *pPendNext;    /* next series with pending rows */
 };
 
@@ -721,11 +724,20 @@ static int stmtErr(TsVtab *p, sqlite3_stmt *pStmt){
 ** The series key and the series cache.
 */
 
+/* Hash of an encoded series key: 8 bytes per step (it runs for every
+** inserted row). */
 static unsigned int keyHash(const unsigned char *a, int n){
-  unsigned int h = 2166136261u;
-  int i;
-  for(i=0; i<n; i++){ h ^= a[i]; h *= 16777619u; }
-  return h;
+  uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+  int i = 0;
+  for(; i+8<=n; i+=8){
+    uint64_t w;
+    memcpy(&w, a+i, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+  }
+  for(; i<n; i++) h = (h ^ a[i]) * 0x100000001b3ULL;
+  h ^= h >> 29;
+  return (unsigned int)(h ^ (h >> 32));
 }
 
 /* Encode a series key from dimension values (azDim[i]/anDim[i], NULL =
@@ -1148,6 +1160,19 @@ static void pendFree(TsVtab *pTab, TsPend *p){
   sqlite3_free(p);
 }
 
+/* Empty a buffer, keeping its arrays for the next rows. */
+static void pendReset(TsVtab *pTab, TsPend *p){
+  int i, j;
+  if( p==0 ) return;
+  for(i=0; i<pTab->s.nMeas; i++){
+    if( pTab->s.aMeasType[i]==TS_TYPE_VARCHAR && p->aazText[i] ){
+      for(j=0; j<p->nRow; j++){ sqlite3_free(p->aazText[i][j]); p->aazText[i][j] = 0; }
+    }
+  }
+  p->nRow = 0;
+  p->bInOrder = 1;
+}
+
 static void *reallocArray(void *a, size_t nElem, size_t szElem, int *pRc){
   void *aNew;
   if( *pRc ) return a;
@@ -1500,6 +1525,18 @@ static int flushSeries(TsVtab *p, TsSeries *pS){
     }
     if( tgt0>=0 ){
       rc = chunkMerge(p, pS, aC[tgt0*4], &pend, aOrd, i0, i);
+    }else if( pP->bInOrder ){
+      /* Slots are in time order: encode straight from the buffer. */
+      TsChunkCol *aSl = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+      TsRun sl;
+      if( aSl==0 ){ rc = SQLITE_NOMEM; break; }
+      runSlice(&pend, p->s.nMeas, i0, aSl);
+      sl.n = i - i0;
+      sl.aTime = pend.aTime + i0;
+      sl.aVersion = pend.aVersion + i0;
+      sl.aCol = aSl;
+      rc = chunksWrite(p, pS->iId, &sl);
+      sqlite3_free(aSl);
     }else{
       TsRunBuf out;
       int k;
@@ -1546,8 +1583,8 @@ static int flushAll(TsVtab *p){
     if( rc==SQLITE_OK ){
       p->pPendFirst = pS->pPendNext;
       pS->pPendNext = 0;
-      pendFree(p, pS->pPend);
-      pS->pPend = 0;
+      pS->bPendList = 0;
+      pendReset(p, pS->pPend);
       seriesUnref(p, pS);
     }
   }
@@ -1563,8 +1600,8 @@ static void pendDiscardAll(TsVtab *p){
     TsSeries *pS = p->pPendFirst;
     p->pPendFirst = pS->pPendNext;
     pS->pPendNext = 0;
-    pendFree(p, pS->pPend);
-    pS->pPend = 0;
+    pS->bPendList = 0;
+    pendReset(p, pS->pPend);
     seriesUnref(p, pS);
   }
   p->nPendBytes = 0;
@@ -1712,12 +1749,27 @@ static int stageMeasure(TsVtab *p, int iMeas, sqlite3_value *v, sqlite3_value **
   const char *zType = typeName(eType);
   sqlite3_value *pNum = 0;
   int eVal;
+  int eArg = sqlite3_value_type(v);
   p->aStNull[iMeas] = 0;
   p->aStNum[iMeas] = 0;
   *ppDup = 0;
-  if( sqlite3_value_type(v)==SQLITE_NULL ){
+  if( eArg==SQLITE_NULL ){
     p->aStNull[iMeas] = 1;
     return SQLITE_OK;
+  }
+  /* Fast paths for the common cases of the ingest loop. */
+  if( eType==TS_TYPE_DOUBLE && eArg==SQLITE_FLOAT ){
+    double r = sqlite3_value_double(v);
+    if( isfinite(r) ){
+      memcpy(&p->aStNum[iMeas], &r, sizeof(r));
+      return SQLITE_OK;
+    }
+  }else if( eArg==SQLITE_INTEGER && (eType==TS_TYPE_BIGINT || eType==TS_TYPE_TIMESTAMP) ){
+    sqlite3_int64 x = sqlite3_value_int64(v);
+    if( eType==TS_TYPE_BIGINT || x>=0 ){
+      p->aStNum[iMeas] = x;
+      return SQLITE_OK;
+    }
   }
   switch( eType ){
     case TS_TYPE_DOUBLE: {
@@ -2017,7 +2069,10 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
         rc = SQLITE_NOMEM;
         goto done;
       }
+    }
+    if( !pS->bPendList ){
       pS->nRef++;
+      pS->bPendList = 1;
       pS->pPendNext = p->pPendFirst;
       p->pPendFirst = pS;
     }
@@ -2080,8 +2135,10 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
 done:
   for(i=0; i<nDup; i++) sqlite3_value_free(apDup[i]);
   for(i=0; i<p->s.nMeas; i++){
-    sqlite3_value_free(apMeasDup[i]);
-    apMeasDup[i] = 0;
+    if( apMeasDup[i] ){
+      sqlite3_value_free(apMeasDup[i]);
+      apMeasDup[i] = 0;
+    }
   }
   return rc;
 }
@@ -2100,8 +2157,9 @@ done:
 **                     and the output order is what the query asks)
 **
 ** idxNum bits: TS_IDX_ORDER_ASC / TS_IDX_ORDER_DESC when ORDER BY time is
-** consumed, which happens only when the plan pins one series (every
-** dimension and measure_name constrained by =).
+** consumed: always when the plan pins one series (every dimension and
+** measure_name constrained by =), else when the table has at most
+** TS_MERGE_MAX series (xFilter then merges the series by time).
 **
 ** Every used constraint is applied exactly (omit=1), with SQLite's
 ** comparison rules: time is INTEGER (a TEXT operand gets NUMERIC affinity;
@@ -2109,6 +2167,7 @@ done:
 ** measure_name are TEXT compared with BINARY collation (numbers become
 ** text).  NULL operands match nothing.
 */
+#define TS_MERGE_MAX       4096   /* series merged for ORDER BY time */
 #define TS_IDX_ORDER_ASC   0x01
 #define TS_IDX_ORDER_DESC  0x02
 
@@ -2122,19 +2181,15 @@ struct TsValSet {
   int *anVal;            /* (owned) */
 };
 
-typedef struct TsCursor TsCursor;
-struct TsCursor {
-  sqlite3_vtab_cursor base;  /* base class: must be first */
-  int bEof;
-  sqlite3_int64 tLo, tHi;    /* time range, inclusive */
-  int bDesc;                 /* emit in descending time order */
-  sqlite3_int64 nLimit;      /* rows to emit, -1 = no limit */
-  sqlite3_int64 nOut;        /* rows emitted */
-  TsValSet *aSet;            /* constraints on dimensions (owned) */
-  int nSet;
-  TsSeries **apSer;          /* series to scan (referenced) */
-  int nSer;
-  int iSer;                  /* current series */
+/* A lane reads series apSer[iSer..iSerEnd) of its cursor one after the
+** other, one chunk at a time.  An unordered scan has one lane over every
+** series; a scan ordered by time across several series has one lane per
+** series and merges them (TsCursor.aHeap). */
+typedef struct TsLane TsLane;
+struct TsLane {
+  int bEof;                  /* no more rows */
+  int iSer;                  /* current series (index into apSer) */
+  int iSerEnd;               /* one past the lane's last series */
   sqlite3_int64 *aChunk;     /* id, tmin, tmax, nrow of the current series'
                              ** chunks in range (owned) */
   int nChunk;
@@ -2143,7 +2198,7 @@ struct TsCursor {
   int bEmitted;              /* a row of the current series was emitted */
   sqlite3_int64 tLast;       /* time of that row */
   /* The current chunk (a private copy, immune to flushes). */
-  sqlite3_int64 iChunkId;
+  sqlite3_int64 iChunkId;    /* 0 = none open */
   unsigned char *aBlob;      /* (owned) */
   TsChunkReader *pReader;    /* (owned) */
   const int64_t *aTime;      /* decoded times */
@@ -2154,15 +2209,39 @@ struct TsCursor {
   int iBegin, iEnd;          /* rows in range: [iBegin, iEnd) */
 };
 
+typedef struct TsCursor TsCursor;
+struct TsCursor {
+  sqlite3_vtab_cursor base;  /* base class: must be first */
+  int bEof;
+  sqlite3_int64 tLo, tHi;    /* time range, inclusive */
+  int bDesc;                 /* emit in descending time order */
+  int bMerge;                /* ordered by time across series (a lane each) */
+  sqlite3_int64 nLimit;      /* rows to emit, -1 = no limit */
+  sqlite3_int64 nOut;        /* rows emitted */
+  TsValSet *aSet;            /* constraints on dimensions (owned) */
+  int nSet;
+  TsSeries **apSer;          /* series to scan (referenced) */
+  int nSer;
+  TsLane *aLane;             /* (owned) */
+  int nLane;
+  int *aHeap;                /* lanes with rows, a heap on current time
+                             ** (bMerge only; owned) */
+  int nHeap;
+  TsLane *pLane;             /* the lane holding the current row */
+};
+
 static int tsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   TsVtab *p = (TsVtab*)pVtab;
   char *zIdx = 0;
   int nArg = 0, i, iLimit = -1, bOffset = 0, bAllUsed = 1;
   int bTimeEq = 0, bTimeRange = 0;
   unsigned char *aEqCol;         /* per dimension/measure_name: 1 = '=', 2 = IN */
-  double rRows = (double)(p->nRowEst>0 ? p->nRowEst : 1000000);
-  double rSeriesFrac = 1.0;
+  double rRows, rSeriesFrac = 1.0;
   int bOneSeries;
+  /* Costs come from the row and series counts, read once per change of
+  ** the database (errors here only make the estimate cruder). */
+  if( p->bStale || !p->bHaveVersion ) seriesRefresh(p);
+  rRows = (double)(p->nRowEst>0 ? p->nRowEst : 1000);
   aEqCol = sqlite3_malloc64((size_t)p->s.nDim + 2);
   if( aEqCol==0 ) return SQLITE_NOMEM;
   memset(aEqCol, 0, (size_t)p->s.nDim + 2);
@@ -2214,7 +2293,10 @@ static int tsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   if( zIdx==0 ) return SQLITE_NOMEM;
 
   pInfo->idxNum = 0;
-  if( pInfo->nOrderBy==1 && pInfo->aOrderBy[0].iColumn==0 && bOneSeries ){
+  /* ORDER BY time: one series is read in time order; several are merged,
+  ** holding one decoded chunk per series, so only up to TS_MERGE_MAX. */
+  if( pInfo->nOrderBy==1 && pInfo->aOrderBy[0].iColumn==0
+   && (bOneSeries || p->nSeries<=TS_MERGE_MAX) ){
     pInfo->orderByConsumed = 1;
     pInfo->idxNum |= pInfo->aOrderBy[0].desc ? TS_IDX_ORDER_DESC : TS_IDX_ORDER_ASC;
   }
@@ -2227,10 +2309,16 @@ static int tsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   pInfo->idxStr = zIdx;
   pInfo->needToFreeIdxStr = 1;
 
-  /* Costs: rows visited, assuming uniform series sizes and that a time
-  ** range keeps a tenth of them (a point lookup a single row). */
-  rRows *= rSeriesFrac;
-  if( bTimeEq ) rRows = rRows / (p->nSeries>0 ? (double)(p->nRowEst>0 ? p->nRowEst : 1)/p->nSeries : 1000.0);
+  /* Costs: rows visited, assuming series of equal size, that each '='
+  ** on a dimension keeps a tenth of them (IN a fifth), that one series is
+  ** 1/nSeries of the rows, that a time range keeps a quarter (both ends: a
+  ** twentieth) and a time point one row per series. */
+  if( bOneSeries ){
+    rRows /= (p->nSeries>0 ? (double)p->nSeries : 1.0);
+  }else{
+    rRows *= rSeriesFrac;
+  }
+  if( bTimeEq ) rRows = bOneSeries ? 1.0 : (double)(p->nSeries>0 ? p->nSeries : 10)*rSeriesFrac;
   else if( bTimeRange>=2 ) rRows *= 0.05;
   else if( bTimeRange==1 ) rRows *= 0.25;
   if( rRows<1.0 ) rRows = 1.0;
@@ -2245,37 +2333,42 @@ static int tsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
 }
 
 static int tsOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
-  TsVtab *p = (TsVtab*)pVtab;
   TsCursor *pCur = sqlite3_malloc64(sizeof(TsCursor));
+  (void)pVtab;
   if( pCur==0 ) return SQLITE_NOMEM;
   memset(pCur, 0, sizeof(*pCur));
-  pCur->aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
-  pCur->aColDone = sqlite3_malloc64((size_t)p->s.nMeas+1);
-  if( pCur->aCol==0 || pCur->aColDone==0 ){
-    sqlite3_free(pCur->aCol);
-    sqlite3_free(pCur->aColDone);
-    sqlite3_free(pCur);
-    return SQLITE_NOMEM;
-  }
   pCur->bEof = 1;
   *ppCursor = &pCur->base;
   return SQLITE_OK;
 }
 
-static void cursorChunkClear(TsCursor *pCur){
-  tsChunkReaderFree(pCur->pReader);
-  sqlite3_free(pCur->aBlob);
-  pCur->pReader = 0;
-  pCur->aBlob = 0;
-  pCur->aTime = 0;
-  pCur->aVersion = 0;
-  pCur->iChunkId = 0;
+static void laneChunkClear(TsLane *pL){
+  tsChunkReaderFree(pL->pReader);
+  sqlite3_free(pL->aBlob);
+  pL->pReader = 0;
+  pL->aBlob = 0;
+  pL->aTime = 0;
+  pL->aVersion = 0;
+  pL->iChunkId = 0;
 }
 
 static void cursorReset(TsCursor *pCur){
   TsVtab *p = (TsVtab*)pCur->base.pVtab;
   int i, j;
-  cursorChunkClear(pCur);
+  for(i=0; i<pCur->nLane; i++){
+    TsLane *pL = &pCur->aLane[i];
+    laneChunkClear(pL);
+    sqlite3_free(pL->aChunk);
+    sqlite3_free(pL->aCol);
+    sqlite3_free(pL->aColDone);
+  }
+  sqlite3_free(pCur->aLane);
+  pCur->aLane = 0;
+  pCur->nLane = 0;
+  pCur->pLane = 0;
+  sqlite3_free(pCur->aHeap);
+  pCur->aHeap = 0;
+  pCur->nHeap = 0;
   for(i=0; i<pCur->nSer; i++) seriesUnref(p, pCur->apSer[i]);
   sqlite3_free(pCur->apSer);
   pCur->apSer = 0;
@@ -2288,29 +2381,24 @@ static void cursorReset(TsCursor *pCur){
   sqlite3_free(pCur->aSet);
   pCur->aSet = 0;
   pCur->nSet = 0;
-  sqlite3_free(pCur->aChunk);
-  pCur->aChunk = 0;
-  pCur->nChunk = 0;
   pCur->bEof = 1;
 }
 
 static int tsClose(sqlite3_vtab_cursor *pCursor){
   TsCursor *pCur = (TsCursor*)pCursor;
   cursorReset(pCur);
-  sqlite3_free(pCur->aCol);
-  sqlite3_free(pCur->aColDone);
   sqlite3_free(pCur);
   return SQLITE_OK;
 }
 
-/* Load the chunk list of the current series for [lo, hi]. */
-static int cursorLoadChunks(TsCursor *pCur, sqlite3_int64 lo, sqlite3_int64 hi){
+/* Load the chunk list of the lane's current series for [lo, hi]. */
+static int laneLoadChunks(TsCursor *pCur, TsLane *pL, sqlite3_int64 lo, sqlite3_int64 hi){
   TsVtab *p = (TsVtab*)pCur->base.pVtab;
-  TsSeries *pS = pCur->apSer[pCur->iSer];
+  TsSeries *pS = pCur->apSer[pL->iSer];
   sqlite3_stmt *pStmt;
   int rc, nAlloc = 0, j;
-  pCur->nChunk = 0;
-  pCur->iGen = p->iFlushGen;
+  pL->nChunk = 0;
+  pL->iGen = p->iFlushGen;
   if( lo>hi ) return SQLITE_OK;
   rc = getStmt(p, STMT_CHUNK_FLOOR, &pStmt);
   if( rc ) return rc;
@@ -2319,90 +2407,168 @@ static int cursorLoadChunks(TsCursor *pCur, sqlite3_int64 lo, sqlite3_int64 hi){
   sqlite3_bind_int64(pStmt, 3, hi);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     if( sqlite3_column_int64(pStmt, 2)<lo ) continue;   /* the floor chunk ends before lo */
-    if( pCur->nChunk>=nAlloc ){
+    if( pL->nChunk>=nAlloc ){
       nAlloc = nAlloc ? nAlloc*2 : 16;
-      if( nAlloc<pCur->nChunk+1 ) nAlloc = pCur->nChunk+1;
-      pCur->aChunk = reallocArray(pCur->aChunk, (size_t)nAlloc*4, sizeof(sqlite3_int64), &rc);
+      if( nAlloc<pL->nChunk+1 ) nAlloc = pL->nChunk+1;
+      pL->aChunk = reallocArray(pL->aChunk, (size_t)nAlloc*4, sizeof(sqlite3_int64), &rc);
       if( rc ) break;
     }
-    for(j=0; j<4; j++) pCur->aChunk[pCur->nChunk*4+j] = sqlite3_column_int64(pStmt, j);
-    pCur->nChunk++;
+    for(j=0; j<4; j++) pL->aChunk[pL->nChunk*4+j] = sqlite3_column_int64(pStmt, j);
+    pL->nChunk++;
   }
   if( sqlite3_reset(pStmt)!=SQLITE_OK && rc==SQLITE_OK ) rc = stmtErr(p, pStmt);
-  pCur->iChunk = pCur->bDesc ? pCur->nChunk-1 : 0;
+  pL->iChunk = pCur->bDesc ? pL->nChunk-1 : 0;
   return rc;
 }
 
-/* Open chunk iChunk of the list; set [iBegin, iEnd) to its rows in range
-** and after the last emitted row. */
-static int cursorOpenChunk(TsCursor *pCur){
+/* Open chunk iChunk of the lane's list; set [iBegin, iEnd) to its rows in
+** range and after the last emitted row. */
+static int laneOpenChunk(TsCursor *pCur, TsLane *pL){
   TsVtab *p = (TsVtab*)pCur->base.pVtab;
-  sqlite3_int64 iChunk = pCur->aChunk[pCur->iChunk*4];
+  sqlite3_int64 iChunk = pL->aChunk[pL->iChunk*4];
   sqlite3_int64 lo = pCur->tLo, hi = pCur->tHi;
   TsRun run;
   int rc;
-  cursorChunkClear(pCur);
-  rc = chunkLoad(p, iChunk, &pCur->aBlob, &pCur->pReader, &run, pCur->aCol, 0);
+  laneChunkClear(pL);
+  rc = chunkLoad(p, iChunk, &pL->aBlob, &pL->pReader, &run, pL->aCol, 0);
   if( rc ) return rc;
-  pCur->iChunkId = iChunk;
-  pCur->aTime = run.aTime;
-  memset(pCur->aColDone, 0, (size_t)p->s.nMeas+1);
-  if( pCur->bEmitted ){
-    if( pCur->bDesc ){ if( pCur->tLast-1<hi ) hi = pCur->tLast-1; }
-    else{ if( pCur->tLast+1>lo ) lo = pCur->tLast+1; }
+  pL->iChunkId = iChunk;
+  pL->aTime = run.aTime;
+  memset(pL->aColDone, 0, (size_t)p->s.nMeas+1);
+  if( pL->bEmitted ){
+    if( pCur->bDesc ){ if( pL->tLast-1<hi ) hi = pL->tLast-1; }
+    else{ if( pL->tLast+1>lo ) lo = pL->tLast+1; }
   }
-  pCur->iBegin = searchTime(run.aTime, 0, run.n, lo);
-  pCur->iEnd = hi==INT64_MAX ? run.n : searchTime(run.aTime, 0, run.n, hi+1);
-  if( pCur->iEnd<pCur->iBegin ) pCur->iEnd = pCur->iBegin;
-  pCur->iRow = pCur->bDesc ? pCur->iEnd-1 : pCur->iBegin;
+  pL->iBegin = searchTime(run.aTime, 0, run.n, lo);
+  pL->iEnd = hi==INT64_MAX ? run.n : searchTime(run.aTime, 0, run.n, hi+1);
+  if( pL->iEnd<pL->iBegin ) pL->iEnd = pL->iBegin;
+  pL->iRow = pCur->bDesc ? pL->iEnd-1 : pL->iBegin;
   return SQLITE_OK;
 }
 
-/* Position the cursor on the next row at or after the current position
-** (which may be past the end of the current chunk, or before the first
-** series when iSer is -1). */
-static int cursorSettle(TsCursor *pCur){
+/* Position the lane on its next row at or after the current position
+** (which may be past the end of the current chunk, or before the lane's
+** first series when iSer is one less). */
+static int laneSettle(TsCursor *pCur, TsLane *pL){
   TsVtab *p = (TsVtab*)pCur->base.pVtab;
   int rc = SQLITE_OK;
   while( rc==SQLITE_OK ){
-    if( pCur->nLimit>=0 && pCur->nOut>=pCur->nLimit ) break;
-    if( pCur->iChunkId ){
-      if( pCur->iRow>=pCur->iBegin && pCur->iRow<pCur->iEnd ) return SQLITE_OK;
+    if( pL->iChunkId ){
+      if( pL->iRow>=pL->iBegin && pL->iRow<pL->iEnd ) return SQLITE_OK;
       /* This chunk is done: on to the next one of the series. */
-      cursorChunkClear(pCur);
-      pCur->iChunk += pCur->bDesc ? -1 : 1;
-      if( pCur->iGen!=p->iFlushGen ){
-        /* Chunks were rewritten since the list was read: re-read it from
-        ** just past the last row emitted (cursorOpenChunk skips the rest). */
-        rc = cursorLoadChunks(pCur, pCur->tLo, pCur->tHi);
+      laneChunkClear(pL);
+      pL->iChunk += pCur->bDesc ? -1 : 1;
+      if( pL->iGen!=p->iFlushGen ){
+        /* Chunks were rewritten since the list was read: re-read it (rows
+        ** up to the last one emitted are skipped by laneOpenChunk). */
+        rc = laneLoadChunks(pCur, pL, pCur->tLo, pCur->tHi);
         continue;
       }
     }
-    if( pCur->iChunk>=0 && pCur->iChunk<pCur->nChunk ){
-      rc = cursorOpenChunk(pCur);
+    if( pL->iChunk>=0 && pL->iChunk<pL->nChunk ){
+      rc = laneOpenChunk(pCur, pL);
       continue;
     }
     /* This series is done: on to the next one that overlaps the range. */
-    pCur->bEmitted = 0;
-    pCur->nChunk = 0;
-    for(pCur->iSer++; pCur->iSer<pCur->nSer; pCur->iSer++){
-      TsSeries *pS = pCur->apSer[pCur->iSer];
+    pL->bEmitted = 0;
+    pL->nChunk = 0;
+    for(pL->iSer++; pL->iSer<pL->iSerEnd; pL->iSer++){
+      TsSeries *pS = pCur->apSer[pL->iSer];
       if( pS->bChunks && pS->tMax>=pCur->tLo && pS->tMin<=pCur->tHi ) break;
     }
-    if( pCur->iSer>=pCur->nSer ) break;
-    rc = cursorLoadChunks(pCur, pCur->tLo, pCur->tHi);
+    if( pL->iSer>=pL->iSerEnd ) break;
+    rc = laneLoadChunks(pCur, pL, pCur->tLo, pCur->tHi);
   }
-  pCur->bEof = 1;
+  pL->bEof = 1;
+  return rc;
+}
+
+/* Does lane a come before lane b in the output order? */
+static int laneBefore(TsCursor *pCur, int a, int b){
+  sqlite3_int64 ta = pCur->aLane[a].aTime[pCur->aLane[a].iRow];
+  sqlite3_int64 tb = pCur->aLane[b].aTime[pCur->aLane[b].iRow];
+  if( ta==tb ) return a<b;
+  return pCur->bDesc ? ta>tb : ta<tb;
+}
+
+static void heapDown(TsCursor *pCur, int i){
+  int *h = pCur->aHeap, n = pCur->nHeap;
+  for(;;){
+    int l = 2*i+1, r = l+1, m = i, t;
+    if( l<n && laneBefore(pCur, h[l], h[m]) ) m = l;
+    if( r<n && laneBefore(pCur, h[r], h[m]) ) m = r;
+    if( m==i ) break;
+    t = h[i]; h[i] = h[m]; h[m] = t;
+    i = m;
+  }
+}
+
+/* Choose the lane of the next row (or set EOF). */
+static void cursorPick(TsCursor *pCur){
+  if( pCur->nLimit>=0 && pCur->nOut>=pCur->nLimit ){
+    pCur->bEof = 1;
+  }else if( pCur->bMerge ){
+    if( pCur->nHeap==0 ) pCur->bEof = 1;
+    else pCur->pLane = &pCur->aLane[pCur->aHeap[0]];
+  }else{
+    pCur->pLane = &pCur->aLane[0];
+    pCur->bEof = pCur->aLane[0].bEof;
+  }
+}
+
+/* Set up the lanes over apSer[0..nSer) and position on the first row. */
+static int cursorStart(TsCursor *pCur){
+  TsVtab *p = (TsVtab*)pCur->base.pVtab;
+  int i, rc = SQLITE_OK;
+  pCur->nLane = pCur->bMerge ? pCur->nSer : 1;
+  pCur->aLane = sqlite3_malloc64(sizeof(TsLane)*(size_t)pCur->nLane);
+  if( pCur->aLane==0 ){ pCur->nLane = 0; return SQLITE_NOMEM; }
+  memset(pCur->aLane, 0, sizeof(TsLane)*(size_t)pCur->nLane);
+  for(i=0; i<pCur->nLane; i++){
+    TsLane *pL = &pCur->aLane[i];
+    pL->aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+    pL->aColDone = sqlite3_malloc64((size_t)p->s.nMeas+1);
+    if( pL->aCol==0 || pL->aColDone==0 ) return SQLITE_NOMEM;
+    pL->iSer = pCur->bMerge ? i-1 : -1;
+    pL->iSerEnd = pCur->bMerge ? i+1 : pCur->nSer;
+  }
+  if( pCur->bMerge ){
+    pCur->aHeap = sqlite3_malloc64(sizeof(int)*(size_t)(pCur->nLane+1));
+    if( pCur->aHeap==0 ) return SQLITE_NOMEM;
+  }
+  for(i=0; rc==SQLITE_OK && i<pCur->nLane; i++){
+    rc = laneSettle(pCur, &pCur->aLane[i]);
+    if( rc==SQLITE_OK && pCur->bMerge && !pCur->aLane[i].bEof ) pCur->aHeap[pCur->nHeap++] = i;
+  }
+  if( rc==SQLITE_OK && pCur->bMerge ){
+    for(i=pCur->nHeap/2-1; i>=0; i--) heapDown(pCur, i);
+  }
+  if( rc==SQLITE_OK ){
+    pCur->bEof = 0;
+    cursorPick(pCur);
+  }
   return rc;
 }
 
 static int tsNext(sqlite3_vtab_cursor *pCursor){
   TsCursor *pCur = (TsCursor*)pCursor;
-  pCur->bEmitted = 1;
-  pCur->tLast = pCur->aTime[pCur->iRow];
+  TsLane *pL = pCur->pLane;
+  int rc;
+  pL->bEmitted = 1;
+  pL->tLast = pL->aTime[pL->iRow];
   pCur->nOut++;
-  pCur->iRow += pCur->bDesc ? -1 : 1;
-  return cursorSettle(pCur);
+  pL->iRow += pCur->bDesc ? -1 : 1;
+  rc = laneSettle(pCur, pL);
+  if( rc ){
+    pCur->bEof = 1;
+    return rc;
+  }
+  if( pCur->bMerge ){
+    if( pL->bEof ) pCur->aHeap[0] = pCur->aHeap[--pCur->nHeap];
+    heapDown(pCur, 0);
+  }
+  cursorPick(pCur);
+  return SQLITE_OK;
 }
 
 /* Apply a time constraint with SQLite's comparison semantics. */
@@ -2577,11 +2743,8 @@ static int tsFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr
     }
   }
   if( rc==SQLITE_OK ){
-    pCur->iSer = -1;
-    pCur->iChunkId = 0;
-    pCur->nChunk = 0;
-    pCur->iChunk = 0;
-    rc = cursorSettle(pCur);
+    pCur->bMerge = (idxNum & (TS_IDX_ORDER_ASC|TS_IDX_ORDER_DESC))!=0 && pCur->nSer>1;
+    rc = cursorStart(pCur);
   }
   if( rc ) pCur->bEof = 1;
   return rc;
@@ -2594,11 +2757,12 @@ static int tsEof(sqlite3_vtab_cursor *pCursor){
 static int tsColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol){
   TsCursor *pCur = (TsCursor*)pCursor;
   TsVtab *p = (TsVtab*)pCursor->pVtab;
-  TsSeries *pS = pCur->apSer[pCur->iSer];
-  int iRow = pCur->iRow;
+  TsLane *pL = pCur->pLane;
+  TsSeries *pS = pCur->apSer[pL->iSer];
+  int iRow = pL->iRow;
   switch( colKind(p, iCol) ){
     case TS_KIND_TIME:
-      sqlite3_result_int64(ctx, pCur->aTime[iRow]);
+      sqlite3_result_int64(ctx, pL->aTime[iRow]);
       break;
     case TS_KIND_DIM: {
       const char *z = pS->azDim[iCol-1];
@@ -2609,23 +2773,23 @@ static int tsColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol
       sqlite3_result_text(ctx, pS->zMName, -1, SQLITE_TRANSIENT);
       break;
     case TS_KIND_VERSION:
-      if( pCur->aVersion==0 ){
-        if( tsChunkReadVersion(pCur->pReader, &pCur->aVersion)!=TS_CHUNK_OK ){
-          pCur->aVersion = 0;
-          return chunkCorrupt(p, pCur->iChunkId, "bad version column");
+      if( pL->aVersion==0 ){
+        if( tsChunkReadVersion(pL->pReader, &pL->aVersion)!=TS_CHUNK_OK ){
+          pL->aVersion = 0;
+          return chunkCorrupt(p, pL->iChunkId, "bad version column");
         }
       }
-      sqlite3_result_int64(ctx, pCur->aVersion[iRow]);
+      sqlite3_result_int64(ctx, pL->aVersion[iRow]);
       break;
     default: {
       int iMeas = iCol - colMeas0(p);
-      TsChunkCol *c = &pCur->aCol[iMeas];
-      if( !pCur->aColDone[iMeas] ){
-        if( tsChunkReadCol(pCur->pReader, iMeas, c)!=TS_CHUNK_OK
+      TsChunkCol *c = &pL->aCol[iMeas];
+      if( !pL->aColDone[iMeas] ){
+        if( tsChunkReadCol(pL->pReader, iMeas, c)!=TS_CHUNK_OK
          || c->eType!=p->s.aMeasType[iMeas] ){
-          return chunkCorrupt(p, pCur->iChunkId, "bad measure column");
+          return chunkCorrupt(p, pL->iChunkId, "bad measure column");
         }
-        pCur->aColDone[iMeas] = 1;
+        pL->aColDone[iMeas] = 1;
       }
       if( c->aNull && c->aNull[iRow] ) break;
       switch( c->eType ){
@@ -2642,8 +2806,8 @@ static int tsColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol
 }
 
 static int tsRowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid){
-  TsCursor *pCur = (TsCursor*)pCursor;
-  *pRowid = pCur->iChunkId*TS_CHUNK_MAX_ROWS + pCur->iRow;
+  TsLane *pL = ((TsCursor*)pCursor)->pLane;
+  *pRowid = pL->iChunkId*TS_CHUNK_MAX_ROWS + pL->iRow;
   return SQLITE_OK;
 }
 
@@ -3021,7 +3185,13 @@ static void checkChunk(TsSchema *pS, sqlite3_int64 iChunk, const unsigned char *
   TsChunkInfo info;
   TsChunkStat *aStat = 0;
   const int64_t *aT = 0, *aV = 0;
+  char zWhy[200];
   int i, j;
+  zWhy[0] = 0;
+  if( tsChunkVerify(a, (size_t)n, zWhy, sizeof(zWhy))!=TS_CHUNK_OK ){
+    report(pRep, pnErr, "chunk %lld: %s", iChunk, zWhy[0] ? zWhy : "corrupt");
+    return;
+  }
   if( tsChunkInfoGet(a, (size_t)n, &info, 0, 0)!=TS_CHUNK_OK
    || tsChunkReaderOpen(a, (size_t)n, &pR)!=TS_CHUNK_OK ){
     report(pRep, pnErr, "chunk %lld: unreadable header", iChunk);

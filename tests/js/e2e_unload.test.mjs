@@ -283,6 +283,30 @@ SELECT CAST(time AS TEXT) AS time, hostname, measure_name, usage, CAST(cnt AS TE
     }
   }
 
+  // ---- 3b. All in SQL, as a shell user would: unload, read the manifest
+  // with ts_object_get + json_extract, count the listed objects, delete them.
+  {
+    const out = runSql(`
+CREATE TEMP TABLE u AS SELECT ts_unload('SELECT time, hostname, usage, region FROM cpu WHERE hostname <> ''host_4''',
+  's3://lake/sqlonly', '{"format":"csv","compression":"none","partitioned_by":["region"]}') AS r;
+CREATE TEMP TABLE m AS SELECT CAST(ts_object_get(json_extract(r, '$.manifestFile')) AS TEXT) AS j FROM u;
+SELECT json_extract(r, '$.rows'), json_extract(j, '$.query_metadata.total_row_count'),
+       json_array_length(j, '$.result_files'),
+       (SELECT count(*) FROM ts_object_list('s3://lake/sqlonly', 'results/region='))
+FROM u, m;
+SELECT sum(json_extract(f.value, '$.file_metadata.row_count')),
+       sum(length(ts_object_get(json_extract(f.value, '$.url'))) = json_extract(f.value, '$.file_metadata.content_length_in_bytes'))
+FROM m, json_each(m.j, '$.result_files') AS f;
+SELECT sum(ts_object_delete('s3://lake/sqlonly/' || key)) FROM ts_object_list('s3://lake/sqlonly');
+SELECT count(*) FROM ts_object_list('s3://lake/sqlonly');
+`, s3.env).trim().split('\n');
+    const nRows = expected.filter((r) => r[1] !== 'host_4').length + queryJson(db,
+      `SELECT count(*) AS n FROM cpu WHERE NOT (${WHERE.slice(6)}) AND hostname <> 'host_4'`)[0].n;
+    eq('sql only: rows, manifest row count, files, listing', out[0], `${nRows}|${nRows}|3|3`);
+    eq('sql only: per-file row counts add up, sizes match ts_object_get', out[1], `${nRows}|3`);
+    eq('sql only: ts_object_delete of every listed object (3 files + manifest + metadata)', out.slice(2), ['5', '0']);
+  }
+
   // ---- 4. A rollup with time-series functions, exported and compared ----
   {
     const ROLLUP = (tbl) => `SELECT bin(time, '1h') AS hour, hostname, count(*) AS n, avg(usage) AS avg_usage,

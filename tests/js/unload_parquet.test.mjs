@@ -145,7 +145,7 @@ SELECT group_concat(name || ':' || type, ',') FROM pragma_table_info('p', 'temp'
     'id:INTEGER,host:TEXT,v:REAL,ok:BOOLEAN,ts:TIMESTAMP,day:DATE,note:TEXT,region:TEXT']);
   // Filters (pruned with tslite's own statistics and page index) give the
   // same rows as on the source table.
-  const WHERES = ['id BETWEEN 1234 AND 5678', 'id = 777', 'id > ' + (N - 10), 'ts >= 1714564800000000000 + 20000*1000000007',
+  const WHERES = ['id BETWEEN 1234 AND 5678', 'id = 777', 'id > ' + (N - 10), `ts >= 1714564800000000000 + ${Math.floor((N * 2) / 3)}*1000000007`,
     "host = 'host-3'", "note = 'a,b'", 'v < -10', 'ok = 1 AND id < 500', "day = '2024-01-05'", 'note IS NULL'];
   const cmp = run(db, `CREATE VIRTUAL TABLE temp.p USING parquet('file://${file}');\n`
     + WHERES.map((w) => `SELECT (SELECT count(*) FROM (SELECT * FROM temp.p WHERE ${w} EXCEPT SELECT id, host, v, ok, ts, day, note, region FROM m WHERE ${w}))

@@ -6,6 +6,8 @@
 **
 **   build/tools/chunk_speed [nChunk]     (default 200 chunks = 2 M values)
 **
+** Also one VARCHAR column of distinct log lines (zstd dictionary) and of
+** 20 repeated host names.
 ** "values/s" counts measure values (rows x 10); the time column is encoded
 ** and decoded too, and its cost is included.  Times are this thread's CPU
 ** time (the build machine is shared), best of 3 repetitions.
@@ -104,10 +106,68 @@ static void run(const char *zName, int bFull, int nChunk){
   free(aBlob); free(aTime); free(aVal);
 }
 
+/* One VARCHAR column per chunk: distinct HTTP log lines (zstd dictionary)
+** or 20 repeated host names (plain dictionary). */
+static void runText(const char *zName, int bDistinct, int nChunk){
+  static char azBuf[NROW][96];
+  const char *az[NROW];
+  int an[NROW];
+  int64_t aTime[NROW];
+  TsBuf *aBlob = calloc((size_t)nChunk, sizeof(TsBuf));
+  double t0, t, tEnc = 1e30, tDec = 1e30;
+  size_t nByte = 0, nText = 0, nCheck = 0;
+  int k, i, rep;
+  for(i=0; i<NROW; i++){
+    aTime[i] = 1451606400000000000LL + i*10000000000LL;
+    if( bDistinct ){
+      an[i] = snprintf(azBuf[i], sizeof(azBuf[i]), "GET /api/v1/items/%d?user=%d HTTP/1.1 status=%d",
+                       (int)(rnd()%100000), (int)(rnd()%500), rnd()%10 ? 200 : 404);
+    }else{
+      an[i] = snprintf(azBuf[i], sizeof(azBuf[i]), "host_%d", (int)(rnd()%20));
+    }
+    az[i] = azBuf[i];
+    nText += (size_t)an[i];
+  }
+  for(rep=0; rep<3; rep++){
+    TsChunkCol c;
+    memset(&c, 0, sizeof(c));
+    c.eType = TS_TYPE_VARCHAR; c.azText = az; c.anText = an;
+    nByte = 0;
+    t0 = now();
+    for(k=0; k<nChunk; k++){
+      tsBufFree(&aBlob[k]);
+      if( tsChunkEncode(NROW, aTime, 0, 1, &c, &aBlob[k]) ){ fprintf(stderr, "encode failed\n"); exit(1); }
+      nByte += aBlob[k].n;
+    }
+    t = now() - t0;
+    if( t<tEnc ) tEnc = t;
+    t0 = now();
+    for(k=0; k<nChunk; k++){
+      TsChunkReader *pRd;
+      TsChunkCol out;
+      if( tsChunkReaderOpen(aBlob[k].a, aBlob[k].n, &pRd) || tsChunkReadCol(pRd, 0, &out) ){
+        fprintf(stderr, "decode failed\n");
+        exit(1);
+      }
+      for(i=0; i<NROW; i++) nCheck += (size_t)out.anText[i];
+      tsChunkReaderFree(pRd);
+    }
+    t = now() - t0;
+    if( t<tDec ) tDec = t;
+  }
+  printf("%-28s %8.2f bytes/value  encode %7.1f M values/s  decode %7.1f M values/s  (text %.1fx smaller; check %zu)\n",
+         zName, (double)nByte/((double)nChunk*NROW), (double)nChunk*NROW/tEnc/1e6,
+         (double)nChunk*NROW/tDec/1e6, (double)nText*nChunk/(double)nByte, nCheck);
+  for(k=0; k<nChunk; k++) tsBufFree(&aBlob[k]);
+  free(aBlob);
+}
+
 int main(int argc, char **argv){
   int nChunk = argc>1 ? atoi(argv[1]) : 200;
   if( nChunk<1 ) nChunk = 1;
   run("TSBS-like integer-valued", 0, nChunk);
   run("full-precision random walk", 1, nChunk);
+  runText("VARCHAR distinct log lines", 1, nChunk/10 + 1);
+  runText("VARCHAR 20 host names", 0, nChunk/10 + 1);
   return 0;
 }

@@ -455,6 +455,14 @@ static void testDoubles(void){
   roundTrip("doubles near 2^63", nRow, aTime, 0, 1, &c.c, 0);
   for(i=0; i<nRow; i++) c.aDouble[i] = 42.5;
   roundTrip("constant double", nRow, aTime, 0, 1, &c.c, 0);
+  /* Full-precision values held for 10 rows (sample-and-hold sensors):
+  ** Gorilla XOR's one bit per repeat is the smallest coding here. */
+  for(i=0; i<nRow; i++) c.aDouble[i] = i%10 ? c.aDouble[i-1] : rndNormal()*1e6;
+  {
+    size_t n = roundTrip("held full-precision doubles", nRow, aTime, 0, 1, &c.c, 0);
+    printf("INFO 200 full-precision doubles held 10 rows each: %zu bytes\n", n);
+    TT_CHECK("held doubles cost about a byte per value", n>0 && n<260);
+  }
   /* NaN and Inf never reach the codec, but must not crash it; the XOR and
   ** RAW paths are bit-exact so they still round-trip. */
   for(i=0; i<nRow; i++){
@@ -546,7 +554,43 @@ static void testMisuse(void){
   TT_EQ_I64("bad type is misuse", tsChunkEncode(2, aTime, 0, 1, &c, &b), TS_CHUNK_MISUSE);
   c.eType = TS_TYPE_DOUBLE;
   TT_EQ_I64("missing value array is misuse", tsChunkEncode(2, aTime, 0, 1, &c, &b), TS_CHUNK_MISUSE);
+  {
+    const char *az[2] = { "a", "b" };
+    int an[2] = { 1, -1 };
+    TsChunkCol t;
+    memset(&t, 0, sizeof(t));
+    t.eType = TS_TYPE_VARCHAR; t.azText = az; t.anText = an;
+    TT_EQ_I64("negative text length is misuse", tsChunkEncode(2, aTime, 0, 1, &t, &b), TS_CHUNK_MISUSE);
+    an[1] = 1; az[1] = 0;
+    TT_EQ_I64("NULL text with a length is misuse", tsChunkEncode(2, aTime, 0, 1, &t, &b), TS_CHUNK_MISUSE);
+  }
   TT_EQ_I64("misuse appends nothing", (long long)b.n, 0);
+  /* An output limit too small for the blob: NOMEM, and pOut keeps what it
+  ** had (here 3 bytes). */
+  {
+    int64_t aT[100], aV[100];
+    int i, rc;
+    TsChunkCol d;
+    memset(&d, 0, sizeof(d));
+    for(i=0; i<100; i++){ aT[i] = i; aV[i] = (int64_t)rnd(); }
+    d.eType = TS_TYPE_BIGINT; d.aInt = aV;
+    tsBufAppend(&b, "abc", 3);
+    b.nMax = 64;
+    rc = tsChunkEncode(100, aT, 0, 1, &d, &b);
+    TT_EQ_I64("output limit gives NOMEM", rc, TS_CHUNK_NOMEM);
+    TT_EQ_I64("output limit leaves the buffer's length", (long long)b.n, 3);
+    /* Small body (fits the limit), header + body do not. */
+    tsBufFree(&b);
+    tsBufInit(&b);
+    tsBufAppend(&b, "abc", 3);
+    b.nMax = 24;
+    for(i=0; i<100; i++) aV[i] = i;
+    rc = tsChunkEncode(100, aT, 0, 1, &d, &b);
+    TT_EQ_I64("output limit hit by the header gives NOMEM", rc, TS_CHUNK_NOMEM);
+    TT_EQ_I64("output limit hit by the header leaves the length", (long long)b.n, 3);
+    tsBufFree(&b);
+    tsBufInit(&b);
+  }
   TT_EQ_I64("empty blob is corrupt", tsChunkInfoGet("", 0, &info, 0, 0), TS_CHUNK_CORRUPT);
   TT_EQ_I64("bad magic is corrupt", tsChunkReaderOpen("XXXXXXXXXX", 10, &pRd), TS_CHUNK_CORRUPT);
   TT_CHECK("failed open nulls the reader", pRd==0);
@@ -812,6 +856,10 @@ static void testCompression(void){
   r = measureTsbs(0, 50, 100);
   printf("INFO TSBS-like integer-valued DOUBLE in 100-row chunks: %.4f bytes/value\n", r);
   TT_CHECK("TSBS-like data in 100-row chunks <= 1.0 byte per value", r>0 && r<=1.0);
+  r = measureTsbs(0, 100, 10);
+  printf("INFO TSBS-like integer-valued DOUBLE in 10-row chunks: %.4f bytes/value\n", r);
+  r = measureTsbs(0, 100, 1);
+  printf("INFO TSBS-like integer-valued DOUBLE in 1-row chunks: %.4f bytes/value\n", r);
 }
 
 int main(void){

@@ -339,6 +339,10 @@ static const char *azQuery[] = {
   "SELECT host, count(*) FROM T WHERE host IN (SELECT host FROM T WHERE d > 50) GROUP BY host ORDER BY host",
   "SELECT time, s FROM T WHERE s IS NOT NULL AND f = 1 ORDER BY time, host, dc, measure_name",
   "SELECT count(*) FROM T WHERE measure_name = 'metrics' AND host IS NULL",
+  "SELECT time FROM T ORDER BY time",
+  "SELECT time FROM T WHERE measure_name = 'cpu' ORDER BY time DESC LIMIT 9",
+  "SELECT time FROM T WHERE host IN ('h1', 'h2') AND time > %lld ORDER BY time LIMIT 20",
+  "SELECT time FROM T WHERE host = 'h0' ORDER BY time DESC",
 };
 
 static void compareQueries(int iOp){
@@ -402,7 +406,7 @@ static void compareQueries(int iOp){
 }
 
 int main(void){
-  int nOp = getenv("TS_SANITIZE") && atoi(getenv("TS_SANITIZE")) ? 800 : 3000;
+  int nOp = getenv("TS_SANITIZE") && atoi(getenv("TS_SANITIZE")) ? 700 : 2500;
   int iOp, nCompare = 0;
   const char *zSeed = getenv("TS_DIFF_SEED");
   rng = zSeed ? strtoull(zSeed, 0, 10) : 20240501;
