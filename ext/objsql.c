@@ -151,6 +151,7 @@ struct ObjListRow {
   char *zKey;              /* sqlite3_malloc'd */
   sqlite3_int64 nSize;     /* bytes */
   sqlite3_int64 iMtimeNs;  /* ns since epoch */
+  int bMtime;              /* iMtimeNs valid (else outside int64 ns: NULL) */
   char *zEtag;             /* sqlite3_malloc'd */
 };
 
@@ -228,7 +229,10 @@ static int objListCollect(void *pCtx, const TsObjInfo *pInfo){
   pRow->zKey = sqlite3_mprintf("%s", pInfo->zKey);
   pRow->zEtag = sqlite3_mprintf("%s", pInfo->zEtag ? pInfo->zEtag : "");
   pRow->nSize = pInfo->nSize;
-  pRow->iMtimeNs = (sqlite3_int64)pInfo->iMtimeMs*1000000;
+  /* A file's mtime can be any second; beyond 1677..2262 it has no int64
+  ** ns form and reads as NULL. */
+  pRow->bMtime = !__builtin_mul_overflow((sqlite3_int64)pInfo->iMtimeMs, (sqlite3_int64)1000000,
+                                         &pRow->iMtimeNs);
   if( pRow->zKey==0 || pRow->zEtag==0 ){
     sqlite3_free(pRow->zKey);
     sqlite3_free(pRow->zEtag);
@@ -291,7 +295,7 @@ static int objListColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   switch( i ){
     case OBJLIST_COL_KEY:   sqlite3_result_text(ctx, pRow->zKey, -1, SQLITE_TRANSIENT); break;
     case OBJLIST_COL_SIZE:  sqlite3_result_int64(ctx, pRow->nSize); break;
-    case OBJLIST_COL_MTIME: sqlite3_result_int64(ctx, pRow->iMtimeNs); break;
+    case OBJLIST_COL_MTIME: if( pRow->bMtime ) sqlite3_result_int64(ctx, pRow->iMtimeNs); break;
     case OBJLIST_COL_ETAG:  sqlite3_result_text(ctx, pRow->zEtag, -1, SQLITE_TRANSIENT); break;
     default: break;   /* hidden arguments read back as NULL */
   }

@@ -977,24 +977,45 @@ static int decodePlain(PqDec *d, const unsigned char *a, size_t nA, int64_t n, P
   return decCorrupt(d, "unsupported physical type");
 }
 
+/* The DELTA_BINARY_PACKED integers that open DELTA_LENGTH_BYTE_ARRAY (the
+** lengths) and DELTA_BYTE_ARRAY (the prefix lengths) data: at least n of them.
+** *paOut (malloc'd, caller frees) gets them all, *pnTotal their count and
+** *pnUsed the bytes they took.  zEnc and zWhat name them in messages. */
+static int decodeDeltaCounts(PqDec *d, const unsigned char *a, size_t nA, int64_t n,
+                             const char *zEnc, const char *zWhat,
+                             int64_t **paOut, uint64_t *pnTotal, size_t *pnUsed){
+  TsRd rd;
+  uint64_t b, m, nTotal;
+  int64_t *aOut;
+  char zWhy[80];
+  *paOut = 0;
+  tsRdInit(&rd, a, nA);
+  if( tsRdVarint(&rd, &b) || tsRdVarint(&rd, &m) || tsRdVarint(&rd, &nTotal) || (int64_t)nTotal<n
+   || nTotal>(uint64_t)tsPqReaderAllocLimit/8 ){
+    snprintf(zWhy, sizeof(zWhy), "bad %s header", zEnc);
+    return decCorrupt(d, zWhy);
+  }
+  aOut = malloc(sizeof(int64_t)*(size_t)(nTotal ? nTotal : 1));
+  if( !aOut ) return rErr(d->p, TS_PQ_NOMEM, "out of memory");
+  if( tsPqDeltaDecode(a, nA, aOut, (int64_t)nTotal, 1, pnUsed) ){
+    free(aOut);
+    snprintf(zWhy, sizeof(zWhy), "bad %s %s", zEnc, zWhat);
+    return decCorrupt(d, zWhy);
+  }
+  *paOut = aOut;
+  *pnTotal = nTotal;
+  return 0;
+}
+
 /* DELTA_LENGTH_BYTE_ARRAY: lengths (delta) then concatenated bytes. */
 static int decodeDeltaLength(PqDec *d, const unsigned char *a, size_t nA, int64_t n, PqVals *v,
                              size_t *pnUsed){
   int64_t *aLen = 0, i;
   size_t nUsed = 0, off;
-  TsRd rd;
-  uint64_t b, m, nTotal;
+  uint64_t nTotal = 0;
   if( valsAlloc(d, v, n) ) return d->p->rc;
-  tsRdInit(&rd, a, nA);
-  if( tsRdVarint(&rd, &b) || tsRdVarint(&rd, &m) || tsRdVarint(&rd, &nTotal) || (int64_t)nTotal<n
-   || nTotal>(uint64_t)tsPqReaderAllocLimit/8 ){
-    return decCorrupt(d, "bad DELTA_LENGTH_BYTE_ARRAY header");
-  }
-  aLen = malloc(sizeof(int64_t)*(size_t)(nTotal ? nTotal : 1));
-  if( !aLen ) return rErr(d->p, TS_PQ_NOMEM, "out of memory");
-  if( tsPqDeltaDecode(a, nA, aLen, (int64_t)nTotal, 1, &nUsed) ){
-    free(aLen);
-    return decCorrupt(d, "bad DELTA_LENGTH_BYTE_ARRAY lengths");
+  if( decodeDeltaCounts(d, a, nA, n, "DELTA_LENGTH_BYTE_ARRAY", "lengths", &aLen, &nTotal, &nUsed) ){
+    return d->p->rc;
   }
   off = nUsed;
   for(i=0; i<n; i++){
@@ -1015,21 +1036,12 @@ static int decodeDeltaLength(PqDec *d, const unsigned char *a, size_t nA, int64_
 static int decodeDeltaByteArray(PqDec *d, const unsigned char *a, size_t nA, int64_t n, PqVals *v){
   int64_t *aPre = 0, i;
   size_t nUsed = 0;
-  TsRd rd;
-  uint64_t b, m, nTotal;
+  uint64_t nTotal = 0;
   PqVals suf;
   TsBuf out;
   memset(&suf, 0, sizeof(suf));
-  tsRdInit(&rd, a, nA);
-  if( tsRdVarint(&rd, &b) || tsRdVarint(&rd, &m) || tsRdVarint(&rd, &nTotal) || (int64_t)nTotal<n
-   || nTotal>(uint64_t)tsPqReaderAllocLimit/8 ){
-    return decCorrupt(d, "bad DELTA_BYTE_ARRAY header");
-  }
-  aPre = malloc(sizeof(int64_t)*(size_t)(nTotal ? nTotal : 1));
-  if( !aPre ) return rErr(d->p, TS_PQ_NOMEM, "out of memory");
-  if( tsPqDeltaDecode(a, nA, aPre, (int64_t)nTotal, 1, &nUsed) ){
-    free(aPre);
-    return decCorrupt(d, "bad DELTA_BYTE_ARRAY prefix lengths");
+  if( decodeDeltaCounts(d, a, nA, n, "DELTA_BYTE_ARRAY", "prefix lengths", &aPre, &nTotal, &nUsed) ){
+    return d->p->rc;
   }
   if( decodeDeltaLength(d, a+nUsed, nA-nUsed, n, &suf, 0) ){ free(aPre); valsFree(&suf); return d->p->rc; }
   if( valsAlloc(d, v, n) ){ free(aPre); valsFree(&suf); return d->p->rc; }

@@ -110,8 +110,9 @@ int tsPqBssDecode(const unsigned char *a, size_t nByte, int64_t n, int k, unsign
 
 /* Codecs.  Compress appends to pOut; returns 0 ok. */
 int tsPqCompress(int eCodec, int iLevel, const void *a, size_t n, TsBuf *pOut);
-/* Decompress exactly nOut bytes into aOut; returns TS_PQ_OK, TS_PQ_CORRUPT or
-** TS_PQ_ERROR (unsupported codec, message in zErr[nErr]). */
+/* Decompress exactly nOut bytes into aOut; returns TS_PQ_OK, TS_PQ_CORRUPT
+** (bad or short data), TS_PQ_NOMEM (zlib could not start) or TS_PQ_ERROR
+** (unsupported codec: no message here, the caller names codec and column). */
 int tsPqDecompress(int eCodec, const void *a, size_t n, void *aOut, size_t nOut);
 
 /************** interface to snappy.c **************/

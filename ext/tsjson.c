@@ -231,12 +231,21 @@ static int jpNumber(JP *p, int *peType, int64_t *pi, double *pr){
       return 0;
     }
   }
-  if( i-i0>=sizeof(zNum) ) return jpErr(p, "number too long at byte %zu", i0);
-  memcpy(zNum, p->z+i0, i-i0);
-  zNum[i-i0] = 0;
-  *peType = TS_SV_REAL;
-  *pr = strtod(zNum, 0);
-  *pi = 0;
+  /* strtod needs a NUL-terminated copy; the input is not terminated.  Long
+  ** numbers (any digit count is valid JSON) get a heap copy. */
+  {
+    char *z = zNum;
+    if( i-i0>=sizeof(zNum) ){
+      z = malloc(i-i0+1);
+      if( z==0 ) return jpErr(p, "out of memory");
+    }
+    memcpy(z, p->z+i0, i-i0);
+    z[i-i0] = 0;
+    *peType = TS_SV_REAL;
+    *pr = strtod(z, 0);
+    *pi = 0;
+    if( z!=zNum ) free(z);
+  }
   return 0;
 }
 

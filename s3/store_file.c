@@ -263,10 +263,13 @@ static int fileGet(TsObjStore *pBase, const char *zKey, int64_t iOff, int64_t nL
 }
 
 static void fillInfo(const struct stat *pSt, TsObjInfo *pInfo, char *zEtag, size_t nEtag){
-  int64_t iNs = (int64_t)pSt->st_mtim.tv_sec*1000000000 + pSt->st_mtim.tv_nsec;
+  /* A file may carry any mtime: milliseconds fit int64 for +-292 million
+  ** years, nanoseconds overflow past 2262 (objsql.c turns those into NULL).
+  ** The ETag only needs to change with the file: unsigned, wrapping. */
+  uint64_t uNs = (uint64_t)pSt->st_mtim.tv_sec*1000000000u + (uint64_t)pSt->st_mtim.tv_nsec;
   pInfo->nSize = (int64_t)pSt->st_size;
-  pInfo->iMtimeMs = iNs / 1000000;
-  snprintf(zEtag, nEtag, "%llx-%llx", (unsigned long long)iNs, (unsigned long long)pSt->st_size);
+  pInfo->iMtimeMs = (int64_t)pSt->st_mtim.tv_sec*1000 + pSt->st_mtim.tv_nsec/1000000;
+  snprintf(zEtag, nEtag, "%llx-%llx", (unsigned long long)uNs, (unsigned long long)pSt->st_size);
   pInfo->zEtag = zEtag;
 }
 

@@ -957,6 +957,12 @@ static int s3List(TsObjStore *pBase, const char *zPrefix,
         rc = TS_OBJ_ERROR;
         tsObjErr(pzErr, "S3 ListObjectsV2 s3://%s/%s: truncated page %d without NextContinuationToken",
                  p->zBucket, zFullPrefix, nPage + 1);
+      }else if( l.bTruncated && zToken && strcmp(l.zNext, zToken)==0 ){
+        /* The same page again would follow, forever. */
+        rc = TS_OBJ_ERROR;
+        tsObjErr(pzErr, "S3 ListObjectsV2 s3://%s/%s: page %d repeated the continuation token "
+                 "of the page before (server bug; the listing would never end)",
+                 p->zBucket, zFullPrefix, nPage + 1);
       }
     }
     for(i=0; rc==TS_OBJ_OK && i<l.n && !bStop; i++){

@@ -187,6 +187,18 @@ try {
   check('trace: error body still traced (code shown)', r.err.includes('SignatureDoesNotMatch'), r.err);
   check('trace: echoed canonical request (session token) not printed', !r.err.includes('trace-token-SECRET') && !r.out.includes('trace-token-SECRET'), r.err);
 
+  // A server that answers every ListObjectsV2 page with the same
+  // continuation token would loop the listing forever: it must stop.
+  const loopBody = '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>faults</Name>'
+    + '<IsTruncated>true</IsTruncated><NextContinuationToken>same-token</NextContinuationToken>'
+    + '<Contents><Key>f/loop/a</Key><Size>1</Size><LastModified>2024-05-01T00:00:00.000Z</LastModified><ETag>"x"</ETag></Contents>'
+    + '</ListBucketResult>';
+  r = await faulted({ mode: 'body', status: 200, body: loopBody, count: -1, method: 'GET', query: 'list-type' },
+    () => viaProxy('list', 's3://faults/f/loop'));
+  check('list: repeated continuation token is an error, not an endless loop',
+    r.out.includes('ListObjectsV2 s3://faults/f/loop') && r.out.includes("repeated the continuation token"), r.out);
+  check('list: stopped after 2 pages', r.faulted === 2, String(r.faulted));
+
   // --- wrong secret: the server verifies SigV4 ---
   r = tool({ ...s3.env, AWS_SECRET_ACCESS_KEY: 'not-the-secret-XYZ' }, 'get', U('slowdown'));
   check('tampered secret rejected by server', /^ERR 1 S3 GetObject s3:\/\/faults\/f\/slowdown failed: HTTP 403 SignatureDoesNotMatch: .* after 1 attempt in/.test(r.out), r.out);

@@ -69,7 +69,14 @@ try {
     r = q('SELECT ts_object_get(NULL), ts_object_put(NULL, 1), ts_object_delete(NULL); SELECT count(*) FROM ts_object_list(NULL);', env);
     eq(`${label}: NULL arguments give NULL / no rows`, r.stdout, '||\n0\n');
   }
-  let r = q("SELECT ts_object_get('ftp://x/y');");
+  // A modification time outside int64 ns (files can carry any mtime) gives
+  // NULL, not a wrapped timestamp (nor signed-overflow UB).
+  let r = q(`SELECT ts_object_put(${lit(`file://${dir}/mt/far`)}, 'x'), ts_object_put(${lit(`file://${dir}/mt/now`)}, 'y');`, {});
+  fs.utimesSync(path.join(dir, 'mt', 'far'), new Date('2300-01-01T00:00:00Z'), new Date('2300-01-01T00:00:00Z'));
+  fs.utimesSync(path.join(dir, 'mt', 'now'), new Date('2024-05-01T12:00:00Z'), new Date('2024-05-01T12:00:00Z'));
+  r = q(`SELECT key, quote(last_modified) FROM ts_object_list(${lit(`file://${dir}/mt`)});`, {});
+  eq('file: mtime beyond 2262 lists as NULL', r.stdout, 'far|NULL\nnow|1714564800000000000\n');
+  r = q("SELECT ts_object_get('ftp://x/y');");
   check('unsupported scheme message', r.stderr.includes("unsupported URI 'ftp://x/y'"), r.stderr);
   r = q("SELECT * FROM ts_object_list;");
   check('ts_object_list without uri', r.stderr.includes('a uri argument is required'), r.stderr);
