@@ -417,8 +417,19 @@ static void blockPlan(const uint64_t *a, int n, BlockPlan *pPlan){
       for(j=0; nCum + aCnt[j] <= n/2; j++) nCum += aCnt[j];
       med = (int64_t)((uint64_t)mn + (uint64_t)j);
     }else{
-      memcpy(t, a, sizeof(uint64_t)*(size_t)n);
-      med = (int64_t)selectKth(t, n, n/2);
+      /* Wide range: narrow to the values whose top 8 bits (of value -
+      ** minimum) are the median's, by counting, then select among those
+      ** few (branch-free counting instead of a quickselect over the whole
+      ** block, whose compares mispredict on noisy data). */
+      int aCnt[256], sh = w - 8, kk = n/2, b, m = 0;
+      memset(aCnt, 0, sizeof(aCnt));
+      for(j=0; j<n; j++) aCnt[(a[j] - (uint64_t)mn) >> sh]++;
+      for(b=0; nCum + aCnt[b] <= kk; b++) nCum += aCnt[b];
+      for(j=0; j<n; j++){
+        t[m] = a[j];
+        m += (int)(((a[j] - (uint64_t)mn) >> sh)==(uint64_t)b);
+      }
+      med = (int64_t)selectKth(t, m, kk - nCum);
     }
     /* bitWidth(median z) from a histogram of widths (bitWidth is monotone). */
     memset(aHist, 0, sizeof(aHist));
@@ -636,7 +647,7 @@ static void iseqWriteMode(TsBuf *p, const int64_t *a, int n, int eMode, uint64_t
 /* Append the ISEQ encoding of a[0..n) (n >= 1) to p without GCD. */
 static int iseqEncodePlain(TsBuf *p, const int64_t *a, int n){
   uint64_t *aD;
-  size_t aRobust[3], aPacked[3], nRle = 0, iStart, nHead;
+  size_t aRobust[3], aPacked[3], nRle = 0, nRleMin, iStart, nHead;
   int nRun = 0;
   int i, k, eRobust, ePacked, bConst = 1, bArith = 1;
   static const int aMode[3] = { ISEQ_FOR, ISEQ_DELTA, ISEQ_DOD };
@@ -659,10 +670,19 @@ static int iseqEncodePlain(TsBuf *p, const int64_t *a, int n){
   aD = (uint64_t*)malloc(sizeof(uint64_t)*(size_t)n);
   if( aD==0 ) return TS_CHUNK_NOMEM;
 
-  /* RLE's size is at least 2 + 2*nRun bytes; the exact size is computed
-  ** below only when that bound does not already rule it out. */
-  for(i=1; i<n; i++) nRun += a[i]!=a[i-1];
-  nRun++;
+  /* RLE's size is at least 1 + varintLen(nRun) + nRun*(1 + varintLen of
+  ** the smallest zigzag value); the exact size is computed below only when
+  ** that bound does not already rule it out. */
+  {
+    uint64_t zMin = tsZigzagEnc(a[0]);
+    for(i=1; i<n; i++){
+      uint64_t z = tsZigzagEnc(a[i]);
+      nRun += a[i]!=a[i-1];
+      zMin = z<zMin ? z : zMin;
+    }
+    nRun++;
+    nRleMin = 1 + (size_t)varintLen((uint64_t)nRun) + (size_t)nRun*(1 + (size_t)varintLen(zMin));
+  }
 
   /* Two cheap estimates per mode: FOR over the values, DELTA over the
   ** n-1 deltas, DOD over the n-2 deltas of deltas (n >= 3 here). */
@@ -702,7 +722,7 @@ static int iseqEncodePlain(TsBuf *p, const int64_t *a, int n){
     }
     tsBufFree(&tmp);
   }
-  if( !p->bErr && p->n - iStart > 2 + 2*(size_t)nRun ){
+  if( !p->bErr && p->n - iStart > nRleMin ){
     for(i=0; i<n; ){
       int j = i+1;
       while( j<n && a[j]==a[i] ) j++;

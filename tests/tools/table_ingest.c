@@ -1,7 +1,7 @@
 /*
 ** table_ingest.c: measures the memory tier's ingest speed and compression.
 **
-**   build/tools/table_ingest [HOSTS [POINTS [ts|plain]]]    (defaults 100 hosts x 8640
+**   build/tools/table_ingest [HOSTS [POINTS [ts|plain|both [ints|doubles]]]]    (defaults 100 hosts x 8640
 **                                                   points = one day at 10 s)
 **
 ** Generates TSBS cpu-only-like data: HOSTS series (hostname, region,
@@ -196,7 +196,9 @@ int main(int argc, char **argv){
   sqlite3_auto_extension((void(*)(void))sqlite3_tslite_init);
   printf("%d hosts x %d points (10 s interval) = %lld rows x %d DOUBLE measures\n",
          nHost, nPoint, (long long)nHost*nPoint, NMEAS);
+  /* optional 4th argument "ints" or "doubles": only that data set */
   for(bInts=1; bInts>=0; bInts--){
+    if( argc>4 && strcmp(argv[4], bInts ? "ints" : "doubles")!=0 ) continue;
     double bpvTs = 0, bpvPlain = 0, cTs = 1, cPlain = 1;
     double rTs = bOnlyPlain ? 1 : run(1, bInts, nHost, nPoint, &bpvTs, &cTs);
     double rPlain = bOnlyTs ? 1 : run(0, bInts, nHost, nPoint, &bpvPlain, &cPlain);
