@@ -192,9 +192,8 @@ static uint32_t blobCrc(const unsigned char *a, size_t n){
 }
 
 static int varintLen(uint64_t v){
-  int n = 1;
-  while( v>=0x80 ){ v >>= 7; n++; }
-  return n;
+  /* ceil(bits/7), at least 1: no loop (hot in the encoder's estimates) */
+  return (64 - __builtin_clzll(v|1) + 6)/7;
 }
 
 /* Width in bits of the largest value (0 for 0). */
@@ -213,7 +212,7 @@ struct BitW {
 static void bwInit(BitW *w, TsBuf *p){ w->p = p; w->acc = 0; w->nAcc = 0; }
 
 /* Append the low nb bits of v (0 <= nb <= 64). */
-static void bwPut(BitW *w, uint64_t v, int nb){
+static inline __attribute__((always_inline)) void bwPut(BitW *w, uint64_t v, int nb){
   int nNew;
   if( nb==0 ) return;
   if( nb<64 ) v &= ((uint64_t)1<<nb) - 1;
@@ -389,17 +388,16 @@ static uint64_t selectKth(uint64_t *a, int n, int k){
 
 /* Choose the smaller coding of one block a[0..n) (1 <= n <= TS_BLOCK). */
 static void blockPlan(const uint64_t *a, int n, BlockPlan *pPlan){
-  int64_t mn = (int64_t)a[0];
-  uint64_t mx = 0, z[TS_BLOCK], t[TS_BLOCK];
+  int64_t mn = (int64_t)a[0], mxs = (int64_t)a[0];
+  uint64_t z[TS_BLOCK], t[TS_BLOCK];
   int j, w, k, k0;
-  for(j=0; j<n; j++){
-    if( (int64_t)a[j]<mn ) mn = (int64_t)a[j];
+  for(j=1; j<n; j++){
+    int64_t v = (int64_t)a[j];
+    mn = v<mn ? v : mn;
+    mxs = v>mxs ? v : mxs;
   }
-  for(j=0; j<n; j++){
-    uint64_t d = a[j] - (uint64_t)mn;
-    if( d>mx ) mx = d;
-  }
-  w = bitWidth(mx);
+  /* the largest value - base is (max - min) as an unsigned difference */
+  w = bitWidth((uint64_t)mxs - (uint64_t)mn);
   pPlan->base = mn;
   pPlan->code = w;
   pPlan->nBit = (uint64_t)n * (uint64_t)w;
@@ -419,8 +417,19 @@ static void blockPlan(const uint64_t *a, int n, BlockPlan *pPlan){
       for(j=0; nCum + aCnt[j] <= n/2; j++) nCum += aCnt[j];
       med = (int64_t)((uint64_t)mn + (uint64_t)j);
     }else{
-      memcpy(t, a, sizeof(uint64_t)*(size_t)n);
-      med = (int64_t)selectKth(t, n, n/2);
+      /* Wide range: narrow to the values whose top 8 bits (of value -
+      ** minimum) are the median's, by counting, then select among those
+      ** few (branch-free counting instead of a quickselect over the whole
+      ** block, whose compares mispredict on noisy data). */
+      int aCnt[256], sh = w - 8, kk = n/2, b, m = 0;
+      memset(aCnt, 0, sizeof(aCnt));
+      for(j=0; j<n; j++) aCnt[(a[j] - (uint64_t)mn) >> sh]++;
+      for(b=0; nCum + aCnt[b] <= kk; b++) nCum += aCnt[b];
+      for(j=0; j<n; j++){
+        t[m] = a[j];
+        m += (int)(((a[j] - (uint64_t)mn) >> sh)==(uint64_t)b);
+      }
+      med = (int64_t)selectKth(t, m, kk - nCum);
     }
     /* bitWidth(median z) from a histogram of widths (bitWidth is monotone). */
     memset(aHist, 0, sizeof(aHist));
@@ -489,7 +498,11 @@ static void blocksWrite(TsBuf *p, const uint64_t *a, int n){
       for(j=0; j<nb; j++){
         uint64_t z = tsZigzagEnc((int64_t)(a[i+j] - (uint64_t)plan.base));
         uint64_t q = z >> k;
-        if( q<RICE_ESC ){
+        if( q<RICE_ESC && (int)q + 1 + k<=64 ){
+          /* the stop bit after q zeros, then the low k bits of z, in one put */
+          uint64_t lo = k ? (z & (((uint64_t)1 << k) - 1)) << (q + 1) : 0;
+          bwPut(&bw, ((uint64_t)1 << q) | lo, (int)q + 1 + k);
+        }else if( q<RICE_ESC ){
           bwPut(&bw, (uint64_t)1 << q, (int)q + 1);
           bwPut(&bw, z, k);
         }else{
@@ -634,7 +647,7 @@ static void iseqWriteMode(TsBuf *p, const int64_t *a, int n, int eMode, uint64_t
 /* Append the ISEQ encoding of a[0..n) (n >= 1) to p without GCD. */
 static int iseqEncodePlain(TsBuf *p, const int64_t *a, int n){
   uint64_t *aD;
-  size_t aRobust[3], aPacked[3], nRle = 0, iStart, nHead;
+  size_t aRobust[3], aPacked[3], nRle = 0, nRleMin, iStart, nHead;
   int nRun = 0;
   int i, k, eRobust, ePacked, bConst = 1, bArith = 1;
   static const int aMode[3] = { ISEQ_FOR, ISEQ_DELTA, ISEQ_DOD };
@@ -657,19 +670,23 @@ static int iseqEncodePlain(TsBuf *p, const int64_t *a, int n){
   aD = (uint64_t*)malloc(sizeof(uint64_t)*(size_t)n);
   if( aD==0 ) return TS_CHUNK_NOMEM;
 
-  for(i=0; i<n; ){
-    int j = i+1;
-    while( j<n && a[j]==a[i] ) j++;
-    nRle += (size_t)varintLen(tsZigzagEnc(a[i])) + (size_t)varintLen((uint64_t)(j-i));
+  /* RLE's size is at least 1 + varintLen(nRun) + nRun*(1 + varintLen of
+  ** the smallest zigzag value); the exact size is computed below only when
+  ** that bound does not already rule it out. */
+  {
+    uint64_t zMin = tsZigzagEnc(a[0]);
+    for(i=1; i<n; i++){
+      uint64_t z = tsZigzagEnc(a[i]);
+      nRun += a[i]!=a[i-1];
+      zMin = z<zMin ? z : zMin;
+    }
     nRun++;
-    i = j;
+    nRleMin = 1 + (size_t)varintLen((uint64_t)nRun) + (size_t)nRun*(1 + (size_t)varintLen(zMin));
   }
-  nRle += 1 + (size_t)varintLen((uint64_t)nRun);
 
   /* Two cheap estimates per mode: FOR over the values, DELTA over the
   ** n-1 deltas, DOD over the n-2 deltas of deltas (n >= 3 here). */
-  for(i=0; i<n; i++) aD[i] = (uint64_t)a[i];
-  seqEstimate(aD, n, &aRobust[0], &aPacked[0]);
+  seqEstimate((const uint64_t*)a, n, &aRobust[0], &aPacked[0]);
   for(i=0; i<n-1; i++) aD[i] = (uint64_t)a[i+1] - (uint64_t)a[i];
   nHead = (size_t)varintLen(tsZigzagEnc(a[0]));
   seqEstimate(aD, n-1, &aRobust[1], &aPacked[1]);
@@ -705,7 +722,16 @@ static int iseqEncodePlain(TsBuf *p, const int64_t *a, int n){
     }
     tsBufFree(&tmp);
   }
-  if( !p->bErr && p->n - iStart > nRle ){
+  if( !p->bErr && p->n - iStart > nRleMin ){
+    for(i=0; i<n; ){
+      int j = i+1;
+      while( j<n && a[j]==a[i] ) j++;
+      nRle += (size_t)varintLen(tsZigzagEnc(a[i])) + (size_t)varintLen((uint64_t)(j-i));
+      i = j;
+    }
+    nRle += 1 + (size_t)varintLen((uint64_t)nRun);
+  }
+  if( !p->bErr && nRle>0 && p->n - iStart > nRle ){
     p->n = iStart;
     iseqWriteMode(p, a, n, ISEQ_RLE, aD);
   }
@@ -728,6 +754,10 @@ static int iseqEncode(TsBuf *p, const int64_t *a, int n){
   int64_t *aQ;
   TsBuf tmp;
   int i, rc;
+  rc = iseqEncodePlain(p, a, n);
+  if( rc || p->bErr ) return rc;
+  nPlain = p->n - iStart;
+  if( nPlain<=4 ) return rc;   /* CONST/ARITH: nothing to gain */
   for(i=1; i<n; i++){
     int64_t d;
     uint64_t m;
@@ -736,10 +766,7 @@ static int iseqEncode(TsBuf *p, const int64_t *a, int n){
     g = gcd64(g, m);
     if( g==1 ) break;
   }
-  rc = iseqEncodePlain(p, a, n);
-  if( rc || g<2 || g>((uint64_t)1<<62) || p->bErr ) return rc;
-  nPlain = p->n - iStart;
-  if( nPlain<=4 ) return rc;   /* CONST/ARITH: nothing to gain */
+  if( g<2 || g>((uint64_t)1<<62) ) return rc;
   aQ = (int64_t*)malloc(sizeof(int64_t)*(size_t)n);
   if( aQ==0 ) return TS_CHUNK_NOMEM;
   for(i=0; i<n; i++) aQ[i] = (a[i] - a[0]) / (int64_t)g;   /* exact, no overflow */
@@ -976,11 +1003,17 @@ static int doubleEncode(TsBuf *p, const double *a, int n){
   /* SCALED: the smallest decimal exponent e that represents every value
   ** exactly.  When it is at most a byte per value, nothing else will be
   ** much smaller, so the other candidates are not tried. */
-  for(i=0; i<n && bScaled; i++){
-    while( e<=TS_MAX_SCALE && !scaleTry(a[i], e, &aM[i]) ) e++;
-    if( e>TS_MAX_SCALE ) bScaled = 0;
+  {
+    int iE = 0;   /* a[0..iE) were converted with an exponent below e */
+    for(i=0; i<n && bScaled; i++){
+      if( !scaleTry(a[i], e, &aM[i]) ){
+        do{ e++; }while( e<=TS_MAX_SCALE && !scaleTry(a[i], e, &aM[i]) );
+        if( e>TS_MAX_SCALE ) bScaled = 0;
+        iE = i;
+      }
+    }
+    for(i=0; i<iE && bScaled; i++) bScaled = scaleTry(a[i], e, &aM[i]);
   }
-  for(i=0; i<n && bScaled; i++) bScaled = scaleTry(a[i], e, &aM[i]);
   if( bScaled ){
     tsBufAppendByte(&best, DBL_SCALED);
     tsBufAppendByte(&best, (unsigned char)e);
@@ -1202,19 +1235,25 @@ static int colEncode(int nRow, const TsChunkCol *pCol, TsBuf *pBody,
       if( aNull[i] ) pBody->a[iStart + (size_t)(i>>3)] |= (unsigned char)(1 << (i&7));
     }
   }
-  for(i=0; i<nRow; i++) if( !aNull || !aNull[i] ) nVal++;
+  if( aNull ){
+    for(i=0; i<nRow; i++) if( !aNull[i] ) nVal++;
+  }else{
+    nVal = nRow;
+  }
   pStat->nValue = nVal;
   if( nVal==0 ) return TS_CHUNK_OK;
 
   if( eType==TS_TYPE_DOUBLE ){
-    double *a;
+    double *a = 0;
     int k = 0;
     if( pCol->aDouble==0 ) return TS_CHUNK_MISUSE;
-    a = (double*)malloc(sizeof(double)*(size_t)nVal);
-    if( a==0 ) return TS_CHUNK_NOMEM;
-    for(i=0; i<nRow; i++) if( !aNull || !aNull[i] ) a[k++] = pCol->aDouble[i];
-    statDoubles(a, nVal, pStat);
-    rc = doubleEncode(pBody, a, nVal);
+    if( aNull ){
+      a = (double*)malloc(sizeof(double)*(size_t)nVal);
+      if( a==0 ) return TS_CHUNK_NOMEM;
+      for(i=0; i<nRow; i++) if( !aNull[i] ) a[k++] = pCol->aDouble[i];
+    }
+    statDoubles(a ? a : pCol->aDouble, nVal, pStat);
+    rc = doubleEncode(pBody, a ? a : pCol->aDouble, nVal);
     free(a);
   }else if( eType==TS_TYPE_VARCHAR ){
     const char **az;

@@ -740,23 +740,41 @@ static unsigned int keyHash(const unsigned char *a, int n){
   return (unsigned int)(h ^ (h >> 32));
 }
 
+/* Write v as ULEB128 (tsBufAppendVarint's format) to a[]; returns the
+** length (at most 10). */
+static size_t keyVarint(unsigned char *a, uint64_t v){
+  size_t n = 0;
+  while( v>=0x80 ){ a[n++] = (unsigned char)(v | 0x80); v >>= 7; }
+  a[n++] = (unsigned char)v;
+  return n;
+}
+
 /* Encode a series key from dimension values (azDim[i]/anDim[i], NULL =
 ** absent) and the measure name into pBuf (reset first). */
 static void keyEncode(TsBuf *pBuf, int nDim, const char *const *azDim, const int *anDim,
                       const char *zMName, int nMName){
+  size_t nMax = 10 + (size_t)nMName, n = 0;
+  unsigned char *a;
   int i;
+  /* It runs for every inserted row: reserve the largest size once, then
+  ** write bytes directly. */
+  for(i=0; i<nDim; i++) nMax += azDim[i] ? 11 + (size_t)anDim[i] : 1;
   tsBufReset(pBuf);
+  if( tsBufReserve(pBuf, nMax) ) return;   /* sets pBuf->bErr */
+  a = pBuf->a;
   for(i=0; i<nDim; i++){
     if( azDim[i]==0 ){
-      tsBufAppendByte(pBuf, 0);
+      a[n++] = 0;
     }else{
-      tsBufAppendByte(pBuf, 1);
-      tsBufAppendVarint(pBuf, (uint64_t)anDim[i]);
-      tsBufAppend(pBuf, azDim[i], (size_t)anDim[i]);
+      a[n++] = 1;
+      n += keyVarint(a + n, (uint64_t)anDim[i]);
+      if( anDim[i]>0 ) memcpy(a + n, azDim[i], (size_t)anDim[i]);
+      n += (size_t)anDim[i];
     }
   }
-  tsBufAppendVarint(pBuf, (uint64_t)nMName);
-  tsBufAppend(pBuf, zMName, (size_t)nMName);
+  n += keyVarint(a + n, (uint64_t)nMName);
+  if( nMName>0 ) memcpy(a + n, zMName, (size_t)nMName);
+  pBuf->n = n + (size_t)nMName;
 }
 
 /* Create a series object from an encoded key (decoding the dimension values
@@ -1745,8 +1763,7 @@ static int errValue(TsVtab *p, int rc, const char *zCol, const char *zType, cons
 /* Convert measure iMeas of a new row into the staging area. */
 static int stageMeasure(TsVtab *p, int iMeas, sqlite3_value *v, sqlite3_value **ppDup){
   int eType = p->s.aMeasType[iMeas];
-  const char *zCol = p->s.azMeas[iMeas];
-  const char *zType = typeName(eType);
+  const char *zCol, *zType;   /* for messages: set past the fast paths */
   sqlite3_value *pNum = 0;
   int eVal;
   int eArg = sqlite3_value_type(v);
@@ -1771,6 +1788,8 @@ static int stageMeasure(TsVtab *p, int iMeas, sqlite3_value *v, sqlite3_value **
       return SQLITE_OK;
     }
   }
+  zCol = p->s.azMeas[iMeas];
+  zType = typeName(eType);
   switch( eType ){
     case TS_TYPE_DOUBLE: {
       double r;

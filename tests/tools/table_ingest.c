@@ -1,7 +1,7 @@
 /*
 ** table_ingest.c: measures the memory tier's ingest speed and compression.
 **
-**   build/tools/table_ingest [HOSTS [POINTS [ts]]]    (defaults 100 hosts x 8640
+**   build/tools/table_ingest [HOSTS [POINTS [ts|plain|both [ints|doubles]]]]    (defaults 100 hosts x 8640
 **                                                   points = one day at 10 s)
 **
 ** Generates TSBS cpu-only-like data: HOSTS series (hostname, region,
@@ -83,6 +83,30 @@ static void step(double *aVal, int n, int bInts){
   }
 }
 
+/* The measured part: nPoint x nHost rows through pIns in one transaction.
+** Not inlined, so that an instruction count can be limited to it:
+**   valgrind --tool=callgrind --toggle-collect=ingest build/tools/table_ingest 20 2000 ts
+** (and "plain" for the plain table). */
+__attribute__((noinline))
+void ingest(sqlite3 *db, sqlite3_stmt *pIns, double *aVal, const char **azHost,
+            int bInts, int nHost, int nPoint, long long t0){
+  int i, h, m;
+  exec(db, "BEGIN");
+  for(i=0; i<nPoint; i++){
+    step(aVal, nHost*NMEAS, bInts);
+    for(h=0; h<nHost; h++){
+      sqlite3_bind_int64(pIns, 1, t0 + (long long)i*10000000000LL);
+      sqlite3_bind_text(pIns, 2, azHost[h], -1, SQLITE_STATIC);
+      sqlite3_bind_text(pIns, 3, (h%3)==0 ? "eu-west-1" : (h%3)==1 ? "us-east-1" : "ap-south-1", -1, SQLITE_STATIC);
+      sqlite3_bind_text(pIns, 4, (h%2) ? "dc-a" : "dc-b", -1, SQLITE_STATIC);
+      for(m=0; m<NMEAS; m++) sqlite3_bind_double(pIns, 5+m, aVal[h*NMEAS+m]);
+      if( sqlite3_step(pIns)!=SQLITE_DONE ) check(db, SQLITE_ERROR, "insert");
+      sqlite3_reset(pIns);
+    }
+  }
+  exec(db, "COMMIT");
+}
+
 /* Insert nHost x nPoint rows; returns rows/s of wall time (*pCpuRate: of
 ** CPU time).  bTs: timeseries table. */
 static double run(int bTs, int bInts, int nHost, int nPoint, double *pBpv, double *pCpuRate){
@@ -126,20 +150,7 @@ static double run(int bTs, int bInts, int nHost, int nPoint, double *pBpv, doubl
   check(db, sqlite3_prepare_v2(db, zSql, -1, &pIns, 0), "prepare");
   tStart = nowSec();
   cStart = cpuSec();
-  exec(db, "BEGIN");
-  for(i=0; i<nPoint; i++){
-    step(aVal, nHost*NMEAS, bInts);
-    for(h=0; h<nHost; h++){
-      sqlite3_bind_int64(pIns, 1, t0 + (long long)i*10000000000LL);
-      sqlite3_bind_text(pIns, 2, azHost[h], -1, SQLITE_STATIC);
-      sqlite3_bind_text(pIns, 3, (h%3)==0 ? "eu-west-1" : (h%3)==1 ? "us-east-1" : "ap-south-1", -1, SQLITE_STATIC);
-      sqlite3_bind_text(pIns, 4, (h%2) ? "dc-a" : "dc-b", -1, SQLITE_STATIC);
-      for(m=0; m<NMEAS; m++) sqlite3_bind_double(pIns, 5+m, aVal[h*NMEAS+m]);
-      if( sqlite3_step(pIns)!=SQLITE_DONE ) check(db, SQLITE_ERROR, "insert");
-      sqlite3_reset(pIns);
-    }
-  }
-  exec(db, "COMMIT");
+  ingest(db, pIns, aVal, (const char**)azHost, bInts, nHost, nPoint, t0);
   tEnd = nowSec();
   cEnd = cpuSec();
   *pCpuRate = (double)nHost*nPoint/(cEnd - cStart);
@@ -178,14 +189,18 @@ static double run(int bTs, int bInts, int nHost, int nPoint, double *pBpv, doubl
 int main(int argc, char **argv){
   int nHost = argc>1 ? atoi(argv[1]) : 100;
   int nPoint = argc>2 ? atoi(argv[2]) : 8640;
-  int bOnlyTs = argc>3 && strcmp(argv[3], "ts")==0;   /* for profiling */
+  /* "ts" or "plain": run only that table (for profiling) */
+  int bOnlyTs = argc>3 && strcmp(argv[3], "ts")==0;
+  int bOnlyPlain = argc>3 && strcmp(argv[3], "plain")==0;
   int bInts;
   sqlite3_auto_extension((void(*)(void))sqlite3_tslite_init);
   printf("%d hosts x %d points (10 s interval) = %lld rows x %d DOUBLE measures\n",
          nHost, nPoint, (long long)nHost*nPoint, NMEAS);
+  /* optional 4th argument "ints" or "doubles": only that data set */
   for(bInts=1; bInts>=0; bInts--){
-    double bpvTs, bpvPlain = 0, cTs, cPlain = 1;
-    double rTs = run(1, bInts, nHost, nPoint, &bpvTs, &cTs);
+    if( argc>4 && strcmp(argv[4], bInts ? "ints" : "doubles")!=0 ) continue;
+    double bpvTs = 0, bpvPlain = 0, cTs = 1, cPlain = 1;
+    double rTs = bOnlyPlain ? 1 : run(1, bInts, nHost, nPoint, &bpvTs, &cTs);
     double rPlain = bOnlyTs ? 1 : run(0, bInts, nHost, nPoint, &bpvPlain, &cPlain);
     printf("%-8s timeseries %8.0f rows/s (cpu %8.0f) %6.3f B/value | plain+index %8.0f rows/s"
            " (cpu %8.0f) %6.3f B/value (file) | ratio %.2fx (cpu %.2fx)\n", bInts ? "ints" : "doubles",
