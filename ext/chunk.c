@@ -1902,14 +1902,15 @@ static void verifyMsg(char *zErr, size_t nErr, const char *zFmt, ...){
   va_end(ap);
 }
 
-static const char *typeName(int eType){
+const char *tsChunkTypeName(int eType){
   switch( eType ){
     case TS_TYPE_DOUBLE: return "DOUBLE";
     case TS_TYPE_BIGINT: return "BIGINT";
     case TS_TYPE_VARCHAR: return "VARCHAR";
     case TS_TYPE_BOOLEAN: return "BOOLEAN";
-    default: return "TIMESTAMP";
+    case TS_TYPE_TIMESTAMP: return "TIMESTAMP";
   }
+  return "?";
 }
 
 int tsChunkVerify(const void *a, size_t n, char *zErr, size_t nErr){
@@ -1954,7 +1955,7 @@ int tsChunkVerify(const void *a, size_t n, char *zErr, size_t nErr){
     int nRow = p->h.info.nRow, k = 0, eType = p->aCol[i].dir.eType;
     rc = tsChunkReadCol(p, i, &c);
     if( rc ){
-      verifyMsg(zErr, nErr, "column %d (%s): %s", i, typeName(eType),
+      verifyMsg(zErr, nErr, "column %d (%s): %s", i, tsChunkTypeName(eType),
                 rc==TS_CHUNK_NOMEM ? "out of memory" : "malformed payload");
       goto done;
     }
@@ -1962,7 +1963,7 @@ int tsChunkVerify(const void *a, size_t n, char *zErr, size_t nErr){
     for(j=0; j<nRow; j++) if( !c.aNull || !c.aNull[j] ) st.nValue++;
     if( st.nValue!=pH->nValue ){
       verifyMsg(zErr, nErr, "column %d (%s): header says %lld values, payload has %lld",
-                i, typeName(eType), (long long)pH->nValue, (long long)st.nValue);
+                i, tsChunkTypeName(eType), (long long)pH->nValue, (long long)st.nValue);
       rc = TS_CHUNK_CORRUPT;
       goto done;
     }
@@ -1989,7 +1990,7 @@ int tsChunkVerify(const void *a, size_t n, char *zErr, size_t nErr){
       free(aV);
       if( st.iMin!=pH->iMin || st.iMax!=pH->iMax || dblBits(st.rSum)!=dblBits(pH->rSum) ){
         verifyMsg(zErr, nErr, "column %d (%s): header min/max/sum %lld/%lld/%.17g, "
-                  "contents %lld/%lld/%.17g", i, typeName(eType), (long long)pH->iMin,
+                  "contents %lld/%lld/%.17g", i, tsChunkTypeName(eType), (long long)pH->iMin,
                   (long long)pH->iMax, pH->rSum, (long long)st.iMin, (long long)st.iMax, st.rSum);
         rc = TS_CHUNK_CORRUPT;
         goto done;

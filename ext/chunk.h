@@ -42,6 +42,9 @@
 #define TS_TYPE_BOOLEAN    4
 #define TS_TYPE_TIMESTAMP  5
 
+/* The SQL name of a TS_TYPE_* ("DOUBLE", ...); "?" for anything else. */
+const char *tsChunkTypeName(int eType);
+
 #define TS_CHUNK_MAX_ROWS  65536
 #define TS_CHUNK_MAX_COLS  1024
 

@@ -129,16 +129,6 @@ static void schemaClear(TsSchema *p){
   memset(p, 0, sizeof(*p));
 }
 
-static const char *typeName(int eType){
-  switch( eType ){
-    case TS_TYPE_DOUBLE: return "DOUBLE";
-    case TS_TYPE_BIGINT: return "BIGINT";
-    case TS_TYPE_VARCHAR: return "VARCHAR";
-    case TS_TYPE_BOOLEAN: return "BOOLEAN";
-    case TS_TYPE_TIMESTAMP: return "TIMESTAMP";
-  }
-  return "?";
-}
 
 /* Trim ASCII white space of z[0..*pn); returns the new start. */
 static const char *trimSpace(const char *z, int *pn){
@@ -1789,7 +1779,7 @@ static int stageMeasure(TsVtab *p, int iMeas, sqlite3_value *v, sqlite3_value **
     }
   }
   zCol = p->s.azMeas[iMeas];
-  zType = typeName(eType);
+  zType = tsChunkTypeName(eType);
   switch( eType ){
     case TS_TYPE_DOUBLE: {
       double r;
@@ -2880,7 +2870,7 @@ static int shadowCreate(TsVtab *p, char **pzErr){
   for(i=0; rc==SQLITE_OK && i<p->s.nMeas; i++){
     rc = execf(p->db, pzErr, "INSERT INTO \"%w\".\"%w_config\"(k, v) VALUES('column.%d', "
                "'\"%w\" %s')", zDb, zTab, p->s.nDim+i, p->s.azMeas[i],
-               typeName(p->s.aMeasType[i]));
+               tsChunkTypeName(p->s.aMeasType[i]));
   }
   for(i=0; rc==SQLITE_OK && i<p->s.nOpt; i++){
     rc = execf(p->db, pzErr, "INSERT INTO \"%w\".\"%w_config\"(k, v) VALUES(%Q, %Q)",
@@ -2960,7 +2950,7 @@ static int tsInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
   for(i=0; zDecl && i<p->s.nDim; i++) zDecl = sqlite3_mprintf("%z, \"%w\" TEXT", zDecl, p->s.azDim[i]);
   if( zDecl ) zDecl = sqlite3_mprintf("%z, measure_name TEXT", zDecl);
   for(i=0; zDecl && i<p->s.nMeas; i++){
-    zDecl = sqlite3_mprintf("%z, \"%w\" %s", zDecl, p->s.azMeas[i], typeName(p->s.aMeasType[i]));
+    zDecl = sqlite3_mprintf("%z, \"%w\" %s", zDecl, p->s.azMeas[i], tsChunkTypeName(p->s.aMeasType[i]));
   }
   if( zDecl ) zDecl = sqlite3_mprintf("%z, version INTEGER HIDDEN)", zDecl);
   if( zDecl==0 ){ tsVtabFree(p); return SQLITE_NOMEM; }
@@ -3256,7 +3246,7 @@ static void checkChunk(TsSchema *pS, sqlite3_int64 iChunk, const unsigned char *
     }
     if( c.eType!=pS->aMeasType[j] ){
       report(pRep, pnErr, "chunk %lld: column %s has type %s, expected %s", iChunk,
-             pS->azMeas[j], typeName(c.eType), typeName(pS->aMeasType[j]));
+             pS->azMeas[j], tsChunkTypeName(c.eType), tsChunkTypeName(pS->aMeasType[j]));
       continue;
     }
     for(i=0; i<info.nRow; i++){
