@@ -22,19 +22,8 @@
 #define NROW 1000
 #define NCOL 10
 
-static uint64_t rngState = 42;
-static uint64_t rnd(void){
-  uint64_t z = (rngState += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-static double rndUnit(void){ return (double)(rnd() >> 11) / 9007199254740992.0; }
-static double rndNormal(void){
-  double u = rndUnit(), v = rndUnit();
-  if( u<1e-300 ) u = 1e-300;
-  return sqrt(-2.0*log(u)) * cos(6.283185307179586*v);
-}
+#define TRNG_SEED 42
+#include "../unit/trng.h"
 static double now(void){
   struct timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);

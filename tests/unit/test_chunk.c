@@ -17,20 +17,7 @@
 
 static int bSanitize = 0;
 
-/* Deterministic PRNG (splitmix64). */
-static uint64_t rngState = 0x1234567887654321ULL;
-static uint64_t rnd(void){
-  uint64_t z = (rngState += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-static double rndUnit(void){ return (double)(rnd() >> 11) / 9007199254740992.0; }
-static double rndNormal(void){
-  double u = rndUnit(), v = rndUnit();
-  if( u<1e-300 ) u = 1e-300;
-  return sqrt(-2.0*log(u)) * cos(6.283185307179586*v);
-}
+#include "trng.h"   /* deterministic PRNG: rnd, rndUnit, rndNormal */
 static uint64_t bitsOf(double r){ uint64_t u; memcpy(&u, &r, 8); return u; }
 static double dblOf(uint64_t u){ double r; memcpy(&r, &u, 8); return r; }
 
