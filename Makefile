@@ -3,28 +3,32 @@
 # them all again under ASan+UBSan (build/asan/), ending with "N passed, N failed".
 #
 # Sources are picked up by wildcard so modules can be added without editing
-# this file: ext/*.c and s3/*.c form the extension; tests/unit/*.c are C unit
-# tests (one binary each); tests/fuzz/*.c are libFuzzer targets.
+# this file: ext/*.c, ext/codec/*.c, s3/*.c, scheduler/*.c and common/*.c form
+# the extension (layout and include direction: ../shared/DESIGN.md section 1,
+# docs/internals/architecture.md); cli/*.c is the `tslite` program
+# (build/bin/tslite); tests/unit/*.c are C unit tests (one binary each);
+# tests/fuzz/*.c are libFuzzer targets.
 
 CC       ?= cc
 B        ?= build
 OPT      ?= -O2
 SAN      ?=
 CFLAGS_BASE = -std=gnu11 -g $(OPT) -fPIC -fvisibility=hidden -Wall -Wextra -Werror \
-              -Wno-unused-parameter -D_GNU_SOURCE -Iext -Is3 $(SAN)
+              -Wno-unused-parameter -D_GNU_SOURCE -Icommon -Iext/codec -Iext -Is3 -Ischeduler $(SAN)
 CFLAGS  ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS)
 LIBS     = -lcurl -lssl -lcrypto -lz -lzstd -lexpat -lm -lpthread
 
-EXT_SRC  = $(sort $(wildcard ext/*.c s3/*.c))
+EXT_SRC  = $(sort $(wildcard ext/*.c ext/codec/*.c s3/*.c scheduler/*.c common/*.c))
 EXT_OBJ  = $(patsubst %.c,$(B)/obj/%.o,$(EXT_SRC))
-HDRS     = $(wildcard ext/*.h s3/*.h tests/unit/*.h)
+HDRS     = $(wildcard ext/*.h ext/codec/*.h s3/*.h scheduler/*.h common/*.h cli/*.h tests/unit/*.h)
+CLI_SRC  = $(sort $(wildcard cli/*.c))
 UNIT_SRC = $(sort $(wildcard tests/unit/*.c))
 UNIT_BIN = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 TOOL_BIN = $(B)/tests/sqltest $(patsubst tests/tools/%.c,$(B)/tools/%,$(sort $(wildcard tests/tools/*.c)))
 
 .PHONY: all test check deps deps-build asan fuzz bench demo clean format lint
-all: $(B)/tslite.so $(B)/libtslite.a $(UNIT_BIN) $(TOOL_BIN)
+all: $(B)/tslite.so $(B)/libtslite.a $(if $(CLI_SRC),$(B)/bin/tslite) $(UNIT_BIN) $(TOOL_BIN)
 
 $(B)/obj/%.o: %.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
@@ -37,6 +41,11 @@ $(B)/tslite.so: $(EXT_OBJ) ext/tslite.map
 $(B)/libtslite.a: $(EXT_OBJ)
 	@rm -f $@
 	ar rcs $@ $(EXT_OBJ)
+
+# The command-line program links the static library and the system libsqlite3.
+$(B)/bin/tslite: $(CLI_SRC) $(B)/libtslite.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Icli $(CLI_SRC) -o $@ $(B)/libtslite.a -lsqlite3 $(LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libtslite.a $(HDRS)
 	@mkdir -p $(dir $@)
@@ -82,10 +91,10 @@ demo: all
 	@sh docs/demo.sh
 
 format:
-	clang-format -i ext/*.c ext/*.h s3/*.c s3/*.h tests/unit/*.c tests/*.c
+	clang-format -i $(wildcard ext/*.[ch] ext/codec/*.[ch] s3/*.[ch] scheduler/*.[ch] common/*.[ch] cli/*.[ch]) tests/unit/*.c tests/*.c
 
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability -Iext -Is3 ext s3
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability -Icommon -Iext/codec -Iext -Is3 -Ischeduler ext s3 $(wildcard common scheduler cli)
 
 clean:
 	rm -rf build

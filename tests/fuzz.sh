@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Builds and runs each libFuzzer target in tests/fuzz/*.c for FUZZ_SECONDS
 # (default 30) with clang -fsanitize=fuzzer,address,undefined.  A target is a
-# file defining LLVMFuzzerTestOneInput; it is linked with every ext/ and s3/
+# file defining LLVMFuzzerTestOneInput; it is linked with every ext/, ext/codec/, s3/, scheduler/ and common/
 # source.  Corpora live in tests/fuzz/corpus/<target>/ when present.
 set -eo pipefail
 cd "$(dirname "$0")/.."
 SECS=${FUZZ_SECONDS:-30}
 mkdir -p build/fuzz
-srcs=$(ls ext/*.c s3/*.c 2>/dev/null || true)
+srcs=$(ls ext/*.c ext/codec/*.c s3/*.c scheduler/*.c common/*.c 2>/dev/null || true)
 status=0
 for t in "$@"; do
   name=$(basename "$t" .c)
   echo "== fuzz $name (${SECS}s)"
-  clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iext -Is3 \
+  clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -Iext/codec -Iext -Is3 -Ischeduler \
     "$t" $srcs -o "build/fuzz/$name" -lsqlite3 -lcurl -lssl -lcrypto -lz -lzstd -lexpat -lm -lpthread
   corpus="tests/fuzz/corpus/$name"; mkdir -p "build/fuzz/corpus-$name"
   dirs="build/fuzz/corpus-$name"; [ -d "$corpus" ] && dirs="$dirs $corpus"
