@@ -9,7 +9,7 @@
 ** ------------
 ** xCreate/xConnect (the same: there are no shadow tables) open the object
 ** through s3/objstore.h (tsObjOpenParent), HEAD it for its size, and open
-** the Parquet reader (ext/parquet.h) over byte-range reads: the reader
+** the Parquet reader (ext/codec/parquet.h) over byte-range reads: the reader
 ** fetches the footer first and later only the column chunks and pages it
 ** needs, so an S3 object is never downloaded whole.  The declared columns
 ** come from the file's schema:

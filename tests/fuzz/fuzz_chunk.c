@@ -1,4 +1,4 @@
-/* libFuzzer target: the chunk codec of ext/chunk.c.
+/* libFuzzer target: the chunk codec of ext/codec/chunk.c.
 **
 ** 1. Decodes the input as a blob (header, reader, every column): must give
 **    TS_CHUNK_CORRUPT or a valid decode, never a crash or an over-read.

@@ -1,4 +1,4 @@
-/* libFuzzer target: the interval parser (ext/tstime.c tsIntervalParse).
+/* libFuzzer target: the interval parser (ext/codec/tstime.c tsIntervalParse).
 ** Arbitrary bytes must never crash it; whatever parses must equal the same
 ** length written back as "<ns>ns" and, when a whole number of seconds, as
 ** "<s>s". */

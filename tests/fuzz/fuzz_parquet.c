@@ -1,4 +1,4 @@
-/* libFuzzer target: the Parquet reader (ext/parquet_read.c and everything
+/* libFuzzer target: the Parquet reader (ext/codec/parquet_read.c and everything
 ** under it: thrift decoder, encodings, snappy/gzip/zstd, page index).
 ** The input is a whole file served through the range-read callback; every
 ** column of every row group is read, with and without a page-index row

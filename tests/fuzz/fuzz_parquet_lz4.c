@@ -1,4 +1,4 @@
-/* libFuzzer target: the LZ4 block decompressor (ext/pq_lz4.c, Parquet's
+/* libFuzzer target: the LZ4 block decompressor (ext/codec/pq_lz4.c, Parquet's
 ** LZ4_RAW codec).  The first 2 input bytes give the output size, the rest is
 ** the compressed block; the output buffer has exactly that size so ASan
 ** catches any write past it. */

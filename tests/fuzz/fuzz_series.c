@@ -1,4 +1,4 @@
-/* libFuzzer target: the time-series JSON parser (ext/tsjson.c).  Arbitrary
+/* libFuzzer target: the time-series JSON parser (ext/codec/tsjson.c).  Arbitrary
 ** bytes must never crash it or read past the input; whatever parses is
 ** written back, and the written text must parse to the same points
 ** (times, types, values; NaN as null). */

@@ -1,4 +1,4 @@
-/* libFuzzer target: the snappy block decompressor (ext/snappy.c).  The
+/* libFuzzer target: the snappy block decompressor (ext/codec/snappy.c).  The
 ** output buffer is exactly the preamble's length (capped), so any write past
 ** it is caught by ASan. */
 #include "pq_int.h"

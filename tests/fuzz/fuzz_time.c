@@ -1,4 +1,4 @@
-/* libFuzzer target: interval and ISO-8601 parsers of ext/tstime.c.
+/* libFuzzer target: interval and ISO-8601 parsers of ext/codec/tstime.c.
 ** Parses arbitrary bytes; formats what parses and checks the round trip. */
 #include "tstime.h"
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
-** test_chunk.c: unit tests of the chunk codec (ext/chunk.c).
+** test_chunk.c: unit tests of the chunk codec (ext/codec/chunk.c).
 **
 ** Round trips of every type with NULL patterns, 1 and TS_CHUNK_MAX_ROWS
 ** rows, regular and irregular times, extreme integers and doubles (bit for

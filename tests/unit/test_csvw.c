@@ -1,5 +1,5 @@
 /*
-** test_csvw.c: unit tests of the UNLOAD CSV encoder (ext/csv_write.c) and
+** test_csvw.c: unit tests of the UNLOAD CSV encoder (ext/codec/csv_write.c) and
 ** the options_json parser (ext/unload_opts.c).
 */
 #include "tt.h"

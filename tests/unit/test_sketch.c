@@ -1,4 +1,4 @@
-/* Unit tests of ext/sketch.c: KLL rank error on 1M values (several input
+/* Unit tests of ext/codec/sketch.c: KLL rank error on 1M values (several input
 ** orders), exact extremes, merging; HyperLogLog error at several
 ** cardinalities; hash sanity. */
 #include "tt.h"

@@ -1,4 +1,4 @@
-/* Unit tests of ext/tsjson.c: the time-series JSON parser and writer. */
+/* Unit tests of ext/codec/tsjson.c: the time-series JSON parser and writer. */
 #include "tt.h"
 #include "tsjson.h"
 #include <math.h>

@@ -1,4 +1,4 @@
-/* Unit tests of ext/tstime.c: interval literals and ISO-8601 timestamps. */
+/* Unit tests of ext/codec/tstime.c: interval literals and ISO-8601 timestamps. */
 #include "tt.h"
 #include "tstime.h"
 

@@ -5,13 +5,13 @@
 ** caller that opened it and released by the matching Free function.
 **
 ** Files implementing it:
-**   ext/pq_thrift.c    thrift compact protocol encoder/decoder
-**   ext/pq_encode.c    PLAIN, RLE/bit-packed hybrid, DELTA_BINARY_PACKED,
+**   ext/codec/pq_thrift.c    thrift compact protocol encoder/decoder
+**   ext/codec/pq_encode.c    PLAIN, RLE/bit-packed hybrid, DELTA_BINARY_PACKED,
 **                      BYTE_STREAM_SPLIT encoders/decoders; codecs
-**   ext/snappy.c       snappy block decompressor (reader only)
-**   ext/pq_lz4.c       LZ4 block decompressor for LZ4_RAW (reader only)
-**   ext/parquet_write.c  the writer
-**   ext/parquet_read.c   the reader
+**   ext/codec/snappy.c       snappy block decompressor (reader only)
+**   ext/codec/pq_lz4.c       LZ4 block decompressor for LZ4_RAW (reader only)
+**   ext/codec/parquet_write.c  the writer
+**   ext/codec/parquet_read.c   the reader
 ** The format details (page layout, page index, encodings chosen) are in
 ** docs/internals/parquet.md; what users can expect is in docs/parquet.md.
 **
