@@ -66,6 +66,7 @@
 */
 #include "tslite.h"
 #include "chunk.h"
+#include "numtext.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1709,33 +1710,47 @@ static char *describeValue(sqlite3_value *v){
   }
 }
 
+/* A value read with SQLite's NUMERIC affinity (numericOf). */
+typedef struct TsNum TsNum;
+struct TsNum {
+  sqlite3_int64 i;        /* SQLITE_INTEGER: the exact value */
+  double r;               /* SQLITE_FLOAT: the value */
+  int bIntegral;          /* SQLITE_FLOAT from TEXT that denotes an integer
+                          ** outside int64 ('-9223372036854775809') */
+};
+
 /* Type of v after SQLite's NUMERIC affinity (TEXT that looks like a number
-** becomes one).  *ppNum gets a converted copy to read from (free it with
-** sqlite3_value_free) or NULL when v itself can be read. */
-static int numericType(sqlite3_value *v, sqlite3_value **ppNum){
+** becomes one; integral text is converted exactly, see numtext.h) with the
+** value in *pNum.  Reads only v itself: no sqlite3_value_dup(), whose copy
+** has no database and crashes sqlite3_value_numeric_type() on SQLite 3.53. */
+static int numericOf(sqlite3_value *v, TsNum *pNum){
   int eType = sqlite3_value_type(v);
-  *ppNum = 0;
-  if( eType==SQLITE_TEXT ){
-    sqlite3_value *pDup = sqlite3_value_dup(v);
-    if( pDup ){
-      eType = sqlite3_value_numeric_type(pDup);
-      if( eType==SQLITE_TEXT ) sqlite3_value_free(pDup);
-      else *ppNum = pDup;
-    }
+  memset(pNum, 0, sizeof(*pNum));
+  if( eType==SQLITE_INTEGER ){
+    pNum->i = sqlite3_value_int64(v);
+  }else if( eType==SQLITE_FLOAT ){
+    pNum->r = sqlite3_value_double(v);
+  }else if( eType==SQLITE_TEXT ){
+    const char *z = (const char*)sqlite3_value_text(v);
+    int n = sqlite3_value_bytes(v);
+    int64_t i = 0;
+    int e = z ? tsNumText(z, (size_t)n, &i, &pNum->r, &pNum->bIntegral) : TS_NUMTEXT_NONE;
+    if( e==TS_NUMTEXT_INT ){ pNum->i = i; eType = SQLITE_INTEGER; }
+    else if( e==TS_NUMTEXT_REAL ) eType = SQLITE_FLOAT;
   }
   return eType;
 }
 
 /* Convert a value for a TEXT column (dimension, measure_name, VARCHAR):
-** numbers become their text (SQLite's TEXT affinity), BLOB is an error. */
+** numbers become their text (SQLite's TEXT affinity), BLOB is an error.
+** The conversion happens in v itself (an xUpdate argument, a protected
+** value), never in a sqlite3_value_dup() copy: copies have no database and
+** SQLite 3.53 crashes converting them.  *ppDup is always NULL (kept for the
+** callers' cleanup). */
 static int textOf(sqlite3_value *v, sqlite3_value **ppDup, const char **pz, int *pn){
   int eType = sqlite3_value_type(v);
   *ppDup = 0;
   if( eType==SQLITE_BLOB ) return 1;
-  if( eType==SQLITE_INTEGER || eType==SQLITE_FLOAT ){
-    v = *ppDup = sqlite3_value_dup(v);
-    if( v==0 ) return 2;
-  }
   *pz = (const char*)sqlite3_value_text(v);
   *pn = sqlite3_value_bytes(v);
   return *pz==0 ? 2 : 0;
@@ -1754,7 +1769,7 @@ static int errValue(TsVtab *p, int rc, const char *zCol, const char *zType, cons
 static int stageMeasure(TsVtab *p, int iMeas, sqlite3_value *v, sqlite3_value **ppDup){
   int eType = p->s.aMeasType[iMeas];
   const char *zCol, *zType;   /* for messages: set past the fast paths */
-  sqlite3_value *pNum = 0;
+  TsNum num;
   int eVal;
   int eArg = sqlite3_value_type(v);
   p->aStNull[iMeas] = 0;
@@ -1783,16 +1798,14 @@ static int stageMeasure(TsVtab *p, int iMeas, sqlite3_value *v, sqlite3_value **
   switch( eType ){
     case TS_TYPE_DOUBLE: {
       double r;
-      eVal = numericType(v, &pNum);
+      eVal = numericOf(v, &num);
       if( eVal==SQLITE_INTEGER ){
-        r = (double)sqlite3_value_int64(pNum ? pNum : v);
+        r = (double)num.i;
       }else if( eVal==SQLITE_FLOAT ){
-        r = sqlite3_value_double(pNum ? pNum : v);
+        r = num.r;
       }else{
-        sqlite3_value_free(pNum);
         return errValue(p, SQLITE_MISMATCH, zCol, zType, "a number", v);
       }
-      sqlite3_value_free(pNum);
       if( !isfinite(r) ){
         tsVtabErr(&p->base, "timeseries %s: column %s (DOUBLE): NaN and Infinity cannot be "
                   "stored", p->zName, zCol);
@@ -1802,21 +1815,25 @@ static int stageMeasure(TsVtab *p, int iMeas, sqlite3_value *v, sqlite3_value **
       return SQLITE_OK;
     }
     case TS_TYPE_BIGINT: {
-      eVal = numericType(v, &pNum);
+      eVal = numericOf(v, &num);
       if( eVal==SQLITE_INTEGER ){
-        p->aStNum[iMeas] = sqlite3_value_int64(pNum ? pNum : v);
+        p->aStNum[iMeas] = num.i;
       }else if( eVal==SQLITE_FLOAT ){
-        double r = sqlite3_value_double(pNum ? pNum : v);
-        if( r!=floor(r) || r<-9223372036854775808.0 || r>=9223372036854775808.0 ){
-          sqlite3_value_free(pNum);
+        double r = num.r;
+        if( num.bIntegral ){
+          return errValue(p, SQLITE_MISMATCH, zCol, zType,
+                          "an integer from -9223372036854775808 to 9223372036854775807", v);
+        }
+        if( eArg==SQLITE_TEXT || r!=floor(r) || r<-9223372036854775808.0
+         || r>=9223372036854775808.0 ){
+          /* Non-integral text, or a REAL that is not a whole int64: text
+          ** that denotes an integer was converted exactly above. */
           return errValue(p, SQLITE_MISMATCH, zCol, zType, "an integer", v);
         }
         p->aStNum[iMeas] = (sqlite3_int64)r;
       }else{
-        sqlite3_value_free(pNum);
         return errValue(p, SQLITE_MISMATCH, zCol, zType, "an integer", v);
       }
-      sqlite3_value_free(pNum);
       return SQLITE_OK;
     }
     case TS_TYPE_BOOLEAN: {
@@ -1843,10 +1860,9 @@ static int stageMeasure(TsVtab *p, int iMeas, sqlite3_value *v, sqlite3_value **
       return errValue(p, SQLITE_MISMATCH, zCol, zType, "true, false, 1 or 0", v);
     }
     case TS_TYPE_TIMESTAMP: {
-      eVal = numericType(v, &pNum);
+      eVal = numericOf(v, &num);
       if( eVal==SQLITE_INTEGER ){
-        p->aStNum[iMeas] = sqlite3_value_int64(pNum ? pNum : v);
-        sqlite3_value_free(pNum);
+        p->aStNum[iMeas] = num.i;
       }else if( eVal==SQLITE_TEXT ){
         int64_t iNs;
         if( tsTimeParseIso((const char*)sqlite3_value_text(v), sqlite3_value_bytes(v), &iNs) ){
@@ -1855,7 +1871,6 @@ static int stageMeasure(TsVtab *p, int iMeas, sqlite3_value *v, sqlite3_value **
         }
         p->aStNum[iMeas] = iNs;
       }else{
-        sqlite3_value_free(pNum);
         return errValue(p, SQLITE_MISMATCH, zCol, zType, "INTEGER nanoseconds or ISO-8601 TEXT", v);
       }
       if( p->aStNum[iMeas]<0 ){
@@ -1943,10 +1958,10 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
   /* time */
   {
     sqlite3_value *v = aCol[colTime(p)];
-    sqlite3_value *pNum = 0;
-    int eType = numericType(v, &pNum);
+    TsNum num;
+    int eType = numericOf(v, &num);
     if( eType==SQLITE_INTEGER ){
-      t = sqlite3_value_int64(pNum ? pNum : v);
+      t = num.i;
     }else if( eType==SQLITE_TEXT ){
       int64_t iNs;
       int rcT = tsTimeParseIso((const char*)sqlite3_value_text(v), sqlite3_value_bytes(v), &iNs);
@@ -1965,7 +1980,6 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
       sqlite3_free(zV);
       rc = SQLITE_MISMATCH;
     }
-    sqlite3_value_free(pNum);
     if( rc ) return rc;
   }
 
@@ -2582,14 +2596,13 @@ static int tsNext(sqlite3_vtab_cursor *pCursor){
 
 /* Apply a time constraint with SQLite's comparison semantics. */
 static void timeBound(TsCursor *pCur, char cOp, sqlite3_value *v){
-  sqlite3_value *pNum = 0;
-  int eType = numericType(v, &pNum);
-  sqlite3_value *pV = pNum ? pNum : v;
+  TsNum num;
+  int eType = numericOf(v, &num);
   sqlite3_int64 lo = INT64_MIN, hi = INT64_MAX;
   if( eType==SQLITE_NULL ){
     lo = 1; hi = 0;
   }else if( eType==SQLITE_INTEGER ){
-    sqlite3_int64 x = sqlite3_value_int64(pV);
+    sqlite3_int64 x = num.i;
     switch( cOp ){
       case '=': lo = hi = x; break;
       case '>': if( x==INT64_MAX ){ lo = 1; hi = 0; } else lo = x+1; break;
@@ -2598,7 +2611,7 @@ static void timeBound(TsCursor *pCur, char cOp, sqlite3_value *v){
       case 'L': hi = x; break;
     }
   }else if( eType==SQLITE_FLOAT ){
-    double r = sqlite3_value_double(pV);
+    double r = num.r;
     double fl = floor(r), ce = ceil(r);
     const double rMax = 9223372036854775808.0;   /* 2^63 */
     switch( cOp ){
@@ -2626,7 +2639,6 @@ static void timeBound(TsCursor *pCur, char cOp, sqlite3_value *v){
     /* TEXT or BLOB: greater than every integer. */
     if( cOp=='=' || cOp=='>' || cOp=='G' ){ lo = 1; hi = 0; }
   }
-  sqlite3_value_free(pNum);
   if( lo>pCur->tLo ) pCur->tLo = lo;
   if( hi<pCur->tHi ) pCur->tHi = hi;
 }
@@ -2842,48 +2854,84 @@ static int execf(sqlite3 *db, char **pzErr, const char *zFmt, ...){
   return rc;
 }
 
-/* Create every shadow table and store the options and schema. */
+/* Insert (k, v) into _config with both bound (v NULL-free text). */
+static int configPut(sqlite3_stmt *pIns, const char *zKey, const char *zVal){
+  sqlite3_bind_text(pIns, 1, zKey, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pIns, 2, zVal, -1, SQLITE_STATIC);
+  sqlite3_step(pIns);
+  return sqlite3_reset(pIns);
+}
+
+/* Create every shadow table and store the options and schema.  Each
+** statement is run on its own; names go in as "%w" identifiers and every
+** stored value (column definitions, options) is a bound parameter, so no
+** column name or option value can become SQL. */
 static int shadowCreate(TsVtab *p, char **pzErr){
   const char *zDb = p->zDb, *zTab = p->zName;
   char *zDims = sqlite3_mprintf("");
+  sqlite3_stmt *pIns = 0;
+  char *zSql;
   int rc = SQLITE_OK, i;
   for(i=0; zDims && i<p->s.nDim; i++) zDims = sqlite3_mprintf("%z, d%d TEXT", zDims, i);
   if( zDims==0 ) return SQLITE_NOMEM;
   rc = execf(p->db, pzErr,
-      "CREATE TABLE \"%w\".\"%w_config\"(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
+      "CREATE TABLE \"%w\".\"%w_config\"(k TEXT PRIMARY KEY, v) WITHOUT ROWID", zDb, zTab);
+  if( rc==SQLITE_OK ) rc = execf(p->db, pzErr,
       "CREATE TABLE \"%w\".\"%w_series\"(id INTEGER PRIMARY KEY, skey BLOB NOT NULL UNIQUE,"
-      " measure_name TEXT NOT NULL, tmin INTEGER, tmax INTEGER%s);"
+      " measure_name TEXT NOT NULL, tmin INTEGER, tmax INTEGER%s)", zDb, zTab, zDims);
+  if( rc==SQLITE_OK ) rc = execf(p->db, pzErr,
       "CREATE TABLE \"%w\".\"%w_chunks\"(id INTEGER PRIMARY KEY, sid INTEGER NOT NULL,"
       " tmin INTEGER NOT NULL, tmax INTEGER NOT NULL, nrow INTEGER NOT NULL, data BLOB NOT NULL,"
-      " UNIQUE(sid, tmin, tmax, nrow));"
+      " UNIQUE(sid, tmin, tmax, nrow))", zDb, zTab);
+  if( rc==SQLITE_OK ) rc = execf(p->db, pzErr,
       "CREATE TABLE \"%w\".\"%w_objects\"(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
       " tmin INTEGER NOT NULL, tmax INTEGER NOT NULL, nrow INTEGER NOT NULL,"
       " nbyte INTEGER NOT NULL, pk_min TEXT, pk_max TEXT, series_filter BLOB, footer BLOB,"
-      " created INTEGER NOT NULL);"
-      "INSERT INTO \"%w\".\"%w_config\"(k, v) VALUES('format', 1);",
-      zDb, zTab, zDb, zTab, zDims, zDb, zTab, zDb, zTab, zDb, zTab);
+      " created INTEGER NOT NULL)", zDb, zTab);
   sqlite3_free(zDims);
-  for(i=0; rc==SQLITE_OK && i<p->s.nDim; i++){
-    rc = execf(p->db, pzErr, "INSERT INTO \"%w\".\"%w_config\"(k, v) VALUES('column.%d', "
-               "'\"%w\" DIMENSION')", zDb, zTab, i, p->s.azDim[i]);
+  if( rc!=SQLITE_OK ) return rc;
+
+  zSql = sqlite3_mprintf("INSERT OR IGNORE INTO \"%w\".\"%w_config\"(k, v) VALUES(?1, ?2)",
+                         zDb, zTab);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pIns, 0);
+  sqlite3_free(zSql);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pIns, 1, "format", -1, SQLITE_STATIC);
+    sqlite3_bind_int(pIns, 2, 1);
+    sqlite3_step(pIns);
+    rc = sqlite3_reset(pIns);
   }
-  for(i=0; rc==SQLITE_OK && i<p->s.nMeas; i++){
-    rc = execf(p->db, pzErr, "INSERT INTO \"%w\".\"%w_config\"(k, v) VALUES('column.%d', "
-               "'\"%w\" %s')", zDb, zTab, p->s.nDim+i, p->s.azMeas[i],
-               tsChunkTypeName(p->s.aMeasType[i]));
+  for(i=0; rc==SQLITE_OK && i<p->s.nDim+p->s.nMeas; i++){
+    char zKey[32];
+    char *zDef;
+    snprintf(zKey, sizeof(zKey), "column.%d", i);
+    if( i<p->s.nDim ){
+      zDef = sqlite3_mprintf("\"%w\" DIMENSION", p->s.azDim[i]);
+    }else{
+      int j = i - p->s.nDim;
+      zDef = sqlite3_mprintf("\"%w\" %s", p->s.azMeas[j], tsChunkTypeName(p->s.aMeasType[j]));
+    }
+    rc = zDef ? configPut(pIns, zKey, zDef) : SQLITE_NOMEM;
+    sqlite3_free(zDef);
   }
   for(i=0; rc==SQLITE_OK && i<p->s.nOpt; i++){
-    rc = execf(p->db, pzErr, "INSERT INTO \"%w\".\"%w_config\"(k, v) VALUES(%Q, %Q)",
-               zDb, zTab, p->s.azOptKey[i], p->s.azOptVal[i]);
+    rc = configPut(pIns, p->s.azOptKey[i], p->s.azOptVal[i]);
   }
-  /* Effective values of the options not given, for readers of _config. */
-  if( rc==SQLITE_OK ){
-    rc = execf(p->db, pzErr,
-        "INSERT OR IGNORE INTO \"%w\".\"%w_config\"(k, v) VALUES"
-        "('memory_retention', '6h'), ('magnetic_retention', '73000d'),"
-        "('magnetic_writes', 'false'), ('partition_key', 'measure_name'),"
-        "('partition_enforcement', 'optional'), ('measure_name', 'metrics')", zDb, zTab);
+  /* Effective values of the options not given, for readers of _config
+  ** (INSERT OR IGNORE keeps the ones given). */
+  {
+    static const char *const azDefault[] = {
+      "memory_retention", "6h", "magnetic_retention", "73000d", "magnetic_writes", "false",
+      "partition_key", "measure_name", "partition_enforcement", "optional",
+      "measure_name", "metrics",
+    };
+    for(i=0; rc==SQLITE_OK && i<(int)(sizeof(azDefault)/sizeof(azDefault[0])); i+=2){
+      rc = configPut(pIns, azDefault[i], azDefault[i+1]);
+    }
   }
+  if( rc!=SQLITE_OK ) tsErrSet(pzErr, "%s", sqlite3_errmsg(p->db));
+  sqlite3_finalize(pIns);
   return rc;
 }
 
