@@ -19,6 +19,7 @@ int sqlite3_tslite_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines
   static const struct { const char *zName; RegisterFn x; } aReg[] = {
     { "util",     tsUtilRegister },
     { "vtab",     tsVtabRegister },
+    { "check",    tsOpsCheckRegister },
     { "func",     tsFuncRegister },
     { "objsql",   tsObjSqlRegister },
     { "parquet",  tsPqVtabRegister },

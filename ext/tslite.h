@@ -33,6 +33,8 @@ struct TsEnv {
   sqlite3 *db;             /* the connection (not owned) */
   sqlite3_int64 iFakeNow;  /* test clock (ns since epoch) set by
                            ** ts_debug_set_now(); 0 = use the real clock */
+  struct TsTable *pTableList;  /* open table handles of this connection
+                           ** (table.h; each holds a reference on the env) */
 };
 TsEnv *tsEnvNew(sqlite3 *db);
 TsEnv *tsEnvRef(TsEnv *p);
@@ -51,6 +53,17 @@ int tsUtilRegister(sqlite3 *db, TsEnv *pEnv);
 ** ts_check(table), ts_stats(table).
 */
 int tsVtabRegister(sqlite3 *db, TsEnv *pEnv);
+/* Decode an encoded series key (the _series.skey format in vtab.c's header)
+** of a table with nDim dimensions: *pazDim gets nDim values (NULL = absent),
+** *pzMName the measure_name, both inside the returned allocation (free it
+** with sqlite3_free).  NULL if the key is malformed or on OOM. */
+void *tsTableKeyDecode(int nDim, const unsigned char *aKey, int nKey,
+                       char *const **pazDim, const char **pzMName);
+
+/**************************************************************************
+** Interface to ops_check.c: ts_check(table) and ts_stats(table).
+*/
+int tsOpsCheckRegister(sqlite3 *db, TsEnv *pEnv);
 
 /**************************************************************************
 ** Interface to func*.c: time, time-series and aggregate SQL functions.

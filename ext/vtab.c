@@ -65,6 +65,7 @@
 ** them.
 */
 #include "tslite.h"
+#include "table.h"
 #include "chunk.h"
 #include "numtext.h"
 #include <math.h>
@@ -406,14 +407,54 @@ out:
   return rc;
 }
 
-/* Parse the CREATE VIRTUAL TABLE arguments azArg[0..nArg) into *p. */
-static int schemaParse(TsSchema *p, const char *zTab, int nArg,
-                       const char *const *azArg, char **pzErr){
-  int rc = SQLITE_OK, i, j;
+/* Defaults of a schema before any option applies. */
+static void schemaInit(TsSchema *p){
   memset(p, 0, sizeof(*p));
   p->iMemRet = 6*TS_NS_PER_HOUR;
   p->iMagRet = 73000*TS_NS_PER_DAY;
   p->iPartDim = -1;
+}
+
+/* Checks that need every column and option: a measure exists, the
+** partition key names a dimension; the default measure_name. */
+static int schemaFinish(TsSchema *p, const char *zTab, char **pzErr){
+  int rc = SQLITE_OK, j;
+  if( p->nMeas==0 ){
+    tsErrSet(pzErr, "timeseries %s: at least one measure column is required "
+             "(DOUBLE, BIGINT, VARCHAR, BOOLEAN or TIMESTAMP)", zTab);
+    rc = SQLITE_ERROR;
+  }
+  if( rc==SQLITE_OK ){
+    const char *zPk = schemaOpt(p, "partition_key");
+    p->iPartDim = -1;
+    if( zPk && strcmp(zPk, "measure_name")!=0 ){
+      for(j=0; j<p->nDim; j++) if( sqlite3_stricmp(p->azDim[j], zPk)==0 ) p->iPartDim = j;
+      if( p->iPartDim<0 ){
+        tsErrSet(pzErr, "timeseries %s: bad value for partition_key: '%s' "
+                 "(expected a DIMENSION column or measure_name)", zTab, zPk);
+        rc = SQLITE_ERROR;
+      }
+    }
+  }
+  if( rc==SQLITE_OK && p->zMeasureName==0 ){
+    p->zMeasureName = sqlite3_mprintf("metrics");
+    if( p->zMeasureName==0 ) rc = SQLITE_NOMEM;
+  }
+  return rc;
+}
+
+/* Is zKey one of the table options? */
+static int isOptionName(const char *zKey){
+  int j;
+  for(j=0; j<TS_NOPT; j++) if( strcmp(zKey, azOptName[j])==0 ) return 1;
+  return 0;
+}
+
+/* Parse the CREATE VIRTUAL TABLE arguments azArg[0..nArg) into *p. */
+static int schemaParse(TsSchema *p, const char *zTab, int nArg,
+                       const char *const *azArg, char **pzErr){
+  int rc = SQLITE_OK, i;
+  schemaInit(p);
   for(i=0; rc==SQLITE_OK && i<nArg; i++){
     int n = (int)strlen(azArg[i]);
     const char *z = trimSpace(azArg[i], &n);
@@ -429,20 +470,16 @@ static int schemaParse(TsSchema *p, const char *zTab, int nArg,
       char *zVal = dequote(zV, nVal);
       if( zK==0 || zVal==0 ){
         rc = SQLITE_NOMEM;
+      }else if( !isOptionName(zK) ){
+        tsErrSet(pzErr, "timeseries %s: unknown option '%s' (options: memory_retention, "
+                 "magnetic_retention, magnetic_writes, partition_key, partition_enforcement, "
+                 "measure_name, storage, s3_endpoint, s3_region, s3_url_style)", zTab, zK);
+        rc = SQLITE_ERROR;
+      }else if( schemaOpt(p, zK) ){
+        tsErrSet(pzErr, "timeseries %s: option '%s' given twice", zTab, zK);
+        rc = SQLITE_ERROR;
       }else{
-        int bKnown = 0;
-        for(j=0; j<TS_NOPT; j++) if( strcmp(zK, azOptName[j])==0 ) bKnown = 1;
-        if( !bKnown ){
-          tsErrSet(pzErr, "timeseries %s: unknown option '%s' (options: memory_retention, "
-                   "magnetic_retention, magnetic_writes, partition_key, partition_enforcement, "
-                   "measure_name, storage, s3_endpoint, s3_region, s3_url_style)", zTab, zK);
-          rc = SQLITE_ERROR;
-        }else if( schemaOpt(p, zK) ){
-          tsErrSet(pzErr, "timeseries %s: option '%s' given twice", zTab, zK);
-          rc = SQLITE_ERROR;
-        }else{
-          rc = schemaOption(p, zTab, zK, zVal, pzErr);
-        }
+        rc = schemaOption(p, zTab, zK, zVal, pzErr);
       }
       sqlite3_free(zK);
       sqlite3_free(zVal);
@@ -450,65 +487,129 @@ static int schemaParse(TsSchema *p, const char *zTab, int nArg,
       rc = schemaColumn(p, zTab, z, n, pzErr);
     }
   }
-  if( rc==SQLITE_OK && p->nMeas==0 ){
-    tsErrSet(pzErr, "timeseries %s: at least one measure column is required "
-             "(DOUBLE, BIGINT, VARCHAR, BOOLEAN or TIMESTAMP)", zTab);
-    rc = SQLITE_ERROR;
-  }
-  if( rc==SQLITE_OK ){
-    const char *zPk = schemaOpt(p, "partition_key");
-    if( zPk && strcmp(zPk, "measure_name")!=0 ){
-      for(j=0; j<p->nDim; j++) if( sqlite3_stricmp(p->azDim[j], zPk)==0 ) p->iPartDim = j;
-      if( p->iPartDim<0 ){
-        tsErrSet(pzErr, "timeseries %s: bad value for partition_key: '%s' "
-                 "(expected a DIMENSION column or measure_name)", zTab, zPk);
-        rc = SQLITE_ERROR;
-      }
-    }
-  }
-  if( rc==SQLITE_OK && p->zMeasureName==0 ){
-    p->zMeasureName = sqlite3_mprintf("metrics");
-    if( p->zMeasureName==0 ) rc = SQLITE_NOMEM;
-  }
+  if( rc==SQLITE_OK ) rc = schemaFinish(p, zTab, pzErr);
   if( rc!=SQLITE_OK ) schemaClear(p);
   return rc;
 }
 
-/* Load the schema of table zTab in schema zDb from its _config table
-** (used by ts_check/ts_stats, which have no vtab at hand). */
+/* Fill the public view *pPub of schema *p (pointers into *p). */
+static void schemaPublish(const TsSchema *p, TsTableSchema *pPub){
+  memset(pPub, 0, sizeof(*pPub));
+  pPub->nDim = p->nDim;
+  pPub->azDim = p->azDim;
+  pPub->nMeas = p->nMeas;
+  pPub->azMeas = p->azMeas;
+  pPub->aMeasType = p->aMeasType;
+  pPub->iMemRet = p->iMemRet;
+  pPub->iMagRet = p->iMagRet;
+  pPub->bMagWrites = p->bMagWrites;
+  pPub->iPartDim = p->iPartDim;
+  pPub->bPartRequired = p->bPartRequired;
+  pPub->zMeasureName = p->zMeasureName;
+  pPub->zStorage = schemaOpt((TsSchema*)p, "storage");
+  pPub->zS3Endpoint = schemaOpt((TsSchema*)p, "s3_endpoint");
+  pPub->zS3Region = schemaOpt((TsSchema*)p, "s3_region");
+  pPub->zS3UrlStyle = schemaOpt((TsSchema*)p, "s3_url_style");
+}
+
+/* Load the schema of table zTab of schema zDb from its _config rows: the
+** stored column definitions ("column.N" = '"name" TYPE', N = 0, 1, ... in
+** declaration order) and option values, each applied directly (no CREATE
+** text is rebuilt or re-parsed).  zTab must be a virtual table whose
+** _config carries the "format" key.  *pzName receives the table's name as
+** stored (sqlite3_malloc'd).  A bad stored value is SQLITE_CORRUPT with a
+** message naming the key. */
 static int schemaLoad(sqlite3 *db, const char *zDb, const char *zTab, TsSchema *p,
-                      char **pzErr){
+                      char **pzName, char **pzErr){
   sqlite3_stmt *pStmt = 0;
-  char **azArg = 0;
-  int nArg = 0, rc;
-  char *zSql = sqlite3_mprintf(
-      "SELECT CASE WHEN k GLOB 'column.*' THEN v ELSE k || '=' || quote(v) END"
-      " FROM \"%w\".\"%w_config\" WHERE k GLOB 'column.*' OR k IN ("
-      "'memory_retention','magnetic_retention','magnetic_writes','partition_key',"
-      "'partition_enforcement','measure_name','storage','s3_endpoint','s3_region',"
-      "'s3_url_style') ORDER BY k GLOB 'column.*' DESC, CAST(substr(k, 8) AS INTEGER), k",
-      zDb, zTab);
+  char *zSql, *zName = 0, *zErr = 0;
+  int rc, nCol = 0, bFormat = 0;
+  schemaInit(p);
+  *pzName = 0;
+  zSql = sqlite3_mprintf("SELECT name FROM \"%w\".sqlite_schema"
+                         " WHERE type='table' AND rootpage=0 AND name=?1", zDb);
   if( zSql==0 ) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
   sqlite3_free(zSql);
-  if( rc!=SQLITE_OK ){
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zTab, -1, SQLITE_STATIC);
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      zName = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+      if( zName==0 ) rc = SQLITE_NOMEM;
+    }
+    sqlite3_finalize(pStmt);
+    pStmt = 0;
+  }
+  if( rc==SQLITE_NOMEM ) return rc;
+  if( zName ){
+    zSql = sqlite3_mprintf("SELECT k, v FROM \"%w\".\"%w_config\""
+                           " ORDER BY k GLOB 'column.*' DESC, CAST(substr(k, 8) AS INTEGER), k",
+                           zDb, zName);
+    rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    if( rc==SQLITE_NOMEM ){ sqlite3_free(zName); return rc; }
+  }
+  if( zName==0 || rc!=SQLITE_OK ){
+    sqlite3_free(zName);
     tsErrSet(pzErr, "no timeseries table named '%s' in schema %s", zTab, zDb);
     return SQLITE_ERROR;
   }
+  rc = SQLITE_OK;
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    char **a = sqlite3_realloc64(azArg, sizeof(char*)*(nArg+1));
-    if( a==0 ){ rc = SQLITE_NOMEM; break; }
-    azArg = a;
-    azArg[nArg] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-    if( azArg[nArg++]==0 ) rc = SQLITE_NOMEM;
+    const char *zK = (const char*)sqlite3_column_text(pStmt, 0);
+    const char *zV = (const char*)sqlite3_column_text(pStmt, 1);
+    if( zK==0 ) continue;
+    if( strcmp(zK, "format")==0 ){
+      bFormat = 1;
+    }else if( strncmp(zK, "column.", 7)==0 ){
+      char zWant[32];
+      snprintf(zWant, sizeof(zWant), "column.%d", nCol);
+      if( zV==0 || strcmp(zK, zWant)!=0 ){
+        tsErrSet(&zErr, "column definitions are not numbered 0, 1, ...");
+        rc = SQLITE_CORRUPT;
+      }else{
+        rc = schemaColumn(p, zName, zV, (int)strlen(zV), &zErr);
+        nCol++;
+      }
+      if( rc==SQLITE_ERROR ) rc = SQLITE_CORRUPT;
+      if( rc==SQLITE_CORRUPT ){
+        tsErrSet(pzErr, "timeseries %s: damaged %s_config: key '%s': %s", zName, zName, zK,
+                 zErr ? zErr : "bad value");
+      }
+    }else if( isOptionName(zK) ){
+      if( zV==0 || schemaOpt(p, zK) ){
+        rc = SQLITE_CORRUPT;
+      }else{
+        rc = schemaOption(p, zName, zK, zV, &zErr);
+        if( rc==SQLITE_ERROR ) rc = SQLITE_CORRUPT;
+      }
+      if( rc==SQLITE_CORRUPT ){
+        tsErrSet(pzErr, "timeseries %s: damaged %s_config: key '%s': %s", zName, zName, zK,
+                 zErr ? zErr : "missing or repeated value");
+      }
+    }
+    /* other keys belong to other modules (tiering state, ...) */
   }
   if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt); else sqlite3_finalize(pStmt);
-  if( rc==SQLITE_OK ){
-    rc = schemaParse(p, zTab, nArg, (const char*const*)azArg, pzErr);
+  if( rc==SQLITE_OK && !bFormat ){
+    tsErrSet(pzErr, "no timeseries table named '%s' in schema %s", zTab, zDb);
+    rc = SQLITE_ERROR;
   }
-  while( nArg>0 ) sqlite3_free(azArg[--nArg]);
-  sqlite3_free(azArg);
-  return rc;
+  if( rc==SQLITE_OK ){
+    rc = schemaFinish(p, zName, &zErr);
+    if( rc==SQLITE_ERROR ){
+      rc = SQLITE_CORRUPT;
+      tsErrSet(pzErr, "timeseries %s: damaged %s_config: %s", zName, zName, zErr);
+    }
+  }
+  sqlite3_free(zErr);
+  if( rc!=SQLITE_OK ){
+    schemaClear(p);
+    sqlite3_free(zName);
+    return rc;
+  }
+  *pzName = zName;
+  return SQLITE_OK;
 }
 
 /**************************************************************************
@@ -568,9 +669,12 @@ struct TsSeries {
 #define STMT_ROW_COUNT      10  /* count(*), total(nrow) of _chunks */
 #define STMT_COUNT          11
 
-typedef struct TsVtab TsVtab;
-struct TsVtab {
-  sqlite3_vtab base;      /* base class: must be first */
+struct TsTable {
+  int nRef;               /* references: the vtab and open operations */
+  TsTable *pNext;         /* next handle in pEnv->pTableList */
+  char *zErrMsg;          /* last error of a table-level helper (owned);
+                          ** vtab methods move it into their zErrMsg */
+  TsTableSchema pub;      /* public view of s (tsTableSchema) */
   sqlite3 *db;            /* the connection */
   TsEnv *pEnv;            /* environment (reference held) */
   char *zDb;              /* schema name, e.g. "main" (owned) */
@@ -609,13 +713,20 @@ struct TsVtab {
   struct TsLook *pLook;   /* last chunk decoded for duplicate checks (owned) */
 };
 
-/* Column numbers (see the header comment). */
-static int colTime(TsVtab *p){ (void)p; return 0; }
-static int colMName(TsVtab *p){ return 1 + p->s.nDim; }
-static int colMeas0(TsVtab *p){ return 2 + p->s.nDim; }
-static int colVersion(TsVtab *p){ return 2 + p->s.nDim + p->s.nMeas; }
+/* The sqlite3_vtab of a timeseries table: a reference on its handle. */
+typedef struct TsVtab TsVtab;
+struct TsVtab {
+  sqlite3_vtab base;      /* base class: must be first */
+  TsTable *pTab;          /* the table handle (reference held) */
+};
 
-static int colKind(TsVtab *p, int iCol){
+/* Column numbers (see the header comment). */
+static int colTime(TsTable *p){ (void)p; return 0; }
+static int colMName(TsTable *p){ return 1 + p->s.nDim; }
+static int colMeas0(TsTable *p){ return 2 + p->s.nDim; }
+static int colVersion(TsTable *p){ return 2 + p->s.nDim + p->s.nMeas; }
+
+static int colKind(TsTable *p, int iCol){
   if( iCol==0 ) return TS_KIND_TIME;
   if( iCol<=p->s.nDim ) return TS_KIND_DIM;
   if( iCol==colMName(p) ) return TS_KIND_MNAME;
@@ -623,7 +734,34 @@ static int colKind(TsVtab *p, int iCol){
   return TS_KIND_MEASURE;
 }
 
-static int getStmt(TsVtab *p, int eStmt, sqlite3_stmt **ppStmt){
+/* Set the handle's error message (replacing the old one). */
+static void tableErr(TsTable *p, const char *zFmt, ...){
+  va_list ap;
+  char *z;
+  va_start(ap, zFmt);
+  z = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  sqlite3_free(p->zErrMsg);
+  p->zErrMsg = z;
+}
+
+/* Return rc from a vtab method: move the handle's message (if any) into
+** the vtab's zErrMsg on failure, drop it on success. */
+static int vtabRc(sqlite3_vtab *pVtab, int rc){
+  TsTable *p = ((TsVtab*)pVtab)->pTab;
+  if( p->zErrMsg ){
+    if( rc!=SQLITE_OK ){
+      sqlite3_free(pVtab->zErrMsg);
+      pVtab->zErrMsg = p->zErrMsg;
+    }else{
+      sqlite3_free(p->zErrMsg);
+    }
+    p->zErrMsg = 0;
+  }
+  return rc;
+}
+
+static int getStmt(TsTable *p, int eStmt, sqlite3_stmt **ppStmt){
   int rc = SQLITE_OK;
   if( p->aStmt[eStmt]==0 ){
     char *zSql = 0;
@@ -682,7 +820,7 @@ static int getStmt(TsVtab *p, int eStmt, sqlite3_stmt **ppStmt){
     rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, &p->aStmt[eStmt], 0);
     sqlite3_free(zSql);
     if( rc!=SQLITE_OK ){
-      tsVtabErr(&p->base, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
+      tableErr(p, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
     }
   }
   *ppStmt = p->aStmt[eStmt];
@@ -691,7 +829,7 @@ static int getStmt(TsVtab *p, int eStmt, sqlite3_stmt **ppStmt){
 
 /* Step a statement expected to give no row; reset it.  On error set the
 ** vtab message. */
-static int stepDone(TsVtab *p, sqlite3_stmt *pStmt){
+static int stepDone(TsTable *p, sqlite3_stmt *pStmt){
   int rc = sqlite3_step(pStmt);
   if( rc==SQLITE_DONE || rc==SQLITE_ROW ){
     rc = sqlite3_reset(pStmt);
@@ -699,15 +837,15 @@ static int stepDone(TsVtab *p, sqlite3_stmt *pStmt){
     sqlite3_reset(pStmt);
   }
   if( rc!=SQLITE_OK ){
-    tsVtabErr(&p->base, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
+    tableErr(p, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
   }
   return rc;
 }
 
-static int stmtErr(TsVtab *p, sqlite3_stmt *pStmt){
+static int stmtErr(TsTable *p, sqlite3_stmt *pStmt){
   int rc = sqlite3_reset(pStmt);
   if( rc==SQLITE_OK ) rc = SQLITE_ERROR;
-  tsVtabErr(&p->base, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
+  tableErr(p, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
   return rc;
 }
 
@@ -811,16 +949,16 @@ static TsSeries *seriesNew(int nDim, const unsigned char *aKey, int nKey){
   return p;
 }
 
-static void pendFree(TsVtab *pTab, TsPend *p);
+static void pendFree(TsTable *pTab, TsPend *p);
 
-static void seriesUnref(TsVtab *pTab, TsSeries *p){
+static void seriesUnref(TsTable *pTab, TsSeries *p){
   if( p && --p->nRef==0 ){
     pendFree(pTab, p->pPend);
     sqlite3_free(p);
   }
 }
 
-static TsSeries *hashFind(TsVtab *p, const unsigned char *aKey, int nKey, unsigned int h){
+static TsSeries *hashFind(TsTable *p, const unsigned char *aKey, int nKey, unsigned int h){
   TsSeries *pS;
   if( p->nHash==0 ) return 0;
   for(pS=p->aHash[h & (p->nHash-1)]; pS; pS=pS->pHashNext){
@@ -829,7 +967,7 @@ static TsSeries *hashFind(TsVtab *p, const unsigned char *aKey, int nKey, unsign
   return 0;
 }
 
-static int hashRebuild(TsVtab *p, int nNew){
+static int hashRebuild(TsTable *p, int nNew){
   TsSeries **aNew = sqlite3_malloc64(sizeof(TsSeries*)*(size_t)nNew);
   int i;
   if( aNew==0 ) return SQLITE_NOMEM;
@@ -847,7 +985,7 @@ static int hashRebuild(TsVtab *p, int nNew){
 
 /* Add a series (taking over the caller's reference) to the cache; ids
 ** arrive in increasing order except during a reload, which re-sorts. */
-static int cacheAdd(TsVtab *p, TsSeries *pS){
+static int cacheAdd(TsTable *p, TsSeries *pS){
   if( p->nSeries>=p->nSeriesAlloc ){
     int nNew = p->nSeriesAlloc ? p->nSeriesAlloc*2 : 64;
     TsSeries **a = sqlite3_realloc64(p->apSeries, sizeof(TsSeries*)*(size_t)nNew);
@@ -864,7 +1002,7 @@ static int cacheAdd(TsVtab *p, TsSeries *pS){
   return SQLITE_OK;
 }
 
-static void cacheClear(TsVtab *p){
+static void cacheClear(TsTable *p){
   int i;
   for(i=0; i<p->nSeries; i++) seriesUnref(p, p->apSeries[i]);
   p->nSeries = 0;
@@ -885,7 +1023,7 @@ static void seriesSetRange(TsSeries *pS, sqlite3_stmt *pStmt, int iMin, int iMax
 /* Reload the whole cache from _series.  Keeps the objects of series that
 ** still exist (cursors may point at them). Must not run while rows are
 ** pending. */
-static int seriesReload(TsVtab *p){
+static int seriesReload(TsTable *p){
   sqlite3_stmt *pStmt;
   TsSeries **apOld = p->apSeries;
   int nOld = p->nSeries, i, rc;
@@ -915,7 +1053,7 @@ static int seriesReload(TsVtab *p){
         pS = seriesNew(p->s.nDim, aKey, nKey);
         if( pS==0 ){
           rc = SQLITE_CORRUPT_VTAB;
-          tsVtabErr(&p->base, "timeseries %s: malformed series key in %s_series (id %lld)",
+          tableErr(p, "timeseries %s: malformed series key in %s_series (id %lld)",
                     p->zName, p->zName, iId);
           break;
         }
@@ -926,7 +1064,7 @@ static int seriesReload(TsVtab *p){
     }
     if( rc==SQLITE_OK ){
       rc = sqlite3_reset(pStmt);
-      if( rc ) tsVtabErr(&p->base, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
+      if( rc ) tableErr(p, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
     }else{
       sqlite3_reset(pStmt);
     }
@@ -951,7 +1089,7 @@ static int seriesReload(TsVtab *p){
 
 /* Make the cache current: reload if it is stale or another connection
 ** committed since the last check. */
-static int seriesRefresh(TsVtab *p){
+static int seriesRefresh(TsTable *p){
   sqlite3_stmt *pStmt;
   sqlite3_int64 v = 0;
   int rc;
@@ -973,7 +1111,7 @@ static int seriesRefresh(TsVtab *p){
 
 /* Find or create the series whose key is in p->key, for a write.
 ** *ppS gets a cache-owned pointer (no new reference). */
-static int seriesForWrite(TsVtab *p, const char *const *azDim, const int *anDim,
+static int seriesForWrite(TsTable *p, const char *const *azDim, const int *anDim,
                           const char *zMName, int nMName, TsSeries **ppS){
   unsigned int h = keyHash(p->key.a, (int)p->key.n);
   TsSeries *pS = hashFind(p, p->key.a, (int)p->key.n, h);
@@ -1147,7 +1285,7 @@ static void runSlice(const TsRun *pRun, int nCol, int k, TsChunkCol *aOut){
 /**************************************************************************
 ** The pending buffer.
 */
-static void pendFree(TsVtab *pTab, TsPend *p){
+static void pendFree(TsTable *pTab, TsPend *p){
   int i, j;
   if( p==0 ) return;
   for(i=0; i<pTab->s.nMeas; i++){
@@ -1170,7 +1308,7 @@ static void pendFree(TsVtab *pTab, TsPend *p){
 }
 
 /* Empty a buffer, keeping its arrays for the next rows. */
-static void pendReset(TsVtab *pTab, TsPend *p){
+static void pendReset(TsTable *pTab, TsPend *p){
   int i, j;
   if( p==0 ) return;
   for(i=0; i<pTab->s.nMeas; i++){
@@ -1191,7 +1329,7 @@ static void *reallocArray(void *a, size_t nElem, size_t szElem, int *pRc){
 }
 
 /* Make room for one more slot. */
-static int pendGrow(TsVtab *pTab, TsPend *p){
+static int pendGrow(TsTable *pTab, TsPend *p){
   int rc = SQLITE_OK, i, nNew;
   size_t n;
   if( p->nRow<p->nAlloc ) return SQLITE_OK;
@@ -1213,7 +1351,7 @@ static int pendGrow(TsVtab *pTab, TsPend *p){
   return rc;
 }
 
-static TsPend *pendNew(TsVtab *pTab){
+static TsPend *pendNew(TsTable *pTab){
   TsPend *p = sqlite3_malloc64(sizeof(TsPend));
   size_t n = sizeof(void*)*(size_t)pTab->s.nMeas;
   if( p==0 ) return 0;
@@ -1236,7 +1374,7 @@ static TsPend *pendNew(TsVtab *pTab){
 
 /* Store the staged row (pTab->aSt*) with time t and version v in slot iSlot,
 ** replacing what the slot held. */
-static int pendSetSlot(TsVtab *pTab, TsPend *p, int iSlot, sqlite3_int64 t,
+static int pendSetSlot(TsTable *pTab, TsPend *p, int iSlot, sqlite3_int64 t,
                        sqlite3_int64 v, int bNewSlot){
   int i;
   sqlite3_int64 nByte = 0;
@@ -1275,7 +1413,7 @@ static int pendSetSlot(TsVtab *pTab, TsPend *p, int iSlot, sqlite3_int64 t,
 }
 
 /* A run view of the pending buffer's slots (not sorted: use aOrder). */
-static void pendView(TsVtab *pTab, TsPend *p, TsRun *pRun, TsChunkCol *aCol){
+static void pendView(TsTable *pTab, TsPend *p, TsRun *pRun, TsChunkCol *aCol){
   int i;
   pRun->n = p->nRow;
   pRun->aTime = (const int64_t*)p->aTime;
@@ -1293,7 +1431,7 @@ static void pendView(TsVtab *pTab, TsPend *p, TsRun *pRun, TsChunkCol *aCol){
 }
 
 /* Does the staged row equal row iRow of pRun (all measures, NULLs equal)? */
-static int stagedEquals(TsVtab *pTab, const TsRun *pRun, int iRow){
+static int stagedEquals(TsTable *pTab, const TsRun *pRun, int iRow){
   int i;
   for(i=0; i<pTab->s.nMeas; i++){
     const TsChunkCol *c = &pRun->aCol[i];
@@ -1336,7 +1474,7 @@ static int searchTime(const int64_t *aTime, const int *aOrder, int n, sqlite3_in
 
 /* Encode run rows [0, pRun->n) of series iSid into chunks of about
 ** TS_CHUNK_TARGET rows (one chunk up to 2*TS_CHUNK_TARGET) and insert them. */
-static int chunksWrite(TsVtab *p, sqlite3_int64 iSid, const TsRun *pRun){
+static int chunksWrite(TsTable *p, sqlite3_int64 iSid, const TsRun *pRun){
   int nPiece = pRun->n<=2*TS_CHUNK_TARGET ? 1 : (pRun->n + TS_CHUNK_TARGET - 1)/TS_CHUNK_TARGET;
   int k, iStart = 0, rc = SQLITE_OK;
   TsChunkCol *aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
@@ -1355,7 +1493,7 @@ static int chunksWrite(TsVtab *p, sqlite3_int64 iSid, const TsRun *pRun){
     if( rcc!=TS_CHUNK_OK || buf.bErr ){
       rc = rcc==TS_CHUNK_NOMEM || buf.bErr ? SQLITE_NOMEM : SQLITE_ERROR;
       if( rc==SQLITE_ERROR ){
-        tsVtabErr(&p->base, "timeseries %s: chunk encoder failed (code %d)", p->zName, rcc);
+        tableErr(p, "timeseries %s: chunk encoder failed (code %d)", p->zName, rcc);
       }
       break;
     }
@@ -1373,15 +1511,15 @@ static int chunksWrite(TsVtab *p, sqlite3_int64 iSid, const TsRun *pRun){
   return rc;
 }
 
-static int chunkCorrupt(TsVtab *p, sqlite3_int64 iChunk, const char *zWhy){
-  tsVtabErr(&p->base, "timeseries %s: chunk %lld is corrupt: %s", p->zName, iChunk, zWhy);
+static int chunkCorrupt(TsTable *p, sqlite3_int64 iChunk, const char *zWhy){
+  tableErr(p, "timeseries %s: chunk %lld is corrupt: %s", p->zName, iChunk, zWhy);
   return SQLITE_CORRUPT_VTAB;
 }
 
 /* Fetch chunk iChunk's blob into a private copy (*paBlob, sqlite3_malloc'd)
 ** and open a reader over it with every column decoded into *pRun (whose
 ** aCol array the caller provides). */
-static int chunkLoad(TsVtab *p, sqlite3_int64 iChunk, unsigned char **paBlob,
+static int chunkLoad(TsTable *p, sqlite3_int64 iChunk, unsigned char **paBlob,
                      TsChunkReader **ppReader, TsRun *pRun, TsChunkCol *aCol, int bCols){
   sqlite3_stmt *pStmt;
   unsigned char *aBlob = 0;
@@ -1440,7 +1578,7 @@ static int chunkLoad(TsVtab *p, sqlite3_int64 iChunk, unsigned char **paBlob,
 
 /* Merge pending rows aOrder[i0..i1) of pPend (view pPendRun) into chunk
 ** iChunk: pending rows replace chunk rows of the same time. */
-static int chunkMerge(TsVtab *p, TsSeries *pS, sqlite3_int64 iChunk, const TsRun *pPendRun,
+static int chunkMerge(TsTable *p, TsSeries *pS, sqlite3_int64 iChunk, const TsRun *pPendRun,
                       const int *aOrder, int i0, int i1){
   unsigned char *aBlob = 0;
   TsChunkReader *pReader = 0;
@@ -1477,7 +1615,7 @@ static int chunkMerge(TsVtab *p, TsSeries *pS, sqlite3_int64 iChunk, const TsRun
 }
 
 /* Flush the pending rows of one series (see the header comment). */
-static int flushSeries(TsVtab *p, TsSeries *pS){
+static int flushSeries(TsTable *p, TsSeries *pS){
   TsPend *pP = pS->pPend;
   TsChunkCol *aCol = 0;
   TsRun pend;
@@ -1580,7 +1718,7 @@ static int flushSeries(TsVtab *p, TsSeries *pS){
 
 /* Flush every pending row of the table.  On error the rows of the series
 ** not yet flushed stay pending (the caller's statement or commit fails). */
-static int flushAll(TsVtab *p){
+static int flushAll(TsTable *p){
   int rc = SQLITE_OK;
   sqlite3_int64 iLastRowid;
   if( p->pPendFirst==0 ) return SQLITE_OK;
@@ -1604,7 +1742,7 @@ static int flushAll(TsVtab *p){
 }
 
 /* Drop every pending row (rollback). */
-static void pendDiscardAll(TsVtab *p){
+static void pendDiscardAll(TsTable *p){
   while( p->pPendFirst ){
     TsSeries *pS = p->pPendFirst;
     p->pPendFirst = pS->pPendNext;
@@ -1633,7 +1771,7 @@ struct TsLook {
 };
 
 /* The vtab's lookup cache, allocated on first use. */
-static TsLook *lookOf(TsVtab *p){
+static TsLook *lookOf(TsTable *p){
   if( p->pLook==0 ){
     p->pLook = sqlite3_malloc64(sizeof(TsLook));
     if( p->pLook ){
@@ -1656,7 +1794,7 @@ static void lookClear(TsLook *pL){
 
 /* Look for the committed record (pS, t).  *piRow = its row in the returned
 ** run (*ppRun), or -1 when there is none. */
-static int committedFind(TsVtab *p, TsSeries *pS, sqlite3_int64 t,
+static int committedFind(TsTable *p, TsSeries *pS, sqlite3_int64 t,
                          const TsRun **ppRun, int *piRow){
   sqlite3_stmt *pStmt;
   sqlite3_int64 iChunk = 0, tMax = 0;
@@ -1756,17 +1894,17 @@ static int textOf(sqlite3_value *v, sqlite3_value **ppDup, const char **pz, int 
   return *pz==0 ? 2 : 0;
 }
 
-static int errValue(TsVtab *p, int rc, const char *zCol, const char *zType, const char *zExp,
+static int errValue(TsTable *p, int rc, const char *zCol, const char *zType, const char *zExp,
                     sqlite3_value *v){
   char *zV = describeValue(v);
-  tsVtabErr(&p->base, "timeseries %s: column %s (%s): expected %s, got %s",
+  tableErr(p, "timeseries %s: column %s (%s): expected %s, got %s",
             p->zName, zCol, zType, zExp, zV ? zV : "?");
   sqlite3_free(zV);
   return rc;
 }
 
 /* Convert measure iMeas of a new row into the staging area. */
-static int stageMeasure(TsVtab *p, int iMeas, sqlite3_value *v, sqlite3_value **ppDup){
+static int stageMeasure(TsTable *p, int iMeas, sqlite3_value *v, sqlite3_value **ppDup){
   int eType = p->s.aMeasType[iMeas];
   const char *zCol, *zType;   /* for messages: set past the fast paths */
   TsNum num;
@@ -1807,7 +1945,7 @@ static int stageMeasure(TsVtab *p, int iMeas, sqlite3_value *v, sqlite3_value **
         return errValue(p, SQLITE_MISMATCH, zCol, zType, "a number", v);
       }
       if( !isfinite(r) ){
-        tsVtabErr(&p->base, "timeseries %s: column %s (DOUBLE): NaN and Infinity cannot be "
+        tableErr(p, "timeseries %s: column %s (DOUBLE): NaN and Infinity cannot be "
                   "stored", p->zName, zCol);
         return SQLITE_MISMATCH;
       }
@@ -1884,7 +2022,7 @@ static int stageMeasure(TsVtab *p, int iMeas, sqlite3_value *v, sqlite3_value **
       if( rc==2 ) return SQLITE_NOMEM;
       if( rc ) return errValue(p, SQLITE_MISMATCH, zCol, zType, "TEXT", v);
       if( p->anStText[iMeas]>TS_MAX_VALUE_BYTES ){
-        tsVtabErr(&p->base, "timeseries %s: column %s (VARCHAR): value is %d bytes, the limit "
+        tableErr(p, "timeseries %s: column %s (VARCHAR): value is %d bytes, the limit "
                   "is %d", p->zName, zCol, p->anStText[iMeas], TS_MAX_VALUE_BYTES);
         return SQLITE_TOOBIG;
       }
@@ -1895,7 +2033,7 @@ static int stageMeasure(TsVtab *p, int iMeas, sqlite3_value *v, sqlite3_value **
 
 /* Format "(hostname='a', region=NULL, measure_name='m', time=...)" for a
 ** rejected record. */
-static char *describeKey(TsVtab *p, const char *const *azDim, const char *zMName,
+static char *describeKey(TsTable *p, const char *const *azDim, const char *zMName,
                          sqlite3_int64 t){
   char zIso[TS_ISO_BUFSZ];
   char *z = sqlite3_mprintf("(");
@@ -1922,8 +2060,8 @@ static int decide(int bEqual, sqlite3_int64 iOld, sqlite3_int64 iNew, int eConfl
   return TS_ACT_REJECT;
 }
 
-static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid){
-  TsVtab *p = (TsVtab*)pVtab;
+static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid){
+  TsTable *p = ((TsVtab*)pVtab)->pTab;
   const char *azDim[TS_MAX_DIMS];
   int anDim[TS_MAX_DIMS];
   sqlite3_value *apDup[TS_MAX_DIMS+1];
@@ -1939,18 +2077,18 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
 
   *pRowid = 0;
   if( argc==1 ){
-    tsVtabErr(pVtab, "timeseries %s: DELETE is not supported: records leave the table only "
+    tableErr(p, "timeseries %s: DELETE is not supported: records leave the table only "
               "through retention (memory_retention + magnetic_retention) or DROP TABLE", p->zName);
     return SQLITE_ERROR;
   }
   if( sqlite3_value_type(argv[0])!=SQLITE_NULL ){
-    tsVtabErr(pVtab, "timeseries %s: UPDATE is not supported: records are immutable; to change "
+    tableErr(p, "timeseries %s: UPDATE is not supported: records are immutable; to change "
               "a record, INSERT it again with the same dimensions, measure_name and time and a "
               "higher version (upsert)", p->zName);
     return SQLITE_ERROR;
   }
   if( p->rcFlush ){
-    tsVtabErr(pVtab, "timeseries %s: an earlier flush of this transaction failed; roll it back",
+    tableErr(p, "timeseries %s: an earlier flush of this transaction failed; roll it back",
               p->zName);
     return p->rcFlush;
   }
@@ -1967,7 +2105,7 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
       int rcT = tsTimeParseIso((const char*)sqlite3_value_text(v), sqlite3_value_bytes(v), &iNs);
       if( rcT ){
         char *zV = describeValue(v);
-        tsVtabErr(pVtab, "timeseries %s: column time: %s is not an ISO-8601 time "
+        tableErr(p, "timeseries %s: column time: %s is not an ISO-8601 time "
                   "(e.g. '2024-05-01T12:00:00.123456789Z')", p->zName, zV ? zV : "?");
         sqlite3_free(zV);
         rc = SQLITE_MISMATCH;
@@ -1975,7 +2113,7 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
       t = iNs;
     }else{
       char *zV = describeValue(v);
-      tsVtabErr(pVtab, "timeseries %s: column time: expected INTEGER nanoseconds since "
+      tableErr(p, "timeseries %s: column time: expected INTEGER nanoseconds since "
                 "1970-01-01 or ISO-8601 TEXT, got %s", p->zName, zV ? zV : "?");
       sqlite3_free(zV);
       rc = SQLITE_MISMATCH;
@@ -1996,7 +2134,7 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
     }else if( rc ){
       rc = errValue(p, SQLITE_MISMATCH, p->s.azDim[i], "DIMENSION", "TEXT", v);
     }else if( anDim[i]>TS_MAX_VALUE_BYTES ){
-      tsVtabErr(pVtab, "timeseries %s: dimension %s: value is %d bytes, the limit is %d",
+      tableErr(p, "timeseries %s: dimension %s: value is %d bytes, the limit is %d",
                 p->zName, p->s.azDim[i], anDim[i], TS_MAX_VALUE_BYTES);
       rc = SQLITE_TOOBIG;
     }
@@ -2014,7 +2152,7 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
       }else if( rc ){
         rc = errValue(p, SQLITE_MISMATCH, "measure_name", "TEXT", "TEXT", v);
       }else if( nMName==0 || nMName>TS_MAX_MNAME_BYTES ){
-        tsVtabErr(pVtab, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
+        tableErr(p, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
                   p->zName, TS_MAX_MNAME_BYTES, nMName);
         rc = SQLITE_TOOBIG;
       }
@@ -2027,7 +2165,7 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
     if( rc==SQLITE_OK && !p->aStNull[i] ) nNonNull++;
   }
   if( rc==SQLITE_OK && nNonNull==0 ){
-    tsVtabErr(pVtab, "timeseries %s: a record needs at least one non-NULL measure", p->zName);
+    tableErr(p, "timeseries %s: a record needs at least one non-NULL measure", p->zName);
     rc = SQLITE_CONSTRAINT;
   }
   if( rc==SQLITE_OK ){
@@ -2036,7 +2174,7 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
       iVersion = 1;
     }else if( sqlite3_value_type(v)!=SQLITE_INTEGER || sqlite3_value_int64(v)<1 ){
       char *zV = describeValue(v);
-      tsVtabErr(pVtab, "timeseries %s: column version: expected an INTEGER >= 1, got %s",
+      tableErr(p, "timeseries %s: column version: expected an INTEGER >= 1, got %s",
                 p->zName, zV ? zV : "?");
       sqlite3_free(zV);
       rc = SQLITE_MISMATCH;
@@ -2058,7 +2196,7 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
         tsTimeFormatIso(t, zT);
         tsTimeFormatIso(lo, zLo);
         tsTimeFormatIso(hi, zHi);
-        tsVtabErr(pVtab, "timeseries %s: time %s is outside the write window [%s, %s] "
+        tableErr(p, "timeseries %s: time %s is outside the write window [%s, %s] "
                   "(now - %s .. now + 15 minutes)", p->zName, zT, zLo, zHi,
                   p->s.bMagWrites ? "memory_retention - magnetic_retention" : "memory_retention");
       }
@@ -2067,7 +2205,7 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
   }
   if( rc==SQLITE_OK && p->s.bPartRequired && p->s.iPartDim>=0 && azDim[p->s.iPartDim]==0 ){
     if( eConflict==SQLITE_IGNORE ) goto done;
-    tsVtabErr(pVtab, "timeseries %s: partition_enforcement is 'required' and the record has no "
+    tableErr(p, "timeseries %s: partition_enforcement is 'required' and the record has no "
               "value for the partition key %s", p->zName, p->s.azDim[p->s.iPartDim]);
     rc = SQLITE_CONSTRAINT;
   }
@@ -2143,7 +2281,7 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
     }
     if( rc==SQLITE_OK && eAct==TS_ACT_REJECT ){
       char *zKey = describeKey(p, azDim, pS->zMName, t);
-      tsVtabErr(pVtab, "timeseries %s: record %s already exists with different measure values "
+      tableErr(p, "timeseries %s: record %s already exists with different measure values "
                 "and version %lld; the new record's version %lld must be higher to update it "
                 "(or use INSERT OR REPLACE / INSERT OR IGNORE)", p->zName, zKey ? zKey : "?",
                 iOld, iVersion);
@@ -2164,6 +2302,10 @@ done:
     }
   }
   return rc;
+}
+
+static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid){
+  return vtabRc(pVtab, tsUpdateImpl(pVtab, argc, argv, pRowid));
 }
 
 /**************************************************************************
@@ -2253,8 +2395,8 @@ struct TsCursor {
   TsLane *pLane;             /* the lane holding the current row */
 };
 
-static int tsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
-  TsVtab *p = (TsVtab*)pVtab;
+static int tsBestIndexImpl(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  TsTable *p = ((TsVtab*)pVtab)->pTab;
   char *zIdx = 0;
   int nArg = 0, i, iLimit = -1, bOffset = 0, bAllUsed = 1;
   int bTimeEq = 0, bTimeRange = 0;
@@ -2355,6 +2497,10 @@ static int tsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   return SQLITE_OK;
 }
 
+static int tsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  return vtabRc(pVtab, tsBestIndexImpl(pVtab, pInfo));
+}
+
 static int tsOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
   TsCursor *pCur = sqlite3_malloc64(sizeof(TsCursor));
   (void)pVtab;
@@ -2376,7 +2522,7 @@ static void laneChunkClear(TsLane *pL){
 }
 
 static void cursorReset(TsCursor *pCur){
-  TsVtab *p = (TsVtab*)pCur->base.pVtab;
+  TsTable *p = ((TsVtab*)pCur->base.pVtab)->pTab;
   int i, j;
   for(i=0; i<pCur->nLane; i++){
     TsLane *pL = &pCur->aLane[i];
@@ -2416,7 +2562,7 @@ static int tsClose(sqlite3_vtab_cursor *pCursor){
 
 /* Load the chunk list of the lane's current series for [lo, hi]. */
 static int laneLoadChunks(TsCursor *pCur, TsLane *pL, sqlite3_int64 lo, sqlite3_int64 hi){
-  TsVtab *p = (TsVtab*)pCur->base.pVtab;
+  TsTable *p = ((TsVtab*)pCur->base.pVtab)->pTab;
   TsSeries *pS = pCur->apSer[pL->iSer];
   sqlite3_stmt *pStmt;
   int rc, nAlloc = 0, j;
@@ -2447,7 +2593,7 @@ static int laneLoadChunks(TsCursor *pCur, TsLane *pL, sqlite3_int64 lo, sqlite3_
 /* Open chunk iChunk of the lane's list; set [iBegin, iEnd) to its rows in
 ** range and after the last emitted row. */
 static int laneOpenChunk(TsCursor *pCur, TsLane *pL){
-  TsVtab *p = (TsVtab*)pCur->base.pVtab;
+  TsTable *p = ((TsVtab*)pCur->base.pVtab)->pTab;
   sqlite3_int64 iChunk = pL->aChunk[pL->iChunk*4];
   sqlite3_int64 lo = pCur->tLo, hi = pCur->tHi;
   TsRun run;
@@ -2473,7 +2619,7 @@ static int laneOpenChunk(TsCursor *pCur, TsLane *pL){
 ** (which may be past the end of the current chunk, or before the lane's
 ** first series when iSer is one less). */
 static int laneSettle(TsCursor *pCur, TsLane *pL){
-  TsVtab *p = (TsVtab*)pCur->base.pVtab;
+  TsTable *p = ((TsVtab*)pCur->base.pVtab)->pTab;
   int rc = SQLITE_OK;
   while( rc==SQLITE_OK ){
     if( pL->iChunkId ){
@@ -2541,7 +2687,7 @@ static void cursorPick(TsCursor *pCur){
 
 /* Set up the lanes over apSer[0..nSer) and position on the first row. */
 static int cursorStart(TsCursor *pCur){
-  TsVtab *p = (TsVtab*)pCur->base.pVtab;
+  TsTable *p = ((TsVtab*)pCur->base.pVtab)->pTab;
   int i, rc = SQLITE_OK;
   pCur->nLane = pCur->bMerge ? pCur->nSer : 1;
   pCur->aLane = sqlite3_malloc64(sizeof(TsLane)*(size_t)pCur->nLane);
@@ -2573,7 +2719,7 @@ static int cursorStart(TsCursor *pCur){
   return rc;
 }
 
-static int tsNext(sqlite3_vtab_cursor *pCursor){
+static int tsNextImpl(sqlite3_vtab_cursor *pCursor){
   TsCursor *pCur = (TsCursor*)pCursor;
   TsLane *pL = pCur->pLane;
   int rc;
@@ -2592,6 +2738,10 @@ static int tsNext(sqlite3_vtab_cursor *pCursor){
   }
   cursorPick(pCur);
   return SQLITE_OK;
+}
+
+static int tsNext(sqlite3_vtab_cursor *pCursor){
+  return vtabRc(pCursor->pVtab, tsNextImpl(pCursor));
 }
 
 /* Apply a time constraint with SQLite's comparison semantics. */
@@ -2690,10 +2840,10 @@ static int seriesMatches(TsCursor *pCur, TsSeries *pS){
   return 1;
 }
 
-static int tsFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
+static int tsFilterImpl(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
                     int argc, sqlite3_value **argv){
   TsCursor *pCur = (TsCursor*)pCursor;
-  TsVtab *p = (TsVtab*)pCursor->pVtab;
+  TsTable *p = ((TsVtab*)pCursor->pVtab)->pTab;
   const char *z = idxStr ? idxStr : "";
   int rc = SQLITE_OK, iArg = 0, i;
   cursorReset(pCur);
@@ -2707,7 +2857,7 @@ static int tsFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr
     sqlite3_value *v;
     if( *z==' ' ){ z++; continue; }
     if( iArg>=argc ){
-      tsVtabErr(pCursor->pVtab, "timeseries %s: internal error: bad plan '%s'", p->zName, idxStr);
+      tableErr(p, "timeseries %s: internal error: bad plan '%s'", p->zName, idxStr);
       return SQLITE_ERROR;
     }
     v = argv[iArg++];
@@ -2771,13 +2921,18 @@ static int tsFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr
   return rc;
 }
 
+static int tsFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
+                    int argc, sqlite3_value **argv){
+  return vtabRc(pCursor->pVtab, tsFilterImpl(pCursor, idxNum, idxStr, argc, argv));
+}
+
 static int tsEof(sqlite3_vtab_cursor *pCursor){
   return ((TsCursor*)pCursor)->bEof;
 }
 
-static int tsColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol){
+static int tsColumnImpl(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol){
   TsCursor *pCur = (TsCursor*)pCursor;
-  TsVtab *p = (TsVtab*)pCursor->pVtab;
+  TsTable *p = ((TsVtab*)pCursor->pVtab)->pTab;
   TsLane *pL = pCur->pLane;
   TsSeries *pS = pCur->apSer[pL->iSer];
   int iRow = pL->iRow;
@@ -2826,6 +2981,10 @@ static int tsColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol
   return SQLITE_OK;
 }
 
+static int tsColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol){
+  return vtabRc(pCursor->pVtab, tsColumnImpl(pCursor, ctx, iCol));
+}
+
 static int tsRowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid){
   TsLane *pL = ((TsCursor*)pCursor)->pLane;
   *pRowid = pL->iChunkId*TS_CHUNK_MAX_ROWS + pL->iRow;
@@ -2866,7 +3025,7 @@ static int configPut(sqlite3_stmt *pIns, const char *zKey, const char *zVal){
 ** statement is run on its own; names go in as "%w" identifiers and every
 ** stored value (column definitions, options) is a bound parameter, so no
 ** column name or option value can become SQL. */
-static int shadowCreate(TsVtab *p, char **pzErr){
+static int shadowCreate(TsTable *p, char **pzErr){
   const char *zDb = p->zDb, *zTab = p->zName;
   char *zDims = sqlite3_mprintf("");
   sqlite3_stmt *pIns = 0;
@@ -2935,9 +3094,15 @@ static int shadowCreate(TsVtab *p, char **pzErr){
   return rc;
 }
 
-static void tsVtabFree(TsVtab *p){
+/* Free a handle whose last reference is gone: unlink it from the
+** connection's list and release everything it owns. */
+static void tableFree(TsTable *p){
   int i;
+  TsTable **pp;
   if( p==0 ) return;
+  for(pp=&p->pEnv->pTableList; *pp; pp=&(*pp)->pNext){
+    if( *pp==p ){ *pp = p->pNext; break; }
+  }
   pendDiscardAll(p);
   cacheClear(p);
   for(i=0; i<STMT_COUNT; i++) sqlite3_finalize(p->aStmt[i]);
@@ -2956,30 +3121,48 @@ static void tsVtabFree(TsVtab *p){
   tsBufFree(&p->key);
   schemaClear(&p->s);
   tsEnvUnref(p->pEnv);
+  sqlite3_free(p->zErrMsg);
   sqlite3_free(p->zDb);
   sqlite3_free(p->zName);
   sqlite3_free(p);
 }
 
-static int tsInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
-                  sqlite3_vtab **ppVtab, char **pzErr, int bCreate){
-  TsVtab *p;
-  int rc, i;
-  char *zDecl;
+void tsTableRelease(TsTable *pTab){
+  if( pTab && --pTab->nRef<=0 ) tableFree(pTab);
+}
+
+/* The handle of (zDb, zTab) on this connection if one is open, else NULL. */
+static TsTable *tableFind(TsEnv *pEnv, sqlite3 *db, const char *zDb, const char *zTab){
+  TsTable *p;
+  for(p=pEnv->pTableList; p; p=p->pNext){
+    if( p->db==db && sqlite3_stricmp(p->zDb, zDb)==0 && sqlite3_stricmp(p->zName, zTab)==0 ){
+      return p;
+    }
+  }
+  return 0;
+}
+
+/* A new handle for table zTab of schema zDb, taking ownership of the parsed
+** schema *pS (cleared on failure too), linked into pEnv's list with one
+** reference.  NULL on OOM. */
+static TsTable *tableNew(TsEnv *pEnv, sqlite3 *db, const char *zDb, const char *zTab,
+                         TsSchema *pS){
+  TsTable *p;
   size_t n;
-  *ppVtab = 0;
-  p = sqlite3_malloc64(sizeof(TsVtab));
-  if( p==0 ) return SQLITE_NOMEM;
+  p = sqlite3_malloc64(sizeof(TsTable));
+  if( p==0 ){ schemaClear(pS); return 0; }
   memset(p, 0, sizeof(*p));
+  p->nRef = 1;
   p->db = db;
-  p->pEnv = tsEnvRef((TsEnv*)pAux);
-  p->zDb = sqlite3_mprintf("%s", argv[1]);
-  p->zName = sqlite3_mprintf("%s", argv[2]);
+  p->pEnv = tsEnvRef(pEnv);
+  p->pNext = pEnv->pTableList;
+  pEnv->pTableList = p;
+  p->s = *pS;
+  memset(pS, 0, sizeof(*pS));
+  p->zDb = sqlite3_mprintf("%s", zDb);
+  p->zName = sqlite3_mprintf("%s", zTab);
   p->bStale = 1;
   tsBufInit(&p->key);
-  if( p->zDb==0 || p->zName==0 ){ tsVtabFree(p); return SQLITE_NOMEM; }
-  rc = schemaParse(&p->s, p->zName, argc-3, argv+3, pzErr);
-  if( rc ){ tsVtabFree(p); return rc; }
   p->nCol = 3 + p->s.nDim + p->s.nMeas;
   n = (size_t)p->s.nMeas + 1;
   p->aStNull = sqlite3_malloc64(n);
@@ -2987,12 +3170,175 @@ static int tsInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
   p->azStText = sqlite3_malloc64(n*sizeof(char*));
   p->anStText = sqlite3_malloc64(n*sizeof(int));
   p->apStDup = sqlite3_malloc64(n*sizeof(sqlite3_value*));
-  if( !p->aStNull || !p->aStNum || !p->azStText || !p->anStText || !p->apStDup ){
-    tsVtabFree(p);
-    return SQLITE_NOMEM;
+  if( !p->zDb || !p->zName || !p->aStNull || !p->aStNum || !p->azStText || !p->anStText
+   || !p->apStDup ){
+    tableFree(p);
+    return 0;
   }
   memset(p->apStDup, 0, n*sizeof(sqlite3_value*));
   memset((void*)p->azStText, 0, n*sizeof(char*));
+  schemaPublish(&p->s, &p->pub);
+  return p;
+}
+
+const char *tsTableDb(const TsTable *pTab){ return pTab->zDb; }
+const char *tsTableName(const TsTable *pTab){ return pTab->zName; }
+const TsTableSchema *tsTableSchema(const TsTable *pTab){ return &pTab->pub; }
+sqlite3 *tsTableDbHandle(const TsTable *pTab){ return pTab->db; }
+TsEnv *tsTableEnv(const TsTable *pTab){ return pTab->pEnv; }
+
+int tsTableOpen(TsEnv *pEnv, sqlite3 *db, const char *zDb, const char *zTab,
+                TsTable **ppTab, char **pzErr){
+  TsTable *p;
+  TsSchema s;
+  char *zName = 0;
+  int rc;
+  *ppTab = 0;
+  if( zDb==0 ) zDb = "main";
+  p = tableFind(pEnv, db, zDb, zTab);
+  if( p ){
+    p->nRef++;
+    *ppTab = p;
+    return SQLITE_OK;
+  }
+  memset(&s, 0, sizeof(s));
+  rc = schemaLoad(db, zDb, zTab, &s, &zName, pzErr);
+  if( rc!=SQLITE_OK ) return rc;
+  p = tableNew(pEnv, db, zDb, zName, &s);
+  sqlite3_free(zName);
+  if( p==0 ) return SQLITE_NOMEM;
+  *ppTab = p;
+  return SQLITE_OK;
+}
+
+int tsTableFlush(TsTable *pTab, char **pzErr){
+  int rc;
+  if( pTab->rcFlush ){
+    tsErrSet(pzErr, "timeseries %s: an earlier flush of this transaction failed", pTab->zName);
+    return pTab->rcFlush;
+  }
+  if( pTab->pPendFirst==0 ) return SQLITE_OK;
+  rc = flushAll(pTab);
+  if( rc!=SQLITE_OK ){
+    tsErrSet(pzErr, "%s", pTab->zErrMsg ? pTab->zErrMsg : sqlite3_errstr(rc));
+    sqlite3_free(pTab->zErrMsg);
+    pTab->zErrMsg = 0;
+  }
+  return rc;
+}
+
+void tsTableInvalidate(TsTable *pTab){
+  cacheClear(pTab);
+  if( pTab->pLook ) lookClear(pTab->pLook);
+  pTab->iFlushGen++;
+  pTab->nRowEst = 0;
+}
+
+int tsTableSplitName(const char *zArg, char **pzDb, char **pzTab){
+  const char *zDot = strchr(zArg, '.');
+  if( zDot ){
+    *pzDb = sqlite3_mprintf("%.*s", (int)(zDot-zArg), zArg);
+    *pzTab = sqlite3_mprintf("%s", zDot+1);
+  }else{
+    *pzDb = sqlite3_mprintf("main");
+    *pzTab = sqlite3_mprintf("%s", zArg);
+  }
+  if( *pzDb && *pzTab ) return SQLITE_OK;
+  sqlite3_free(*pzDb);
+  sqlite3_free(*pzTab);
+  *pzDb = *pzTab = 0;
+  return SQLITE_NOMEM;
+}
+
+/* Does "zDb"."zName_config" exist and hold the format key? */
+static int hasFormatKey(sqlite3 *db, const char *zDb, const char *zName){
+  sqlite3_stmt *pStmt = 0;
+  char *zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".\"%w_config\" WHERE k='format'", zDb, zName);
+  int bYes = 0;
+  if( zSql==0 ) return -1;
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
+    bYes = sqlite3_step(pStmt)==SQLITE_ROW;
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zSql);
+  return bYes;
+}
+
+int tsTableList(sqlite3 *db, const char *zDb, char ***pazName, int *pnName, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  TsBuf names;
+  char *zSql, **az = 0;
+  int rc, n = 0, i;
+  size_t nText = 0, off;
+  *pazName = 0;
+  *pnName = 0;
+  if( zDb==0 ) zDb = "main";
+  tsBufInit(&names);
+  zSql = sqlite3_mprintf("SELECT name FROM \"%w\".sqlite_schema WHERE type='table' AND rootpage=0"
+                         " ORDER BY name", zDb);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if( rc!=SQLITE_OK ){
+    tsErrSet(pzErr, "no schema named %s", zDb);
+    return SQLITE_ERROR;
+  }
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
+    int b = zName ? hasFormatKey(db, zDb, zName) : 0;
+    if( b<0 ){ rc = SQLITE_NOMEM; break; }
+    if( b ){
+      tsBufAppend(&names, zName, strlen(zName)+1);
+      n++;
+    }
+  }
+  sqlite3_finalize(pStmt);
+  if( rc==SQLITE_OK && names.bErr ) rc = SQLITE_NOMEM;
+  if( rc==SQLITE_OK ){
+    nText = names.n;
+    az = sqlite3_malloc64(sizeof(char*)*(size_t)(n+1) + nText + 1);
+    if( az==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ){
+    char *zText = (char*)&az[n+1];
+    if( nText ) memcpy(zText, names.a, nText);
+    for(i=0, off=0; i<n; i++){
+      az[i] = zText + off;
+      off += strlen(az[i]) + 1;
+    }
+    az[n] = 0;
+    *pazName = az;
+    *pnName = n;
+  }
+  tsBufFree(&names);
+  return rc;
+}
+
+/* xCreate and xConnect.  xConnect shares the connection's handle of the
+** table if an operation opened one; otherwise (and always for xCreate) the
+** handle is built from the CREATE arguments SQLite passes. */
+static int tsInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                  sqlite3_vtab **ppVtab, char **pzErr, int bCreate){
+  TsEnv *pEnv = (TsEnv*)pAux;
+  TsVtab *pV;
+  TsTable *p;
+  int rc, i;
+  char *zDecl;
+  *ppVtab = 0;
+  pV = sqlite3_malloc64(sizeof(TsVtab));
+  if( pV==0 ) return SQLITE_NOMEM;
+  memset(pV, 0, sizeof(*pV));
+  p = bCreate ? 0 : tableFind(pEnv, db, argv[1], argv[2]);
+  if( p ){
+    p->nRef++;
+  }else{
+    TsSchema s;
+    rc = schemaParse(&s, argv[2], argc-3, argv+3, pzErr);
+    if( rc ){ sqlite3_free(pV); return rc; }
+    p = tableNew(pEnv, db, argv[1], argv[2], &s);
+    if( p==0 ){ sqlite3_free(pV); return SQLITE_NOMEM; }
+  }
+  pV->pTab = p;
 
   zDecl = sqlite3_mprintf("CREATE TABLE x(time INTEGER");
   for(i=0; zDecl && i<p->s.nDim; i++) zDecl = sqlite3_mprintf("%z, \"%w\" TEXT", zDecl, p->s.azDim[i]);
@@ -3001,12 +3347,13 @@ static int tsInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
     zDecl = sqlite3_mprintf("%z, \"%w\" %s", zDecl, p->s.azMeas[i], tsChunkTypeName(p->s.aMeasType[i]));
   }
   if( zDecl ) zDecl = sqlite3_mprintf("%z, version INTEGER HIDDEN)", zDecl);
-  if( zDecl==0 ){ tsVtabFree(p); return SQLITE_NOMEM; }
+  if( zDecl==0 ){ tsTableRelease(p); sqlite3_free(pV); return SQLITE_NOMEM; }
   rc = sqlite3_declare_vtab(db, zDecl);
   sqlite3_free(zDecl);
   if( rc ){
     tsErrSet(pzErr, "timeseries %s: %s", p->zName, sqlite3_errmsg(db));
-    tsVtabFree(p);
+    tsTableRelease(p);
+    sqlite3_free(pV);
     return rc;
   }
   sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
@@ -3016,11 +3363,12 @@ static int tsInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
     if( rc ){
       tsErrSet(pzErr, "timeseries %s: creating shadow tables: %s", p->zName, zErr ? zErr : "?");
       sqlite3_free(zErr);
-      tsVtabFree(p);
+      tsTableRelease(p);
+      sqlite3_free(pV);
       return rc;
     }
   }
-  *ppVtab = &p->base;
+  *ppVtab = &pV->base;
   return SQLITE_OK;
 }
 
@@ -3035,12 +3383,16 @@ static int tsConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
 }
 
 static int tsDisconnect(sqlite3_vtab *pVtab){
-  tsVtabFree((TsVtab*)pVtab);
+  TsVtab *pV = (TsVtab*)pVtab;
+  tsTableRelease(pV->pTab);
+  sqlite3_free(pV);
   return SQLITE_OK;
 }
 
 static int tsDestroy(sqlite3_vtab *pVtab){
-  TsVtab *p = (TsVtab*)pVtab;
+  TsVtab *pV = (TsVtab*)pVtab;
+  TsTable *p = pV->pTab;
+  TsTable **pp;
   int rc = SQLITE_OK, i;
   char *zErr = 0;
   pendDiscardAll(p);
@@ -3052,12 +3404,18 @@ static int tsDestroy(sqlite3_vtab *pVtab){
     sqlite3_free(zErr);
     return rc;
   }
-  tsVtabFree(p);
+  /* The table is gone: no later open may find this handle. */
+  for(pp=&p->pEnv->pTableList; *pp; pp=&(*pp)->pNext){
+    if( *pp==p ){ *pp = p->pNext; p->pNext = 0; break; }
+  }
+  tsTableInvalidate(p);
+  tsTableRelease(p);
+  sqlite3_free(pV);
   return SQLITE_OK;
 }
 
-static int tsRename(sqlite3_vtab *pVtab, const char *zNew){
-  TsVtab *p = (TsVtab*)pVtab;
+static int tsRenameImpl(sqlite3_vtab *pVtab, const char *zNew){
+  TsTable *p = ((TsVtab*)pVtab)->pTab;
   int rc = SQLITE_OK, i;
   char *zErr = 0, *zNewName;
   rc = flushAll(p);
@@ -3070,7 +3428,7 @@ static int tsRename(sqlite3_vtab *pVtab, const char *zNew){
                p->zDb, p->zName, azShadow[i], zNew, azShadow[i]);
   }
   if( rc ){
-    tsVtabErr(pVtab, "timeseries %s: renaming shadow tables: %s", p->zName, zErr ? zErr : "?");
+    tableErr(p, "timeseries %s: renaming shadow tables: %s", p->zName, zErr ? zErr : "?");
     sqlite3_free(zErr);
     return rc;
   }
@@ -3079,6 +3437,10 @@ static int tsRename(sqlite3_vtab *pVtab, const char *zNew){
   sqlite3_free(p->zName);
   p->zName = zNewName;
   return SQLITE_OK;
+}
+
+static int tsRename(sqlite3_vtab *pVtab, const char *zNew){
+  return vtabRc(pVtab, tsRenameImpl(pVtab, zNew));
 }
 
 static int tsShadowName(const char *zSuffix){
@@ -3091,28 +3453,32 @@ static int tsShadowName(const char *zSuffix){
 ** Transactions (see the header comment).
 */
 static int tsBegin(sqlite3_vtab *pVtab){
-  ((TsVtab*)pVtab)->bTxnChecked = 0;
+  ((TsVtab*)pVtab)->pTab->bTxnChecked = 0;
   return SQLITE_OK;
 }
 
-static int tsSync(sqlite3_vtab *pVtab){
-  TsVtab *p = (TsVtab*)pVtab;
+static int tsSyncImpl(sqlite3_vtab *pVtab){
+  TsTable *p = ((TsVtab*)pVtab)->pTab;
   if( p->rcFlush ){
-    tsVtabErr(pVtab, "timeseries %s: an earlier flush of this transaction failed; it cannot "
+    tableErr(p, "timeseries %s: an earlier flush of this transaction failed; it cannot "
               "commit", p->zName);
     return p->rcFlush;
   }
   return flushAll(p);
 }
 
+static int tsSync(sqlite3_vtab *pVtab){
+  return vtabRc(pVtab, tsSyncImpl(pVtab));
+}
+
 static int tsCommit(sqlite3_vtab *pVtab){
-  ((TsVtab*)pVtab)->bTxnChecked = 0;
+  ((TsVtab*)pVtab)->pTab->bTxnChecked = 0;
   return SQLITE_OK;
 }
 
 /* After a rollback the shadow tables may have lost rows this connection
 ** wrote: drop the pending rows and every cached fact about them. */
-static void forgetTxn(TsVtab *p){
+static void forgetTxn(TsTable *p){
   pendDiscardAll(p);
   cacheClear(p);
   if( p->pLook ) lookClear(p->pLook);
@@ -3120,7 +3486,7 @@ static void forgetTxn(TsVtab *p){
 }
 
 static int tsRollback(sqlite3_vtab *pVtab){
-  TsVtab *p = (TsVtab*)pVtab;
+  TsTable *p = ((TsVtab*)pVtab)->pTab;
   forgetTxn(p);
   p->rcFlush = SQLITE_OK;
   p->bTxnChecked = 0;
@@ -3129,17 +3495,17 @@ static int tsRollback(sqlite3_vtab *pVtab){
 
 static int tsSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
   (void)iSavepoint;
-  return flushAll((TsVtab*)pVtab);
+  return vtabRc(pVtab, flushAll(((TsVtab*)pVtab)->pTab));
 }
 
 static int tsRelease(sqlite3_vtab *pVtab, int iSavepoint){
   (void)iSavepoint;
-  return flushAll((TsVtab*)pVtab);
+  return vtabRc(pVtab, flushAll(((TsVtab*)pVtab)->pTab));
 }
 
 static int tsRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
   (void)iSavepoint;
-  forgetTxn((TsVtab*)pVtab);
+  forgetTxn(((TsVtab*)pVtab)->pTab);
   return SQLITE_OK;
 }
 
@@ -3171,397 +3537,18 @@ static sqlite3_module tsModule = {
 };
 
 /**************************************************************************
-** ts_check(table) and ts_stats(table).
+** For operations (ops_check.c): the series key decoder and the table list.
 */
-
-/* Split "schema.table" (or "table", schema main) into *pzDb and *pzTab
-** (sqlite3_malloc'd). */
-static int splitName(const char *zArg, char **pzDb, char **pzTab){
-  const char *zDot = strchr(zArg, '.');
-  if( zDot ){
-    *pzDb = sqlite3_mprintf("%.*s", (int)(zDot-zArg), zArg);
-    *pzTab = sqlite3_mprintf("%s", zDot+1);
-  }else{
-    *pzDb = sqlite3_mprintf("main");
-    *pzTab = sqlite3_mprintf("%s", zArg);
-  }
-  return (*pzDb && *pzTab) ? SQLITE_OK : SQLITE_NOMEM;
-}
-
-/* Make this connection's pending rows of the table visible in the shadow
-** tables (a read of the table flushes them), and check that it exists as a
-** timeseries table. */
-static int prepareTable(sqlite3 *db, const char *zDb, const char *zTab, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  char *zSql;
-  int rc;
-  zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE type='table' AND name=%Q"
-                         " AND sql LIKE 'CREATE VIRTUAL TABLE%%timeseries%%'", zDb, zTab);
-  if( zSql==0 ) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
-  sqlite3_free(zSql);
-  if( rc==SQLITE_OK ){
-    if( sqlite3_step(pStmt)!=SQLITE_ROW ) rc = SQLITE_ERROR;
-    sqlite3_finalize(pStmt);
-  }
-  if( rc ){
-    tsErrSet(pzErr, "no timeseries table named '%s' in schema %s", zTab, zDb);
-    return SQLITE_ERROR;
-  }
-  zSql = sqlite3_mprintf("SELECT count(*) FROM \"%w\".\"%w\" WHERE time=-1", zDb, zTab);
-  if( zSql==0 ) return SQLITE_NOMEM;
-  rc = sqlite3_exec(db, zSql, 0, 0, 0);
-  sqlite3_free(zSql);
-  if( rc ) tsErrSet(pzErr, "%s", sqlite3_errmsg(db));
-  return rc;
-}
-
-/* Append a problem to the report, at most 20 of them. */
-static void report(TsBuf *pRep, int *pnErr, const char *zFmt, ...){
-  va_list ap;
-  char *z;
-  if( ++(*pnErr)>20 ) return;
-  va_start(ap, zFmt);
-  z = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  if( pRep->n ) tsBufAppendByte(pRep, '\n');
-  tsBufAppendStr(pRep, z ? z : "(out of memory)");
-  sqlite3_free(z);
-}
-
-static int statDiffers(double a, double b){
-  double d = fabs(a-b), m = fabs(a)>fabs(b) ? fabs(a) : fabs(b);
-  return d > 1e-9*m + 1e-12;
-}
-
-/* Verify one chunk blob against its row and the schema. */
-static void checkChunk(TsSchema *pS, sqlite3_int64 iChunk, const unsigned char *a, int n,
-                       sqlite3_int64 tmin, sqlite3_int64 tmax, sqlite3_int64 nrow,
-                       TsBuf *pRep, int *pnErr, sqlite3_int64 *pnValue){
-  TsChunkReader *pR = 0;
-  TsChunkInfo info;
-  TsChunkStat *aStat = 0;
-  const int64_t *aT = 0, *aV = 0;
-  char zWhy[200];
-  int i, j;
-  zWhy[0] = 0;
-  if( tsChunkVerify(a, (size_t)n, zWhy, sizeof(zWhy))!=TS_CHUNK_OK ){
-    report(pRep, pnErr, "chunk %lld: %s", iChunk, zWhy[0] ? zWhy : "corrupt");
-    return;
-  }
-  if( tsChunkInfoGet(a, (size_t)n, &info, 0, 0)!=TS_CHUNK_OK
-   || tsChunkReaderOpen(a, (size_t)n, &pR)!=TS_CHUNK_OK ){
-    report(pRep, pnErr, "chunk %lld: unreadable header", iChunk);
-    return;
-  }
-  if( info.nRow!=nrow || info.tMin!=tmin || info.tMax!=tmax ){
-    report(pRep, pnErr, "chunk %lld: header (rows %d, time %lld..%lld) does not match its row "
-           "(rows %lld, time %lld..%lld)", iChunk, info.nRow, (long long)info.tMin,
-           (long long)info.tMax, nrow, tmin, tmax);
-  }
-  if( info.nCol!=pS->nMeas ){
-    report(pRep, pnErr, "chunk %lld: %d columns, the table has %d measures", iChunk,
-           info.nCol, pS->nMeas);
-    goto out;
-  }
-  if( tsChunkReadTime(pR, &aT)!=TS_CHUNK_OK || tsChunkReadVersion(pR, &aV)!=TS_CHUNK_OK ){
-    report(pRep, pnErr, "chunk %lld: time or version column does not decode", iChunk);
-    goto out;
-  }
-  for(i=0; i<info.nRow; i++){
-    if( i>0 && aT[i]<=aT[i-1] ){
-      report(pRep, pnErr, "chunk %lld: times not strictly increasing at row %d", iChunk, i);
-      break;
-    }
-    if( aV[i]<1 ){
-      report(pRep, pnErr, "chunk %lld: version %lld < 1 at row %d", iChunk, (long long)aV[i], i);
-      break;
-    }
-  }
-  if( aT[0]!=info.tMin || aT[info.nRow-1]!=info.tMax ){
-    report(pRep, pnErr, "chunk %lld: header time range does not match its times", iChunk);
-  }
-  aStat = malloc(sizeof(TsChunkStat)*(size_t)(pS->nMeas+1));
-  if( aStat==0 || tsChunkInfoGet(a, (size_t)n, &info, aStat, pS->nMeas)!=TS_CHUNK_OK ) goto out;
-  for(j=0; j<pS->nMeas; j++){
-    TsChunkCol c;
-    TsChunkStat st;
-    int bNonNullRow = 0;
-    memset(&st, 0, sizeof(st));
-    if( tsChunkReadCol(pR, j, &c)!=TS_CHUNK_OK ){
-      report(pRep, pnErr, "chunk %lld: column %s does not decode", iChunk, pS->azMeas[j]);
-      continue;
-    }
-    if( c.eType!=pS->aMeasType[j] ){
-      report(pRep, pnErr, "chunk %lld: column %s has type %s, expected %s", iChunk,
-             pS->azMeas[j], tsChunkTypeName(c.eType), tsChunkTypeName(pS->aMeasType[j]));
-      continue;
-    }
-    for(i=0; i<info.nRow; i++){
-      if( c.aNull && c.aNull[i] ) continue;
-      bNonNullRow = 1;
-      if( c.eType==TS_TYPE_DOUBLE ){
-        double r = c.aDouble[i];
-        if( !isfinite(r) ) report(pRep, pnErr, "chunk %lld: column %s row %d is not finite",
-                                  iChunk, pS->azMeas[j], i);
-        if( st.nValue==0 || r<st.rMin ) st.rMin = r;
-        if( st.nValue==0 || r>st.rMax ) st.rMax = r;
-        st.rSum += r;
-      }else if( c.eType!=TS_TYPE_VARCHAR ){
-        int64_t v = c.aInt[i];
-        if( st.nValue==0 || v<st.iMin ) st.iMin = v;
-        if( st.nValue==0 || v>st.iMax ) st.iMax = v;
-        st.rSum += (double)v;
-      }
-      st.nValue++;
-    }
-    (void)bNonNullRow;
-    *pnValue += st.nValue;
-    if( st.nValue!=aStat[j].nValue ){
-      report(pRep, pnErr, "chunk %lld: column %s: header counts %lld values, the data has %lld",
-             iChunk, pS->azMeas[j], (long long)aStat[j].nValue, (long long)st.nValue);
-    }else if( st.nValue>0 && c.eType==TS_TYPE_DOUBLE
-           && (st.rMin!=aStat[j].rMin || st.rMax!=aStat[j].rMax
-               || statDiffers(st.rSum, aStat[j].rSum)) ){
-      report(pRep, pnErr, "chunk %lld: column %s: header min/max/sum do not match the data",
-             iChunk, pS->azMeas[j]);
-    }else if( st.nValue>0 && c.eType!=TS_TYPE_DOUBLE && c.eType!=TS_TYPE_VARCHAR
-           && (st.iMin!=aStat[j].iMin || st.iMax!=aStat[j].iMax
-               || statDiffers(st.rSum, aStat[j].rSum)) ){
-      report(pRep, pnErr, "chunk %lld: column %s: header min/max/sum do not match the data",
-             iChunk, pS->azMeas[j]);
-    }
-  }
-  /* every row has at least one non-NULL measure */
-  for(i=0; i<info.nRow; i++){
-    int bAny = 0;
-    for(j=0; j<pS->nMeas && !bAny; j++){
-      TsChunkCol c;
-      if( tsChunkReadCol(pR, j, &c)!=TS_CHUNK_OK ) break;
-      if( !(c.aNull && c.aNull[i]) ) bAny = 1;
-    }
-    if( !bAny ){
-      report(pRep, pnErr, "chunk %lld: row %d has no non-NULL measure", iChunk, i);
-      break;
-    }
-    if( pS->nMeas>8 ) break;   /* decoding every column per row is costly */
-  }
-out:
-  free(aStat);
-  tsChunkReaderFree(pR);
-}
-
-typedef struct TsCheckSeries TsCheckSeries;
-struct TsCheckSeries {
-  sqlite3_int64 iId;
-  int bHasRange;              /* _series.tmin/tmax not NULL */
-  sqlite3_int64 tMin, tMax;   /* from _series */
-  int bChunks;                /* chunks seen */
-  sqlite3_int64 cMin, cMax;   /* from the chunks */
-};
-
-static void checkFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  sqlite3 *db = sqlite3_context_db_handle(ctx);
-  const char *zArg = (const char*)sqlite3_value_text(argv[0]);
-  char *zDb = 0, *zTab = 0, *zErr = 0, *zSql = 0;
-  TsSchema s;
-  TsBuf rep;
-  TsCheckSeries *aSer = 0;
-  int nSer = 0, nErr = 0, rc, i;
-  sqlite3_stmt *pStmt = 0;
-  sqlite3_int64 nValue = 0, iPrevSid = -1, tPrevMax = 0;
-  memset(&s, 0, sizeof(s));
-  tsBufInit(&rep);
-  if( zArg==0 ){
-    sqlite3_result_error(ctx, "ts_check: expects a table name", -1);
-    return;
-  }
-  rc = splitName(zArg, &zDb, &zTab);
-  if( rc==SQLITE_OK ) rc = prepareTable(db, zDb, zTab, &zErr);
-  if( rc==SQLITE_OK ) rc = schemaLoad(db, zDb, zTab, &s, &zErr);
-  /* series */
-  if( rc==SQLITE_OK ){
-    zSql = sqlite3_mprintf("SELECT * FROM \"%w\".\"%w_series\" ORDER BY id", zDb, zTab);
-    rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
-    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-      TsSeries *pS;
-      TsCheckSeries *aNew = sqlite3_realloc64(aSer, sizeof(*aSer)*(size_t)(nSer+1));
-      sqlite3_int64 iId = sqlite3_column_int64(pStmt, 0);
-      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
-      aSer = aNew;
-      memset(&aSer[nSer], 0, sizeof(aSer[nSer]));
-      aSer[nSer].iId = iId;
-      aSer[nSer].bHasRange = sqlite3_column_type(pStmt, 3)!=SQLITE_NULL;
-      aSer[nSer].tMin = sqlite3_column_int64(pStmt, 3);
-      aSer[nSer].tMax = sqlite3_column_int64(pStmt, 4);
-      nSer++;
-      pS = seriesNew(s.nDim, sqlite3_column_blob(pStmt, 1), sqlite3_column_bytes(pStmt, 1));
-      if( pS==0 ){
-        report(&rep, &nErr, "series %lld: malformed series key", iId);
-        continue;
-      }
-      if( strcmp(pS->zMName, (const char*)sqlite3_column_text(pStmt, 2))!=0 ){
-        report(&rep, &nErr, "series %lld: measure_name does not match its key", iId);
-      }
-      for(i=0; i<s.nDim; i++){
-        const char *zCol = (const char*)sqlite3_column_text(pStmt, 5+i);
-        if( (zCol==0)!=(pS->azDim[i]==0) || (zCol && strcmp(zCol, pS->azDim[i])!=0) ){
-          report(&rep, &nErr, "series %lld: dimension %s does not match its key", iId, s.azDim[i]);
-        }
-      }
-      sqlite3_free(pS);
-    }
-    sqlite3_finalize(pStmt);
-    pStmt = 0;
-  }
-  /* chunks */
-  if( rc==SQLITE_OK ){
-    zSql = sqlite3_mprintf("SELECT id, sid, tmin, tmax, nrow, data FROM \"%w\".\"%w_chunks\""
-                           " ORDER BY sid, tmin", zDb, zTab);
-    rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
-    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-      sqlite3_int64 iChunk = sqlite3_column_int64(pStmt, 0);
-      sqlite3_int64 iSid = sqlite3_column_int64(pStmt, 1);
-      sqlite3_int64 tmin = sqlite3_column_int64(pStmt, 2);
-      sqlite3_int64 tmax = sqlite3_column_int64(pStmt, 3);
-      int lo = 0, hi = nSer;
-      while( lo<hi ){ int m = (lo+hi)/2; if( aSer[m].iId<iSid ) lo = m+1; else hi = m; }
-      if( lo>=nSer || aSer[lo].iId!=iSid ){
-        report(&rep, &nErr, "chunk %lld: belongs to series %lld, which does not exist", iChunk, iSid);
-      }else{
-        TsCheckSeries *pC = &aSer[lo];
-        if( !pC->bChunks || tmin<pC->cMin ) pC->cMin = tmin;
-        if( !pC->bChunks || tmax>pC->cMax ) pC->cMax = tmax;
-        pC->bChunks = 1;
-      }
-      if( iSid==iPrevSid && tmin<=tPrevMax ){
-        report(&rep, &nErr, "chunk %lld: overlaps the previous chunk of series %lld", iChunk, iSid);
-      }
-      iPrevSid = iSid;
-      tPrevMax = tmax;
-      checkChunk(&s, iChunk, sqlite3_column_blob(pStmt, 5), sqlite3_column_bytes(pStmt, 5),
-                 tmin, tmax, sqlite3_column_int64(pStmt, 4), &rep, &nErr, &nValue);
-    }
-    sqlite3_finalize(pStmt);
-    pStmt = 0;
-  }
-  for(i=0; rc==SQLITE_OK && i<nSer; i++){
-    TsCheckSeries *pC = &aSer[i];
-    if( pC->bChunks!=pC->bHasRange
-     || (pC->bChunks && (pC->cMin!=pC->tMin || pC->cMax!=pC->tMax)) ){
-      report(&rep, &nErr, "series %lld: time range in %s_series does not match its chunks",
-             pC->iId, zTab);
-    }
-  }
-  if( rc==SQLITE_NOMEM ){
-    sqlite3_result_error_nomem(ctx);
-  }else if( rc ){
-    char *z = sqlite3_mprintf("ts_check: %s", zErr ? zErr : sqlite3_errmsg(db));
-    sqlite3_result_error(ctx, z, -1);
-    sqlite3_free(z);
-  }else if( nErr==0 ){
-    sqlite3_result_text(ctx, "ok", -1, SQLITE_STATIC);
-  }else{
-    if( nErr>20 ) tsBufPrintf(&rep, "\n... and %d more problems", nErr-20);
-    sqlite3_result_text(ctx, (const char*)rep.a, (int)rep.n, SQLITE_TRANSIENT);
-  }
-  sqlite3_free(aSer);
-  tsBufFree(&rep);
-  schemaClear(&s);
-  sqlite3_free(zErr);
-  sqlite3_free(zDb);
-  sqlite3_free(zTab);
-}
-
-static void statsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  sqlite3 *db = sqlite3_context_db_handle(ctx);
-  const char *zArg = (const char*)sqlite3_value_text(argv[0]);
-  char *zDb = 0, *zTab = 0, *zErr = 0, *zSql = 0;
-  TsSchema s;
-  sqlite3_stmt *pStmt = 0;
-  sqlite3_int64 nSeries = 0, nRow = 0, nChunk = 0, nByte = 0, nValue = 0;
-  sqlite3_int64 nObj = 0, nObjRow = 0, nObjByte = 0;
-  int rc, j;
-  TsChunkStat *aStat = 0;
-  memset(&s, 0, sizeof(s));
-  if( zArg==0 ){
-    sqlite3_result_error(ctx, "ts_stats: expects a table name", -1);
-    return;
-  }
-  rc = splitName(zArg, &zDb, &zTab);
-  if( rc==SQLITE_OK ) rc = prepareTable(db, zDb, zTab, &zErr);
-  if( rc==SQLITE_OK ) rc = schemaLoad(db, zDb, zTab, &s, &zErr);
-  if( rc==SQLITE_OK ){
-    aStat = sqlite3_malloc64(sizeof(TsChunkStat)*(size_t)(s.nMeas+1));
-    if( aStat==0 ) rc = SQLITE_NOMEM;
-  }
-  if( rc==SQLITE_OK ){
-    zSql = sqlite3_mprintf(
-        "SELECT (SELECT count(*) FROM \"%w\".\"%w_series\"),"
-        " (SELECT count(*) FROM \"%w\".\"%w_objects\"),"
-        " (SELECT total(nrow) FROM \"%w\".\"%w_objects\"),"
-        " (SELECT total(nbyte) FROM \"%w\".\"%w_objects\")",
-        zDb, zTab, zDb, zTab, zDb, zTab, zDb, zTab);
-    rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
-    if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-      nSeries = sqlite3_column_int64(pStmt, 0);
-      nObj = sqlite3_column_int64(pStmt, 1);
-      nObjRow = sqlite3_column_int64(pStmt, 2);
-      nObjByte = sqlite3_column_int64(pStmt, 3);
-    }
-    sqlite3_finalize(pStmt);
-    pStmt = 0;
-  }
-  if( rc==SQLITE_OK ){
-    zSql = sqlite3_mprintf("SELECT nrow, data FROM \"%w\".\"%w_chunks\"", zDb, zTab);
-    rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
-    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-      TsChunkInfo info;
-      int n = sqlite3_column_bytes(pStmt, 1);
-      nChunk++;
-      nRow += sqlite3_column_int64(pStmt, 0);
-      nByte += n;
-      if( tsChunkInfoGet(sqlite3_column_blob(pStmt, 1), (size_t)n, &info, aStat, s.nMeas)
-          ==TS_CHUNK_OK ){
-        for(j=0; j<s.nMeas && j<info.nCol; j++) nValue += aStat[j].nValue;
-      }
-    }
-    sqlite3_finalize(pStmt);
-  }
-  if( rc==SQLITE_NOMEM ){
-    sqlite3_result_error_nomem(ctx);
-  }else if( rc ){
-    char *z = sqlite3_mprintf("ts_stats: %s", zErr ? zErr : sqlite3_errmsg(db));
-    sqlite3_result_error(ctx, z, -1);
-    sqlite3_free(z);
-  }else{
-    char *z = sqlite3_mprintf(
-        "{\"table\":\"%w\",\"series\":%lld,\"memory\":{\"rows\":%lld,\"chunks\":%lld,"
-        "\"bytes\":%lld,\"values\":%lld,\"bytes_per_value\":%.3f},"
-        "\"magnetic\":{\"objects\":%lld,\"rows\":%lld,\"bytes\":%lld}}",
-        zTab, nSeries, nRow, nChunk, nByte, nValue,
-        nValue ? (double)nByte/(double)nValue : 0.0, nObj, nObjRow, nObjByte);
-    if( z ) sqlite3_result_text(ctx, z, -1, sqlite3_free);
-    else sqlite3_result_error_nomem(ctx);
-  }
-  sqlite3_free(aStat);
-  schemaClear(&s);
-  sqlite3_free(zErr);
-  sqlite3_free(zDb);
-  sqlite3_free(zTab);
+void *tsTableKeyDecode(int nDim, const unsigned char *aKey, int nKey,
+                       char *const **pazDim, const char **pzMName){
+  TsSeries *pS = seriesNew(nDim, aKey, nKey);
+  if( pS==0 ) return 0;
+  *pazDim = pS->azDim;
+  *pzMName = pS->zMName;
+  return pS;
 }
 
 int tsVtabRegister(sqlite3 *db, TsEnv *pEnv){
   int rc = sqlite3_create_module_v2(db, "timeseries", &tsModule, tsEnvRef(pEnv), tsEnvUnref);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function_v2(db, "ts_check", 1, SQLITE_UTF8, 0, checkFunc, 0, 0, 0);
-  }
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function_v2(db, "ts_stats", 1, SQLITE_UTF8, 0, statsFunc, 0, 0, 0);
-  }
   return rc;
 }
