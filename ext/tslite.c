@@ -23,6 +23,7 @@ int sqlite3_tslite_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines
     { "objsql",   tsObjSqlRegister },
     { "parquet",  tsPqVtabRegister },
     { "unload",   tsUnloadRegister },
+    { "maintain", tsMaintainRegister },
   };
   int rc = SQLITE_OK;
   size_t i;

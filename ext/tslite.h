@@ -92,5 +92,7 @@ int tsPqVtabRegister(sqlite3 *db, TsEnv *pEnv);
 ** Interface to unload.c: ts_unload().
 */
 int tsUnloadRegister(sqlite3 *db, TsEnv *pEnv);
+/* ts_maintain([table [, options_json]]): the cold tier's writer (maintain.c). */
+int tsMaintainRegister(sqlite3 *db, TsEnv *pEnv);
 
 #endif /* TSLITE_H */
