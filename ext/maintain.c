@@ -1143,8 +1143,9 @@ static void maintainFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   if( argc>=2 && sqlite3_value_type(argv[1])!=SQLITE_NULL ){
     sqlite3_stmt *pO = 0;
-    if( sqlite3_prepare_v2(db, "SELECT json_extract(?1, '$.orphan_grace'), json_valid(?1)",
-                           -1, &pO, 0)==SQLITE_OK ){
+    if( sqlite3_prepare_v2(db, "SELECT CASE WHEN ok THEN json_extract(?1, '$.orphan_grace') END, ok"
+                           " FROM (SELECT CASE WHEN json_valid(?1) THEN json_type(?1)='object'"
+                           " ELSE 0 END AS ok)", -1, &pO, 0)==SQLITE_OK ){
       sqlite3_bind_value(pO, 1, argv[1]);
       if( sqlite3_step(pO)==SQLITE_ROW ){
         if( !sqlite3_column_int(pO, 1) ){
