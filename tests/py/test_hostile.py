@@ -250,6 +250,20 @@ with tempfile.TemporaryDirectory() as d:
     check("bytes: ts_unload result, manifest and metadata valid JSON for bytes 1-255", not bad_unload,
           f"bytes {bad_unload}")
     check("bytes: create/insert/ts_check/drop for bytes 1-255", not bad_other, f"{bad_other[:5]}")
+    # create_time_series writes text values as JSON strings: every byte 1-255
+    bad_series = []
+    con.text_factory = bytes
+    for b in range(1, 256):
+        r = con.execute("SELECT create_time_series(?, CAST(? AS TEXT))", (NOW, bytes([0x61, b, 0x7a]))).fetchone()[0]
+        try:
+            v = json.loads(r.decode("utf-8"))[0]["value"]
+            if b < 0x80 and v != "a" + chr(b) + "z":
+                bad_series.append(b)
+        except ValueError:
+            bad_series.append(b)
+    con.text_factory = str
+    check("bytes: create_time_series text values valid JSON for bytes 1-255", not bad_series,
+          f"bytes {bad_series}")
     eq("bytes: victim unchanged", victim_ok(), True)
     eq("bytes: schema back to the original", schema_names(), base_schema)
     con.close()
