@@ -132,5 +132,25 @@ format:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability -Icommon -Iext/codec -Iext -Is3 -Ischeduler ext s3 $(wildcard common scheduler cli)
 
+# make install PREFIX=/usr/local DESTDIR=: the loadable module lib/tslite.so
+# (no libtslite.so, so -ltslite is the static library), lib/libtslite.a,
+# include/tslite.h, lib/pkgconfig/tslite.pc and bin/tslite.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION  = $(shell sed -n 's/^\#define TSLITE_VERSION  *"\(.*\)"/\1/p' include/tslite.h)
+INSTALLED = lib/tslite.so lib/libtslite.a include/tslite.h lib/pkgconfig/tslite.pc bin/tslite
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(B)/tslite.so $(DESTDIR)$(PREFIX)/lib/tslite.so
+	install -m 644 $(B)/libtslite.a $(DESTDIR)$(PREFIX)/lib/libtslite.a
+	install -m 644 include/tslite.h $(DESTDIR)$(PREFIX)/include/tslite.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS@|$(LIBS)|' \
+	  include/tslite.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/tslite.pc
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/tslite.pc
+	install -m 755 $(B)/bin/tslite $(DESTDIR)$(PREFIX)/bin/tslite
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
+
 clean:
 	rm -rf build
