@@ -14,8 +14,9 @@ SQLITE_EXTENSION_INIT3
 #include <stdint.h>
 #include "tsbuf.h"
 #include "tstime.h"
-
-#define TSLITE_VERSION "0.1.0"
+/* The public header (installed include/tslite.h): TSLITE_VERSION and the
+** minimum SQLite version. */
+#include "../include/tslite.h"
 
 /**************************************************************************
 ** Interface to util.c: per-connection environment and error helpers.

@@ -54,7 +54,7 @@ hand='1714566600000000000
 2024-05-01T12:05:00.000000000Z|host_0|40.0
 host_0|40.0|58.1
 host_1|12.0|12.0
-52.1666666666667
+52.166667
 4'
 if [ "$(cat "$tmp/out")" = "$hand" ]; then pass "output equals the hand-computed rows"
 else fail "output [$(tr '\n' ';' <"$tmp/out")] != hand-computed [$(tr '\n' ';' <<<"$hand")]"; fi
