@@ -97,6 +97,10 @@ struct MtRun {
   TsBuf keys;                        /* JSON array items of written keys */
 };
 
+/* Test hook (tests/unit/test_maintain.c): called at named points of a
+** round with the run's connection; NULL in production. */
+void (*tsMaintainTestHook)(sqlite3 *db, const char *zPoint) = 0;
+
 static int64_t mtWallMs(void){
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -850,6 +854,7 @@ static void mtRound(MtRun *p, MtSeries *aS, int iFirst, int iEnd){
   for(i=0; i<nObj && p->rc==SQLITE_OK; i++) mtObjFinish(p, apObj[i]);
   if( p->rc ) goto done;
 
+  if( tsMaintainTestHook ) tsMaintainTestHook(p->db, "uploaded");
   /* Commit: one write transaction, no network I/O inside it. */
   if( mtExec(p, "BEGIN IMMEDIATE") ) goto done;
   pChk = mtPrepare(p, "SELECT sid, tmin, tmax, nrow, data FROM \"%w\".\"%w_chunks\" WHERE id=?1",

@@ -95,5 +95,8 @@ int tsPqVtabRegister(sqlite3 *db, TsEnv *pEnv);
 int tsUnloadRegister(sqlite3 *db, TsEnv *pEnv);
 /* ts_maintain([table [, options_json]]): the cold tier's writer (maintain.c). */
 int tsMaintainRegister(sqlite3 *db, TsEnv *pEnv);
+/* Test-only hook of maintain.c: called at named points ("uploaded": the
+** round's objects are uploaded, its commit transaction not begun). */
+extern void (*tsMaintainTestHook)(sqlite3 *db, const char *zPoint);
 
 #endif /* TSLITE_H */
