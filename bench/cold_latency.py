@@ -9,9 +9,10 @@ Loads `rows` rows (16 series, one per 10 s, all older than memory_retention
 except the last hour), then runs ts_maintain('cpu') in a sqlite3 process
 while this process inserts one row per ~2 ms into the same table in autocommit
 (busy_timeout 60 s) and records each INSERT's latency.  Prints the
-maintenance JSON summary and the writer's max / p99 / median latency.
+maintenance JSON summary, the maintaining process's peak RSS and the
+writer's max / p99 / median latency.
 """
-import json, os, sqlite3, subprocess, sys, tempfile, time
+import json, os, resource, sqlite3, subprocess, sys, tempfile, time
 
 ext = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else 'build/tslite')
 rows = int(sys.argv[2]) if len(sys.argv) > 2 else 1000000
@@ -48,10 +49,12 @@ while p.poll() is None:
     lat.append(time.monotonic() - t)
     time.sleep(0.002)
 out, err = p.stdout.read(), p.stderr.read()
+p.wait()
+rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 wall = time.monotonic() - start
 res = json.loads(out.strip().split('\n')[-1])['tables'][0] if out.strip() else {'error': err}
 lat.sort()
 print(json.dumps({k2: res.get(k2) for k2 in ('rows_moved', 'objects_written', 'bytes_written', 'rounds_aborted', 'ms', 'error')}))
 print(f"journal_mode={mode} rows={nper*16} maintain_wall_s={wall:.2f} inserts={len(lat)} "
-      f"max_ms={lat[-1]*1000:.1f} p99_ms={lat[int(len(lat)*0.99)]*1000:.1f} median_ms={lat[len(lat)//2]*1000:.2f}"
+      f"maintain_peak_rss_mb={rss_mb:.0f} max_ms={lat[-1]*1000:.1f} p99_ms={lat[int(len(lat)*0.99)]*1000:.1f} median_ms={lat[len(lat)//2]*1000:.2f}"
       if lat else "no inserts")

@@ -15,7 +15,7 @@ import { startS3 } from './s3fixture.mjs';
 import { EXT, check, eq, done, sqlite, tmpDir, childEnv } from './lib.mjs';
 
 const duck = await (await DuckDBInstance.create(':memory:')).connect();
-const ROUNDS = Number(process.env.TS_CRASH_ROUNDS || 40);
+const ROUNDS = Number(process.env.TS_CRASH_ROUNDS || 100);
 const T0 = 1714608000000000000n;       // 2024-05-02T00:00:00Z
 const H = 3600000000000n;
 const lit = (s) => `'${s.replace(/'/g, "''")}'`;
