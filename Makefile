@@ -32,12 +32,17 @@ CLI_SRC  = $(sort $(wildcard cli/*.c))
 UNIT_SRC = $(sort $(wildcard tests/unit/*.c))
 UNIT_BIN = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 TOOL_BIN = $(B)/tests/sqltest $(patsubst tests/tools/%.c,$(B)/tools/%,$(sort $(wildcard tests/tools/*.c)))
+# Every libFuzzer target also builds with the ordinary compiler against a
+# replay main (tests/fuzz/replay/replay.c): tests/sh/fuzz_replay.sh replays
+# each corpus in `make test` (normal and ASan builds).
+FUZZ_REPLAY_BIN = $(patsubst tests/fuzz/%.c,$(B)/fuzzreplay/%,$(sort $(wildcard tests/fuzz/*.c)))
 
 .PHONY: all tests test check deps deps-build asan sqlite-current fuzz bench demo clean format lint \
         install uninstall
 all: $(B)/tslite.so $(B)/libtslite.a $(if $(CLI_SRC),$(B)/bin/tslite)
-# The test programs (C unit tests, the SQL golden runner, test helpers).
-tests: all $(UNIT_BIN) $(TOOL_BIN)
+# The test programs (C unit tests, the SQL golden runner, test helpers, the
+# fuzz-corpus replayers).
+tests: all $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_REPLAY_BIN)
 
 $(B)/obj/%.o: %.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
@@ -68,6 +73,10 @@ $(B)/tests/sqltest: tests/sqltest.c $(B)/libtslite.a
 $(B)/tools/%: tests/tools/%.c $(B)/libtslite.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(B)/libtslite.a -lsqlite3 $(LIBS)
+
+$(B)/fuzzreplay/%: tests/fuzz/%.c tests/fuzz/replay/replay.c $(B)/libtslite.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< tests/fuzz/replay/replay.c -o $@ $(B)/libtslite.a -lsqlite3 $(LIBS)
 
 # Installs Debian packages and npm test tools when missing (see tests/deps.sh).
 deps:
