@@ -19,7 +19,10 @@
 #   BENCH_WORK=DIR     data files and databases (default bench/data)
 #   BENCH_OUT=FILE     result JSON (default bench/results/<UTC time>.json)
 #   BENCH_FUNCS=0      do not run bench/funcs.sh (the SQL functions benchmark)
-# Exit status: non-zero if a system failed or any checksum differs.
+#                      (BENCH_COLD=1 makes tslite-cold a requested system)
+# Exit status: non-zero if a system failed, any checksum differs, or a system
+# in BENCH_SYSTEMS (an unknown name included) was skipped; name fewer systems
+# in BENCH_SYSTEMS to leave one out on purpose.
 set -u
 cd "$(dirname "$0")/.."
 T0=$(date +%s.%N)
@@ -62,8 +65,10 @@ TSL=(env ${BENCH_PRELOAD:+LD_PRELOAD=$BENCH_PRELOAD} "$SQLB")
 json_str() { # a JSON string literal of $1 (quotes, backslashes, control chars)
   printf '%s' "$1" | tr '\n\t' '  ' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$/"/'
 }
+NSKIPPED=""
 note_skip() { # system reason
   echo "bench: SKIP $1: $2" >&2
+  NSKIPPED="$NSKIPPED $1"
   printf '{"phase":"skip","system":"%s","reason":%s}\n' "$1" "$(json_str "$2")" >>"$RUN"
 }
 # run SYSTEM WHAT VARIANT cmd...: runs one measured process; on failure records
@@ -87,6 +92,10 @@ run() {
 
 # Which systems can run here.
 want() { case " $SYSTEMS " in *" $1 "*) return 0;; esac; return 1; }
+for s in $SYSTEMS; do
+  case "$s" in tslite|sqlite|duckdb) ;;
+    *) echo "bench: unknown system '$s' in BENCH_SYSTEMS (known: tslite sqlite duckdb)" >&2; exit 2;; esac
+done
 HAVE_TSLITE=0 HAVE_DUCKDB=0 HAVE_COLD=0
 if want tslite; then
   if [ ! -e "$B/tslite.so" ]; then
@@ -95,7 +104,8 @@ if want tslite; then
     HAVE_TSLITE=1
     if [ "${BENCH_COLD:-1}" = 1 ]; then
       if why=$("${TSL[@]}" probe -x "$B/tslite" -C /tmp 2>&1); then HAVE_COLD=1
-      else note_skip tslite-cold "$why"; fi
+      elif [ "${BENCH_COLD:-}" = 1 ]; then note_skip tslite-cold "$why"
+      else echo "bench: tslite-cold not available (BENCH_COLD=1 requires it): $why" >&2; fi
     fi
   else
     note_skip tslite "$why"
@@ -170,5 +180,9 @@ rm -f "$RUN" "$ERRLOG"
 if [ -f bench/funcs.sh ] && [ "${BENCH_FUNCS:-1}" != 0 ]; then
   echo
   TS_EXT="$B/tslite" sh bench/funcs.sh || rc=1
+fi
+if [ -n "$NSKIPPED" ]; then
+  echo "bench: FAILED: requested system(s) skipped:$NSKIPPED (BENCH_SYSTEMS selects fewer on purpose)" >&2
+  rc=1
 fi
 exit $rc

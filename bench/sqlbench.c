@@ -41,6 +41,7 @@
 #include <sqlite3.h>
 
 #include <errno.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -766,6 +767,40 @@ static int probeRow(void *pArg, int nCol, char **azVal, char **azCol){
   *(int *)pArg = 1;
   return 0;
 }
+static int probeRm(const char *zPath, const struct stat *pSt, int eFlag, struct FTW *pFtw){
+  (void)pSt; (void)eFlag; (void)pFtw;
+  remove(zPath);
+  return 0;
+}
+/* 0 iff a row tiered by ts_maintain into a fresh directory under zDir is
+** still returned by SELECT; else prints why and returns 1. */
+static int probeColdScan(sqlite3 *db, const char *zDir){
+  char zTmp[4096];
+  char *zSql, *zUri, *zErr = 0;
+  sqlite3_stmt *pStmt = 0;
+  int rc, n = -1;
+  snprintf(zTmp, sizeof(zTmp), "%s/tslite-probe-XXXXXX", zDir);
+  if( mkdtemp(zTmp)==0 ){ printf("cannot create a directory under %s\n", zDir); return 1; }
+  zSql = sqlite3_mprintf("SELECT ts_debug_set_now(86400000000000*3);"
+      "CREATE VIRTUAL TABLE probe_cold USING timeseries(h DIMENSION, v DOUBLE,"
+      " memory_retention='1h', magnetic_writes=true, storage=%Q);"
+      "INSERT INTO probe_cold(time, h, v) VALUES(86400000000000, 'a', 1);"
+      "SELECT ts_maintain('probe_cold');", (zUri = sqlite3_mprintf("file://%s", zTmp)));
+  sqlite3_free(zUri);
+  rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
+  sqlite3_free(zSql);
+  if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM probe_cold", -1, &pStmt, 0);
+  if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ) n = sqlite3_column_int(pStmt, 0);
+  sqlite3_finalize(pStmt);
+  nftw(zTmp, probeRm, 16, FTW_DEPTH|FTW_PHYS);
+  if( rc!=SQLITE_OK || n!=1 ){
+    printf("the table scan does not read the magnetic tier yet (%s)\n",
+           rc!=SQLITE_OK ? (zErr ? zErr : sqlite3_errmsg(db)) : "a tiered row is not returned");
+    sqlite3_free(zErr);
+    return 1;
+  }
+  return 0;
+}
 static int cmdProbe(Opts *p){
   sqlite3 *db = 0;
   char *zErr = 0;
@@ -790,6 +825,12 @@ static int cmdProbe(Opts *p){
     if( rc != SQLITE_OK || !bFound ){
       printf("ts_maintain() is not available\n");
       sqlite3_free(zErr);
+      sqlite3_close(db);
+      return 1;
+    }
+    /* The cold system needs the scan to read what ts_maintain tiered (the
+    ** write side can exist before the read side): tier one row, count it. */
+    if( probeColdScan(db, p->zCold) ){
       sqlite3_close(db);
       return 1;
     }

@@ -152,14 +152,20 @@ static int pqRc(int rc){
   return SQLITE_ERROR;
 }
 
-/* (Re)open the reader: HEAD the object, open the footer.  On success the
-** vtab's reader, size and ETag are replaced.  *pzErr gets a message. */
-static int pqOpenReader(PqVtab *p, TsPqReader **ppR, char **pzErr){
+/* (Re)open the reader: HEAD the object, open the footer.  On success *ppR
+** is the new reader and *pnSize / *pzEtag (sqlite3_malloc'd) the object's
+** size and ETag it was opened at; the vtab's own cached size and ETag are
+** not touched, so a caller that rejects the new reader keeps the old state
+** intact.  *pzErr gets a message. */
+static int pqOpenReader(PqVtab *p, TsPqReader **ppR, sqlite3_int64 *pnSize,
+                        char **pzEtag, char **pzErr){
   TsObjInfo info;
   char *zObjErr = 0;
   char *zOpenErr = 0;
+  char *zEtag;
   int rc;
   *ppR = 0;
+  *pzEtag = 0;
   rc = tsObjHead(p->pStore, p->zKey, &info, &zObjErr);
   if( rc!=TS_OBJ_OK ){
     *pzErr = sqlite3_mprintf("parquet: cannot open %s: %s", p->zUri,
@@ -168,9 +174,8 @@ static int pqOpenReader(PqVtab *p, TsPqReader **ppR, char **pzErr){
     return SQLITE_ERROR;
   }
   free(zObjErr);
-  p->nSize = info.nSize;
-  sqlite3_free(p->zEtag);
-  p->zEtag = sqlite3_mprintf("%s", info.zEtag ? info.zEtag : "");
+  zEtag = sqlite3_mprintf("%s", info.zEtag ? info.zEtag : "");
+  if( zEtag==0 ) return SQLITE_NOMEM;
   free(p->zReadErr);
   p->zReadErr = 0;
   rc = tsPqReaderOpen(ppR, pqRead, p, info.nSize, &zOpenErr);
@@ -182,8 +187,11 @@ static int pqOpenReader(PqVtab *p, TsPqReader **ppR, char **pzErr){
                                zOpenErr ? zOpenErr : "unknown error");
     }
     free(zOpenErr);
+    sqlite3_free(zEtag);
     return pqRc(rc);
   }
+  *pnSize = info.nSize;
+  *pzEtag = zEtag;
   return SQLITE_OK;
 }
 
@@ -237,7 +245,7 @@ static int pqConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
     rc = SQLITE_ERROR;
     goto fail;
   }
-  rc = pqOpenReader(p, &p->pReader, pzErr);
+  rc = pqOpenReader(p, &p->pReader, &p->nSize, &p->zEtag, pzErr);
   if( rc ) goto fail;
   p->nCol = tsPqReaderColumnCount(p->pReader);
   if( p->nCol<=0 ){
@@ -520,9 +528,10 @@ static int pqFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
     free(zObjErr);
     if( info.nSize!=p->nSize || strcmp(info.zEtag ? info.zEtag : "", p->zEtag ? p->zEtag : "") ){
       TsPqReader *pNew = 0;
-      char *zErr = 0;
+      char *zErr = 0, *zNewEtag = 0;
+      sqlite3_int64 nNewSize = 0;
       int i, bSame;
-      rc = pqOpenReader(p, &pNew, &zErr);
+      rc = pqOpenReader(p, &pNew, &nNewSize, &zNewEtag, &zErr);
       if( rc ){
         sqlite3_free(p->base.zErrMsg);
         p->base.zErrMsg = zErr;
@@ -535,13 +544,21 @@ static int pqFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
         if( a->eType!=b->eType || strcmp(a->zName, b->zName) ) bSame = 0;
       }
       if( !bSame ){
+        /* A plain error, not SQLITE_SCHEMA (SQLite would re-prepare and retry
+        ** silently); the cached size/ETag stay those of the old reader, so
+        ** every later scan reports the same thing. */
         tsPqReaderFree(pNew);
+        sqlite3_free(zNewEtag);
         tsVtabErr(&p->base, "parquet: %s was replaced by a file with different columns; "
                   "drop and re-create the table", p->zUri);
-        return SQLITE_SCHEMA;
+        return SQLITE_ERROR;
       }
+      /* The reader, size and ETag change together. */
       tsPqReaderFree(p->pReader);
       p->pReader = pNew;
+      p->nSize = nNewSize;
+      sqlite3_free(p->zEtag);
+      p->zEtag = zNewEtag;
     }
   }
 

@@ -24,15 +24,16 @@ int sqlite3_tslite_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines
     { "objsql",   tsObjSqlRegister },
     { "parquet",  tsPqVtabRegister },
     { "unload",   tsUnloadRegister },
+    { "maintain", tsMaintainRegister },
   };
   int rc = SQLITE_OK;
   size_t i;
   TsEnv *pEnv;
   SQLITE_EXTENSION_INIT2(pApi);
-  if( sqlite3_libversion_number() < 3038000 ){
+  if( sqlite3_libversion_number() < TSLITE_MIN_SQLITE_VERSION_NUMBER ){
     if( pzErrMsg ){
-      *pzErrMsg = sqlite3_mprintf("tslite needs SQLite 3.38.0 or later (this is %s)",
-                                  sqlite3_libversion());
+      *pzErrMsg = sqlite3_mprintf("tslite needs SQLite " TSLITE_MIN_SQLITE_VERSION
+                                  " or later (this is %s)", sqlite3_libversion());
     }
     return SQLITE_ERROR;
   }

@@ -14,8 +14,9 @@ SQLITE_EXTENSION_INIT3
 #include <stdint.h>
 #include "tsbuf.h"
 #include "tstime.h"
-
-#define TSLITE_VERSION "0.1.0"
+/* The public header (installed include/tslite.h): TSLITE_VERSION and the
+** minimum SQLite version. */
+#include "../include/tslite.h"
 
 /**************************************************************************
 ** Interface to util.c: per-connection environment and error helpers.
@@ -105,5 +106,10 @@ int tsPqVtabRegister(sqlite3 *db, TsEnv *pEnv);
 ** Interface to unload.c: ts_unload().
 */
 int tsUnloadRegister(sqlite3 *db, TsEnv *pEnv);
+/* ts_maintain([table [, options_json]]): the cold tier's writer (maintain.c). */
+int tsMaintainRegister(sqlite3 *db, TsEnv *pEnv);
+/* Test-only hook of maintain.c: called at named points ("uploaded": the
+** round's objects are uploaded, its commit transaction not begun). */
+extern void (*tsMaintainTestHook)(sqlite3 *db, const char *zPoint);
 
 #endif /* TSLITE_H */

@@ -53,6 +53,7 @@
 #include "parquet.h"
 #include "objstore.h"
 #include "unload.h"
+#include "jsonw.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -920,20 +921,6 @@ static void runParquet(Unload *p){
 
 /* ---------------------------------------------------------------- JSON */
 
-static void jsonStr(TsBuf *b, const char *z){
-  tsBufAppendByte(b, '"');
-  for(; *z; z++){
-    unsigned char c = (unsigned char)*z;
-    if( c=='"' || c=='\\' ){ tsBufAppendByte(b, '\\'); tsBufAppendByte(b, c); }
-    else if( c=='\n' ) tsBufAppendStr(b, "\\n");
-    else if( c=='\r' ) tsBufAppendStr(b, "\\r");
-    else if( c=='\t' ) tsBufAppendStr(b, "\\t");
-    else if( c<0x20 ) tsBufPrintf(b, "\\u%04x", c);
-    else tsBufAppendByte(b, c);
-  }
-  tsBufAppendByte(b, '"');
-}
-
 /* Write a small whole object; error names it. */
 static void putObject(Unload *p, const char *zKey, TsBuf *b){
   char *zObjErr = 0;
@@ -951,6 +938,7 @@ static void writeManifest(Unload *p){
   char zUuid[40];
   char *zMeta = 0, *zMan = 0, *zMetaUrl = 0, *zManUrl = 0;
   TsBuf b;
+  TsJsonW w;
   sqlite3_int64 nTotal = 0;
   int i;
   if( p->rc ) return;
@@ -962,44 +950,75 @@ static void writeManifest(Unload *p){
   zManUrl = sqlite3_mprintf("%s%s", p->zDestBase, zMan);
   if( !zMeta || !zMan || !zMetaUrl || !zManUrl ){ uErr(p, "ts_unload: out of memory"); goto done; }
 
-  tsBufAppendStr(&b, "{\"ColumnInfo\":[");
+  /* Every JSON text goes through the one writer (common/jsonw.h). */
+  tsJwInit(&w, &b);
+  tsJwObjBegin(&w);
+  tsJwKey(&w, "ColumnInfo");
+  tsJwArrBegin(&w);
   for(i=0; i<p->nCol; i++){
-    if( i ) tsBufAppendByte(&b, ',');
-    tsBufAppendStr(&b, "{\"Name\":");
-    jsonStr(&b, p->aCol[i].zName);
-    tsBufPrintf(&b, ",\"Type\":{\"ScalarType\":\"%s\"}}", azTypeName[finalType(p, i)]);
+    tsJwObjBegin(&w);
+    tsJwKeyStr(&w, "Name", p->aCol[i].zName);
+    tsJwKey(&w, "Type");
+    tsJwObjBegin(&w);
+    tsJwKeyStr(&w, "ScalarType", azTypeName[finalType(p, i)]);
+    tsJwObjEnd(&w);
+    tsJwObjEnd(&w);
   }
-  tsBufAppendStr(&b, "],\"Author\":{\"Name\":\"Amazon Timestream\",\"MetadataFileVersion\":\"1.0\"}}");
+  tsJwArrEnd(&w);
+  tsJwKey(&w, "Author");
+  tsJwObjBegin(&w);
+  tsJwKeyStr(&w, "Name", "Amazon Timestream");
+  tsJwKeyStr(&w, "MetadataFileVersion", "1.0");
+  tsJwObjEnd(&w);
+  tsJwObjEnd(&w);
+  if( tsJwError(&w) ) b.bErr = 1;
   putObject(p, zMeta, &b);
 
   tsBufReset(&b);
-  tsBufAppendStr(&b, "{\"result_files\":[");
+  tsJwInit(&w, &b);
+  tsJwObjBegin(&w);
+  tsJwKey(&w, "result_files");
+  tsJwArrBegin(&w);
   for(i=0; i<p->nFile; i++){
     char *zUrl = sqlite3_mprintf("%s%s", p->zDestBase, p->aFile[i].zKey);
-    if( zUrl==0 ){ uErr(p, "ts_unload: out of memory"); goto done; }
-    if( i ) tsBufAppendByte(&b, ',');
-    tsBufAppendStr(&b, "{\"url\":");
-    jsonStr(&b, zUrl);
+    if( zUrl==0 ){ uErr(p, "ts_unload: out of memory"); p->rc = SQLITE_NOMEM; goto done; }
+    tsJwObjBegin(&w);
+    tsJwKeyStr(&w, "url", zUrl);
     sqlite3_free(zUrl);
-    tsBufPrintf(&b, ",\"file_metadata\":{\"content_length_in_bytes\":%lld,\"row_count\":%lld}}",
-                (long long)p->aFile[i].nByte, (long long)p->aFile[i].nRow);
+    tsJwKey(&w, "file_metadata");
+    tsJwObjBegin(&w);
+    tsJwKeyInt(&w, "content_length_in_bytes", p->aFile[i].nByte);
+    tsJwKeyInt(&w, "row_count", p->aFile[i].nRow);
+    tsJwObjEnd(&w);
+    tsJwObjEnd(&w);
     nTotal += p->aFile[i].nByte;
   }
-  tsBufPrintf(&b, "],\"query_metadata\":{\"content_length_in_bytes\":%lld,\"total_row_count\":%lld,"
-                  "\"result_format\":\"%s\",\"result_version\":\"Amazon Timestream version 1.0.0\"},"
-                  "\"author\":{\"name\":\"Amazon Timestream\",\"manifest_file_version\":\"1.0\"}}",
-              (long long)nTotal, (long long)p->nRowTotal,
-              p->opt.eFormat==TS_UNLOAD_PARQUET ? "PARQUET" : "CSV");
+  tsJwArrEnd(&w);
+  tsJwKey(&w, "query_metadata");
+  tsJwObjBegin(&w);
+  tsJwKeyInt(&w, "content_length_in_bytes", nTotal);
+  tsJwKeyInt(&w, "total_row_count", p->nRowTotal);
+  tsJwKeyStr(&w, "result_format", p->opt.eFormat==TS_UNLOAD_PARQUET ? "PARQUET" : "CSV");
+  tsJwKeyStr(&w, "result_version", "Amazon Timestream version 1.0.0");
+  tsJwObjEnd(&w);
+  tsJwKey(&w, "author");
+  tsJwObjBegin(&w);
+  tsJwKeyStr(&w, "name", "Amazon Timestream");
+  tsJwKeyStr(&w, "manifest_file_version", "1.0");
+  tsJwObjEnd(&w);
+  tsJwObjEnd(&w);
+  if( tsJwError(&w) ) b.bErr = 1;
   putObject(p, zMan, &b);
 
   if( p->rc==SQLITE_OK ){
     tsBufReset(&b);
-    tsBufPrintf(&b, "{\"rows\":%lld,\"manifestFile\":", (long long)p->nRowTotal);
-    jsonStr(&b, zManUrl);
-    tsBufAppendStr(&b, ",\"metadataFile\":");
-    jsonStr(&b, zMetaUrl);
-    tsBufAppendByte(&b, '}');
-    if( b.bErr ){ uErr(p, "ts_unload: out of memory"); p->rc = SQLITE_NOMEM; }
+    tsJwInit(&w, &b);
+    tsJwObjBegin(&w);
+    tsJwKeyInt(&w, "rows", p->nRowTotal);
+    tsJwKeyStr(&w, "manifestFile", zManUrl);
+    tsJwKeyStr(&w, "metadataFile", zMetaUrl);
+    tsJwObjEnd(&w);
+    if( tsJwError(&w) || b.bErr ){ uErr(p, "ts_unload: out of memory"); p->rc = SQLITE_NOMEM; }
     else sqlite3_result_text(p->ctx, (const char*)b.a, (int)b.n, SQLITE_TRANSIENT);
   }
 done:

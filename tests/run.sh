@@ -2,7 +2,11 @@
 # The tslite test runner.  Usage: tests/run.sh BUILD_DIR [BUILD_DIR ...]
 #
 # Runs every test once per build directory (build = normal, build/asan =
-# ASan+UBSan).  A test is any of:
+# ASan+UBSan).  A build directory holding sqlite3.o (build/sqlite-current,
+# `make sqlite-current`: the unit tests and sqltest linked against a current
+# SQLite amalgamation) runs only its C unit tests and the SQL golden files;
+# TS_EXT then points at the parent build's extension.  The header line of each
+# pass names the SQLite version its binaries use.  A test is any of:
 #   BUILD/tests/<name>      C unit tests (from tests/unit/*.c)
 #   tests/sql/*.test        SQL golden files, run by BUILD/tests/sqltest
 #   tests/js/*.test.mjs     node tests (s3rver, DuckDB, hyparquet, sqlite3 shell)
@@ -52,6 +56,8 @@ launch() { # LABEL COMMAND...
 npass=0; nfail=0; nskip=0; failed_list=""
 for b in "$@"; do
   export TS_ROOT="$ROOT" TS_BUILD="$ROOT/$b" TS_EXT="$ROOT/$b/tslite"
+  amalg=0
+  if [ -f "$b/sqlite3.o" ]; then amalg=1; TS_EXT="$ROOT/$(dirname "$b")/tslite"; fi
   if [[ $b == *asan* ]]; then
     export TS_SANITIZE=1
     TS_PRELOAD="$(gcc -print-file-name=libasan.so)"; export TS_PRELOAD
@@ -62,16 +68,25 @@ for b in "$@"; do
     unset ASAN_OPTIONS UBSAN_OPTIONS
   fi
   labels=(); outs=(); n=0
-  echo "== tests against $b =="
+  if [ -x "$b/tests/sqltest" ]; then
+    ver="SQLite $("$b/tests/sqltest" --version 2>&1)"
+  else
+    ver="no $b/tests/sqltest: run make tests"
+  fi
+  if [ $amalg = 1 ]; then ver="$ver, amalgamation; C and SQL suites only"
+  else ver="$ver, system libsqlite3"; fi
+  echo "== tests against $b ($ver) =="
   for t in "$b"/tests/*; do
     [ -x "$t" ] && [ -f "$t" ] || continue
     case "$(basename "$t")" in sqltest) continue;; esac
     launch "$b:unit/$(basename "$t")" "$t"
   done
   for t in tests/sql/*.test; do [ -e "$t" ] && launch "$b:$t" "$b/tests/sqltest" "$t"; done
+  if [ $amalg = 0 ]; then
   for t in tests/js/*.test.mjs; do [ -e "$t" ] && launch "$b:$t" node "$t"; done
   for t in tests/py/test_*.py; do [ -e "$t" ] && launch "$b:$t" env LD_PRELOAD="$TS_PRELOAD" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 /usr/bin/python3 "$t"; done
   for t in tests/sh/*.sh; do [ -e "$t" ] && launch "$b:$t" bash "$t"; done
+  fi
   wait
   for ((i=0; i<n; i++)); do
     label=${labels[$i]}; out=${outs[$i]}

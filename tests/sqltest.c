@@ -12,13 +12,19 @@
 **
 **   query                        rows must match exactly: columns joined by
 **   <sql>                        '|', NULL as NULL, blobs as x'..', reals as
-**   ----                         SQLite renders them (%!.15g)
+**   ----                         printed by this runner as %.15g plus ".0"
+**                                when that has no '.' or exponent (SQLite
+**                                3.40's text; 3.53 prints shortest round-trip
+**                                text, so the runner never asks SQLite)
 **   <expected rows>
 **
 **   connection <name>            switch to (opening if needed) connection
 **                                <name> on the same database file
 **   reopen                       close every connection and reopen 'main'
 **
+** EXPLAIN QUERY PLAN rows print only their detail column (id, parent and
+** "notused" are SQLite internals that differ between versions).
+** `sqltest --version` prints the SQLite version it is linked with.
 ** Every test file gets a fresh temporary database file.  Each block prints
 ** one "PASS file:line" or "FAIL file:line: why" line.
 */
@@ -27,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <math.h>
 
 int sqlite3_tslite_init(sqlite3*, char**, const sqlite3_api_routines*);
 
@@ -75,6 +82,17 @@ static void useConn(const char *zName){
   iCur = iFree;
 }
 
+/* A REAL as text independent of the SQLite version: %.15g, with ".0"
+** appended to integral values as SQLite 3.40 and earlier print them. */
+static char *realText(double d){
+  char z[64];
+  if( isnan(d) ) return strdup("NaN");
+  if( isinf(d) ) return strdup(d<0 ? "-Inf" : "Inf");
+  snprintf(z, sizeof(z), "%.15g", d);
+  if( strpbrk(z, ".e")==0 ) strcat(z, ".0");
+  return strdup(z);
+}
+
 /* Run all statements of zSql; append result rows to pOut (if not NULL).
 ** Returns 0 on success, else 1 with *pzErr set (malloc'd). */
 static int runSql(const char *zSql, char **pOut, size_t *pnOut, char **pzErr){
@@ -87,7 +105,7 @@ static int runSql(const char *zSql, char **pOut, size_t *pnOut, char **pzErr){
     if( pStmt==0 ) continue;
     while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
       int i, n = sqlite3_column_count(pStmt);
-      for(i=0; pOut && i<n; i++){
+      for(i=(sqlite3_stmt_isexplain(pStmt)==2 ? n-1 : 0); pOut && i<n; i++){
         char *zCell; const unsigned char *z;
         int t = sqlite3_column_type(pStmt, i);
         if( t==SQLITE_NULL ){
@@ -99,6 +117,8 @@ static int runSql(const char *zSql, char **pOut, size_t *pnOut, char **pzErr){
           zCell[0] = 'x'; zCell[1] = '\'';
           for(j=0; j<nb; j++) snprintf(zCell+2+j*2, 3, "%02x", a[j]);
           zCell[2+nb*2] = '\''; zCell[3+nb*2] = 0;
+        }else if( t==SQLITE_FLOAT ){
+          zCell = realText(sqlite3_column_double(pStmt, i));
         }else{
           z = sqlite3_column_text(pStmt, i);
           zCell = strdup((const char*)z);
@@ -142,7 +162,11 @@ int main(int argc, char **argv){
   static char *aLine[100000];
   int nLine = 0, i;
   int fd;
-  if( argc!=2 ){ fprintf(stderr, "usage: sqltest FILE.test\n"); return 2; }
+  if( argc==2 && strcmp(argv[1], "--version")==0 ){
+    printf("%s\n", sqlite3_libversion());
+    return 0;
+  }
+  if( argc!=2 ){ fprintf(stderr, "usage: sqltest FILE.test | --version\n"); return 2; }
   zFile = argv[1];
   sqlite3_auto_extension((void(*)(void))sqlite3_tslite_init);
   snprintf(zDbPath, sizeof(zDbPath), "/tmp/tslite-sqltest-XXXXXX");

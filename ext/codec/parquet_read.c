@@ -13,6 +13,9 @@
 ** instead fetches the dictionary page (bytes before the first data page) and
 ** only the data pages whose row span overlaps the selection, one xRead each.
 ** Each page is: PageHeader (thrift compact), then compressed_page_size bytes.
+** When the header carries a crc (CRC-32 of those bytes), it is verified
+** before the page is decoded; a mismatch is TS_PQ_CORRUPT naming the column,
+** row group and the page's first row.
 **   DICTIONARY_PAGE  PLAIN values, compressed
 **   DATA_PAGE (v1)   compressed [u32 len + RLE def levels] [values]
 **   DATA_PAGE_V2     uncompressed def levels (definition_levels_byte_length)
@@ -29,12 +32,14 @@
 */
 #include "pq_int.h"
 #include <math.h>
+#include <zlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int64_t tsPqReaderAllocLimit = (int64_t)1 << 30;
+int tsPqReaderVerifyCrc = 1;
 
 typedef struct PqRChunk PqRChunk;
 struct PqRChunk {
@@ -1266,6 +1271,8 @@ struct PqPageHdr {
   int32_t nNull, nRow, nDefLen, nRepLen;  /* v2 */
   int bCompressed;
   int bHaveSub;
+  int bHaveCrc;                       /* PageHeader.crc present */
+  uint32_t crc;
 };
 
 static int parsePageHeader(PqTr *tr, PqPageHdr *h){
@@ -1277,6 +1284,10 @@ static int parsePageHeader(PqTr *tr, PqPageHdr *h){
     if( id==1 ){ if( tsPqTrI32(tr, t, &v) ) return 1; h->eType = v; }
     else if( id==2 ){ if( tsPqTrI32(tr, t, &h->nUncomp) ) return 1; }
     else if( id==3 ){ if( tsPqTrI32(tr, t, &h->nComp) ) return 1; }
+    else if( id==4 && t!=PQ_TT_STRUCT ){
+      if( tsPqTrI32(tr, t, &v) ) return 1;
+      h->crc = (uint32_t)v; h->bHaveCrc = 1;
+    }
     else if( (id==5 || id==7 || id==8) && t==PQ_TT_STRUCT ){
       int l2 = 0, id2, t2;
       h->bHaveSub = 1;
@@ -1316,6 +1327,18 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
   if( (size_t)h.nComp > nA-nHdr ) return decCorrupt(d, "page extends past its column chunk");
   body = a+nHdr;
   *pnUsed = nHdr + (size_t)h.nComp;
+  if( h.bHaveCrc && tsPqReaderVerifyCrc && (h.eType==PQ_PAGE_DICT || h.eType==PQ_PAGE_DATA || h.eType==PQ_PAGE_DATA_V2) ){
+    /* The CRC covers the page bytes after the header (levels + values). */
+    uLong crc = crc32(0L, Z_NULL, 0);
+    crc = crc32(crc, h.nComp ? body : (const unsigned char*)"", (uInt)h.nComp);
+    if( (uint32_t)crc!=h.crc ){
+      char zWhy[160];
+      snprintf(zWhy, sizeof(zWhy), "%s page fails its CRC check (stored %08x, computed %08x): "
+               "the file is damaged", h.eType==PQ_PAGE_DICT ? "dictionary" : "data",
+               (unsigned)h.crc, (unsigned)crc);
+      return decCorrupt(d, zWhy);
+    }
+  }
   if( h.eType==PQ_PAGE_DICT ){
     if( !h.bHaveSub ) return decCorrupt(d, "dictionary page without header");
     if( ensureBuf(d, (size_t)h.nUncomp) ) return d->p->rc;

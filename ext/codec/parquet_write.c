@@ -16,6 +16,7 @@
 **     data pages         PageHeader{DATA_PAGE_V2} + def levels (RLE hybrid,
 **                        bit width 1, uncompressed, OPTIONAL columns only)
 **                        + compressed values
+**   (every PageHeader carries crc: CRC-32 of the page bytes after it)
 **   page index: every ColumnIndex, then every OffsetIndex (thrift compact)
 **   FileMetaData (thrift compact), u32 LE length, "PAR1"
 **
@@ -30,6 +31,7 @@
 */
 #include "pq_int.h"
 #include <math.h>
+#include <zlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -716,6 +718,14 @@ static int emitPage(TsPqWriter *p, PqChunkMeta *m, int ePageType, int64_t nValue
   tsPqTwFieldI32(&tw, 1, ePageType);
   tsPqTwFieldI32(&tw, 2, (int32_t)(pVal->n + (size_t)nLev));
   tsPqTwFieldI32(&tw, 3, (int32_t)(p->comp.n + (size_t)nLev));
+  {
+    /* PageHeader.crc: CRC-32 (zlib's) of the page bytes after the header,
+    ** levels then compressed values, as the Parquet spec defines it. */
+    uLong crc = crc32(0L, Z_NULL, 0);
+    if( nLev ) crc = crc32(crc, pLev->a, (uInt)pLev->n);
+    crc = crc32(crc, p->comp.a ? p->comp.a : (const unsigned char*)"", (uInt)p->comp.n);
+    tsPqTwFieldI32(&tw, 4, (int32_t)(uint32_t)crc);
+  }
   if( ePageType==PQ_PAGE_DICT ){
     tsPqTwFieldStruct(&tw, 7);
     tsPqTwFieldI32(&tw, 1, (int32_t)nValue);

@@ -130,5 +130,8 @@ int tsPqLz4Decompress(const void *a, size_t n, void *aOut, size_t nOut);
 ** (decompressed page, decoded values); bigger gives TS_PQ_TOOBIG.  The
 ** fuzz target lowers it.  Default 1 GiB. */
 extern int64_t tsPqReaderAllocLimit;
+/* 1 (default): verify PageHeader.crc when present.  The fuzz targets set 0
+** so that mutated pages reach the decoders instead of stopping at the CRC. */
+extern int tsPqReaderVerifyCrc;
 
 #endif

@@ -9,6 +9,7 @@
 ** back and re-parses to the same points.
 */
 #include "tsjson.h"
+#include "jsonw.h"
 #include "tstime.h"
 #include <math.h>
 #include <stdarg.h>
@@ -405,21 +406,10 @@ void tsJsonAppendDouble(TsBuf *pOut, double r){
   if( strchr(z, '.')==0 && strchr(z, 'e')==0 ) tsBufAppendStr(pOut, ".0");
 }
 
+/* Strings use the one JSON writer's escaping (common/jsonw.h): valid UTF-8
+** for any bytes. */
 void tsJsonAppendString(TsBuf *pOut, const char *z, size_t n){
-  size_t i;
-  tsBufAppendByte(pOut, '"');
-  for(i=0; i<n; i++){
-    unsigned char c = (unsigned char)z[i];
-    if( c=='"' || c=='\\' ){
-      tsBufAppendByte(pOut, '\\');
-      tsBufAppendByte(pOut, c);
-    }else if( c<0x20 ){
-      tsBufPrintf(pOut, "\\u%04x", c);
-    }else{
-      tsBufAppendByte(pOut, c);
-    }
-  }
-  tsBufAppendByte(pOut, '"');
+  tsJsonQuote(pOut, z, n);
 }
 
 /* Append v in decimal (faster than printf on the hot path of

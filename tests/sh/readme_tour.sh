@@ -54,7 +54,7 @@ hand='1714566600000000000
 2024-05-01T12:05:00.000000000Z|host_0|40.0
 host_0|40.0|58.1
 host_1|12.0|12.0
-52.1666666666667
+52.166667
 4'
 if [ "$(cat "$tmp/out")" = "$hand" ]; then pass "output equals the hand-computed rows"
 else fail "output [$(tr '\n' ';' <"$tmp/out")] != hand-computed [$(tr '\n' ';' <<<"$hand")]"; fi
@@ -79,4 +79,23 @@ exp='1714564800000000000|host_0|58.1
 1714565250000000000|host_0|40.0'
 [ "$got" = "$exp" ] && pass "exported parquet reads back the table's rows" \
   || fail "parquet read back: got [$(tr '\n' ';' <<<"$got")], expected [$(tr '\n' ';' <<<"$exp")]"
+
+# The README's Python and Node snippets, on the tour's database (./build/tslite
+# replaced by this build's extension; the Node file sits under the build dir
+# so that node_modules resolves; cwd is the tour's directory).
+pre=(); [ -n "${TS_PRELOAD:-}" ] && pre=(env LD_PRELOAD="$TS_PRELOAD" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1)
+awk '/^```python$/{b=1; next} b&&/^```/{exit} b{print}' "$ROOT/README.md" | sed "s|\./build/tslite|$EXT|" >"$tmp/readme.py"
+got=$(cd "$tmp" && "${pre[@]}" /usr/bin/python3 readme.py 2>&1)
+exp="[('2024-05-01T12:00:00.000000000Z', 44.0), ('2024-05-01T12:05:00.000000000Z', 40.0)]"
+[ "$got" = "$exp" ] && pass "README's Python snippet: $got" || fail "README's Python snippet: got [$got], expected [$exp]"
+if [ -d "$ROOT/node_modules/better-sqlite3" ]; then
+  mkdir -p "${TS_BUILD:-$ROOT/build}/snippets"
+  js="${TS_BUILD:-$ROOT/build}/snippets/readme-$$.mjs"
+  awk '/^```js$/{b=1; next} b&&/^```/{exit} b{print}' "$ROOT/README.md" | sed "s|\./build/tslite|$EXT|" >"$js"
+  got=$(cd "$tmp" && "${pre[@]}" node "$js" 2>&1 | tr -d ' \n'); rm -f "$js"
+  exp="[{time:1714564800000000000n,usage_user:58.1},{time:1714564860000000000n,usage_user:12},{time:1714564980000000000n,usage_user:61.9},{time:1714565250000000000n,usage_user:40}]"
+  [ "$got" = "$exp" ] && pass "README's Node snippet (BigInt times)" || fail "README's Node snippet: got [$got], expected [$exp]"
+else
+  echo "SKIP readme_tour: Node snippet: node_modules/better-sqlite3 missing (npm ci)"
+fi
 [ $nfail -eq 0 ]

@@ -1,0 +1,1244 @@
+/*
+** maintain.c: ts_maintain([table [, options_json]]), the write side of the
+** cold tier: tiering of memory-tier chunks older than memory_retention into
+** Parquet objects, retention of cold objects, orphan cleanup, and the
+** per-table maintenance lease.  Object format, manifest, series filter and
+** the commit protocol with its crash analysis: docs/internals/cold-format.md.
+**
+**   SELECT ts_maintain('cpu');
+**   SELECT ts_maintain();                          -- every timeseries table
+**   SELECT ts_maintain('cpu', '{"orphan_grace":"0s"}');
+**
+** Owns: the maintenance run (MtRun) and everything it allocates.  Reads the
+** table only through SQL on its shadow tables (<t>_config, _series, _chunks,
+** _objects) and the chunk codec; never holds a write transaction while
+** talking to the object store.
+*/
+#include "tslite.h"
+#include "table.h"
+#include "chunk.h"
+#include "parquet.h"
+#include "bloom.h"
+#include "objstore.h"
+#include "jsonw.h"
+#include "tstime.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MT_NBUCKET        8
+#define MT_NS_PER_DAY     86400000000000LL
+#define MT_LEASE_MS       60000
+#define MT_GRACE_DEFAULT  (3600LL*1000000000LL)
+#define MT_RG_ROWS        65536
+#define MT_RG_BYTES       (8LL*1024*1024)
+
+/* One series of the table that has chunks to tier. */
+typedef struct MtSeries MtSeries;
+struct MtSeries {
+  sqlite3_int64 iSid;
+  unsigned char *aKey; int nKey;      /* encoded series key (skey) */
+  char **azDim;                       /* nDim values (NULL = NULL) */
+  char *zMName;                       /* measure_name */
+  const char *zPk; int nPk;           /* partition key value (points into the above) */
+  int bPkNull;
+  int iBucket;
+};
+
+/* A chunk read in a round, checked again at commit. */
+typedef struct MtChunk MtChunk;
+struct MtChunk {
+  sqlite3_int64 iId, iSid, tMin, tMax, nRow;
+  uint64_t h; sqlite3_int64 nData;    /* FNV-64 and length of the blob */
+  unsigned char *aRepl; size_t nRepl; /* replacement chunk (rows >= boundary) or NULL;
+                                      ** malloc (tsBufDetach) */
+  sqlite3_int64 tReplMin, tReplMax, nReplRow;
+};
+
+/* One object being written in a round (one day of one bucket). */
+typedef struct MtObj MtObj;
+struct MtObj {
+  int64_t iDay;
+  char *zKey;
+  TsObjWriter *pOw;
+  TsPqWriter *pPw;
+  char *zSinkErr;
+  int64_t tMin, tMax, nRow, nSeries;
+  int iLastSeries;
+  char *zPkMin, *zPkMax; int nPkMin, nPkMax; int bPk;
+  uint64_t *aHash; int nHash, nHashAlloc;
+  unsigned char *aBloom; size_t nBloom;
+  unsigned char *aTail; size_t nTail;
+  int64_t nByte;
+  int bUploaded;
+};
+
+typedef struct MtRun MtRun;
+struct MtRun {
+  sqlite3 *db;
+  TsEnv *pEnv;
+  const char *zDb;
+  char *zTab;
+  TsTableSchema s;                   /* filled by mtSchemaLoad (owned here) */
+  char *zWriter;                     /* writer id */
+  char *zHolder;                     /* lease holder string */
+  TsObjStore *pStore;
+  int64_t iNow, iBound, iExpire, iGrace;
+  int rc; char *zErr;
+  /* counters */
+  int64_t nRowMoved, nChunkMoved, nChunkRewritten, nObj, nByte, nRowExpired;
+  int64_t nObjExpired, nOrphan, nAborted;
+  char *zBusy; int64_t iBusyExp;
+  TsBuf keys;                        /* JSON array items of written keys */
+};
+
+/* Test hook (tests/unit/test_maintain.c): called at named points of a
+** round with the run's connection; NULL in production. */
+void (*tsMaintainTestHook)(sqlite3 *db, const char *zPoint) = 0;
+
+static int64_t mtWallMs(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec*1000 + ts.tv_nsec/1000000;
+}
+
+static void mtErr(MtRun *p, int rc, const char *zFmt, ...){
+  va_list ap;
+  char *z;
+  if( p->rc ) return;
+  va_start(ap, zFmt);
+  z = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  p->rc = rc ? rc : SQLITE_ERROR;
+  sqlite3_free(p->zErr);
+  p->zErr = z;
+}
+
+static void mtSqlErr(MtRun *p, const char *zWhat){
+  mtErr(p, sqlite3_errcode(p->db), "ts_maintain %s: %s: %s", p->zTab, zWhat, sqlite3_errmsg(p->db));
+}
+
+/* Run one statement of fixed text (identifiers already in it). */
+static int mtExec(MtRun *p, const char *zSql){
+  int rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
+  if( rc!=SQLITE_OK ) mtSqlErr(p, zSql);
+  return rc;
+}
+
+static sqlite3_stmt *mtPrepare(MtRun *p, const char *zFmt, ...){
+  va_list ap;
+  char *zSql;
+  sqlite3_stmt *pStmt = 0;
+  if( p->rc ) return 0;
+  va_start(ap, zFmt);
+  zSql = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if( zSql==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0; }
+  if( sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0)!=SQLITE_OK ){
+    mtSqlErr(p, "prepare");
+    pStmt = 0;
+  }
+  sqlite3_free(zSql);
+  return pStmt;
+}
+
+/*************************************************************************
+** Schema from <t>_config (until the table handle of ext/table.h lands).
+*/
+static void mtSchemaClear(TsTableSchema *s){
+  int i;
+  for(i=0; i<s->nDim; i++) sqlite3_free(s->azDim[i]);
+  for(i=0; i<s->nMeas; i++) sqlite3_free(s->azMeas[i]);
+  sqlite3_free(s->azDim); sqlite3_free(s->azMeas); sqlite3_free(s->aMeasType);
+  sqlite3_free((char*)s->zMeasureName); sqlite3_free((char*)s->zStorage);
+  sqlite3_free((char*)s->zS3Endpoint); sqlite3_free((char*)s->zS3Region);
+  sqlite3_free((char*)s->zS3UrlStyle);
+  memset(s, 0, sizeof(*s));
+}
+
+static int mtParseInterval(const char *z, int64_t *pv){
+  const char *q = z;
+  while( *q>='0' && *q<='9' ) q++;
+  if( *z && *q==0 && q-z<=18 ){ *pv = strtoll(z, 0, 10); return 0; }
+  return tsIntervalParse(z, -1, pv)!=TS_TIME_OK;
+}
+
+/* Parse a "column.N" value: "name" DIMENSION | "name" TYPE. */
+static int mtParseColumn(MtRun *p, const char *zDef){
+  TsTableSchema *s = &p->s;
+  TsBuf name;
+  const char *z = zDef;
+  const char *zType;
+  int eType = 0;
+  char *zName;
+  tsBufInit(&name);
+  if( *z!='"' ) goto bad;
+  for(z++; *z; z++){
+    if( *z=='"' ){ if( z[1]=='"' ){ tsBufAppendByte(&name, '"'); z++; } else break; }
+    else tsBufAppendByte(&name, (unsigned char)*z);
+  }
+  if( *z!='"' || z[1]!=' ' ) goto bad;
+  zType = z+2;
+  tsBufAppendByte(&name, 0);
+  if( name.bErr ){ tsBufFree(&name); mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 1; }
+  zName = sqlite3_mprintf("%s", (char*)name.a);
+  tsBufFree(&name);
+  if( zName==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 1; }
+  if( strcmp(zType, "DIMENSION")==0 ){
+    char **a = sqlite3_realloc64(s->azDim, sizeof(char*)*(s->nDim+1));
+    if( a==0 ){ sqlite3_free(zName); mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 1; }
+    s->azDim = a; a[s->nDim++] = zName;
+    return 0;
+  }
+  for(eType=TS_TYPE_DOUBLE; eType<=TS_TYPE_TIMESTAMP; eType++){
+    if( strcmp(zType, tsChunkTypeName(eType))==0 ) break;
+  }
+  if( eType>TS_TYPE_TIMESTAMP ){ sqlite3_free(zName); goto bad2; }
+  {
+    char **a = sqlite3_realloc64(s->azMeas, sizeof(char*)*(s->nMeas+1));
+    int *t = a ? sqlite3_realloc64(s->aMeasType, sizeof(int)*(s->nMeas+1)) : 0;
+    if( a ) s->azMeas = a;
+    if( t ) s->aMeasType = t;
+    if( a==0 || t==0 ){ sqlite3_free(zName); mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 1; }
+    a[s->nMeas] = zName; t[s->nMeas] = eType; s->nMeas++;
+  }
+  return 0;
+bad:
+  tsBufFree(&name);
+bad2:
+  mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: corrupt %s_config: bad column definition '%s'",
+        p->zTab, p->zTab, zDef);
+  return 1;
+}
+
+static void mtSchemaLoad(MtRun *p){
+  TsTableSchema *s = &p->s;
+  sqlite3_stmt *pStmt;
+  char *zPk = 0;
+  int i;
+  s->iMemRet = 6*3600LL*1000000000LL;
+  s->iMagRet = 73000LL*MT_NS_PER_DAY;
+  s->iPartDim = -1;
+  pStmt = mtPrepare(p, "SELECT k, v FROM \"%w\".\"%w_config\" WHERE k GLOB 'column.*' "
+                       "ORDER BY CAST(substr(k, 8) AS INTEGER)", p->zDb, p->zTab);
+  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    mtParseColumn(p, (const char*)sqlite3_column_text(pStmt, 1));
+  }
+  sqlite3_finalize(pStmt);
+  pStmt = mtPrepare(p, "SELECT k, v FROM \"%w\".\"%w_config\" WHERE k NOT GLOB 'column.*'",
+                    p->zDb, p->zTab);
+  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zK = (const char*)sqlite3_column_text(pStmt, 0);
+    const char *zV = (const char*)sqlite3_column_text(pStmt, 1);
+    int64_t v;
+    if( zK==0 || zV==0 ) continue;
+    if( strcmp(zK, "memory_retention")==0 || strcmp(zK, "magnetic_retention")==0 ){
+      if( mtParseInterval(zV, &v) ){
+        mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: corrupt %s_config: bad %s '%s'",
+              p->zTab, p->zTab, zK, zV);
+      }else if( zK[1]=='e' ){ s->iMemRet = v; }else{ s->iMagRet = v; }
+    }else if( strcmp(zK, "partition_key")==0 ){
+      sqlite3_free(zPk); zPk = sqlite3_mprintf("%s", zV);
+    }else if( strcmp(zK, "storage")==0 ){
+      s->zStorage = sqlite3_mprintf("%s", zV);
+    }else if( strcmp(zK, "s3_endpoint")==0 ){
+      s->zS3Endpoint = sqlite3_mprintf("%s", zV);
+    }else if( strcmp(zK, "s3_region")==0 ){
+      s->zS3Region = sqlite3_mprintf("%s", zV);
+    }else if( strcmp(zK, "s3_url_style")==0 ){
+      s->zS3UrlStyle = sqlite3_mprintf("%s", zV);
+    }else if( strcmp(zK, "cold.writer_id")==0 ){
+      sqlite3_free(p->zWriter); p->zWriter = sqlite3_mprintf("%s", zV);
+    }
+  }
+  sqlite3_finalize(pStmt);
+  if( zPk && strcmp(zPk, "measure_name")!=0 ){
+    for(i=0; i<s->nDim; i++) if( strcmp(s->azDim[i], zPk)==0 ) s->iPartDim = i;
+  }
+  sqlite3_free(zPk);
+  if( p->rc==SQLITE_OK && s->nMeas==0 ){
+    mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: corrupt %s_config: no measure columns",
+          p->zTab, p->zTab);
+  }
+}
+
+/*************************************************************************
+** Lease and writer id (cold-format.md section 5 step 1).
+*/
+static int mtHolderAlive(const char *zHolder){
+  char zHost[256];
+  const char *zColon;
+  long pid;
+  if( gethostname(zHost, sizeof(zHost)-1)!=0 ) return 1;
+  zHost[sizeof(zHost)-1] = 0;
+  zColon = strchr(zHolder, ':');
+  if( zColon==0 || (size_t)(zColon-zHolder)!=strlen(zHost)
+   || strncmp(zHolder, zHost, strlen(zHost))!=0 ) return 1;   /* another host */
+  pid = strtol(zColon+1, 0, 10);
+  if( pid<=0 ) return 1;
+  if( kill((pid_t)pid, 0)!=0 && errno==ESRCH ) return 0;
+  return 1;
+}
+
+static void mtRandHex(char *z, int nByte){
+  unsigned char a[16];
+  int i;
+  sqlite3_randomness(nByte, a);
+  for(i=0; i<nByte; i++) sprintf(z+2*i, "%02x", a[i]);
+}
+
+static void mtConfigPut(MtRun *p, const char *zK, const char *zV){
+  sqlite3_stmt *pStmt = mtPrepare(p,
+      "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(k, v) VALUES(?1, ?2)", p->zDb, p->zTab);
+  if( pStmt==0 ) return;
+  sqlite3_bind_text(pStmt, 1, zK, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zV, -1, SQLITE_STATIC);
+  sqlite3_step(pStmt);
+  if( sqlite3_finalize(pStmt)!=SQLITE_OK ) mtSqlErr(p, "writing _config");
+}
+
+/* Write our lease (inside a write transaction). */
+static void mtLeaseWrite(MtRun *p){
+  TsBuf b; TsJsonW jw;
+  tsBufInit(&b); tsJwInit(&jw, &b);
+  tsJwObjBegin(&jw);
+  tsJwKeyStr(&jw, "holder", p->zHolder);
+  tsJwKeyInt(&jw, "expires", mtWallMs() + MT_LEASE_MS);
+  tsJwObjEnd(&jw);
+  tsBufAppendByte(&b, 0);
+  if( tsJwError(&jw) || b.bErr ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
+  else mtConfigPut(p, "cold.lease", (const char*)b.a);
+  tsBufFree(&b);
+}
+
+/* Returns 1 if we hold the lease, 0 if another holder does (p->zBusy). */
+static int mtLeaseAcquire(MtRun *p){
+  sqlite3_stmt *pStmt;
+  int bOk = 1;
+  char zHost[200];
+  char zNonce[17];
+  if( gethostname(zHost, sizeof(zHost)-1)!=0 ) strcpy(zHost, "localhost");
+  zHost[sizeof(zHost)-1] = 0;
+  mtRandHex(zNonce, 8);
+  p->zHolder = sqlite3_mprintf("%s:%ld:%s", zHost, (long)getpid(), zNonce);
+  if( p->zHolder==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0; }
+  if( mtExec(p, "BEGIN IMMEDIATE") ) return 0;
+  pStmt = mtPrepare(p, "SELECT json_extract(v, '$.holder'), json_extract(v, '$.expires') "
+                       "FROM \"%w\".\"%w_config\" WHERE k='cold.lease'", p->zDb, p->zTab);
+  if( pStmt && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zH = (const char*)sqlite3_column_text(pStmt, 0);
+    int64_t iExp = sqlite3_column_int64(pStmt, 1);
+    if( zH && iExp>mtWallMs() && mtHolderAlive(zH) ){
+      bOk = 0;
+      p->zBusy = sqlite3_mprintf("%s", zH);
+      p->iBusyExp = iExp;
+    }
+  }
+  sqlite3_finalize(pStmt);
+  if( bOk && p->rc==SQLITE_OK ){
+    if( p->zWriter==0 ){
+      char zW[17];
+      mtRandHex(zW, 8);
+      p->zWriter = sqlite3_mprintf("%s", zW);
+      if( p->zWriter ) mtConfigPut(p, "cold.writer_id", p->zWriter);
+    }
+    mtLeaseWrite(p);
+    /* Manifest columns this writer adds (cold-format.md section 3). */
+    if( p->rc==SQLITE_OK ){
+      sqlite3_stmt *pI = mtPrepare(p, "SELECT count(*) FROM pragma_table_info(?1, ?2) "
+                                      "WHERE name='writer'");
+      int bHave = 0;
+      if( pI ){
+        char *zObj = sqlite3_mprintf("%s_objects", p->zTab);
+        sqlite3_bind_text(pI, 1, zObj, -1, sqlite3_free);
+        sqlite3_bind_text(pI, 2, p->zDb, -1, SQLITE_STATIC);
+        if( sqlite3_step(pI)==SQLITE_ROW ) bHave = sqlite3_column_int(pI, 0);
+        sqlite3_finalize(pI);
+      }
+      if( !bHave && p->rc==SQLITE_OK ){
+        char *z = sqlite3_mprintf("ALTER TABLE \"%w\".\"%w_objects\" ADD COLUMN writer TEXT",
+                                  p->zDb, p->zTab);
+        char *z2 = sqlite3_mprintf("ALTER TABLE \"%w\".\"%w_objects\" ADD COLUMN nseries INTEGER",
+                                   p->zDb, p->zTab);
+        if( z && z2 ){ if( mtExec(p, z)==SQLITE_OK ) mtExec(p, z2); }
+        else mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
+        sqlite3_free(z); sqlite3_free(z2);
+      }
+    }
+  }
+  if( p->rc==SQLITE_OK && bOk ){
+    mtExec(p, "COMMIT");
+  }else{
+    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+  }
+  return bOk && p->rc==SQLITE_OK;
+}
+
+static void mtLeaseRelease(MtRun *p){
+  sqlite3_stmt *pStmt;
+  char *zSql = sqlite3_mprintf("DELETE FROM \"%w\".\"%w_config\" WHERE k='cold.lease' "
+                               "AND json_extract(v, '$.holder')=?1", p->zDb, p->zTab);
+  if( zSql==0 ) return;
+  if( sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, p->zHolder, -1, SQLITE_STATIC);
+    sqlite3_step(pStmt);
+    sqlite3_finalize(pStmt);
+  }
+  sqlite3_free(zSql);
+}
+
+/*************************************************************************
+** Storage.
+*/
+static void mtStoreOpen(MtRun *p){
+  TsObjConfig cfg;
+  char *zUri = 0, *zObjErr = 0;
+  memset(&cfg, 0, sizeof(cfg));
+  if( p->s.zStorage ){
+    zUri = sqlite3_mprintf("%s", p->s.zStorage);
+  }else{
+    const char *zFile = sqlite3_db_filename(p->db, p->zDb);
+    if( zFile==0 || zFile[0]==0 ){
+      mtErr(p, SQLITE_ERROR, "ts_maintain %s: the database is in memory or temporary, so it "
+            "has no default storage directory: create the table with the option "
+            "storage = 's3://bucket/prefix' or 'file:///abs/dir'", p->zTab);
+      return;
+    }
+    zUri = sqlite3_mprintf("file://%s.tslite", zFile);
+  }
+  if( zUri==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
+  cfg.zEndpoint = p->s.zS3Endpoint;
+  cfg.zRegion = p->s.zS3Region;
+  cfg.zUrlStyle = p->s.zS3UrlStyle;
+  if( cfg.zEndpoint && strncmp(cfg.zEndpoint, "http://", 7)==0 ) cfg.bAllowHttp = 1;
+  if( tsObjOpen(zUri, &cfg, &p->pStore, &zObjErr)!=TS_OBJ_OK ){
+    mtErr(p, SQLITE_ERROR, "ts_maintain %s: cannot open storage '%s': %s", p->zTab, zUri,
+          zObjErr ? zObjErr : "unknown error");
+  }
+  free(zObjErr);
+  sqlite3_free(zUri);
+}
+
+/*************************************************************************
+** Series of the table with chunks older than the boundary.
+*/
+static uint32_t mtFnv32(const char *z, int n){
+  uint32_t h = 2166136261u;
+  int i;
+  for(i=0; i<n; i++){ h ^= (unsigned char)z[i]; h *= 16777619u; }
+  return h;
+}
+
+static void mtSeriesFree(MtSeries *a, int n, int nDim){
+  int i, j;
+  for(i=0; i<n; i++){
+    sqlite3_free(a[i].aKey);
+    for(j=0; j<nDim; j++) sqlite3_free(a[i].azDim[j]);
+    sqlite3_free(a[i].azDim);
+    sqlite3_free(a[i].zMName);
+  }
+  sqlite3_free(a);
+}
+
+static int mtBytesCmp(const void *a, int na, const void *b, int nb){
+  int c = memcmp(a, b, na<nb ? na : nb);
+  return c ? c : (na<nb ? -1 : na>nb);
+}
+
+static int mtSeriesCmp(const void *pa, const void *pb){
+  const MtSeries *a = (const MtSeries*)pa, *b = (const MtSeries*)pb;
+  int c;
+  if( a->iBucket!=b->iBucket ) return a->iBucket<b->iBucket ? -1 : 1;
+  if( a->bPkNull!=b->bPkNull ) return a->bPkNull ? 1 : -1;    /* NULL last */
+  c = mtBytesCmp(a->zPk, a->nPk, b->zPk, b->nPk);
+  if( c ) return c;
+  return mtBytesCmp(a->aKey, a->nKey, b->aKey, b->nKey);
+}
+
+static MtSeries *mtSeriesLoad(MtRun *p, int *pn){
+  TsBuf cols;
+  MtSeries *a = 0;
+  int n = 0, nAlloc = 0, i, nDim = p->s.nDim;
+  sqlite3_stmt *pStmt;
+  tsBufInit(&cols);
+  for(i=0; i<nDim; i++) tsBufPrintf(&cols, ", d%d", i);
+  tsBufAppendByte(&cols, 0);
+  if( cols.bErr ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0; }
+  pStmt = mtPrepare(p, "SELECT id, skey, measure_name%s FROM \"%w\".\"%w_series\" "
+                       "WHERE id IN (SELECT sid FROM \"%w\".\"%w_chunks\" WHERE tmin < ?1)",
+                    (char*)cols.a, p->zDb, p->zTab, p->zDb, p->zTab);
+  tsBufFree(&cols);
+  if( pStmt ) sqlite3_bind_int64(pStmt, 1, p->iBound);
+  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    MtSeries *s;
+    if( n==nAlloc ){
+      MtSeries *aNew = sqlite3_realloc64(a, sizeof(MtSeries)*(nAlloc = nAlloc ? 2*nAlloc : 64));
+      if( aNew==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
+      a = aNew;
+    }
+    s = &a[n++];
+    memset(s, 0, sizeof(*s));
+    s->iSid = sqlite3_column_int64(pStmt, 0);
+    s->nKey = sqlite3_column_bytes(pStmt, 1);
+    s->aKey = sqlite3_malloc64(s->nKey ? s->nKey : 1);
+    s->zMName = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 2));
+    s->azDim = sqlite3_malloc64(sizeof(char*)*(nDim ? nDim : 1));
+    if( s->aKey==0 || s->zMName==0 || s->azDim==0 ){
+      mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break;
+    }
+    if( s->nKey ) memcpy(s->aKey, sqlite3_column_blob(pStmt, 1), s->nKey);
+    for(i=0; i<nDim; i++){
+      const char *z = (const char*)sqlite3_column_text(pStmt, 3+i);
+      s->azDim[i] = z ? sqlite3_mprintf("%s", z) : 0;
+      if( z && s->azDim[i]==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
+    }
+    if( p->s.iPartDim>=0 ){
+      s->zPk = s->azDim[p->s.iPartDim];
+      s->bPkNull = s->zPk==0;
+      if( s->zPk==0 ) s->zPk = "";
+    }else{
+      s->zPk = s->zMName;
+    }
+    s->nPk = (int)strlen(s->zPk);
+    s->iBucket = (int)(mtFnv32(s->zPk, s->nPk) % MT_NBUCKET);
+  }
+  sqlite3_finalize(pStmt);
+  if( p->rc ){ mtSeriesFree(a, n, nDim); return 0; }
+  if( n>1 ) qsort(a, n, sizeof(MtSeries), mtSeriesCmp);
+  *pn = n;
+  return a;
+}
+
+/*************************************************************************
+** Objects of a round.
+*/
+static int mtSink(void *pCtx, const void *a, size_t n){
+  MtObj *o = (MtObj*)pCtx;
+  char *zE = 0;
+  if( tsObjWriterWrite(o->pOw, a, n, &zE)!=TS_OBJ_OK ){
+    if( o->zSinkErr==0 ) o->zSinkErr = zE; else free(zE);
+    return 1;
+  }
+  return 0;
+}
+
+static void mtObjFree(MtObj *o){
+  if( o==0 ) return;
+  tsPqWriterFree(o->pPw);
+  tsObjWriterAbort(o->pOw);
+  free(o->zSinkErr);
+  sqlite3_free(o->zKey);
+  sqlite3_free(o->zPkMin); sqlite3_free(o->zPkMax);
+  sqlite3_free(o->aHash);
+  sqlite3_free(o->aBloom);
+  sqlite3_free(o->aTail);
+  sqlite3_free(o);
+}
+
+static MtObj *mtObjOpen(MtRun *p, int iBucket, int64_t iDay){
+  TsTableSchema *s = &p->s;
+  MtObj *o;
+  TsPqColumnSpec *aSpec;
+  TsPqWriteOpts opts;
+  int nCol = 3 + s->nDim + s->nMeas, i, j = 0, aSort[2];
+  int64_t y; unsigned m, d;
+  char zId[17];
+  char *zE = 0;
+  const char *azK[4], *azV[4];
+  o = sqlite3_malloc64(sizeof(MtObj));
+  aSpec = sqlite3_malloc64(sizeof(TsPqColumnSpec)*nCol);
+  if( o==0 || aSpec==0 ){
+    sqlite3_free(o); sqlite3_free(aSpec);
+    mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0;
+  }
+  memset(o, 0, sizeof(*o));
+  o->iDay = iDay;
+  o->iLastSeries = -1;
+  tsCivilFromDays(iDay, &y, &m, &d);
+  mtRandHex(zId, 8);
+  o->zKey = sqlite3_mprintf("%s/date=%04lld-%02u-%02u/bucket=%d/%s-%s.parquet", p->zTab,
+                            (long long)y, m, d, iBucket, p->zWriter, zId);
+  if( o->zKey==0 ){ sqlite3_free(aSpec); mtObjFree(o); mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0; }
+  aSpec[j].zName = "time"; aSpec[j].eType = TS_PQ_TIMESTAMP_NS; aSpec[j].bNullable = 0;
+  aSpec[j++].eEncoding = TS_PQ_ENC_DELTA;
+  for(i=0; i<s->nDim; i++){
+    aSpec[j].zName = s->azDim[i]; aSpec[j].eType = TS_PQ_STRING; aSpec[j].bNullable = 1;
+    aSpec[j++].eEncoding = TS_PQ_ENC_DICT;
+  }
+  aSpec[j].zName = "measure_name"; aSpec[j].eType = TS_PQ_STRING; aSpec[j].bNullable = 0;
+  aSpec[j++].eEncoding = TS_PQ_ENC_DICT;
+  for(i=0; i<s->nMeas; i++){
+    static const int aMap[] = { 0, TS_PQ_DOUBLE, TS_PQ_INT64, TS_PQ_STRING, TS_PQ_BOOLEAN,
+                                TS_PQ_TIMESTAMP_NS };
+    aSpec[j].zName = s->azMeas[i]; aSpec[j].eType = aMap[s->aMeasType[i]];
+    aSpec[j].bNullable = 1; aSpec[j++].eEncoding = TS_PQ_ENC_AUTO;
+  }
+  aSpec[j].zName = "version"; aSpec[j].eType = TS_PQ_INT64; aSpec[j].bNullable = 0;
+  aSpec[j++].eEncoding = TS_PQ_ENC_AUTO;
+  tsPqWriteOptsInit(&opts);
+  opts.eCodec = TS_PQ_CODEC_ZSTD;
+  opts.nRowGroupRows = MT_RG_ROWS;
+  opts.nRowGroupBytes = MT_RG_BYTES;
+  opts.nPageRows = 20000;
+  aSort[0] = s->iPartDim>=0 ? 1 + s->iPartDim : 1 + s->nDim;
+  aSort[1] = 0;
+  opts.nSortCol = 2; opts.aSortCol = aSort;
+  azK[0] = "tslite.cold_format"; azV[0] = "1";
+  azK[1] = "tslite.table";       azV[1] = p->zTab;
+  azK[2] = "tslite.writer";      azV[2] = p->zWriter;
+  azK[3] = "tslite.partition_key";
+  azV[3] = s->iPartDim>=0 ? s->azDim[s->iPartDim] : "measure_name";
+  opts.nKeyValue = 4; opts.azKey = azK; opts.azValue = azV;
+  if( tsObjWriterOpen(p->pStore, o->zKey, &o->pOw, &zE)!=TS_OBJ_OK ){
+    mtErr(p, SQLITE_IOERR, "ts_maintain %s: upload of %s: %s", p->zTab, o->zKey, zE ? zE : "failed");
+    free(zE);
+    sqlite3_free(aSpec); mtObjFree(o); return 0;
+  }
+  if( tsPqWriterOpen(&o->pPw, aSpec, nCol, &opts, mtSink, o)!=TS_PQ_OK ){
+    mtErr(p, SQLITE_ERROR, "ts_maintain %s: parquet writer: %s", p->zTab,
+          o->pPw ? tsPqWriterErrmsg(o->pPw) : "out of memory");
+    sqlite3_free(aSpec); mtObjFree(o); return 0;
+  }
+  sqlite3_free(aSpec);
+  return o;
+}
+
+static void mtObjHash(MtRun *p, MtObj *o, uint64_t h){
+  if( o->nHash==o->nHashAlloc ){
+    int nNew = o->nHashAlloc ? 2*o->nHashAlloc : 64;
+    uint64_t *a = sqlite3_realloc64(o->aHash, sizeof(uint64_t)*nNew);
+    if( a==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
+    o->aHash = a; o->nHashAlloc = nNew;
+  }
+  o->aHash[o->nHash++] = h;
+}
+
+/* First row of series iS in object o: statistics and filter elements. */
+static void mtObjSeries(MtRun *p, MtObj *o, MtSeries *pS, int iS){
+  TsBuf b;
+  int i;
+  o->iLastSeries = iS;
+  o->nSeries++;
+  tsBufInit(&b);
+  tsBufAppendByte(&b, TS_BLOOM_TAG_SERIES);
+  tsBufAppend(&b, pS->aKey, pS->nKey);
+  if( !b.bErr ) mtObjHash(p, o, tsBloomHash(b.a, b.n));
+  for(i=0; i<=p->s.nDim; i++){
+    const char *z = i<p->s.nDim ? pS->azDim[i] : pS->zMName;
+    if( z==0 ) continue;
+    tsBufReset(&b);
+    tsBufAppendByte(&b, TS_BLOOM_TAG_DIM);
+    tsBufAppendVarint(&b, (uint64_t)i);
+    tsBufAppendStr(&b, z);
+    if( !b.bErr ) mtObjHash(p, o, tsBloomHash(b.a, b.n));
+  }
+  if( b.bErr ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
+  tsBufFree(&b);
+  if( !pS->bPkNull ){
+    if( !o->bPk || mtBytesCmp(pS->zPk, pS->nPk, o->zPkMin, o->nPkMin)<0 ){
+      sqlite3_free(o->zPkMin); o->zPkMin = sqlite3_mprintf("%.*s", pS->nPk, pS->zPk); o->nPkMin = pS->nPk;
+    }
+    if( !o->bPk || mtBytesCmp(pS->zPk, pS->nPk, o->zPkMax, o->nPkMax)>0 ){
+      sqlite3_free(o->zPkMax); o->zPkMax = sqlite3_mprintf("%.*s", pS->nPk, pS->zPk); o->nPkMax = pS->nPk;
+    }
+    o->bPk = 1;
+    if( o->zPkMin==0 || o->zPkMax==0 ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
+  }
+}
+
+static int mtU64Cmp(const void *a, const void *b){
+  uint64_t x = *(const uint64_t*)a, y = *(const uint64_t*)b;
+  return x<y ? -1 : x>y;
+}
+
+/* Finish the Parquet file and the upload. */
+static void mtObjFinish(MtRun *p, MtObj *o){
+  char *zE = 0;
+  const unsigned char *aT;
+  int i, n = 0;
+  if( p->rc ) return;
+  if( tsPqWriterFinish(o->pPw)!=TS_PQ_OK ){
+    mtErr(p, SQLITE_IOERR, "ts_maintain %s: writing %s: %s", p->zTab, o->zKey,
+          o->zSinkErr ? o->zSinkErr : tsPqWriterErrmsg(o->pPw));
+    return;
+  }
+  aT = tsPqWriterTail(o->pPw, &o->nTail);
+  o->aTail = sqlite3_malloc64(o->nTail ? o->nTail : 1);
+  if( o->aTail==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
+  memcpy(o->aTail, aT, o->nTail);
+  o->nByte = tsPqWriterBytesWritten(o->pPw);
+  if( tsObjWriterFinish(o->pOw, &zE)!=TS_OBJ_OK ){
+    o->pOw = 0;
+    mtErr(p, SQLITE_IOERR, "ts_maintain %s: upload of %s: %s", p->zTab, o->zKey, zE ? zE : "failed");
+    free(zE);
+    return;
+  }
+  o->pOw = 0;
+  o->bUploaded = 1;
+  /* The series filter over the distinct element hashes. */
+  qsort(o->aHash, o->nHash, sizeof(uint64_t), mtU64Cmp);
+  for(i=0; i<o->nHash; i++) if( n==0 || o->aHash[n-1]!=o->aHash[i] ) o->aHash[n++] = o->aHash[i];
+  o->nBloom = tsBloomSize(n);
+  o->aBloom = sqlite3_malloc64(o->nBloom);
+  if( o->aBloom==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
+  tsBloomInit(o->aBloom, o->nBloom);
+  for(i=0; i<n; i++) tsBloomAddHash(o->aBloom, o->aHash[i]);
+}
+
+static void mtObjRemove(MtRun *p, MtObj *o){
+  char *zE = 0;
+  if( o->bUploaded && tsObjDelete(p->pStore, o->zKey, &zE)!=TS_OBJ_OK ){
+    /* Left as an orphan: the next pass deletes it after the grace period. */
+  }
+  free(zE);
+}
+
+/*************************************************************************
+** One round: every chunk older than the boundary of one partition bucket.
+*/
+static uint64_t mtHash64(const void *a, size_t n){ return tsBloomHash(a, n); }
+
+static void mtRowValues(MtRun *p, MtObj *o, MtSeries *pS, const TsChunkCol *aCol,
+                        const int64_t *aT, const int64_t *aV, int r){
+  TsTableSchema *s = &p->s;
+  TsPqWriter *w = o->pPw;
+  int i, j = 0;
+  tsPqWriterInt64(w, j++, aT[r]);
+  for(i=0; i<s->nDim; i++){
+    if( pS->azDim[i] ) tsPqWriterText(w, j++, pS->azDim[i], (int64_t)strlen(pS->azDim[i]));
+    else tsPqWriterNull(w, j++);
+  }
+  tsPqWriterText(w, j++, pS->zMName, (int64_t)strlen(pS->zMName));
+  for(i=0; i<s->nMeas; i++){
+    const TsChunkCol *c = &aCol[i];
+    if( c->aNull && c->aNull[r] ){ tsPqWriterNull(w, j++); continue; }
+    switch( c->eType ){
+      case TS_TYPE_DOUBLE:  tsPqWriterDouble(w, j++, c->aDouble[r]); break;
+      case TS_TYPE_VARCHAR: tsPqWriterText(w, j++, c->azText[r], c->anText[r]); break;
+      case TS_TYPE_BOOLEAN: tsPqWriterBool(w, j++, c->aInt[r]!=0); break;
+      default:              tsPqWriterInt64(w, j++, c->aInt[r]); break;
+    }
+  }
+  tsPqWriterInt64(w, j++, aV ? aV[r] : 1);
+  if( tsPqWriterEndRow(w)!=TS_PQ_OK ){
+    mtErr(p, SQLITE_IOERR, "ts_maintain %s: writing %s: %s", p->zTab, o->zKey,
+          o->zSinkErr ? o->zSinkErr : tsPqWriterErrmsg(w));
+    return;
+  }
+  if( o->nRow==0 || aT[r]<o->tMin ) o->tMin = aT[r];
+  if( o->nRow==0 || aT[r]>o->tMax ) o->tMax = aT[r];
+  o->nRow++;
+}
+
+/* Decode one chunk and route its rows.  Returns the replacement (rows >=
+** boundary) in pC. */
+static void mtChunkRoute(MtRun *p, MtSeries *aS, int iS, MtChunk *pC,
+                         const void *aData, int nData, MtObj ***papObj, int *pnObj,
+                         int iBucket, int64_t *pnMoved, int64_t *pnExpired){
+  TsChunkReader *pR = 0;
+  const TsChunkInfo *pInfo;
+  const int64_t *aT = 0, *aV = 0;
+  TsChunkCol *aCol = 0;
+  int i, r, nRow, iRepl;
+  MtSeries *pS = &aS[iS];
+  if( tsChunkReaderOpen(aData, (size_t)nData, &pR)!=TS_CHUNK_OK ){
+    mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: chunk %lld of series %lld is corrupt",
+          p->zTab, (long long)pC->iId, (long long)pC->iSid);
+    goto done;
+  }
+  pInfo = tsChunkReaderInfo(pR);
+  nRow = pInfo->nRow;
+  aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(p->s.nMeas+1));
+  if( aCol==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); goto done; }
+  if( pInfo->nCol!=p->s.nMeas || tsChunkReadTime(pR, &aT) || tsChunkReadVersion(pR, &aV) ){
+    mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: chunk %lld of series %lld is corrupt",
+          p->zTab, (long long)pC->iId, (long long)pC->iSid);
+    goto done;
+  }
+  for(i=0; i<p->s.nMeas; i++){
+    if( tsChunkReadCol(pR, i, &aCol[i])!=TS_CHUNK_OK ){
+      mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: chunk %lld of series %lld is corrupt",
+            p->zTab, (long long)pC->iId, (long long)pC->iSid);
+      goto done;
+    }
+  }
+  for(r=0; r<nRow && aT[r]<p->iBound && p->rc==SQLITE_OK; r++){
+    int64_t iDay;
+    MtObj *o = 0;
+    if( aT[r]<p->iExpire ){ (*pnExpired)++; continue; }
+    iDay = tsFloorDiv(aT[r], MT_NS_PER_DAY);
+    for(i=0; i<*pnObj; i++) if( (*papObj)[i]->iDay==iDay ){ o = (*papObj)[i]; break; }
+    if( o==0 ){
+      MtObj **a = sqlite3_realloc64(*papObj, sizeof(MtObj*)*(*pnObj+1));
+      if( a==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
+      *papObj = a;
+      o = mtObjOpen(p, iBucket, iDay);
+      if( o==0 ) break;
+      a[(*pnObj)++] = o;
+    }
+    if( o->iLastSeries!=iS ) mtObjSeries(p, o, pS, iS);
+    mtRowValues(p, o, pS, aCol, aT, aV, r);
+    (*pnMoved)++;
+  }
+  iRepl = r;
+  if( p->rc==SQLITE_OK && iRepl<nRow ){
+    /* Rows at or after the boundary stay in the memory tier as a new chunk. */
+    TsBuf out;
+    TsChunkCol *aSub = &aCol[0];
+    for(i=0; i<p->s.nMeas; i++){
+      TsChunkCol *c = &aSub[i];
+      if( c->aNull ) c->aNull += iRepl;
+      if( c->aDouble ) c->aDouble += iRepl;
+      if( c->aInt ) c->aInt += iRepl;
+      if( c->azText ) c->azText += iRepl;
+      if( c->anText ) c->anText += iRepl;
+    }
+    tsBufInit(&out);
+    if( tsChunkEncode(nRow-iRepl, aT+iRepl, aV ? aV+iRepl : 0, p->s.nMeas, aSub, &out)
+        !=TS_CHUNK_OK || out.bErr ){
+      tsBufFree(&out);
+      mtErr(p, SQLITE_NOMEM, "ts_maintain %s: re-encoding chunk %lld failed", p->zTab,
+            (long long)pC->iId);
+      goto done;
+    }
+    pC->aRepl = tsBufDetach(&out, &pC->nRepl);
+    pC->tReplMin = aT[iRepl]; pC->tReplMax = aT[nRow-1]; pC->nReplRow = nRow-iRepl;
+  }
+done:
+  sqlite3_free(aCol);
+  tsChunkReaderFree(pR);
+}
+
+static void mtRound(MtRun *p, MtSeries *aS, int iFirst, int iEnd){
+  MtChunk *aC = 0;
+  int nC = 0, nCAlloc = 0, i, nObj = 0, bAbort = 0;
+  MtObj **apObj = 0;
+  int64_t nMoved = 0, nExpired = 0, nRewritten = 0;
+  sqlite3_stmt *pSel = 0, *pChk = 0, *pIns = 0, *pDel = 0, *pRepl = 0, *pSer = 0;
+  int iBucket = aS[iFirst].iBucket;
+
+  /* Read and upload, with no transaction open across the uploads. */
+  pSel = mtPrepare(p, "SELECT id, tmin, tmax, nrow, data FROM \"%w\".\"%w_chunks\" "
+                      "WHERE sid=?1 AND tmin < ?2 ORDER BY tmin", p->zDb, p->zTab);
+  for(i=iFirst; pSel && i<iEnd && p->rc==SQLITE_OK; i++){
+    sqlite3_bind_int64(pSel, 1, aS[i].iSid);
+    sqlite3_bind_int64(pSel, 2, p->iBound);
+    while( p->rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
+      MtChunk *c;
+      const void *aData = sqlite3_column_blob(pSel, 4);
+      int nData = sqlite3_column_bytes(pSel, 4);
+      if( nC==nCAlloc ){
+        MtChunk *aNew = sqlite3_realloc64(aC, sizeof(MtChunk)*(nCAlloc = nCAlloc ? 2*nCAlloc : 64));
+        if( aNew==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
+        aC = aNew;
+      }
+      c = &aC[nC++];
+      memset(c, 0, sizeof(*c));
+      c->iId = sqlite3_column_int64(pSel, 0);
+      c->iSid = aS[i].iSid;
+      c->tMin = sqlite3_column_int64(pSel, 1);
+      c->tMax = sqlite3_column_int64(pSel, 2);
+      c->nRow = sqlite3_column_int64(pSel, 3);
+      c->nData = nData;
+      c->h = mtHash64(aData, (size_t)nData);
+      mtChunkRoute(p, aS, i, c, aData, nData, &apObj, &nObj, iBucket, &nMoved, &nExpired);
+    }
+    sqlite3_reset(pSel);
+  }
+  sqlite3_finalize(pSel);
+  for(i=0; i<nObj && p->rc==SQLITE_OK; i++) mtObjFinish(p, apObj[i]);
+  if( p->rc ) goto done;
+
+  if( tsMaintainTestHook ) tsMaintainTestHook(p->db, "uploaded");
+  /* Commit: one write transaction, no network I/O inside it. */
+  if( mtExec(p, "BEGIN IMMEDIATE") ) goto done;
+  pChk = mtPrepare(p, "SELECT sid, tmin, tmax, nrow, data FROM \"%w\".\"%w_chunks\" WHERE id=?1",
+                   p->zDb, p->zTab);
+  for(i=0; pChk && i<nC && !bAbort; i++){
+    sqlite3_bind_int64(pChk, 1, aC[i].iId);
+    if( sqlite3_step(pChk)!=SQLITE_ROW
+     || sqlite3_column_int64(pChk, 0)!=aC[i].iSid
+     || sqlite3_column_int64(pChk, 1)!=aC[i].tMin
+     || sqlite3_column_int64(pChk, 2)!=aC[i].tMax
+     || sqlite3_column_int64(pChk, 3)!=aC[i].nRow
+     || sqlite3_column_bytes(pChk, 4)!=aC[i].nData
+     || mtHash64(sqlite3_column_blob(pChk, 4), (size_t)aC[i].nData)!=aC[i].h ){
+      bAbort = 1;
+    }
+    sqlite3_reset(pChk);
+  }
+  sqlite3_finalize(pChk);
+  if( bAbort || p->rc ){
+    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+    if( bAbort ) p->nAborted++;
+    for(i=0; i<nObj; i++) mtObjRemove(p, apObj[i]);
+    goto done;
+  }
+  pIns = mtPrepare(p, "INSERT INTO \"%w\".\"%w_objects\"(key, tmin, tmax, nrow, nbyte, pk_min,"
+                      " pk_max, series_filter, footer, created, writer, nseries)"
+                      " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", p->zDb, p->zTab);
+  for(i=0; pIns && i<nObj; i++){
+    MtObj *o = apObj[i];
+    sqlite3_bind_text(pIns, 1, o->zKey, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pIns, 2, o->tMin);
+    sqlite3_bind_int64(pIns, 3, o->tMax);
+    sqlite3_bind_int64(pIns, 4, o->nRow);
+    sqlite3_bind_int64(pIns, 5, o->nByte);
+    if( o->bPk ){
+      sqlite3_bind_text(pIns, 6, o->zPkMin, o->nPkMin, SQLITE_STATIC);
+      sqlite3_bind_text(pIns, 7, o->zPkMax, o->nPkMax, SQLITE_STATIC);
+    }else{
+      sqlite3_bind_null(pIns, 6); sqlite3_bind_null(pIns, 7);
+    }
+    sqlite3_bind_blob(pIns, 8, o->aBloom, (int)o->nBloom, SQLITE_STATIC);
+    sqlite3_bind_blob(pIns, 9, o->aTail, (int)o->nTail, SQLITE_STATIC);
+    sqlite3_bind_int64(pIns, 10, p->iNow);
+    sqlite3_bind_text(pIns, 11, p->zWriter, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pIns, 12, o->nSeries);
+    sqlite3_step(pIns);
+    if( sqlite3_reset(pIns)!=SQLITE_OK ){ mtSqlErr(p, "inserting the manifest row"); break; }
+  }
+  sqlite3_finalize(pIns);
+  pDel = mtPrepare(p, "DELETE FROM \"%w\".\"%w_chunks\" WHERE id=?1", p->zDb, p->zTab);
+  pRepl = mtPrepare(p, "INSERT INTO \"%w\".\"%w_chunks\"(sid, tmin, tmax, nrow, data)"
+                       " VALUES(?1,?2,?3,?4,?5)", p->zDb, p->zTab);
+  for(i=0; pDel && pRepl && i<nC && p->rc==SQLITE_OK; i++){
+    sqlite3_bind_int64(pDel, 1, aC[i].iId);
+    sqlite3_step(pDel);
+    if( sqlite3_reset(pDel)!=SQLITE_OK ){ mtSqlErr(p, "deleting a moved chunk"); break; }
+    if( aC[i].aRepl ){
+      sqlite3_bind_int64(pRepl, 1, aC[i].iSid);
+      sqlite3_bind_int64(pRepl, 2, aC[i].tReplMin);
+      sqlite3_bind_int64(pRepl, 3, aC[i].tReplMax);
+      sqlite3_bind_int64(pRepl, 4, aC[i].nReplRow);
+      sqlite3_bind_blob(pRepl, 5, aC[i].aRepl, (int)aC[i].nRepl, SQLITE_STATIC);
+      sqlite3_step(pRepl);
+      if( sqlite3_reset(pRepl)!=SQLITE_OK ){ mtSqlErr(p, "writing the rest of a split chunk"); break; }
+      nRewritten++;
+    }
+  }
+  sqlite3_finalize(pDel);
+  sqlite3_finalize(pRepl);
+  pSer = mtPrepare(p, "UPDATE \"%w\".\"%w_series\" SET"
+                      " tmin=(SELECT min(tmin) FROM \"%w\".\"%w_chunks\" WHERE sid=?1),"
+                      " tmax=(SELECT max(tmax) FROM \"%w\".\"%w_chunks\" WHERE sid=?1) WHERE id=?1",
+                   p->zDb, p->zTab, p->zDb, p->zTab, p->zDb, p->zTab);
+  for(i=iFirst; pSer && i<iEnd && p->rc==SQLITE_OK; i++){
+    sqlite3_bind_int64(pSer, 1, aS[i].iSid);
+    sqlite3_step(pSer);
+    if( sqlite3_reset(pSer)!=SQLITE_OK ) mtSqlErr(p, "updating the series time range");
+  }
+  sqlite3_finalize(pSer);
+  if( p->rc==SQLITE_OK ) mtLeaseWrite(p);
+  if( p->rc==SQLITE_OK && mtExec(p, "COMMIT")==SQLITE_OK ){
+    p->nRowMoved += nMoved;
+    p->nRowExpired += nExpired;
+    p->nChunkMoved += nC;
+    p->nChunkRewritten += nRewritten;
+    p->nObj += nObj;
+    for(i=0; i<nObj; i++){
+      p->nByte += apObj[i]->nByte;
+      if( p->keys.n ) tsBufAppendByte(&p->keys, ',');
+      tsJsonQuote(&p->keys, apObj[i]->zKey, strlen(apObj[i]->zKey));
+    }
+  }else{
+    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+    for(i=0; i<nObj; i++) mtObjRemove(p, apObj[i]);
+  }
+
+done:
+  for(i=0; i<nObj; i++){
+    if( p->rc ) mtObjRemove(p, apObj[i]);
+    mtObjFree(apObj[i]);
+  }
+  sqlite3_free(apObj);
+  for(i=0; i<nC; i++) free(aC[i].aRepl);   /* tsBufDetach: malloc */
+  sqlite3_free(aC);
+}
+
+static void mtTier(MtRun *p){
+  int n = 0, i, j;
+  MtSeries *aS = mtSeriesLoad(p, &n);
+  if( aS==0 ) return;
+  for(i=0; i<n && p->rc==SQLITE_OK; i=j){
+    for(j=i+1; j<n && aS[j].iBucket==aS[i].iBucket; j++){}
+    mtRound(p, aS, i, j);
+  }
+  mtSeriesFree(aS, n, p->s.nDim);
+}
+
+/*************************************************************************
+** Retention and orphans.
+*/
+static void mtRetention(MtRun *p){
+  sqlite3_stmt *pStmt;
+  char **azKey = 0;
+  int nKey = 0, nAlloc = 0, i;
+  char *zE = 0;
+  if( mtExec(p, "BEGIN IMMEDIATE") ) return;
+  pStmt = mtPrepare(p, "DELETE FROM \"%w\".\"%w_objects\" WHERE tmax < ?1 RETURNING key",
+                    p->zDb, p->zTab);
+  if( pStmt ) sqlite3_bind_int64(pStmt, 1, p->iExpire);
+  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( nKey==nAlloc ){
+      char **a = sqlite3_realloc64(azKey, sizeof(char*)*(nAlloc = nAlloc ? 2*nAlloc : 16));
+      if( a==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
+      azKey = a;
+    }
+    azKey[nKey] = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 0));
+    if( azKey[nKey]==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
+    nKey++;
+  }
+  if( pStmt && sqlite3_finalize(pStmt)!=SQLITE_OK ) mtSqlErr(p, "expiring manifest rows");
+  if( p->rc==SQLITE_OK && mtExec(p, "COMMIT")==SQLITE_OK ){
+    p->nObjExpired += nKey;
+    if( nKey && tsObjDeleteMany(p->pStore, (const char*const*)azKey, nKey, &zE)!=TS_OBJ_OK ){
+      /* Not part of the table any more: the orphan pass retries them. */
+    }
+    free(zE);
+  }else{
+    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+  }
+  for(i=0; i<nKey; i++) sqlite3_free(azKey[i]);
+  sqlite3_free(azKey);
+}
+
+typedef struct MtList MtList;
+struct MtList { MtRun *p; char **az; int n, nAlloc; int64_t iCutMs; };
+
+static int mtListCb(void *pCtx, const TsObjInfo *pInfo){
+  MtList *l = (MtList*)pCtx;
+  const char *zBase = strrchr(pInfo->zKey, '/');
+  size_t nW = strlen(l->p->zWriter);
+  zBase = zBase ? zBase+1 : pInfo->zKey;
+  if( strncmp(zBase, l->p->zWriter, nW)!=0 || zBase[nW]!='-' ) return 0;   /* not ours */
+  if( pInfo->iMtimeMs > l->iCutMs ) return 0;                              /* in grace */
+  if( l->n==l->nAlloc ){
+    char **a = sqlite3_realloc64(l->az, sizeof(char*)*(l->nAlloc = l->nAlloc ? 2*l->nAlloc : 16));
+    if( a==0 ) return 1;
+    l->az = a;
+  }
+  l->az[l->n] = sqlite3_mprintf("%s", pInfo->zKey);
+  if( l->az[l->n]==0 ) return 1;
+  l->n++;
+  return 0;
+}
+
+static void mtOrphans(MtRun *p){
+  MtList l;
+  char *zPrefix, *zE = 0;
+  sqlite3_stmt *pStmt;
+  char **azDel = 0;
+  int i, nDel = 0;
+  memset(&l, 0, sizeof(l));
+  l.p = p;
+  l.iCutMs = mtWallMs() - p->iGrace/1000000;
+  zPrefix = sqlite3_mprintf("%s/", p->zTab);
+  if( zPrefix==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
+  if( tsObjList(p->pStore, zPrefix, mtListCb, &l, &zE)!=TS_OBJ_OK ){
+    mtErr(p, SQLITE_IOERR, "ts_maintain %s: listing %s: %s", p->zTab, zPrefix, zE ? zE : "failed");
+  }
+  free(zE); zE = 0;
+  sqlite3_free(zPrefix);
+  /* Keep only the keys the manifest does not hold (read after the list, so
+  ** an object committed meanwhile is seen as committed). */
+  pStmt = mtPrepare(p, "SELECT 1 FROM \"%w\".\"%w_objects\" WHERE key=?1", p->zDb, p->zTab);
+  azDel = l.n ? sqlite3_malloc64(sizeof(char*)*l.n) : 0;
+  for(i=0; pStmt && azDel && i<l.n; i++){
+    sqlite3_bind_text(pStmt, 1, l.az[i], -1, SQLITE_STATIC);
+    if( sqlite3_step(pStmt)!=SQLITE_ROW ) azDel[nDel++] = l.az[i];
+    sqlite3_reset(pStmt);
+  }
+  sqlite3_finalize(pStmt);
+  if( p->rc==SQLITE_OK && nDel ){
+    if( tsObjDeleteMany(p->pStore, (const char*const*)azDel, nDel, &zE)!=TS_OBJ_OK ){
+      mtErr(p, SQLITE_IOERR, "ts_maintain %s: deleting orphans: %s", p->zTab, zE ? zE : "failed");
+    }else{
+      p->nOrphan += nDel;
+    }
+    free(zE);
+  }
+  sqlite3_free(azDel);
+  for(i=0; i<l.n; i++) sqlite3_free(l.az[i]);
+  sqlite3_free(l.az);
+}
+
+/*************************************************************************
+** ts_maintain([table [, options_json]])
+*/
+static void mtTable(MtRun *p, TsJsonW *pJw){
+  int64_t t0 = mtWallMs();
+  p->iNow = tsEnvNow(p->pEnv);
+  mtSchemaLoad(p);
+  if( p->rc==SQLITE_OK ) mtStoreOpen(p);
+  if( p->rc==SQLITE_OK && mtLeaseAcquire(p) ){
+    p->iBound = p->iNow - p->s.iMemRet;
+    p->iExpire = p->iBound - p->s.iMagRet;
+    mtTier(p);
+    if( p->rc==SQLITE_OK ) mtRetention(p);
+    if( p->rc==SQLITE_OK ) mtOrphans(p);
+    mtLeaseRelease(p);
+  }
+  if( p->rc ) return;
+  tsJwObjBegin(pJw);
+  tsJwKeyStr(pJw, "table", p->zTab);
+  if( p->zBusy ){
+    tsJwKeyStr(pJw, "busy", p->zBusy);
+    tsJwKeyInt(pJw, "lease_expires_ms", p->iBusyExp);
+  }else{
+    tsJwKeyStr(pJw, "writer", p->zWriter);
+    tsJwKeyInt(pJw, "boundary", p->iBound);
+    tsJwKeyInt(pJw, "rows_moved", p->nRowMoved);
+    tsJwKeyInt(pJw, "chunks_moved", p->nChunkMoved);
+    tsJwKeyInt(pJw, "chunks_split", p->nChunkRewritten);
+    tsJwKeyInt(pJw, "objects_written", p->nObj);
+    tsJwKeyInt(pJw, "bytes_written", p->nByte);
+    tsJwKeyInt(pJw, "rows_expired", p->nRowExpired);
+    tsJwKeyInt(pJw, "objects_expired", p->nObjExpired);
+    tsJwKeyInt(pJw, "orphans_deleted", p->nOrphan);
+    tsJwKeyInt(pJw, "rounds_aborted", p->nAborted);
+    tsJwKey(pJw, "keys");
+    tsJwArrBegin(pJw);
+    if( p->keys.n ) tsJwRaw(pJw, (const char*)p->keys.a, p->keys.n);
+    tsJwArrEnd(pJw);
+  }
+  tsJwKeyInt(pJw, "ms", mtWallMs() - t0);
+  tsJwObjEnd(pJw);
+}
+
+static void mtRunClear(MtRun *p){
+  mtSchemaClear(&p->s);
+  sqlite3_free(p->zWriter);
+  sqlite3_free(p->zHolder);
+  sqlite3_free(p->zBusy);
+  sqlite3_free(p->zTab);
+  tsObjClose(p->pStore);
+  tsBufFree(&p->keys);
+}
+
+static int mtIsTable(sqlite3 *db, const char *zTab){
+  sqlite3_stmt *pStmt = 0;
+  int b = 0;
+  char *zSql = sqlite3_mprintf("SELECT 1 FROM \"main\".\"%w_config\" WHERE k='format'", zTab);
+  if( zSql && sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
+    b = sqlite3_step(pStmt)==SQLITE_ROW;
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zSql);
+  return b;
+}
+
+static void maintainFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  TsEnv *pEnv = (TsEnv*)sqlite3_user_data(ctx);
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  TsBuf out; TsJsonW jw;
+  char **azTab = 0;
+  int nTab = 0, i, rc = SQLITE_OK;
+  int64_t iGrace = MT_GRACE_DEFAULT;
+  char *zErr = 0;
+  if( !sqlite3_get_autocommit(db) ){
+    sqlite3_result_error(ctx, "ts_maintain: cannot run inside a transaction "
+                              "(it commits its own transactions)", -1);
+    return;
+  }
+  if( argc>=2 && sqlite3_value_type(argv[1])!=SQLITE_NULL ){
+    sqlite3_stmt *pO = 0;
+    if( sqlite3_prepare_v2(db, "SELECT CASE WHEN ok THEN json_extract(?1, '$.orphan_grace') END, ok"
+                           " FROM (SELECT CASE WHEN json_valid(?1) THEN json_type(?1)='object'"
+                           " ELSE 0 END AS ok)", -1, &pO, 0)==SQLITE_OK ){
+      sqlite3_bind_value(pO, 1, argv[1]);
+      if( sqlite3_step(pO)==SQLITE_ROW ){
+        if( !sqlite3_column_int(pO, 1) ){
+          zErr = sqlite3_mprintf("ts_maintain: options must be a JSON object, e.g. "
+                                 "'{\"orphan_grace\":\"1h\"}'");
+        }else if( sqlite3_column_type(pO, 0)!=SQLITE_NULL ){
+          const char *z = (const char*)sqlite3_column_text(pO, 0);
+          int64_t v;
+          if( sqlite3_column_type(pO, 0)==SQLITE_INTEGER ) iGrace = sqlite3_column_int64(pO, 0);
+          else if( z==0 || mtParseInterval(z, &v) ){
+            zErr = sqlite3_mprintf("ts_maintain: bad value for orphan_grace: '%s' "
+                                   "(expected an interval such as '1h' or '0s')", z ? z : "");
+          }else iGrace = v;
+        }
+      }
+      sqlite3_finalize(pO);
+    }
+    if( zErr ){ sqlite3_result_error(ctx, zErr, -1); sqlite3_free(zErr); return; }
+  }
+  if( argc>=1 && sqlite3_value_type(argv[0])!=SQLITE_NULL ){
+    const char *zT = (const char*)sqlite3_value_text(argv[0]);
+    if( zT==0 || !mtIsTable(db, zT) ){
+      zErr = sqlite3_mprintf("ts_maintain: no timeseries table named '%s' in schema main",
+                             zT ? zT : "");
+      sqlite3_result_error(ctx, zErr, -1);
+      sqlite3_free(zErr);
+      return;
+    }
+    azTab = sqlite3_malloc64(sizeof(char*));
+    if( azTab ) azTab[0] = sqlite3_mprintf("%s", zT);
+    if( azTab==0 || azTab[0]==0 ){ sqlite3_free(azTab); sqlite3_result_error_nomem(ctx); return; }
+    nTab = 1;
+  }else{
+    sqlite3_stmt *pL = 0;
+    if( sqlite3_prepare_v2(db, "SELECT name FROM main.sqlite_schema WHERE type='table' "
+                               "AND rootpage=0 ORDER BY name", -1, &pL, 0)==SQLITE_OK ){
+      while( sqlite3_step(pL)==SQLITE_ROW ){
+        const char *z = (const char*)sqlite3_column_text(pL, 0);
+        char **a;
+        if( z==0 || !mtIsTable(db, z) ) continue;
+        a = sqlite3_realloc64(azTab, sizeof(char*)*(nTab+1));
+        if( a==0 ){ rc = SQLITE_NOMEM; break; }
+        azTab = a;
+        azTab[nTab] = sqlite3_mprintf("%s", z);
+        if( azTab[nTab]==0 ){ rc = SQLITE_NOMEM; break; }
+        nTab++;
+      }
+    }
+    sqlite3_finalize(pL);
+  }
+  tsBufInit(&out);
+  tsJwInit(&jw, &out);
+  tsJwObjBegin(&jw);
+  tsJwKey(&jw, "tables");
+  tsJwArrBegin(&jw);
+  for(i=0; i<nTab && rc==SQLITE_OK; i++){
+    MtRun run;
+    memset(&run, 0, sizeof(run));
+    run.db = db; run.pEnv = pEnv; run.zDb = "main"; run.iGrace = iGrace;
+    run.zTab = azTab[i]; azTab[i] = 0;
+    tsBufInit(&run.keys);
+    mtTable(&run, &jw);
+    if( run.rc ){
+      rc = run.rc;
+      sqlite3_result_error(ctx, run.zErr ? run.zErr : "ts_maintain: out of memory", -1);
+      sqlite3_result_error_code(ctx, rc);
+    }
+    sqlite3_free(run.zErr);
+    mtRunClear(&run);
+  }
+  tsJwArrEnd(&jw);
+  tsJwObjEnd(&jw);
+  for(i=0; i<nTab; i++) sqlite3_free(azTab[i]);
+  sqlite3_free(azTab);
+  if( rc==SQLITE_OK ){
+    if( tsJwError(&jw) || out.bErr ) sqlite3_result_error_nomem(ctx);
+    else sqlite3_result_text(ctx, (const char*)out.a, (int)out.n, SQLITE_TRANSIENT);
+  }else if( rc==SQLITE_NOMEM ){
+    sqlite3_result_error_nomem(ctx);
+  }
+  tsBufFree(&out);
+}
+
+int tsMaintainRegister(sqlite3 *db, TsEnv *pEnv){
+  int rc = SQLITE_OK, n;
+  for(n=0; rc==SQLITE_OK && n<=2; n++){
+    rc = sqlite3_create_function_v2(db, "ts_maintain", n, SQLITE_UTF8|SQLITE_DIRECTONLY,
+                                    tsEnvRef(pEnv), maintainFunc, 0, 0, tsEnvUnref);
+  }
+  return rc;
+}
