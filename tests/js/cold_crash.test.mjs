@@ -16,6 +16,7 @@ import { EXT, check, eq, done, sqlite, tmpDir, childEnv } from './lib.mjs';
 
 const duck = await (await DuckDBInstance.create(':memory:')).connect();
 const ROUNDS = Number(process.env.TS_CRASH_ROUNDS || 100);
+const CROUNDS = Number(process.env.TS_CRASH_COMPACT_ROUNDS || 50);
 const T0 = 1714608000000000000n;       // 2024-05-02T00:00:00Z
 const H = 3600000000000n;
 const lit = (s) => `'${s.replace(/'/g, "''")}'`;
@@ -27,9 +28,9 @@ function killAfter(db, sql, env, ms) {
     let out = '', err = '', killed = false;
     p.stdout.on('data', (d) => { out += d; });
     p.stderr.on('data', (d) => { err += d; });
-    p.on('close', (code) => resolve({ code, out, err, killed }));
+    const timer = setTimeout(() => { killed = p.exitCode === null; p.kill('SIGKILL'); }, ms);
+    p.on('close', (code) => { clearTimeout(timer); resolve({ code, out, err, killed }); });
     p.stdin.end(`.load ${EXT}\n${sql}\n`);
-    setTimeout(() => { killed = p.exitCode === null; p.kill('SIGKILL'); }, ms);
   });
 }
 
@@ -60,6 +61,35 @@ async function run(label, storage, env) {
   }
   check(`${label}: ${ROUNDS} rounds, rows(memory) + rows(manifest) = rows written after every kill, manifest objects present`, !bad, bad);
   check(`${label}: some rounds were killed mid-way (${nKilled})`, nKilled >= Math.min(5, ROUNDS / 4), `${nKilled}`);
+  // Compaction: each round tiers an hour into new small objects without
+  // compacting (compact_target 1 byte: nothing is small), then kills a pass
+  // that only compacts (compact_min_objects 2) at a random instant.
+  let nKilledC = 0, nMerged = 0, passMs = 0;
+  for (let k = 1; k <= CROUNDS && !bad; k++) {
+    const now = T0 + BigInt(ROUNDS) * 2n * H + BigInt(k) * H;
+    r = sqlite(db, `${setNow(now)}WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x+1 FROM i WHERE x < 5759)
+      INSERT INTO cpu(time, host, v, n) SELECT ${now - H} + (x / 16) * 10000000000, 'h' || (x % 16), x * 0.25, x FROM i;
+      SELECT json_extract(ts_maintain('cpu', '{"compact_target":1}'), '$.tables[0].objects_compacted');`, { env });
+    if (r.status !== 0 || r.stderr || r.stdout !== '0\n') { bad = `compaction round ${k} setup: ${r.stdout} ${r.stderr}`; break; }
+    total += 5760;
+    // The first two rounds run to the end (the first merges what the tiering
+    // rounds left); the second times a steady pass (process start included)
+    // and later ones are killed at random within 1.5 times that.
+    const t0 = Date.now();
+    const res = await killAfter(db, `${setNow(now)}SELECT json_extract(ts_maintain('cpu', '{"compact_min_objects":2}'), '$.tables[0].objects_compacted');`, env,
+      k <= 2 ? 600000 : Math.floor(rnd() * passMs * 1.5));
+    if (k === 2) passMs = Date.now() - t0;
+    if (res.killed) nKilledC++;
+    else if (res.err) { bad = `compaction ${k}: ${res.err}`; break; }
+    else nMerged += Number(res.out.trim() || 0);
+    r = sqlite(db, `SELECT (SELECT count(*) FROM cpu) + (SELECT coalesce(sum(nrow), 0) FROM cpu_objects);
+      SELECT count(*) FROM cpu_objects WHERE key NOT IN (SELECT key FROM ts_object_list(${lit(uri)}, 'cpu/'));
+      SELECT count(*) FROM cpu_objects o JOIN ts_object_list(${lit(uri)}, 'cpu/') l USING (key) WHERE l.size != o.nbyte;`, { env });
+    if (r.stdout !== `${total}\n0\n0\n`) { bad = `compaction round ${k} (killed=${res.killed}): got ${JSON.stringify(r.stdout)} ${r.stderr}, expected ${total}|0|0`; break; }
+  }
+  console.log(`# ${label}: compaction rounds ${CROUNDS} (a whole pass: ${passMs} ms): killed ${nKilledC}, objects merged by the others ${nMerged}`);
+  check(`${label}: ${CROUNDS} compaction rounds killed at random: rows(memory) + rows(manifest) = rows written, manifest objects present`, !bad, bad);
+  check(`${label}: some compaction rounds were killed (${nKilledC}) and some merged (${nMerged})`, nKilledC >= Math.min(5, CROUNDS / 4) && nMerged > 0, `${nKilledC} ${nMerged}`);
   // Cold rows: DuckDB over exactly the manifest's objects.
   r = sqlite(db, `SELECT key FROM cpu_objects ORDER BY key;`, { env });
   const keys = r.stdout.trim().split('\n').filter(Boolean);
@@ -79,7 +109,7 @@ async function run(label, storage, env) {
     check(`${label}: something was tiered`, false, 'no objects');
   }
   // Final pass: orphans of the killed rounds are gone.
-  r = sqlite(db, `${setNow(T0 + BigInt(ROUNDS) * 2n * H)}SELECT json_extract(ts_maintain('cpu', '{"orphan_grace":"0s"}'), '$.tables[0].rounds_aborted', '$.tables[0].orphans_deleted');
+  r = sqlite(db, `${setNow(T0 + BigInt(ROUNDS) * 2n * H + BigInt(CROUNDS) * H)}SELECT json_extract(ts_maintain('cpu', '{"orphan_grace":"0s"}'), '$.tables[0].rounds_aborted', '$.tables[0].orphans_deleted');
     SELECT count(*) FROM ts_object_list(${lit(uri)}, 'cpu/') WHERE key NOT IN (SELECT key FROM cpu_objects);
     SELECT (SELECT count(*) FROM cpu) + (SELECT sum(nrow) FROM cpu_objects);`, { env });
   const fin = r.stdout.split('\n');
