@@ -27,7 +27,10 @@
 /**************************************************************************
 ** The row sources.
 */
-const TsSourceMethods *const tsSourceAll[] = { &tsSourceMemory };
+const TsSourceMethods *const tsSourceAll[] = {
+  &tsSourceMemory,       /* priority 0: the memory tier */
+  &tsSourceDebug,        /* last: test-only, rows only once enabled */
+};
 const int tsSourceCount = (int)(sizeof(tsSourceAll)/sizeof(tsSourceAll[0]));
 #define TS_MAX_SOURCE 4    /* capacity of per-lane arrays, >= tsSourceCount */
 

@@ -166,6 +166,11 @@ extern const int tsSourceCount;
 /* The memory tier (ext/source_mem.c). */
 extern const TsSourceMethods tsSourceMemory;
 
+/* The test-only overlay source (ext/source_debug.c) and its SQL function
+** ts_debug_overlay(table). */
+extern const TsSourceMethods tsSourceDebug;
+int tsSourceDebugRegister(sqlite3 *db, TsEnv *pEnv);
+
 /* The write path's lookup (rule 8): the stored record (pS, t) over every
 ** tier.  *piRow = -1 when no tier holds it. */
 int tsSourceFind(TsTable *pTab, TsSeries *pS, sqlite3_int64 t, const TsRun **ppRun,
