@@ -166,6 +166,9 @@ extern const int tsSourceCount;
 /* The memory tier (ext/source_mem.c). */
 extern const TsSourceMethods tsSourceMemory;
 
+/* The cold tier: Parquet objects listed in <t>_objects (ext/cold_read.c). */
+extern const TsSourceMethods tsSourceCold;
+
 /* The write path's lookup (rule 8): the stored record (pS, t) over every
 ** tier.  *piRow = -1 when no tier holds it. */
 int tsSourceFind(TsTable *pTab, TsSeries *pS, sqlite3_int64 t, const TsRun **ppRun,
