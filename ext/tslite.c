@@ -26,6 +26,7 @@ int sqlite3_tslite_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines
     { "unload",   tsUnloadRegister },
     { "maintain", tsMaintainRegister },
     { "catalog",  tsCatalogRegister },
+    { "agg",      tsAggRegister },
   };
   int rc = SQLITE_OK;
   size_t i;

@@ -117,4 +117,10 @@ extern void (*tsMaintainTestHook)(sqlite3 *db, const char *zPoint);
 */
 int tsCatalogRegister(sqlite3 *db, TsEnv *pEnv);
 
+/**************************************************************************
+** Interface to agg.c: the timeseries_agg module (native time-bucket
+** aggregation and lastpoint over a timeseries table).
+*/
+int tsAggRegister(sqlite3 *db, TsEnv *pEnv);
+
 #endif /* TSLITE_H */
