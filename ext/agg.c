@@ -735,7 +735,7 @@ static void heapDown(AggCursor *p, int i){
 ** the scan direction). */
 static int streamFetch(AggCursor *p, AggStream *s){
   sqlite3_stmt *q = p->bDesc ? p->pRefDesc : p->pRefStmt;
-  int rc, n = 0;
+  int rc, n = 0, nStep = 0;
   int64_t iFrom;
   if( s->aRef==0 ){
     s->aRef = sqlite3_malloc64(sizeof(AggRef)*AGG_BATCH_MAX);
@@ -773,6 +773,7 @@ static int streamFetch(AggCursor *p, AggStream *s){
   sqlite3_bind_int(q, 4, s->nBatch);
   while( (rc = sqlite3_step(q))==SQLITE_ROW ){
     int64_t tMin = sqlite3_column_int64(q, 1), tMax = sqlite3_column_int64(q, 2);
+    nStep++;
     s->tKey = tMin;
     s->bKey = 1;
     if( tMax<p->tLo ){
@@ -789,7 +790,7 @@ static int streamFetch(AggCursor *p, AggStream *s){
     }
   }
   if( rc==SQLITE_ROW ) rc = SQLITE_DONE;
-  else if( rc==SQLITE_DONE ) s->bRefEof = 1;
+  else if( rc==SQLITE_DONE && nStep<s->nBatch ) s->bRefEof = 1;   /* short of the LIMIT */
   sqlite3_reset(q);
   if( rc!=SQLITE_DONE ){
     tsVtabErr(p->base.pVtab, "%s: reading %s_chunks: %s", ((AggVtab*)p->base.pVtab)->zName,
