@@ -102,7 +102,7 @@ if grep -q 'SKIP tslite:' "$TMP/err.log"; then skip "tslite part: $(grep 'SKIP t
 else case "$out" in *tslite*) pass "tslite ran" ;; *) fail "tslite neither ran nor was skipped" ;; esac
   # The native timeseries_agg forms run on the same database, their
   # checksums compared with the others' above.
-  if grep -q '^| query | tslite | tslite-native |' "$TMP/out.md" && grep -q 'sql_example":"SELECT bucket, max(usage_user_max) FROM cpu_agg' "$TMP/result.json" 2>/dev/null || grep -q 'tslite-native' "$TMP/out.md"; then
+  if grep -q '^| query | tslite | tslite-native |' "$TMP/out.md" && grep -q 'FROM cpu_agg' "$TMP/result.json"; then
     pass "tslite-native (timeseries_agg forms) ran"
   else
     fail "tslite-native did not run"
