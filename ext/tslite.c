@@ -25,6 +25,8 @@ int sqlite3_tslite_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines
     { "parquet",  tsPqVtabRegister },
     { "unload",   tsUnloadRegister },
     { "maintain", tsMaintainRegister },
+    { "catalog",  tsCatalogRegister },
+    { "agg",      tsAggRegister },
   };
   int rc = SQLITE_OK;
   size_t i;

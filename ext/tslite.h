@@ -112,4 +112,15 @@ int tsMaintainRegister(sqlite3 *db, TsEnv *pEnv);
 ** round's objects are uploaded, its commit transaction not begun). */
 extern void (*tsMaintainTestHook)(sqlite3 *db, const char *zPoint);
 
+/**************************************************************************
+** Interface to catalog.c: ts_series(table), the series catalogue.
+*/
+int tsCatalogRegister(sqlite3 *db, TsEnv *pEnv);
+
+/**************************************************************************
+** Interface to agg.c: the timeseries_agg module (native time-bucket
+** aggregation and lastpoint over a timeseries table).
+*/
+int tsAggRegister(sqlite3 *db, TsEnv *pEnv);
+
 #endif /* TSLITE_H */
