@@ -112,4 +112,9 @@ int tsMaintainRegister(sqlite3 *db, TsEnv *pEnv);
 ** round's objects are uploaded, its commit transaction not begun). */
 extern void (*tsMaintainTestHook)(sqlite3 *db, const char *zPoint);
 
+/**************************************************************************
+** Interface to lineproto_sql.c: ts_write_lp(text[, options_json]).
+*/
+int tsLineProtoRegister(sqlite3 *db, TsEnv *pEnv);
+
 #endif /* TSLITE_H */
