@@ -40,8 +40,9 @@ struct TsObjConfig {
                            ** (NULL = env TSLITE_S3_SSE, else none) */
   const char *zKmsKey;     /* KMS key id/ARN for sse_kms (NULL = env TSLITE_S3_KMS_KEY) */
   /* Appended by the s3 issue (see docs/object-storage.md): */
-  int bAllowHttp;          /* 1: allow a plain-http endpoint (loopback hosts only);
-                           ** 0: env TSLITE_S3_ALLOW_HTTP=1 or refuse http */
+  int bAllowHttp;          /* no-op, kept for source compatibility: an endpoint
+                           ** is used as configured, http:// included (as is
+                           ** the old TSLITE_S3_ALLOW_HTTP variable) */
   const char *zCseKeyFile; /* client-side encryption master key file (32 raw
                            ** bytes or 64 hex digits); NULL = env
                            ** TSLITE_CSE_KEY_FILE, else env TSLITE_CSE_KEY (hex),
