@@ -78,6 +78,17 @@ int tsObjOpenParent(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp,
 
 void tsObjClose(TsObjStore *p);   /* accepts NULL */
 
+/* The URI that zIn names, as tsObjOpen and tsObjOpenParent read it (both
+** call this first, so every user of a store takes plain paths): an s3:// or
+** file:// URI is returned as given; a plain path ("data/x.parquet",
+** "./out/", "/srv/lake") becomes "file://" + its absolute path, a relative
+** one resolved against the working directory (as SQLite resolves database
+** names), with "." and ".." segments and repeated '/' folded and a trailing
+** '/' kept.  Text that starts like another URI scheme ("gs://b", "http:")
+** is an error (write "./name:x" for a file whose name has a ':').
+** Returns a malloc'd string, or NULL with *pzErr set. */
+char *tsObjUriResolve(const char *zIn, char **pzErr);
+
 /* Whole-object write: the object appears complete or not at all. */
 int tsObjPut(TsObjStore *p, const char *zKey, const void *a, size_t n, char **pzErr);
 
