@@ -14,6 +14,7 @@ static const struct {
   const char *zUsage;                 /* one line for `tslite --help` */
 } aCmd[] = {
   { "version", tsCliVersion, "version                 print the tslite and SQLite versions" },
+  { "ingest",  tsCliIngest,  "ingest DBFILE           line protocol on stdin into tables (Telegraf execd)" },
 };
 #define TS_NCMD ((int)(sizeof(aCmd)/sizeof(aCmd[0])))
 

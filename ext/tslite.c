@@ -27,6 +27,7 @@ int sqlite3_tslite_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines
     { "maintain", tsMaintainRegister },
     { "catalog",  tsCatalogRegister },
     { "agg",      tsAggRegister },
+    { "lineproto", tsLineProtoRegister },
   };
   int rc = SQLITE_OK;
   size_t i;

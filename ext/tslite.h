@@ -123,4 +123,9 @@ int tsCatalogRegister(sqlite3 *db, TsEnv *pEnv);
 */
 int tsAggRegister(sqlite3 *db, TsEnv *pEnv);
 
+/**************************************************************************
+** Interface to lineproto_sql.c: ts_write_lp(text[, options_json]).
+*/
+int tsLineProtoRegister(sqlite3 *db, TsEnv *pEnv);
+
 #endif /* TSLITE_H */
