@@ -833,12 +833,12 @@ static char *resolveHeader(BlRun *r, TsCsvReader *pR){
 }
 
 /* A file that cannot be loaded: one FileFailure, the task moves on. */
-static int fileFailed(BlRun *r, int iFile, const char *zWhy){
+static int fileFailed(BlRun *r, int iFile, const char *zWhy, int64_t iLine, int64_t nBytes){
   int rc = batchBegin(r);
-  if( rc==SQLITE_OK ) rc = addError(r, iFile, 1, 1, "file", zWhy);
+  if( rc==SQLITE_OK ) rc = addError(r, iFile, iLine, iLine, "file", zWhy);
   if( rc==SQLITE_OK ){
     r->nFileFail++;
-    rc = batchCommit(r, iFile+1, 0, 1, r->nBytes);
+    rc = batchCommit(r, iFile+1, 0, 1, nBytes);
   }
   return rc;
 }
@@ -857,6 +857,7 @@ static int loadFile(BlRun *r, int iFile, BlVal *aVal){
   int rc, e, bHeader = 0, bSkip = 0, bInit = 0;
   int64_t iStart = r->iOff, iStartLine = r->iLine;
   int64_t nBytes0 = r->nBytes - iStart;   /* BytesMetered before this file */
+  int64_t iFailLine = 1, nFailBytes = r->nBytes;   /* where a file failure is reported */
 
   memset(&rd, 0, sizeof(rd));
   rc = srcOpen(&src, c, r->aFile[iFile].zUri, &zRdErr);
@@ -920,6 +921,14 @@ static int loadFile(BlRun *r, int iFile, BlVal *aVal){
     if( e==TS_CSV_NEED ){
       rc = srcNext(&src, &a, &n, &zRdErr);
       if( rc==SQLITE_NOMEM ) break;
+      if( rc==SQLITE_CORRUPT ){
+        /* corrupt gzip data: the rows before it stay, the file failed */
+        zFail = sqlite3_mprintf("%s", zRdErr);
+        iFailLine = rd.iLine;
+        nFailBytes = nBytes0 + (rd.iEndOff>iStart ? rd.iEndOff : iStart);
+        rc = SQLITE_OK;
+        goto done;
+      }
       if( rc ){
         /* A read failure after the retries: the task stops, resumable. */
         tsErrSet(&r->zErr, "ts_batch_load: %s: %s", r->aFile[iFile].zUri, zRdErr);
@@ -951,7 +960,7 @@ static int loadFile(BlRun *r, int iFile, BlVal *aVal){
 
 done:
   if( rc==SQLITE_OK && zFail ){
-    rc = fileFailed(r, iFile, zFail);
+    rc = fileFailed(r, iFile, zFail, iFailLine, nFailBytes);
   }
   if( rc==SQLITE_NOMEM && r->zErr==0 ) tsErrSet(&r->zErr, "ts_batch_load: out of memory");
   sqlite3_free(zFail);
