@@ -18,4 +18,5 @@
 sqlite3 *tsCliOpen(const char *zFile);
 
 int tsCliVersion(int argc, char **argv);     /* main.c */
+int tsCliLoad(int argc, char **argv);        /* cmd_load.c */
 #endif
