@@ -19,4 +19,5 @@ sqlite3 *tsCliOpen(const char *zFile);
 
 int tsCliVersion(int argc, char **argv);     /* main.c */
 int tsCliIngest(int argc, char **argv);      /* ingest.c */
+int tsCliLoad(int argc, char **argv);        /* cmd_load.c */
 #endif

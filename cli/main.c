@@ -13,6 +13,7 @@ static const struct {
   int (*xMain)(int, char**);          /* its entry point (argv[0] = name) */
   const char *zUsage;                 /* one line for `tslite --help` */
 } aCmd[] = {
+  { "load",    tsCliLoad,    "load DBFILE CONFIG.json  run a batch load task (ts_batch_load) with a progress bar" },
   { "version", tsCliVersion, "version                 print the tslite and SQLite versions" },
   { "ingest",  tsCliIngest,  "ingest DBFILE           line protocol on stdin into tables (Telegraf execd)" },
 };

@@ -28,6 +28,7 @@ int sqlite3_tslite_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines
     { "catalog",  tsCatalogRegister },
     { "agg",      tsAggRegister },
     { "lineproto", tsLineProtoRegister },
+    { "batchload", tsBatchLoadRegister },
   };
   int rc = SQLITE_OK;
   size_t i;

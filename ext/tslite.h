@@ -106,6 +106,8 @@ int tsPqVtabRegister(sqlite3 *db, TsEnv *pEnv);
 ** Interface to unload.c: ts_unload().
 */
 int tsUnloadRegister(sqlite3 *db, TsEnv *pEnv);
+/* ts_batch_load(config_json), ts_batch_load_resume(task_id) (batch_load.c). */
+int tsBatchLoadRegister(sqlite3 *db, TsEnv *pEnv);
 /* ts_maintain([table [, options_json]]): the cold tier's writer (maintain.c). */
 int tsMaintainRegister(sqlite3 *db, TsEnv *pEnv);
 /* Test-only hook of maintain.c: called at named points ("uploaded": the
