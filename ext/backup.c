@@ -275,8 +275,8 @@ int tsBkManifestRead(const char *zFunc, sqlite3 *db, TsObjStore *p, const char *
   *pzJson = sqlite3_mprintf("%s", (const char*)b.a);
   tsBufFree(&b);
   if( *pzJson==0 ) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(db, "SELECT json_valid(?1) AND json_type(?1)='object' "
-                              "AND json_extract(?1, '$.format')=?2 AND json_extract(?1, '$.version')=?3",
+  rc = sqlite3_prepare_v2(db, "SELECT CASE WHEN json_valid(?1) THEN json_type(?1)='object' AND "
+                              "json_extract(?1, '$.format')=?2 AND json_extract(?1, '$.version')=?3 ELSE 0 END",
                           -1, &pStmt, 0);
   if( rc==SQLITE_OK ){
     sqlite3_bind_text(pStmt, 1, *pzJson, -1, SQLITE_STATIC);
@@ -483,7 +483,7 @@ static void bkOptions(BkRun *p, const char *zJson){
   int bObj = 0;
   p->iGraceNs = TS_BK_GRACE_DEF;
   if( zJson==0 ) return;
-  pStmt = bkPrepare(p, "SELECT json_valid(?1) AND json_type(?1)='object'");
+  pStmt = bkPrepare(p, "SELECT CASE WHEN json_valid(?1) THEN json_type(?1)='object' ELSE 0 END");
   if( pStmt==0 ) return;
   sqlite3_bind_text(pStmt, 1, zJson, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ) bObj = sqlite3_column_int(pStmt, 0);

@@ -242,7 +242,7 @@ static void rsOptions(RsRun *p, const char *zJson){
   sqlite3_stmt *pStmt;
   int bObj = 0, i;
   if( zJson==0 ) return;
-  pStmt = rsPrepare(p, "SELECT json_valid(?1) AND json_type(?1)='object'");
+  pStmt = rsPrepare(p, "SELECT CASE WHEN json_valid(?1) THEN json_type(?1)='object' ELSE 0 END");
   if( pStmt==0 ) return;
   sqlite3_bind_text(pStmt, 1, zJson, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ) bObj = sqlite3_column_int(pStmt, 0);

@@ -871,6 +871,16 @@ static int s3CopyFrom(TsObjStore *pBase, const char *zDst, TsObjStore *pSrcBase,
   tsBufAppendByte(&src, '/');
   tsSigv4Encode(&src, zSrcFull, strlen(zSrcFull), 1);
   tsBufAppendByte(&src, 0);
+  /* '=' (Hive folders "date=...") is sent unencoded: S3 decodes the header
+  ** either way, but s3rver decodes it with decodeURI, which keeps "%3D". */
+  if( !src.bErr ){
+    char *z = (char*)src.a, *w = z;
+    for(; *z; z++){
+      if( z[0]=='%' && z[1]=='3' && z[2]=='D' ){ *w++ = '='; z += 2; }
+      else *w++ = *z;
+    }
+    *w = 0;
+  }
   memset(&c, 0, sizeof(c));
   c.zOp = "CopyObject";
   c.zMethod = "PUT";
