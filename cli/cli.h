@@ -18,4 +18,6 @@
 sqlite3 *tsCliOpen(const char *zFile);
 
 int tsCliVersion(int argc, char **argv);     /* main.c */
+int tsCliBackup(int argc, char **argv);      /* backup.c: tslite backup */
+int tsCliRestore(int argc, char **argv);     /* backup.c: tslite restore */
 #endif

@@ -14,6 +14,8 @@ static const struct {
   const char *zUsage;                 /* one line for `tslite --help` */
 } aCmd[] = {
   { "version", tsCliVersion, "version                 print the tslite and SQLite versions" },
+  { "backup",  tsCliBackup,  "backup DBFILE TABLE URI [OPTIONS_JSON]    back up a table (full, then incremental)" },
+  { "restore", tsCliRestore, "restore URI DBFILE NEW_TABLE [OPTIONS_JSON]  restore a backup into a new table" },
 };
 #define TS_NCMD ((int)(sizeof(aCmd)/sizeof(aCmd[0])))
 
