@@ -10,6 +10,7 @@
 ** through sqlite3_auto_extension() as the tests do.
 */
 #include "tslite.h"
+#include "backup.h"
 SQLITE_EXTENSION_INIT1
 
 typedef int (*RegisterFn)(sqlite3*, TsEnv*);
@@ -29,6 +30,8 @@ int sqlite3_tslite_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines
     { "agg",      tsAggRegister },
     { "lineproto", tsLineProtoRegister },
     { "batchload", tsBatchLoadRegister },
+    { "backup",   tsBackupRegister },
+    { "restore",  tsRestoreRegister },
   };
   int rc = SQLITE_OK;
   size_t i;
