@@ -25,6 +25,7 @@ int sqlite3_tslite_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines
     { "parquet",  tsPqVtabRegister },
     { "unload",   tsUnloadRegister },
     { "maintain", tsMaintainRegister },
+    { "sched",    tsSchedSqlRegister },
   };
   int rc = SQLITE_OK;
   size_t i;

@@ -112,4 +112,10 @@ int tsMaintainRegister(sqlite3 *db, TsEnv *pEnv);
 ** round's objects are uploaded, its commit transaction not begun). */
 extern void (*tsMaintainTestHook)(sqlite3 *db, const char *zPoint);
 
+/**************************************************************************
+** Interface to sched_sql.c / sched_run.c: ts_schedule_next() and the
+** scheduled queries (ts_scheduled_query_*, ts_scheduler_run_due).
+*/
+int tsSchedSqlRegister(sqlite3 *db, TsEnv *pEnv);
+
 #endif /* TSLITE_H */
