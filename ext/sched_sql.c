@@ -14,6 +14,7 @@
 */
 #include "tslite.h"
 #include "schedexpr.h"
+#include "sched_int.h"
 
 static void scheduleNextFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   TsEnv *pEnv = (TsEnv*)sqlite3_user_data(ctx);
@@ -42,5 +43,6 @@ int tsSchedSqlRegister(sqlite3 *db, TsEnv *pEnv){
     rc = sqlite3_create_function_v2(db, "ts_schedule_next", i, SQLITE_UTF8,
                                     tsEnvRef(pEnv), scheduleNextFunc, 0, 0, tsEnvUnref);
   }
+  if( rc==SQLITE_OK ) rc = tsSchedRunRegister(db, pEnv);
   return rc;
 }
