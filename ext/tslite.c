@@ -32,6 +32,7 @@ int sqlite3_tslite_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines
     { "batchload", tsBatchLoadRegister },
     { "backup",   tsBackupRegister },
     { "restore",  tsRestoreRegister },
+    { "sched",    tsSchedSqlRegister },
   };
   int rc = SQLITE_OK;
   size_t i;
