@@ -22,6 +22,7 @@
 #include "parquet.h"
 #include "bloom.h"
 #include "objstore.h"
+#include "storeopt.h"
 #include "jsonw.h"
 #include "tstime.h"
 #include <errno.h>
@@ -94,6 +95,8 @@ struct MtRun {
   const char *zDb;                   /* tsTableDb(pTab) */
   const char *zTab;                  /* tsTableName(pTab) */
   char *zWriter;                     /* writer id */
+  char *zEnc;                        /* option encryption or NULL (owned) */
+  char *zKmsKey;                     /* option kms_key or NULL (owned) */
   char *zHolder;                     /* lease holder string */
   TsObjStore *pStore;
   int64_t iNow, iBound, iExpire, iGrace;
@@ -171,13 +174,22 @@ static int mtParseInterval(const char *z, int64_t *pv){
   return tsIntervalParse(z, -1, pv)!=TS_TIME_OK;
 }
 
-/* The writer id stored by an earlier pass (cold.writer_id), if any. */
-static void mtWriterLoad(MtRun *p){
-  sqlite3_stmt *pStmt = mtPrepare(p, "SELECT v FROM \"%w\".\"%w_config\" WHERE k='cold.writer_id'",
+/* From <t>_config: the writer id stored by an earlier pass (cold.writer_id),
+** and the options encryption / kms_key, which the CREATE option table does
+** not carry yet (the handle's schema has no field for them). */
+static void mtConfigLoad(MtRun *p){
+  sqlite3_stmt *pStmt = mtPrepare(p, "SELECT k, v FROM \"%w\".\"%w_config\""
+                                     " WHERE k IN ('cold.writer_id', 'encryption', 'kms_key')",
                                   p->zDb, p->zTab);
-  if( pStmt && sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_text(pStmt, 0) ){
-    p->zWriter = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 0));
-    if( p->zWriter==0 ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
+  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zK = (const char*)sqlite3_column_text(pStmt, 0);
+    const char *zV = (const char*)sqlite3_column_text(pStmt, 1);
+    char **pz;
+    if( zK==0 || zV==0 ) continue;
+    pz = zK[0]=='c' ? &p->zWriter : zK[0]=='e' ? &p->zEnc : &p->zKmsKey;
+    sqlite3_free(*pz);
+    *pz = sqlite3_mprintf("%s", zV);
+    if( *pz==0 ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
   }
   sqlite3_finalize(pStmt);
 }
@@ -323,6 +335,25 @@ static void mtStoreOpen(MtRun *p){
   TsObjConfig cfg;
   char *zUri = 0, *zObjErr = 0;
   memset(&cfg, 0, sizeof(cfg));
+  {
+    /* The CREATE checks these too; a value stored another way (an older
+    ** build, a hand edit of _config) still fails here, naming the option. */
+    const char *azK[] = { "storage", "s3_endpoint", "s3_region", "s3_url_style",
+                          "encryption", "kms_key" };
+    const char *azV[6];
+    int i;
+    azV[0] = p->s->zStorage; azV[1] = p->s->zS3Endpoint; azV[2] = p->s->zS3Region;
+    azV[3] = p->s->zS3UrlStyle; azV[4] = p->zEnc; azV[5] = p->zKmsKey;
+    for(i=0; i<6; i++){
+      if( azV[i] && tsStoreOptCheck(azK[i], azV[i], &zObjErr) ) break;
+    }
+    if( i==6 ) tsStoreOptFinish(p->s->zStorage, p->zEnc, p->zKmsKey, &zObjErr);
+    if( zObjErr ){
+      mtErr(p, SQLITE_ERROR, "ts_maintain %s: %s", p->zTab, zObjErr);
+      free(zObjErr);
+      return;
+    }
+  }
   if( p->s->zStorage ){
     zUri = sqlite3_mprintf("%s", p->s->zStorage);
   }else{
@@ -1538,7 +1569,7 @@ static void mtOrphans(MtRun *p){
 static void mtTable(MtRun *p, TsJsonW *pJw){
   int64_t t0 = mtWallMs();
   p->iNow = tsEnvNow(p->pEnv);
-  mtWriterLoad(p);
+  mtConfigLoad(p);
   if( p->rc==SQLITE_OK ) mtStoreOpen(p);
   if( p->rc==SQLITE_OK && mtLeaseAcquire(p) ){
     p->iBound = p->iNow - p->s->iMemRet;
@@ -1586,6 +1617,8 @@ static void mtTable(MtRun *p, TsJsonW *pJw){
 
 static void mtRunClear(MtRun *p){
   sqlite3_free(p->zWriter);
+  sqlite3_free(p->zEnc);
+  sqlite3_free(p->zKmsKey);
   sqlite3_free(p->zHolder);
   sqlite3_free(p->zBusy);
   tsObjClose(p->pStore);
