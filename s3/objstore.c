@@ -363,6 +363,42 @@ int tsObjCopy(TsObjStore *p, const char *zSrcKey, const char *zDstKey, char **pz
   return p->pM->xCopy(p, zSrcKey, zDstKey, pzErr);
 }
 
+/* Cross-store copy (objstore.h).  The streamed path reads 8 MiB ranges so
+** memory stays bounded whatever the object's size. */
+#define OBJ_COPY_CHUNK (8 << 20)
+int tsObjCopyAcross(TsObjStore *pSrc, const char *zSrcKey, TsObjStore *pDst,
+                    const char *zDstKey, int *pbServer, char **pzErr){
+  TsObjWriter *w = 0;
+  TsBuf b;
+  int64_t iOff = 0;
+  int rc = checkKey(zSrcKey, 0, "copy", pzErr);
+  if( pbServer ) *pbServer = 0;
+  if( rc==TS_OBJ_OK ) rc = checkKey(zDstKey, 0, "copy", pzErr);
+  if( rc!=TS_OBJ_OK ) return rc;
+  if( pSrc->pCrypt==0 && pDst->pCrypt==0 && pDst->pM->xCopyFrom ){
+    rc = pDst->pM->xCopyFrom(pDst, zDstKey, pSrc, zSrcKey, pzErr);
+    if( rc!=TS_OBJ_NOCOPY ){
+      if( rc==TS_OBJ_OK && pbServer ) *pbServer = 1;
+      return rc;
+    }
+  }
+  tsBufInit(&b);
+  rc = tsObjWriterOpen(pDst, zDstKey, &w, pzErr);
+  while( rc==TS_OBJ_OK ){
+    tsBufReset(&b);
+    rc = tsObjGet(pSrc, zSrcKey, iOff, OBJ_COPY_CHUNK, &b, pzErr);
+    if( rc==TS_OBJ_RANGE && iOff>0 ){ rc = TS_OBJ_OK; break; }  /* size was a multiple */
+    if( rc!=TS_OBJ_OK ) break;
+    if( b.n>0 ) rc = tsObjWriterWrite(w, b.a, b.n, pzErr);
+    iOff += (int64_t)b.n;
+    if( b.n<(size_t)OBJ_COPY_CHUNK ) break;
+  }
+  tsBufFree(&b);
+  if( rc==TS_OBJ_OK ) return tsObjWriterFinish(w, pzErr);
+  tsObjWriterAbort(w);
+  return rc;
+}
+
 /* With encryption on, listed sizes are translated to plaintext sizes (-1
 ** for an object whose stored size no encrypted object can have). */
 typedef struct ListCtx ListCtx;

@@ -114,6 +114,17 @@ int tsObjDeleteMany(TsObjStore *p, const char *const *azKey, int nKey, char **pz
 /* Server-side copy within the store. */
 int tsObjCopy(TsObjStore *p, const char *zSrcKey, const char *zDstKey, char **pzErr);
 
+/* Copy object zSrcKey of store pSrc to zDstKey of store pDst (objstore.c,
+** added by the backup issue).  Server-side (S3 CopyObject, no bytes through
+** this process) when both are S3 stores on the same endpoint, region and
+** access key and neither uses client-side encryption; otherwise the bytes
+** are streamed: ranged GETs of 8 MiB into a tsObjWriter (decrypting and
+** re-encrypting when client-side encryption is on).  The destination
+** appears complete or not at all.  *pbServer (if not NULL) is set to 1 for a
+** server-side copy, else 0.  A missing source is TS_OBJ_NOTFOUND. */
+int tsObjCopyAcross(TsObjStore *pSrc, const char *zSrcKey, TsObjStore *pDst,
+                    const char *zDstKey, int *pbServer, char **pzErr);
+
 /* Call xCb for each object whose key starts with zPrefix (relative to the
 ** root), in key order.  xCb returns non-zero to stop early (not an error).
 ** With client-side encryption sizes are plaintext sizes, -1 for an object

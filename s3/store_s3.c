@@ -844,6 +844,63 @@ static int s3Copy(TsObjStore *pBase, const char *zSrc, const char *zDst, char **
   return rc;
 }
 
+/* CopyObject from another S3 store (another bucket or prefix) into this one:
+** possible when both talk to the same endpoint with the same access key (the
+** request is signed with this store's credentials and must be allowed to
+** read the source).  Else TS_OBJ_NOCOPY with nothing sent. */
+static int s3CopyFrom(TsObjStore *pBase, const char *zDst, TsObjStore *pSrcBase,
+                      const char *zSrc, char **pzErr){
+  S3Store *p = (S3Store*)pBase;
+  S3Store *q = (S3Store*)pSrcBase;
+  S3Call c;
+  TsBuf src;
+  char *zFull, *zSrcFull;
+  int rc;
+  if( pSrcBase->pM!=pBase->pM ) return TS_OBJ_NOCOPY;
+  if( (p->conf.zEndpoint==0)!=(q->conf.zEndpoint==0)
+   || (p->conf.zEndpoint && strcmp(p->conf.zEndpoint, q->conf.zEndpoint)!=0)
+   || strcmp(p->conf.zRegion, q->conf.zRegion)!=0
+   || strcmp(p->conf.zAccessKey, q->conf.zAccessKey)!=0 ){
+    return TS_OBJ_NOCOPY;
+  }
+  zFull = objKey(p, zDst);
+  zSrcFull = objKey(q, zSrc);
+  tsBufInit(&src);
+  if( zFull==0 || zSrcFull==0 ){ free(zFull); free(zSrcFull); return TS_OBJ_NOMEM; }
+  tsBufAppendByte(&src, '/');
+  tsBufAppendStr(&src, q->zBucket);
+  tsBufAppendByte(&src, '/');
+  tsSigv4Encode(&src, zSrcFull, strlen(zSrcFull), 1);
+  tsBufAppendByte(&src, 0);
+  /* '=' (Hive folders "date=...") is sent unencoded: S3 decodes the header
+  ** either way, but s3rver decodes it with decodeURI, which keeps "%3D". */
+  if( !src.bErr ){
+    char *z = (char*)src.a, *w = z;
+    for(; *z; z++){
+      if( z[0]=='%' && z[1]=='3' && z[2]=='D' ){ *w++ = '='; z += 2; }
+      else *w++ = *z;
+    }
+    *w = 0;
+  }
+  memset(&c, 0, sizeof(c));
+  c.zOp = "CopyObject";
+  c.zMethod = "PUT";
+  c.zObjKey = zFull;
+  c.bCheck200 = 1;
+  if( !src.bErr ){ c.aH[c.nH].zName = "x-amz-copy-source"; c.aH[c.nH++].zValue = (const char*)src.a; }
+  addSse(p, &c);
+  rc = src.bErr ? TS_OBJ_NOMEM : s3Perform(p, &c, zDst, pzErr);
+  if( rc==TS_OBJ_NOTFOUND ){
+    tsObjErr(pzErr, "S3 CopyObject s3://%s/%s to s3://%s/%s failed: HTTP 404 %s: %s", q->zBucket,
+             zSrcFull, p->zBucket, zFull, c.zCode, c.zMsg);
+  }
+  callFree(&c);
+  tsBufFree(&src);
+  free(zFull);
+  free(zSrcFull);
+  return rc;
+}
+
 /* ---- ListObjectsV2 ---- */
 
 typedef struct ListEntry ListEntry;
@@ -1218,7 +1275,7 @@ static void s3Close(TsObjStore *pBase){
 
 static const TsObjMethods s3Methods = {
   "s3", s3Close, s3Put, s3Get, s3Head, s3Delete, s3Copy, s3List,
-  s3WriterOpen, s3WriterWrite, s3WriterFinish, s3WriterAbort, s3DeleteMany
+  s3WriterOpen, s3WriterWrite, s3WriterFinish, s3WriterAbort, s3DeleteMany, s3CopyFrom
 };
 
 static int validBucket(const char *z){
