@@ -27,7 +27,11 @@
 /**************************************************************************
 ** The row sources.
 */
-const TsSourceMethods *const tsSourceAll[] = { &tsSourceMemory, &tsSourceCold };
+const TsSourceMethods *const tsSourceAll[] = {
+  &tsSourceMemory,       /* priority 0: the memory tier */
+  &tsSourceCold,         /* priority 1: the cold tier (Parquet objects) */
+  &tsSourceDebug,        /* last: test-only, rows only once enabled */
+};
 const int tsSourceCount = (int)(sizeof(tsSourceAll)/sizeof(tsSourceAll[0]));
 #define TS_MAX_SOURCE 4    /* capacity of per-lane arrays, >= tsSourceCount */
 

@@ -169,6 +169,11 @@ extern const TsSourceMethods tsSourceMemory;
 /* The cold tier: Parquet objects listed in <t>_objects (ext/cold_read.c). */
 extern const TsSourceMethods tsSourceCold;
 
+/* The test-only overlay source (ext/source_debug.c) and its SQL function
+** ts_debug_overlay(table). */
+extern const TsSourceMethods tsSourceDebug;
+int tsSourceDebugRegister(sqlite3 *db, TsEnv *pEnv);
+
 /* The write path's lookup (rule 8): the stored record (pS, t) over every
 ** tier.  *piRow = -1 when no tier holds it. */
 int tsSourceFind(TsTable *pTab, TsSeries *pS, sqlite3_int64 t, const TsRun **ppRun,

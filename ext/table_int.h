@@ -149,6 +149,7 @@ struct TsTable {
   sqlite3_value **apStDup;/* [measure] converted copies to free */
   TsBuf key;              /* encoded series key of the row */
   TsLook *pLook;         /* last chunk decoded for duplicate checks (owned) */
+  int bDebugOverlay;      /* ts_debug_overlay() enabled source_debug.c */
 };
 
 /* The sqlite3_vtab of a timeseries table: a reference on its handle. */

@@ -2758,5 +2758,6 @@ void *tsTableKeyDecode(int nDim, const unsigned char *aKey, int nKey,
 
 int tsVtabRegister(sqlite3 *db, TsEnv *pEnv){
   int rc = sqlite3_create_module_v2(db, "timeseries", &tsModule, tsEnvRef(pEnv), tsEnvUnref);
+  if( rc==SQLITE_OK ) rc = tsSourceDebugRegister(db, pEnv);
   return rc;
 }

@@ -7,9 +7,9 @@
 ** Files implementing it:
 **   ext/codec/pq_thrift.c    thrift compact protocol encoder/decoder
 **   ext/codec/pq_encode.c    PLAIN, RLE/bit-packed hybrid, DELTA_BINARY_PACKED,
-**                      BYTE_STREAM_SPLIT encoders/decoders; codecs
+**                      BYTE_STREAM_SPLIT encoders/decoders; codecs (GZIP: zlib,
+**                      ZSTD: libzstd, LZ4_RAW: liblz4, reader only)
 **   ext/codec/snappy.c       snappy block decompressor (reader only)
-**   ext/codec/pq_lz4.c       LZ4 block decompressor for LZ4_RAW (reader only)
 **   ext/codec/parquet_write.c  the writer
 **   ext/codec/parquet_read.c   the reader
 ** The format details (page layout, page index, encodings chosen) are in
