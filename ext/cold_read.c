@@ -562,6 +562,7 @@ static int coldSeriesRange(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 *pt
 static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqlite3_int64 hi,
                       TsBlockList *pList){
   ColdSource *p = (ColdSource*)pSrc;
+  TsTable *pTab = pSrc->pTab;
   uint64_t h = tsColdSeriesHash(pS->aKey, pS->nKey);
   const char *zPk;
   int nPk, bPkNull, i, j, rc = SQLITE_OK;
@@ -580,7 +581,8 @@ static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqli
       const int64_t *aT;
       int64_t a, b;
       if( o->aRgT[2*j+1]<lo || o->aRgT[2*j]>hi ) continue;
-      if( !tsColdRgMayHoldPk(o->pReader, j, p->iPkCol, zPk, nPk, bPkNull) ) continue;
+      if( !tsColdRgMayHoldSeries(o->pReader, j, pTab->s.nDim, (const char*const*)pS->azDim,
+                                 pS->zMName) ) continue;
       rc = coldEntGet(p, o, j, &e);
       if( rc ) break;
       pRun = tsColdRgFind(e->pRg, pS->aKey, pS->nKey);

@@ -137,6 +137,22 @@ int tsColdRgMayHoldPk(TsPqReader *pR, int iRg, int iPkCol,
   return statsMayHold(pR, iRg, iPkCol, zPk, nPk);
 }
 
+int tsColdRgMayHoldSeries(TsPqReader *pR, int iRg, int nDim,
+                          const char *const *azDim, const char *zMName){
+  int i;
+  for(i=0; i<=nDim; i++){
+    const char *z = i<nDim ? azDim[i] : zMName;
+    if( z==0 ){
+      /* An absent dimension: the chunk must have a NULL. */
+      TsPqStats s;
+      if( tsPqReaderChunkStats(pR, iRg, 1+i, &s)==0 && s.bNullCount && s.nNull==0 ) return 0;
+      continue;
+    }
+    if( !statsMayHold(pR, iRg, 1+i, z, (int)strlen(z)) ) return 0;
+  }
+  return 1;
+}
+
 int64_t tsColdLowerBound(const int64_t *aTime, int64_t iStart, int64_t iEnd, int64_t t){
   int64_t lo = iStart, hi = iEnd;
   while( lo<hi ){

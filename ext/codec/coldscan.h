@@ -72,6 +72,12 @@ int tsColdRgMayMatch(TsPqReader *pR, int iRg, const TsColdQuery *pQ);
 int tsColdRgMayHoldPk(TsPqReader *pR, int iRg, int iPkCol,
                       const char *zPk, int nPk, int bPkNull);
 
+/* 1 if row group iRg may hold the series whose dimension values are
+** azDim[0..nDim) (NULL = absent) and measure_name zMName, by the min/max
+** and null counts of columns 1..nDim+1 (file columns). */
+int tsColdRgMayHoldSeries(TsPqReader *pR, int iRg, int nDim,
+                          const char *const *azDim, const char *zMName);
+
 /* A series' rows inside a decoded row group: rows [iStart, iEnd) of the
 ** decoded arrays, strictly increasing time. */
 typedef struct TsColdRun TsColdRun;
