@@ -76,7 +76,7 @@ function makeRows(tFrom, tTo, meanStepS, tag) {
   });
   return out;
 }
-const rows = makeRows(T0, T0 + 4n * 86400n * NS_S, 600, 's');
+const rows = makeRows(T0, T0 + 4n * 86400n * NS_S, 900, 's');
 const insertSql = (table, rs) => {
   const parts = [];
   for (let i = 0; i < rs.length; i += 500) {
@@ -132,7 +132,7 @@ function makeQueries(n) {
   }
   return qs;
 }
-const queries = makeQueries(50);
+const queries = makeQueries(40);
 
 // Run every query on both tables in one process each and compare.
 function compare(label, db, env, now) {
