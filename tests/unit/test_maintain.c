@@ -121,6 +121,26 @@ int main(void){
   free(z);
   TT_EQ_I64("maintain: objects in the store = manifest rows", countParquet(zStore), 2);
   tsMaintainTestHook = 0;
+
+  /* The table handle: "schema.table" names, errors from tsTableOpen, and the
+  ** same connection's handle sees the shadow tables ts_maintain changed. */
+  z = q1(db, "SELECT json_extract(ts_maintain('main.cpu'), '$.tables[0].table')");
+  TT_EQ_STR("maintain: ts_maintain('main.cpu') names the table through its handle", z, "cpu");
+  free(z);
+  z = q1(db, "SELECT ts_maintain('nope')");
+  TT_EQ_STR("maintain: an unknown table is named", z,
+            "ts_maintain: no timeseries table named 'nope' in schema main");
+  free(z);
+  z = q1(db, "SELECT ts_maintain('temp.cpu')");
+  TT_EQ_STR("maintain: a table of another schema is looked up there", z,
+            "ts_maintain: no timeseries table named 'cpu' in schema temp");
+  free(z);
+  z = q1(db, "INSERT INTO cpu(time, host, v) VALUES(1714733000000000000, 'h0', 7) RETURNING 'ok'");
+  TT_EQ_STR("maintain: the handle writes after ts_maintain", z, "ok");
+  free(z);
+  z = q1(db, "SELECT ts_check('cpu') || '|' || (SELECT count(*) FROM cpu)");
+  TT_EQ_STR("maintain: ts_check ok and the new row counted after ts_maintain", z, "ok|201");
+  free(z);
   sqlite3_close(db);
   return tt_done();
 }
