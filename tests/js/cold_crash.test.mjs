@@ -5,13 +5,12 @@
 // object exists in the store with its nbyte, and DuckDB counts exactly
 // sum(nrow) rows with no record key twice.  A final pass with
 // orphan_grace 0s leaves the store holding exactly the manifest's objects.
-// (Until the cold read side exists the check is this invariant, not a
-// SELECT over both tiers.)
+// The scan over both tiers must return exactly the rows written, too.
 import path from 'node:path';
 import fs from 'node:fs';
-import { spawn } from 'node:child_process';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startS3 } from './s3fixture.mjs';
+import { crashRounds } from './crash.mjs';
 import { EXT, check, eq, done, sqlite, tmpDir, childEnv } from './lib.mjs';
 
 const duck = await (await DuckDBInstance.create(':memory:')).connect();
@@ -21,18 +20,6 @@ const H = 3600000000000n;
 const lit = (s) => `'${s.replace(/'/g, "''")}'`;
 const setNow = (t) => `.output /dev/null\nSELECT ts_debug_set_now(${t});\n.output stdout\n`;
 
-function killAfter(db, sql, env, ms) {
-  return new Promise((resolve) => {
-    const p = spawn('sqlite3', [db], { env: childEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '', err = '', killed = false;
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('close', (code) => resolve({ code, out, err, killed }));
-    p.stdin.end(`.load ${EXT}\n${sql}\n`);
-    setTimeout(() => { killed = p.exitCode === null; p.kill('SIGKILL'); }, ms);
-  });
-}
-
 async function run(label, storage, env) {
   const dir = tmpDir(`tslite-coldcrash-${label}-`);
   const db = path.join(dir, 'x.db');
@@ -40,26 +27,38 @@ async function run(label, storage, env) {
   let r = sqlite(db, `${setNow(T0)}CREATE VIRTUAL TABLE cpu USING timeseries(host DIMENSION, v DOUBLE, n BIGINT,
     memory_retention = '1h', magnetic_writes = true, partition_key = 'host'${storage ? `, storage = ${lit(storage)}` : ''});`, { env });
   check(`${label}: setup`, r.status === 0 && !r.stderr, r.stderr);
-  let total = 0, nKilled = 0, bad = null, seed = 12345;
-  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
-  for (let k = 1; k <= ROUNDS && !bad; k++) {
-    const now = T0 + BigInt(k) * 2n * H;
-    // 16 hosts x 720 rows in [now - 2h, now).
-    r = sqlite(db, `${setNow(now)}WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x+1 FROM i WHERE x < 11519)
-      INSERT INTO cpu(time, host, v, n) SELECT ${now - 2n * H} + (x / 16) * 10000000000, 'h' || (x % 16), x * 0.25, x FROM i;`, { env });
-    if (r.status !== 0 || r.stderr) { bad = `insert ${k}: ${r.stderr}`; break; }
-    total += 11520;
-    const res = await killAfter(db, `${setNow(now)}SELECT ts_maintain('cpu');`, env, Math.floor(rnd() * 120));
-    if (res.killed) nKilled++;
-    else if (res.err) { bad = `maintain ${k}: ${res.err}`; break; }
-    // The invariant, from a fresh process.
-    r = sqlite(db, `SELECT (SELECT count(*) FROM cpu) + (SELECT coalesce(sum(nrow), 0) FROM cpu_objects);
-      SELECT count(*) FROM cpu_objects WHERE key NOT IN (SELECT key FROM ts_object_list(${lit(uri)}, 'cpu/'));
-      SELECT count(*) FROM cpu_objects o JOIN ts_object_list(${lit(uri)}, 'cpu/') l USING (key) WHERE l.size != o.nbyte;`, { env });
-    if (r.stdout !== `${total}\n0\n0\n`) { bad = `round ${k} (killed=${res.killed}): got ${JSON.stringify(r.stdout)} ${r.stderr}, expected ${total}|0|0`; break; }
-  }
-  check(`${label}: ${ROUNDS} rounds, rows(memory) + rows(manifest) = rows written after every kill, manifest objects present`, !bad, bad);
-  check(`${label}: some rounds were killed mid-way (${nKilled})`, nKilled >= Math.min(5, ROUNDS / 4), `${nKilled}`);
+  let total = 0;
+  const nowOf = (k) => T0 + BigInt(k) * 2n * H;
+  await crashRounds({
+    label, db, rounds: ROUNDS, maxMs: 120, env,
+    prepare: (k) => {
+      // 16 hosts x 720 rows in [now - 2h, now).
+      const now = nowOf(k);
+      const w = sqlite(db, `${setNow(now)}WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x+1 FROM i WHERE x < 11519)
+        INSERT INTO cpu(time, host, v, n) SELECT ${now - 2n * H} + (x / 16) * 10000000000, 'h' || (x % 16), x * 0.25, x FROM i;`, { env });
+      if (w.status !== 0 || w.stderr) return `insert: ${w.stderr}`;
+      total += 11520;
+      return null;
+    },
+    action: (k) => `${setNow(nowOf(k))}SELECT ts_maintain('cpu');`,
+    verify: (k, res) => {
+      if (!res.killed && res.err) return `maintain: ${res.err}`;
+      // The invariant, from a fresh process.
+      const v = sqlite(db, `SELECT (SELECT coalesce(sum(nrow), 0) FROM cpu_chunks) + (SELECT coalesce(sum(nrow), 0) FROM cpu_objects);
+        SELECT count(*) FROM cpu;
+        SELECT count(*) FROM cpu_objects WHERE key NOT IN (SELECT key FROM ts_object_list(${lit(uri)}, 'cpu/'));
+        SELECT count(*) FROM cpu_objects o JOIN ts_object_list(${lit(uri)}, 'cpu/') l USING (key) WHERE l.size != o.nbyte;`, { env });
+      return v.stdout === `${total}\n${total}\n0\n0\n` ? null : `got ${JSON.stringify(v.stdout)} ${v.stderr}, expected ${total}|${total}|0|0 (rows in chunks + objects, rows the scan returns, missing objects, size mismatches)`;
+    },
+  });
+  // Final pass: orphans of the killed rounds are gone.
+  r = sqlite(db, `${setNow(T0 + BigInt(ROUNDS) * 2n * H)}SELECT json_extract(ts_maintain('cpu', '{"orphan_grace":"0s"}'), '$.tables[0].rounds_aborted', '$.tables[0].orphans_deleted');
+    SELECT count(*) FROM ts_object_list(${lit(uri)}, 'cpu/') WHERE key NOT IN (SELECT key FROM cpu_objects);
+    SELECT (SELECT coalesce(sum(nrow), 0) FROM cpu_chunks) + (SELECT sum(nrow) FROM cpu_objects);
+    SELECT count(*) FROM (SELECT DISTINCT host, time FROM cpu);`, { env });
+  const fin = r.stdout.split('\n');
+  console.log(`# ${label}: final pass [rounds_aborted, orphans_deleted] = ${fin[0]}`);
+  eq(`${label}: after a final pass no orphan is left, no row lost, the scan returns every record key once`, fin.slice(1).join('\n'), `0\n${total}\n${total}\n`);
   // Cold rows: DuckDB over exactly the manifest's objects.
   r = sqlite(db, `SELECT key FROM cpu_objects ORDER BY key;`, { env });
   const keys = r.stdout.trim().split('\n').filter(Boolean);
@@ -78,13 +77,6 @@ async function run(label, storage, env) {
   } else {
     check(`${label}: something was tiered`, false, 'no objects');
   }
-  // Final pass: orphans of the killed rounds are gone.
-  r = sqlite(db, `${setNow(T0 + BigInt(ROUNDS) * 2n * H)}SELECT json_extract(ts_maintain('cpu', '{"orphan_grace":"0s"}'), '$.tables[0].rounds_aborted', '$.tables[0].orphans_deleted');
-    SELECT count(*) FROM ts_object_list(${lit(uri)}, 'cpu/') WHERE key NOT IN (SELECT key FROM cpu_objects);
-    SELECT (SELECT count(*) FROM cpu) + (SELECT sum(nrow) FROM cpu_objects);`, { env });
-  const fin = r.stdout.split('\n');
-  console.log(`# ${label}: final pass [rounds_aborted, orphans_deleted] = ${fin[0]}`);
-  eq(`${label}: after a final pass no orphan is left and no row lost`, fin.slice(1).join('\n'), `0\n${total}\n`);
 }
 
 await run('file', null, {}).catch((e) => check('file', false, e.stack));
