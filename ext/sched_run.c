@@ -41,13 +41,17 @@
 **  FailureReason, write no report, and disable the query.
 **
 ** Late data ("Window" in the target): an instance at R covers source times
-** [R - Window, R).  Each pass first looks at the chunks that appeared in each
-** source table since the last pass (ids above the stored mark; every write,
-** late or not, batch load included, lands in new chunks): a chunk with rows
-** in [tmin, tmax] invalidates the already-run instances R in
-** (tmin, tmax + Window].  Ranges are merged when they overlap or lie within
-** one Window of each other, and each pass re-runs at most max_refresh of
-** them per query, oldest first, carrying the rest over.
+** [R - Window, R).  Each pass first looks at the chunks that appeared in
+** each source table since the last pass (ids above the stored mark) and at
+** the newest SQ_SNAPSHOT chunks remembered last time (the vtab rewrites a
+** chunk by DELETE + INSERT, which reuses the top ids): a chunk with rows in
+** [tmin, tmax] makes the already-run instances R in (tmin, tmax + Window]
+** pending (ts_scheduled_query_invalidations; ranges merged when they overlap
+** or lie within one Window).  Each run stores a fingerprint of its window
+** (rows, version sum, time sum; ts_scheduled_query_windows) taken in the
+** same read snapshot as its result.  A pass checks at most max_check pending
+** instances with one scan per source, drops the unchanged ones and re-runs
+** at most max_refresh changed ones, oldest first; the rest stay pending.
 **
 ** Leases: a pass claims a query (LeaseOwner/LeaseExpiry, wall clock) before
 ** working on it, so two daemons do not compute the same instance twice; the

@@ -187,6 +187,37 @@ with tempfile.TemporaryDirectory() as d:
     eq("no database: usage, exit 2", (p.returncode, p.stderr.startswith("usage: tslite scheduler")), (2, True))
     p = subprocess.run([tslite, "scheduler", "--help"], capture_output=True, text=True)
     check("--help", p.returncode == 0 and "--catchup-window" in p.stdout)
+
+    # 6. An error report written to a file:// location (ErrorReportConfiguration).
+    con.execute("CREATE TABLE bad(t, host, v)")
+    con.execute("INSERT INTO bad VALUES (?, 'h1', 1.0), (?, 'h2', 'x'), (NULL, 'h3', 2.0)", (T0, T0))
+    req = {"Name": "bad-rows", "QueryString": "SELECT t, host, v FROM bad WHERE @scheduled_runtime > 0",
+           "ScheduleConfiguration": {"ScheduleExpression": "rate(1 day)"},
+           "TargetConfiguration": {"TimestreamConfiguration": {
+               "TableName": "bad_t", "TimeColumn": "t",
+               "DimensionMappings": [{"Name": "host", "DimensionValueType": "VARCHAR"}],
+               "MixedMeasureMappings": [{"SourceColumn": "v", "MeasureValueType": "DOUBLE"}]}},
+           "ErrorReportConfiguration": {"Uri": "file://" + d + "/reports/"}}
+    con.execute("SELECT ts_scheduled_query_create(?)", (json.dumps(req),))
+    con.execute("SELECT ts_debug_set_now(?)", (T0 + 3 * M + 123 * 10**6,))
+    r = json.loads(con.execute("SELECT ts_scheduled_query_execute('bad-rows', ?)", (T0 + 2 * M,)).fetchone()[0])
+    eq("report: run status", r["RunStatus"], "MANUAL_TRIGGER_FAILURE")
+    loc = "file://" + d + "/reports/bad-rows/%d/Manual/%d" % ((T0 + 2 * M) // 10**9, (T0 + 3 * M) // 10**6 + 123)
+    eq("report: location <prefix>/<name>/<InvocationTime>/Manual/<TriggerTime>", r.get("ErrorReportLocation"), loc)
+    path = loc[len("file://"):]
+    check("report: object written", os.path.exists(path), path)
+    if os.path.exists(path):
+        with open(path) as f:
+            rep = json.load(f)
+        stored = json.loads(con.execute("SELECT ErrorReport FROM ts_scheduled_query_runs WHERE Name='bad-rows'").fetchone()[0])
+        eq("report: object = runs table copy", rep, stored)
+        eq("report: reasons", [e["reason"] for e in rep["errors"]],
+           ["timeseries bad_t: column v (DOUBLE): expected a number, got TEXT 'x'",
+            "result row 3: TimeColumn 't' is NULL, not a timestamp"])
+        eq("report: rejected record", rep["errors"][0]["records"][0]["measureValues"],
+           [{"name": "v", "value": "x", "type": "DOUBLE"}])
+    eq("report: query stays enabled",
+       con.execute("SELECT State FROM ts_scheduled_queries WHERE Name='bad-rows'").fetchone()[0], "ENABLED")
     con.close()
 
 sys.exit(1 if n_fail else 0)
