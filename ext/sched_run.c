@@ -994,7 +994,12 @@ static void createFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     rc = sqReportBase(db, zErrCfg, &zBase, &zErr);
     sqlite3_free(zBase);
   }
-  if( rc==SQLITE_OK ) rc = sqPrepareQuery(db, zQuery, &reads, &pQ, &zErr);
+  /* The tables the query reads are only needed to watch for late data, and
+  ** learning them means an authorizer during the prepare (which replaces
+  ** any authorizer of the connection; SourceTables avoids that). */
+  if( rc==SQLITE_OK ){
+    rc = sqPrepareQuery(db, zQuery, pT->iWindow && pT->nSource==0 ? &reads : 0, &pQ, &zErr);
+  }
   if( rc==SQLITE_OK ) rc = tsSqTargetBind(pT, pQ, &zErr);
   sqlite3_finalize(pQ); pQ = 0;
   bFirst = rc==SQLITE_OK && sqNextFire(&sched, iNow, iNow, &iFirst)==0;
