@@ -380,7 +380,7 @@ try:
             "ts_batch_load: 'RecordVersion' must be between 1 and 9223372036854775807, got 0")
     cfg_err("DataSource scheme", lambda c: c.update(DataSource="/tmp/x.csv"),
             "ts_batch_load: DataSource '/tmp/x.csv' must be an s3:// or file:// URI")
-    cfg_err("duplicate key", lambda c: None, None)
+    cfg_err("the base configuration loads", lambda c: None, None)
     eq("config: duplicate key", error_of(con, "SELECT ts_batch_load(?)",
                                          ('{"TargetTableName":"a","TargetTableName":"b"}',)),
        "ts_batch_load: duplicate key 'TargetTableName'")
