@@ -114,4 +114,26 @@ int tsMaintainRegister(sqlite3 *db, TsEnv *pEnv);
 ** round's objects are uploaded, its commit transaction not begun). */
 extern void (*tsMaintainTestHook)(sqlite3 *db, const char *zPoint);
 
+/**************************************************************************
+** Interface to catalog.c: ts_series(table), the series catalogue.
+*/
+int tsCatalogRegister(sqlite3 *db, TsEnv *pEnv);
+
+/**************************************************************************
+** Interface to agg.c: the timeseries_agg module (native time-bucket
+** aggregation and lastpoint over a timeseries table).
+*/
+int tsAggRegister(sqlite3 *db, TsEnv *pEnv);
+
+/**************************************************************************
+** Interface to lineproto_sql.c: ts_write_lp(text[, options_json]).
+*/
+int tsLineProtoRegister(sqlite3 *db, TsEnv *pEnv);
+
+/**************************************************************************
+** Interface to sched_sql.c / sched_run.c: ts_schedule_next() and the
+** scheduled queries (ts_scheduled_query_*, ts_scheduler_run_due).
+*/
+int tsSchedSqlRegister(sqlite3 *db, TsEnv *pEnv);
+
 #endif /* TSLITE_H */
