@@ -168,7 +168,7 @@ static void blLoad(BlCtx *p, const char *zJson, int eWant, const char *zPath, Bl
   for(i=0; p->rc==0 && eWant==J_OBJ && i<o->n; i++){
     for(j=0; j<i; j++){
       if( strcmp(o->azKey[i], o->azKey[j])==0 ){
-        blErr(p, zPath, "duplicate key '%s'", o->azKey[i]);
+        blErr(p, zPath, "duplicate key '%.200s'", o->azKey[i]);
         break;
       }
     }
@@ -180,7 +180,7 @@ static void blKeys(BlCtx *p, const BlObj *o, const char *const *azAllowed){
   int i, j;
   for(i=0; p->rc==0 && i<o->n; i++){
     for(j=0; azAllowed[j] && strcmp(azAllowed[j], o->azKey[i]); j++){}
-    if( azAllowed[j]==0 ) blErr(p, o->zPath, "unknown key '%s'", o->azKey[i]);
+    if( azAllowed[j]==0 ) blErr(p, o->zPath, "unknown key '%.200s'", o->azKey[i]);
   }
 }
 

@@ -399,6 +399,16 @@ try:
        "ts_batch_load: cannot run inside a transaction (it commits its own batches)")
     con.execute("ROLLBACK")
 
+    eq("config: a long unknown key is cut in the message", error_of(con, "SELECT ts_batch_load(?)",
+                                                                    (json.dumps(dict(base, **{"k" * 5000: 1})),)),
+       "ts_batch_load: unknown key '" + "k" * 200 + "'")
+    con.execute("ATTACH ? AS aux1", (os.path.join(tmp, "aux.db"),))
+    res = load(con, dict(base, TargetTableName="att", TargetDatabaseName="aux1"))
+    eq("TargetDatabaseName names an attached schema", (res["TaskStatus"], con.execute(
+        "SELECT count(*) FROM aux1.att").fetchone()[0], con.execute(
+        "SELECT TargetDatabaseName FROM main.ts_batch_load_tasks WHERE TaskId=?", (res["TaskId"],)).fetchone()[0]),
+       ("SUCCEEDED", 2, "aux1"))
+
     # ---- existing table: the mapping is checked before any row -----------
     con.execute("CREATE VIRTUAL TABLE ex USING timeseries(host DIMENSION, v DOUBLE, w BIGINT,"
                 " partition_key='host', partition_enforcement='required')")
