@@ -130,6 +130,13 @@ if (s3) try {
   const l3 = r.out.split('\n');
   check('batch_load s3 faults: connection resets retried, every row once',
     l3[1] === `155000|${sum}` && l3[0].includes('"RecordsProcessed":155000'), r.out + r.stderr);
+  await s3.fault({ mode: 'truncate', count: 2, method: 'GET' });
+  r = run(db, `SELECT ts_batch_load(${q(JSON.stringify({ ...short, TargetTableName: 'f3' }))});
+               SELECT count(*), sum(v) FROM f3;`, s3.proxyEnv);
+  const l4 = r.out.split('\n');
+  check('batch_load s3 faults: truncated GET bodies retried, every row once',
+    l4[1] === `155000|${sum}` && l4[0].includes('"RecordsProcessed":155000')
+    && l4[0].includes(`"BytesMetered":${a.length + b.length}`), r.out + r.stderr);
   await s3.fault({ mode: 'pass' });
 } finally {
   await s3.stop();
