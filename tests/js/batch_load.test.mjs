@@ -137,6 +137,23 @@ if (s3) try {
   check('batch_load s3 faults: truncated GET bodies retried, every row once',
     l4[1] === `155000|${sum}` && l4[0].includes('"RecordsProcessed":155000')
     && l4[0].includes(`"BytesMetered":${a.length + b.length}`), r.out + r.stderr);
+  // the store fails after its retries (every HEAD of a file answers 503): the task stops,
+  // PROGRESS_STOPPED, and resumes once the store is back
+  await s3.fault({ mode: '503', count: -1, method: 'HEAD' });
+  r = run(db, `SELECT ts_batch_load(${q(JSON.stringify({ ...short, TargetTableName: 'f4' }))});`, s3.proxyEnv);
+  const m = /task ([A-Z0-9]{32}) stopped \(ts_batch_load_resume\('\1'\) continues it\): s3:\/\/test\/in\/a\.csv: cannot open: /
+    .exec(r.stderr);
+  check('batch_load s3 faults: a store failing after its retries stops the task, naming it', !!m, r.out + r.stderr);
+  const tid = m ? m[1] : 'NONE';
+  r = run(db, `SELECT TaskStatus, ErrorMessage IS NOT NULL, RecordsProcessed FROM ts_batch_load_tasks WHERE TaskId='${tid}';`, env);
+  eq('batch_load s3 faults: the task row says PROGRESS_STOPPED with its ErrorMessage', r.out, 'PROGRESS_STOPPED|1|0');
+  await s3.fault({ mode: 'pass' });
+  r = run(db, `SELECT ts_batch_load_resume('${tid}');
+               SELECT count(*), sum(v) FROM f4;`, s3.proxyEnv);
+  const l5 = r.out.split('\n');
+  check('batch_load s3 faults: resumed once the store is back, every row once',
+    l5[1] === `155000|${sum}` && l5[0].includes('"TaskStatus":"SUCCEEDED"') && l5[0].includes('"RecordsProcessed":155000'),
+    r.out + r.stderr);
   await s3.fault({ mode: 'pass' });
 } finally {
   await s3.stop();
