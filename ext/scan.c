@@ -29,6 +29,7 @@
 */
 const TsSourceMethods *const tsSourceAll[] = {
   &tsSourceMemory,       /* priority 0: the memory tier */
+  &tsSourceCold,         /* priority 1: the cold tier (Parquet objects) */
   &tsSourceDebug,        /* last: test-only, rows only once enabled */
 };
 const int tsSourceCount = (int)(sizeof(tsSourceAll)/sizeof(tsSourceAll[0]));
@@ -807,6 +808,13 @@ static int tsFilterImpl(sqlite3_vtab_cursor *pCursor, int idxNum, const char *id
       }
       z++;
     }
+  }
+  /* Retention at scan time: rows older than now - memory_retention -
+  ** magnetic_retention are never returned, in either tier, even before
+  ** ts_maintain drops them. */
+  {
+    sqlite3_int64 iExpire = tsEnvNow(p->pEnv) - p->s.iMemRet - p->s.iMagRet;
+    if( pCur->tLo<iExpire ) pCur->tLo = iExpire;
   }
   /* Reads see this connection's pending rows: flush them first. */
   if( rc==SQLITE_OK && p->pPendFirst ) rc = tsTabFlushAll(p);

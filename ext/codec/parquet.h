@@ -265,7 +265,8 @@ int tsPqReaderOpen(TsPqReader **pp, TsPqReadFn xRead, void *pCtx,
 
 /* Same, but the file's tail bytes (at least FileMetaData + 8 bytes, e.g.
 ** from tsPqWriterTail() or a manifest cache) are supplied, so no read is
-** needed to plan.  aTail is copied. */
+** needed to plan: the open calls xRead not even once (the leading "PAR1"
+** is not checked; pages are validated when read).  aTail is copied. */
 int tsPqReaderOpenTail(TsPqReader **pp, TsPqReadFn xRead, void *pCtx,
                        int64_t nFile, const void *aTail, size_t nTail,
                        char **pzErr);
