@@ -22,4 +22,5 @@ int tsCliIngest(int argc, char **argv);      /* ingest.c */
 int tsCliLoad(int argc, char **argv);        /* cmd_load.c */
 int tsCliBackup(int argc, char **argv);      /* backup.c: tslite backup */
 int tsCliRestore(int argc, char **argv);     /* backup.c: tslite restore */
+int tsCliScheduler(int argc, char **argv);   /* scheduler.c: tslite scheduler */
 #endif

@@ -17,6 +17,7 @@ static const struct {
   { "version", tsCliVersion, "version                 print the tslite and SQLite versions" },
   { "ingest",  tsCliIngest,  "ingest DBFILE           line protocol on stdin into tables (Telegraf execd)" },
   { "backup",  tsCliBackup,  "backup DBFILE TABLE URI [OPTIONS_JSON]    back up a table (full, then incremental)" },
+  { "scheduler", tsCliScheduler, "scheduler DBFILE...     the daemon: due scheduled queries and ts_maintain, JSON log" },
   { "restore", tsCliRestore, "restore URI DBFILE NEW_TABLE [OPTIONS_JSON]  restore a backup into a new table" },
 };
 #define TS_NCMD ((int)(sizeof(aCmd)/sizeof(aCmd[0])))

@@ -13,8 +13,9 @@
 **
 ** Declared columns: bucket (start of the bucket, ns; NULL without
 ** bucket_width), the dimensions, measure_name, row_count, first_time,
-** last_time, then for each measure that is not VARCHAR seven columns
-** <m>_count, <m>_sum, <m>_min, <m>_max, <m>_avg, <m>_first, <m>_last, and the
+** last_time, then seven columns for each measure that is not VARCHAR,
+** <m>_last, <m>_count, <m>_sum, <m>_max, <m>_min, <m>_avg, <m>_first (declared
+** kind-major: every _last, then every _count, ...; see AGG_F_*), and the
 ** HIDDEN input columns bucket_width (interval text or ns) and time (a
 ** constraint on the rows aggregated, not on the buckets).
 **
@@ -53,11 +54,15 @@
 ** are used, a stream walks newest first and stops as soon as every used
 ** <m>_last has a value: one index lookup and one chunk per series.
 **
-** Row sources: a stream reads chunk references and blobs through two
-** statements (aggRefBatch, aggBlob); the cold tier (Parquet objects in the
-** manifest) will be a second kind of reference in the same stream, with
-** row-group statistics in place of chunk headers.  Until the scan reads that
-** tier, this module reads the memory tier only, as the scan does.
+** Other tiers: the fast path reads <t>_chunks (the memory tier) through its
+** own statements.  xFilter opens every other row source of source.h with the
+** query's range; if one has rows there (the cold tier, the test overlay),
+** its blocks may overlap the chunks and win by version, so each stream reads
+** its series through the table's own scan instead (one ordered SELECT per
+** series, blocks of AGG_SCAN_ROWS rows, the same fused pass): correct, at
+** the plain query's speed.  Taking cold blocks natively needs, per source,
+** block statistics (a TsSourceMethods slot beside xBlocks) and a rule-6
+** merge only where blocks of one series overlap in time.
 **
 ** idxStr grammar (built by aggBestIndex, read by aggFilter), tokens
 ** separated by ' ', in argv order first:
@@ -72,6 +77,7 @@
 */
 #include "tslite.h"
 #include "table.h"
+#include "source.h"
 #include "chunk.h"
 #include "tsagg.h"
 #include "numtext.h"
@@ -79,17 +85,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Per-measure aggregate columns, in declaration order. */
-#define AGG_F_COUNT 0
-#define AGG_F_SUM   1
-#define AGG_F_MIN   2
+/* Per-measure aggregates.  The columns are declared kind-major (every
+** <m>_last, then every <m>_count, ...), in this order, because colUsed has
+** one bit per column only up to column 62: the kinds whose absence enables a
+** cheaper plan (last: lastpoint; count/sum/max/min: chunk statistics) come
+** first, so a table with 10 measures keeps them all under that limit.  A
+** column past it is treated as used (correct, just more work). */
+#define AGG_F_LAST  0
+#define AGG_F_COUNT 1
+#define AGG_F_SUM   2
 #define AGG_F_MAX   3
-#define AGG_F_AVG   4
-#define AGG_F_FIRST 5
-#define AGG_F_LAST  6
+#define AGG_F_MIN   4
+#define AGG_F_AVG   5
+#define AGG_F_FIRST 6
 #define AGG_NF      7
 static const char *const azAggSuffix[AGG_NF] = {
-  "count", "sum", "min", "max", "avg", "first", "last"
+  "last", "count", "sum", "max", "min", "avg", "first"
 };
 
 /* Bits of the row-level columns in the "used" mask. */
@@ -99,6 +110,9 @@ static const char *const azAggSuffix[AGG_NF] = {
 
 /* Largest batch of chunk references fetched at once. */
 #define AGG_BATCH_MAX 256
+
+/* Rows per block read from the table's scan (the other-tiers fallback). */
+#define AGG_SCAN_ROWS 1024
 
 typedef struct AggVtab AggVtab;
 struct AggVtab {
@@ -167,6 +181,13 @@ struct AggStream {
   int bDone;                /* no more results */
   int bStop;                /* early stop: the next call ends the stream */
   int bStarted;             /* serial mode: streamNext called once */
+  /* Scan mode (another tier holds rows: see aggFilter): blocks of rows read
+  ** through the table itself, which merges the tiers. */
+  sqlite3_stmt *pScan;      /* this series' rows in scan order; owned */
+  int bScanEof;             /* pScan is exhausted */
+  int64_t *aScanTime;       /* [AGG_SCAN_ROWS] ascending (owned, one allocation
+                            ** with the arrays below) */
+  TsChunkCol *aScanCol;     /* [nAgg] columns of the block (in that allocation) */
 };
 
 /* A set of accepted TEXT values for one dimension or measure_name. */
@@ -199,6 +220,8 @@ struct AggCursor {
   int bDesc;                /* streams walk newest first */
   int bHeap;                /* merge by heap (bucket in ORDER BY), else serial */
   int bLastOnly;            /* lastpoint early stop (see header) */
+  int bScan;                /* another tier has rows in the range: read
+                            ** through the table's own scan (see aggFilter) */
   unsigned char *aUsed;     /* per aggregated measure: bitmask of AGG_F_* used (owned) */
   int fRowUsed;             /* AGG_U_* bits used */
   int bNeedFirstLast;       /* some used measure needs first/last */
@@ -352,10 +375,10 @@ static int aggConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv
       }
     }
   }
-  for(i=0; i<p->nAgg; i++){
-    int iM = p->aAggCol[i], eT = pS->aMeasType[iM];
-    const char *zValType = eT==TS_TYPE_DOUBLE ? "REAL" : "INTEGER";
-    for(k=0; k<AGG_NF; k++){
+  for(k=0; k<AGG_NF; k++){
+    for(i=0; i<p->nAgg; i++){
+      int iM = p->aAggCol[i], eT = pS->aMeasType[iM];
+      const char *zValType = eT==TS_TYPE_DOUBLE ? "REAL" : "INTEGER";
       char *zCol = sqlite3_mprintf("%s_%s", pS->azMeas[iM], azAggSuffix[k]);
       int bSeen;
       if( zCol==0 ){ rc = SQLITE_NOMEM; goto out; }
@@ -513,7 +536,7 @@ static int aggBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     sqlite3_str_appendf(s, "U%x", fRow);
     for(i=0; i<p->nAgg; i++){
       int f = 0;
-      for(k=0; k<AGG_NF; k++) if( colIsUsed(m, p->iColAgg0 + i*AGG_NF + k) ) f |= 1<<k;
+      for(k=0; k<AGG_NF; k++) if( colIsUsed(m, p->iColAgg0 + k*p->nAgg + i) ) f |= 1<<k;
       sqlite3_str_appendf(s, "%02x", f);
     }
   }
@@ -556,6 +579,8 @@ static void aggReset(AggCursor *p){
     streamRowModeEnd(s);
     sqlite3_free(s->aRef);
     sqlite3_free(s->res.aAcc);
+    sqlite3_finalize(s->pScan);
+    sqlite3_free(s->aScanTime);
   }
   sqlite3_free(p->aStream);
   p->aStream = 0;
@@ -588,6 +613,10 @@ static void aggReset(AggCursor *p){
   p->iCur = -1;
   p->nOrder = 0;
   p->iRowid = 0;
+  p->bScan = 0;
+  p->bHeap = 0;
+  p->bLastOnly = 0;
+  p->bNeedFirstLast = 0;
 }
 
 static int aggClose(sqlite3_vtab_cursor *pCur){
@@ -931,6 +960,10 @@ static int addRun(AggCursor *p, AggStream *s, int i0, int i1){
     TsChunkCol c;
     int iM = v->aAggCol[i];
     if( !p->aUsed[i] ) continue;
+    if( s->pReader==0 ){
+      tsAggAddCol(&s->res.aAcc[i], &s->aScanCol[i], s->aTime, i0, i1);
+      continue;
+    }
     if( tsChunkReadCol(s->pReader, iM, &c)!=TS_CHUNK_OK ){
       return corruptChunk(p, s->iChunkId, "a measure column does not decode");
     }
@@ -951,6 +984,121 @@ static int lastComplete(AggCursor *p, AggStream *s){
     if( p->aUsed[i] && s->res.aAcc[i].nValue==0 ) return 0;
   }
   return s->res.bHave;
+}
+
+/* Scan mode: prepare the series' query on the table itself (which merges
+** every tier by the source.h rules) and its block buffers. */
+static int scanBegin(AggCursor *p, AggStream *s){
+  AggVtab *v = (AggVtab*)p->base.pVtab;
+  const TsTableSchema *pS = tsTableSchema(p->pTab);
+  sqlite3 *db = tsTableDbHandle(p->pTab);
+  sqlite3_str *q = sqlite3_str_new(db);
+  char *zSql;
+  size_t nCol = sizeof(TsChunkCol)*(size_t)v->nAgg;
+  size_t nVal = (sizeof(int64_t) + 1)*AGG_SCAN_ROWS;
+  unsigned char *pMem;
+  int rc, i, iBind = 1;
+  pMem = sqlite3_malloc64(sizeof(int64_t)*AGG_SCAN_ROWS + nCol + nVal*(size_t)v->nAgg + 8);
+  if( pMem==0 ){ sqlite3_free(sqlite3_str_finish(q)); return SQLITE_NOMEM; }
+  s->aScanTime = (int64_t*)pMem;
+  s->aScanCol = (TsChunkCol*)(pMem + sizeof(int64_t)*AGG_SCAN_ROWS);
+  memset(s->aScanCol, 0, nCol);
+  for(i=0; i<v->nAgg; i++){
+    unsigned char *a = pMem + sizeof(int64_t)*AGG_SCAN_ROWS + nCol + nVal*(size_t)i;
+    s->aScanCol[i].eType = v->aMeasType[v->aAggCol[i]];
+    s->aScanCol[i].aDouble = (const double*)a;
+    s->aScanCol[i].aInt = (const int64_t*)a;
+    s->aScanCol[i].aNull = a + sizeof(int64_t)*AGG_SCAN_ROWS;
+  }
+  sqlite3_str_appendall(q, "SELECT time");
+  for(i=0; i<v->nAgg; i++){
+    if( p->aUsed[i] ) sqlite3_str_appendf(q, ", \"%w\"", pS->azMeas[v->aAggCol[i]]);
+    else sqlite3_str_appendall(q, ", NULL");
+  }
+  sqlite3_str_appendf(q, " FROM \"%w\".\"%w\" WHERE measure_name = ?", tsTableDb(p->pTab),
+                      tsTableName(p->pTab));
+  for(i=0; i<pS->nDim; i++){
+    if( s->pSer->azDim[i] ) sqlite3_str_appendf(q, " AND \"%w\" = ?", pS->azDim[i]);
+    else sqlite3_str_appendf(q, " AND \"%w\" IS NULL", pS->azDim[i]);
+  }
+  sqlite3_str_appendf(q, " AND time >= ? AND time <= ? ORDER BY time%s", p->bDesc ? " DESC" : "");
+  zSql = sqlite3_str_finish(q);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(db, zSql, -1, &s->pScan, 0);
+  sqlite3_free(zSql);
+  if( rc ){
+    tsVtabErr(p->base.pVtab, "%s: %s", v->zName, sqlite3_errmsg(db));
+    return rc;
+  }
+  sqlite3_bind_text(s->pScan, iBind++, s->pSer->zMName, s->pSer->nMName, SQLITE_STATIC);
+  for(i=0; i<pS->nDim; i++){
+    if( s->pSer->azDim[i] ){
+      sqlite3_bind_text(s->pScan, iBind++, s->pSer->azDim[i], s->pSer->anDim[i], SQLITE_STATIC);
+    }
+  }
+  sqlite3_bind_int64(s->pScan, iBind++, p->tLo);
+  sqlite3_bind_int64(s->pScan, iBind++, p->tHi);
+  return SQLITE_OK;
+}
+
+/* Scan mode: read the next block of up to AGG_SCAN_ROWS rows into the
+** stream's buffers (ascending, whatever the scan order) and enter row mode
+** on it; *pbEnd when the series has no more rows. */
+static int scanBlock(AggCursor *p, AggStream *s, int *pbEnd){
+  AggVtab *v = (AggVtab*)p->base.pVtab;
+  int n = 0, rc = SQLITE_OK, i;
+  *pbEnd = 0;
+  if( s->pScan==0 && !s->bScanEof ){
+    rc = scanBegin(p, s);
+    if( rc ) return rc;
+  }
+  while( !s->bScanEof && n<AGG_SCAN_ROWS ){
+    rc = sqlite3_step(s->pScan);
+    if( rc==SQLITE_ROW ){
+      s->aScanTime[n] = sqlite3_column_int64(s->pScan, 0);
+      for(i=0; i<v->nAgg; i++){
+        TsChunkCol *c = &s->aScanCol[i];
+        int bNull = !p->aUsed[i] || sqlite3_column_type(s->pScan, 1+i)==SQLITE_NULL;
+        ((uint8_t*)c->aNull)[n] = (uint8_t)bNull;
+        if( bNull ) ((int64_t*)c->aInt)[n] = 0;
+        else if( c->eType==TS_TYPE_DOUBLE ) ((double*)c->aDouble)[n] = sqlite3_column_double(s->pScan, 1+i);
+        else ((int64_t*)c->aInt)[n] = sqlite3_column_int64(s->pScan, 1+i);
+      }
+      n++;
+      rc = SQLITE_OK;
+    }else if( rc==SQLITE_DONE ){
+      s->bScanEof = 1;
+      rc = SQLITE_OK;
+    }else{
+      tsVtabErr(p->base.pVtab, "%s: %s", v->zName, sqlite3_errmsg(tsTableDbHandle(p->pTab)));
+      return rc;
+    }
+  }
+  if( s->bScanEof && s->pScan ){
+    sqlite3_finalize(s->pScan);
+    s->pScan = 0;
+  }
+  if( n==0 ){ *pbEnd = 1; return SQLITE_OK; }
+  if( p->bDesc ){
+    /* The runs are found by binary search over ascending times. */
+    int a, b;
+    for(a=0, b=n-1; a<b; a++, b--){
+      int64_t t = s->aScanTime[a]; s->aScanTime[a] = s->aScanTime[b]; s->aScanTime[b] = t;
+      for(i=0; i<v->nAgg; i++){
+        TsChunkCol *c = &s->aScanCol[i];
+        int64_t *ai = (int64_t*)c->aInt, x = ai[a];
+        uint8_t *an = (uint8_t*)c->aNull, y = an[a];
+        ai[a] = ai[b]; ai[b] = x;
+        an[a] = an[b]; an[b] = y;
+      }
+    }
+  }
+  s->aTime = s->aScanTime;
+  s->iBeg = 0;
+  s->iEnd = n;
+  s->iRow = p->bDesc ? n-1 : 0;
+  s->bRowMode = 1;
+  return SQLITE_OK;
 }
 
 static int64_t bucketOf(AggCursor *p, int64_t t){
@@ -992,6 +1140,17 @@ static int streamNext(AggCursor *p, AggStream *s){
       s->res.bHave = 1;
       if( rc ) return rc;
       if( p->bLastOnly && lastComplete(p, s) ){
+        s->bStop = 1;
+        return SQLITE_OK;
+      }
+      continue;
+    }
+    if( p->bScan ){
+      int bEnd = 0;
+      rc = scanBlock(p, s, &bEnd);
+      if( rc ) return rc;
+      if( bEnd ){
+        if( !s->res.bHave ) s->bDone = 1;
         s->bStop = 1;
         return SQLITE_OK;
       }
@@ -1048,8 +1207,11 @@ static int loadSeries(AggCursor *p){
   int rc, i, nAlloc = 0;
   sqlite3_str_appendall(s, "SELECT id, measure_name");
   for(i=0; i<v->nDim; i++) sqlite3_str_appendf(s, ", d%d", i);
-  sqlite3_str_appendf(s, " FROM \"%w\".\"%w_series\" WHERE tmax >= ?1 AND tmin <= ?2 ORDER BY id",
-                      tsTableDb(p->pTab), tsTableName(p->pTab));
+  /* Series without memory-tier rows (NULL tmin) may have rows in another
+  ** tier: in scan mode every series is a candidate. */
+  sqlite3_str_appendf(s, " FROM \"%w\".\"%w_series\" WHERE %s ORDER BY id",
+                      tsTableDb(p->pTab), tsTableName(p->pTab),
+                      p->bScan ? "?1 <= ?2" : "tmax >= ?1 AND tmin <= ?2");
   zSql = sqlite3_str_finish(s);
   if( zSql==0 ) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(db, zSql, -1, &q, 0);
@@ -1319,6 +1481,33 @@ static int aggFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
     sqlite3_free(zErr);
     return rc;
   }
+  /* Another tier (a row source other than the memory tier, source.h) with
+  ** rows in the range: its blocks may overlap the chunks and win by version,
+  ** so read through the table's own scan, which applies source.h's merge
+  ** rules (correct, not fast; see the header).  Otherwise the chunks are the
+  ** whole answer. */
+  {
+    TsScanSpec spec;
+    spec.tLo = p->tLo;
+    spec.tHi = p->tHi;
+    spec.bDesc = p->bDesc;
+    for(i=0; rc==SQLITE_OK && i<tsSourceCount && !p->bScan; i++){
+      TsSource *pSrc = 0;
+      if( tsSourceAll[i]==&tsSourceMemory ) continue;
+      rc = tsSourceAll[i]->xOpen(p->pTab, &spec, &pSrc);
+      if( rc ){
+        tsVtabErr(pCur->pVtab, "%s: cannot open the %s row source of %s: %s", v->zName,
+                  tsSourceAll[i]->zName, v->zUTab, sqlite3_errstr(rc));
+        return rc;
+      }
+      if( pSrc ){
+        pSrc->pM = tsSourceAll[i];
+        pSrc->pTab = p->pTab;
+        tsSourceAll[i]->xClose(pSrc);
+        p->bScan = 1;
+      }
+    }
+  }
   rc = prepareStmts(p);
   if( rc==SQLITE_OK ) rc = loadSeries(p);
   if( rc ) return rc;
@@ -1387,7 +1576,7 @@ static int aggColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int iCol){
   }else if( iCol==v->iColLastT ){
     sqlite3_result_int64(ctx, s->res.tLast);
   }else if( iCol>=v->iColAgg0 && iCol<v->iColWidth ){
-    int iA = (iCol - v->iColAgg0)/AGG_NF, f = (iCol - v->iColAgg0)%AGG_NF;
+    int iA = (iCol - v->iColAgg0)%v->nAgg, f = (iCol - v->iColAgg0)/v->nAgg;
     const TsAggAcc *a = &s->res.aAcc[iA];
     int bD = v->aMeasType[v->aAggCol[iA]]==TS_TYPE_DOUBLE;
     if( (p->aUsed[iA] & (1<<f))==0 ){

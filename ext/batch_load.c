@@ -322,6 +322,12 @@ static int srcOpen(BlSrc *p, const TsBlConfig *c, const char *zUri, char **pzErr
   objCfg(c, &oc, 0);
   rc = tsObjOpenParent(zUri, &oc, &p->pStore, &p->zKey, &zObjErr);
   if( rc==TS_OBJ_OK ) rc = tsObjHead(p->pStore, p->zKey, &info, &zObjErr);
+  if( rc==TS_OBJ_NOTFOUND ){
+    /* removed since the task listed it: that file fails, the task goes on */
+    tsErrSet(pzErr, "the object no longer exists");
+    free(zObjErr);
+    return SQLITE_NOTFOUND;
+  }
   if( rc!=TS_OBJ_OK ){
     tsErrSet(pzErr, "cannot open: %s", zObjErr ? zObjErr : "error");
     free(zObjErr);
@@ -862,6 +868,11 @@ static int loadFile(BlRun *r, int iFile, BlVal *aVal){
   memset(&rd, 0, sizeof(rd));
   rc = srcOpen(&src, c, r->aFile[iFile].zUri, &zRdErr);
   if( rc==SQLITE_NOMEM ) goto done;
+  if( rc==SQLITE_IOERR ){
+    /* the store failed after its retries: the task stops, resumable */
+    tsErrSet(&r->zErr, "ts_batch_load: %s: %s", r->aFile[iFile].zUri, zRdErr);
+    goto done;
+  }
   if( rc ){ zFail = sqlite3_mprintf("%s", zRdErr); rc = SQLITE_OK; goto done; }
   if( tsCsvInit(&rd, &c->csv, &zWhy) ){ rc = SQLITE_NOMEM; goto done; }
   bInit = 1;
@@ -873,6 +884,10 @@ static int loadFile(BlRun *r, int iFile, BlVal *aVal){
     if( e==TS_CSV_NEED ){
       rc = srcNext(&src, &a, &n, &zRdErr);
       if( rc==SQLITE_NOMEM ) goto done;
+      if( rc==SQLITE_IOERR ){
+        tsErrSet(&r->zErr, "ts_batch_load: %s: %s", r->aFile[iFile].zUri, zRdErr);
+        goto done;
+      }
       if( rc ){ zFail = sqlite3_mprintf("%s", zRdErr); rc = SQLITE_OK; goto done; }
       if( n==0 ) tsCsvFinish(&rd); else tsCsvFeed(&rd, a, n);
       continue;
@@ -1212,6 +1227,15 @@ static int runTask(BlRun *r){
     ** calling statement ends, and the row then still says IN_PROGRESS,
     ** which ts_batch_load_resume accepts too */
     if( (rc&0xff)!=SQLITE_INTERRUPT && (rc&0xff)!=SQLITE_BUSY ) setStatus(r, "PROGRESS_STOPPED", r->zErr);
+    if( (rc&0xff)!=SQLITE_BUSY ){
+      /* name the task, so the caller can resume it */
+      const char *zWhy = r->zErr;
+      char *z;
+      if( strncmp(zWhy, "ts_batch_load: ", 15)==0 ) zWhy += 15;
+      z = sqlite3_mprintf("ts_batch_load: task %s stopped (ts_batch_load_resume('%s') continues it): %s",
+                          r->zTaskId, r->zTaskId, zWhy);
+      if( z ){ sqlite3_free(r->zErr); r->zErr = z; }
+    }
   }else{
     char *zUri = 0;
     const char *zStatus;

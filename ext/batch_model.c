@@ -37,6 +37,7 @@
 */
 #include "batch_load.h"
 #include "bl_value.h"
+#include "op.h"
 #include "chunk.h"
 #include "objstore.h"
 #include <stdio.h>
@@ -64,26 +65,25 @@ struct BlObj {
   unsigned char *aUsed; /* 1: read by a getter */
 };
 
+/* The parse: a TsOp (op.h) holds the first error; blErr adds the path. */
 typedef struct BlCtx BlCtx;
 struct BlCtx {
-  sqlite3 *db;
-  const char *zFunc;
+  TsOp op;                /* connection, function name, first error */
   sqlite3_stmt *pEach;    /* json_each statement */
-  char **pzErr;
-  int rc;
 };
 
+/* "<zFunc>: <zPath>: <message>" (or without the path at the top level). */
 static void blErr(BlCtx *p, const char *zPath, const char *zFmt, ...){
   va_list ap;
   char *z;
-  if( p->rc ) return;
+  if( p->op.rc ) return;
   va_start(ap, zFmt);
   z = sqlite3_vmprintf(zFmt, ap);
   va_end(ap);
-  if( zPath && zPath[0] ) tsErrSet(p->pzErr, "%s: %s: %s", p->zFunc, zPath, z ? z : "out of memory");
-  else tsErrSet(p->pzErr, "%s: %s", p->zFunc, z ? z : "out of memory");
+  if( z==0 ){ tsOpOom(&p->op); return; }
+  if( zPath && zPath[0] ) tsOpErr(&p->op, SQLITE_ERROR, "%s: %s: %s", p->op.zFunc, zPath, z);
+  else tsOpErr(&p->op, SQLITE_ERROR, "%s: %s", p->op.zFunc, z);
   sqlite3_free(z);
-  p->rc = SQLITE_ERROR;
 }
 
 static void blObjClear(BlObj *o){
@@ -117,15 +117,15 @@ static const char *jtypeName(int e){
 static void blLoad(BlCtx *p, const char *zJson, int eWant, const char *zPath, BlObj *o){
   int nAlloc = 0, rc, i, j;
   memset(o, 0, sizeof(*o));
-  if( p->rc ) return;
+  if( p->op.rc ) return;
   o->zPath = sqlite3_mprintf("%s", zPath);
-  if( o->zPath==0 ){ p->rc = SQLITE_NOMEM; return; }
+  if( o->zPath==0 ){ tsOpOom(&p->op); return; }
   if( p->pEach==0 ){
-    rc = sqlite3_prepare_v2(p->db,
+    rc = sqlite3_prepare_v2(p->op.db,
         "SELECT json_type(?1), key, type, CASE WHEN type IN ('object','array') THEN json(value)"
         " ELSE CAST(value AS TEXT) END FROM (SELECT 1) LEFT JOIN json_each(?1)",
         -1, &p->pEach, 0);
-    if( rc ){ blErr(p, 0, "%s", sqlite3_errmsg(p->db)); return; }
+    if( rc ){ blErr(p, 0, "%s", sqlite3_errmsg(p->op.db)); return; }
   }
   sqlite3_bind_text(p->pEach, 1, zJson, -1, SQLITE_STATIC);
   while( (rc = sqlite3_step(p->pEach))==SQLITE_ROW ){
@@ -143,7 +143,7 @@ static void blLoad(BlCtx *p, const char *zJson, int eWant, const char *zPath, Bl
       if( azK ) o->azKey = azK;
       if( azV ) o->azVal = azV;
       aT = azV ? sqlite3_realloc64(o->aType, sizeof(int)*nNew) : 0;
-      if( aT==0 ){ p->rc = SQLITE_NOMEM; break; }
+      if( aT==0 ){ tsOpOom(&p->op); break; }
       o->aType = aT;
       nAlloc = nNew;
     }
@@ -153,22 +153,22 @@ static void blLoad(BlCtx *p, const char *zJson, int eWant, const char *zPath, Bl
                    : sqlite3_mprintf("%s", sqlite3_column_text(p->pEach, 3));
     o->n++;
     if( (eWant==J_OBJ && o->azKey[o->n-1]==0)
-     || (o->aType[o->n-1]!=J_NULL && o->azVal[o->n-1]==0) ){ p->rc = SQLITE_NOMEM; break; }
+     || (o->aType[o->n-1]!=J_NULL && o->azVal[o->n-1]==0) ){ tsOpOom(&p->op); break; }
   }
-  if( rc!=SQLITE_ROW && rc!=SQLITE_DONE && p->rc==0 ){
-    blErr(p, zPath, "not valid JSON (%s)", sqlite3_errmsg(p->db));
+  if( rc!=SQLITE_ROW && rc!=SQLITE_DONE && p->op.rc==0 ){
+    blErr(p, zPath, "not valid JSON (%s)", sqlite3_errmsg(p->op.db));
   }
   sqlite3_reset(p->pEach);
   sqlite3_clear_bindings(p->pEach);
-  if( p->rc==0 ){
+  if( p->op.rc==0 ){
     o->aUsed = sqlite3_malloc64(o->n ? o->n : 1);
-    if( o->aUsed==0 ){ p->rc = SQLITE_NOMEM; return; }
+    if( o->aUsed==0 ){ tsOpOom(&p->op); return; }
     memset(o->aUsed, 0, o->n ? o->n : 1);
   }
-  for(i=0; p->rc==0 && eWant==J_OBJ && i<o->n; i++){
+  for(i=0; p->op.rc==0 && eWant==J_OBJ && i<o->n; i++){
     for(j=0; j<i; j++){
       if( strcmp(o->azKey[i], o->azKey[j])==0 ){
-        blErr(p, zPath, "duplicate key '%s'", o->azKey[i]);
+        blErr(p, zPath, "duplicate key '%.200s'", o->azKey[i]);
         break;
       }
     }
@@ -178,9 +178,9 @@ static void blLoad(BlCtx *p, const char *zJson, int eWant, const char *zPath, Bl
 /* Every key of o must be in azAllowed (NULL-terminated). */
 static void blKeys(BlCtx *p, const BlObj *o, const char *const *azAllowed){
   int i, j;
-  for(i=0; p->rc==0 && i<o->n; i++){
+  for(i=0; p->op.rc==0 && i<o->n; i++){
     for(j=0; azAllowed[j] && strcmp(azAllowed[j], o->azKey[i]); j++){}
-    if( azAllowed[j]==0 ) blErr(p, o->zPath, "unknown key '%s'", o->azKey[i]);
+    if( azAllowed[j]==0 ) blErr(p, o->zPath, "unknown key '%.200s'", o->azKey[i]);
   }
 }
 
@@ -198,7 +198,7 @@ static int blFind(const BlObj *o, const char *zKey){
 static void blStr(BlCtx *p, const BlObj *o, const char *zKey, int bReq, int nMax, char **pz){
   int i;
   *pz = 0;
-  if( p->rc ) return;
+  if( p->op.rc ) return;
   i = blFind(o, zKey);
   if( i<0 ){
     if( bReq ) blErr(p, o->zPath, "'%s' is required", zKey);
@@ -214,7 +214,7 @@ static void blStr(BlCtx *p, const BlObj *o, const char *zKey, int bReq, int nMax
     return;
   }
   *pz = sqlite3_mprintf("%s", o->azVal[i]);
-  if( *pz==0 ) p->rc = SQLITE_NOMEM;
+  if( *pz==0 ) tsOpOom(&p->op);
 }
 
 /* A one-character member (CsvConfiguration): the byte, or dflt if absent. */
@@ -234,7 +234,7 @@ static int64_t blInt(BlCtx *p, const BlObj *o, const char *zKey, int64_t iMin, i
                      int64_t dflt){
   int i;
   int64_t v;
-  if( p->rc ) return dflt;
+  if( p->op.rc ) return dflt;
   i = blFind(o, zKey);
   if( i<0 ) return dflt;
   if( o->aType[i]!=J_INT ){
@@ -252,7 +252,7 @@ static int64_t blInt(BlCtx *p, const BlObj *o, const char *zKey, int64_t iMin, i
 
 static int blBool(BlCtx *p, const BlObj *o, const char *zKey, int dflt){
   int i;
-  if( p->rc ) return dflt;
+  if( p->op.rc ) return dflt;
   i = blFind(o, zKey);
   if( i<0 ) return dflt;
   if( o->aType[i]!=J_TRUE && o->aType[i]!=J_FALSE ){
@@ -267,7 +267,7 @@ static int blSub(BlCtx *p, const BlObj *o, const char *zKey, int eWant, int bReq
   int i;
   char *zPath;
   memset(o2, 0, sizeof(*o2));
-  if( p->rc ) return 0;
+  if( p->op.rc ) return 0;
   i = blFind(o, zKey);
   if( i<0 ){
     if( bReq ) blErr(p, o->zPath, "'%s' is required", zKey);
@@ -278,26 +278,26 @@ static int blSub(BlCtx *p, const BlObj *o, const char *zKey, int eWant, int bReq
     return 0;
   }
   zPath = o->zPath[0] ? sqlite3_mprintf("%s.%s", o->zPath, zKey) : sqlite3_mprintf("%s", zKey);
-  if( zPath==0 ){ p->rc = SQLITE_NOMEM; return 0; }
+  if( zPath==0 ){ tsOpOom(&p->op); return 0; }
   blLoad(p, o->azVal[i], eWant, zPath, o2);
   sqlite3_free(zPath);
-  return p->rc==0;
+  return p->op.rc==0;
 }
 
 /* Element i of array a, which must be an object. */
 static int blElem(BlCtx *p, const BlObj *a, int i, BlObj *o2){
   char *zPath;
   memset(o2, 0, sizeof(*o2));
-  if( p->rc ) return 0;
+  if( p->op.rc ) return 0;
   zPath = sqlite3_mprintf("%s[%d]", a->zPath, i);
-  if( zPath==0 ){ p->rc = SQLITE_NOMEM; return 0; }
+  if( zPath==0 ){ tsOpOom(&p->op); return 0; }
   if( a->aType[i]!=J_OBJ ){
     blErr(p, zPath, "must be an object, got %s", jtypeName(a->aType[i]));
   }else{
     blLoad(p, a->azVal[i], J_OBJ, zPath, o2);
   }
   sqlite3_free(zPath);
-  return p->rc==0;
+  return p->op.rc==0;
 }
 
 /**************************************************************************
@@ -345,7 +345,7 @@ static int nameReserved(const char *z){
 
 /* Check a target column name; zWhat names the mapping in errors. */
 static void nameCheck(BlCtx *p, const char *zPath, const char *zKey, const char *zName, int nMax){
-  if( p->rc ) return;
+  if( p->op.rc ) return;
   if( nameReserved(zName) ){
     blErr(p, zPath, "%s '%s' is a reserved name (time, measure_name, version, measure_value*,"
           " ts_*)", zKey, zName);
@@ -359,13 +359,13 @@ static void attrsParse(BlCtx *p, const BlObj *a, TsBlRec *r){
   static const char *const azKey[] = { "SourceColumn", "TargetMultiMeasureAttributeName",
                                        "MeasureValueType", 0 };
   int i;
-  if( p->rc ) return;
+  if( p->op.rc ) return;
   if( a->n==0 ){ blErr(p, a->zPath, "needs at least one mapping"); return; }
   if( a->n>256 ){ blErr(p, a->zPath, "has %d mappings, at most 256 are allowed", a->n); return; }
   r->aAttr = sqlite3_malloc64(sizeof(TsBlCol)*a->n);
-  if( r->aAttr==0 ){ p->rc = SQLITE_NOMEM; return; }
+  if( r->aAttr==0 ){ tsOpOom(&p->op); return; }
   memset(r->aAttr, 0, sizeof(TsBlCol)*a->n);
-  for(i=0; p->rc==0 && i<a->n; i++){
+  for(i=0; p->op.rc==0 && i<a->n; i++){
     BlObj o;
     TsBlCol *c = &r->aAttr[i];
     char *zType = 0;
@@ -375,9 +375,9 @@ static void attrsParse(BlCtx *p, const BlObj *a, TsBlRec *r){
       blStr(p, &o, "SourceColumn", 1, 256, &c->zSrc);
       blStr(p, &o, "TargetMultiMeasureAttributeName", 0, 256, &c->zDst);
       blStr(p, &o, "MeasureValueType", 0, 0, &zType);
-      if( p->rc==0 && c->zDst==0 ){
+      if( p->op.rc==0 && c->zDst==0 ){
         c->zDst = sqlite3_mprintf("%s", c->zSrc);
-        if( c->zDst==0 ) p->rc = SQLITE_NOMEM;
+        if( c->zDst==0 ) tsOpOom(&p->op);
       }
       c->eType = TS_TYPE_DOUBLE;
       if( zType && (c->eType = typeParse(zType, 0))<0 ){
@@ -393,9 +393,9 @@ static void attrsParse(BlCtx *p, const BlObj *a, TsBlRec *r){
 
 static TsBlRec *recAdd(BlCtx *p, TsBlModel *m){
   TsBlRec *a;
-  if( p->rc ) return 0;
+  if( p->op.rc ) return 0;
   a = sqlite3_realloc64(m->aRec, sizeof(TsBlRec)*(m->nRec+1));
-  if( a==0 ){ p->rc = SQLITE_NOMEM; return 0; }
+  if( a==0 ){ tsOpOom(&p->op); return 0; }
   m->aRec = a;
   memset(&a[m->nRec], 0, sizeof(TsBlRec));
   return &a[m->nRec++];
@@ -420,14 +420,14 @@ static void modelParse(BlCtx *p, const BlObj *o, TsBlModel *m){
   sqlite3_free(zUnit);
   blStr(p, o, "MeasureNameColumn", 0, 256, &m->zMNameCol);
   blSub(p, o, "DimensionMappings", J_ARR, 1, &dims);
-  if( p->rc==0 && dims.n==0 ) blErr(p, dims.zPath, "needs at least one dimension");
-  if( p->rc==0 && dims.n>128 ) blErr(p, dims.zPath, "has %d dimensions, at most 128 are allowed", dims.n);
-  if( p->rc==0 ){
+  if( p->op.rc==0 && dims.n==0 ) blErr(p, dims.zPath, "needs at least one dimension");
+  if( p->op.rc==0 && dims.n>128 ) blErr(p, dims.zPath, "has %d dimensions, at most 128 are allowed", dims.n);
+  if( p->op.rc==0 ){
     m->aDim = sqlite3_malloc64(sizeof(TsBlCol)*dims.n);
-    if( m->aDim==0 ) p->rc = SQLITE_NOMEM;
+    if( m->aDim==0 ) tsOpOom(&p->op);
     else memset(m->aDim, 0, sizeof(TsBlCol)*dims.n);
   }
-  for(i=0; p->rc==0 && i<dims.n; i++){
+  for(i=0; p->op.rc==0 && i<dims.n; i++){
     static const char *const azDKey[] = { "SourceColumn", "DestinationColumn", 0 };
     BlObj d;
     TsBlCol *c = &m->aDim[i];
@@ -436,12 +436,12 @@ static void modelParse(BlCtx *p, const BlObj *o, TsBlModel *m){
       m->nDim++;
       blStr(p, &d, "SourceColumn", 1, 256, &c->zSrc);
       blStr(p, &d, "DestinationColumn", 0, 60, &c->zDst);
-      if( p->rc==0 && c->zDst==0 ){
+      if( p->op.rc==0 && c->zDst==0 ){
         c->zDst = sqlite3_mprintf("%s", c->zSrc);
-        if( c->zDst==0 ) p->rc = SQLITE_NOMEM;
+        if( c->zDst==0 ) tsOpOom(&p->op);
       }
-      if( p->rc==0 ) nameCheck(p, d.zPath, "dimension", c->zDst, 60);
-      for(j=0; p->rc==0 && j<i; j++){
+      if( p->op.rc==0 ) nameCheck(p, d.zPath, "dimension", c->zDst, 60);
+      for(j=0; p->op.rc==0 && j<i; j++){
         if( strcmp(m->aDim[j].zDst, c->zDst)==0 ){
           blErr(p, d.zPath, "dimension '%s' is mapped twice", c->zDst);
         }
@@ -451,7 +451,7 @@ static void modelParse(BlCtx *p, const BlObj *o, TsBlModel *m){
   }
   blObjClear(&dims);
 
-  if( p->rc==0 && (blFind(o, "MultiMeasureMappings")>=0)==(blFind(o, "MixedMeasureMappings")>=0) ){
+  if( p->op.rc==0 && (blFind(o, "MultiMeasureMappings")>=0)==(blFind(o, "MixedMeasureMappings")>=0) ){
     blErr(p, o->zPath, "exactly one of MultiMeasureMappings and MixedMeasureMappings is required");
   }
   if( blSub(p, o, "MultiMeasureMappings", J_OBJ, 0, &multi) && multi.zPath ){
@@ -462,7 +462,7 @@ static void modelParse(BlCtx *p, const BlObj *o, TsBlModel *m){
     blKeys(p, &multi, azMKey);
     if( r ){
       blStr(p, &multi, "TargetMultiMeasureName", 0, 256, &r->zMeasureName);
-      if( p->rc==0 && r->zMeasureName==0 && m->zMNameCol==0 ){
+      if( p->op.rc==0 && r->zMeasureName==0 && m->zMNameCol==0 ){
         blErr(p, multi.zPath, "'TargetMultiMeasureName' is required when MeasureNameColumn is absent");
       }
       /* MeasureNameColumn, when mapped, names the records (reference 4.3) */
@@ -478,7 +478,7 @@ static void modelParse(BlCtx *p, const BlObj *o, TsBlModel *m){
         "MeasureValueType", "MultiMeasureAttributeMappings", 0 };
     m->bMixed = 1;
     if( mixed.n==0 ) blErr(p, mixed.zPath, "needs at least one mapping");
-    for(i=0; p->rc==0 && i<mixed.n; i++){
+    for(i=0; p->op.rc==0 && i<mixed.n; i++){
       BlObj x, a;
       char *zMName = 0, *zSrc = 0, *zTarget = 0, *zType = 0;
       int eType = -1;
@@ -506,7 +506,7 @@ static void modelParse(BlCtx *p, const BlObj *o, TsBlModel *m){
                     " (or a MeasureNameColumn)");
             }
             r->zMeasureName = sqlite3_mprintf("%s", zTarget ? zTarget : zMName ? zMName : "");
-            if( r->zMeasureName==0 ) p->rc = SQLITE_NOMEM;
+            if( r->zMeasureName==0 ) tsOpOom(&p->op);
           }else if( zMName ){
             r->zMatch = zMName; zMName = 0;
           }
@@ -515,23 +515,23 @@ static void modelParse(BlCtx *p, const BlObj *o, TsBlModel *m){
             blErr(p, x.zPath, "'MultiMeasureAttributeMappings' is only used with MeasureValueType MULTI");
           }
           if( zSrc==0 ) blErr(p, x.zPath, "'SourceColumn' is required");
-          if( p->rc==0 ){
+          if( p->op.rc==0 ){
             r->aAttr = sqlite3_malloc64(sizeof(TsBlCol));
-            if( r->aAttr==0 ){ p->rc = SQLITE_NOMEM; }
+            if( r->aAttr==0 ){ tsOpOom(&p->op); }
             else{
               memset(r->aAttr, 0, sizeof(TsBlCol));
               r->nAttr = 1;
               r->aAttr[0].zSrc = sqlite3_mprintf("%s", zSrc);
               r->aAttr[0].zDst = sqlite3_mprintf("%s", zTarget ? zTarget : zSrc);
               r->aAttr[0].eType = eType;
-              if( !r->aAttr[0].zSrc || !r->aAttr[0].zDst ) p->rc = SQLITE_NOMEM;
+              if( !r->aAttr[0].zSrc || !r->aAttr[0].zDst ) tsOpOom(&p->op);
               nameCheck(p, x.zPath, "measure", zTarget ? zTarget : zSrc, 256);
             }
           }
-          if( p->rc==0 && m->zMNameCol==0 ){
+          if( p->op.rc==0 && m->zMNameCol==0 ){
             r->zMeasureName = sqlite3_mprintf("%s", zMName ? zMName : zTarget ? zTarget : zSrc);
-            if( r->zMeasureName==0 ) p->rc = SQLITE_NOMEM;
-          }else if( p->rc==0 && zMName ){
+            if( r->zMeasureName==0 ) tsOpOom(&p->op);
+          }else if( p->op.rc==0 && zMName ){
             r->zMatch = zMName; zMName = 0;
           }
         }
@@ -546,9 +546,9 @@ static void modelParse(BlCtx *p, const BlObj *o, TsBlModel *m){
   /* The distinct measure columns; a name used twice must keep its type and
   ** may not also be a dimension.  Source columns: the time column and the
   ** measure-name column are not data. */
-  for(i=0; p->rc==0 && i<m->nRec; i++){
+  for(i=0; p->op.rc==0 && i<m->nRec; i++){
     TsBlRec *r = &m->aRec[i];
-    for(j=0; p->rc==0 && j<r->nAttr; j++){
+    for(j=0; p->op.rc==0 && j<r->nAttr; j++){
       TsBlCol *c = &r->aAttr[j];
       for(k=0; k<m->nMeas && strcmp(m->azMeas[k], c->zDst); k++){}
       if( k<m->nMeas ){
@@ -561,7 +561,7 @@ static void modelParse(BlCtx *p, const BlObj *o, TsBlModel *m){
         char **az = sqlite3_realloc64(m->azMeas, sizeof(char*)*(m->nMeas+1));
         int *aT = az ? sqlite3_realloc64(m->aMeasType, sizeof(int)*(m->nMeas+1)) : 0;
         if( az ) m->azMeas = az;
-        if( aT==0 ){ p->rc = SQLITE_NOMEM; break; }
+        if( aT==0 ){ tsOpOom(&p->op); break; }
         m->aMeasType = aT;
         m->azMeas[m->nMeas] = c->zDst;
         m->aMeasType[m->nMeas] = c->eType;
@@ -573,18 +573,18 @@ static void modelParse(BlCtx *p, const BlObj *o, TsBlModel *m){
           blErr(p, "DataModel", "'%s' is mapped both as a dimension and as a measure", c->zDst);
         }
       }
-      if( p->rc==0 && strcmp(c->zSrc, m->zTimeCol)==0 ){
+      if( p->op.rc==0 && strcmp(c->zSrc, m->zTimeCol)==0 ){
         blErr(p, "DataModel", "the time column '%s' is also mapped as a measure", c->zSrc);
       }
     }
   }
-  for(i=0; p->rc==0 && i<m->nDim; i++){
+  for(i=0; p->op.rc==0 && i<m->nDim; i++){
     m->aDim[i].iParam = i;
     if( strcmp(m->aDim[i].zSrc, m->zTimeCol)==0 ){
       blErr(p, "DataModel", "the time column '%s' is also mapped as a dimension", m->zTimeCol);
     }
   }
-  if( p->rc==0 && m->zMNameCol && strcmp(m->zMNameCol, m->zTimeCol)==0 ){
+  if( p->op.rc==0 && m->zMNameCol && strcmp(m->zMNameCol, m->zTimeCol)==0 ){
     blErr(p, "DataModel", "MeasureNameColumn and TimeColumn are both '%s'", m->zTimeCol);
   }
 }
@@ -603,11 +603,11 @@ static void csvParse(BlCtx *p, const BlObj *o, TsBlConfig *c){
   blStr(p, o, "NullValue", 0, 256, &c->zNull);
   c->csv.zNull = c->zNull;
   c->csv.bTrim = blBool(p, o, "TrimWhiteSpace", 0);
-  if( p->rc==0 && c->csv.cSep!=',' && c->csv.cSep!='|' && c->csv.cSep!=';' && c->csv.cSep!='\t'
+  if( p->op.rc==0 && c->csv.cSep!=',' && c->csv.cSep!='|' && c->csv.cSep!=';' && c->csv.cSep!='\t'
    && c->csv.cSep!=' ' ){
     blErr(p, o->zPath, "ColumnSeparator must be one of ',', '|', ';', tab or space");
   }
-  if( p->rc==0 ){
+  if( p->op.rc==0 ){
     TsCsvReader r;
     const char *zWhy = 0;
     if( tsCsvInit(&r, &c->csv, &zWhy) ) blErr(p, o->zPath, "%s", zWhy ? zWhy : "unusable options");
@@ -620,9 +620,9 @@ static char *s3Uri(BlCtx *p, const BlObj *o, const char *zPrefixKey){
   char *zB = 0, *zP = 0, *z = 0;
   blStr(p, o, "BucketName", 1, 63, &zB);
   blStr(p, o, zPrefixKey, 0, 1024, &zP);
-  if( p->rc==0 ){
+  if( p->op.rc==0 ){
     z = sqlite3_mprintf("s3://%s/%s", zB, zP ? zP : "");
-    if( z==0 ) p->rc = SQLITE_NOMEM;
+    if( z==0 ) tsOpOom(&p->op);
   }
   sqlite3_free(zB); sqlite3_free(zP);
   return z;
@@ -640,7 +640,7 @@ static char *fetchModel(BlCtx *p, const char *zUri){
           zErr ? zErr : "error");
   }else{
     z = sqlite3_malloc64(b.n+1);
-    if( z==0 ) p->rc = SQLITE_NOMEM;
+    if( z==0 ) tsOpOom(&p->op);
     else{ memcpy(z, b.a, b.n); z[b.n] = 0; }
   }
   free(zErr); free(zKey);
@@ -692,7 +692,7 @@ static void awsParse(BlCtx *p, const BlObj *top, TsBlConfig *c){
         if( strcmp(zEnc, "SSE_S3")==0 ) c->zSse = sqlite3_mprintf("sse_s3");
         else if( strcmp(zEnc, "SSE_KMS")==0 ) c->zSse = sqlite3_mprintf("sse_kms");
         else blErr(p, rs3.zPath, "EncryptionOption must be SSE_S3 or SSE_KMS");
-        if( p->rc==0 && c->zSse==0 ) p->rc = SQLITE_NOMEM;
+        if( p->op.rc==0 && c->zSse==0 ) tsOpOom(&p->op);
       }
       sqlite3_free(zEnc);
     }
@@ -701,7 +701,7 @@ static void awsParse(BlCtx *p, const BlObj *top, TsBlConfig *c){
   if( blSub(p, top, "DataModelConfiguration", J_OBJ, 1, &dmc) ){
     static const char *const azMKey[] = { "DataModel", "DataModelS3Configuration", 0 };
     blKeys(p, &dmc, azMKey);
-    if( p->rc==0 && (blFind(&dmc, "DataModel")>=0)==(blFind(&dmc, "DataModelS3Configuration")>=0) ){
+    if( p->op.rc==0 && (blFind(&dmc, "DataModel")>=0)==(blFind(&dmc, "DataModelS3Configuration")>=0) ){
       blErr(p, dmc.zPath, "exactly one of DataModel and DataModelS3Configuration is required");
     }
     if( blFind(&dmc, "DataModel")>=0 ){
@@ -771,9 +771,10 @@ int tsBlConfigParse(sqlite3 *db, const char *zFunc, const char *zJson,
   BlCtx ctx;
   BlObj top;
   TsBlConfig *c;
+  int rc;
   *ppCfg = 0;
   memset(&ctx, 0, sizeof(ctx));
-  ctx.db = db; ctx.zFunc = zFunc; ctx.pzErr = pzErr;
+  tsOpInit(&ctx.op, db, zFunc);
   c = sqlite3_malloc64(sizeof(*c));
   if( c==0 ) return SQLITE_NOMEM;
   memset(c, 0, sizeof(*c));
@@ -781,31 +782,37 @@ int tsBlConfigParse(sqlite3 *db, const char *zFunc, const char *zJson,
   c->iVersion = 1;
   c->nBatchRows = 10000;
   blLoad(&ctx, zJson ? zJson : "", J_OBJ, "", &top);
-  if( ctx.rc==0 ){
+  if( ctx.op.rc==0 ){
     if( blFind(&top, "DataSourceConfiguration")>=0 ) awsParse(&ctx, &top, c);
     else shortParse(&ctx, &top, c);
   }
   blObjClear(&top);
   sqlite3_finalize(ctx.pEach);
-  if( ctx.rc==0 ){
+  if( ctx.op.rc==0 ){
     const char *zDb = "main";
     if( c->zTargetDbName && schemaExists(db, c->zTargetDbName) ) zDb = c->zTargetDbName;
-    c->zDb = sqlite3_mprintf("%s", zDb);
-    if( c->zDb==0 ) ctx.rc = SQLITE_NOMEM;
+    c->zDb = tsOpDup(&ctx.op, zDb);
   }
-  if( ctx.rc==0 && strncmp(c->zSource, "s3://", 5)!=0 && strncmp(c->zSource, "file://", 7)!=0 ){
-    tsErrSet(pzErr, "%s: DataSource '%s' must be an s3:// or file:// URI", zFunc, c->zSource);
-    ctx.rc = SQLITE_ERROR;
+  if( ctx.op.rc==0 && strncmp(c->zSource, "s3://", 5)!=0 && strncmp(c->zSource, "file://", 7)!=0 ){
+    tsOpErr(&ctx.op, SQLITE_ERROR, "%s: DataSource '%s' must be an s3:// or file:// URI", zFunc, c->zSource);
   }
-  if( ctx.rc==0 && c->zReport && strncmp(c->zReport, "s3://", 5)!=0
+  if( ctx.op.rc==0 && c->zReport && strncmp(c->zReport, "s3://", 5)!=0
    && strncmp(c->zReport, "file://", 7)!=0 ){
-    tsErrSet(pzErr, "%s: ReportLocation '%s' must be an s3:// or file:// URI", zFunc, c->zReport);
-    ctx.rc = SQLITE_ERROR;
+    tsOpErr(&ctx.op, SQLITE_ERROR, "%s: ReportLocation '%s' must be an s3:// or file:// URI",
+            zFunc, c->zReport);
   }
-  if( ctx.rc==SQLITE_NOMEM ) tsErrSet(pzErr, "%s: out of memory", zFunc);
-  if( ctx.rc ){ tsBlConfigFree(c); return ctx.rc; }
-  *ppCfg = c;
-  return SQLITE_OK;
+  rc = ctx.op.rc;
+  if( rc ){
+    /* the message moves to the caller */
+    sqlite3_free(*pzErr);
+    *pzErr = ctx.op.zErr;
+    ctx.op.zErr = 0;
+    tsBlConfigFree(c);
+  }else{
+    *ppCfg = c;
+  }
+  tsOpClear(&ctx.op);
+  return rc;
 }
 
 /**************************************************************************

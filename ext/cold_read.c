@@ -59,6 +59,11 @@ struct ColdEnt {
   int nPin;                  /* open blocks using it */
   sqlite3_uint64 iUse;       /* LRU stamp */
   size_t nByte;              /* bytes counted in the cache */
+  struct ColdObj *pObj;      /* the object */
+  int iRg;                   /* the row group */
+  sqlite3_int64 iSid;        /* 0: every page of the time range; else only
+                             ** the pages that may hold series iSid */
+  ColdEnt *pNext;            /* next entry of the source (ColdSource.pEnt) */
 };
 
 /* One manifest row kept by a scan. */
@@ -75,14 +80,16 @@ struct ColdObj {
   TsPqReader *pReader;       /* opened on first use (owned) */
   int nRg;                   /* row groups (valid with pReader) */
   int64_t *aRgT;             /* per row group: min, max time (owned) */
-  ColdEnt **apEnt;           /* per row group: cached decode or NULL (owned) */
+  ColdEnt **apEnt;           /* per row group: its full decode or NULL */
+  sqlite3_int64 *aAskSid;    /* per row group: last series that asked (owned) */
+  int *anAsk;                /* per row group: series that asked (owned) */
 };
 
 /* A listed block: iRef indexes ColdSource.aBlk. */
 typedef struct ColdBlk ColdBlk;
 struct ColdBlk {
   int iObj, iRg;
-  int64_t iStart, iEnd;      /* rows of the decoded row group */
+  sqlite3_int64 iSid;        /* the decode it was listed from (ColdEnt.iSid) */
 };
 
 typedef struct ColdSource ColdSource;
@@ -97,6 +104,7 @@ struct ColdSource {
   TsBuf rd;                  /* scratch of ranged reads */
   char *zReadErr;            /* message of the last failed read (malloc) */
   ColdObj *pReadObj;         /* object being read (for messages) */
+  ColdEnt *pEnt;             /* every cached decode (owned list) */
   size_t nCache;             /* bytes of decoded row groups */
   sqlite3_uint64 iClock;     /* LRU clock */
   ColdBlk *aBlk;             /* listed blocks (owned) */
@@ -209,9 +217,9 @@ static void coldEntFree(ColdSource *p, ColdEnt *e, int nMeas){
 }
 
 static void coldObjClear(ColdSource *p, ColdObj *o){
-  int i;
-  for(i=0; o->apEnt && i<o->nRg; i++) coldEntFree(p, o->apEnt[i], p->base.pTab->s.nMeas);
   sqlite3_free(o->apEnt);
+  sqlite3_free(o->aAskSid);
+  sqlite3_free(o->anAsk);
   sqlite3_free(o->aRgT);
   tsPqReaderFree(o->pReader);
   sqlite3_free(o->zKey);
@@ -293,8 +301,12 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
   o->nRg = tsPqReaderRowGroupCount(o->pReader);
   o->aRgT = sqlite3_malloc64(sizeof(int64_t)*2*(size_t)(o->nRg+1));
   o->apEnt = sqlite3_malloc64(sizeof(ColdEnt*)*(size_t)(o->nRg+1));
-  if( o->aRgT==0 || o->apEnt==0 ) return SQLITE_NOMEM;
+  o->aAskSid = sqlite3_malloc64(sizeof(sqlite3_int64)*(size_t)(o->nRg+1));
+  o->anAsk = sqlite3_malloc64(sizeof(int)*(size_t)(o->nRg+1));
+  if( o->aRgT==0 || o->apEnt==0 || o->aAskSid==0 || o->anAsk==0 ) return SQLITE_NOMEM;
   memset(o->apEnt, 0, sizeof(ColdEnt*)*(size_t)(o->nRg+1));
+  memset(o->aAskSid, 0, sizeof(sqlite3_int64)*(size_t)(o->nRg+1));
+  memset(o->anAsk, 0, sizeof(int)*(size_t)(o->nRg+1));
   for(i=0; i<o->nRg; i++){
     TsPqStats st;
     o->aRgT[2*i] = o->m.tMin;
@@ -307,68 +319,124 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
   return SQLITE_OK;
 }
 
-/* Evict unpinned row groups, least recently used first, until the cache
-** is under budget. */
+/* Evict unpinned decodes, least recently used first, until the cache is
+** under budget. */
 static void coldCacheTrim(ColdSource *p){
   while( p->nCache>COLD_CACHE_BYTES ){
-    ColdObj *pBestO = 0;
-    int iBest = -1, i, j;
-    for(i=0; i<p->nObj; i++){
-      ColdObj *o = &p->aObj[i];
-      for(j=0; o->apEnt && j<o->nRg; j++){
-        ColdEnt *e = o->apEnt[j];
-        if( e && e->nPin==0 && (iBest<0 || e->iUse<pBestO->apEnt[iBest]->iUse) ){
-          pBestO = o; iBest = j;
-        }
-      }
+    ColdEnt **pp, **ppBest = 0, *e;
+    for(pp=&p->pEnt; *pp; pp=&(*pp)->pNext){
+      if( (*pp)->nPin==0 && (ppBest==0 || (*pp)->iUse<(*ppBest)->iUse) ) ppBest = pp;
     }
-    if( iBest<0 ) return;
-    coldEntFree(p, pBestO->apEnt[iBest], p->base.pTab->s.nMeas);
-    pBestO->apEnt[iBest] = 0;
+    if( ppBest==0 ) return;
+    e = *ppBest;
+    *ppBest = e->pNext;
+    if( e->iSid==0 ) e->pObj->apEnt[e->iRg] = 0;
+    coldEntFree(p, e, p->base.pTab->s.nMeas);
   }
 }
 
-/* The decoded row group iRg of object o (decoding it if not cached). */
-static int coldEntGet(ColdSource *p, ColdObj *o, int iRg, ColdEnt **ppEnt){
-  TsTable *pTab = p->base.pTab;
-  ColdEnt *e = o->apEnt[iRg];
-  char *zErr = 0;
-  int rc;
-  if( e==0 ){
-    int nMeas = pTab->s.nMeas;
-    e = sqlite3_malloc64(sizeof(ColdEnt));
-    if( e==0 ) return SQLITE_NOMEM;
-    memset(e, 0, sizeof(*e));
-    e->aMeas = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(nMeas+1));
-    e->abMeas = sqlite3_malloc64((size_t)nMeas+1);
-    e->aazText = sqlite3_malloc64(sizeof(char**)*(size_t)(nMeas+1));
-    e->aanText = sqlite3_malloc64(sizeof(int*)*(size_t)(nMeas+1));
-    if( e->aMeas==0 || e->abMeas==0 || e->aazText==0 || e->aanText==0 ){
-      coldEntFree(p, e, 0);
-      return SQLITE_NOMEM;
-    }
-    memset(e->abMeas, 0, (size_t)nMeas+1);
-    memset(e->aazText, 0, sizeof(char**)*(size_t)(nMeas+1));
-    memset(e->aanText, 0, sizeof(int*)*(size_t)(nMeas+1));
-    p->pReadObj = o;
-    rc = tsColdRgDecode(o->pReader, iRg, pTab->s.nDim, p->nCol, p->spec.tLo, p->spec.tHi,
-                        &e->pRg, &zErr);
-    if( rc!=TS_PQ_OK ){
-      coldEntFree(p, e, nMeas);
-      rc = coldPqErr(p, o, rc, zErr);
-      free(zErr);
-      return rc;
-    }
-    e->nByte = e->pRg->nByte;
-    p->nCache += e->nByte;
-    o->apEnt[iRg] = e;
-    e->nPin++;             /* not evicted by the trim below */
-    coldCacheTrim(p);
-    e->nPin--;
+/* A cached decode of row group iRg of object o: the full one (iSid 0) or
+** the one of series iSid's pages; NULL if none. */
+static ColdEnt *coldEntFind(ColdSource *p, ColdObj *o, int iRg, sqlite3_int64 iSid){
+  ColdEnt *e;
+  if( iSid==0 ) return o->apEnt[iRg];
+  for(e=p->pEnt; e; e=e->pNext){
+    if( e->pObj==o && e->iRg==iRg && e->iSid==iSid ) return e;
   }
-  e->iUse = ++p->iClock;
+  return 0;
+}
+
+/* Decode row group iRg of object o: every page of the scan's time range
+** (pS NULL), or only the pages that may hold series pS. */
+static int coldEntDecode(ColdSource *p, ColdObj *o, int iRg, const TsSeries *pS, ColdEnt **ppEnt){
+  TsTable *pTab = p->base.pTab;
+  int nMeas = pTab->s.nMeas, nDim = pTab->s.nDim, rc, nRange;
+  TsPqRange aStack[8], *aRange = aStack;
+  ColdEnt *e;
+  char *zErr = 0;
+  *ppEnt = 0;
+  e = sqlite3_malloc64(sizeof(ColdEnt));
+  if( e==0 ) return SQLITE_NOMEM;
+  memset(e, 0, sizeof(*e));
+  e->aMeas = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(nMeas+1));
+  e->abMeas = sqlite3_malloc64((size_t)nMeas+1);
+  e->aazText = sqlite3_malloc64(sizeof(char**)*(size_t)(nMeas+1));
+  e->aanText = sqlite3_malloc64(sizeof(int*)*(size_t)(nMeas+1));
+  if( nDim+2>(int)(sizeof(aStack)/sizeof(aStack[0])) ){
+    aRange = sqlite3_malloc64(sizeof(TsPqRange)*(size_t)(nDim+2));
+  }
+  if( e->aMeas==0 || e->abMeas==0 || e->aazText==0 || e->aanText==0 || aRange==0 ){
+    if( aRange!=aStack ) sqlite3_free(aRange);
+    coldEntFree(p, e, 0);
+    return SQLITE_NOMEM;
+  }
+  memset(e->abMeas, 0, (size_t)nMeas+1);
+  memset(e->aazText, 0, sizeof(char**)*(size_t)(nMeas+1));
+  memset(e->aanText, 0, sizeof(int*)*(size_t)(nMeas+1));
+  e->pObj = o;
+  e->iRg = iRg;
+  e->iSid = pS ? pS->iId : 0;
+  if( pS ){
+    nRange = tsColdSeriesRanges(nDim, (const char*const*)pS->azDim, pS->zMName,
+                                p->spec.tLo, p->spec.tHi, aRange);
+  }else{
+    nRange = tsColdSeriesRanges(0, 0, 0, p->spec.tLo, p->spec.tHi, aRange);
+    if( nRange>1 ) nRange = 1;    /* time only */
+    if( nRange==1 && aRange[0].iCol!=0 ) nRange = 0;
+  }
+  p->pReadObj = o;
+  /* A series' pages are worth a decode of their own only when they are at
+  ** most a quarter of the row group; else decode it whole, once. */
+  rc = tsColdRgDecodeSel(o->pReader, iRg, nDim, p->nCol, aRange, nRange,
+                         pS ? tsPqReaderRowGroupRows(o->pReader, iRg)/4 : -1, &e->pRg, &zErr);
+  if( rc==TS_PQ_OK && e->pRg==0 ){
+    if( aRange!=aStack ) sqlite3_free(aRange);
+    coldEntFree(p, e, nMeas);
+    return coldEntDecode(p, o, iRg, 0, ppEnt);
+  }
+  if( aRange!=aStack ) sqlite3_free(aRange);
+  if( rc!=TS_PQ_OK ){
+    coldEntFree(p, e, nMeas);
+    rc = coldPqErr(p, o, rc, zErr);
+    free(zErr);
+    return rc;
+  }
+  e->nByte = e->pRg->nByte;
+  p->nCache += e->nByte;
+  e->pNext = p->pEnt;
+  p->pEnt = e;
+  if( pS==0 ) o->apEnt[iRg] = e;
+  e->nPin++;             /* not evicted by the trim below */
+  coldCacheTrim(p);
+  e->nPin--;
   *ppEnt = e;
   return SQLITE_OK;
+}
+
+/* The decode of row group iRg of object o to find series pS in, for
+** listing its blocks.  A row group that only one series of the scan asks
+** for (a narrow query) decodes only the pages that may hold that series;
+** once a second series asks, the whole row group is decoded once and
+** serves every series after it. */
+static int coldEntForSeries(ColdSource *p, ColdObj *o, int iRg, const TsSeries *pS,
+                            ColdEnt **ppEnt){
+  ColdEnt *e = o->apEnt[iRg];
+  int rc = SQLITE_OK;
+  if( e==0 ){
+    if( o->aAskSid[iRg]!=pS->iId ){
+      o->aAskSid[iRg] = pS->iId;
+      o->anAsk[iRg]++;
+    }
+    if( o->anAsk[iRg]<=1 ){
+      e = coldEntFind(p, o, iRg, pS->iId);
+      if( e==0 ) rc = coldEntDecode(p, o, iRg, pS, &e);
+    }else{
+      rc = coldEntDecode(p, o, iRg, 0, &e);
+    }
+  }
+  if( e ) e->iUse = ++p->iClock;
+  *ppEnt = e;
+  return rc;
 }
 
 /* Measure iMeas of a cached row group as a TsChunkCol over all its rows. */
@@ -434,6 +502,11 @@ static void coldClose(TsSource *pSrc){
   ColdSource *p = (ColdSource*)pSrc;
   int i;
   if( p==0 ) return;
+  while( p->pEnt ){
+    ColdEnt *e = p->pEnt;
+    p->pEnt = e->pNext;
+    coldEntFree(p, e, p->base.pTab->s.nMeas);
+  }
   for(i=0; i<p->nObj; i++) coldObjClear(p, &p->aObj[i]);
   sqlite3_free(p->aObj);
   sqlite3_free(p->aBlk);
@@ -562,6 +635,7 @@ static int coldSeriesRange(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 *pt
 static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqlite3_int64 hi,
                       TsBlockList *pList){
   ColdSource *p = (ColdSource*)pSrc;
+  TsTable *pTab = pSrc->pTab;
   uint64_t h = tsColdSeriesHash(pS->aKey, pS->nKey);
   const char *zPk;
   int nPk, bPkNull, i, j, rc = SQLITE_OK;
@@ -580,8 +654,9 @@ static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqli
       const int64_t *aT;
       int64_t a, b;
       if( o->aRgT[2*j+1]<lo || o->aRgT[2*j]>hi ) continue;
-      if( !tsColdRgMayHoldPk(o->pReader, j, p->iPkCol, zPk, nPk, bPkNull) ) continue;
-      rc = coldEntGet(p, o, j, &e);
+      if( !tsColdRgMayHoldSeries(o->pReader, j, pTab->s.nDim, (const char*const*)pS->azDim,
+                                 pS->zMName) ) continue;
+      rc = coldEntForSeries(p, o, j, pS, &e);
       if( rc ) break;
       pRun = tsColdRgFind(e->pRg, pS->aKey, pS->nKey);
       if( pRun==0 ) continue;
@@ -598,7 +673,7 @@ static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqli
           p->nBlkAlloc = nNew;
         }
         pB = &p->aBlk[p->nBlk];
-        pB->iObj = i; pB->iRg = j; pB->iStart = a; pB->iEnd = b;
+        pB->iObj = i; pB->iRg = j; pB->iSid = e->iSid;
         memset(&info, 0, sizeof(info));
         info.tMin = aT[a];
         info.tMax = aT[b-1];
@@ -622,8 +697,9 @@ static int coldBlockOpen(TsSource *pSrc, const TsSeries *pS, const TsBlockInfo *
   ColdBlk *pL;
   ColdObj *o;
   ColdEnt *e = 0;
+  const TsColdRun *pRun;
+  int64_t iStart = 0, iEnd = 0;
   int rc;
-  (void)pS;
   *ppBlk = 0;
   if( pInfo->iRef<0 || pInfo->iRef>=p->nBlk ){
     tsTabErr(pTab, "timeseries %s: internal error: bad cold block %lld", pTab->zName,
@@ -632,9 +708,22 @@ static int coldBlockOpen(TsSource *pSrc, const TsSeries *pS, const TsBlockInfo *
   }
   pL = &p->aBlk[pInfo->iRef];
   o = &p->aObj[pL->iObj];
-  rc = coldEntGet(p, o, pL->iRg, &e);
-  if( rc ) return rc;
-  if( pL->iEnd>e->pRg->nRow || pL->iEnd-pL->iStart!=pInfo->nRow ){
+  /* The decode it was listed from, or the full one, or decode it again
+  ** (evicted meanwhile); the rows are found again by key and time. */
+  e = coldEntFind(p, o, pL->iRg, pL->iSid);
+  if( e==0 ) e = o->apEnt[pL->iRg];
+  if( e==0 ){
+    rc = coldEntDecode(p, o, pL->iRg, pL->iSid ? pS : 0, &e);
+    if( rc ) return rc;
+  }
+  e->iUse = ++p->iClock;
+  pRun = tsColdRgFind(e->pRg, pS->aKey, pS->nKey);
+  if( pRun ){
+    const int64_t *aT = e->pRg->aCol[0].aInt;
+    iStart = tsColdLowerBound(aT, pRun->iStart, pRun->iEnd, pInfo->tMin);
+    iEnd = tsColdLowerBound(aT, iStart, pRun->iEnd, pInfo->tMax) + 1;
+  }
+  if( pRun==0 || iEnd-iStart!=pInfo->nRow || iEnd>pRun->iEnd ){
     tsTabErr(pTab, "timeseries %s: internal error: cold block %lld changed", pTab->zName,
              (long long)pInfo->iRef);
     return SQLITE_ERROR;
@@ -651,9 +740,9 @@ static int coldBlockOpen(TsSource *pSrc, const TsSeries *pS, const TsBlockInfo *
   memset(pB->abCol, 0, (size_t)pTab->s.nMeas+1);
   pB->pEnt = e;
   pB->pObj = o;
-  pB->iStart = pL->iStart;
-  pB->base.nRow = (int)(pL->iEnd - pL->iStart);
-  pB->base.aTime = e->pRg->aCol[0].aInt + pL->iStart;
+  pB->iStart = iStart;
+  pB->base.nRow = (int)(iEnd - iStart);
+  pB->base.aTime = e->pRg->aCol[0].aInt + iStart;
   e->nPin++;
   *ppBlk = &pB->base;
   return SQLITE_OK;

@@ -222,7 +222,11 @@ static void laneSortPend(TsCursor *pCur, TsLane *pL){
     if( i>=n ){
       int j;
       for(j=0; j<n/2; j++){ TsBlockInfo t = a[j]; a[j] = a[n-1-j]; a[n-1-j] = t; }
-      return;
+      /* Reversed ascending-by-tMin is descending-by-tMax only for blocks
+      ** that do not overlap (one source); overlapping blocks of two
+      ** sources (a late write over cold rows) need the sort. */
+      for(i=1; i<n && xCmp(&a[i-1], &a[i])<=0; i++){}
+      if( i>=n ) return;
     }
   }
   qsort(a, (size_t)n, sizeof(TsBlockInfo), xCmp);

@@ -41,13 +41,17 @@
 **  FailureReason, write no report, and disable the query.
 **
 ** Late data ("Window" in the target): an instance at R covers source times
-** [R - Window, R).  Each pass first looks at the chunks that appeared in each
-** source table since the last pass (ids above the stored mark; every write,
-** late or not, batch load included, lands in new chunks): a chunk with rows
-** in [tmin, tmax] invalidates the already-run instances R in
-** (tmin, tmax + Window].  Ranges are merged when they overlap or lie within
-** one Window of each other, and each pass re-runs at most max_refresh of
-** them per query, oldest first, carrying the rest over.
+** [R - Window, R).  Each pass first looks at the chunks that appeared in
+** each source table since the last pass (ids above the stored mark) and at
+** the newest SQ_SNAPSHOT chunks remembered last time (the vtab rewrites a
+** chunk by DELETE + INSERT, which reuses the top ids): a chunk with rows in
+** [tmin, tmax] makes the already-run instances R in (tmin, tmax + Window]
+** pending (ts_scheduled_query_invalidations; ranges merged when they overlap
+** or lie within one Window).  Each run stores a fingerprint of its window
+** (rows, version sum, time sum; ts_scheduled_query_windows) taken in the
+** same read snapshot as its result.  A pass checks at most max_check pending
+** instances with one scan per source, drops the unchanged ones and re-runs
+** at most max_refresh changed ones, oldest first; the rest stay pending.
 **
 ** Leases: a pass claims a query (LeaseOwner/LeaseExpiry, wall clock) before
 ** working on it, so two daemons do not compute the same instance twice; the
@@ -70,6 +74,7 @@
 #define SQ_LEASE_NS        (60LL*TS_NS_PER_SEC)
 #define SQ_DEFAULT_MAX_RUNS     100
 #define SQ_DEFAULT_MAX_REFRESH  10
+#define SQ_DEFAULT_MAX_CHECK    1000
 #define SQ_DEFAULT_CATCHUP      TS_NS_PER_DAY
 #define SQ_MAX_CHUNK_SCAN  100000   /* new chunks examined per source per pass */
 
@@ -116,6 +121,10 @@ static const char *const azSchema[] = {
   " Name TEXT NOT NULL, SchemaName TEXT NOT NULL, TableName TEXT NOT NULL,"
   " ChunkMark INTEGER NOT NULL, Snapshot TEXT,"
   " PRIMARY KEY(Name, SchemaName, TableName)) WITHOUT ROWID",
+  "CREATE TABLE IF NOT EXISTS main.ts_scheduled_query_windows("
+  " Name TEXT NOT NULL, InvocationTime INTEGER NOT NULL,"
+  " RowCount INTEGER NOT NULL, VersionSum INTEGER NOT NULL, TimeSum INTEGER NOT NULL,"
+  " PRIMARY KEY(Name, InvocationTime)) WITHOUT ROWID",
   "CREATE VIEW IF NOT EXISTS main.ts_scheduled_queries AS SELECT"
   " Name, Arn, State, ScheduleExpression, QueryString, CreationTime,"
   " PreviousInvocationTime, NextInvocationTime, LastRunStatus, FailureReason,"
@@ -567,28 +576,85 @@ static int sqReadResult(sqlite3 *db, sqlite3_stmt *pQ, int64_t R, SqRows *pRows,
   return SQLITE_OK;
 }
 
-/* Remove instance R from the query's pending invalidations (split the range
-** holding it).  Returns 1 if R was pending. */
-static int sqInvTake(sqlite3 *db, const char *zName, int64_t R, int *pRc){
+/* Remove the instances in [a, b] from the query's pending invalidations
+** (ranges overlapping it are cut back to what lies outside it). */
+static int sqInvRemove(sqlite3 *db, const char *zName, int64_t a, int64_t b){
   sqlite3_stmt *pS = 0;
-  int64_t a, b;
-  int rc = sqStep(db, &pS, "SELECT FromTime, ToTime FROM main.ts_scheduled_query_invalidations"
-                  " WHERE Name=?1 AND FromTime<=?2 AND ToTime>=?2", "ti", zName, (sqlite3_int64)R);
-  if( rc!=SQLITE_ROW ){ if( !SQ_OK(rc) ) *pRc = rc; return 0; }
-  a = sqlite3_column_int64(pS, 0); b = sqlite3_column_int64(pS, 1);
-  sqlite3_finalize(pS);
-  rc = sqStep(db, 0, "DELETE FROM main.ts_scheduled_query_invalidations WHERE Name=?1 AND FromTime=?2",
-              "ti", zName, (sqlite3_int64)a);
-  if( SQ_OK(rc) && a<=R-1 ){
-    rc = sqStep(db, 0, "INSERT INTO main.ts_scheduled_query_invalidations VALUES(?1,?2,?3)",
-                "tii", zName, (sqlite3_int64)a, (sqlite3_int64)(R-1));
+  int64_t aLo[64], aHi[64];
+  int n = 0, i, rc;
+  rc = sqlite3_prepare_v2(db, "SELECT FromTime, ToTime FROM main.ts_scheduled_query_invalidations"
+                          " WHERE Name=?1 AND FromTime<=?3 AND ToTime>=?2 ORDER BY FromTime", -1, &pS, 0);
+  if( rc!=SQLITE_OK ) return rc;
+  sqlite3_bind_text(pS, 1, zName, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pS, 2, a);
+  sqlite3_bind_int64(pS, 3, b);
+  /* At most one range can stick out on each side; remember those two. */
+  while( sqlite3_step(pS)==SQLITE_ROW ){
+    int64_t x = sqlite3_column_int64(pS, 0), y = sqlite3_column_int64(pS, 1);
+    if( x<a && n<64 ){ aLo[n] = x; aHi[n] = a-1; n++; }
+    if( y>b && n<64 ){ aLo[n] = b+1; aHi[n] = y; n++; }
   }
-  if( SQ_OK(rc) && R+1<=b ){
-    rc = sqStep(db, 0, "INSERT INTO main.ts_scheduled_query_invalidations VALUES(?1,?2,?3)",
-                "tii", zName, (sqlite3_int64)(R+1), (sqlite3_int64)b);
+  rc = sqlite3_finalize(pS);
+  if( rc==SQLITE_OK ){
+    rc = sqStep(db, 0, "DELETE FROM main.ts_scheduled_query_invalidations WHERE Name=?1"
+                " AND FromTime<=?3 AND ToTime>=?2", "tii", zName, (sqlite3_int64)a, (sqlite3_int64)b);
+    rc = SQ_OK(rc) ? SQLITE_OK : rc;
   }
-  if( !SQ_OK(rc) ) *pRc = rc;
-  return 1;
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    rc = sqStep(db, 0, "INSERT INTO main.ts_scheduled_query_invalidations VALUES(?1,?2,?3)",
+                "tii", zName, (sqlite3_int64)aLo[i], (sqlite3_int64)aHi[i]);
+    rc = SQ_OK(rc) ? SQLITE_OK : rc;
+  }
+  return rc;
+}
+
+/* Fingerprint of the source rows an instance covers: rows, sum of their
+** versions, sum of their times (wrapping).  A late row changes the count,
+** an upsert the version sum. */
+typedef struct SqFp SqFp;
+struct SqFp { int64_t n, v, t; };
+
+/*
+** Fingerprints of the windows [aR[i] - iW, aR[i]) (aR ascending, nR >= 1)
+** over every source table of query zName, with one scan per source of the
+** times they span (only the time and version columns are decoded).
+*/
+static int sqFingerprint(sqlite3 *db, const char *zName, int64_t iW, const int64_t *aR, int nR,
+                         SqFp *aFp){
+  sqlite3_stmt *pSrc = 0;
+  int rc;
+  memset(aFp, 0, sizeof(SqFp)*nR);
+  rc = sqlite3_prepare_v2(db, "SELECT SchemaName, TableName FROM main.ts_scheduled_query_sources"
+                          " WHERE Name=?1", -1, &pSrc, 0);
+  if( rc!=SQLITE_OK ) return rc;
+  sqlite3_bind_text(pSrc, 1, zName, -1, SQLITE_STATIC);
+  while( rc==SQLITE_OK && sqlite3_step(pSrc)==SQLITE_ROW ){
+    char *zSql = sqlite3_mprintf("SELECT time, version FROM \"%w\".\"%w\" WHERE time>=?1 AND time<?2",
+                                 sqlite3_column_text(pSrc, 0), sqlite3_column_text(pSrc, 1));
+    sqlite3_stmt *pS = 0;
+    if( zSql==0 ){ rc = SQLITE_NOMEM; break; }
+    if( sqlite3_prepare_v2(db, zSql, -1, &pS, 0)!=SQLITE_OK ){
+      sqlite3_free(zSql);
+      continue;                        /* the source is gone */
+    }
+    sqlite3_free(zSql);
+    sqlite3_bind_int64(pS, 1, aR[0] - iW);
+    sqlite3_bind_int64(pS, 2, aR[nR-1]);
+    while( sqlite3_step(pS)==SQLITE_ROW ){
+      int64_t t = sqlite3_column_int64(pS, 0), v = sqlite3_column_int64(pS, 1);
+      int lo = 0, hi = nR, i;
+      /* the instances covering t: t < R <= t + W */
+      while( lo<hi ){ int mid = (lo+hi)/2; if( aR[mid] > t ) hi = mid; else lo = mid+1; }
+      for(i=lo; i<nR && aR[i] - iW <= t; i++){
+        aFp[i].n++;
+        aFp[i].v = (int64_t)((uint64_t)aFp[i].v + (uint64_t)v);
+        aFp[i].t = (int64_t)((uint64_t)aFp[i].t + (uint64_t)t);
+      }
+    }
+    rc = sqlite3_finalize(pS);
+  }
+  sqlite3_finalize(pSrc);
+  return rc;
 }
 
 static int sqRandomId(char *zOut /* 33 bytes */){
@@ -645,7 +711,6 @@ static int sqRecordFatal(TsEnv *pEnv, sqlite3 *db, SqDef *d, SqRun *r, const cha
       : sqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET PreviousInvocationTime=?2,"
                " NextInvocationTime=NULL WHERE Name=?1", "ti", d->zName, (sqlite3_int64)r->iInvocation);
   }
-  if( SQ_OK(rc) && r->eMode==SQ_REFRESH ) sqInvTake(db, d->zName, r->iInvocation, &rc);
   if( SQ_OK(rc) ) rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
   if( !SQ_OK(rc) ){ sqlite3_exec(db, "ROLLBACK", 0, 0, 0); return rc; }
   (void)pEnv;
@@ -666,9 +731,11 @@ static int sqRunInstance(TsEnv *pEnv, sqlite3 *db, SqDef *d, int64_t R, int eMod
   SqRows rows;
   char *zWhy = 0, *zReport = 0, *zBase = 0, *zKey = 0;
   int64_t t0 = sqMonoMs();
-  int rc, bTxn = 0;
+  int rc, bTxn = 0, bFp = 0;
+  SqFp fp;
   int64_t i;
   memset(&rows, 0, sizeof(rows));
+  memset(&fp, 0, sizeof(fp));
   memset(r, 0, sizeof(*r));
   r->iInvocation = R;
   r->eMode = eMode;
@@ -677,8 +744,24 @@ static int sqRunInstance(TsEnv *pEnv, sqlite3 *db, SqDef *d, int64_t R, int eMod
   rc = tsSqTargetParse(db, d->zTarget, &pT, &zWhy);
   if( rc==SQLITE_OK ) rc = sqPrepareQuery(db, d->zQuery, 0, &pQ, &zWhy);
   if( rc==SQLITE_OK ) rc = tsSqTargetBind(pT, pQ, &zWhy);
+  /* With a Window, the fingerprint of the window and the result come from
+  ** one read transaction (one snapshot), so a later check sees exactly the
+  ** rows this run did not. */
+  bFp = rc==SQLITE_OK && d->iWindow>0 && eMode!=SQ_MANUAL;
+  if( bFp ){
+    rc = sqlite3_exec(db, "BEGIN", 0, 0, 0);
+    if( rc==SQLITE_OK ){
+      bTxn = 1;
+      rc = sqFingerprint(db, d->zName, d->iWindow, &R, 1, &fp);
+    }
+  }
   if( rc==SQLITE_OK ) rc = sqReadResult(db, pQ, R, &rows, &r->nBytesMetered, &zWhy);
   sqlite3_finalize(pQ); pQ = 0;
+  if( bTxn ){
+    if( rc==SQLITE_OK ) rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
+    if( rc!=SQLITE_OK ) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+    bTxn = 0;
+  }
   r->nResultRows = rows.nRow;
   if( rc==SQLITE_BUSY || rc==SQLITE_LOCKED || rc==SQLITE_NOMEM ) goto done;
   if( rc!=SQLITE_OK ) goto fatal;
@@ -700,10 +783,6 @@ static int sqRunInstance(TsEnv *pEnv, sqlite3 *db, SqDef *d, int64_t R, int eMod
     }
     r->iVersion = sqlite3_column_int64(pS, 2) + 1;
     sqlite3_finalize(pS);
-  }
-  if( eMode==SQ_REFRESH ){
-    int rc2 = SQLITE_OK;
-    if( !sqInvTake(db, d->zName, R, &rc2) ){ rc = rc2!=SQLITE_OK ? rc2 : SQLITE_DONE; goto done; }
   }
   rc = tsSqTargetEnsure(pEnv, db, pT, &zWhy);
   if( rc==SQLITE_OK ) rc = tsSqWriterOpen(db, pT, r->iVersion, &w, &zWhy);
@@ -751,6 +830,11 @@ static int sqRunInstance(TsEnv *pEnv, sqlite3 *db, SqDef *d, int64_t R, int eMod
   if( SQ_OK(rc) ){
     rc = sqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET LastVersion=?2, LastRunStatus=?3"
                 " WHERE Name=?1", "tit", d->zName, (sqlite3_int64)r->iVersion, sqRunStatus(r));
+  }
+  if( SQ_OK(rc) && bFp ){
+    rc = sqStep(db, 0, "INSERT OR REPLACE INTO main.ts_scheduled_query_windows VALUES(?1,?2,?3,?4,?5)",
+                "tiiii", d->zName, (sqlite3_int64)R, (sqlite3_int64)fp.n, (sqlite3_int64)fp.v,
+                (sqlite3_int64)fp.t);
   }
   if( SQ_OK(rc) && eMode==SQ_AUTO ){
     int64_t iNext = 0;
@@ -910,7 +994,12 @@ static void createFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     rc = sqReportBase(db, zErrCfg, &zBase, &zErr);
     sqlite3_free(zBase);
   }
-  if( rc==SQLITE_OK ) rc = sqPrepareQuery(db, zQuery, &reads, &pQ, &zErr);
+  /* The tables the query reads are only needed to watch for late data, and
+  ** learning them means an authorizer during the prepare (which replaces
+  ** any authorizer of the connection; SourceTables avoids that). */
+  if( rc==SQLITE_OK ){
+    rc = sqPrepareQuery(db, zQuery, pT->iWindow && pT->nSource==0 ? &reads : 0, &pQ, &zErr);
+  }
   if( rc==SQLITE_OK ) rc = tsSqTargetBind(pT, pQ, &zErr);
   sqlite3_finalize(pQ); pQ = 0;
   bFirst = rc==SQLITE_OK && sqNextFire(&sched, iNow, iNow, &iFirst)==0;
@@ -1167,7 +1256,8 @@ struct SqPass {
   TsEnv *pEnv;
   sqlite3 *db;
   int64_t iNow;
-  int nMaxRuns, nMaxRefresh;
+  int nMaxRuns, nMaxRefresh, nMaxCheck;
+  int nChecked;       /* pending instances found unchanged (not re-run) */
   int64_t iCatchup;
   char *zOwner;
   int nRuns;          /* runs done (scheduled + refresh) */
@@ -1382,11 +1472,112 @@ static int sqPassRunOne(SqPass *p, SqDef *d, int64_t R, int eMode){
   return rc;
 }
 
+/*
+** The late-data part of a pass for query d: take up to nMaxCheck pending
+** instances (oldest first), fingerprint their windows in one scan per
+** source, drop the ones whose fingerprint matches the one stored by their
+** last run, and re-run up to nMaxRefresh of the others, in order.  Changed
+** instances beyond that budget stay pending for the next pass.
+*/
+static int sqPassRefresh(SqPass *p, SqDef *d){
+  sqlite3 *db = p->db;
+  sqlite3_stmt *pS = 0;
+  int64_t *aR = 0;
+  SqFp *aFp = 0;
+  unsigned char *aDirty = 0;
+  int nR = 0, i, rc, nRun = 0;
+  int64_t iEnd = INT64_MIN;            /* end of the last range taken whole */
+  if( p->nMaxCheck<=0 ) return SQLITE_OK;
+  aR = sqlite3_malloc64(sizeof(int64_t)*p->nMaxCheck);
+  aFp = sqlite3_malloc64(sizeof(SqFp)*p->nMaxCheck);
+  aDirty = sqlite3_malloc64(p->nMaxCheck);
+  if( aR==0 || aFp==0 || aDirty==0 ){ rc = SQLITE_NOMEM; goto done; }
+  /* 1. the instances to check */
+  rc = sqlite3_prepare_v2(db, "SELECT FromTime, ToTime FROM main.ts_scheduled_query_invalidations"
+                          " WHERE Name=?1 ORDER BY FromTime", -1, &pS, 0);
+  if( rc!=SQLITE_OK ) goto done;
+  sqlite3_bind_text(pS, 1, d->zName, -1, SQLITE_STATIC);
+  while( nR<p->nMaxCheck && sqlite3_step(pS)==SQLITE_ROW ){
+    int64_t a = sqlite3_column_int64(pS, 0), b = sqlite3_column_int64(pS, 1), R;
+    if( sqNextFire(&d->sched, d->iCreation, a-1, &R) ){ iEnd = b; continue; }
+    while( R<=b && nR<p->nMaxCheck ){
+      if( nR==0 || R>aR[nR-1] ) aR[nR++] = R;
+      if( sqNextFire(&d->sched, d->iCreation, R, &R) ){ R = INT64_MAX; break; }
+    }
+    if( R>b ) iEnd = b;                 /* this range is fully taken */
+  }
+  rc = sqlite3_finalize(pS); pS = 0;
+  if( rc!=SQLITE_OK || nR==0 ){
+    /* nothing to check: ranges without an instance are dropped */
+    if( rc==SQLITE_OK ){
+      rc = sqStep(db, 0, "DELETE FROM main.ts_scheduled_query_invalidations WHERE Name=?1", "t", d->zName);
+      rc = SQ_OK(rc) ? SQLITE_OK : rc;
+    }
+    goto done;
+  }
+  /* 2. fingerprints now and at the last run, in one read snapshot */
+  rc = sqlite3_exec(db, "BEGIN", 0, 0, 0);
+  if( rc!=SQLITE_OK ) goto done;
+  rc = sqFingerprint(db, d->zName, d->iWindow, aR, nR, aFp);
+  memset(aDirty, 1, nR);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(db, "SELECT InvocationTime, RowCount, VersionSum, TimeSum"
+                            " FROM main.ts_scheduled_query_windows WHERE Name=?1"
+                            " AND InvocationTime BETWEEN ?2 AND ?3", -1, &pS, 0);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pS, 1, d->zName, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pS, 2, aR[0]);
+    sqlite3_bind_int64(pS, 3, aR[nR-1]);
+    while( sqlite3_step(pS)==SQLITE_ROW ){
+      int64_t R = sqlite3_column_int64(pS, 0);
+      int lo = 0, hi = nR;
+      while( lo<hi ){ int mid = (lo+hi)/2; if( aR[mid] < R ) lo = mid+1; else hi = mid; }
+      if( lo<nR && aR[lo]==R && aFp[lo].n==sqlite3_column_int64(pS, 1)
+       && aFp[lo].v==sqlite3_column_int64(pS, 2) && aFp[lo].t==sqlite3_column_int64(pS, 3) ){
+        aDirty[lo] = 0;
+      }
+    }
+    rc = sqlite3_finalize(pS); pS = 0;
+  }
+  sqlite3_exec(db, "COMMIT", 0, 0, 0);
+  if( rc!=SQLITE_OK ) goto done;
+  /* 3. the checked span leaves the pending set; changed instances that are
+  ** not re-run in this pass go back as single-instance ranges */
+  rc = sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
+  if( rc!=SQLITE_OK ) goto done;
+  rc = sqInvRemove(db, d->zName, aR[0], iEnd > aR[nR-1] ? iEnd : aR[nR-1]);
+  for(i=0; rc==SQLITE_OK && i<nR; i++){
+    if( !aDirty[i] ){ p->nChecked++; continue; }
+    if( nRun < p->nMaxRefresh ){ nRun++; continue; }
+    rc = sqInvAdd(db, d->zName, aR[i], aR[i], 0);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
+  if( rc!=SQLITE_OK ){ sqlite3_exec(db, "ROLLBACK", 0, 0, 0); goto done; }
+  /* 4. re-run the changed ones; a run that cannot happen now goes back */
+  nRun = 0;
+  for(i=0; i<nR; i++){
+    if( !aDirty[i] ) continue;
+    if( nRun>=p->nMaxRefresh ) break;
+    nRun++;
+    if( rc==SQLITE_OK ){
+      rc = sqPassRunOne(p, d, aR[i], SQ_REFRESH);
+      if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+      if( rc==SQLITE_OK ) continue;
+    }
+    sqInvAdd(db, d->zName, aR[i], aR[i], 0);
+  }
+done:
+  sqlite3_finalize(pS);
+  sqlite3_free(aR); sqlite3_free(aFp); sqlite3_free(aDirty);
+  return rc;
+}
+
 /* All the work of one query in one pass. */
 static int sqPassQuery(SqPass *p, const char *zName){
   SqDef *d = 0;
   char *zErr = 0;
-  int rc = SQLITE_OK, nRefresh = 0;
+  int rc = SQLITE_OK;
   if( !sqLeaseClaim(p, zName, &rc) ){
     if( rc==SQLITE_OK ) tsJwStr(&p->jwLeased, zName);
     sqlite3_free(zErr);
@@ -1419,28 +1610,9 @@ static int sqPassQuery(SqPass *p, const char *zName){
     rc = sqPassRunOne(p, d, d->iNext, SQ_AUTO);
     if( rc==SQLITE_DONE ) rc = SQLITE_OK;
   }
-  /* Late-data re-runs, oldest first, bounded. */
-  while( rc==SQLITE_OK && d && strcmp(d->zState, "ENABLED")==0 && nRefresh < p->nMaxRefresh
-         && p->nRuns < p->nMaxRuns ){
-    sqlite3_stmt *pS = 0;
-    int64_t a, b, R = 0;
-    int rc2 = sqStep(p->db, &pS, "SELECT FromTime, ToTime FROM main.ts_scheduled_query_invalidations"
-                     " WHERE Name=?1 ORDER BY FromTime LIMIT 1", "t", zName);
-    if( rc2!=SQLITE_ROW ){ rc = SQ_OK(rc2) ? SQLITE_OK : rc2; break; }
-    a = sqlite3_column_int64(pS, 0); b = sqlite3_column_int64(pS, 1);
-    sqlite3_finalize(pS);
-    if( sqNextFire(&d->sched, d->iCreation, a-1, &R) || R > b ){
-      /* no instance in the range: drop it */
-      rc2 = sqStep(p->db, 0, "DELETE FROM main.ts_scheduled_query_invalidations WHERE Name=?1"
-                   " AND FromTime=?2", "ti", zName, (sqlite3_int64)a);
-      rc = SQ_OK(rc2) ? SQLITE_OK : rc2;
-      continue;
-    }
-    rc = sqPassRunOne(p, d, R, SQ_REFRESH);
-    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
-    nRefresh++;
-    sqDefFree(d); d = 0;
-    if( rc==SQLITE_OK ) rc = sqDefLoad(p->db, zName, &d, &zErr);
+  /* Late data: check the oldest pending instances, re-run the changed ones. */
+  if( rc==SQLITE_OK && d && strcmp(d->zState, "ENABLED")==0 && d->iWindow>0 ){
+    rc = sqPassRefresh(p, d);
   }
   sqLeaseRelease(p, zName);
   if( rc==SQLITE_BUSY || rc==SQLITE_LOCKED ){ p->bBusy = 1; rc = SQLITE_OK; }
@@ -1462,6 +1634,7 @@ static void runDueFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   memset(&pass, 0, sizeof(pass));
   pass.pEnv = pEnv; pass.db = db; pass.iNow = tsEnvNow(pEnv);
   pass.nMaxRuns = SQ_DEFAULT_MAX_RUNS; pass.nMaxRefresh = SQ_DEFAULT_MAX_REFRESH;
+  pass.nMaxCheck = SQ_DEFAULT_MAX_CHECK;
   pass.iCatchup = SQ_DEFAULT_CATCHUP;
   if( !sqlite3_get_autocommit(db) ){
     sqError(ctx, zF, SQLITE_ERROR, "cannot run inside a transaction (it commits its own)");
@@ -1474,11 +1647,13 @@ static void runDueFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
                 " json_extract(?1,'$.max_runs'), json_extract(?1,'$.max_refresh'),"
                 " json_extract(?1,'$.catchup_window'), json_extract(?1,'$.owner'),"
                 " (SELECT group_concat(key) FROM json_each(?1) WHERE key NOT IN"
-                "  ('max_runs','max_refresh','catchup_window','owner'))", "t", zO ? zO : "");
+                "  ('max_runs','max_refresh','max_check','catchup_window','owner')),"
+                " json_extract(?1,'$.max_check')", "t", zO ? zO : "");
     if( rc!=SQLITE_ROW || !sqlite3_column_int(pS, 0) ){
       zErr = sqlite3_mprintf("options must be a JSON object, e.g. '{\"max_runs\":10}'");
     }else if( sqlite3_column_type(pS, 5)!=SQLITE_NULL ){
-      zErr = sqlite3_mprintf("unknown option '%s' (expected max_runs, max_refresh, catchup_window, owner)",
+      zErr = sqlite3_mprintf("unknown option '%s' (expected max_runs, max_refresh, max_check, "
+                             "catchup_window, owner)",
                              sqlite3_column_text(pS, 5));
     }else{
       if( sqlite3_column_type(pS, 1)!=SQLITE_NULL ){
@@ -1490,6 +1665,11 @@ static void runDueFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
         if( sqlite3_column_type(pS, 2)!=SQLITE_INTEGER || sqlite3_column_int64(pS, 2)<0 ){
           zErr = sqlite3_mprintf("max_refresh must be an integer >= 0");
         }else pass.nMaxRefresh = (int)(sqlite3_column_int64(pS, 2) > 1000000 ? 1000000 : sqlite3_column_int64(pS, 2));
+      }
+      if( zErr==0 && sqlite3_column_type(pS, 6)!=SQLITE_NULL ){
+        if( sqlite3_column_type(pS, 6)!=SQLITE_INTEGER || sqlite3_column_int64(pS, 6)<0 ){
+          zErr = sqlite3_mprintf("max_check must be an integer >= 0");
+        }else pass.nMaxCheck = (int)(sqlite3_column_int64(pS, 6) > 100000 ? 100000 : sqlite3_column_int64(pS, 6));
       }
       if( zErr==0 && sqlite3_column_type(pS, 3)!=SQLITE_NULL ){
         const char *zC = (const char*)sqlite3_column_text(pS, 3);
@@ -1568,6 +1748,7 @@ static void runDueFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
         sqlite3_finalize(pS);
       }
     }
+    tsJwKeyInt(&pass.jw, "checkedUnchanged", pass.nChecked);
     tsJwKeyInt(&pass.jw, "pendingInvalidations", nPending);
     tsJwKey(&pass.jw, "nextInvocationTime");
     if( bNextDue ) tsJwInt(&pass.jw, iNextDue); else tsJwNull(&pass.jw);

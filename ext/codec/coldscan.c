@@ -137,6 +137,22 @@ int tsColdRgMayHoldPk(TsPqReader *pR, int iRg, int iPkCol,
   return statsMayHold(pR, iRg, iPkCol, zPk, nPk);
 }
 
+int tsColdRgMayHoldSeries(TsPqReader *pR, int iRg, int nDim,
+                          const char *const *azDim, const char *zMName){
+  int i;
+  for(i=0; i<=nDim; i++){
+    const char *z = i<nDim ? azDim[i] : zMName;
+    if( z==0 ){
+      /* An absent dimension: the chunk must have a NULL. */
+      TsPqStats s;
+      if( tsPqReaderChunkStats(pR, iRg, 1+i, &s)==0 && s.bNullCount && s.nNull==0 ) return 0;
+      continue;
+    }
+    if( !statsMayHold(pR, iRg, 1+i, z, (int)strlen(z)) ) return 0;
+  }
+  return 1;
+}
+
 int64_t tsColdLowerBound(const int64_t *aTime, int64_t iStart, int64_t iEnd, int64_t t){
   int64_t lo = iStart, hi = iEnd;
   while( lo<hi ){
@@ -249,10 +265,42 @@ int tsColdRgColumn(TsPqReader *pR, TsColdRg *p, int iCol, char **pzErr){
   return TS_PQ_OK;
 }
 
+int tsColdSeriesRanges(int nDim, const char *const *azDim, const char *zMName,
+                       int64_t tLo, int64_t tHi, TsPqRange *aRange){
+  int n = 0, i;
+  memset(aRange, 0, sizeof(TsPqRange)*(size_t)(nDim+2));
+  aRange[0].iCol = 0;
+  aRange[0].bMin = tLo>INT64_MIN; aRange[0].min.i = tLo;
+  aRange[0].bMax = tHi<INT64_MAX; aRange[0].max.i = tHi;
+  if( aRange[0].bMin || aRange[0].bMax ) n++;
+  for(i=0; i<=nDim; i++){
+    const char *z = i<nDim ? azDim[i] : zMName;
+    if( z==0 ) continue;
+    aRange[n].iCol = 1+i;
+    aRange[n].bMin = aRange[n].bMax = aRange[n].bNotNull = 1;
+    aRange[n].min.z = z;
+    aRange[n].min.n = (int64_t)strlen(z);
+    aRange[n].max = aRange[n].min;
+    n++;
+  }
+  return n;
+}
+
 int tsColdRgDecode(TsPqReader *pR, int iRg, int nDim, int nCol,
                    int64_t tLo, int64_t tHi, TsColdRg **ppRg, char **pzErr){
-  TsColdRg *p = 0;
   TsPqRange range;
+  memset(&range, 0, sizeof(range));
+  range.iCol = 0;
+  range.bMin = tLo>INT64_MIN; range.min.i = tLo;
+  range.bMax = tHi<INT64_MAX; range.max.i = tHi;
+  return tsColdRgDecodeSel(pR, iRg, nDim, nCol, &range, (range.bMin || range.bMax) ? 1 : 0,
+                           -1, ppRg, pzErr);
+}
+
+int tsColdRgDecodeSel(TsPqReader *pR, int iRg, int nDim, int nCol,
+                      const TsPqRange *aRange, int nRange, int64_t nMaxRow,
+                      TsColdRg **ppRg, char **pzErr){
+  TsColdRg *p = 0;
   int i, rc = TS_PQ_OK, nAllocRun = 0;
   int64_t r;
   TsBuf keys;
@@ -276,13 +324,12 @@ int tsColdRgDecode(TsPqReader *pR, int iRg, int nDim, int nCol,
   }
   p->nCol = nCol;
   p->iRg = iRg;
-  /* Page selection by the time range. */
-  memset(&range, 0, sizeof(range));
-  range.iCol = 0;
-  range.bMin = tLo>INT64_MIN; range.min.i = tLo;
-  range.bMax = tHi<INT64_MAX; range.max.i = tHi;
-  rc = tsPqReaderSelectRows(pR, iRg, &range, (range.bMin || range.bMax) ? 1 : 0, &p->sel);
+  rc = tsPqReaderSelectRows(pR, iRg, aRange, nRange, &p->sel);
   if( rc!=TS_PQ_OK ) errSet(pzErr, "%s", tsPqReaderErrmsg(pR));
+  if( rc==TS_PQ_OK && nMaxRow>=0 && p->sel.nRow>nMaxRow ){
+    tsColdRgFree(p);
+    return TS_PQ_OK;
+  }
   p->nRow = p->sel.nRow;
   for(i=0; rc==TS_PQ_OK && i<=nDim+1; i++){
     rc = tsColdRgColumn(pR, p, i, pzErr);

@@ -72,6 +72,12 @@ int tsColdRgMayMatch(TsPqReader *pR, int iRg, const TsColdQuery *pQ);
 int tsColdRgMayHoldPk(TsPqReader *pR, int iRg, int iPkCol,
                       const char *zPk, int nPk, int bPkNull);
 
+/* 1 if row group iRg may hold the series whose dimension values are
+** azDim[0..nDim) (NULL = absent) and measure_name zMName, by the min/max
+** and null counts of columns 1..nDim+1 (file columns). */
+int tsColdRgMayHoldSeries(TsPqReader *pR, int iRg, int nDim,
+                          const char *const *azDim, const char *zMName);
+
 /* A series' rows inside a decoded row group: rows [iStart, iEnd) of the
 ** decoded arrays, strictly increasing time. */
 typedef struct TsColdRun TsColdRun;
@@ -108,6 +114,22 @@ struct TsColdRg {
 ** error it is NULL and *pzErr (malloc'd) says why.  Returns TS_PQ_*. */
 int tsColdRgDecode(TsPqReader *pR, int iRg, int nDim, int nCol,
                    int64_t tLo, int64_t tHi, TsColdRg **ppRg, char **pzErr);
+
+/* The same, with the pages selected by aRange[0..nRange) (any columns;
+** see tsPqReaderSelectRows), e.g. the time range and one series' values
+** for a decode of that series' pages only.  tsColdSeriesRanges fills them.
+** nMaxRow >= 0: when the selection has more rows than that, nothing is
+** decoded and *ppRg is NULL with TS_PQ_OK (the caller decodes more broadly). */
+int tsColdRgDecodeSel(TsPqReader *pR, int iRg, int nDim, int nCol,
+                      const TsPqRange *aRange, int nRange, int64_t nMaxRow,
+                      TsColdRg **ppRg, char **pzErr);
+
+/* Page-selection ranges for the rows of one series in [tLo, tHi]: time,
+** and each non-NULL dimension and measure_name equal to the series'
+** value.  aRange must have room for nDim+2; returns how many were set.
+** The strings are not copied. */
+int tsColdSeriesRanges(int nDim, const char *const *azDim, const char *zMName,
+                       int64_t tLo, int64_t tHi, TsPqRange *aRange);
 
 /* Make column iCol of p available in p->aCol[iCol] (no-op when it is).
 ** Returns TS_PQ_*; *pzErr (malloc'd) on error. */

@@ -380,7 +380,7 @@ try:
             "ts_batch_load: 'RecordVersion' must be between 1 and 9223372036854775807, got 0")
     cfg_err("DataSource scheme", lambda c: c.update(DataSource="/tmp/x.csv"),
             "ts_batch_load: DataSource '/tmp/x.csv' must be an s3:// or file:// URI")
-    cfg_err("duplicate key", lambda c: None, None)
+    cfg_err("the base configuration loads", lambda c: None, None)
     eq("config: duplicate key", error_of(con, "SELECT ts_batch_load(?)",
                                          ('{"TargetTableName":"a","TargetTableName":"b"}',)),
        "ts_batch_load: duplicate key 'TargetTableName'")
@@ -398,6 +398,16 @@ try:
     eq("inside a transaction", error_of(con, "SELECT ts_batch_load(?)", (json.dumps(base),)),
        "ts_batch_load: cannot run inside a transaction (it commits its own batches)")
     con.execute("ROLLBACK")
+
+    eq("config: a long unknown key is cut in the message", error_of(con, "SELECT ts_batch_load(?)",
+                                                                    (json.dumps(dict(base, **{"k" * 5000: 1})),)),
+       "ts_batch_load: unknown key '" + "k" * 200 + "'")
+    con.execute("ATTACH ? AS aux1", (os.path.join(tmp, "aux.db"),))
+    res = load(con, dict(base, TargetTableName="att", TargetDatabaseName="aux1"))
+    eq("TargetDatabaseName names an attached schema", (res["TaskStatus"], con.execute(
+        "SELECT count(*) FROM aux1.att").fetchone()[0], con.execute(
+        "SELECT TargetDatabaseName FROM main.ts_batch_load_tasks WHERE TaskId=?", (res["TaskId"],)).fetchone()[0]),
+       ("SUCCEEDED", 2, "aux1"))
 
     # ---- existing table: the mapping is checked before any row -----------
     con.execute("CREATE VIRTUAL TABLE ex USING timeseries(host DIMENSION, v DOUBLE, w BIGINT,"
@@ -475,6 +485,50 @@ try:
            (120000, sum(k * 100000 + i for k in range(3) for i in range(40000)), 120000))
         eq("interrupt: BytesMetered equals the bytes of the files", res["ProgressReport"]["BytesMetered"],
            sum(os.path.getsize(os.path.join(big, n)) for n in os.listdir(big)))
+        # ResumableUntil: 15 days after the last update
+        con.execute("UPDATE ts_batch_load_tasks SET TaskStatus='PROGRESS_STOPPED' WHERE TaskId=?", (stopped[0],))
+        con.execute("SELECT ts_debug_set_now('2024-05-17T12:00:00Z')")
+        eq("resume: after ResumableUntil", error_of(con, "SELECT ts_batch_load_resume(?)", (stopped[0],)),
+           f"ts_batch_load_resume: task {stopped[0]} could be resumed until 2024-05-16T12:00:00.000000000Z")
+        con.execute("SELECT ts_debug_set_now('2024-05-01T12:00:00Z')")
+
+    # ---- two runs of one task: a batch commits once ----------------------
+    cfg2 = dict(cfg, TargetTableName="twice")
+    c3, c4 = connect(dbpath), connect(dbpath)
+    errs = [None, None]
+
+    def run_load():
+        errs[0] = error_of(c3, "SELECT ts_batch_load(?)", (json.dumps(cfg2),))
+
+    th = threading.Thread(target=run_load)
+    th.start()
+    tid2 = None
+    for _ in range(500):
+        r = con.execute("SELECT TaskId, RecordsProcessed FROM ts_batch_load_tasks WHERE TargetTableName='twice'").fetchone()
+        if r and r[1] > 0:
+            tid2 = r[0]
+            break
+        time.sleep(0.01)
+    if tid2:
+        errs[1] = error_of(c4, "SELECT ts_batch_load_resume(?)", (tid2,))
+    th.join()
+    c3.close()
+    c4.close()
+    row = con.execute("SELECT TaskStatus, RecordsProcessed, RecordsIngested, BytesMetered FROM ts_batch_load_tasks"
+                      " WHERE TargetTableName='twice'").fetchone()
+    if row and row[0] != "SUCCEEDED":
+        res = json.loads(con.execute("SELECT ts_batch_load_resume(?)", (tid2,)).fetchone()[0])
+        row = (res["TaskStatus"], res["ProgressReport"]["RecordsProcessed"], res["ProgressReport"]["RecordsIngested"],
+               res["ProgressReport"]["BytesMetered"])
+    loser = [e for e in errs if e]
+    check("two runs of one task: the loser stops with its reason (or the task was already done)",
+          tid2 is None or all("was advanced by another connection; this run stops" in e or "is SUCCEEDED" in e
+                              for e in loser), repr(errs))
+    eq("two runs of one task: counters equal one clean run", row[1:] if row else None,
+       (120000, 120000, sum(os.path.getsize(os.path.join(big, n)) for n in os.listdir(big))))
+    eq("two runs of one task: table equals a clean load", con.execute(
+        "SELECT count(*), sum(v) FROM twice").fetchone(),
+       (120000, sum(k * 100000 + i for k in range(3) for i in range(40000))))
     con.close()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)

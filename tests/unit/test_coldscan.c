@@ -40,6 +40,7 @@ int main(void){
   sqlite3_stmt *pObj = 0, *pSer = 0, *pCnt = 0;
   char zDir[256], zDb[512];
   int nObj = 0, bSchema = 1, bFooterNoRead = 1, bFilterAll = 1, bRuns = 1, bRows = 1;
+  int bSerStats = 1, bSerPages = 1;
   int bPkPrune = 1, bRgTime = 1, nPruned = 0, nAbsentPruned = 0, nAbsent = 0;
   int64_t nRowsSeen = 0, nSel = 0, nAll = 0;
   snprintf(zDir, sizeof zDir, "/tmp/tslite-coldscan-XXXXXX");
@@ -65,7 +66,7 @@ int main(void){
 
   sqlite3_prepare_v2(db, "SELECT key, tmin, tmax, nrow, nbyte, pk_min, pk_max, series_filter,"
                          " footer FROM cpu_objects ORDER BY id", -1, &pObj, 0);
-  sqlite3_prepare_v2(db, "SELECT skey, d0 FROM cpu_series ORDER BY id", -1, &pSer, 0);
+  sqlite3_prepare_v2(db, "SELECT skey, d0, d1 FROM cpu_series ORDER BY id", -1, &pSer, 0);
   sqlite3_prepare_v2(db, "SELECT count(*) FROM src WHERE host=?1 AND time BETWEEN ?2 AND ?3",
                      -1, &pCnt, 0);
   while( pObj && sqlite3_step(pObj)==SQLITE_ROW ){
@@ -115,8 +116,36 @@ int main(void){
           printf("# decode: %s\n", zErr ? zErr : "?"); free(zErr); zErr = 0; bRuns = 0; continue;
         }
         if( tsColdRgFind(pRg, aKey, nKey) ){
+          const TsColdRun *pFull = tsColdRgFind(pRg, aKey, nKey), *pPart;
+          const char *azDim[2];
+          TsPqRange aRange[4];
+          TsColdRg *pOne = 0;
+          int nRange;
           bHas = 1;
           if( !tsColdRgMayHoldPk(pR, iRg, 1, zHost, (int)strlen(zHost), 0) ) bPkPrune = 0;
+          azDim[0] = zHost;
+          azDim[1] = (const char*)sqlite3_column_text(pSer, 2);
+          if( !tsColdRgMayHoldSeries(pR, iRg, 2, azDim, "metrics") ) bSerStats = 0;
+          /* The series' own pages hold exactly its rows. */
+          nRange = tsColdSeriesRanges(2, azDim, "metrics", INT64_MIN, INT64_MAX, aRange);
+          if( nRange!=(azDim[1] ? 3 : 2) ) bSerPages = 0;   /* no time bound */
+          if( tsColdRgDecodeSel(pR, iRg, 2, 8, aRange, nRange, -1, &pOne, &zErr)!=TS_PQ_OK ){
+            free(zErr); zErr = 0; bSerPages = 0;
+          }else{
+            pPart = tsColdRgFind(pOne, aKey, nKey);
+            if( pPart==0 || pPart->iEnd-pPart->iStart!=pFull->iEnd-pFull->iStart
+             || memcmp(pOne->aCol[0].aInt+pPart->iStart, pRg->aCol[0].aInt+pFull->iStart,
+                       sizeof(int64_t)*(size_t)(pFull->iEnd-pFull->iStart)) ){
+              bSerPages = 0;
+            }
+            if( pOne->nRow>pRg->nRow ) bSerPages = 0;
+            tsColdRgFree(pOne);
+          }
+          pOne = 0;
+          if( tsColdRgDecodeSel(pR, iRg, 2, 8, aRange, nRange, 0, &pOne, &zErr)!=TS_PQ_OK || pOne ){
+            bSerPages = 0;
+          }
+          tsColdRgFree(pOne);
         }
         tsColdRgFree(pRg);
       }
@@ -214,6 +243,8 @@ int main(void){
   TT_CHECK("coldscan: partition key range and stats keep the pk's objects", bPkPrune);
   TT_EQ_I64("coldscan: a dimension value in no object prunes every object", nPruned, nObj);
   TT_CHECK("coldscan: time statistics prune row groups and objects", bRgTime);
+  TT_CHECK("coldscan: dimension statistics keep every series a row group holds", bSerStats);
+  TT_CHECK("coldscan: a decode of one series' pages holds exactly its rows; nMaxRow refuses", bSerPages);
   TT_CHECK("coldscan: a time-range decode keeps every row of the range", nSel>0 && nSel==nAll);
   sqlite3_finalize(pObj);
   sqlite3_finalize(pSer);
