@@ -1010,7 +1010,7 @@ static void bkMemFileDone(BkRun *p, TsBuf *pBuf, int64_t nRow, int64_t tMin, int
 }
 
 static void bkMemory(BkRun *p){
-  const TsTableSchema *s = tsTableSchema(p->pTab);
+  const TsTableSchema *s = p->rc ? 0 : tsTableSchema(p->pTab);
   BkSeries **apRank = 0;
   BkPiece *aPiece = 0;
   BkDec *aDec = 0;
@@ -1101,7 +1101,7 @@ static void bkMemory(BkRun *p){
 ** 3. Cold tier: copy new objects.
 */
 static void bkCold(BkRun *p){
-  const TsTableSchema *s = tsTableSchema(p->pTab);
+  const TsTableSchema *s = p->rc ? 0 : tsTableSchema(p->pTab);
   int i;
   for(i=0; i<p->nObj && p->rc==SQLITE_OK; i++){
     BkObj *o = &p->aObj[i];
@@ -1172,7 +1172,7 @@ static void bkSummary(BkRun *p, TsJsonW *w){
 }
 
 static void bkManifest(BkRun *p){
-  const TsTableSchema *s = tsTableSchema(p->pTab);
+  const TsTableSchema *s = p->rc ? 0 : tsTableSchema(p->pTab);
   TsBuf b, hex;
   TsJsonW w;
   char zRand[9], zIso[40];
