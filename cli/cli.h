@@ -18,6 +18,8 @@
 sqlite3 *tsCliOpen(const char *zFile);
 
 int tsCliVersion(int argc, char **argv);     /* main.c */
+int tsCliIngest(int argc, char **argv);      /* ingest.c */
+int tsCliLoad(int argc, char **argv);        /* cmd_load.c */
 int tsCliBackup(int argc, char **argv);      /* backup.c: tslite backup */
 int tsCliRestore(int argc, char **argv);     /* backup.c: tslite restore */
 #endif

@@ -9,10 +9,12 @@
 **   SELECT ts_maintain();                          -- every timeseries table
 **   SELECT ts_maintain('cpu', '{"orphan_grace":"0s"}');
 **
-** Owns: the maintenance run (MtRun) and everything it allocates.  Reads the
-** table only through SQL on its shadow tables (<t>_config, _series, _chunks,
-** _objects) and the chunk codec; never holds a write transaction while
-** talking to the object store.
+** Owns: the maintenance run (MtRun) and everything it allocates.  Opens the
+** table through its handle (table.h: schema and options from the handle,
+** tsTableFlush inside the lease transaction, tsTableInvalidate after the
+** shadow tables changed), reads and writes the shadow tables (<t>_series,
+** _chunks, _objects, _config) with its own statements and the chunk codec;
+** never holds a write transaction while talking to the object store.
 */
 #include "tslite.h"
 #include "table.h"
@@ -82,9 +84,10 @@ typedef struct MtRun MtRun;
 struct MtRun {
   sqlite3 *db;
   TsEnv *pEnv;
-  const char *zDb;
-  char *zTab;
-  TsTableSchema s;                   /* filled by mtSchemaLoad (owned here) */
+  TsTable *pTab;                     /* the table handle (a reference, released here) */
+  const TsTableSchema *s;            /* its schema, valid while pTab is held */
+  const char *zDb;                   /* tsTableDb(pTab) */
+  const char *zTab;                  /* tsTableName(pTab) */
   char *zWriter;                     /* writer id */
   char *zHolder;                     /* lease holder string */
   TsObjStore *pStore;
@@ -148,19 +151,8 @@ static sqlite3_stmt *mtPrepare(MtRun *p, const char *zFmt, ...){
 }
 
 /*************************************************************************
-** Schema from <t>_config (until the table handle of ext/table.h lands).
+** Options not in the table handle.
 */
-static void mtSchemaClear(TsTableSchema *s){
-  int i;
-  for(i=0; i<s->nDim; i++) sqlite3_free(s->azDim[i]);
-  for(i=0; i<s->nMeas; i++) sqlite3_free(s->azMeas[i]);
-  sqlite3_free(s->azDim); sqlite3_free(s->azMeas); sqlite3_free(s->aMeasType);
-  sqlite3_free((char*)s->zMeasureName); sqlite3_free((char*)s->zStorage);
-  sqlite3_free((char*)s->zS3Endpoint); sqlite3_free((char*)s->zS3Region);
-  sqlite3_free((char*)s->zS3UrlStyle);
-  memset(s, 0, sizeof(*s));
-}
-
 static int mtParseInterval(const char *z, int64_t *pv){
   const char *q = z;
   while( *q>='0' && *q<='9' ) q++;
@@ -168,103 +160,15 @@ static int mtParseInterval(const char *z, int64_t *pv){
   return tsIntervalParse(z, -1, pv)!=TS_TIME_OK;
 }
 
-/* Parse a "column.N" value: "name" DIMENSION | "name" TYPE. */
-static int mtParseColumn(MtRun *p, const char *zDef){
-  TsTableSchema *s = &p->s;
-  TsBuf name;
-  const char *z = zDef;
-  const char *zType;
-  int eType = 0;
-  char *zName;
-  tsBufInit(&name);
-  if( *z!='"' ) goto bad;
-  for(z++; *z; z++){
-    if( *z=='"' ){ if( z[1]=='"' ){ tsBufAppendByte(&name, '"'); z++; } else break; }
-    else tsBufAppendByte(&name, (unsigned char)*z);
-  }
-  if( *z!='"' || z[1]!=' ' ) goto bad;
-  zType = z+2;
-  tsBufAppendByte(&name, 0);
-  if( name.bErr ){ tsBufFree(&name); mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 1; }
-  zName = sqlite3_mprintf("%s", (char*)name.a);
-  tsBufFree(&name);
-  if( zName==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 1; }
-  if( strcmp(zType, "DIMENSION")==0 ){
-    char **a = sqlite3_realloc64(s->azDim, sizeof(char*)*(s->nDim+1));
-    if( a==0 ){ sqlite3_free(zName); mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 1; }
-    s->azDim = a; a[s->nDim++] = zName;
-    return 0;
-  }
-  for(eType=TS_TYPE_DOUBLE; eType<=TS_TYPE_TIMESTAMP; eType++){
-    if( strcmp(zType, tsChunkTypeName(eType))==0 ) break;
-  }
-  if( eType>TS_TYPE_TIMESTAMP ){ sqlite3_free(zName); goto bad2; }
-  {
-    char **a = sqlite3_realloc64(s->azMeas, sizeof(char*)*(s->nMeas+1));
-    int *t = a ? sqlite3_realloc64(s->aMeasType, sizeof(int)*(s->nMeas+1)) : 0;
-    if( a ) s->azMeas = a;
-    if( t ) s->aMeasType = t;
-    if( a==0 || t==0 ){ sqlite3_free(zName); mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 1; }
-    a[s->nMeas] = zName; t[s->nMeas] = eType; s->nMeas++;
-  }
-  return 0;
-bad:
-  tsBufFree(&name);
-bad2:
-  mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: corrupt %s_config: bad column definition '%s'",
-        p->zTab, p->zTab, zDef);
-  return 1;
-}
-
-static void mtSchemaLoad(MtRun *p){
-  TsTableSchema *s = &p->s;
-  sqlite3_stmt *pStmt;
-  char *zPk = 0;
-  int i;
-  s->iMemRet = 6*3600LL*1000000000LL;
-  s->iMagRet = 73000LL*MT_NS_PER_DAY;
-  s->iPartDim = -1;
-  pStmt = mtPrepare(p, "SELECT k, v FROM \"%w\".\"%w_config\" WHERE k GLOB 'column.*' "
-                       "ORDER BY CAST(substr(k, 8) AS INTEGER)", p->zDb, p->zTab);
-  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    mtParseColumn(p, (const char*)sqlite3_column_text(pStmt, 1));
+/* The writer id stored by an earlier pass (cold.writer_id), if any. */
+static void mtWriterLoad(MtRun *p){
+  sqlite3_stmt *pStmt = mtPrepare(p, "SELECT v FROM \"%w\".\"%w_config\" WHERE k='cold.writer_id'",
+                                  p->zDb, p->zTab);
+  if( pStmt && sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_text(pStmt, 0) ){
+    p->zWriter = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 0));
+    if( p->zWriter==0 ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
   }
   sqlite3_finalize(pStmt);
-  pStmt = mtPrepare(p, "SELECT k, v FROM \"%w\".\"%w_config\" WHERE k NOT GLOB 'column.*'",
-                    p->zDb, p->zTab);
-  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    const char *zK = (const char*)sqlite3_column_text(pStmt, 0);
-    const char *zV = (const char*)sqlite3_column_text(pStmt, 1);
-    int64_t v;
-    if( zK==0 || zV==0 ) continue;
-    if( strcmp(zK, "memory_retention")==0 || strcmp(zK, "magnetic_retention")==0 ){
-      if( mtParseInterval(zV, &v) ){
-        mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: corrupt %s_config: bad %s '%s'",
-              p->zTab, p->zTab, zK, zV);
-      }else if( zK[1]=='e' ){ s->iMemRet = v; }else{ s->iMagRet = v; }
-    }else if( strcmp(zK, "partition_key")==0 ){
-      sqlite3_free(zPk); zPk = sqlite3_mprintf("%s", zV);
-    }else if( strcmp(zK, "storage")==0 ){
-      s->zStorage = sqlite3_mprintf("%s", zV);
-    }else if( strcmp(zK, "s3_endpoint")==0 ){
-      s->zS3Endpoint = sqlite3_mprintf("%s", zV);
-    }else if( strcmp(zK, "s3_region")==0 ){
-      s->zS3Region = sqlite3_mprintf("%s", zV);
-    }else if( strcmp(zK, "s3_url_style")==0 ){
-      s->zS3UrlStyle = sqlite3_mprintf("%s", zV);
-    }else if( strcmp(zK, "cold.writer_id")==0 ){
-      sqlite3_free(p->zWriter); p->zWriter = sqlite3_mprintf("%s", zV);
-    }
-  }
-  sqlite3_finalize(pStmt);
-  if( zPk && strcmp(zPk, "measure_name")!=0 ){
-    for(i=0; i<s->nDim; i++) if( strcmp(s->azDim[i], zPk)==0 ) s->iPartDim = i;
-  }
-  sqlite3_free(zPk);
-  if( p->rc==SQLITE_OK && s->nMeas==0 ){
-    mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: corrupt %s_config: no measure columns",
-          p->zTab, p->zTab);
-  }
 }
 
 /*************************************************************************
@@ -328,6 +232,15 @@ static int mtLeaseAcquire(MtRun *p){
   p->zHolder = sqlite3_mprintf("%s:%ld:%s", zHost, (long)getpid(), zNonce);
   if( p->zHolder==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0; }
   if( mtExec(p, "BEGIN IMMEDIATE") ) return 0;
+  {
+    /* ts_maintain runs in autocommit, so this connection has no pending
+    ** rows; flushing keeps that true should the handle hold any. */
+    char *zE = 0;
+    if( tsTableFlush(p->pTab, &zE)!=SQLITE_OK ){
+      mtErr(p, SQLITE_ERROR, "ts_maintain %s: %s", p->zTab, zE ? zE : "flush failed");
+    }
+    sqlite3_free(zE);
+  }
   pStmt = mtPrepare(p, "SELECT json_extract(v, '$.holder'), json_extract(v, '$.expires') "
                        "FROM \"%w\".\"%w_config\" WHERE k='cold.lease'", p->zDb, p->zTab);
   if( pStmt && sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -399,8 +312,8 @@ static void mtStoreOpen(MtRun *p){
   TsObjConfig cfg;
   char *zUri = 0, *zObjErr = 0;
   memset(&cfg, 0, sizeof(cfg));
-  if( p->s.zStorage ){
-    zUri = sqlite3_mprintf("%s", p->s.zStorage);
+  if( p->s->zStorage ){
+    zUri = sqlite3_mprintf("%s", p->s->zStorage);
   }else{
     const char *zFile = sqlite3_db_filename(p->db, p->zDb);
     if( zFile==0 || zFile[0]==0 ){
@@ -412,9 +325,9 @@ static void mtStoreOpen(MtRun *p){
     zUri = sqlite3_mprintf("file://%s.tslite", zFile);
   }
   if( zUri==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
-  cfg.zEndpoint = p->s.zS3Endpoint;
-  cfg.zRegion = p->s.zS3Region;
-  cfg.zUrlStyle = p->s.zS3UrlStyle;
+  cfg.zEndpoint = p->s->zS3Endpoint;
+  cfg.zRegion = p->s->zS3Region;
+  cfg.zUrlStyle = p->s->zS3UrlStyle;
   if( cfg.zEndpoint && strncmp(cfg.zEndpoint, "http://", 7)==0 ) cfg.bAllowHttp = 1;
   if( tsObjOpen(zUri, &cfg, &p->pStore, &zObjErr)!=TS_OBJ_OK ){
     mtErr(p, SQLITE_ERROR, "ts_maintain %s: cannot open storage '%s': %s", p->zTab, zUri,
@@ -463,7 +376,7 @@ static int mtSeriesCmp(const void *pa, const void *pb){
 static MtSeries *mtSeriesLoad(MtRun *p, int *pn){
   TsBuf cols;
   MtSeries *a = 0;
-  int n = 0, nAlloc = 0, i, nDim = p->s.nDim;
+  int n = 0, nAlloc = 0, i, nDim = p->s->nDim;
   sqlite3_stmt *pStmt;
   tsBufInit(&cols);
   for(i=0; i<nDim; i++) tsBufPrintf(&cols, ", d%d", i);
@@ -497,8 +410,8 @@ static MtSeries *mtSeriesLoad(MtRun *p, int *pn){
       s->azDim[i] = z ? sqlite3_mprintf("%s", z) : 0;
       if( z && s->azDim[i]==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
     }
-    if( p->s.iPartDim>=0 ){
-      s->zPk = s->azDim[p->s.iPartDim];
+    if( p->s->iPartDim>=0 ){
+      s->zPk = s->azDim[p->s->iPartDim];
       s->bPkNull = s->zPk==0;
       if( s->zPk==0 ) s->zPk = "";
     }else{
@@ -541,7 +454,7 @@ static void mtObjFree(MtObj *o){
 }
 
 static MtObj *mtObjOpen(MtRun *p, int iBucket, int64_t iDay){
-  TsTableSchema *s = &p->s;
+  const TsTableSchema *s = p->s;
   MtObj *o;
   TsPqColumnSpec *aSpec;
   TsPqWriteOpts opts;
@@ -628,8 +541,8 @@ static void mtObjSeries(MtRun *p, MtObj *o, MtSeries *pS, int iS){
   tsBufAppendByte(&b, TS_BLOOM_TAG_SERIES);
   tsBufAppend(&b, pS->aKey, pS->nKey);
   if( !b.bErr ) mtObjHash(p, o, tsBloomHash(b.a, b.n));
-  for(i=0; i<=p->s.nDim; i++){
-    const char *z = i<p->s.nDim ? pS->azDim[i] : pS->zMName;
+  for(i=0; i<=p->s->nDim; i++){
+    const char *z = i<p->s->nDim ? pS->azDim[i] : pS->zMName;
     if( z==0 ) continue;
     tsBufReset(&b);
     tsBufAppendByte(&b, TS_BLOOM_TAG_DIM);
@@ -705,7 +618,7 @@ static uint64_t mtHash64(const void *a, size_t n){ return tsBloomHash(a, n); }
 
 static void mtRowValues(MtRun *p, MtObj *o, MtSeries *pS, const TsChunkCol *aCol,
                         const int64_t *aT, const int64_t *aV, int r){
-  TsTableSchema *s = &p->s;
+  const TsTableSchema *s = p->s;
   TsPqWriter *w = o->pPw;
   int i, j = 0;
   tsPqWriterInt64(w, j++, aT[r]);
@@ -753,14 +666,14 @@ static void mtChunkRoute(MtRun *p, MtSeries *aS, int iS, MtChunk *pC,
   }
   pInfo = tsChunkReaderInfo(pR);
   nRow = pInfo->nRow;
-  aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(p->s.nMeas+1));
+  aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(p->s->nMeas+1));
   if( aCol==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); goto done; }
-  if( pInfo->nCol!=p->s.nMeas || tsChunkReadTime(pR, &aT) || tsChunkReadVersion(pR, &aV) ){
+  if( pInfo->nCol!=p->s->nMeas || tsChunkReadTime(pR, &aT) || tsChunkReadVersion(pR, &aV) ){
     mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: chunk %lld of series %lld is corrupt",
           p->zTab, (long long)pC->iId, (long long)pC->iSid);
     goto done;
   }
-  for(i=0; i<p->s.nMeas; i++){
+  for(i=0; i<p->s->nMeas; i++){
     if( tsChunkReadCol(pR, i, &aCol[i])!=TS_CHUNK_OK ){
       mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: chunk %lld of series %lld is corrupt",
             p->zTab, (long long)pC->iId, (long long)pC->iSid);
@@ -790,7 +703,7 @@ static void mtChunkRoute(MtRun *p, MtSeries *aS, int iS, MtChunk *pC,
     /* Rows at or after the boundary stay in the memory tier as a new chunk. */
     TsBuf out;
     TsChunkCol *aSub = &aCol[0];
-    for(i=0; i<p->s.nMeas; i++){
+    for(i=0; i<p->s->nMeas; i++){
       TsChunkCol *c = &aSub[i];
       if( c->aNull ) c->aNull += iRepl;
       if( c->aDouble ) c->aDouble += iRepl;
@@ -799,7 +712,7 @@ static void mtChunkRoute(MtRun *p, MtSeries *aS, int iS, MtChunk *pC,
       if( c->anText ) c->anText += iRepl;
     }
     tsBufInit(&out);
-    if( tsChunkEncode(nRow-iRepl, aT+iRepl, aV ? aV+iRepl : 0, p->s.nMeas, aSub, &out)
+    if( tsChunkEncode(nRow-iRepl, aT+iRepl, aV ? aV+iRepl : 0, p->s->nMeas, aSub, &out)
         !=TS_CHUNK_OK || out.bErr ){
       tsBufFree(&out);
       mtErr(p, SQLITE_NOMEM, "ts_maintain %s: re-encoding chunk %lld failed", p->zTab,
@@ -969,7 +882,7 @@ static void mtTier(MtRun *p){
     for(j=i+1; j<n && aS[j].iBucket==aS[i].iBucket; j++){}
     mtRound(p, aS, i, j);
   }
-  mtSeriesFree(aS, n, p->s.nDim);
+  mtSeriesFree(aS, n, p->s->nDim);
 }
 
 /*************************************************************************
@@ -1074,15 +987,17 @@ static void mtOrphans(MtRun *p){
 static void mtTable(MtRun *p, TsJsonW *pJw){
   int64_t t0 = mtWallMs();
   p->iNow = tsEnvNow(p->pEnv);
-  mtSchemaLoad(p);
+  mtWriterLoad(p);
   if( p->rc==SQLITE_OK ) mtStoreOpen(p);
   if( p->rc==SQLITE_OK && mtLeaseAcquire(p) ){
-    p->iBound = p->iNow - p->s.iMemRet;
-    p->iExpire = p->iBound - p->s.iMagRet;
+    p->iBound = p->iNow - p->s->iMemRet;
+    p->iExpire = p->iBound - p->s->iMagRet;
     mtTier(p);
     if( p->rc==SQLITE_OK ) mtRetention(p);
     if( p->rc==SQLITE_OK ) mtOrphans(p);
     mtLeaseRelease(p);
+    /* Chunks were deleted and written behind the handle's back. */
+    tsTableInvalidate(p->pTab);
   }
   if( p->rc ) return;
   tsJwObjBegin(pJw);
@@ -1112,32 +1027,49 @@ static void mtTable(MtRun *p, TsJsonW *pJw){
 }
 
 static void mtRunClear(MtRun *p){
-  mtSchemaClear(&p->s);
   sqlite3_free(p->zWriter);
   sqlite3_free(p->zHolder);
   sqlite3_free(p->zBusy);
-  sqlite3_free(p->zTab);
   tsObjClose(p->pStore);
   tsBufFree(&p->keys);
+  tsTableRelease(p->pTab);
+  memset(p, 0, sizeof(*p));
 }
 
-static int mtIsTable(sqlite3 *db, const char *zTab){
-  sqlite3_stmt *pStmt = 0;
-  int b = 0;
-  char *zSql = sqlite3_mprintf("SELECT 1 FROM \"main\".\"%w_config\" WHERE k='format'", zTab);
-  if( zSql && sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
-    b = sqlite3_step(pStmt)==SQLITE_ROW;
+/* Parse the options argument; 0 or an sqlite3_malloc'd message. */
+static char *mtOptions(sqlite3 *db, sqlite3_value *pArg, int64_t *piGrace){
+  sqlite3_stmt *pO = 0;
+  char *zErr = 0;
+  if( sqlite3_prepare_v2(db, "SELECT CASE WHEN ok THEN json_extract(?1, '$.orphan_grace') END, ok"
+                         " FROM (SELECT CASE WHEN json_valid(?1) THEN json_type(?1)='object'"
+                         " ELSE 0 END AS ok)", -1, &pO, 0)!=SQLITE_OK ){
+    return sqlite3_mprintf("ts_maintain: %s", sqlite3_errmsg(db));
   }
-  sqlite3_finalize(pStmt);
-  sqlite3_free(zSql);
-  return b;
+  sqlite3_bind_value(pO, 1, pArg);
+  if( sqlite3_step(pO)==SQLITE_ROW ){
+    if( !sqlite3_column_int(pO, 1) ){
+      zErr = sqlite3_mprintf("ts_maintain: options must be a JSON object, e.g. "
+                             "'{\"orphan_grace\":\"1h\"}'");
+    }else if( sqlite3_column_type(pO, 0)!=SQLITE_NULL ){
+      const char *z = (const char*)sqlite3_column_text(pO, 0);
+      int64_t v;
+      if( sqlite3_column_type(pO, 0)==SQLITE_INTEGER ) *piGrace = sqlite3_column_int64(pO, 0);
+      else if( z==0 || mtParseInterval(z, &v) ){
+        zErr = sqlite3_mprintf("ts_maintain: bad value for orphan_grace: '%s' "
+                               "(expected an interval such as '1h' or '0s')", z ? z : "");
+      }else *piGrace = v;
+    }
+  }
+  sqlite3_finalize(pO);
+  return zErr;
 }
 
 static void maintainFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   TsEnv *pEnv = (TsEnv*)sqlite3_user_data(ctx);
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   TsBuf out; TsJsonW jw;
-  char **azTab = 0;
+  char **azTab = 0;            /* tsTableList: one allocation */
+  char *zDb = 0, *zOne = 0;    /* the named table's schema and name */
   int nTab = 0, i, rc = SQLITE_OK;
   int64_t iGrace = MT_GRACE_DEFAULT;
   char *zErr = 0;
@@ -1147,59 +1079,27 @@ static void maintainFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     return;
   }
   if( argc>=2 && sqlite3_value_type(argv[1])!=SQLITE_NULL ){
-    sqlite3_stmt *pO = 0;
-    if( sqlite3_prepare_v2(db, "SELECT CASE WHEN ok THEN json_extract(?1, '$.orphan_grace') END, ok"
-                           " FROM (SELECT CASE WHEN json_valid(?1) THEN json_type(?1)='object'"
-                           " ELSE 0 END AS ok)", -1, &pO, 0)==SQLITE_OK ){
-      sqlite3_bind_value(pO, 1, argv[1]);
-      if( sqlite3_step(pO)==SQLITE_ROW ){
-        if( !sqlite3_column_int(pO, 1) ){
-          zErr = sqlite3_mprintf("ts_maintain: options must be a JSON object, e.g. "
-                                 "'{\"orphan_grace\":\"1h\"}'");
-        }else if( sqlite3_column_type(pO, 0)!=SQLITE_NULL ){
-          const char *z = (const char*)sqlite3_column_text(pO, 0);
-          int64_t v;
-          if( sqlite3_column_type(pO, 0)==SQLITE_INTEGER ) iGrace = sqlite3_column_int64(pO, 0);
-          else if( z==0 || mtParseInterval(z, &v) ){
-            zErr = sqlite3_mprintf("ts_maintain: bad value for orphan_grace: '%s' "
-                                   "(expected an interval such as '1h' or '0s')", z ? z : "");
-          }else iGrace = v;
-        }
-      }
-      sqlite3_finalize(pO);
-    }
+    zErr = mtOptions(db, argv[1], &iGrace);
     if( zErr ){ sqlite3_result_error(ctx, zErr, -1); sqlite3_free(zErr); return; }
   }
   if( argc>=1 && sqlite3_value_type(argv[0])!=SQLITE_NULL ){
     const char *zT = (const char*)sqlite3_value_text(argv[0]);
-    if( zT==0 || !mtIsTable(db, zT) ){
-      zErr = sqlite3_mprintf("ts_maintain: no timeseries table named '%s' in schema main",
-                             zT ? zT : "");
-      sqlite3_result_error(ctx, zErr, -1);
-      sqlite3_free(zErr);
+    if( zT==0 || tsTableSplitName(zT, &zDb, &zOne)!=SQLITE_OK ){
+      sqlite3_result_error_nomem(ctx);
       return;
     }
-    azTab = sqlite3_malloc64(sizeof(char*));
-    if( azTab ) azTab[0] = sqlite3_mprintf("%s", zT);
-    if( azTab==0 || azTab[0]==0 ){ sqlite3_free(azTab); sqlite3_result_error_nomem(ctx); return; }
     nTab = 1;
   }else{
-    sqlite3_stmt *pL = 0;
-    if( sqlite3_prepare_v2(db, "SELECT name FROM main.sqlite_schema WHERE type='table' "
-                               "AND rootpage=0 ORDER BY name", -1, &pL, 0)==SQLITE_OK ){
-      while( sqlite3_step(pL)==SQLITE_ROW ){
-        const char *z = (const char*)sqlite3_column_text(pL, 0);
-        char **a;
-        if( z==0 || !mtIsTable(db, z) ) continue;
-        a = sqlite3_realloc64(azTab, sizeof(char*)*(nTab+1));
-        if( a==0 ){ rc = SQLITE_NOMEM; break; }
-        azTab = a;
-        azTab[nTab] = sqlite3_mprintf("%s", z);
-        if( azTab[nTab]==0 ){ rc = SQLITE_NOMEM; break; }
-        nTab++;
-      }
+    rc = tsTableList(db, "main", &azTab, &nTab, &zErr);
+    zDb = sqlite3_mprintf("main");
+    if( rc==SQLITE_OK && zDb==0 ) rc = SQLITE_NOMEM;
+    if( rc ){
+      char *z = sqlite3_mprintf("ts_maintain: %s", zErr ? zErr : sqlite3_errstr(rc));
+      sqlite3_result_error(ctx, z ? z : "ts_maintain: out of memory", -1);
+      sqlite3_result_error_code(ctx, rc);
+      sqlite3_free(z); sqlite3_free(zErr); sqlite3_free(azTab); sqlite3_free(zDb);
+      return;
     }
-    sqlite3_finalize(pL);
   }
   tsBufInit(&out);
   tsJwInit(&jw, &out);
@@ -1209,12 +1109,20 @@ static void maintainFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   for(i=0; i<nTab && rc==SQLITE_OK; i++){
     MtRun run;
     memset(&run, 0, sizeof(run));
-    run.db = db; run.pEnv = pEnv; run.zDb = "main"; run.iGrace = iGrace;
-    run.zTab = azTab[i]; azTab[i] = 0;
+    run.db = db; run.pEnv = pEnv; run.iGrace = iGrace;
     tsBufInit(&run.keys);
-    mtTable(&run, &jw);
-    if( run.rc ){
+    rc = tsTableOpen(pEnv, db, zDb, zOne ? zOne : azTab[i], &run.pTab, &zErr);
+    if( rc==SQLITE_OK ){
+      run.s = tsTableSchema(run.pTab);
+      run.zDb = tsTableDb(run.pTab);
+      run.zTab = tsTableName(run.pTab);
+      mtTable(&run, &jw);
       rc = run.rc;
+    }else{
+      run.zErr = sqlite3_mprintf("ts_maintain: %s", zErr ? zErr : sqlite3_errstr(rc));
+      sqlite3_free(zErr); zErr = 0;
+    }
+    if( rc && rc!=SQLITE_NOMEM ){
       sqlite3_result_error(ctx, run.zErr ? run.zErr : "ts_maintain: out of memory", -1);
       sqlite3_result_error_code(ctx, rc);
     }
@@ -1223,8 +1131,9 @@ static void maintainFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   tsJwArrEnd(&jw);
   tsJwObjEnd(&jw);
-  for(i=0; i<nTab; i++) sqlite3_free(azTab[i]);
   sqlite3_free(azTab);
+  sqlite3_free(zDb);
+  sqlite3_free(zOne);
   if( rc==SQLITE_OK ){
     if( tsJwError(&jw) || out.bErr ) sqlite3_result_error_nomem(ctx);
     else sqlite3_result_text(ctx, (const char*)out.a, (int)out.n, SQLITE_TRANSIENT);

@@ -26,8 +26,13 @@ int sqlite3_tslite_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines
     { "parquet",  tsPqVtabRegister },
     { "unload",   tsUnloadRegister },
     { "maintain", tsMaintainRegister },
+    { "catalog",  tsCatalogRegister },
+    { "agg",      tsAggRegister },
+    { "lineproto", tsLineProtoRegister },
+    { "batchload", tsBatchLoadRegister },
     { "backup",   tsBackupRegister },
     { "restore",  tsRestoreRegister },
+    { "sched",    tsSchedSqlRegister },
   };
   int rc = SQLITE_OK;
   size_t i;

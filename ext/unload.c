@@ -126,7 +126,8 @@ struct Unload {
   sqlite3 *db;
   sqlite3_context *ctx;
   TsUnloadOpts opt;
-  const char *zDest;      /* destination URI as given (not owned) */
+  char *zDest;            /* destination URI: as given, a plain path resolved
+                          ** to file:// (tsObjUriResolve); owned (malloc) */
   char *zDestBase;        /* zDest with exactly one trailing '/'; owned */
   TsObjStore *pStore;
   sqlite3_stmt *pStmt;
@@ -1037,9 +1038,11 @@ static void setupColumns(Unload *p){
   p->nCol = sqlite3_column_count(p->pStmt);
   p->aCol = sqlite3_malloc64(sizeof(UCol)*(size_t)p->nCol);
   p->aCell = sqlite3_malloc64(sizeof(UCell)*(size_t)p->nCol);
+  /* Zeroed before the check: the cleanup frees every aCol[i].zName, so a
+  ** failed aCell allocation must not leave aCol uninitialised. */
+  if( p->aCol ) memset(p->aCol, 0, sizeof(UCol)*(size_t)p->nCol);
+  if( p->aCell ) memset(p->aCell, 0, sizeof(UCell)*(size_t)p->nCol);
   if( p->aCol==0 || p->aCell==0 ){ uErr(p, "ts_unload: out of memory"); p->rc = SQLITE_NOMEM; return; }
-  memset(p->aCol, 0, sizeof(UCol)*(size_t)p->nCol);
-  memset(p->aCell, 0, sizeof(UCell)*(size_t)p->nCol);
   for(i=0; i<p->nCol; i++){
     const char *zName = sqlite3_column_name(p->pStmt, i);
     p->aCol[i].zName = sqlite3_mprintf("%s", zName ? zName : "");
@@ -1074,7 +1077,7 @@ static void setupColumns(Unload *p){
 static void unloadFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   Unload u;
   Unload *p = &u;
-  const char *zSql, *zOpt = 0, *zTail = 0;
+  const char *zSql, *zOpt = 0, *zTail = 0, *zDestIn;
   char *zOptErr = 0;
   int i;
 
@@ -1084,12 +1087,24 @@ static void unloadFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   tsBufInit(&p->row);
   tsBufInit(&p->spoolRd);
   zSql = (const char*)sqlite3_value_text(argv[0]);
-  p->zDest = (const char*)sqlite3_value_text(argv[1]);
+  zDestIn = (const char*)sqlite3_value_text(argv[1]);
   if( argc>2 && sqlite3_value_type(argv[2])!=SQLITE_NULL ) zOpt = (const char*)sqlite3_value_text(argv[2]);
   if( zSql==0 ){ uErr(p, "ts_unload: select_sql is NULL"); goto done; }
-  if( p->zDest==0 || p->zDest[0]==0 ){
-    uErr(p, "ts_unload: destination is NULL or empty (expected 's3://bucket/prefix' or 'file:///dir')");
+  if( zDestIn==0 || zDestIn[0]==0 ){
+    uErr(p, "ts_unload: destination is NULL or empty (expected 's3://bucket/prefix', "
+         "'file:///dir' or a directory path)");
     goto done;
+  }
+  {
+    /* A plain path ('out/') is a directory resolved against the working
+    ** directory; the manifest lists the file:// URIs of what was written. */
+    char *zResErr = 0;
+    p->zDest = tsObjUriResolve(zDestIn, &zResErr);
+    if( p->zDest==0 ){
+      uErr(p, "ts_unload: destination '%s': %s", zDestIn, zResErr ? zResErr : "out of memory");
+      free(zResErr);
+      goto done;
+    }
   }
   if( tsUnloadOptsParse(zOpt, &p->opt, &zOptErr) ){
     uErr(p, "ts_unload: %s", zOptErr ? zOptErr : "out of memory");
@@ -1164,6 +1179,7 @@ done:
   tsBufFree(&p->spoolRd);
   tsUnloadOptsFree(&p->opt);
   sqlite3_free(p->zDestBase);
+  free(p->zDest);
   sqlite3_free(p->zErr);
 }
 

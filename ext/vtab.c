@@ -1,6 +1,9 @@
 /*
-** vtab.c: the timeseries virtual table (module "timeseries") and its
-** durable, compressed memory tier; ts_check(table) and ts_stats(table).
+** vtab.c: the timeseries virtual table (module "timeseries"): schema and
+** options, the table handle (table.h, internals in table_int.h), the write
+** path and the flush of pending rows into the memory tier, lifecycle and
+** transactions, and xBestIndex.  The cursor is in scan.c, which reads through
+** the row sources of source.h (the memory tier: source_mem.c).
 **
 **   CREATE VIRTUAL TABLE cpu USING timeseries(
 **     hostname DIMENSION, region DIMENSION,
@@ -64,9 +67,8 @@
 ** exist only inside its write transaction, so other connections never see
 ** them.
 */
-#include "tslite.h"
-#include "table.h"
-#include "chunk.h"
+#include "table_int.h"
+#include "source.h"
 #include "numtext.h"
 #include <math.h>
 #include <stdarg.h>
@@ -74,41 +76,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Tunables. */
-#define TS_CHUNK_TARGET     1024      /* rows per chunk aimed at */
-#define TS_PENDING_BUDGET   (16*1024*1024)   /* pending bytes before a flush */
-#define TS_MAX_VALUE_BYTES  2048      /* VARCHAR and dimension values */
-#define TS_MAX_MNAME_BYTES  256       /* measure_name */
-#define TS_MAX_DIMS         128
-#define TS_FUTURE_NS        (15*TS_NS_PER_MIN)   /* fixed Timestream limit */
-
-/* Column kinds of the declared schema. */
-#define TS_KIND_TIME     0
-#define TS_KIND_DIM      1
-#define TS_KIND_MNAME    2
-#define TS_KIND_MEASURE  3
-#define TS_KIND_VERSION  4
 
 /**************************************************************************
 ** Schema and options.
 */
-typedef struct TsSchema TsSchema;
-struct TsSchema {
-  int nDim;               /* dimensions */
-  char **azDim;           /* dimension names (owned) */
-  int nMeas;              /* measures */
-  char **azMeas;          /* measure names (owned) */
-  int *aMeasType;         /* TS_TYPE_* per measure (owned) */
-  sqlite3_int64 iMemRet;  /* memory_retention, ns */
-  sqlite3_int64 iMagRet;  /* magnetic_retention, ns */
-  int bMagWrites;         /* magnetic_writes */
-  int iPartDim;           /* partition_key dimension, -1 = measure_name */
-  int bPartRequired;      /* partition_enforcement = 'required' */
-  char *zMeasureName;     /* default measure_name (owned) */
-  int nOpt;               /* options as stored in _config */
-  char **azOptKey;        /* (owned) */
-  char **azOptVal;        /* (owned) */
-};
 
 static const char *const azOptName[] = {
   "memory_retention", "magnetic_retention", "magnetic_writes", "partition_key",
@@ -616,126 +587,17 @@ static int schemaLoad(sqlite3 *db, const char *zDb, const char *zTab, TsSchema *
 ** Structures.
 */
 
-/* Pending (not yet flushed) rows of one series, column-major in insertion
-** slots; aOrder lists the slots by increasing time (times are unique within
-** the buffer: a second write of the same key is resolved in place). */
-typedef struct TsPend TsPend;
-struct TsPend {
-  int nRow;               /* slots used */
-  int nAlloc;             /* slots allocated */
-  int bInOrder;           /* aOrder[i]==i for all i (append-only so far) */
-  sqlite3_int64 *aTime;   /* per slot: time ns */
-  sqlite3_int64 *aVersion;/* per slot: version */
-  int *aOrder;            /* slots sorted by time */
-  unsigned char **aaNull; /* [measure][slot]: 1 = NULL */
-  sqlite3_int64 **aaNum;  /* [measure][slot]: int64 or double bits */
-  char ***aazText;        /* [measure][slot]: VARCHAR bytes (owned) or NULL */
-  int **aanText;          /* [measure][slot]: VARCHAR length */
-};
 
-typedef struct TsSeries TsSeries;
-struct TsSeries {
-  int nRef;               /* 1 while in the cache + 1 per cursor using it */
-  sqlite3_int64 iId;      /* _series.id */
-  unsigned char *aKey;    /* encoded series key (owned, one allocation with
-                          ** azDim strings) */
-  int nKey;               /* bytes in aKey */
-  unsigned int h;         /* hash of aKey */
-  char **azDim;           /* dimension values, NULL = absent (inside aKey
-                          ** allocation) */
-  char *zMName;           /* measure_name (inside the allocation) */
-  int bChunks;            /* the series has at least one chunk */
-  sqlite3_int64 tMin;     /* time range of its chunks (valid if bChunks) */
-  sqlite3_int64 tMax;
-  TsSeries *pHashNext;    /* hash chain */
-  TsPend *pPend;          /* pending-row buffer or NULL (owned; kept empty
-                          ** between transactions to avoid re-growing it) */
-  int bPendList;          /* in the vtab's list of series with pending rows
-                          ** (which holds a reference) */
-  TsSeries *pPendNext;    /* next series with pending rows */
-};
-
-/* Prepared statements, prepared lazily with SQLITE_PREPARE_PERSISTENT. */
-#define STMT_SERIES_ALL      0  /* id, skey, tmin, tmax of every series */
-#define STMT_SERIES_FIND     1  /* id, tmin, tmax WHERE skey=?1 */
-#define STMT_SERIES_INSERT   2  /* (skey, measure_name, d0..) */
-#define STMT_SERIES_RANGE    3  /* SET tmin=?2, tmax=?3 WHERE id=?1 */
-#define STMT_CHUNK_FLOOR     4  /* headers from the floor chunk of ?2 to ?3 */
-#define STMT_CHUNK_AT        5  /* id, tmax, data of the floor chunk of ?2 */
-#define STMT_CHUNK_DATA      6  /* data WHERE id=?1 */
-#define STMT_CHUNK_INSERT    7  /* (sid, tmin, tmax, nrow, data) */
-#define STMT_CHUNK_DELETE    8  /* WHERE id=?1 */
-#define STMT_DATA_VERSION    9  /* PRAGMA data_version */
-#define STMT_ROW_COUNT      10  /* count(*), total(nrow) of _chunks */
-#define STMT_COUNT          11
-
-struct TsTable {
-  int nRef;               /* references: the vtab and open operations */
-  TsTable *pNext;         /* next handle in pEnv->pTableList */
-  char *zErrMsg;          /* last error of a table-level helper (owned);
-                          ** vtab methods move it into their zErrMsg */
-  TsTableSchema pub;      /* public view of s (tsTableSchema) */
-  sqlite3 *db;            /* the connection */
-  TsEnv *pEnv;            /* environment (reference held) */
-  char *zDb;              /* schema name, e.g. "main" (owned) */
-  char *zName;            /* table name (owned) */
-  TsSchema s;             /* columns and options */
-  int nCol;               /* declared columns incl. version */
-  sqlite3_stmt *aStmt[STMT_COUNT];  /* see STMT_* (owned) */
-
-  /* Series cache: every series of the table, valid when !bStale and the
-  ** data version matches.  Holds one reference to each series. */
-  TsSeries **aHash;       /* hash table on skey (owned) */
-  int nHash;              /* buckets (power of 2) */
-  TsSeries **apSeries;    /* all cached series by increasing id (owned) */
-  int nSeries;
-  int nSeriesAlloc;
-  int bStale;             /* reload before next use */
-  int bHaveVersion;       /* iDataVersion is valid */
-  sqlite3_int64 iDataVersion;  /* PRAGMA data_version of the last check */
-  int bTxnChecked;        /* the cache was checked in this write txn */
-  sqlite3_int64 nRowEst;  /* rows in the memory tier (for costs) */
-
-  /* Pending buffer. */
-  TsSeries *pPendFirst;   /* series with pending rows (referenced) */
-  sqlite3_int64 nPendBytes;  /* approximate RAM held by pending rows */
-  int iFlushGen;          /* bumped whenever chunks are written */
-  int rcFlush;            /* sticky: a flush failed in this transaction, so
-                          ** it must not commit (cleared by rollback) */
-
-  /* Scratch space of xUpdate: the converted measure values of one row. */
-  unsigned char *aStNull; /* [measure] */
-  sqlite3_int64 *aStNum;  /* [measure] int64 or double bits */
-  const char **azStText;  /* [measure] text (points into argv) */
-  int *anStText;          /* [measure] */
-  sqlite3_value **apStDup;/* [measure] converted copies to free */
-  TsBuf key;              /* encoded series key of the row */
-  struct TsLook *pLook;   /* last chunk decoded for duplicate checks (owned) */
-};
-
-/* The sqlite3_vtab of a timeseries table: a reference on its handle. */
-typedef struct TsVtab TsVtab;
-struct TsVtab {
-  sqlite3_vtab base;      /* base class: must be first */
-  TsTable *pTab;          /* the table handle (reference held) */
-};
-
-/* Column numbers (see the header comment). */
-static int colTime(TsTable *p){ (void)p; return 0; }
-static int colMName(TsTable *p){ return 1 + p->s.nDim; }
-static int colMeas0(TsTable *p){ return 2 + p->s.nDim; }
-static int colVersion(TsTable *p){ return 2 + p->s.nDim + p->s.nMeas; }
-
-static int colKind(TsTable *p, int iCol){
+int tsTabColKind(const TsTable *p, int iCol){
   if( iCol==0 ) return TS_KIND_TIME;
   if( iCol<=p->s.nDim ) return TS_KIND_DIM;
-  if( iCol==colMName(p) ) return TS_KIND_MNAME;
-  if( iCol==colVersion(p) ) return TS_KIND_VERSION;
+  if( iCol==tsTabColMName(p) ) return TS_KIND_MNAME;
+  if( iCol==tsTabColVersion(p) ) return TS_KIND_VERSION;
   return TS_KIND_MEASURE;
 }
 
 /* Set the handle's error message (replacing the old one). */
-static void tableErr(TsTable *p, const char *zFmt, ...){
+void tsTabErr(TsTable *p, const char *zFmt, ...){
   va_list ap;
   char *z;
   va_start(ap, zFmt);
@@ -747,7 +609,7 @@ static void tableErr(TsTable *p, const char *zFmt, ...){
 
 /* Return rc from a vtab method: move the handle's message (if any) into
 ** the vtab's zErrMsg on failure, drop it on success. */
-static int vtabRc(sqlite3_vtab *pVtab, int rc){
+int tsTabVtabRc(sqlite3_vtab *pVtab, int rc){
   TsTable *p = ((TsVtab*)pVtab)->pTab;
   if( p->zErrMsg ){
     if( rc!=SQLITE_OK ){
@@ -761,7 +623,7 @@ static int vtabRc(sqlite3_vtab *pVtab, int rc){
   return rc;
 }
 
-static int getStmt(TsTable *p, int eStmt, sqlite3_stmt **ppStmt){
+int tsTabStmt(TsTable *p, int eStmt, sqlite3_stmt **ppStmt){
   int rc = SQLITE_OK;
   if( p->aStmt[eStmt]==0 ){
     char *zSql = 0;
@@ -813,14 +675,17 @@ static int getStmt(TsTable *p, int eStmt, sqlite3_stmt **ppStmt){
         zSql = sqlite3_mprintf("PRAGMA \"%w\".data_version", zDb);
         break;
       case STMT_ROW_COUNT:
-        zSql = sqlite3_mprintf("SELECT count(*), total(nrow) FROM \"%w\".\"%w_chunks\"", zDb, zTab);
+        /* Rows of both tiers: the cold tier's from its manifest. */
+        zSql = sqlite3_mprintf("SELECT count(*), total(nrow) + (SELECT total(nrow) FROM"
+                               " \"%w\".\"%w_objects\") FROM \"%w\".\"%w_chunks\"",
+                               zDb, zTab, zDb, zTab);
         break;
     }
     if( zSql==0 ) return SQLITE_NOMEM;
     rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, &p->aStmt[eStmt], 0);
     sqlite3_free(zSql);
     if( rc!=SQLITE_OK ){
-      tableErr(p, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
+      tsTabErr(p, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
     }
   }
   *ppStmt = p->aStmt[eStmt];
@@ -829,7 +694,7 @@ static int getStmt(TsTable *p, int eStmt, sqlite3_stmt **ppStmt){
 
 /* Step a statement expected to give no row; reset it.  On error set the
 ** vtab message. */
-static int stepDone(TsTable *p, sqlite3_stmt *pStmt){
+int tsTabStepDone(TsTable *p, sqlite3_stmt *pStmt){
   int rc = sqlite3_step(pStmt);
   if( rc==SQLITE_DONE || rc==SQLITE_ROW ){
     rc = sqlite3_reset(pStmt);
@@ -837,15 +702,15 @@ static int stepDone(TsTable *p, sqlite3_stmt *pStmt){
     sqlite3_reset(pStmt);
   }
   if( rc!=SQLITE_OK ){
-    tableErr(p, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
+    tsTabErr(p, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
   }
   return rc;
 }
 
-static int stmtErr(TsTable *p, sqlite3_stmt *pStmt){
+int tsTabStmtErr(TsTable *p, sqlite3_stmt *pStmt){
   int rc = sqlite3_reset(pStmt);
   if( rc==SQLITE_OK ) rc = SQLITE_ERROR;
-  tableErr(p, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
+  tsTabErr(p, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
   return rc;
 }
 
@@ -855,7 +720,7 @@ static int stmtErr(TsTable *p, sqlite3_stmt *pStmt){
 
 /* Hash of an encoded series key: 8 bytes per step (it runs for every
 ** inserted row). */
-static unsigned int keyHash(const unsigned char *a, int n){
+unsigned int tsTabKeyHash(const unsigned char *a, int n){
   uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
   int i = 0;
   for(; i+8<=n; i+=8){
@@ -880,7 +745,7 @@ static size_t keyVarint(unsigned char *a, uint64_t v){
 
 /* Encode a series key from dimension values (azDim[i]/anDim[i], NULL =
 ** absent) and the measure name into pBuf (reset first). */
-static void keyEncode(TsBuf *pBuf, int nDim, const char *const *azDim, const int *anDim,
+void tsTabKeyEncode(TsBuf *pBuf, int nDim, const char *const *azDim, const int *anDim,
                       const char *zMName, int nMName){
   size_t nMax = 10 + (size_t)nMName, n = 0;
   unsigned char *a;
@@ -922,7 +787,7 @@ static TsSeries *seriesNew(int nDim, const unsigned char *aKey, int nKey){
   p->aKey = (unsigned char*)&p->azDim[nDim];
   memcpy(p->aKey, aKey, (size_t)nKey);
   p->nKey = nKey;
-  p->h = keyHash(aKey, nKey);
+  p->h = tsTabKeyHash(aKey, nKey);
   z = (char*)&p->aKey[nKey];
   tsRdInit(&rd, aKey, (size_t)nKey);
   for(i=0; i<nDim; i++){
@@ -951,14 +816,14 @@ static TsSeries *seriesNew(int nDim, const unsigned char *aKey, int nKey){
 
 static void pendFree(TsTable *pTab, TsPend *p);
 
-static void seriesUnref(TsTable *pTab, TsSeries *p){
+void tsTabSeriesUnref(TsTable *pTab, TsSeries *p){
   if( p && --p->nRef==0 ){
     pendFree(pTab, p->pPend);
     sqlite3_free(p);
   }
 }
 
-static TsSeries *hashFind(TsTable *p, const unsigned char *aKey, int nKey, unsigned int h){
+TsSeries *tsTabSeriesFind(TsTable *p, const unsigned char *aKey, int nKey, unsigned int h){
   TsSeries *pS;
   if( p->nHash==0 ) return 0;
   for(pS=p->aHash[h & (p->nHash-1)]; pS; pS=pS->pHashNext){
@@ -989,7 +854,7 @@ static int cacheAdd(TsTable *p, TsSeries *pS){
   if( p->nSeries>=p->nSeriesAlloc ){
     int nNew = p->nSeriesAlloc ? p->nSeriesAlloc*2 : 64;
     TsSeries **a = sqlite3_realloc64(p->apSeries, sizeof(TsSeries*)*(size_t)nNew);
-    if( a==0 ){ seriesUnref(p, pS); return SQLITE_NOMEM; }
+    if( a==0 ){ tsTabSeriesUnref(p, pS); return SQLITE_NOMEM; }
     p->apSeries = a;
     p->nSeriesAlloc = nNew;
   }
@@ -1004,7 +869,7 @@ static int cacheAdd(TsTable *p, TsSeries *pS){
 
 static void cacheClear(TsTable *p){
   int i;
-  for(i=0; i<p->nSeries; i++) seriesUnref(p, p->apSeries[i]);
+  for(i=0; i<p->nSeries; i++) tsTabSeriesUnref(p, p->apSeries[i]);
   p->nSeries = 0;
   if( p->aHash ) memset(p->aHash, 0, sizeof(TsSeries*)*(size_t)p->nHash);
   p->bStale = 1;
@@ -1027,7 +892,7 @@ static int seriesReload(TsTable *p){
   sqlite3_stmt *pStmt;
   TsSeries **apOld = p->apSeries;
   int nOld = p->nSeries, i, rc;
-  rc = getStmt(p, STMT_SERIES_ALL, &pStmt);
+  rc = tsTabStmt(p, STMT_SERIES_ALL, &pStmt);
   if( rc ) return rc;
   p->apSeries = 0;
   p->nSeries = 0;
@@ -1053,7 +918,7 @@ static int seriesReload(TsTable *p){
         pS = seriesNew(p->s.nDim, aKey, nKey);
         if( pS==0 ){
           rc = SQLITE_CORRUPT_VTAB;
-          tableErr(p, "timeseries %s: malformed series key in %s_series (id %lld)",
+          tsTabErr(p, "timeseries %s: malformed series key in %s_series (id %lld)",
                     p->zName, p->zName, iId);
           break;
         }
@@ -1064,16 +929,16 @@ static int seriesReload(TsTable *p){
     }
     if( rc==SQLITE_OK ){
       rc = sqlite3_reset(pStmt);
-      if( rc ) tableErr(p, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
+      if( rc ) tsTabErr(p, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
     }else{
       sqlite3_reset(pStmt);
     }
   }
-  for(i=0; i<nOld; i++) seriesUnref(p, apOld[i]);
+  for(i=0; i<nOld; i++) tsTabSeriesUnref(p, apOld[i]);
   sqlite3_free(apOld);
   if( rc==SQLITE_OK && p->nHash==0 ) rc = hashRebuild(p, 256);
   if( rc==SQLITE_OK ){
-    rc = getStmt(p, STMT_ROW_COUNT, &pStmt);
+    rc = tsTabStmt(p, STMT_ROW_COUNT, &pStmt);
     if( rc==SQLITE_OK ){
       if( sqlite3_step(pStmt)==SQLITE_ROW ) p->nRowEst = sqlite3_column_int64(pStmt, 1);
       rc = sqlite3_reset(pStmt);
@@ -1089,16 +954,16 @@ static int seriesReload(TsTable *p){
 
 /* Make the cache current: reload if it is stale or another connection
 ** committed since the last check. */
-static int seriesRefresh(TsTable *p){
+int tsTabSeriesRefresh(TsTable *p){
   sqlite3_stmt *pStmt;
   sqlite3_int64 v = 0;
   int rc;
   if( p->pPendFirst ) return SQLITE_OK;   /* we hold the write lock */
-  rc = getStmt(p, STMT_DATA_VERSION, &pStmt);
+  rc = tsTabStmt(p, STMT_DATA_VERSION, &pStmt);
   if( rc ) return rc;
   if( sqlite3_step(pStmt)==SQLITE_ROW ) v = sqlite3_column_int64(pStmt, 0);
   rc = sqlite3_reset(pStmt);
-  if( rc ) return stmtErr(p, pStmt);
+  if( rc ) return tsTabStmtErr(p, pStmt);
   if( p->bStale || !p->bHaveVersion || v!=p->iDataVersion ){
     rc = seriesReload(p);
     if( rc==SQLITE_OK ){
@@ -1113,15 +978,15 @@ static int seriesRefresh(TsTable *p){
 ** *ppS gets a cache-owned pointer (no new reference). */
 static int seriesForWrite(TsTable *p, const char *const *azDim, const int *anDim,
                           const char *zMName, int nMName, TsSeries **ppS){
-  unsigned int h = keyHash(p->key.a, (int)p->key.n);
-  TsSeries *pS = hashFind(p, p->key.a, (int)p->key.n, h);
+  unsigned int h = tsTabKeyHash(p->key.a, (int)p->key.n);
+  TsSeries *pS = tsTabSeriesFind(p, p->key.a, (int)p->key.n, h);
   sqlite3_stmt *pStmt;
   int rc = SQLITE_OK, i;
   *ppS = 0;
   if( pS ){ *ppS = pS; return SQLITE_OK; }
   pS = seriesNew(p->s.nDim, p->key.a, (int)p->key.n);
   if( pS==0 ) return SQLITE_NOMEM;
-  rc = getStmt(p, STMT_SERIES_FIND, &pStmt);
+  rc = tsTabStmt(p, STMT_SERIES_FIND, &pStmt);
   if( rc==SQLITE_OK ){
     sqlite3_bind_blob(pStmt, 1, p->key.a, (int)p->key.n, SQLITE_STATIC);
     if( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -1129,10 +994,10 @@ static int seriesForWrite(TsTable *p, const char *const *azDim, const int *anDim
       seriesSetRange(pS, pStmt, 1, 2);
     }
     rc = sqlite3_reset(pStmt);
-    if( rc ) stmtErr(p, pStmt);
+    if( rc ) tsTabStmtErr(p, pStmt);
   }
   if( rc==SQLITE_OK && pS->iId==0 ){
-    rc = getStmt(p, STMT_SERIES_INSERT, &pStmt);
+    rc = tsTabStmt(p, STMT_SERIES_INSERT, &pStmt);
     if( rc==SQLITE_OK ){
       sqlite3_bind_blob(pStmt, 1, p->key.a, (int)p->key.n, SQLITE_STATIC);
       sqlite3_bind_text(pStmt, 2, zMName, nMName, SQLITE_STATIC);
@@ -1143,7 +1008,7 @@ static int seriesForWrite(TsTable *p, const char *const *azDim, const int *anDim
           sqlite3_bind_null(pStmt, 3+i);
         }
       }
-      rc = stepDone(p, pStmt);
+      rc = tsTabStepDone(p, pStmt);
       sqlite3_clear_bindings(pStmt);
       pS->iId = sqlite3_last_insert_rowid(p->db);
     }
@@ -1152,7 +1017,7 @@ static int seriesForWrite(TsTable *p, const char *const *azDim, const int *anDim
     rc = cacheAdd(p, pS);
     if( rc==SQLITE_OK ) *ppS = pS;
   }else{
-    seriesUnref(p, pS);
+    tsTabSeriesUnref(p, pS);
   }
   return rc;
 }
@@ -1161,26 +1026,6 @@ static int seriesForWrite(TsTable *p, const char *const *azDim, const int *anDim
 ** Runs of rows: a read-only view of rows in column arrays (a decoded chunk
 ** or the pending buffer), and an owning builder used to merge runs.
 */
-typedef struct TsRun TsRun;
-struct TsRun {
-  int n;                      /* rows */
-  const int64_t *aTime;       /* times */
-  const int64_t *aVersion;    /* versions or NULL (all 1) */
-  TsChunkCol *aCol;           /* one per measure (owned by the run's owner) */
-};
-
-typedef struct TsRunBuf TsRunBuf;
-struct TsRunBuf {
-  TsRun r;                    /* the rows gathered so far (r.aCol owned) */
-  int nAlloc;                 /* row capacity */
-  int nCol;                   /* measures */
-  int64_t *aTime;             /* (owned) */
-  int64_t *aVersion;          /* (owned) */
-  unsigned char **aaNull;     /* [col] (owned) */
-  int64_t **aaNum;            /* [col] int64 or double bits (owned) */
-  const char ***aazText;      /* [col] pointers into the source runs (owned array) */
-  int **aanText;              /* [col] (owned) */
-};
 
 static void runBufFree(TsRunBuf *p){
   int i;
@@ -1320,7 +1165,7 @@ static void pendReset(TsTable *pTab, TsPend *p){
   p->bInOrder = 1;
 }
 
-static void *reallocArray(void *a, size_t nElem, size_t szElem, int *pRc){
+void *tsTabReallocArray(void *a, size_t nElem, size_t szElem, int *pRc){
   void *aNew;
   if( *pRc ) return a;
   aNew = sqlite3_realloc64(a, nElem*szElem);
@@ -1335,16 +1180,16 @@ static int pendGrow(TsTable *pTab, TsPend *p){
   if( p->nRow<p->nAlloc ) return SQLITE_OK;
   nNew = p->nAlloc ? p->nAlloc*2 : 16;
   n = (size_t)nNew;
-  p->aTime = reallocArray(p->aTime, n, sizeof(sqlite3_int64), &rc);
-  p->aVersion = reallocArray(p->aVersion, n, sizeof(sqlite3_int64), &rc);
-  p->aOrder = reallocArray(p->aOrder, n, sizeof(int), &rc);
+  p->aTime = tsTabReallocArray(p->aTime, n, sizeof(sqlite3_int64), &rc);
+  p->aVersion = tsTabReallocArray(p->aVersion, n, sizeof(sqlite3_int64), &rc);
+  p->aOrder = tsTabReallocArray(p->aOrder, n, sizeof(int), &rc);
   for(i=0; i<pTab->s.nMeas; i++){
-    p->aaNull[i] = reallocArray(p->aaNull[i], n, 1, &rc);
+    p->aaNull[i] = tsTabReallocArray(p->aaNull[i], n, 1, &rc);
     if( pTab->s.aMeasType[i]==TS_TYPE_VARCHAR ){
-      p->aazText[i] = reallocArray(p->aazText[i], n, sizeof(char*), &rc);
-      p->aanText[i] = reallocArray(p->aanText[i], n, sizeof(int), &rc);
+      p->aazText[i] = tsTabReallocArray(p->aazText[i], n, sizeof(char*), &rc);
+      p->aanText[i] = tsTabReallocArray(p->aanText[i], n, sizeof(int), &rc);
     }else{
-      p->aaNum[i] = reallocArray(p->aaNum[i], n, sizeof(sqlite3_int64), &rc);
+      p->aaNum[i] = tsTabReallocArray(p->aaNum[i], n, sizeof(sqlite3_int64), &rc);
     }
   }
   if( rc==SQLITE_OK ) p->nAlloc = nNew;
@@ -1458,7 +1303,7 @@ static int stagedEquals(TsTable *pTab, const TsRun *pRun, int iRow){
 }
 
 /* Binary search: index of the first i in [0,n) with aTime[ix(i)] >= t. */
-static int searchTime(const int64_t *aTime, const int *aOrder, int n, sqlite3_int64 t){
+int tsTabSearchTime(const int64_t *aTime, const int *aOrder, int n, sqlite3_int64 t){
   int lo = 0, hi = n;
   while( lo<hi ){
     int mid = (lo+hi)/2;
@@ -1482,7 +1327,7 @@ static int chunksWrite(TsTable *p, sqlite3_int64 iSid, const TsRun *pRun){
   sqlite3_stmt *pStmt = 0;
   if( aCol==0 ) return SQLITE_NOMEM;
   tsBufInit(&buf);
-  rc = getStmt(p, STMT_CHUNK_INSERT, &pStmt);
+  rc = tsTabStmt(p, STMT_CHUNK_INSERT, &pStmt);
   for(k=0; rc==SQLITE_OK && k<nPiece; k++){
     int iEnd = (int)((sqlite3_int64)pRun->n*(k+1)/nPiece);
     int n = iEnd - iStart, rcc;
@@ -1493,7 +1338,7 @@ static int chunksWrite(TsTable *p, sqlite3_int64 iSid, const TsRun *pRun){
     if( rcc!=TS_CHUNK_OK || buf.bErr ){
       rc = rcc==TS_CHUNK_NOMEM || buf.bErr ? SQLITE_NOMEM : SQLITE_ERROR;
       if( rc==SQLITE_ERROR ){
-        tableErr(p, "timeseries %s: chunk encoder failed (code %d)", p->zName, rcc);
+        tsTabErr(p, "timeseries %s: chunk encoder failed (code %d)", p->zName, rcc);
       }
       break;
     }
@@ -1502,7 +1347,7 @@ static int chunksWrite(TsTable *p, sqlite3_int64 iSid, const TsRun *pRun){
     sqlite3_bind_int64(pStmt, 3, pRun->aTime[iEnd-1]);
     sqlite3_bind_int(pStmt, 4, n);
     sqlite3_bind_blob(pStmt, 5, buf.a, (int)buf.n, SQLITE_STATIC);
-    rc = stepDone(p, pStmt);
+    rc = tsTabStepDone(p, pStmt);
     iStart = iEnd;
   }
   if( pStmt ) sqlite3_bind_null(pStmt, 5);
@@ -1511,15 +1356,15 @@ static int chunksWrite(TsTable *p, sqlite3_int64 iSid, const TsRun *pRun){
   return rc;
 }
 
-static int chunkCorrupt(TsTable *p, sqlite3_int64 iChunk, const char *zWhy){
-  tableErr(p, "timeseries %s: chunk %lld is corrupt: %s", p->zName, iChunk, zWhy);
+int tsTabChunkCorrupt(TsTable *p, sqlite3_int64 iChunk, const char *zWhy){
+  tsTabErr(p, "timeseries %s: chunk %lld is corrupt: %s", p->zName, iChunk, zWhy);
   return SQLITE_CORRUPT_VTAB;
 }
 
 /* Fetch chunk iChunk's blob into a private copy (*paBlob, sqlite3_malloc'd)
 ** and open a reader over it with every column decoded into *pRun (whose
 ** aCol array the caller provides). */
-static int chunkLoad(TsTable *p, sqlite3_int64 iChunk, unsigned char **paBlob,
+int tsTabChunkLoad(TsTable *p, sqlite3_int64 iChunk, unsigned char **paBlob,
                      TsChunkReader **ppReader, TsRun *pRun, TsChunkCol *aCol, int bCols){
   sqlite3_stmt *pStmt;
   unsigned char *aBlob = 0;
@@ -1527,7 +1372,7 @@ static int chunkLoad(TsTable *p, sqlite3_int64 iChunk, unsigned char **paBlob,
   TsChunkReader *pReader = 0;
   *paBlob = 0;
   *ppReader = 0;
-  rc = getStmt(p, STMT_CHUNK_DATA, &pStmt);
+  rc = tsTabStmt(p, STMT_CHUNK_DATA, &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int64(pStmt, 1, iChunk);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -1538,23 +1383,23 @@ static int chunkLoad(TsTable *p, sqlite3_int64 iChunk, unsigned char **paBlob,
   }
   if( sqlite3_reset(pStmt)!=SQLITE_OK ){
     sqlite3_free(aBlob);
-    return stmtErr(p, pStmt);
+    return tsTabStmtErr(p, pStmt);
   }
   if( rc ) return rc;
-  if( aBlob==0 ) return chunkCorrupt(p, iChunk, "row missing");
+  if( aBlob==0 ) return tsTabChunkCorrupt(p, iChunk, "row missing");
   if( tsChunkReaderOpen(aBlob, (size_t)nBlob, &pReader)!=TS_CHUNK_OK ){
     sqlite3_free(aBlob);
-    return chunkCorrupt(p, iChunk, "bad header");
+    return tsTabChunkCorrupt(p, iChunk, "bad header");
   }
   {
     const TsChunkInfo *pInfo = tsChunkReaderInfo(pReader);
     const int64_t *aT = 0, *aV = 0;
     if( pInfo->nCol!=p->s.nMeas ){
-      rc = chunkCorrupt(p, iChunk, "wrong column count");
+      rc = tsTabChunkCorrupt(p, iChunk, "wrong column count");
     }else if( tsChunkReadTime(pReader, &aT)!=TS_CHUNK_OK ){
-      rc = chunkCorrupt(p, iChunk, "bad time column");
+      rc = tsTabChunkCorrupt(p, iChunk, "bad time column");
     }else if( bCols && tsChunkReadVersion(pReader, &aV)!=TS_CHUNK_OK ){
-      rc = chunkCorrupt(p, iChunk, "bad version column");
+      rc = tsTabChunkCorrupt(p, iChunk, "bad version column");
     }
     pRun->n = pInfo->nRow;
     pRun->aTime = aT;
@@ -1562,7 +1407,7 @@ static int chunkLoad(TsTable *p, sqlite3_int64 iChunk, unsigned char **paBlob,
     pRun->aCol = aCol;
     for(i=0; bCols && rc==SQLITE_OK && i<p->s.nMeas; i++){
       if( tsChunkReadCol(pReader, i, &aCol[i])!=TS_CHUNK_OK || aCol[i].eType!=p->s.aMeasType[i] ){
-        rc = chunkCorrupt(p, iChunk, "bad measure column");
+        rc = tsTabChunkCorrupt(p, iChunk, "bad measure column");
       }
     }
   }
@@ -1588,7 +1433,7 @@ static int chunkMerge(TsTable *p, TsSeries *pS, sqlite3_int64 iChunk, const TsRu
   int rc, a = 0, b = i0;
   memset(&out, 0, sizeof(out));
   if( aCol==0 ) return SQLITE_NOMEM;
-  rc = chunkLoad(p, iChunk, &aBlob, &pReader, &old, aCol, 1);
+  rc = tsTabChunkLoad(p, iChunk, &aBlob, &pReader, &old, aCol, 1);
   if( rc==SQLITE_OK ) rc = runBufInit(&out, p->s.nMeas, p->s.aMeasType, old.n + (i1-i0));
   while( rc==SQLITE_OK && (a<old.n || b<i1) ){
     if( b>=i1 || (a<old.n && old.aTime[a]<pPendRun->aTime[aOrder[b]]) ){
@@ -1600,10 +1445,10 @@ static int chunkMerge(TsTable *p, TsSeries *pS, sqlite3_int64 iChunk, const TsRu
   }
   if( rc==SQLITE_OK ){
     sqlite3_stmt *pStmt;
-    rc = getStmt(p, STMT_CHUNK_DELETE, &pStmt);
+    rc = tsTabStmt(p, STMT_CHUNK_DELETE, &pStmt);
     if( rc==SQLITE_OK ){
       sqlite3_bind_int64(pStmt, 1, iChunk);
-      rc = stepDone(p, pStmt);
+      rc = tsTabStepDone(p, pStmt);
     }
   }
   if( rc==SQLITE_OK ) rc = chunksWrite(p, pS->iId, &out.r);
@@ -1633,7 +1478,7 @@ static int flushSeries(TsTable *p, TsSeries *pS){
   tHi = pP->aTime[aOrd[pP->nRow-1]];
   if( pS->bChunks ){
     sqlite3_stmt *pStmt;
-    rc = getStmt(p, STMT_CHUNK_FLOOR, &pStmt);
+    rc = tsTabStmt(p, STMT_CHUNK_FLOOR, &pStmt);
     if( rc==SQLITE_OK ){
       sqlite3_bind_int64(pStmt, 1, pS->iId);
       sqlite3_bind_int64(pStmt, 2, tLo);
@@ -1641,13 +1486,13 @@ static int flushSeries(TsTable *p, TsSeries *pS){
       while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
         if( nC>=nCAlloc ){
           nCAlloc = nCAlloc ? nCAlloc*2 : 16;
-          aC = reallocArray(aC, (size_t)nCAlloc*4, sizeof(sqlite3_int64), &rc);
+          aC = tsTabReallocArray(aC, (size_t)nCAlloc*4, sizeof(sqlite3_int64), &rc);
           if( rc ) break;
         }
         for(j=0; j<4; j++) aC[nC*4+j] = sqlite3_column_int64(pStmt, j);
         nC++;
       }
-      if( sqlite3_reset(pStmt)!=SQLITE_OK ) rc = stmtErr(p, pStmt);
+      if( sqlite3_reset(pStmt)!=SQLITE_OK ) rc = tsTabStmtErr(p, pStmt);
     }
   }
   /* Assign each pending row (in time order) to a target: chunk index j>=0
@@ -1697,12 +1542,12 @@ static int flushSeries(TsTable *p, TsSeries *pS){
     sqlite3_stmt *pStmt;
     sqlite3_int64 tMin = pS->bChunks && pS->tMin<tLo ? pS->tMin : tLo;
     sqlite3_int64 tMax = pS->bChunks && pS->tMax>tHi ? pS->tMax : tHi;
-    rc = getStmt(p, STMT_SERIES_RANGE, &pStmt);
+    rc = tsTabStmt(p, STMT_SERIES_RANGE, &pStmt);
     if( rc==SQLITE_OK ){
       sqlite3_bind_int64(pStmt, 1, pS->iId);
       sqlite3_bind_int64(pStmt, 2, tMin);
       sqlite3_bind_int64(pStmt, 3, tMax);
-      rc = stepDone(p, pStmt);
+      rc = tsTabStepDone(p, pStmt);
     }
     if( rc==SQLITE_OK ){
       pS->bChunks = 1;
@@ -1718,7 +1563,7 @@ static int flushSeries(TsTable *p, TsSeries *pS){
 
 /* Flush every pending row of the table.  On error the rows of the series
 ** not yet flushed stay pending (the caller's statement or commit fails). */
-static int flushAll(TsTable *p){
+int tsTabFlushAll(TsTable *p){
   int rc = SQLITE_OK;
   sqlite3_int64 iLastRowid;
   if( p->pPendFirst==0 ) return SQLITE_OK;
@@ -1732,7 +1577,7 @@ static int flushAll(TsTable *p){
       pS->pPendNext = 0;
       pS->bPendList = 0;
       pendReset(p, pS->pPend);
-      seriesUnref(p, pS);
+      tsTabSeriesUnref(p, pS);
     }
   }
   if( p->pPendFirst==0 ) p->nPendBytes = 0;
@@ -1749,83 +1594,9 @@ static void pendDiscardAll(TsTable *p){
     pS->pPendNext = 0;
     pS->bPendList = 0;
     pendReset(p, pS->pPend);
-    seriesUnref(p, pS);
+    tsTabSeriesUnref(p, pS);
   }
   p->nPendBytes = 0;
-}
-
-/**************************************************************************
-** Duplicate detection against committed chunks.  The last chunk decoded for
-** this purpose is kept (most out-of-order rows hit the same chunk); it is
-** dropped whenever this connection writes chunks (iFlushGen) or the cache is
-** reloaded.
-*/
-typedef struct TsLook TsLook;
-struct TsLook {
-  sqlite3_int64 iChunk;   /* chunk id, 0 = empty */
-  int iGen;               /* iFlushGen when loaded */
-  unsigned char *aBlob;   /* private copy (owned) */
-  TsChunkReader *pReader; /* (owned) */
-  TsRun run;              /* decoded rows */
-  TsChunkCol *aCol;       /* (owned) */
-};
-
-/* The vtab's lookup cache, allocated on first use. */
-static TsLook *lookOf(TsTable *p){
-  if( p->pLook==0 ){
-    p->pLook = sqlite3_malloc64(sizeof(TsLook));
-    if( p->pLook ){
-      memset(p->pLook, 0, sizeof(TsLook));
-      p->pLook->aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
-      if( p->pLook->aCol==0 ){ sqlite3_free(p->pLook); p->pLook = 0; }
-    }
-  }
-  return p->pLook;
-}
-
-static void lookClear(TsLook *pL){
-  if( pL==0 ) return;
-  tsChunkReaderFree(pL->pReader);
-  sqlite3_free(pL->aBlob);
-  pL->pReader = 0;
-  pL->aBlob = 0;
-  pL->iChunk = 0;
-}
-
-/* Look for the committed record (pS, t).  *piRow = its row in the returned
-** run (*ppRun), or -1 when there is none. */
-static int committedFind(TsTable *p, TsSeries *pS, sqlite3_int64 t,
-                         const TsRun **ppRun, int *piRow){
-  sqlite3_stmt *pStmt;
-  sqlite3_int64 iChunk = 0, tMax = 0;
-  TsLook *pL = lookOf(p);
-  int rc, i;
-  *piRow = -1;
-  *ppRun = 0;
-  if( pL==0 ) return SQLITE_NOMEM;
-  rc = getStmt(p, STMT_CHUNK_AT, &pStmt);
-  if( rc ) return rc;
-  sqlite3_bind_int64(pStmt, 1, pS->iId);
-  sqlite3_bind_int64(pStmt, 2, t);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    iChunk = sqlite3_column_int64(pStmt, 0);
-    tMax = sqlite3_column_int64(pStmt, 1);
-  }
-  if( sqlite3_reset(pStmt)!=SQLITE_OK ) return stmtErr(p, pStmt);
-  if( iChunk==0 || tMax<t ) return SQLITE_OK;
-  if( pL->iChunk!=iChunk || pL->iGen!=p->iFlushGen ){
-    lookClear(pL);
-    rc = chunkLoad(p, iChunk, &pL->aBlob, &pL->pReader, &pL->run, pL->aCol, 1);
-    if( rc ) return rc;
-    pL->iChunk = iChunk;
-    pL->iGen = p->iFlushGen;
-  }
-  i = searchTime(pL->run.aTime, 0, pL->run.n, t);
-  if( i<pL->run.n && pL->run.aTime[i]==t ){
-    *piRow = i;
-    *ppRun = &pL->run;
-  }
-  return SQLITE_OK;
 }
 
 /**************************************************************************
@@ -1848,20 +1619,12 @@ static char *describeValue(sqlite3_value *v){
   }
 }
 
-/* A value read with SQLite's NUMERIC affinity (numericOf). */
-typedef struct TsNum TsNum;
-struct TsNum {
-  sqlite3_int64 i;        /* SQLITE_INTEGER: the exact value */
-  double r;               /* SQLITE_FLOAT: the value */
-  int bIntegral;          /* SQLITE_FLOAT from TEXT that denotes an integer
-                          ** outside int64 ('-9223372036854775809') */
-};
 
 /* Type of v after SQLite's NUMERIC affinity (TEXT that looks like a number
 ** becomes one; integral text is converted exactly, see numtext.h) with the
 ** value in *pNum.  Reads only v itself: no sqlite3_value_dup(), whose copy
 ** has no database and crashes sqlite3_value_numeric_type() on SQLite 3.53. */
-static int numericOf(sqlite3_value *v, TsNum *pNum){
+int tsTabNumericOf(sqlite3_value *v, TsNum *pNum){
   int eType = sqlite3_value_type(v);
   memset(pNum, 0, sizeof(*pNum));
   if( eType==SQLITE_INTEGER ){
@@ -1885,7 +1648,7 @@ static int numericOf(sqlite3_value *v, TsNum *pNum){
 ** value), never in a sqlite3_value_dup() copy: copies have no database and
 ** SQLite 3.53 crashes converting them.  *ppDup is always NULL (kept for the
 ** callers' cleanup). */
-static int textOf(sqlite3_value *v, sqlite3_value **ppDup, const char **pz, int *pn){
+int tsTabTextOf(sqlite3_value *v, sqlite3_value **ppDup, const char **pz, int *pn){
   int eType = sqlite3_value_type(v);
   *ppDup = 0;
   if( eType==SQLITE_BLOB ) return 1;
@@ -1897,7 +1660,7 @@ static int textOf(sqlite3_value *v, sqlite3_value **ppDup, const char **pz, int 
 static int errValue(TsTable *p, int rc, const char *zCol, const char *zType, const char *zExp,
                     sqlite3_value *v){
   char *zV = describeValue(v);
-  tableErr(p, "timeseries %s: column %s (%s): expected %s, got %s",
+  tsTabErr(p, "timeseries %s: column %s (%s): expected %s, got %s",
             p->zName, zCol, zType, zExp, zV ? zV : "?");
   sqlite3_free(zV);
   return rc;
@@ -1936,7 +1699,7 @@ static int stageMeasure(TsTable *p, int iMeas, sqlite3_value *v, sqlite3_value *
   switch( eType ){
     case TS_TYPE_DOUBLE: {
       double r;
-      eVal = numericOf(v, &num);
+      eVal = tsTabNumericOf(v, &num);
       if( eVal==SQLITE_INTEGER ){
         r = (double)num.i;
       }else if( eVal==SQLITE_FLOAT ){
@@ -1945,7 +1708,7 @@ static int stageMeasure(TsTable *p, int iMeas, sqlite3_value *v, sqlite3_value *
         return errValue(p, SQLITE_MISMATCH, zCol, zType, "a number", v);
       }
       if( !isfinite(r) ){
-        tableErr(p, "timeseries %s: column %s (DOUBLE): NaN and Infinity cannot be "
+        tsTabErr(p, "timeseries %s: column %s (DOUBLE): NaN and Infinity cannot be "
                   "stored", p->zName, zCol);
         return SQLITE_MISMATCH;
       }
@@ -1953,7 +1716,7 @@ static int stageMeasure(TsTable *p, int iMeas, sqlite3_value *v, sqlite3_value *
       return SQLITE_OK;
     }
     case TS_TYPE_BIGINT: {
-      eVal = numericOf(v, &num);
+      eVal = tsTabNumericOf(v, &num);
       if( eVal==SQLITE_INTEGER ){
         p->aStNum[iMeas] = num.i;
       }else if( eVal==SQLITE_FLOAT ){
@@ -1998,7 +1761,7 @@ static int stageMeasure(TsTable *p, int iMeas, sqlite3_value *v, sqlite3_value *
       return errValue(p, SQLITE_MISMATCH, zCol, zType, "true, false, 1 or 0", v);
     }
     case TS_TYPE_TIMESTAMP: {
-      eVal = numericOf(v, &num);
+      eVal = tsTabNumericOf(v, &num);
       if( eVal==SQLITE_INTEGER ){
         p->aStNum[iMeas] = num.i;
       }else if( eVal==SQLITE_TEXT ){
@@ -2018,11 +1781,11 @@ static int stageMeasure(TsTable *p, int iMeas, sqlite3_value *v, sqlite3_value *
       return SQLITE_OK;
     }
     default: {   /* VARCHAR */
-      int rc = textOf(v, ppDup, &p->azStText[iMeas], &p->anStText[iMeas]);
+      int rc = tsTabTextOf(v, ppDup, &p->azStText[iMeas], &p->anStText[iMeas]);
       if( rc==2 ) return SQLITE_NOMEM;
       if( rc ) return errValue(p, SQLITE_MISMATCH, zCol, zType, "TEXT", v);
       if( p->anStText[iMeas]>TS_MAX_VALUE_BYTES ){
-        tableErr(p, "timeseries %s: column %s (VARCHAR): value is %d bytes, the limit "
+        tsTabErr(p, "timeseries %s: column %s (VARCHAR): value is %d bytes, the limit "
                   "is %d", p->zName, zCol, p->anStText[iMeas], TS_MAX_VALUE_BYTES);
         return SQLITE_TOOBIG;
       }
@@ -2077,27 +1840,27 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
 
   *pRowid = 0;
   if( argc==1 ){
-    tableErr(p, "timeseries %s: DELETE is not supported: records leave the table only "
+    tsTabErr(p, "timeseries %s: DELETE is not supported: records leave the table only "
               "through retention (memory_retention + magnetic_retention) or DROP TABLE", p->zName);
     return SQLITE_ERROR;
   }
   if( sqlite3_value_type(argv[0])!=SQLITE_NULL ){
-    tableErr(p, "timeseries %s: UPDATE is not supported: records are immutable; to change "
+    tsTabErr(p, "timeseries %s: UPDATE is not supported: records are immutable; to change "
               "a record, INSERT it again with the same dimensions, measure_name and time and a "
               "higher version (upsert)", p->zName);
     return SQLITE_ERROR;
   }
   if( p->rcFlush ){
-    tableErr(p, "timeseries %s: an earlier flush of this transaction failed; roll it back",
+    tsTabErr(p, "timeseries %s: an earlier flush of this transaction failed; roll it back",
               p->zName);
     return p->rcFlush;
   }
 
   /* time */
   {
-    sqlite3_value *v = aCol[colTime(p)];
+    sqlite3_value *v = aCol[TS_COL_TIME];
     TsNum num;
-    int eType = numericOf(v, &num);
+    int eType = tsTabNumericOf(v, &num);
     if( eType==SQLITE_INTEGER ){
       t = num.i;
     }else if( eType==SQLITE_TEXT ){
@@ -2105,7 +1868,7 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
       int rcT = tsTimeParseIso((const char*)sqlite3_value_text(v), sqlite3_value_bytes(v), &iNs);
       if( rcT ){
         char *zV = describeValue(v);
-        tableErr(p, "timeseries %s: column time: %s is not an ISO-8601 time "
+        tsTabErr(p, "timeseries %s: column time: %s is not an ISO-8601 time "
                   "(e.g. '2024-05-01T12:00:00.123456789Z')", p->zName, zV ? zV : "?");
         sqlite3_free(zV);
         rc = SQLITE_MISMATCH;
@@ -2113,7 +1876,7 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
       t = iNs;
     }else{
       char *zV = describeValue(v);
-      tableErr(p, "timeseries %s: column time: expected INTEGER nanoseconds since "
+      tsTabErr(p, "timeseries %s: column time: expected INTEGER nanoseconds since "
                 "1970-01-01 or ISO-8601 TEXT, got %s", p->zName, zV ? zV : "?");
       sqlite3_free(zV);
       rc = SQLITE_MISMATCH;
@@ -2127,32 +1890,32 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
     azDim[i] = 0;
     anDim[i] = 0;
     if( sqlite3_value_type(v)==SQLITE_NULL ) continue;
-    rc = textOf(v, &apDup[nDup], &azDim[i], &anDim[i]);
+    rc = tsTabTextOf(v, &apDup[nDup], &azDim[i], &anDim[i]);
     if( apDup[nDup] ) nDup++;
     if( rc==2 ){
       rc = SQLITE_NOMEM;
     }else if( rc ){
       rc = errValue(p, SQLITE_MISMATCH, p->s.azDim[i], "DIMENSION", "TEXT", v);
     }else if( anDim[i]>TS_MAX_VALUE_BYTES ){
-      tableErr(p, "timeseries %s: dimension %s: value is %d bytes, the limit is %d",
+      tsTabErr(p, "timeseries %s: dimension %s: value is %d bytes, the limit is %d",
                 p->zName, p->s.azDim[i], anDim[i], TS_MAX_VALUE_BYTES);
       rc = SQLITE_TOOBIG;
     }
   }
   if( rc==SQLITE_OK ){
-    sqlite3_value *v = aCol[colMName(p)];
+    sqlite3_value *v = aCol[tsTabColMName(p)];
     if( sqlite3_value_type(v)==SQLITE_NULL ){
       zMName = p->s.zMeasureName;
       nMName = (int)strlen(zMName);
     }else{
-      rc = textOf(v, &apDup[nDup], &zMName, &nMName);
+      rc = tsTabTextOf(v, &apDup[nDup], &zMName, &nMName);
       if( apDup[nDup] ) nDup++;
       if( rc==2 ){
         rc = SQLITE_NOMEM;
       }else if( rc ){
         rc = errValue(p, SQLITE_MISMATCH, "measure_name", "TEXT", "TEXT", v);
       }else if( nMName==0 || nMName>TS_MAX_MNAME_BYTES ){
-        tableErr(p, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
+        tsTabErr(p, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
                   p->zName, TS_MAX_MNAME_BYTES, nMName);
         rc = SQLITE_TOOBIG;
       }
@@ -2161,20 +1924,20 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
 
   /* measures and version */
   for(i=0; rc==SQLITE_OK && i<p->s.nMeas; i++){
-    rc = stageMeasure(p, i, aCol[colMeas0(p)+i], &apMeasDup[i]);
+    rc = stageMeasure(p, i, aCol[tsTabColMeas0(p)+i], &apMeasDup[i]);
     if( rc==SQLITE_OK && !p->aStNull[i] ) nNonNull++;
   }
   if( rc==SQLITE_OK && nNonNull==0 ){
-    tableErr(p, "timeseries %s: a record needs at least one non-NULL measure", p->zName);
+    tsTabErr(p, "timeseries %s: a record needs at least one non-NULL measure", p->zName);
     rc = SQLITE_CONSTRAINT;
   }
   if( rc==SQLITE_OK ){
-    sqlite3_value *v = aCol[colVersion(p)];
+    sqlite3_value *v = aCol[tsTabColVersion(p)];
     if( sqlite3_value_type(v)==SQLITE_NULL ){
       iVersion = 1;
     }else if( sqlite3_value_type(v)!=SQLITE_INTEGER || sqlite3_value_int64(v)<1 ){
       char *zV = describeValue(v);
-      tableErr(p, "timeseries %s: column version: expected an INTEGER >= 1, got %s",
+      tsTabErr(p, "timeseries %s: column version: expected an INTEGER >= 1, got %s",
                 p->zName, zV ? zV : "?");
       sqlite3_free(zV);
       rc = SQLITE_MISMATCH;
@@ -2196,7 +1959,7 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
         tsTimeFormatIso(t, zT);
         tsTimeFormatIso(lo, zLo);
         tsTimeFormatIso(hi, zHi);
-        tableErr(p, "timeseries %s: time %s is outside the write window [%s, %s] "
+        tsTabErr(p, "timeseries %s: time %s is outside the write window [%s, %s] "
                   "(now - %s .. now + 15 minutes)", p->zName, zT, zLo, zHi,
                   p->s.bMagWrites ? "memory_retention - magnetic_retention" : "memory_retention");
       }
@@ -2205,18 +1968,18 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
   }
   if( rc==SQLITE_OK && p->s.bPartRequired && p->s.iPartDim>=0 && azDim[p->s.iPartDim]==0 ){
     if( eConflict==SQLITE_IGNORE ) goto done;
-    tableErr(p, "timeseries %s: partition_enforcement is 'required' and the record has no "
+    tsTabErr(p, "timeseries %s: partition_enforcement is 'required' and the record has no "
               "value for the partition key %s", p->zName, p->s.azDim[p->s.iPartDim]);
     rc = SQLITE_CONSTRAINT;
   }
 
   /* Find the series and apply the duplicate rules. */
   if( rc==SQLITE_OK && !p->bTxnChecked ){
-    rc = seriesRefresh(p);
+    rc = tsTabSeriesRefresh(p);
     if( rc==SQLITE_OK ) p->bTxnChecked = 1;
   }
   if( rc==SQLITE_OK ){
-    keyEncode(&p->key, p->s.nDim, azDim, anDim, zMName, nMName);
+    tsTabKeyEncode(&p->key, p->s.nDim, azDim, anDim, zMName, nMName);
     if( p->key.bErr ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ) rc = seriesForWrite(p, azDim, anDim, zMName, nMName, &pS);
@@ -2240,7 +2003,7 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
     if( pP->nRow==0 || t>pP->aTime[pP->aOrder[pP->nRow-1]] ){
       iPos = pP->nRow;
     }else{
-      iPos = searchTime((const int64_t*)pP->aTime, pP->aOrder, pP->nRow, t);
+      iPos = tsTabSearchTime((const int64_t*)pP->aTime, pP->aOrder, pP->nRow, t);
       bFound = iPos<pP->nRow && pP->aTime[pP->aOrder[iPos]]==t;
     }
     if( bFound ){
@@ -2254,10 +2017,11 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
       sqlite3_free(aC);
       if( eAct==TS_ACT_STORE ) rc = pendSetSlot(p, pP, iSlot, t, iVersion, 0);
     }else{
-      if( pS->bChunks && t>=pS->tMin && t<=pS->tMax ){
+      {
+        /* The stored record of the key, in whichever tier holds it. */
         const TsRun *pRun = 0;
         int iRow = -1;
-        rc = committedFind(p, pS, t, &pRun, &iRow);
+        rc = tsSourceFind(p, pS, t, &pRun, &iRow);
         if( rc==SQLITE_OK && iRow>=0 ){
           iOld = pRun->aVersion ? pRun->aVersion[iRow] : 1;
           eAct = decide(stagedEquals(p, pRun, iRow), iOld, iVersion, eConflict);
@@ -2281,7 +2045,7 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
     }
     if( rc==SQLITE_OK && eAct==TS_ACT_REJECT ){
       char *zKey = describeKey(p, azDim, pS->zMName, t);
-      tableErr(p, "timeseries %s: record %s already exists with different measure values "
+      tsTabErr(p, "timeseries %s: record %s already exists with different measure values "
                 "and version %lld; the new record's version %lld must be higher to update it "
                 "(or use INSERT OR REPLACE / INSERT OR IGNORE)", p->zName, zKey ? zKey : "?",
                 iOld, iVersion);
@@ -2290,7 +2054,7 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
     }
   }
   if( rc==SQLITE_OK && p->nPendBytes>TS_PENDING_BUDGET ){
-    rc = flushAll(p);
+    rc = tsTabFlushAll(p);
   }
 
 done:
@@ -2305,7 +2069,7 @@ done:
 }
 
 static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid){
-  return vtabRc(pVtab, tsUpdateImpl(pVtab, argc, argv, pRowid));
+  return tsTabVtabRc(pVtab, tsUpdateImpl(pVtab, argc, argv, pRowid));
 }
 
 /**************************************************************************
@@ -2332,68 +2096,6 @@ static int tsUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3
 ** measure_name are TEXT compared with BINARY collation (numbers become
 ** text).  NULL operands match nothing.
 */
-#define TS_MERGE_MAX       4096   /* series merged for ORDER BY time */
-#define TS_IDX_ORDER_ASC   0x01
-#define TS_IDX_ORDER_DESC  0x02
-
-/* A set of allowed TEXT values for one dimension (iDim) or measure_name
-** (iDim = -1). */
-typedef struct TsValSet TsValSet;
-struct TsValSet {
-  int iDim;
-  int nVal;
-  char **azVal;          /* (owned) */
-  int *anVal;            /* (owned) */
-};
-
-/* A lane reads series apSer[iSer..iSerEnd) of its cursor one after the
-** other, one chunk at a time.  An unordered scan has one lane over every
-** series; a scan ordered by time across several series has one lane per
-** series and merges them (TsCursor.aHeap). */
-typedef struct TsLane TsLane;
-struct TsLane {
-  int bEof;                  /* no more rows */
-  int iSer;                  /* current series (index into apSer) */
-  int iSerEnd;               /* one past the lane's last series */
-  sqlite3_int64 *aChunk;     /* id, tmin, tmax, nrow of the current series'
-                             ** chunks in range (owned) */
-  int nChunk;
-  int iChunk;                /* current chunk */
-  int iGen;                  /* pTab->iFlushGen when aChunk was read */
-  int bEmitted;              /* a row of the current series was emitted */
-  sqlite3_int64 tLast;       /* time of that row */
-  /* The current chunk (a private copy, immune to flushes). */
-  sqlite3_int64 iChunkId;    /* 0 = none open */
-  unsigned char *aBlob;      /* (owned) */
-  TsChunkReader *pReader;    /* (owned) */
-  const int64_t *aTime;      /* decoded times */
-  const int64_t *aVersion;   /* decoded versions or NULL */
-  TsChunkCol *aCol;          /* decoded measure columns (owned array) */
-  unsigned char *aColDone;   /* aCol[i] decoded for this chunk (owned) */
-  int iRow;                  /* current row */
-  int iBegin, iEnd;          /* rows in range: [iBegin, iEnd) */
-};
-
-typedef struct TsCursor TsCursor;
-struct TsCursor {
-  sqlite3_vtab_cursor base;  /* base class: must be first */
-  int bEof;
-  sqlite3_int64 tLo, tHi;    /* time range, inclusive */
-  int bDesc;                 /* emit in descending time order */
-  int bMerge;                /* ordered by time across series (a lane each) */
-  sqlite3_int64 nLimit;      /* rows to emit, -1 = no limit */
-  sqlite3_int64 nOut;        /* rows emitted */
-  TsValSet *aSet;            /* constraints on dimensions (owned) */
-  int nSet;
-  TsSeries **apSer;          /* series to scan (referenced) */
-  int nSer;
-  TsLane *aLane;             /* (owned) */
-  int nLane;
-  int *aHeap;                /* lanes with rows, a heap on current time
-                             ** (bMerge only; owned) */
-  int nHeap;
-  TsLane *pLane;             /* the lane holding the current row */
-};
 
 static int tsBestIndexImpl(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   TsTable *p = ((TsVtab*)pVtab)->pTab;
@@ -2405,7 +2107,7 @@ static int tsBestIndexImpl(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   int bOneSeries;
   /* Costs come from the row and series counts, read once per change of
   ** the database (errors here only make the estimate cruder). */
-  if( p->bStale || !p->bHaveVersion ) seriesRefresh(p);
+  if( p->bStale || !p->bHaveVersion ) tsTabSeriesRefresh(p);
   rRows = (double)(p->nRowEst>0 ? p->nRowEst : 1000);
   aEqCol = sqlite3_malloc64((size_t)p->s.nDim + 2);
   if( aEqCol==0 ) return SQLITE_NOMEM;
@@ -2419,7 +2121,7 @@ static int tsBestIndexImpl(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     if( pC->op==SQLITE_INDEX_CONSTRAINT_LIMIT ){ if( pC->usable ) iLimit = i; continue; }
     if( pC->op==SQLITE_INDEX_CONSTRAINT_OFFSET ){ bOffset = 1; continue; }
     if( !pC->usable || iCol<0 ){ bAllUsed = 0; continue; }
-    kind = colKind(p, iCol);
+    kind = tsTabColKind(p, iCol);
     if( kind==TS_KIND_TIME ){
       switch( pC->op ){
         case SQLITE_INDEX_CONSTRAINT_EQ: zTok = "T="; bTimeEq = 1; break;
@@ -2498,497 +2200,7 @@ static int tsBestIndexImpl(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
 }
 
 static int tsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
-  return vtabRc(pVtab, tsBestIndexImpl(pVtab, pInfo));
-}
-
-static int tsOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor){
-  TsCursor *pCur = sqlite3_malloc64(sizeof(TsCursor));
-  (void)pVtab;
-  if( pCur==0 ) return SQLITE_NOMEM;
-  memset(pCur, 0, sizeof(*pCur));
-  pCur->bEof = 1;
-  *ppCursor = &pCur->base;
-  return SQLITE_OK;
-}
-
-static void laneChunkClear(TsLane *pL){
-  tsChunkReaderFree(pL->pReader);
-  sqlite3_free(pL->aBlob);
-  pL->pReader = 0;
-  pL->aBlob = 0;
-  pL->aTime = 0;
-  pL->aVersion = 0;
-  pL->iChunkId = 0;
-}
-
-static void cursorReset(TsCursor *pCur){
-  TsTable *p = ((TsVtab*)pCur->base.pVtab)->pTab;
-  int i, j;
-  for(i=0; i<pCur->nLane; i++){
-    TsLane *pL = &pCur->aLane[i];
-    laneChunkClear(pL);
-    sqlite3_free(pL->aChunk);
-    sqlite3_free(pL->aCol);
-    sqlite3_free(pL->aColDone);
-  }
-  sqlite3_free(pCur->aLane);
-  pCur->aLane = 0;
-  pCur->nLane = 0;
-  pCur->pLane = 0;
-  sqlite3_free(pCur->aHeap);
-  pCur->aHeap = 0;
-  pCur->nHeap = 0;
-  for(i=0; i<pCur->nSer; i++) seriesUnref(p, pCur->apSer[i]);
-  sqlite3_free(pCur->apSer);
-  pCur->apSer = 0;
-  pCur->nSer = 0;
-  for(i=0; i<pCur->nSet; i++){
-    for(j=0; j<pCur->aSet[i].nVal; j++) sqlite3_free(pCur->aSet[i].azVal[j]);
-    sqlite3_free(pCur->aSet[i].azVal);
-    sqlite3_free(pCur->aSet[i].anVal);
-  }
-  sqlite3_free(pCur->aSet);
-  pCur->aSet = 0;
-  pCur->nSet = 0;
-  pCur->bEof = 1;
-}
-
-static int tsClose(sqlite3_vtab_cursor *pCursor){
-  TsCursor *pCur = (TsCursor*)pCursor;
-  cursorReset(pCur);
-  sqlite3_free(pCur);
-  return SQLITE_OK;
-}
-
-/* Load the chunk list of the lane's current series for [lo, hi]. */
-static int laneLoadChunks(TsCursor *pCur, TsLane *pL, sqlite3_int64 lo, sqlite3_int64 hi){
-  TsTable *p = ((TsVtab*)pCur->base.pVtab)->pTab;
-  TsSeries *pS = pCur->apSer[pL->iSer];
-  sqlite3_stmt *pStmt;
-  int rc, nAlloc = 0, j;
-  pL->nChunk = 0;
-  pL->iGen = p->iFlushGen;
-  if( lo>hi ) return SQLITE_OK;
-  rc = getStmt(p, STMT_CHUNK_FLOOR, &pStmt);
-  if( rc ) return rc;
-  sqlite3_bind_int64(pStmt, 1, pS->iId);
-  sqlite3_bind_int64(pStmt, 2, lo);
-  sqlite3_bind_int64(pStmt, 3, hi);
-  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    if( sqlite3_column_int64(pStmt, 2)<lo ) continue;   /* the floor chunk ends before lo */
-    if( pL->nChunk>=nAlloc ){
-      nAlloc = nAlloc ? nAlloc*2 : 16;
-      if( nAlloc<pL->nChunk+1 ) nAlloc = pL->nChunk+1;
-      pL->aChunk = reallocArray(pL->aChunk, (size_t)nAlloc*4, sizeof(sqlite3_int64), &rc);
-      if( rc ) break;
-    }
-    for(j=0; j<4; j++) pL->aChunk[pL->nChunk*4+j] = sqlite3_column_int64(pStmt, j);
-    pL->nChunk++;
-  }
-  if( sqlite3_reset(pStmt)!=SQLITE_OK && rc==SQLITE_OK ) rc = stmtErr(p, pStmt);
-  pL->iChunk = pCur->bDesc ? pL->nChunk-1 : 0;
-  return rc;
-}
-
-/* Open chunk iChunk of the lane's list; set [iBegin, iEnd) to its rows in
-** range and after the last emitted row. */
-static int laneOpenChunk(TsCursor *pCur, TsLane *pL){
-  TsTable *p = ((TsVtab*)pCur->base.pVtab)->pTab;
-  sqlite3_int64 iChunk = pL->aChunk[pL->iChunk*4];
-  sqlite3_int64 lo = pCur->tLo, hi = pCur->tHi;
-  TsRun run;
-  int rc;
-  laneChunkClear(pL);
-  rc = chunkLoad(p, iChunk, &pL->aBlob, &pL->pReader, &run, pL->aCol, 0);
-  if( rc ) return rc;
-  pL->iChunkId = iChunk;
-  pL->aTime = run.aTime;
-  memset(pL->aColDone, 0, (size_t)p->s.nMeas+1);
-  if( pL->bEmitted ){
-    if( pCur->bDesc ){ if( pL->tLast-1<hi ) hi = pL->tLast-1; }
-    else{ if( pL->tLast+1>lo ) lo = pL->tLast+1; }
-  }
-  pL->iBegin = searchTime(run.aTime, 0, run.n, lo);
-  pL->iEnd = hi==INT64_MAX ? run.n : searchTime(run.aTime, 0, run.n, hi+1);
-  if( pL->iEnd<pL->iBegin ) pL->iEnd = pL->iBegin;
-  pL->iRow = pCur->bDesc ? pL->iEnd-1 : pL->iBegin;
-  return SQLITE_OK;
-}
-
-/* Position the lane on its next row at or after the current position
-** (which may be past the end of the current chunk, or before the lane's
-** first series when iSer is one less). */
-static int laneSettle(TsCursor *pCur, TsLane *pL){
-  TsTable *p = ((TsVtab*)pCur->base.pVtab)->pTab;
-  int rc = SQLITE_OK;
-  while( rc==SQLITE_OK ){
-    if( pL->iChunkId ){
-      if( pL->iRow>=pL->iBegin && pL->iRow<pL->iEnd ) return SQLITE_OK;
-      /* This chunk is done: on to the next one of the series. */
-      laneChunkClear(pL);
-      pL->iChunk += pCur->bDesc ? -1 : 1;
-      if( pL->iGen!=p->iFlushGen ){
-        /* Chunks were rewritten since the list was read: re-read it (rows
-        ** up to the last one emitted are skipped by laneOpenChunk). */
-        rc = laneLoadChunks(pCur, pL, pCur->tLo, pCur->tHi);
-        continue;
-      }
-    }
-    if( pL->iChunk>=0 && pL->iChunk<pL->nChunk ){
-      rc = laneOpenChunk(pCur, pL);
-      continue;
-    }
-    /* This series is done: on to the next one that overlaps the range. */
-    pL->bEmitted = 0;
-    pL->nChunk = 0;
-    for(pL->iSer++; pL->iSer<pL->iSerEnd; pL->iSer++){
-      TsSeries *pS = pCur->apSer[pL->iSer];
-      if( pS->bChunks && pS->tMax>=pCur->tLo && pS->tMin<=pCur->tHi ) break;
-    }
-    if( pL->iSer>=pL->iSerEnd ) break;
-    rc = laneLoadChunks(pCur, pL, pCur->tLo, pCur->tHi);
-  }
-  pL->bEof = 1;
-  return rc;
-}
-
-/* Does lane a come before lane b in the output order? */
-static int laneBefore(TsCursor *pCur, int a, int b){
-  sqlite3_int64 ta = pCur->aLane[a].aTime[pCur->aLane[a].iRow];
-  sqlite3_int64 tb = pCur->aLane[b].aTime[pCur->aLane[b].iRow];
-  if( ta==tb ) return a<b;
-  return pCur->bDesc ? ta>tb : ta<tb;
-}
-
-static void heapDown(TsCursor *pCur, int i){
-  int *h = pCur->aHeap, n = pCur->nHeap;
-  for(;;){
-    int l = 2*i+1, r = l+1, m = i, t;
-    if( l<n && laneBefore(pCur, h[l], h[m]) ) m = l;
-    if( r<n && laneBefore(pCur, h[r], h[m]) ) m = r;
-    if( m==i ) break;
-    t = h[i]; h[i] = h[m]; h[m] = t;
-    i = m;
-  }
-}
-
-/* Choose the lane of the next row (or set EOF). */
-static void cursorPick(TsCursor *pCur){
-  if( pCur->nLimit>=0 && pCur->nOut>=pCur->nLimit ){
-    pCur->bEof = 1;
-  }else if( pCur->bMerge ){
-    if( pCur->nHeap==0 ) pCur->bEof = 1;
-    else pCur->pLane = &pCur->aLane[pCur->aHeap[0]];
-  }else{
-    pCur->pLane = &pCur->aLane[0];
-    pCur->bEof = pCur->aLane[0].bEof;
-  }
-}
-
-/* Set up the lanes over apSer[0..nSer) and position on the first row. */
-static int cursorStart(TsCursor *pCur){
-  TsTable *p = ((TsVtab*)pCur->base.pVtab)->pTab;
-  int i, rc = SQLITE_OK;
-  pCur->nLane = pCur->bMerge ? pCur->nSer : 1;
-  pCur->aLane = sqlite3_malloc64(sizeof(TsLane)*(size_t)pCur->nLane);
-  if( pCur->aLane==0 ){ pCur->nLane = 0; return SQLITE_NOMEM; }
-  memset(pCur->aLane, 0, sizeof(TsLane)*(size_t)pCur->nLane);
-  for(i=0; i<pCur->nLane; i++){
-    TsLane *pL = &pCur->aLane[i];
-    pL->aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
-    pL->aColDone = sqlite3_malloc64((size_t)p->s.nMeas+1);
-    if( pL->aCol==0 || pL->aColDone==0 ) return SQLITE_NOMEM;
-    pL->iSer = pCur->bMerge ? i-1 : -1;
-    pL->iSerEnd = pCur->bMerge ? i+1 : pCur->nSer;
-  }
-  if( pCur->bMerge ){
-    pCur->aHeap = sqlite3_malloc64(sizeof(int)*(size_t)(pCur->nLane+1));
-    if( pCur->aHeap==0 ) return SQLITE_NOMEM;
-  }
-  for(i=0; rc==SQLITE_OK && i<pCur->nLane; i++){
-    rc = laneSettle(pCur, &pCur->aLane[i]);
-    if( rc==SQLITE_OK && pCur->bMerge && !pCur->aLane[i].bEof ) pCur->aHeap[pCur->nHeap++] = i;
-  }
-  if( rc==SQLITE_OK && pCur->bMerge ){
-    for(i=pCur->nHeap/2-1; i>=0; i--) heapDown(pCur, i);
-  }
-  if( rc==SQLITE_OK ){
-    pCur->bEof = 0;
-    cursorPick(pCur);
-  }
-  return rc;
-}
-
-static int tsNextImpl(sqlite3_vtab_cursor *pCursor){
-  TsCursor *pCur = (TsCursor*)pCursor;
-  TsLane *pL = pCur->pLane;
-  int rc;
-  pL->bEmitted = 1;
-  pL->tLast = pL->aTime[pL->iRow];
-  pCur->nOut++;
-  pL->iRow += pCur->bDesc ? -1 : 1;
-  rc = laneSettle(pCur, pL);
-  if( rc ){
-    pCur->bEof = 1;
-    return rc;
-  }
-  if( pCur->bMerge ){
-    if( pL->bEof ) pCur->aHeap[0] = pCur->aHeap[--pCur->nHeap];
-    heapDown(pCur, 0);
-  }
-  cursorPick(pCur);
-  return SQLITE_OK;
-}
-
-static int tsNext(sqlite3_vtab_cursor *pCursor){
-  return vtabRc(pCursor->pVtab, tsNextImpl(pCursor));
-}
-
-/* Apply a time constraint with SQLite's comparison semantics. */
-static void timeBound(TsCursor *pCur, char cOp, sqlite3_value *v){
-  TsNum num;
-  int eType = numericOf(v, &num);
-  sqlite3_int64 lo = INT64_MIN, hi = INT64_MAX;
-  if( eType==SQLITE_NULL ){
-    lo = 1; hi = 0;
-  }else if( eType==SQLITE_INTEGER ){
-    sqlite3_int64 x = num.i;
-    switch( cOp ){
-      case '=': lo = hi = x; break;
-      case '>': if( x==INT64_MAX ){ lo = 1; hi = 0; } else lo = x+1; break;
-      case 'G': lo = x; break;
-      case '<': if( x==INT64_MIN ){ lo = 1; hi = 0; } else hi = x-1; break;
-      case 'L': hi = x; break;
-    }
-  }else if( eType==SQLITE_FLOAT ){
-    double r = num.r;
-    double fl = floor(r), ce = ceil(r);
-    const double rMax = 9223372036854775808.0;   /* 2^63 */
-    switch( cOp ){
-      case '=':
-        if( r==fl && r>=-rMax && r<rMax ) lo = hi = (sqlite3_int64)r; else { lo = 1; hi = 0; }
-        break;
-      /* The +1/-1 is done on the int64: above 2^53, fl+1 or ce-1 in double
-      ** arithmetic rounds back to the same value and would let t == r
-      ** through a strict comparison.  fl and ce are whole numbers, exact
-      ** as int64 inside [-2^63, 2^63). */
-      case '>': case 'G': {                  /* t > fl, or t >= ce */
-        double b = cOp=='>' ? fl : ce;
-        if( b>=rMax ){ lo = 1; hi = 0; }
-        else if( b>=-rMax ) lo = (sqlite3_int64)b + (cOp=='>');
-        break;
-      }
-      case '<': case 'L': {                  /* t < ce, or t <= fl */
-        double b = cOp=='<' ? ce : fl;
-        if( b<-rMax || (cOp=='<' && b==-rMax) ){ lo = 1; hi = 0; }
-        else if( b<rMax ) hi = (sqlite3_int64)b - (cOp=='<');
-        break;
-      }
-    }
-  }else{
-    /* TEXT or BLOB: greater than every integer. */
-    if( cOp=='=' || cOp=='>' || cOp=='G' ){ lo = 1; hi = 0; }
-  }
-  if( lo>pCur->tLo ) pCur->tLo = lo;
-  if( hi<pCur->tHi ) pCur->tHi = hi;
-}
-
-/* Add value v to set pSet (TEXT affinity; NULL and BLOB match nothing). */
-static int setAdd(TsValSet *pSet, sqlite3_value *v){
-  sqlite3_value *pDup = 0;
-  const char *z = 0;
-  int n = 0, rc;
-  char **az;
-  int *an;
-  if( sqlite3_value_type(v)==SQLITE_NULL ) return SQLITE_OK;
-  rc = textOf(v, &pDup, &z, &n);
-  if( rc==1 ) return SQLITE_OK;   /* BLOB never equals TEXT */
-  if( rc==2 ) return SQLITE_NOMEM;
-  az = sqlite3_realloc64(pSet->azVal, sizeof(char*)*(size_t)(pSet->nVal+1));
-  if( az ) pSet->azVal = az;
-  an = sqlite3_realloc64(pSet->anVal, sizeof(int)*(size_t)(pSet->nVal+1));
-  if( an ) pSet->anVal = an;
-  if( az && an ){
-    az[pSet->nVal] = sqlite3_malloc64((size_t)n+1);
-    if( az[pSet->nVal] ){
-      memcpy(az[pSet->nVal], z, (size_t)n);
-      an[pSet->nVal] = n;
-      pSet->nVal++;
-    }else{
-      rc = SQLITE_NOMEM;
-    }
-  }else{
-    rc = SQLITE_NOMEM;
-  }
-  sqlite3_value_free(pDup);
-  return rc;
-}
-
-static int seriesMatches(TsCursor *pCur, TsSeries *pS){
-  int i, j;
-  for(i=0; i<pCur->nSet; i++){
-    TsValSet *pSet = &pCur->aSet[i];
-    const char *z = pSet->iDim<0 ? pS->zMName : pS->azDim[pSet->iDim];
-    int n, bOk = 0;
-    if( z==0 ) return 0;
-    n = (int)strlen(z);
-    for(j=0; j<pSet->nVal && !bOk; j++){
-      bOk = pSet->anVal[j]==n && memcmp(pSet->azVal[j], z, (size_t)n)==0;
-    }
-    if( !bOk ) return 0;
-  }
-  return 1;
-}
-
-static int tsFilterImpl(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
-                    int argc, sqlite3_value **argv){
-  TsCursor *pCur = (TsCursor*)pCursor;
-  TsTable *p = ((TsVtab*)pCursor->pVtab)->pTab;
-  const char *z = idxStr ? idxStr : "";
-  int rc = SQLITE_OK, iArg = 0, i;
-  cursorReset(pCur);
-  pCur->bEof = 0;
-  pCur->tLo = INT64_MIN;
-  pCur->tHi = INT64_MAX;
-  pCur->nLimit = -1;
-  pCur->nOut = 0;
-  pCur->bDesc = (idxNum & TS_IDX_ORDER_DESC)!=0;
-  while( rc==SQLITE_OK && *z ){
-    sqlite3_value *v;
-    if( *z==' ' ){ z++; continue; }
-    if( iArg>=argc ){
-      tableErr(p, "timeseries %s: internal error: bad plan '%s'", p->zName, idxStr);
-      return SQLITE_ERROR;
-    }
-    v = argv[iArg++];
-    if( z[0]=='T' ){
-      timeBound(pCur, z[1], v);
-      z += 2;
-    }else if( z[0]=='L' ){
-      if( sqlite3_value_type(v)==SQLITE_INTEGER && sqlite3_value_int64(v)>=0 ){
-        pCur->nLimit = sqlite3_value_int64(v);
-      }
-      z += 1;
-    }else{
-      int iDim = -1;
-      TsValSet *aNew;
-      if( z[0]=='D' ){
-        char *zEnd;
-        iDim = (int)strtol(z+1, &zEnd, 10);
-        z = zEnd;
-      }else{
-        z++;
-      }
-      aNew = sqlite3_realloc64(pCur->aSet, sizeof(TsValSet)*(size_t)(pCur->nSet+1));
-      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
-      pCur->aSet = aNew;
-      memset(&aNew[pCur->nSet], 0, sizeof(TsValSet));
-      aNew[pCur->nSet].iDim = iDim;
-      pCur->nSet++;
-      if( z[0]=='I' ){
-        sqlite3_value *pVal = 0;
-        int rc2;
-        for(rc2=sqlite3_vtab_in_first(v, &pVal); rc==SQLITE_OK && rc2==SQLITE_OK && pVal;
-            rc2=sqlite3_vtab_in_next(v, &pVal)){
-          rc = setAdd(&aNew[pCur->nSet-1], pVal);
-        }
-        if( rc==SQLITE_OK && rc2!=SQLITE_OK && rc2!=SQLITE_DONE ) rc = rc2;
-      }else{
-        rc = setAdd(&aNew[pCur->nSet-1], v);
-      }
-      z++;
-    }
-  }
-  /* Reads see this connection's pending rows: flush them first. */
-  if( rc==SQLITE_OK && p->pPendFirst ) rc = flushAll(p);
-  if( rc==SQLITE_OK ) rc = seriesRefresh(p);
-  if( rc==SQLITE_OK && pCur->tLo<=pCur->tHi ){
-    pCur->apSer = sqlite3_malloc64(sizeof(TsSeries*)*(size_t)(p->nSeries+1));
-    if( pCur->apSer==0 ) rc = SQLITE_NOMEM;
-    for(i=0; rc==SQLITE_OK && i<p->nSeries; i++){
-      TsSeries *pS = p->apSeries[i];
-      if( seriesMatches(pCur, pS) ){
-        pS->nRef++;
-        pCur->apSer[pCur->nSer++] = pS;
-      }
-    }
-  }
-  if( rc==SQLITE_OK ){
-    pCur->bMerge = (idxNum & (TS_IDX_ORDER_ASC|TS_IDX_ORDER_DESC))!=0 && pCur->nSer>1;
-    rc = cursorStart(pCur);
-  }
-  if( rc ) pCur->bEof = 1;
-  return rc;
-}
-
-static int tsFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
-                    int argc, sqlite3_value **argv){
-  return vtabRc(pCursor->pVtab, tsFilterImpl(pCursor, idxNum, idxStr, argc, argv));
-}
-
-static int tsEof(sqlite3_vtab_cursor *pCursor){
-  return ((TsCursor*)pCursor)->bEof;
-}
-
-static int tsColumnImpl(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol){
-  TsCursor *pCur = (TsCursor*)pCursor;
-  TsTable *p = ((TsVtab*)pCursor->pVtab)->pTab;
-  TsLane *pL = pCur->pLane;
-  TsSeries *pS = pCur->apSer[pL->iSer];
-  int iRow = pL->iRow;
-  switch( colKind(p, iCol) ){
-    case TS_KIND_TIME:
-      sqlite3_result_int64(ctx, pL->aTime[iRow]);
-      break;
-    case TS_KIND_DIM: {
-      const char *z = pS->azDim[iCol-1];
-      if( z ) sqlite3_result_text(ctx, z, -1, SQLITE_TRANSIENT);
-      break;
-    }
-    case TS_KIND_MNAME:
-      sqlite3_result_text(ctx, pS->zMName, -1, SQLITE_TRANSIENT);
-      break;
-    case TS_KIND_VERSION:
-      if( pL->aVersion==0 ){
-        if( tsChunkReadVersion(pL->pReader, &pL->aVersion)!=TS_CHUNK_OK ){
-          pL->aVersion = 0;
-          return chunkCorrupt(p, pL->iChunkId, "bad version column");
-        }
-      }
-      sqlite3_result_int64(ctx, pL->aVersion[iRow]);
-      break;
-    default: {
-      int iMeas = iCol - colMeas0(p);
-      TsChunkCol *c = &pL->aCol[iMeas];
-      if( !pL->aColDone[iMeas] ){
-        if( tsChunkReadCol(pL->pReader, iMeas, c)!=TS_CHUNK_OK
-         || c->eType!=p->s.aMeasType[iMeas] ){
-          return chunkCorrupt(p, pL->iChunkId, "bad measure column");
-        }
-        pL->aColDone[iMeas] = 1;
-      }
-      if( c->aNull && c->aNull[iRow] ) break;
-      switch( c->eType ){
-        case TS_TYPE_DOUBLE: sqlite3_result_double(ctx, c->aDouble[iRow]); break;
-        case TS_TYPE_VARCHAR:
-          sqlite3_result_text(ctx, c->azText[iRow], c->anText[iRow], SQLITE_TRANSIENT);
-          break;
-        default: sqlite3_result_int64(ctx, c->aInt[iRow]); break;
-      }
-      break;
-    }
-  }
-  return SQLITE_OK;
-}
-
-static int tsColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol){
-  return vtabRc(pCursor->pVtab, tsColumnImpl(pCursor, ctx, iCol));
-}
-
-static int tsRowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid){
-  TsLane *pL = ((TsCursor*)pCursor)->pLane;
-  *pRowid = pL->iChunkId*TS_CHUNK_MAX_ROWS + pL->iRow;
-  return SQLITE_OK;
+  return tsTabVtabRc(pVtab, tsBestIndexImpl(pVtab, pInfo));
 }
 
 /**************************************************************************
@@ -3106,11 +2318,7 @@ static void tableFree(TsTable *p){
   pendDiscardAll(p);
   cacheClear(p);
   for(i=0; i<STMT_COUNT; i++) sqlite3_finalize(p->aStmt[i]);
-  if( p->pLook ){
-    lookClear(p->pLook);
-    sqlite3_free(p->pLook->aCol);
-    sqlite3_free(p->pLook);
-  }
+  tsMemLookFree(p);
   sqlite3_free(p->aHash);
   sqlite3_free(p->apSeries);
   sqlite3_free(p->aStNull);
@@ -3218,7 +2426,7 @@ int tsTableFlush(TsTable *pTab, char **pzErr){
     return pTab->rcFlush;
   }
   if( pTab->pPendFirst==0 ) return SQLITE_OK;
-  rc = flushAll(pTab);
+  rc = tsTabFlushAll(pTab);
   if( rc!=SQLITE_OK ){
     tsErrSet(pzErr, "%s", pTab->zErrMsg ? pTab->zErrMsg : sqlite3_errstr(rc));
     sqlite3_free(pTab->zErrMsg);
@@ -3229,7 +2437,7 @@ int tsTableFlush(TsTable *pTab, char **pzErr){
 
 void tsTableInvalidate(TsTable *pTab){
   cacheClear(pTab);
-  if( pTab->pLook ) lookClear(pTab->pLook);
+  tsMemLookClear(pTab);
   pTab->iFlushGen++;
   pTab->nRowEst = 0;
 }
@@ -3418,7 +2626,7 @@ static int tsRenameImpl(sqlite3_vtab *pVtab, const char *zNew){
   TsTable *p = ((TsVtab*)pVtab)->pTab;
   int rc = SQLITE_OK, i;
   char *zErr = 0, *zNewName;
-  rc = flushAll(p);
+  rc = tsTabFlushAll(p);
   for(i=0; rc==SQLITE_OK && i<STMT_COUNT; i++){
     sqlite3_finalize(p->aStmt[i]);
     p->aStmt[i] = 0;
@@ -3428,7 +2636,7 @@ static int tsRenameImpl(sqlite3_vtab *pVtab, const char *zNew){
                p->zDb, p->zName, azShadow[i], zNew, azShadow[i]);
   }
   if( rc ){
-    tableErr(p, "timeseries %s: renaming shadow tables: %s", p->zName, zErr ? zErr : "?");
+    tsTabErr(p, "timeseries %s: renaming shadow tables: %s", p->zName, zErr ? zErr : "?");
     sqlite3_free(zErr);
     return rc;
   }
@@ -3440,7 +2648,7 @@ static int tsRenameImpl(sqlite3_vtab *pVtab, const char *zNew){
 }
 
 static int tsRename(sqlite3_vtab *pVtab, const char *zNew){
-  return vtabRc(pVtab, tsRenameImpl(pVtab, zNew));
+  return tsTabVtabRc(pVtab, tsRenameImpl(pVtab, zNew));
 }
 
 static int tsShadowName(const char *zSuffix){
@@ -3460,15 +2668,15 @@ static int tsBegin(sqlite3_vtab *pVtab){
 static int tsSyncImpl(sqlite3_vtab *pVtab){
   TsTable *p = ((TsVtab*)pVtab)->pTab;
   if( p->rcFlush ){
-    tableErr(p, "timeseries %s: an earlier flush of this transaction failed; it cannot "
+    tsTabErr(p, "timeseries %s: an earlier flush of this transaction failed; it cannot "
               "commit", p->zName);
     return p->rcFlush;
   }
-  return flushAll(p);
+  return tsTabFlushAll(p);
 }
 
 static int tsSync(sqlite3_vtab *pVtab){
-  return vtabRc(pVtab, tsSyncImpl(pVtab));
+  return tsTabVtabRc(pVtab, tsSyncImpl(pVtab));
 }
 
 static int tsCommit(sqlite3_vtab *pVtab){
@@ -3481,7 +2689,7 @@ static int tsCommit(sqlite3_vtab *pVtab){
 static void forgetTxn(TsTable *p){
   pendDiscardAll(p);
   cacheClear(p);
-  if( p->pLook ) lookClear(p->pLook);
+  tsMemLookClear(p);
   p->iFlushGen++;
 }
 
@@ -3495,12 +2703,12 @@ static int tsRollback(sqlite3_vtab *pVtab){
 
 static int tsSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
   (void)iSavepoint;
-  return vtabRc(pVtab, flushAll(((TsVtab*)pVtab)->pTab));
+  return tsTabVtabRc(pVtab, tsTabFlushAll(((TsVtab*)pVtab)->pTab));
 }
 
 static int tsRelease(sqlite3_vtab *pVtab, int iSavepoint){
   (void)iSavepoint;
-  return vtabRc(pVtab, flushAll(((TsVtab*)pVtab)->pTab));
+  return tsTabVtabRc(pVtab, tsTabFlushAll(((TsVtab*)pVtab)->pTab));
 }
 
 static int tsRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
@@ -3516,13 +2724,13 @@ static sqlite3_module tsModule = {
   /* xBestIndex  */ tsBestIndex,   /* time, dimension, measure_name, LIMIT pushdown */
   /* xDisconnect */ tsDisconnect,
   /* xDestroy    */ tsDestroy,     /* drops the shadow tables */
-  /* xOpen       */ tsOpen,
-  /* xClose      */ tsClose,
-  /* xFilter     */ tsFilter,      /* flushes pending rows, picks series */
-  /* xNext       */ tsNext,
-  /* xEof        */ tsEof,
-  /* xColumn     */ tsColumn,      /* decodes measure columns on first use */
-  /* xRowid      */ tsRowid,       /* chunk id * 65536 + row (not stable) */
+  /* xOpen       */ tsScanOpen,    /* scan.c */
+  /* xClose      */ tsScanClose,
+  /* xFilter     */ tsScanFilter,  /* flushes pending rows, picks series */
+  /* xNext       */ tsScanNext,
+  /* xEof        */ tsScanEof,
+  /* xColumn     */ tsScanColumn,  /* decodes measure columns on first use */
+  /* xRowid      */ tsScanRowid,   /* block rowid base + row (not stable) */
   /* xUpdate     */ tsUpdate,      /* INSERT only */
   /* xBegin      */ tsBegin,
   /* xSync       */ tsSync,        /* flushes pending rows */
@@ -3550,5 +2758,6 @@ void *tsTableKeyDecode(int nDim, const unsigned char *aKey, int nKey,
 
 int tsVtabRegister(sqlite3 *db, TsEnv *pEnv){
   int rc = sqlite3_create_module_v2(db, "timeseries", &tsModule, tsEnvRef(pEnv), tsEnvUnref);
+  if( rc==SQLITE_OK ) rc = tsSourceDebugRegister(db, pEnv);
   return rc;
 }

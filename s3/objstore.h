@@ -40,8 +40,9 @@ struct TsObjConfig {
                            ** (NULL = env TSLITE_S3_SSE, else none) */
   const char *zKmsKey;     /* KMS key id/ARN for sse_kms (NULL = env TSLITE_S3_KMS_KEY) */
   /* Appended by the s3 issue (see docs/object-storage.md): */
-  int bAllowHttp;          /* 1: allow a plain-http endpoint (loopback hosts only);
-                           ** 0: env TSLITE_S3_ALLOW_HTTP=1 or refuse http */
+  int bAllowHttp;          /* no-op, kept for source compatibility: an endpoint
+                           ** is used as configured, http:// included (as is
+                           ** the old TSLITE_S3_ALLOW_HTTP variable) */
   const char *zCseKeyFile; /* client-side encryption master key file (32 raw
                            ** bytes or 64 hex digits); NULL = env
                            ** TSLITE_CSE_KEY_FILE, else env TSLITE_CSE_KEY (hex),
@@ -76,6 +77,17 @@ int tsObjOpenParent(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp,
                     char **pzKey, char **pzErr);
 
 void tsObjClose(TsObjStore *p);   /* accepts NULL */
+
+/* The URI that zIn names, as tsObjOpen and tsObjOpenParent read it (both
+** call this first, so every user of a store takes plain paths): an s3:// or
+** file:// URI is returned as given; a plain path ("data/x.parquet",
+** "./out/", "/srv/lake") becomes "file://" + its absolute path, a relative
+** one resolved against the working directory (as SQLite resolves database
+** names), with "." and ".." segments and repeated '/' folded and a trailing
+** '/' kept.  Text that starts like another URI scheme ("gs://b", "http:")
+** is an error (write "./name:x" for a file whose name has a ':').
+** Returns a malloc'd string, or NULL with *pzErr set. */
+char *tsObjUriResolve(const char *zIn, char **pzErr);
 
 /* Whole-object write: the object appears complete or not at all. */
 int tsObjPut(TsObjStore *p, const char *zKey, const void *a, size_t n, char **pzErr);

@@ -45,6 +45,7 @@
 ** TSLITE_S3_LIST_PAGE (max-keys per ListObjectsV2 page, default 1000).
 */
 #include "objstore_int.h"
+#include "endpoint.h"
 #include "awsconf.h"
 #include "sigv4.h"
 #include "s3xml.h"
@@ -1277,18 +1278,6 @@ static const TsObjMethods s3Methods = {
   s3WriterOpen, s3WriterWrite, s3WriterFinish, s3WriterAbort, s3DeleteMany, s3CopyFrom
 };
 
-/* Is the host part of an endpoint a loopback address? */
-static int isLoopback(const char *zHost, size_t n){
-  if( n==9 && strncasecmp(zHost, "localhost", 9)==0 ) return 1;
-  if( n==5 && strncmp(zHost, "[::1]", 5)==0 ) return 1;
-  if( n>4 && strncmp(zHost, "127.", 4)==0 ){
-    size_t i;
-    for(i=4; i<n; i++) if( !((zHost[i]>='0' && zHost[i]<='9') || zHost[i]=='.') ) return 0;
-    return 1;
-  }
-  return 0;
-}
-
 static int validBucket(const char *z){
   size_t n = strlen(z), i;
   if( n<3 || n>63 ) return 0;
@@ -1302,7 +1291,6 @@ static int validBucket(const char *z){
 int tsObjS3Open(const char *zRest, const TsObjConfig *pCfg, TsObjStore **pp, char **pzErr){
   S3Store *p;
   const char *zSlash = strchr(zRest, '/');
-  const char *zEp, *zHostStart, *zHostEnd, *zPort;
   int bHttps;
   size_t n;
   long nPart;
@@ -1330,43 +1318,21 @@ int tsObjS3Open(const char *zRest, const TsObjConfig *pCfg, TsObjStore **pp, cha
   ** certificate: dotted names use path style unless told otherwise. */
   if( !p->conf.bStyleSet && strchr(p->zBucket, '.') ) p->conf.bPathStyle = 1;
 
-  /* Endpoint -> base URL and Host header. */
+  /* Endpoint -> base URL and Host header, both from the host and port that
+  ** curl_url parsed (endpoint.c), so what is signed is what is connected
+  ** to.  Used exactly as configured: http:// to any host, https:// with TLS
+  ** verified. */
   if( p->conf.zEndpoint ){
-    zEp = p->conf.zEndpoint;
-    if( strncmp(zEp, "https://", 8)==0 ){ bHttps = 1; zHostStart = zEp + 8; }
-    else if( strncmp(zEp, "http://", 7)==0 ){ bHttps = 0; zHostStart = zEp + 7; }
-    else{
-      tsObjErr(pzErr, "s3:// store: endpoint '%s' must start with https:// (or http:// for loopback)", zEp);
-      goto fail;
-    }
-    zHostEnd = zHostStart + strcspn(zHostStart, "/");
-    if( *zHostEnd ){
-      tsObjErr(pzErr, "s3:// store: endpoint '%s' must not have a path", zEp);
-      goto fail;
-    }
-    if( !bHttps ){
-      const char *zH = zHostStart;
-      size_t nH;
-      if( zH[0]=='[' ) nH = (size_t)(strchr(zH, ']') ? strchr(zH, ']') - zH + 1 : zHostEnd - zH);
-      else{ zPort = memchr(zH, ':', (size_t)(zHostEnd - zH)); nH = (size_t)((zPort ? zPort : zHostEnd) - zH); }
-      if( !isLoopback(zH, nH) ){
-        tsObjErr(pzErr, "s3:// store: plain http endpoint '%s' refused: http is allowed only for "
-                 "loopback hosts (127.0.0.1, localhost, [::1]); use https", zEp);
-        goto fail;
-      }
-      if( !p->conf.bAllowHttp ){
-        tsObjErr(pzErr, "s3:// store: plain http endpoint '%s' refused: set TSLITE_S3_ALLOW_HTTP=1 "
-                 "(loopback test servers only) or use https", zEp);
-        goto fail;
-      }
-    }
+    TsS3Endpoint ep;
+    if( tsS3EndpointParse(p->conf.zEndpoint, &ep, pzErr) ) goto fail;
+    bHttps = ep.bHttps;
     if( p->conf.bPathStyle ){
-      p->zHost = tsObjMprintf("%.*s", (int)(zHostEnd - zHostStart), zHostStart);
-      p->zBaseUrl = tsObjStrdup(zEp);
+      p->zHost = tsObjStrdup(ep.zHostPort);
     }else{
-      p->zHost = tsObjMprintf("%s.%.*s", p->zBucket, (int)(zHostEnd - zHostStart), zHostStart);
-      p->zBaseUrl = tsObjMprintf("%s://%s", bHttps ? "https" : "http", p->zHost ? p->zHost : "");
+      p->zHost = tsObjMprintf("%s.%s", p->zBucket, ep.zHostPort);
     }
+    tsS3EndpointFree(&ep);
+    p->zBaseUrl = p->zHost ? tsObjMprintf("%s://%s", bHttps ? "https" : "http", p->zHost) : 0;
   }else{
     if( p->conf.bPathStyle ){
       p->zHost = tsObjMprintf("s3.%s.amazonaws.com", p->conf.zRegion);

@@ -5,8 +5,7 @@
 // object exists in the store with its nbyte, and DuckDB counts exactly
 // sum(nrow) rows with no record key twice.  A final pass with
 // orphan_grace 0s leaves the store holding exactly the manifest's objects.
-// (Until the cold read side exists the check is this invariant, not a
-// SELECT over both tiers.)
+// The scan over both tiers must return exactly the rows written, too.
 import path from 'node:path';
 import fs from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -45,12 +44,21 @@ async function run(label, storage, env) {
     verify: (k, res) => {
       if (!res.killed && res.err) return `maintain: ${res.err}`;
       // The invariant, from a fresh process.
-      const v = sqlite(db, `SELECT (SELECT count(*) FROM cpu) + (SELECT coalesce(sum(nrow), 0) FROM cpu_objects);
+      const v = sqlite(db, `SELECT (SELECT coalesce(sum(nrow), 0) FROM cpu_chunks) + (SELECT coalesce(sum(nrow), 0) FROM cpu_objects);
+        SELECT count(*) FROM cpu;
         SELECT count(*) FROM cpu_objects WHERE key NOT IN (SELECT key FROM ts_object_list(${lit(uri)}, 'cpu/'));
         SELECT count(*) FROM cpu_objects o JOIN ts_object_list(${lit(uri)}, 'cpu/') l USING (key) WHERE l.size != o.nbyte;`, { env });
-      return v.stdout === `${total}\n0\n0\n` ? null : `got ${JSON.stringify(v.stdout)} ${v.stderr}, expected ${total}|0|0`;
+      return v.stdout === `${total}\n${total}\n0\n0\n` ? null : `got ${JSON.stringify(v.stdout)} ${v.stderr}, expected ${total}|${total}|0|0 (rows in chunks + objects, rows the scan returns, missing objects, size mismatches)`;
     },
   });
+  // Final pass: orphans of the killed rounds are gone.
+  r = sqlite(db, `${setNow(T0 + BigInt(ROUNDS) * 2n * H)}SELECT json_extract(ts_maintain('cpu', '{"orphan_grace":"0s"}'), '$.tables[0].rounds_aborted', '$.tables[0].orphans_deleted');
+    SELECT count(*) FROM ts_object_list(${lit(uri)}, 'cpu/') WHERE key NOT IN (SELECT key FROM cpu_objects);
+    SELECT (SELECT coalesce(sum(nrow), 0) FROM cpu_chunks) + (SELECT sum(nrow) FROM cpu_objects);
+    SELECT count(*) FROM (SELECT DISTINCT host, time FROM cpu);`, { env });
+  const fin = r.stdout.split('\n');
+  console.log(`# ${label}: final pass [rounds_aborted, orphans_deleted] = ${fin[0]}`);
+  eq(`${label}: after a final pass no orphan is left, no row lost, the scan returns every record key once`, fin.slice(1).join('\n'), `0\n${total}\n${total}\n`);
   // Cold rows: DuckDB over exactly the manifest's objects.
   r = sqlite(db, `SELECT key FROM cpu_objects ORDER BY key;`, { env });
   const keys = r.stdout.trim().split('\n').filter(Boolean);
@@ -69,13 +77,6 @@ async function run(label, storage, env) {
   } else {
     check(`${label}: something was tiered`, false, 'no objects');
   }
-  // Final pass: orphans of the killed rounds are gone.
-  r = sqlite(db, `${setNow(T0 + BigInt(ROUNDS) * 2n * H)}SELECT json_extract(ts_maintain('cpu', '{"orphan_grace":"0s"}'), '$.tables[0].rounds_aborted', '$.tables[0].orphans_deleted');
-    SELECT count(*) FROM ts_object_list(${lit(uri)}, 'cpu/') WHERE key NOT IN (SELECT key FROM cpu_objects);
-    SELECT (SELECT count(*) FROM cpu) + (SELECT sum(nrow) FROM cpu_objects);`, { env });
-  const fin = r.stdout.split('\n');
-  console.log(`# ${label}: final pass [rounds_aborted, orphans_deleted] = ${fin[0]}`);
-  eq(`${label}: after a final pass no orphan is left and no row lost`, fin.slice(1).join('\n'), `0\n${total}\n`);
 }
 
 await run('file', null, {}).catch((e) => check('file', false, e.stack));

@@ -1,0 +1,270 @@
+/*
+** table_int.h: the internals of a timeseries table shared by the files of
+** ext/ that implement it (vtab.c: the sqlite3_module and planning; scan.c:
+** the cursor; source_mem.c: the memory-tier row source) and, through
+** source.h, by the cold-tier row source.  Operations outside the table
+** (check, stats, maintain, batch load, backup) use ext/table.h only.
+**
+** Everything here is per connection: a TsTable (the handle of table.h) owns
+** the parsed schema (TsSchema), the statement cache (tsTabStmt), the series
+** cache (TsSeries, one per row of <t>_series, hashed on the series key), the
+** pending buffer of rows not yet flushed (TsPend per series) and the lookup
+** cache of the write path (TsLook).  Errors of the helpers here are an SQLite
+** rc plus the handle's message (tsTabErr), which the vtab methods move into
+** their zErrMsg (tsTabVtabRc).
+*/
+#ifndef TS_TABLE_INT_H
+#define TS_TABLE_INT_H
+#include "tslite.h"
+#include "table.h"
+#include "chunk.h"
+
+typedef struct TsLook TsLook;
+
+/* Tunables. */
+#define TS_CHUNK_TARGET     1024      /* rows per chunk aimed at */
+#define TS_PENDING_BUDGET   (16*1024*1024)   /* pending bytes before a flush */
+#define TS_MAX_VALUE_BYTES  2048      /* VARCHAR and dimension values */
+#define TS_MAX_MNAME_BYTES  256       /* measure_name */
+#define TS_MAX_DIMS         128
+#define TS_FUTURE_NS        (15*TS_NS_PER_MIN)   /* fixed Timestream limit */
+
+/* Column kinds of the declared schema. */
+#define TS_KIND_TIME     0
+#define TS_KIND_DIM      1
+#define TS_KIND_MNAME    2
+#define TS_KIND_MEASURE  3
+#define TS_KIND_VERSION  4
+
+typedef struct TsSchema TsSchema;
+struct TsSchema {
+  int nDim;               /* dimensions */
+  char **azDim;           /* dimension names (owned) */
+  int nMeas;              /* measures */
+  char **azMeas;          /* measure names (owned) */
+  int *aMeasType;         /* TS_TYPE_* per measure (owned) */
+  sqlite3_int64 iMemRet;  /* memory_retention, ns */
+  sqlite3_int64 iMagRet;  /* magnetic_retention, ns */
+  int bMagWrites;         /* magnetic_writes */
+  int iPartDim;           /* partition_key dimension, -1 = measure_name */
+  int bPartRequired;      /* partition_enforcement = 'required' */
+  char *zMeasureName;     /* default measure_name (owned) */
+  int nOpt;               /* options as stored in _config */
+  char **azOptKey;        /* (owned) */
+  char **azOptVal;        /* (owned) */
+};
+
+/* Pending (not yet flushed) rows of one series, column-major in insertion
+** slots; aOrder lists the slots by increasing time (times are unique within
+** the buffer: a second write of the same key is resolved in place). */
+typedef struct TsPend TsPend;
+struct TsPend {
+  int nRow;               /* slots used */
+  int nAlloc;             /* slots allocated */
+  int bInOrder;           /* aOrder[i]==i for all i (append-only so far) */
+  sqlite3_int64 *aTime;   /* per slot: time ns */
+  sqlite3_int64 *aVersion;/* per slot: version */
+  int *aOrder;            /* slots sorted by time */
+  unsigned char **aaNull; /* [measure][slot]: 1 = NULL */
+  sqlite3_int64 **aaNum;  /* [measure][slot]: int64 or double bits */
+  char ***aazText;        /* [measure][slot]: VARCHAR bytes (owned) or NULL */
+  int **aanText;          /* [measure][slot]: VARCHAR length */
+};
+
+typedef struct TsSeries TsSeries;
+struct TsSeries {
+  int nRef;               /* 1 while in the cache + 1 per cursor using it */
+  sqlite3_int64 iId;      /* _series.id */
+  unsigned char *aKey;    /* encoded series key (owned, one allocation with
+                          ** azDim strings) */
+  int nKey;               /* bytes in aKey */
+  unsigned int h;         /* hash of aKey */
+  char **azDim;           /* dimension values, NULL = absent (inside aKey
+                          ** allocation) */
+  char *zMName;           /* measure_name (inside the allocation) */
+  int bChunks;            /* the series has at least one chunk */
+  sqlite3_int64 tMin;     /* time range of its chunks (valid if bChunks) */
+  sqlite3_int64 tMax;
+  TsSeries *pHashNext;    /* hash chain */
+  TsPend *pPend;          /* pending-row buffer or NULL (owned; kept empty
+                          ** between transactions to avoid re-growing it) */
+  int bPendList;          /* in the vtab's list of series with pending rows
+                          ** (which holds a reference) */
+  TsSeries *pPendNext;    /* next series with pending rows */
+};
+
+/* Prepared statements, prepared lazily with SQLITE_PREPARE_PERSISTENT. */
+#define STMT_SERIES_ALL      0  /* id, skey, tmin, tmax of every series */
+#define STMT_SERIES_FIND     1  /* id, tmin, tmax WHERE skey=?1 */
+#define STMT_SERIES_INSERT   2  /* (skey, measure_name, d0..) */
+#define STMT_SERIES_RANGE    3  /* SET tmin=?2, tmax=?3 WHERE id=?1 */
+#define STMT_CHUNK_FLOOR     4  /* headers from the floor chunk of ?2 to ?3 */
+#define STMT_CHUNK_AT        5  /* id, tmax, data of the floor chunk of ?2 */
+#define STMT_CHUNK_DATA      6  /* data WHERE id=?1 */
+#define STMT_CHUNK_INSERT    7  /* (sid, tmin, tmax, nrow, data) */
+#define STMT_CHUNK_DELETE    8  /* WHERE id=?1 */
+#define STMT_DATA_VERSION    9  /* PRAGMA data_version */
+#define STMT_ROW_COUNT      10  /* count(*) of _chunks, rows of both tiers */
+#define STMT_COUNT          11
+
+struct TsTable {
+  int nRef;               /* references: the vtab and open operations */
+  TsTable *pNext;         /* next handle in pEnv->pTableList */
+  char *zErrMsg;          /* last error of a table-level helper (owned);
+                          ** vtab methods move it into their zErrMsg */
+  TsTableSchema pub;      /* public view of s (tsTableSchema) */
+  sqlite3 *db;            /* the connection */
+  TsEnv *pEnv;            /* environment (reference held) */
+  char *zDb;              /* schema name, e.g. "main" (owned) */
+  char *zName;            /* table name (owned) */
+  TsSchema s;             /* columns and options */
+  int nCol;               /* declared columns incl. version */
+  sqlite3_stmt *aStmt[STMT_COUNT];  /* see STMT_* (owned) */
+
+  /* Series cache: every series of the table, valid when !bStale and the
+  ** data version matches.  Holds one reference to each series. */
+  TsSeries **aHash;       /* hash table on skey (owned) */
+  int nHash;              /* buckets (power of 2) */
+  TsSeries **apSeries;    /* all cached series by increasing id (owned) */
+  int nSeries;
+  int nSeriesAlloc;
+  int bStale;             /* reload before next use */
+  int bHaveVersion;       /* iDataVersion is valid */
+  sqlite3_int64 iDataVersion;  /* PRAGMA data_version of the last check */
+  int bTxnChecked;        /* the cache was checked in this write txn */
+  sqlite3_int64 nRowEst;  /* rows in both tiers (for costs; cold: manifest nrow) */
+
+  /* Pending buffer. */
+  TsSeries *pPendFirst;   /* series with pending rows (referenced) */
+  sqlite3_int64 nPendBytes;  /* approximate RAM held by pending rows */
+  int iFlushGen;          /* bumped whenever chunks are written */
+  int rcFlush;            /* sticky: a flush failed in this transaction, so
+                          ** it must not commit (cleared by rollback) */
+
+  /* Scratch space of xUpdate: the converted measure values of one row. */
+  unsigned char *aStNull; /* [measure] */
+  sqlite3_int64 *aStNum;  /* [measure] int64 or double bits */
+  const char **azStText;  /* [measure] text (points into argv) */
+  int *anStText;          /* [measure] */
+  sqlite3_value **apStDup;/* [measure] converted copies to free */
+  TsBuf key;              /* encoded series key of the row */
+  TsLook *pLook;         /* last chunk decoded for duplicate checks (owned) */
+  int bDebugOverlay;      /* ts_debug_overlay() enabled source_debug.c */
+};
+
+/* The sqlite3_vtab of a timeseries table: a reference on its handle. */
+typedef struct TsVtab TsVtab;
+struct TsVtab {
+  sqlite3_vtab base;      /* base class: must be first */
+  TsTable *pTab;          /* the table handle (reference held) */
+};
+
+typedef struct TsRun TsRun;
+struct TsRun {
+  int n;                      /* rows */
+  const int64_t *aTime;       /* times */
+  const int64_t *aVersion;    /* versions or NULL (all 1) */
+  TsChunkCol *aCol;           /* one per measure (owned by the run's owner) */
+};
+
+typedef struct TsRunBuf TsRunBuf;
+struct TsRunBuf {
+  TsRun r;                    /* the rows gathered so far (r.aCol owned) */
+  int nAlloc;                 /* row capacity */
+  int nCol;                   /* measures */
+  int64_t *aTime;             /* (owned) */
+  int64_t *aVersion;          /* (owned) */
+  unsigned char **aaNull;     /* [col] (owned) */
+  int64_t **aaNum;            /* [col] int64 or double bits (owned) */
+  const char ***aazText;      /* [col] pointers into the source runs (owned array) */
+  int **aanText;              /* [col] (owned) */
+};
+
+struct TsLook {
+  sqlite3_int64 iChunk;   /* chunk id, 0 = empty */
+  int iGen;               /* iFlushGen when loaded */
+  unsigned char *aBlob;   /* private copy (owned) */
+  TsChunkReader *pReader; /* (owned) */
+  TsRun run;              /* decoded rows */
+  TsChunkCol *aCol;       /* (owned) */
+};
+
+/* A value read with SQLite's NUMERIC affinity (numericOf). */
+typedef struct TsNum TsNum;
+struct TsNum {
+  sqlite3_int64 i;        /* SQLITE_INTEGER: the exact value */
+  double r;               /* SQLITE_FLOAT: the value */
+  int bIntegral;          /* SQLITE_FLOAT from TEXT that denotes an integer
+                          ** outside int64 ('-9223372036854775809') */
+};
+
+/* Plan flags (idxNum) shared by xBestIndex (vtab.c) and xFilter (scan.c);
+** see the comment above tsBestIndexImpl. */
+#define TS_MERGE_MAX       4096   /* series merged for ORDER BY time */
+#define TS_IDX_ORDER_ASC   0x01
+#define TS_IDX_ORDER_DESC  0x02
+
+/* Column numbers (see the header comment of vtab.c). */
+static inline int tsTabColMName(const TsTable *p){ return 1 + p->s.nDim; }
+static inline int tsTabColMeas0(const TsTable *p){ return 2 + p->s.nDim; }
+static inline int tsTabColVersion(const TsTable *p){ return 2 + p->s.nDim + p->s.nMeas; }
+int tsTabColKind(const TsTable *p, int iCol);   /* TS_KIND_* */
+
+/* Errors: set the handle's message (replacing the old one); move it into
+** a vtab's zErrMsg when rc!=SQLITE_OK (dropping it otherwise), return rc. */
+void tsTabErr(TsTable *p, const char *zFmt, ...);
+int tsTabVtabRc(sqlite3_vtab *pVtab, int rc);
+
+/* The statement cache: prepared on first use (SQLITE_PREPARE_PERSISTENT),
+** owned by the handle.  tsTabStepDone steps a statement that returns no
+** row of interest and resets it; tsTabStmtErr resets a failed statement and
+** sets the message.  Both return the rc. */
+int tsTabStmt(TsTable *p, int eStmt, sqlite3_stmt **ppStmt);
+int tsTabStepDone(TsTable *p, sqlite3_stmt *pStmt);
+int tsTabStmtErr(TsTable *p, sqlite3_stmt *pStmt);
+
+/* realloc of nElem*szElem bytes that leaves a unchanged on OOM and sets
+** *pRc (a no-op once *pRc is set). */
+void *tsTabReallocArray(void *a, size_t nElem, size_t szElem, int *pRc);
+
+/* The series key and the series cache. */
+unsigned int tsTabKeyHash(const unsigned char *a, int n);
+void tsTabKeyEncode(TsBuf *pBuf, int nDim, const char *const *azDim, const int *anDim,
+                    const char *zMName, int nMName);
+TsSeries *tsTabSeriesFind(TsTable *p, const unsigned char *aKey, int nKey, unsigned int h);
+void tsTabSeriesUnref(TsTable *p, TsSeries *pS);
+int tsTabSeriesRefresh(TsTable *p);   /* reload if stale or another connection wrote */
+
+/* Index of the first i in [0,n) with aTime[aOrder ? aOrder[i] : i] >= t. */
+int tsTabSearchTime(const int64_t *aTime, const int *aOrder, int n, sqlite3_int64 t);
+
+/* Chunks: load chunk iChunk into a private copy (*paBlob) with a reader and
+** its times in *pRun (and, if bCols, versions and every measure into aCol).
+** tsTabChunkCorrupt sets "chunk N is corrupt: zWhy", SQLITE_CORRUPT_VTAB. */
+int tsTabChunkLoad(TsTable *p, sqlite3_int64 iChunk, unsigned char **paBlob,
+                   TsChunkReader **ppReader, TsRun *pRun, TsChunkCol *aCol, int bCols);
+int tsTabChunkCorrupt(TsTable *p, sqlite3_int64 iChunk, const char *zWhy);
+
+/* Flush every pending row into chunks (see vtab.c). */
+int tsTabFlushAll(TsTable *p);
+
+/* Values: SQLite's NUMERIC affinity (type after conversion, value in
+** *pNum) and TEXT affinity (0 ok, 1 BLOB, 2 OOM; *ppDup is always NULL). */
+int tsTabNumericOf(sqlite3_value *v, TsNum *pNum);
+int tsTabTextOf(sqlite3_value *v, sqlite3_value **ppDup, const char **pz, int *pn);
+
+/* The memory tier's lookup cache (source_mem.c). */
+void tsMemLookFree(TsTable *p);    /* free p->pLook */
+void tsMemLookClear(TsTable *p);   /* forget the decoded chunk */
+
+/* The cursor (scan.c): the sqlite3_module's read methods. */
+int tsScanOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor);
+int tsScanClose(sqlite3_vtab_cursor *pCursor);
+int tsScanFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
+                 int argc, sqlite3_value **argv);
+int tsScanNext(sqlite3_vtab_cursor *pCursor);
+int tsScanEof(sqlite3_vtab_cursor *pCursor);
+int tsScanColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol);
+int tsScanRowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid);
+
+#endif /* TS_TABLE_INT_H */
