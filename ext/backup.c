@@ -26,7 +26,9 @@
 **    and the same name: a file that an earlier manifest already lists is not
 **    uploaded again.  New data usually lands in the newest windows, so an
 **    incremental backup uploads a few windows, not the memory tier.
-** 3. Cold tier.  Each object the snapshot's manifest names is copied to
+** 3. Cold tier.  Each object the snapshot's manifest names (in manifest id
+**    order, which readers use to order overlapping objects and which the
+**    restore keeps by inserting them in this order) is copied to
 **    data/cold/<key> unless an earlier manifest lists it (objects are
 **    immutable: a key never changes content).  The copy is server-side on S3
 **    (CopyObject) when the table's storage and the location share an
@@ -650,7 +652,7 @@ static void bkSnapChunks(BkRun *p){
 }
 
 static void bkSnapObjects(BkRun *p){
-  sqlite3_stmt *pStmt = bkPrepare(p, "SELECT * FROM \"%w\".\"%w_objects\" ORDER BY key",
+  sqlite3_stmt *pStmt = bkPrepare(p, "SELECT * FROM \"%w\".\"%w_objects\" ORDER BY id",
                                   p->zDb, p->zTab);
   int nAlloc = 0, nCol, i;
   if( pStmt==0 ) return;
