@@ -26,7 +26,9 @@
 **    and the same name: a file that an earlier manifest already lists is not
 **    uploaded again.  New data usually lands in the newest windows, so an
 **    incremental backup uploads a few windows, not the memory tier.
-** 3. Cold tier.  Each object the snapshot's manifest names is copied to
+** 3. Cold tier.  Each object the snapshot's manifest names (in manifest id
+**    order, which readers use to order overlapping objects and which the
+**    restore keeps by inserting them in this order) is copied to
 **    data/cold/<key> unless an earlier manifest lists it (objects are
 **    immutable: a key never changes content).  The copy is server-side on S3
 **    (CopyObject) when the table's storage and the location share an
@@ -650,7 +652,7 @@ static void bkSnapChunks(BkRun *p){
 }
 
 static void bkSnapObjects(BkRun *p){
-  sqlite3_stmt *pStmt = bkPrepare(p, "SELECT * FROM \"%w\".\"%w_objects\" ORDER BY key",
+  sqlite3_stmt *pStmt = bkPrepare(p, "SELECT * FROM \"%w\".\"%w_objects\" ORDER BY id",
                                   p->zDb, p->zTab);
   int nAlloc = 0, nCol, i;
   if( pStmt==0 ) return;
@@ -890,29 +892,59 @@ static TsPqWriter *bkPqOpen(BkRun *p, const TsTableSchema *s, int64_t iWinStart,
   return pW;
 }
 
-/* Append the rows of chunk c with time in [tLo, tHi) to pW. */
-static int64_t bkChunkRows(BkRun *p, const TsTableSchema *s, TsPqWriter *pW, const BkChunk *c,
-                           int64_t tLo, int64_t tHi, int64_t *ptMin, int64_t *ptMax){
-  TsChunkReader *pR = 0;
-  const int64_t *aTime = 0, *aVer = 0;
-  const BkSeries *q = &p->aSeries[c->iSeries];
-  TsChunkCol *aCol;
-  int64_t nOut = 0;
-  int i, j, rc;
-  aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(s->nMeas ? s->nMeas : 1));
-  if( aCol==0 ){ bkOom(p); return 0; }
-  rc = tsChunkReaderOpen(c->a, (size_t)c->n, &pR);
-  if( rc==TS_CHUNK_OK ) rc = tsChunkReadTime(pR, &aTime);
-  if( rc==TS_CHUNK_OK ) rc = tsChunkReadVersion(pR, &aVer);
-  if( rc==TS_CHUNK_OK && tsChunkReaderInfo(pR)->nCol!=s->nMeas ) rc = TS_CHUNK_CORRUPT;
-  for(j=0; rc==TS_CHUNK_OK && j<s->nMeas; j++) rc = tsChunkReadCol(pR, j, &aCol[j]);
+/* A chunk decoded once and kept while windows still need it: a chunk spans
+** many windows when the window is short, and decoding it per window would
+** cost (windows x rows). */
+typedef struct BkDec BkDec;
+struct BkDec {
+  TsChunkReader *pR;               /* NULL until first use */
+  const int64_t *aTime, *aVer;
+  TsChunkCol *aCol;                /* nMeas columns (arrays owned by pR) */
+};
+
+static void bkDecFree(BkDec *d){
+  tsChunkReaderFree(d->pR);
+  sqlite3_free(d->aCol);
+  memset(d, 0, sizeof(*d));
+}
+
+static int bkDecOpen(BkRun *p, const TsTableSchema *s, const BkChunk *c, BkDec *d){
+  int rc, j;
+  if( d->pR ) return SQLITE_OK;
+  d->aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(s->nMeas ? s->nMeas : 1));
+  if( d->aCol==0 ){ bkOom(p); return SQLITE_NOMEM; }
+  rc = tsChunkReaderOpen(c->a, (size_t)c->n, &d->pR);
+  if( rc==TS_CHUNK_OK ) rc = tsChunkReadTime(d->pR, &d->aTime);
+  if( rc==TS_CHUNK_OK ) rc = tsChunkReadVersion(d->pR, &d->aVer);
+  if( rc==TS_CHUNK_OK && tsChunkReaderInfo(d->pR)->nCol!=s->nMeas ) rc = TS_CHUNK_CORRUPT;
+  for(j=0; rc==TS_CHUNK_OK && j<s->nMeas; j++) rc = tsChunkReadCol(d->pR, j, &d->aCol[j]);
   if( rc!=TS_CHUNK_OK ){
+    bkDecFree(d);
     bkErr(p, rc==TS_CHUNK_NOMEM ? SQLITE_NOMEM : SQLITE_CORRUPT,
-          "ts_backup %s: a chunk of series %lld is damaged (run ts_check)", p->zTab, q->iId);
+          "ts_backup %s: a chunk of series %lld is damaged (run ts_check)", p->zTab,
+          p->aSeries[c->iSeries].iId);
+    return p->rc;
   }
-  for(i=0; p->rc==SQLITE_OK && rc==TS_CHUNK_OK && i<tsChunkReaderInfo(pR)->nRow; i++){
+  return SQLITE_OK;
+}
+
+/* Append the rows of chunk c (decoded in d) with time in [tLo, tHi) to pW. */
+static int64_t bkChunkRows(BkRun *p, const TsTableSchema *s, TsPqWriter *pW, const BkChunk *c,
+                           BkDec *d, int64_t tLo, int64_t tHi, int64_t *ptMin, int64_t *ptMax){
+  const BkSeries *q = &p->aSeries[c->iSeries];
+  const int64_t *aTime, *aVer;
+  int64_t nOut = 0;
+  int i, j, nRow, lo, hi;
+  if( bkDecOpen(p, s, c, d) ) return 0;
+  aTime = d->aTime; aVer = d->aVer;
+  nRow = tsChunkReaderInfo(d->pR)->nRow;
+  /* Times are increasing: binary search the window's first row. */
+  for(lo=0, hi=nRow; lo<hi; ){
+    int mid = (lo+hi)/2;
+    if( aTime[mid]<tLo ) lo = mid+1; else hi = mid;
+  }
+  for(i=lo; p->rc==SQLITE_OK && i<nRow && aTime[i]<tHi; i++){
     int k = 0;
-    if( aTime[i]<tLo || aTime[i]>=tHi ) continue;
     tsPqWriterInt64(pW, k++, aTime[i]);
     for(j=0; j<s->nDim; j++, k++){
       if( q->azDim[j] ) tsPqWriterText(pW, k, q->azDim[j], (int64_t)strlen(q->azDim[j]));
@@ -920,7 +952,7 @@ static int64_t bkChunkRows(BkRun *p, const TsTableSchema *s, TsPqWriter *pW, con
     }
     tsPqWriterText(pW, k++, q->zMName, (int64_t)strlen(q->zMName));
     for(j=0; j<s->nMeas; j++, k++){
-      const TsChunkCol *col = &aCol[j];
+      const TsChunkCol *col = &d->aCol[j];
       if( col->aNull && col->aNull[i] ){ tsPqWriterNull(pW, k); continue; }
       switch( s->aMeasType[j] ){
         case TS_TYPE_DOUBLE:  tsPqWriterDouble(pW, k, col->aDouble[i]); break;
@@ -929,7 +961,7 @@ static int64_t bkChunkRows(BkRun *p, const TsTableSchema *s, TsPqWriter *pW, con
         default:              tsPqWriterInt64(pW, k, col->aInt[i]); break;
       }
     }
-    tsPqWriterInt64(pW, k, aVer ? aVer[i] : 1);
+  tsPqWriterInt64(pW, k, aVer ? aVer[i] : 1);
     if( tsPqWriterEndRow(pW)!=TS_PQ_OK ){
       bkErr(p, SQLITE_ERROR, "ts_backup %s: Parquet writer: %s", p->zTab, tsPqWriterErrmsg(pW));
       break;
@@ -938,8 +970,6 @@ static int64_t bkChunkRows(BkRun *p, const TsTableSchema *s, TsPqWriter *pW, con
     if( nOut==0 || aTime[i]>*ptMax ) *ptMax = aTime[i];
     nOut++;
   }
-  tsChunkReaderFree(pR);
-  sqlite3_free(aCol);
   return nOut;
 }
 
@@ -982,12 +1012,16 @@ static void bkMemFileDone(BkRun *p, TsBuf *pBuf, int64_t nRow, int64_t tMin, int
 }
 
 static void bkMemory(BkRun *p){
-  const TsTableSchema *s = tsTableSchema(p->pTab);
+  const TsTableSchema *s = p->rc ? 0 : tsTableSchema(p->pTab);
   BkSeries **apRank = 0;
   BkPiece *aPiece = 0;
+  BkDec *aDec = 0;
   int64_t nPiece = 0, nAlloc = 0, i, j;
   int64_t W;
   if( p->rc || p->nChunk==0 ) return;
+  aDec = sqlite3_malloc64(sizeof(BkDec)*p->nChunk);
+  if( aDec==0 ){ bkOom(p); return; }
+  memset(aDec, 0, sizeof(BkDec)*p->nChunk);
   W = (s->iMemRet / 64) / TS_BK_NS_PER_MIN * TS_BK_NS_PER_MIN;
   if( W<TS_BK_NS_PER_MIN ) W = TS_BK_NS_PER_MIN;
   p->iWin = W;
@@ -1037,9 +1071,12 @@ static void bkMemory(BkRun *p){
     pW = bkPqOpen(p, s, aPiece[i].iWin*W, &buf, zWin);
     for(j=i; j<nPiece && aPiece[j].iWin==aPiece[i].iWin && aPiece[j].iPart==aPiece[i].iPart; j++){
       int64_t a = 0, b = 0, n;
+      const BkChunk *c = &p->aChunk[aPiece[j].iChunk];
       if( pW==0 || p->rc ) continue;
-      n = bkChunkRows(p, s, pW, &p->aChunk[aPiece[j].iChunk], aPiece[j].iWin*W,
+      n = bkChunkRows(p, s, pW, c, &aDec[aPiece[j].iChunk], aPiece[j].iWin*W,
                       aPiece[j].iWin*W + W, &a, &b);
+      /* Windows come in order: the chunk's last window frees it. */
+      if( aPiece[j].iWin==bkFloorDiv(c->tMax, W) ) bkDecFree(&aDec[aPiece[j].iChunk]);
       if( n>0 ){
         if( nRow==0 || a<tMin ) tMin = a;
         if( nRow==0 || b>tMax ) tMax = b;
@@ -1057,6 +1094,8 @@ static void bkMemory(BkRun *p){
     tsPqWriterFree(pW);
     tsBufFree(&buf);
   }
+  for(i=0; i<p->nChunk; i++) bkDecFree(&aDec[i]);
+  sqlite3_free(aDec);
   sqlite3_free(aPiece);
 }
 
@@ -1064,7 +1103,7 @@ static void bkMemory(BkRun *p){
 ** 3. Cold tier: copy new objects.
 */
 static void bkCold(BkRun *p){
-  const TsTableSchema *s = tsTableSchema(p->pTab);
+  const TsTableSchema *s = p->rc ? 0 : tsTableSchema(p->pTab);
   int i;
   for(i=0; i<p->nObj && p->rc==SQLITE_OK; i++){
     BkObj *o = &p->aObj[i];
@@ -1135,7 +1174,7 @@ static void bkSummary(BkRun *p, TsJsonW *w){
 }
 
 static void bkManifest(BkRun *p){
-  const TsTableSchema *s = tsTableSchema(p->pTab);
+  const TsTableSchema *s = p->rc ? 0 : tsTableSchema(p->pTab);
   TsBuf b, hex;
   TsJsonW w;
   char zRand[9], zIso[40];

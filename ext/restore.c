@@ -29,7 +29,9 @@
 ** 4. One write transaction: CREATE VIRTUAL TABLE, the memory rows written
 **    as chunks into <t>_series/<t>_chunks (series by series, time order,
 **    TS_RS_CHUNK_ROWS rows per chunk), the cold objects inserted into
-**    <t>_objects (the columns ts_maintain writes, writer = the new table's
+**    <t>_objects in the backup's order, which is the source's manifest id
+**    order (readers break ties between overlapping objects by id; the
+**    columns ts_maintain writes, writer = the new table's
 **    writer id, also stored as cold.writer_id), COMMIT.  The table appears
 **    complete or not at all.  Memory rows that are older than the new
 **    memory retention stay in the memory tier until the next ts_maintain

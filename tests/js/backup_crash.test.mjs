@@ -6,7 +6,8 @@
 // size it records (file://: and the SHA-256).  A half-written backup is
 // never visible.  At the end a backup that is not killed completes, sweeps
 // the files the killed rounds left (orphan_grace 0s), and restores to exactly
-// the table's content; so does the backup of one mid-way round.
+// the table's content; so does one backup taken (not killed) mid-way
+// between killed rounds.
 // Also S3 faults: 503s during a backup are retried; a backup whose uploads
 // keep failing reports the error and leaves no restorable backup behind.
 import path from 'node:path';
@@ -59,7 +60,7 @@ async function run(label, storage, loc, env) {
   q(db, `${setNow(T0)}SELECT ts_backup('cpu', ${lit(loc + '-calibrate')}) IS NOT NULL;`, env);
   const t0 = Date.now();
   q(db, `${setNow(T0)}SELECT ts_backup('cpu', ${lit(loc + '-calibrate')}) IS NOT NULL;`, env);
-  const maxMs = Math.max(60, 3 * (Date.now() - t0));
+  const maxMs = Math.max(60, Math.round(2.5 * (Date.now() - t0)));
   console.log(`# ${label}: a backup takes ${Date.now() - t0} ms here; kill delays in [0, ${maxMs}) ms`);
   await crashRounds({
     label: `${label}: kill -9 during ts_backup`, db, rounds: ROUNDS, maxMs, env,
@@ -69,6 +70,12 @@ async function run(label, storage, loc, env) {
       q(db, `${setNow(now)}WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x+1 FROM i WHERE x < 479)
         INSERT INTO cpu(time, host, v, n) SELECT ${now - 5n * MIN} + (x / 16) * 10000000000 + 1, 'h' || (x % 16), -x * 0.5, ${k} FROM i;
         ${k % 4 === 0 ? "SELECT ts_maintain('cpu') IS NOT NULL;" : ''}`, env);
+      if (k === Math.floor(ROUNDS / 2)) {
+        // One backup mid-way that is not killed, among the killed ones.
+        const b = JSON.parse(q(db, `${setNow(now)}SELECT ts_backup('cpu', ${lit(loc)});`, env));
+        mid = { id: b.backup, rows: q(db, ROWTEXT('cpu'), env), objs: q(db, OBJTEXT('cpu', sUri), env) };
+        nDone++;
+      }
       return null;
     },
     action: (k) => `${setNow(nowOf(k))}SELECT ts_backup('cpu', ${lit(loc)});`,
@@ -90,7 +97,6 @@ async function run(label, storage, loc, env) {
         const last = ms[ms.length - 1].m;
         const rows = Number(q(db, `SELECT (SELECT count(*) FROM cpu_chunks) * 0 + (SELECT coalesce(sum(nrow),0) FROM cpu_chunks) + (SELECT coalesce(sum(nrow),0) FROM cpu_objects);`, env));
         if (last.summary.rows !== rows) return `newest backup has ${last.summary.rows} rows, the table ${rows}`;
-        if (mid === null && k >= ROUNDS / 2) mid = { id: last.id, rows: q(db, ROWTEXT('cpu'), env), objs: q(db, OBJTEXT('cpu', sUri), env) };
       }
       nDone = ms.length;
       return null;
@@ -112,7 +118,7 @@ async function run(label, storage, loc, env) {
     eq(`${label}: a mid-way round's backup restores its instant (memory rows)`, q(db, ROWTEXT('mid'), env), mid.rows);
     eq(`${label}: ... and its cold objects`, q(db, OBJTEXT('mid', sUri), env), mid.objs);
   } else {
-    check(`${label}: a mid-way backup completed`, false, 'none of the later rounds completed');
+    check(`${label}: the mid-way backup ran`, false, 'no mid-way backup');
   }
   return db;
 }
