@@ -253,6 +253,20 @@ int tsTabFlushAll(TsTable *p);
 int tsTabNumericOf(sqlite3_value *v, TsNum *pNum);
 int tsTabTextOf(sqlite3_value *v, sqlite3_value **ppDup, const char **pz, int *pn);
 
+/* The schema (schema.c).  tsSchemaParse: from the CREATE arguments;
+** tsSchemaLoad: from "zDb"."zTab_config" (*pzName: the table's name as
+** stored); tsSchemaStore: into an empty _config; tsSchemaPublish: the
+** table.h view (pointers into *p).  Errors name the table and option. */
+int tsSchemaParse(TsSchema *p, const char *zTab, int nArg, const char *const *azArg,
+                  char **pzErr);
+int tsSchemaLoad(sqlite3 *db, const char *zDb, const char *zTab, TsSchema *p,
+                 char **pzName, char **pzErr);
+int tsSchemaStore(sqlite3 *db, const char *zDb, const char *zTab, const TsSchema *p,
+                  char **pzErr);
+void tsSchemaPublish(const TsSchema *p, TsTableSchema *pPub);
+void tsSchemaClear(TsSchema *p);
+int tsSchemaRegister(sqlite3 *db, TsEnv *pEnv);   /* ts_options() */
+
 /* The memory tier's lookup cache (source_mem.c). */
 void tsMemLookFree(TsTable *p);    /* free p->pLook */
 void tsMemLookClear(TsTable *p);   /* forget the decoded chunk */
