@@ -356,9 +356,14 @@ int tsSchemaRegister(sqlite3 *db, TsEnv *pEnv){
 /* Parse one column definition "name TYPE" and add it to the schema. */
 static int schemaColumn(TsSchema *p, const char *zTab, const char *z, int n,
                         char **pzErr){
+  /* Timestream's type names and the SQLite names that mean the same; the
+  ** schema keeps the Timestream name (tsChunkTypeName). */
   static const struct { const char *z; int e; } aType[] = {
-    { "DIMENSION", 0 }, { "DOUBLE", TS_TYPE_DOUBLE }, { "BIGINT", TS_TYPE_BIGINT },
-    { "VARCHAR", TS_TYPE_VARCHAR }, { "BOOLEAN", TS_TYPE_BOOLEAN },
+    { "DIMENSION", 0 },
+    { "DOUBLE", TS_TYPE_DOUBLE }, { "REAL", TS_TYPE_DOUBLE }, { "FLOAT", TS_TYPE_DOUBLE },
+    { "BIGINT", TS_TYPE_BIGINT }, { "INTEGER", TS_TYPE_BIGINT }, { "INT", TS_TYPE_BIGINT },
+    { "VARCHAR", TS_TYPE_VARCHAR }, { "TEXT", TS_TYPE_VARCHAR },
+    { "BOOLEAN", TS_TYPE_BOOLEAN },
     { "TIMESTAMP", TS_TYPE_TIMESTAMP },
   };
   int nName = tokenLen(z, n);
