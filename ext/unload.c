@@ -1037,9 +1037,10 @@ static void setupColumns(Unload *p){
   p->nCol = sqlite3_column_count(p->pStmt);
   p->aCol = sqlite3_malloc64(sizeof(UCol)*(size_t)p->nCol);
   p->aCell = sqlite3_malloc64(sizeof(UCell)*(size_t)p->nCol);
+  /* zeroed before an error return: the caller frees aCol[i].zName */
+  if( p->aCol ) memset(p->aCol, 0, sizeof(UCol)*(size_t)p->nCol);
+  if( p->aCell ) memset(p->aCell, 0, sizeof(UCell)*(size_t)p->nCol);
   if( p->aCol==0 || p->aCell==0 ){ uErr(p, "ts_unload: out of memory"); p->rc = SQLITE_NOMEM; return; }
-  memset(p->aCol, 0, sizeof(UCol)*(size_t)p->nCol);
-  memset(p->aCell, 0, sizeof(UCell)*(size_t)p->nCol);
   for(i=0; i<p->nCol; i++){
     const char *zName = sqlite3_column_name(p->pStmt, i);
     p->aCol[i].zName = sqlite3_mprintf("%s", zName ? zName : "");

@@ -191,14 +191,15 @@ static TsPend *pendNew(TsTable *pTab){
   p->aaNum = sqlite3_malloc64(n);
   p->aazText = sqlite3_malloc64(n);
   p->aanText = sqlite3_malloc64(n);
+  /* zeroed before anything can free them (tsWritePendFree reads them) */
+  if( p->aaNull ) memset(p->aaNull, 0, n);
+  if( p->aaNum ) memset(p->aaNum, 0, n);
+  if( p->aazText ) memset(p->aazText, 0, n);
+  if( p->aanText ) memset(p->aanText, 0, n);
   if( !p->aaNull || !p->aaNum || !p->aazText || !p->aanText ){
     tsWritePendFree(pTab, p);
     return 0;
   }
-  memset(p->aaNull, 0, n);
-  memset(p->aaNum, 0, n);
-  memset(p->aazText, 0, n);
-  memset(p->aanText, 0, n);
   return p;
 }
 
