@@ -6,7 +6,7 @@
 ** (check, stats, maintain, batch load, backup) use ext/table.h only.
 **
 ** Everything here is per connection: a TsTable (the handle of table.h) owns
-** the parsed schema (TsSchema), the statement cache (tsTabStmt), the series
+** the parsed schema (TsSchema, schema.c), the statement cache (tsTabStmt), the series
 ** cache (TsSeries, one per row of <t>_series, hashed on the series key), the
 ** pending buffer of rows not yet flushed (TsPend per series) and the lookup
 ** cache of the write path (TsLook).  Errors of the helpers here are an SQLite
@@ -245,13 +245,51 @@ int tsTabChunkLoad(TsTable *p, sqlite3_int64 iChunk, unsigned char **paBlob,
                    TsChunkReader **ppReader, TsRun *pRun, TsChunkCol *aCol, int bCols);
 int tsTabChunkCorrupt(TsTable *p, sqlite3_int64 iChunk, const char *zWhy);
 
-/* Flush every pending row into chunks (see vtab.c). */
+/* The series the row in p->key belongs to (found or inserted into
+** <t>_series); *ppS is owned by the cache.  tsTabCacheClear drops the cache
+** (the next use reloads it). */
+int tsTabSeriesForWrite(TsTable *p, const char *const *azDim, const int *anDim,
+                        const char *zMName, int nMName, TsSeries **ppS);
+void tsTabCacheClear(TsTable *p);
+
+/* The handle's lifecycle (table.c).  tsTabFind: this connection's handle of
+** (zDb, zTab) or NULL; tsTabNew: a new handle owning *pS (cleared), NULL on
+** OOM; tsTabShadowCreate: the shadow tables and _config of a new table;
+** tsTabDestroy: pending rows and shadow tables dropped, handle unlinked;
+** tsTabRename: shadow tables renamed (message on the handle). */
+TsTable *tsTabFind(TsEnv *pEnv, sqlite3 *db, const char *zDb, const char *zTab);
+TsTable *tsTabNew(TsEnv *pEnv, sqlite3 *db, const char *zDb, const char *zTab, TsSchema *pS);
+int tsTabShadowCreate(TsTable *p, char **pzErr);
+int tsTabDestroy(TsTable *p, char **pzErr);
+int tsTabRename(TsTable *p, const char *zNew);
+int tsTabIsShadowName(const char *zSuffix);
+
+/* The write path (write.c): xUpdate; flush every pending row into chunks
+** (see vtab.c's header); drop every pending row (rollback); free one
+** series' buffer. */
+int tsWriteUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid);
 int tsTabFlushAll(TsTable *p);
+void tsWritePendDiscardAll(TsTable *p);
+void tsWritePendFree(TsTable *pTab, TsPend *p);
 
 /* Values: SQLite's NUMERIC affinity (type after conversion, value in
 ** *pNum) and TEXT affinity (0 ok, 1 BLOB, 2 OOM; *ppDup is always NULL). */
 int tsTabNumericOf(sqlite3_value *v, TsNum *pNum);
 int tsTabTextOf(sqlite3_value *v, sqlite3_value **ppDup, const char **pz, int *pn);
+
+/* The schema (schema.c).  tsSchemaParse: from the CREATE arguments;
+** tsSchemaLoad: from "zDb"."zTab_config" (*pzName: the table's name as
+** stored); tsSchemaStore: into an empty _config; tsSchemaPublish: the
+** table.h view (pointers into *p).  Errors name the table and option. */
+int tsSchemaParse(TsSchema *p, const char *zTab, int nArg, const char *const *azArg,
+                  char **pzErr);
+int tsSchemaLoad(sqlite3 *db, const char *zDb, const char *zTab, TsSchema *p,
+                 char **pzName, char **pzErr);
+int tsSchemaStore(sqlite3 *db, const char *zDb, const char *zTab, const TsSchema *p,
+                  char **pzErr);
+void tsSchemaPublish(const TsSchema *p, TsTableSchema *pPub);
+void tsSchemaClear(TsSchema *p);
+int tsSchemaRegister(sqlite3 *db, TsEnv *pEnv);   /* ts_options() */
 
 /* The memory tier's lookup cache (source_mem.c). */
 void tsMemLookFree(TsTable *p);    /* free p->pLook */

@@ -1,0 +1,986 @@
+/*
+** write.c: the write path of a timeseries table: xUpdate (INSERT with
+** Timestream's write rules: types, write window, partition key, the
+** duplicate/version rules through tsSourceFind), the per-series pending
+** buffer (TsPend), and the flush of pending rows into chunks with the
+** bounded compaction of small chunks (vtab.c's header comment describes the
+** buffering and when flushes happen).
+*/
+#include "table_int.h"
+#include "source.h"
+#include "numtext.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/**************************************************************************
+** Runs of rows: a read-only view of rows in column arrays (a decoded chunk
+** or the pending buffer), and an owning builder used to merge runs.
+*/
+
+static void runBufFree(TsRunBuf *p){
+  int i;
+  for(i=0; i<p->nCol; i++){
+    if( p->aaNull ) sqlite3_free(p->aaNull[i]);
+    if( p->aaNum ) sqlite3_free(p->aaNum[i]);
+    if( p->aazText ) sqlite3_free((void*)p->aazText[i]);
+    if( p->aanText ) sqlite3_free(p->aanText[i]);
+  }
+  sqlite3_free(p->aaNull);
+  sqlite3_free(p->aaNum);
+  sqlite3_free(p->aazText);
+  sqlite3_free(p->aanText);
+  sqlite3_free(p->aTime);
+  sqlite3_free(p->aVersion);
+  sqlite3_free(p->r.aCol);
+  memset(p, 0, sizeof(*p));
+}
+
+static int runBufInit(TsRunBuf *p, int nCol, const int *aType, int nAlloc){
+  int i;
+  memset(p, 0, sizeof(*p));
+  p->nCol = nCol;
+  p->nAlloc = nAlloc;
+  p->aTime = sqlite3_malloc64(sizeof(int64_t)*(size_t)nAlloc);
+  p->aVersion = sqlite3_malloc64(sizeof(int64_t)*(size_t)nAlloc);
+  p->aaNull = sqlite3_malloc64(sizeof(void*)*(size_t)(nCol+1));
+  p->aaNum = sqlite3_malloc64(sizeof(void*)*(size_t)(nCol+1));
+  p->aazText = sqlite3_malloc64(sizeof(void*)*(size_t)(nCol+1));
+  p->aanText = sqlite3_malloc64(sizeof(void*)*(size_t)(nCol+1));
+  p->r.aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(nCol+1));
+  if( !p->aTime || !p->aVersion || !p->aaNull || !p->aaNum || !p->aazText || !p->aanText
+   || !p->r.aCol ){
+    p->nCol = 0;
+    runBufFree(p);
+    return SQLITE_NOMEM;
+  }
+  memset(p->aaNull, 0, sizeof(void*)*(size_t)(nCol+1));
+  memset(p->aaNum, 0, sizeof(void*)*(size_t)(nCol+1));
+  memset(p->aazText, 0, sizeof(void*)*(size_t)(nCol+1));
+  memset(p->aanText, 0, sizeof(void*)*(size_t)(nCol+1));
+  memset(p->r.aCol, 0, sizeof(TsChunkCol)*(size_t)(nCol+1));
+  for(i=0; i<nCol; i++){
+    TsChunkCol *c = &p->r.aCol[i];
+    p->aaNull[i] = sqlite3_malloc64((size_t)nAlloc);
+    if( p->aaNull[i]==0 ){ runBufFree(p); return SQLITE_NOMEM; }
+    c->eType = aType[i];
+    c->aNull = p->aaNull[i];
+    if( aType[i]==TS_TYPE_VARCHAR ){
+      p->aazText[i] = sqlite3_malloc64(sizeof(char*)*(size_t)nAlloc);
+      p->aanText[i] = sqlite3_malloc64(sizeof(int)*(size_t)nAlloc);
+      if( !p->aazText[i] || !p->aanText[i] ){ runBufFree(p); return SQLITE_NOMEM; }
+      c->azText = p->aazText[i];
+      c->anText = p->aanText[i];
+    }else{
+      p->aaNum[i] = sqlite3_malloc64(sizeof(int64_t)*(size_t)nAlloc);
+      if( !p->aaNum[i] ){ runBufFree(p); return SQLITE_NOMEM; }
+      c->aInt = p->aaNum[i];
+      c->aDouble = (const double*)(void*)p->aaNum[i];
+    }
+  }
+  p->r.aTime = p->aTime;
+  p->r.aVersion = p->aVersion;
+  return SQLITE_OK;
+}
+
+/* Append row iRow of pSrc (capacity must suffice). */
+static void runBufPush(TsRunBuf *p, const TsRun *pSrc, int iRow){
+  int n = p->r.n, i;
+  p->aTime[n] = pSrc->aTime[iRow];
+  p->aVersion[n] = pSrc->aVersion ? pSrc->aVersion[iRow] : 1;
+  for(i=0; i<p->nCol; i++){
+    const TsChunkCol *c = &pSrc->aCol[i];
+    int bNull = c->aNull ? c->aNull[iRow]!=0 : 0;
+    p->aaNull[i][n] = (unsigned char)bNull;
+    if( c->eType==TS_TYPE_VARCHAR ){
+      p->aazText[i][n] = bNull ? 0 : c->azText[iRow];
+      p->aanText[i][n] = bNull ? 0 : c->anText[iRow];
+    }else if( c->eType==TS_TYPE_DOUBLE ){
+      ((double*)(void*)p->aaNum[i])[n] = bNull ? 0.0 : c->aDouble[iRow];
+    }else{
+      p->aaNum[i][n] = bNull ? 0 : c->aInt[iRow];
+    }
+  }
+  p->r.n = n+1;
+}
+
+/* The columns of run pRun from row k on, for the encoder. */
+static void runSlice(const TsRun *pRun, int nCol, int k, TsChunkCol *aOut){
+  int i;
+  for(i=0; i<nCol; i++){
+    const TsChunkCol *c = &pRun->aCol[i];
+    aOut[i] = *c;
+    if( c->aNull ) aOut[i].aNull = c->aNull + k;
+    if( c->aDouble ) aOut[i].aDouble = c->aDouble + k;
+    if( c->aInt ) aOut[i].aInt = c->aInt + k;
+    if( c->azText ) aOut[i].azText = c->azText + k;
+    if( c->anText ) aOut[i].anText = c->anText + k;
+  }
+}
+
+/**************************************************************************
+** The pending buffer.
+*/
+void tsWritePendFree(TsTable *pTab, TsPend *p){
+  int i, j;
+  if( p==0 ) return;
+  for(i=0; i<pTab->s.nMeas; i++){
+    if( p->aazText && p->aazText[i] ){
+      for(j=0; j<p->nRow; j++) sqlite3_free(p->aazText[i][j]);
+      sqlite3_free(p->aazText[i]);
+    }
+    if( p->aanText ) sqlite3_free(p->aanText[i]);
+    if( p->aaNull ) sqlite3_free(p->aaNull[i]);
+    if( p->aaNum ) sqlite3_free(p->aaNum[i]);
+  }
+  sqlite3_free(p->aazText);
+  sqlite3_free(p->aanText);
+  sqlite3_free(p->aaNull);
+  sqlite3_free(p->aaNum);
+  sqlite3_free(p->aTime);
+  sqlite3_free(p->aVersion);
+  sqlite3_free(p->aOrder);
+  sqlite3_free(p);
+}
+
+/* Empty a buffer, keeping its arrays for the next rows. */
+static void pendReset(TsTable *pTab, TsPend *p){
+  int i, j;
+  if( p==0 ) return;
+  for(i=0; i<pTab->s.nMeas; i++){
+    if( pTab->s.aMeasType[i]==TS_TYPE_VARCHAR && p->aazText[i] ){
+      for(j=0; j<p->nRow; j++){ sqlite3_free(p->aazText[i][j]); p->aazText[i][j] = 0; }
+    }
+  }
+  p->nRow = 0;
+  p->bInOrder = 1;
+}
+
+
+/* Make room for one more slot. */
+static int pendGrow(TsTable *pTab, TsPend *p){
+  int rc = SQLITE_OK, i, nNew;
+  size_t n;
+  if( p->nRow<p->nAlloc ) return SQLITE_OK;
+  nNew = p->nAlloc ? p->nAlloc*2 : 16;
+  n = (size_t)nNew;
+  p->aTime = tsTabReallocArray(p->aTime, n, sizeof(sqlite3_int64), &rc);
+  p->aVersion = tsTabReallocArray(p->aVersion, n, sizeof(sqlite3_int64), &rc);
+  p->aOrder = tsTabReallocArray(p->aOrder, n, sizeof(int), &rc);
+  for(i=0; i<pTab->s.nMeas; i++){
+    p->aaNull[i] = tsTabReallocArray(p->aaNull[i], n, 1, &rc);
+    if( pTab->s.aMeasType[i]==TS_TYPE_VARCHAR ){
+      p->aazText[i] = tsTabReallocArray(p->aazText[i], n, sizeof(char*), &rc);
+      p->aanText[i] = tsTabReallocArray(p->aanText[i], n, sizeof(int), &rc);
+    }else{
+      p->aaNum[i] = tsTabReallocArray(p->aaNum[i], n, sizeof(sqlite3_int64), &rc);
+    }
+  }
+  if( rc==SQLITE_OK ) p->nAlloc = nNew;
+  return rc;
+}
+
+static TsPend *pendNew(TsTable *pTab){
+  TsPend *p = sqlite3_malloc64(sizeof(TsPend));
+  size_t n = sizeof(void*)*(size_t)pTab->s.nMeas;
+  if( p==0 ) return 0;
+  memset(p, 0, sizeof(*p));
+  p->bInOrder = 1;
+  p->aaNull = sqlite3_malloc64(n);
+  p->aaNum = sqlite3_malloc64(n);
+  p->aazText = sqlite3_malloc64(n);
+  p->aanText = sqlite3_malloc64(n);
+  /* zeroed before anything can free them (tsWritePendFree reads them) */
+  if( p->aaNull ) memset(p->aaNull, 0, n);
+  if( p->aaNum ) memset(p->aaNum, 0, n);
+  if( p->aazText ) memset(p->aazText, 0, n);
+  if( p->aanText ) memset(p->aanText, 0, n);
+  if( !p->aaNull || !p->aaNum || !p->aazText || !p->aanText ){
+    tsWritePendFree(pTab, p);
+    return 0;
+  }
+  return p;
+}
+
+/* Store the staged row (pTab->aSt*) with time t and version v in slot iSlot,
+** replacing what the slot held. */
+static int pendSetSlot(TsTable *pTab, TsPend *p, int iSlot, sqlite3_int64 t,
+                       sqlite3_int64 v, int bNewSlot){
+  int i;
+  sqlite3_int64 nByte = 0;
+  for(i=0; i<pTab->s.nMeas; i++){
+    int bNull = pTab->aStNull[i];
+    p->aaNull[i][iSlot] = (unsigned char)bNull;
+    if( pTab->s.aMeasType[i]==TS_TYPE_VARCHAR ){
+      char *z = 0;
+      if( !bNull ){
+        int n = pTab->anStText[i];
+        z = sqlite3_malloc64((size_t)n + 1);
+        if( z==0 ){
+          if( bNewSlot ){
+            /* leave the slot well-formed for pendFree */
+            for(; i<pTab->s.nMeas; i++){
+              if( pTab->s.aMeasType[i]==TS_TYPE_VARCHAR ) p->aazText[i][iSlot] = 0;
+            }
+          }
+          return SQLITE_NOMEM;
+        }
+        memcpy(z, pTab->azStText[i], (size_t)n);
+        z[n] = 0;
+        nByte += n;
+      }
+      if( !bNewSlot ) sqlite3_free(p->aazText[i][iSlot]);
+      p->aazText[i][iSlot] = z;
+      p->aanText[i][iSlot] = bNull ? 0 : pTab->anStText[i];
+    }else{
+      p->aaNum[i][iSlot] = pTab->aStNum[i];
+    }
+  }
+  p->aTime[iSlot] = t;
+  p->aVersion[iSlot] = v;
+  pTab->nPendBytes += nByte + 20 + 9*pTab->s.nMeas;
+  return SQLITE_OK;
+}
+
+/* A run view of the pending buffer's slots (not sorted: use aOrder). */
+static void pendView(TsTable *pTab, TsPend *p, TsRun *pRun, TsChunkCol *aCol){
+  int i;
+  pRun->n = p->nRow;
+  pRun->aTime = (const int64_t*)p->aTime;
+  pRun->aVersion = (const int64_t*)p->aVersion;
+  pRun->aCol = aCol;
+  for(i=0; i<pTab->s.nMeas; i++){
+    memset(&aCol[i], 0, sizeof(TsChunkCol));
+    aCol[i].eType = pTab->s.aMeasType[i];
+    aCol[i].aNull = p->aaNull[i];
+    aCol[i].aInt = (const int64_t*)p->aaNum[i];
+    aCol[i].aDouble = (const double*)(void*)p->aaNum[i];
+    aCol[i].azText = (const char*const*)p->aazText[i];
+    aCol[i].anText = p->aanText[i];
+  }
+}
+
+/* Does the staged row equal row iRow of pRun (all measures, NULLs equal)? */
+static int stagedEquals(TsTable *pTab, const TsRun *pRun, int iRow){
+  int i;
+  for(i=0; i<pTab->s.nMeas; i++){
+    const TsChunkCol *c = &pRun->aCol[i];
+    int bNull = c->aNull ? c->aNull[iRow]!=0 : 0;
+    if( bNull!=(pTab->aStNull[i]!=0) ) return 0;
+    if( bNull ) continue;
+    switch( c->eType ){
+      case TS_TYPE_DOUBLE: {
+        double r;
+        memcpy(&r, &pTab->aStNum[i], sizeof(r));
+        if( c->aDouble[iRow]!=r ) return 0;
+        break;
+      }
+      case TS_TYPE_VARCHAR:
+        if( c->anText[iRow]!=pTab->anStText[i]
+         || memcmp(c->azText[iRow], pTab->azStText[i], (size_t)pTab->anStText[i])!=0 ) return 0;
+        break;
+      default:
+        if( c->aInt[iRow]!=pTab->aStNum[i] ) return 0;
+        break;
+    }
+  }
+  return 1;
+}
+
+
+/**************************************************************************
+** Flushing pending rows into chunks.
+*/
+
+/* Encode run rows [0, pRun->n) of series iSid into chunks of about
+** TS_CHUNK_TARGET rows (one chunk up to 2*TS_CHUNK_TARGET) and insert them. */
+static int chunksWrite(TsTable *p, sqlite3_int64 iSid, const TsRun *pRun){
+  int nPiece = pRun->n<=2*TS_CHUNK_TARGET ? 1 : (pRun->n + TS_CHUNK_TARGET - 1)/TS_CHUNK_TARGET;
+  int k, iStart = 0, rc = SQLITE_OK;
+  TsChunkCol *aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+  TsBuf buf;
+  sqlite3_stmt *pStmt = 0;
+  if( aCol==0 ) return SQLITE_NOMEM;
+  tsBufInit(&buf);
+  rc = tsTabStmt(p, STMT_CHUNK_INSERT, &pStmt);
+  for(k=0; rc==SQLITE_OK && k<nPiece; k++){
+    int iEnd = (int)((sqlite3_int64)pRun->n*(k+1)/nPiece);
+    int n = iEnd - iStart, rcc;
+    runSlice(pRun, p->s.nMeas, iStart, aCol);
+    tsBufReset(&buf);
+    rcc = tsChunkEncode(n, pRun->aTime+iStart, pRun->aVersion ? pRun->aVersion+iStart : 0,
+                        p->s.nMeas, aCol, &buf);
+    if( rcc!=TS_CHUNK_OK || buf.bErr ){
+      rc = rcc==TS_CHUNK_NOMEM || buf.bErr ? SQLITE_NOMEM : SQLITE_ERROR;
+      if( rc==SQLITE_ERROR ){
+        tsTabErr(p, "timeseries %s: chunk encoder failed (code %d)", p->zName, rcc);
+      }
+      break;
+    }
+    sqlite3_bind_int64(pStmt, 1, iSid);
+    sqlite3_bind_int64(pStmt, 2, pRun->aTime[iStart]);
+    sqlite3_bind_int64(pStmt, 3, pRun->aTime[iEnd-1]);
+    sqlite3_bind_int(pStmt, 4, n);
+    sqlite3_bind_blob(pStmt, 5, buf.a, (int)buf.n, SQLITE_STATIC);
+    rc = tsTabStepDone(p, pStmt);
+    iStart = iEnd;
+  }
+  if( pStmt ) sqlite3_bind_null(pStmt, 5);
+  tsBufFree(&buf);
+  sqlite3_free(aCol);
+  return rc;
+}
+
+
+
+/* Merge pending rows aOrder[i0..i1) of pPend (view pPendRun) into chunk
+** iChunk: pending rows replace chunk rows of the same time. */
+static int chunkMerge(TsTable *p, TsSeries *pS, sqlite3_int64 iChunk, const TsRun *pPendRun,
+                      const int *aOrder, int i0, int i1){
+  unsigned char *aBlob = 0;
+  TsChunkReader *pReader = 0;
+  TsChunkCol *aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+  TsRun old;
+  TsRunBuf out;
+  int rc, a = 0, b = i0;
+  memset(&out, 0, sizeof(out));
+  if( aCol==0 ) return SQLITE_NOMEM;
+  rc = tsTabChunkLoad(p, iChunk, &aBlob, &pReader, &old, aCol, 1);
+  if( rc==SQLITE_OK ) rc = runBufInit(&out, p->s.nMeas, p->s.aMeasType, old.n + (i1-i0));
+  while( rc==SQLITE_OK && (a<old.n || b<i1) ){
+    if( b>=i1 || (a<old.n && old.aTime[a]<pPendRun->aTime[aOrder[b]]) ){
+      runBufPush(&out, &old, a++);
+    }else{
+      if( a<old.n && old.aTime[a]==pPendRun->aTime[aOrder[b]] ) a++;
+      runBufPush(&out, pPendRun, aOrder[b++]);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_stmt *pStmt;
+    rc = tsTabStmt(p, STMT_CHUNK_DELETE, &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int64(pStmt, 1, iChunk);
+      rc = tsTabStepDone(p, pStmt);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = chunksWrite(p, pS->iId, &out.r);
+  runBufFree(&out);
+  tsChunkReaderFree(pReader);
+  sqlite3_free(aBlob);
+  sqlite3_free(aCol);
+  return rc;
+}
+
+/* Flush the pending rows of one series (see the header comment). */
+static int flushSeries(TsTable *p, TsSeries *pS){
+  TsPend *pP = pS->pPend;
+  TsChunkCol *aCol = 0;
+  TsRun pend;
+  sqlite3_int64 *aC = 0;   /* chunk headers: id, tmin, tmax, nrow per chunk */
+  int nC = 0, nCAlloc = 0;
+  int rc = SQLITE_OK, i, j;
+  const int *aOrd;
+  sqlite3_int64 tLo, tHi;
+  if( pP==0 || pP->nRow==0 ) return SQLITE_OK;
+  aOrd = pP->aOrder;
+  aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+  if( aCol==0 ) return SQLITE_NOMEM;
+  pendView(p, pP, &pend, aCol);
+  tLo = pP->aTime[aOrd[0]];
+  tHi = pP->aTime[aOrd[pP->nRow-1]];
+  if( pS->bChunks ){
+    sqlite3_stmt *pStmt;
+    rc = tsTabStmt(p, STMT_CHUNK_FLOOR, &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int64(pStmt, 1, pS->iId);
+      sqlite3_bind_int64(pStmt, 2, tLo);
+      sqlite3_bind_int64(pStmt, 3, tHi);
+      while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+        if( nC>=nCAlloc ){
+          nCAlloc = nCAlloc ? nCAlloc*2 : 16;
+          aC = tsTabReallocArray(aC, (size_t)nCAlloc*4, sizeof(sqlite3_int64), &rc);
+          if( rc ) break;
+        }
+        for(j=0; j<4; j++) aC[nC*4+j] = sqlite3_column_int64(pStmt, j);
+        nC++;
+      }
+      if( sqlite3_reset(pStmt)!=SQLITE_OK ) rc = tsTabStmtErr(p, pStmt);
+    }
+  }
+  /* Assign each pending row (in time order) to a target: chunk index j>=0
+  ** to merge into, or a new run: -1 before the first chunk, -(j+2) in the
+  ** gap after chunk j.  Targets of consecutive rows form groups. */
+  j = 0;
+  i = 0;
+  while( rc==SQLITE_OK && i<pP->nRow ){
+    int i0 = i, tgt = 0, tgt0 = 0;
+    for(; i<pP->nRow; i++){
+      sqlite3_int64 t = pP->aTime[aOrd[i]];
+      while( j+1<nC && aC[(j+1)*4+1]<=t ) j++;
+      if( nC==0 ){
+        tgt = -1;
+      }else if( aC[j*4+1]<=t ){
+        tgt = (t<=aC[j*4+2] || aC[j*4+3]<TS_CHUNK_TARGET) ? j : -(j+2);
+      }else{
+        tgt = aC[3]<TS_CHUNK_TARGET ? 0 : -1;
+      }
+      if( i==i0 ) tgt0 = tgt;
+      else if( tgt!=tgt0 ) break;
+    }
+    if( tgt0>=0 ){
+      rc = chunkMerge(p, pS, aC[tgt0*4], &pend, aOrd, i0, i);
+    }else if( pP->bInOrder ){
+      /* Slots are in time order: encode straight from the buffer. */
+      TsChunkCol *aSl = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+      TsRun sl;
+      if( aSl==0 ){ rc = SQLITE_NOMEM; break; }
+      runSlice(&pend, p->s.nMeas, i0, aSl);
+      sl.n = i - i0;
+      sl.aTime = pend.aTime + i0;
+      sl.aVersion = pend.aVersion + i0;
+      sl.aCol = aSl;
+      rc = chunksWrite(p, pS->iId, &sl);
+      sqlite3_free(aSl);
+    }else{
+      TsRunBuf out;
+      int k;
+      rc = runBufInit(&out, p->s.nMeas, p->s.aMeasType, i - i0);
+      for(k=i0; rc==SQLITE_OK && k<i; k++) runBufPush(&out, &pend, aOrd[k]);
+      if( rc==SQLITE_OK ) rc = chunksWrite(p, pS->iId, &out.r);
+      runBufFree(&out);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_stmt *pStmt;
+    sqlite3_int64 tMin = pS->bChunks && pS->tMin<tLo ? pS->tMin : tLo;
+    sqlite3_int64 tMax = pS->bChunks && pS->tMax>tHi ? pS->tMax : tHi;
+    rc = tsTabStmt(p, STMT_SERIES_RANGE, &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int64(pStmt, 1, pS->iId);
+      sqlite3_bind_int64(pStmt, 2, tMin);
+      sqlite3_bind_int64(pStmt, 3, tMax);
+      rc = tsTabStepDone(p, pStmt);
+    }
+    if( rc==SQLITE_OK ){
+      pS->bChunks = 1;
+      pS->tMin = tMin;
+      pS->tMax = tMax;
+      p->nRowEst += pP->nRow;
+    }
+  }
+  sqlite3_free(aC);
+  sqlite3_free(aCol);
+  return rc;
+}
+
+/* Flush every pending row of the table.  On error the rows of the series
+** not yet flushed stay pending (the caller's statement or commit fails). */
+int tsTabFlushAll(TsTable *p){
+  int rc = SQLITE_OK;
+  sqlite3_int64 iLastRowid;
+  if( p->pPendFirst==0 ) return SQLITE_OK;
+  iLastRowid = sqlite3_last_insert_rowid(p->db);
+  p->iFlushGen++;
+  while( rc==SQLITE_OK && p->pPendFirst ){
+    TsSeries *pS = p->pPendFirst;
+    rc = flushSeries(p, pS);
+    if( rc==SQLITE_OK ){
+      p->pPendFirst = pS->pPendNext;
+      pS->pPendNext = 0;
+      pS->bPendList = 0;
+      pendReset(p, pS->pPend);
+      tsTabSeriesUnref(p, pS);
+    }
+  }
+  if( p->pPendFirst==0 ) p->nPendBytes = 0;
+  sqlite3_set_last_insert_rowid(p->db, iLastRowid);
+  if( rc!=SQLITE_OK ) p->rcFlush = rc;
+  return rc;
+}
+
+/* Drop every pending row (rollback). */
+void tsWritePendDiscardAll(TsTable *p){
+  while( p->pPendFirst ){
+    TsSeries *pS = p->pPendFirst;
+    p->pPendFirst = pS->pPendNext;
+    pS->pPendNext = 0;
+    pS->bPendList = 0;
+    pendReset(p, pS->pPend);
+    tsTabSeriesUnref(p, pS);
+  }
+  p->nPendBytes = 0;
+}
+
+/**************************************************************************
+** xUpdate: INSERT with Timestream's write rules; UPDATE and DELETE fail.
+*/
+
+/* Describe value v for an error message (bounded; sqlite3_malloc'd). */
+static char *describeValue(sqlite3_value *v){
+  switch( sqlite3_value_type(v) ){
+    case SQLITE_NULL: return sqlite3_mprintf("NULL");
+    case SQLITE_INTEGER: return sqlite3_mprintf("INTEGER %lld", sqlite3_value_int64(v));
+    case SQLITE_FLOAT: return sqlite3_mprintf("REAL %!.15g", sqlite3_value_double(v));
+    case SQLITE_BLOB: return sqlite3_mprintf("BLOB of %d bytes", sqlite3_value_bytes(v));
+    default: {
+      int n = sqlite3_value_bytes(v);
+      const char *z = (const char*)sqlite3_value_text(v);
+      if( n>64 ) return sqlite3_mprintf("TEXT '%.60s...' (%d bytes)", z, n);
+      return sqlite3_mprintf("TEXT '%s'", z);
+    }
+  }
+}
+
+
+/* Type of v after SQLite's NUMERIC affinity (TEXT that looks like a number
+** becomes one; integral text is converted exactly, see numtext.h) with the
+** value in *pNum.  Reads only v itself: no sqlite3_value_dup(), whose copy
+** has no database and crashes sqlite3_value_numeric_type() on SQLite 3.53. */
+int tsTabNumericOf(sqlite3_value *v, TsNum *pNum){
+  int eType = sqlite3_value_type(v);
+  memset(pNum, 0, sizeof(*pNum));
+  if( eType==SQLITE_INTEGER ){
+    pNum->i = sqlite3_value_int64(v);
+  }else if( eType==SQLITE_FLOAT ){
+    pNum->r = sqlite3_value_double(v);
+  }else if( eType==SQLITE_TEXT ){
+    const char *z = (const char*)sqlite3_value_text(v);
+    int n = sqlite3_value_bytes(v);
+    int64_t i = 0;
+    int e = z ? tsNumText(z, (size_t)n, &i, &pNum->r, &pNum->bIntegral) : TS_NUMTEXT_NONE;
+    if( e==TS_NUMTEXT_INT ){ pNum->i = i; eType = SQLITE_INTEGER; }
+    else if( e==TS_NUMTEXT_REAL ) eType = SQLITE_FLOAT;
+  }
+  return eType;
+}
+
+/* Convert a value for a TEXT column (dimension, measure_name, VARCHAR):
+** numbers become their text (SQLite's TEXT affinity), BLOB is an error.
+** The conversion happens in v itself (an xUpdate argument, a protected
+** value), never in a sqlite3_value_dup() copy: copies have no database and
+** SQLite 3.53 crashes converting them.  *ppDup is always NULL (kept for the
+** callers' cleanup). */
+int tsTabTextOf(sqlite3_value *v, sqlite3_value **ppDup, const char **pz, int *pn){
+  int eType = sqlite3_value_type(v);
+  *ppDup = 0;
+  if( eType==SQLITE_BLOB ) return 1;
+  *pz = (const char*)sqlite3_value_text(v);
+  *pn = sqlite3_value_bytes(v);
+  return *pz==0 ? 2 : 0;
+}
+
+static int errValue(TsTable *p, int rc, const char *zCol, const char *zType, const char *zExp,
+                    sqlite3_value *v){
+  char *zV = describeValue(v);
+  tsTabErr(p, "timeseries %s: column %s (%s): expected %s, got %s",
+            p->zName, zCol, zType, zExp, zV ? zV : "?");
+  sqlite3_free(zV);
+  return rc;
+}
+
+/* Convert measure iMeas of a new row into the staging area. */
+static int stageMeasure(TsTable *p, int iMeas, sqlite3_value *v, sqlite3_value **ppDup){
+  int eType = p->s.aMeasType[iMeas];
+  const char *zCol, *zType;   /* for messages: set past the fast paths */
+  TsNum num;
+  int eVal;
+  int eArg = sqlite3_value_type(v);
+  p->aStNull[iMeas] = 0;
+  p->aStNum[iMeas] = 0;
+  *ppDup = 0;
+  if( eArg==SQLITE_NULL ){
+    p->aStNull[iMeas] = 1;
+    return SQLITE_OK;
+  }
+  /* Fast paths for the common cases of the ingest loop. */
+  if( eType==TS_TYPE_DOUBLE && eArg==SQLITE_FLOAT ){
+    double r = sqlite3_value_double(v);
+    if( isfinite(r) ){
+      memcpy(&p->aStNum[iMeas], &r, sizeof(r));
+      return SQLITE_OK;
+    }
+  }else if( eArg==SQLITE_INTEGER && (eType==TS_TYPE_BIGINT || eType==TS_TYPE_TIMESTAMP) ){
+    sqlite3_int64 x = sqlite3_value_int64(v);
+    if( eType==TS_TYPE_BIGINT || x>=0 ){
+      p->aStNum[iMeas] = x;
+      return SQLITE_OK;
+    }
+  }
+  zCol = p->s.azMeas[iMeas];
+  zType = tsChunkTypeName(eType);
+  switch( eType ){
+    case TS_TYPE_DOUBLE: {
+      double r;
+      eVal = tsTabNumericOf(v, &num);
+      if( eVal==SQLITE_INTEGER ){
+        r = (double)num.i;
+      }else if( eVal==SQLITE_FLOAT ){
+        r = num.r;
+      }else{
+        return errValue(p, SQLITE_MISMATCH, zCol, zType, "a number", v);
+      }
+      if( !isfinite(r) ){
+        tsTabErr(p, "timeseries %s: column %s (DOUBLE): NaN and Infinity cannot be "
+                  "stored", p->zName, zCol);
+        return SQLITE_MISMATCH;
+      }
+      memcpy(&p->aStNum[iMeas], &r, sizeof(r));
+      return SQLITE_OK;
+    }
+    case TS_TYPE_BIGINT: {
+      eVal = tsTabNumericOf(v, &num);
+      if( eVal==SQLITE_INTEGER ){
+        p->aStNum[iMeas] = num.i;
+      }else if( eVal==SQLITE_FLOAT ){
+        double r = num.r;
+        if( num.bIntegral ){
+          return errValue(p, SQLITE_MISMATCH, zCol, zType,
+                          "an integer from -9223372036854775808 to 9223372036854775807", v);
+        }
+        if( eArg==SQLITE_TEXT || r!=floor(r) || r<-9223372036854775808.0
+         || r>=9223372036854775808.0 ){
+          /* Non-integral text, or a REAL that is not a whole int64: text
+          ** that denotes an integer was converted exactly above. */
+          return errValue(p, SQLITE_MISMATCH, zCol, zType, "an integer", v);
+        }
+        p->aStNum[iMeas] = (sqlite3_int64)r;
+      }else{
+        return errValue(p, SQLITE_MISMATCH, zCol, zType, "an integer", v);
+      }
+      return SQLITE_OK;
+    }
+    case TS_TYPE_BOOLEAN: {
+      eVal = sqlite3_value_type(v);
+      if( eVal==SQLITE_INTEGER && (sqlite3_value_int64(v)==0 || sqlite3_value_int64(v)==1) ){
+        p->aStNum[iMeas] = sqlite3_value_int64(v);
+        return SQLITE_OK;
+      }
+      if( eVal==SQLITE_FLOAT && (sqlite3_value_double(v)==0.0 || sqlite3_value_double(v)==1.0) ){
+        p->aStNum[iMeas] = sqlite3_value_double(v)==1.0;
+        return SQLITE_OK;
+      }
+      if( eVal==SQLITE_TEXT ){
+        const char *z = (const char*)sqlite3_value_text(v);
+        if( z && (sqlite3_stricmp(z, "true")==0 || strcmp(z, "1")==0) ){
+          p->aStNum[iMeas] = 1;
+          return SQLITE_OK;
+        }
+        if( z && (sqlite3_stricmp(z, "false")==0 || strcmp(z, "0")==0) ){
+          p->aStNum[iMeas] = 0;
+          return SQLITE_OK;
+        }
+      }
+      return errValue(p, SQLITE_MISMATCH, zCol, zType, "true, false, 1 or 0", v);
+    }
+    case TS_TYPE_TIMESTAMP: {
+      eVal = tsTabNumericOf(v, &num);
+      if( eVal==SQLITE_INTEGER ){
+        p->aStNum[iMeas] = num.i;
+      }else if( eVal==SQLITE_TEXT ){
+        int64_t iNs;
+        if( tsTimeParseIso((const char*)sqlite3_value_text(v), sqlite3_value_bytes(v), &iNs) ){
+          return errValue(p, SQLITE_MISMATCH, zCol, zType,
+                          "INTEGER nanoseconds or ISO-8601 TEXT", v);
+        }
+        p->aStNum[iMeas] = iNs;
+      }else{
+        return errValue(p, SQLITE_MISMATCH, zCol, zType, "INTEGER nanoseconds or ISO-8601 TEXT", v);
+      }
+      if( p->aStNum[iMeas]<0 ){
+        return errValue(p, SQLITE_MISMATCH, zCol, zType,
+                        "a time from 1970-01-01T00:00:00Z on", v);
+      }
+      return SQLITE_OK;
+    }
+    default: {   /* VARCHAR */
+      int rc = tsTabTextOf(v, ppDup, &p->azStText[iMeas], &p->anStText[iMeas]);
+      if( rc==2 ) return SQLITE_NOMEM;
+      if( rc ) return errValue(p, SQLITE_MISMATCH, zCol, zType, "TEXT", v);
+      if( p->anStText[iMeas]>TS_MAX_VALUE_BYTES ){
+        tsTabErr(p, "timeseries %s: column %s (VARCHAR): value is %d bytes, the limit "
+                  "is %d", p->zName, zCol, p->anStText[iMeas], TS_MAX_VALUE_BYTES);
+        return SQLITE_TOOBIG;
+      }
+      return SQLITE_OK;
+    }
+  }
+}
+
+/* Format "(hostname='a', region=NULL, measure_name='m', time=...)" for a
+** rejected record. */
+static char *describeKey(TsTable *p, const char *const *azDim, const char *zMName,
+                         sqlite3_int64 t){
+  char zIso[TS_ISO_BUFSZ];
+  char *z = sqlite3_mprintf("(");
+  int i;
+  for(i=0; z && i<p->s.nDim; i++){
+    if( azDim[i] ) z = sqlite3_mprintf("%z%s=%Q, ", z, p->s.azDim[i], azDim[i]);
+    else z = sqlite3_mprintf("%z%s=NULL, ", z, p->s.azDim[i]);
+  }
+  tsTimeFormatIso(t, zIso);
+  if( z ) z = sqlite3_mprintf("%zmeasure_name=%Q, time=%s)", z, zMName, zIso);
+  return z;
+}
+
+#define TS_ACT_NOOP    0
+#define TS_ACT_STORE   1
+#define TS_ACT_REJECT  2
+
+/* Timestream's decision table (reference 1.6) plus the conflict clause. */
+static int decide(int bEqual, sqlite3_int64 iOld, sqlite3_int64 iNew, int eConflict){
+  if( bEqual ) return iNew<=iOld ? TS_ACT_NOOP : TS_ACT_STORE;
+  if( iNew>iOld ) return TS_ACT_STORE;
+  if( eConflict==SQLITE_REPLACE ) return TS_ACT_STORE;
+  if( eConflict==SQLITE_IGNORE ) return TS_ACT_NOOP;
+  return TS_ACT_REJECT;
+}
+
+static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid){
+  TsTable *p = ((TsVtab*)pVtab)->pTab;
+  const char *azDim[TS_MAX_DIMS];
+  int anDim[TS_MAX_DIMS];
+  sqlite3_value *apDup[TS_MAX_DIMS+1];
+  sqlite3_value **apMeasDup = p->apStDup;
+  int nDup = 0;
+  const char *zMName = 0;
+  int nMName = 0;
+  sqlite3_int64 t = 0, iVersion = 1;
+  int rc = SQLITE_OK, i, nNonNull = 0;
+  int eConflict = sqlite3_vtab_on_conflict(p->db);
+  sqlite3_value **aCol = &argv[2];
+  TsSeries *pS = 0;
+
+  *pRowid = 0;
+  if( argc==1 ){
+    tsTabErr(p, "timeseries %s: DELETE is not supported: records leave the table only "
+              "through retention (memory_retention + magnetic_retention) or DROP TABLE", p->zName);
+    return SQLITE_ERROR;
+  }
+  if( sqlite3_value_type(argv[0])!=SQLITE_NULL ){
+    tsTabErr(p, "timeseries %s: UPDATE is not supported: records are immutable; to change "
+              "a record, INSERT it again with the same dimensions, measure_name and time and a "
+              "higher version (upsert)", p->zName);
+    return SQLITE_ERROR;
+  }
+  if( p->rcFlush ){
+    tsTabErr(p, "timeseries %s: an earlier flush of this transaction failed; roll it back",
+              p->zName);
+    return p->rcFlush;
+  }
+
+  /* time */
+  {
+    sqlite3_value *v = aCol[TS_COL_TIME];
+    TsNum num;
+    int eType = tsTabNumericOf(v, &num);
+    if( eType==SQLITE_INTEGER ){
+      t = num.i;
+    }else if( eType==SQLITE_TEXT ){
+      int64_t iNs;
+      int rcT = tsTimeParseIso((const char*)sqlite3_value_text(v), sqlite3_value_bytes(v), &iNs);
+      if( rcT ){
+        char *zV = describeValue(v);
+        tsTabErr(p, "timeseries %s: column time: %s is not an ISO-8601 time "
+                  "(e.g. '2024-05-01T12:00:00.123456789Z')", p->zName, zV ? zV : "?");
+        sqlite3_free(zV);
+        rc = SQLITE_MISMATCH;
+      }
+      t = iNs;
+    }else{
+      char *zV = describeValue(v);
+      tsTabErr(p, "timeseries %s: column time: expected INTEGER nanoseconds since "
+                "1970-01-01 or ISO-8601 TEXT, got %s", p->zName, zV ? zV : "?");
+      sqlite3_free(zV);
+      rc = SQLITE_MISMATCH;
+    }
+    if( rc ) return rc;
+  }
+
+  /* dimensions and measure_name */
+  for(i=0; rc==SQLITE_OK && i<p->s.nDim; i++){
+    sqlite3_value *v = aCol[1+i];
+    azDim[i] = 0;
+    anDim[i] = 0;
+    if( sqlite3_value_type(v)==SQLITE_NULL ) continue;
+    rc = tsTabTextOf(v, &apDup[nDup], &azDim[i], &anDim[i]);
+    if( apDup[nDup] ) nDup++;
+    if( rc==2 ){
+      rc = SQLITE_NOMEM;
+    }else if( rc ){
+      rc = errValue(p, SQLITE_MISMATCH, p->s.azDim[i], "DIMENSION", "TEXT", v);
+    }else if( anDim[i]>TS_MAX_VALUE_BYTES ){
+      tsTabErr(p, "timeseries %s: dimension %s: value is %d bytes, the limit is %d",
+                p->zName, p->s.azDim[i], anDim[i], TS_MAX_VALUE_BYTES);
+      rc = SQLITE_TOOBIG;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_value *v = aCol[tsTabColMName(p)];
+    if( sqlite3_value_type(v)==SQLITE_NULL ){
+      zMName = p->s.zMeasureName;
+      nMName = (int)strlen(zMName);
+    }else{
+      rc = tsTabTextOf(v, &apDup[nDup], &zMName, &nMName);
+      if( apDup[nDup] ) nDup++;
+      if( rc==2 ){
+        rc = SQLITE_NOMEM;
+      }else if( rc ){
+        rc = errValue(p, SQLITE_MISMATCH, "measure_name", "TEXT", "TEXT", v);
+      }else if( nMName==0 || nMName>TS_MAX_MNAME_BYTES ){
+        tsTabErr(p, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
+                  p->zName, TS_MAX_MNAME_BYTES, nMName);
+        rc = SQLITE_TOOBIG;
+      }
+    }
+  }
+
+  /* measures and version */
+  for(i=0; rc==SQLITE_OK && i<p->s.nMeas; i++){
+    rc = stageMeasure(p, i, aCol[tsTabColMeas0(p)+i], &apMeasDup[i]);
+    if( rc==SQLITE_OK && !p->aStNull[i] ) nNonNull++;
+  }
+  if( rc==SQLITE_OK && nNonNull==0 ){
+    tsTabErr(p, "timeseries %s: a record needs at least one non-NULL measure", p->zName);
+    rc = SQLITE_CONSTRAINT;
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_value *v = aCol[tsTabColVersion(p)];
+    if( sqlite3_value_type(v)==SQLITE_NULL ){
+      iVersion = 1;
+    }else if( sqlite3_value_type(v)!=SQLITE_INTEGER || sqlite3_value_int64(v)<1 ){
+      char *zV = describeValue(v);
+      tsTabErr(p, "timeseries %s: column version: expected an INTEGER >= 1, got %s",
+                p->zName, zV ? zV : "?");
+      sqlite3_free(zV);
+      rc = SQLITE_MISMATCH;
+    }else{
+      iVersion = sqlite3_value_int64(v);
+    }
+  }
+
+  /* Records Timestream would reject (write window, partition key): the
+  ** conflict clause applies (OR IGNORE skips them). */
+  if( rc==SQLITE_OK ){
+    sqlite3_int64 now = tsEnvNow(p->pEnv);
+    sqlite3_int64 lo = now - p->s.iMemRet - (p->s.bMagWrites ? p->s.iMagRet : 0);
+    sqlite3_int64 hi = now + TS_FUTURE_NS;
+    if( t<lo || t>hi ){
+      if( eConflict==SQLITE_IGNORE ) goto done;
+      {
+        char zT[TS_ISO_BUFSZ], zLo[TS_ISO_BUFSZ], zHi[TS_ISO_BUFSZ];
+        tsTimeFormatIso(t, zT);
+        tsTimeFormatIso(lo, zLo);
+        tsTimeFormatIso(hi, zHi);
+        tsTabErr(p, "timeseries %s: time %s is outside the write window [%s, %s] "
+                  "(now - %s .. now + 15 minutes)", p->zName, zT, zLo, zHi,
+                  p->s.bMagWrites ? "memory_retention - magnetic_retention" : "memory_retention");
+      }
+      rc = SQLITE_CONSTRAINT;
+    }
+  }
+  if( rc==SQLITE_OK && p->s.bPartRequired && p->s.iPartDim>=0 && azDim[p->s.iPartDim]==0 ){
+    if( eConflict==SQLITE_IGNORE ) goto done;
+    tsTabErr(p, "timeseries %s: partition_enforcement is 'required' and the record has no "
+              "value for the partition key %s", p->zName, p->s.azDim[p->s.iPartDim]);
+    rc = SQLITE_CONSTRAINT;
+  }
+
+  /* Find the series and apply the duplicate rules. */
+  if( rc==SQLITE_OK && !p->bTxnChecked ){
+    rc = tsTabSeriesRefresh(p);
+    if( rc==SQLITE_OK ) p->bTxnChecked = 1;
+  }
+  if( rc==SQLITE_OK ){
+    tsTabKeyEncode(&p->key, p->s.nDim, azDim, anDim, zMName, nMName);
+    if( p->key.bErr ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ) rc = tsTabSeriesForWrite(p, azDim, anDim, zMName, nMName, &pS);
+  if( rc==SQLITE_OK ){
+    TsPend *pP = pS->pPend;
+    int iPos = 0, bFound = 0, eAct = TS_ACT_STORE;
+    sqlite3_int64 iOld = 0;
+    if( pP==0 ){
+      pP = pS->pPend = pendNew(p);
+      if( pP==0 ){
+        rc = SQLITE_NOMEM;
+        goto done;
+      }
+    }
+    if( !pS->bPendList ){
+      pS->nRef++;
+      pS->bPendList = 1;
+      pS->pPendNext = p->pPendFirst;
+      p->pPendFirst = pS;
+    }
+    if( pP->nRow==0 || t>pP->aTime[pP->aOrder[pP->nRow-1]] ){
+      iPos = pP->nRow;
+    }else{
+      iPos = tsTabSearchTime((const int64_t*)pP->aTime, pP->aOrder, pP->nRow, t);
+      bFound = iPos<pP->nRow && pP->aTime[pP->aOrder[iPos]]==t;
+    }
+    if( bFound ){
+      TsChunkCol *aC = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+      TsRun view;
+      int iSlot = pP->aOrder[iPos];
+      if( aC==0 ){ rc = SQLITE_NOMEM; goto done; }
+      pendView(p, pP, &view, aC);
+      iOld = pP->aVersion[iSlot];
+      eAct = decide(stagedEquals(p, &view, iSlot), iOld, iVersion, eConflict);
+      sqlite3_free(aC);
+      if( eAct==TS_ACT_STORE ) rc = pendSetSlot(p, pP, iSlot, t, iVersion, 0);
+    }else{
+      {
+        /* The stored record of the key, in whichever tier holds it. */
+        const TsRun *pRun = 0;
+        int iRow = -1;
+        rc = tsSourceFind(p, pS, t, &pRun, &iRow);
+        if( rc==SQLITE_OK && iRow>=0 ){
+          iOld = pRun->aVersion ? pRun->aVersion[iRow] : 1;
+          eAct = decide(stagedEquals(p, pRun, iRow), iOld, iVersion, eConflict);
+        }
+      }
+      if( rc==SQLITE_OK && eAct==TS_ACT_STORE ){
+        rc = pendGrow(p, pP);
+        if( rc==SQLITE_OK ){
+          int iSlot = pP->nRow;
+          rc = pendSetSlot(p, pP, iSlot, t, iVersion, 1);
+          if( rc==SQLITE_OK ){
+            if( iPos<pP->nRow ){
+              memmove(&pP->aOrder[iPos+1], &pP->aOrder[iPos], sizeof(int)*(size_t)(pP->nRow-iPos));
+              pP->bInOrder = 0;
+            }
+            pP->aOrder[iPos] = iSlot;
+            pP->nRow++;
+          }
+        }
+      }
+    }
+    if( rc==SQLITE_OK && eAct==TS_ACT_REJECT ){
+      char *zKey = describeKey(p, azDim, pS->zMName, t);
+      tsTabErr(p, "timeseries %s: record %s already exists with different measure values "
+                "and version %lld; the new record's version %lld must be higher to update it "
+                "(or use INSERT OR REPLACE / INSERT OR IGNORE)", p->zName, zKey ? zKey : "?",
+                iOld, iVersion);
+      sqlite3_free(zKey);
+      rc = SQLITE_CONSTRAINT;
+    }
+  }
+  if( rc==SQLITE_OK && p->nPendBytes>TS_PENDING_BUDGET ){
+    rc = tsTabFlushAll(p);
+  }
+
+done:
+  for(i=0; i<nDup; i++) sqlite3_value_free(apDup[i]);
+  for(i=0; i<p->s.nMeas; i++){
+    if( apMeasDup[i] ){
+      sqlite3_value_free(apMeasDup[i]);
+      apMeasDup[i] = 0;
+    }
+  }
+  return rc;
+}
+
+int tsWriteUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid){
+  return tsTabVtabRc(pVtab, tsUpdateImpl(pVtab, argc, argv, pRowid));
+}
