@@ -23,7 +23,7 @@ CFLAGS_BASE = -std=gnu11 -g $(OPT) -fPIC -fvisibility=hidden -Wall -Wextra -Werr
               -Wno-unused-parameter -D_GNU_SOURCE -Icommon -Iext/codec -Iext -Is3 -Ischeduler $(SAN)
 CFLAGS  ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS)
-LIBS     = -lcurl -lssl -lcrypto -lz -lzstd -lexpat -lm -lpthread
+LIBS     = -lcurl -lssl -lcrypto -lz -lzstd -llz4 -lexpat -lm -lpthread
 
 EXT_SRC  = $(sort $(wildcard ext/*.c ext/codec/*.c s3/*.c scheduler/*.c common/*.c))
 EXT_OBJ  = $(patsubst %.c,$(B)/obj/%.o,$(EXT_SRC))

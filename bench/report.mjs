@@ -20,7 +20,7 @@ if (!args.in || !args.out) {
 
 const records = fs.readFileSync(args.in, 'utf8').split('\n').filter((l) => l.trim())
   .map((l) => JSON.parse(l));
-const SYSTEM_ORDER = ['tslite', 'tslite-cold', 'sqlite', 'sqlite-postindex', 'duckdb-t2', 'duckdb-t1'];
+const SYSTEM_ORDER = ['tslite', 'tslite-native', 'tslite-cold', 'sqlite', 'sqlite-postindex', 'duckdb-t2', 'duckdb-t1'];
 const sysRank = (s) => (SYSTEM_ORDER.indexOf(s) < 0 ? 99 : SYSTEM_ORDER.indexOf(s));
 
 function quantile(xs, q) {
@@ -151,8 +151,12 @@ for (const variant of variants) {
   p();
   p(`### ${variant}: query latency, median / p95 ms (instances per type in the last column)`);
   p();
-  const ratioCols = systems.includes('tslite') ? systems.filter((s) => s !== 'tslite') : [];
-  p(`| query | ${systems.join(' | ')}${ratioCols.map((s) => ` | tslite/${s}`).join('')} | rows | n |`);
+  // Ratio columns [numerator, denominator]: tslite against every other
+  // system, and the native form against DuckDB.
+  const ratioCols = [];
+  if (systems.includes('tslite')) for (const s of systems) if (s !== 'tslite' && s !== 'tslite-native') ratioCols.push(['tslite', s]);
+  if (systems.includes('tslite-native')) for (const s of systems) if (s.startsWith('duckdb')) ratioCols.push(['tslite-native', s]);
+  p(`| query | ${systems.join(' | ')}${ratioCols.map(([a, b]) => ` | ${a}/${b}`).join('')} | rows | n |`);
   p(`|---|${systems.map(() => '---:').join('|')}${ratioCols.map(() => '|---:').join('')}|---:|---:|`);
   for (const type of types) {
     const per = {};
@@ -182,7 +186,7 @@ for (const variant of variants) {
       if (new Set(list.map(key)).size > 1) mismatches.push({ variant, type, instance: i, results: list });
     }
     const cells = systems.map((s) => (per[s] ? `${fmtMs(per[s].median_ms)} / ${fmtMs(per[s].p95_ms)}${per[s].skipped ? ` (${per[s].skipped} skipped)` : ''}` : '-'));
-    const ratios = ratioCols.map((s) => fmtRatio(per.tslite?.median_ms, per[s]?.median_ms));
+    const ratios = ratioCols.map(([a, b]) => fmtRatio(per[a]?.median_ms, per[b]?.median_ms));
     const anyS = per[systems[0]] ?? Object.values(per)[0];
     const ns = [...new Set(Object.values(per).map((v) => v.n))].join('/');
     p(`| ${type} | ${cells.join(' | ')}${ratios.map((r) => ` | ${r}`).join('')} | ${fmtInt(anyS?.rows_median)} | ${ns} |`);
@@ -192,12 +196,12 @@ for (const variant of variants) {
   p();
   p(`### ${variant}: query CPU time (all threads of the process), median ms`);
   p();
-  p(`| query | ${systems.join(' | ')}${ratioCols.map((s) => ` | tslite/${s}`).join('')} |`);
+  p(`| query | ${systems.join(' | ')}${ratioCols.map(([a, b]) => ` | ${a}/${b}`).join('')} |`);
   p(`|---|${systems.map(() => '---:').join('|')}${ratioCols.map(() => '|---:').join('')}|`);
   for (const type of types) {
     const q = vs.query[type];
     p(`| ${type} | ${systems.map((s) => fmtMs(q[s]?.cpu_median_ms)).join(' | ')}`
-      + `${ratioCols.map((s) => ` | ${fmtRatio(q.tslite?.cpu_median_ms, q[s]?.cpu_median_ms)}`).join('')} |`);
+      + `${ratioCols.map(([a, b]) => ` | ${fmtRatio(q[a]?.cpu_median_ms, q[b]?.cpu_median_ms)}`).join('')} |`);
   }
   const emptyMs = qsum['duckdb-t2']?.empty_query_ms;
   if (emptyMs != null) p(`\nDuckDB node-api floor: \`SELECT 1\` takes ${fmtMs(emptyMs)} ms (median of 20).`);

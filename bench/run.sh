@@ -7,7 +7,9 @@
 #   BENCH_QUICK=1      tiny run for tests: 10 hosts x 1 day, 3/2 instances
 #   BENCH_SEED=N       generator and query seed (default 123)
 #   BENCH_VARIANTS     data variants (default "tsbs-int real-float")
-#   BENCH_SYSTEMS      systems (default "tslite sqlite duckdb")
+#   BENCH_SYSTEMS      systems (default "tslite tslite-native sqlite duckdb";
+#                      tslite-native = the tslite database queried in the
+#                      native timeseries_agg form docs/sql-reference.md teaches)
 #   BENCH_INSTANCES=L,H query instances per light / heavy type (default 20,10)
 #   BENCH_BUDGET=S     seconds of timed instances per type and system (default 60)
 #   BENCH_COLD=0       skip "tslite-cold" (all but the last 6 h tiered to Parquet
@@ -39,7 +41,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
   POSTINDEX=${BENCH_POSTINDEX:-0}
 fi
 VARIANTS=${BENCH_VARIANTS:-tsbs-int real-float}
-SYSTEMS=${BENCH_SYSTEMS:-tslite sqlite duckdb}
+SYSTEMS=${BENCH_SYSTEMS:-tslite tslite-native sqlite duckdb}
 BUDGET=${BENCH_BUDGET:-60}
 SCALE=${SCALE/x/,}
 HOSTS=${SCALE%%,*}
@@ -93,11 +95,11 @@ run() {
 # Which systems can run here.
 want() { case " $SYSTEMS " in *" $1 "*) return 0;; esac; return 1; }
 for s in $SYSTEMS; do
-  case "$s" in tslite|sqlite|duckdb) ;;
-    *) echo "bench: unknown system '$s' in BENCH_SYSTEMS (known: tslite sqlite duckdb)" >&2; exit 2;; esac
+  case "$s" in tslite|tslite-native|sqlite|duckdb) ;;
+    *) echo "bench: unknown system '$s' in BENCH_SYSTEMS (known: tslite tslite-native sqlite duckdb)" >&2; exit 2;; esac
 done
 HAVE_TSLITE=0 HAVE_DUCKDB=0 HAVE_COLD=0
-if want tslite; then
+if want tslite || want tslite-native; then
   if [ ! -e "$B/tslite.so" ]; then
     note_skip tslite "$B/tslite.so is not built (run make)"
   elif why=$("${TSL[@]}" probe -x "$B/tslite" 2>&1); then
@@ -148,8 +150,12 @@ for variant in $VARIANTS; do
   if [ "$HAVE_TSLITE" = 1 ]; then
     db="$WORK/tslite-$variant.db"
     rm -rf "$db.tslite"
-    run tslite load "$variant" "${TSL[@]}" load -t tslite -x "$B/tslite" -l "$variant" -d "$DATA" -f "$db" -o "$RUN" &&
-      run tslite query "$variant" "${TSL[@]}" query -t tslite -x "$B/tslite" -l "$variant" -d "$DATA" -q "$QFILE" -f "$db" -o "$RUN" -b "$BUDGET"
+    if run tslite load "$variant" "${TSL[@]}" load -t tslite -x "$B/tslite" -l "$variant" -d "$DATA" -f "$db" -o "$RUN"; then
+      want tslite &&
+        run tslite query "$variant" "${TSL[@]}" query -t tslite -x "$B/tslite" -l "$variant" -d "$DATA" -q "$QFILE" -f "$db" -o "$RUN" -b "$BUDGET"
+      want tslite-native &&
+        run tslite-native query "$variant" "${TSL[@]}" query -N -t tslite -x "$B/tslite" -l "$variant" -d "$DATA" -q "$QFILE" -f "$db" -o "$RUN" -b "$BUDGET"
+    fi
     rm -rf "$db" "$db-wal" "$db-shm" "$db.tslite"
   fi
   if [ "$HAVE_COLD" = 1 ]; then

@@ -11,7 +11,9 @@
 **
 **   sqlbench load  -t SYSTEM -d DATA -f DB -o OUT [-x EXT] [-l LABEL] [-P]
 **   sqlbench query -t SYSTEM -q QUERIES -f DB -o OUT [-x EXT] [-l LABEL]
-**                  [-b BUDGET_S] [-d DATA]
+**                  [-b BUDGET_S] [-d DATA] [-N]
+**                  (-N, tslite only: system "tslite-native", the native
+**                  timeseries_agg form of each query type that has one)
 **   sqlbench probe -x EXT [-C]     exit 0 iff the timeseries module loads
 **                                  (with -C: and ts_maintain() exists)
 **
@@ -68,6 +70,9 @@ struct Opts {
   int bTslite;
   const char *zCold;     /* -C DIR: tslite with a 6 h memory tier; the rest
                          ** tiered by ts_maintain() to Parquet files in DIR */
+  int bNative;           /* -N (tslite query only, system "tslite-native"):
+                         ** the queries in the native form docs/sql-reference.md
+                         ** teaches (timeseries_agg), where one exists */
 };
 
 static void die(const char *zFmt, ...){
@@ -148,7 +153,8 @@ static sqlite3_str *jsonStart(const Opts *p, const char *zPhase){
   sqlite3_str_appendall(s, "{\"phase\":");
   jsonStr(s, zPhase);
   sqlite3_str_appendall(s, ",\"system\":");
-  jsonStr(s, p->bPostIndex ? "sqlite-postindex" : p->zCold ? "tslite-cold" : p->zSystem);
+  jsonStr(s, p->bPostIndex ? "sqlite-postindex" : p->zCold ? (p->bNative ? "tslite-cold-native" : "tslite-cold")
+             : p->bNative ? "tslite-native" : p->zSystem);
   sqlite3_str_appendall(s, ",\"variant\":");
   jsonStr(s, p->zLabel);
   return s;
@@ -510,11 +516,77 @@ static void appendHostIn(sqlite3_str *s, const Inst *q){
 ** serves both systems except lastpoint (see below).  Buckets are
 ** floor(time / width) * width, TSBS's time_bucket (times are positive).
 */
-static char *buildSql(const Opts *p, const Inst *q, char *zKinds, int *pbOrdered){
+/*
+** The native form of query instance q (tslite-native), as
+** docs/sql-reference.md teaches it for timeseries_agg (temp.cpu_agg over
+** cpu): per-series buckets rolled up by SQLite (max of maxima, sum of sums
+** over sum of counts), lastpoint from the per-series last values.  NULL
+** when the type has no native form (high-cpu filters rows, not buckets):
+** the plain SQL runs then.  Columns and row order equal buildSql's.
+*/
+static char *buildNativeSql(const Inst *q, char *zKinds, int *pbOrdered){
   const TsbsQueryType *pT = findType(q->zType);
-  sqlite3_str *s = sqlite3_str_new(0);
+  sqlite3_str *s;
   int k, nK = 0;
   const char *zT = pT->zName;
+  *pbOrdered = 1;
+  if( strncmp(zT, "high-cpu", 8) == 0 ) return 0;
+  s = sqlite3_str_new(0);
+  if( strncmp(zT, "single-groupby", 14) == 0 || strncmp(zT, "cpu-max-all", 11) == 0 ){
+    sqlite3_str_appendall(s, "SELECT bucket");
+    zKinds[nK++] = 't';
+    for(k = 0; k < pT->nField; k++){
+      sqlite3_str_appendf(s, ", max(%s_max)", tsbsFieldName[k]);
+      zKinds[nK++] = 'f';
+    }
+    sqlite3_str_appendf(s, " FROM cpu_agg WHERE bucket_width = '%s' AND time >= %lld AND time < %lld",
+                        zT[0] == 's' ? "1m" : "1h", (long long)q->start, (long long)q->end);
+    appendHostIn(s, q);
+    sqlite3_str_appendall(s, " GROUP BY bucket ORDER BY bucket");
+  }else if( strncmp(zT, "double-groupby", 14) == 0 ){
+    sqlite3_str_appendall(s, "SELECT bucket, hostname");
+    zKinds[nK++] = 't';
+    zKinds[nK++] = 'h';
+    for(k = 0; k < pT->nField; k++){
+      sqlite3_str_appendf(s, ", sum(%s_sum) / sum(%s_count)", tsbsFieldName[k], tsbsFieldName[k]);
+      zKinds[nK++] = 'f';
+    }
+    sqlite3_str_appendf(s, " FROM cpu_agg WHERE bucket_width = '1h' AND time >= %lld AND time < %lld"
+                           " GROUP BY bucket, hostname ORDER BY bucket, hostname",
+                        (long long)q->start, (long long)q->end);
+  }else if( strcmp(zT, "lastpoint") == 0 ){
+    sqlite3_str_appendall(s, "SELECT last_time, hostname");
+    zKinds[nK++] = 't';
+    zKinds[nK++] = 'h';
+    for(k = 0; k < TSBS_NFIELD; k++){
+      sqlite3_str_appendf(s, ", %s_last", tsbsFieldName[k]);
+      zKinds[nK++] = 'f';
+    }
+    sqlite3_str_appendall(s, " FROM cpu_agg");
+    *pbOrdered = 0;
+  }else if( strcmp(zT, "groupby-orderby-limit") == 0 ){
+    sqlite3_str_appendf(s, "SELECT bucket, max(usage_user_max) FROM cpu_agg WHERE bucket_width = '1m'"
+                           " AND time < %lld GROUP BY bucket ORDER BY bucket DESC LIMIT 5",
+                        (long long)q->end);
+    zKinds[nK++] = 't';
+    zKinds[nK++] = 'f';
+  }else{
+    die("no SQL for query type %s", zT);
+  }
+  zKinds[nK] = 0;
+  return sqlite3_str_finish(s);
+}
+
+static char *buildSql(const Opts *p, const Inst *q, char *zKinds, int *pbOrdered){
+  const TsbsQueryType *pT = findType(q->zType);
+  sqlite3_str *s;
+  int k, nK = 0;
+  const char *zT = pT->zName;
+  if( p->bNative ){
+    char *zNative = buildNativeSql(q, zKinds, pbOrdered);
+    if( zNative ) return zNative;
+  }
+  s = sqlite3_str_new(0);
   *pbOrdered = 1;
   if( strncmp(zT, "single-groupby", 14) == 0 || strncmp(zT, "cpu-max-all", 11) == 0 ){
     int64_t w = zT[0] == 's' ? NS_PER_MIN : NS_PER_HOUR;
@@ -704,6 +776,9 @@ static int cmdQuery(Opts *p){
   ** type does not pay for the page reads that later types get for free. */
   {
     double tw = nowSec();
+    if( p->bNative ){
+      exec(db, "CREATE VIRTUAL TABLE temp.cpu_agg USING timeseries_agg('main.cpu')");
+    }
     if( p->bTslite ){
       exec(db, "SELECT count(usage_user), count(DISTINCT hostname) FROM cpu");
     }else{
@@ -859,6 +934,7 @@ int main(int argc, char **argv){
   for(i = 2; i < argc; i++){
     const char *z = argv[i];
     if( strcmp(z, "-P") == 0 ){ o.bPostIndex = 1; continue; }
+    if( strcmp(z, "-N") == 0 ){ o.bNative = 1; continue; }
     if( z[0] != '-' || !z[1] || z[2] || i + 1 >= argc ) die("bad option %s", z);
     switch( z[1] ){
       case 't': o.zSystem = argv[++i]; break;
@@ -877,6 +953,7 @@ int main(int argc, char **argv){
   else if( strcmp(o.zSystem, "sqlite") != 0 ) die("-t must be sqlite or tslite");
   if( (o.bTslite || strcmp(o.zCmd, "probe") == 0) && !o.zExt ) die("-x EXT is required for tslite");
   if( o.bPostIndex && o.bTslite ) die("-P is for sqlite only");
+  if( o.bNative && (!o.bTslite || strcmp(o.zCmd, "query") != 0) ) die("-N is for tslite queries only");
   if( o.zCold && !o.bTslite ) die("-C is for tslite only");
   if( o.zCold && o.zCold[0] != '/' ) die("-C needs an absolute directory");
   if( strcmp(o.zCmd, "probe") == 0 ) return cmdProbe(&o);

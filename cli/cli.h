@@ -18,4 +18,9 @@
 sqlite3 *tsCliOpen(const char *zFile);
 
 int tsCliVersion(int argc, char **argv);     /* main.c */
+int tsCliIngest(int argc, char **argv);      /* ingest.c */
+int tsCliLoad(int argc, char **argv);        /* cmd_load.c */
+int tsCliBackup(int argc, char **argv);      /* backup.c: tslite backup */
+int tsCliRestore(int argc, char **argv);     /* backup.c: tslite restore */
+int tsCliScheduler(int argc, char **argv);   /* scheduler.c: tslite scheduler */
 #endif

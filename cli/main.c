@@ -13,7 +13,12 @@ static const struct {
   int (*xMain)(int, char**);          /* its entry point (argv[0] = name) */
   const char *zUsage;                 /* one line for `tslite --help` */
 } aCmd[] = {
+  { "load",    tsCliLoad,    "load DBFILE CONFIG.json  run a batch load task (ts_batch_load) with a progress bar" },
   { "version", tsCliVersion, "version                 print the tslite and SQLite versions" },
+  { "ingest",  tsCliIngest,  "ingest DBFILE           line protocol on stdin into tables (Telegraf execd)" },
+  { "backup",  tsCliBackup,  "backup DBFILE TABLE URI [OPTIONS_JSON]    back up a table (full, then incremental)" },
+  { "scheduler", tsCliScheduler, "scheduler DBFILE...     the daemon: due scheduled queries and ts_maintain, JSON log" },
+  { "restore", tsCliRestore, "restore URI DBFILE NEW_TABLE [OPTIONS_JSON]  restore a backup into a new table" },
 };
 #define TS_NCMD ((int)(sizeof(aCmd)/sizeof(aCmd[0])))
 

@@ -9,10 +9,12 @@
 **   SELECT ts_maintain();                          -- every timeseries table
 **   SELECT ts_maintain('cpu', '{"orphan_grace":"0s"}');
 **
-** Owns: the maintenance run (MtRun) and everything it allocates.  Reads the
-** table only through SQL on its shadow tables (<t>_config, _series, _chunks,
-** _objects) and the chunk codec; never holds a write transaction while
-** talking to the object store.
+** Owns: the maintenance run (MtRun) and everything it allocates.  Opens the
+** table through its handle (table.h: schema and options from the handle,
+** tsTableFlush inside the lease transaction, tsTableInvalidate after the
+** shadow tables changed), reads and writes the shadow tables (<t>_series,
+** _chunks, _objects, _config) with its own statements and the chunk codec;
+** never holds a write transaction while talking to the object store.
 */
 #include "tslite.h"
 #include "table.h"
@@ -20,6 +22,7 @@
 #include "parquet.h"
 #include "bloom.h"
 #include "objstore.h"
+#include "storeopt.h"
 #include "jsonw.h"
 #include "tstime.h"
 #include <errno.h>
@@ -37,6 +40,11 @@
 #define MT_GRACE_DEFAULT  (3600LL*1000000000LL)
 #define MT_RG_ROWS        65536
 #define MT_RG_BYTES       (8LL*1024*1024)
+#define TS_MT_MAXCOL      2002      /* SQLite's default column limit + 2 */
+#define MT_COMPACT_TARGET (64LL*1024*1024)   /* bytes an object aims at */
+#define MT_COMPACT_BUDGET (512LL*1024*1024)  /* input bytes merged per pass */
+#define MT_COMPACT_MIN    4         /* small objects of a day still tiered into */
+#define MT_COMPACT_MAXIN  64        /* inputs per merge (one row group each in RAM) */
 
 /* One series of the table that has chunks to tier. */
 typedef struct MtSeries MtSeries;
@@ -82,10 +90,13 @@ typedef struct MtRun MtRun;
 struct MtRun {
   sqlite3 *db;
   TsEnv *pEnv;
-  const char *zDb;
-  char *zTab;
-  TsTableSchema s;                   /* filled by mtSchemaLoad (owned here) */
+  TsTable *pTab;                     /* the table handle (a reference, released here) */
+  const TsTableSchema *s;            /* its schema, valid while pTab is held */
+  const char *zDb;                   /* tsTableDb(pTab) */
+  const char *zTab;                  /* tsTableName(pTab) */
   char *zWriter;                     /* writer id */
+  char *zEnc;                        /* option encryption or NULL (owned) */
+  char *zKmsKey;                     /* option kms_key or NULL (owned) */
   char *zHolder;                     /* lease holder string */
   TsObjStore *pStore;
   int64_t iNow, iBound, iExpire, iGrace;
@@ -93,6 +104,12 @@ struct MtRun {
   /* counters */
   int64_t nRowMoved, nChunkMoved, nChunkRewritten, nObj, nByte, nRowExpired;
   int64_t nObjExpired, nOrphan, nAborted;
+  int64_t nObjTrimmed;               /* partly expired objects rewritten */
+  int64_t nObjCompacted, nCompactOut;/* compaction inputs merged, outputs written */
+  int64_t nDupDropped, nRejected;    /* record keys found twice; of them, rejected values */
+  int64_t nCompactTarget;            /* compaction: target object bytes */
+  int64_t nCompactBudget;            /* compaction: input bytes per pass */
+  int nCompactMin;                   /* compaction: small objects of an open day to merge */
   char *zBusy; int64_t iBusyExp;
   TsBuf keys;                        /* JSON array items of written keys */
 };
@@ -148,19 +165,8 @@ static sqlite3_stmt *mtPrepare(MtRun *p, const char *zFmt, ...){
 }
 
 /*************************************************************************
-** Schema from <t>_config (until the table handle of ext/table.h lands).
+** Options not in the table handle.
 */
-static void mtSchemaClear(TsTableSchema *s){
-  int i;
-  for(i=0; i<s->nDim; i++) sqlite3_free(s->azDim[i]);
-  for(i=0; i<s->nMeas; i++) sqlite3_free(s->azMeas[i]);
-  sqlite3_free(s->azDim); sqlite3_free(s->azMeas); sqlite3_free(s->aMeasType);
-  sqlite3_free((char*)s->zMeasureName); sqlite3_free((char*)s->zStorage);
-  sqlite3_free((char*)s->zS3Endpoint); sqlite3_free((char*)s->zS3Region);
-  sqlite3_free((char*)s->zS3UrlStyle);
-  memset(s, 0, sizeof(*s));
-}
-
 static int mtParseInterval(const char *z, int64_t *pv){
   const char *q = z;
   while( *q>='0' && *q<='9' ) q++;
@@ -168,103 +174,24 @@ static int mtParseInterval(const char *z, int64_t *pv){
   return tsIntervalParse(z, -1, pv)!=TS_TIME_OK;
 }
 
-/* Parse a "column.N" value: "name" DIMENSION | "name" TYPE. */
-static int mtParseColumn(MtRun *p, const char *zDef){
-  TsTableSchema *s = &p->s;
-  TsBuf name;
-  const char *z = zDef;
-  const char *zType;
-  int eType = 0;
-  char *zName;
-  tsBufInit(&name);
-  if( *z!='"' ) goto bad;
-  for(z++; *z; z++){
-    if( *z=='"' ){ if( z[1]=='"' ){ tsBufAppendByte(&name, '"'); z++; } else break; }
-    else tsBufAppendByte(&name, (unsigned char)*z);
-  }
-  if( *z!='"' || z[1]!=' ' ) goto bad;
-  zType = z+2;
-  tsBufAppendByte(&name, 0);
-  if( name.bErr ){ tsBufFree(&name); mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 1; }
-  zName = sqlite3_mprintf("%s", (char*)name.a);
-  tsBufFree(&name);
-  if( zName==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 1; }
-  if( strcmp(zType, "DIMENSION")==0 ){
-    char **a = sqlite3_realloc64(s->azDim, sizeof(char*)*(s->nDim+1));
-    if( a==0 ){ sqlite3_free(zName); mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 1; }
-    s->azDim = a; a[s->nDim++] = zName;
-    return 0;
-  }
-  for(eType=TS_TYPE_DOUBLE; eType<=TS_TYPE_TIMESTAMP; eType++){
-    if( strcmp(zType, tsChunkTypeName(eType))==0 ) break;
-  }
-  if( eType>TS_TYPE_TIMESTAMP ){ sqlite3_free(zName); goto bad2; }
-  {
-    char **a = sqlite3_realloc64(s->azMeas, sizeof(char*)*(s->nMeas+1));
-    int *t = a ? sqlite3_realloc64(s->aMeasType, sizeof(int)*(s->nMeas+1)) : 0;
-    if( a ) s->azMeas = a;
-    if( t ) s->aMeasType = t;
-    if( a==0 || t==0 ){ sqlite3_free(zName); mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 1; }
-    a[s->nMeas] = zName; t[s->nMeas] = eType; s->nMeas++;
-  }
-  return 0;
-bad:
-  tsBufFree(&name);
-bad2:
-  mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: corrupt %s_config: bad column definition '%s'",
-        p->zTab, p->zTab, zDef);
-  return 1;
-}
-
-static void mtSchemaLoad(MtRun *p){
-  TsTableSchema *s = &p->s;
-  sqlite3_stmt *pStmt;
-  char *zPk = 0;
-  int i;
-  s->iMemRet = 6*3600LL*1000000000LL;
-  s->iMagRet = 73000LL*MT_NS_PER_DAY;
-  s->iPartDim = -1;
-  pStmt = mtPrepare(p, "SELECT k, v FROM \"%w\".\"%w_config\" WHERE k GLOB 'column.*' "
-                       "ORDER BY CAST(substr(k, 8) AS INTEGER)", p->zDb, p->zTab);
-  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    mtParseColumn(p, (const char*)sqlite3_column_text(pStmt, 1));
-  }
-  sqlite3_finalize(pStmt);
-  pStmt = mtPrepare(p, "SELECT k, v FROM \"%w\".\"%w_config\" WHERE k NOT GLOB 'column.*'",
-                    p->zDb, p->zTab);
+/* From <t>_config: the writer id stored by an earlier pass (cold.writer_id),
+** and the options encryption / kms_key, which the CREATE option table does
+** not carry yet (the handle's schema has no field for them). */
+static void mtConfigLoad(MtRun *p){
+  sqlite3_stmt *pStmt = mtPrepare(p, "SELECT k, v FROM \"%w\".\"%w_config\""
+                                     " WHERE k IN ('cold.writer_id', 'encryption', 'kms_key')",
+                                  p->zDb, p->zTab);
   while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zK = (const char*)sqlite3_column_text(pStmt, 0);
     const char *zV = (const char*)sqlite3_column_text(pStmt, 1);
-    int64_t v;
+    char **pz;
     if( zK==0 || zV==0 ) continue;
-    if( strcmp(zK, "memory_retention")==0 || strcmp(zK, "magnetic_retention")==0 ){
-      if( mtParseInterval(zV, &v) ){
-        mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: corrupt %s_config: bad %s '%s'",
-              p->zTab, p->zTab, zK, zV);
-      }else if( zK[1]=='e' ){ s->iMemRet = v; }else{ s->iMagRet = v; }
-    }else if( strcmp(zK, "partition_key")==0 ){
-      sqlite3_free(zPk); zPk = sqlite3_mprintf("%s", zV);
-    }else if( strcmp(zK, "storage")==0 ){
-      s->zStorage = sqlite3_mprintf("%s", zV);
-    }else if( strcmp(zK, "s3_endpoint")==0 ){
-      s->zS3Endpoint = sqlite3_mprintf("%s", zV);
-    }else if( strcmp(zK, "s3_region")==0 ){
-      s->zS3Region = sqlite3_mprintf("%s", zV);
-    }else if( strcmp(zK, "s3_url_style")==0 ){
-      s->zS3UrlStyle = sqlite3_mprintf("%s", zV);
-    }else if( strcmp(zK, "cold.writer_id")==0 ){
-      sqlite3_free(p->zWriter); p->zWriter = sqlite3_mprintf("%s", zV);
-    }
+    pz = zK[0]=='c' ? &p->zWriter : zK[0]=='e' ? &p->zEnc : &p->zKmsKey;
+    sqlite3_free(*pz);
+    *pz = sqlite3_mprintf("%s", zV);
+    if( *pz==0 ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
   }
   sqlite3_finalize(pStmt);
-  if( zPk && strcmp(zPk, "measure_name")!=0 ){
-    for(i=0; i<s->nDim; i++) if( strcmp(s->azDim[i], zPk)==0 ) s->iPartDim = i;
-  }
-  sqlite3_free(zPk);
-  if( p->rc==SQLITE_OK && s->nMeas==0 ){
-    mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: corrupt %s_config: no measure columns",
-          p->zTab, p->zTab);
-  }
 }
 
 /*************************************************************************
@@ -328,6 +255,15 @@ static int mtLeaseAcquire(MtRun *p){
   p->zHolder = sqlite3_mprintf("%s:%ld:%s", zHost, (long)getpid(), zNonce);
   if( p->zHolder==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0; }
   if( mtExec(p, "BEGIN IMMEDIATE") ) return 0;
+  {
+    /* ts_maintain runs in autocommit, so this connection has no pending
+    ** rows; flushing keeps that true should the handle hold any. */
+    char *zE = 0;
+    if( tsTableFlush(p->pTab, &zE)!=SQLITE_OK ){
+      mtErr(p, SQLITE_ERROR, "ts_maintain %s: %s", p->zTab, zE ? zE : "flush failed");
+    }
+    sqlite3_free(zE);
+  }
   pStmt = mtPrepare(p, "SELECT json_extract(v, '$.holder'), json_extract(v, '$.expires') "
                        "FROM \"%w\".\"%w_config\" WHERE k='cold.lease'", p->zDb, p->zTab);
   if( pStmt && sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -399,8 +335,27 @@ static void mtStoreOpen(MtRun *p){
   TsObjConfig cfg;
   char *zUri = 0, *zObjErr = 0;
   memset(&cfg, 0, sizeof(cfg));
-  if( p->s.zStorage ){
-    zUri = sqlite3_mprintf("%s", p->s.zStorage);
+  {
+    /* The CREATE checks these too; a value stored another way (an older
+    ** build, a hand edit of _config) still fails here, naming the option. */
+    const char *azK[] = { "storage", "s3_endpoint", "s3_region", "s3_url_style",
+                          "encryption", "kms_key" };
+    const char *azV[6];
+    int i;
+    azV[0] = p->s->zStorage; azV[1] = p->s->zS3Endpoint; azV[2] = p->s->zS3Region;
+    azV[3] = p->s->zS3UrlStyle; azV[4] = p->zEnc; azV[5] = p->zKmsKey;
+    for(i=0; i<6; i++){
+      if( azV[i] && tsStoreOptCheck(azK[i], azV[i], &zObjErr) ) break;
+    }
+    if( i==6 ) tsStoreOptFinish(p->s->zStorage, p->zEnc, p->zKmsKey, &zObjErr);
+    if( zObjErr ){
+      mtErr(p, SQLITE_ERROR, "ts_maintain %s: %s", p->zTab, zObjErr);
+      free(zObjErr);
+      return;
+    }
+  }
+  if( p->s->zStorage ){
+    zUri = sqlite3_mprintf("%s", p->s->zStorage);
   }else{
     const char *zFile = sqlite3_db_filename(p->db, p->zDb);
     if( zFile==0 || zFile[0]==0 ){
@@ -412,9 +367,9 @@ static void mtStoreOpen(MtRun *p){
     zUri = sqlite3_mprintf("file://%s.tslite", zFile);
   }
   if( zUri==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
-  cfg.zEndpoint = p->s.zS3Endpoint;
-  cfg.zRegion = p->s.zS3Region;
-  cfg.zUrlStyle = p->s.zS3UrlStyle;
+  cfg.zEndpoint = p->s->zS3Endpoint;
+  cfg.zRegion = p->s->zS3Region;
+  cfg.zUrlStyle = p->s->zS3UrlStyle;
   if( cfg.zEndpoint && strncmp(cfg.zEndpoint, "http://", 7)==0 ) cfg.bAllowHttp = 1;
   if( tsObjOpen(zUri, &cfg, &p->pStore, &zObjErr)!=TS_OBJ_OK ){
     mtErr(p, SQLITE_ERROR, "ts_maintain %s: cannot open storage '%s': %s", p->zTab, zUri,
@@ -463,7 +418,7 @@ static int mtSeriesCmp(const void *pa, const void *pb){
 static MtSeries *mtSeriesLoad(MtRun *p, int *pn){
   TsBuf cols;
   MtSeries *a = 0;
-  int n = 0, nAlloc = 0, i, nDim = p->s.nDim;
+  int n = 0, nAlloc = 0, i, nDim = p->s->nDim;
   sqlite3_stmt *pStmt;
   tsBufInit(&cols);
   for(i=0; i<nDim; i++) tsBufPrintf(&cols, ", d%d", i);
@@ -497,8 +452,8 @@ static MtSeries *mtSeriesLoad(MtRun *p, int *pn){
       s->azDim[i] = z ? sqlite3_mprintf("%s", z) : 0;
       if( z && s->azDim[i]==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
     }
-    if( p->s.iPartDim>=0 ){
-      s->zPk = s->azDim[p->s.iPartDim];
+    if( p->s->iPartDim>=0 ){
+      s->zPk = s->azDim[p->s->iPartDim];
       s->bPkNull = s->zPk==0;
       if( s->zPk==0 ) s->zPk = "";
     }else{
@@ -541,7 +496,7 @@ static void mtObjFree(MtObj *o){
 }
 
 static MtObj *mtObjOpen(MtRun *p, int iBucket, int64_t iDay){
-  TsTableSchema *s = &p->s;
+  const TsTableSchema *s = p->s;
   MtObj *o;
   TsPqColumnSpec *aSpec;
   TsPqWriteOpts opts;
@@ -628,8 +583,8 @@ static void mtObjSeries(MtRun *p, MtObj *o, MtSeries *pS, int iS){
   tsBufAppendByte(&b, TS_BLOOM_TAG_SERIES);
   tsBufAppend(&b, pS->aKey, pS->nKey);
   if( !b.bErr ) mtObjHash(p, o, tsBloomHash(b.a, b.n));
-  for(i=0; i<=p->s.nDim; i++){
-    const char *z = i<p->s.nDim ? pS->azDim[i] : pS->zMName;
+  for(i=0; i<=p->s->nDim; i++){
+    const char *z = i<p->s->nDim ? pS->azDim[i] : pS->zMName;
     if( z==0 ) continue;
     tsBufReset(&b);
     tsBufAppendByte(&b, TS_BLOOM_TAG_DIM);
@@ -705,7 +660,7 @@ static uint64_t mtHash64(const void *a, size_t n){ return tsBloomHash(a, n); }
 
 static void mtRowValues(MtRun *p, MtObj *o, MtSeries *pS, const TsChunkCol *aCol,
                         const int64_t *aT, const int64_t *aV, int r){
-  TsTableSchema *s = &p->s;
+  const TsTableSchema *s = p->s;
   TsPqWriter *w = o->pPw;
   int i, j = 0;
   tsPqWriterInt64(w, j++, aT[r]);
@@ -753,14 +708,14 @@ static void mtChunkRoute(MtRun *p, MtSeries *aS, int iS, MtChunk *pC,
   }
   pInfo = tsChunkReaderInfo(pR);
   nRow = pInfo->nRow;
-  aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(p->s.nMeas+1));
+  aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(p->s->nMeas+1));
   if( aCol==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); goto done; }
-  if( pInfo->nCol!=p->s.nMeas || tsChunkReadTime(pR, &aT) || tsChunkReadVersion(pR, &aV) ){
+  if( pInfo->nCol!=p->s->nMeas || tsChunkReadTime(pR, &aT) || tsChunkReadVersion(pR, &aV) ){
     mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: chunk %lld of series %lld is corrupt",
           p->zTab, (long long)pC->iId, (long long)pC->iSid);
     goto done;
   }
-  for(i=0; i<p->s.nMeas; i++){
+  for(i=0; i<p->s->nMeas; i++){
     if( tsChunkReadCol(pR, i, &aCol[i])!=TS_CHUNK_OK ){
       mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: chunk %lld of series %lld is corrupt",
             p->zTab, (long long)pC->iId, (long long)pC->iSid);
@@ -790,7 +745,7 @@ static void mtChunkRoute(MtRun *p, MtSeries *aS, int iS, MtChunk *pC,
     /* Rows at or after the boundary stay in the memory tier as a new chunk. */
     TsBuf out;
     TsChunkCol *aSub = &aCol[0];
-    for(i=0; i<p->s.nMeas; i++){
+    for(i=0; i<p->s->nMeas; i++){
       TsChunkCol *c = &aSub[i];
       if( c->aNull ) c->aNull += iRepl;
       if( c->aDouble ) c->aDouble += iRepl;
@@ -799,7 +754,7 @@ static void mtChunkRoute(MtRun *p, MtSeries *aS, int iS, MtChunk *pC,
       if( c->anText ) c->anText += iRepl;
     }
     tsBufInit(&out);
-    if( tsChunkEncode(nRow-iRepl, aT+iRepl, aV ? aV+iRepl : 0, p->s.nMeas, aSub, &out)
+    if( tsChunkEncode(nRow-iRepl, aT+iRepl, aV ? aV+iRepl : 0, p->s->nMeas, aSub, &out)
         !=TS_CHUNK_OK || out.bErr ){
       tsBufFree(&out);
       mtErr(p, SQLITE_NOMEM, "ts_maintain %s: re-encoding chunk %lld failed", p->zTab,
@@ -812,6 +767,35 @@ static void mtChunkRoute(MtRun *p, MtSeries *aS, int iS, MtChunk *pC,
 done:
   sqlite3_free(aCol);
   tsChunkReaderFree(pR);
+}
+
+/* Insert the manifest row of a finished object (inside the commit
+** transaction). */
+static void mtManifestInsert(MtRun *p, sqlite3_stmt *pIns, MtObj *o){
+  sqlite3_bind_text(pIns, 1, o->zKey, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pIns, 2, o->tMin);
+  sqlite3_bind_int64(pIns, 3, o->tMax);
+  sqlite3_bind_int64(pIns, 4, o->nRow);
+  sqlite3_bind_int64(pIns, 5, o->nByte);
+  if( o->bPk ){
+    sqlite3_bind_text(pIns, 6, o->zPkMin, o->nPkMin, SQLITE_STATIC);
+    sqlite3_bind_text(pIns, 7, o->zPkMax, o->nPkMax, SQLITE_STATIC);
+  }else{
+    sqlite3_bind_null(pIns, 6); sqlite3_bind_null(pIns, 7);
+  }
+  sqlite3_bind_blob(pIns, 8, o->aBloom, (int)o->nBloom, SQLITE_STATIC);
+  sqlite3_bind_blob(pIns, 9, o->aTail, (int)o->nTail, SQLITE_STATIC);
+  sqlite3_bind_int64(pIns, 10, p->iNow);
+  sqlite3_bind_text(pIns, 11, p->zWriter, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pIns, 12, o->nSeries);
+  sqlite3_step(pIns);
+  if( sqlite3_reset(pIns)!=SQLITE_OK ) mtSqlErr(p, "inserting the manifest row");
+}
+
+static sqlite3_stmt *mtManifestInsertStmt(MtRun *p){
+  return mtPrepare(p, "INSERT INTO \"%w\".\"%w_objects\"(key, tmin, tmax, nrow, nbyte, pk_min,"
+                      " pk_max, series_filter, footer, created, writer, nseries)"
+                      " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", p->zDb, p->zTab);
 }
 
 static void mtRound(MtRun *p, MtSeries *aS, int iFirst, int iEnd){
@@ -879,30 +863,8 @@ static void mtRound(MtRun *p, MtSeries *aS, int iFirst, int iEnd){
     for(i=0; i<nObj; i++) mtObjRemove(p, apObj[i]);
     goto done;
   }
-  pIns = mtPrepare(p, "INSERT INTO \"%w\".\"%w_objects\"(key, tmin, tmax, nrow, nbyte, pk_min,"
-                      " pk_max, series_filter, footer, created, writer, nseries)"
-                      " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", p->zDb, p->zTab);
-  for(i=0; pIns && i<nObj; i++){
-    MtObj *o = apObj[i];
-    sqlite3_bind_text(pIns, 1, o->zKey, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(pIns, 2, o->tMin);
-    sqlite3_bind_int64(pIns, 3, o->tMax);
-    sqlite3_bind_int64(pIns, 4, o->nRow);
-    sqlite3_bind_int64(pIns, 5, o->nByte);
-    if( o->bPk ){
-      sqlite3_bind_text(pIns, 6, o->zPkMin, o->nPkMin, SQLITE_STATIC);
-      sqlite3_bind_text(pIns, 7, o->zPkMax, o->nPkMax, SQLITE_STATIC);
-    }else{
-      sqlite3_bind_null(pIns, 6); sqlite3_bind_null(pIns, 7);
-    }
-    sqlite3_bind_blob(pIns, 8, o->aBloom, (int)o->nBloom, SQLITE_STATIC);
-    sqlite3_bind_blob(pIns, 9, o->aTail, (int)o->nTail, SQLITE_STATIC);
-    sqlite3_bind_int64(pIns, 10, p->iNow);
-    sqlite3_bind_text(pIns, 11, p->zWriter, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(pIns, 12, o->nSeries);
-    sqlite3_step(pIns);
-    if( sqlite3_reset(pIns)!=SQLITE_OK ){ mtSqlErr(p, "inserting the manifest row"); break; }
-  }
+  pIns = mtManifestInsertStmt(p);
+  for(i=0; pIns && i<nObj && p->rc==SQLITE_OK; i++) mtManifestInsert(p, pIns, apObj[i]);
   sqlite3_finalize(pIns);
   pDel = mtPrepare(p, "DELETE FROM \"%w\".\"%w_chunks\" WHERE id=?1", p->zDb, p->zTab);
   pRepl = mtPrepare(p, "INSERT INTO \"%w\".\"%w_chunks\"(sid, tmin, tmax, nrow, data)"
@@ -969,7 +931,540 @@ static void mtTier(MtRun *p){
     for(j=i+1; j<n && aS[j].iBucket==aS[i].iBucket; j++){}
     mtRound(p, aS, i, j);
   }
-  mtSeriesFree(aS, n, p->s.nDim);
+  mtSeriesFree(aS, n, p->s->nDim);
+}
+
+/*************************************************************************
+** Object rewrites: retention of partly expired objects and compaction.
+**
+** Both read a set of manifest objects of one day and bucket (each sorted by
+** (partition key, series key, time), cold-format.md section 2), merge them
+** into one new object in the same order, dropping rows older than the expiry
+** and keeping one row per record key (the higher version; on a tie the row
+** of the older object, as Timestream keeps the first write), upload it, and
+** then in one transaction insert its manifest row and delete the inputs'
+** rows (after checking they are still there).  The inputs are deleted from
+** the store after COMMIT; a crash before that leaves them as orphans of our
+** writer id, which step 6 removes.  One row group of each input is decoded
+** at a time, so memory is bounded by the number of inputs, not their size.
+*/
+
+/* One input object of a rewrite and its read cursor. */
+typedef struct MtIn MtIn;
+struct MtIn {
+  MtRun *p;
+  sqlite3_int64 iId;            /* manifest id */
+  char *zKey;                   /* object key (owned) */
+  int64_t nByte;                /* object size (manifest) */
+  TsPqReader *pR;               /* reader (owned) */
+  int aMap[TS_MT_MAXCOL];       /* logical column -> file column */
+  int iRg, nRg;                 /* current row group, count */
+  TsPqColumnData *aCol;         /* nCol decoded columns of row group iRg (owned) */
+  int64_t nRow, iRow;           /* rows in aCol, current row */
+  int bEof;
+  TsBuf key;                    /* series key of the current row */
+  const char *zPk; int nPk;     /* partition key of the current row (into aCol) */
+  int bPkNull;
+  int64_t t, v;                 /* time and version of the current row */
+};
+
+static int mtInRead(void *pCtx, int64_t iOff, int64_t n, void *pOut){
+  MtIn *pIn = (MtIn*)pCtx;
+  TsBuf b;
+  char *zE = 0;
+  int rc = 1;
+  tsBufInit(&b);
+  if( tsObjGet(pIn->p->pStore, pIn->zKey, iOff, n, &b, &zE)==TS_OBJ_OK && (int64_t)b.n==n ){
+    memcpy(pOut, b.a, (size_t)n);
+    rc = 0;
+  }else{
+    mtErr(pIn->p, SQLITE_IOERR, "ts_maintain %s: reading %s: %s", pIn->p->zTab, pIn->zKey,
+          zE ? zE : "short read");
+  }
+  free(zE);
+  tsBufFree(&b);
+  return rc;
+}
+
+static void mtInClear(MtIn *pIn, int nCol){
+  int i;
+  if( pIn->aCol ){
+    for(i=0; i<nCol; i++) tsPqColumnDataFree(&pIn->aCol[i]);
+    sqlite3_free(pIn->aCol);
+  }
+  pIn->aCol = 0;
+  tsPqReaderFree(pIn->pR);
+  pIn->pR = 0;
+  tsBufFree(&pIn->key);
+  sqlite3_free(pIn->zKey);
+  pIn->zKey = 0;
+}
+
+/* Number of logical columns: time, dims, measure_name, measures, version. */
+#define mtNCol(s) (3 + (s)->nDim + (s)->nMeas)
+
+static const char *mtColName(const TsTableSchema *s, int j){
+  if( j==0 ) return "time";
+  if( j<=s->nDim ) return s->azDim[j-1];
+  if( j==1+s->nDim ) return "measure_name";
+  if( j<2+s->nDim+s->nMeas ) return s->azMeas[j-2-s->nDim];
+  return "version";
+}
+
+/* Value of string column j at the current row, or NULL. */
+static const char *mtInStr(MtIn *pIn, int j, int *pn){
+  TsPqColumnData *c = &pIn->aCol[j];
+  int64_t r = pIn->iRow;
+  if( c->aNull && c->aNull[r] ){ *pn = 0; return 0; }
+  *pn = (int)(c->aOff[r+1] - c->aOff[r]);
+  return (const char*)c->aData + c->aOff[r];
+}
+
+/* Load the key fields of the current row (series key, partition key, time,
+** version). */
+static void mtInRowKey(MtIn *pIn){
+  const TsTableSchema *s = pIn->p->s;
+  int i, n;
+  const char *z;
+  tsBufReset(&pIn->key);
+  for(i=0; i<s->nDim; i++){
+    z = mtInStr(pIn, 1+i, &n);
+    if( z==0 ){ tsBufAppendByte(&pIn->key, 0); continue; }
+    tsBufAppendByte(&pIn->key, 1);
+    tsBufAppendVarint(&pIn->key, (uint64_t)n);
+    tsBufAppend(&pIn->key, z, (size_t)n);
+  }
+  z = mtInStr(pIn, 1+s->nDim, &n);
+  tsBufAppendVarint(&pIn->key, (uint64_t)n);
+  if( z ) tsBufAppend(&pIn->key, z, (size_t)n);
+  if( pIn->key.bErr ) mtErr(pIn->p, SQLITE_NOMEM, "ts_maintain: out of memory");
+  if( s->iPartDim>=0 ){
+    pIn->zPk = mtInStr(pIn, 1+s->iPartDim, &pIn->nPk);
+    pIn->bPkNull = pIn->zPk==0;
+    if( pIn->zPk==0 ) pIn->zPk = "";
+  }else{
+    pIn->zPk = z ? z : ""; pIn->nPk = n; pIn->bPkNull = 0;
+  }
+  pIn->t = pIn->aCol[0].aInt[pIn->iRow];
+  pIn->v = pIn->aCol[mtNCol(s)-1].aInt[pIn->iRow];
+}
+
+/* Move to the next row with time >= iMin (the first one when called with
+** bEof==0 and aCol==0).  Sets bEof at the end. */
+static void mtInNext(MtIn *pIn, int64_t iMin){
+  MtRun *p = pIn->p;
+  int nCol = mtNCol(p->s), j;
+  for(;;){
+    if( pIn->aCol ) pIn->iRow++;
+    while( pIn->aCol==0 || pIn->iRow>=pIn->nRow ){
+      if( pIn->aCol ){
+        for(j=0; j<nCol; j++) tsPqColumnDataFree(&pIn->aCol[j]);
+        pIn->iRg++;
+      }else{
+        pIn->aCol = sqlite3_malloc64(sizeof(TsPqColumnData)*nCol);
+        if( pIn->aCol==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); pIn->bEof = 1; return; }
+        memset(pIn->aCol, 0, sizeof(TsPqColumnData)*nCol);
+      }
+      pIn->iRow = 0;
+      pIn->nRow = 0;
+      if( pIn->iRg>=pIn->nRg || p->rc ){ pIn->bEof = 1; return; }
+      for(j=0; j<nCol && p->rc==SQLITE_OK; j++){
+        if( tsPqReaderReadColumn(pIn->pR, pIn->iRg, pIn->aMap[j], 0, &pIn->aCol[j])!=TS_PQ_OK ){
+          mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: object %s: %s", p->zTab, pIn->zKey,
+                tsPqReaderErrmsg(pIn->pR));
+        }else if( j>0 && pIn->aCol[j].nRow!=pIn->aCol[0].nRow ){
+          mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: object %s: column %s has %lld rows in row "
+                "group %d, time has %lld", p->zTab, pIn->zKey, mtColName(p->s, j),
+                (long long)pIn->aCol[j].nRow, pIn->iRg, (long long)pIn->aCol[0].nRow);
+        }
+      }
+      if( p->rc ){ pIn->bEof = 1; return; }
+      pIn->nRow = pIn->aCol[0].nRow;
+    }
+    if( pIn->aCol[0].aInt[pIn->iRow]>=iMin ) break;
+  }
+  mtInRowKey(pIn);
+}
+
+/* Open input pIn (iId, zKey, nByte set) with its stored footer. */
+static void mtInOpen(MtRun *p, MtIn *pIn, const void *aTail, int nTail){
+  const TsTableSchema *s = p->s;
+  char *zE = 0;
+  int j, nCol = mtNCol(s);
+  pIn->p = p;
+  tsBufInit(&pIn->key);
+  if( nCol>TS_MT_MAXCOL ){
+    mtErr(p, SQLITE_ERROR, "ts_maintain %s: too many columns to rewrite objects", p->zTab);
+    return;
+  }
+  if( (aTail && nTail>0
+       ? tsPqReaderOpenTail(&pIn->pR, mtInRead, pIn, pIn->nByte, aTail, (size_t)nTail, &zE)
+       : tsPqReaderOpen(&pIn->pR, mtInRead, pIn, pIn->nByte, &zE))!=TS_PQ_OK ){
+    mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: object %s: %s", p->zTab, pIn->zKey,
+          zE ? zE : "unreadable footer");
+    free(zE);
+    return;
+  }
+  for(j=0; j<nCol; j++){
+    pIn->aMap[j] = tsPqReaderFindColumn(pIn->pR, mtColName(s, j));
+    if( pIn->aMap[j]<0 ){
+      mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: object %s has no column %s", p->zTab,
+            pIn->zKey, mtColName(s, j));
+      return;
+    }
+  }
+  pIn->nRg = tsPqReaderRowGroupCount(pIn->pR);
+  mtInNext(pIn, p->iExpire);
+}
+
+/* Order of the current rows of two inputs: partition key (NULL last),
+** series key, time. */
+static int mtInCmp(const MtIn *a, const MtIn *b){
+  int c;
+  if( a->bPkNull!=b->bPkNull ) return a->bPkNull ? 1 : -1;
+  c = mtBytesCmp(a->zPk, a->nPk, b->zPk, b->nPk);
+  if( c ) return c;
+  c = mtBytesCmp(a->key.a, (int)a->key.n, b->key.a, (int)b->key.n);
+  if( c ) return c;
+  return a->t<b->t ? -1 : a->t>b->t;
+}
+
+/* 1 if the measures of the current rows of a and b differ. */
+static int mtInValuesDiffer(const MtIn *a, const MtIn *b){
+  const TsTableSchema *s = a->p->s;
+  int i;
+  for(i=0; i<s->nMeas; i++){
+    int j = 2 + s->nDim + i;
+    const TsPqColumnData *ca = &a->aCol[j], *cb = &b->aCol[j];
+    int na = ca->aNull && ca->aNull[a->iRow], nb = cb->aNull && cb->aNull[b->iRow];
+    if( na!=nb ) return 1;
+    if( na ) continue;
+    switch( s->aMeasType[i] ){
+      case TS_TYPE_DOUBLE:
+        if( memcmp(&ca->aDbl[a->iRow], &cb->aDbl[b->iRow], sizeof(double)) ) return 1;
+        break;
+      case TS_TYPE_VARCHAR:
+        if( mtBytesCmp(ca->aData + ca->aOff[a->iRow], (int)(ca->aOff[a->iRow+1]-ca->aOff[a->iRow]),
+                       cb->aData + cb->aOff[b->iRow], (int)(cb->aOff[b->iRow+1]-cb->aOff[b->iRow])) )
+          return 1;
+        break;
+      default:
+        if( ca->aInt[a->iRow]!=cb->aInt[b->iRow] ) return 1;
+        break;
+    }
+  }
+  return 0;
+}
+
+/* Write the current row of pIn to o; a new series starts a new series entry
+** (statistics and filter elements). */
+static void mtInWrite(MtRun *p, MtObj *o, MtIn *pIn, TsBuf *pLast, int *piSeries){
+  const TsTableSchema *s = p->s;
+  TsPqWriter *w = o->pPw;
+  int i, j = 0, n;
+  const char *z;
+  if( pLast->n!=pIn->key.n || memcmp(pLast->a, pIn->key.a, pIn->key.n)!=0 ){
+    MtSeries ser;
+    char **azDim = sqlite3_malloc64(sizeof(char*)*(s->nDim+1));
+    memset(&ser, 0, sizeof(ser));
+    if( azDim==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
+    for(i=0; i<s->nDim; i++){
+      z = mtInStr(pIn, 1+i, &n);
+      azDim[i] = z ? sqlite3_mprintf("%.*s", n, z) : 0;
+      if( z && azDim[i]==0 ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
+    }
+    z = mtInStr(pIn, 1+s->nDim, &n);
+    ser.zMName = sqlite3_mprintf("%.*s", n, z ? z : "");
+    if( ser.zMName==0 ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
+    ser.aKey = pIn->key.a; ser.nKey = (int)pIn->key.n;
+    ser.azDim = azDim;
+    ser.zPk = pIn->zPk; ser.nPk = pIn->nPk; ser.bPkNull = pIn->bPkNull;
+    if( p->rc==SQLITE_OK ) mtObjSeries(p, o, &ser, ++(*piSeries));
+    for(i=0; i<s->nDim; i++) sqlite3_free(azDim[i]);
+    sqlite3_free(azDim);
+    sqlite3_free(ser.zMName);
+    tsBufReset(pLast);
+    tsBufAppend(pLast, pIn->key.a, pIn->key.n);
+    if( pLast->bErr ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
+    if( p->rc ) return;
+  }
+  tsPqWriterInt64(w, j++, pIn->t);
+  for(i=0; i<=s->nDim; i++){
+    z = mtInStr(pIn, 1+i, &n);
+    if( z ) tsPqWriterText(w, j++, z, n); else tsPqWriterNull(w, j++);
+  }
+  for(i=0; i<s->nMeas; i++){
+    const TsPqColumnData *c = &pIn->aCol[2+s->nDim+i];
+    int64_t r = pIn->iRow;
+    if( c->aNull && c->aNull[r] ){ tsPqWriterNull(w, j++); continue; }
+    switch( s->aMeasType[i] ){
+      case TS_TYPE_DOUBLE:  tsPqWriterDouble(w, j++, c->aDbl[r]); break;
+      case TS_TYPE_VARCHAR: tsPqWriterText(w, j++, (const char*)c->aData + c->aOff[r],
+                                           c->aOff[r+1] - c->aOff[r]); break;
+      case TS_TYPE_BOOLEAN: tsPqWriterBool(w, j++, c->aInt[r]!=0); break;
+      default:              tsPqWriterInt64(w, j++, c->aInt[r]); break;
+    }
+  }
+  tsPqWriterInt64(w, j++, pIn->v);
+  if( tsPqWriterEndRow(w)!=TS_PQ_OK ){
+    mtErr(p, SQLITE_IOERR, "ts_maintain %s: writing %s: %s", p->zTab, o->zKey,
+          o->zSinkErr ? o->zSinkErr : tsPqWriterErrmsg(w));
+    return;
+  }
+  if( o->nRow==0 || pIn->t<o->tMin ) o->tMin = pIn->t;
+  if( o->nRow==0 || pIn->t>o->tMax ) o->tMax = pIn->t;
+  o->nRow++;
+}
+
+/*
+** Rewrite the manifest objects aId[0..nId) (one day iDay, one bucket
+** iBucket) into one object.  eWhy: 0 retention (a partly expired object),
+** 1 compaction.  Errors are set on p; a changed manifest aborts quietly.
+*/
+static void mtRewrite(MtRun *p, const sqlite3_int64 *aId, int nId, int iBucket, int64_t iDay,
+                      int eWhy){
+  MtIn *aIn = 0;
+  MtObj *o = 0;
+  TsBuf last;
+  int i, nLive = 0, iSeries = 0, bAbort = 0;
+  int64_t nIn = 0, nDup = 0, nRej = 0, nInRow = 0;
+  sqlite3_stmt *pSel = 0, *pChk = 0, *pIns = 0, *pDel = 0;
+  char **azOld = 0;
+  tsBufInit(&last);
+  aIn = sqlite3_malloc64(sizeof(MtIn)*nId);
+  azOld = sqlite3_malloc64(sizeof(char*)*nId);
+  if( aIn==0 || azOld==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); goto done; }
+  memset(aIn, 0, sizeof(MtIn)*nId);
+  pSel = mtPrepare(p, "SELECT key, nbyte, footer, nrow FROM \"%w\".\"%w_objects\" WHERE id=?1",
+                   p->zDb, p->zTab);
+  for(i=0; pSel && i<nId && p->rc==SQLITE_OK; i++){
+    aIn[i].iId = aId[i];
+    sqlite3_bind_int64(pSel, 1, aId[i]);
+    if( sqlite3_step(pSel)==SQLITE_ROW ){
+      aIn[i].zKey = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pSel, 0));
+      aIn[i].nByte = sqlite3_column_int64(pSel, 1);
+      nInRow += sqlite3_column_int64(pSel, 3);
+      if( aIn[i].zKey==0 ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
+      else mtInOpen(p, &aIn[i], sqlite3_column_blob(pSel, 2), sqlite3_column_bytes(pSel, 2));
+      nIn++;
+    }
+    sqlite3_reset(pSel);
+  }
+  sqlite3_finalize(pSel);
+  if( p->rc || nIn<nId ) goto done;
+  /* k-way merge. */
+  for(;;){
+    int iMin = -1;
+    for(i=0; i<nId; i++){
+      if( aIn[i].bEof ) continue;
+      if( iMin<0 || mtInCmp(&aIn[i], &aIn[iMin])<0 ) iMin = i;
+    }
+    if( iMin<0 || p->rc ) break;
+    {
+      /* Every input at the same record key: the winner is the highest
+      ** version, on a tie the first input (older manifest id). */
+      int iWin = iMin;
+      for(i=iMin+1; i<nId; i++){
+        if( aIn[i].bEof || mtInCmp(&aIn[i], &aIn[iMin])!=0 ) continue;
+        nDup++;
+        if( aIn[i].v>aIn[iWin].v ){
+          iWin = i;
+        }else if( aIn[i].v==aIn[iWin].v && mtInValuesDiffer(&aIn[i], &aIn[iWin]) ){
+          nRej++;
+        }
+      }
+      if( o==0 ){
+        o = mtObjOpen(p, iBucket, iDay);
+        if( o==0 ) break;
+      }
+      mtInWrite(p, o, &aIn[iWin], &last, &iSeries);
+      for(i=nId-1; i>=iMin; i--){
+        if( i!=iMin && (aIn[i].bEof || mtInCmp(&aIn[i], &aIn[iMin])!=0) ) continue;
+        if( i!=iMin ) mtInNext(&aIn[i], p->iExpire);
+      }
+      mtInNext(&aIn[iMin], p->iExpire);
+    }
+  }
+  if( p->rc ) goto done;
+  if( o ) mtObjFinish(p, o);
+  if( p->rc ) goto done;
+  if( tsMaintainTestHook ) tsMaintainTestHook(p->db, eWhy ? "compact-uploaded" : "trim-uploaded");
+
+  if( mtExec(p, "BEGIN IMMEDIATE") ) goto done;
+  pChk = mtPrepare(p, "SELECT key FROM \"%w\".\"%w_objects\" WHERE id=?1", p->zDb, p->zTab);
+  for(i=0; pChk && i<nId && !bAbort; i++){
+    sqlite3_bind_int64(pChk, 1, aIn[i].iId);
+    if( sqlite3_step(pChk)!=SQLITE_ROW
+     || strcmp((const char*)sqlite3_column_text(pChk, 0), aIn[i].zKey)!=0 ) bAbort = 1;
+    sqlite3_reset(pChk);
+  }
+  sqlite3_finalize(pChk);
+  if( bAbort || p->rc ){
+    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+    if( bAbort ) p->nAborted++;
+    if( o ) mtObjRemove(p, o);
+    goto done;
+  }
+  if( o ){
+    pIns = mtManifestInsertStmt(p);
+    if( pIns ) mtManifestInsert(p, pIns, o);
+    sqlite3_finalize(pIns);
+  }
+  pDel = mtPrepare(p, "DELETE FROM \"%w\".\"%w_objects\" WHERE id=?1", p->zDb, p->zTab);
+  for(i=0; pDel && i<nId && p->rc==SQLITE_OK; i++){
+    sqlite3_bind_int64(pDel, 1, aIn[i].iId);
+    sqlite3_step(pDel);
+    if( sqlite3_reset(pDel)!=SQLITE_OK ) mtSqlErr(p, "deleting a rewritten manifest row");
+  }
+  sqlite3_finalize(pDel);
+  if( p->rc==SQLITE_OK ) mtLeaseWrite(p);
+  if( p->rc==SQLITE_OK && mtExec(p, "COMMIT")==SQLITE_OK ){
+    char *zE = 0;
+    int64_t nOut = o ? o->nRow : 0;
+    for(i=0; i<nId; i++){ azOld[nLive++] = aIn[i].zKey; }
+    /* Not part of the table any more; a failure leaves orphans for step 6. */
+    if( tsObjDeleteMany(p->pStore, (const char*const*)azOld, nLive, &zE)!=TS_OBJ_OK ){}
+    free(zE);
+    if( eWhy==0 ){
+      p->nObjTrimmed += nId;
+      p->nRowExpired += nInRow - nOut - nDup;
+    }else{
+      p->nObjCompacted += nId;
+      if( o ) p->nCompactOut++;
+    }
+    p->nDupDropped += nDup;
+    p->nRejected += nRej;
+    if( o ){
+      p->nByte += o->nByte;
+      if( p->keys.n ) tsBufAppendByte(&p->keys, ',');
+      tsJsonQuote(&p->keys, o->zKey, strlen(o->zKey));
+    }
+  }else{
+    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+    if( o ) mtObjRemove(p, o);
+  }
+
+done:
+  if( o ){
+    if( p->rc ) mtObjRemove(p, o);
+    mtObjFree(o);
+  }
+  for(i=0; aIn && i<nId; i++) mtInClear(&aIn[i], mtNCol(p->s));
+  sqlite3_free(aIn);
+  sqlite3_free(azOld);
+  tsBufFree(&last);
+}
+
+/* The bucket number in an object key ("<t>/date=.../bucket=<b>/..."), -1 if
+** the key has none. */
+static int mtKeyBucket(const char *zKey){
+  const char *z = strstr(zKey, "/bucket=");
+  int b = 0, n = 0;
+  if( z==0 ) return -1;
+  for(z+=8; *z>='0' && *z<='9' && n<6; z++, n++) b = b*10 + (*z-'0');
+  return n>0 && *z=='/' ? b : -1;
+}
+
+/* A manifest object considered for trimming or compaction. */
+typedef struct MtCand MtCand;
+struct MtCand {
+  sqlite3_int64 iId;
+  int64_t iDay, nByte;
+  int iBucket;
+};
+
+static int mtCandCmp(const void *pa, const void *pb){
+  const MtCand *a = (const MtCand*)pa, *b = (const MtCand*)pb;
+  if( a->iDay!=b->iDay ) return a->iDay<b->iDay ? -1 : 1;
+  if( a->iBucket!=b->iBucket ) return a->iBucket<b->iBucket ? -1 : 1;
+  return a->iId<b->iId ? -1 : a->iId>b->iId;
+}
+
+/* Objects of our writer selected by zWhere (bound ?1 = writer, ?2 = iArg),
+** sorted by (day, bucket, id).  sqlite3_free the result. */
+static MtCand *mtCandLoad(MtRun *p, const char *zWhere, int64_t iArg, int *pn){
+  MtCand *a = 0;
+  int n = 0, nAlloc = 0;
+  sqlite3_stmt *pStmt = mtPrepare(p, "SELECT id, key, nbyte, tmin FROM \"%w\".\"%w_objects\""
+                                     " WHERE writer=?1 AND %s", p->zDb, p->zTab, zWhere);
+  *pn = 0;
+  if( pStmt==0 ) return 0;
+  sqlite3_bind_text(pStmt, 1, p->zWriter, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iArg);
+  while( p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zKey = (const char*)sqlite3_column_text(pStmt, 1);
+    int iB = zKey ? mtKeyBucket(zKey) : -1;
+    if( iB<0 ) continue;                   /* not a key of ours: leave it */
+    if( n==nAlloc ){
+      MtCand *aNew = sqlite3_realloc64(a, sizeof(MtCand)*(nAlloc = nAlloc ? 2*nAlloc : 64));
+      if( aNew==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
+      a = aNew;
+    }
+    a[n].iId = sqlite3_column_int64(pStmt, 0);
+    a[n].nByte = sqlite3_column_int64(pStmt, 2);
+    a[n].iDay = tsFloorDiv(sqlite3_column_int64(pStmt, 3), MT_NS_PER_DAY);
+    a[n].iBucket = iB;
+    n++;
+  }
+  if( sqlite3_finalize(pStmt)!=SQLITE_OK ) mtSqlErr(p, "reading the manifest");
+  if( p->rc ){ sqlite3_free(a); return 0; }
+  if( n>1 ) qsort(a, n, sizeof(MtCand), mtCandCmp);
+  *pn = n;
+  return a;
+}
+
+/* Retention of partly expired objects (tmin < expiry <= tmax): each is
+** rewritten without its expired rows. */
+static void mtTrim(MtRun *p){
+  int n = 0, i;
+  int64_t nDone = 0;
+  MtCand *a = mtCandLoad(p, "tmin < ?2", p->iExpire, &n);
+  for(i=0; i<n && p->rc==SQLITE_OK && nDone<p->nCompactBudget; i++){
+    mtRewrite(p, &a[i].iId, 1, a[i].iBucket, a[i].iDay, 0);
+    nDone += a[i].nByte;
+  }
+  sqlite3_free(a);
+}
+
+/*
+** Compaction: objects smaller than half the target of one day and bucket
+** are merged, in id order, into groups of at most the target size and
+** MT_COMPACT_MAXIN inputs.  A day that tiering may still add to (it ends
+** after the boundary) is merged only once it has nCompactMin small
+** objects, so an hourly pass does not rewrite the day every hour; an older
+** day is merged as soon as it has two.  At most nCompactBudget input bytes
+** per pass; the rest is left for the next pass (each merge commits on its
+** own, so the work is resumable at any point).
+*/
+static void mtCompact(MtRun *p){
+  int n = 0, i, j, k;
+  int64_t nDone = 0;
+  MtCand *a = mtCandLoad(p, "nbyte < ?2", p->nCompactTarget/2, &n);
+  sqlite3_int64 *aId = sqlite3_malloc64(sizeof(sqlite3_int64)*MT_COMPACT_MAXIN);
+  if( aId==0 && p->rc==SQLITE_OK ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
+  for(i=0; aId && i<n && p->rc==SQLITE_OK && nDone<p->nCompactBudget; i=j){
+    int bOpen;
+    for(j=i+1; j<n && a[j].iDay==a[i].iDay && a[j].iBucket==a[i].iBucket; j++){}
+    bOpen = (a[i].iDay+1)*MT_NS_PER_DAY > p->iBound;
+    if( j-i < (bOpen ? p->nCompactMin : 2) ) continue;
+    for(k=i; k<j && p->rc==SQLITE_OK && nDone<p->nCompactBudget; ){
+      int nG = 0;
+      int64_t nB = 0;
+      /* Two inputs at least (each is under half the target, so two fit),
+      ** then while the target and the pass's budget allow. */
+      while( k<j && nG<MT_COMPACT_MAXIN && (nG<2 || (nB + a[k].nByte <= p->nCompactTarget
+                                                     && nDone + nB + a[k].nByte <= p->nCompactBudget)) ){
+        aId[nG++] = a[k].iId;
+        nB += a[k++].nByte;
+      }
+      if( nG>=2 ){
+        mtRewrite(p, aId, nG, a[i].iBucket, a[i].iDay, 1);
+        nDone += nB;
+      }
+    }
+  }
+  sqlite3_free(aId);
+  sqlite3_free(a);
 }
 
 /*************************************************************************
@@ -1074,15 +1569,19 @@ static void mtOrphans(MtRun *p){
 static void mtTable(MtRun *p, TsJsonW *pJw){
   int64_t t0 = mtWallMs();
   p->iNow = tsEnvNow(p->pEnv);
-  mtSchemaLoad(p);
+  mtConfigLoad(p);
   if( p->rc==SQLITE_OK ) mtStoreOpen(p);
   if( p->rc==SQLITE_OK && mtLeaseAcquire(p) ){
-    p->iBound = p->iNow - p->s.iMemRet;
-    p->iExpire = p->iBound - p->s.iMagRet;
+    p->iBound = p->iNow - p->s->iMemRet;
+    p->iExpire = p->iBound - p->s->iMagRet;
     mtTier(p);
     if( p->rc==SQLITE_OK ) mtRetention(p);
+    if( p->rc==SQLITE_OK ) mtTrim(p);
+    if( p->rc==SQLITE_OK ) mtCompact(p);
     if( p->rc==SQLITE_OK ) mtOrphans(p);
     mtLeaseRelease(p);
+    /* Chunks were deleted and written behind the handle's back. */
+    tsTableInvalidate(p->pTab);
   }
   if( p->rc ) return;
   tsJwObjBegin(pJw);
@@ -1101,6 +1600,11 @@ static void mtTable(MtRun *p, TsJsonW *pJw){
     tsJwKeyInt(pJw, "rows_expired", p->nRowExpired);
     tsJwKeyInt(pJw, "objects_expired", p->nObjExpired);
     tsJwKeyInt(pJw, "orphans_deleted", p->nOrphan);
+    tsJwKeyInt(pJw, "objects_trimmed", p->nObjTrimmed);
+    tsJwKeyInt(pJw, "objects_compacted", p->nObjCompacted);
+    tsJwKeyInt(pJw, "compacted_into", p->nCompactOut);
+    tsJwKeyInt(pJw, "duplicates_dropped", p->nDupDropped);
+    tsJwKeyInt(pJw, "rows_rejected", p->nRejected);
     tsJwKeyInt(pJw, "rounds_aborted", p->nAborted);
     tsJwKey(pJw, "keys");
     tsJwArrBegin(pJw);
@@ -1112,94 +1616,144 @@ static void mtTable(MtRun *p, TsJsonW *pJw){
 }
 
 static void mtRunClear(MtRun *p){
-  mtSchemaClear(&p->s);
   sqlite3_free(p->zWriter);
+  sqlite3_free(p->zEnc);
+  sqlite3_free(p->zKmsKey);
   sqlite3_free(p->zHolder);
   sqlite3_free(p->zBusy);
-  sqlite3_free(p->zTab);
   tsObjClose(p->pStore);
   tsBufFree(&p->keys);
+  tsTableRelease(p->pTab);
+  memset(p, 0, sizeof(*p));
 }
 
-static int mtIsTable(sqlite3 *db, const char *zTab){
+/* Options of one ts_maintain call (the second argument). */
+typedef struct MtOpts MtOpts;
+struct MtOpts {
+  int64_t iGrace;              /* orphan_grace, ns */
+  int64_t nTarget;             /* compact_target, bytes */
+  int64_t nBudget;             /* compact_max_bytes, bytes */
+  int nMin;                    /* compact_min_objects */
+};
+
+/* A size: an integer (bytes) or text "<n>[KB|MB|GB]" (1024-based).  0 ok. */
+static int mtParseSize(sqlite3_value *pV, int64_t *pn){
+  const char *z;
+  int64_t v = 0, m = 1;
+  int n = 0;
+  if( sqlite3_value_type(pV)==SQLITE_INTEGER ){
+    *pn = sqlite3_value_int64(pV);
+    return *pn<0;
+  }
+  z = (const char*)sqlite3_value_text(pV);
+  if( z==0 ) return 1;
+  while( z[n]>='0' && z[n]<='9' && n<15 ){ v = v*10 + (z[n]-'0'); n++; }
+  if( n==0 ) return 1;
+  if( sqlite3_stricmp(z+n, "KB")==0 ) m = 1024;
+  else if( sqlite3_stricmp(z+n, "MB")==0 ) m = 1024*1024;
+  else if( sqlite3_stricmp(z+n, "GB")==0 ) m = 1024*1024*1024;
+  else if( z[n] ) return 1;
+  *pn = v*m;
+  return 0;
+}
+
+/* Parse the options argument into *pO; 0 or an sqlite3_malloc'd message. */
+static char *mtOptions(sqlite3 *db, sqlite3_value *pArg, MtOpts *pO){
   sqlite3_stmt *pStmt = 0;
-  int b = 0;
-  char *zSql = sqlite3_mprintf("SELECT 1 FROM \"main\".\"%w_config\" WHERE k='format'", zTab);
-  if( zSql && sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
-    b = sqlite3_step(pStmt)==SQLITE_ROW;
+  char *zErr = 0;
+  int rc;
+  if( sqlite3_prepare_v2(db, "SELECT key, value FROM json_each(CASE WHEN json_valid(?1) AND "
+                         "json_type(?1)='object' THEN ?1 END)", -1, &pStmt, 0)!=SQLITE_OK ){
+    return sqlite3_mprintf("ts_maintain: %s", sqlite3_errmsg(db));
+  }
+  sqlite3_bind_value(pStmt, 1, pArg);
+  {
+    sqlite3_stmt *pV = 0;
+    int bObj = 0;
+    if( sqlite3_prepare_v2(db, "SELECT json_valid(?1) AND json_type(?1)='object'", -1, &pV, 0)
+        ==SQLITE_OK ){
+      sqlite3_bind_value(pV, 1, pArg);
+      if( sqlite3_step(pV)==SQLITE_ROW ) bObj = sqlite3_column_int(pV, 0);
+    }
+    sqlite3_finalize(pV);
+    if( !bObj ){
+      sqlite3_finalize(pStmt);
+      return sqlite3_mprintf("ts_maintain: options must be a JSON object, e.g. "
+                             "'{\"orphan_grace\":\"1h\"}'");
+    }
+  }
+  while( zErr==0 && (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    const char *zK = (const char*)sqlite3_column_text(pStmt, 0);
+    sqlite3_value *pV = sqlite3_column_value(pStmt, 1);
+    const char *zV = (const char*)sqlite3_column_text(pStmt, 1);
+    int64_t v = 0;
+    if( zK==0 ) continue;
+    if( strcmp(zK, "orphan_grace")==0 ){
+      if( sqlite3_column_type(pStmt, 1)==SQLITE_INTEGER ) pO->iGrace = sqlite3_column_int64(pStmt, 1);
+      else if( zV==0 || mtParseInterval(zV, &v) ){
+        zErr = sqlite3_mprintf("ts_maintain: bad value for orphan_grace: '%s' "
+                               "(expected an interval such as '1h' or '0s')", zV ? zV : "");
+      }else pO->iGrace = v;
+    }else if( strcmp(zK, "compact_target")==0 || strcmp(zK, "compact_max_bytes")==0 ){
+      if( mtParseSize(pV, &v) || v<1 ){
+        zErr = sqlite3_mprintf("ts_maintain: bad value for %s: '%s' (expected a size in "
+                               "bytes such as 67108864 or '64MB')", zK, zV ? zV : "");
+      }else if( zK[8]=='t' ){ pO->nTarget = v; }else{ pO->nBudget = v; }
+    }else if( strcmp(zK, "compact_min_objects")==0 ){
+      if( sqlite3_column_type(pStmt, 1)!=SQLITE_INTEGER || (v = sqlite3_column_int64(pStmt, 1))<2
+       || v>MT_COMPACT_MAXIN ){
+        zErr = sqlite3_mprintf("ts_maintain: bad value for compact_min_objects: '%s' "
+                               "(expected an integer from 2 to %d)", zV ? zV : "", MT_COMPACT_MAXIN);
+      }else pO->nMin = (int)v;
+    }else{
+      zErr = sqlite3_mprintf("ts_maintain: unknown option '%s' (options: orphan_grace, "
+                             "compact_target, compact_max_bytes, compact_min_objects)", zK);
+    }
   }
   sqlite3_finalize(pStmt);
-  sqlite3_free(zSql);
-  return b;
+  return zErr;
 }
 
 static void maintainFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   TsEnv *pEnv = (TsEnv*)sqlite3_user_data(ctx);
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   TsBuf out; TsJsonW jw;
-  char **azTab = 0;
+  char **azTab = 0;            /* tsTableList: one allocation */
+  char *zDb = 0, *zOne = 0;    /* the named table's schema and name */
   int nTab = 0, i, rc = SQLITE_OK;
-  int64_t iGrace = MT_GRACE_DEFAULT;
+  MtOpts opts;
   char *zErr = 0;
+  opts.iGrace = MT_GRACE_DEFAULT;
+  opts.nTarget = MT_COMPACT_TARGET;
+  opts.nBudget = MT_COMPACT_BUDGET;
+  opts.nMin = MT_COMPACT_MIN;
   if( !sqlite3_get_autocommit(db) ){
     sqlite3_result_error(ctx, "ts_maintain: cannot run inside a transaction "
                               "(it commits its own transactions)", -1);
     return;
   }
   if( argc>=2 && sqlite3_value_type(argv[1])!=SQLITE_NULL ){
-    sqlite3_stmt *pO = 0;
-    if( sqlite3_prepare_v2(db, "SELECT CASE WHEN ok THEN json_extract(?1, '$.orphan_grace') END, ok"
-                           " FROM (SELECT CASE WHEN json_valid(?1) THEN json_type(?1)='object'"
-                           " ELSE 0 END AS ok)", -1, &pO, 0)==SQLITE_OK ){
-      sqlite3_bind_value(pO, 1, argv[1]);
-      if( sqlite3_step(pO)==SQLITE_ROW ){
-        if( !sqlite3_column_int(pO, 1) ){
-          zErr = sqlite3_mprintf("ts_maintain: options must be a JSON object, e.g. "
-                                 "'{\"orphan_grace\":\"1h\"}'");
-        }else if( sqlite3_column_type(pO, 0)!=SQLITE_NULL ){
-          const char *z = (const char*)sqlite3_column_text(pO, 0);
-          int64_t v;
-          if( sqlite3_column_type(pO, 0)==SQLITE_INTEGER ) iGrace = sqlite3_column_int64(pO, 0);
-          else if( z==0 || mtParseInterval(z, &v) ){
-            zErr = sqlite3_mprintf("ts_maintain: bad value for orphan_grace: '%s' "
-                                   "(expected an interval such as '1h' or '0s')", z ? z : "");
-          }else iGrace = v;
-        }
-      }
-      sqlite3_finalize(pO);
-    }
+    zErr = mtOptions(db, argv[1], &opts);
     if( zErr ){ sqlite3_result_error(ctx, zErr, -1); sqlite3_free(zErr); return; }
   }
   if( argc>=1 && sqlite3_value_type(argv[0])!=SQLITE_NULL ){
     const char *zT = (const char*)sqlite3_value_text(argv[0]);
-    if( zT==0 || !mtIsTable(db, zT) ){
-      zErr = sqlite3_mprintf("ts_maintain: no timeseries table named '%s' in schema main",
-                             zT ? zT : "");
-      sqlite3_result_error(ctx, zErr, -1);
-      sqlite3_free(zErr);
+    if( zT==0 || tsTableSplitName(zT, &zDb, &zOne)!=SQLITE_OK ){
+      sqlite3_result_error_nomem(ctx);
       return;
     }
-    azTab = sqlite3_malloc64(sizeof(char*));
-    if( azTab ) azTab[0] = sqlite3_mprintf("%s", zT);
-    if( azTab==0 || azTab[0]==0 ){ sqlite3_free(azTab); sqlite3_result_error_nomem(ctx); return; }
     nTab = 1;
   }else{
-    sqlite3_stmt *pL = 0;
-    if( sqlite3_prepare_v2(db, "SELECT name FROM main.sqlite_schema WHERE type='table' "
-                               "AND rootpage=0 ORDER BY name", -1, &pL, 0)==SQLITE_OK ){
-      while( sqlite3_step(pL)==SQLITE_ROW ){
-        const char *z = (const char*)sqlite3_column_text(pL, 0);
-        char **a;
-        if( z==0 || !mtIsTable(db, z) ) continue;
-        a = sqlite3_realloc64(azTab, sizeof(char*)*(nTab+1));
-        if( a==0 ){ rc = SQLITE_NOMEM; break; }
-        azTab = a;
-        azTab[nTab] = sqlite3_mprintf("%s", z);
-        if( azTab[nTab]==0 ){ rc = SQLITE_NOMEM; break; }
-        nTab++;
-      }
+    rc = tsTableList(db, "main", &azTab, &nTab, &zErr);
+    zDb = sqlite3_mprintf("main");
+    if( rc==SQLITE_OK && zDb==0 ) rc = SQLITE_NOMEM;
+    if( rc ){
+      char *z = sqlite3_mprintf("ts_maintain: %s", zErr ? zErr : sqlite3_errstr(rc));
+      sqlite3_result_error(ctx, z ? z : "ts_maintain: out of memory", -1);
+      sqlite3_result_error_code(ctx, rc);
+      sqlite3_free(z); sqlite3_free(zErr); sqlite3_free(azTab); sqlite3_free(zDb);
+      return;
     }
-    sqlite3_finalize(pL);
   }
   tsBufInit(&out);
   tsJwInit(&jw, &out);
@@ -1209,12 +1763,23 @@ static void maintainFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   for(i=0; i<nTab && rc==SQLITE_OK; i++){
     MtRun run;
     memset(&run, 0, sizeof(run));
-    run.db = db; run.pEnv = pEnv; run.zDb = "main"; run.iGrace = iGrace;
-    run.zTab = azTab[i]; azTab[i] = 0;
+    run.db = db; run.pEnv = pEnv; run.iGrace = opts.iGrace;
+    run.nCompactTarget = opts.nTarget;
+    run.nCompactBudget = opts.nBudget;
+    run.nCompactMin = opts.nMin;
     tsBufInit(&run.keys);
-    mtTable(&run, &jw);
-    if( run.rc ){
+    rc = tsTableOpen(pEnv, db, zDb, zOne ? zOne : azTab[i], &run.pTab, &zErr);
+    if( rc==SQLITE_OK ){
+      run.s = tsTableSchema(run.pTab);
+      run.zDb = tsTableDb(run.pTab);
+      run.zTab = tsTableName(run.pTab);
+      mtTable(&run, &jw);
       rc = run.rc;
+    }else{
+      run.zErr = sqlite3_mprintf("ts_maintain: %s", zErr ? zErr : sqlite3_errstr(rc));
+      sqlite3_free(zErr); zErr = 0;
+    }
+    if( rc && rc!=SQLITE_NOMEM ){
       sqlite3_result_error(ctx, run.zErr ? run.zErr : "ts_maintain: out of memory", -1);
       sqlite3_result_error_code(ctx, rc);
     }
@@ -1223,8 +1788,9 @@ static void maintainFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   tsJwArrEnd(&jw);
   tsJwObjEnd(&jw);
-  for(i=0; i<nTab; i++) sqlite3_free(azTab[i]);
   sqlite3_free(azTab);
+  sqlite3_free(zDb);
+  sqlite3_free(zOne);
   if( rc==SQLITE_OK ){
     if( tsJwError(&jw) || out.bErr ) sqlite3_result_error_nomem(ctx);
     else sqlite3_result_text(ctx, (const char*)out.a, (int)out.n, SQLITE_TRANSIENT);

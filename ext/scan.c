@@ -29,6 +29,7 @@
 */
 const TsSourceMethods *const tsSourceAll[] = {
   &tsSourceMemory,       /* priority 0: the memory tier */
+  &tsSourceCold,         /* priority 1: the cold tier (Parquet objects) */
   &tsSourceDebug,        /* last: test-only, rows only once enabled */
 };
 const int tsSourceCount = (int)(sizeof(tsSourceAll)/sizeof(tsSourceAll[0]));
@@ -221,7 +222,11 @@ static void laneSortPend(TsCursor *pCur, TsLane *pL){
     if( i>=n ){
       int j;
       for(j=0; j<n/2; j++){ TsBlockInfo t = a[j]; a[j] = a[n-1-j]; a[n-1-j] = t; }
-      return;
+      /* Reversed ascending-by-tMin is descending-by-tMax only for blocks
+      ** that do not overlap (one source); overlapping blocks of two
+      ** sources (a late write over cold rows) need the sort. */
+      for(i=1; i<n && xCmp(&a[i-1], &a[i])<=0; i++){}
+      if( i>=n ) return;
     }
   }
   qsort(a, (size_t)n, sizeof(TsBlockInfo), xCmp);
@@ -807,6 +812,13 @@ static int tsFilterImpl(sqlite3_vtab_cursor *pCursor, int idxNum, const char *id
       }
       z++;
     }
+  }
+  /* Retention at scan time: rows older than now - memory_retention -
+  ** magnetic_retention are never returned, in either tier, even before
+  ** ts_maintain drops them. */
+  {
+    sqlite3_int64 iExpire = tsEnvNow(p->pEnv) - p->s.iMemRet - p->s.iMagRet;
+    if( pCur->tLo<iExpire ) pCur->tLo = iExpire;
   }
   /* Reads see this connection's pending rows: flush them first. */
   if( rc==SQLITE_OK && p->pPendFirst ) rc = tsTabFlushAll(p);

@@ -166,6 +166,9 @@ extern const int tsSourceCount;
 /* The memory tier (ext/source_mem.c). */
 extern const TsSourceMethods tsSourceMemory;
 
+/* The cold tier: Parquet objects listed in <t>_objects (ext/cold_read.c). */
+extern const TsSourceMethods tsSourceCold;
+
 /* The test-only overlay source (ext/source_debug.c) and its SQL function
 ** ts_debug_overlay(table). */
 extern const TsSourceMethods tsSourceDebug;

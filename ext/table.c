@@ -102,7 +102,10 @@ int tsTabStmt(TsTable *p, int eStmt, sqlite3_stmt **ppStmt){
         zSql = sqlite3_mprintf("PRAGMA \"%w\".data_version", zDb);
         break;
       case STMT_ROW_COUNT:
-        zSql = sqlite3_mprintf("SELECT count(*), total(nrow) FROM \"%w\".\"%w_chunks\"", zDb, zTab);
+        /* Rows of both tiers: the cold tier's from its manifest. */
+        zSql = sqlite3_mprintf("SELECT count(*), total(nrow) + (SELECT total(nrow) FROM"
+                               " \"%w\".\"%w_objects\") FROM \"%w\".\"%w_chunks\"",
+                               zDb, zTab, zDb, zTab);
         break;
     }
     if( zSql==0 ) return SQLITE_NOMEM;

@@ -104,7 +104,7 @@ struct TsSeries {
 #define STMT_CHUNK_INSERT    7  /* (sid, tmin, tmax, nrow, data) */
 #define STMT_CHUNK_DELETE    8  /* WHERE id=?1 */
 #define STMT_DATA_VERSION    9  /* PRAGMA data_version */
-#define STMT_ROW_COUNT      10  /* count(*), total(nrow) of _chunks */
+#define STMT_ROW_COUNT      10  /* count(*) of _chunks, rows of both tiers */
 #define STMT_COUNT          11
 
 struct TsTable {
@@ -132,7 +132,7 @@ struct TsTable {
   int bHaveVersion;       /* iDataVersion is valid */
   sqlite3_int64 iDataVersion;  /* PRAGMA data_version of the last check */
   int bTxnChecked;        /* the cache was checked in this write txn */
-  sqlite3_int64 nRowEst;  /* rows in the memory tier (for costs) */
+  sqlite3_int64 nRowEst;  /* rows in both tiers (for costs; cold: manifest nrow) */
 
   /* Pending buffer. */
   TsSeries *pPendFirst;   /* series with pending rows (referenced) */

@@ -10,6 +10,7 @@
 ** through sqlite3_auto_extension() as the tests do.
 */
 #include "tslite.h"
+#include "backup.h"
 SQLITE_EXTENSION_INIT1
 
 typedef int (*RegisterFn)(sqlite3*, TsEnv*);
@@ -25,6 +26,13 @@ int sqlite3_tslite_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines
     { "parquet",  tsPqVtabRegister },
     { "unload",   tsUnloadRegister },
     { "maintain", tsMaintainRegister },
+    { "catalog",  tsCatalogRegister },
+    { "agg",      tsAggRegister },
+    { "lineproto", tsLineProtoRegister },
+    { "batchload", tsBatchLoadRegister },
+    { "backup",   tsBackupRegister },
+    { "restore",  tsRestoreRegister },
+    { "sched",    tsSchedSqlRegister },
   };
   int rc = SQLITE_OK;
   size_t i;

@@ -106,10 +106,34 @@ int tsPqVtabRegister(sqlite3 *db, TsEnv *pEnv);
 ** Interface to unload.c: ts_unload().
 */
 int tsUnloadRegister(sqlite3 *db, TsEnv *pEnv);
+/* ts_batch_load(config_json), ts_batch_load_resume(task_id) (batch_load.c). */
+int tsBatchLoadRegister(sqlite3 *db, TsEnv *pEnv);
 /* ts_maintain([table [, options_json]]): the cold tier's writer (maintain.c). */
 int tsMaintainRegister(sqlite3 *db, TsEnv *pEnv);
 /* Test-only hook of maintain.c: called at named points ("uploaded": the
 ** round's objects are uploaded, its commit transaction not begun). */
 extern void (*tsMaintainTestHook)(sqlite3 *db, const char *zPoint);
+
+/**************************************************************************
+** Interface to catalog.c: ts_series(table), the series catalogue.
+*/
+int tsCatalogRegister(sqlite3 *db, TsEnv *pEnv);
+
+/**************************************************************************
+** Interface to agg.c: the timeseries_agg module (native time-bucket
+** aggregation and lastpoint over a timeseries table).
+*/
+int tsAggRegister(sqlite3 *db, TsEnv *pEnv);
+
+/**************************************************************************
+** Interface to lineproto_sql.c: ts_write_lp(text[, options_json]).
+*/
+int tsLineProtoRegister(sqlite3 *db, TsEnv *pEnv);
+
+/**************************************************************************
+** Interface to sched_sql.c / sched_run.c: ts_schedule_next() and the
+** scheduled queries (ts_scheduled_query_*, ts_scheduler_run_due).
+*/
+int tsSchedSqlRegister(sqlite3 *db, TsEnv *pEnv);
 
 #endif /* TSLITE_H */

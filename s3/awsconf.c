@@ -14,7 +14,8 @@
 **                an endpoint is set and virtual-host for AWS (store_s3.c
 **                also picks path style for bucket names with dots, which
 **                break TLS host-name checks as virtual hosts)
-**   plain http   TsObjConfig.bAllowHttp or TSLITE_S3_ALLOW_HTTP=1
+**   (http/https: the endpoint's scheme, used as configured; endpoint.c
+**   parses it.  TSLITE_S3_ALLOW_HTTP and TsObjConfig.bAllowHttp are no-ops.)
 **   attempts     TsObjConfig.nMaxAttempts, AWS_MAX_ATTEMPTS, else 5
 **
 ** INI files: "[section]" headers, "key = value" lines, '#'/';' comments; in
@@ -156,7 +157,7 @@ int tsAwsConfLoad(const TsObjConfig *pCfg, TsAwsConf *p, char **pzErr){
     goto fail;
   }
 
-  /* Style, http, attempts, CA bundle. */
+  /* Style, attempts, CA bundle. */
   z = pCfg->zUrlStyle ? pCfg->zUrlStyle : envNonEmpty("TSLITE_S3_URL_STYLE");
   p->bStyleSet = z!=0;
   if( z && strcmp(z, "path")==0 ) p->bPathStyle = 1;
@@ -165,8 +166,6 @@ int tsAwsConfLoad(const TsObjConfig *pCfg, TsAwsConf *p, char **pzErr){
     tsObjErr(pzErr, "s3:// store: url style '%s' is not 'path' or 'virtual'", z);
     goto fail;
   }else p->bPathStyle = p->zEndpoint!=0;
-  z = getenv("TSLITE_S3_ALLOW_HTTP");
-  p->bAllowHttp = pCfg->bAllowHttp || (z && strcmp(z, "1")==0);
   p->nMaxAttempts = pCfg->nMaxAttempts;
   if( p->nMaxAttempts<=0 && (z = envNonEmpty("AWS_MAX_ATTEMPTS"))!=0 ) p->nMaxAttempts = atoi(z);
   if( p->nMaxAttempts<=0 ) p->nMaxAttempts = 5;

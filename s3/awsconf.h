@@ -19,7 +19,6 @@ struct TsAwsConf {
   char *zCaBundle;   /* AWS_CA_BUNDLE or NULL */
   int bPathStyle;    /* 1: https://endpoint/bucket/key; 0: https://bucket.endpoint/key */
   int bStyleSet;     /* bPathStyle came from TsObjConfig or TSLITE_S3_URL_STYLE */
-  int bAllowHttp;    /* plain http allowed (loopback only; checked by the caller) */
   int nMaxAttempts;  /* >= 1 */
 };
 

@@ -1,7 +1,8 @@
 /*
 ** objstore.c: the public object-store API of objstore.h.
 **
-** Parses the URI scheme and hands the rest to a back end (store_file.c for
+** Resolves plain paths to file:// URIs (tsObjUriResolve), parses the URI
+** scheme and hands the rest to a back end (store_file.c for
 ** file://, store_s3.c for s3://), validates every key once here so the back
 ** ends agree on what a key may be, and routes reads and writes through the
 ** client-side envelope encryption of objcrypt.c when a master key is
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TS_OBJ_MAX_KEY 1024
 
@@ -106,9 +108,80 @@ static int checkKey(const char *zKey, int bPrefix, const char *zOp, char **pzErr
   return TS_OBJ_OK;
 }
 
+/* Length of a URI scheme prefix "name:" at the start of z (0 if none):
+** RFC 3986 scheme characters then ':'. */
+static size_t uriSchemeLen(const char *z){
+  size_t i = 0;
+  if( !((z[0]>='a' && z[0]<='z') || (z[0]>='A' && z[0]<='Z')) ) return 0;
+  while( (z[i]>='a' && z[i]<='z') || (z[i]>='A' && z[i]<='Z') || (z[i]>='0' && z[i]<='9')
+      || z[i]=='+' || z[i]=='-' || z[i]=='.' ) i++;
+  return z[i]==':' ? i+1 : 0;
+}
+
+char *tsObjUriResolve(const char *zIn, char **pzErr){
+  TsBuf b, path;
+  char *zCwd = 0, *zOut;
+  size_t n, i, nSeg = 0, aSegEnd[512];
+  int bDirTail;
+  if( zIn==0 || zIn[0]==0 ){
+    tsObjErr(pzErr, "object store: empty URI or path");
+    return 0;
+  }
+  if( strncmp(zIn, "s3://", 5)==0 || strncmp(zIn, "file://", 7)==0 ) return tsObjStrdup(zIn);
+  if( uriSchemeLen(zIn) ){
+    tsObjErr(pzErr, "object store: unsupported URI '%s' (expected s3://bucket/..., "
+             "file:///dir/... or a file path)", zIn);
+    return 0;
+  }
+  /* The absolute path, then fold it segment by segment into path. */
+  tsBufInit(&b);
+  tsBufInit(&path);
+  if( zIn[0]!='/' ){
+    zCwd = getcwd(0, 0);
+    if( zCwd==0 ){
+      tsObjErr(pzErr, "object store: cannot resolve relative path '%s': no working directory", zIn);
+      return 0;
+    }
+    tsBufAppendStr(&b, zCwd);
+    tsBufAppendByte(&b, '/');
+    free(zCwd);
+  }
+  tsBufAppendStr(&b, zIn);
+  n = b.n;
+  bDirTail = n>0 && (b.a[n-1]=='/' || (n>=2 && b.a[n-1]=='.' && b.a[n-2]=='/')
+                     || (n>=3 && b.a[n-1]=='.' && b.a[n-2]=='.' && b.a[n-3]=='/'));
+  for(i=0; i<n && !b.bErr; ){
+    size_t j = i;
+    while( j<n && b.a[j]!='/' ) j++;
+    if( j-i==0 || (j-i==1 && b.a[i]=='.') ){
+      /* empty or "." segment: nothing */
+    }else if( j-i==2 && b.a[i]=='.' && b.a[i+1]=='.' ){
+      if( nSeg>0 ){ nSeg--; path.n = nSeg ? aSegEnd[nSeg-1] : 0; }
+    }else{
+      if( nSeg>=sizeof(aSegEnd)/sizeof(aSegEnd[0]) ){
+        tsObjErr(pzErr, "object store: path '%s' has too many segments", zIn);
+        tsBufFree(&b); tsBufFree(&path);
+        return 0;
+      }
+      tsBufAppendByte(&path, '/');
+      tsBufAppend(&path, b.a + i, j - i);
+      aSegEnd[nSeg++] = path.n;
+    }
+    i = j + 1;
+  }
+  zOut = b.bErr || path.bErr ? 0
+       : tsObjMprintf("file://%.*s%s", (int)path.n, path.n ? (const char*)path.a : "",
+                      path.n==0 || bDirTail ? "/" : "");
+  tsBufFree(&b);
+  tsBufFree(&path);
+  if( zOut==0 ) tsObjErr(pzErr, "object store: out of memory");
+  return zOut;
+}
+
 int tsObjOpen(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp, char **pzErr){
   TsObjConfig cfg;
   TsObjStore *p = 0;
+  char *zRes;           /* zUri resolved (plain paths -> file://); owned */
   int rc;
   *pp = 0;
   memset(&cfg, 0, sizeof(cfg));
@@ -117,12 +190,16 @@ int tsObjOpen(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp, char *
     tsObjErr(pzErr, "object store: no URI given");
     return TS_OBJ_ERROR;
   }
+  zRes = tsObjUriResolve(zUri, pzErr);
+  if( zRes==0 ) return TS_OBJ_ERROR;
+  zUri = zRes;
   if( strncmp(zUri, "file://", 7)==0 ){
     rc = tsObjFileOpen(zUri + 7, &cfg, &p, pzErr);
   }else if( strncmp(zUri, "s3://", 5)==0 ){
     rc = tsObjS3Open(zUri + 5, &cfg, &p, pzErr);
   }else{
     tsObjErr(pzErr, "object store: unsupported URI '%s' (expected s3://bucket[/prefix] or file:///dir)", zUri);
+    free(zRes);
     return TS_OBJ_ERROR;
   }
   if( rc==TS_OBJ_OK ){
@@ -137,11 +214,12 @@ int tsObjOpen(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp, char *
     }
   }
   *pp = p;
+  free(zRes);
   return rc;
 }
 
-int tsObjOpenParent(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp,
-                    char **pzKey, char **pzErr){
+static int openParent(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp,
+                      char **pzKey, char **pzErr){
   const char *zSplit;   /* the '/' between the store root and the key */
   const char *zPath;
   char *zRoot = 0;
@@ -192,6 +270,23 @@ int tsObjOpenParent(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp,
     }
   }
   free(zRoot);
+  return rc;
+}
+
+int tsObjOpenParent(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp,
+                    char **pzKey, char **pzErr){
+  char *zRes;
+  int rc;
+  *pp = 0;
+  *pzKey = 0;
+  if( zUri==0 ){
+    tsObjErr(pzErr, "object store: no URI given");
+    return TS_OBJ_ERROR;
+  }
+  zRes = tsObjUriResolve(zUri, pzErr);
+  if( zRes==0 ) return TS_OBJ_ERROR;
+  rc = openParent(zRes, pCfg, pp, pzKey, pzErr);
+  free(zRes);
   return rc;
 }
 
@@ -266,6 +361,42 @@ int tsObjCopy(TsObjStore *p, const char *zSrcKey, const char *zDstKey, char **pz
   if( rc!=TS_OBJ_OK ) return rc;
   tsObjCryptForget(p->pCrypt, zDstKey);
   return p->pM->xCopy(p, zSrcKey, zDstKey, pzErr);
+}
+
+/* Cross-store copy (objstore.h).  The streamed path reads 8 MiB ranges so
+** memory stays bounded whatever the object's size. */
+#define OBJ_COPY_CHUNK (8 << 20)
+int tsObjCopyAcross(TsObjStore *pSrc, const char *zSrcKey, TsObjStore *pDst,
+                    const char *zDstKey, int *pbServer, char **pzErr){
+  TsObjWriter *w = 0;
+  TsBuf b;
+  int64_t iOff = 0;
+  int rc = checkKey(zSrcKey, 0, "copy", pzErr);
+  if( pbServer ) *pbServer = 0;
+  if( rc==TS_OBJ_OK ) rc = checkKey(zDstKey, 0, "copy", pzErr);
+  if( rc!=TS_OBJ_OK ) return rc;
+  if( pSrc->pCrypt==0 && pDst->pCrypt==0 && pDst->pM->xCopyFrom ){
+    rc = pDst->pM->xCopyFrom(pDst, zDstKey, pSrc, zSrcKey, pzErr);
+    if( rc!=TS_OBJ_NOCOPY ){
+      if( rc==TS_OBJ_OK && pbServer ) *pbServer = 1;
+      return rc;
+    }
+  }
+  tsBufInit(&b);
+  rc = tsObjWriterOpen(pDst, zDstKey, &w, pzErr);
+  while( rc==TS_OBJ_OK ){
+    tsBufReset(&b);
+    rc = tsObjGet(pSrc, zSrcKey, iOff, OBJ_COPY_CHUNK, &b, pzErr);
+    if( rc==TS_OBJ_RANGE && iOff>0 ){ rc = TS_OBJ_OK; break; }  /* size was a multiple */
+    if( rc!=TS_OBJ_OK ) break;
+    if( b.n>0 ) rc = tsObjWriterWrite(w, b.a, b.n, pzErr);
+    iOff += (int64_t)b.n;
+    if( b.n<(size_t)OBJ_COPY_CHUNK ) break;
+  }
+  tsBufFree(&b);
+  if( rc==TS_OBJ_OK ) return tsObjWriterFinish(w, pzErr);
+  tsObjWriterAbort(w);
+  return rc;
 }
 
 /* With encryption on, listed sizes are translated to plaintext sizes (-1

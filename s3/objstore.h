@@ -40,8 +40,9 @@ struct TsObjConfig {
                            ** (NULL = env TSLITE_S3_SSE, else none) */
   const char *zKmsKey;     /* KMS key id/ARN for sse_kms (NULL = env TSLITE_S3_KMS_KEY) */
   /* Appended by the s3 issue (see docs/object-storage.md): */
-  int bAllowHttp;          /* 1: allow a plain-http endpoint (loopback hosts only);
-                           ** 0: env TSLITE_S3_ALLOW_HTTP=1 or refuse http */
+  int bAllowHttp;          /* no-op, kept for source compatibility: an endpoint
+                           ** is used as configured, http:// included (as is
+                           ** the old TSLITE_S3_ALLOW_HTTP variable) */
   const char *zCseKeyFile; /* client-side encryption master key file (32 raw
                            ** bytes or 64 hex digits); NULL = env
                            ** TSLITE_CSE_KEY_FILE, else env TSLITE_CSE_KEY (hex),
@@ -77,6 +78,17 @@ int tsObjOpenParent(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp,
 
 void tsObjClose(TsObjStore *p);   /* accepts NULL */
 
+/* The URI that zIn names, as tsObjOpen and tsObjOpenParent read it (both
+** call this first, so every user of a store takes plain paths): an s3:// or
+** file:// URI is returned as given; a plain path ("data/x.parquet",
+** "./out/", "/srv/lake") becomes "file://" + its absolute path, a relative
+** one resolved against the working directory (as SQLite resolves database
+** names), with "." and ".." segments and repeated '/' folded and a trailing
+** '/' kept.  Text that starts like another URI scheme ("gs://b", "http:")
+** is an error (write "./name:x" for a file whose name has a ':').
+** Returns a malloc'd string, or NULL with *pzErr set. */
+char *tsObjUriResolve(const char *zIn, char **pzErr);
+
 /* Whole-object write: the object appears complete or not at all. */
 int tsObjPut(TsObjStore *p, const char *zKey, const void *a, size_t n, char **pzErr);
 
@@ -101,6 +113,17 @@ int tsObjDeleteMany(TsObjStore *p, const char *const *azKey, int nKey, char **pz
 
 /* Server-side copy within the store. */
 int tsObjCopy(TsObjStore *p, const char *zSrcKey, const char *zDstKey, char **pzErr);
+
+/* Copy object zSrcKey of store pSrc to zDstKey of store pDst (objstore.c,
+** added by the backup issue).  Server-side (S3 CopyObject, no bytes through
+** this process) when both are S3 stores on the same endpoint, region and
+** access key and neither uses client-side encryption; otherwise the bytes
+** are streamed: ranged GETs of 8 MiB into a tsObjWriter (decrypting and
+** re-encrypting when client-side encryption is on).  The destination
+** appears complete or not at all.  *pbServer (if not NULL) is set to 1 for a
+** server-side copy, else 0.  A missing source is TS_OBJ_NOTFOUND. */
+int tsObjCopyAcross(TsObjStore *pSrc, const char *zSrcKey, TsObjStore *pDst,
+                    const char *zDstKey, int *pbServer, char **pzErr);
 
 /* Call xCb for each object whose key starts with zPrefix (relative to the
 ** root), in key order.  xCb returns non-zero to stop early (not an error).

@@ -32,7 +32,15 @@ struct TsObjMethods {
   void (*xWriterAbort)(TsObjWriter*);                  /* frees the writer */
   /* optional (NULL: one xDelete per key) */
   int (*xDeleteMany)(TsObjStore*, const char *const *azKey, int nKey, char **pzErr);
+  /* optional (NULL: never server-side; added by the backup issue, used by
+  ** tsObjCopyAcross): copy zSrc of store pSrc to zDst of this store on the server.
+  ** Returns TS_OBJ_NOCOPY, having sent nothing, when the two stores cannot
+  ** copy server-side (another back end, endpoint or credentials). */
+  int (*xCopyFrom)(TsObjStore *pDst, const char *zDst, TsObjStore *pSrc, const char *zSrc,
+                   char **pzErr);
 };
+/* xCopyFrom's "not possible here": the caller streams the bytes instead. */
+#define TS_OBJ_NOCOPY  (-1)
 
 struct TsObjStore {
   const TsObjMethods *pM;  /* back end */

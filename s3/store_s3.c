@@ -45,6 +45,7 @@
 ** TSLITE_S3_LIST_PAGE (max-keys per ListObjectsV2 page, default 1000).
 */
 #include "objstore_int.h"
+#include "endpoint.h"
 #include "awsconf.h"
 #include "sigv4.h"
 #include "s3xml.h"
@@ -843,6 +844,63 @@ static int s3Copy(TsObjStore *pBase, const char *zSrc, const char *zDst, char **
   return rc;
 }
 
+/* CopyObject from another S3 store (another bucket or prefix) into this one:
+** possible when both talk to the same endpoint with the same access key (the
+** request is signed with this store's credentials and must be allowed to
+** read the source).  Else TS_OBJ_NOCOPY with nothing sent. */
+static int s3CopyFrom(TsObjStore *pBase, const char *zDst, TsObjStore *pSrcBase,
+                      const char *zSrc, char **pzErr){
+  S3Store *p = (S3Store*)pBase;
+  S3Store *q = (S3Store*)pSrcBase;
+  S3Call c;
+  TsBuf src;
+  char *zFull, *zSrcFull;
+  int rc;
+  if( pSrcBase->pM!=pBase->pM ) return TS_OBJ_NOCOPY;
+  if( (p->conf.zEndpoint==0)!=(q->conf.zEndpoint==0)
+   || (p->conf.zEndpoint && strcmp(p->conf.zEndpoint, q->conf.zEndpoint)!=0)
+   || strcmp(p->conf.zRegion, q->conf.zRegion)!=0
+   || strcmp(p->conf.zAccessKey, q->conf.zAccessKey)!=0 ){
+    return TS_OBJ_NOCOPY;
+  }
+  zFull = objKey(p, zDst);
+  zSrcFull = objKey(q, zSrc);
+  tsBufInit(&src);
+  if( zFull==0 || zSrcFull==0 ){ free(zFull); free(zSrcFull); return TS_OBJ_NOMEM; }
+  tsBufAppendByte(&src, '/');
+  tsBufAppendStr(&src, q->zBucket);
+  tsBufAppendByte(&src, '/');
+  tsSigv4Encode(&src, zSrcFull, strlen(zSrcFull), 1);
+  tsBufAppendByte(&src, 0);
+  /* '=' (Hive folders "date=...") is sent unencoded: S3 decodes the header
+  ** either way, but s3rver decodes it with decodeURI, which keeps "%3D". */
+  if( !src.bErr ){
+    char *z = (char*)src.a, *w = z;
+    for(; *z; z++){
+      if( z[0]=='%' && z[1]=='3' && z[2]=='D' ){ *w++ = '='; z += 2; }
+      else *w++ = *z;
+    }
+    *w = 0;
+  }
+  memset(&c, 0, sizeof(c));
+  c.zOp = "CopyObject";
+  c.zMethod = "PUT";
+  c.zObjKey = zFull;
+  c.bCheck200 = 1;
+  if( !src.bErr ){ c.aH[c.nH].zName = "x-amz-copy-source"; c.aH[c.nH++].zValue = (const char*)src.a; }
+  addSse(p, &c);
+  rc = src.bErr ? TS_OBJ_NOMEM : s3Perform(p, &c, zDst, pzErr);
+  if( rc==TS_OBJ_NOTFOUND ){
+    tsObjErr(pzErr, "S3 CopyObject s3://%s/%s to s3://%s/%s failed: HTTP 404 %s: %s", q->zBucket,
+             zSrcFull, p->zBucket, zFull, c.zCode, c.zMsg);
+  }
+  callFree(&c);
+  tsBufFree(&src);
+  free(zFull);
+  free(zSrcFull);
+  return rc;
+}
+
 /* ---- ListObjectsV2 ---- */
 
 typedef struct ListEntry ListEntry;
@@ -1217,20 +1275,8 @@ static void s3Close(TsObjStore *pBase){
 
 static const TsObjMethods s3Methods = {
   "s3", s3Close, s3Put, s3Get, s3Head, s3Delete, s3Copy, s3List,
-  s3WriterOpen, s3WriterWrite, s3WriterFinish, s3WriterAbort, s3DeleteMany
+  s3WriterOpen, s3WriterWrite, s3WriterFinish, s3WriterAbort, s3DeleteMany, s3CopyFrom
 };
-
-/* Is the host part of an endpoint a loopback address? */
-static int isLoopback(const char *zHost, size_t n){
-  if( n==9 && strncasecmp(zHost, "localhost", 9)==0 ) return 1;
-  if( n==5 && strncmp(zHost, "[::1]", 5)==0 ) return 1;
-  if( n>4 && strncmp(zHost, "127.", 4)==0 ){
-    size_t i;
-    for(i=4; i<n; i++) if( !((zHost[i]>='0' && zHost[i]<='9') || zHost[i]=='.') ) return 0;
-    return 1;
-  }
-  return 0;
-}
 
 static int validBucket(const char *z){
   size_t n = strlen(z), i;
@@ -1245,7 +1291,6 @@ static int validBucket(const char *z){
 int tsObjS3Open(const char *zRest, const TsObjConfig *pCfg, TsObjStore **pp, char **pzErr){
   S3Store *p;
   const char *zSlash = strchr(zRest, '/');
-  const char *zEp, *zHostStart, *zHostEnd, *zPort;
   int bHttps;
   size_t n;
   long nPart;
@@ -1273,43 +1318,21 @@ int tsObjS3Open(const char *zRest, const TsObjConfig *pCfg, TsObjStore **pp, cha
   ** certificate: dotted names use path style unless told otherwise. */
   if( !p->conf.bStyleSet && strchr(p->zBucket, '.') ) p->conf.bPathStyle = 1;
 
-  /* Endpoint -> base URL and Host header. */
+  /* Endpoint -> base URL and Host header, both from the host and port that
+  ** curl_url parsed (endpoint.c), so what is signed is what is connected
+  ** to.  Used exactly as configured: http:// to any host, https:// with TLS
+  ** verified. */
   if( p->conf.zEndpoint ){
-    zEp = p->conf.zEndpoint;
-    if( strncmp(zEp, "https://", 8)==0 ){ bHttps = 1; zHostStart = zEp + 8; }
-    else if( strncmp(zEp, "http://", 7)==0 ){ bHttps = 0; zHostStart = zEp + 7; }
-    else{
-      tsObjErr(pzErr, "s3:// store: endpoint '%s' must start with https:// (or http:// for loopback)", zEp);
-      goto fail;
-    }
-    zHostEnd = zHostStart + strcspn(zHostStart, "/");
-    if( *zHostEnd ){
-      tsObjErr(pzErr, "s3:// store: endpoint '%s' must not have a path", zEp);
-      goto fail;
-    }
-    if( !bHttps ){
-      const char *zH = zHostStart;
-      size_t nH;
-      if( zH[0]=='[' ) nH = (size_t)(strchr(zH, ']') ? strchr(zH, ']') - zH + 1 : zHostEnd - zH);
-      else{ zPort = memchr(zH, ':', (size_t)(zHostEnd - zH)); nH = (size_t)((zPort ? zPort : zHostEnd) - zH); }
-      if( !isLoopback(zH, nH) ){
-        tsObjErr(pzErr, "s3:// store: plain http endpoint '%s' refused: http is allowed only for "
-                 "loopback hosts (127.0.0.1, localhost, [::1]); use https", zEp);
-        goto fail;
-      }
-      if( !p->conf.bAllowHttp ){
-        tsObjErr(pzErr, "s3:// store: plain http endpoint '%s' refused: set TSLITE_S3_ALLOW_HTTP=1 "
-                 "(loopback test servers only) or use https", zEp);
-        goto fail;
-      }
-    }
+    TsS3Endpoint ep;
+    if( tsS3EndpointParse(p->conf.zEndpoint, &ep, pzErr) ) goto fail;
+    bHttps = ep.bHttps;
     if( p->conf.bPathStyle ){
-      p->zHost = tsObjMprintf("%.*s", (int)(zHostEnd - zHostStart), zHostStart);
-      p->zBaseUrl = tsObjStrdup(zEp);
+      p->zHost = tsObjStrdup(ep.zHostPort);
     }else{
-      p->zHost = tsObjMprintf("%s.%.*s", p->zBucket, (int)(zHostEnd - zHostStart), zHostStart);
-      p->zBaseUrl = tsObjMprintf("%s://%s", bHttps ? "https" : "http", p->zHost ? p->zHost : "");
+      p->zHost = tsObjMprintf("%s.%s", p->zBucket, ep.zHostPort);
     }
+    tsS3EndpointFree(&ep);
+    p->zBaseUrl = p->zHost ? tsObjMprintf("%s://%s", bHttps ? "https" : "http", p->zHost) : 0;
   }else{
     if( p->conf.bPathStyle ){
       p->zHost = tsObjMprintf("s3.%s.amazonaws.com", p->conf.zRegion);

@@ -6,10 +6,10 @@ set -eo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS="build-essential pkg-config sqlite3 libsqlite3-dev libcurl4-openssl-dev libssl-dev
-      zlib1g-dev libzstd-dev libexpat1-dev python3 nodejs npm clang libclang-rt-dev"
+      zlib1g-dev libzstd-dev liblz4-dev libexpat1-dev python3 nodejs npm clang libclang-rt-dev"
 if [ "${1:-}" = "--build-only" ]; then
   PKGS="build-essential pkg-config sqlite3 libsqlite3-dev libcurl4-openssl-dev libssl-dev
-        zlib1g-dev libzstd-dev libexpat1-dev"
+        zlib1g-dev libzstd-dev liblz4-dev libexpat1-dev"
 fi
 
 missing=""

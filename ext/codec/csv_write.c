@@ -36,6 +36,95 @@ void tsCsvAppendText(TsBuf *p, const TsCsvDialect *pD, const char *z, size_t n){
   if( bQuote ) tsBufAppendByte(p, '"');
 }
 
+/* Digits of u (u < 10^19) into z, returning their count. */
+static int fmtU64(uint64_t u, char *z){
+  char a[20];
+  int n = 0, i;
+  do{ a[n++] = (char)('0' + u%10); u /= 10; }while( u );
+  for(i=0; i<n; i++) z[i] = a[n-1-i];
+  return n;
+}
+
+/*
+** Fast path of tsCsvFormatDouble for values with at most 15 significant
+** digits in fixed notation (1e-4 <= |r| < 1e15: what "%.15g" prints without
+** an exponent), the common case of measured data (21.5, 0.05, 1234.5678).
+** Finds the smallest k with m = r*10^k integral, |m| < 10^15 and
+** (double)m / 10^k == r: that division of two exact doubles is correctly
+** rounded, so the decimal m/10^k reads back as r, and with at most 15
+** digits it is exactly what "%.15g" prints (r is within half an ulp of it,
+** far below half a unit of the 15th digit).  Returns the length, or 0 when
+** the value needs the general path.
+*/
+static int fmtDoubleFast(double r, char *zBuf){
+  static const double aPow10[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+    1e15, 1e16, 1e17, 1e18
+  };
+  double a = r<0 ? -r : r;
+  int k, n = 0, nDig, i;
+  if( !(a>=1e-4 && a<1e15) ) return 0;
+  for(k=0; k<(int)(sizeof(aPow10)/sizeof(aPow10[0])); k++){
+    double m = a*aPow10[k];
+    double mr;
+    if( m>=1e15 ) return 0;
+    mr = (double)(uint64_t)(m + 0.5);
+    if( mr/aPow10[k]==a ){
+      char zDig[20];
+      uint64_t u = (uint64_t)mr;
+      if( r<0 ) zBuf[n++] = '-';
+      nDig = fmtU64(u, zDig);
+      if( k==0 ){
+        memcpy(zBuf+n, zDig, (size_t)nDig); n += nDig;
+        zBuf[n++] = '.'; zBuf[n++] = '0';
+      }else if( nDig>k ){
+        memcpy(zBuf+n, zDig, (size_t)(nDig-k)); n += nDig-k;
+        zBuf[n++] = '.';
+        memcpy(zBuf+n, zDig+nDig-k, (size_t)k); n += k;
+      }else{
+        zBuf[n++] = '0'; zBuf[n++] = '.';
+        for(i=nDig; i<k; i++) zBuf[n++] = '0';
+        memcpy(zBuf+n, zDig, (size_t)nDig); n += nDig;
+      }
+      zBuf[n] = 0;
+      return n;
+    }
+  }
+  return 0;
+}
+
+/*
+** 1 when r certainly does not read back from its 15-significant-digit text,
+** so the general path can start at 16 digits (a value of full precision
+** then costs one snprintf and one strtod less).  The 15-digit text is
+** D = M * 10^q with M = round(|r| / 10^q) in [1e14, 1e15); with |q| <= 22
+** both 10^|q| and the product or quotient below are single correctly rounded
+** operations, so the computed m is within 1/16 of the exact scaled value and
+** M is known unless m's fraction is near .5.  Then D reads back as r iff
+** M (op) 10^|q| == |r|, again one correctly rounded operation.  0 means
+** "maybe": the caller tries 15 digits as before.
+*/
+static int no15Digits(double r){
+  static const double aPow10[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+    1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+  };
+  double a = r<0 ? -r : r, m, M, f;
+  int x, q;
+  if( !(a>=1e-7 && a<1e36) ) return 0;
+  x = (int)floor(log10(a));
+  q = x - 14;
+  if( q<-22 || q>22 ) return 0;
+  m = q<0 ? a*aPow10[-q] : a/aPow10[q];
+  if( m<1e14 || m>=1e15 ) return 0;        /* log10 was off by one: give up */
+  M = floor(m);
+  f = m - M;
+  if( f>0.43 && f<0.57 ) return 0;
+  if( f>=0.57 ) M += 1.0;
+  if( M>=1e15 ) return 0;
+  return (q<0 ? M/aPow10[-q] : M*aPow10[q])!=a;
+}
+
 int tsCsvFormatDouble(double r, char *zBuf){
   int n, nDigit;
   if( isnan(r) ){ memcpy(zBuf, "nan", 4); return 3; }
@@ -43,9 +132,15 @@ int tsCsvFormatDouble(double r, char *zBuf){
     if( r<0 ){ memcpy(zBuf, "-inf", 5); return 4; }
     memcpy(zBuf, "inf", 4); return 3;
   }
-  for(nDigit=15; nDigit<=17; nDigit++){
+  if( r==0.0 ){
+    if( signbit(r) ){ memcpy(zBuf, "-0.0", 5); return 4; }
+    memcpy(zBuf, "0.0", 4); return 3;
+  }
+  if( (n = fmtDoubleFast(r, zBuf))>0 ) return n;
+  /* 17 digits always read back (binary64), so no strtod for them. */
+  for(nDigit=no15Digits(r) ? 16 : 15; nDigit<=17; nDigit++){
     n = snprintf(zBuf, TS_DBL_BUFSZ, "%.*g", nDigit, r);
-    if( strtod(zBuf, 0)==r ) break;
+    if( nDigit==17 || strtod(zBuf, 0)==r ) break;
   }
   if( strpbrk(zBuf, ".e")==0 && n+2<TS_DBL_BUFSZ ){
     zBuf[n++] = '.';

@@ -7,9 +7,9 @@
 ** Files implementing it:
 **   ext/codec/pq_thrift.c    thrift compact protocol encoder/decoder
 **   ext/codec/pq_encode.c    PLAIN, RLE/bit-packed hybrid, DELTA_BINARY_PACKED,
-**                      BYTE_STREAM_SPLIT encoders/decoders; codecs
+**                      BYTE_STREAM_SPLIT encoders/decoders; codecs (GZIP: zlib,
+**                      ZSTD: libzstd, LZ4_RAW: liblz4, reader only)
 **   ext/codec/snappy.c       snappy block decompressor (reader only)
-**   ext/codec/pq_lz4.c       LZ4 block decompressor for LZ4_RAW (reader only)
 **   ext/codec/parquet_write.c  the writer
 **   ext/codec/parquet_read.c   the reader
 ** The format details (page layout, page index, encodings chosen) are in
@@ -265,7 +265,8 @@ int tsPqReaderOpen(TsPqReader **pp, TsPqReadFn xRead, void *pCtx,
 
 /* Same, but the file's tail bytes (at least FileMetaData + 8 bytes, e.g.
 ** from tsPqWriterTail() or a manifest cache) are supplied, so no read is
-** needed to plan.  aTail is copied. */
+** needed to plan: the open calls xRead not even once (the leading "PAR1"
+** is not checked; pages are validated when read).  aTail is copied. */
 int tsPqReaderOpenTail(TsPqReader **pp, TsPqReadFn xRead, void *pCtx,
                        int64_t nFile, const void *aTail, size_t nTail,
                        char **pzErr);

@@ -514,7 +514,9 @@ static int readerOpen(TsPqReader **pp, TsPqReadFn xRead, void *pCtx, int64_t nFi
       rc = readAt(p, nFile-8-nMeta, nMeta, p->aMeta);
     }
   }
-  if( rc==0 ){
+  if( rc==0 && aTail==0 ){
+    /* With cached tail bytes the open does no read at all (a cold-tier scan
+    ** plans from the manifest); the data pages are still checked when read. */
     unsigned char a4[4];
     rc = readAt(p, 0, 4, a4);
     if( rc==0 && memcmp(a4, "PAR1", 4)!=0 ){

@@ -22,12 +22,14 @@
 **
 **  Codecs: GZIP writes one RFC 1952 member (zlib, windowBits 15+16) and
 **  reads concatenated members; ZSTD one frame (reads any frames); SNAPPY
-**  (snappy.c) and LZ4_RAW (pq_lz4.c) reading only.
+**  (snappy.c) and LZ4_RAW (liblz4's block decoder) reading only.
 */
 #include "pq_int.h"
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <lz4.h>
+#include <limits.h>
 #include <zstd.h>
 
 int tsPqBitWidth(uint64_t v){
@@ -375,6 +377,16 @@ static int gunzipAll(const unsigned char *a, size_t n, unsigned char *aOut, size
     }
   }
   return iOut==nOut ? TS_PQ_OK : TS_PQ_CORRUPT;
+}
+
+/* LZ4 block (Parquet's LZ4_RAW) through liblz4's bounds-checked decoder:
+** the block must decode to exactly nOut bytes. */
+int tsPqLz4Decompress(const void *a, size_t n, void *aOut, size_t nOut){
+  char one;
+  int r;
+  if( n==0 || n>INT_MAX || nOut>INT_MAX ) return 1;
+  r = LZ4_decompress_safe((const char*)a, nOut ? (char*)aOut : &one, (int)n, (int)nOut);
+  return r<0 || (size_t)r!=nOut;
 }
 
 int tsPqDecompress(int eCodec, const void *a, size_t n, void *aOut, size_t nOut){

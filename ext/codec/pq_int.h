@@ -121,7 +121,7 @@ int tsSnappyLength(const void *a, size_t n, size_t *pnOut);
 /* Decompress into aOut of exactly nOut bytes; 0 ok, 1 corrupt. */
 int tsSnappyDecompress(const void *a, size_t n, void *aOut, size_t nOut);
 
-/************** interface to pq_lz4.c **************/
+/************** LZ4_RAW (pq_encode.c, through liblz4) **************/
 /* LZ4 block (LZ4_RAW codec) into aOut of exactly nOut bytes; 0 ok, 1 corrupt. */
 int tsPqLz4Decompress(const void *a, size_t n, void *aOut, size_t nOut);
 

@@ -1,5 +1,5 @@
-/* libFuzzer target: the LZ4 block decompressor (ext/codec/pq_lz4.c, Parquet's
-** LZ4_RAW codec).  The first 2 input bytes give the output size, the rest is
+/* libFuzzer target: the LZ4_RAW page codec (tsPqLz4Decompress in
+** ext/codec/pq_encode.c, liblz4 underneath).  The first 2 input bytes give the output size, the rest is
 ** the compressed block; the output buffer has exactly that size so ASan
 ** catches any write past it. */
 #include "pq_int.h"

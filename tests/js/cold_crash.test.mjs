@@ -1,37 +1,25 @@
 // cold_crash.test.mjs: kill -9 at random instants of ts_maintain (file://
-// and s3rver).  Between kills a writer adds rows; after every kill a fresh
+// and s3rver): 100 tiering rounds, then 50 compaction rounds, per store.  Between kills a writer adds rows; after every kill a fresh
 // process checks that no committed row is lost or duplicated across the two
 // tiers: rows(memory) + sum(manifest nrow) = rows written, every manifest
 // object exists in the store with its nbyte, and DuckDB counts exactly
 // sum(nrow) rows with no record key twice.  A final pass with
 // orphan_grace 0s leaves the store holding exactly the manifest's objects.
-// (Until the cold read side exists the check is this invariant, not a
-// SELECT over both tiers.)
+// The scan over both tiers must return exactly the rows written, too.
 import path from 'node:path';
 import fs from 'node:fs';
-import { spawn } from 'node:child_process';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startS3 } from './s3fixture.mjs';
+import { crashRounds, killAfter } from './crash.mjs';
 import { EXT, check, eq, done, sqlite, tmpDir, childEnv } from './lib.mjs';
 
 const duck = await (await DuckDBInstance.create(':memory:')).connect();
 const ROUNDS = Number(process.env.TS_CRASH_ROUNDS || 100);
+const CROUNDS = Number(process.env.TS_CRASH_COMPACT_ROUNDS || 50);
 const T0 = 1714608000000000000n;       // 2024-05-02T00:00:00Z
 const H = 3600000000000n;
 const lit = (s) => `'${s.replace(/'/g, "''")}'`;
 const setNow = (t) => `.output /dev/null\nSELECT ts_debug_set_now(${t});\n.output stdout\n`;
-
-function killAfter(db, sql, env, ms) {
-  return new Promise((resolve) => {
-    const p = spawn('sqlite3', [db], { env: childEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '', err = '', killed = false;
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('close', (code) => resolve({ code, out, err, killed }));
-    p.stdin.end(`.load ${EXT}\n${sql}\n`);
-    setTimeout(() => { killed = p.exitCode === null; p.kill('SIGKILL'); }, ms);
-  });
-}
 
 async function run(label, storage, env) {
   const dir = tmpDir(`tslite-coldcrash-${label}-`);
@@ -40,26 +28,78 @@ async function run(label, storage, env) {
   let r = sqlite(db, `${setNow(T0)}CREATE VIRTUAL TABLE cpu USING timeseries(host DIMENSION, v DOUBLE, n BIGINT,
     memory_retention = '1h', magnetic_writes = true, partition_key = 'host'${storage ? `, storage = ${lit(storage)}` : ''});`, { env });
   check(`${label}: setup`, r.status === 0 && !r.stderr, r.stderr);
-  let total = 0, nKilled = 0, bad = null, seed = 12345;
-  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
-  for (let k = 1; k <= ROUNDS && !bad; k++) {
-    const now = T0 + BigInt(k) * 2n * H;
-    // 16 hosts x 720 rows in [now - 2h, now).
-    r = sqlite(db, `${setNow(now)}WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x+1 FROM i WHERE x < 11519)
-      INSERT INTO cpu(time, host, v, n) SELECT ${now - 2n * H} + (x / 16) * 10000000000, 'h' || (x % 16), x * 0.25, x FROM i;`, { env });
-    if (r.status !== 0 || r.stderr) { bad = `insert ${k}: ${r.stderr}`; break; }
-    total += 11520;
-    const res = await killAfter(db, `${setNow(now)}SELECT ts_maintain('cpu');`, env, Math.floor(rnd() * 120));
-    if (res.killed) nKilled++;
-    else if (res.err) { bad = `maintain ${k}: ${res.err}`; break; }
-    // The invariant, from a fresh process.
-    r = sqlite(db, `SELECT (SELECT count(*) FROM cpu) + (SELECT coalesce(sum(nrow), 0) FROM cpu_objects);
-      SELECT count(*) FROM cpu_objects WHERE key NOT IN (SELECT key FROM ts_object_list(${lit(uri)}, 'cpu/'));
-      SELECT count(*) FROM cpu_objects o JOIN ts_object_list(${lit(uri)}, 'cpu/') l USING (key) WHERE l.size != o.nbyte;`, { env });
-    if (r.stdout !== `${total}\n0\n0\n`) { bad = `round ${k} (killed=${res.killed}): got ${JSON.stringify(r.stdout)} ${r.stderr}, expected ${total}|0|0`; break; }
+  let total = 0;
+  const nowOf = (k) => T0 + BigInt(k) * 2n * H;
+  await crashRounds({
+    label, db, rounds: ROUNDS, maxMs: 120, env,
+    prepare: (k) => {
+      // 16 hosts x 720 rows in [now - 2h, now).
+      const now = nowOf(k);
+      const w = sqlite(db, `${setNow(now)}WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x+1 FROM i WHERE x < 11519)
+        INSERT INTO cpu(time, host, v, n) SELECT ${now - 2n * H} + (x / 16) * 10000000000, 'h' || (x % 16), x * 0.25, x FROM i;`, { env });
+      if (w.status !== 0 || w.stderr) return `insert: ${w.stderr}`;
+      total += 11520;
+      return null;
+    },
+    action: (k) => `${setNow(nowOf(k))}SELECT ts_maintain('cpu');`,
+    verify: (k, res) => {
+      if (!res.killed && res.err) return `maintain: ${res.err}`;
+      // The invariant, from a fresh process.
+      const v = sqlite(db, `SELECT (SELECT coalesce(sum(nrow), 0) FROM cpu_chunks) + (SELECT coalesce(sum(nrow), 0) FROM cpu_objects);
+        SELECT count(*) FROM cpu;
+        SELECT count(*) FROM cpu_objects WHERE key NOT IN (SELECT key FROM ts_object_list(${lit(uri)}, 'cpu/'));
+        SELECT count(*) FROM cpu_objects o JOIN ts_object_list(${lit(uri)}, 'cpu/') l USING (key) WHERE l.size != o.nbyte;`, { env });
+      return v.stdout === `${total}\n${total}\n0\n0\n` ? null : `got ${JSON.stringify(v.stdout)} ${v.stderr}, expected ${total}|${total}|0|0 (rows in chunks + objects, rows the scan returns, missing objects, size mismatches)`;
+    },
+  });
+  // Compaction: each round first tiers an hour into new small objects
+  // without compacting (compact_target 1 byte: nothing is small), then a pass
+  // that only compacts (compact_min_objects 2) is killed at random.  Two
+  // passes run to the end first: the second times a steady pass (process
+  // start included), and kills land within 1.5 times that.
+  const cNow = (k) => T0 + BigInt(ROUNDS) * 2n * H + BigInt(k + 2) * H;   // k = -1, 0 are the timed passes
+  const tierHour = (k) => {
+    const now = cNow(k);
+    const w = sqlite(db, `${setNow(now)}WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x+1 FROM i WHERE x < 5759)
+      INSERT INTO cpu(time, host, v, n) SELECT ${now - H} + (x / 16) * 10000000000, 'h' || (x % 16), x * 0.25, x FROM i;
+      SELECT json_extract(ts_maintain('cpu', '{"compact_target":1}'), '$.tables[0].objects_compacted');`, { env });
+    if (w.status !== 0 || w.stderr || w.stdout !== '0\n') return `tiering without compaction: ${w.stdout} ${w.stderr}`;
+    total += 5760;
+    return null;
+  };
+  const compactSql = (k) => `${setNow(cNow(k))}SELECT json_extract(ts_maintain('cpu', '{"compact_min_objects":2}'), '$.tables[0].objects_compacted');`;
+  let passMs = 0, nMerged = 0;
+  for (let k = -1; k <= 0; k++) {
+    const why = tierHour(k);
+    const t0 = Date.now();
+    const res = await killAfter(db, compactSql(k), { env, ms: 600000 });
+    passMs = Date.now() - t0;
+    check(`${label}: compaction pass ${k + 2} runs to the end`, !why && !res.err && Number(res.out) > 0, why || res.err || res.out);
   }
-  check(`${label}: ${ROUNDS} rounds, rows(memory) + rows(manifest) = rows written after every kill, manifest objects present`, !bad, bad);
-  check(`${label}: some rounds were killed mid-way (${nKilled})`, nKilled >= Math.min(5, ROUNDS / 4), `${nKilled}`);
+  await crashRounds({
+    label: `${label} compaction`, db, rounds: CROUNDS, maxMs: Math.ceil(passMs * 1.5), env,
+    prepare: (k) => tierHour(k),
+    action: (k) => compactSql(k),
+    verify: (k, res) => {
+      if (!res.killed && res.err) return `compaction: ${res.err}`;
+      if (!res.killed) nMerged += Number(res.out.trim() || 0);
+      const v = sqlite(db, `SELECT (SELECT coalesce(sum(nrow), 0) FROM cpu_chunks) + (SELECT coalesce(sum(nrow), 0) FROM cpu_objects);
+        SELECT count(*) FROM cpu;
+        SELECT count(*) FROM cpu_objects WHERE key NOT IN (SELECT key FROM ts_object_list(${lit(uri)}, 'cpu/'));
+        SELECT count(*) FROM cpu_objects o JOIN ts_object_list(${lit(uri)}, 'cpu/') l USING (key) WHERE l.size != o.nbyte;`, { env });
+      return v.stdout === `${total}\n${total}\n0\n0\n` ? null : `got ${JSON.stringify(v.stdout)} ${v.stderr}, expected ${total}|${total}|0|0 (rows in chunks + objects, rows the scan returns, missing objects, size mismatches)`;
+    },
+  });
+  console.log(`# ${label}: compaction: a whole pass ${passMs} ms; objects merged by the passes not killed: ${nMerged}`);
+  check(`${label}: compaction passes that were not killed merged objects`, nMerged > 0, `${nMerged}`);
+  // Final pass: orphans of the killed rounds are gone.
+  r = sqlite(db, `${setNow(cNow(CROUNDS))}SELECT json_extract(ts_maintain('cpu', '{"orphan_grace":"0s"}'), '$.tables[0].rounds_aborted', '$.tables[0].orphans_deleted');
+    SELECT count(*) FROM ts_object_list(${lit(uri)}, 'cpu/') WHERE key NOT IN (SELECT key FROM cpu_objects);
+    SELECT (SELECT coalesce(sum(nrow), 0) FROM cpu_chunks) + (SELECT sum(nrow) FROM cpu_objects);
+    SELECT count(*) FROM (SELECT DISTINCT host, time FROM cpu);`, { env });
+  const fin = r.stdout.split('\n');
+  console.log(`# ${label}: final pass [rounds_aborted, orphans_deleted] = ${fin[0]}`);
+  eq(`${label}: after a final pass no orphan is left, no row lost, the scan returns every record key once`, fin.slice(1).join('\n'), `0\n${total}\n${total}\n`);
   // Cold rows: DuckDB over exactly the manifest's objects.
   r = sqlite(db, `SELECT key FROM cpu_objects ORDER BY key;`, { env });
   const keys = r.stdout.trim().split('\n').filter(Boolean);
@@ -78,13 +118,6 @@ async function run(label, storage, env) {
   } else {
     check(`${label}: something was tiered`, false, 'no objects');
   }
-  // Final pass: orphans of the killed rounds are gone.
-  r = sqlite(db, `${setNow(T0 + BigInt(ROUNDS) * 2n * H)}SELECT json_extract(ts_maintain('cpu', '{"orphan_grace":"0s"}'), '$.tables[0].rounds_aborted', '$.tables[0].orphans_deleted');
-    SELECT count(*) FROM ts_object_list(${lit(uri)}, 'cpu/') WHERE key NOT IN (SELECT key FROM cpu_objects);
-    SELECT (SELECT count(*) FROM cpu) + (SELECT sum(nrow) FROM cpu_objects);`, { env });
-  const fin = r.stdout.split('\n');
-  console.log(`# ${label}: final pass [rounds_aborted, orphans_deleted] = ${fin[0]}`);
-  eq(`${label}: after a final pass no orphan is left and no row lost`, fin.slice(1).join('\n'), `0\n${total}\n`);
 }
 
 await run('file', null, {}).catch((e) => check('file', false, e.stack));

@@ -53,8 +53,13 @@ async function scenario(label, storage, env, localDir) {
   const keyRe = new RegExp(`^cpu/date=2024-05-0[23]/bucket=[0-7]/${j.writer}-[0-9a-f]{16}\\.parquet$`);
   check(`${label}: keys follow the layout`, j.keys.length === j.objects_written && j.keys.every((k) => keyRe.test(k)), JSON.stringify(j.keys));
   // Memory tier: exactly the rows at or after the boundary remain.
-  r = q(`SELECT count(*), min(time), sum(n) FROM cpu;`);
-  eq(`${label}: memory tier keeps the rows >= boundary`, r.stdout,
+  r = q(`SELECT sum(nrow), min(tmin) FROM cpu_chunks;`);
+  eq(`${label}: memory tier keeps the rows >= boundary`, r.stdout, `${fresh.length}|${BOUND}\n`);
+  // The scan reads both tiers: every row, and the fresh ones alone by time.
+  r = q(`SELECT count(*), min(time), sum(n) FROM cpu;
+    SELECT count(*), min(time), sum(n) FROM cpu WHERE time >= ${BOUND};`);
+  eq(`${label}: the scan returns both tiers`, r.stdout,
+    `${rows.length}|${T0}|${rows.reduce((a, x) => a + x.n, 0)}\n` +
     `${fresh.length}|${BOUND}|${fresh.reduce((a, x) => a + x.n, 0)}\n`);
   r = q(`SELECT count(*) FROM cpu_chunks WHERE tmin < ${BOUND};
     SELECT count(*) FROM cpu_series WHERE tmin < ${BOUND};`);

@@ -8,7 +8,7 @@
 //   // s3.env          AWS_* + TSLITE_S3_* variables for a child process
 //   //                 (sqlite3 via lib.mjs sqlite(db, sql, {env: s3.env}),
 //   //                 or a C helper): credentials S3RVER/S3RVER, region
-//   //                 us-east-1, AWS_ENDPOINT_URL_S3, TSLITE_S3_ALLOW_HTTP=1,
+//   //                 us-east-1, AWS_ENDPOINT_URL_S3 (plain http needs no opt-in),
 //   //                 TSLITE_S3_RETRY_BASE_MS=20 (fast retries)
 //   // s3.proxyEndpoint, s3.proxyEnv   same, through the fault proxy
 //   //                 (only with {proxy: true})
@@ -64,7 +64,6 @@ export async function startS3({ bucket = 'test', proxy = false } = {}) {
     AWS_REGION: 'us-east-1',
     AWS_PROFILE: '',
     AWS_ENDPOINT_URL_S3: ep,
-    TSLITE_S3_ALLOW_HTTP: '1',
     TSLITE_S3_RETRY_BASE_MS: '20',
   });
   const proxyEndpoint = info.proxyPort ? `http://127.0.0.1:${info.proxyPort}` : null;

@@ -99,7 +99,15 @@ esac
 if grep -q 'SKIP duckdb' "$TMP/err.log"; then skip "DuckDB part: $(grep 'SKIP duckdb' "$TMP/err.log")"
 else case "$out" in *duckdb-t2*) pass "DuckDB ran" ;; *) fail "DuckDB neither ran nor was skipped" ;; esac; fi
 if grep -q 'SKIP tslite:' "$TMP/err.log"; then skip "tslite part: $(grep 'SKIP tslite:' "$TMP/err.log")"
-else case "$out" in *tslite*) pass "tslite ran" ;; *) fail "tslite neither ran nor was skipped" ;; esac; fi
+else case "$out" in *tslite*) pass "tslite ran" ;; *) fail "tslite neither ran nor was skipped" ;; esac
+  # The native timeseries_agg forms run on the same database, their
+  # checksums compared with the others' above.
+  if grep -q '^| query | tslite | tslite-native |' "$TMP/out.md" && grep -q 'FROM cpu_agg' "$TMP/result.json"; then
+    pass "tslite-native (timeseries_agg forms) ran"
+  else
+    fail "tslite-native did not run"
+  fi
+fi
 
 # 3. The report fails loudly on a checksum mismatch (and on a failed run).
 cat >"$TMP/bad.jsonl" <<'EOF'

@@ -179,7 +179,70 @@ static void testOptions(void){
             "option 'format' is given twice");
 }
 
+/* The general rule tsCsvFormatDouble implements (the first of 15, 16, 17
+** significant digits that reads back exactly, ".0" on integral fixed
+** text), as plain snprintf/strtod: the fast path must agree with it on
+** every value. */
+static void refDouble(double r, char *z){
+  int n = 0, nDigit;
+  if( isnan(r) ){ snprintf(z, TS_DBL_BUFSZ, "nan"); return; }
+  if( isinf(r) ){ snprintf(z, TS_DBL_BUFSZ, r<0 ? "-inf" : "inf"); return; }
+  for(nDigit=15; nDigit<=17; nDigit++){
+    n = snprintf(z, TS_DBL_BUFSZ, "%.*g", nDigit, r);
+    if( strtod(z, 0)==r ) break;
+  }
+  if( strpbrk(z, ".e")==0 && n+2<TS_DBL_BUFSZ ){ z[n++] = '.'; z[n++] = '0'; z[n] = 0; }
+}
+
+static void testDoubleDiff(void){
+  static const double aScale[] = { 1, 10, 100, 1000, 1e4, 1e5, 1e6, 1e9, 1e12, 1e15, 1e18 };
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  int i, nBad = 0;
+  char zA[TS_DBL_BUFSZ], zB[TS_DBL_BUFSZ], zFirst[200] = "";
+  for(i=0; i<100000; i++){
+    double r;
+    x ^= x<<13; x ^= x>>7; x ^= x<<17;
+    switch( i%4 ){
+      case 0: {     /* short decimals: integer / power of ten */
+        int64_t m = (int64_t)(x % 2000000000000000ull) >> (x>>60);
+        r = (double)(m - (int64_t)(x>>62)*m) / aScale[(x>>40)%11];
+        break;
+      }
+      case 1: {     /* 1-6 digit decimals around the fast path's edges */
+        r = (double)(x % 1000000) / aScale[(x>>32)%11] * ((x>>63) ? -1 : 1);
+        break;
+      }
+      case 2: {     /* any bit pattern */
+        memcpy(&r, &x, 8);
+        break;
+      }
+      default: {    /* values computed the way data is (sums, products) */
+        r = (double)(x % 100000)/100.0 + 0.05*(double)((x>>20)%7) - 1e-4*(double)((x>>30)%3);
+        break;
+      }
+    }
+    tsCsvFormatDouble(r, zA);
+    refDouble(r, zB);
+    if( strcmp(zA, zB)!=0 ){
+      if( nBad++==0 ) snprintf(zFirst, sizeof(zFirst), "%a: got %s, expected %s", r, zA, zB);
+    }
+  }
+  {
+    static const double aEdge[] = { 1e-4, -1e-4, 9.9999999999999e-5, 1e15, 999999999999999.0,
+                                    999999999999999.9, 0.1, 0.2, 0.3, 1.0/3, 2.5e-5, 123456789012345.0,
+                                    12345678901234.5, 0.000123456789012345, 4503599627370496.5 };
+    for(i=0; i<(int)(sizeof(aEdge)/sizeof(aEdge[0])); i++){
+      tsCsvFormatDouble(aEdge[i], zA);
+      refDouble(aEdge[i], zB);
+      if( strcmp(zA, zB)!=0 && nBad++==0 ) snprintf(zFirst, sizeof(zFirst), "%a: got %s, expected %s", aEdge[i], zA, zB);
+    }
+  }
+  if( nBad ) printf("# %d differences; first: %s\n", nBad, zFirst);
+  TT_EQ_I64("double text: fast path agrees with snprintf/strtod on 100015 values", nBad, 0);
+}
+
 int main(void){
+  testDoubleDiff();
   testFields();
   testNumbers();
   testGzip();

@@ -115,12 +115,71 @@ int main(void){
   TT_EQ_STR("maintain: the next pass moves the rows older than the boundary", z, "[0,1801]");
   free(z);
   TT_EQ_STR("maintain: a second maintainer during a round is told who holds the lease", zSeen, "1");
-  z = q1(db, "SELECT (SELECT count(*) FROM cpu) || '|' || (SELECT sum(nrow) FROM cpu_objects)"
+  z = q1(db, "SELECT (SELECT total(nrow) FROM cpu_chunks) || '|' || (SELECT sum(nrow) FROM cpu_objects)"
              " || '|' || (SELECT count(*) FROM cpu_config WHERE k='cold.lease')");
-  TT_EQ_STR("maintain: memory + manifest rows = rows written; lease released", z, "200|1801|0");
+  TT_EQ_STR("maintain: memory + manifest rows = rows written; lease released", z, "200.0|1801|0");
   free(z);
   TT_EQ_I64("maintain: objects in the store = manifest rows", countParquet(zStore), 2);
   tsMaintainTestHook = 0;
+
+  /* The table handle: "schema.table" names, errors from tsTableOpen, and the
+  ** same connection's handle sees the shadow tables ts_maintain changed. */
+  z = q1(db, "SELECT json_extract(ts_maintain('main.cpu'), '$.tables[0].table')");
+  TT_EQ_STR("maintain: ts_maintain('main.cpu') names the table through its handle", z, "cpu");
+  free(z);
+  z = q1(db, "SELECT ts_maintain('nope')");
+  TT_EQ_STR("maintain: an unknown table is named", z,
+            "ts_maintain: no timeseries table named 'nope' in schema main");
+  free(z);
+  z = q1(db, "SELECT ts_maintain('temp.cpu')");
+  TT_EQ_STR("maintain: a table of another schema is looked up there", z,
+            "ts_maintain: no timeseries table named 'cpu' in schema temp");
+  free(z);
+  z = q1(db, "INSERT INTO cpu(time, host, v) VALUES(1714733000000000000, 'h0', 7) RETURNING 'ok'");
+  TT_EQ_STR("maintain: the handle writes after ts_maintain", z, "ok");
+  free(z);
+  z = q1(db, "SELECT ts_check('cpu') || '|' || (SELECT sum(nrow) FROM cpu_chunks) || '|' || (SELECT count(*) FROM cpu)");
+  TT_EQ_STR("maintain: ts_check ok and the new row counted after ts_maintain", z, "ok|201|2002");
+  free(z);
+  sqlite3_close(db);
+
+  /* Storage options are checked again before the store is opened
+  ** (s3/storeopt.h): values the CREATE let through, or stored in _config,
+  ** fail with the option's name. */
+  sqlite3_open(":memory:", &db);
+  TT_CHECK("maintain: option tables", sqlite3_exec(db,
+    "CREATE VIRTUAL TABLE m USING timeseries(h DIMENSION, v DOUBLE);"
+    "CREATE VIRTUAL TABLE d USING timeseries(h DIMENSION, v DOUBLE, storage='file:///data/../etc');"
+    "CREATE VIRTUAL TABLE b USING timeseries(h DIMENSION, v DOUBLE, storage='s3://Bad_Bucket/x');"
+    "CREATE VIRTUAL TABLE e USING timeseries(h DIMENSION, v DOUBLE, storage='file:///tmp/tslite-e');"
+    "INSERT INTO e_config(k, v) VALUES('encryption', 'sse_s3');", 0, 0, 0)==SQLITE_OK);
+  z = q1(db, "SELECT ts_maintain('m')");
+  TT_EQ_STR("maintain: in-memory database without storage names the option", z,
+            "ts_maintain m: the database is in memory or temporary, so it has no default storage "
+            "directory: create the table with the option storage = 's3://bucket/prefix' or "
+            "'file:///abs/dir'");
+  free(z);
+  z = q1(db, "SELECT ts_maintain('d')");
+  TT_EQ_STR("maintain: storage with '..' is refused", z,
+            "ts_maintain d: bad value for storage: 'file:///data/../etc' (path: no '.' or '..' "
+            "segment (give the normalised absolute path))");
+  free(z);
+  z = q1(db, "SELECT ts_maintain('b')");
+  TT_EQ_STR("maintain: a bad bucket name is refused", z,
+            "ts_maintain b: bad value for storage: 's3://Bad_Bucket/x' (bucket name: only "
+            "lower-case letters, digits, '.' and '-')");
+  free(z);
+  z = q1(db, "SELECT ts_maintain('e')");
+  TT_EQ_STR("maintain: server-side encryption on a directory is refused", z,
+            "ts_maintain e: encryption 'sse_s3' is server-side encryption and needs s3:// storage "
+            "(use 'client' to encrypt objects in a directory)");
+  free(z);
+  sqlite3_exec(db, "UPDATE e_config SET v='rot13' WHERE k='encryption'", 0, 0, 0);
+  z = q1(db, "SELECT ts_maintain('e')");
+  TT_EQ_STR("maintain: a bad encryption value names the option", z,
+            "ts_maintain e: bad value for encryption: 'rot13' (expected 'none', 'sse_s3', "
+            "'sse_kms' or 'client')");
+  free(z);
   sqlite3_close(db);
   return tt_done();
 }

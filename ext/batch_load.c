@@ -1,0 +1,1487 @@
+/*
+** batch_load.c: Timestream's batch load for tslite (reference section 4):
+** ts_batch_load(config_json), ts_batch_load_resume(task_id) and the task
+** tables.
+**
+**   SELECT ts_batch_load('{"TargetTableName":"cpu","DataSource":"s3://b/in/",
+**       "DataModel":{...},"ReportLocation":"s3://b/reports/"}');
+**   -> {"TaskId":"9367BE28...","TaskStatus":"SUCCEEDED","ProgressReport":{
+**       "RecordsProcessed":3,"RecordsIngested":3,"ParseFailures":0,
+**       "RecordIngestionFailures":0,"FileFailures":0,"BytesMetered":119}}
+**
+** How it works
+** ------------
+** The configuration is parsed and checked by batch_model.c.  The target
+** table is opened with tsTableOpen and the mapping checked against its
+** schema, or the table is created from the data model.  The source (one
+** object, or every .csv / .csv.gz object under a prefix, in key order) is
+** listed once; the list is stored in the task row so a resume reads the same
+** files.  Each file is streamed with ranged GETs of BL_READ bytes (gzip is
+** inflated on the fly with zlib), through the push CSV reader (csv_read.h),
+** so memory stays bounded by one read, one inflate window and one record.
+**
+** Rows are written with one prepared INSERT on the table (the vtab applies
+** every write rule) in batches of BatchRows CSV records, one transaction
+** each.  A record the table rejects fails only its own INSERT (ABORT undoes
+** the statement, the transaction goes on) and is reported; a row that yields
+** several records (MixedMeasureMappings) runs inside a savepoint so it is
+** loaded whole or not at all.  In the same transaction as the rows, the
+** batch writes its error rows and advances the task row: counters and the
+** resume point (file index, byte offset and line of the next record).
+** The UPDATE only matches the resume point this run read last, so two runs
+** of one task cannot both commit a batch: the second finds the row moved and
+** stops.  A crash or sqlite3_interrupt loses at most the open batch, which
+** rolls back together with its progress, so ts_batch_load_resume restarts
+** exactly after the last committed record: no row loaded twice or skipped.
+**
+** Counting (per CSV record, header excluded):
+**   RecordsProcessed = RecordsIngested + ParseFailures + RecordIngestionFailures
+** BytesMetered: CSV bytes consumed (after gunzip), header included.
+** A file that cannot be used at all (empty, bad header, a mapped column
+** missing, unreadable) counts one FileFailure and the task goes on.
+** TaskStatus: SUCCEEDED without any failure, else FAILED (reference 4.1).
+**
+** Tables (schema main):
+**   ts_batch_load_tasks(TaskId PRIMARY KEY, TaskStatus, TargetDatabaseName,
+**     TargetTableName, Config, ClientToken, ErrorMessage, RecordsProcessed,
+**     RecordsIngested, ParseFailures, RecordIngestionFailures, FileFailures,
+**     BytesMetered, CreationTime, LastUpdatedTime, ResumableUntil (ns),
+**     Files (JSON [{"uri","size"}]), FileCount, BytesTotal, FileIndex,
+**     FileOffset, FileLine (the resume point), ReportFile)
+**   ts_batch_load_errors(TaskId, FileIndex (-1: task error), FirstLine,
+**     LastLine, Kind ('parse'|'ingest'|'file'|'task'), Reason)
+**
+** Error report (reference 4.4), written when the task finishes to
+** <ReportLocation>/<TaskId>/error_report.json:
+**   {"taskId":..., "taskErrors":[{"reason":...}],
+**    "fileErrors":[{"fileName":<uri>,"errors":[{"reason":...,
+**                                               "lineRanges":[[first,last],...]}]}]}
+** Errors of one file with the same reason share one entry, in order of first
+** appearance; adjacent or overlapping lines merge into one range.
+*/
+#include "batch_load.h"
+#include "bl_value.h"
+#include "chunk.h"
+#include "jsonw.h"
+#include "objstore.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+#define BL_READ        (1<<20)          /* bytes per ranged GET */
+#define BL_INFLATE     (1<<20)          /* bytes of inflated output per piece */
+#define BL_RESUMABLE   (15LL*86400*1000000000LL)   /* ResumableUntil = last update + 15 days */
+#define BL_REASON_MAX  1000             /* bytes of a reason kept in the report */
+
+static const char zTaskDdl[] =
+  "CREATE TABLE IF NOT EXISTS main.ts_batch_load_tasks("
+  "TaskId TEXT PRIMARY KEY, TaskStatus TEXT NOT NULL, TargetDatabaseName TEXT,"
+  " TargetTableName TEXT NOT NULL, Config TEXT NOT NULL, ClientToken TEXT UNIQUE,"
+  " ErrorMessage TEXT,"
+  " RecordsProcessed INTEGER NOT NULL DEFAULT 0, RecordsIngested INTEGER NOT NULL DEFAULT 0,"
+  " ParseFailures INTEGER NOT NULL DEFAULT 0, RecordIngestionFailures INTEGER NOT NULL DEFAULT 0,"
+  " FileFailures INTEGER NOT NULL DEFAULT 0, BytesMetered INTEGER NOT NULL DEFAULT 0,"
+  " CreationTime INTEGER NOT NULL, LastUpdatedTime INTEGER NOT NULL, ResumableUntil INTEGER,"
+  " Files TEXT NOT NULL DEFAULT '[]', FileCount INTEGER NOT NULL DEFAULT 0,"
+  " BytesTotal INTEGER NOT NULL DEFAULT 0, FileIndex INTEGER NOT NULL DEFAULT 0,"
+  " FileOffset INTEGER NOT NULL DEFAULT 0, FileLine INTEGER NOT NULL DEFAULT 1,"
+  " ReportFile TEXT)";
+static const char zErrDdl[] =
+  "CREATE TABLE IF NOT EXISTS main.ts_batch_load_errors("
+  "TaskId TEXT NOT NULL, FileIndex INTEGER NOT NULL, FirstLine INTEGER, LastLine INTEGER,"
+  " Kind TEXT NOT NULL, Reason TEXT NOT NULL)";
+static const char zErrIdx[] =
+  "CREATE INDEX IF NOT EXISTS main.ts_batch_load_errors_task ON ts_batch_load_errors(TaskId)";
+
+/* One source file. */
+typedef struct BlFile BlFile;
+struct BlFile {
+  char *zUri;         /* full URI; owned */
+  int64_t nSize;      /* bytes as listed */
+};
+
+/* A streaming reader of one source object: ranged GETs, optional gunzip. */
+typedef struct BlSrc BlSrc;
+struct BlSrc {
+  TsObjStore *pStore;  /* owned */
+  char *zKey;          /* key in pStore; malloc'd (objstore) */
+  int64_t nSize;       /* object size */
+  int64_t iRaw;        /* next raw byte to fetch */
+  int bGz;             /* gzip stream */
+  int bZInit;          /* z initialised */
+  int bZEnd;           /* inflate reached the end of the stream */
+  z_stream z;
+  TsBuf raw;           /* last fetched bytes */
+  TsBuf out;           /* last inflated bytes */
+};
+
+/* One task run. */
+typedef struct BlRun BlRun;
+struct BlRun {
+  TsEnv *pEnv;
+  sqlite3 *db;
+  TsBlConfig *pCfg;        /* owned */
+  char zTaskId[40];
+  char *zErr;              /* run error (sqlite3_malloc) */
+  int nFile;
+  BlFile *aFile;           /* owned */
+  /* committed progress (what the task row says) */
+  int64_t nProcessed, nIngested, nParse, nIngestFail, nFileFail, nBytes;
+  int iFile;               /* resume point: file index */
+  int64_t iOff, iLine;     /* resume point: offset and line in that file */
+  /* statements */
+  sqlite3_stmt *pIns;      /* INSERT into the table */
+  sqlite3_stmt *pErrIns;   /* INSERT into ts_batch_load_errors */
+  sqlite3_stmt *pUpd;      /* advance the task row */
+  int nParamMeas0;         /* first measure parameter */
+  /* per-row scratch */
+  int *aDimIdx;            /* header index per dimension */
+  int **aaAttrIdx;         /* header index per record attribute */
+  int iTimeIdx, iMNameIdx;
+  int nHeader;
+  /* a batch in progress */
+  int bInTxn;
+  int nInBatch;
+};
+
+/**************************************************************************
+** Small helpers.
+*/
+
+/* A sqlite3_malloc'd NUL-terminated copy of a TsBuf (which uses malloc). */
+static char *bufDup(const TsBuf *b){
+  char *z;
+  if( b->bErr ) return 0;
+  z = sqlite3_malloc64(b->n+1);
+  if( z ){ if( b->n ) memcpy(z, b->a, b->n); z[b->n] = 0; }
+  return z;
+}
+
+static int execSql(sqlite3 *db, const char *zSql){
+  return sqlite3_exec(db, zSql, 0, 0, 0);
+}
+
+/* Fatal INSERT results (stop the task) versus record rejections. */
+static int rcIsRejection(int rc){
+  rc &= 0xff;
+  return rc==SQLITE_CONSTRAINT || rc==SQLITE_ERROR || rc==SQLITE_MISMATCH
+      || rc==SQLITE_TOOBIG || rc==SQLITE_RANGE;
+}
+
+static void newTaskId(char *z){
+  static const char az[] = "0123456789ABCDEF";
+  unsigned char a[16];
+  int i;
+  sqlite3_randomness(sizeof(a), a);
+  for(i=0; i<16; i++){ z[2*i] = az[a[i]>>4]; z[2*i+1] = az[a[i]&15]; }
+  z[32] = 0;
+}
+
+static int endsWithNoCase(const char *z, const char *zEnd){
+  size_t n = strlen(z), m = strlen(zEnd);
+  return n>=m && strcasecmp(z+n-m, zEnd)==0;
+}
+
+static void objCfg(const TsBlConfig *c, TsObjConfig *p, int bReport){
+  memset(p, 0, sizeof(*p));
+  if( bReport ){ p->zSse = c->zSse; p->zKmsKey = c->zKmsKey; }
+}
+
+/**************************************************************************
+** Listing the source.
+*/
+
+typedef struct BlList BlList;
+struct BlList {
+  const char *zBase;       /* URI prefix to put before each key */
+  BlFile *a; int n, nAlloc;
+  int bOom;
+};
+
+static int listAdd(BlList *p, const char *zBase, const char *zKey, int64_t nSize){
+  if( p->n>=p->nAlloc ){
+    int nNew = p->nAlloc ? p->nAlloc*2 : 16;
+    BlFile *a = sqlite3_realloc64(p->a, sizeof(BlFile)*nNew);
+    if( a==0 ){ p->bOom = 1; return 1; }
+    p->a = a; p->nAlloc = nNew;
+  }
+  p->a[p->n].zUri = sqlite3_mprintf("%s%s", zBase, zKey);
+  p->a[p->n].nSize = nSize;
+  if( p->a[p->n].zUri==0 ){ p->bOom = 1; return 1; }
+  p->n++;
+  return 0;
+}
+
+static int listCb(void *pCtx, const TsObjInfo *pInfo){
+  BlList *p = (BlList*)pCtx;
+  if( !endsWithNoCase(pInfo->zKey, ".csv") && !endsWithNoCase(pInfo->zKey, ".csv.gz") ) return 0;
+  return listAdd(p, p->zBase, pInfo->zKey, pInfo->nSize);
+}
+
+/*
+** The files of the source URI: the object itself if it exists, else every
+** .csv / .csv.gz object whose key starts with the URI's key part.  *pzErr
+** (sqlite3_malloc) on failure; no files is not an error here.
+*/
+static int listSource(const TsBlConfig *c, BlFile **paFile, int *pnFile, char **pzErr){
+  TsObjConfig oc;
+  TsObjStore *pS = 0;
+  char *zKey = 0, *zObjErr = 0, *zBase = 0;
+  BlList l;
+  int rc = TS_OBJ_OK;
+  size_t nUri = strlen(c->zSource);
+  memset(&l, 0, sizeof(l));
+  objCfg(c, &oc, 0);
+  if( c->zSource[nUri-1]=='/' || (strncmp(c->zSource, "s3://", 5)==0 && !strchr(c->zSource+5, '/')) ){
+    /* a prefix that ends at a folder or bucket: list everything below it */
+    rc = tsObjOpen(c->zSource, &oc, &pS, &zObjErr);
+    zBase = sqlite3_mprintf("%s%s", c->zSource, c->zSource[nUri-1]=='/' ? "" : "/");
+    if( rc==TS_OBJ_OK && zBase ){
+      l.zBase = zBase;
+      rc = tsObjList(pS, "", listCb, &l, &zObjErr);
+    }
+  }else{
+    rc = tsObjOpenParent(c->zSource, &oc, &pS, &zKey, &zObjErr);
+    if( rc==TS_OBJ_OK ){
+      TsObjInfo info;
+      zBase = sqlite3_mprintf("%.*s", (int)(nUri - strlen(zKey)), c->zSource);
+      rc = tsObjHead(pS, zKey, &info, &zObjErr);
+      if( rc==TS_OBJ_OK && zBase ){
+        listAdd(&l, zBase, zKey, info.nSize);
+      }else if( rc==TS_OBJ_NOTFOUND && zBase ){
+        free(zObjErr); zObjErr = 0;
+        l.zBase = zBase;
+        rc = tsObjList(pS, zKey, listCb, &l, &zObjErr);
+      }
+    }
+  }
+  if( zBase==0 || l.bOom ){
+    tsErrSet(pzErr, "out of memory");
+    rc = TS_OBJ_NOMEM;
+  }else if( rc!=TS_OBJ_OK ){
+    tsErrSet(pzErr, "cannot list %s: %s", c->zSource, zObjErr ? zObjErr : "error");
+  }
+  free(zObjErr); free(zKey);
+  sqlite3_free(zBase);
+  tsObjClose(pS);
+  if( rc!=TS_OBJ_OK ){
+    int i;
+    for(i=0; i<l.n; i++) sqlite3_free(l.a[i].zUri);
+    sqlite3_free(l.a);
+    return SQLITE_ERROR;
+  }
+  *paFile = l.a; *pnFile = l.n;
+  return SQLITE_OK;
+}
+
+/**************************************************************************
+** Reading one object.
+*/
+
+static void srcClose(BlSrc *p){
+  if( p->bZInit ) inflateEnd(&p->z);
+  tsObjClose(p->pStore);
+  free(p->zKey);
+  tsBufFree(&p->raw);
+  tsBufFree(&p->out);
+  memset(p, 0, sizeof(*p));
+}
+
+/* Fetch the next raw range into p->raw (empty at the end). */
+static int srcFetch(BlSrc *p, char **pzErr){
+  char *zObjErr = 0;
+  int rc;
+  tsBufReset(&p->raw);
+  if( p->iRaw>=p->nSize ) return SQLITE_OK;
+  rc = tsObjGet(p->pStore, p->zKey, p->iRaw, BL_READ, &p->raw, &zObjErr);
+  if( rc!=TS_OBJ_OK ){
+    tsErrSet(pzErr, "read failed at byte %lld: %s", (long long)p->iRaw, zObjErr ? zObjErr : "error");
+    free(zObjErr);
+    return SQLITE_IOERR;
+  }
+  if( p->raw.n==0 ){
+    tsErrSet(pzErr, "read failed at byte %lld: the object is shorter than its %lld bytes",
+             (long long)p->iRaw, (long long)p->nSize);
+    return SQLITE_IOERR;
+  }
+  p->iRaw += (int64_t)p->raw.n;
+  return SQLITE_OK;
+}
+
+/* Open the object and position at raw byte iRaw (0 for gzip). */
+static int srcOpen(BlSrc *p, const TsBlConfig *c, const char *zUri, char **pzErr){
+  TsObjConfig oc;
+  TsObjInfo info;
+  char *zObjErr = 0;
+  int rc;
+  memset(p, 0, sizeof(*p));
+  tsBufInit(&p->raw);
+  tsBufInit(&p->out);
+  objCfg(c, &oc, 0);
+  rc = tsObjOpenParent(zUri, &oc, &p->pStore, &p->zKey, &zObjErr);
+  if( rc==TS_OBJ_OK ) rc = tsObjHead(p->pStore, p->zKey, &info, &zObjErr);
+  if( rc==TS_OBJ_NOTFOUND ){
+    /* removed since the task listed it: that file fails, the task goes on */
+    tsErrSet(pzErr, "the object no longer exists");
+    free(zObjErr);
+    return SQLITE_NOTFOUND;
+  }
+  if( rc!=TS_OBJ_OK ){
+    tsErrSet(pzErr, "cannot open: %s", zObjErr ? zObjErr : "error");
+    free(zObjErr);
+    return SQLITE_IOERR;
+  }
+  p->nSize = info.nSize;
+  /* gzip by content (1f 8b), whatever the name says */
+  if( p->nSize>=2 ){
+    TsBuf b;
+    tsBufInit(&b);
+    rc = tsObjGet(p->pStore, p->zKey, 0, 2, &b, &zObjErr);
+    if( rc!=TS_OBJ_OK ){
+      tsErrSet(pzErr, "read failed at byte 0: %s", zObjErr ? zObjErr : "error");
+      free(zObjErr);
+      tsBufFree(&b);
+      return SQLITE_IOERR;
+    }
+    p->bGz = b.n==2 && b.a[0]==0x1f && b.a[1]==0x8b;
+    tsBufFree(&b);
+  }
+  if( p->bGz ){
+    memset(&p->z, 0, sizeof(p->z));
+    if( inflateInit2(&p->z, 16+MAX_WBITS)!=Z_OK ) return SQLITE_NOMEM;
+    p->bZInit = 1;
+  }
+  return SQLITE_OK;
+}
+
+/* The next piece of CSV bytes in *pa, *pn; *pn==0 at the end. */
+static int srcNext(BlSrc *p, const unsigned char **pa, size_t *pn, char **pzErr){
+  int rc;
+  *pa = 0; *pn = 0;
+  if( !p->bGz ){
+    rc = srcFetch(p, pzErr);
+    if( rc ) return rc;
+    *pa = p->raw.a; *pn = p->raw.n;
+    return SQLITE_OK;
+  }
+  if( p->bZEnd ) return SQLITE_OK;
+  tsBufReset(&p->out);
+  if( tsBufReserve(&p->out, BL_INFLATE) ) return SQLITE_NOMEM;
+  p->z.next_out = p->out.a;
+  p->z.avail_out = BL_INFLATE;
+  while( p->z.avail_out>0 && !p->bZEnd ){
+    int zrc;
+    if( p->z.avail_in==0 ){
+      rc = srcFetch(p, pzErr);
+      if( rc ) return rc;
+      if( p->raw.n==0 ){
+        if( p->out.n==0 && p->z.next_out==p->out.a ){
+          tsErrSet(pzErr, "gzip stream is truncated");
+          return SQLITE_CORRUPT;
+        }
+        break;
+      }
+      p->z.next_in = p->raw.a;
+      p->z.avail_in = (uInt)p->raw.n;
+    }
+    zrc = inflate(&p->z, Z_NO_FLUSH);
+    if( zrc==Z_STREAM_END ){
+      /* concatenated gzip members are one stream (as gunzip reads them) */
+      if( p->z.avail_in>0 || p->iRaw<p->nSize ){
+        if( inflateReset(&p->z)!=Z_OK ){ tsErrSet(pzErr, "gzip: cannot reset"); return SQLITE_CORRUPT; }
+      }else{
+        p->bZEnd = 1;
+      }
+    }else if( zrc!=Z_OK && zrc!=Z_BUF_ERROR ){
+      tsErrSet(pzErr, "gzip data is corrupt at byte %lld (%s)",
+               (long long)(p->iRaw - p->z.avail_in), p->z.msg ? p->z.msg : "inflate failed");
+      return SQLITE_CORRUPT;
+    }else if( zrc==Z_BUF_ERROR && p->z.avail_in==0 && p->iRaw>=p->nSize ){
+      tsErrSet(pzErr, "gzip stream is truncated");
+      return SQLITE_CORRUPT;
+    }
+  }
+  p->out.n = (size_t)(p->z.next_out - p->out.a);
+  *pa = p->out.a; *pn = p->out.n;
+  return SQLITE_OK;
+}
+
+/**************************************************************************
+** Task rows.
+*/
+
+static int ensureTables(sqlite3 *db){
+  int rc = execSql(db, zTaskDdl);
+  if( rc==SQLITE_OK ) rc = execSql(db, zErrDdl);
+  if( rc==SQLITE_OK ) rc = execSql(db, zErrIdx);
+  return rc;
+}
+
+/* Record an error row (inside the open batch transaction or on its own). */
+static int addError(BlRun *r, int iFile, int64_t iFirst, int64_t iLast, const char *zKind,
+                    const char *zReason){
+  int rc;
+  if( r->pErrIns==0 ){
+    rc = sqlite3_prepare_v2(r->db, "INSERT INTO main.ts_batch_load_errors(TaskId, FileIndex,"
+                            " FirstLine, LastLine, Kind, Reason) VALUES(?,?,?,?,?,?)",
+                            -1, &r->pErrIns, 0);
+    if( rc ) return rc;
+  }
+  sqlite3_bind_text(r->pErrIns, 1, r->zTaskId, -1, SQLITE_STATIC);
+  sqlite3_bind_int(r->pErrIns, 2, iFile);
+  if( iFirst>0 ){
+    sqlite3_bind_int64(r->pErrIns, 3, iFirst);
+    sqlite3_bind_int64(r->pErrIns, 4, iLast);
+  }else{
+    sqlite3_bind_null(r->pErrIns, 3);
+    sqlite3_bind_null(r->pErrIns, 4);
+  }
+  sqlite3_bind_text(r->pErrIns, 5, zKind, -1, SQLITE_STATIC);
+  sqlite3_bind_text(r->pErrIns, 6, zReason, (int)(strlen(zReason)>BL_REASON_MAX ? BL_REASON_MAX
+                    : strlen(zReason)), SQLITE_TRANSIENT);
+  rc = sqlite3_step(r->pErrIns);
+  sqlite3_reset(r->pErrIns);
+  return rc==SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Write the counters and the resume point (iFile, iOff, iLine) into the
+** task row, only if it still holds the resume point this run last wrote. */
+static int saveProgress(BlRun *r, int iFile, int64_t iOff, int64_t iLine, int64_t nBytes){
+  int rc;
+  int64_t now = tsEnvNow(r->pEnv);
+  if( r->pUpd==0 ){
+    rc = sqlite3_prepare_v2(r->db,
+        "UPDATE main.ts_batch_load_tasks SET RecordsProcessed=?1, RecordsIngested=?2,"
+        " ParseFailures=?3, RecordIngestionFailures=?4, FileFailures=?5, BytesMetered=?6,"
+        " FileIndex=?7, FileOffset=?8, FileLine=?9, LastUpdatedTime=?10, ResumableUntil=?11"
+        " WHERE TaskId=?12 AND FileIndex=?13 AND FileOffset=?14", -1, &r->pUpd, 0);
+    if( rc ) return rc;
+  }
+  sqlite3_bind_int64(r->pUpd, 1, r->nProcessed);
+  sqlite3_bind_int64(r->pUpd, 2, r->nIngested);
+  sqlite3_bind_int64(r->pUpd, 3, r->nParse);
+  sqlite3_bind_int64(r->pUpd, 4, r->nIngestFail);
+  sqlite3_bind_int64(r->pUpd, 5, r->nFileFail);
+  sqlite3_bind_int64(r->pUpd, 6, nBytes);
+  sqlite3_bind_int(r->pUpd, 7, iFile);
+  sqlite3_bind_int64(r->pUpd, 8, iOff);
+  sqlite3_bind_int64(r->pUpd, 9, iLine);
+  sqlite3_bind_int64(r->pUpd, 10, now);
+  sqlite3_bind_int64(r->pUpd, 11, now + BL_RESUMABLE);
+  sqlite3_bind_text(r->pUpd, 12, r->zTaskId, -1, SQLITE_STATIC);
+  sqlite3_bind_int(r->pUpd, 13, r->iFile);
+  sqlite3_bind_int64(r->pUpd, 14, r->iOff);
+  rc = sqlite3_step(r->pUpd);
+  sqlite3_reset(r->pUpd);
+  if( rc!=SQLITE_DONE ) return rc;
+  if( sqlite3_changes(r->db)!=1 ){
+    tsErrSet(&r->zErr, "ts_batch_load: task %s was advanced by another connection; this run stops",
+             r->zTaskId);
+    return SQLITE_BUSY;
+  }
+  r->iFile = iFile; r->iOff = iOff; r->iLine = iLine; r->nBytes = nBytes;
+  return SQLITE_OK;
+}
+
+static int setStatus(BlRun *r, const char *zStatus, const char *zMsg){
+  sqlite3_stmt *pS = 0;
+  int rc = sqlite3_prepare_v2(r->db, "UPDATE main.ts_batch_load_tasks SET TaskStatus=?1,"
+      " ErrorMessage=coalesce(?2, ErrorMessage), LastUpdatedTime=?3, ResumableUntil=?4"
+      " WHERE TaskId=?5", -1, &pS, 0);
+  if( rc==SQLITE_OK ){
+    int64_t now = tsEnvNow(r->pEnv);
+    sqlite3_bind_text(pS, 1, zStatus, -1, SQLITE_STATIC);
+    if( zMsg ) sqlite3_bind_text(pS, 2, zMsg, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pS, 3, now);
+    sqlite3_bind_int64(pS, 4, now + BL_RESUMABLE);
+    sqlite3_bind_text(pS, 5, r->zTaskId, -1, SQLITE_STATIC);
+    rc = sqlite3_step(pS);
+    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  }
+  sqlite3_finalize(pS);
+  return rc;
+}
+
+/**************************************************************************
+** Batches.
+*/
+
+static int batchBegin(BlRun *r){
+  int rc;
+  if( r->bInTxn ) return SQLITE_OK;
+  rc = execSql(r->db, "BEGIN IMMEDIATE");
+  if( rc==SQLITE_OK ){ r->bInTxn = 1; r->nInBatch = 0; }
+  return rc;
+}
+
+/* Commit the open batch with the resume point (iFile, iOff, iLine). */
+static int batchCommit(BlRun *r, int iFile, int64_t iOff, int64_t iLine, int64_t nBytes){
+  int rc = batchBegin(r);
+  if( rc==SQLITE_OK ) rc = saveProgress(r, iFile, iOff, iLine, nBytes);
+  if( rc==SQLITE_OK ){
+    rc = execSql(r->db, "COMMIT");
+    if( rc==SQLITE_OK ) r->bInTxn = 0;
+  }
+  return rc;
+}
+
+/* Give up the open batch (after a fatal error): nothing of it stays. */
+static void batchAbandon(BlRun *r){
+  if( !sqlite3_get_autocommit(r->db) ) execSql(r->db, "ROLLBACK");
+  r->bInTxn = 0;
+}
+
+/**************************************************************************
+** Rows.
+*/
+
+/* A parsed measure value. */
+typedef struct BlVal BlVal;
+struct BlVal {
+  int eKind;            /* SQLITE_NULL, SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT */
+  int64_t i;
+  double r;
+  const char *z; int n; /* TEXT: points into the reader */
+};
+
+/* Field i of the current record; *pbNull for NULL (NullValue or an empty
+** unquoted field). */
+static const char *field(const TsCsvReader *pR, int i, size_t *pn, int *pbNull){
+  int f = 0;
+  const char *z = tsCsvField(pR, i, pn, &f);
+  *pbNull = (f & TS_CSV_NULL) || (*pn==0 && !(f & TS_CSV_QUOTED));
+  return z;
+}
+
+static int parseValue(const TsBlModel *m, const TsCsvReader *pR, int iIdx, const TsBlCol *c,
+                      BlVal *v, char *zWhy, size_t nWhy){
+  size_t n;
+  int bNull, b;
+  const char *z = field(pR, iIdx, &n, &bNull);
+  char zTmp[160];
+  v->eKind = SQLITE_NULL;
+  if( bNull ) return 0;
+  if( n==0 && c->eType!=TS_TYPE_VARCHAR ) return 0;   /* "" is no value */
+  zTmp[0] = 0;
+  switch( c->eType ){
+    case TS_TYPE_DOUBLE:
+      if( tsBlParseDouble(z, n, &v->r, zTmp, sizeof(zTmp)) ) break;
+      v->eKind = SQLITE_FLOAT; return 0;
+    case TS_TYPE_BIGINT:
+      if( tsBlParseBigint(z, n, &v->i, zTmp, sizeof(zTmp)) ) break;
+      v->eKind = SQLITE_INTEGER; return 0;
+    case TS_TYPE_BOOLEAN:
+      if( tsBlParseBool(z, n, &b, zTmp, sizeof(zTmp)) ) break;
+      v->i = b; v->eKind = SQLITE_INTEGER; return 0;
+    case TS_TYPE_TIMESTAMP:
+      if( tsBlParseTimestamp(z, n, m->iUnit, &v->i, zTmp, sizeof(zTmp)) ) break;
+      v->eKind = SQLITE_INTEGER; return 0;
+    default:
+      if( !tsCsvUtf8Ok(z, n) ){ snprintf(zTmp, sizeof(zTmp), "value is not valid UTF-8"); break; }
+      v->z = z; v->n = (int)n; v->eKind = SQLITE_TEXT; return 0;
+  }
+  snprintf(zWhy, nWhy, "column '%s' (%s): %s", c->zSrc, tsChunkTypeName(c->eType), zTmp);
+  return 1;
+}
+
+/*
+** The report reason of a rejected INSERT: the table's message without the
+** per-record parts (the record's time, its key), so that rejections for the
+** same cause share one entry of the report with merged line ranges:
+**   "timeseries t: time 2024-...Z is outside the write window [a, b] (...)"
+**     -> "timeseries t: record timestamp is outside the write window [a, b] (...)"
+**   "timeseries t: record (host='a', ...) already exists with ..."
+**     -> "timeseries t: record already exists with ..."
+** sqlite3_malloc'd; NULL on OOM.
+*/
+static char *reasonOf(const char *zMsg){
+  const char *zWin = strstr(zMsg, " is outside the write window ");
+  const char *zRec = strstr(zMsg, ": record (");
+  if( zWin ){
+    const char *zTime = strstr(zMsg, ": time ");
+    if( zTime && zTime<zWin ){
+      return sqlite3_mprintf("%.*s: record timestamp%s", (int)(zTime-zMsg), zMsg, zWin);
+    }
+  }
+  if( zRec ){
+    const char *zEx = 0, *z = zRec;
+    while( (z = strstr(z+1, ") already exists with "))!=0 ) zEx = z;
+    if( zEx ) return sqlite3_mprintf("%.*s: record%s", (int)(zRec-zMsg), zMsg, zEx+1);
+  }
+  return sqlite3_mprintf("%s", zMsg);
+}
+
+/*
+** One CSV record: parse, then INSERT its records.  Returns SQLITE_OK when the
+** record was counted (ingested, or a failure recorded), else a fatal rc.
+*/
+static int doRow(BlRun *r, TsCsvReader *pR, int iFile, int eCsv, BlVal *aVal){
+  const TsBlModel *m = &r->pCfg->model;
+  char zWhy[600];
+  int64_t iTime = 0;
+  const char *zMName = 0;
+  size_t nMName = 0;
+  int i, j, k, nRec = 0, rc = SQLITE_OK, bFail = 0;
+  const char *zKind = "parse";
+  char *zReject = 0;
+
+  zWhy[0] = 0;
+  r->nProcessed++;
+  if( eCsv==TS_CSV_BAD ){
+    snprintf(zWhy, sizeof(zWhy), "%s", pR->zReason ? pR->zReason : "malformed record");
+    bFail = 1;
+  }else if( tsCsvFieldCount(pR)!=r->nHeader ){
+    snprintf(zWhy, sizeof(zWhy), "record has %d fields, the header has %d",
+             tsCsvFieldCount(pR), r->nHeader);
+    bFail = 1;
+  }
+  if( !bFail ){
+    size_t n; int bNull;
+    const char *z = field(pR, r->iTimeIdx, &n, &bNull);
+    char zTmp[200];
+    if( bNull || n==0 ){
+      snprintf(zWhy, sizeof(zWhy), "time column '%s' is empty", m->zTimeCol);
+      bFail = 1;
+    }else if( tsBlParseTime(z, n, m->iUnit, &iTime, zTmp, sizeof(zTmp)) ){
+      snprintf(zWhy, sizeof(zWhy), "time column '%s': %s", m->zTimeCol, zTmp);
+      bFail = 1;
+    }
+  }
+  for(i=0; !bFail && i<m->nDim; i++){
+    size_t n; int bNull;
+    const char *z = field(pR, r->aDimIdx[i], &n, &bNull);
+    if( !bNull && !tsCsvUtf8Ok(z, n) ){
+      snprintf(zWhy, sizeof(zWhy), "dimension column '%s': value is not valid UTF-8", m->aDim[i].zSrc);
+      bFail = 1;
+    }
+  }
+  if( !bFail && m->zMNameCol ){
+    int bNull;
+    zMName = field(pR, r->iMNameIdx, &nMName, &bNull);
+    if( bNull || nMName==0 ){
+      snprintf(zWhy, sizeof(zWhy), "measure name column '%s' is empty", m->zMNameCol);
+      bFail = 1;
+    }else if( !tsCsvUtf8Ok(zMName, nMName) ){
+      snprintf(zWhy, sizeof(zWhy), "measure name column '%s': value is not valid UTF-8", m->zMNameCol);
+      bFail = 1;
+    }
+  }
+  /* parse every record's values before writing any */
+  for(i=0, k=0; !bFail && i<m->nRec; i++){
+    const TsBlRec *pRec = &m->aRec[i];
+    int bAny = 0, bMatch = 1;
+    if( pRec->zMatch && (strlen(pRec->zMatch)!=nMName || memcmp(pRec->zMatch, zMName, nMName)) ){
+      bMatch = 0;
+    }
+    for(j=0; j<pRec->nAttr; j++, k++){
+      aVal[k].eKind = SQLITE_NULL;
+      if( !bMatch ) continue;
+      if( parseValue(m, pR, r->aaAttrIdx[i][j], &pRec->aAttr[j], &aVal[k], zWhy, sizeof(zWhy)) ){
+        bFail = 1;
+        break;
+      }
+      if( aVal[k].eKind!=SQLITE_NULL ) bAny = 1;
+    }
+    if( bAny ) nRec++;
+  }
+  if( !bFail && nRec==0 ){
+    if( m->bMixed && m->zMNameCol ){
+      char zS[64];
+      tsBlQuoteSample(zMName, nMName, zS, sizeof(zS));
+      snprintf(zWhy, sizeof(zWhy), "no measure values for measure name '%s' (no mapping applies"
+               " or every mapped measure is empty)", zS);
+    }else{
+      snprintf(zWhy, sizeof(zWhy), "no measure values (every mapped measure is empty or NULL)");
+    }
+    bFail = 1;
+  }
+
+  if( !bFail ){
+    int bSave = nRec>1;
+    if( bSave ) rc = execSql(r->db, "SAVEPOINT bl_row");
+    for(i=0, k=0; rc==SQLITE_OK && !bFail && i<m->nRec; i++){
+      const TsBlRec *pRec = &m->aRec[i];
+      int bAny = 0;
+      for(j=0; j<pRec->nAttr; j++) if( aVal[k+j].eKind!=SQLITE_NULL ) bAny = 1;
+      if( !bAny ){ k += pRec->nAttr; continue; }
+      sqlite3_bind_int64(r->pIns, 1, iTime);
+      if( pRec->zMeasureName ) sqlite3_bind_text(r->pIns, 2, pRec->zMeasureName, -1, SQLITE_STATIC);
+      else sqlite3_bind_text(r->pIns, 2, zMName, (int)nMName, SQLITE_STATIC);
+      sqlite3_bind_int64(r->pIns, 3, r->pCfg->iVersion);
+      for(j=0; j<m->nDim; j++){
+        size_t n; int bNull;
+        const char *z = field(pR, r->aDimIdx[j], &n, &bNull);
+        if( bNull ) sqlite3_bind_null(r->pIns, 4+j);
+        else sqlite3_bind_text(r->pIns, 4+j, z, (int)n, SQLITE_STATIC);
+      }
+      for(j=0; j<m->nMeas; j++) sqlite3_bind_null(r->pIns, r->nParamMeas0+j);
+      for(j=0; j<pRec->nAttr; j++, k++){
+        int iP = r->nParamMeas0 + pRec->aAttr[j].iParam;
+        switch( aVal[k].eKind ){
+          case SQLITE_INTEGER: sqlite3_bind_int64(r->pIns, iP, aVal[k].i); break;
+          case SQLITE_FLOAT: sqlite3_bind_double(r->pIns, iP, aVal[k].r); break;
+          case SQLITE_TEXT: sqlite3_bind_text(r->pIns, iP, aVal[k].z, aVal[k].n, SQLITE_STATIC); break;
+          default: break;
+        }
+      }
+      rc = sqlite3_step(r->pIns);
+      if( rc==SQLITE_DONE ){
+        rc = SQLITE_OK;
+      }else{
+        int rc2 = sqlite3_reset(r->pIns);
+        (void)rc2;
+        if( rcIsRejection(rc) ){
+          zReject = reasonOf(sqlite3_errmsg(r->db));
+          if( zReject==0 ){ sqlite3_reset(r->pIns); rc = SQLITE_NOMEM; break; }
+          bFail = 1; zKind = "ingest";
+          rc = SQLITE_OK;
+        }
+      }
+      sqlite3_reset(r->pIns);
+    }
+    if( bSave && rc==SQLITE_OK ){
+      if( bFail ) rc = execSql(r->db, "ROLLBACK TO bl_row");
+      if( rc==SQLITE_OK ) rc = execSql(r->db, "RELEASE bl_row");
+    }
+    if( rc ){ sqlite3_free(zReject); return rc; }
+  }
+  if( bFail ){
+    rc = addError(r, iFile, pR->iFirstLine, pR->iLastLine, zKind, zReject ? zReject : zWhy);
+    if( zKind[0]=='p' ) r->nParse++; else r->nIngestFail++;
+  }else{
+    r->nIngested++;
+  }
+  sqlite3_free(zReject);
+  return rc;
+}
+
+/* Prepare the INSERT on the table:
+**   INSERT INTO "db"."t"(time, measure_name, version, <dims>, <measures>) VALUES(?, ...) */
+static int prepareInsert(BlRun *r){
+  const TsBlModel *m = &r->pCfg->model;
+  TsBuf b;
+  int i, rc;
+  char *z;
+  tsBufInit(&b);
+  z = sqlite3_mprintf("INSERT INTO \"%w\".\"%w\"(time, measure_name, version",
+                      r->pCfg->zDb, r->pCfg->zTable);
+  if( z ){ tsBufAppendStr(&b, z); sqlite3_free(z); } else b.bErr = 1;
+  for(i=0; i<m->nDim; i++){
+    z = sqlite3_mprintf(", \"%w\"", m->aDim[i].zDst);
+    if( z ){ tsBufAppendStr(&b, z); sqlite3_free(z); } else b.bErr = 1;
+  }
+  for(i=0; i<m->nMeas; i++){
+    z = sqlite3_mprintf(", \"%w\"", m->azMeas[i]);
+    if( z ){ tsBufAppendStr(&b, z); sqlite3_free(z); } else b.bErr = 1;
+  }
+  tsBufAppendStr(&b, ") VALUES(?");
+  for(i=1; i<3+m->nDim+m->nMeas; i++) tsBufAppendStr(&b, ",?");
+  tsBufAppendStr(&b, ")");
+  tsBufAppendByte(&b, 0);
+  if( b.bErr ){ tsBufFree(&b); return SQLITE_NOMEM; }
+  r->nParamMeas0 = 4 + m->nDim;
+  rc = sqlite3_prepare_v3(r->db, (const char*)b.a, -1, SQLITE_PREPARE_PERSISTENT, &r->pIns, 0);
+  if( rc ) tsErrSet(&r->zErr, "ts_batch_load: %s", sqlite3_errmsg(r->db));
+  tsBufFree(&b);
+  return rc;
+}
+
+/* Resolve the mapped columns against a header; NULL or a reason. */
+static char *resolveHeader(BlRun *r, TsCsvReader *pR){
+  const TsBlModel *m = &r->pCfg->model;
+  int n = tsCsvFieldCount(pR), i, j, k;
+  /* find a header name; -1 if absent */
+#define FINDCOL(zName, iOut) do{ \
+    size_t nN = strlen(zName); (iOut) = -1; \
+    for(k=0; k<n; k++){ size_t nF; int f; const char *zF = tsCsvField(pR, k, &nF, &f); \
+      if( nF==nN && memcmp(zF, zName, nN)==0 ){ (iOut) = k; break; } } \
+  }while(0)
+  r->nHeader = n;
+  for(i=0; i<n; i++){
+    size_t nA; int f;
+    const char *zA = tsCsvField(pR, i, &nA, &f);
+    for(j=0; j<i; j++){
+      size_t nB; const char *zB = tsCsvField(pR, j, &nB, &f);
+      if( nA==nB && memcmp(zA, zB, nA)==0 ){
+        return sqlite3_mprintf("header names column '%.*s' twice (columns %d and %d)",
+                               (int)(nA>200 ? 200 : nA), zA, j+1, i+1);
+      }
+    }
+  }
+  FINDCOL(m->zTimeCol, r->iTimeIdx);
+  if( r->iTimeIdx<0 ) return sqlite3_mprintf("header has no column '%s' (TimeColumn)", m->zTimeCol);
+  r->iMNameIdx = -1;
+  if( m->zMNameCol ){
+    FINDCOL(m->zMNameCol, r->iMNameIdx);
+    if( r->iMNameIdx<0 ){
+      return sqlite3_mprintf("header has no column '%s' (MeasureNameColumn)", m->zMNameCol);
+    }
+  }
+  for(i=0; i<m->nDim; i++){
+    FINDCOL(m->aDim[i].zSrc, r->aDimIdx[i]);
+    if( r->aDimIdx[i]<0 ){
+      return sqlite3_mprintf("header has no column '%s' (DimensionMappings[%d])", m->aDim[i].zSrc, i);
+    }
+  }
+  for(i=0; i<m->nRec; i++){
+    for(j=0; j<m->aRec[i].nAttr; j++){
+      FINDCOL(m->aRec[i].aAttr[j].zSrc, r->aaAttrIdx[i][j]);
+      if( r->aaAttrIdx[i][j]<0 ){
+        return sqlite3_mprintf("header has no column '%s' (measure '%s')",
+                               m->aRec[i].aAttr[j].zSrc, m->aRec[i].aAttr[j].zDst);
+      }
+    }
+  }
+#undef FINDCOL
+  return 0;
+}
+
+/* A file that cannot be loaded: one FileFailure, the task moves on. */
+static int fileFailed(BlRun *r, int iFile, const char *zWhy, int64_t iLine, int64_t nBytes){
+  int rc = batchBegin(r);
+  if( rc==SQLITE_OK ) rc = addError(r, iFile, iLine, iLine, "file", zWhy);
+  if( rc==SQLITE_OK ){
+    r->nFileFail++;
+    rc = batchCommit(r, iFile+1, 0, 1, nBytes);
+  }
+  return rc;
+}
+
+/*
+** Load file iFile from the resume point (r->iOff, r->iLine).  Returns
+** SQLITE_OK when the file is done (loaded or failed as a file), else a fatal
+** rc with r->zErr.
+*/
+static int loadFile(BlRun *r, int iFile, BlVal *aVal){
+  const TsBlConfig *c = r->pCfg;
+  BlSrc src;
+  TsCsvReader rd;
+  const char *zWhy = 0;
+  char *zFail = 0, *zRdErr = 0;
+  int rc, e, bHeader = 0, bSkip = 0, bInit = 0;
+  int64_t iStart = r->iOff, iStartLine = r->iLine;
+  int64_t nBytes0 = r->nBytes - iStart;   /* BytesMetered before this file */
+  int64_t iFailLine = 1, nFailBytes = r->nBytes;   /* where a file failure is reported */
+
+  memset(&rd, 0, sizeof(rd));
+  rc = srcOpen(&src, c, r->aFile[iFile].zUri, &zRdErr);
+  if( rc==SQLITE_NOMEM ) goto done;
+  if( rc==SQLITE_IOERR ){
+    /* the store failed after its retries: the task stops, resumable */
+    tsErrSet(&r->zErr, "ts_batch_load: %s: %s", r->aFile[iFile].zUri, zRdErr);
+    goto done;
+  }
+  if( rc ){ zFail = sqlite3_mprintf("%s", zRdErr); rc = SQLITE_OK; goto done; }
+  if( tsCsvInit(&rd, &c->csv, &zWhy) ){ rc = SQLITE_NOMEM; goto done; }
+  bInit = 1;
+
+  /* The header (always from the start). */
+  while( !bHeader && rc==SQLITE_OK ){
+    const unsigned char *a; size_t n;
+    e = tsCsvNext(&rd);
+    if( e==TS_CSV_NEED ){
+      rc = srcNext(&src, &a, &n, &zRdErr);
+      if( rc==SQLITE_NOMEM ) goto done;
+      if( rc==SQLITE_IOERR ){
+        tsErrSet(&r->zErr, "ts_batch_load: %s: %s", r->aFile[iFile].zUri, zRdErr);
+        goto done;
+      }
+      if( rc ){ zFail = sqlite3_mprintf("%s", zRdErr); rc = SQLITE_OK; goto done; }
+      if( n==0 ) tsCsvFinish(&rd); else tsCsvFeed(&rd, a, n);
+      continue;
+    }
+    if( e==TS_CSV_NOMEM ){ rc = SQLITE_NOMEM; goto done; }
+    if( e==TS_CSV_END ){ zFail = sqlite3_mprintf("file is empty (a header row is required)"); goto done; }
+    if( e==TS_CSV_BAD ){ zFail = sqlite3_mprintf("header row: %s", rd.zReason); goto done; }
+    zFail = resolveHeader(r, &rd);
+    if( zFail ) goto done;
+    bHeader = 1;
+  }
+  if( iStart>rd.iEndOff ){
+    /* Resume inside the file.  Plain CSV: fetch from the resume offset.  A
+    ** CRLF record end leaves the offset between CR and LF (the reader counts
+    ** the line at CR): skip that LF so it is not a blank line.  Gzip:
+    ** inflate from the start and skip the committed records. */
+    if( !src.bGz ){
+      int64_t iFrom = iStart;
+      TsBuf two;
+      char *zObjErr = 0;
+      tsBufInit(&two);
+      if( tsObjGet(src.pStore, src.zKey, iStart-1, 2, &two, &zObjErr)==TS_OBJ_OK
+       && two.n==2 && two.a[0]=='\r' && two.a[1]=='\n' ){
+        iFrom++;
+      }
+      free(zObjErr);
+      tsBufFree(&two);
+      tsCsvFree(&rd);
+      bInit = 0;
+      if( tsCsvInit(&rd, &c->csv, &zWhy) ){ rc = SQLITE_NOMEM; goto done; }
+      bInit = 1;
+      tsCsvSeek(&rd, iFrom, iStartLine);
+      src.iRaw = iFrom;
+    }else{
+      bSkip = 1;
+    }
+  }else if( iStart>0 && iStart<rd.iEndOff ){
+    iStart = 0;   /* a resume point inside the header: count from the start */
+    nBytes0 = r->nBytes;
+  }
+
+  /* Records. */
+  for(;;){
+    const unsigned char *a; size_t n;
+    e = tsCsvNext(&rd);
+    if( e==TS_CSV_NEED ){
+      rc = srcNext(&src, &a, &n, &zRdErr);
+      if( rc==SQLITE_NOMEM ) break;
+      if( rc==SQLITE_CORRUPT ){
+        /* corrupt gzip data: the rows before it stay, the file failed */
+        zFail = sqlite3_mprintf("%s", zRdErr);
+        iFailLine = rd.iLine;
+        nFailBytes = nBytes0 + (rd.iEndOff>iStart ? rd.iEndOff : iStart);
+        rc = SQLITE_OK;
+        goto done;
+      }
+      if( rc ){
+        /* A read failure after the retries: the task stops, resumable. */
+        tsErrSet(&r->zErr, "ts_batch_load: %s: %s", r->aFile[iFile].zUri, zRdErr);
+        rc = SQLITE_IOERR;
+        break;
+      }
+      if( n==0 ) tsCsvFinish(&rd); else tsCsvFeed(&rd, a, n);
+      continue;
+    }
+    if( e==TS_CSV_NOMEM ){ rc = SQLITE_NOMEM; break; }
+    if( e==TS_CSV_END ) break;
+    if( bSkip ){
+      if( rd.iEndOff<=iStart ) continue;
+      bSkip = 0;
+    }
+    rc = batchBegin(r);
+    if( rc==SQLITE_OK ) rc = doRow(r, &rd, iFile, e, aVal);
+    if( rc ) break;
+    if( ++r->nInBatch>=c->nBatchRows ){
+      rc = batchCommit(r, iFile, rd.iEndOff, rd.iLine, nBytes0 + rd.iEndOff);
+      if( rc ) break;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    /* the file is done: the rest of its rows and the move to the next file
+    ** commit together */
+    rc = batchCommit(r, iFile+1, 0, 1, nBytes0 + (rd.iEndOff>iStart ? rd.iEndOff : iStart));
+  }
+
+done:
+  if( rc==SQLITE_OK && zFail ){
+    rc = fileFailed(r, iFile, zFail, iFailLine, nFailBytes);
+  }
+  if( rc==SQLITE_NOMEM && r->zErr==0 ) tsErrSet(&r->zErr, "ts_batch_load: out of memory");
+  sqlite3_free(zFail);
+  sqlite3_free(zRdErr);
+  if( bInit ) tsCsvFree(&rd);
+  srcClose(&src);
+  return rc;
+}
+
+/**************************************************************************
+** The report and the result.
+*/
+
+/* Build the reference 4.4 report from ts_batch_load_errors. */
+static int buildReport(BlRun *r, TsBuf *pOut){
+  TsJsonW w;
+  sqlite3_stmt *pS = 0;
+  int rc, iCurFile = -2, bInErr = 0, bInRanges = 0;
+  char *zCurReason = 0;
+  int64_t iA = 0, iB = 0;
+  tsJwInit(&w, pOut);
+  tsJwObjBegin(&w);
+  tsJwKeyStr(&w, "taskId", r->zTaskId);
+  tsJwKey(&w, "taskErrors");
+  tsJwArrBegin(&w);
+  rc = sqlite3_prepare_v2(r->db, "SELECT Reason FROM main.ts_batch_load_errors WHERE TaskId=?"
+                          " AND FileIndex<0 ORDER BY rowid", -1, &pS, 0);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pS, 1, r->zTaskId, -1, SQLITE_STATIC);
+    while( sqlite3_step(pS)==SQLITE_ROW ){
+      tsJwObjBegin(&w);
+      tsJwKeyStr(&w, "reason", (const char*)sqlite3_column_text(pS, 0));
+      tsJwObjEnd(&w);
+    }
+    rc = sqlite3_finalize(pS);
+    pS = 0;
+  }
+  tsJwArrEnd(&w);
+  tsJwKey(&w, "fileErrors");
+  tsJwArrBegin(&w);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(r->db,
+        "SELECT FileIndex, Reason, FirstLine, LastLine FROM main.ts_batch_load_errors"
+        " WHERE TaskId=?1 AND FileIndex>=0"
+        " ORDER BY FileIndex, min(rowid) OVER (PARTITION BY FileIndex, Reason), FirstLine",
+        -1, &pS, 0);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pS, 1, r->zTaskId, -1, SQLITE_STATIC);
+    while( sqlite3_step(pS)==SQLITE_ROW ){
+      int iF = sqlite3_column_int(pS, 0);
+      const char *zR = (const char*)sqlite3_column_text(pS, 1);
+      int64_t a = sqlite3_column_int64(pS, 2), b = sqlite3_column_int64(pS, 3);
+      int bNewFile = iF!=iCurFile, bNewReason = bNewFile || zCurReason==0 || strcmp(zR, zCurReason);
+      if( bInRanges && (bNewReason || a>iB+1) ){
+        tsJwArrBegin(&w); tsJwInt(&w, iA); tsJwInt(&w, iB); tsJwArrEnd(&w);
+        bInRanges = 0;
+      }
+      if( bNewReason && bInErr ){ tsJwArrEnd(&w); tsJwObjEnd(&w); bInErr = 0; }
+      if( bNewFile ){
+        if( iCurFile>=0 ){ tsJwArrEnd(&w); tsJwObjEnd(&w); }
+        tsJwObjBegin(&w);
+        tsJwKeyStr(&w, "fileName", iF<r->nFile ? r->aFile[iF].zUri : "?");
+        tsJwKey(&w, "errors");
+        tsJwArrBegin(&w);
+        iCurFile = iF;
+      }
+      if( bNewReason ){
+        sqlite3_free(zCurReason);
+        zCurReason = sqlite3_mprintf("%s", zR);
+        tsJwObjBegin(&w);
+        tsJwKeyStr(&w, "reason", zR);
+        tsJwKey(&w, "lineRanges");
+        tsJwArrBegin(&w);
+        bInErr = 1;
+      }
+      if( !bInRanges ){ iA = a; iB = b; bInRanges = 1; }
+      else if( b>iB ) iB = b;
+    }
+    if( bInRanges ){ tsJwArrBegin(&w); tsJwInt(&w, iA); tsJwInt(&w, iB); tsJwArrEnd(&w); }
+    if( bInErr ){ tsJwArrEnd(&w); tsJwObjEnd(&w); }
+    if( iCurFile>=0 ){ tsJwArrEnd(&w); tsJwObjEnd(&w); }
+    rc = sqlite3_finalize(pS);
+  }
+  sqlite3_free(zCurReason);
+  tsJwArrEnd(&w);
+  tsJwObjEnd(&w);
+  if( rc==SQLITE_OK && tsJwError(&w) ) rc = SQLITE_NOMEM;
+  return rc;
+}
+
+/* Write the report object; its URI in *pzUri. */
+static int writeReport(BlRun *r, char **pzUri){
+  TsObjConfig oc;
+  TsObjStore *pS = 0;
+  TsBuf b;
+  char *zObjErr = 0, *zKey;
+  int rc;
+  *pzUri = 0;
+  tsBufInit(&b);
+  rc = buildReport(r, &b);
+  if( rc ){ tsBufFree(&b); return rc; }
+  zKey = sqlite3_mprintf("%s/error_report.json", r->zTaskId);
+  if( zKey==0 ){ tsBufFree(&b); return SQLITE_NOMEM; }
+  objCfg(r->pCfg, &oc, 1);
+  if( tsObjOpen(r->pCfg->zReport, &oc, &pS, &zObjErr)!=TS_OBJ_OK
+   || tsObjPut(pS, zKey, b.a, b.n, &zObjErr)!=TS_OBJ_OK ){
+    tsErrSet(&r->zErr, "cannot write the error report to %s: %s", r->pCfg->zReport,
+             zObjErr ? zObjErr : "error");
+    rc = SQLITE_IOERR;
+  }else{
+    size_t n = strlen(r->pCfg->zReport);
+    *pzUri = sqlite3_mprintf("%s%s%s", r->pCfg->zReport,
+                             n && r->pCfg->zReport[n-1]=='/' ? "" : "/", zKey);
+    if( *pzUri==0 ) rc = SQLITE_NOMEM;
+  }
+  free(zObjErr);
+  tsObjClose(pS);
+  sqlite3_free(zKey);
+  tsBufFree(&b);
+  return rc;
+}
+
+/* The result JSON of task zTaskId from its row. */
+static int taskJson(sqlite3 *db, const char *zTaskId, char **pzOut){
+  sqlite3_stmt *pS = 0;
+  TsBuf b;
+  TsJsonW w;
+  int rc;
+  *pzOut = 0;
+  rc = sqlite3_prepare_v2(db, "SELECT TaskId, TaskStatus, RecordsProcessed, RecordsIngested,"
+      " ParseFailures, RecordIngestionFailures, FileFailures, BytesMetered, ReportFile,"
+      " ErrorMessage FROM main.ts_batch_load_tasks WHERE TaskId=?", -1, &pS, 0);
+  if( rc ) return rc;
+  sqlite3_bind_text(pS, 1, zTaskId, -1, SQLITE_STATIC);
+  if( sqlite3_step(pS)!=SQLITE_ROW ){ sqlite3_finalize(pS); return SQLITE_NOTFOUND; }
+  tsBufInit(&b);
+  tsJwInit(&w, &b);
+  tsJwObjBegin(&w);
+  tsJwKeyStr(&w, "TaskId", (const char*)sqlite3_column_text(pS, 0));
+  tsJwKeyStr(&w, "TaskStatus", (const char*)sqlite3_column_text(pS, 1));
+  tsJwKey(&w, "ProgressReport");
+  tsJwObjBegin(&w);
+  tsJwKeyInt(&w, "RecordsProcessed", sqlite3_column_int64(pS, 2));
+  tsJwKeyInt(&w, "RecordsIngested", sqlite3_column_int64(pS, 3));
+  tsJwKeyInt(&w, "ParseFailures", sqlite3_column_int64(pS, 4));
+  tsJwKeyInt(&w, "RecordIngestionFailures", sqlite3_column_int64(pS, 5));
+  tsJwKeyInt(&w, "FileFailures", sqlite3_column_int64(pS, 6));
+  tsJwKeyInt(&w, "BytesMetered", sqlite3_column_int64(pS, 7));
+  tsJwObjEnd(&w);
+  if( sqlite3_column_type(pS, 8)!=SQLITE_NULL ){
+    tsJwKeyStr(&w, "ErrorReport", (const char*)sqlite3_column_text(pS, 8));
+  }
+  if( sqlite3_column_type(pS, 9)!=SQLITE_NULL ){
+    tsJwKeyStr(&w, "ErrorMessage", (const char*)sqlite3_column_text(pS, 9));
+  }
+  tsJwObjEnd(&w);
+  sqlite3_finalize(pS);
+  *pzOut = tsJwError(&w) ? 0 : bufDup(&b);
+  tsBufFree(&b);
+  return *pzOut ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/**************************************************************************
+** Running a task.
+*/
+
+static void runFree(BlRun *r){
+  int i;
+  sqlite3_finalize(r->pIns);
+  sqlite3_finalize(r->pErrIns);
+  sqlite3_finalize(r->pUpd);
+  for(i=0; i<r->nFile; i++) sqlite3_free(r->aFile[i].zUri);
+  sqlite3_free(r->aFile);
+  if( r->aaAttrIdx ){
+    for(i=0; i<r->pCfg->model.nRec; i++) sqlite3_free(r->aaAttrIdx[i]);
+  }
+  sqlite3_free(r->aaAttrIdx);
+  sqlite3_free(r->aDimIdx);
+  tsBlConfigFree(r->pCfg);
+  sqlite3_free(r->zErr);
+}
+
+/* The table exists and matches the model, or is created from it. */
+static int prepareTarget(BlRun *r){
+  TsTable *pTab = 0;
+  char *zErr = 0;
+  int rc = tsTableOpen(r->pEnv, r->db, r->pCfg->zDb, r->pCfg->zTable, &pTab, &zErr);
+  if( rc==SQLITE_ERROR && zErr && strstr(zErr, "no timeseries table named") ){
+    sqlite3_stmt *pS = 0;
+    char *zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE lower(name)=lower(?)",
+                                 r->pCfg->zDb);
+    int bOther = 0;
+    if( zSql && sqlite3_prepare_v2(r->db, zSql, -1, &pS, 0)==SQLITE_OK ){
+      sqlite3_bind_text(pS, 1, r->pCfg->zTable, -1, SQLITE_STATIC);
+      bOther = sqlite3_step(pS)==SQLITE_ROW;
+    }
+    sqlite3_finalize(pS);
+    sqlite3_free(zSql);
+    sqlite3_free(zErr); zErr = 0;
+    if( bOther ){
+      tsErrSet(&r->zErr, "ts_batch_load: %s.%s exists and is not a timeseries table",
+               r->pCfg->zDb, r->pCfg->zTable);
+      return SQLITE_ERROR;
+    }
+    rc = tsBlModelCreate(r->db, r->pCfg, &r->zErr);
+    if( rc ) return rc;
+    rc = tsTableOpen(r->pEnv, r->db, r->pCfg->zDb, r->pCfg->zTable, &pTab, &zErr);
+  }
+  if( rc ){
+    tsErrSet(&r->zErr, "ts_batch_load: %s", zErr ? zErr : sqlite3_errstr(rc));
+    sqlite3_free(zErr);
+    return rc;
+  }
+  rc = tsBlModelCheck(&r->pCfg->model, pTab, &r->zErr);
+  tsTableRelease(pTab);
+  return rc;
+}
+
+static int allocScratch(BlRun *r, BlVal **paVal){
+  const TsBlModel *m = &r->pCfg->model;
+  int i, nAttr = 0;
+  r->aDimIdx = sqlite3_malloc64(sizeof(int)*(m->nDim+1));
+  r->aaAttrIdx = sqlite3_malloc64(sizeof(int*)*(m->nRec+1));
+  if( !r->aDimIdx || !r->aaAttrIdx ) return SQLITE_NOMEM;
+  memset(r->aaAttrIdx, 0, sizeof(int*)*(m->nRec+1));
+  for(i=0; i<m->nRec; i++){
+    r->aaAttrIdx[i] = sqlite3_malloc64(sizeof(int)*(m->aRec[i].nAttr+1));
+    if( r->aaAttrIdx[i]==0 ) return SQLITE_NOMEM;
+    nAttr += m->aRec[i].nAttr;
+  }
+  *paVal = sqlite3_malloc64(sizeof(BlVal)*(nAttr+1));
+  return *paVal ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* Run (or continue) the task from its committed resume point. */
+static int runTask(BlRun *r){
+  BlVal *aVal = 0;
+  int rc = allocScratch(r, &aVal);
+  if( rc==SQLITE_OK ) rc = prepareInsert(r);
+  if( rc==SQLITE_OK ) rc = setStatus(r, "IN_PROGRESS", 0);
+  while( rc==SQLITE_OK && r->iFile<r->nFile ){
+    rc = loadFile(r, r->iFile, aVal);
+  }
+  if( rc ){
+    batchAbandon(r);
+    if( r->zErr==0 ) tsErrSet(&r->zErr, "ts_batch_load: %s", sqlite3_errmsg(r->db));
+    /* best effort: after sqlite3_interrupt nothing can be written until the
+    ** calling statement ends, and the row then still says IN_PROGRESS,
+    ** which ts_batch_load_resume accepts too */
+    if( (rc&0xff)!=SQLITE_INTERRUPT && (rc&0xff)!=SQLITE_BUSY ) setStatus(r, "PROGRESS_STOPPED", r->zErr);
+    if( (rc&0xff)!=SQLITE_BUSY ){
+      /* name the task, so the caller can resume it */
+      const char *zWhy = r->zErr;
+      char *z;
+      if( strncmp(zWhy, "ts_batch_load: ", 15)==0 ) zWhy += 15;
+      z = sqlite3_mprintf("ts_batch_load: task %s stopped (ts_batch_load_resume('%s') continues it): %s",
+                          r->zTaskId, r->zTaskId, zWhy);
+      if( z ){ sqlite3_free(r->zErr); r->zErr = z; }
+    }
+  }else{
+    char *zUri = 0;
+    const char *zStatus;
+    if( r->pCfg->zReport ){
+      int rc2 = writeReport(r, &zUri);
+      if( rc2 ){
+        addError(r, -1, 0, 0, "task", r->zErr ? r->zErr : "cannot write the error report");
+      }
+    }
+    zStatus = (r->nParse || r->nIngestFail || r->nFileFail || r->zErr) ? "FAILED" : "SUCCEEDED";
+    {
+      sqlite3_stmt *pS = 0;
+      rc = sqlite3_prepare_v2(r->db, "UPDATE main.ts_batch_load_tasks SET ReportFile=?1 WHERE TaskId=?2",
+                              -1, &pS, 0);
+      if( rc==SQLITE_OK ){
+        if( zUri ) sqlite3_bind_text(pS, 1, zUri, -1, SQLITE_STATIC);
+        sqlite3_bind_text(pS, 2, r->zTaskId, -1, SQLITE_STATIC);
+        rc = sqlite3_step(pS)==SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(r->db);
+      }
+      sqlite3_finalize(pS);
+    }
+    if( rc==SQLITE_OK ) rc = setStatus(r, zStatus, r->zErr);
+    sqlite3_free(zUri);
+    sqlite3_free(r->zErr); r->zErr = 0;
+  }
+  sqlite3_free(aVal);
+  return rc;
+}
+
+/* Files JSON of the task row. */
+static int filesJson(const BlRun *r, char **pz, int64_t *pnTotal){
+  TsBuf b;
+  TsJsonW w;
+  int i;
+  int64_t n = 0;
+  tsBufInit(&b);
+  tsJwInit(&w, &b);
+  tsJwArrBegin(&w);
+  for(i=0; i<r->nFile; i++){
+    tsJwObjBegin(&w);
+    tsJwKeyStr(&w, "uri", r->aFile[i].zUri);
+    tsJwKeyInt(&w, "size", r->aFile[i].nSize);
+    tsJwObjEnd(&w);
+    n += r->aFile[i].nSize;
+  }
+  tsJwArrEnd(&w);
+  *pz = tsJwError(&w) ? 0 : bufDup(&b);
+  tsBufFree(&b);
+  *pnTotal = n;
+  return *pz ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+static int loadFiles(BlRun *r, const char *zFiles){
+  sqlite3_stmt *pS = 0;
+  int rc = sqlite3_prepare_v2(r->db, "SELECT json_extract(value,'$.uri'), json_extract(value,'$.size')"
+                              " FROM json_each(?) ORDER BY CAST(key AS INTEGER)", -1, &pS, 0);
+  BlList l;
+  memset(&l, 0, sizeof(l));
+  if( rc ) return rc;
+  sqlite3_bind_text(pS, 1, zFiles, -1, SQLITE_STATIC);
+  while( sqlite3_step(pS)==SQLITE_ROW ){
+    const char *z = (const char*)sqlite3_column_text(pS, 0);
+    if( listAdd(&l, "", z ? z : "", sqlite3_column_int64(pS, 1)) ) break;
+  }
+  rc = sqlite3_finalize(pS);
+  if( l.bOom ) rc = SQLITE_NOMEM;
+  r->aFile = l.a; r->nFile = l.n;
+  return rc;
+}
+
+static void resultOrError(sqlite3_context *ctx, BlRun *r, int rc){
+  char *zJson = 0;
+  if( rc==SQLITE_OK ) rc = taskJson(r->db, r->zTaskId, &zJson);
+  if( rc==SQLITE_OK ){
+    sqlite3_result_text(ctx, zJson, -1, sqlite3_free);
+  }else if( rc==SQLITE_NOMEM ){
+    sqlite3_result_error_nomem(ctx);
+  }else{
+    sqlite3_result_error(ctx, r->zErr ? r->zErr : sqlite3_errmsg(r->db), -1);
+  }
+}
+
+static int checkNoTxn(sqlite3_context *ctx, sqlite3 *db, const char *zFunc){
+  if( !sqlite3_get_autocommit(db) ){
+    char *z = sqlite3_mprintf("%s: cannot run inside a transaction (it commits its own batches)",
+                              zFunc);
+    sqlite3_result_error(ctx, z ? z : "out of memory", -1);
+    sqlite3_free(z);
+    return 1;
+  }
+  return 0;
+}
+
+/* ts_batch_load(config_json) */
+static void batchLoadFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  TsEnv *pEnv = (TsEnv*)sqlite3_user_data(ctx);
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  const char *zJson = (const char*)sqlite3_value_text(argv[0]);
+  BlRun r;
+  int rc;
+  memset(&r, 0, sizeof(r));
+  r.pEnv = pEnv; r.db = db;
+  if( checkNoTxn(ctx, db, "ts_batch_load") ) return;
+  if( zJson==0 ){ sqlite3_result_error(ctx, "ts_batch_load: the configuration must be JSON text", -1); return; }
+  rc = tsBlConfigParse(db, "ts_batch_load", zJson, &r.pCfg, &r.zErr);
+  if( rc==SQLITE_OK ) rc = ensureTables(db);
+  if( rc==SQLITE_OK && r.pCfg->zClientToken ){
+    /* ClientToken: the same request again returns the existing task */
+    sqlite3_stmt *pS = 0;
+    rc = sqlite3_prepare_v2(db, "SELECT TaskId FROM main.ts_batch_load_tasks WHERE ClientToken=?",
+                            -1, &pS, 0);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_text(pS, 1, r.pCfg->zClientToken, -1, SQLITE_STATIC);
+      if( sqlite3_step(pS)==SQLITE_ROW ){
+        snprintf(r.zTaskId, sizeof(r.zTaskId), "%s", (const char*)sqlite3_column_text(pS, 0));
+      }
+      rc = sqlite3_finalize(pS);
+    }
+    if( rc==SQLITE_OK && r.zTaskId[0] ){
+      resultOrError(ctx, &r, SQLITE_OK);
+      runFree(&r);
+      return;
+    }
+  }
+  if( rc==SQLITE_OK ) rc = prepareTarget(&r);
+  if( rc==SQLITE_OK ){
+    char *zListErr = 0;
+    rc = listSource(r.pCfg, &r.aFile, &r.nFile, &zListErr);
+    if( rc ){
+      tsErrSet(&r.zErr, "ts_batch_load: %s", zListErr);
+      sqlite3_free(zListErr);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_stmt *pS = 0;
+    char *zFiles = 0;
+    int64_t nTotal = 0, now = tsEnvNow(pEnv);
+    newTaskId(r.zTaskId);
+    rc = filesJson(&r, &zFiles, &nTotal);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3_prepare_v2(db, "INSERT INTO main.ts_batch_load_tasks(TaskId, TaskStatus,"
+          " TargetDatabaseName, TargetTableName, Config, ClientToken, CreationTime, LastUpdatedTime,"
+          " ResumableUntil, Files, FileCount, BytesTotal) VALUES(?1,'CREATED',?2,?3,?4,?5,?6,?6,?7,?8,?9,?10)",
+          -1, &pS, 0);
+    }
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_text(pS, 1, r.zTaskId, -1, SQLITE_STATIC);
+      sqlite3_bind_text(pS, 2, r.pCfg->zTargetDbName ? r.pCfg->zTargetDbName : r.pCfg->zDb, -1, SQLITE_STATIC);
+      sqlite3_bind_text(pS, 3, r.pCfg->zTable, -1, SQLITE_STATIC);
+      sqlite3_bind_text(pS, 4, zJson, -1, SQLITE_STATIC);
+      if( r.pCfg->zClientToken ) sqlite3_bind_text(pS, 5, r.pCfg->zClientToken, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(pS, 6, now);
+      sqlite3_bind_int64(pS, 7, now + BL_RESUMABLE);
+      sqlite3_bind_text(pS, 8, zFiles, -1, SQLITE_STATIC);
+      sqlite3_bind_int(pS, 9, r.nFile);
+      sqlite3_bind_int64(pS, 10, nTotal);
+      rc = sqlite3_step(pS)==SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+    }
+    sqlite3_finalize(pS);
+    sqlite3_free(zFiles);
+    r.iFile = 0; r.iOff = 0; r.iLine = 1;
+  }
+  if( rc==SQLITE_OK && r.nFile==0 ){
+    char *z = sqlite3_mprintf("no .csv or .csv.gz objects at %s", r.pCfg->zSource);
+    rc = z ? addError(&r, -1, 0, 0, "task", z) : SQLITE_NOMEM;
+    sqlite3_free(z);
+    r.nFileFail = 0;
+    if( rc==SQLITE_OK ){
+      tsErrSet(&r.zErr, "no .csv or .csv.gz objects at %s", r.pCfg->zSource);
+      rc = runTask(&r);
+    }
+  }else if( rc==SQLITE_OK ){
+    rc = runTask(&r);
+  }
+  resultOrError(ctx, &r, rc);
+  runFree(&r);
+}
+
+/* ts_batch_load_resume(task_id) */
+static void batchResumeFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  TsEnv *pEnv = (TsEnv*)sqlite3_user_data(ctx);
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  const char *zId = (const char*)sqlite3_value_text(argv[0]);
+  sqlite3_stmt *pS = 0;
+  BlRun r;
+  int rc;
+  memset(&r, 0, sizeof(r));
+  r.pEnv = pEnv; r.db = db;
+  if( checkNoTxn(ctx, db, "ts_batch_load_resume") ) return;
+  rc = ensureTables(db);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(db, "SELECT TaskStatus, Config, Files, FileIndex, FileOffset, FileLine,"
+        " RecordsProcessed, RecordsIngested, ParseFailures, RecordIngestionFailures, FileFailures,"
+        " BytesMetered, ResumableUntil FROM main.ts_batch_load_tasks WHERE TaskId=?", -1, &pS, 0);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pS, 1, zId ? zId : "", -1, SQLITE_STATIC);
+    if( sqlite3_step(pS)!=SQLITE_ROW ){
+      tsErrSet(&r.zErr, "ts_batch_load_resume: no task '%s'", zId ? zId : "");
+      rc = SQLITE_ERROR;
+    }else{
+      const char *zStatus = (const char*)sqlite3_column_text(pS, 0);
+      snprintf(r.zTaskId, sizeof(r.zTaskId), "%s", zId);
+      if( strcmp(zStatus, "IN_PROGRESS") && strcmp(zStatus, "PROGRESS_STOPPED")
+       && strcmp(zStatus, "PENDING_RESUME") && strcmp(zStatus, "CREATED") ){
+        tsErrSet(&r.zErr, "ts_batch_load_resume: task %s is %s; only a stopped task"
+                 " (PROGRESS_STOPPED or an interrupted IN_PROGRESS) can be resumed", zId, zStatus);
+        rc = SQLITE_ERROR;
+      }else if( sqlite3_column_int64(pS, 12) < tsEnvNow(pEnv) ){
+        char zT[TS_ISO_BUFSZ];
+        tsTimeFormatIso(sqlite3_column_int64(pS, 12), zT);
+        tsErrSet(&r.zErr, "ts_batch_load_resume: task %s could be resumed until %s", zId, zT);
+        rc = SQLITE_ERROR;
+      }else{
+        r.iFile = sqlite3_column_int(pS, 3);
+        r.iOff = sqlite3_column_int64(pS, 4);
+        r.iLine = sqlite3_column_int64(pS, 5);
+        r.nProcessed = sqlite3_column_int64(pS, 6);
+        r.nIngested = sqlite3_column_int64(pS, 7);
+        r.nParse = sqlite3_column_int64(pS, 8);
+        r.nIngestFail = sqlite3_column_int64(pS, 9);
+        r.nFileFail = sqlite3_column_int64(pS, 10);
+        r.nBytes = sqlite3_column_int64(pS, 11);
+        rc = tsBlConfigParse(db, "ts_batch_load_resume", (const char*)sqlite3_column_text(pS, 1),
+                             &r.pCfg, &r.zErr);
+        if( rc==SQLITE_OK ) rc = loadFiles(&r, (const char*)sqlite3_column_text(pS, 2));
+      }
+    }
+  }
+  sqlite3_finalize(pS);
+  if( rc==SQLITE_OK ) rc = setStatus(&r, "PENDING_RESUME", 0);
+  if( rc==SQLITE_OK ) rc = prepareTarget(&r);
+  if( rc==SQLITE_OK ){
+    if( r.nFile==0 ) tsErrSet(&r.zErr, "no .csv or .csv.gz objects at %s", r.pCfg->zSource);
+    rc = runTask(&r);
+  }
+  resultOrError(ctx, &r, rc);
+  runFree(&r);
+}
+
+int tsBatchLoadRegister(sqlite3 *db, TsEnv *pEnv){
+  int rc = sqlite3_create_function_v2(db, "ts_batch_load", 1, SQLITE_UTF8|SQLITE_DIRECTONLY,
+                                      tsEnvRef(pEnv), batchLoadFunc, 0, 0, tsEnvUnref);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function_v2(db, "ts_batch_load_resume", 1, SQLITE_UTF8|SQLITE_DIRECTONLY,
+                                    tsEnvRef(pEnv), batchResumeFunc, 0, 0, tsEnvUnref);
+  }
+  return rc;
+}

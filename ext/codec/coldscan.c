@@ -1,0 +1,425 @@
+/*
+** coldscan.c: pruning and row-group decoding for the cold tier's scan
+** (interface and column numbering in coldscan.h; object format in
+** docs/internals/cold-format.md).
+**
+** Pruning happens at three levels, none of which needs an object GET:
+**   1. the manifest row (tsColdObjMayMatch, tsColdObjMayHoldSeries): time
+**      range, the series filter ('S' element per series, 'D' element per
+**      dimension value) and the partition key range pk_min..pk_max;
+**   2. row-group statistics in the footer (tsColdRgMayMatch,
+**      tsColdRgMayHoldPk): min/max of time and of every constrained column;
+**   3. the page index (tsColdRgDecode asks tsPqReaderSelectRows for the
+**      pages that may hold the time range and the constrained values, so a
+**      narrow query fetches and decodes only those pages).
+**
+** A decoded row group (TsColdRg) holds the selected rows of the columns the
+** query uses.  Rows of an object are sorted by (partition key, series key,
+** time), so the rows of one series are one contiguous run; tsColdRgDecode
+** finds the runs (a new run starts where any dimension or measure_name
+** differs from the row before), encodes each run's series key exactly as
+** <t>_series.skey (per dimension 0x00 for NULL or 0x01 varint(len) bytes,
+** then varint(len) measure_name) and indexes the runs in a hash table, so
+** a scan that decodes a row group once can hand out each series' slice.
+** Input is hostile: a series that appears in two runs, or times that do not
+** increase inside a run, is reported as corrupt rather than returned in a
+** wrong order.
+*/
+#include "coldscan.h"
+#include "bloom.h"
+#include "tsbuf.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int bytesCmp(const void *a, int64_t na, const void *b, int64_t nb){
+  int64_t n = na<nb ? na : nb;
+  int c = n>0 ? memcmp(a, b, (size_t)n) : 0;
+  return c ? c : (na<nb ? -1 : na>nb);
+}
+
+/* Hash of the 'D' element of (column iCol, value z/n). */
+static uint64_t dimHash(int iCol, const char *z, int n){
+  unsigned char aBuf[64];
+  TsBuf b;
+  uint64_t h;
+  if( n<=(int)sizeof(aBuf)-12 ){
+    size_t k = 0;
+    uint64_t v = (uint64_t)iCol;
+    aBuf[k++] = TS_BLOOM_TAG_DIM;
+    while( v>=0x80 ){ aBuf[k++] = (unsigned char)(v|0x80); v >>= 7; }
+    aBuf[k++] = (unsigned char)v;
+    if( n>0 ) memcpy(aBuf+k, z, (size_t)n);
+    return tsBloomHash(aBuf, k+(size_t)n);
+  }
+  tsBufInit(&b);
+  tsBufAppendByte(&b, TS_BLOOM_TAG_DIM);
+  tsBufAppendVarint(&b, (uint64_t)iCol);
+  tsBufAppend(&b, z, (size_t)n);
+  h = b.bErr ? 0 : tsBloomHash(b.a, b.n);
+  if( b.bErr ){ tsBufFree(&b); return 0; }
+  tsBufFree(&b);
+  return h;
+}
+
+static int filterMay(const TsColdObjMeta *pM, uint64_t h){
+  if( pM->aFilter==0 || pM->nFilter<=0 ) return 1;
+  return tsBloomMayContainHash(pM->aFilter, (size_t)pM->nFilter, h);
+}
+
+static int pkInRange(const TsColdObjMeta *pM, const char *z, int n){
+  return bytesCmp(z, n, pM->zPkMin, pM->nPkMin)>=0 && bytesCmp(z, n, pM->zPkMax, pM->nPkMax)<=0;
+}
+
+int tsColdObjMayMatch(const TsColdQuery *pQ, const TsColdObjMeta *pM){
+  int i, j;
+  if( pM->tMax<pQ->tLo || pM->tMin>pQ->tHi || pQ->tLo>pQ->tHi ) return 0;
+  for(i=0; i<pQ->nSet; i++){
+    const TsColdSet *s = &pQ->aSet[i];
+    int bPkCol = s->iCol==(pQ->iPartDim>=0 ? pQ->iPartDim : pQ->nDim);
+    int bAny = 0;
+    for(j=0; j<s->nVal && !bAny; j++){
+      if( bPkCol && (!pM->bPk || !pkInRange(pM, s->azVal[j], s->anVal[j])) ) continue;
+      if( filterMay(pM, dimHash(s->iCol, s->azVal[j], s->anVal[j])) ) bAny = 1;
+    }
+    if( !bAny ) return 0;
+  }
+  return 1;
+}
+
+uint64_t tsColdSeriesHash(const unsigned char *aKey, int nKey){
+  /* FNV-1a 64 of 'S' || key, without building the element. */
+  uint64_t h = 14695981039346656037ULL;
+  int i;
+  h ^= TS_BLOOM_TAG_SERIES; h *= 1099511628211ULL;
+  for(i=0; i<nKey; i++){ h ^= aKey[i]; h *= 1099511628211ULL; }
+  return h;
+}
+
+int tsColdObjMayHoldSeries(const TsColdObjMeta *pM, uint64_t h,
+                           const char *zPk, int nPk, int bPkNull){
+  if( !bPkNull ){
+    if( !pM->bPk || !pkInRange(pM, zPk, nPk) ) return 0;
+  }
+  return filterMay(pM, h);
+}
+
+/* 1 if string value z/n may be in the column chunk (iRg, iCol). */
+static int statsMayHold(TsPqReader *pR, int iRg, int iCol, const char *z, int n){
+  TsPqStats s;
+  if( tsPqReaderChunkStats(pR, iRg, iCol, &s) ) return 1;
+  if( s.bNullCount && s.nValue>0 && s.nNull==s.nValue ) return 0;
+  if( !s.bMinMax ) return 1;
+  return bytesCmp(z, n, s.min.z, s.min.n)>=0 && bytesCmp(z, n, s.max.z, s.max.n)<=0;
+}
+
+int tsColdRgMayMatch(TsPqReader *pR, int iRg, const TsColdQuery *pQ){
+  TsPqStats s;
+  int i, j;
+  if( tsPqReaderChunkStats(pR, iRg, 0, &s)==0 && s.bMinMax ){
+    if( s.max.i<pQ->tLo || s.min.i>pQ->tHi ) return 0;
+  }
+  for(i=0; i<pQ->nSet; i++){
+    const TsColdSet *st = &pQ->aSet[i];
+    int bAny = 0;
+    for(j=0; j<st->nVal && !bAny; j++){
+      bAny = statsMayHold(pR, iRg, 1+st->iCol, st->azVal[j], st->anVal[j]);
+    }
+    if( !bAny ) return 0;
+  }
+  return 1;
+}
+
+int tsColdRgMayHoldPk(TsPqReader *pR, int iRg, int iPkCol,
+                      const char *zPk, int nPk, int bPkNull){
+  if( bPkNull ) return 1;
+  return statsMayHold(pR, iRg, iPkCol, zPk, nPk);
+}
+
+int tsColdRgMayHoldSeries(TsPqReader *pR, int iRg, int nDim,
+                          const char *const *azDim, const char *zMName){
+  int i;
+  for(i=0; i<=nDim; i++){
+    const char *z = i<nDim ? azDim[i] : zMName;
+    if( z==0 ){
+      /* An absent dimension: the chunk must have a NULL. */
+      TsPqStats s;
+      if( tsPqReaderChunkStats(pR, iRg, 1+i, &s)==0 && s.bNullCount && s.nNull==0 ) return 0;
+      continue;
+    }
+    if( !statsMayHold(pR, iRg, 1+i, z, (int)strlen(z)) ) return 0;
+  }
+  return 1;
+}
+
+int64_t tsColdLowerBound(const int64_t *aTime, int64_t iStart, int64_t iEnd, int64_t t){
+  int64_t lo = iStart, hi = iEnd;
+  while( lo<hi ){
+    int64_t mid = lo + (hi-lo)/2;
+    if( aTime[mid]<t ) lo = mid+1; else hi = mid;
+  }
+  return lo;
+}
+
+void tsColdRgFree(TsColdRg *p){
+  int i;
+  if( p==0 ) return;
+  for(i=0; i<p->nCol; i++) tsPqColumnDataFree(&p->aCol[i]);
+  tsPqRowSelFree(&p->sel);
+  free(p->aCol);
+  free(p->abHave);
+  free(p->aRun);
+  free(p->aHash);
+  free(p->aKeys);
+  free(p);
+}
+
+static void errSet(char **pzErr, const char *zFmt, ...){
+  va_list ap;
+  char *z;
+  int n;
+  if( pzErr==0 ) return;
+  free(*pzErr);
+  *pzErr = 0;
+  va_start(ap, zFmt);
+  n = vsnprintf(0, 0, zFmt, ap);
+  va_end(ap);
+  if( n<0 ) return;
+  z = malloc((size_t)n+1);
+  if( z==0 ) return;
+  va_start(ap, zFmt);
+  vsnprintf(z, (size_t)n+1, zFmt, ap);
+  va_end(ap);
+  *pzErr = z;
+}
+
+/* Does row r have the same series as row r-1? (columns 1..nDim+1) */
+static int sameSeries(const TsColdRg *p, int nDim, int64_t r){
+  int c;
+  for(c=1; c<=nDim+1; c++){
+    const TsPqColumnData *d = &p->aCol[c];
+    int bNa = d->aNull && d->aNull[r-1], bNb = d->aNull && d->aNull[r];
+    if( bNa!=bNb ) return 0;
+    if( bNa ) continue;
+    if( bytesCmp(d->aData + d->aOff[r-1], d->aOff[r]-d->aOff[r-1],
+                 d->aData + d->aOff[r], d->aOff[r+1]-d->aOff[r])!=0 ) return 0;
+  }
+  return 1;
+}
+
+static void keyOfRow(TsBuf *pB, const TsColdRg *p, int nDim, int64_t r){
+  int c;
+  for(c=1; c<=nDim+1; c++){
+    const TsPqColumnData *d = &p->aCol[c];
+    int64_t n = d->aOff[r+1]-d->aOff[r];
+    if( c<=nDim ){
+      if( d->aNull && d->aNull[r] ){ tsBufAppendByte(pB, 0); continue; }
+      tsBufAppendByte(pB, 1);
+    }
+    tsBufAppendVarint(pB, (uint64_t)n);
+    tsBufAppend(pB, d->aData + d->aOff[r], (size_t)n);
+  }
+}
+
+static unsigned runHash(const unsigned char *a, int n){
+  uint64_t h = tsBloomHash(a, (size_t)n);
+  return (unsigned)(h ^ (h>>32));
+}
+
+const TsColdRun *tsColdRgFind(const TsColdRg *p, const unsigned char *aKey, int nKey){
+  int i;
+  if( p->nHash==0 ) return 0;
+  for(i=p->aHash[runHash(aKey, nKey) & (unsigned)(p->nHash-1)]; i>=0; i=p->aRun[i].iNext){
+    const TsColdRun *r = &p->aRun[i];
+    if( r->nKey==nKey && memcmp(r->aKey, aKey, (size_t)nKey)==0 ) return r;
+  }
+  return 0;
+}
+
+int tsColdRgColumn(TsPqReader *pR, TsColdRg *p, int iCol, char **pzErr){
+  const TsPqColumnInfo *pInfo;
+  int rc;
+  if( iCol<0 || iCol>=p->nCol ){
+    errSet(pzErr, "column %d out of range", iCol);
+    return TS_PQ_MISUSE;
+  }
+  if( p->abHave[iCol] ) return TS_PQ_OK;
+  rc = tsPqReaderReadColumn(pR, p->iRg, iCol, &p->sel, &p->aCol[iCol]);
+  if( rc!=TS_PQ_OK ){
+    errSet(pzErr, "%s", tsPqReaderErrmsg(pR));
+    return rc;
+  }
+  if( p->aCol[iCol].nRow!=p->nRow ){
+    errSet(pzErr, "row group %d: column %d has %lld rows, expected %lld", p->iRg, iCol,
+           (long long)p->aCol[iCol].nRow, (long long)p->nRow);
+    tsPqColumnDataFree(&p->aCol[iCol]);
+    return TS_PQ_CORRUPT;
+  }
+  pInfo = tsPqReaderColumn(pR, iCol);
+  p->abHave[iCol] = 1;
+  p->nByte += (size_t)p->nRow*9;
+  if( pInfo && (pInfo->eType==TS_PQ_STRING || pInfo->eType==TS_PQ_BYTES) && p->aCol[iCol].aOff ){
+    p->nByte += (size_t)p->aCol[iCol].aOff[p->nRow] + 8;
+  }
+  return TS_PQ_OK;
+}
+
+int tsColdSeriesRanges(int nDim, const char *const *azDim, const char *zMName,
+                       int64_t tLo, int64_t tHi, TsPqRange *aRange){
+  int n = 0, i;
+  memset(aRange, 0, sizeof(TsPqRange)*(size_t)(nDim+2));
+  aRange[0].iCol = 0;
+  aRange[0].bMin = tLo>INT64_MIN; aRange[0].min.i = tLo;
+  aRange[0].bMax = tHi<INT64_MAX; aRange[0].max.i = tHi;
+  if( aRange[0].bMin || aRange[0].bMax ) n++;
+  for(i=0; i<=nDim; i++){
+    const char *z = i<nDim ? azDim[i] : zMName;
+    if( z==0 ) continue;
+    aRange[n].iCol = 1+i;
+    aRange[n].bMin = aRange[n].bMax = aRange[n].bNotNull = 1;
+    aRange[n].min.z = z;
+    aRange[n].min.n = (int64_t)strlen(z);
+    aRange[n].max = aRange[n].min;
+    n++;
+  }
+  return n;
+}
+
+int tsColdRgDecode(TsPqReader *pR, int iRg, int nDim, int nCol,
+                   int64_t tLo, int64_t tHi, TsColdRg **ppRg, char **pzErr){
+  TsPqRange range;
+  memset(&range, 0, sizeof(range));
+  range.iCol = 0;
+  range.bMin = tLo>INT64_MIN; range.min.i = tLo;
+  range.bMax = tHi<INT64_MAX; range.max.i = tHi;
+  return tsColdRgDecodeSel(pR, iRg, nDim, nCol, &range, (range.bMin || range.bMax) ? 1 : 0,
+                           -1, ppRg, pzErr);
+}
+
+int tsColdRgDecodeSel(TsPqReader *pR, int iRg, int nDim, int nCol,
+                      const TsPqRange *aRange, int nRange, int64_t nMaxRow,
+                      TsColdRg **ppRg, char **pzErr){
+  TsColdRg *p = 0;
+  int i, rc = TS_PQ_OK, nAllocRun = 0;
+  int64_t r;
+  TsBuf keys;
+  tsBufInit(&keys);
+  *ppRg = 0;
+  if( nCol<nDim+3 || nCol!=tsPqReaderColumnCount(pR) ){
+    errSet(pzErr, "has %d columns, the table %d", tsPqReaderColumnCount(pR), nCol);
+    return TS_PQ_CORRUPT;
+  }
+  if( iRg<0 || iRg>=tsPqReaderRowGroupCount(pR) ){
+    errSet(pzErr, "row group %d out of range", iRg);
+    return TS_PQ_MISUSE;
+  }
+  p = calloc(1, sizeof(TsColdRg));
+  if( p ) p->aCol = calloc((size_t)nCol, sizeof(TsPqColumnData));
+  if( p ) p->abHave = calloc((size_t)nCol, 1);
+  if( p==0 || p->aCol==0 || p->abHave==0 ){
+    tsColdRgFree(p);
+    errSet(pzErr, "out of memory");
+    return TS_PQ_NOMEM;
+  }
+  p->nCol = nCol;
+  p->iRg = iRg;
+  rc = tsPqReaderSelectRows(pR, iRg, aRange, nRange, &p->sel);
+  if( rc!=TS_PQ_OK ) errSet(pzErr, "%s", tsPqReaderErrmsg(pR));
+  if( rc==TS_PQ_OK && nMaxRow>=0 && p->sel.nRow>nMaxRow ){
+    tsColdRgFree(p);
+    return TS_PQ_OK;
+  }
+  p->nRow = p->sel.nRow;
+  for(i=0; rc==TS_PQ_OK && i<=nDim+1; i++){
+    rc = tsColdRgColumn(pR, p, i, pzErr);
+  }
+  if( rc==TS_PQ_OK ){
+    const TsPqColumnData *t = &p->aCol[0];
+    for(i=1; i<=nDim+1 && rc==TS_PQ_OK; i++){
+      if( p->aCol[i].aOff==0 && p->nRow>0 ){
+        errSet(pzErr, "row group %d: column %d is not a string column", iRg, i);
+        rc = TS_PQ_CORRUPT;
+      }
+    }
+    if( rc==TS_PQ_OK && p->nRow>0 && t->aInt==0 ){
+      errSet(pzErr, "row group %d: the time column is not an integer column", iRg);
+      rc = TS_PQ_CORRUPT;
+    }
+    if( rc==TS_PQ_OK && p->aCol[nDim+1].aNull ){
+      for(r=0; r<p->nRow && rc==TS_PQ_OK; r++){
+        if( p->aCol[nDim+1].aNull[r] ){
+          errSet(pzErr, "row group %d: NULL measure_name", iRg);
+          rc = TS_PQ_CORRUPT;
+        }
+      }
+    }
+    /* Split into runs of one series. */
+    for(r=0; rc==TS_PQ_OK && r<p->nRow; r++){
+      if( r>0 && sameSeries(p, nDim, r) ){
+        if( t->aInt[r]<=t->aInt[r-1] ){
+          errSet(pzErr, "row group %d: times do not increase within a series at row %lld",
+                 iRg, (long long)r);
+          rc = TS_PQ_CORRUPT;
+        }
+        continue;
+      }
+      if( p->nRun==nAllocRun ){
+        int nNew = nAllocRun ? 2*nAllocRun : 16;
+        TsColdRun *a = realloc(p->aRun, sizeof(TsColdRun)*(size_t)nNew);
+        if( a==0 ){ rc = TS_PQ_NOMEM; errSet(pzErr, "out of memory"); break; }
+        p->aRun = a; nAllocRun = nNew;
+      }
+      if( p->nRun>0 ) p->aRun[p->nRun-1].iEnd = r;
+      p->aRun[p->nRun].iStart = r;
+      p->aRun[p->nRun].iEnd = p->nRow;
+      p->aRun[p->nRun].aKey = 0;
+      p->aRun[p->nRun].iNext = (int)keys.n;    /* key offset until the hash is built */
+      keyOfRow(&keys, p, nDim, r);
+      p->aRun[p->nRun].nKey = (int)(keys.n - (size_t)p->aRun[p->nRun].iNext);
+      p->nRun++;
+    }
+    if( rc==TS_PQ_OK && keys.bErr ){ rc = TS_PQ_NOMEM; errSet(pzErr, "out of memory"); }
+  }
+  if( rc==TS_PQ_OK && p->nRun>0 ){
+    int nHash = 16;
+    while( nHash<2*p->nRun ) nHash *= 2;
+    p->aHash = malloc(sizeof(int)*(size_t)nHash);
+    if( p->aHash==0 ){ rc = TS_PQ_NOMEM; errSet(pzErr, "out of memory"); }
+    else{
+      size_t nK;
+      p->nHash = nHash;
+      for(i=0; i<nHash; i++) p->aHash[i] = -1;
+      p->aKeys = tsBufDetach(&keys, &nK);
+      p->nByte += nK + sizeof(TsColdRun)*(size_t)p->nRun + sizeof(int)*(size_t)nHash;
+      for(i=0; i<p->nRun && rc==TS_PQ_OK; i++){
+        TsColdRun *run = &p->aRun[i];
+        unsigned h;
+        run->aKey = p->aKeys + run->iNext;
+        run->iNext = -1;
+        if( tsColdRgFind(p, run->aKey, run->nKey) ){
+          errSet(pzErr, "row group %d: a series appears in two runs (rows not sorted by series)", iRg);
+          rc = TS_PQ_CORRUPT;
+          break;
+        }
+        h = runHash(run->aKey, run->nKey) & (unsigned)(nHash-1);
+        run->iNext = p->aHash[h];
+        p->aHash[h] = i;
+      }
+    }
+  }
+  tsBufFree(&keys);
+  if( rc!=TS_PQ_OK ){
+    tsColdRgFree(p);
+    return rc;
+  }
+  /* The runs carry the series now: release the key columns. */
+  for(i=1; i<=nDim+1; i++){
+    size_t nData = p->aCol[i].aOff ? (size_t)p->aCol[i].aOff[p->nRow] + 8 : 0;
+    tsPqColumnDataFree(&p->aCol[i]);
+    p->abHave[i] = 0;
+    p->nByte -= (size_t)p->nRow*9 + nData;
+  }
+  *ppRg = p;
+  return TS_PQ_OK;
+}

@@ -1,0 +1,147 @@
+/*
+** coldscan.h: the pure half of the cold tier's read side (coldscan.c):
+** pruning of cold objects and row groups for a query, and decoding of one
+** row group into per-series runs.  No SQLite, no object store: bytes come
+** through the Parquet reader's xRead callback.  Memory from malloc/free.
+**
+** The object format (column order, sort order, series filter) is fixed by
+** docs/internals/cold-format.md; the SQLite glue that loads manifest rows,
+** opens objects with ranged reads and feeds the scan is ext/cold_read.c.
+**
+** File column numbers equal the table's declared column numbers:
+**   0 time, 1..nDim the dimensions, 1+nDim measure_name, then the measures,
+**   2+nDim+nMeas version.
+*/
+#ifndef TS_COLDSCAN_H
+#define TS_COLDSCAN_H
+#include <stddef.h>
+#include <stdint.h>
+#include "parquet.h"
+
+/* One =/IN constraint: column iCol (0..nDim-1 a dimension, nDim
+** measure_name) must equal one of nVal byte strings. */
+typedef struct TsColdSet TsColdSet;
+struct TsColdSet {
+  int iCol;
+  int nVal;
+  char **azVal;        /* not owned */
+  int *anVal;          /* not owned */
+};
+
+/* What a scan asks of the cold tier. */
+typedef struct TsColdQuery TsColdQuery;
+struct TsColdQuery {
+  int64_t tLo, tHi;    /* inclusive time range */
+  int nDim;            /* dimensions of the table */
+  int iPartDim;        /* partition key dimension, -1 = measure_name */
+  int nSet;
+  const TsColdSet *aSet;
+};
+
+/* The planning facts of one manifest row (pointers not owned). */
+typedef struct TsColdObjMeta TsColdObjMeta;
+struct TsColdObjMeta {
+  int64_t tMin, tMax;
+  int bPk;                         /* pk_min/pk_max known (not NULL) */
+  const char *zPkMin; int nPkMin;
+  const char *zPkMax; int nPkMax;
+  const unsigned char *aFilter;    /* series filter or NULL */
+  int nFilter;
+};
+
+/* 1 if the object may hold rows of the query: time range overlap, every
+** set has a value whose 'D' element may be in the series filter, and a
+** set on the partition key has a value inside [pk_min, pk_max] (or the
+** object may hold NULL partition keys, which pk_min/pk_max ignore). */
+int tsColdObjMayMatch(const TsColdQuery *pQ, const TsColdObjMeta *pM);
+
+/* The bloom hash of series key aKey ('S' element). */
+uint64_t tsColdSeriesHash(const unsigned char *aKey, int nKey);
+
+/* 1 if the object may hold the series whose 'S' hash is h and whose
+** partition key value is zPk/nPk (bPkNull: the dimension is NULL). */
+int tsColdObjMayHoldSeries(const TsColdObjMeta *pM, uint64_t h,
+                           const char *zPk, int nPk, int bPkNull);
+
+/* 1 if row group iRg may hold rows of the query, by column statistics
+** (time, and every set's column). */
+int tsColdRgMayMatch(TsPqReader *pR, int iRg, const TsColdQuery *pQ);
+
+/* 1 if row group iRg may hold partition key value zPk (bPkNull: NULL) in
+** column iPkCol, by its statistics. */
+int tsColdRgMayHoldPk(TsPqReader *pR, int iRg, int iPkCol,
+                      const char *zPk, int nPk, int bPkNull);
+
+/* 1 if row group iRg may hold the series whose dimension values are
+** azDim[0..nDim) (NULL = absent) and measure_name zMName, by the min/max
+** and null counts of columns 1..nDim+1 (file columns). */
+int tsColdRgMayHoldSeries(TsPqReader *pR, int iRg, int nDim,
+                          const char *const *azDim, const char *zMName);
+
+/* A series' rows inside a decoded row group: rows [iStart, iEnd) of the
+** decoded arrays, strictly increasing time. */
+typedef struct TsColdRun TsColdRun;
+struct TsColdRun {
+  int64_t iStart, iEnd;
+  const unsigned char *aKey;   /* encoded series key (into TsColdRg) */
+  int nKey;
+  int iNext;                   /* hash chain (index or -1) */
+};
+
+/* One decoded row group: the rows selected by the page index for a time
+** range.  Time is decoded at once; the dimension and measure_name columns
+** are decoded to find the runs and then released; every other column is
+** decoded on first use (tsColdRgColumn) with the same row selection. */
+typedef struct TsColdRg TsColdRg;
+struct TsColdRg {
+  int iRg;                     /* row group in the file */
+  int64_t nRow;                /* rows decoded (the selection) */
+  int nCol;                    /* file columns */
+  TsPqRowSel sel;              /* the selection (owned) */
+  TsPqColumnData *aCol;        /* nCol; column i valid when abHave[i] */
+  unsigned char *abHave;       /* nCol flags */
+  int nRun;
+  TsColdRun *aRun;             /* in file order */
+  int *aHash; int nHash;       /* run hash on key (power of two buckets) */
+  unsigned char *aKeys;        /* bytes of every run key */
+  size_t nByte;                /* approximate heap bytes held */
+};
+
+/* Decode row group iRg of a file of nCol columns (the table's, checked)
+** for times in [tLo, tHi]: pages are selected with the page index; rows
+** outside the range may remain (callers clip each run).  Rows are split
+** into runs of equal series key.  *ppRg is malloc'd (tsColdRgFree); on
+** error it is NULL and *pzErr (malloc'd) says why.  Returns TS_PQ_*. */
+int tsColdRgDecode(TsPqReader *pR, int iRg, int nDim, int nCol,
+                   int64_t tLo, int64_t tHi, TsColdRg **ppRg, char **pzErr);
+
+/* The same, with the pages selected by aRange[0..nRange) (any columns;
+** see tsPqReaderSelectRows), e.g. the time range and one series' values
+** for a decode of that series' pages only.  tsColdSeriesRanges fills them.
+** nMaxRow >= 0: when the selection has more rows than that, nothing is
+** decoded and *ppRg is NULL with TS_PQ_OK (the caller decodes more broadly). */
+int tsColdRgDecodeSel(TsPqReader *pR, int iRg, int nDim, int nCol,
+                      const TsPqRange *aRange, int nRange, int64_t nMaxRow,
+                      TsColdRg **ppRg, char **pzErr);
+
+/* Page-selection ranges for the rows of one series in [tLo, tHi]: time,
+** and each non-NULL dimension and measure_name equal to the series'
+** value.  aRange must have room for nDim+2; returns how many were set.
+** The strings are not copied. */
+int tsColdSeriesRanges(int nDim, const char *const *azDim, const char *zMName,
+                       int64_t tLo, int64_t tHi, TsPqRange *aRange);
+
+/* Make column iCol of p available in p->aCol[iCol] (no-op when it is).
+** Returns TS_PQ_*; *pzErr (malloc'd) on error. */
+int tsColdRgColumn(TsPqReader *pR, TsColdRg *p, int iCol, char **pzErr);
+
+/* The run of series key aKey, or NULL. */
+const TsColdRun *tsColdRgFind(const TsColdRg *p, const unsigned char *aKey, int nKey);
+
+void tsColdRgFree(TsColdRg *p);   /* NULL ok */
+
+/* First index i in [iStart, iEnd) with aTime[i] >= t (aTime ascending
+** there), iEnd if none. */
+int64_t tsColdLowerBound(const int64_t *aTime, int64_t iStart, int64_t iEnd, int64_t t);
+
+#endif /* TS_COLDSCAN_H */

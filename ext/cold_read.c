@@ -1,0 +1,822 @@
+/*
+** cold_read.c: the cold tier's row source for the scan (tsSourceCold, the
+** second implementation of ext/source.h after the memory tier): a SELECT on
+** a timeseries table reads the Parquet objects that ts_maintain (maintain.c)
+** tiered, merged by the scan's lanes with the memory tier.
+**
+**   SELECT ts_maintain('cpu');              -- rows move to objects
+**   SELECT * FROM cpu WHERE hostname='h1';  -- and are still returned
+**
+** HOW IT WORKS (object format: docs/internals/cold-format.md; pruning and
+** row-group decoding: ext/codec/coldscan.c)
+**
+** xOpen reads the manifest rows (<t>_objects) whose [tmin, tmax] overlaps
+** the scan's time range, keeping each one's key, partition key range,
+** series filter and footer bytes.  Planning needs no GET: the Parquet
+** reader of an object is opened from the footer bytes of its manifest row
+** (tsPqReaderOpenTail), only when a series may be in the object, and its
+** schema is checked against the table's once.
+**
+** xSeriesRange and xBlocks prune objects per series with the series filter
+** ('S' element of the series key) and pk_min/pk_max, then row groups with
+** their time and partition-key statistics.  A row group that survives is
+** decoded once per cursor (ColdEnt, kept in a per-source cache bounded by
+** COLD_CACHE_BYTES, least recently used first out, pinned while a block of
+** it is open): the page index selects the pages of the scan's time range,
+** times are decoded, the dimension columns are decoded only to split the
+** rows into per-series runs, and measures and version are decoded on first
+** request.  A block is the run of one series inside one row group, clipped
+** to the lane's [lo, hi]; its rows are slices of the row group's arrays, so
+** opening a block copies nothing.
+**
+** Every byte of an object is fetched with a ranged GET of the object store
+** (s3/objstore.h: retries, client-side encryption), on s3:// and file://
+** alike; the reader asks only for the column chunks (or pages) it decodes.
+**
+** Retention at scan time: rows older than now - memory_retention -
+** magnetic_retention (tsEnvNow, so ts_debug_set_now pins it) are never
+** returned, even before ts_maintain has dropped their objects.
+*/
+#include "source.h"
+#include "coldscan.h"
+#include "parquet.h"
+#include "objstore.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define COLD_CACHE_BYTES  (64*1024*1024)   /* decoded row groups kept per scan */
+#define COLD_ROWID_BASE   ((sqlite3_int64)1<<62)
+
+/* A decoded row group in the cache. */
+typedef struct ColdEnt ColdEnt;
+struct ColdEnt {
+  TsColdRg *pRg;             /* (owned) */
+  TsChunkCol *aMeas;         /* per measure, rows of the whole row group;
+                             ** valid when abMeas[i] (owned array) */
+  unsigned char *abMeas;     /* (owned) */
+  const char ***aazText;     /* per measure: VARCHAR pointers (owned) */
+  int **aanText;             /* per measure: VARCHAR lengths (owned) */
+  int nPin;                  /* open blocks using it */
+  sqlite3_uint64 iUse;       /* LRU stamp */
+  size_t nByte;              /* bytes counted in the cache */
+  struct ColdObj *pObj;      /* the object */
+  int iRg;                   /* the row group */
+  sqlite3_int64 iSid;        /* 0: every page of the time range; else only
+                             ** the pages that may hold series iSid */
+  ColdEnt *pNext;            /* next entry of the source (ColdSource.pEnt) */
+};
+
+/* One manifest row kept by a scan. */
+typedef struct ColdObj ColdObj;
+struct ColdObj {
+  sqlite3_int64 iId;         /* manifest id: the block tie order (iSeq) */
+  char *zKey;                /* object key (owned) */
+  sqlite3_int64 nByte;       /* object size */
+  TsColdObjMeta m;           /* planning facts; pointers into the fields below */
+  char *zPkMin, *zPkMax;     /* (owned) */
+  unsigned char *aFilter;    /* series filter (owned) */
+  unsigned char *aFooter;    /* footer bytes (owned) */
+  int nFooter;
+  TsPqReader *pReader;       /* opened on first use (owned) */
+  int nRg;                   /* row groups (valid with pReader) */
+  int64_t *aRgT;             /* per row group: min, max time (owned) */
+  ColdEnt **apEnt;           /* per row group: its full decode or NULL */
+  sqlite3_int64 *aAskSid;    /* per row group: last series that asked (owned) */
+  int *anAsk;                /* per row group: series that asked (owned) */
+};
+
+/* A listed block: iRef indexes ColdSource.aBlk. */
+typedef struct ColdBlk ColdBlk;
+struct ColdBlk {
+  int iObj, iRg;
+  sqlite3_int64 iSid;        /* the decode it was listed from (ColdEnt.iSid) */
+};
+
+typedef struct ColdSource ColdSource;
+struct ColdSource {
+  TsSource base;             /* base class: must be first */
+  TsScanSpec spec;           /* time range (clipped by retention), direction */
+  int nCol;                  /* table columns incl. version */
+  int iPkCol;                /* file column of the partition key */
+  ColdObj *aObj;             /* manifest rows overlapping the range (owned) */
+  int nObj;
+  TsObjStore *pStore;        /* opened on first read (owned) */
+  TsBuf rd;                  /* scratch of ranged reads */
+  char *zReadErr;            /* message of the last failed read (malloc) */
+  ColdObj *pReadObj;         /* object being read (for messages) */
+  ColdEnt *pEnt;             /* every cached decode (owned list) */
+  size_t nCache;             /* bytes of decoded row groups */
+  sqlite3_uint64 iClock;     /* LRU clock */
+  ColdBlk *aBlk;             /* listed blocks (owned) */
+  int nBlk, nBlkAlloc;
+};
+
+/* An open block. */
+typedef struct ColdBlock ColdBlock;
+struct ColdBlock {
+  TsBlock base;              /* base class: must be first */
+  ColdEnt *pEnt;             /* pinned */
+  ColdObj *pObj;
+  int64_t iStart;            /* first row in the row group */
+  TsChunkCol *aCol;          /* per measure slices (owned array) */
+  unsigned char *abCol;      /* (owned) */
+};
+
+/**************************************************************************
+** Store and ranged reads.
+*/
+static int coldStoreOpen(ColdSource *p){
+  TsTable *pTab = p->base.pTab;
+  const TsTableSchema *s = &pTab->pub;
+  TsObjConfig cfg;
+  char *zUri = 0, *zErr = 0;
+  int rc = SQLITE_OK;
+  if( p->pStore ) return SQLITE_OK;
+  memset(&cfg, 0, sizeof(cfg));
+  if( s->zStorage ){
+    zUri = sqlite3_mprintf("%s", s->zStorage);
+  }else{
+    const char *zFile = sqlite3_db_filename(pTab->db, pTab->zDb);
+    if( zFile==0 || zFile[0]==0 ){
+      tsTabErr(pTab, "timeseries %s: the manifest lists cold objects but the database has no "
+               "storage directory (in memory or temporary, and no storage option)", pTab->zName);
+      return SQLITE_ERROR;
+    }
+    zUri = sqlite3_mprintf("file://%s.tslite", zFile);
+  }
+  if( zUri==0 ) return SQLITE_NOMEM;
+  cfg.zEndpoint = s->zS3Endpoint;
+  cfg.zRegion = s->zS3Region;
+  cfg.zUrlStyle = s->zS3UrlStyle;
+  if( cfg.zEndpoint && strncmp(cfg.zEndpoint, "http://", 7)==0 ) cfg.bAllowHttp = 1;
+  if( tsObjOpen(zUri, &cfg, &p->pStore, &zErr)!=TS_OBJ_OK ){
+    tsTabErr(pTab, "timeseries %s: cannot open storage '%s': %s", pTab->zName, zUri,
+             zErr ? zErr : "unknown error");
+    rc = SQLITE_ERROR;
+  }
+  free(zErr);
+  sqlite3_free(zUri);
+  return rc;
+}
+
+/* TsPqReadFn: bytes [iOff, iOff+n) of the object being read. */
+static int coldRead(void *pCtx, int64_t iOff, int64_t n, void *pOut){
+  ColdSource *p = (ColdSource*)pCtx;
+  ColdObj *o = p->pReadObj;
+  char *zErr = 0;
+  int rc;
+  tsBufReset(&p->rd);
+  rc = tsObjGet(p->pStore, o->zKey, iOff, n, &p->rd, &zErr);
+  if( rc==TS_OBJ_OK && (p->rd.bErr || (int64_t)p->rd.n!=n) ){
+    free(zErr);
+    zErr = 0;
+    rc = TS_OBJ_ERROR;
+    free(p->zReadErr);
+    p->zReadErr = strdup(p->rd.bErr ? "out of memory" : "short read (object changed or truncated)");
+    return 1;
+  }
+  if( rc!=TS_OBJ_OK ){
+    free(p->zReadErr);
+    p->zReadErr = zErr;
+    return 1;
+  }
+  memcpy(pOut, p->rd.a, (size_t)n);
+  return 0;
+}
+
+/* Turn a Parquet error on object o into the table's message and rc. */
+static int coldPqErr(ColdSource *p, ColdObj *o, int rcPq, const char *zMsg){
+  TsTable *pTab = p->base.pTab;
+  if( rcPq==TS_PQ_IOERR && p->zReadErr ){
+    tsTabErr(pTab, "timeseries %s: reading cold object %s: %s", pTab->zName, o->zKey, p->zReadErr);
+    return SQLITE_IOERR;
+  }
+  if( rcPq==TS_PQ_NOMEM ) return SQLITE_NOMEM;
+  tsTabErr(pTab, "timeseries %s: cold object %s: %s", pTab->zName, o->zKey,
+           zMsg && zMsg[0] ? zMsg : "unreadable");
+  return rcPq==TS_PQ_CORRUPT || rcPq==TS_PQ_ERROR ? SQLITE_CORRUPT_VTAB : SQLITE_ERROR;
+}
+
+/**************************************************************************
+** Objects.
+*/
+static void coldEntFree(ColdSource *p, ColdEnt *e, int nMeas){
+  int i;
+  if( e==0 ) return;
+  p->nCache -= e->nByte;
+  tsColdRgFree(e->pRg);
+  for(i=0; i<nMeas; i++){
+    if( e->aazText ) sqlite3_free((void*)e->aazText[i]);
+    if( e->aanText ) sqlite3_free(e->aanText[i]);
+  }
+  sqlite3_free(e->aazText);
+  sqlite3_free(e->aanText);
+  sqlite3_free(e->aMeas);
+  sqlite3_free(e->abMeas);
+  sqlite3_free(e);
+}
+
+static void coldObjClear(ColdSource *p, ColdObj *o){
+  sqlite3_free(o->apEnt);
+  sqlite3_free(o->aAskSid);
+  sqlite3_free(o->anAsk);
+  sqlite3_free(o->aRgT);
+  tsPqReaderFree(o->pReader);
+  sqlite3_free(o->zKey);
+  sqlite3_free(o->zPkMin);
+  sqlite3_free(o->zPkMax);
+  sqlite3_free(o->aFilter);
+  sqlite3_free(o->aFooter);
+  memset(o, 0, sizeof(*o));
+}
+
+/* The Parquet kind a measure of type eType is stored as. */
+static int coldPqKind(int eType){
+  switch( eType ){
+    case TS_TYPE_DOUBLE:    return TS_PQ_DOUBLE;
+    case TS_TYPE_BIGINT:    return TS_PQ_INT64;
+    case TS_TYPE_VARCHAR:   return TS_PQ_STRING;
+    case TS_TYPE_BOOLEAN:   return TS_PQ_BOOLEAN;
+    case TS_TYPE_TIMESTAMP: return TS_PQ_TIMESTAMP_NS;
+  }
+  return -1;
+}
+
+/* Check that object o's columns are the table's (names, kinds, order). */
+static int coldSchemaCheck(ColdSource *p, ColdObj *o){
+  TsTable *pTab = p->base.pTab;
+  const TsSchema *s = &pTab->s;
+  int nCol = tsPqReaderColumnCount(o->pReader), i;
+  const char *zFmt = tsPqReaderKeyValue(o->pReader, "tslite.cold_format");
+  if( zFmt==0 || strcmp(zFmt, "1")!=0 ){
+    tsTabErr(pTab, "timeseries %s: cold object %s: format '%s' is not 1", pTab->zName, o->zKey,
+             zFmt ? zFmt : "(none)");
+    return SQLITE_CORRUPT_VTAB;
+  }
+  if( nCol!=p->nCol ){
+    tsTabErr(pTab, "timeseries %s: cold object %s has %d columns, the table %d", pTab->zName,
+             o->zKey, nCol, p->nCol);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  for(i=0; i<nCol; i++){
+    const TsPqColumnInfo *c = tsPqReaderColumn(o->pReader, i);
+    const char *zWant;
+    int eWant;
+    if( i==0 ){ zWant = "time"; eWant = TS_PQ_TIMESTAMP_NS; }
+    else if( i<=s->nDim ){ zWant = s->azDim[i-1]; eWant = TS_PQ_STRING; }
+    else if( i==s->nDim+1 ){ zWant = "measure_name"; eWant = TS_PQ_STRING; }
+    else if( i<nCol-1 ){
+      zWant = s->azMeas[i-2-s->nDim];
+      eWant = coldPqKind(s->aMeasType[i-2-s->nDim]);
+    }else{ zWant = "version"; eWant = TS_PQ_INT64; }
+    if( c==0 || strcmp(c->zName, zWant)!=0 || c->eType!=eWant ){
+      tsTabErr(pTab, "timeseries %s: cold object %s: column %d is '%s', expected '%s' of the "
+               "table's type", pTab->zName, o->zKey, i, c ? c->zName : "?", zWant);
+      return SQLITE_CORRUPT_VTAB;
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* Open object o's reader from its footer bytes (no read). */
+static int coldObjOpen(ColdSource *p, ColdObj *o){
+  char *zErr = 0;
+  int rc, i;
+  if( o->pReader ) return SQLITE_OK;
+  rc = coldStoreOpen(p);
+  if( rc ) return rc;
+  p->pReadObj = o;
+  if( o->aFooter && o->nFooter>8 ){
+    rc = tsPqReaderOpenTail(&o->pReader, coldRead, p, o->nByte, o->aFooter, (size_t)o->nFooter, &zErr);
+  }else{
+    rc = tsPqReaderOpen(&o->pReader, coldRead, p, o->nByte, &zErr);
+  }
+  if( rc!=TS_PQ_OK ){
+    rc = coldPqErr(p, o, rc, zErr);
+    free(zErr);
+    return rc;
+  }
+  rc = coldSchemaCheck(p, o);
+  if( rc ) return rc;
+  o->nRg = tsPqReaderRowGroupCount(o->pReader);
+  o->aRgT = sqlite3_malloc64(sizeof(int64_t)*2*(size_t)(o->nRg+1));
+  o->apEnt = sqlite3_malloc64(sizeof(ColdEnt*)*(size_t)(o->nRg+1));
+  o->aAskSid = sqlite3_malloc64(sizeof(sqlite3_int64)*(size_t)(o->nRg+1));
+  o->anAsk = sqlite3_malloc64(sizeof(int)*(size_t)(o->nRg+1));
+  if( o->aRgT==0 || o->apEnt==0 || o->aAskSid==0 || o->anAsk==0 ) return SQLITE_NOMEM;
+  memset(o->apEnt, 0, sizeof(ColdEnt*)*(size_t)(o->nRg+1));
+  memset(o->aAskSid, 0, sizeof(sqlite3_int64)*(size_t)(o->nRg+1));
+  memset(o->anAsk, 0, sizeof(int)*(size_t)(o->nRg+1));
+  for(i=0; i<o->nRg; i++){
+    TsPqStats st;
+    o->aRgT[2*i] = o->m.tMin;
+    o->aRgT[2*i+1] = o->m.tMax;
+    if( tsPqReaderChunkStats(o->pReader, i, 0, &st)==TS_PQ_OK && st.bMinMax ){
+      o->aRgT[2*i] = st.min.i;
+      o->aRgT[2*i+1] = st.max.i;
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* Evict unpinned decodes, least recently used first, until the cache is
+** under budget. */
+static void coldCacheTrim(ColdSource *p){
+  while( p->nCache>COLD_CACHE_BYTES ){
+    ColdEnt **pp, **ppBest = 0, *e;
+    for(pp=&p->pEnt; *pp; pp=&(*pp)->pNext){
+      if( (*pp)->nPin==0 && (ppBest==0 || (*pp)->iUse<(*ppBest)->iUse) ) ppBest = pp;
+    }
+    if( ppBest==0 ) return;
+    e = *ppBest;
+    *ppBest = e->pNext;
+    if( e->iSid==0 ) e->pObj->apEnt[e->iRg] = 0;
+    coldEntFree(p, e, p->base.pTab->s.nMeas);
+  }
+}
+
+/* A cached decode of row group iRg of object o: the full one (iSid 0) or
+** the one of series iSid's pages; NULL if none. */
+static ColdEnt *coldEntFind(ColdSource *p, ColdObj *o, int iRg, sqlite3_int64 iSid){
+  ColdEnt *e;
+  if( iSid==0 ) return o->apEnt[iRg];
+  for(e=p->pEnt; e; e=e->pNext){
+    if( e->pObj==o && e->iRg==iRg && e->iSid==iSid ) return e;
+  }
+  return 0;
+}
+
+/* Decode row group iRg of object o: every page of the scan's time range
+** (pS NULL), or only the pages that may hold series pS. */
+static int coldEntDecode(ColdSource *p, ColdObj *o, int iRg, const TsSeries *pS, ColdEnt **ppEnt){
+  TsTable *pTab = p->base.pTab;
+  int nMeas = pTab->s.nMeas, nDim = pTab->s.nDim, rc, nRange;
+  TsPqRange aStack[8], *aRange = aStack;
+  ColdEnt *e;
+  char *zErr = 0;
+  *ppEnt = 0;
+  e = sqlite3_malloc64(sizeof(ColdEnt));
+  if( e==0 ) return SQLITE_NOMEM;
+  memset(e, 0, sizeof(*e));
+  e->aMeas = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(nMeas+1));
+  e->abMeas = sqlite3_malloc64((size_t)nMeas+1);
+  e->aazText = sqlite3_malloc64(sizeof(char**)*(size_t)(nMeas+1));
+  e->aanText = sqlite3_malloc64(sizeof(int*)*(size_t)(nMeas+1));
+  if( nDim+2>(int)(sizeof(aStack)/sizeof(aStack[0])) ){
+    aRange = sqlite3_malloc64(sizeof(TsPqRange)*(size_t)(nDim+2));
+  }
+  if( e->aMeas==0 || e->abMeas==0 || e->aazText==0 || e->aanText==0 || aRange==0 ){
+    if( aRange!=aStack ) sqlite3_free(aRange);
+    coldEntFree(p, e, 0);
+    return SQLITE_NOMEM;
+  }
+  memset(e->abMeas, 0, (size_t)nMeas+1);
+  memset(e->aazText, 0, sizeof(char**)*(size_t)(nMeas+1));
+  memset(e->aanText, 0, sizeof(int*)*(size_t)(nMeas+1));
+  e->pObj = o;
+  e->iRg = iRg;
+  e->iSid = pS ? pS->iId : 0;
+  if( pS ){
+    nRange = tsColdSeriesRanges(nDim, (const char*const*)pS->azDim, pS->zMName,
+                                p->spec.tLo, p->spec.tHi, aRange);
+  }else{
+    nRange = tsColdSeriesRanges(0, 0, 0, p->spec.tLo, p->spec.tHi, aRange);
+    if( nRange>1 ) nRange = 1;    /* time only */
+    if( nRange==1 && aRange[0].iCol!=0 ) nRange = 0;
+  }
+  p->pReadObj = o;
+  /* A series' pages are worth a decode of their own only when they are at
+  ** most a quarter of the row group; else decode it whole, once. */
+  rc = tsColdRgDecodeSel(o->pReader, iRg, nDim, p->nCol, aRange, nRange,
+                         pS ? tsPqReaderRowGroupRows(o->pReader, iRg)/4 : -1, &e->pRg, &zErr);
+  if( rc==TS_PQ_OK && e->pRg==0 ){
+    if( aRange!=aStack ) sqlite3_free(aRange);
+    coldEntFree(p, e, nMeas);
+    return coldEntDecode(p, o, iRg, 0, ppEnt);
+  }
+  if( aRange!=aStack ) sqlite3_free(aRange);
+  if( rc!=TS_PQ_OK ){
+    coldEntFree(p, e, nMeas);
+    rc = coldPqErr(p, o, rc, zErr);
+    free(zErr);
+    return rc;
+  }
+  e->nByte = e->pRg->nByte;
+  p->nCache += e->nByte;
+  e->pNext = p->pEnt;
+  p->pEnt = e;
+  if( pS==0 ) o->apEnt[iRg] = e;
+  e->nPin++;             /* not evicted by the trim below */
+  coldCacheTrim(p);
+  e->nPin--;
+  *ppEnt = e;
+  return SQLITE_OK;
+}
+
+/* The decode of row group iRg of object o to find series pS in, for
+** listing its blocks.  A row group that only one series of the scan asks
+** for (a narrow query) decodes only the pages that may hold that series;
+** once a second series asks, the whole row group is decoded once and
+** serves every series after it. */
+static int coldEntForSeries(ColdSource *p, ColdObj *o, int iRg, const TsSeries *pS,
+                            ColdEnt **ppEnt){
+  ColdEnt *e = o->apEnt[iRg];
+  int rc = SQLITE_OK;
+  if( e==0 ){
+    if( o->aAskSid[iRg]!=pS->iId ){
+      o->aAskSid[iRg] = pS->iId;
+      o->anAsk[iRg]++;
+    }
+    if( o->anAsk[iRg]<=1 ){
+      e = coldEntFind(p, o, iRg, pS->iId);
+      if( e==0 ) rc = coldEntDecode(p, o, iRg, pS, &e);
+    }else{
+      rc = coldEntDecode(p, o, iRg, 0, &e);
+    }
+  }
+  if( e ) e->iUse = ++p->iClock;
+  *ppEnt = e;
+  return rc;
+}
+
+/* Measure iMeas of a cached row group as a TsChunkCol over all its rows. */
+static int coldEntMeasure(ColdSource *p, ColdObj *o, ColdEnt *e, int iMeas){
+  TsTable *pTab = p->base.pTab;
+  int iCol = 2 + pTab->s.nDim + iMeas, rc;
+  TsChunkCol *c = &e->aMeas[iMeas];
+  const TsPqColumnData *d;
+  char *zErr = 0;
+  size_t nBefore;
+  if( e->abMeas[iMeas] ) return SQLITE_OK;
+  nBefore = e->pRg->nByte;
+  p->pReadObj = o;
+  rc = tsColdRgColumn(o->pReader, e->pRg, iCol, &zErr);
+  if( rc!=TS_PQ_OK ){
+    rc = coldPqErr(p, o, rc, zErr);
+    free(zErr);
+    return rc;
+  }
+  d = &e->pRg->aCol[iCol];
+  memset(c, 0, sizeof(*c));
+  c->eType = pTab->s.aMeasType[iMeas];
+  c->aNull = d->aNull;
+  if( c->eType==TS_TYPE_DOUBLE ){
+    c->aDouble = d->aDbl;
+  }else if( c->eType==TS_TYPE_VARCHAR ){
+    int64_t i, n = e->pRg->nRow;
+    const char **az = sqlite3_malloc64(sizeof(char*)*(size_t)(n+1));
+    int *an = sqlite3_malloc64(sizeof(int)*(size_t)(n+1));
+    if( az==0 || an==0 ){ sqlite3_free((void*)az); sqlite3_free(an); return SQLITE_NOMEM; }
+    for(i=0; i<n; i++){
+      az[i] = (const char*)d->aData + d->aOff[i];
+      an[i] = (int)(d->aOff[i+1] - d->aOff[i]);
+    }
+    e->aazText[iMeas] = az;
+    e->aanText[iMeas] = an;
+    c->azText = az;
+    c->anText = an;
+    e->pRg->nByte += (size_t)n*(sizeof(char*)+sizeof(int));
+  }else{
+    c->aInt = d->aInt;
+  }
+  e->abMeas[iMeas] = 1;
+  e->nByte += e->pRg->nByte - nBefore;
+  p->nCache += e->pRg->nByte - nBefore;
+  return SQLITE_OK;
+}
+
+/* The partition key value of series pS. */
+static void coldSeriesPk(const ColdSource *p, const TsSeries *pS, const char **pz, int *pn,
+                         int *pbNull){
+  const TsTable *pTab = p->base.pTab;
+  const char *z = pTab->s.iPartDim>=0 ? pS->azDim[pTab->s.iPartDim] : pS->zMName;
+  *pbNull = z==0;
+  *pz = z ? z : "";
+  *pn = z ? (int)strlen(z) : 0;
+}
+
+/**************************************************************************
+** The source methods.
+*/
+static void coldClose(TsSource *pSrc){
+  ColdSource *p = (ColdSource*)pSrc;
+  int i;
+  if( p==0 ) return;
+  while( p->pEnt ){
+    ColdEnt *e = p->pEnt;
+    p->pEnt = e->pNext;
+    coldEntFree(p, e, p->base.pTab->s.nMeas);
+  }
+  for(i=0; i<p->nObj; i++) coldObjClear(p, &p->aObj[i]);
+  sqlite3_free(p->aObj);
+  sqlite3_free(p->aBlk);
+  tsBufFree(&p->rd);
+  free(p->zReadErr);
+  tsObjClose(p->pStore);
+  sqlite3_free(p);
+}
+
+/* Copy column iCol of the current row of pStmt (TEXT or BLOB) into a new
+** allocation; *pn gets its length.  *pRc is set on OOM. */
+static void *coldColumnDup(sqlite3_stmt *pStmt, int iCol, int *pn, int *pRc){
+  int n = sqlite3_column_bytes(pStmt, iCol);
+  const void *a = sqlite3_column_type(pStmt, iCol)==SQLITE_TEXT
+                ? (const void*)sqlite3_column_text(pStmt, iCol) : sqlite3_column_blob(pStmt, iCol);
+  char *z;
+  *pn = 0;
+  if( a==0 || *pRc ) return 0;
+  z = sqlite3_malloc64((size_t)n+1);
+  if( z==0 ){ *pRc = SQLITE_NOMEM; return 0; }
+  memcpy(z, a, (size_t)n);
+  z[n] = 0;
+  *pn = n;
+  return z;
+}
+
+static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
+  ColdSource *p;
+  sqlite3_stmt *pStmt = 0;
+  char *zSql;
+  int rc = SQLITE_OK, nAlloc = 0;
+  sqlite3_int64 iExpire;
+  *ppSrc = 0;
+  p = sqlite3_malloc64(sizeof(ColdSource));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->base.pTab = pTab;
+  p->spec = *pSpec;
+  p->nCol = 3 + pTab->s.nDim + pTab->s.nMeas;
+  p->iPkCol = pTab->s.iPartDim>=0 ? 1 + pTab->s.iPartDim : 1 + pTab->s.nDim;
+  tsBufInit(&p->rd);
+  /* Retention at scan time: nothing older than now - both retentions. */
+  iExpire = tsEnvNow(pTab->pEnv) - pTab->s.iMemRet - pTab->s.iMagRet;
+  if( p->spec.tLo<iExpire ) p->spec.tLo = iExpire;
+  if( p->spec.tLo>p->spec.tHi ){ coldClose(&p->base); return SQLITE_OK; }
+  zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer"
+                         " FROM \"%w\".\"%w_objects\" WHERE tmax>=?1 AND tmin<=?2 ORDER BY tmin, id",
+                         pTab->zDb, pTab->zName);
+  if( zSql==0 ) rc = SQLITE_NOMEM;
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(pTab->db, zSql, -1, &pStmt, 0);
+    if( rc ) tsTabErr(pTab, "timeseries %s: reading %s_objects: %s", pTab->zName, pTab->zName,
+                      sqlite3_errmsg(pTab->db));
+  }
+  sqlite3_free(zSql);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int64(pStmt, 1, p->spec.tLo);
+    sqlite3_bind_int64(pStmt, 2, p->spec.tHi);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    ColdObj *o;
+    int n;
+    if( p->nObj==nAlloc ){
+      nAlloc = nAlloc ? 2*nAlloc : 16;
+      p->aObj = tsTabReallocArray(p->aObj, (size_t)nAlloc, sizeof(ColdObj), &rc);
+      if( rc ) break;
+    }
+    o = &p->aObj[p->nObj++];
+    memset(o, 0, sizeof(*o));
+    o->iId = sqlite3_column_int64(pStmt, 0);
+    o->zKey = coldColumnDup(pStmt, 1, &n, &rc);
+    o->m.tMin = sqlite3_column_int64(pStmt, 2);
+    o->m.tMax = sqlite3_column_int64(pStmt, 3);
+    o->nByte = sqlite3_column_int64(pStmt, 4);
+    if( sqlite3_column_type(pStmt, 5)!=SQLITE_NULL && sqlite3_column_type(pStmt, 6)!=SQLITE_NULL ){
+      o->zPkMin = coldColumnDup(pStmt, 5, &o->m.nPkMin, &rc);
+      o->zPkMax = coldColumnDup(pStmt, 6, &o->m.nPkMax, &rc);
+      o->m.zPkMin = o->zPkMin;
+      o->m.zPkMax = o->zPkMax;
+      o->m.bPk = 1;
+    }
+    o->aFilter = coldColumnDup(pStmt, 7, &o->m.nFilter, &rc);
+    o->m.aFilter = o->aFilter;
+    o->aFooter = coldColumnDup(pStmt, 8, &o->nFooter, &rc);
+    if( rc==SQLITE_OK && o->zKey==0 ){
+      tsTabErr(pTab, "timeseries %s: %s_objects row %lld has no key", pTab->zName, pTab->zName,
+               (long long)o->iId);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+  }
+  if( pStmt && sqlite3_finalize(pStmt)!=SQLITE_OK && rc==SQLITE_OK ){
+    rc = SQLITE_ERROR;
+    tsTabErr(pTab, "timeseries %s: reading %s_objects: %s", pTab->zName, pTab->zName,
+             sqlite3_errmsg(pTab->db));
+  }
+  if( rc || p->nObj==0 ){
+    coldClose(&p->base);
+    return rc;
+  }
+  *ppSrc = &p->base;
+  return SQLITE_OK;
+}
+
+static int coldSeriesRange(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 *ptMin,
+                           sqlite3_int64 *ptMax){
+  ColdSource *p = (ColdSource*)pSrc;
+  uint64_t h = tsColdSeriesHash(pS->aKey, pS->nKey);
+  const char *zPk;
+  int nPk, bPkNull, i, bAny = 0;
+  coldSeriesPk(p, pS, &zPk, &nPk, &bPkNull);
+  for(i=0; i<p->nObj; i++){
+    ColdObj *o = &p->aObj[i];
+    if( !tsColdObjMayHoldSeries(&o->m, h, zPk, nPk, bPkNull) ) continue;
+    if( !bAny || o->m.tMin<*ptMin ) *ptMin = o->m.tMin;
+    if( !bAny || o->m.tMax>*ptMax ) *ptMax = o->m.tMax;
+    bAny = 1;
+  }
+  if( bAny ){
+    if( *ptMin<p->spec.tLo ) *ptMin = p->spec.tLo;
+    if( *ptMax>p->spec.tHi ) *ptMax = p->spec.tHi;
+    if( *ptMin>*ptMax ) bAny = 0;
+  }
+  return bAny;
+}
+
+static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqlite3_int64 hi,
+                      TsBlockList *pList){
+  ColdSource *p = (ColdSource*)pSrc;
+  TsTable *pTab = pSrc->pTab;
+  uint64_t h = tsColdSeriesHash(pS->aKey, pS->nKey);
+  const char *zPk;
+  int nPk, bPkNull, i, j, rc = SQLITE_OK;
+  if( lo<p->spec.tLo ) lo = p->spec.tLo;
+  if( hi>p->spec.tHi ) hi = p->spec.tHi;
+  if( lo>hi ) return SQLITE_OK;
+  coldSeriesPk(p, pS, &zPk, &nPk, &bPkNull);
+  for(i=0; rc==SQLITE_OK && i<p->nObj; i++){
+    ColdObj *o = &p->aObj[i];
+    if( o->m.tMax<lo || o->m.tMin>hi ) continue;
+    if( !tsColdObjMayHoldSeries(&o->m, h, zPk, nPk, bPkNull) ) continue;
+    rc = coldObjOpen(p, o);
+    for(j=0; rc==SQLITE_OK && j<o->nRg; j++){
+      ColdEnt *e = 0;
+      const TsColdRun *pRun;
+      const int64_t *aT;
+      int64_t a, b;
+      if( o->aRgT[2*j+1]<lo || o->aRgT[2*j]>hi ) continue;
+      if( !tsColdRgMayHoldSeries(o->pReader, j, pTab->s.nDim, (const char*const*)pS->azDim,
+                                 pS->zMName) ) continue;
+      rc = coldEntForSeries(p, o, j, pS, &e);
+      if( rc ) break;
+      pRun = tsColdRgFind(e->pRg, pS->aKey, pS->nKey);
+      if( pRun==0 ) continue;
+      aT = e->pRg->aCol[0].aInt;
+      a = tsColdLowerBound(aT, pRun->iStart, pRun->iEnd, lo);
+      b = hi==INT64_MAX ? pRun->iEnd : tsColdLowerBound(aT, a, pRun->iEnd, hi+1);
+      if( a<b ){
+        TsBlockInfo info;
+        ColdBlk *pB;
+        if( p->nBlk==p->nBlkAlloc ){
+          int nNew = p->nBlkAlloc ? 2*p->nBlkAlloc : 64;
+          p->aBlk = tsTabReallocArray(p->aBlk, (size_t)nNew, sizeof(ColdBlk), &rc);
+          if( rc ) break;
+          p->nBlkAlloc = nNew;
+        }
+        pB = &p->aBlk[p->nBlk];
+        pB->iObj = i; pB->iRg = j; pB->iSid = e->iSid;
+        memset(&info, 0, sizeof(info));
+        info.tMin = aT[a];
+        info.tMax = aT[b-1];
+        info.nRow = (int)(b-a);
+        info.iRef = p->nBlk;
+        info.iSeq = o->iId;
+        info.iRowid = COLD_ROWID_BASE + ((o->iId & 0xffffff)<<32) + ((sqlite3_int64)(j & 0xffff)<<16) + a;
+        p->nBlk++;
+        rc = tsBlockListAdd(pList, pSrc, &info);
+      }
+    }
+  }
+  return rc;
+}
+
+static int coldBlockOpen(TsSource *pSrc, const TsSeries *pS, const TsBlockInfo *pInfo,
+                         TsBlock **ppBlk){
+  ColdSource *p = (ColdSource*)pSrc;
+  TsTable *pTab = pSrc->pTab;
+  ColdBlock *pB;
+  ColdBlk *pL;
+  ColdObj *o;
+  ColdEnt *e = 0;
+  const TsColdRun *pRun;
+  int64_t iStart = 0, iEnd = 0;
+  int rc;
+  *ppBlk = 0;
+  if( pInfo->iRef<0 || pInfo->iRef>=p->nBlk ){
+    tsTabErr(pTab, "timeseries %s: internal error: bad cold block %lld", pTab->zName,
+             (long long)pInfo->iRef);
+    return SQLITE_ERROR;
+  }
+  pL = &p->aBlk[pInfo->iRef];
+  o = &p->aObj[pL->iObj];
+  /* The decode it was listed from, or the full one, or decode it again
+  ** (evicted meanwhile); the rows are found again by key and time. */
+  e = coldEntFind(p, o, pL->iRg, pL->iSid);
+  if( e==0 ) e = o->apEnt[pL->iRg];
+  if( e==0 ){
+    rc = coldEntDecode(p, o, pL->iRg, pL->iSid ? pS : 0, &e);
+    if( rc ) return rc;
+  }
+  e->iUse = ++p->iClock;
+  pRun = tsColdRgFind(e->pRg, pS->aKey, pS->nKey);
+  if( pRun ){
+    const int64_t *aT = e->pRg->aCol[0].aInt;
+    iStart = tsColdLowerBound(aT, pRun->iStart, pRun->iEnd, pInfo->tMin);
+    iEnd = tsColdLowerBound(aT, iStart, pRun->iEnd, pInfo->tMax) + 1;
+  }
+  if( pRun==0 || iEnd-iStart!=pInfo->nRow || iEnd>pRun->iEnd ){
+    tsTabErr(pTab, "timeseries %s: internal error: cold block %lld changed", pTab->zName,
+             (long long)pInfo->iRef);
+    return SQLITE_ERROR;
+  }
+  pB = sqlite3_malloc64(sizeof(ColdBlock));
+  if( pB==0 ) return SQLITE_NOMEM;
+  memset(pB, 0, sizeof(*pB));
+  pB->aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(pTab->s.nMeas+1));
+  pB->abCol = sqlite3_malloc64((size_t)pTab->s.nMeas+1);
+  if( pB->aCol==0 || pB->abCol==0 ){
+    sqlite3_free(pB->aCol); sqlite3_free(pB->abCol); sqlite3_free(pB);
+    return SQLITE_NOMEM;
+  }
+  memset(pB->abCol, 0, (size_t)pTab->s.nMeas+1);
+  pB->pEnt = e;
+  pB->pObj = o;
+  pB->iStart = iStart;
+  pB->base.nRow = (int)(iEnd - iStart);
+  pB->base.aTime = e->pRg->aCol[0].aInt + iStart;
+  e->nPin++;
+  *ppBlk = &pB->base;
+  return SQLITE_OK;
+}
+
+static int coldBlockVersion(TsSource *pSrc, TsBlock *pBlk, const int64_t **paVersion){
+  ColdSource *p = (ColdSource*)pSrc;
+  ColdBlock *pB = (ColdBlock*)pBlk;
+  int iCol = p->nCol-1, rc;
+  char *zErr = 0;
+  *paVersion = 0;
+  p->pReadObj = pB->pObj;
+  rc = tsColdRgColumn(pB->pObj->pReader, pB->pEnt->pRg, iCol, &zErr);
+  if( rc!=TS_PQ_OK ){
+    rc = coldPqErr(p, pB->pObj, rc, zErr);
+    free(zErr);
+    return rc;
+  }
+  if( pB->pEnt->pRg->aCol[iCol].aInt==0 && pBlk->nRow>0 ){
+    return coldPqErr(p, pB->pObj, TS_PQ_CORRUPT, "the version column has no values");
+  }
+  *paVersion = pB->pEnt->pRg->aCol[iCol].aInt + pB->iStart;
+  return SQLITE_OK;
+}
+
+static int coldBlockColumn(TsSource *pSrc, TsBlock *pBlk, int iMeas, const TsChunkCol **ppCol){
+  ColdSource *p = (ColdSource*)pSrc;
+  ColdBlock *pB = (ColdBlock*)pBlk;
+  TsChunkCol *c = &pB->aCol[iMeas];
+  const TsChunkCol *f;
+  int64_t k = pB->iStart;
+  int rc;
+  *ppCol = 0;
+  if( iMeas<0 || iMeas>=pSrc->pTab->s.nMeas ) return SQLITE_MISUSE;
+  if( !pB->abCol[iMeas] ){
+    rc = coldEntMeasure(p, pB->pObj, pB->pEnt, iMeas);
+    if( rc ) return rc;
+    f = &pB->pEnt->aMeas[iMeas];
+    memset(c, 0, sizeof(*c));
+    c->eType = f->eType;
+    if( f->aNull ) c->aNull = f->aNull + k;
+    if( f->aDouble ) c->aDouble = f->aDouble + k;
+    if( f->aInt ) c->aInt = f->aInt + k;
+    if( f->azText ) c->azText = f->azText + k;
+    if( f->anText ) c->anText = f->anText + k;
+    if( pBlk->nRow>0 && c->aDouble==0 && c->aInt==0 && c->azText==0 ){
+      return coldPqErr(p, pB->pObj, TS_PQ_CORRUPT, "a measure column has no values");
+    }
+    pB->abCol[iMeas] = 1;
+  }
+  *ppCol = c;
+  return SQLITE_OK;
+}
+
+static void coldBlockClose(TsSource *pSrc, TsBlock *pBlk){
+  ColdBlock *pB = (ColdBlock*)pBlk;
+  (void)pSrc;
+  if( pB==0 ) return;
+  pB->pEnt->nPin--;
+  sqlite3_free(pB->aCol);
+  sqlite3_free(pB->abCol);
+  sqlite3_free(pB);
+}
+
+const TsSourceMethods tsSourceCold = {
+  "cold",            /* zName */
+  coldOpen,          /* xOpen: manifest rows overlapping the range */
+  coldClose,         /* xClose */
+  coldSeriesRange,   /* xSeriesRange: series filter + partition key range */
+  coldBlocks,        /* xBlocks: per-series slices of row groups */
+  coldBlockOpen,     /* xBlockOpen: pins the decoded row group */
+  coldBlockVersion,  /* xBlockVersion */
+  coldBlockColumn,   /* xBlockColumn: decoded on first request */
+  coldBlockClose,    /* xBlockClose */
+  0,                 /* xGeneration: blocks never go stale during a scan */
+  0,                 /* xFind: the write path does not look into objects yet */
+};

@@ -1,0 +1,64 @@
+// crash.mjs: the shared kill -9 harness for node tests.
+//
+// A crash test has three parts, and this module runs the loop around them:
+//   prepare(k)   optional: work done before round k, not killed (e.g. write
+//                rows the round will tier, load or back up); returns a
+//                string to report as failure, or null.
+//   action(k)    the SQL text a child `sqlite3` process runs in round k (the
+//                extension is loaded first); the child is killed with
+//                SIGKILL after a random delay in [0, maxMs) ms, or runs to
+//                its end when it is faster.
+//   verify(k, res) checks the database from a fresh process after round k
+//                (res = {killed, code, out, err} of the child); returns a
+//                failure string or null.  It must check the feature's
+//                invariant: nothing committed lost, nothing doubled, the
+//                store holding what the database names.
+// crashRounds() runs `rounds` rounds, stops at the first failure, and prints
+// two checks: every round verified, and enough rounds were really killed
+// mid-way (a harness whose kills always land after the end proves nothing).
+// The delays come from a seeded generator, so a failing seed reproduces:
+// TS_CRASH_SEED=<n> (printed in the failure message).
+//
+// See docs/internals/crash-testing.md for how a feature plugs in.
+import { spawn } from 'node:child_process';
+import { EXT, check, childEnv } from './lib.mjs';
+
+// Run sql in a child sqlite3 on db with the extension loaded; SIGKILL it
+// after ms milliseconds if it is still running.
+export function killAfter(db, sql, { env = {}, ms = 50 } = {}) {
+  return new Promise((resolve) => {
+    const p = spawn('sqlite3', [db], { env: childEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '', err = '', killed = false;
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    // Cleared on exit, so a long ms does not keep node alive after the child.
+    const timer = setTimeout(() => { killed = p.exitCode === null; if (killed) p.kill('SIGKILL'); }, ms);
+    p.on('close', (code) => { clearTimeout(timer); resolve({ code, out, err, killed }); });
+    p.stdin.end(`.load ${EXT}\n${sql}\n`);
+  });
+}
+
+// A small deterministic generator (LCG) in [0, 1).
+export function seeded(seed) {
+  let s = seed >>> 0;
+  return () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
+}
+
+export async function crashRounds({ label, db, rounds, maxMs = 120, env = {}, prepare, action, verify, minKilled }) {
+  const seed = Number(process.env.TS_CRASH_SEED || 12345);
+  const rnd = seeded(seed);
+  let bad = null, nKilled = 0, k = 0;
+  for (k = 1; k <= rounds && !bad; k++) {
+    if (prepare) bad = await prepare(k);
+    if (bad) { bad = `round ${k} prepare: ${bad}`; break; }
+    const ms = Math.floor(rnd() * maxMs);
+    const res = await killAfter(db, action(k), { env, ms });
+    if (res.killed) nKilled++;
+    const why = await verify(k, res);
+    if (why) bad = `round ${k} (killed=${res.killed} after ${ms} ms, TS_CRASH_SEED=${seed}): ${why}`;
+  }
+  const need = minKilled ?? Math.min(5, Math.floor(rounds / 4));
+  check(`${label}: ${rounds} rounds of kill -9, every round verified`, !bad, bad);
+  check(`${label}: ${nKilled} rounds were killed mid-way (at least ${need})`, nKilled >= need, `${nKilled}`);
+  return { nKilled, failed: !!bad };
+}
