@@ -549,8 +549,8 @@ void tsSchemaPublish(const TsSchema *p, TsTableSchema *pPub){
 ** _config carries the "format" key.  *pzName receives the table's name as
 ** stored (sqlite3_malloc'd).  A bad stored value is SQLITE_CORRUPT with a
 ** message naming the key. */
-int tsSchemaLoad(sqlite3 *db, const char *zDb, const char *zTab, TsSchema *p,
-                      char **pzName, char **pzErr){
+static int schemaLoadImpl(sqlite3 *db, const char *zDb, const char *zTab, TsSchema *p,
+                          char **pzName, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   char *zSql, *zName = 0, *zErr = 0;
   int rc, nCol = 0, bFormat = 0;
@@ -641,6 +641,13 @@ int tsSchemaLoad(sqlite3 *db, const char *zDb, const char *zTab, TsSchema *p,
   }
   *pzName = zName;
   return SQLITE_OK;
+}
+
+int tsSchemaLoad(sqlite3 *db, const char *zDb, const char *zTab, TsSchema *p,
+                 char **pzName, char **pzErr){
+  int rc = schemaLoadImpl(db, zDb, zTab, p, pzName, pzErr);
+  if( rc ) tsSchemaClear(p);   /* every early return: the defaults allocate */
+  return rc;
 }
 
 

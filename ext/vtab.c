@@ -284,6 +284,9 @@ static int tsConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
 
 static int tsDisconnect(sqlite3_vtab *pVtab){
   TsVtab *pV = (TsVtab*)pVtab;
+  /* A message SQLite never took over (a failed xDestroy's: SQLite does not
+  ** read zErrMsg after xDestroy) is freed with the vtab. */
+  sqlite3_free(pVtab->zErrMsg);
   tsTableRelease(pV->pTab);
   sqlite3_free(pV);
   return SQLITE_OK;

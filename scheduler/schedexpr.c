@@ -48,7 +48,7 @@
 ** years*(12 + 31) + 24 + 60 steps even for a schedule that never fires.
 */
 #include "schedexpr.h"
-#include "tstime.h"
+#include "civil.h"
 #include <stdio.h>
 #include <string.h>
 #include <ctype.h>

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The include direction of docs/internals/architecture.md (DESIGN section 1):
-# ext/ may include ext/codec/, s3/, scheduler/ and common/; s3/, scheduler/ (scheduler/ may also use the pure time codec ext/codec/tstime.h)
+# ext/ may include ext/codec/, s3/, scheduler/ and common/; s3/, scheduler/
 # and ext/codec/ only common/ (and their own directory); common/ nothing of
 # the project.  Nothing below ext/ includes SQLite.  Each #include "x" is
 # resolved like the compiler does (the file's own directory, then -Icommon
@@ -12,7 +12,7 @@ allowed() {   # allowed LAYER_DIR TARGET_DIR
     common:common) return 0 ;;
     ext/codec:ext/codec|ext/codec:common) return 0 ;;
     s3:s3|s3:common) return 0 ;;
-    scheduler:scheduler|scheduler:common|scheduler:ext/codec) return 0 ;;
+    scheduler:scheduler|scheduler:common) return 0 ;;
     ext:ext|ext:ext/codec|ext:s3|ext:scheduler|ext:common|ext:include) return 0 ;;
   esac
   return 1
