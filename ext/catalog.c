@@ -27,9 +27,9 @@
 **
 ** The magnetic tier: row_count, chunk_count, first_time and last_time cover
 ** the memory tier (the chunks); a series whose rows were all tiered keeps its
-** row with NULL times and 0 rows.  When the scan reads cold objects the
-** catalogue will add their per-series counts from the manifest (see the
-** report in docs/sql-reference.md).
+** row with NULL times and 0 rows.  The manifest (<t>_objects) counts rows per
+** object, not per series, so cold counts would need a per-series summary in
+** the manifest (docs/sql-reference.md says so).
 */
 #include "tslite.h"
 #include "table.h"

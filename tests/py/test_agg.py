@@ -239,6 +239,46 @@ try:
     check("lastpoint with another tier", got == exp, "%r vs %r" % (got[:2], exp[:2]))
     db.execute("DROP TABLE t_debug_overlay")
 
+    # The magnetic tier: rows tiered by ts_maintain are read by the plain
+    # scan, and the native path (through the scan) returns the same rows.
+    cold = os.path.join(tmp, "cold")
+    os.mkdir(cold)
+    db.execute("CREATE VIRTUAL TABLE tc USING timeseries(host DIMENSION, v DOUBLE, n BIGINT, "
+               "memory_retention = '1h', magnetic_writes = true, storage = 'file://%s')" % cold)
+    db.execute("CREATE VIRTUAL TABLE tc_agg USING timeseries_agg(tc)")
+    crow = []
+    for h in ("a", "b", "c"):
+        t = NOW - 10 * 3600 * S
+        while t < NOW - S:
+            crow.append((t, h, None if rng.random() < 0.1 else rng.randrange(-400, 400) / 4,
+                         rng.randrange(-1000, 1000)))
+            t += rng.choice([7, 10, 30]) * S
+    db.execute("BEGIN")
+    db.executemany("INSERT INTO tc(time, host, v, n) VALUES(?,?,?,?)", crow)
+    db.execute("COMMIT")
+    db.execute("SELECT ts_maintain('tc')")
+    nmem = db.execute("SELECT coalesce(sum(nrow), 0) FROM tc_chunks").fetchone()[0]
+    ncold = db.execute("SELECT coalesce(sum(nrow), 0) FROM tc_objects").fetchone()[0]
+    check("ts_maintain tiered most rows (%d cold, %d memory)" % (ncold, nmem), ncold > nmem > 0)
+    for w, where, par in [("1h", "", []), ("17m", "time >= ? AND time < ?", [NOW - 5 * 3600 * S + 7, NOW - 1800 * S]),
+                          (None, "host IN (?, ?)", ["a", "c"]), ("1d", "", [])]:
+        wsql = ["bucket_width = ?"] if w else []
+        nat_where = " AND ".join(wsql + ([where] if where else []))
+        nat = ("SELECT bucket, host, row_count, v_count, v_sum, v_min, v_max, v_last, n_sum, n_first FROM tc_agg%s "
+               "ORDER BY bucket, host" % (" WHERE " + nat_where if nat_where else ""))
+        pl = ("SELECT %s AS bucket, host, count(*), count(v), sum(v), min(v), max(v), "
+              "max_by(v, time) FILTER (WHERE v IS NOT NULL), sum(n), min_by(n, time) FILTER (WHERE n IS NOT NULL) "
+              "FROM tc%s GROUP BY bucket, host ORDER BY bucket, host"
+              % ("bin(time, ?)" if w else "NULL", " WHERE " + where if where else ""))
+        got = db.execute(nat, ([w] if w else []) + par).fetchall()
+        exp = db.execute(pl, ([w] if w else []) + par).fetchall()
+        check("both tiers: w=%s %s (%d rows)" % (w, where or "all", len(exp)), got == exp and len(exp) > 0,
+              "%r vs %r" % (got[:2], exp[:2]))
+    got = db.execute("SELECT host, last_time, v_last FROM tc_agg ORDER BY host").fetchall()
+    exp = db.execute("SELECT host, max(time), max_by(v, time) FILTER (WHERE v IS NOT NULL) FROM tc "
+                     "GROUP BY host ORDER BY host").fetchall()
+    check("both tiers: lastpoint", got == exp, "%r vs %r" % (got, exp))
+
     # Top-k: the last 5 minutes before a time, across every series.
     end = tmin + (tmax - tmin) * 2 // 3
     got = db.execute("SELECT bucket, max(v_max) FROM t_agg WHERE bucket_width = '1m' AND time < ? "
