@@ -47,6 +47,7 @@
 ** Owns: the run (BkRun) and everything it allocates.
 */
 #include "backup.h"
+#include "op.h"
 #include "chunk.h"
 #include "parquet.h"
 #include "jsonw.h"
@@ -359,11 +360,10 @@ struct BkPiece {
 
 typedef struct BkRun BkRun;
 struct BkRun {
-  sqlite3 *db;
+  TsOp op;                         /* connection + first error (op.h) */
   TsEnv *pEnv;
   char *zDb, *zTab;                /* sqlite3_malloc */
   const char *zUri;                /* the location (argument) */
-  int rc; char *zErr;
   TsTable *pTab;
   TsObjStore *pLoc;                /* backup location */
   TsObjStore *pSrc;                /* table storage (opened when a cold copy is needed) */
@@ -389,48 +389,9 @@ struct BkRun {
   char *zId;
 };
 
-static void bkErr(BkRun *p, int rc, const char *zFmt, ...){
-  va_list ap;
-  char *z;
-  if( p->rc ) return;
-  va_start(ap, zFmt);
-  z = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  p->rc = rc ? rc : SQLITE_ERROR;
-  sqlite3_free(p->zErr);
-  p->zErr = z;
-}
-
-static void bkOom(BkRun *p){ bkErr(p, SQLITE_NOMEM, "ts_backup: out of memory"); }
-
-static sqlite3_stmt *bkPrepare(BkRun *p, const char *zFmt, ...){
-  va_list ap;
-  char *zSql;
-  sqlite3_stmt *pStmt = 0;
-  if( p->rc ) return 0;
-  va_start(ap, zFmt);
-  zSql = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  if( zSql==0 ){ bkOom(p); return 0; }
-  if( sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0)!=SQLITE_OK ){
-    bkErr(p, sqlite3_errcode(p->db), "ts_backup %s: %s", p->zTab, sqlite3_errmsg(p->db));
-    pStmt = 0;
-  }
-  sqlite3_free(zSql);
-  return pStmt;
-}
-
-static char *bkDup(BkRun *p, const char *z){
-  char *r;
-  if( z==0 ) return 0;
-  r = sqlite3_mprintf("%s", z);
-  if( r==0 ) bkOom(p);
-  return r;
-}
-
 static unsigned char *bkDupBlob(BkRun *p, const void *a, int n){
   unsigned char *r = sqlite3_malloc64(n>0 ? (sqlite3_uint64)n : 1);
-  if( r==0 ){ bkOom(p); return 0; }
+  if( r==0 ){ tsOpOom(&p->op); return 0; }
   if( n>0 ) memcpy(r, a, (size_t)n);
   return r;
 }
@@ -468,7 +429,7 @@ static void bkRunFree(BkRun *p){
   tsObjClose(p->pSrc);
   tsTableRelease(p->pTab);
   sqlite3_free(p->zDb); sqlite3_free(p->zTab);
-  sqlite3_free(p->zErr);
+  sqlite3_free(p->op.zErr);
 }
 
 /* Parse an interval option ('1h', '7d', or integer ns). */
@@ -485,16 +446,16 @@ static void bkOptions(BkRun *p, const char *zJson){
   int bObj = 0;
   p->iGraceNs = TS_BK_GRACE_DEF;
   if( zJson==0 ) return;
-  pStmt = bkPrepare(p, "SELECT CASE WHEN json_valid(?1) THEN json_type(?1)='object' ELSE 0 END");
+  pStmt = tsOpPrepare(&p->op, "SELECT CASE WHEN json_valid(?1) THEN json_type(?1)='object' ELSE 0 END");
   if( pStmt==0 ) return;
   sqlite3_bind_text(pStmt, 1, zJson, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ) bObj = sqlite3_column_int(pStmt, 0);
   sqlite3_finalize(pStmt);
-  if( !bObj ){ bkErr(p, SQLITE_ERROR, "ts_backup: options must be a JSON object"); return; }
-  pStmt = bkPrepare(p, "SELECT key, value, type FROM json_each(?1)");
+  if( !bObj ){ tsOpErr(&p->op, SQLITE_ERROR, "ts_backup: options must be a JSON object"); return; }
+  pStmt = tsOpPrepare(&p->op, "SELECT key, value, type FROM json_each(?1)");
   if( pStmt==0 ) return;
   sqlite3_bind_text(pStmt, 1, zJson, -1, SQLITE_STATIC);
-  while( p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+  while( p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zK = (const char*)sqlite3_column_text(pStmt, 0);
     const char *zV = (const char*)sqlite3_column_text(pStmt, 1);
     const char *zT = (const char*)sqlite3_column_text(pStmt, 2);
@@ -503,34 +464,34 @@ static void bkOptions(BkRun *p, const char *zJson){
     if( strcmp(zK, "keep")==0 ){
       sqlite3_int64 v = sqlite3_column_int64(pStmt, 1);
       if( !bInt || v<1 || v>1000000 ){
-        bkErr(p, SQLITE_ERROR, "ts_backup: option keep must be an integer from 1 to 1000000, "
+        tsOpErr(&p->op, SQLITE_ERROR, "ts_backup: option keep must be an integer from 1 to 1000000, "
               "not %s", zV ? zV : "null");
       }else p->nKeep = (int)v;
     }else if( strcmp(zK, "keep_days")==0 ){
       double r = sqlite3_column_double(pStmt, 1);
       int bNum = bInt || (zT && strcmp(zT, "real")==0);
       if( !bNum || !(r>0) || r>73000 ){
-        bkErr(p, SQLITE_ERROR, "ts_backup: option keep_days must be a number of days "
+        tsOpErr(&p->op, SQLITE_ERROR, "ts_backup: option keep_days must be a number of days "
               "above 0 and at most 73000, not %s", zV ? zV : "null");
       }else p->iKeepNs = (int64_t)(r*86400.0*1e9);
     }else if( strcmp(zK, "orphan_grace")==0 ){
       int64_t v;
       if( zV==0 || bkInterval(zV, &v) || v<0 ){
-        bkErr(p, SQLITE_ERROR, "ts_backup: option orphan_grace must be an interval like '1h' "
+        tsOpErr(&p->op, SQLITE_ERROR, "ts_backup: option orphan_grace must be an interval like '1h' "
               "or '0s', not %s", zV ? zV : "null");
       }else p->iGraceNs = v;
     }else if( strcmp(zK, "encryption")==0 ){
       if( zV==0 || (strcmp(zV, "sse_s3")!=0 && strcmp(zV, "sse_kms")!=0 && strcmp(zV, "none")!=0) ){
-        bkErr(p, SQLITE_ERROR, "ts_backup: option encryption must be 'sse_s3', 'sse_kms' or "
+        tsOpErr(&p->op, SQLITE_ERROR, "ts_backup: option encryption must be 'sse_s3', 'sse_kms' or "
               "'none' (client-side keys come from TSLITE_CSE_KEY_FILE / TSLITE_CSE_KEY), not %s",
               zV ? zV : "null");
       }else if( strcmp(zV, "none")!=0 ){
-        sqlite3_free(p->zSse); p->zSse = bkDup(p, zV);
+        sqlite3_free(p->zSse); p->zSse = tsOpDup(&p->op, zV);
       }
     }else if( strcmp(zK, "kms_key")==0 ){
-      sqlite3_free(p->zKms); p->zKms = bkDup(p, zV);
+      sqlite3_free(p->zKms); p->zKms = tsOpDup(&p->op, zV);
     }else{
-      bkErr(p, SQLITE_ERROR, "ts_backup: unknown option '%s' (expected keep, keep_days, "
+      tsOpErr(&p->op, SQLITE_ERROR, "ts_backup: unknown option '%s' (expected keep, keep_days, "
             "orphan_grace, encryption, kms_key)", zK);
     }
   }
@@ -569,8 +530,8 @@ static int bkFindSeries(BkRun *p, sqlite3_int64 iId){
 }
 
 static void bkSnapConfig(BkRun *p){
-  sqlite3_stmt *pStmt = bkPrepare(p, "SELECT k, v FROM \"%w\".\"%w_config\"", p->zDb, p->zTab);
-  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+  sqlite3_stmt *pStmt = tsOpPrepare(&p->op, "SELECT k, v FROM \"%w\".\"%w_config\"", p->zDb, p->zTab);
+  while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zK = (const char*)sqlite3_column_text(pStmt, 0);
     const char *zV = (const char*)sqlite3_column_text(pStmt, 1);
     if( zK==0 || zV==0 ) continue;
@@ -579,13 +540,13 @@ static void bkSnapConfig(BkRun *p){
       char **aV = aK ? sqlite3_realloc64(p->azOptV, sizeof(char*)*(p->nOpt+1)) : 0;
       if( aK ) p->azOptK = aK;
       if( aV ) p->azOptV = aV;
-      if( aK==0 || aV==0 ){ bkOom(p); break; }
-      p->azOptK[p->nOpt] = bkDup(p, zK);
-      p->azOptV[p->nOpt] = bkDup(p, zV);
+      if( aK==0 || aV==0 ){ tsOpOom(&p->op); break; }
+      p->azOptK[p->nOpt] = tsOpDup(&p->op, zK);
+      p->azOptV[p->nOpt] = tsOpDup(&p->op, zV);
       p->nOpt++;
     }else if( strcmp(zK, "cold.writer_id")==0 ){
       sqlite3_free(p->zWriterId);
-      p->zWriterId = bkDup(p, zV);
+      p->zWriterId = tsOpDup(&p->op, zV);
     }
   }
   sqlite3_finalize(pStmt);
@@ -598,15 +559,15 @@ static void bkSnapSeries(BkRun *p, const TsTableSchema *s){
   tsBufInit(&cols);
   for(i=0; i<s->nDim; i++) tsBufPrintf(&cols, ", d%d", i);
   tsBufAppendByte(&cols, 0);
-  if( cols.bErr ){ bkOom(p); return; }
-  pStmt = bkPrepare(p, "SELECT id, skey, measure_name%s FROM \"%w\".\"%w_series\" ORDER BY id",
+  if( cols.bErr ){ tsOpOom(&p->op); return; }
+  pStmt = tsOpPrepare(&p->op, "SELECT id, skey, measure_name%s FROM \"%w\".\"%w_series\" ORDER BY id",
                     (char*)cols.a, p->zDb, p->zTab);
   tsBufFree(&cols);
-  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+  while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     BkSeries *q;
     if( p->nSeries==nAlloc ){
       BkSeries *a = sqlite3_realloc64(p->aSeries, sizeof(BkSeries)*(nAlloc = nAlloc ? 2*nAlloc : 64));
-      if( a==0 ){ bkOom(p); break; }
+      if( a==0 ){ tsOpOom(&p->op); break; }
       p->aSeries = a;
     }
     q = &p->aSeries[p->nSeries++];
@@ -614,30 +575,30 @@ static void bkSnapSeries(BkRun *p, const TsTableSchema *s){
     q->iId = sqlite3_column_int64(pStmt, 0);
     q->nKey = sqlite3_column_bytes(pStmt, 1);
     q->aKey = bkDupBlob(p, sqlite3_column_blob(pStmt, 1), q->nKey);
-    q->zMName = bkDup(p, (const char*)sqlite3_column_text(pStmt, 2));
+    q->zMName = tsOpDup(&p->op, (const char*)sqlite3_column_text(pStmt, 2));
     q->azDim = sqlite3_malloc64(sizeof(char*)*(s->nDim ? s->nDim : 1));
-    if( q->azDim==0 ){ bkOom(p); break; }
-    for(i=0; i<s->nDim; i++) q->azDim[i] = bkDup(p, (const char*)sqlite3_column_text(pStmt, 3+i));
+    if( q->azDim==0 ){ tsOpOom(&p->op); break; }
+    for(i=0; i<s->nDim; i++) q->azDim[i] = tsOpDup(&p->op, (const char*)sqlite3_column_text(pStmt, 3+i));
     if( q->aKey ) q->h = bkFnv32(q->aKey, q->nKey);
   }
   sqlite3_finalize(pStmt);
 }
 
 static void bkSnapChunks(BkRun *p){
-  sqlite3_stmt *pStmt = bkPrepare(p, "SELECT sid, tmin, tmax, nrow, data FROM \"%w\".\"%w_chunks\" "
+  sqlite3_stmt *pStmt = tsOpPrepare(&p->op, "SELECT sid, tmin, tmax, nrow, data FROM \"%w\".\"%w_chunks\" "
                                      "ORDER BY sid, tmin", p->zDb, p->zTab);
   int nAlloc = 0;
-  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+  while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     BkChunk *c;
     int iS = bkFindSeries(p, sqlite3_column_int64(pStmt, 0));
     if( iS<0 ){
-      bkErr(p, SQLITE_CORRUPT, "ts_backup %s: chunk of series %lld, which %s_series does not "
+      tsOpErr(&p->op, SQLITE_CORRUPT, "ts_backup %s: chunk of series %lld, which %s_series does not "
             "have (run ts_check)", p->zTab, sqlite3_column_int64(pStmt, 0), p->zTab);
       break;
     }
     if( p->nChunk==nAlloc ){
       BkChunk *a = sqlite3_realloc64(p->aChunk, sizeof(BkChunk)*(nAlloc = nAlloc ? 2*nAlloc : 256));
-      if( a==0 ){ bkOom(p); break; }
+      if( a==0 ){ tsOpOom(&p->op); break; }
       p->aChunk = a;
     }
     c = &p->aChunk[p->nChunk++];
@@ -652,16 +613,16 @@ static void bkSnapChunks(BkRun *p){
 }
 
 static void bkSnapObjects(BkRun *p){
-  sqlite3_stmt *pStmt = bkPrepare(p, "SELECT * FROM \"%w\".\"%w_objects\" ORDER BY id",
+  sqlite3_stmt *pStmt = tsOpPrepare(&p->op, "SELECT * FROM \"%w\".\"%w_objects\" ORDER BY id",
                                   p->zDb, p->zTab);
   int nAlloc = 0, nCol, i;
   if( pStmt==0 ) return;
   nCol = sqlite3_column_count(pStmt);
-  while( p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+  while( p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     BkObj *o;
     if( p->nObj==nAlloc ){
       BkObj *a = sqlite3_realloc64(p->aObj, sizeof(BkObj)*(nAlloc = nAlloc ? 2*nAlloc : 64));
-      if( a==0 ){ bkOom(p); break; }
+      if( a==0 ){ tsOpOom(&p->op); break; }
       p->aObj = a;
     }
     o = &p->aObj[p->nObj++];
@@ -670,7 +631,7 @@ static void bkSnapObjects(BkRun *p){
     for(i=0; i<nCol; i++){
       const char *zC = sqlite3_column_name(pStmt, i);
       int bNull = sqlite3_column_type(pStmt, i)==SQLITE_NULL;
-      if( strcmp(zC, "key")==0 ) o->zKey = bkDup(p, (const char*)sqlite3_column_text(pStmt, i));
+      if( strcmp(zC, "key")==0 ) o->zKey = tsOpDup(&p->op, (const char*)sqlite3_column_text(pStmt, i));
       else if( strcmp(zC, "tmin")==0 ) o->tMin = sqlite3_column_int64(pStmt, i);
       else if( strcmp(zC, "tmax")==0 ) o->tMax = sqlite3_column_int64(pStmt, i);
       else if( strcmp(zC, "nrow")==0 ) o->nRow = sqlite3_column_int64(pStmt, i);
@@ -678,9 +639,9 @@ static void bkSnapObjects(BkRun *p){
       else if( strcmp(zC, "created")==0 ) o->iCreated = sqlite3_column_int64(pStmt, i);
       else if( strcmp(zC, "nseries")==0 ){ if( !bNull ) o->nSeries = sqlite3_column_int64(pStmt, i); }
       else if( bNull ) continue;
-      else if( strcmp(zC, "pk_min")==0 ) o->zPkMin = bkDup(p, (const char*)sqlite3_column_text(pStmt, i));
-      else if( strcmp(zC, "pk_max")==0 ) o->zPkMax = bkDup(p, (const char*)sqlite3_column_text(pStmt, i));
-      else if( strcmp(zC, "writer")==0 ) o->zWriter = bkDup(p, (const char*)sqlite3_column_text(pStmt, i));
+      else if( strcmp(zC, "pk_min")==0 ) o->zPkMin = tsOpDup(&p->op, (const char*)sqlite3_column_text(pStmt, i));
+      else if( strcmp(zC, "pk_max")==0 ) o->zPkMax = tsOpDup(&p->op, (const char*)sqlite3_column_text(pStmt, i));
+      else if( strcmp(zC, "writer")==0 ) o->zWriter = tsOpDup(&p->op, (const char*)sqlite3_column_text(pStmt, i));
       else if( strcmp(zC, "series_filter")==0 ){
         o->nFilter = sqlite3_column_bytes(pStmt, i);
         o->aFilter = bkDupBlob(p, sqlite3_column_blob(pStmt, i), o->nFilter);
@@ -689,8 +650,8 @@ static void bkSnapObjects(BkRun *p){
         o->aFooter = bkDupBlob(p, sqlite3_column_blob(pStmt, i), o->nFooter);
       }
     }
-    if( p->rc==SQLITE_OK && o->zKey==0 ){
-      bkErr(p, SQLITE_CORRUPT, "ts_backup %s: %s_objects has a row without a key", p->zTab, p->zTab);
+    if( p->op.rc==SQLITE_OK && o->zKey==0 ){
+      tsOpErr(&p->op, SQLITE_CORRUPT, "ts_backup %s: %s_objects has a row without a key", p->zTab, p->zTab);
     }
   }
   sqlite3_finalize(pStmt);
@@ -698,24 +659,24 @@ static void bkSnapObjects(BkRun *p){
 
 static void bkSnapshot(BkRun *p){
   const TsTableSchema *s = tsTableSchema(p->pTab);
-  int rc = sqlite3_exec(p->db, "BEGIN", 0, 0, 0);
+  int rc = sqlite3_exec(p->op.db, "BEGIN", 0, 0, 0);
   if( rc!=SQLITE_OK ){
-    bkErr(p, rc, "ts_backup %s: BEGIN: %s", p->zTab, sqlite3_errmsg(p->db));
+    tsOpErr(&p->op, rc, "ts_backup %s: BEGIN: %s", p->zTab, sqlite3_errmsg(p->op.db));
     return;
   }
   bkSnapConfig(p);
-  if( p->rc==SQLITE_OK ) bkSnapSeries(p, s);
-  if( p->rc==SQLITE_OK && p->nSeries>1 ){
+  if( p->op.rc==SQLITE_OK ) bkSnapSeries(p, s);
+  if( p->op.rc==SQLITE_OK && p->nSeries>1 ){
     qsort(p->aSeries, p->nSeries, sizeof(BkSeries), bkSeriesCmpId);
   }
-  if( p->rc==SQLITE_OK ) bkSnapChunks(p);
-  if( p->rc==SQLITE_OK ) bkSnapObjects(p);
+  if( p->op.rc==SQLITE_OK ) bkSnapChunks(p);
+  if( p->op.rc==SQLITE_OK ) bkSnapObjects(p);
   /* The snapshot is what was read; ending the read transaction cannot lose
   ** it, so COMMIT's result matters only as an error to report. */
-  rc = sqlite3_exec(p->db, "COMMIT", 0, 0, 0);
+  rc = sqlite3_exec(p->op.db, "COMMIT", 0, 0, 0);
   if( rc!=SQLITE_OK ){
-    bkErr(p, rc, "ts_backup %s: COMMIT: %s", p->zTab, sqlite3_errmsg(p->db));
-    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+    tsOpErr(&p->op, rc, "ts_backup %s: COMMIT: %s", p->zTab, sqlite3_errmsg(p->op.db));
+    sqlite3_exec(p->op.db, "ROLLBACK", 0, 0, 0);
   }
 }
 
@@ -735,17 +696,17 @@ static BkRef *bkRefFind(BkRun *p, const char *zPath){
 static void bkLoadBackups(BkRun *p){
   int i, nAlloc = 0;
   char *zE = 0;
-  if( p->rc ) return;
-  p->rc = tsBkManifestList("ts_backup", p->pLoc, p->zUri, &p->azMan, &p->nMan, &zE);
-  if( p->rc ){ p->zErr = zE; return; }
+  if( p->op.rc ) return;
+  p->op.rc = tsBkManifestList("ts_backup", p->pLoc, p->zUri, &p->azMan, &p->nMan, &zE);
+  if( p->op.rc ){ p->op.zErr = zE; return; }
   p->aManCreated = sqlite3_malloc64(sizeof(int64_t)*(p->nMan+1));
-  if( p->aManCreated==0 ){ bkOom(p); return; }
-  for(i=0; i<p->nMan && p->rc==SQLITE_OK; i++){
+  if( p->aManCreated==0 ){ tsOpOom(&p->op); return; }
+  for(i=0; i<p->nMan && p->op.rc==SQLITE_OK; i++){
     char *zJson = 0;
     sqlite3_stmt *pStmt;
-    int rc = tsBkManifestRead("ts_backup", p->db, p->pLoc, p->zUri, p->azMan[i], &zJson, &zE);
-    if( rc ){ p->rc = rc; p->zErr = zE; break; }
-    pStmt = bkPrepare(p, "SELECT json_extract(?1, '$.table'), json_extract(?1, '$.created'), "
+    int rc = tsBkManifestRead("ts_backup", p->op.db, p->pLoc, p->zUri, p->azMan[i], &zJson, &zE);
+    if( rc ){ p->op.rc = rc; p->op.zErr = zE; break; }
+    pStmt = tsOpPrepare(&p->op, "SELECT json_extract(?1, '$.table'), json_extract(?1, '$.created'), "
                          "json_extract(?1, '$.seq')");
     if( pStmt ){
       sqlite3_bind_text(pStmt, 1, zJson, -1, SQLITE_STATIC);
@@ -753,7 +714,7 @@ static void bkLoadBackups(BkRun *p){
         const char *zT = (const char*)sqlite3_column_text(pStmt, 0);
         sqlite3_int64 iSeq = sqlite3_column_int64(pStmt, 2);
         if( zT==0 || strcmp(zT, p->zTab)!=0 ){
-          bkErr(p, SQLITE_ERROR, "ts_backup %s: '%s' holds backups of table '%s'; a location "
+          tsOpErr(&p->op, SQLITE_ERROR, "ts_backup %s: '%s' holds backups of table '%s'; a location "
                 "holds the backups of one table: use another location", p->zTab, p->zUri,
                 zT ? zT : "?");
         }
@@ -762,25 +723,25 @@ static void bkLoadBackups(BkRun *p){
       }
       sqlite3_finalize(pStmt);
     }
-    pStmt = bkPrepare(p, "SELECT json_extract(value, '$.path'), json_extract(value, '$.sha256'), "
+    pStmt = tsOpPrepare(&p->op, "SELECT json_extract(value, '$.path'), json_extract(value, '$.sha256'), "
                          "json_extract(value, '$.bytes') FROM json_each(?1, '$.files')");
     if( pStmt ) sqlite3_bind_text(pStmt, 1, zJson, -1, SQLITE_STATIC);
-    while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
       const char *zPath = (const char*)sqlite3_column_text(pStmt, 0);
       const char *zSha = (const char*)sqlite3_column_text(pStmt, 1);
       BkRef *r;
       if( zPath==0 || zSha==0 || strlen(zSha)!=64 ){
-        bkErr(p, SQLITE_CORRUPT, "ts_backup %s: backup manifest '%s' in '%s' is damaged (a file "
+        tsOpErr(&p->op, SQLITE_CORRUPT, "ts_backup %s: backup manifest '%s' in '%s' is damaged (a file "
               "without path or sha256)", p->zTab, p->azMan[i], p->zUri);
         break;
       }
       if( p->nRef==nAlloc ){
         BkRef *a = sqlite3_realloc64(p->aRef, sizeof(BkRef)*(nAlloc = nAlloc ? 2*nAlloc : 256));
-        if( a==0 ){ bkOom(p); break; }
+        if( a==0 ){ tsOpOom(&p->op); break; }
         p->aRef = a;
       }
       r = &p->aRef[p->nRef];
-      r->zPath = bkDup(p, zPath);
+      r->zPath = tsOpDup(&p->op, zPath);
       if( r->zPath==0 ) break;
       memcpy(r->zSha, zSha, 65);
       r->nByte = sqlite3_column_int64(pStmt, 2);
@@ -790,7 +751,7 @@ static void bkLoadBackups(BkRun *p){
     sqlite3_finalize(pStmt);
     sqlite3_free(zJson);
   }
-  if( p->rc==SQLITE_OK && p->nRef>1 ) qsort(p->aRef, p->nRef, sizeof(BkRef), bkRefCmp);
+  if( p->op.rc==SQLITE_OK && p->nRef>1 ) qsort(p->aRef, p->nRef, sizeof(BkRef), bkRefCmp);
 }
 
 /*************************************************************************
@@ -798,16 +759,16 @@ static void bkLoadBackups(BkRun *p){
 */
 static BkFile *bkFileAdd(BkRun *p, const char *zPath, int iObj){
   BkFile *f;
-  if( p->rc ) return 0;
+  if( p->op.rc ) return 0;
   if( p->nFile==p->nFileAlloc ){
     int n = p->nFileAlloc ? 2*p->nFileAlloc : 64;
     BkFile *a = sqlite3_realloc64(p->aFile, sizeof(BkFile)*n);
-    if( a==0 ){ bkOom(p); return 0; }
+    if( a==0 ){ tsOpOom(&p->op); return 0; }
     p->aFile = a; p->nFileAlloc = n;
   }
   f = &p->aFile[p->nFile];
   memset(f, 0, sizeof(*f));
-  f->zPath = bkDup(p, zPath);
+  f->zPath = tsOpDup(&p->op, zPath);
   if( f->zPath==0 ) return 0;
   f->iObj = iObj;
   p->nFile++;
@@ -857,7 +818,7 @@ static TsPqWriter *bkPqOpen(BkRun *p, const TsTableSchema *s, int64_t iWinStart,
   static const int aMap[] = { 0, TS_PQ_DOUBLE, TS_PQ_INT64, TS_PQ_STRING, TS_PQ_BOOLEAN,
                               TS_PQ_TIMESTAMP_NS };
   aSpec = sqlite3_malloc64(sizeof(TsPqColumnSpec)*nCol);
-  if( aSpec==0 ){ bkOom(p); return 0; }
+  if( aSpec==0 ){ tsOpOom(&p->op); return 0; }
   aSpec[j].zName = "time"; aSpec[j].eType = TS_PQ_TIMESTAMP_NS; aSpec[j].bNullable = 0;
   aSpec[j++].eEncoding = TS_PQ_ENC_DELTA;
   for(i=0; i<s->nDim; i++){
@@ -883,7 +844,7 @@ static TsPqWriter *bkPqOpen(BkRun *p, const TsTableSchema *s, int64_t iWinStart,
   azK[2] = "tslite.window_start";  azV[2] = zWinBuf;
   opts.nKeyValue = 3; opts.azKey = azK; opts.azValue = azV;
   if( tsPqWriterOpen(&pW, aSpec, nCol, &opts, bkSink, pOut)!=TS_PQ_OK ){
-    bkErr(p, SQLITE_ERROR, "ts_backup %s: Parquet writer: %s", p->zTab,
+    tsOpErr(&p->op, SQLITE_ERROR, "ts_backup %s: Parquet writer: %s", p->zTab,
           pW ? tsPqWriterErrmsg(pW) : "out of memory");
     tsPqWriterFree(pW);
     pW = 0;
@@ -912,7 +873,7 @@ static int bkDecOpen(BkRun *p, const TsTableSchema *s, const BkChunk *c, BkDec *
   int rc, j;
   if( d->pR ) return SQLITE_OK;
   d->aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(s->nMeas ? s->nMeas : 1));
-  if( d->aCol==0 ){ bkOom(p); return SQLITE_NOMEM; }
+  if( d->aCol==0 ){ tsOpOom(&p->op); return SQLITE_NOMEM; }
   rc = tsChunkReaderOpen(c->a, (size_t)c->n, &d->pR);
   if( rc==TS_CHUNK_OK ) rc = tsChunkReadTime(d->pR, &d->aTime);
   if( rc==TS_CHUNK_OK ) rc = tsChunkReadVersion(d->pR, &d->aVer);
@@ -920,10 +881,10 @@ static int bkDecOpen(BkRun *p, const TsTableSchema *s, const BkChunk *c, BkDec *
   for(j=0; rc==TS_CHUNK_OK && j<s->nMeas; j++) rc = tsChunkReadCol(d->pR, j, &d->aCol[j]);
   if( rc!=TS_CHUNK_OK ){
     bkDecFree(d);
-    bkErr(p, rc==TS_CHUNK_NOMEM ? SQLITE_NOMEM : SQLITE_CORRUPT,
+    tsOpErr(&p->op, rc==TS_CHUNK_NOMEM ? SQLITE_NOMEM : SQLITE_CORRUPT,
           "ts_backup %s: a chunk of series %lld is damaged (run ts_check)", p->zTab,
           p->aSeries[c->iSeries].iId);
-    return p->rc;
+    return p->op.rc;
   }
   return SQLITE_OK;
 }
@@ -943,7 +904,7 @@ static int64_t bkChunkRows(BkRun *p, const TsTableSchema *s, TsPqWriter *pW, con
     int mid = (lo+hi)/2;
     if( aTime[mid]<tLo ) lo = mid+1; else hi = mid;
   }
-  for(i=lo; p->rc==SQLITE_OK && i<nRow && aTime[i]<tHi; i++){
+  for(i=lo; p->op.rc==SQLITE_OK && i<nRow && aTime[i]<tHi; i++){
     int k = 0;
     tsPqWriterInt64(pW, k++, aTime[i]);
     for(j=0; j<s->nDim; j++, k++){
@@ -963,7 +924,7 @@ static int64_t bkChunkRows(BkRun *p, const TsTableSchema *s, TsPqWriter *pW, con
     }
   tsPqWriterInt64(pW, k, aVer ? aVer[i] : 1);
     if( tsPqWriterEndRow(pW)!=TS_PQ_OK ){
-      bkErr(p, SQLITE_ERROR, "ts_backup %s: Parquet writer: %s", p->zTab, tsPqWriterErrmsg(pW));
+      tsOpErr(&p->op, SQLITE_ERROR, "ts_backup %s: Parquet writer: %s", p->zTab, tsPqWriterErrmsg(pW));
       break;
     }
     if( nOut==0 || aTime[i]<*ptMin ) *ptMin = aTime[i];
@@ -982,7 +943,7 @@ static void bkMemFileDone(BkRun *p, TsBuf *pBuf, int64_t nRow, int64_t tMin, int
   BkFile *f;
   tsBkSha256(pBuf->a ? pBuf->a : (const unsigned char*)"", pBuf->n, zSha);
   zPath = sqlite3_mprintf("%s%s.parquet", TS_BK_MEM_DIR, zSha);
-  if( zPath==0 ){ bkOom(p); return; }
+  if( zPath==0 ){ tsOpOom(&p->op); return; }
   f = bkFileAdd(p, zPath, -1);
   sqlite3_free(zPath);
   if( f==0 ) return;
@@ -997,7 +958,7 @@ static void bkMemFileDone(BkRun *p, TsBuf *pBuf, int64_t nRow, int64_t tMin, int
     for(i=0; i<p->nFile-1; i++) if( strcmp(p->aFile[i].zPath, f->zPath)==0 ) break;
     if( i==p->nFile-1 ){
       if( tsObjPut(p->pLoc, f->zPath, pBuf->a ? pBuf->a : (const unsigned char*)"", pBuf->n, &zE)!=TS_OBJ_OK ){
-        bkErr(p, SQLITE_IOERR, "ts_backup %s: upload of %s to '%s': %s", p->zTab, f->zPath,
+        tsOpErr(&p->op, SQLITE_IOERR, "ts_backup %s: upload of %s to '%s': %s", p->zTab, f->zPath,
               p->zUri, zE ? zE : "failed");
         free(zE);
         return;
@@ -1012,32 +973,32 @@ static void bkMemFileDone(BkRun *p, TsBuf *pBuf, int64_t nRow, int64_t tMin, int
 }
 
 static void bkMemory(BkRun *p){
-  const TsTableSchema *s = p->rc ? 0 : tsTableSchema(p->pTab);
+  const TsTableSchema *s = p->op.rc ? 0 : tsTableSchema(p->pTab);
   BkSeries **apRank = 0;
   BkPiece *aPiece = 0;
   BkDec *aDec = 0;
   int64_t nPiece = 0, nAlloc = 0, i, j;
   int64_t W;
-  if( p->rc || p->nChunk==0 ) return;
+  if( p->op.rc || p->nChunk==0 ) return;
   aDec = sqlite3_malloc64(sizeof(BkDec)*p->nChunk);
-  if( aDec==0 ){ bkOom(p); return; }
+  if( aDec==0 ){ tsOpOom(&p->op); return; }
   memset(aDec, 0, sizeof(BkDec)*p->nChunk);
   W = (s->iMemRet / 64) / TS_BK_NS_PER_MIN * TS_BK_NS_PER_MIN;
   if( W<TS_BK_NS_PER_MIN ) W = TS_BK_NS_PER_MIN;
   p->iWin = W;
   apRank = sqlite3_malloc64(sizeof(BkSeries*)*(p->nSeries ? p->nSeries : 1));
-  if( apRank==0 ){ bkOom(p); return; }
+  if( apRank==0 ){ tsOpOom(&p->op); return; }
   for(i=0; i<p->nSeries; i++) apRank[i] = &p->aSeries[i];
   qsort(apRank, p->nSeries, sizeof(BkSeries*), bkRankCmp);
   for(i=0; i<p->nSeries; i++) apRank[i]->iRank = (int)i;
   sqlite3_free(apRank);
-  for(i=0; i<p->nChunk && p->rc==SQLITE_OK; i++){
+  for(i=0; i<p->nChunk && p->op.rc==SQLITE_OK; i++){
     const BkChunk *c = &p->aChunk[i];
     int64_t w, w0 = bkFloorDiv(c->tMin, W), w1 = bkFloorDiv(c->tMax, W);
     for(w=w0; w<=w1; w++){
       if( nPiece==nAlloc ){
         BkPiece *a = sqlite3_realloc64(aPiece, sizeof(BkPiece)*(nAlloc = nAlloc ? 2*nAlloc : 256));
-        if( a==0 ){ bkOom(p); break; }
+        if( a==0 ){ tsOpOom(&p->op); break; }
         aPiece = a;
       }
       aPiece[nPiece].iWin = w;
@@ -1048,8 +1009,8 @@ static void bkMemory(BkRun *p){
     }
   }
   /* Split windows whose (estimated) rows exceed TS_BK_FILE_ROWS. */
-  if( p->rc==SQLITE_OK ) qsort(aPiece, nPiece, sizeof(BkPiece), bkPieceWinCmp);
-  for(i=0; p->rc==SQLITE_OK && i<nPiece; i=j){
+  if( p->op.rc==SQLITE_OK ) qsort(aPiece, nPiece, sizeof(BkPiece), bkPieceWinCmp);
+  for(i=0; p->op.rc==SQLITE_OK && i<nPiece; i=j){
     int64_t nEst = 0;
     uint32_t nSplit = 1;
     for(j=i; j<nPiece && aPiece[j].iWin==aPiece[i].iWin; j++) nEst += p->aChunk[aPiece[j].iChunk].nRow;
@@ -1061,8 +1022,8 @@ static void bkMemory(BkRun *p){
       }
     }
   }
-  if( p->rc==SQLITE_OK ) qsort(aPiece, nPiece, sizeof(BkPiece), bkPieceCmp);
-  for(i=0; p->rc==SQLITE_OK && i<nPiece; i=j){
+  if( p->op.rc==SQLITE_OK ) qsort(aPiece, nPiece, sizeof(BkPiece), bkPieceCmp);
+  for(i=0; p->op.rc==SQLITE_OK && i<nPiece; i=j){
     TsBuf buf;
     char zWin[24];
     TsPqWriter *pW;
@@ -1072,7 +1033,7 @@ static void bkMemory(BkRun *p){
     for(j=i; j<nPiece && aPiece[j].iWin==aPiece[i].iWin && aPiece[j].iPart==aPiece[i].iPart; j++){
       int64_t a = 0, b = 0, n;
       const BkChunk *c = &p->aChunk[aPiece[j].iChunk];
-      if( pW==0 || p->rc ) continue;
+      if( pW==0 || p->op.rc ) continue;
       n = bkChunkRows(p, s, pW, c, &aDec[aPiece[j].iChunk], aPiece[j].iWin*W,
                       aPiece[j].iWin*W + W, &a, &b);
       /* Windows come in order: the chunk's last window frees it. */
@@ -1083,9 +1044,9 @@ static void bkMemory(BkRun *p){
         nRow += n;
       }
     }
-    if( pW && p->rc==SQLITE_OK ){
+    if( pW && p->op.rc==SQLITE_OK ){
       if( tsPqWriterFinish(pW)!=TS_PQ_OK || buf.bErr ){
-        bkErr(p, SQLITE_ERROR, "ts_backup %s: Parquet writer: %s", p->zTab,
+        tsOpErr(&p->op, SQLITE_ERROR, "ts_backup %s: Parquet writer: %s", p->zTab,
               buf.bErr ? "out of memory" : tsPqWriterErrmsg(pW));
       }else if( nRow>0 ){
         bkMemFileDone(p, &buf, nRow, tMin, tMax);
@@ -1103,14 +1064,14 @@ static void bkMemory(BkRun *p){
 ** 3. Cold tier: copy new objects.
 */
 static void bkCold(BkRun *p){
-  const TsTableSchema *s = p->rc ? 0 : tsTableSchema(p->pTab);
+  const TsTableSchema *s = p->op.rc ? 0 : tsTableSchema(p->pTab);
   int i;
-  for(i=0; i<p->nObj && p->rc==SQLITE_OK; i++){
+  for(i=0; i<p->nObj && p->op.rc==SQLITE_OK; i++){
     BkObj *o = &p->aObj[i];
     char *zPath = sqlite3_mprintf("%s%s", TS_BK_COLD_DIR, o->zKey);
     BkFile *f;
     BkRef *r;
-    if( zPath==0 ){ bkOom(p); break; }
+    if( zPath==0 ){ tsOpOom(&p->op); break; }
     f = bkFileAdd(p, zPath, i);
     sqlite3_free(zPath);
     if( f==0 ) break;
@@ -1124,9 +1085,9 @@ static void bkCold(BkRun *p){
       int bServer = 0, rc;
       if( p->pSrc==0 ){
         char *zE2 = 0;
-        int rc2 = tsBkTableStoreOpen("ts_backup", p->db, p->zDb, p->zTab, s->zStorage,
+        int rc2 = tsBkTableStoreOpen("ts_backup", p->op.db, p->zDb, p->zTab, s->zStorage,
                                      s->zS3Endpoint, s->zS3Region, s->zS3UrlStyle, &p->pSrc, 0, &zE2);
-        if( rc2 ){ p->rc = rc2; p->zErr = zE2; break; }
+        if( rc2 ){ p->op.rc = rc2; p->op.zErr = zE2; break; }
       }
       rc = tsObjCopyAcross(p->pSrc, o->zKey, p->pLoc, f->zPath, &bServer, &zE);
       if( rc==TS_OBJ_OK ){
@@ -1134,14 +1095,14 @@ static void bkCold(BkRun *p){
         rc = tsBkHashObject(p->pLoc, f->zPath, f->zSha, &f->nByte, &zE);
       }
       if( rc!=TS_OBJ_OK ){
-        bkErr(p, SQLITE_IOERR, "ts_backup %s: copy of cold object '%s' to '%s': %s", p->zTab,
+        tsOpErr(&p->op, SQLITE_IOERR, "ts_backup %s: copy of cold object '%s' to '%s': %s", p->zTab,
               o->zKey, p->zUri, rc==TS_OBJ_NOTFOUND && zE==0 ? "no such object" : (zE ? zE : "failed"));
         free(zE);
         break;
       }
       free(zE);
       if( f->nByte!=o->nByte ){
-        bkErr(p, SQLITE_CORRUPT, "ts_backup %s: cold object '%s' has %lld bytes, its manifest "
+        tsOpErr(&p->op, SQLITE_CORRUPT, "ts_backup %s: cold object '%s' has %lld bytes, its manifest "
               "row says %lld", p->zTab, o->zKey, (long long)f->nByte, (long long)o->nByte);
         break;
       }
@@ -1174,18 +1135,18 @@ static void bkSummary(BkRun *p, TsJsonW *w){
 }
 
 static void bkManifest(BkRun *p){
-  const TsTableSchema *s = p->rc ? 0 : tsTableSchema(p->pTab);
+  const TsTableSchema *s = p->op.rc ? 0 : tsTableSchema(p->pTab);
   TsBuf b, hex;
   TsJsonW w;
   char zRand[9], zIso[40];
   unsigned char aRand[4];
   char *zKey, *zE = 0;
   int i;
-  if( p->rc ) return;
+  if( p->op.rc ) return;
   sqlite3_randomness(4, aRand);
   for(i=0; i<4; i++) snprintf(zRand+2*i, 3, "%02x", aRand[i]);
   p->zId = sqlite3_mprintf("%08lld-%s", (long long)p->iSeq, zRand);
-  if( p->zId==0 ){ bkOom(p); return; }
+  if( p->zId==0 ){ tsOpOom(&p->op); return; }
   tsBufInit(&b); tsBufInit(&hex);
   tsJwInit(&w, &b);
   tsJwObjBegin(&w);
@@ -1248,12 +1209,12 @@ static void bkManifest(BkRun *p){
   }
   tsJwArrEnd(&w);
   tsJwObjEnd(&w);
-  if( tsJwError(&w) || b.bErr || hex.bErr ){ bkOom(p); tsBufFree(&b); tsBufFree(&hex); return; }
+  if( tsJwError(&w) || b.bErr || hex.bErr ){ tsOpOom(&p->op); tsBufFree(&b); tsBufFree(&hex); return; }
   tsBufFree(&hex);
   zKey = sqlite3_mprintf("%s%s.json", TS_BK_MANIFEST_DIR, p->zId);
-  if( zKey==0 ){ bkOom(p); tsBufFree(&b); return; }
+  if( zKey==0 ){ tsOpOom(&p->op); tsBufFree(&b); return; }
   if( tsObjPut(p->pLoc, zKey, b.a, b.n, &zE)!=TS_OBJ_OK ){
-    bkErr(p, SQLITE_IOERR, "ts_backup %s: writing manifest %s to '%s': %s", p->zTab, zKey,
+    tsOpErr(&p->op, SQLITE_IOERR, "ts_backup %s: writing manifest %s to '%s': %s", p->zTab, zKey,
           p->zUri, zE ? zE : "failed");
   }
   free(zE);
@@ -1306,11 +1267,11 @@ static void bkPrune(BkRun *p){
   char *zE = 0;
   struct timespec ts;
   int i, nKept = 1, rc;
-  if( p->rc ) return;
+  if( p->op.rc ) return;
   memset(&w, 0, sizeof(w));
   w.p = p;
   w.aKeep = sqlite3_malloc64(p->nMan+1);
-  if( w.aKeep==0 ){ bkOom(p); return; }
+  if( w.aKeep==0 ){ tsOpOom(&p->op); return; }
   /* Newest first: the new backup counts as the first kept one. */
   for(i=p->nMan-1; i>=0; i--){
     int bKeep = 1;
@@ -1324,14 +1285,14 @@ static void bkPrune(BkRun *p){
     if( w.aKeep[i] ) continue;
     rc = tsObjDelete(p->pLoc, p->azMan[i], &zE);
     if( rc!=TS_OBJ_OK ){
-      bkErr(p, SQLITE_IOERR, "ts_backup %s: the backup is complete, but pruning %s in '%s' "
+      tsOpErr(&p->op, SQLITE_IOERR, "ts_backup %s: the backup is complete, but pruning %s in '%s' "
             "failed: %s", p->zTab, p->azMan[i], p->zUri, zE ? zE : "failed");
       free(zE);
       break;
     }
     p->nPruned++;
   }
-  if( p->rc==SQLITE_OK ){
+  if( p->op.rc==SQLITE_OK ){
     clock_gettime(CLOCK_REALTIME, &ts);
     w.iCutMs = (int64_t)ts.tv_sec*1000 + ts.tv_nsec/1000000 - p->iGraceNs/1000000;
     if( p->nFile>1 ) qsort(p->aFile, p->nFile, sizeof(BkFile), bkFileCmp);
@@ -1348,7 +1309,7 @@ static void bkPrune(BkRun *p){
       if( rc==TS_OBJ_OK ) p->nSwept = w.nDel;
     }
     if( rc!=TS_OBJ_OK ){
-      bkErr(p, rc==TS_OBJ_NOMEM ? SQLITE_NOMEM : SQLITE_IOERR, "ts_backup %s: the backup is "
+      tsOpErr(&p->op, rc==TS_OBJ_NOMEM ? SQLITE_NOMEM : SQLITE_IOERR, "ts_backup %s: the backup is "
             "complete, but deleting unreferenced files in '%s' failed: %s", p->zTab, p->zUri,
             zE ? zE : "failed");
     }
@@ -1367,7 +1328,7 @@ static void bkFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char *zE = 0;
   memset(&r, 0, sizeof(r));
   r.pEnv = (TsEnv*)sqlite3_user_data(ctx);
-  r.db = sqlite3_context_db_handle(ctx);
+  tsOpInit(&r.op, sqlite3_context_db_handle(ctx), "ts_backup");
   r.zUri = (const char*)sqlite3_value_text(argv[1]);
   if( zArg==0 || r.zUri==0 ){
     sqlite3_result_error(ctx, "ts_backup: table and uri must not be NULL", -1);
@@ -1377,25 +1338,27 @@ static void bkFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     sqlite3_result_error_nomem(ctx);
     return;
   }
-  if( !sqlite3_get_autocommit(r.db) ){
-    bkErr(&r, SQLITE_ERROR, "ts_backup %s: must be called outside a transaction (the snapshot "
+  r.op.zObj = r.zTab;
+  if( !sqlite3_get_autocommit(r.op.db) ){
+    tsOpErr(&r.op, SQLITE_ERROR, "ts_backup %s: must be called outside a transaction (the snapshot "
           "is its own read transaction)", r.zTab);
   }
-  if( r.rc==SQLITE_OK ) bkOptions(&r, argc>2 ? (const char*)sqlite3_value_text(argv[2]) : 0);
-  if( r.rc==SQLITE_OK ){
-    r.rc = tsTableOpen(r.pEnv, r.db, r.zDb, r.zTab, &r.pTab, &zE);
-    if( r.rc ){ r.zErr = sqlite3_mprintf("ts_backup: %s", zE ? zE : "cannot open the table"); sqlite3_free(zE); zE = 0; }
+  if( r.op.rc==SQLITE_OK ) bkOptions(&r, argc>2 ? (const char*)sqlite3_value_text(argv[2]) : 0);
+  if( r.op.rc==SQLITE_OK ){
+    r.op.rc = tsTableOpen(r.pEnv, r.op.db, r.zDb, r.zTab, &r.pTab, &zE);
+    if( r.op.rc ){ r.op.zErr = sqlite3_mprintf("ts_backup: %s", zE ? zE : "cannot open the table"); sqlite3_free(zE); zE = 0; }
   }
-  if( r.rc==SQLITE_OK ){
+  if( r.op.rc==SQLITE_OK ){
     sqlite3_free(r.zTab);
-    r.zTab = bkDup(&r, tsTableName(r.pTab));
+    r.zTab = tsOpDup(&r.op, tsTableName(r.pTab));
+    r.op.zObj = r.zTab;
   }
-  if( r.rc==SQLITE_OK ){
-    r.rc = tsBkLocationOpen("ts_backup", r.zUri, r.zSse, r.zKms, &r.pLoc, &zE);
-    if( r.rc ){ r.zErr = zE; zE = 0; }
+  if( r.op.rc==SQLITE_OK ){
+    r.op.rc = tsBkLocationOpen("ts_backup", r.zUri, r.zSse, r.zKms, &r.pLoc, &zE);
+    if( r.op.rc ){ r.op.zErr = zE; zE = 0; }
   }
   bkLoadBackups(&r);
-  if( r.rc==SQLITE_OK ){
+  if( r.op.rc==SQLITE_OK ){
     r.iNow = tsEnvNow(r.pEnv);
     bkSnapshot(&r);
   }
@@ -1403,7 +1366,7 @@ static void bkFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   bkCold(&r);
   bkManifest(&r);
   bkPrune(&r);
-  if( r.rc==SQLITE_OK || (r.zId && r.rc!=SQLITE_NOMEM) ){
+  if( r.op.rc==SQLITE_OK || (r.zId && r.op.rc!=SQLITE_NOMEM) ){
     TsBuf b; TsJsonW w;
     tsBufInit(&b); tsJwInit(&w, &b);
     tsJwObjBegin(&w);
@@ -1413,16 +1376,11 @@ static void bkFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     tsJwKeyInt(&w, "server_side_copies", r.nServerCopies);
     tsJwKeyInt(&w, "pruned", r.nPruned);
     tsJwKeyInt(&w, "swept", r.nSwept);
-    if( r.rc ) tsJwKeyStr(&w, "warning", r.zErr);
+    if( r.op.rc ) tsJwKeyStr(&w, "warning", r.op.zErr);
     tsJwObjEnd(&w);
-    if( tsJwError(&w) || b.bErr ) sqlite3_result_error_nomem(ctx);
-    else sqlite3_result_text(ctx, (const char*)b.a, (int)b.n, SQLITE_TRANSIENT);
-    tsBufFree(&b);
-  }else if( r.rc==SQLITE_NOMEM ){
-    sqlite3_result_error_nomem(ctx);
+    tsOpResultJson(ctx, &b, &w);
   }else{
-    sqlite3_result_error(ctx, r.zErr ? r.zErr : "ts_backup failed", -1);
-    sqlite3_result_error_code(ctx, r.rc);
+    tsOpResultError(&r.op, ctx);
   }
   bkRunFree(&r);
 }

@@ -9,6 +9,9 @@
 **   SELECT ts_maintain();                          -- every timeseries table
 **   SELECT ts_maintain('cpu', '{"orphan_grace":"0s"}');
 **
+** The object rewrites (partly expired objects, compaction) are in
+** ext/maintain_rewrite.c; the run and helpers both use: ext/maintain_int.h.
+**
 ** Owns: the maintenance run (MtRun) and everything it allocates.  Opens the
 ** table through its handle (table.h: schema and options from the handle,
 ** tsTableFlush inside the lease transaction, tsTableInvalidate after the
@@ -16,8 +19,7 @@
 ** _chunks, _objects, _config) with its own statements and the chunk codec;
 ** never holds a write transaction while talking to the object store.
 */
-#include "tslite.h"
-#include "table.h"
+#include "maintain_int.h"
 #include "chunk.h"
 #include "parquet.h"
 #include "bloom.h"
@@ -34,85 +36,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MT_NBUCKET        8
-#define MT_NS_PER_DAY     86400000000000LL
-#define MT_LEASE_MS       60000
-#define MT_GRACE_DEFAULT  (3600LL*1000000000LL)
-#define MT_RG_ROWS        65536
-#define MT_RG_BYTES       (8LL*1024*1024)
-#define TS_MT_MAXCOL      2002      /* SQLite's default column limit + 2 */
-#define MT_COMPACT_TARGET (64LL*1024*1024)   /* bytes an object aims at */
-#define MT_COMPACT_BUDGET (512LL*1024*1024)  /* input bytes merged per pass */
-#define MT_COMPACT_MIN    4         /* small objects of a day still tiered into */
-#define MT_COMPACT_MAXIN  64        /* inputs per merge (one row group each in RAM) */
-
-/* One series of the table that has chunks to tier. */
-typedef struct MtSeries MtSeries;
-struct MtSeries {
-  sqlite3_int64 iSid;
-  unsigned char *aKey; int nKey;      /* encoded series key (skey) */
-  char **azDim;                       /* nDim values (NULL = NULL) */
-  char *zMName;                       /* measure_name */
-  const char *zPk; int nPk;           /* partition key value (points into the above) */
-  int bPkNull;
-  int iBucket;
-};
-
-/* A chunk read in a round, checked again at commit. */
-typedef struct MtChunk MtChunk;
-struct MtChunk {
-  sqlite3_int64 iId, iSid, tMin, tMax, nRow;
-  uint64_t h; sqlite3_int64 nData;    /* FNV-64 and length of the blob */
-  unsigned char *aRepl; size_t nRepl; /* replacement chunk (rows >= boundary) or NULL;
-                                      ** malloc (tsBufDetach) */
-  sqlite3_int64 tReplMin, tReplMax, nReplRow;
-};
-
-/* One object being written in a round (one day of one bucket). */
-typedef struct MtObj MtObj;
-struct MtObj {
-  int64_t iDay;
-  char *zKey;
-  TsObjWriter *pOw;
-  TsPqWriter *pPw;
-  char *zSinkErr;
-  int64_t tMin, tMax, nRow, nSeries;
-  int iLastSeries;
-  char *zPkMin, *zPkMax; int nPkMin, nPkMax; int bPk;
-  uint64_t *aHash; int nHash, nHashAlloc;
-  unsigned char *aBloom; size_t nBloom;
-  unsigned char *aTail; size_t nTail;
-  int64_t nByte;
-  int bUploaded;
-};
-
-typedef struct MtRun MtRun;
-struct MtRun {
-  sqlite3 *db;
-  TsEnv *pEnv;
-  TsTable *pTab;                     /* the table handle (a reference, released here) */
-  const TsTableSchema *s;            /* its schema, valid while pTab is held */
-  const char *zDb;                   /* tsTableDb(pTab) */
-  const char *zTab;                  /* tsTableName(pTab) */
-  char *zWriter;                     /* writer id */
-  char *zEnc;                        /* option encryption or NULL (owned) */
-  char *zKmsKey;                     /* option kms_key or NULL (owned) */
-  char *zHolder;                     /* lease holder string */
-  TsObjStore *pStore;
-  int64_t iNow, iBound, iExpire, iGrace;
-  int rc; char *zErr;
-  /* counters */
-  int64_t nRowMoved, nChunkMoved, nChunkRewritten, nObj, nByte, nRowExpired;
-  int64_t nObjExpired, nOrphan, nAborted;
-  int64_t nObjTrimmed;               /* partly expired objects rewritten */
-  int64_t nObjCompacted, nCompactOut;/* compaction inputs merged, outputs written */
-  int64_t nDupDropped, nRejected;    /* record keys found twice; of them, rejected values */
-  int64_t nCompactTarget;            /* compaction: target object bytes */
-  int64_t nCompactBudget;            /* compaction: input bytes per pass */
-  int nCompactMin;                   /* compaction: small objects of an open day to merge */
-  char *zBusy; int64_t iBusyExp;
-  TsBuf keys;                        /* JSON array items of written keys */
-};
 
 /* Test hook (tests/unit/test_maintain.c): called at named points of a
 ** round with the run's connection; NULL in production. */
@@ -122,46 +45,6 @@ static int64_t mtWallMs(void){
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec*1000 + ts.tv_nsec/1000000;
-}
-
-static void mtErr(MtRun *p, int rc, const char *zFmt, ...){
-  va_list ap;
-  char *z;
-  if( p->rc ) return;
-  va_start(ap, zFmt);
-  z = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  p->rc = rc ? rc : SQLITE_ERROR;
-  sqlite3_free(p->zErr);
-  p->zErr = z;
-}
-
-static void mtSqlErr(MtRun *p, const char *zWhat){
-  mtErr(p, sqlite3_errcode(p->db), "ts_maintain %s: %s: %s", p->zTab, zWhat, sqlite3_errmsg(p->db));
-}
-
-/* Run one statement of fixed text (identifiers already in it). */
-static int mtExec(MtRun *p, const char *zSql){
-  int rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
-  if( rc!=SQLITE_OK ) mtSqlErr(p, zSql);
-  return rc;
-}
-
-static sqlite3_stmt *mtPrepare(MtRun *p, const char *zFmt, ...){
-  va_list ap;
-  char *zSql;
-  sqlite3_stmt *pStmt = 0;
-  if( p->rc ) return 0;
-  va_start(ap, zFmt);
-  zSql = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  if( zSql==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0; }
-  if( sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0)!=SQLITE_OK ){
-    mtSqlErr(p, "prepare");
-    pStmt = 0;
-  }
-  sqlite3_free(zSql);
-  return pStmt;
 }
 
 /*************************************************************************
@@ -178,10 +61,10 @@ static int mtParseInterval(const char *z, int64_t *pv){
 ** and the options encryption / kms_key, which the CREATE option table does
 ** not carry yet (the handle's schema has no field for them). */
 static void mtConfigLoad(MtRun *p){
-  sqlite3_stmt *pStmt = mtPrepare(p, "SELECT k, v FROM \"%w\".\"%w_config\""
+  sqlite3_stmt *pStmt = tsOpPrepare(&p->op, "SELECT k, v FROM \"%w\".\"%w_config\""
                                      " WHERE k IN ('cold.writer_id', 'encryption', 'kms_key')",
                                   p->zDb, p->zTab);
-  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+  while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zK = (const char*)sqlite3_column_text(pStmt, 0);
     const char *zV = (const char*)sqlite3_column_text(pStmt, 1);
     char **pz;
@@ -189,7 +72,7 @@ static void mtConfigLoad(MtRun *p){
     pz = zK[0]=='c' ? &p->zWriter : zK[0]=='e' ? &p->zEnc : &p->zKmsKey;
     sqlite3_free(*pz);
     *pz = sqlite3_mprintf("%s", zV);
-    if( *pz==0 ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
+    if( *pz==0 ) tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
   }
   sqlite3_finalize(pStmt);
 }
@@ -220,17 +103,17 @@ static void mtRandHex(char *z, int nByte){
 }
 
 static void mtConfigPut(MtRun *p, const char *zK, const char *zV){
-  sqlite3_stmt *pStmt = mtPrepare(p,
+  sqlite3_stmt *pStmt = tsOpPrepare(&p->op,
       "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(k, v) VALUES(?1, ?2)", p->zDb, p->zTab);
   if( pStmt==0 ) return;
   sqlite3_bind_text(pStmt, 1, zK, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zV, -1, SQLITE_STATIC);
   sqlite3_step(pStmt);
-  if( sqlite3_finalize(pStmt)!=SQLITE_OK ) mtSqlErr(p, "writing _config");
+  if( sqlite3_finalize(pStmt)!=SQLITE_OK ) tsOpSqlErr(&p->op, "writing _config");
 }
 
 /* Write our lease (inside a write transaction). */
-static void mtLeaseWrite(MtRun *p){
+void mtLeaseWrite(MtRun *p){
   TsBuf b; TsJsonW jw;
   tsBufInit(&b); tsJwInit(&jw, &b);
   tsJwObjBegin(&jw);
@@ -238,7 +121,7 @@ static void mtLeaseWrite(MtRun *p){
   tsJwKeyInt(&jw, "expires", mtWallMs() + MT_LEASE_MS);
   tsJwObjEnd(&jw);
   tsBufAppendByte(&b, 0);
-  if( tsJwError(&jw) || b.bErr ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
+  if( tsJwError(&jw) || b.bErr ) tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
   else mtConfigPut(p, "cold.lease", (const char*)b.a);
   tsBufFree(&b);
 }
@@ -253,18 +136,18 @@ static int mtLeaseAcquire(MtRun *p){
   zHost[sizeof(zHost)-1] = 0;
   mtRandHex(zNonce, 8);
   p->zHolder = sqlite3_mprintf("%s:%ld:%s", zHost, (long)getpid(), zNonce);
-  if( p->zHolder==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0; }
-  if( mtExec(p, "BEGIN IMMEDIATE") ) return 0;
+  if( p->zHolder==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0; }
+  if( tsOpExec(&p->op, "BEGIN IMMEDIATE") ) return 0;
   {
     /* ts_maintain runs in autocommit, so this connection has no pending
     ** rows; flushing keeps that true should the handle hold any. */
     char *zE = 0;
     if( tsTableFlush(p->pTab, &zE)!=SQLITE_OK ){
-      mtErr(p, SQLITE_ERROR, "ts_maintain %s: %s", p->zTab, zE ? zE : "flush failed");
+      tsOpErr(&p->op, SQLITE_ERROR, "ts_maintain %s: %s", p->zTab, zE ? zE : "flush failed");
     }
     sqlite3_free(zE);
   }
-  pStmt = mtPrepare(p, "SELECT json_extract(v, '$.holder'), json_extract(v, '$.expires') "
+  pStmt = tsOpPrepare(&p->op, "SELECT json_extract(v, '$.holder'), json_extract(v, '$.expires') "
                        "FROM \"%w\".\"%w_config\" WHERE k='cold.lease'", p->zDb, p->zTab);
   if( pStmt && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zH = (const char*)sqlite3_column_text(pStmt, 0);
@@ -276,7 +159,7 @@ static int mtLeaseAcquire(MtRun *p){
     }
   }
   sqlite3_finalize(pStmt);
-  if( bOk && p->rc==SQLITE_OK ){
+  if( bOk && p->op.rc==SQLITE_OK ){
     if( p->zWriter==0 ){
       char zW[17];
       mtRandHex(zW, 8);
@@ -285,8 +168,8 @@ static int mtLeaseAcquire(MtRun *p){
     }
     mtLeaseWrite(p);
     /* Manifest columns this writer adds (cold-format.md section 3). */
-    if( p->rc==SQLITE_OK ){
-      sqlite3_stmt *pI = mtPrepare(p, "SELECT count(*) FROM pragma_table_info(?1, ?2) "
+    if( p->op.rc==SQLITE_OK ){
+      sqlite3_stmt *pI = tsOpPrepare(&p->op, "SELECT count(*) FROM pragma_table_info(?1, ?2) "
                                       "WHERE name='writer'");
       int bHave = 0;
       if( pI ){
@@ -296,23 +179,23 @@ static int mtLeaseAcquire(MtRun *p){
         if( sqlite3_step(pI)==SQLITE_ROW ) bHave = sqlite3_column_int(pI, 0);
         sqlite3_finalize(pI);
       }
-      if( !bHave && p->rc==SQLITE_OK ){
+      if( !bHave && p->op.rc==SQLITE_OK ){
         char *z = sqlite3_mprintf("ALTER TABLE \"%w\".\"%w_objects\" ADD COLUMN writer TEXT",
                                   p->zDb, p->zTab);
         char *z2 = sqlite3_mprintf("ALTER TABLE \"%w\".\"%w_objects\" ADD COLUMN nseries INTEGER",
                                    p->zDb, p->zTab);
-        if( z && z2 ){ if( mtExec(p, z)==SQLITE_OK ) mtExec(p, z2); }
-        else mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
+        if( z && z2 ){ if( tsOpExec(&p->op, z)==SQLITE_OK ) tsOpExec(&p->op, z2); }
+        else tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
         sqlite3_free(z); sqlite3_free(z2);
       }
     }
   }
-  if( p->rc==SQLITE_OK && bOk ){
-    mtExec(p, "COMMIT");
+  if( p->op.rc==SQLITE_OK && bOk ){
+    tsOpExec(&p->op, "COMMIT");
   }else{
-    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+    sqlite3_exec(p->op.db, "ROLLBACK", 0, 0, 0);
   }
-  return bOk && p->rc==SQLITE_OK;
+  return bOk && p->op.rc==SQLITE_OK;
 }
 
 static void mtLeaseRelease(MtRun *p){
@@ -320,7 +203,7 @@ static void mtLeaseRelease(MtRun *p){
   char *zSql = sqlite3_mprintf("DELETE FROM \"%w\".\"%w_config\" WHERE k='cold.lease' "
                                "AND json_extract(v, '$.holder')=?1", p->zDb, p->zTab);
   if( zSql==0 ) return;
-  if( sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
+  if( sqlite3_prepare_v2(p->op.db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
     sqlite3_bind_text(pStmt, 1, p->zHolder, -1, SQLITE_STATIC);
     sqlite3_step(pStmt);
     sqlite3_finalize(pStmt);
@@ -349,7 +232,7 @@ static void mtStoreOpen(MtRun *p){
     }
     if( i==6 ) tsStoreOptFinish(p->s->zStorage, p->zEnc, p->zKmsKey, &zObjErr);
     if( zObjErr ){
-      mtErr(p, SQLITE_ERROR, "ts_maintain %s: %s", p->zTab, zObjErr);
+      tsOpErr(&p->op, SQLITE_ERROR, "ts_maintain %s: %s", p->zTab, zObjErr);
       free(zObjErr);
       return;
     }
@@ -357,22 +240,22 @@ static void mtStoreOpen(MtRun *p){
   if( p->s->zStorage ){
     zUri = sqlite3_mprintf("%s", p->s->zStorage);
   }else{
-    const char *zFile = sqlite3_db_filename(p->db, p->zDb);
+    const char *zFile = sqlite3_db_filename(p->op.db, p->zDb);
     if( zFile==0 || zFile[0]==0 ){
-      mtErr(p, SQLITE_ERROR, "ts_maintain %s: the database is in memory or temporary, so it "
+      tsOpErr(&p->op, SQLITE_ERROR, "ts_maintain %s: the database is in memory or temporary, so it "
             "has no default storage directory: create the table with the option "
             "storage = 's3://bucket/prefix' or 'file:///abs/dir'", p->zTab);
       return;
     }
     zUri = sqlite3_mprintf("file://%s.tslite", zFile);
   }
-  if( zUri==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
+  if( zUri==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
   cfg.zEndpoint = p->s->zS3Endpoint;
   cfg.zRegion = p->s->zS3Region;
   cfg.zUrlStyle = p->s->zS3UrlStyle;
   if( cfg.zEndpoint && strncmp(cfg.zEndpoint, "http://", 7)==0 ) cfg.bAllowHttp = 1;
   if( tsObjOpen(zUri, &cfg, &p->pStore, &zObjErr)!=TS_OBJ_OK ){
-    mtErr(p, SQLITE_ERROR, "ts_maintain %s: cannot open storage '%s': %s", p->zTab, zUri,
+    tsOpErr(&p->op, SQLITE_ERROR, "ts_maintain %s: cannot open storage '%s': %s", p->zTab, zUri,
           zObjErr ? zObjErr : "unknown error");
   }
   free(zObjErr);
@@ -400,7 +283,7 @@ static void mtSeriesFree(MtSeries *a, int n, int nDim){
   sqlite3_free(a);
 }
 
-static int mtBytesCmp(const void *a, int na, const void *b, int nb){
+int mtBytesCmp(const void *a, int na, const void *b, int nb){
   int c = memcmp(a, b, na<nb ? na : nb);
   return c ? c : (na<nb ? -1 : na>nb);
 }
@@ -423,17 +306,17 @@ static MtSeries *mtSeriesLoad(MtRun *p, int *pn){
   tsBufInit(&cols);
   for(i=0; i<nDim; i++) tsBufPrintf(&cols, ", d%d", i);
   tsBufAppendByte(&cols, 0);
-  if( cols.bErr ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0; }
-  pStmt = mtPrepare(p, "SELECT id, skey, measure_name%s FROM \"%w\".\"%w_series\" "
+  if( cols.bErr ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0; }
+  pStmt = tsOpPrepare(&p->op, "SELECT id, skey, measure_name%s FROM \"%w\".\"%w_series\" "
                        "WHERE id IN (SELECT sid FROM \"%w\".\"%w_chunks\" WHERE tmin < ?1)",
                     (char*)cols.a, p->zDb, p->zTab, p->zDb, p->zTab);
   tsBufFree(&cols);
   if( pStmt ) sqlite3_bind_int64(pStmt, 1, p->iBound);
-  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+  while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     MtSeries *s;
     if( n==nAlloc ){
       MtSeries *aNew = sqlite3_realloc64(a, sizeof(MtSeries)*(nAlloc = nAlloc ? 2*nAlloc : 64));
-      if( aNew==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
+      if( aNew==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
       a = aNew;
     }
     s = &a[n++];
@@ -444,13 +327,13 @@ static MtSeries *mtSeriesLoad(MtRun *p, int *pn){
     s->zMName = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 2));
     s->azDim = sqlite3_malloc64(sizeof(char*)*(nDim ? nDim : 1));
     if( s->aKey==0 || s->zMName==0 || s->azDim==0 ){
-      mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break;
+      tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); break;
     }
     if( s->nKey ) memcpy(s->aKey, sqlite3_column_blob(pStmt, 1), s->nKey);
     for(i=0; i<nDim; i++){
       const char *z = (const char*)sqlite3_column_text(pStmt, 3+i);
       s->azDim[i] = z ? sqlite3_mprintf("%s", z) : 0;
-      if( z && s->azDim[i]==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
+      if( z && s->azDim[i]==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
     }
     if( p->s->iPartDim>=0 ){
       s->zPk = s->azDim[p->s->iPartDim];
@@ -463,7 +346,7 @@ static MtSeries *mtSeriesLoad(MtRun *p, int *pn){
     s->iBucket = (int)(mtFnv32(s->zPk, s->nPk) % MT_NBUCKET);
   }
   sqlite3_finalize(pStmt);
-  if( p->rc ){ mtSeriesFree(a, n, nDim); return 0; }
+  if( p->op.rc ){ mtSeriesFree(a, n, nDim); return 0; }
   if( n>1 ) qsort(a, n, sizeof(MtSeries), mtSeriesCmp);
   *pn = n;
   return a;
@@ -482,7 +365,7 @@ static int mtSink(void *pCtx, const void *a, size_t n){
   return 0;
 }
 
-static void mtObjFree(MtObj *o){
+void mtObjFree(MtObj *o){
   if( o==0 ) return;
   tsPqWriterFree(o->pPw);
   tsObjWriterAbort(o->pOw);
@@ -495,7 +378,7 @@ static void mtObjFree(MtObj *o){
   sqlite3_free(o);
 }
 
-static MtObj *mtObjOpen(MtRun *p, int iBucket, int64_t iDay){
+MtObj *mtObjOpen(MtRun *p, int iBucket, int64_t iDay){
   const TsTableSchema *s = p->s;
   MtObj *o;
   TsPqColumnSpec *aSpec;
@@ -509,7 +392,7 @@ static MtObj *mtObjOpen(MtRun *p, int iBucket, int64_t iDay){
   aSpec = sqlite3_malloc64(sizeof(TsPqColumnSpec)*nCol);
   if( o==0 || aSpec==0 ){
     sqlite3_free(o); sqlite3_free(aSpec);
-    mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0;
+    tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0;
   }
   memset(o, 0, sizeof(*o));
   o->iDay = iDay;
@@ -518,7 +401,7 @@ static MtObj *mtObjOpen(MtRun *p, int iBucket, int64_t iDay){
   mtRandHex(zId, 8);
   o->zKey = sqlite3_mprintf("%s/date=%04lld-%02u-%02u/bucket=%d/%s-%s.parquet", p->zTab,
                             (long long)y, m, d, iBucket, p->zWriter, zId);
-  if( o->zKey==0 ){ sqlite3_free(aSpec); mtObjFree(o); mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0; }
+  if( o->zKey==0 ){ sqlite3_free(aSpec); mtObjFree(o); tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0; }
   aSpec[j].zName = "time"; aSpec[j].eType = TS_PQ_TIMESTAMP_NS; aSpec[j].bNullable = 0;
   aSpec[j++].eEncoding = TS_PQ_ENC_DELTA;
   for(i=0; i<s->nDim; i++){
@@ -550,12 +433,12 @@ static MtObj *mtObjOpen(MtRun *p, int iBucket, int64_t iDay){
   azV[3] = s->iPartDim>=0 ? s->azDim[s->iPartDim] : "measure_name";
   opts.nKeyValue = 4; opts.azKey = azK; opts.azValue = azV;
   if( tsObjWriterOpen(p->pStore, o->zKey, &o->pOw, &zE)!=TS_OBJ_OK ){
-    mtErr(p, SQLITE_IOERR, "ts_maintain %s: upload of %s: %s", p->zTab, o->zKey, zE ? zE : "failed");
+    tsOpErr(&p->op, SQLITE_IOERR, "ts_maintain %s: upload of %s: %s", p->zTab, o->zKey, zE ? zE : "failed");
     free(zE);
     sqlite3_free(aSpec); mtObjFree(o); return 0;
   }
   if( tsPqWriterOpen(&o->pPw, aSpec, nCol, &opts, mtSink, o)!=TS_PQ_OK ){
-    mtErr(p, SQLITE_ERROR, "ts_maintain %s: parquet writer: %s", p->zTab,
+    tsOpErr(&p->op, SQLITE_ERROR, "ts_maintain %s: parquet writer: %s", p->zTab,
           o->pPw ? tsPqWriterErrmsg(o->pPw) : "out of memory");
     sqlite3_free(aSpec); mtObjFree(o); return 0;
   }
@@ -567,14 +450,14 @@ static void mtObjHash(MtRun *p, MtObj *o, uint64_t h){
   if( o->nHash==o->nHashAlloc ){
     int nNew = o->nHashAlloc ? 2*o->nHashAlloc : 64;
     uint64_t *a = sqlite3_realloc64(o->aHash, sizeof(uint64_t)*nNew);
-    if( a==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
+    if( a==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
     o->aHash = a; o->nHashAlloc = nNew;
   }
   o->aHash[o->nHash++] = h;
 }
 
 /* First row of series iS in object o: statistics and filter elements. */
-static void mtObjSeries(MtRun *p, MtObj *o, MtSeries *pS, int iS){
+void mtObjSeries(MtRun *p, MtObj *o, MtSeries *pS, int iS){
   TsBuf b;
   int i;
   o->iLastSeries = iS;
@@ -592,7 +475,7 @@ static void mtObjSeries(MtRun *p, MtObj *o, MtSeries *pS, int iS){
     tsBufAppendStr(&b, z);
     if( !b.bErr ) mtObjHash(p, o, tsBloomHash(b.a, b.n));
   }
-  if( b.bErr ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
+  if( b.bErr ) tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
   tsBufFree(&b);
   if( !pS->bPkNull ){
     if( !o->bPk || mtBytesCmp(pS->zPk, pS->nPk, o->zPkMin, o->nPkMin)<0 ){
@@ -602,7 +485,7 @@ static void mtObjSeries(MtRun *p, MtObj *o, MtSeries *pS, int iS){
       sqlite3_free(o->zPkMax); o->zPkMax = sqlite3_mprintf("%.*s", pS->nPk, pS->zPk); o->nPkMax = pS->nPk;
     }
     o->bPk = 1;
-    if( o->zPkMin==0 || o->zPkMax==0 ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
+    if( o->zPkMin==0 || o->zPkMax==0 ) tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
   }
 }
 
@@ -612,24 +495,24 @@ static int mtU64Cmp(const void *a, const void *b){
 }
 
 /* Finish the Parquet file and the upload. */
-static void mtObjFinish(MtRun *p, MtObj *o){
+void mtObjFinish(MtRun *p, MtObj *o){
   char *zE = 0;
   const unsigned char *aT;
   int i, n = 0;
-  if( p->rc ) return;
+  if( p->op.rc ) return;
   if( tsPqWriterFinish(o->pPw)!=TS_PQ_OK ){
-    mtErr(p, SQLITE_IOERR, "ts_maintain %s: writing %s: %s", p->zTab, o->zKey,
+    tsOpErr(&p->op, SQLITE_IOERR, "ts_maintain %s: writing %s: %s", p->zTab, o->zKey,
           o->zSinkErr ? o->zSinkErr : tsPqWriterErrmsg(o->pPw));
     return;
   }
   aT = tsPqWriterTail(o->pPw, &o->nTail);
   o->aTail = sqlite3_malloc64(o->nTail ? o->nTail : 1);
-  if( o->aTail==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
+  if( o->aTail==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
   memcpy(o->aTail, aT, o->nTail);
   o->nByte = tsPqWriterBytesWritten(o->pPw);
   if( tsObjWriterFinish(o->pOw, &zE)!=TS_OBJ_OK ){
     o->pOw = 0;
-    mtErr(p, SQLITE_IOERR, "ts_maintain %s: upload of %s: %s", p->zTab, o->zKey, zE ? zE : "failed");
+    tsOpErr(&p->op, SQLITE_IOERR, "ts_maintain %s: upload of %s: %s", p->zTab, o->zKey, zE ? zE : "failed");
     free(zE);
     return;
   }
@@ -640,12 +523,12 @@ static void mtObjFinish(MtRun *p, MtObj *o){
   for(i=0; i<o->nHash; i++) if( n==0 || o->aHash[n-1]!=o->aHash[i] ) o->aHash[n++] = o->aHash[i];
   o->nBloom = tsBloomSize(n);
   o->aBloom = sqlite3_malloc64(o->nBloom);
-  if( o->aBloom==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
+  if( o->aBloom==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
   tsBloomInit(o->aBloom, o->nBloom);
   for(i=0; i<n; i++) tsBloomAddHash(o->aBloom, o->aHash[i]);
 }
 
-static void mtObjRemove(MtRun *p, MtObj *o){
+void mtObjRemove(MtRun *p, MtObj *o){
   char *zE = 0;
   if( o->bUploaded && tsObjDelete(p->pStore, o->zKey, &zE)!=TS_OBJ_OK ){
     /* Left as an orphan: the next pass deletes it after the grace period. */
@@ -681,7 +564,7 @@ static void mtRowValues(MtRun *p, MtObj *o, MtSeries *pS, const TsChunkCol *aCol
   }
   tsPqWriterInt64(w, j++, aV ? aV[r] : 1);
   if( tsPqWriterEndRow(w)!=TS_PQ_OK ){
-    mtErr(p, SQLITE_IOERR, "ts_maintain %s: writing %s: %s", p->zTab, o->zKey,
+    tsOpErr(&p->op, SQLITE_IOERR, "ts_maintain %s: writing %s: %s", p->zTab, o->zKey,
           o->zSinkErr ? o->zSinkErr : tsPqWriterErrmsg(w));
     return;
   }
@@ -702,27 +585,27 @@ static void mtChunkRoute(MtRun *p, MtSeries *aS, int iS, MtChunk *pC,
   int i, r, nRow, iRepl;
   MtSeries *pS = &aS[iS];
   if( tsChunkReaderOpen(aData, (size_t)nData, &pR)!=TS_CHUNK_OK ){
-    mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: chunk %lld of series %lld is corrupt",
+    tsOpErr(&p->op, SQLITE_CORRUPT, "ts_maintain %s: chunk %lld of series %lld is corrupt",
           p->zTab, (long long)pC->iId, (long long)pC->iSid);
     goto done;
   }
   pInfo = tsChunkReaderInfo(pR);
   nRow = pInfo->nRow;
   aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(p->s->nMeas+1));
-  if( aCol==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); goto done; }
+  if( aCol==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); goto done; }
   if( pInfo->nCol!=p->s->nMeas || tsChunkReadTime(pR, &aT) || tsChunkReadVersion(pR, &aV) ){
-    mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: chunk %lld of series %lld is corrupt",
+    tsOpErr(&p->op, SQLITE_CORRUPT, "ts_maintain %s: chunk %lld of series %lld is corrupt",
           p->zTab, (long long)pC->iId, (long long)pC->iSid);
     goto done;
   }
   for(i=0; i<p->s->nMeas; i++){
     if( tsChunkReadCol(pR, i, &aCol[i])!=TS_CHUNK_OK ){
-      mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: chunk %lld of series %lld is corrupt",
+      tsOpErr(&p->op, SQLITE_CORRUPT, "ts_maintain %s: chunk %lld of series %lld is corrupt",
             p->zTab, (long long)pC->iId, (long long)pC->iSid);
       goto done;
     }
   }
-  for(r=0; r<nRow && aT[r]<p->iBound && p->rc==SQLITE_OK; r++){
+  for(r=0; r<nRow && aT[r]<p->iBound && p->op.rc==SQLITE_OK; r++){
     int64_t iDay;
     MtObj *o = 0;
     if( aT[r]<p->iExpire ){ (*pnExpired)++; continue; }
@@ -730,7 +613,7 @@ static void mtChunkRoute(MtRun *p, MtSeries *aS, int iS, MtChunk *pC,
     for(i=0; i<*pnObj; i++) if( (*papObj)[i]->iDay==iDay ){ o = (*papObj)[i]; break; }
     if( o==0 ){
       MtObj **a = sqlite3_realloc64(*papObj, sizeof(MtObj*)*(*pnObj+1));
-      if( a==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
+      if( a==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
       *papObj = a;
       o = mtObjOpen(p, iBucket, iDay);
       if( o==0 ) break;
@@ -741,7 +624,7 @@ static void mtChunkRoute(MtRun *p, MtSeries *aS, int iS, MtChunk *pC,
     (*pnMoved)++;
   }
   iRepl = r;
-  if( p->rc==SQLITE_OK && iRepl<nRow ){
+  if( p->op.rc==SQLITE_OK && iRepl<nRow ){
     /* Rows at or after the boundary stay in the memory tier as a new chunk. */
     TsBuf out;
     TsChunkCol *aSub = &aCol[0];
@@ -757,7 +640,7 @@ static void mtChunkRoute(MtRun *p, MtSeries *aS, int iS, MtChunk *pC,
     if( tsChunkEncode(nRow-iRepl, aT+iRepl, aV ? aV+iRepl : 0, p->s->nMeas, aSub, &out)
         !=TS_CHUNK_OK || out.bErr ){
       tsBufFree(&out);
-      mtErr(p, SQLITE_NOMEM, "ts_maintain %s: re-encoding chunk %lld failed", p->zTab,
+      tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain %s: re-encoding chunk %lld failed", p->zTab,
             (long long)pC->iId);
       goto done;
     }
@@ -771,7 +654,7 @@ done:
 
 /* Insert the manifest row of a finished object (inside the commit
 ** transaction). */
-static void mtManifestInsert(MtRun *p, sqlite3_stmt *pIns, MtObj *o){
+void mtManifestInsert(MtRun *p, sqlite3_stmt *pIns, MtObj *o){
   sqlite3_bind_text(pIns, 1, o->zKey, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pIns, 2, o->tMin);
   sqlite3_bind_int64(pIns, 3, o->tMax);
@@ -789,11 +672,11 @@ static void mtManifestInsert(MtRun *p, sqlite3_stmt *pIns, MtObj *o){
   sqlite3_bind_text(pIns, 11, p->zWriter, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pIns, 12, o->nSeries);
   sqlite3_step(pIns);
-  if( sqlite3_reset(pIns)!=SQLITE_OK ) mtSqlErr(p, "inserting the manifest row");
+  if( sqlite3_reset(pIns)!=SQLITE_OK ) tsOpSqlErr(&p->op, "inserting the manifest row");
 }
 
-static sqlite3_stmt *mtManifestInsertStmt(MtRun *p){
-  return mtPrepare(p, "INSERT INTO \"%w\".\"%w_objects\"(key, tmin, tmax, nrow, nbyte, pk_min,"
+sqlite3_stmt *mtManifestInsertStmt(MtRun *p){
+  return tsOpPrepare(&p->op, "INSERT INTO \"%w\".\"%w_objects\"(key, tmin, tmax, nrow, nbyte, pk_min,"
                       " pk_max, series_filter, footer, created, writer, nseries)"
                       " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", p->zDb, p->zTab);
 }
@@ -807,18 +690,18 @@ static void mtRound(MtRun *p, MtSeries *aS, int iFirst, int iEnd){
   int iBucket = aS[iFirst].iBucket;
 
   /* Read and upload, with no transaction open across the uploads. */
-  pSel = mtPrepare(p, "SELECT id, tmin, tmax, nrow, data FROM \"%w\".\"%w_chunks\" "
+  pSel = tsOpPrepare(&p->op, "SELECT id, tmin, tmax, nrow, data FROM \"%w\".\"%w_chunks\" "
                       "WHERE sid=?1 AND tmin < ?2 ORDER BY tmin", p->zDb, p->zTab);
-  for(i=iFirst; pSel && i<iEnd && p->rc==SQLITE_OK; i++){
+  for(i=iFirst; pSel && i<iEnd && p->op.rc==SQLITE_OK; i++){
     sqlite3_bind_int64(pSel, 1, aS[i].iSid);
     sqlite3_bind_int64(pSel, 2, p->iBound);
-    while( p->rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
+    while( p->op.rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
       MtChunk *c;
       const void *aData = sqlite3_column_blob(pSel, 4);
       int nData = sqlite3_column_bytes(pSel, 4);
       if( nC==nCAlloc ){
         MtChunk *aNew = sqlite3_realloc64(aC, sizeof(MtChunk)*(nCAlloc = nCAlloc ? 2*nCAlloc : 64));
-        if( aNew==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
+        if( aNew==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
         aC = aNew;
       }
       c = &aC[nC++];
@@ -835,13 +718,13 @@ static void mtRound(MtRun *p, MtSeries *aS, int iFirst, int iEnd){
     sqlite3_reset(pSel);
   }
   sqlite3_finalize(pSel);
-  for(i=0; i<nObj && p->rc==SQLITE_OK; i++) mtObjFinish(p, apObj[i]);
-  if( p->rc ) goto done;
+  for(i=0; i<nObj && p->op.rc==SQLITE_OK; i++) mtObjFinish(p, apObj[i]);
+  if( p->op.rc ) goto done;
 
-  if( tsMaintainTestHook ) tsMaintainTestHook(p->db, "uploaded");
+  if( tsMaintainTestHook ) tsMaintainTestHook(p->op.db, "uploaded");
   /* Commit: one write transaction, no network I/O inside it. */
-  if( mtExec(p, "BEGIN IMMEDIATE") ) goto done;
-  pChk = mtPrepare(p, "SELECT sid, tmin, tmax, nrow, data FROM \"%w\".\"%w_chunks\" WHERE id=?1",
+  if( tsOpExec(&p->op, "BEGIN IMMEDIATE") ) goto done;
+  pChk = tsOpPrepare(&p->op, "SELECT sid, tmin, tmax, nrow, data FROM \"%w\".\"%w_chunks\" WHERE id=?1",
                    p->zDb, p->zTab);
   for(i=0; pChk && i<nC && !bAbort; i++){
     sqlite3_bind_int64(pChk, 1, aC[i].iId);
@@ -857,22 +740,22 @@ static void mtRound(MtRun *p, MtSeries *aS, int iFirst, int iEnd){
     sqlite3_reset(pChk);
   }
   sqlite3_finalize(pChk);
-  if( bAbort || p->rc ){
-    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+  if( bAbort || p->op.rc ){
+    sqlite3_exec(p->op.db, "ROLLBACK", 0, 0, 0);
     if( bAbort ) p->nAborted++;
     for(i=0; i<nObj; i++) mtObjRemove(p, apObj[i]);
     goto done;
   }
   pIns = mtManifestInsertStmt(p);
-  for(i=0; pIns && i<nObj && p->rc==SQLITE_OK; i++) mtManifestInsert(p, pIns, apObj[i]);
+  for(i=0; pIns && i<nObj && p->op.rc==SQLITE_OK; i++) mtManifestInsert(p, pIns, apObj[i]);
   sqlite3_finalize(pIns);
-  pDel = mtPrepare(p, "DELETE FROM \"%w\".\"%w_chunks\" WHERE id=?1", p->zDb, p->zTab);
-  pRepl = mtPrepare(p, "INSERT INTO \"%w\".\"%w_chunks\"(sid, tmin, tmax, nrow, data)"
+  pDel = tsOpPrepare(&p->op, "DELETE FROM \"%w\".\"%w_chunks\" WHERE id=?1", p->zDb, p->zTab);
+  pRepl = tsOpPrepare(&p->op, "INSERT INTO \"%w\".\"%w_chunks\"(sid, tmin, tmax, nrow, data)"
                        " VALUES(?1,?2,?3,?4,?5)", p->zDb, p->zTab);
-  for(i=0; pDel && pRepl && i<nC && p->rc==SQLITE_OK; i++){
+  for(i=0; pDel && pRepl && i<nC && p->op.rc==SQLITE_OK; i++){
     sqlite3_bind_int64(pDel, 1, aC[i].iId);
     sqlite3_step(pDel);
-    if( sqlite3_reset(pDel)!=SQLITE_OK ){ mtSqlErr(p, "deleting a moved chunk"); break; }
+    if( sqlite3_reset(pDel)!=SQLITE_OK ){ tsOpSqlErr(&p->op, "deleting a moved chunk"); break; }
     if( aC[i].aRepl ){
       sqlite3_bind_int64(pRepl, 1, aC[i].iSid);
       sqlite3_bind_int64(pRepl, 2, aC[i].tReplMin);
@@ -880,24 +763,24 @@ static void mtRound(MtRun *p, MtSeries *aS, int iFirst, int iEnd){
       sqlite3_bind_int64(pRepl, 4, aC[i].nReplRow);
       sqlite3_bind_blob(pRepl, 5, aC[i].aRepl, (int)aC[i].nRepl, SQLITE_STATIC);
       sqlite3_step(pRepl);
-      if( sqlite3_reset(pRepl)!=SQLITE_OK ){ mtSqlErr(p, "writing the rest of a split chunk"); break; }
+      if( sqlite3_reset(pRepl)!=SQLITE_OK ){ tsOpSqlErr(&p->op, "writing the rest of a split chunk"); break; }
       nRewritten++;
     }
   }
   sqlite3_finalize(pDel);
   sqlite3_finalize(pRepl);
-  pSer = mtPrepare(p, "UPDATE \"%w\".\"%w_series\" SET"
+  pSer = tsOpPrepare(&p->op, "UPDATE \"%w\".\"%w_series\" SET"
                       " tmin=(SELECT min(tmin) FROM \"%w\".\"%w_chunks\" WHERE sid=?1),"
                       " tmax=(SELECT max(tmax) FROM \"%w\".\"%w_chunks\" WHERE sid=?1) WHERE id=?1",
                    p->zDb, p->zTab, p->zDb, p->zTab, p->zDb, p->zTab);
-  for(i=iFirst; pSer && i<iEnd && p->rc==SQLITE_OK; i++){
+  for(i=iFirst; pSer && i<iEnd && p->op.rc==SQLITE_OK; i++){
     sqlite3_bind_int64(pSer, 1, aS[i].iSid);
     sqlite3_step(pSer);
-    if( sqlite3_reset(pSer)!=SQLITE_OK ) mtSqlErr(p, "updating the series time range");
+    if( sqlite3_reset(pSer)!=SQLITE_OK ) tsOpSqlErr(&p->op, "updating the series time range");
   }
   sqlite3_finalize(pSer);
-  if( p->rc==SQLITE_OK ) mtLeaseWrite(p);
-  if( p->rc==SQLITE_OK && mtExec(p, "COMMIT")==SQLITE_OK ){
+  if( p->op.rc==SQLITE_OK ) mtLeaseWrite(p);
+  if( p->op.rc==SQLITE_OK && tsOpExec(&p->op, "COMMIT")==SQLITE_OK ){
     p->nRowMoved += nMoved;
     p->nRowExpired += nExpired;
     p->nChunkMoved += nC;
@@ -909,13 +792,13 @@ static void mtRound(MtRun *p, MtSeries *aS, int iFirst, int iEnd){
       tsJsonQuote(&p->keys, apObj[i]->zKey, strlen(apObj[i]->zKey));
     }
   }else{
-    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+    sqlite3_exec(p->op.db, "ROLLBACK", 0, 0, 0);
     for(i=0; i<nObj; i++) mtObjRemove(p, apObj[i]);
   }
 
 done:
   for(i=0; i<nObj; i++){
-    if( p->rc ) mtObjRemove(p, apObj[i]);
+    if( p->op.rc ) mtObjRemove(p, apObj[i]);
     mtObjFree(apObj[i]);
   }
   sqlite3_free(apObj);
@@ -927,544 +810,11 @@ static void mtTier(MtRun *p){
   int n = 0, i, j;
   MtSeries *aS = mtSeriesLoad(p, &n);
   if( aS==0 ) return;
-  for(i=0; i<n && p->rc==SQLITE_OK; i=j){
+  for(i=0; i<n && p->op.rc==SQLITE_OK; i=j){
     for(j=i+1; j<n && aS[j].iBucket==aS[i].iBucket; j++){}
     mtRound(p, aS, i, j);
   }
   mtSeriesFree(aS, n, p->s->nDim);
-}
-
-/*************************************************************************
-** Object rewrites: retention of partly expired objects and compaction.
-**
-** Both read a set of manifest objects of one day and bucket (each sorted by
-** (partition key, series key, time), cold-format.md section 2), merge them
-** into one new object in the same order, dropping rows older than the expiry
-** and keeping one row per record key (the higher version; on a tie the row
-** of the older object, as Timestream keeps the first write), upload it, and
-** then in one transaction insert its manifest row and delete the inputs'
-** rows (after checking they are still there).  The inputs are deleted from
-** the store after COMMIT; a crash before that leaves them as orphans of our
-** writer id, which step 6 removes.  One row group of each input is decoded
-** at a time, so memory is bounded by the number of inputs, not their size.
-*/
-
-/* One input object of a rewrite and its read cursor. */
-typedef struct MtIn MtIn;
-struct MtIn {
-  MtRun *p;
-  sqlite3_int64 iId;            /* manifest id */
-  char *zKey;                   /* object key (owned) */
-  int64_t nByte;                /* object size (manifest) */
-  TsPqReader *pR;               /* reader (owned) */
-  int aMap[TS_MT_MAXCOL];       /* logical column -> file column */
-  int iRg, nRg;                 /* current row group, count */
-  TsPqColumnData *aCol;         /* nCol decoded columns of row group iRg (owned) */
-  int64_t nRow, iRow;           /* rows in aCol, current row */
-  int bEof;
-  TsBuf key;                    /* series key of the current row */
-  const char *zPk; int nPk;     /* partition key of the current row (into aCol) */
-  int bPkNull;
-  int64_t t, v;                 /* time and version of the current row */
-};
-
-static int mtInRead(void *pCtx, int64_t iOff, int64_t n, void *pOut){
-  MtIn *pIn = (MtIn*)pCtx;
-  TsBuf b;
-  char *zE = 0;
-  int rc = 1;
-  tsBufInit(&b);
-  if( tsObjGet(pIn->p->pStore, pIn->zKey, iOff, n, &b, &zE)==TS_OBJ_OK && (int64_t)b.n==n ){
-    memcpy(pOut, b.a, (size_t)n);
-    rc = 0;
-  }else{
-    mtErr(pIn->p, SQLITE_IOERR, "ts_maintain %s: reading %s: %s", pIn->p->zTab, pIn->zKey,
-          zE ? zE : "short read");
-  }
-  free(zE);
-  tsBufFree(&b);
-  return rc;
-}
-
-static void mtInClear(MtIn *pIn, int nCol){
-  int i;
-  if( pIn->aCol ){
-    for(i=0; i<nCol; i++) tsPqColumnDataFree(&pIn->aCol[i]);
-    sqlite3_free(pIn->aCol);
-  }
-  pIn->aCol = 0;
-  tsPqReaderFree(pIn->pR);
-  pIn->pR = 0;
-  tsBufFree(&pIn->key);
-  sqlite3_free(pIn->zKey);
-  pIn->zKey = 0;
-}
-
-/* Number of logical columns: time, dims, measure_name, measures, version. */
-#define mtNCol(s) (3 + (s)->nDim + (s)->nMeas)
-
-static const char *mtColName(const TsTableSchema *s, int j){
-  if( j==0 ) return "time";
-  if( j<=s->nDim ) return s->azDim[j-1];
-  if( j==1+s->nDim ) return "measure_name";
-  if( j<2+s->nDim+s->nMeas ) return s->azMeas[j-2-s->nDim];
-  return "version";
-}
-
-/* Value of string column j at the current row, or NULL. */
-static const char *mtInStr(MtIn *pIn, int j, int *pn){
-  TsPqColumnData *c = &pIn->aCol[j];
-  int64_t r = pIn->iRow;
-  if( c->aNull && c->aNull[r] ){ *pn = 0; return 0; }
-  *pn = (int)(c->aOff[r+1] - c->aOff[r]);
-  return (const char*)c->aData + c->aOff[r];
-}
-
-/* Load the key fields of the current row (series key, partition key, time,
-** version). */
-static void mtInRowKey(MtIn *pIn){
-  const TsTableSchema *s = pIn->p->s;
-  int i, n;
-  const char *z;
-  tsBufReset(&pIn->key);
-  for(i=0; i<s->nDim; i++){
-    z = mtInStr(pIn, 1+i, &n);
-    if( z==0 ){ tsBufAppendByte(&pIn->key, 0); continue; }
-    tsBufAppendByte(&pIn->key, 1);
-    tsBufAppendVarint(&pIn->key, (uint64_t)n);
-    tsBufAppend(&pIn->key, z, (size_t)n);
-  }
-  z = mtInStr(pIn, 1+s->nDim, &n);
-  tsBufAppendVarint(&pIn->key, (uint64_t)n);
-  if( z ) tsBufAppend(&pIn->key, z, (size_t)n);
-  if( pIn->key.bErr ) mtErr(pIn->p, SQLITE_NOMEM, "ts_maintain: out of memory");
-  if( s->iPartDim>=0 ){
-    pIn->zPk = mtInStr(pIn, 1+s->iPartDim, &pIn->nPk);
-    pIn->bPkNull = pIn->zPk==0;
-    if( pIn->zPk==0 ) pIn->zPk = "";
-  }else{
-    pIn->zPk = z ? z : ""; pIn->nPk = n; pIn->bPkNull = 0;
-  }
-  pIn->t = pIn->aCol[0].aInt[pIn->iRow];
-  pIn->v = pIn->aCol[mtNCol(s)-1].aInt[pIn->iRow];
-}
-
-/* Move to the next row with time >= iMin (the first one when called with
-** bEof==0 and aCol==0).  Sets bEof at the end. */
-static void mtInNext(MtIn *pIn, int64_t iMin){
-  MtRun *p = pIn->p;
-  int nCol = mtNCol(p->s), j;
-  for(;;){
-    if( pIn->aCol ) pIn->iRow++;
-    while( pIn->aCol==0 || pIn->iRow>=pIn->nRow ){
-      if( pIn->aCol ){
-        for(j=0; j<nCol; j++) tsPqColumnDataFree(&pIn->aCol[j]);
-        pIn->iRg++;
-      }else{
-        pIn->aCol = sqlite3_malloc64(sizeof(TsPqColumnData)*nCol);
-        if( pIn->aCol==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); pIn->bEof = 1; return; }
-        memset(pIn->aCol, 0, sizeof(TsPqColumnData)*nCol);
-      }
-      pIn->iRow = 0;
-      pIn->nRow = 0;
-      if( pIn->iRg>=pIn->nRg || p->rc ){ pIn->bEof = 1; return; }
-      for(j=0; j<nCol && p->rc==SQLITE_OK; j++){
-        if( tsPqReaderReadColumn(pIn->pR, pIn->iRg, pIn->aMap[j], 0, &pIn->aCol[j])!=TS_PQ_OK ){
-          mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: object %s: %s", p->zTab, pIn->zKey,
-                tsPqReaderErrmsg(pIn->pR));
-        }else if( j>0 && pIn->aCol[j].nRow!=pIn->aCol[0].nRow ){
-          mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: object %s: column %s has %lld rows in row "
-                "group %d, time has %lld", p->zTab, pIn->zKey, mtColName(p->s, j),
-                (long long)pIn->aCol[j].nRow, pIn->iRg, (long long)pIn->aCol[0].nRow);
-        }
-      }
-      if( p->rc ){ pIn->bEof = 1; return; }
-      pIn->nRow = pIn->aCol[0].nRow;
-    }
-    if( pIn->aCol[0].aInt[pIn->iRow]>=iMin ) break;
-  }
-  mtInRowKey(pIn);
-}
-
-/* Open input pIn (iId, zKey, nByte set) with its stored footer. */
-static void mtInOpen(MtRun *p, MtIn *pIn, const void *aTail, int nTail){
-  const TsTableSchema *s = p->s;
-  char *zE = 0;
-  int j, nCol = mtNCol(s);
-  pIn->p = p;
-  tsBufInit(&pIn->key);
-  if( nCol>TS_MT_MAXCOL ){
-    mtErr(p, SQLITE_ERROR, "ts_maintain %s: too many columns to rewrite objects", p->zTab);
-    return;
-  }
-  if( (aTail && nTail>0
-       ? tsPqReaderOpenTail(&pIn->pR, mtInRead, pIn, pIn->nByte, aTail, (size_t)nTail, &zE)
-       : tsPqReaderOpen(&pIn->pR, mtInRead, pIn, pIn->nByte, &zE))!=TS_PQ_OK ){
-    mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: object %s: %s", p->zTab, pIn->zKey,
-          zE ? zE : "unreadable footer");
-    free(zE);
-    return;
-  }
-  for(j=0; j<nCol; j++){
-    pIn->aMap[j] = tsPqReaderFindColumn(pIn->pR, mtColName(s, j));
-    if( pIn->aMap[j]<0 ){
-      mtErr(p, SQLITE_CORRUPT, "ts_maintain %s: object %s has no column %s", p->zTab,
-            pIn->zKey, mtColName(s, j));
-      return;
-    }
-  }
-  pIn->nRg = tsPqReaderRowGroupCount(pIn->pR);
-  mtInNext(pIn, p->iExpire);
-}
-
-/* Order of the current rows of two inputs: partition key (NULL last),
-** series key, time. */
-static int mtInCmp(const MtIn *a, const MtIn *b){
-  int c;
-  if( a->bPkNull!=b->bPkNull ) return a->bPkNull ? 1 : -1;
-  c = mtBytesCmp(a->zPk, a->nPk, b->zPk, b->nPk);
-  if( c ) return c;
-  c = mtBytesCmp(a->key.a, (int)a->key.n, b->key.a, (int)b->key.n);
-  if( c ) return c;
-  return a->t<b->t ? -1 : a->t>b->t;
-}
-
-/* 1 if the measures of the current rows of a and b differ. */
-static int mtInValuesDiffer(const MtIn *a, const MtIn *b){
-  const TsTableSchema *s = a->p->s;
-  int i;
-  for(i=0; i<s->nMeas; i++){
-    int j = 2 + s->nDim + i;
-    const TsPqColumnData *ca = &a->aCol[j], *cb = &b->aCol[j];
-    int na = ca->aNull && ca->aNull[a->iRow], nb = cb->aNull && cb->aNull[b->iRow];
-    if( na!=nb ) return 1;
-    if( na ) continue;
-    switch( s->aMeasType[i] ){
-      case TS_TYPE_DOUBLE:
-        if( memcmp(&ca->aDbl[a->iRow], &cb->aDbl[b->iRow], sizeof(double)) ) return 1;
-        break;
-      case TS_TYPE_VARCHAR:
-        if( mtBytesCmp(ca->aData + ca->aOff[a->iRow], (int)(ca->aOff[a->iRow+1]-ca->aOff[a->iRow]),
-                       cb->aData + cb->aOff[b->iRow], (int)(cb->aOff[b->iRow+1]-cb->aOff[b->iRow])) )
-          return 1;
-        break;
-      default:
-        if( ca->aInt[a->iRow]!=cb->aInt[b->iRow] ) return 1;
-        break;
-    }
-  }
-  return 0;
-}
-
-/* Write the current row of pIn to o; a new series starts a new series entry
-** (statistics and filter elements). */
-static void mtInWrite(MtRun *p, MtObj *o, MtIn *pIn, TsBuf *pLast, int *piSeries){
-  const TsTableSchema *s = p->s;
-  TsPqWriter *w = o->pPw;
-  int i, j = 0, n;
-  const char *z;
-  if( pLast->n!=pIn->key.n || memcmp(pLast->a, pIn->key.a, pIn->key.n)!=0 ){
-    MtSeries ser;
-    char **azDim = sqlite3_malloc64(sizeof(char*)*(s->nDim+1));
-    memset(&ser, 0, sizeof(ser));
-    if( azDim==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
-    for(i=0; i<s->nDim; i++){
-      z = mtInStr(pIn, 1+i, &n);
-      azDim[i] = z ? sqlite3_mprintf("%.*s", n, z) : 0;
-      if( z && azDim[i]==0 ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
-    }
-    z = mtInStr(pIn, 1+s->nDim, &n);
-    ser.zMName = sqlite3_mprintf("%.*s", n, z ? z : "");
-    if( ser.zMName==0 ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
-    ser.aKey = pIn->key.a; ser.nKey = (int)pIn->key.n;
-    ser.azDim = azDim;
-    ser.zPk = pIn->zPk; ser.nPk = pIn->nPk; ser.bPkNull = pIn->bPkNull;
-    if( p->rc==SQLITE_OK ) mtObjSeries(p, o, &ser, ++(*piSeries));
-    for(i=0; i<s->nDim; i++) sqlite3_free(azDim[i]);
-    sqlite3_free(azDim);
-    sqlite3_free(ser.zMName);
-    tsBufReset(pLast);
-    tsBufAppend(pLast, pIn->key.a, pIn->key.n);
-    if( pLast->bErr ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
-    if( p->rc ) return;
-  }
-  tsPqWriterInt64(w, j++, pIn->t);
-  for(i=0; i<=s->nDim; i++){
-    z = mtInStr(pIn, 1+i, &n);
-    if( z ) tsPqWriterText(w, j++, z, n); else tsPqWriterNull(w, j++);
-  }
-  for(i=0; i<s->nMeas; i++){
-    const TsPqColumnData *c = &pIn->aCol[2+s->nDim+i];
-    int64_t r = pIn->iRow;
-    if( c->aNull && c->aNull[r] ){ tsPqWriterNull(w, j++); continue; }
-    switch( s->aMeasType[i] ){
-      case TS_TYPE_DOUBLE:  tsPqWriterDouble(w, j++, c->aDbl[r]); break;
-      case TS_TYPE_VARCHAR: tsPqWriterText(w, j++, (const char*)c->aData + c->aOff[r],
-                                           c->aOff[r+1] - c->aOff[r]); break;
-      case TS_TYPE_BOOLEAN: tsPqWriterBool(w, j++, c->aInt[r]!=0); break;
-      default:              tsPqWriterInt64(w, j++, c->aInt[r]); break;
-    }
-  }
-  tsPqWriterInt64(w, j++, pIn->v);
-  if( tsPqWriterEndRow(w)!=TS_PQ_OK ){
-    mtErr(p, SQLITE_IOERR, "ts_maintain %s: writing %s: %s", p->zTab, o->zKey,
-          o->zSinkErr ? o->zSinkErr : tsPqWriterErrmsg(w));
-    return;
-  }
-  if( o->nRow==0 || pIn->t<o->tMin ) o->tMin = pIn->t;
-  if( o->nRow==0 || pIn->t>o->tMax ) o->tMax = pIn->t;
-  o->nRow++;
-}
-
-/*
-** Rewrite the manifest objects aId[0..nId) (one day iDay, one bucket
-** iBucket) into one object.  eWhy: 0 retention (a partly expired object),
-** 1 compaction.  Errors are set on p; a changed manifest aborts quietly.
-*/
-static void mtRewrite(MtRun *p, const sqlite3_int64 *aId, int nId, int iBucket, int64_t iDay,
-                      int eWhy){
-  MtIn *aIn = 0;
-  MtObj *o = 0;
-  TsBuf last;
-  int i, nLive = 0, iSeries = 0, bAbort = 0;
-  int64_t nIn = 0, nDup = 0, nRej = 0, nInRow = 0;
-  sqlite3_stmt *pSel = 0, *pChk = 0, *pIns = 0, *pDel = 0;
-  char **azOld = 0;
-  tsBufInit(&last);
-  aIn = sqlite3_malloc64(sizeof(MtIn)*nId);
-  azOld = sqlite3_malloc64(sizeof(char*)*nId);
-  if( aIn==0 || azOld==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); goto done; }
-  memset(aIn, 0, sizeof(MtIn)*nId);
-  pSel = mtPrepare(p, "SELECT key, nbyte, footer, nrow FROM \"%w\".\"%w_objects\" WHERE id=?1",
-                   p->zDb, p->zTab);
-  for(i=0; pSel && i<nId && p->rc==SQLITE_OK; i++){
-    aIn[i].iId = aId[i];
-    sqlite3_bind_int64(pSel, 1, aId[i]);
-    if( sqlite3_step(pSel)==SQLITE_ROW ){
-      aIn[i].zKey = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pSel, 0));
-      aIn[i].nByte = sqlite3_column_int64(pSel, 1);
-      nInRow += sqlite3_column_int64(pSel, 3);
-      if( aIn[i].zKey==0 ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
-      else mtInOpen(p, &aIn[i], sqlite3_column_blob(pSel, 2), sqlite3_column_bytes(pSel, 2));
-      nIn++;
-    }
-    sqlite3_reset(pSel);
-  }
-  sqlite3_finalize(pSel);
-  if( p->rc || nIn<nId ) goto done;
-  /* k-way merge. */
-  for(;;){
-    int iMin = -1;
-    for(i=0; i<nId; i++){
-      if( aIn[i].bEof ) continue;
-      if( iMin<0 || mtInCmp(&aIn[i], &aIn[iMin])<0 ) iMin = i;
-    }
-    if( iMin<0 || p->rc ) break;
-    {
-      /* Every input at the same record key: the winner is the highest
-      ** version, on a tie the first input (older manifest id). */
-      int iWin = iMin;
-      for(i=iMin+1; i<nId; i++){
-        if( aIn[i].bEof || mtInCmp(&aIn[i], &aIn[iMin])!=0 ) continue;
-        nDup++;
-        if( aIn[i].v>aIn[iWin].v ){
-          iWin = i;
-        }else if( aIn[i].v==aIn[iWin].v && mtInValuesDiffer(&aIn[i], &aIn[iWin]) ){
-          nRej++;
-        }
-      }
-      if( o==0 ){
-        o = mtObjOpen(p, iBucket, iDay);
-        if( o==0 ) break;
-      }
-      mtInWrite(p, o, &aIn[iWin], &last, &iSeries);
-      for(i=nId-1; i>=iMin; i--){
-        if( i!=iMin && (aIn[i].bEof || mtInCmp(&aIn[i], &aIn[iMin])!=0) ) continue;
-        if( i!=iMin ) mtInNext(&aIn[i], p->iExpire);
-      }
-      mtInNext(&aIn[iMin], p->iExpire);
-    }
-  }
-  if( p->rc ) goto done;
-  if( o ) mtObjFinish(p, o);
-  if( p->rc ) goto done;
-  if( tsMaintainTestHook ) tsMaintainTestHook(p->db, eWhy ? "compact-uploaded" : "trim-uploaded");
-
-  if( mtExec(p, "BEGIN IMMEDIATE") ) goto done;
-  pChk = mtPrepare(p, "SELECT key FROM \"%w\".\"%w_objects\" WHERE id=?1", p->zDb, p->zTab);
-  for(i=0; pChk && i<nId && !bAbort; i++){
-    sqlite3_bind_int64(pChk, 1, aIn[i].iId);
-    if( sqlite3_step(pChk)!=SQLITE_ROW
-     || strcmp((const char*)sqlite3_column_text(pChk, 0), aIn[i].zKey)!=0 ) bAbort = 1;
-    sqlite3_reset(pChk);
-  }
-  sqlite3_finalize(pChk);
-  if( bAbort || p->rc ){
-    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
-    if( bAbort ) p->nAborted++;
-    if( o ) mtObjRemove(p, o);
-    goto done;
-  }
-  if( o ){
-    pIns = mtManifestInsertStmt(p);
-    if( pIns ) mtManifestInsert(p, pIns, o);
-    sqlite3_finalize(pIns);
-  }
-  pDel = mtPrepare(p, "DELETE FROM \"%w\".\"%w_objects\" WHERE id=?1", p->zDb, p->zTab);
-  for(i=0; pDel && i<nId && p->rc==SQLITE_OK; i++){
-    sqlite3_bind_int64(pDel, 1, aIn[i].iId);
-    sqlite3_step(pDel);
-    if( sqlite3_reset(pDel)!=SQLITE_OK ) mtSqlErr(p, "deleting a rewritten manifest row");
-  }
-  sqlite3_finalize(pDel);
-  if( p->rc==SQLITE_OK ) mtLeaseWrite(p);
-  if( p->rc==SQLITE_OK && mtExec(p, "COMMIT")==SQLITE_OK ){
-    char *zE = 0;
-    int64_t nOut = o ? o->nRow : 0;
-    for(i=0; i<nId; i++){ azOld[nLive++] = aIn[i].zKey; }
-    /* Not part of the table any more; a failure leaves orphans for step 6. */
-    if( tsObjDeleteMany(p->pStore, (const char*const*)azOld, nLive, &zE)!=TS_OBJ_OK ){}
-    free(zE);
-    if( eWhy==0 ){
-      p->nObjTrimmed += nId;
-      p->nRowExpired += nInRow - nOut - nDup;
-    }else{
-      p->nObjCompacted += nId;
-      if( o ) p->nCompactOut++;
-    }
-    p->nDupDropped += nDup;
-    p->nRejected += nRej;
-    if( o ){
-      p->nByte += o->nByte;
-      if( p->keys.n ) tsBufAppendByte(&p->keys, ',');
-      tsJsonQuote(&p->keys, o->zKey, strlen(o->zKey));
-    }
-  }else{
-    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
-    if( o ) mtObjRemove(p, o);
-  }
-
-done:
-  if( o ){
-    if( p->rc ) mtObjRemove(p, o);
-    mtObjFree(o);
-  }
-  for(i=0; aIn && i<nId; i++) mtInClear(&aIn[i], mtNCol(p->s));
-  sqlite3_free(aIn);
-  sqlite3_free(azOld);
-  tsBufFree(&last);
-}
-
-/* The bucket number in an object key ("<t>/date=.../bucket=<b>/..."), -1 if
-** the key has none. */
-static int mtKeyBucket(const char *zKey){
-  const char *z = strstr(zKey, "/bucket=");
-  int b = 0, n = 0;
-  if( z==0 ) return -1;
-  for(z+=8; *z>='0' && *z<='9' && n<6; z++, n++) b = b*10 + (*z-'0');
-  return n>0 && *z=='/' ? b : -1;
-}
-
-/* A manifest object considered for trimming or compaction. */
-typedef struct MtCand MtCand;
-struct MtCand {
-  sqlite3_int64 iId;
-  int64_t iDay, nByte;
-  int iBucket;
-};
-
-static int mtCandCmp(const void *pa, const void *pb){
-  const MtCand *a = (const MtCand*)pa, *b = (const MtCand*)pb;
-  if( a->iDay!=b->iDay ) return a->iDay<b->iDay ? -1 : 1;
-  if( a->iBucket!=b->iBucket ) return a->iBucket<b->iBucket ? -1 : 1;
-  return a->iId<b->iId ? -1 : a->iId>b->iId;
-}
-
-/* Objects of our writer selected by zWhere (bound ?1 = writer, ?2 = iArg),
-** sorted by (day, bucket, id).  sqlite3_free the result. */
-static MtCand *mtCandLoad(MtRun *p, const char *zWhere, int64_t iArg, int *pn){
-  MtCand *a = 0;
-  int n = 0, nAlloc = 0;
-  sqlite3_stmt *pStmt = mtPrepare(p, "SELECT id, key, nbyte, tmin FROM \"%w\".\"%w_objects\""
-                                     " WHERE writer=?1 AND %s", p->zDb, p->zTab, zWhere);
-  *pn = 0;
-  if( pStmt==0 ) return 0;
-  sqlite3_bind_text(pStmt, 1, p->zWriter, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 2, iArg);
-  while( p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    const char *zKey = (const char*)sqlite3_column_text(pStmt, 1);
-    int iB = zKey ? mtKeyBucket(zKey) : -1;
-    if( iB<0 ) continue;                   /* not a key of ours: leave it */
-    if( n==nAlloc ){
-      MtCand *aNew = sqlite3_realloc64(a, sizeof(MtCand)*(nAlloc = nAlloc ? 2*nAlloc : 64));
-      if( aNew==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
-      a = aNew;
-    }
-    a[n].iId = sqlite3_column_int64(pStmt, 0);
-    a[n].nByte = sqlite3_column_int64(pStmt, 2);
-    a[n].iDay = tsFloorDiv(sqlite3_column_int64(pStmt, 3), MT_NS_PER_DAY);
-    a[n].iBucket = iB;
-    n++;
-  }
-  if( sqlite3_finalize(pStmt)!=SQLITE_OK ) mtSqlErr(p, "reading the manifest");
-  if( p->rc ){ sqlite3_free(a); return 0; }
-  if( n>1 ) qsort(a, n, sizeof(MtCand), mtCandCmp);
-  *pn = n;
-  return a;
-}
-
-/* Retention of partly expired objects (tmin < expiry <= tmax): each is
-** rewritten without its expired rows. */
-static void mtTrim(MtRun *p){
-  int n = 0, i;
-  int64_t nDone = 0;
-  MtCand *a = mtCandLoad(p, "tmin < ?2", p->iExpire, &n);
-  for(i=0; i<n && p->rc==SQLITE_OK && nDone<p->nCompactBudget; i++){
-    mtRewrite(p, &a[i].iId, 1, a[i].iBucket, a[i].iDay, 0);
-    nDone += a[i].nByte;
-  }
-  sqlite3_free(a);
-}
-
-/*
-** Compaction: objects smaller than half the target of one day and bucket
-** are merged, in id order, into groups of at most the target size and
-** MT_COMPACT_MAXIN inputs.  A day that tiering may still add to (it ends
-** after the boundary) is merged only once it has nCompactMin small
-** objects, so an hourly pass does not rewrite the day every hour; an older
-** day is merged as soon as it has two.  At most nCompactBudget input bytes
-** per pass; the rest is left for the next pass (each merge commits on its
-** own, so the work is resumable at any point).
-*/
-static void mtCompact(MtRun *p){
-  int n = 0, i, j, k;
-  int64_t nDone = 0;
-  MtCand *a = mtCandLoad(p, "nbyte < ?2", p->nCompactTarget/2, &n);
-  sqlite3_int64 *aId = sqlite3_malloc64(sizeof(sqlite3_int64)*MT_COMPACT_MAXIN);
-  if( aId==0 && p->rc==SQLITE_OK ) mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory");
-  for(i=0; aId && i<n && p->rc==SQLITE_OK && nDone<p->nCompactBudget; i=j){
-    int bOpen;
-    for(j=i+1; j<n && a[j].iDay==a[i].iDay && a[j].iBucket==a[i].iBucket; j++){}
-    bOpen = (a[i].iDay+1)*MT_NS_PER_DAY > p->iBound;
-    if( j-i < (bOpen ? p->nCompactMin : 2) ) continue;
-    for(k=i; k<j && p->rc==SQLITE_OK && nDone<p->nCompactBudget; ){
-      int nG = 0;
-      int64_t nB = 0;
-      /* Two inputs at least (each is under half the target, so two fit),
-      ** then while the target and the pass's budget allow. */
-      while( k<j && nG<MT_COMPACT_MAXIN && (nG<2 || (nB + a[k].nByte <= p->nCompactTarget
-                                                     && nDone + nB + a[k].nByte <= p->nCompactBudget)) ){
-        aId[nG++] = a[k].iId;
-        nB += a[k++].nByte;
-      }
-      if( nG>=2 ){
-        mtRewrite(p, aId, nG, a[i].iBucket, a[i].iDay, 1);
-        nDone += nB;
-      }
-    }
-  }
-  sqlite3_free(aId);
-  sqlite3_free(a);
 }
 
 /*************************************************************************
@@ -1475,29 +825,29 @@ static void mtRetention(MtRun *p){
   char **azKey = 0;
   int nKey = 0, nAlloc = 0, i;
   char *zE = 0;
-  if( mtExec(p, "BEGIN IMMEDIATE") ) return;
-  pStmt = mtPrepare(p, "DELETE FROM \"%w\".\"%w_objects\" WHERE tmax < ?1 RETURNING key",
+  if( tsOpExec(&p->op, "BEGIN IMMEDIATE") ) return;
+  pStmt = tsOpPrepare(&p->op, "DELETE FROM \"%w\".\"%w_objects\" WHERE tmax < ?1 RETURNING key",
                     p->zDb, p->zTab);
   if( pStmt ) sqlite3_bind_int64(pStmt, 1, p->iExpire);
-  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+  while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     if( nKey==nAlloc ){
       char **a = sqlite3_realloc64(azKey, sizeof(char*)*(nAlloc = nAlloc ? 2*nAlloc : 16));
-      if( a==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
+      if( a==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
       azKey = a;
     }
     azKey[nKey] = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 0));
-    if( azKey[nKey]==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
+    if( azKey[nKey]==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
     nKey++;
   }
-  if( pStmt && sqlite3_finalize(pStmt)!=SQLITE_OK ) mtSqlErr(p, "expiring manifest rows");
-  if( p->rc==SQLITE_OK && mtExec(p, "COMMIT")==SQLITE_OK ){
+  if( pStmt && sqlite3_finalize(pStmt)!=SQLITE_OK ) tsOpSqlErr(&p->op, "expiring manifest rows");
+  if( p->op.rc==SQLITE_OK && tsOpExec(&p->op, "COMMIT")==SQLITE_OK ){
     p->nObjExpired += nKey;
     if( nKey && tsObjDeleteMany(p->pStore, (const char*const*)azKey, nKey, &zE)!=TS_OBJ_OK ){
       /* Not part of the table any more: the orphan pass retries them. */
     }
     free(zE);
   }else{
-    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+    sqlite3_exec(p->op.db, "ROLLBACK", 0, 0, 0);
   }
   for(i=0; i<nKey; i++) sqlite3_free(azKey[i]);
   sqlite3_free(azKey);
@@ -1534,15 +884,15 @@ static void mtOrphans(MtRun *p){
   l.p = p;
   l.iCutMs = mtWallMs() - p->iGrace/1000000;
   zPrefix = sqlite3_mprintf("%s/", p->zTab);
-  if( zPrefix==0 ){ mtErr(p, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
+  if( zPrefix==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
   if( tsObjList(p->pStore, zPrefix, mtListCb, &l, &zE)!=TS_OBJ_OK ){
-    mtErr(p, SQLITE_IOERR, "ts_maintain %s: listing %s: %s", p->zTab, zPrefix, zE ? zE : "failed");
+    tsOpErr(&p->op, SQLITE_IOERR, "ts_maintain %s: listing %s: %s", p->zTab, zPrefix, zE ? zE : "failed");
   }
   free(zE); zE = 0;
   sqlite3_free(zPrefix);
   /* Keep only the keys the manifest does not hold (read after the list, so
   ** an object committed meanwhile is seen as committed). */
-  pStmt = mtPrepare(p, "SELECT 1 FROM \"%w\".\"%w_objects\" WHERE key=?1", p->zDb, p->zTab);
+  pStmt = tsOpPrepare(&p->op, "SELECT 1 FROM \"%w\".\"%w_objects\" WHERE key=?1", p->zDb, p->zTab);
   azDel = l.n ? sqlite3_malloc64(sizeof(char*)*l.n) : 0;
   for(i=0; pStmt && azDel && i<l.n; i++){
     sqlite3_bind_text(pStmt, 1, l.az[i], -1, SQLITE_STATIC);
@@ -1550,9 +900,9 @@ static void mtOrphans(MtRun *p){
     sqlite3_reset(pStmt);
   }
   sqlite3_finalize(pStmt);
-  if( p->rc==SQLITE_OK && nDel ){
+  if( p->op.rc==SQLITE_OK && nDel ){
     if( tsObjDeleteMany(p->pStore, (const char*const*)azDel, nDel, &zE)!=TS_OBJ_OK ){
-      mtErr(p, SQLITE_IOERR, "ts_maintain %s: deleting orphans: %s", p->zTab, zE ? zE : "failed");
+      tsOpErr(&p->op, SQLITE_IOERR, "ts_maintain %s: deleting orphans: %s", p->zTab, zE ? zE : "failed");
     }else{
       p->nOrphan += nDel;
     }
@@ -1570,20 +920,20 @@ static void mtTable(MtRun *p, TsJsonW *pJw){
   int64_t t0 = mtWallMs();
   p->iNow = tsEnvNow(p->pEnv);
   mtConfigLoad(p);
-  if( p->rc==SQLITE_OK ) mtStoreOpen(p);
-  if( p->rc==SQLITE_OK && mtLeaseAcquire(p) ){
+  if( p->op.rc==SQLITE_OK ) mtStoreOpen(p);
+  if( p->op.rc==SQLITE_OK && mtLeaseAcquire(p) ){
     p->iBound = p->iNow - p->s->iMemRet;
     p->iExpire = p->iBound - p->s->iMagRet;
     mtTier(p);
-    if( p->rc==SQLITE_OK ) mtRetention(p);
-    if( p->rc==SQLITE_OK ) mtTrim(p);
-    if( p->rc==SQLITE_OK ) mtCompact(p);
-    if( p->rc==SQLITE_OK ) mtOrphans(p);
+    if( p->op.rc==SQLITE_OK ) mtRetention(p);
+    if( p->op.rc==SQLITE_OK ) mtTrim(p);
+    if( p->op.rc==SQLITE_OK ) mtCompact(p);
+    if( p->op.rc==SQLITE_OK ) mtOrphans(p);
     mtLeaseRelease(p);
     /* Chunks were deleted and written behind the handle's back. */
     tsTableInvalidate(p->pTab);
   }
-  if( p->rc ) return;
+  if( p->op.rc ) return;
   tsJwObjBegin(pJw);
   tsJwKeyStr(pJw, "table", p->zTab);
   if( p->zBusy ){
@@ -1763,7 +1113,7 @@ static void maintainFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   for(i=0; i<nTab && rc==SQLITE_OK; i++){
     MtRun run;
     memset(&run, 0, sizeof(run));
-    run.db = db; run.pEnv = pEnv; run.iGrace = opts.iGrace;
+    tsOpInit(&run.op, db, "ts_maintain"); run.pEnv = pEnv; run.iGrace = opts.iGrace;
     run.nCompactTarget = opts.nTarget;
     run.nCompactBudget = opts.nBudget;
     run.nCompactMin = opts.nMin;
@@ -1773,17 +1123,18 @@ static void maintainFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       run.s = tsTableSchema(run.pTab);
       run.zDb = tsTableDb(run.pTab);
       run.zTab = tsTableName(run.pTab);
+      run.op.zObj = run.zTab;
       mtTable(&run, &jw);
-      rc = run.rc;
+      rc = run.op.rc;
     }else{
-      run.zErr = sqlite3_mprintf("ts_maintain: %s", zErr ? zErr : sqlite3_errstr(rc));
+      run.op.zErr = sqlite3_mprintf("ts_maintain: %s", zErr ? zErr : sqlite3_errstr(rc));
       sqlite3_free(zErr); zErr = 0;
     }
     if( rc && rc!=SQLITE_NOMEM ){
-      sqlite3_result_error(ctx, run.zErr ? run.zErr : "ts_maintain: out of memory", -1);
+      sqlite3_result_error(ctx, run.op.zErr ? run.op.zErr : "ts_maintain: out of memory", -1);
       sqlite3_result_error_code(ctx, rc);
     }
-    sqlite3_free(run.zErr);
+    sqlite3_free(run.op.zErr);
     mtRunClear(&run);
   }
   tsJwArrEnd(&jw);
@@ -1792,12 +1143,11 @@ static void maintainFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   sqlite3_free(zDb);
   sqlite3_free(zOne);
   if( rc==SQLITE_OK ){
-    if( tsJwError(&jw) || out.bErr ) sqlite3_result_error_nomem(ctx);
-    else sqlite3_result_text(ctx, (const char*)out.a, (int)out.n, SQLITE_TRANSIENT);
-  }else if( rc==SQLITE_NOMEM ){
-    sqlite3_result_error_nomem(ctx);
+    tsOpResultJson(ctx, &out, &jw);
+  }else{
+    if( rc==SQLITE_NOMEM ) sqlite3_result_error_nomem(ctx);
+    tsBufFree(&out);
   }
-  tsBufFree(&out);
 }
 
 int tsMaintainRegister(sqlite3 *db, TsEnv *pEnv){

@@ -8,6 +8,7 @@
 void tsOpInit(TsOp *p, sqlite3 *db, const char *zFunc){
   p->db = db;
   p->zFunc = zFunc;
+  p->zObj = 0;
   p->rc = SQLITE_OK;
   p->zErr = 0;
 }
@@ -44,7 +45,8 @@ void tsOpSqlErr(TsOp *p, const char *zWhat){
   rc = sqlite3_errcode(p->db);
   if( rc==SQLITE_NOMEM ){ tsOpOom(p); return; }
   opSet(p, rc==SQLITE_OK ? SQLITE_ERROR : rc,
-        sqlite3_mprintf("%s: %s: %s", p->zFunc, zWhat, sqlite3_errmsg(p->db)));
+        sqlite3_mprintf("%s%s%s: %s: %s", p->zFunc, p->zObj ? " " : "", p->zObj ? p->zObj : "",
+                        zWhat, sqlite3_errmsg(p->db)));
 }
 
 sqlite3_stmt *tsOpPrepare(TsOp *p, const char *zFmt, ...){
@@ -94,8 +96,14 @@ void *tsOpMallocZero(TsOp *p, sqlite3_uint64 n){
   return a;
 }
 
+void tsOpResultJson(sqlite3_context *ctx, TsBuf *pBuf, TsJsonW *pJw){
+  if( tsJwError(pJw) || pBuf->bErr ) sqlite3_result_error_nomem(ctx);
+  else sqlite3_result_text(ctx, (const char*)pBuf->a, (int)pBuf->n, SQLITE_TRANSIENT);
+  tsBufFree(pBuf);
+}
+
 void tsOpResultError(TsOp *p, sqlite3_context *ctx){
-  if( p->rc==SQLITE_NOMEM && p->zErr==0 ){
+  if( p->rc==SQLITE_NOMEM ){
     sqlite3_result_error_nomem(ctx);
     return;
   }

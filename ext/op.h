@@ -10,8 +10,9 @@
 ** end (or before anything irreversible such as a network delete).
 **
 ** Message convention: tsOpErr takes the whole message (the caller names
-** what failed, with its key or path); tsOpSqlErr and tsOpOom prefix the
-** operation's name: "<zFunc>: <what>: <sqlite3_errmsg>".
+** what failed, with its key or path); tsOpSqlErr prefixes the operation's
+** name and object, "<zFunc> <zObj>: <what>: <sqlite3_errmsg>" ("<zFunc>:
+** ..." while zObj is NULL), and tsOpOom says "<zFunc>: out of memory".
 **
 ** Embed a TsOp as the first member of an operation's run struct and pass
 ** &p->op; the TsOp owns zErr (sqlite3_malloc'd) and frees it in tsOpClear.
@@ -19,11 +20,15 @@
 #ifndef TS_OP_H
 #define TS_OP_H
 #include "tslite.h"
+#include "tsbuf.h"
+#include "jsonw.h"
 
 typedef struct TsOp TsOp;
 struct TsOp {
   sqlite3 *db;            /* the connection the operation runs on */
   const char *zFunc;      /* its SQL name, e.g. "ts_backup" (static) */
+  const char *zObj;       /* what it works on, e.g. the table name, or NULL
+                          ** (not owned: set it once the name is known) */
   int rc;                 /* first error's code, SQLITE_OK while none */
   char *zErr;             /* first error's message (owned), or NULL */
 };
@@ -39,7 +44,8 @@ void tsOpSqlErr(TsOp *p, const char *zWhat); /* from the connection's errcode/er
 /* Prepare a statement of formatted text (identifiers with "%w" inside
 ** "...", literals with %Q; data is bound by the caller).  NULL on error. */
 sqlite3_stmt *tsOpPrepare(TsOp *p, const char *zFmt, ...);
-/* Run one statement of fixed text; returns op.rc. */
+/* Run one statement of fixed text; returns op.rc (a no-op returning the
+** recorded code after an error: run ROLLBACK with sqlite3_exec). */
 int tsOpExec(TsOp *p, const char *zSql);
 /* Step pStmt to its end (DONE), recording an error otherwise; returns op.rc.
 ** Does not reset or finalize. */
@@ -50,5 +56,10 @@ void *tsOpMallocZero(TsOp *p, sqlite3_uint64 n);
 
 /* Report the recorded error on ctx (SQLITE_NOMEM as sqlite3_result_error_nomem). */
 void tsOpResultError(TsOp *p, sqlite3_context *ctx);
+
+/* Set the function's result to the JSON text in pBuf, written through pJw
+** (common/jsonw.h), or to SQLITE_NOMEM when either ran out of memory.
+** Frees pBuf. */
+void tsOpResultJson(sqlite3_context *ctx, TsBuf *pBuf, TsJsonW *pJw);
 
 #endif /* TS_OP_H */

@@ -41,6 +41,7 @@
 ** Owns: the run (RsRun) and everything it allocates.
 */
 #include "backup.h"
+#include "op.h"
 #include "chunk.h"
 #include "parquet.h"
 #include "jsonw.h"
@@ -102,11 +103,10 @@ struct RsGrp {
 
 typedef struct RsRun RsRun;
 struct RsRun {
-  sqlite3 *db;
+  TsOp op;                         /* connection + first error (op.h) */
   TsEnv *pEnv;
   char *zDb, *zTab;                /* the new table */
   const char *zUri;
-  int rc; char *zErr;
   TsObjStore *pLoc, *pDst;
   char *zDstUri;
   char *zJson;                     /* the manifest */
@@ -128,44 +128,6 @@ struct RsRun {
   /* counters */
   int64_t nMemRows, nColdRows, nColdObjs, nExpRows, nExpObjs, nVerified, nBytes, nServer;
 };
-
-static void rsErr(RsRun *p, int rc, const char *zFmt, ...){
-  va_list ap;
-  char *z;
-  if( p->rc ) return;
-  va_start(ap, zFmt);
-  z = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  p->rc = rc ? rc : SQLITE_ERROR;
-  sqlite3_free(p->zErr);
-  p->zErr = z;
-}
-static void rsOom(RsRun *p){ rsErr(p, SQLITE_NOMEM, "ts_restore: out of memory"); }
-
-static char *rsDup(RsRun *p, const char *z){
-  char *r;
-  if( z==0 ) return 0;
-  r = sqlite3_mprintf("%s", z);
-  if( r==0 ) rsOom(p);
-  return r;
-}
-
-static sqlite3_stmt *rsPrepare(RsRun *p, const char *zFmt, ...){
-  va_list ap;
-  char *zSql;
-  sqlite3_stmt *pStmt = 0;
-  if( p->rc ) return 0;
-  va_start(ap, zFmt);
-  zSql = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  if( zSql==0 ){ rsOom(p); return 0; }
-  if( sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0)!=SQLITE_OK ){
-    rsErr(p, sqlite3_errcode(p->db), "ts_restore %s: %s", p->zTab, sqlite3_errmsg(p->db));
-    pStmt = 0;
-  }
-  sqlite3_free(zSql);
-  return pStmt;
-}
 
 static void rsRunFree(RsRun *p){
   int i, j;
@@ -201,7 +163,7 @@ static void rsRunFree(RsRun *p){
   sqlite3_free(p->zJson); sqlite3_free(p->zId); sqlite3_free(p->zSrcTab);
   sqlite3_free(p->zWantBackup);
   sqlite3_free(p->zDb); sqlite3_free(p->zTab);
-  sqlite3_free(p->zErr);
+  sqlite3_free(p->op.zErr);
 }
 
 static int rsInterval(const char *z, int64_t *pv){
@@ -217,7 +179,7 @@ static void rsOptSet(RsRun *p, const char *zK, const char *zV){
   for(i=0; i<p->nOpt; i++){
     if( strcmp(p->azOptK[i], zK)==0 ){
       sqlite3_free(p->azOptV[i]);
-      p->azOptV[i] = rsDup(p, zV);
+      p->azOptV[i] = tsOpDup(&p->op, zV);
       return;
     }
   }
@@ -226,9 +188,9 @@ static void rsOptSet(RsRun *p, const char *zK, const char *zV){
     char **aV = aK ? sqlite3_realloc64(p->azOptV, sizeof(char*)*(p->nOpt+1)) : 0;
     if( aK ) p->azOptK = aK;
     if( aV ) p->azOptV = aV;
-    if( aK==0 || aV==0 ){ rsOom(p); return; }
-    p->azOptK[p->nOpt] = rsDup(p, zK);
-    p->azOptV[p->nOpt] = rsDup(p, zV);
+    if( aK==0 || aV==0 ){ tsOpOom(&p->op); return; }
+    p->azOptK[p->nOpt] = tsOpDup(&p->op, zK);
+    p->azOptV[p->nOpt] = tsOpDup(&p->op, zV);
     p->nOpt++;
   }
 }
@@ -244,44 +206,44 @@ static void rsOptions(RsRun *p, const char *zJson){
   sqlite3_stmt *pStmt;
   int bObj = 0, i;
   if( zJson==0 ) return;
-  pStmt = rsPrepare(p, "SELECT CASE WHEN json_valid(?1) THEN json_type(?1)='object' ELSE 0 END");
+  pStmt = tsOpPrepare(&p->op, "SELECT CASE WHEN json_valid(?1) THEN json_type(?1)='object' ELSE 0 END");
   if( pStmt==0 ) return;
   sqlite3_bind_text(pStmt, 1, zJson, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ) bObj = sqlite3_column_int(pStmt, 0);
   sqlite3_finalize(pStmt);
-  if( !bObj ){ rsErr(p, SQLITE_ERROR, "ts_restore: options must be a JSON object"); return; }
-  pStmt = rsPrepare(p, "SELECT key, value, type FROM json_each(?1)");
+  if( !bObj ){ tsOpErr(&p->op, SQLITE_ERROR, "ts_restore: options must be a JSON object"); return; }
+  pStmt = tsOpPrepare(&p->op, "SELECT key, value, type FROM json_each(?1)");
   if( pStmt ) sqlite3_bind_text(pStmt, 1, zJson, -1, SQLITE_STATIC);
-  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+  while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zK = (const char*)sqlite3_column_text(pStmt, 0);
     const char *zV = (const char*)sqlite3_column_text(pStmt, 1);
     const char *zT = (const char*)sqlite3_column_text(pStmt, 2);
     if( zK==0 ) continue;
     if( strcmp(zK, "backup")==0 ){
       if( zT==0 || strcmp(zT, "text")!=0 || zV==0 || zV[0]==0 || strchr(zV, '/') ){
-        rsErr(p, SQLITE_ERROR, "ts_restore: option backup must be a backup id as ts_backup "
+        tsOpErr(&p->op, SQLITE_ERROR, "ts_restore: option backup must be a backup id as ts_backup "
               "returned it (like \"00000002-1a2b3c4d\"), not %s", zV ? zV : "null");
       }else{
         sqlite3_free(p->zWantBackup);
-        p->zWantBackup = rsDup(p, zV);
+        p->zWantBackup = tsOpDup(&p->op, zV);
       }
       continue;
     }
     if( strcmp(zK, "partition_key")==0 || strcmp(zK, "measure_name")==0 ){
-      rsErr(p, SQLITE_ERROR, "ts_restore: option %s cannot change at restore (the backup's "
+      tsOpErr(&p->op, SQLITE_ERROR, "ts_restore: option %s cannot change at restore (the backup's "
             "cold objects are partitioned and sorted by the source's)", zK);
       break;
     }
     for(i=0; i<RS_NOPT; i++) if( strcmp(zK, azRsOpt[i])==0 ) break;
     if( i==RS_NOPT ){
-      rsErr(p, SQLITE_ERROR, "ts_restore: unknown option '%s' (expected backup, "
+      tsOpErr(&p->op, SQLITE_ERROR, "ts_restore: unknown option '%s' (expected backup, "
             "memory_retention, magnetic_retention, magnetic_writes, partition_enforcement, "
             "storage, s3_endpoint, s3_region, s3_url_style)", zK);
       break;
     }
     if( zT && (strcmp(zT, "true")==0 || strcmp(zT, "false")==0) ) zV = zT;
     if( zV==0 || (zT && (strcmp(zT, "object")==0 || strcmp(zT, "array")==0)) ){
-      rsErr(p, SQLITE_ERROR, "ts_restore: option %s must be a string, number or boolean", zK);
+      tsOpErr(&p->op, SQLITE_ERROR, "ts_restore: option %s must be a string, number or boolean", zK);
       break;
     }
     rsOptSet(p, zK, zV);
@@ -295,28 +257,28 @@ static void rsOptions(RsRun *p, const char *zJson){
 static void rsPickBackup(RsRun *p){
   char *zKey = 0, *zE = 0;
   int rc;
-  if( p->rc ) return;
+  if( p->op.rc ) return;
   if( p->zWantBackup ){
     size_t n = strlen(p->zWantBackup);
     zKey = sqlite3_mprintf("%s%s%s", TS_BK_MANIFEST_DIR, p->zWantBackup,
                            n>5 && strcmp(p->zWantBackup+n-5, ".json")==0 ? "" : ".json");
-    if( zKey==0 ){ rsOom(p); return; }
+    if( zKey==0 ){ tsOpOom(&p->op); return; }
   }else{
     char **az = 0;
     int n = 0;
     rc = tsBkManifestList("ts_restore", p->pLoc, p->zUri, &az, &n, &zE);
-    if( rc ){ p->rc = rc; p->zErr = zE; return; }
+    if( rc ){ p->op.rc = rc; p->op.zErr = zE; return; }
     if( n==0 ){
-      rsErr(p, SQLITE_ERROR, "ts_restore: no backup in '%s' (no %s*.json manifest)", p->zUri,
+      tsOpErr(&p->op, SQLITE_ERROR, "ts_restore: no backup in '%s' (no %s*.json manifest)", p->zUri,
             TS_BK_MANIFEST_DIR);
     }else{
-      zKey = rsDup(p, az[n-1]);
+      zKey = tsOpDup(&p->op, az[n-1]);
     }
     sqlite3_free(az);
     if( zKey==0 ) return;
   }
-  rc = tsBkManifestRead("ts_restore", p->db, p->pLoc, p->zUri, zKey, &p->zJson, &zE);
-  if( rc ){ p->rc = rc; p->zErr = zE; }
+  rc = tsBkManifestRead("ts_restore", p->op.db, p->pLoc, p->zUri, zKey, &p->zJson, &zE);
+  if( rc ){ p->op.rc = rc; p->op.zErr = zE; }
   sqlite3_free(zKey);
 }
 
@@ -329,59 +291,59 @@ static int rsTypeOf(const char *z){
 static void rsParseManifest(RsRun *p){
   sqlite3_stmt *pStmt;
   int nAlloc = 0;
-  if( p->rc ) return;
-  pStmt = rsPrepare(p, "SELECT json_extract(?1, '$.id'), json_extract(?1, '$.table')");
+  if( p->op.rc ) return;
+  pStmt = tsOpPrepare(&p->op, "SELECT json_extract(?1, '$.id'), json_extract(?1, '$.table')");
   if( pStmt ){
     sqlite3_bind_text(pStmt, 1, p->zJson, -1, SQLITE_STATIC);
     if( sqlite3_step(pStmt)==SQLITE_ROW ){
-      p->zId = rsDup(p, (const char*)sqlite3_column_text(pStmt, 0));
-      p->zSrcTab = rsDup(p, (const char*)sqlite3_column_text(pStmt, 1));
+      p->zId = tsOpDup(&p->op, (const char*)sqlite3_column_text(pStmt, 0));
+      p->zSrcTab = tsOpDup(&p->op, (const char*)sqlite3_column_text(pStmt, 1));
     }
     sqlite3_finalize(pStmt);
   }
-  if( p->rc==SQLITE_OK && (p->zId==0 || p->zSrcTab==0) ){
-    rsErr(p, SQLITE_CORRUPT, "ts_restore: the backup manifest in '%s' has no id or table", p->zUri);
+  if( p->op.rc==SQLITE_OK && (p->zId==0 || p->zSrcTab==0) ){
+    tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: the backup manifest in '%s' has no id or table", p->zUri);
   }
   /* Schema. */
-  pStmt = rsPrepare(p, "SELECT json_extract(value, '$.name'), json_extract(value, '$.type') "
+  pStmt = tsOpPrepare(&p->op, "SELECT json_extract(value, '$.name'), json_extract(value, '$.type') "
                        "FROM json_each(?1, '$.schema.columns')");
   if( pStmt ) sqlite3_bind_text(pStmt, 1, p->zJson, -1, SQLITE_STATIC);
-  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+  while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zN = (const char*)sqlite3_column_text(pStmt, 0);
     const char *zT = (const char*)sqlite3_column_text(pStmt, 1);
     if( zN==0 || zT==0 || (strcmp(zT, "DIMENSION")!=0 && rsTypeOf(zT)==0) ){
-      rsErr(p, SQLITE_CORRUPT, "ts_restore: backup %s in '%s': bad column in the schema",
+      tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s in '%s': bad column in the schema",
             p->zId, p->zUri);
       break;
     }
     if( strcmp(zT, "DIMENSION")==0 ){
       char **a = sqlite3_realloc64(p->azDim, sizeof(char*)*(p->nDim+1));
-      if( a==0 ){ rsOom(p); break; }
-      p->azDim = a; a[p->nDim++] = rsDup(p, zN);
+      if( a==0 ){ tsOpOom(&p->op); break; }
+      p->azDim = a; a[p->nDim++] = tsOpDup(&p->op, zN);
     }else{
       char **a = sqlite3_realloc64(p->azMeas, sizeof(char*)*(p->nMeas+1));
       int *t = a ? sqlite3_realloc64(p->aMeasType, sizeof(int)*(p->nMeas+1)) : 0;
       if( a ) p->azMeas = a;
       if( t ) p->aMeasType = t;
-      if( a==0 || t==0 ){ rsOom(p); break; }
-      a[p->nMeas] = rsDup(p, zN); t[p->nMeas] = rsTypeOf(zT); p->nMeas++;
+      if( a==0 || t==0 ){ tsOpOom(&p->op); break; }
+      a[p->nMeas] = tsOpDup(&p->op, zN); t[p->nMeas] = rsTypeOf(zT); p->nMeas++;
     }
   }
   sqlite3_finalize(pStmt);
-  if( p->rc==SQLITE_OK && p->nMeas==0 ){
-    rsErr(p, SQLITE_CORRUPT, "ts_restore: backup %s in '%s' has no measure columns", p->zId, p->zUri);
+  if( p->op.rc==SQLITE_OK && p->nMeas==0 ){
+    tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s in '%s' has no measure columns", p->zId, p->zUri);
   }
   /* Source options (overridden later by options_json). */
-  pStmt = rsPrepare(p, "SELECT key, value FROM json_each(?1, '$.options')");
+  pStmt = tsOpPrepare(&p->op, "SELECT key, value FROM json_each(?1, '$.options')");
   if( pStmt ) sqlite3_bind_text(pStmt, 1, p->zJson, -1, SQLITE_STATIC);
-  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+  while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zK = (const char*)sqlite3_column_text(pStmt, 0);
     const char *zV = (const char*)sqlite3_column_text(pStmt, 1);
     if( zK && zV ) rsOptSet(p, zK, zV);
   }
   sqlite3_finalize(pStmt);
   /* Files. */
-  pStmt = rsPrepare(p,
+  pStmt = tsOpPrepare(&p->op,
       "SELECT json_extract(value, '$.path'), json_extract(value, '$.kind'), "
       "json_extract(value, '$.sha256'), json_extract(value, '$.bytes'), "
       "json_extract(value, '$.rows'), json_extract(value, '$.tmin'), json_extract(value, '$.tmax'), "
@@ -390,7 +352,7 @@ static void rsParseManifest(RsRun *p){
       "json_extract(value, '$.object.footer'), json_extract(value, '$.object.nseries') "
       "FROM json_each(?1, '$.files')");
   if( pStmt ) sqlite3_bind_text(pStmt, 1, p->zJson, -1, SQLITE_STATIC);
-  while( pStmt && p->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+  while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zPath = (const char*)sqlite3_column_text(pStmt, 0);
     const char *zKind = (const char*)sqlite3_column_text(pStmt, 1);
     const char *zSha = (const char*)sqlite3_column_text(pStmt, 2);
@@ -398,18 +360,18 @@ static void rsParseManifest(RsRun *p){
     if( zPath==0 || zKind==0 || zSha==0 || strlen(zSha)!=64
      || (strcmp(zKind, "memory")!=0 && strcmp(zKind, "cold")!=0)
      || (strcmp(zKind, "cold")==0 && sqlite3_column_type(pStmt, 7)!=SQLITE_TEXT) ){
-      rsErr(p, SQLITE_CORRUPT, "ts_restore: backup %s in '%s': damaged file entry%s%s",
+      tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s in '%s': damaged file entry%s%s",
             p->zId, p->zUri, zPath ? " " : "", zPath ? zPath : "");
       break;
     }
     if( p->nFile==nAlloc ){
       RsFile *a = sqlite3_realloc64(p->aFile, sizeof(RsFile)*(nAlloc = nAlloc ? 2*nAlloc : 64));
-      if( a==0 ){ rsOom(p); break; }
+      if( a==0 ){ tsOpOom(&p->op); break; }
       p->aFile = a;
     }
     f = &p->aFile[p->nFile++];
     memset(f, 0, sizeof(*f));
-    f->zPath = rsDup(p, zPath);
+    f->zPath = tsOpDup(&p->op, zPath);
     f->bCold = zKind[0]=='c';
     memcpy(f->zSha, zSha, 65);
     f->nByte = sqlite3_column_int64(pStmt, 3);
@@ -420,16 +382,16 @@ static void rsParseManifest(RsRun *p){
     if( f->bCold ){
       const char *zF = (const char*)sqlite3_column_text(pStmt, 10);
       const char *zFt = (const char*)sqlite3_column_text(pStmt, 11);
-      f->zKey = rsDup(p, (const char*)sqlite3_column_text(pStmt, 7));
-      f->zPkMin = rsDup(p, (const char*)sqlite3_column_text(pStmt, 8));
-      f->zPkMax = rsDup(p, (const char*)sqlite3_column_text(pStmt, 9));
+      f->zKey = tsOpDup(&p->op, (const char*)sqlite3_column_text(pStmt, 7));
+      f->zPkMin = tsOpDup(&p->op, (const char*)sqlite3_column_text(pStmt, 8));
+      f->zPkMax = tsOpDup(&p->op, (const char*)sqlite3_column_text(pStmt, 9));
       if( zF ){
         f->aFilter = tsBkHexDecode(zF, &f->nFilter);
-        if( f->aFilter==0 ) rsErr(p, SQLITE_CORRUPT, "ts_restore: backup %s: bad series_filter of %s", p->zId, zPath);
+        if( f->aFilter==0 ) tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s: bad series_filter of %s", p->zId, zPath);
       }
       if( zFt ){
         f->aFooter = tsBkHexDecode(zFt, &f->nFooter);
-        if( f->aFooter==0 ) rsErr(p, SQLITE_CORRUPT, "ts_restore: backup %s: bad footer of %s", p->zId, zPath);
+        if( f->aFooter==0 ) tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s: bad footer of %s", p->zId, zPath);
       }
       if( sqlite3_column_type(pStmt, 12)!=SQLITE_NULL ) f->nSeries = sqlite3_column_int64(pStmt, 12);
     }
@@ -461,7 +423,7 @@ static char *rsCreateSql(RsRun *p){
     bOk = zK[0] && zK[j]==0;
     if( !bOk ){
       tsBufFree(&b);
-      rsErr(p, SQLITE_CORRUPT, "ts_restore: backup %s: bad option name in the manifest", p->zId);
+      tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s: bad option name in the manifest", p->zId);
       return 0;
     }
     z = sqlite3_mprintf(", %s = %Q", zK, p->azOptV[i]);
@@ -469,10 +431,10 @@ static char *rsCreateSql(RsRun *p){
   }
   tsBufAppendStr(&b, ")");
   tsBufAppendByte(&b, 0);
-  if( b.bErr ){ tsBufFree(&b); rsOom(p); return 0; }
+  if( b.bErr ){ tsBufFree(&b); tsOpOom(&p->op); return 0; }
   z = sqlite3_mprintf("%s", (char*)b.a);
   tsBufFree(&b);
-  if( z==0 ) rsOom(p);
+  if( z==0 ) tsOpOom(&p->op);
   return z;
 }
 
@@ -481,32 +443,32 @@ static void rsCheckTarget(RsRun *p){
   char *zSql;
   const char *zV;
   int rc;
-  if( p->rc ) return;
-  pStmt = rsPrepare(p, "SELECT 1 FROM \"%w\".sqlite_schema WHERE name=?1 COLLATE NOCASE", p->zDb);
+  if( p->op.rc ) return;
+  pStmt = tsOpPrepare(&p->op, "SELECT 1 FROM \"%w\".sqlite_schema WHERE name=?1 COLLATE NOCASE", p->zDb);
   if( pStmt==0 ) return;
   sqlite3_bind_text(pStmt, 1, p->zTab, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    rsErr(p, SQLITE_ERROR, "ts_restore: a table named '%s' already exists in schema %s "
+    tsOpErr(&p->op, SQLITE_ERROR, "ts_restore: a table named '%s' already exists in schema %s "
           "(restore always creates a new table)", p->zTab, p->zDb);
   }
   sqlite3_finalize(pStmt);
-  if( p->rc ) return;
+  if( p->op.rc ) return;
   /* Dry run of the CREATE: the options are checked before anything is copied. */
   zSql = rsCreateSql(p);
   if( zSql==0 ) return;
-  rc = sqlite3_exec(p->db, "BEGIN", 0, 0, 0);
-  if( rc==SQLITE_OK ) rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
-  if( rc!=SQLITE_OK ) rsErr(p, rc, "ts_restore %s: %s", p->zTab, sqlite3_errmsg(p->db));
-  sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+  rc = sqlite3_exec(p->op.db, "BEGIN", 0, 0, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_exec(p->op.db, zSql, 0, 0, 0);
+  if( rc!=SQLITE_OK ) tsOpErr(&p->op, rc, "ts_restore %s: %s", p->zTab, sqlite3_errmsg(p->op.db));
+  sqlite3_exec(p->op.db, "ROLLBACK", 0, 0, 0);
   sqlite3_free(zSql);
-  if( p->rc ) return;
+  if( p->op.rc ) return;
   p->iMemRet = 6*3600LL*1000000000LL;
   p->iMagRet = 73000LL*86400LL*1000000000LL;
   if( (zV = rsOptGet(p, "memory_retention"))!=0 && rsInterval(zV, &p->iMemRet) ){
-    rsErr(p, SQLITE_ERROR, "ts_restore %s: bad memory_retention '%s'", p->zTab, zV);
+    tsOpErr(&p->op, SQLITE_ERROR, "ts_restore %s: bad memory_retention '%s'", p->zTab, zV);
   }
   if( (zV = rsOptGet(p, "magnetic_retention"))!=0 && rsInterval(zV, &p->iMagRet) ){
-    rsErr(p, SQLITE_ERROR, "ts_restore %s: bad magnetic_retention '%s'", p->zTab, zV);
+    tsOpErr(&p->op, SQLITE_ERROR, "ts_restore %s: bad magnetic_retention '%s'", p->zTab, zV);
   }
   p->iNow = tsEnvNow(p->pEnv);
   p->iExpire = p->iNow - p->iMemRet - p->iMagRet;
@@ -523,21 +485,21 @@ static void rsVerifyMemory(RsRun *p, RsFile *f){
   tsBufInit(&b);
   rc = tsObjGet(p->pLoc, f->zPath, 0, -1, &b, &zE);
   if( rc==TS_OBJ_NOTFOUND ){
-    rsErr(p, SQLITE_ERROR, "ts_restore: backup %s is incomplete: file '%s' is missing from '%s'",
+    tsOpErr(&p->op, SQLITE_ERROR, "ts_restore: backup %s is incomplete: file '%s' is missing from '%s'",
           p->zId, f->zPath, p->zUri);
   }else if( rc!=TS_OBJ_OK || b.bErr ){
-    rsErr(p, SQLITE_IOERR, "ts_restore: reading '%s' of backup %s in '%s': %s", f->zPath, p->zId,
+    tsOpErr(&p->op, SQLITE_IOERR, "ts_restore: reading '%s' of backup %s in '%s': %s", f->zPath, p->zId,
           p->zUri, b.bErr ? "out of memory" : (zE ? zE : "failed"));
   }else{
     tsBkSha256(b.a ? b.a : (const unsigned char*)"", b.n, zSha);
     if( (int64_t)b.n!=f->nByte || strcmp(zSha, f->zSha)!=0 ){
-      rsErr(p, SQLITE_CORRUPT, "ts_restore: backup %s is damaged: file '%s' in '%s' has "
+      tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s is damaged: file '%s' in '%s' has "
             "%lld bytes with sha256 %s, its manifest says %lld bytes with sha256 %s", p->zId,
             f->zPath, p->zUri, (long long)b.n, zSha, (long long)f->nByte, f->zSha);
     }else{
       size_t n;
       f->aData = sqlite3_malloc64(b.n ? b.n : 1);
-      if( f->aData==0 ) rsOom(p);
+      if( f->aData==0 ) tsOpOom(&p->op);
       else if( b.n ) memcpy(f->aData, b.a, b.n);
       (void)n;
       p->nVerified++;
@@ -569,7 +531,7 @@ static char *rsNewKey(RsRun *p, const char *zKey){
     for(i=0; i<8; i++) snprintf(zId+2*i, 3, "%02x", a[i]);
     z = sqlite3_mprintf("%s/restored/%s-%s.parquet", p->zTab, p->zWriter, zId);
   }
-  if( z==0 ) rsOom(p);
+  if( z==0 ) tsOpOom(&p->op);
   return z;
 }
 
@@ -580,22 +542,22 @@ static void rsCopyCold(RsRun *p, RsFile *f){
   int bServer = 0, rc;
   if( p->pDst==0 ){
     char *zE2 = 0;
-    rc = tsBkTableStoreOpen("ts_restore", p->db, p->zDb, p->zTab, rsOptGet(p, "storage"),
+    rc = tsBkTableStoreOpen("ts_restore", p->op.db, p->zDb, p->zTab, rsOptGet(p, "storage"),
                             rsOptGet(p, "s3_endpoint"), rsOptGet(p, "s3_region"),
                             rsOptGet(p, "s3_url_style"), &p->pDst, &p->zDstUri, &zE2);
-    if( rc ){ p->rc = rc; p->zErr = zE2; return; }
+    if( rc ){ p->op.rc = rc; p->op.zErr = zE2; return; }
   }
   f->zNewKey = rsNewKey(p, f->zKey);
   if( f->zNewKey==0 ) return;
   rc = tsObjCopyAcross(p->pLoc, f->zPath, p->pDst, f->zNewKey, &bServer, &zE);
   if( rc==TS_OBJ_NOTFOUND ){
-    rsErr(p, SQLITE_ERROR, "ts_restore: backup %s is incomplete: file '%s' is missing from '%s'",
+    tsOpErr(&p->op, SQLITE_ERROR, "ts_restore: backup %s is incomplete: file '%s' is missing from '%s'",
           p->zId, f->zPath, p->zUri);
     free(zE);
     return;
   }
   if( rc!=TS_OBJ_OK ){
-    rsErr(p, SQLITE_IOERR, "ts_restore: copying '%s' of backup %s to '%s': %s", f->zPath, p->zId,
+    tsOpErr(&p->op, SQLITE_IOERR, "ts_restore: copying '%s' of backup %s to '%s': %s", f->zPath, p->zId,
           p->zDstUri, zE ? zE : "failed");
     free(zE);
     return;
@@ -605,10 +567,10 @@ static void rsCopyCold(RsRun *p, RsFile *f){
   p->nServer += bServer;
   rc = tsBkHashObject(p->pDst, f->zNewKey, zSha, &nByte, &zE);
   if( rc!=TS_OBJ_OK ){
-    rsErr(p, SQLITE_IOERR, "ts_restore: reading back '%s' in '%s': %s", f->zNewKey, p->zDstUri,
+    tsOpErr(&p->op, SQLITE_IOERR, "ts_restore: reading back '%s' in '%s': %s", f->zNewKey, p->zDstUri,
           zE ? zE : "failed");
   }else if( nByte!=f->nByte || strcmp(zSha, f->zSha)!=0 ){
-    rsErr(p, SQLITE_CORRUPT, "ts_restore: backup %s is damaged: file '%s' in '%s' has %lld bytes "
+    tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s is damaged: file '%s' in '%s' has %lld bytes "
           "with sha256 %s, its manifest says %lld bytes with sha256 %s", p->zId, f->zPath,
           p->zUri, (long long)nByte, zSha, (long long)f->nByte, f->zSha);
   }else{
@@ -664,11 +626,11 @@ static int rsSeriesFor(RsRun *p, const char **azDim, const int *anDim, const cha
   }
   tsBufAppendVarint(pKey, (uint64_t)nM);
   tsBufAppend(pKey, zM, (size_t)nM);
-  if( pKey->bErr ){ rsOom(p); return -1; }
+  if( pKey->bErr ){ tsOpOom(&p->op); return -1; }
   if( p->nSeries*2 >= p->nHash ){
     int nNew = p->nHash ? 2*p->nHash : 1024;
     int *aNew = sqlite3_malloc64(sizeof(int)*nNew);
-    if( aNew==0 ){ rsOom(p); return -1; }
+    if( aNew==0 ){ tsOpOom(&p->op); return -1; }
     memset(aNew, 0, sizeof(int)*nNew);
     for(i=0; i<p->nSeries; i++){
       j = (int)(rsFnv(p->aSeries[i].aKey, p->aSeries[i].nKey) & (uint32_t)(nNew-1));
@@ -686,7 +648,7 @@ static int rsSeriesFor(RsRun *p, const char **azDim, const int *anDim, const cha
   if( p->nSeries==p->nSeriesAlloc ){
     int n = p->nSeriesAlloc ? 2*p->nSeriesAlloc : 64;
     RsSeries *a = sqlite3_realloc64(p->aSeries, sizeof(RsSeries)*n);
-    if( a==0 ){ rsOom(p); return -1; }
+    if( a==0 ){ tsOpOom(&p->op); return -1; }
     p->aSeries = a; p->nSeriesAlloc = n;
   }
   {
@@ -697,7 +659,7 @@ static int rsSeriesFor(RsRun *p, const char **azDim, const int *anDim, const cha
     s->anDim = sqlite3_malloc64(sizeof(int)*(p->nDim+1));
     if( s->aKey==0 || s->azDim==0 || s->anDim==0 ){
       sqlite3_free(s->aKey); sqlite3_free((void*)s->azDim); sqlite3_free(s->anDim);
-      rsOom(p); return -1;
+      tsOpOom(&p->op); return -1;
     }
     memcpy(s->aKey, pKey->a, pKey->n);
     s->nKey = (int)pKey->n;
@@ -724,17 +686,17 @@ static void rsLoadMemFile(RsRun *p, RsFile *f){
   TsBuf key;
   m.a = f->aData; m.n = f->nByte;
   if( tsPqReaderOpen(&pR, rsMemRead, &m, f->nByte, &zE)!=TS_PQ_OK ){
-    rsErr(p, SQLITE_CORRUPT, "ts_restore: backup %s: file '%s' is not readable Parquet: %s",
+    tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s: file '%s' is not readable Parquet: %s",
           p->zId, f->zPath, zE ? zE : "?");
     free(zE);
     return;
   }
   /* The column layout must be the manifest's schema. */
   if( tsPqReaderColumnCount(pR)!=nCol ){
-    rsErr(p, SQLITE_CORRUPT, "ts_restore: backup %s: file '%s' has %d columns, the schema %d",
+    tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s: file '%s' has %d columns, the schema %d",
           p->zId, f->zPath, tsPqReaderColumnCount(pR), nCol);
   }
-  for(i=0; p->rc==SQLITE_OK && i<nCol; i++){
+  for(i=0; p->op.rc==SQLITE_OK && i<nCol; i++){
     const TsPqColumnInfo *c = tsPqReaderColumn(pR, i);
     const char *zWant; int eWant;
     if( i==0 ){ zWant = "time"; eWant = TS_PQ_TIMESTAMP_NS; }
@@ -743,36 +705,36 @@ static void rsLoadMemFile(RsRun *p, RsFile *f){
     else if( i<nCol-1 ){ zWant = p->azMeas[i-p->nDim-2]; eWant = rsColKind(p->aMeasType[i-p->nDim-2]); }
     else { zWant = "version"; eWant = TS_PQ_INT64; }
     if( strcmp(c->zName, zWant)!=0 || c->eType!=eWant ){
-      rsErr(p, SQLITE_CORRUPT, "ts_restore: backup %s: file '%s': column %d is '%s', the "
+      tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s: file '%s': column %d is '%s', the "
             "schema says '%s'", p->zId, f->zPath, i, c->zName, zWant);
     }
   }
   azDim = sqlite3_malloc64(sizeof(char*)*(p->nDim+1));
   anDim = sqlite3_malloc64(sizeof(int)*(p->nDim+1));
   tsBufInit(&key);
-  if( azDim==0 || anDim==0 ) rsOom(p);
-  for(iRg=0; p->rc==SQLITE_OK && iRg<tsPqReaderRowGroupCount(pR); iRg++){
+  if( azDim==0 || anDim==0 ) tsOpOom(&p->op);
+  for(iRg=0; p->op.rc==SQLITE_OK && iRg<tsPqReaderRowGroupCount(pR); iRg++){
     RsGrp *g;
     int64_t nRow, r;
     if( p->nGrp==p->nGrpAlloc ){
       int n = p->nGrpAlloc ? 2*p->nGrpAlloc : 64;
       RsGrp *a = sqlite3_realloc64(p->aGrp, sizeof(RsGrp)*n);
-      if( a==0 ){ rsOom(p); break; }
+      if( a==0 ){ tsOpOom(&p->op); break; }
       p->aGrp = a; p->nGrpAlloc = n;
     }
     g = &p->aGrp[p->nGrp++];
     g->aCol = sqlite3_malloc64(sizeof(TsPqColumnData)*nCol);
-    if( g->aCol==0 ){ rsOom(p); break; }
+    if( g->aCol==0 ){ tsOpOom(&p->op); break; }
     memset(g->aCol, 0, sizeof(TsPqColumnData)*nCol);
-    for(i=0; p->rc==SQLITE_OK && i<nCol; i++){
+    for(i=0; p->op.rc==SQLITE_OK && i<nCol; i++){
       if( tsPqReaderReadColumn(pR, iRg, i, 0, &g->aCol[i])!=TS_PQ_OK ){
-        rsErr(p, SQLITE_CORRUPT, "ts_restore: backup %s: file '%s': %s", p->zId, f->zPath,
+        tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s: file '%s': %s", p->zId, f->zPath,
               tsPqReaderErrmsg(pR));
       }
     }
-    if( p->rc ) break;
+    if( p->op.rc ) break;
     nRow = g->aCol[0].nRow;
-    for(r=0; p->rc==SQLITE_OK && r<nRow; r++){
+    for(r=0; p->op.rc==SQLITE_OK && r<nRow; r++){
       int64_t t = g->aCol[0].aInt[r];
       const TsPqColumnData *cm = &g->aCol[p->nDim+1];
       int iS;
@@ -790,7 +752,7 @@ static void rsLoadMemFile(RsRun *p, RsFile *f){
       if( p->nRow==p->nRowAlloc ){
         int64_t n = p->nRowAlloc ? 2*p->nRowAlloc : 4096;
         RsRow *a = sqlite3_realloc64(p->aRow, sizeof(RsRow)*n);
-        if( a==0 ){ rsOom(p); break; }
+        if( a==0 ){ tsOpOom(&p->op); break; }
         p->aRow = a; p->nRowAlloc = n;
       }
       pRow = &p->aRow[p->nRow++];
@@ -825,15 +787,15 @@ static void rsWriteChunks(RsRun *p){
   uint8_t *aNull = 0;
   double *aDbl = 0; int64_t *aInt = 0; const char **azTxt = 0; int *anTxt = 0;
   TsBuf blob;
-  if( p->rc || p->nRow==0 ) return;
+  if( p->op.rc || p->nRow==0 ) return;
   qsort(p->aRow, (size_t)p->nRow, sizeof(RsRow), rsRowCmp);
   tsBufInit(&cols); tsBufInit(&vals); tsBufInit(&blob);
   for(k=0; k<p->nDim; k++){ tsBufPrintf(&cols, ", d%d", k); tsBufPrintf(&vals, ", ?%d", 5+k); }
   tsBufAppendByte(&cols, 0); tsBufAppendByte(&vals, 0);
-  if( cols.bErr || vals.bErr ){ rsOom(p); goto done; }
-  pSer = rsPrepare(p, "INSERT INTO \"%w\".\"%w_series\"(skey, measure_name, tmin, tmax%s) "
+  if( cols.bErr || vals.bErr ){ tsOpOom(&p->op); goto done; }
+  pSer = tsOpPrepare(&p->op, "INSERT INTO \"%w\".\"%w_series\"(skey, measure_name, tmin, tmax%s) "
                       "VALUES(?1, ?2, ?3, ?4%s)", p->zDb, p->zTab, (char*)cols.a, (char*)vals.a);
-  pChk = rsPrepare(p, "INSERT INTO \"%w\".\"%w_chunks\"(sid, tmin, tmax, nrow, data) "
+  pChk = tsOpPrepare(&p->op, "INSERT INTO \"%w\".\"%w_chunks\"(sid, tmin, tmax, nrow, data) "
                       "VALUES(?1, ?2, ?3, ?4, ?5)", p->zDb, p->zTab);
   aTime = sqlite3_malloc64(sizeof(int64_t)*TS_RS_CHUNK_ROWS);
   aVer = sqlite3_malloc64(sizeof(int64_t)*TS_RS_CHUNK_ROWS);
@@ -843,18 +805,18 @@ static void rsWriteChunks(RsRun *p){
   aInt = sqlite3_malloc64(sizeof(int64_t)*p->nMeas*TS_RS_CHUNK_ROWS);
   azTxt = sqlite3_malloc64(sizeof(char*)*p->nMeas*TS_RS_CHUNK_ROWS);
   anTxt = sqlite3_malloc64(sizeof(int)*p->nMeas*TS_RS_CHUNK_ROWS);
-  if( !aTime || !aVer || !aCol || !aNull || !aDbl || !aInt || !azTxt || !anTxt ){ rsOom(p); goto done; }
-  for(i=0; p->rc==SQLITE_OK && i<p->nRow; i=j){
+  if( !aTime || !aVer || !aCol || !aNull || !aDbl || !aInt || !azTxt || !anTxt ){ tsOpOom(&p->op); goto done; }
+  for(i=0; p->op.rc==SQLITE_OK && i<p->nRow; i=j){
     const RsSeries *s = &p->aSeries[p->aRow[i].iSeries];
     sqlite3_int64 iSid;
     for(j=i+1; j<p->nRow && p->aRow[j].iSeries==p->aRow[i].iSeries; j++){
       if( p->aRow[j].t==p->aRow[j-1].t ){
-        rsErr(p, SQLITE_CORRUPT, "ts_restore: backup %s holds two rows of one series at time "
+        tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s holds two rows of one series at time "
               "%lld", p->zId, (long long)p->aRow[j].t);
         break;
       }
     }
-    if( p->rc ) break;
+    if( p->op.rc ) break;
     sqlite3_bind_blob(pSer, 1, s->aKey, s->nKey, SQLITE_STATIC);
     sqlite3_bind_text(pSer, 2, s->zMName, s->nMName, SQLITE_STATIC);
     sqlite3_bind_int64(pSer, 3, p->aRow[i].t);
@@ -865,12 +827,12 @@ static void rsWriteChunks(RsRun *p){
     }
     sqlite3_step(pSer);
     if( sqlite3_reset(pSer)!=SQLITE_OK ){
-      rsErr(p, sqlite3_errcode(p->db), "ts_restore %s: writing %s_series: %s", p->zTab, p->zTab,
-            sqlite3_errmsg(p->db));
+      tsOpErr(&p->op, sqlite3_errcode(p->op.db), "ts_restore %s: writing %s_series: %s", p->zTab, p->zTab,
+            sqlite3_errmsg(p->op.db));
       break;
     }
-    iSid = sqlite3_last_insert_rowid(p->db);
-    for(; p->rc==SQLITE_OK && i<j; ){
+    iSid = sqlite3_last_insert_rowid(p->op.db);
+    for(; p->op.rc==SQLITE_OK && i<j; ){
       int n = (int)(j-i < TS_RS_CHUNK_ROWS ? j-i : TS_RS_CHUNK_ROWS);
       int r;
       for(c=0; c<p->nMeas; c++){
@@ -905,7 +867,7 @@ static void rsWriteChunks(RsRun *p){
       }
       tsBufReset(&blob);
       if( tsChunkEncode(n, aTime, aVer, p->nMeas, aCol, &blob)!=TS_CHUNK_OK || blob.bErr ){
-        rsErr(p, SQLITE_ERROR, "ts_restore %s: encoding a chunk of %d rows failed", p->zTab, n);
+        tsOpErr(&p->op, SQLITE_ERROR, "ts_restore %s: encoding a chunk of %d rows failed", p->zTab, n);
         break;
       }
       sqlite3_bind_int64(pChk, 1, iSid);
@@ -915,8 +877,8 @@ static void rsWriteChunks(RsRun *p){
       sqlite3_bind_blob(pChk, 5, blob.a, (int)blob.n, SQLITE_STATIC);
       sqlite3_step(pChk);
       if( sqlite3_reset(pChk)!=SQLITE_OK ){
-        rsErr(p, sqlite3_errcode(p->db), "ts_restore %s: writing %s_chunks: %s", p->zTab,
-              p->zTab, sqlite3_errmsg(p->db));
+        tsOpErr(&p->op, sqlite3_errcode(p->op.db), "ts_restore %s: writing %s_chunks: %s", p->zTab,
+              p->zTab, sqlite3_errmsg(p->op.db));
         break;
       }
       p->nMemRows += n;
@@ -934,21 +896,21 @@ static void rsWriteObjects(RsRun *p){
   sqlite3_stmt *pIns;
   char *zSql;
   int i, rc;
-  if( p->rc ) return;
+  if( p->op.rc ) return;
   /* The manifest columns ts_maintain adds (cold-format.md section 3). */
   zSql = sqlite3_mprintf("ALTER TABLE \"%w\".\"%w_objects\" ADD COLUMN writer TEXT", p->zDb, p->zTab);
-  rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+  rc = zSql ? sqlite3_exec(p->op.db, zSql, 0, 0, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
   if( rc==SQLITE_OK ){
     zSql = sqlite3_mprintf("ALTER TABLE \"%w\".\"%w_objects\" ADD COLUMN nseries INTEGER", p->zDb, p->zTab);
-    rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+    rc = zSql ? sqlite3_exec(p->op.db, zSql, 0, 0, 0) : SQLITE_NOMEM;
     sqlite3_free(zSql);
   }
-  if( rc ){ rsErr(p, rc, "ts_restore %s: %s", p->zTab, sqlite3_errmsg(p->db)); return; }
-  pIns = rsPrepare(p, "INSERT INTO \"%w\".\"%w_objects\"(key, tmin, tmax, nrow, nbyte, pk_min, "
+  if( rc ){ tsOpErr(&p->op, rc, "ts_restore %s: %s", p->zTab, sqlite3_errmsg(p->op.db)); return; }
+  pIns = tsOpPrepare(&p->op, "INSERT INTO \"%w\".\"%w_objects\"(key, tmin, tmax, nrow, nbyte, pk_min, "
                       "pk_max, series_filter, footer, created, writer, nseries) "
                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", p->zDb, p->zTab);
-  for(i=0; pIns && p->rc==SQLITE_OK && i<p->nFile; i++){
+  for(i=0; pIns && p->op.rc==SQLITE_OK && i<p->nFile; i++){
     const RsFile *f = &p->aFile[i];
     if( !f->bCold || !f->bCopied ) continue;
     sqlite3_bind_text(pIns, 1, f->zNewKey, -1, SQLITE_STATIC);
@@ -965,20 +927,20 @@ static void rsWriteObjects(RsRun *p){
     if( f->nSeries>=0 ) sqlite3_bind_int64(pIns, 12, f->nSeries); else sqlite3_bind_null(pIns, 12);
     sqlite3_step(pIns);
     if( sqlite3_reset(pIns)!=SQLITE_OK ){
-      rsErr(p, sqlite3_errcode(p->db), "ts_restore %s: writing %s_objects: %s", p->zTab, p->zTab,
-            sqlite3_errmsg(p->db));
+      tsOpErr(&p->op, sqlite3_errcode(p->op.db), "ts_restore %s: writing %s_objects: %s", p->zTab, p->zTab,
+            sqlite3_errmsg(p->op.db));
     }
   }
   sqlite3_finalize(pIns);
-  if( p->rc==SQLITE_OK && p->nColdObjs>0 ){
-    pIns = rsPrepare(p, "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(k, v) VALUES('cold.writer_id', ?1)",
+  if( p->op.rc==SQLITE_OK && p->nColdObjs>0 ){
+    pIns = tsOpPrepare(&p->op, "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(k, v) VALUES('cold.writer_id', ?1)",
                      p->zDb, p->zTab);
     if( pIns ){
       sqlite3_bind_text(pIns, 1, p->zWriter, -1, SQLITE_STATIC);
       sqlite3_step(pIns);
       if( sqlite3_finalize(pIns)!=SQLITE_OK ){
-        rsErr(p, sqlite3_errcode(p->db), "ts_restore %s: writing %s_config: %s", p->zTab,
-              p->zTab, sqlite3_errmsg(p->db));
+        tsOpErr(&p->op, sqlite3_errcode(p->op.db), "ts_restore %s: writing %s_config: %s", p->zTab,
+              p->zTab, sqlite3_errmsg(p->op.db));
       }
     }
   }
@@ -987,29 +949,29 @@ static void rsWriteObjects(RsRun *p){
 static void rsCommit(RsRun *p){
   char *zSql;
   int rc;
-  if( p->rc ) return;
+  if( p->op.rc ) return;
   zSql = rsCreateSql(p);
   if( zSql==0 ) return;
-  rc = sqlite3_exec(p->db, "BEGIN IMMEDIATE", 0, 0, 0);
+  rc = sqlite3_exec(p->op.db, "BEGIN IMMEDIATE", 0, 0, 0);
   if( rc==SQLITE_OK ){
-    rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
-    if( rc ) rsErr(p, rc, "ts_restore %s: %s", p->zTab, sqlite3_errmsg(p->db));
+    rc = sqlite3_exec(p->op.db, zSql, 0, 0, 0);
+    if( rc ) tsOpErr(&p->op, rc, "ts_restore %s: %s", p->zTab, sqlite3_errmsg(p->op.db));
     rsWriteChunks(p);
     rsWriteObjects(p);
-    if( p->rc==SQLITE_OK ){
-      rc = sqlite3_exec(p->db, "COMMIT", 0, 0, 0);
-      if( rc ) rsErr(p, rc, "ts_restore %s: COMMIT: %s", p->zTab, sqlite3_errmsg(p->db));
+    if( p->op.rc==SQLITE_OK ){
+      rc = sqlite3_exec(p->op.db, "COMMIT", 0, 0, 0);
+      if( rc ) tsOpErr(&p->op, rc, "ts_restore %s: COMMIT: %s", p->zTab, sqlite3_errmsg(p->op.db));
     }
-    if( p->rc ) sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+    if( p->op.rc ) sqlite3_exec(p->op.db, "ROLLBACK", 0, 0, 0);
   }else{
-    rsErr(p, rc, "ts_restore %s: BEGIN IMMEDIATE: %s", p->zTab, sqlite3_errmsg(p->db));
+    tsOpErr(&p->op, rc, "ts_restore %s: BEGIN IMMEDIATE: %s", p->zTab, sqlite3_errmsg(p->op.db));
   }
   sqlite3_free(zSql);
-  if( p->rc==SQLITE_OK ){
+  if( p->op.rc==SQLITE_OK ){
     TsTable *pTab = 0;
     char *zE = 0;
     /* The shadow tables were written behind the handle's back. */
-    if( tsTableOpen(p->pEnv, p->db, p->zDb, p->zTab, &pTab, &zE)==SQLITE_OK ){
+    if( tsTableOpen(p->pEnv, p->op.db, p->zDb, p->zTab, &pTab, &zE)==SQLITE_OK ){
       tsTableInvalidate(pTab);
       tsTableRelease(pTab);
     }
@@ -1027,7 +989,7 @@ static void rsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   int i;
   memset(&r, 0, sizeof(r));
   r.pEnv = (TsEnv*)sqlite3_user_data(ctx);
-  r.db = sqlite3_context_db_handle(ctx);
+  tsOpInit(&r.op, sqlite3_context_db_handle(ctx), "ts_restore");
   r.zUri = (const char*)sqlite3_value_text(argv[0]);
   if( zArg==0 || r.zUri==0 ){
     sqlite3_result_error(ctx, "ts_restore: uri and new_table must not be NULL", -1);
@@ -1037,17 +999,18 @@ static void rsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     sqlite3_result_error_nomem(ctx);
     return;
   }
-  if( r.zTab[0]==0 ) rsErr(&r, SQLITE_ERROR, "ts_restore: new_table must not be empty");
-  if( r.rc==SQLITE_OK && !sqlite3_get_autocommit(r.db) ){
-    rsErr(&r, SQLITE_ERROR, "ts_restore %s: must be called outside a transaction", r.zTab);
+  r.op.zObj = r.zTab;
+  if( r.zTab[0]==0 ) tsOpErr(&r.op, SQLITE_ERROR, "ts_restore: new_table must not be empty");
+  if( r.op.rc==SQLITE_OK && !sqlite3_get_autocommit(r.op.db) ){
+    tsOpErr(&r.op, SQLITE_ERROR, "ts_restore %s: must be called outside a transaction", r.zTab);
   }
-  if( r.rc==SQLITE_OK ){
-    r.rc = tsBkLocationOpen("ts_restore", r.zUri, 0, 0, &r.pLoc, &zE);
-    if( r.rc ){ r.zErr = zE; zE = 0; }
+  if( r.op.rc==SQLITE_OK ){
+    r.op.rc = tsBkLocationOpen("ts_restore", r.zUri, 0, 0, &r.pLoc, &zE);
+    if( r.op.rc ){ r.op.zErr = zE; zE = 0; }
   }
   /* options_json is read twice: "backup" first (which manifest), the table
   ** options after the manifest's (they override the source's). */
-  if( r.rc==SQLITE_OK && argc>2 ){
+  if( r.op.rc==SQLITE_OK && argc>2 ){
     const char *zOpt = (const char*)sqlite3_value_text(argv[2]);
     rsOptions(&r, zOpt);
     for(i=0; i<r.nOpt; i++){ sqlite3_free(r.azOptK[i]); sqlite3_free(r.azOptV[i]); }
@@ -1055,15 +1018,15 @@ static void rsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   rsPickBackup(&r);
   rsParseManifest(&r);
-  if( r.rc==SQLITE_OK && argc>2 ) rsOptions(&r, (const char*)sqlite3_value_text(argv[2]));
+  if( r.op.rc==SQLITE_OK && argc>2 ) rsOptions(&r, (const char*)sqlite3_value_text(argv[2]));
   rsCheckTarget(&r);
-  if( r.rc==SQLITE_OK ){
+  if( r.op.rc==SQLITE_OK ){
     unsigned char a[8];
     sqlite3_randomness(8, a);
     for(i=0; i<8; i++) snprintf(r.zWriter+2*i, 3, "%02x", a[i]);
   }
   /* Verify and copy, then decode the memory rows. */
-  for(i=0; r.rc==SQLITE_OK && i<r.nFile; i++){
+  for(i=0; r.op.rc==SQLITE_OK && i<r.nFile; i++){
     RsFile *f = &r.aFile[i];
     if( f->tMax<r.iExpire ){
       if( f->bCold ){ r.nExpObjs++; r.nExpRows += f->nRow; }
@@ -1072,15 +1035,15 @@ static void rsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     }
     if( f->bCold ){
       rsCopyCold(&r, f);
-      if( r.rc==SQLITE_OK ){ r.nColdObjs++; r.nColdRows += f->nRow; }
+      if( r.op.rc==SQLITE_OK ){ r.nColdObjs++; r.nColdRows += f->nRow; }
     }else{
       rsVerifyMemory(&r, f);
-      if( r.rc==SQLITE_OK ) rsLoadMemFile(&r, f);
+      if( r.op.rc==SQLITE_OK ) rsLoadMemFile(&r, f);
     }
   }
   rsCommit(&r);
-  if( r.rc ) rsDeleteCopies(&r);
-  if( r.rc==SQLITE_OK ){
+  if( r.op.rc ) rsDeleteCopies(&r);
+  if( r.op.rc==SQLITE_OK ){
     TsBuf b; TsJsonW w;
     tsBufInit(&b); tsJwInit(&w, &b);
     tsJwObjBegin(&w);
@@ -1097,14 +1060,9 @@ static void rsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     tsJwKeyInt(&w, "bytes_verified", r.nBytes);
     tsJwKeyInt(&w, "server_side_copies", r.nServer);
     tsJwObjEnd(&w);
-    if( tsJwError(&w) || b.bErr ) sqlite3_result_error_nomem(ctx);
-    else sqlite3_result_text(ctx, (const char*)b.a, (int)b.n, SQLITE_TRANSIENT);
-    tsBufFree(&b);
-  }else if( r.rc==SQLITE_NOMEM ){
-    sqlite3_result_error_nomem(ctx);
+    tsOpResultJson(ctx, &b, &w);
   }else{
-    sqlite3_result_error(ctx, r.zErr ? r.zErr : "ts_restore failed", -1);
-    sqlite3_result_error_code(ctx, r.rc);
+    tsOpResultError(&r.op, ctx);
   }
   rsRunFree(&r);
 }

@@ -6,6 +6,8 @@
 **                   JSON parsing, the target table, result rows -> records
 **   sched_run.c     the bookkeeping tables, create/update/delete/execute,
 **                   ts_scheduler_run_due(), late-data invalidations, leases
+**   sched_io.c      a query's source tables (authorizer) and its error
+**                   report location and upload
 **
 ** User guide: docs/scheduled-queries.md.
 */
@@ -103,5 +105,25 @@ void tsSqWriterClose(SqWriter *w);   /* accepts NULL */
 ** Interface to sched_run.c.
 */
 int tsSchedRunRegister(sqlite3 *db, TsEnv *pEnv);
+
+/**************************************************************************
+** Interface to sched_io.c and the statement helper of sched_run.c.
+*/
+typedef struct SqReads SqReads;
+struct SqReads {
+  int n;
+  char *az[32];        /* "schema\0table" pairs, sqlite3_malloc'd */
+};
+
+int tsSqPrepareQuery(sqlite3 *db, const char *zQuery, SqReads *pReads,
+                          sqlite3_stmt **ppStmt, char **pzErr);
+void tsSqReadsFree(SqReads *r);
+int tsSqReportBase(sqlite3 *db, const char *zCfg, char **pzBase, char **pzErr);
+int tsSqReportPut(const char *zBase, const char *zKey, const char *zReport, char **pzErr);
+
+/* sched_run.c: prepare zSql, bind the arguments described by zFmt ('i'
+** int64, 't' text, 'n' NULL), step once; the step's result or an error
+** code; *ppStmt (if not NULL) keeps the statement for reading a row. */
+int tsSqStep(sqlite3 *db, sqlite3_stmt **ppStmt, const char *zSql, const char *zFmt, ...);
 
 #endif /* TS_SCHED_INT_H */

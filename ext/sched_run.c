@@ -61,6 +61,7 @@
 #include "sched_int.h"
 #include "schedexpr.h"
 #include "table.h"
+#include "op.h"
 #include "objstore.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -167,7 +168,7 @@ static int64_t sqMonoMs(void){
 /* Prepare zSql, bind the arguments described by zFmt ('i' int64, 't' text,
 ** 'n' NULL) and step once.  Returns the step's result (SQLITE_ROW/DONE) or an
 ** error code; *ppStmt (if not NULL) keeps the statement for reading a row. */
-static int sqStep(sqlite3 *db, sqlite3_stmt **ppStmt, const char *zSql, const char *zFmt, ...){
+int tsSqStep(sqlite3 *db, sqlite3_stmt **ppStmt, const char *zSql, const char *zFmt, ...){
   sqlite3_stmt *pS = 0;
   va_list ap;
   int rc, i;
@@ -222,7 +223,7 @@ static int sqDefLoad(sqlite3 *db, const char *zName, SqDef **pp, char **pzErr){
   char zErr[256];
   int rc;
   *pp = 0;
-  rc = sqStep(db, &pS, "SELECT Name, QueryString, ScheduleExpression, TargetConfiguration,"
+  rc = tsSqStep(db, &pS, "SELECT Name, QueryString, ScheduleExpression, TargetConfiguration,"
               " ErrorReportConfiguration, State, CreationTime, NextInvocationTime,"
               " PreviousInvocationTime, FirstInvocationTime, WindowNs, LastVersion"
               " FROM main.ts_scheduled_query_defs WHERE Name=?1", "t", zName);
@@ -289,165 +290,6 @@ static int sqNameValid(const char *z){
     return 0;
   }
   return 1;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Source tables of a query: collected with an authorizer while preparing. */
-
-typedef struct SqReads SqReads;
-struct SqReads {
-  int n;
-  char *az[32];        /* "schema\0table" pairs, sqlite3_malloc'd */
-};
-
-static int sqAuthRead(void *pArg, int op, const char *z1, const char *z2,
-                      const char *zDb, const char *zTrigger){
-  SqReads *r = (SqReads*)pArg;
-  int i;
-  (void)z2; (void)zTrigger;
-  if( op!=SQLITE_READ || z1==0 || zDb==0 ) return SQLITE_OK;
-  for(i=0; i<r->n; i++){
-    if( strcmp(r->az[i], zDb)==0 && strcmp(r->az[i]+strlen(r->az[i])+1, z1)==0 ) return SQLITE_OK;
-  }
-  if( r->n < (int)(sizeof(r->az)/sizeof(r->az[0])) ){
-    size_t nDb = strlen(zDb), nT = strlen(z1);
-    char *p = sqlite3_malloc64(nDb + nT + 2);
-    if( p ){
-      memcpy(p, zDb, nDb+1); memcpy(p+nDb+1, z1, nT+1);
-      r->az[r->n++] = p;
-    }
-  }
-  return SQLITE_OK;
-}
-
-static void sqReadsFree(SqReads *r){
-  int i;
-  for(i=0; i<r->n; i++) sqlite3_free(r->az[i]);
-  r->n = 0;
-}
-
-/*
-** Prepare the query of a scheduled query: one statement, read-only, whose
-** only parameter is @scheduled_runtime.  With pReads, the tables it reads
-** are collected (an authorizer is installed for the prepare and removed).
-*/
-static int sqPrepareQuery(sqlite3 *db, const char *zQuery, SqReads *pReads,
-                          sqlite3_stmt **ppStmt, char **pzErr){
-  sqlite3_stmt *pS = 0;
-  const char *zTail = 0;
-  int rc, i;
-  *ppStmt = 0;
-  if( pReads ) sqlite3_set_authorizer(db, sqAuthRead, pReads);
-  rc = sqlite3_prepare_v2(db, zQuery, -1, &pS, &zTail);
-  if( pReads ) sqlite3_set_authorizer(db, 0, 0);
-  if( rc!=SQLITE_OK ){
-    tsErrSet(pzErr, "QueryString: %s", sqlite3_errmsg(db));
-    return rc;
-  }
-  if( pS==0 ){
-    tsErrSet(pzErr, "QueryString: no SQL statement");
-    return SQLITE_ERROR;
-  }
-  while( zTail && (*zTail==' ' || *zTail=='\n' || *zTail=='\t' || *zTail=='\r' || *zTail==';') ) zTail++;
-  if( zTail && *zTail ){
-    sqlite3_finalize(pS);
-    tsErrSet(pzErr, "QueryString: only one SQL statement is allowed (extra text: '%.40s')", zTail);
-    return SQLITE_ERROR;
-  }
-  if( !sqlite3_stmt_readonly(pS) || sqlite3_column_count(pS)==0 ){
-    sqlite3_finalize(pS);
-    tsErrSet(pzErr, "QueryString: must be a SELECT (read-only, returning rows)");
-    return SQLITE_ERROR;
-  }
-  for(i=1; i<=sqlite3_bind_parameter_count(pS); i++){
-    const char *zP = sqlite3_bind_parameter_name(pS, i);
-    if( zP==0 || strcmp(zP, "@scheduled_runtime")!=0 ){
-      tsErrSet(pzErr, "QueryString: parameter %s is not bound; the only parameter of a scheduled "
-               "query is @scheduled_runtime", zP ? zP : "?");
-      sqlite3_finalize(pS);
-      return SQLITE_ERROR;
-    }
-  }
-  *ppStmt = pS;
-  return SQLITE_OK;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Error report location. */
-
-/* Base URI of the error reports from ErrorReportConfiguration JSON:
-** {"S3Configuration":{"BucketName":"b","ObjectKeyPrefix":"p",...}} gives
-** s3://b/p; tslite also takes {"Uri":"file:///dir" or "s3://b/p"}.  NULL
-** config gives NULL (reports are kept in the runs table only). */
-static int sqReportBase(sqlite3 *db, const char *zCfg, char **pzBase, char **pzErr){
-  sqlite3_stmt *pS = 0;
-  int rc;
-  *pzBase = 0;
-  if( zCfg==0 ) return SQLITE_OK;
-  rc = sqStep(db, &pS,
-      "SELECT CASE WHEN json_valid(?1) AND json_type(?1)='object' THEN 1 ELSE 0 END,"
-      " json_extract(?1,'$.Uri'), json_extract(?1,'$.S3Configuration.BucketName'),"
-      " json_extract(?1,'$.S3Configuration.ObjectKeyPrefix'),"
-      " (SELECT group_concat(key) FROM json_each(?1) WHERE key NOT IN ('Uri','S3Configuration'))",
-      "t", zCfg);
-  if( rc!=SQLITE_ROW ){
-    tsErrSet(pzErr, "ErrorReportConfiguration: %s", sqlite3_errmsg(db));
-    return rc==SQLITE_DONE ? SQLITE_ERROR : rc;
-  }
-  rc = SQLITE_OK;
-  if( !sqlite3_column_int(pS, 0) ){
-    tsErrSet(pzErr, "ErrorReportConfiguration: expected a JSON object");
-    rc = SQLITE_ERROR;
-  }else if( sqlite3_column_type(pS, 4)!=SQLITE_NULL ){
-    tsErrSet(pzErr, "ErrorReportConfiguration: unknown field '%s' (expected S3Configuration or Uri)",
-             sqlite3_column_text(pS, 4));
-    rc = SQLITE_ERROR;
-  }else if( sqlite3_column_type(pS, 1)==SQLITE_TEXT ){
-    const char *zU = (const char*)sqlite3_column_text(pS, 1);
-    size_t n = strlen(zU);
-    while( n>0 && zU[n-1]=='/' ) n--;
-    *pzBase = sqlite3_mprintf("%.*s", (int)n, zU);
-  }else if( sqlite3_column_type(pS, 2)==SQLITE_TEXT ){
-    const char *zB = (const char*)sqlite3_column_text(pS, 2);
-    const char *zP = (const char*)sqlite3_column_text(pS, 3);
-    if( zP && zP[0] ){
-      size_t n = strlen(zP);
-      while( n>0 && zP[n-1]=='/' ) n--;
-      *pzBase = sqlite3_mprintf("s3://%s/%.*s", zB, (int)n, zP);
-    }else{
-      *pzBase = sqlite3_mprintf("s3://%s", zB);
-    }
-  }else{
-    tsErrSet(pzErr, "ErrorReportConfiguration: needs S3Configuration.BucketName or Uri");
-    rc = SQLITE_ERROR;
-  }
-  sqlite3_finalize(pS);
-  if( rc==SQLITE_OK && *pzBase==0 ) rc = SQLITE_NOMEM;
-  if( rc==SQLITE_OK && strncmp(*pzBase, "s3://", 5)!=0 && strncmp(*pzBase, "file:///", 8)!=0 ){
-    tsErrSet(pzErr, "ErrorReportConfiguration: '%s' is not an s3:// or file:/// location", *pzBase);
-    sqlite3_free(*pzBase); *pzBase = 0;
-    rc = SQLITE_ERROR;
-  }
-  return rc;
-}
-
-/* Put the report zReport at zBase/zKey.  0 ok; else *pzErr. */
-static int sqReportPut(const char *zBase, const char *zKey, const char *zReport, char **pzErr){
-  TsObjStore *pStore = 0;
-  TsObjConfig cfg;
-  char *zOErr = 0;
-  int rc;
-  memset(&cfg, 0, sizeof(cfg));
-  rc = tsObjOpen(zBase, &cfg, &pStore, &zOErr);
-  if( rc==TS_OBJ_OK ) rc = tsObjPut(pStore, zKey, zReport, strlen(zReport), &zOErr);
-  tsObjClose(pStore);
-  if( rc!=TS_OBJ_OK ){
-    tsErrSet(pzErr, "%s", zOErr ? zOErr : "object store error");
-    free(zOErr);
-    return SQLITE_ERROR;
-  }
-  free(zOErr);
-  return SQLITE_OK;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -522,7 +364,7 @@ static int64_t sqPagesRead(sqlite3 *db){
 static int64_t sqPageSize(sqlite3 *db){
   sqlite3_stmt *pS = 0;
   int64_t n = 4096;
-  if( sqStep(db, &pS, "PRAGMA main.page_size", "")==SQLITE_ROW ){
+  if( tsSqStep(db, &pS, "PRAGMA main.page_size", "")==SQLITE_ROW ){
     n = sqlite3_column_int64(pS, 0);
     sqlite3_finalize(pS);
   }
@@ -596,12 +438,12 @@ static int sqInvRemove(sqlite3 *db, const char *zName, int64_t a, int64_t b){
   }
   rc = sqlite3_finalize(pS);
   if( rc==SQLITE_OK ){
-    rc = sqStep(db, 0, "DELETE FROM main.ts_scheduled_query_invalidations WHERE Name=?1"
+    rc = tsSqStep(db, 0, "DELETE FROM main.ts_scheduled_query_invalidations WHERE Name=?1"
                 " AND FromTime<=?3 AND ToTime>=?2", "tii", zName, (sqlite3_int64)a, (sqlite3_int64)b);
     rc = SQ_OK(rc) ? SQLITE_OK : rc;
   }
   for(i=0; rc==SQLITE_OK && i<n; i++){
-    rc = sqStep(db, 0, "INSERT INTO main.ts_scheduled_query_invalidations VALUES(?1,?2,?3)",
+    rc = tsSqStep(db, 0, "INSERT INTO main.ts_scheduled_query_invalidations VALUES(?1,?2,?3)",
                 "tii", zName, (sqlite3_int64)aLo[i], (sqlite3_int64)aHi[i]);
     rc = SQ_OK(rc) ? SQLITE_OK : rc;
   }
@@ -682,7 +524,7 @@ static int sqRecordFatal(TsEnv *pEnv, sqlite3 *db, SqDef *d, SqRun *r, const cha
   if( rc!=SQLITE_OK ) return rc;
   if( r->eMode==SQ_AUTO ){
     sqlite3_stmt *pS = 0;
-    rc = sqStep(db, &pS, "SELECT 1 FROM main.ts_scheduled_query_defs WHERE Name=?1"
+    rc = tsSqStep(db, &pS, "SELECT 1 FROM main.ts_scheduled_query_defs WHERE Name=?1"
                 " AND NextInvocationTime=?2 AND State='ENABLED'", "ti", d->zName,
                 (sqlite3_int64)r->iInvocation);
     sqlite3_finalize(pS);
@@ -692,7 +534,7 @@ static int sqRecordFatal(TsEnv *pEnv, sqlite3 *db, SqDef *d, SqRun *r, const cha
     }
   }
   bNext = r->eMode==SQ_AUTO && sqNextFire(&d->sched, d->iCreation, r->iInvocation, &iNext)==0;
-  rc = sqStep(db, 0, "INSERT INTO main.ts_scheduled_query_runs(Name, InvocationTime, TriggerTime,"
+  rc = tsSqStep(db, 0, "INSERT INTO main.ts_scheduled_query_runs(Name, InvocationTime, TriggerTime,"
               " RunStatus, IsRefresh, ExecutionTimeInMillis, DataWrites, BytesMetered,"
               " CumulativeBytesScanned, RecordsIngested, QueryResultRows, FailureReason)"
               " VALUES(?1,?2,?3,?4,?5,?6,0,?7,?7,0,?8,?9)", "tiitiiiit",
@@ -700,15 +542,15 @@ static int sqRecordFatal(TsEnv *pEnv, sqlite3 *db, SqDef *d, SqRun *r, const cha
               (sqlite3_int64)(r->eMode==SQ_REFRESH), (sqlite3_int64)r->nExecMs,
               (sqlite3_int64)r->nBytesMetered, (sqlite3_int64)r->nResultRows, r->zFailure);
   if( SQ_OK(rc) ){
-    rc = sqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET State='DISABLED', FailureReason=?2,"
+    rc = tsSqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET State='DISABLED', FailureReason=?2,"
                 " LastRunStatus=?3 WHERE Name=?1", "ttt", d->zName, r->zFailure, sqRunStatus(r));
   }
   if( SQ_OK(rc) && r->eMode==SQ_AUTO ){
     rc = bNext
-      ? sqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET PreviousInvocationTime=?2,"
+      ? tsSqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET PreviousInvocationTime=?2,"
                " NextInvocationTime=?3 WHERE Name=?1", "tii", d->zName,
                (sqlite3_int64)r->iInvocation, (sqlite3_int64)iNext)
-      : sqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET PreviousInvocationTime=?2,"
+      : tsSqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET PreviousInvocationTime=?2,"
                " NextInvocationTime=NULL WHERE Name=?1", "ti", d->zName, (sqlite3_int64)r->iInvocation);
   }
   if( SQ_OK(rc) ) rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
@@ -742,7 +584,7 @@ static int sqRunInstance(TsEnv *pEnv, sqlite3 *db, SqDef *d, int64_t R, int eMod
   r->iTrigger = tsEnvNow(pEnv);
 
   rc = tsSqTargetParse(db, d->zTarget, &pT, &zWhy);
-  if( rc==SQLITE_OK ) rc = sqPrepareQuery(db, d->zQuery, 0, &pQ, &zWhy);
+  if( rc==SQLITE_OK ) rc = tsSqPrepareQuery(db, d->zQuery, 0, &pQ, &zWhy);
   if( rc==SQLITE_OK ) rc = tsSqTargetBind(pT, pQ, &zWhy);
   /* With a Window, the fingerprint of the window and the result come from
   ** one read transaction (one snapshot), so a later check sees exactly the
@@ -771,7 +613,7 @@ static int sqRunInstance(TsEnv *pEnv, sqlite3 *db, SqDef *d, int64_t R, int eMod
   bTxn = 1;
   {
     sqlite3_stmt *pS = 0;
-    int rc2 = sqStep(db, &pS, "SELECT NextInvocationTime, State, LastVersion"
+    int rc2 = tsSqStep(db, &pS, "SELECT NextInvocationTime, State, LastVersion"
                      " FROM main.ts_scheduled_query_defs WHERE Name=?1", "t", d->zName);
     if( rc2!=SQLITE_ROW ){ rc = SQ_OK(rc2) ? SQLITE_DONE : rc2; goto done; }
     if( eMode==SQ_AUTO && (sqlite3_column_type(pS, 0)==SQLITE_NULL
@@ -805,7 +647,7 @@ static int sqRunInstance(TsEnv *pEnv, sqlite3 *db, SqDef *d, int64_t R, int eMod
                                     (long long)nErr, (long long)rows.nRow, tsSqWriterFirstError(w));
       zReport = tsSqWriterReport(w, zId);
       if( r->zFailure==0 || zReport==0 ){ rc = SQLITE_NOMEM; goto done; }
-      rc = sqReportBase(db, d->zErrCfg, &zBase, pzErr);
+      rc = tsSqReportBase(db, d->zErrCfg, &zBase, pzErr);
       if( rc!=SQLITE_OK ) goto done;
       if( zBase ){
         zKey = sqlite3_mprintf("%s/%lld/%s/%lld", d->zName, (long long)tsFloorDiv(R, TS_NS_PER_SEC),
@@ -817,7 +659,7 @@ static int sqRunInstance(TsEnv *pEnv, sqlite3 *db, SqDef *d, int64_t R, int eMod
     }
   }
   r->nExecMs = sqMonoMs() - t0;
-  rc = sqStep(db, 0, "INSERT INTO main.ts_scheduled_query_runs(Name, InvocationTime, TriggerTime,"
+  rc = tsSqStep(db, 0, "INSERT INTO main.ts_scheduled_query_runs(Name, InvocationTime, TriggerTime,"
               " RunStatus, IsRefresh, ExecutionTimeInMillis, DataWrites, BytesMetered,"
               " CumulativeBytesScanned, RecordsIngested, QueryResultRows, RecordVersion,"
               " FailureReason, ErrorReportLocation, ErrorReport)"
@@ -828,18 +670,18 @@ static int sqRunInstance(TsEnv *pEnv, sqlite3 *db, SqDef *d, int64_t R, int eMod
               (sqlite3_int64)r->nRecords, (sqlite3_int64)r->nResultRows, (sqlite3_int64)r->iVersion,
               r->zFailure, r->zReportLoc, zReport);
   if( SQ_OK(rc) ){
-    rc = sqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET LastVersion=?2, LastRunStatus=?3"
+    rc = tsSqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET LastVersion=?2, LastRunStatus=?3"
                 " WHERE Name=?1", "tit", d->zName, (sqlite3_int64)r->iVersion, sqRunStatus(r));
   }
   if( SQ_OK(rc) && bFp ){
-    rc = sqStep(db, 0, "INSERT OR REPLACE INTO main.ts_scheduled_query_windows VALUES(?1,?2,?3,?4,?5)",
+    rc = tsSqStep(db, 0, "INSERT OR REPLACE INTO main.ts_scheduled_query_windows VALUES(?1,?2,?3,?4,?5)",
                 "tiiii", d->zName, (sqlite3_int64)R, (sqlite3_int64)fp.n, (sqlite3_int64)fp.v,
                 (sqlite3_int64)fp.t);
   }
   if( SQ_OK(rc) && eMode==SQ_AUTO ){
     int64_t iNext = 0;
     int bNext = sqNextFire(&d->sched, d->iCreation, R, &iNext)==0;
-    rc = sqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET PreviousInvocationTime=?2,"
+    rc = tsSqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET PreviousInvocationTime=?2,"
                 " NextInvocationTime=CASE WHEN ?4 THEN ?3 END, LeaseExpiry=CASE WHEN LeaseOwner=?5"
                 " THEN ?6 ELSE LeaseExpiry END WHERE Name=?1", "tiiiti", d->zName, (sqlite3_int64)R,
                 (sqlite3_int64)iNext, (sqlite3_int64)bNext, zOwner ? zOwner : "",
@@ -856,11 +698,11 @@ static int sqRunInstance(TsEnv *pEnv, sqlite3 *db, SqDef *d, int64_t R, int eMod
   /* Outside the transaction: the report object. */
   if( zBase && zKey && zReport ){
     char *zPutErr = 0;
-    if( sqReportPut(zBase, zKey, zReport, &zPutErr)!=SQLITE_OK ){
+    if( tsSqReportPut(zBase, zKey, zReport, &zPutErr)!=SQLITE_OK ){
       char *zF = sqlite3_mprintf("%s; the error report could not be written: %s", r->zFailure, zPutErr);
       sqlite3_free(r->zReportLoc); r->zReportLoc = 0;
       if( zF ){ sqlite3_free(r->zFailure); r->zFailure = zF; }
-      sqStep(db, 0, "UPDATE main.ts_scheduled_query_runs SET ErrorReportLocation=NULL, FailureReason=?3"
+      tsSqStep(db, 0, "UPDATE main.ts_scheduled_query_runs SET ErrorReportLocation=NULL, FailureReason=?3"
              " WHERE Name=?1 AND InvocationTime=?2 AND RecordVersion=?4", "titi", d->zName,
              (sqlite3_int64)R, r->zFailure, (sqlite3_int64)r->iVersion);
     }
@@ -891,12 +733,6 @@ static int sqSnapshot(sqlite3 *db, const char *zSDb, const char *zSTab, char **p
 
 /* ---------------------------------------------------------------------- */
 /* SQL functions. */
-
-static void sqResultJson(sqlite3_context *ctx, TsBuf *pB, TsJsonW *jw){
-  if( tsJwError(jw) || pB->bErr ) sqlite3_result_error_nomem(ctx);
-  else sqlite3_result_text(ctx, (const char*)pB->a, (int)pB->n, SQLITE_TRANSIENT);
-  tsBufFree(pB);
-}
 
 static void sqError(sqlite3_context *ctx, const char *zFunc, int rc, const char *zMsg){
   char *z = sqlite3_mprintf("%s: %s", zFunc, zMsg ? zMsg : sqlite3_errstr(rc));
@@ -929,7 +765,7 @@ static void createFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       "ScheduledQueryExecutionRoleArn", "KmsKeyId", "Tags", "ClientToken", 0 };
     sqlite3_stmt *pS = 0;
     const char *zReq = (const char*)sqlite3_value_text(argv[0]);
-    rc = sqStep(db, &pS, "SELECT CASE WHEN json_valid(?1) AND json_type(?1)='object' THEN 1 ELSE 0 END,"
+    rc = tsSqStep(db, &pS, "SELECT CASE WHEN json_valid(?1) AND json_type(?1)='object' THEN 1 ELSE 0 END,"
                 " json_extract(?1,'$.Name'), json_extract(?1,'$.QueryString'),"
                 " json_extract(?1,'$.ScheduleConfiguration.ScheduleExpression'),"
                 " json(json_extract(?1,'$.TargetConfiguration.TimestreamConfiguration')),"
@@ -954,7 +790,7 @@ static void createFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     sqlite3_finalize(pS); pS = 0;
     if( rc==SQLITE_OK ){
       /* unknown top-level fields */
-      rc = sqStep(db, &pS, "SELECT key FROM json_each(?1)", "t", zReq);
+      rc = tsSqStep(db, &pS, "SELECT key FROM json_each(?1)", "t", zReq);
       while( rc==SQLITE_ROW ){
         const char *zK = (const char*)sqlite3_column_text(pS, 0);
         int j, bOk = 0;
@@ -991,14 +827,14 @@ static void createFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( rc==SQLITE_OK ) rc = tsSqTargetParse(db, zTarget, &pT, &zErr);
   if( rc==SQLITE_OK ){
     char *zBase = 0;
-    rc = sqReportBase(db, zErrCfg, &zBase, &zErr);
+    rc = tsSqReportBase(db, zErrCfg, &zBase, &zErr);
     sqlite3_free(zBase);
   }
   /* The tables the query reads are only needed to watch for late data, and
   ** learning them means an authorizer during the prepare (which replaces
   ** any authorizer of the connection; SourceTables avoids that). */
   if( rc==SQLITE_OK ){
-    rc = sqPrepareQuery(db, zQuery, pT->iWindow && pT->nSource==0 ? &reads : 0, &pQ, &zErr);
+    rc = tsSqPrepareQuery(db, zQuery, pT->iWindow && pT->nSource==0 ? &reads : 0, &pQ, &zErr);
   }
   if( rc==SQLITE_OK ) rc = tsSqTargetBind(pT, pQ, &zErr);
   sqlite3_finalize(pQ); pQ = 0;
@@ -1010,7 +846,7 @@ static void createFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( rc==SQLITE_OK ) rc = sqEnsureSchema(db, &zErr);
   if( rc==SQLITE_OK ){
     sqlite3_stmt *pS = 0;
-    int rc2 = sqStep(db, &pS, "SELECT 1 FROM main.ts_scheduled_query_defs WHERE Name=?1", "t", zName);
+    int rc2 = tsSqStep(db, &pS, "SELECT 1 FROM main.ts_scheduled_query_defs WHERE Name=?1", "t", zName);
     sqlite3_finalize(pS);
     if( rc2==SQLITE_ROW ){
       zErr = sqlite3_mprintf("a scheduled query named '%s' already exists", zName);
@@ -1023,7 +859,7 @@ static void createFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     if( zArn==0 ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ){
-    rc = sqStep(db, 0, "INSERT INTO main.ts_scheduled_query_defs(Name, Arn, QueryString,"
+    rc = tsSqStep(db, 0, "INSERT INTO main.ts_scheduled_query_defs(Name, Arn, QueryString,"
                 " ScheduleExpression, TargetConfiguration, ErrorReportConfiguration, State,"
                 " CreationTime, FirstInvocationTime, NextInvocationTime, WindowNs)"
                 " VALUES(?1,?2,?3,?4,?5,?6,'ENABLED',?7,?8,?8,?9)",
@@ -1032,9 +868,9 @@ static void createFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
                 (sqlite3_int64)(bFirst ? iFirst : 0), (sqlite3_int64)pT->iWindow);
     if( SQ_OK(rc) ){
       rc = SQLITE_OK;
-      if( !bFirst ) sqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET FirstInvocationTime=NULL,"
+      if( !bFirst ) tsSqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET FirstInvocationTime=NULL,"
                            " NextInvocationTime=NULL WHERE Name=?1", "t", zName);
-      if( pT->iWindow==0 ) sqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET WindowNs=NULL"
+      if( pT->iWindow==0 ) tsSqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET WindowNs=NULL"
                                   " WHERE Name=?1", "t", zName);
     }else{
       zErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
@@ -1060,7 +896,7 @@ static void createFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
         tsTableRelease(pTab);
         rc = sqSnapshot(db, zSDb, zSTab, &zSnap, &iMark);
         if( rc==SQLITE_OK ){
-          rc = sqStep(db, 0, "INSERT OR REPLACE INTO main.ts_scheduled_query_sources"
+          rc = tsSqStep(db, 0, "INSERT OR REPLACE INTO main.ts_scheduled_query_sources"
                       " VALUES(?1,?2,?3,?4,?5)", "tttit", zName, zSDb, zSTab, (sqlite3_int64)iMark, zSnap);
           rc = SQ_OK(rc) ? SQLITE_OK : rc;
         }
@@ -1092,11 +928,11 @@ static void createFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     TsBuf b; TsJsonW jw;
     tsBufInit(&b); tsJwInit(&jw, &b);
     tsJwObjBegin(&jw); tsJwKeyStr(&jw, "Arn", zArn); tsJwObjEnd(&jw);
-    sqResultJson(ctx, &b, &jw);
+    tsOpResultJson(ctx, &b, &jw);
   }else{
     sqError(ctx, zF, rc, zErr);
   }
-  sqReadsFree(&reads);
+  tsSqReadsFree(&reads);
   tsSqTargetFree(pT);
   sqlite3_free(zName); sqlite3_free(zSched); sqlite3_free(zQuery); sqlite3_free(zTarget);
   sqlite3_free(zErrCfg); sqlite3_free(zErr); sqlite3_free(zArn);
@@ -1105,7 +941,7 @@ static void createFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 /* Does the schema exist?  (Functions other than create do not create it.) */
 static int sqHaveSchema(sqlite3 *db){
   sqlite3_stmt *pS = 0;
-  int rc = sqStep(db, &pS, "SELECT 1 FROM main.sqlite_master WHERE name='ts_scheduled_query_defs'", "");
+  int rc = tsSqStep(db, &pS, "SELECT 1 FROM main.sqlite_master WHERE name='ts_scheduled_query_defs'", "");
   sqlite3_finalize(pS);
   return rc==SQLITE_ROW;
 }
@@ -1140,11 +976,11 @@ static void updateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       /* Re-enabled: the next instance is the first one after now. */
       int64_t iNext = 0;
       int bNext = sqNextFire(&d->sched, d->iCreation, tsEnvNow(pEnv), &iNext)==0;
-      rc = sqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET State='ENABLED', FailureReason=NULL,"
+      rc = tsSqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET State='ENABLED', FailureReason=NULL,"
                   " NextInvocationTime=CASE WHEN ?3 THEN ?2 END WHERE Name=?1", "tii", zName,
                   (sqlite3_int64)iNext, (sqlite3_int64)bNext);
     }else if( strcmp(zState, "DISABLED")==0 ){
-      rc = sqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET State='DISABLED' WHERE Name=?1", "t", zName);
+      rc = tsSqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET State='DISABLED' WHERE Name=?1", "t", zName);
     }
     if( !SQ_OK(rc) ) zErr = sqlite3_mprintf("%s", sqlite3_errmsg(db)); else rc = SQLITE_OK;
   }
@@ -1152,7 +988,7 @@ static void updateFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     TsBuf b; TsJsonW jw;
     tsBufInit(&b); tsJwInit(&jw, &b);
     tsJwObjBegin(&jw); tsJwKeyStr(&jw, "Name", zName); tsJwKeyStr(&jw, "State", zState); tsJwObjEnd(&jw);
-    sqResultJson(ctx, &b, &jw);
+    tsOpResultJson(ctx, &b, &jw);
   }else{
     sqError(ctx, "ts_scheduled_query_update", rc, zErr);
   }
@@ -1175,7 +1011,7 @@ static void deleteFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   int rc = SQLITE_OK;
   size_t i;
   (void)argc;
-  if( zName==0 || !sqHaveSchema(db) || sqStep(db, 0, "SELECT 1 FROM main.ts_scheduled_query_defs"
+  if( zName==0 || !sqHaveSchema(db) || tsSqStep(db, 0, "SELECT 1 FROM main.ts_scheduled_query_defs"
                                               " WHERE Name=?1", "t", zName)!=SQLITE_ROW ){
     zErr = sqlite3_mprintf("no scheduled query named '%s'", zName ? zName : "NULL");
     sqError(ctx, "ts_scheduled_query_delete", SQLITE_ERROR, zErr);
@@ -1184,7 +1020,7 @@ static void deleteFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   rc = sqlite3_exec(db, "SAVEPOINT ts_scheduled_query_delete", 0, 0, 0);
   for(i=0; rc==SQLITE_OK && i<sizeof(azDel)/sizeof(azDel[0]); i++){
-    rc = sqStep(db, 0, azDel[i], "t", zName);
+    rc = tsSqStep(db, 0, azDel[i], "t", zName);
     rc = SQ_OK(rc) ? SQLITE_OK : rc;
   }
   if( rc==SQLITE_OK ){
@@ -1198,7 +1034,7 @@ static void deleteFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     TsBuf b; TsJsonW jw;
     tsBufInit(&b); tsJwInit(&jw, &b);
     tsJwObjBegin(&jw); tsJwKeyStr(&jw, "Name", zName); tsJwKeyBool(&jw, "Deleted", 1); tsJwObjEnd(&jw);
-    sqResultJson(ctx, &b, &jw);
+    tsOpResultJson(ctx, &b, &jw);
   }else{
     sqError(ctx, "ts_scheduled_query_delete", rc, zErr);
   }
@@ -1239,7 +1075,7 @@ static void executeFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     TsBuf b; TsJsonW jw;
     tsBufInit(&b); tsJwInit(&jw, &b);
     sqRunJson(&jw, 0, &run);
-    sqResultJson(ctx, &b, &jw);
+    tsOpResultJson(ctx, &b, &jw);
   }else{
     sqError(ctx, zF, rc, zErr);
   }
@@ -1276,7 +1112,7 @@ static int sqLeaseClaim(SqPass *p, const char *zName, int *pRc){
   int rc = sqlite3_exec(p->db, "BEGIN IMMEDIATE", 0, 0, 0);
   int bOk = 0;
   if( rc==SQLITE_OK ){
-    rc = sqStep(p->db, 0, "UPDATE main.ts_scheduled_query_defs SET LeaseOwner=?2, LeaseExpiry=?3"
+    rc = tsSqStep(p->db, 0, "UPDATE main.ts_scheduled_query_defs SET LeaseOwner=?2, LeaseExpiry=?3"
                 " WHERE Name=?1 AND (LeaseOwner IS NULL OR LeaseOwner=?2 OR LeaseExpiry<?4)",
                 "ttii", zName, p->zOwner, (sqlite3_int64)(iWall + SQ_LEASE_NS), (sqlite3_int64)iWall);
     bOk = SQ_OK(rc) && sqlite3_changes(p->db)==1;
@@ -1288,7 +1124,7 @@ static int sqLeaseClaim(SqPass *p, const char *zName, int *pRc){
 }
 
 static void sqLeaseRelease(SqPass *p, const char *zName){
-  sqStep(p->db, 0, "UPDATE main.ts_scheduled_query_defs SET LeaseOwner=NULL, LeaseExpiry=NULL"
+  tsSqStep(p->db, 0, "UPDATE main.ts_scheduled_query_defs SET LeaseOwner=NULL, LeaseExpiry=NULL"
          " WHERE Name=?1 AND LeaseOwner=?2", "tt", zName, p->zOwner);
 }
 
@@ -1309,10 +1145,10 @@ static int sqInvAdd(sqlite3 *db, const char *zName, int64_t a, int64_t b, int64_
   }
   rc = sqlite3_finalize(pS);
   if( rc!=SQLITE_OK ) return rc;
-  rc = sqStep(db, 0, "DELETE FROM main.ts_scheduled_query_invalidations WHERE Name=?1"
+  rc = tsSqStep(db, 0, "DELETE FROM main.ts_scheduled_query_invalidations WHERE Name=?1"
               " AND FromTime<=?3 AND ToTime>=?2", "tii", zName, (sqlite3_int64)a, (sqlite3_int64)b);
   if( SQ_OK(rc) ){
-    rc = sqStep(db, 0, "INSERT INTO main.ts_scheduled_query_invalidations VALUES(?1,?2,?3)",
+    rc = tsSqStep(db, 0, "INSERT INTO main.ts_scheduled_query_invalidations VALUES(?1,?2,?3)",
                 "tii", zName, (sqlite3_int64)a, (sqlite3_int64)b);
   }
   return SQ_OK(rc) ? SQLITE_OK : rc;
@@ -1439,7 +1275,7 @@ static int sqScanSources(SqPass *p, SqDef *d){
     /* 3. the new mark and snapshot */
     if( rc==SQLITE_OK ) rc = sqSnapshot(db, zSDb, zSTab, &zSnap, &iMax);
     if( rc==SQLITE_OK ){
-      rc = sqStep(db, 0, "UPDATE main.ts_scheduled_query_sources SET ChunkMark=?4, Snapshot=?5"
+      rc = tsSqStep(db, 0, "UPDATE main.ts_scheduled_query_sources SET ChunkMark=?4, Snapshot=?5"
                   " WHERE Name=?1 AND SchemaName=?2 AND TableName=?3", "tttit", d->zName, zSDb, zSTab,
                   (sqlite3_int64)(iMax > iMark ? iMax : iMark), zSnap);
       rc = SQ_OK(rc) ? SQLITE_OK : rc;
@@ -1510,7 +1346,7 @@ static int sqPassRefresh(SqPass *p, SqDef *d){
   if( rc!=SQLITE_OK || nR==0 ){
     /* nothing to check: ranges without an instance are dropped */
     if( rc==SQLITE_OK ){
-      rc = sqStep(db, 0, "DELETE FROM main.ts_scheduled_query_invalidations WHERE Name=?1", "t", d->zName);
+      rc = tsSqStep(db, 0, "DELETE FROM main.ts_scheduled_query_invalidations WHERE Name=?1", "t", d->zName);
       rc = SQ_OK(rc) ? SQLITE_OK : rc;
     }
     goto done;
@@ -1589,7 +1425,7 @@ static int sqPassQuery(SqPass *p, const char *zName){
   if( rc==SQLITE_OK && d->bNext && p->iNow - p->iCatchup > d->iNext ){
     int64_t iNew = 0;
     int bNew = sqNextFire(&d->sched, d->iCreation, p->iNow - p->iCatchup - 1, &iNew)==0;
-    rc = sqStep(p->db, 0, "UPDATE main.ts_scheduled_query_defs SET NextInvocationTime=CASE WHEN ?4"
+    rc = tsSqStep(p->db, 0, "UPDATE main.ts_scheduled_query_defs SET NextInvocationTime=CASE WHEN ?4"
                 " THEN ?3 END WHERE Name=?1 AND NextInvocationTime=?2", "tiii", zName,
                 (sqlite3_int64)d->iNext, (sqlite3_int64)iNew, (sqlite3_int64)bNew);
     rc = SQ_OK(rc) ? SQLITE_OK : rc;
@@ -1643,7 +1479,7 @@ static void runDueFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( argc>0 && sqlite3_value_type(argv[0])!=SQLITE_NULL ){
     sqlite3_stmt *pS = 0;
     const char *zO = (const char*)sqlite3_value_text(argv[0]);
-    rc = sqStep(db, &pS, "SELECT CASE WHEN json_valid(?1) AND json_type(?1)='object' THEN 1 ELSE 0 END,"
+    rc = tsSqStep(db, &pS, "SELECT CASE WHEN json_valid(?1) AND json_type(?1)='object' THEN 1 ELSE 0 END,"
                 " json_extract(?1,'$.max_runs'), json_extract(?1,'$.max_refresh'),"
                 " json_extract(?1,'$.catchup_window'), json_extract(?1,'$.owner'),"
                 " (SELECT group_concat(key) FROM json_each(?1) WHERE key NOT IN"
@@ -1737,11 +1573,11 @@ static void runDueFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     int bNextDue = 0;
     sqlite3_stmt *pS = 0;
     if( sqHaveSchema(db) ){
-      if( sqStep(db, &pS, "SELECT count(*) FROM main.ts_scheduled_query_invalidations", "")==SQLITE_ROW ){
+      if( tsSqStep(db, &pS, "SELECT count(*) FROM main.ts_scheduled_query_invalidations", "")==SQLITE_ROW ){
         nPending = sqlite3_column_int64(pS, 0);
         sqlite3_finalize(pS);
       }
-      if( sqStep(db, &pS, "SELECT min(NextInvocationTime) FROM main.ts_scheduled_query_defs"
+      if( tsSqStep(db, &pS, "SELECT min(NextInvocationTime) FROM main.ts_scheduled_query_defs"
                  " WHERE State='ENABLED'", "")==SQLITE_ROW ){
         bNextDue = sqlite3_column_type(pS, 0)!=SQLITE_NULL;
         iNextDue = sqlite3_column_int64(pS, 0);
@@ -1756,7 +1592,7 @@ static void runDueFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   tsJwKeyBool(&pass.jw, "busy", pass.bBusy);
   tsJwObjEnd(&pass.jw);
   if( rc==SQLITE_OK ){
-    sqResultJson(ctx, &pass.out, &pass.jw);
+    tsOpResultJson(ctx, &pass.out, &pass.jw);
   }else{
     tsBufFree(&pass.out);
     sqError(ctx, zF, rc, zErr ? zErr : sqlite3_errmsg(db));

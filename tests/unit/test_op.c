@@ -58,6 +58,11 @@ int main(void){
   TT_EQ_STR("op: prepare error message", op.zErr, "ts_demo: prepare: no such table: no\"pe");
   tsOpClear(&op);
   tsOpInit(&op, db, "ts_demo");
+  op.zObj = "cpu";
+  tsOpExec(&op, "SELECT * FROM nope");
+  TT_EQ_STR("op: SQL error names the object", op.zErr, "ts_demo cpu: SELECT * FROM nope: no such table: nope");
+  tsOpClear(&op);
+  tsOpInit(&op, db, "ts_demo");
   z = tsOpDup(&op, "abc");
   TT_EQ_STR("op: dup", z, "abc");
   sqlite3_free(z);

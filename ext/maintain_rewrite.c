@@ -1,0 +1,551 @@
+/*
+** maintain_rewrite.c: the object rewrites of ts_maintain: retention of
+** partly expired objects (an object with tmin < expiry <= tmax is rewritten
+** without its expired rows) and compaction of small objects of one day and
+** bucket into target-size objects.  Both stream rows from the inputs'
+** row groups through a k-way merge and commit the new object and the
+** manifest change in one transaction (docs/internals/cold-format.md 5b, 5c).
+** Shares the run and the object writer with ext/maintain.c (maintain_int.h).
+*/
+#include "maintain_int.h"
+#include "chunk.h"
+#include "parquet.h"
+#include "objstore.h"
+#include "tstime.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*************************************************************************
+** Object rewrites: retention of partly expired objects and compaction.
+**
+** Both read a set of manifest objects of one day and bucket (each sorted by
+** (partition key, series key, time), cold-format.md section 2), merge them
+** into one new object in the same order, dropping rows older than the expiry
+** and keeping one row per record key (the higher version; on a tie the row
+** of the older object, as Timestream keeps the first write), upload it, and
+** then in one transaction insert its manifest row and delete the inputs'
+** rows (after checking they are still there).  The inputs are deleted from
+** the store after COMMIT; a crash before that leaves them as orphans of our
+** writer id, which step 6 removes.  One row group of each input is decoded
+** at a time, so memory is bounded by the number of inputs, not their size.
+*/
+
+/* One input object of a rewrite and its read cursor. */
+typedef struct MtIn MtIn;
+struct MtIn {
+  MtRun *p;
+  sqlite3_int64 iId;            /* manifest id */
+  char *zKey;                   /* object key (owned) */
+  int64_t nByte;                /* object size (manifest) */
+  TsPqReader *pR;               /* reader (owned) */
+  int aMap[TS_MT_MAXCOL];       /* logical column -> file column */
+  int iRg, nRg;                 /* current row group, count */
+  TsPqColumnData *aCol;         /* nCol decoded columns of row group iRg (owned) */
+  int64_t nRow, iRow;           /* rows in aCol, current row */
+  int bEof;
+  TsBuf key;                    /* series key of the current row */
+  const char *zPk; int nPk;     /* partition key of the current row (into aCol) */
+  int bPkNull;
+  int64_t t, v;                 /* time and version of the current row */
+};
+
+static int mtInRead(void *pCtx, int64_t iOff, int64_t n, void *pOut){
+  MtIn *pIn = (MtIn*)pCtx;
+  TsBuf b;
+  char *zE = 0;
+  int rc = 1;
+  tsBufInit(&b);
+  if( tsObjGet(pIn->p->pStore, pIn->zKey, iOff, n, &b, &zE)==TS_OBJ_OK && (int64_t)b.n==n ){
+    memcpy(pOut, b.a, (size_t)n);
+    rc = 0;
+  }else{
+    tsOpErr(&pIn->p->op, SQLITE_IOERR, "ts_maintain %s: reading %s: %s", pIn->p->zTab, pIn->zKey,
+          zE ? zE : "short read");
+  }
+  free(zE);
+  tsBufFree(&b);
+  return rc;
+}
+
+static void mtInClear(MtIn *pIn, int nCol){
+  int i;
+  if( pIn->aCol ){
+    for(i=0; i<nCol; i++) tsPqColumnDataFree(&pIn->aCol[i]);
+    sqlite3_free(pIn->aCol);
+  }
+  pIn->aCol = 0;
+  tsPqReaderFree(pIn->pR);
+  pIn->pR = 0;
+  tsBufFree(&pIn->key);
+  sqlite3_free(pIn->zKey);
+  pIn->zKey = 0;
+}
+
+/* Number of logical columns: time, dims, measure_name, measures, version. */
+#define mtNCol(s) (3 + (s)->nDim + (s)->nMeas)
+
+static const char *mtColName(const TsTableSchema *s, int j){
+  if( j==0 ) return "time";
+  if( j<=s->nDim ) return s->azDim[j-1];
+  if( j==1+s->nDim ) return "measure_name";
+  if( j<2+s->nDim+s->nMeas ) return s->azMeas[j-2-s->nDim];
+  return "version";
+}
+
+/* Value of string column j at the current row, or NULL. */
+static const char *mtInStr(MtIn *pIn, int j, int *pn){
+  TsPqColumnData *c = &pIn->aCol[j];
+  int64_t r = pIn->iRow;
+  if( c->aNull && c->aNull[r] ){ *pn = 0; return 0; }
+  *pn = (int)(c->aOff[r+1] - c->aOff[r]);
+  return (const char*)c->aData + c->aOff[r];
+}
+
+/* Load the key fields of the current row (series key, partition key, time,
+** version). */
+static void mtInRowKey(MtIn *pIn){
+  const TsTableSchema *s = pIn->p->s;
+  int i, n;
+  const char *z;
+  tsBufReset(&pIn->key);
+  for(i=0; i<s->nDim; i++){
+    z = mtInStr(pIn, 1+i, &n);
+    if( z==0 ){ tsBufAppendByte(&pIn->key, 0); continue; }
+    tsBufAppendByte(&pIn->key, 1);
+    tsBufAppendVarint(&pIn->key, (uint64_t)n);
+    tsBufAppend(&pIn->key, z, (size_t)n);
+  }
+  z = mtInStr(pIn, 1+s->nDim, &n);
+  tsBufAppendVarint(&pIn->key, (uint64_t)n);
+  if( z ) tsBufAppend(&pIn->key, z, (size_t)n);
+  if( pIn->key.bErr ) tsOpErr(&pIn->p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
+  if( s->iPartDim>=0 ){
+    pIn->zPk = mtInStr(pIn, 1+s->iPartDim, &pIn->nPk);
+    pIn->bPkNull = pIn->zPk==0;
+    if( pIn->zPk==0 ) pIn->zPk = "";
+  }else{
+    pIn->zPk = z ? z : ""; pIn->nPk = n; pIn->bPkNull = 0;
+  }
+  pIn->t = pIn->aCol[0].aInt[pIn->iRow];
+  pIn->v = pIn->aCol[mtNCol(s)-1].aInt[pIn->iRow];
+}
+
+/* Move to the next row with time >= iMin (the first one when called with
+** bEof==0 and aCol==0).  Sets bEof at the end. */
+static void mtInNext(MtIn *pIn, int64_t iMin){
+  MtRun *p = pIn->p;
+  int nCol = mtNCol(p->s), j;
+  for(;;){
+    if( pIn->aCol ) pIn->iRow++;
+    while( pIn->aCol==0 || pIn->iRow>=pIn->nRow ){
+      if( pIn->aCol ){
+        for(j=0; j<nCol; j++) tsPqColumnDataFree(&pIn->aCol[j]);
+        pIn->iRg++;
+      }else{
+        pIn->aCol = sqlite3_malloc64(sizeof(TsPqColumnData)*nCol);
+        if( pIn->aCol==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); pIn->bEof = 1; return; }
+        memset(pIn->aCol, 0, sizeof(TsPqColumnData)*nCol);
+      }
+      pIn->iRow = 0;
+      pIn->nRow = 0;
+      if( pIn->iRg>=pIn->nRg || p->op.rc ){ pIn->bEof = 1; return; }
+      for(j=0; j<nCol && p->op.rc==SQLITE_OK; j++){
+        if( tsPqReaderReadColumn(pIn->pR, pIn->iRg, pIn->aMap[j], 0, &pIn->aCol[j])!=TS_PQ_OK ){
+          tsOpErr(&p->op, SQLITE_CORRUPT, "ts_maintain %s: object %s: %s", p->zTab, pIn->zKey,
+                tsPqReaderErrmsg(pIn->pR));
+        }else if( j>0 && pIn->aCol[j].nRow!=pIn->aCol[0].nRow ){
+          tsOpErr(&p->op, SQLITE_CORRUPT, "ts_maintain %s: object %s: column %s has %lld rows in row "
+                "group %d, time has %lld", p->zTab, pIn->zKey, mtColName(p->s, j),
+                (long long)pIn->aCol[j].nRow, pIn->iRg, (long long)pIn->aCol[0].nRow);
+        }
+      }
+      if( p->op.rc ){ pIn->bEof = 1; return; }
+      pIn->nRow = pIn->aCol[0].nRow;
+    }
+    if( pIn->aCol[0].aInt[pIn->iRow]>=iMin ) break;
+  }
+  mtInRowKey(pIn);
+}
+
+/* Open input pIn (iId, zKey, nByte set) with its stored footer. */
+static void mtInOpen(MtRun *p, MtIn *pIn, const void *aTail, int nTail){
+  const TsTableSchema *s = p->s;
+  char *zE = 0;
+  int j, nCol = mtNCol(s);
+  pIn->p = p;
+  tsBufInit(&pIn->key);
+  if( nCol>TS_MT_MAXCOL ){
+    tsOpErr(&p->op, SQLITE_ERROR, "ts_maintain %s: too many columns to rewrite objects", p->zTab);
+    return;
+  }
+  if( (aTail && nTail>0
+       ? tsPqReaderOpenTail(&pIn->pR, mtInRead, pIn, pIn->nByte, aTail, (size_t)nTail, &zE)
+       : tsPqReaderOpen(&pIn->pR, mtInRead, pIn, pIn->nByte, &zE))!=TS_PQ_OK ){
+    tsOpErr(&p->op, SQLITE_CORRUPT, "ts_maintain %s: object %s: %s", p->zTab, pIn->zKey,
+          zE ? zE : "unreadable footer");
+    free(zE);
+    return;
+  }
+  for(j=0; j<nCol; j++){
+    pIn->aMap[j] = tsPqReaderFindColumn(pIn->pR, mtColName(s, j));
+    if( pIn->aMap[j]<0 ){
+      tsOpErr(&p->op, SQLITE_CORRUPT, "ts_maintain %s: object %s has no column %s", p->zTab,
+            pIn->zKey, mtColName(s, j));
+      return;
+    }
+  }
+  pIn->nRg = tsPqReaderRowGroupCount(pIn->pR);
+  mtInNext(pIn, p->iExpire);
+}
+
+/* Order of the current rows of two inputs: partition key (NULL last),
+** series key, time. */
+static int mtInCmp(const MtIn *a, const MtIn *b){
+  int c;
+  if( a->bPkNull!=b->bPkNull ) return a->bPkNull ? 1 : -1;
+  c = mtBytesCmp(a->zPk, a->nPk, b->zPk, b->nPk);
+  if( c ) return c;
+  c = mtBytesCmp(a->key.a, (int)a->key.n, b->key.a, (int)b->key.n);
+  if( c ) return c;
+  return a->t<b->t ? -1 : a->t>b->t;
+}
+
+/* 1 if the measures of the current rows of a and b differ. */
+static int mtInValuesDiffer(const MtIn *a, const MtIn *b){
+  const TsTableSchema *s = a->p->s;
+  int i;
+  for(i=0; i<s->nMeas; i++){
+    int j = 2 + s->nDim + i;
+    const TsPqColumnData *ca = &a->aCol[j], *cb = &b->aCol[j];
+    int na = ca->aNull && ca->aNull[a->iRow], nb = cb->aNull && cb->aNull[b->iRow];
+    if( na!=nb ) return 1;
+    if( na ) continue;
+    switch( s->aMeasType[i] ){
+      case TS_TYPE_DOUBLE:
+        if( memcmp(&ca->aDbl[a->iRow], &cb->aDbl[b->iRow], sizeof(double)) ) return 1;
+        break;
+      case TS_TYPE_VARCHAR:
+        if( mtBytesCmp(ca->aData + ca->aOff[a->iRow], (int)(ca->aOff[a->iRow+1]-ca->aOff[a->iRow]),
+                       cb->aData + cb->aOff[b->iRow], (int)(cb->aOff[b->iRow+1]-cb->aOff[b->iRow])) )
+          return 1;
+        break;
+      default:
+        if( ca->aInt[a->iRow]!=cb->aInt[b->iRow] ) return 1;
+        break;
+    }
+  }
+  return 0;
+}
+
+/* Write the current row of pIn to o; a new series starts a new series entry
+** (statistics and filter elements). */
+static void mtInWrite(MtRun *p, MtObj *o, MtIn *pIn, TsBuf *pLast, int *piSeries){
+  const TsTableSchema *s = p->s;
+  TsPqWriter *w = o->pPw;
+  int i, j = 0, n;
+  const char *z;
+  if( pLast->n!=pIn->key.n || memcmp(pLast->a, pIn->key.a, pIn->key.n)!=0 ){
+    MtSeries ser;
+    char **azDim = sqlite3_malloc64(sizeof(char*)*(s->nDim+1));
+    memset(&ser, 0, sizeof(ser));
+    if( azDim==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
+    for(i=0; i<s->nDim; i++){
+      z = mtInStr(pIn, 1+i, &n);
+      azDim[i] = z ? sqlite3_mprintf("%.*s", n, z) : 0;
+      if( z && azDim[i]==0 ) tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
+    }
+    z = mtInStr(pIn, 1+s->nDim, &n);
+    ser.zMName = sqlite3_mprintf("%.*s", n, z ? z : "");
+    if( ser.zMName==0 ) tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
+    ser.aKey = pIn->key.a; ser.nKey = (int)pIn->key.n;
+    ser.azDim = azDim;
+    ser.zPk = pIn->zPk; ser.nPk = pIn->nPk; ser.bPkNull = pIn->bPkNull;
+    if( p->op.rc==SQLITE_OK ) mtObjSeries(p, o, &ser, ++(*piSeries));
+    for(i=0; i<s->nDim; i++) sqlite3_free(azDim[i]);
+    sqlite3_free(azDim);
+    sqlite3_free(ser.zMName);
+    tsBufReset(pLast);
+    tsBufAppend(pLast, pIn->key.a, pIn->key.n);
+    if( pLast->bErr ) tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
+    if( p->op.rc ) return;
+  }
+  tsPqWriterInt64(w, j++, pIn->t);
+  for(i=0; i<=s->nDim; i++){
+    z = mtInStr(pIn, 1+i, &n);
+    if( z ) tsPqWriterText(w, j++, z, n); else tsPqWriterNull(w, j++);
+  }
+  for(i=0; i<s->nMeas; i++){
+    const TsPqColumnData *c = &pIn->aCol[2+s->nDim+i];
+    int64_t r = pIn->iRow;
+    if( c->aNull && c->aNull[r] ){ tsPqWriterNull(w, j++); continue; }
+    switch( s->aMeasType[i] ){
+      case TS_TYPE_DOUBLE:  tsPqWriterDouble(w, j++, c->aDbl[r]); break;
+      case TS_TYPE_VARCHAR: tsPqWriterText(w, j++, (const char*)c->aData + c->aOff[r],
+                                           c->aOff[r+1] - c->aOff[r]); break;
+      case TS_TYPE_BOOLEAN: tsPqWriterBool(w, j++, c->aInt[r]!=0); break;
+      default:              tsPqWriterInt64(w, j++, c->aInt[r]); break;
+    }
+  }
+  tsPqWriterInt64(w, j++, pIn->v);
+  if( tsPqWriterEndRow(w)!=TS_PQ_OK ){
+    tsOpErr(&p->op, SQLITE_IOERR, "ts_maintain %s: writing %s: %s", p->zTab, o->zKey,
+          o->zSinkErr ? o->zSinkErr : tsPqWriterErrmsg(w));
+    return;
+  }
+  if( o->nRow==0 || pIn->t<o->tMin ) o->tMin = pIn->t;
+  if( o->nRow==0 || pIn->t>o->tMax ) o->tMax = pIn->t;
+  o->nRow++;
+}
+
+/*
+** Rewrite the manifest objects aId[0..nId) (one day iDay, one bucket
+** iBucket) into one object.  eWhy: 0 retention (a partly expired object),
+** 1 compaction.  Errors are set on p; a changed manifest aborts quietly.
+*/
+static void mtRewrite(MtRun *p, const sqlite3_int64 *aId, int nId, int iBucket, int64_t iDay,
+                      int eWhy){
+  MtIn *aIn = 0;
+  MtObj *o = 0;
+  TsBuf last;
+  int i, nLive = 0, iSeries = 0, bAbort = 0;
+  int64_t nIn = 0, nDup = 0, nRej = 0, nInRow = 0;
+  sqlite3_stmt *pSel = 0, *pChk = 0, *pIns = 0, *pDel = 0;
+  char **azOld = 0;
+  tsBufInit(&last);
+  aIn = sqlite3_malloc64(sizeof(MtIn)*nId);
+  azOld = sqlite3_malloc64(sizeof(char*)*nId);
+  if( aIn==0 || azOld==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); goto done; }
+  memset(aIn, 0, sizeof(MtIn)*nId);
+  pSel = tsOpPrepare(&p->op, "SELECT key, nbyte, footer, nrow FROM \"%w\".\"%w_objects\" WHERE id=?1",
+                   p->zDb, p->zTab);
+  for(i=0; pSel && i<nId && p->op.rc==SQLITE_OK; i++){
+    aIn[i].iId = aId[i];
+    sqlite3_bind_int64(pSel, 1, aId[i]);
+    if( sqlite3_step(pSel)==SQLITE_ROW ){
+      aIn[i].zKey = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pSel, 0));
+      aIn[i].nByte = sqlite3_column_int64(pSel, 1);
+      nInRow += sqlite3_column_int64(pSel, 3);
+      if( aIn[i].zKey==0 ) tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
+      else mtInOpen(p, &aIn[i], sqlite3_column_blob(pSel, 2), sqlite3_column_bytes(pSel, 2));
+      nIn++;
+    }
+    sqlite3_reset(pSel);
+  }
+  sqlite3_finalize(pSel);
+  if( p->op.rc || nIn<nId ) goto done;
+  /* k-way merge. */
+  for(;;){
+    int iMin = -1;
+    for(i=0; i<nId; i++){
+      if( aIn[i].bEof ) continue;
+      if( iMin<0 || mtInCmp(&aIn[i], &aIn[iMin])<0 ) iMin = i;
+    }
+    if( iMin<0 || p->op.rc ) break;
+    {
+      /* Every input at the same record key: the winner is the highest
+      ** version, on a tie the first input (older manifest id). */
+      int iWin = iMin;
+      for(i=iMin+1; i<nId; i++){
+        if( aIn[i].bEof || mtInCmp(&aIn[i], &aIn[iMin])!=0 ) continue;
+        nDup++;
+        if( aIn[i].v>aIn[iWin].v ){
+          iWin = i;
+        }else if( aIn[i].v==aIn[iWin].v && mtInValuesDiffer(&aIn[i], &aIn[iWin]) ){
+          nRej++;
+        }
+      }
+      if( o==0 ){
+        o = mtObjOpen(p, iBucket, iDay);
+        if( o==0 ) break;
+      }
+      mtInWrite(p, o, &aIn[iWin], &last, &iSeries);
+      for(i=nId-1; i>=iMin; i--){
+        if( i!=iMin && (aIn[i].bEof || mtInCmp(&aIn[i], &aIn[iMin])!=0) ) continue;
+        if( i!=iMin ) mtInNext(&aIn[i], p->iExpire);
+      }
+      mtInNext(&aIn[iMin], p->iExpire);
+    }
+  }
+  if( p->op.rc ) goto done;
+  if( o ) mtObjFinish(p, o);
+  if( p->op.rc ) goto done;
+  if( tsMaintainTestHook ) tsMaintainTestHook(p->op.db, eWhy ? "compact-uploaded" : "trim-uploaded");
+
+  if( tsOpExec(&p->op, "BEGIN IMMEDIATE") ) goto done;
+  pChk = tsOpPrepare(&p->op, "SELECT key FROM \"%w\".\"%w_objects\" WHERE id=?1", p->zDb, p->zTab);
+  for(i=0; pChk && i<nId && !bAbort; i++){
+    sqlite3_bind_int64(pChk, 1, aIn[i].iId);
+    if( sqlite3_step(pChk)!=SQLITE_ROW
+     || strcmp((const char*)sqlite3_column_text(pChk, 0), aIn[i].zKey)!=0 ) bAbort = 1;
+    sqlite3_reset(pChk);
+  }
+  sqlite3_finalize(pChk);
+  if( bAbort || p->op.rc ){
+    sqlite3_exec(p->op.db, "ROLLBACK", 0, 0, 0);
+    if( bAbort ) p->nAborted++;
+    if( o ) mtObjRemove(p, o);
+    goto done;
+  }
+  if( o ){
+    pIns = mtManifestInsertStmt(p);
+    if( pIns ) mtManifestInsert(p, pIns, o);
+    sqlite3_finalize(pIns);
+  }
+  pDel = tsOpPrepare(&p->op, "DELETE FROM \"%w\".\"%w_objects\" WHERE id=?1", p->zDb, p->zTab);
+  for(i=0; pDel && i<nId && p->op.rc==SQLITE_OK; i++){
+    sqlite3_bind_int64(pDel, 1, aIn[i].iId);
+    sqlite3_step(pDel);
+    if( sqlite3_reset(pDel)!=SQLITE_OK ) tsOpSqlErr(&p->op, "deleting a rewritten manifest row");
+  }
+  sqlite3_finalize(pDel);
+  if( p->op.rc==SQLITE_OK ) mtLeaseWrite(p);
+  if( p->op.rc==SQLITE_OK && tsOpExec(&p->op, "COMMIT")==SQLITE_OK ){
+    char *zE = 0;
+    int64_t nOut = o ? o->nRow : 0;
+    for(i=0; i<nId; i++){ azOld[nLive++] = aIn[i].zKey; }
+    /* Not part of the table any more; a failure leaves orphans for step 6. */
+    if( tsObjDeleteMany(p->pStore, (const char*const*)azOld, nLive, &zE)!=TS_OBJ_OK ){}
+    free(zE);
+    if( eWhy==0 ){
+      p->nObjTrimmed += nId;
+      p->nRowExpired += nInRow - nOut - nDup;
+    }else{
+      p->nObjCompacted += nId;
+      if( o ) p->nCompactOut++;
+    }
+    p->nDupDropped += nDup;
+    p->nRejected += nRej;
+    if( o ){
+      p->nByte += o->nByte;
+      if( p->keys.n ) tsBufAppendByte(&p->keys, ',');
+      tsJsonQuote(&p->keys, o->zKey, strlen(o->zKey));
+    }
+  }else{
+    sqlite3_exec(p->op.db, "ROLLBACK", 0, 0, 0);
+    if( o ) mtObjRemove(p, o);
+  }
+
+done:
+  if( o ){
+    if( p->op.rc ) mtObjRemove(p, o);
+    mtObjFree(o);
+  }
+  for(i=0; aIn && i<nId; i++) mtInClear(&aIn[i], mtNCol(p->s));
+  sqlite3_free(aIn);
+  sqlite3_free(azOld);
+  tsBufFree(&last);
+}
+
+/* The bucket number in an object key ("<t>/date=.../bucket=<b>/..."), -1 if
+** the key has none. */
+static int mtKeyBucket(const char *zKey){
+  const char *z = strstr(zKey, "/bucket=");
+  int b = 0, n = 0;
+  if( z==0 ) return -1;
+  for(z+=8; *z>='0' && *z<='9' && n<6; z++, n++) b = b*10 + (*z-'0');
+  return n>0 && *z=='/' ? b : -1;
+}
+
+/* A manifest object considered for trimming or compaction. */
+typedef struct MtCand MtCand;
+struct MtCand {
+  sqlite3_int64 iId;
+  int64_t iDay, nByte;
+  int iBucket;
+};
+
+static int mtCandCmp(const void *pa, const void *pb){
+  const MtCand *a = (const MtCand*)pa, *b = (const MtCand*)pb;
+  if( a->iDay!=b->iDay ) return a->iDay<b->iDay ? -1 : 1;
+  if( a->iBucket!=b->iBucket ) return a->iBucket<b->iBucket ? -1 : 1;
+  return a->iId<b->iId ? -1 : a->iId>b->iId;
+}
+
+/* Objects of our writer selected by zWhere (bound ?1 = writer, ?2 = iArg),
+** sorted by (day, bucket, id).  sqlite3_free the result. */
+static MtCand *mtCandLoad(MtRun *p, const char *zWhere, int64_t iArg, int *pn){
+  MtCand *a = 0;
+  int n = 0, nAlloc = 0;
+  sqlite3_stmt *pStmt = tsOpPrepare(&p->op, "SELECT id, key, nbyte, tmin FROM \"%w\".\"%w_objects\""
+                                     " WHERE writer=?1 AND %s", p->zDb, p->zTab, zWhere);
+  *pn = 0;
+  if( pStmt==0 ) return 0;
+  sqlite3_bind_text(pStmt, 1, p->zWriter, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iArg);
+  while( p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zKey = (const char*)sqlite3_column_text(pStmt, 1);
+    int iB = zKey ? mtKeyBucket(zKey) : -1;
+    if( iB<0 ) continue;                   /* not a key of ours: leave it */
+    if( n==nAlloc ){
+      MtCand *aNew = sqlite3_realloc64(a, sizeof(MtCand)*(nAlloc = nAlloc ? 2*nAlloc : 64));
+      if( aNew==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); break; }
+      a = aNew;
+    }
+    a[n].iId = sqlite3_column_int64(pStmt, 0);
+    a[n].nByte = sqlite3_column_int64(pStmt, 2);
+    a[n].iDay = tsFloorDiv(sqlite3_column_int64(pStmt, 3), MT_NS_PER_DAY);
+    a[n].iBucket = iB;
+    n++;
+  }
+  if( sqlite3_finalize(pStmt)!=SQLITE_OK ) tsOpSqlErr(&p->op, "reading the manifest");
+  if( p->op.rc ){ sqlite3_free(a); return 0; }
+  if( n>1 ) qsort(a, n, sizeof(MtCand), mtCandCmp);
+  *pn = n;
+  return a;
+}
+
+/* Retention of partly expired objects (tmin < expiry <= tmax): each is
+** rewritten without its expired rows. */
+void mtTrim(MtRun *p){
+  int n = 0, i;
+  int64_t nDone = 0;
+  MtCand *a = mtCandLoad(p, "tmin < ?2", p->iExpire, &n);
+  for(i=0; i<n && p->op.rc==SQLITE_OK && nDone<p->nCompactBudget; i++){
+    mtRewrite(p, &a[i].iId, 1, a[i].iBucket, a[i].iDay, 0);
+    nDone += a[i].nByte;
+  }
+  sqlite3_free(a);
+}
+
+/*
+** Compaction: objects smaller than half the target of one day and bucket
+** are merged, in id order, into groups of at most the target size and
+** MT_COMPACT_MAXIN inputs.  A day that tiering may still add to (it ends
+** after the boundary) is merged only once it has nCompactMin small
+** objects, so an hourly pass does not rewrite the day every hour; an older
+** day is merged as soon as it has two.  At most nCompactBudget input bytes
+** per pass; the rest is left for the next pass (each merge commits on its
+** own, so the work is resumable at any point).
+*/
+void mtCompact(MtRun *p){
+  int n = 0, i, j, k;
+  int64_t nDone = 0;
+  MtCand *a = mtCandLoad(p, "nbyte < ?2", p->nCompactTarget/2, &n);
+  sqlite3_int64 *aId = sqlite3_malloc64(sizeof(sqlite3_int64)*MT_COMPACT_MAXIN);
+  if( aId==0 && p->op.rc==SQLITE_OK ) tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
+  for(i=0; aId && i<n && p->op.rc==SQLITE_OK && nDone<p->nCompactBudget; i=j){
+    int bOpen;
+    for(j=i+1; j<n && a[j].iDay==a[i].iDay && a[j].iBucket==a[i].iBucket; j++){}
+    bOpen = (a[i].iDay+1)*MT_NS_PER_DAY > p->iBound;
+    if( j-i < (bOpen ? p->nCompactMin : 2) ) continue;
+    for(k=i; k<j && p->op.rc==SQLITE_OK && nDone<p->nCompactBudget; ){
+      int nG = 0;
+      int64_t nB = 0;
+      /* Two inputs at least (each is under half the target, so two fit),
+      ** then while the target and the pass's budget allow. */
+      while( k<j && nG<MT_COMPACT_MAXIN && (nG<2 || (nB + a[k].nByte <= p->nCompactTarget
+                                                     && nDone + nB + a[k].nByte <= p->nCompactBudget)) ){
+        aId[nG++] = a[k].iId;
+        nB += a[k++].nByte;
+      }
+      if( nG>=2 ){
+        mtRewrite(p, aId, nG, a[i].iBucket, a[i].iDay, 1);
+        nDone += nB;
+      }
+    }
+  }
+  sqlite3_free(aId);
+  sqlite3_free(a);
+}
+
