@@ -539,7 +539,7 @@ static char *buildNativeSql(const Inst *q, char *zKinds, int *pbOrdered){
       sqlite3_str_appendf(s, ", max(%s_max)", tsbsFieldName[k]);
       zKinds[nK++] = 'f';
     }
-    sqlite3_str_appendf(s, " FROM cpu_agg WHERE bucket_width = '%s' AND time >= %lld AND time < %lld",
+    sqlite3_str_appendf(s, " FROM cpu_agg WHERE bucket_width = %Q AND time >= %lld AND time < %lld",
                         zT[0] == 's' ? "1m" : "1h", (long long)q->start, (long long)q->end);
     appendHostIn(s, q);
     sqlite3_str_appendall(s, " GROUP BY bucket ORDER BY bucket");

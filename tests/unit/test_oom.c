@@ -270,11 +270,12 @@ static void runCheck(sqlite3 *db, const char *zDir){
 
 static void runUnload(sqlite3 *db, const char *zDir){
   char zSql[1600];
-  snprintf(zSql, sizeof(zSql), "SELECT ts_unload('SELECT * FROM t WHERE n > 3', 'file://%s/u_csv',"
+  /* sqlite3_snprintf: %q quotes the directory, and nothing is allocated. */
+  sqlite3_snprintf((int)sizeof(zSql), zSql, "SELECT ts_unload('SELECT * FROM t WHERE n > 3', 'file://%q/u_csv',"
            " '{\"format\":\"csv\",\"include_header\":true}')", zDir);
   stepAll(db, zSql);
-  snprintf(zSql, sizeof(zSql), "SELECT ts_unload('SELECT host, v, note, time FROM t',"
-           " 'file://%s/u_pq', '{\"format\":\"parquet\",\"partitioned_by\":[\"host\"]}')", zDir);
+  sqlite3_snprintf((int)sizeof(zSql), zSql, "SELECT ts_unload('SELECT host, v, note, time FROM t',"
+           " 'file://%q/u_pq', '{\"format\":\"parquet\",\"partitioned_by\":[\"host\"]}')", zDir);
   stepAll(db, zSql);
 }
 
