@@ -7,7 +7,9 @@
 //   action(k)    the SQL text a child `sqlite3` process runs in round k (the
 //                extension is loaded first); the child is killed with
 //                SIGKILL after a random delay in [0, maxMs) ms, or runs to
-//                its end when it is faster.
+//                its end when it is faster.  maxMs may be a function of k
+//                (e.g. to let every n-th round run to its end, so later rounds
+//                start from committed work rather than a growing backlog).
 //   verify(k, res) checks the database from a fresh process after round k
 //                (res = {killed, code, out, err} of the child); returns a
 //                failure string or null.  It must check the feature's
@@ -51,7 +53,8 @@ export async function crashRounds({ label, db, rounds, maxMs = 120, env = {}, pr
   for (k = 1; k <= rounds && !bad; k++) {
     if (prepare) bad = await prepare(k);
     if (bad) { bad = `round ${k} prepare: ${bad}`; break; }
-    const ms = Math.floor(rnd() * maxMs);
+    const cap = typeof maxMs === 'function' ? maxMs(k) : maxMs;
+    const ms = Math.floor(rnd() * cap);
     const res = await killAfter(db, action(k), { env, ms });
     if (res.killed) nKilled++;
     const why = await verify(k, res);
