@@ -76,6 +76,11 @@ for b in "$@"; do
   if [ $amalg = 1 ]; then ver="$ver, amalgamation; C and SQL suites only"
   else ver="$ver, system libsqlite3"; fi
   echo "== tests against $b ($ver) =="
+  # The bench programs are built once here, before the tests that run them
+  # start in parallel (each of them also runs bench/Makefile, then a no-op).
+  if [ $amalg = 0 ]; then
+    make -s -f bench/Makefile B="$b" >/dev/null 2>&1 || echo "tests: bench programs do not build for $b (the bench tests will say why)"
+  fi
   for t in "$b"/tests/*; do
     [ -x "$t" ] && [ -f "$t" ] || continue
     case "$(basename "$t")" in sqltest) continue;; esac
