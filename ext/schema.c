@@ -12,6 +12,7 @@
 */
 #include "table_int.h"
 #include "jsonw.h"
+#include "storeopt.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ void tsSchemaClear(TsSchema *p){
   sqlite3_free(p->azOptKey);
   sqlite3_free(p->azOptVal);
   sqlite3_free(p->zMeasureName);
+  sqlite3_free(p->zCheckMsg);
   memset(p, 0, sizeof(*p));
 }
 
@@ -234,13 +236,28 @@ static int optStorage(TsSchema *p, const char *zVal, const char **pzWhy){
   return SQLITE_OK;
 }
 
+/* A new table's endpoint is parsed as the S3 client will parse it
+** (s3/endpoint.c, through storeopt.c), so a malformed endpoint fails the
+** CREATE with the message an upload (ts_maintain) would give, which never
+** echoes userinfo or a query string.  A stored table (bStored) keeps the
+** rule of older builds: its value loads, and ts_maintain names the problem
+** before it talks to the store. */
 static int optS3Endpoint(TsSchema *p, const char *zVal, const char **pzWhy){
-  (void)p;
+  char *zMsg = 0;
   if( strncmp(zVal, "http://", 7)!=0 && strncmp(zVal, "https://", 8)!=0 ){
-    *pzWhy = "expected an http:// or https:// URL";
-    return SQLITE_ERROR;
+    if( p->bStored ){
+      *pzWhy = "expected an http:// or https:// URL";
+      return SQLITE_ERROR;
+    }
+  }else if( p->bStored ){
+    return SQLITE_OK;
   }
-  return SQLITE_OK;
+  if( tsStoreOptCheck("s3_endpoint", zVal, &zMsg)==0 ) return SQLITE_OK;
+  if( zMsg==0 ) return SQLITE_NOMEM;
+  sqlite3_free(p->zCheckMsg);
+  p->zCheckMsg = sqlite3_mprintf("%s", zMsg);
+  free(zMsg);
+  return p->zCheckMsg ? SQLITE_ERROR : SQLITE_NOMEM;
 }
 
 static int optS3Region(TsSchema *p, const char *zVal, const char **pzWhy){
@@ -309,10 +326,14 @@ static int schemaOption(TsSchema *p, const char *zTab, const TsOptDef *pDef,
   if( pDef->xCheck ){
     const char *zWhy = 0;
     int rc = pDef->xCheck(p, zVal, &zWhy);
-    if( rc==SQLITE_ERROR ){
+    if( rc==SQLITE_ERROR && p->zCheckMsg ){
+      tsErrSet(pzErr, "timeseries %s: %s", zTab, p->zCheckMsg);
+    }else if( rc==SQLITE_ERROR ){
       tsErrSet(pzErr, "timeseries %s: bad value for %s: '%s' (%s)", zTab, pDef->zName, zVal,
                zWhy ? zWhy : "invalid");
     }
+    sqlite3_free(p->zCheckMsg);
+    p->zCheckMsg = 0;
     if( rc ) return rc;
   }
   return schemaAddOpt(p, pDef->zName, zVal);
@@ -478,11 +499,15 @@ static int schemaFinish(TsSchema *p, const char *zTab, char **pzErr){
 }
 
 
-/* Parse the CREATE VIRTUAL TABLE arguments azArg[0..nArg) into *p. */
+/* Parse the CREATE VIRTUAL TABLE arguments azArg[0..nArg) into *p.
+** bCreate: a new table (xCreate), so the CREATE-only option rules apply;
+** xConnect re-reads the arguments of a table that may come from an older
+** build and skips them. */
 int tsSchemaParse(TsSchema *p, const char *zTab, int nArg,
-                       const char *const *azArg, char **pzErr){
+                       const char *const *azArg, int bCreate, char **pzErr){
   int rc, i;
   rc = schemaInit(p);
+  p->bStored = !bCreate;
   for(i=0; rc==SQLITE_OK && i<nArg; i++){
     int n = (int)strlen(azArg[i]);
     const char *z = trimSpace(azArg[i], &n);
@@ -557,6 +582,7 @@ static int schemaLoadImpl(sqlite3 *db, const char *zDb, const char *zTab, TsSche
   *pzName = 0;
   rc = schemaInit(p);
   if( rc ) return rc;
+  p->bStored = 1;
   zSql = sqlite3_mprintf("SELECT name FROM \"%w\".sqlite_schema"
                          " WHERE type='table' AND rootpage=0 AND name=?1", zDb);
   if( zSql==0 ) return SQLITE_NOMEM;

@@ -52,6 +52,11 @@ struct TsSchema {
   int nOpt;               /* options as stored in _config */
   char **azOptKey;        /* (owned) */
   char **azOptVal;        /* (owned) */
+  int bStored;            /* parsed from a stored table (xConnect, _config),
+                          ** not a CREATE: rules newer than the value may
+                          ** be skipped so older tables still open */
+  char *zCheckMsg;        /* set by an option check that fails with a whole
+                          ** "bad value for ..." message (owned) */
 };
 
 /* Pending (not yet flushed) rows of one series, column-major in insertion
@@ -277,12 +282,13 @@ void tsWritePendFree(TsTable *pTab, TsPend *p);
 int tsTabNumericOf(sqlite3_value *v, TsNum *pNum);
 int tsTabTextOf(sqlite3_value *v, sqlite3_value **ppDup, const char **pz, int *pn);
 
-/* The schema (schema.c).  tsSchemaParse: from the CREATE arguments;
+/* The schema (schema.c).  tsSchemaParse: from the CREATE arguments
+** (bCreate: of a new table, with the CREATE-only option rules);
 ** tsSchemaLoad: from "zDb"."zTab_config" (*pzName: the table's name as
 ** stored); tsSchemaStore: into an empty _config; tsSchemaPublish: the
 ** table.h view (pointers into *p).  Errors name the table and option. */
 int tsSchemaParse(TsSchema *p, const char *zTab, int nArg, const char *const *azArg,
-                  char **pzErr);
+                  int bCreate, char **pzErr);
 int tsSchemaLoad(sqlite3 *db, const char *zDb, const char *zTab, TsSchema *p,
                  char **pzName, char **pzErr);
 int tsSchemaStore(sqlite3 *db, const char *zDb, const char *zTab, const TsSchema *p,

@@ -233,7 +233,7 @@ static int tsInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
     p->nRef++;
   }else{
     TsSchema s;
-    rc = tsSchemaParse(&s, argv[2], argc-3, argv+3, pzErr);
+    rc = tsSchemaParse(&s, argv[2], argc-3, argv+3, bCreate, pzErr);
     if( rc ){ sqlite3_free(pV); return rc; }
     p = tsTabNew(pEnv, db, argv[1], argv[2], &s);
     if( p==0 ){ sqlite3_free(pV); return SQLITE_NOMEM; }

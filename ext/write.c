@@ -707,6 +707,20 @@ static int stageMeasure(TsTable *p, int iMeas, sqlite3_value *v, sqlite3_value *
   }
 }
 
+/* Refuse a NUL byte inside a series-key value (a dimension or
+** measure_name, zWhat names it): the series catalogue would keep every byte
+** but scans return the value as a C string cut at the NUL, so two series
+** would look identical.  VARCHAR measures are stored and returned
+** byte-exact and need no such check. */
+static int keyValueNulCheck(TsTable *p, const char *zWhat, const char *zCol,
+                            const char *z, int n){
+  const char *zNul = n>0 ? memchr(z, 0, (size_t)n) : 0;
+  if( zNul==0 ) return SQLITE_OK;
+  tsTabErr(p, "timeseries %s: %s%s: value contains a NUL byte at offset %d (not supported)",
+           p->zName, zWhat, zCol, (int)(zNul - z));
+  return SQLITE_MISMATCH;
+}
+
 /* Format "(hostname='a', region=NULL, measure_name='m', time=...)" for a
 ** rejected record. */
 static char *describeKey(TsTable *p, const char *const *azDim, const char *zMName,
@@ -813,6 +827,8 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
       tsTabErr(p, "timeseries %s: dimension %s: value is %d bytes, the limit is %d",
                 p->zName, p->s.azDim[i], anDim[i], TS_MAX_VALUE_BYTES);
       rc = SQLITE_TOOBIG;
+    }else{
+      rc = keyValueNulCheck(p, "dimension ", p->s.azDim[i], azDim[i], anDim[i]);
     }
   }
   if( rc==SQLITE_OK ){
@@ -831,6 +847,8 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
         tsTabErr(p, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
                   p->zName, TS_MAX_MNAME_BYTES, nMName);
         rc = SQLITE_TOOBIG;
+      }else{
+        rc = keyValueNulCheck(p, "measure_name", "", zMName, nMName);
       }
     }
   }
