@@ -110,7 +110,8 @@ struct TsSeries {
 #define STMT_CHUNK_DELETE    8  /* WHERE id=?1 */
 #define STMT_DATA_VERSION    9  /* PRAGMA data_version */
 #define STMT_ROW_COUNT      10  /* count(*) of _chunks, rows of both tiers */
-#define STMT_COUNT          11
+#define STMT_GENERATION     11  /* v of _config's 'generation' key */
+#define STMT_COUNT          12
 
 struct TsTable {
   int nRef;               /* references: the vtab and open operations */
@@ -139,12 +140,25 @@ struct TsTable {
   int bTxnChecked;        /* the cache was checked in this write txn */
   sqlite3_int64 nRowEst;  /* rows in both tiers (for costs; cold: manifest nrow) */
 
+  /* Edits of the shadow tables on this connection (table.c, "The edit
+  ** generation"): triggers count every row deleted or updated in _series
+  ** and _chunks into _config's 'generation'; the caches are current while
+  ** it equals iGen (the value read at the last check plus the rows this
+  ** handle's own statements changed). */
+  int bGenOn;             /* the triggers are known to exist */
+  int bGenKnown;          /* iGen is valid */
+  sqlite3_int64 iGen;     /* the generation the caches reflect */
+
   /* Pending buffer. */
   TsSeries *pPendFirst;   /* series with pending rows (referenced) */
   sqlite3_int64 nPendBytes;  /* approximate RAM held by pending rows */
   int iFlushGen;          /* bumped whenever chunks are written */
   int rcFlush;            /* sticky: a flush failed in this transaction, so
                           ** it must not commit (cleared by rollback) */
+  int bFlushing;          /* inside tsTabFlushAll: the statement savepoints
+                          ** of its own statements (a chunk delete fires the
+                          ** edit trigger, which needs one) reach xSavepoint,
+                          ** xRelease and xRollbackTo, which then do nothing */
 
   /* Scratch space of xUpdate: the converted measure values of one row. */
   unsigned char *aStNull; /* [measure] */
@@ -239,6 +253,16 @@ void tsTabKeyEncode(TsBuf *pBuf, int nDim, const char *const *azDim, const int *
 TsSeries *tsTabSeriesFind(TsTable *p, const unsigned char *aKey, int nKey, unsigned int h);
 void tsTabSeriesUnref(TsTable *p, TsSeries *pS);
 int tsTabSeriesRefresh(TsTable *p);   /* reload if stale or another connection wrote */
+
+/* The edit generation (table.c).  tsTabGenEnsure: make sure the counting
+** triggers exist (creating them for tables of older builds, which drops
+** the caches once), at the first write of a transaction.  tsTabGenOwn: n
+** rows of _series/_chunks were deleted or updated by this handle's own
+** statement.  tsTabGenCheck: before a flush, fail (message on the handle)
+** when the shadow tables were edited directly since the last check. */
+int tsTabGenEnsure(TsTable *p);
+void tsTabGenOwn(TsTable *p, sqlite3_int64 n);
+int tsTabGenCheck(TsTable *p);
 
 /* Index of the first i in [0,n) with aTime[aOrder ? aOrder[i] : i] >= t. */
 int tsTabSearchTime(const int64_t *aTime, const int *aOrder, int n, sqlite3_int64 t);

@@ -362,6 +362,8 @@ static int chunkMerge(TsTable *p, TsSeries *pS, sqlite3_int64 iChunk, const TsRu
     if( rc==SQLITE_OK ){
       sqlite3_bind_int64(pStmt, 1, iChunk);
       rc = tsTabStepDone(p, pStmt);
+      /* the delete trigger counted it into the edit generation */
+      if( rc==SQLITE_OK ) tsTabGenOwn(p, sqlite3_changes(p->db));
     }
   }
   if( rc==SQLITE_OK ) rc = chunksWrite(p, pS->iId, &out.r);
@@ -480,8 +482,16 @@ int tsTabFlushAll(TsTable *p){
   int rc = SQLITE_OK;
   sqlite3_int64 iLastRowid;
   if( p->pPendFirst==0 ) return SQLITE_OK;
+  /* The pending rows were checked against the caches: refuse to write them
+  ** if the shadow tables were edited directly since (table.c). */
+  rc = tsTabGenCheck(p);
+  if( rc!=SQLITE_OK ){
+    p->rcFlush = rc;
+    return rc;
+  }
   iLastRowid = sqlite3_last_insert_rowid(p->db);
   p->iFlushGen++;
+  p->bFlushing = 1;
   while( rc==SQLITE_OK && p->pPendFirst ){
     TsSeries *pS = p->pPendFirst;
     rc = flushSeries(p, pS);
@@ -493,6 +503,7 @@ int tsTabFlushAll(TsTable *p){
       tsTabSeriesUnref(p, pS);
     }
   }
+  p->bFlushing = 0;
   if( p->pPendFirst==0 ) p->nPendBytes = 0;
   sqlite3_set_last_insert_rowid(p->db, iLastRowid);
   if( rc!=SQLITE_OK ) p->rcFlush = rc;
@@ -906,7 +917,8 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
 
   /* Find the series and apply the duplicate rules. */
   if( rc==SQLITE_OK && !p->bTxnChecked ){
-    rc = tsTabSeriesRefresh(p);
+    rc = tsTabGenEnsure(p);
+    if( rc==SQLITE_OK ) rc = tsTabSeriesRefresh(p);
     if( rc==SQLITE_OK ) p->bTxnChecked = 1;
   }
   if( rc==SQLITE_OK ){
