@@ -74,8 +74,8 @@ int tsTabStmt(TsTable *p, int eStmt, sqlite3_stmt **ppStmt){
         break;
       }
       case STMT_SERIES_RANGE:
-        zSql = sqlite3_mprintf("UPDATE \"%w\".\"%w_series\" SET tmin=?2, tmax=?3 WHERE id=?1",
-                               zDb, zTab);
+        zSql = sqlite3_mprintf("UPDATE \"%w\".\"%w_series\" SET tmin=?2, tmax=?3"
+                               " WHERE id=?1 AND skey=?4", zDb, zTab);
         break;
       case STMT_CHUNK_FLOOR:
         zSql = sqlite3_mprintf(
@@ -101,9 +101,8 @@ int tsTabStmt(TsTable *p, int eStmt, sqlite3_stmt **ppStmt){
       case STMT_DATA_VERSION:
         zSql = sqlite3_mprintf("PRAGMA \"%w\".data_version", zDb);
         break;
-      case STMT_GENERATION:
-        zSql = sqlite3_mprintf("SELECT v FROM \"%w\".\"%w_config\" WHERE k='generation'",
-                               zDb, zTab);
+      case STMT_SERIES_CHECK:
+        zSql = sqlite3_mprintf("SELECT max(id) FROM \"%w\".\"%w_series\"", zDb, zTab);
         break;
       case STMT_ROW_COUNT:
         /* Rows of both tiers: the cold tier's from its manifest. */
@@ -289,6 +288,7 @@ static int cacheAdd(TsTable *p, TsSeries *pS){
     p->nSeriesAlloc = nNew;
   }
   p->apSeries[p->nSeries++] = pS;
+  if( pS->iId>p->iSeriesMax ) p->iSeriesMax = pS->iId;
   if( p->nSeries*2 > p->nHash ){
     return hashRebuild(p, p->nHash ? p->nHash*4 : 256);
   }
@@ -301,11 +301,9 @@ void tsTabCacheClear(TsTable *p){
   int i;
   for(i=0; i<p->nSeries; i++) tsTabSeriesUnref(p, p->apSeries[i]);
   p->nSeries = 0;
+  p->iSeriesMax = 0;
   if( p->aHash ) memset(p->aHash, 0, sizeof(TsSeries*)*(size_t)p->nHash);
   p->bStale = 1;
-  /* The next check reads the generation afresh (after a rollback the
-  ** file's value may be below what this handle counted). */
-  p->bGenKnown = 0;
 }
 
 static void seriesSetRange(TsSeries *pS, sqlite3_stmt *pStmt, int iMin, int iMax){
@@ -330,6 +328,7 @@ static int seriesReload(TsTable *p){
   p->apSeries = 0;
   p->nSeries = 0;
   p->nSeriesAlloc = 0;
+  p->iSeriesMax = 0;
   /* Reuse the objects of series that still exist (cursors may point at
   ** them): both lists are ordered by id. */
   {
@@ -385,200 +384,60 @@ static int seriesReload(TsTable *p){
   return rc;
 }
 
-/**************************************************************************
-** The edit generation.
-**
-** The caches of a handle (the series cache, the memory tier's lookup chunk)
-** describe <t>_series and <t>_chunks.  Another connection's commit changes
-** PRAGMA data_version; a statement of this connection does not, so a user
-** who runs "DELETE FROM t_series; DELETE FROM t_chunks" and then INSERTs
-** would write through a cache of series that no longer exist (the rows are
-** visible until the connection closes, then gone).  Four triggers, plain SQL
-** stored with the table, count every row deleted or updated there:
-**
-**   "<t>_series_gen_delete"  AFTER DELETE ON "<t>_series"
-**   "<t>_series_gen_update"  AFTER UPDATE OF id, skey, measure_name, d0.. ON "<t>_series"
-**   "<t>_chunks_gen_delete"  AFTER DELETE ON "<t>_chunks"
-**   "<t>_chunks_gen_update"  AFTER UPDATE ON "<t>_chunks"
-**   each: INSERT INTO "<t>_config"(k, v) VALUES('generation', 1)
-**         ON CONFLICT(k) DO UPDATE SET v = v + 1
-**
-** (an absent key is generation 0).  The flush's own range update of
-** _series sets only tmin and tmax, so it fires nothing; the flush's own
-** chunk deletes are counted into iGen by tsTabGenOwn.  The handle compares
-** the stored value with iGen at each cache check (the first write of a
-** transaction, each scan: tsTabSeriesRefresh) and reloads when it moved,
-** and before each flush (tsTabGenCheck), where a move means the shadow
-** tables changed under rows already buffered in this transaction: that
-** flush fails and the transaction cannot commit.  A rollback restores the
-** stored value and clears the caches (tsTabCacheClear forgets iGen).
-** Tables of older builds get the triggers at their first write
-** (tsTabGenEnsure); the caches are dropped then, since edits made before
-** the triggers existed were not counted.  A plain sqlite3 without the
-** extension reads and writes the shadow tables as before (its edits are
-** counted the same way).
-*/
-static const char *const azGenTrig[] = {
-  "series_gen_delete", "series_gen_update", "chunks_gen_delete", "chunks_gen_update"
-};
-#define TS_NGENTRIG ((int)(sizeof(azGenTrig)/sizeof(azGenTrig[0])))
-
-/* Prepare and run exactly one statement built from zFmt (a CREATE TRIGGER
-** holds a ';' of its own: this is never a multi-statement exec).  Sets
-** *pzErr on failure. */
-static int execOne(sqlite3 *db, char **pzErr, const char *zFmt, ...){
-  va_list ap;
-  char *zSql;
-  const char *zTail = 0;
-  sqlite3_stmt *pStmt = 0;
-  int rc;
-  va_start(ap, zFmt);
-  zSql = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  if( zSql==0 ) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, &zTail);
-  if( rc==SQLITE_OK && zTail && zTail[strspn(zTail, " \t\n")]!=0 ) rc = SQLITE_MISUSE;
-  if( rc==SQLITE_OK && pStmt ){
-    sqlite3_step(pStmt);
-    rc = sqlite3_finalize(pStmt);
-    pStmt = 0;
-  }
-  if( rc!=SQLITE_OK && pzErr ) tsErrSet(pzErr, "%s", sqlite3_errmsg(db));
-  sqlite3_finalize(pStmt);
-  sqlite3_free(zSql);
-  return rc;
-}
-
-/* Create the four counting triggers of table zTab (nDim dimensions) where
-** missing. */
-static int genTriggersCreate(sqlite3 *db, const char *zDb, const char *zTab, int nDim,
-                             char **pzErr){
-  static const char zBody[] = "INSERT INTO \"%w_config\"(k, v) VALUES('generation', 1)"
-                              " ON CONFLICT(k) DO UPDATE SET v = v + 1";
-  char *zCols = sqlite3_mprintf("id, skey, measure_name");
-  char *zBodySql = 0;
-  int rc = SQLITE_OK, i;
-  for(i=0; zCols && i<nDim; i++) zCols = sqlite3_mprintf("%z, d%d", zCols, i);
-  if( zCols ) zBodySql = sqlite3_mprintf(zBody, zTab);
-  if( zCols==0 || zBodySql==0 ){
-    sqlite3_free(zCols);
-    return SQLITE_NOMEM;
-  }
-  rc = execOne(db, pzErr, "CREATE TRIGGER IF NOT EXISTS \"%w\".\"%w_%s\" AFTER DELETE ON"
-               " \"%w_series\" BEGIN %s; END", zDb, zTab, azGenTrig[0], zTab, zBodySql);
-  if( rc==SQLITE_OK ) rc = execOne(db, pzErr, "CREATE TRIGGER IF NOT EXISTS \"%w\".\"%w_%s\""
-               " AFTER UPDATE OF %s ON \"%w_series\" BEGIN %s; END",
-               zDb, zTab, azGenTrig[1], zCols, zTab, zBodySql);
-  if( rc==SQLITE_OK ) rc = execOne(db, pzErr, "CREATE TRIGGER IF NOT EXISTS \"%w\".\"%w_%s\""
-               " AFTER DELETE ON \"%w_chunks\" BEGIN %s; END", zDb, zTab, azGenTrig[2], zTab, zBodySql);
-  if( rc==SQLITE_OK ) rc = execOne(db, pzErr, "CREATE TRIGGER IF NOT EXISTS \"%w\".\"%w_%s\""
-               " AFTER UPDATE ON \"%w_chunks\" BEGIN %s; END", zDb, zTab, azGenTrig[3], zTab, zBodySql);
-  sqlite3_free(zCols);
-  sqlite3_free(zBodySql);
-  return rc;
-}
-
-static int genTriggersDrop(sqlite3 *db, const char *zDb, const char *zTab, char **pzErr){
-  int rc = SQLITE_OK, i;
-  for(i=0; rc==SQLITE_OK && i<TS_NGENTRIG; i++){
-    rc = execOne(db, pzErr, "DROP TRIGGER IF EXISTS \"%w\".\"%w_%s\"", zDb, zTab, azGenTrig[i]);
-  }
-  return rc;
-}
-
-/* The stored generation (0 while the key is absent). */
-static int genRead(TsTable *p, sqlite3_int64 *piGen){
+/* Does the cache still describe <t>_series?  This connection wrote since
+** the last check (maybe to the shadow tables directly, e.g. "DELETE FROM
+** t_series", which PRAGMA data_version does not show): compare the largest
+** id (one index probe; a count would read every row, per transaction) with
+** the cache's.  *pbStale = 1 when they differ.  Edits this misses (a row
+** other than the last deleted, a key rewritten) cannot make a write go
+** astray: the flush writes a series' range only where id and key still
+** match, and repairs the row otherwise (tsTabSeriesRepair). */
+static int seriesCheck(TsTable *p, int *pbStale){
   sqlite3_stmt *pStmt;
-  int rc = tsTabStmt(p, STMT_GENERATION, &pStmt);
-  *piGen = 0;
-  if( rc ) return rc;
-  if( sqlite3_step(pStmt)==SQLITE_ROW ) *piGen = sqlite3_column_int64(pStmt, 0);
-  if( sqlite3_reset(pStmt)!=SQLITE_OK ) return tsTabStmtErr(p, pStmt);
-  return SQLITE_OK;
-}
-
-int tsTabGenEnsure(TsTable *p){
-  sqlite3_stmt *pStmt = 0;
-  char *zSql, *zErr = 0;
-  int rc, n = 0, i;
-  if( p->bGenOn ) return SQLITE_OK;
-  zSql = sqlite3_mprintf("SELECT count(*) FROM \"%w\".sqlite_schema WHERE type='trigger'"
-                         " AND name IN (?1, ?2, ?3, ?4)", p->zDb);
-  if( zSql==0 ) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
-  sqlite3_free(zSql);
-  for(i=0; rc==SQLITE_OK && i<TS_NGENTRIG; i++){
-    rc = sqlite3_bind_text(pStmt, i+1, sqlite3_mprintf("%s_%s", p->zName, azGenTrig[i]), -1,
-                           sqlite3_free);
-  }
-  if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ) n = sqlite3_column_int(pStmt, 0);
-  if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt); else sqlite3_finalize(pStmt);
-  if( rc==SQLITE_OK && n<TS_NGENTRIG ){
-    rc = genTriggersCreate(p->db, p->zDb, p->zName, p->s.nDim, &zErr);
-    if( rc==SQLITE_OK ){
-      /* Edits made before the triggers existed were not counted. */
-      tsTabCacheClear(p);
-      tsMemLookClear(p);
-      p->iFlushGen++;
-    }
-  }
-  if( rc ){
-    tsTabErr(p, "timeseries %s: adding the shadow-table triggers: %s", p->zName,
-             zErr ? zErr : sqlite3_errmsg(p->db));
-    sqlite3_free(zErr);
-    return rc;
-  }
-  p->bGenOn = 1;
-  return SQLITE_OK;
-}
-
-void tsTabGenOwn(TsTable *p, sqlite3_int64 n){
-  if( p->bGenOn && p->bGenKnown ) p->iGen += n;
-}
-
-int tsTabGenCheck(TsTable *p){
-  sqlite3_int64 g;
+  sqlite3_int64 iMax = 0;
   int rc;
-  if( !p->bGenOn || !p->bGenKnown ) return SQLITE_OK;
-  rc = genRead(p, &g);
-  if( rc==SQLITE_OK && g!=p->iGen ){
-    tsTabErr(p, "timeseries %s: rows of %s_series or %s_chunks were deleted or updated "
-             "directly while this transaction had rows to write; roll it back (the shadow "
-             "tables are maintained by the table: data leaves through retention, "
-             "ts_maintain or DROP TABLE)", p->zName, p->zName, p->zName);
-    rc = SQLITE_ERROR;
-  }
-  return rc;
+  *pbStale = 0;
+  rc = tsTabStmt(p, STMT_SERIES_CHECK, &pStmt);
+  if( rc ) return rc;
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) iMax = sqlite3_column_int64(pStmt, 0);
+  if( sqlite3_reset(pStmt)!=SQLITE_OK ) return tsTabStmtErr(p, pStmt);
+  if( iMax!=p->iSeriesMax ) *pbStale = 1;
+  return SQLITE_OK;
 }
 
 /* Make the cache current: reload if it is stale, another connection
-** committed since the last check (data_version), or this connection
-** edited the shadow tables directly (the edit generation). */
+** committed since the last check (data_version), or this connection wrote
+** since and the cache no longer matches <t>_series (seriesCheck).  The
+** check costs one index probe, once after each change made on the
+** connection, never per row. */
 int tsTabSeriesRefresh(TsTable *p){
   sqlite3_stmt *pStmt;
-  sqlite3_int64 v = 0, g = 0;
-  int rc;
+  sqlite3_int64 v = 0, nChg;
+  int rc, bReload;
   if( p->pPendFirst ) return SQLITE_OK;   /* we hold the write lock */
   rc = tsTabStmt(p, STMT_DATA_VERSION, &pStmt);
   if( rc ) return rc;
   if( sqlite3_step(pStmt)==SQLITE_ROW ) v = sqlite3_column_int64(pStmt, 0);
   rc = sqlite3_reset(pStmt);
   if( rc ) return tsTabStmtErr(p, pStmt);
-  rc = genRead(p, &g);
-  if( rc ) return rc;
-  if( p->bStale || !p->bHaveVersion || v!=p->iDataVersion || !p->bGenKnown || g!=p->iGen ){
-    if( p->bGenKnown && g!=p->iGen ){
-      /* Chunks may have changed under the lookup cache too. */
-      tsMemLookClear(p);
-      p->iFlushGen++;
-    }
+  nChg = sqlite3_total_changes64(p->db);
+  bReload = p->bStale || !p->bHaveVersion || v!=p->iDataVersion;
+  if( !bReload && (!p->bHaveChanges || nChg!=p->nChanges) ){
+    /* The lookup chunk may have been edited in place. */
+    tsMemLookClear(p);
+    rc = seriesCheck(p, &bReload);
+    if( rc ) return rc;
+  }
+  if( bReload ){
     rc = seriesReload(p);
     if( rc==SQLITE_OK ){
       p->iDataVersion = v;
       p->bHaveVersion = 1;
-      p->iGen = g;
-      p->bGenKnown = 1;
     }
+  }
+  if( rc==SQLITE_OK ){
+    p->nChanges = nChg;
+    p->bHaveChanges = 1;
   }
   return rc;
 }
@@ -629,6 +488,42 @@ int tsTabSeriesForWrite(TsTable *p, const char *const *azDim, const int *anDim,
     tsTabSeriesUnref(p, pS);
   }
   return rc;
+}
+
+int tsTabSeriesRepair(TsTable *p, TsSeries *pS){
+  sqlite3_stmt *pStmt;
+  int rc, i, bFound = 0;
+  rc = tsTabStmt(p, STMT_SERIES_FIND, &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, pS->aKey, pS->nKey, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    pS->iId = sqlite3_column_int64(pStmt, 0);
+    seriesSetRange(pS, pStmt, 1, 2);
+    bFound = 1;
+  }
+  if( sqlite3_reset(pStmt)!=SQLITE_OK ) return tsTabStmtErr(p, pStmt);
+  if( !bFound ){
+    /* Dimension values and measure_name hold no NUL (write.c refuses
+    ** them), so the decoded C strings are the values. */
+    rc = tsTabStmt(p, STMT_SERIES_INSERT, &pStmt);
+    if( rc ) return rc;
+    sqlite3_bind_blob(pStmt, 1, pS->aKey, pS->nKey, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, pS->zMName, -1, SQLITE_STATIC);
+    for(i=0; i<p->s.nDim; i++){
+      if( pS->azDim[i] ) sqlite3_bind_text(pStmt, 3+i, pS->azDim[i], -1, SQLITE_STATIC);
+      else sqlite3_bind_null(pStmt, 3+i);
+    }
+    rc = tsTabStepDone(p, pStmt);
+    sqlite3_clear_bindings(pStmt);
+    if( rc ) return rc;
+    pS->iId = sqlite3_last_insert_rowid(p->db);
+    pS->bChunks = 0;
+  }
+  /* ids of the cache may now repeat or be out of order: reload it at the
+  ** next check, and forget the lookup chunk. */
+  p->bStale = 1;
+  tsMemLookClear(p);
+  return SQLITE_OK;
 }
 
 /**************************************************************************
@@ -767,9 +662,7 @@ int tsTabShadowCreate(TsTable *p, char **pzErr){
       " nbyte INTEGER NOT NULL, pk_min TEXT, pk_max TEXT, series_filter BLOB, footer BLOB,"
       " created INTEGER NOT NULL)", zDb, zTab);
   sqlite3_free(zDims);
-  if( rc==SQLITE_OK ) rc = genTriggersCreate(p->db, zDb, zTab, p->s.nDim, pzErr);
   if( rc!=SQLITE_OK ) return rc;
-  p->bGenOn = 1;
 
   return tsSchemaStore(p->db, zDb, zTab, &p->s, pzErr);
 }
@@ -1018,14 +911,10 @@ int tsTabRename(TsTable *p, const char *zNew){
     sqlite3_finalize(p->aStmt[i]);
     p->aStmt[i] = 0;
   }
-  /* The counting triggers are named after the table and name _config in
-  ** their bodies: dropped first, created again under the new name. */
-  if( rc==SQLITE_OK ) rc = genTriggersDrop(p->db, p->zDb, p->zName, &zErr);
   for(i=0; rc==SQLITE_OK && i<TS_NSHADOW; i++){
     rc = execf(p->db, &zErr, "ALTER TABLE \"%w\".\"%w_%s\" RENAME TO \"%w_%s\"",
                p->zDb, p->zName, azShadow[i], zNew, azShadow[i]);
   }
-  if( rc==SQLITE_OK ) rc = genTriggersCreate(p->db, p->zDb, zNew, p->s.nDim, &zErr);
   if( rc ){
     tsTabErr(p, "timeseries %s: renaming shadow tables: %s", p->zName, zErr ? zErr : "?");
     sqlite3_free(zErr);
@@ -1035,9 +924,6 @@ int tsTabRename(TsTable *p, const char *zNew){
   if( zNewName==0 ) return SQLITE_NOMEM;
   sqlite3_free(p->zName);
   p->zName = zNewName;
-  /* (Re)created triggers: start counting afresh. */
-  tsTableInvalidate(p);
-  p->bGenOn = 1;
   return SQLITE_OK;
 }
 

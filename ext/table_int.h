@@ -102,7 +102,7 @@ struct TsSeries {
 #define STMT_SERIES_ALL      0  /* id, skey, tmin, tmax of every series */
 #define STMT_SERIES_FIND     1  /* id, tmin, tmax WHERE skey=?1 */
 #define STMT_SERIES_INSERT   2  /* (skey, measure_name, d0..) */
-#define STMT_SERIES_RANGE    3  /* SET tmin=?2, tmax=?3 WHERE id=?1 */
+#define STMT_SERIES_RANGE    3  /* SET tmin=?2, tmax=?3 WHERE id=?1 AND skey=?4 */
 #define STMT_CHUNK_FLOOR     4  /* headers from the floor chunk of ?2 to ?3 */
 #define STMT_CHUNK_AT        5  /* id, tmax, data of the floor chunk of ?2 */
 #define STMT_CHUNK_DATA      6  /* data WHERE id=?1 */
@@ -110,7 +110,7 @@ struct TsSeries {
 #define STMT_CHUNK_DELETE    8  /* WHERE id=?1 */
 #define STMT_DATA_VERSION    9  /* PRAGMA data_version */
 #define STMT_ROW_COUNT      10  /* count(*) of _chunks, rows of both tiers */
-#define STMT_GENERATION     11  /* v of _config's 'generation' key */
+#define STMT_SERIES_CHECK   11  /* max(id) of _series */
 #define STMT_COUNT          12
 
 struct TsTable {
@@ -134,20 +134,17 @@ struct TsTable {
   TsSeries **apSeries;    /* all cached series by increasing id (owned) */
   int nSeries;
   int nSeriesAlloc;
+  sqlite3_int64 iSeriesMax;  /* largest id in the cache (0: none) */
   int bStale;             /* reload before next use */
   int bHaveVersion;       /* iDataVersion is valid */
   sqlite3_int64 iDataVersion;  /* PRAGMA data_version of the last check */
   int bTxnChecked;        /* the cache was checked in this write txn */
+  int bHaveChanges;       /* nChanges is valid */
+  sqlite3_int64 nChanges; /* sqlite3_total_changes64() after the last check:
+                          ** when it moved, this connection wrote something,
+                          ** perhaps the shadow tables directly, which
+                          ** data_version does not show (tsTabSeriesRefresh) */
   sqlite3_int64 nRowEst;  /* rows in both tiers (for costs; cold: manifest nrow) */
-
-  /* Edits of the shadow tables on this connection (table.c, "The edit
-  ** generation"): triggers count every row deleted or updated in _series
-  ** and _chunks into _config's 'generation'; the caches are current while
-  ** it equals iGen (the value read at the last check plus the rows this
-  ** handle's own statements changed). */
-  int bGenOn;             /* the triggers are known to exist */
-  int bGenKnown;          /* iGen is valid */
-  sqlite3_int64 iGen;     /* the generation the caches reflect */
 
   /* Pending buffer. */
   TsSeries *pPendFirst;   /* series with pending rows (referenced) */
@@ -155,10 +152,6 @@ struct TsTable {
   int iFlushGen;          /* bumped whenever chunks are written */
   int rcFlush;            /* sticky: a flush failed in this transaction, so
                           ** it must not commit (cleared by rollback) */
-  int bFlushing;          /* inside tsTabFlushAll: the statement savepoints
-                          ** of its own statements (a chunk delete fires the
-                          ** edit trigger, which needs one) reach xSavepoint,
-                          ** xRelease and xRollbackTo, which then do nothing */
 
   /* Scratch space of xUpdate: the converted measure values of one row. */
   unsigned char *aStNull; /* [measure] */
@@ -254,16 +247,6 @@ TsSeries *tsTabSeriesFind(TsTable *p, const unsigned char *aKey, int nKey, unsig
 void tsTabSeriesUnref(TsTable *p, TsSeries *pS);
 int tsTabSeriesRefresh(TsTable *p);   /* reload if stale or another connection wrote */
 
-/* The edit generation (table.c).  tsTabGenEnsure: make sure the counting
-** triggers exist (creating them for tables of older builds, which drops
-** the caches once), at the first write of a transaction.  tsTabGenOwn: n
-** rows of _series/_chunks were deleted or updated by this handle's own
-** statement.  tsTabGenCheck: before a flush, fail (message on the handle)
-** when the shadow tables were edited directly since the last check. */
-int tsTabGenEnsure(TsTable *p);
-void tsTabGenOwn(TsTable *p, sqlite3_int64 n);
-int tsTabGenCheck(TsTable *p);
-
 /* Index of the first i in [0,n) with aTime[aOrder ? aOrder[i] : i] >= t. */
 int tsTabSearchTime(const int64_t *aTime, const int *aOrder, int n, sqlite3_int64 t);
 
@@ -279,6 +262,10 @@ int tsTabChunkCorrupt(TsTable *p, sqlite3_int64 iChunk, const char *zWhy);
 ** (the next use reloads it). */
 int tsTabSeriesForWrite(TsTable *p, const char *const *azDim, const int *anDim,
                         const char *zMName, int nMName, TsSeries **ppS);
+/* The flush found no <t>_series row with pS's id and key (the shadow table
+** was edited directly): point pS at the row its key has now, or insert it
+** again (pS->bChunks then 0), and mark the cache stale. */
+int tsTabSeriesRepair(TsTable *p, TsSeries *pS);
 void tsTabCacheClear(TsTable *p);
 
 /* The handle's lifecycle (table.c).  tsTabFind: this connection's handle of

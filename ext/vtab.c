@@ -69,10 +69,7 @@
 ** Cross-connection visibility: nothing about chunks is cached across scans;
 ** the per-connection series cache (skey -> id, time range) is checked against
 ** PRAGMA data_version before each scan and at the first write of each
-** transaction, and dropped after a rollback.  The connection's own direct
-** edits of <t>_series/<t>_chunks (which data_version does not show) are
-** counted by triggers into <t>_config's 'generation' and checked at the
-** same points (table.c, "The edit generation").  Pending rows of a connection
+** transaction, and dropped after a rollback.  Pending rows of a connection
 ** exist only inside its write transaction, so other connections never see
 ** them.
 */
@@ -352,7 +349,6 @@ static void forgetTxn(TsTable *p){
   tsTabCacheClear(p);
   tsMemLookClear(p);
   p->iFlushGen++;
-  p->bGenOn = 0;   /* triggers this transaction added may be gone: look again */
 }
 
 static int tsRollback(sqlite3_vtab *pVtab){
@@ -363,28 +359,19 @@ static int tsRollback(sqlite3_vtab *pVtab){
   return SQLITE_OK;
 }
 
-/* While a flush runs, the savepoints SQLite opens for the flush's own
-** statements arrive here too (bFlushing): they are not the user's, and a
-** failure of such a statement fails the flush itself (rcFlush). */
 static int tsSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
-  TsTable *p = ((TsVtab*)pVtab)->pTab;
   (void)iSavepoint;
-  if( p->bFlushing ) return SQLITE_OK;
-  return tsTabVtabRc(pVtab, tsTabFlushAll(p));
+  return tsTabVtabRc(pVtab, tsTabFlushAll(((TsVtab*)pVtab)->pTab));
 }
 
 static int tsRelease(sqlite3_vtab *pVtab, int iSavepoint){
-  TsTable *p = ((TsVtab*)pVtab)->pTab;
   (void)iSavepoint;
-  if( p->bFlushing ) return SQLITE_OK;
-  return tsTabVtabRc(pVtab, tsTabFlushAll(p));
+  return tsTabVtabRc(pVtab, tsTabFlushAll(((TsVtab*)pVtab)->pTab));
 }
 
 static int tsRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
-  TsTable *p = ((TsVtab*)pVtab)->pTab;
   (void)iSavepoint;
-  if( p->bFlushing ) return SQLITE_OK;
-  forgetTxn(p);
+  forgetTxn(((TsVtab*)pVtab)->pTab);
   return SQLITE_OK;
 }
 

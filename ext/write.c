@@ -362,8 +362,6 @@ static int chunkMerge(TsTable *p, TsSeries *pS, sqlite3_int64 iChunk, const TsRu
     if( rc==SQLITE_OK ){
       sqlite3_bind_int64(pStmt, 1, iChunk);
       rc = tsTabStepDone(p, pStmt);
-      /* the delete trigger counted it into the edit generation */
-      if( rc==SQLITE_OK ) tsTabGenOwn(p, sqlite3_changes(p->db));
     }
   }
   if( rc==SQLITE_OK ) rc = chunksWrite(p, pS->iId, &out.r);
@@ -372,6 +370,38 @@ static int chunkMerge(TsTable *p, TsSeries *pS, sqlite3_int64 iChunk, const TsRu
   sqlite3_free(aBlob);
   sqlite3_free(aCol);
   return rc;
+}
+
+/* Widen the <t>_series row of pS to cover [tLo, tHi] (with the range of its
+** chunks as the cache knows it).  The row is matched on id and key: when
+** none matches, the shadow table was edited directly since the cache was
+** checked ("DELETE FROM t_series", an UPDATE of id or skey), and the row is
+** repaired (found again by key, or inserted again) before the rows are
+** written, so they never go to a series id that no longer exists. */
+static int seriesRangeWrite(TsTable *p, TsSeries *pS, sqlite3_int64 tLo, sqlite3_int64 tHi){
+  int rc = SQLITE_OK, iTry;
+  for(iTry=0; iTry<2; iTry++){
+    sqlite3_stmt *pStmt;
+    sqlite3_int64 tMin = pS->bChunks && pS->tMin<tLo ? pS->tMin : tLo;
+    sqlite3_int64 tMax = pS->bChunks && pS->tMax>tHi ? pS->tMax : tHi;
+    rc = tsTabStmt(p, STMT_SERIES_RANGE, &pStmt);
+    if( rc ) return rc;
+    sqlite3_bind_int64(pStmt, 1, pS->iId);
+    sqlite3_bind_int64(pStmt, 2, tMin);
+    sqlite3_bind_int64(pStmt, 3, tMax);
+    sqlite3_bind_blob(pStmt, 4, pS->aKey, pS->nKey, SQLITE_STATIC);
+    rc = tsTabStepDone(p, pStmt);
+    sqlite3_bind_null(pStmt, 4);
+    if( rc ) return rc;
+    if( sqlite3_changes(p->db)>0 ) return SQLITE_OK;
+    if( iTry==0 ){
+      rc = tsTabSeriesRepair(p, pS);
+      if( rc ) return rc;
+    }
+  }
+  tsTabErr(p, "timeseries %s: series %lld: its %s_series row cannot be written", p->zName,
+           pS->iId, p->zName);
+  return SQLITE_CORRUPT_VTAB;
 }
 
 /* Flush the pending rows of one series (see the header comment). */
@@ -391,7 +421,8 @@ static int flushSeries(TsTable *p, TsSeries *pS){
   pendView(p, pP, &pend, aCol);
   tLo = pP->aTime[aOrd[0]];
   tHi = pP->aTime[aOrd[pP->nRow-1]];
-  if( pS->bChunks ){
+  rc = seriesRangeWrite(p, pS, tLo, tHi);
+  if( rc==SQLITE_OK && pS->bChunks ){
     sqlite3_stmt *pStmt;
     rc = tsTabStmt(p, STMT_CHUNK_FLOOR, &pStmt);
     if( rc==SQLITE_OK ){
@@ -454,22 +485,13 @@ static int flushSeries(TsTable *p, TsSeries *pS){
     }
   }
   if( rc==SQLITE_OK ){
-    sqlite3_stmt *pStmt;
+    /* the row's range was written first (seriesRangeWrite) */
     sqlite3_int64 tMin = pS->bChunks && pS->tMin<tLo ? pS->tMin : tLo;
     sqlite3_int64 tMax = pS->bChunks && pS->tMax>tHi ? pS->tMax : tHi;
-    rc = tsTabStmt(p, STMT_SERIES_RANGE, &pStmt);
-    if( rc==SQLITE_OK ){
-      sqlite3_bind_int64(pStmt, 1, pS->iId);
-      sqlite3_bind_int64(pStmt, 2, tMin);
-      sqlite3_bind_int64(pStmt, 3, tMax);
-      rc = tsTabStepDone(p, pStmt);
-    }
-    if( rc==SQLITE_OK ){
-      pS->bChunks = 1;
-      pS->tMin = tMin;
-      pS->tMax = tMax;
-      p->nRowEst += pP->nRow;
-    }
+    pS->bChunks = 1;
+    pS->tMin = tMin;
+    pS->tMax = tMax;
+    p->nRowEst += pP->nRow;
   }
   sqlite3_free(aC);
   sqlite3_free(aCol);
@@ -482,16 +504,8 @@ int tsTabFlushAll(TsTable *p){
   int rc = SQLITE_OK;
   sqlite3_int64 iLastRowid;
   if( p->pPendFirst==0 ) return SQLITE_OK;
-  /* The pending rows were checked against the caches: refuse to write them
-  ** if the shadow tables were edited directly since (table.c). */
-  rc = tsTabGenCheck(p);
-  if( rc!=SQLITE_OK ){
-    p->rcFlush = rc;
-    return rc;
-  }
   iLastRowid = sqlite3_last_insert_rowid(p->db);
   p->iFlushGen++;
-  p->bFlushing = 1;
   while( rc==SQLITE_OK && p->pPendFirst ){
     TsSeries *pS = p->pPendFirst;
     rc = flushSeries(p, pS);
@@ -503,7 +517,6 @@ int tsTabFlushAll(TsTable *p){
       tsTabSeriesUnref(p, pS);
     }
   }
-  p->bFlushing = 0;
   if( p->pPendFirst==0 ) p->nPendBytes = 0;
   sqlite3_set_last_insert_rowid(p->db, iLastRowid);
   if( rc!=SQLITE_OK ) p->rcFlush = rc;
@@ -917,8 +930,7 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
 
   /* Find the series and apply the duplicate rules. */
   if( rc==SQLITE_OK && !p->bTxnChecked ){
-    rc = tsTabGenEnsure(p);
-    if( rc==SQLITE_OK ) rc = tsTabSeriesRefresh(p);
+    rc = tsTabSeriesRefresh(p);
     if( rc==SQLITE_OK ) p->bTxnChecked = 1;
   }
   if( rc==SQLITE_OK ){
