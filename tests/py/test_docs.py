@@ -28,10 +28,8 @@ import sqlite3
 import sys
 import tempfile
 
-_pre = os.environ.get("TS_PRELOAD")
-if _pre and "libasan" not in os.environ.get("LD_PRELOAD", ""):
-    env = dict(os.environ, LD_PRELOAD=_pre, ASAN_OPTIONS="detect_leaks=0:abort_on_error=1")
-    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+import tshelp  # tests/py/tshelp.py
+tshelp.asan_reexec()
 
 root = os.environ.get("TS_ROOT") or os.path.join(os.path.dirname(__file__), "..", "..")
 ext = os.environ.get("TS_EXT") or os.path.join(root, "build", "tslite")

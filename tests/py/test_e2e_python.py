@@ -18,10 +18,8 @@ exactly representable values), never just "no error":
 """
 import calendar, datetime, os, shutil, sqlite3, sys, tempfile
 
-if os.environ.get("TS_PRELOAD") and not os.environ.get("LD_PRELOAD"):
-    env = dict(os.environ, LD_PRELOAD=os.environ["TS_PRELOAD"],
-               ASAN_OPTIONS="detect_leaks=0:abort_on_error=1")
-    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+import tshelp  # tests/py/tshelp.py
+tshelp.asan_reexec(only_if_unset=True)
 
 EXT = os.environ.get("TS_EXT")
 fails = 0

@@ -7,10 +7,8 @@ create_time_series round trips, and the stated error of approx_percentile
 (rank error <= 1% on 1M values) and approx_distinct (2.3% standard error)."""
 import bisect, json, math, os, random, sqlite3, sys
 
-if os.environ.get("TS_PRELOAD") and not os.environ.get("LD_PRELOAD"):
-    env = dict(os.environ, LD_PRELOAD=os.environ["TS_PRELOAD"],
-               ASAN_OPTIONS="detect_leaks=0:abort_on_error=1")
-    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+import tshelp  # tests/py/tshelp.py
+tshelp.asan_reexec(only_if_unset=True)
 
 EXT = os.environ.get("TS_EXT")
 SAN = os.environ.get("TS_SANITIZE") == "1"
