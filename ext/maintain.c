@@ -820,11 +820,27 @@ static void mtTier(MtRun *p){
 /*************************************************************************
 ** Retention and orphans.
 */
+/* Inside the write transaction that removes zKey's manifest row: record it
+** as retired ('cold.retired:<key>' = wall clock ms in <t>_config).  The
+** object stays in the store, so a reader whose snapshot still has the old
+** manifest can finish; the orphan pass deletes it once it has been retired
+** for longer than the grace period (cold-format.md section 5). */
+void mtRetire(MtRun *p, const char *zKey){
+  sqlite3_stmt *pStmt;
+  if( p->op.rc ) return;
+  pStmt = tsOpPrepare(&p->op, "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(k, v)"
+                      " VALUES('cold.retired:' || ?1, ?2)", p->zDb, p->zTab);
+  if( pStmt==0 ) return;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, mtWallMs());
+  sqlite3_step(pStmt);
+  if( sqlite3_finalize(pStmt)!=SQLITE_OK ) tsOpSqlErr(&p->op, "recording a retired object");
+}
+
 static void mtRetention(MtRun *p){
   sqlite3_stmt *pStmt;
   char **azKey = 0;
   int nKey = 0, nAlloc = 0, i;
-  char *zE = 0;
   if( tsOpExec(&p->op, "BEGIN IMMEDIATE") ) return;
   pStmt = tsOpPrepare(&p->op, "DELETE FROM \"%w\".\"%w_objects\" WHERE tmax < ?1 RETURNING key",
                     p->zDb, p->zTab);
@@ -840,12 +856,10 @@ static void mtRetention(MtRun *p){
     nKey++;
   }
   if( pStmt && sqlite3_finalize(pStmt)!=SQLITE_OK ) tsOpSqlErr(&p->op, "expiring manifest rows");
+  /* The objects stay in the store until the orphan pass (after the grace). */
+  for(i=0; i<nKey; i++) mtRetire(p, azKey[i]);
   if( p->op.rc==SQLITE_OK && tsOpExec(&p->op, "COMMIT")==SQLITE_OK ){
     p->nObjExpired += nKey;
-    if( nKey && tsObjDeleteMany(p->pStore, (const char*const*)azKey, nKey, &zE)!=TS_OBJ_OK ){
-      /* Not part of the table any more: the orphan pass retries them. */
-    }
-    free(zE);
   }else{
     sqlite3_exec(p->op.db, "ROLLBACK", 0, 0, 0);
   }
@@ -877,9 +891,9 @@ static int mtListCb(void *pCtx, const TsObjInfo *pInfo){
 static void mtOrphans(MtRun *p){
   MtList l;
   char *zPrefix, *zE = 0;
-  sqlite3_stmt *pStmt;
+  sqlite3_stmt *pStmt, *pRet;
   char **azDel = 0;
-  int i, nDel = 0;
+  int i, nDel = 0, nRetired = 0;
   memset(&l, 0, sizeof(l));
   l.p = p;
   l.iCutMs = mtWallMs() - p->iGrace/1000000;
@@ -891,22 +905,46 @@ static void mtOrphans(MtRun *p){
   free(zE); zE = 0;
   sqlite3_free(zPrefix);
   /* Keep only the keys the manifest does not hold (read after the list, so
-  ** an object committed meanwhile is seen as committed). */
+  ** an object committed meanwhile is seen as committed), and of the retired
+  ** ones only those retired before the cut. */
   pStmt = tsOpPrepare(&p->op, "SELECT 1 FROM \"%w\".\"%w_objects\" WHERE key=?1", p->zDb, p->zTab);
+  pRet = tsOpPrepare(&p->op, "SELECT v FROM \"%w\".\"%w_config\" WHERE k='cold.retired:' || ?1",
+                     p->zDb, p->zTab);
   azDel = l.n ? sqlite3_malloc64(sizeof(char*)*l.n) : 0;
-  for(i=0; pStmt && azDel && i<l.n; i++){
+  for(i=0; pStmt && pRet && azDel && i<l.n; i++){
+    int bKeep;
     sqlite3_bind_text(pStmt, 1, l.az[i], -1, SQLITE_STATIC);
-    if( sqlite3_step(pStmt)!=SQLITE_ROW ) azDel[nDel++] = l.az[i];
+    bKeep = sqlite3_step(pStmt)==SQLITE_ROW;
     sqlite3_reset(pStmt);
+    sqlite3_bind_text(pRet, 1, l.az[i], -1, SQLITE_STATIC);
+    if( !bKeep && sqlite3_step(pRet)==SQLITE_ROW ){
+      if( sqlite3_column_int64(pRet, 0) > l.iCutMs ) bKeep = 1;   /* retired, in grace */
+      else nRetired++;
+    }
+    sqlite3_reset(pRet);
+    if( !bKeep ) azDel[nDel++] = l.az[i];
   }
   sqlite3_finalize(pStmt);
+  sqlite3_finalize(pRet);
   if( p->op.rc==SQLITE_OK && nDel ){
     if( tsObjDeleteMany(p->pStore, (const char*const*)azDel, nDel, &zE)!=TS_OBJ_OK ){
       tsOpErr(&p->op, SQLITE_IOERR, "ts_maintain %s: deleting orphans: %s", p->zTab, zE ? zE : "failed");
     }else{
-      p->nOrphan += nDel;
+      p->nOrphan += nDel - nRetired;
+      p->nRetiredDeleted += nRetired;
     }
     free(zE);
+  }
+  /* Every retired object past the grace is gone now (deleted above, or
+  ** already missing from the list): forget them. */
+  if( p->op.rc==SQLITE_OK ){
+    pStmt = tsOpPrepare(&p->op, "DELETE FROM \"%w\".\"%w_config\" WHERE k GLOB 'cold.retired:*'"
+                        " AND v <= ?1", p->zDb, p->zTab);
+    if( pStmt ){
+      sqlite3_bind_int64(pStmt, 1, l.iCutMs);
+      sqlite3_step(pStmt);
+      if( sqlite3_finalize(pStmt)!=SQLITE_OK ) tsOpSqlErr(&p->op, "forgetting deleted retired objects");
+    }
   }
   sqlite3_free(azDel);
   for(i=0; i<l.n; i++) sqlite3_free(l.az[i]);
@@ -950,6 +988,7 @@ static void mtTable(MtRun *p, TsJsonW *pJw){
     tsJwKeyInt(pJw, "rows_expired", p->nRowExpired);
     tsJwKeyInt(pJw, "objects_expired", p->nObjExpired);
     tsJwKeyInt(pJw, "orphans_deleted", p->nOrphan);
+    tsJwKeyInt(pJw, "retired_deleted", p->nRetiredDeleted);
     tsJwKeyInt(pJw, "objects_trimmed", p->nObjTrimmed);
     tsJwKeyInt(pJw, "objects_compacted", p->nObjCompacted);
     tsJwKeyInt(pJw, "compacted_into", p->nCompactOut);
