@@ -41,6 +41,54 @@
 ** round with the run's connection; NULL in production. */
 void (*tsMaintainTestHook)(sqlite3 *db, const char *zPoint) = 0;
 
+/* ts_debug_kill_at(point [, n]): the process kills itself (SIGKILL) the n-th
+** time (default 1) a ts_maintain reaches the named crash point.  Process
+** wide; for crash tests (docs/internals/crash-testing.md). */
+static char mtKillAt[32];
+static int mtKillCount = 0;
+
+/* The crash points, in the order a pass reaches them (cold-format.md 5). */
+static const char *const azMtPoint[] = {
+  "upload-finishing",   /* object bytes written, upload not finished */
+  "uploaded",           /* round uploaded, no transaction */
+  "round-in-commit",    /* round's manifest rows + chunk deletes written, before COMMIT */
+  "round-committed",    /* after the round's COMMIT */
+  "retention-committed",/* expired manifest rows gone (retired), after COMMIT */
+  "trim-uploaded", "compact-uploaded",       /* rewrite uploaded, no transaction */
+  "rewrite-in-commit",  /* rewrite's manifest changes written, before COMMIT */
+  "rewrite-committed",  /* after a rewrite's COMMIT */
+  "orphans-deleted",    /* store deletes done, retired entries not yet forgotten */
+};
+
+void mtPoint(sqlite3 *db, const char *zPoint){
+  if( tsMaintainTestHook ) tsMaintainTestHook(db, zPoint);
+  if( mtKillAt[0] && strcmp(mtKillAt, zPoint)==0 && --mtKillCount<=0 ){
+    kill(getpid(), SIGKILL);
+  }
+}
+
+static void killAtFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  const char *z = (const char*)sqlite3_value_text(argv[0]);
+  int i, n = argc>1 ? sqlite3_value_int(argv[1]) : 1;
+  if( z==0 || z[0]==0 ){ mtKillAt[0] = 0; sqlite3_result_int(ctx, 0); return; }
+  for(i=0; i<(int)(sizeof(azMtPoint)/sizeof(azMtPoint[0])); i++){
+    if( strcmp(z, azMtPoint[i])==0 ) break;
+  }
+  if( i==(int)(sizeof(azMtPoint)/sizeof(azMtPoint[0])) || n<1 ){
+    char *zErr = sqlite3_mprintf("ts_debug_kill_at: unknown crash point '%s' or count < 1 "
+                                 "(points: upload-finishing, uploaded, round-in-commit, "
+                                 "round-committed, retention-committed, trim-uploaded, "
+                                 "compact-uploaded, rewrite-in-commit, rewrite-committed, "
+                                 "orphans-deleted)", z);
+    sqlite3_result_error(ctx, zErr ? zErr : "ts_debug_kill_at: bad argument", -1);
+    sqlite3_free(zErr);
+    return;
+  }
+  snprintf(mtKillAt, sizeof(mtKillAt), "%s", z);
+  mtKillCount = n;
+  sqlite3_result_int(ctx, 1);
+}
+
 static int64_t mtWallMs(void){
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -510,6 +558,7 @@ void mtObjFinish(MtRun *p, MtObj *o){
   if( o->aTail==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
   memcpy(o->aTail, aT, o->nTail);
   o->nByte = tsPqWriterBytesWritten(o->pPw);
+  mtPoint(p->op.db, "upload-finishing");
   if( tsObjWriterFinish(o->pOw, &zE)!=TS_OBJ_OK ){
     o->pOw = 0;
     tsOpErr(&p->op, SQLITE_IOERR, "ts_maintain %s: upload of %s: %s", p->zTab, o->zKey, zE ? zE : "failed");
@@ -721,7 +770,7 @@ static void mtRound(MtRun *p, MtSeries *aS, int iFirst, int iEnd){
   for(i=0; i<nObj && p->op.rc==SQLITE_OK; i++) mtObjFinish(p, apObj[i]);
   if( p->op.rc ) goto done;
 
-  if( tsMaintainTestHook ) tsMaintainTestHook(p->op.db, "uploaded");
+  mtPoint(p->op.db, "uploaded");
   /* Commit: one write transaction, no network I/O inside it. */
   if( tsOpExec(&p->op, "BEGIN IMMEDIATE") ) goto done;
   pChk = tsOpPrepare(&p->op, "SELECT sid, tmin, tmax, nrow, data FROM \"%w\".\"%w_chunks\" WHERE id=?1",
@@ -780,7 +829,9 @@ static void mtRound(MtRun *p, MtSeries *aS, int iFirst, int iEnd){
   }
   sqlite3_finalize(pSer);
   if( p->op.rc==SQLITE_OK ) mtLeaseWrite(p);
+  if( p->op.rc==SQLITE_OK ) mtPoint(p->op.db, "round-in-commit");
   if( p->op.rc==SQLITE_OK && tsOpExec(&p->op, "COMMIT")==SQLITE_OK ){
+    mtPoint(p->op.db, "round-committed");
     p->nRowMoved += nMoved;
     p->nRowExpired += nExpired;
     p->nChunkMoved += nC;
@@ -859,6 +910,7 @@ static void mtRetention(MtRun *p){
   /* The objects stay in the store until the orphan pass (after the grace). */
   for(i=0; i<nKey; i++) mtRetire(p, azKey[i]);
   if( p->op.rc==SQLITE_OK && tsOpExec(&p->op, "COMMIT")==SQLITE_OK ){
+    if( nKey ) mtPoint(p->op.db, "retention-committed");
     p->nObjExpired += nKey;
   }else{
     sqlite3_exec(p->op.db, "ROLLBACK", 0, 0, 0);
@@ -932,6 +984,7 @@ static void mtOrphans(MtRun *p){
     }else{
       p->nOrphan += nDel - nRetired;
       p->nRetiredDeleted += nRetired;
+      mtPoint(p->op.db, "orphans-deleted");
     }
     free(zE);
   }
@@ -1194,6 +1247,10 @@ int tsMaintainRegister(sqlite3 *db, TsEnv *pEnv){
   for(n=0; rc==SQLITE_OK && n<=2; n++){
     rc = sqlite3_create_function_v2(db, "ts_maintain", n, SQLITE_UTF8|SQLITE_DIRECTONLY,
                                     tsEnvRef(pEnv), maintainFunc, 0, 0, tsEnvUnref);
+  }
+  for(n=1; rc==SQLITE_OK && n<=2; n++){
+    rc = sqlite3_create_function_v2(db, "ts_debug_kill_at", n, SQLITE_UTF8|SQLITE_DIRECTONLY,
+                                    0, killAtFunc, 0, 0, 0);
   }
   return rc;
 }

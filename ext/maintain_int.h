@@ -104,6 +104,7 @@ void mtObjFinish(MtRun *p, MtObj *o);
 void mtObjRemove(MtRun *p, MtObj *o);
 void mtManifestInsert(MtRun *p, sqlite3_stmt *pIns, MtObj *o);
 void mtRetire(MtRun *p, const char *zKey);
+void mtPoint(sqlite3 *db, const char *zPoint);   /* a named crash point (test hook, ts_debug_kill_at) */
 sqlite3_stmt *mtManifestInsertStmt(MtRun *p);
 
 /* maintain_rewrite.c: the object rewrites of one pass (cold-format.md 5b, 5c). */

@@ -369,7 +369,7 @@ static void mtRewrite(MtRun *p, const sqlite3_int64 *aId, int nId, int iBucket, 
   if( p->op.rc ) goto done;
   if( o ) mtObjFinish(p, o);
   if( p->op.rc ) goto done;
-  if( tsMaintainTestHook ) tsMaintainTestHook(p->op.db, eWhy ? "compact-uploaded" : "trim-uploaded");
+  mtPoint(p->op.db, eWhy ? "compact-uploaded" : "trim-uploaded");
 
   if( tsOpExec(&p->op, "BEGIN IMMEDIATE") ) goto done;
   pChk = tsOpPrepare(&p->op, "SELECT key FROM \"%w\".\"%w_objects\" WHERE id=?1", p->zDb, p->zTab);
@@ -402,8 +402,10 @@ static void mtRewrite(MtRun *p, const sqlite3_int64 *aId, int nId, int iBucket, 
   ** orphan pass deletes them after the grace period. */
   for(i=0; i<nId; i++) mtRetire(p, aIn[i].zKey);
   if( p->op.rc==SQLITE_OK ) mtLeaseWrite(p);
+  if( p->op.rc==SQLITE_OK ) mtPoint(p->op.db, "rewrite-in-commit");
   if( p->op.rc==SQLITE_OK && tsOpExec(&p->op, "COMMIT")==SQLITE_OK ){
     int64_t nOut = o ? o->nRow : 0;
+    mtPoint(p->op.db, "rewrite-committed");
     if( eWhy==0 ){
       p->nObjTrimmed += nId;
       p->nRowExpired += nInRow - nOut - nDup;
