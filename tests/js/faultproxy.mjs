@@ -19,6 +19,10 @@
 //       for 'random' the number of faults injected at most)
 //     method / query: only requests with this method / whose URL contains it
 //   /stats -> {requests, faulted, connections, byMode, last}
+//   /log   -> every request since the last /log (then cleared):
+//             [{method, url, sse, kms, signed}] (sse/kms: the
+//             x-amz-server-side-encryption[-aws-kms-key-id] headers or null;
+//             signed: the Authorization header's SignedHeaders)
 export const FAULT_MODES = ['500', '503', 'reset', 'truncate'];
 
 import http from 'node:http';
@@ -43,6 +47,7 @@ export async function serveFaultProxy(upstreamPort) {
   let fault = { mode: 'pass', count: 0 };
   let rnd = rng(1);
   const stats = { requests: 0, faulted: 0, connections: 0, byMode: {} };
+  let log = [];
   const agent = new http.Agent({ keepAlive: true });
 
   const pickMode = (req) => {
@@ -67,6 +72,12 @@ export async function serveFaultProxy(upstreamPort) {
     req.on('end', () => {
       stats.requests++;
       stats.last = { method: req.method, url: req.url, headers: req.headers };
+      if (log.length < 100000) {
+        log.push({ method: req.method, url: req.url,
+          sse: req.headers['x-amz-server-side-encryption'] ?? null,
+          kms: req.headers['x-amz-server-side-encryption-aws-kms-key-id'] ?? null,
+          signed: (/SignedHeaders=([^,\s]*)/.exec(req.headers.authorization || '') || [])[1] ?? null });
+      }
       const body = Buffer.concat(chunks);
       const mode = pickMode(req);
       if (mode === 'reset') { req.socket.resetAndDestroy(); return; }
@@ -122,6 +133,7 @@ export async function serveFaultProxy(upstreamPort) {
           body: spec.body, rate: spec.rate, modes: spec.modes };
         if (spec.mode === 'random') rnd = rng(spec.seed ?? 1);
       }
+      if (req.url === '/log') { res.end(JSON.stringify(log)); log = []; return; }
       res.end(JSON.stringify(stats));
     });
   });

@@ -24,6 +24,11 @@
 //   //   delayMs: for 'delay' (default 3000)
 //   const st = await s3.stats();   // {requests, faulted, connections, last} seen by the proxy;
 //                                  // last = {method, url, headers} of the latest request
+//   const log = await s3.log();    // every request through the proxy since the last
+//                                  // call (then cleared): [{method, url, sse, kms, signed}],
+//                                  // sse/kms = the x-amz-server-side-encryption[-aws-kms-key-id]
+//                                  // headers as received (null if absent), signed = the
+//                                  // Authorization header's SignedHeaders list
 //   await s3.stop();               // kills the server process, removes its directory
 //
 // The server runs in a child node process (this file with --serve), so a
@@ -71,9 +76,8 @@ export async function startS3({ bucket = 'test', proxy = false } = {}) {
   });
   const proxyEndpoint = info.proxyPort ? `http://127.0.0.1:${info.proxyPort}` : null;
   const control = (pathname, body) => new Promise((resolve, reject) => {
-    // agent: false, a fresh connection per call: a kept-alive one may be
-    // closed by the server's keep-alive timeout just as it is reused
-    // (ECONNRESET 'socket hang up' after a long sqlite3 step).
+    // agent: false: a fresh connection per call (a reused keep-alive socket
+    // the server has just closed fails with "socket hang up").
     const req = http.request({ host: '127.0.0.1', port: info.controlPort, path: pathname, method: 'POST', agent: false }, (res) => {
       let s = '';
       res.on('data', (d) => { s += d; });
@@ -89,6 +93,7 @@ export async function startS3({ bucket = 'test', proxy = false } = {}) {
     proxyEnv: proxyEndpoint ? mkEnv(proxyEndpoint) : null,
     fault: (spec) => control('/fault', spec),
     stats: () => control('/stats', {}),
+    log: () => control('/log', {}),
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => { if (child.exitCode !== null) r(); else child.on('exit', r); });
