@@ -104,4 +104,13 @@ int tsTableList(sqlite3 *db, const char *zDb, char ***pazName, int *pnName, char
 /* Split "schema.table" (or "table": schema main) as ts_stats('x') takes it. */
 int tsTableSplitName(const char *zArg, char **pzDb, char **pzTab);
 
+/*
+** Open the table's cold-tier object store exactly as its scan does
+** (ext/cold_read.c): the storage option, default the directory
+** <dbfile>.tslite/ beside the database.  *ppStore is closed with tsObjClose.
+** On failure *pzErr (sqlite3_malloc'd) names the table and the URI.
+*/
+typedef struct TsObjStore TsObjStore;
+int tsTableColdStore(TsTable *pTab, TsObjStore **ppStore, char **pzErr);
+
 #endif /* TS_TABLE_H */
