@@ -335,12 +335,17 @@ static void testCrypt(const char *zDir){
   cfg.zCseKeyFile = zKeyFile;
   cfg.zCseKeyId = "k1";
   TT_EQ_I64("crypt: open", tsObjOpen(zUri, &cfg, &pEnc, &zErr), 0);
-  TT_EQ_I64("crypt: open raw", tsObjOpen(zUri, 0, &pRaw, &zErr), 0);
+  {
+    TsObjConfig rawCfg;
+    memset(&rawCfg, 0, sizeof(rawCfg));
+    rawCfg.eCse = TS_OBJ_CSE_RAW;
+    TT_EQ_I64("crypt: open raw", tsObjOpen(zUri, &rawCfg, &pRaw, &zErr), 0);
+  }
   if( !pEnc || !pRaw ) goto done;
   TT_EQ_I64("crypt: put", tsObjPut(pEnc, "obj", a, n, &zErr), 0);
   TT_EQ_I64("crypt: raw get", tsObjGet(pRaw, "obj", 0, -1, &raw, &zErr), 0);
   TT_EQ_I64("crypt: stored size = 128 + P + 16*segments", (int64_t)raw.n, 128 + 200000 + 16*4);
-  TT_CHECK("crypt: header magic and key id", raw.n>40 && memcmp(raw.a, "TSLCSE01k1\0", 11)==0);
+  TT_CHECK("crypt: header magic and key id", raw.n>40 && memcmp(raw.a, "TSLCSE02k1\0", 11)==0);
   {
     int bLeak = 0;
     size_t i;
