@@ -40,8 +40,9 @@
 ** A reader sees the object as <root>/<key>; it tries each suffix of that
 ** path that starts after a '/' (so a store rooted higher or lower than the
 ** writer's, e.g. the object's own directory, still finds the bound key) and
-** uses the one whose SHA-256 matches the binding bytes.  The whole tree may
-** move to another bucket or prefix; within it, names are fixed.  Replaying an
+** uses the one whose SHA-256 matches the binding bytes: an object opens at
+** any path that ends in "/<bound key>".  The whole tree may move to another
+** bucket or prefix; within it, names are fixed.  Replaying an
 ** older version of the same object under the same key is not detectable
 ** here: the cold manifest (sizes, ETags) and backup checksums catch that.
 **
@@ -314,7 +315,7 @@ static int newHeader(TsObjCrypt *p, const char *zKey, unsigned char *aHdr, unsig
   return wrapKey(1, p->aMaster, aHdr, zKey, strlen(zKey), aKey);
 }
 
-/* The suffix of <zRoot>/<zKey> whose hash is the header's binding, as
+/* The suffix of <zRoot>/<zKey> (at a '/') whose hash is the header's binding, as
 ** (*pz, *pn) into the malloc'd *pzPath; 0 if none. */
 static int findBound(const char *zRoot, const char *zKey, const unsigned char *aHdr,
                      char **pzPath, const char **pz, size_t *pn){
@@ -325,8 +326,8 @@ static int findBound(const char *zRoot, const char *zKey, const unsigned char *a
   if( zPath==0 ) return 0;
   zStart = strstr(zPath, "://");
   zStart = zStart ? zStart + 3 : zPath;
-  /* The key itself first, then ever longer suffixes. */
-  q = zPath + strlen(zRoot) + 1;
+  /* The last segment first, then ever longer suffixes. */
+  q = strrchr(zPath, '/') + 1;
   for(;;){
     const char *r;
     bindHash(q, strlen(q), a16);
