@@ -149,19 +149,62 @@ unsigned char *tsBkHexDecode(const char *z, int *pn){
   return a;
 }
 
+/* Reading a location (zEnc NULL: ts_restore): how its backups were sealed,
+** from the first manifest's first bytes, read raw.  *pzId gets the key id
+** of a client-side encrypted manifest (sqlite3_malloc'd), else stays NULL. */
+typedef struct BkFirst BkFirst;
+struct BkFirst { char *zKey; };
+static int bkFirstCb(void *pCtx, const TsObjInfo *pInfo){
+  BkFirst *f = (BkFirst*)pCtx;
+  size_t n = strlen(pInfo->zKey);
+  if( n<5 || strcmp(pInfo->zKey + n - 5, ".json")!=0 ) return 0;
+  f->zKey = sqlite3_mprintf("%s", pInfo->zKey);
+  return 1;
+}
+static void bkSealedKeyId(const char *zUri, char **pzId){
+  TsObjConfig cfg;
+  TsObjStore *p = 0;
+  BkFirst f;
+  TsBuf b;
+  *pzId = 0;
+  f.zKey = 0;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.eCse = TS_OBJ_CSE_RAW;
+  tsBufInit(&b);
+  if( tsObjOpen(zUri, &cfg, &p, 0)==TS_OBJ_OK
+   && tsObjList(p, TS_BK_MANIFEST_DIR, bkFirstCb, &f, 0)==TS_OBJ_OK && f.zKey
+   && tsObjGet(p, f.zKey, 0, 40, &b, 0)==TS_OBJ_OK && b.n==40 && memcmp(b.a, "TSLCSE0", 7)==0 ){
+    size_t n = 0;
+    while( n<32 && b.a[8+n] ) n++;
+    *pzId = sqlite3_mprintf("%.*s", (int)n, (const char*)b.a + 8);
+  }
+  sqlite3_free(f.zKey);
+  tsBufFree(&b);
+  tsObjClose(p);
+}
+
 int tsBkLocationOpen(const char *zFunc, const char *zUri, const char *zEnc, const char *zKms,
                      TsObjStore **pp, char **pzErr){
   TsObjConfig cfg;
-  char *zE = 0;
+  char *zE = 0, *zSealedId = 0;
   int rc;
-  tsStoreConfigFrom(0, 0, 0, zEnc, zKms, &cfg);
   *pp = 0;
   if( zUri==0 || (strncmp(zUri, "s3://", 5)!=0 && strncmp(zUri, "file:///", 8)!=0) ){
     tsErrSet(pzErr, "%s: bad backup location '%s' (expected 's3://bucket/prefix' or "
              "'file:///absolute/dir')", zFunc, zUri ? zUri : "");
     return SQLITE_ERROR;
   }
+  if( zEnc==0 ){
+    /* Read side: client-side decryption with the key the backups name
+    ** (which must be in the environment), else none, so a plain backup
+    ** reads while the environment holds a key for other tables. */
+    bkSealedKeyId(zUri, &zSealedId);
+    zEnc = zSealedId ? "client" : "none";
+    zKms = zSealedId;
+  }
+  tsStoreConfigFrom(0, 0, 0, zEnc, zKms, &cfg);
   rc = tsObjOpen(zUri, &cfg, pp, &zE);
+  sqlite3_free(zSealedId);
   if( rc!=TS_OBJ_OK ){
     tsErrSet(pzErr, "%s: cannot open backup location '%s': %s", zFunc, zUri, zE ? zE : "failed");
     free(zE);
@@ -452,11 +495,9 @@ static void bkEncryption(BkRun *p){
               p->zTab);
       return;
     }
-    if( zEnc && strncmp(zEnc, "sse_", 4)==0 && strncmp(p->zUri, "s3://", 5)!=0 ) zEnc = 0;
-    if( zEnc && strcmp(zEnc, "none")!=0 ){
-      p->zEnc = tsOpDup(&p->op, zEnc);
-      if( s->zKmsKey ) p->zKms = tsOpDup(&p->op, s->zKmsKey);
-    }
+    if( zEnc==0 || (strncmp(zEnc, "sse_", 4)==0 && strncmp(p->zUri, "s3://", 5)!=0) ) zEnc = "none";
+    p->zEnc = tsOpDup(&p->op, zEnc);
+    if( s->zKmsKey && strcmp(zEnc, "none")!=0 ) p->zKms = tsOpDup(&p->op, s->zKmsKey);
     if( p->op.rc ) return;
   }
   if( tsStoreOptFinish(p->zUri, p->zEnc, p->zKms, &zE) ){

@@ -571,6 +571,7 @@ void tsSchemaPublish(const TsSchema *p, TsTableSchema *pPub){
   pPub->zS3Region = schemaOpt((TsSchema*)p, "s3_region");
   pPub->zS3UrlStyle = schemaOpt((TsSchema*)p, "s3_url_style");
   pPub->zEncryption = schemaOpt((TsSchema*)p, "encryption");
+  if( pPub->zEncryption==0 ) pPub->zEncryption = "none";
   pPub->zKmsKey = schemaOpt((TsSchema*)p, "kms_key");
 }
 

@@ -45,7 +45,7 @@ struct TsTableSchema {
   const char *zS3Endpoint;    /* s3_endpoint or NULL */
   const char *zS3Region;      /* s3_region or NULL */
   const char *zS3UrlStyle;    /* s3_url_style or NULL */
-  const char *zEncryption;    /* encryption option as given, NULL = 'none' */
+  const char *zEncryption;    /* encryption option ('none' when not given) */
   const char *zKmsKey;        /* kms_key or NULL */
 };
 

@@ -14,6 +14,7 @@ void tsStoreConfigFrom(const char *zEndpoint, const char *zRegion, const char *z
   pCfg->zUrlStyle = zUrlStyle;
   if( zEndpoint && strncmp(zEndpoint, "http://", 7)==0 ) pCfg->bAllowHttp = 1;
   if( zEncryption==0 ) return;
+  pCfg->eCse = TS_OBJ_CSE_OFF;
   if( strcmp(zEncryption, "sse_s3")==0 ){
     pCfg->zSse = "sse_s3";
   }else if( strcmp(zEncryption, "sse_kms")==0 ){
@@ -26,6 +27,6 @@ void tsStoreConfigFrom(const char *zEndpoint, const char *zRegion, const char *z
 }
 
 void tsTableStoreConfig(const TsTableSchema *s, TsObjConfig *pCfg){
-  tsStoreConfigFrom(s->zS3Endpoint, s->zS3Region, s->zS3UrlStyle, s->zEncryption, s->zKmsKey,
-                    pCfg);
+  tsStoreConfigFrom(s->zS3Endpoint, s->zS3Region, s->zS3UrlStyle,
+                    s->zEncryption ? s->zEncryption : "none", s->zKmsKey, pCfg);
 }

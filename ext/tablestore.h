@@ -16,12 +16,15 @@
 **   encryption 'sse_kms'  ... aws:kms and the kms_key as the KMS key id
 **   encryption 'client'   client-side AES-256-GCM required (TS_OBJ_CSE_ON) with
 **                         the key named kms_key (NULL: the environment's key id)
-**   'none' / NULL         as the environment says (TS_OBJ_CSE_ENV)
+**   encryption 'none'     no client-side encryption, even with a key in the
+**                         environment (TS_OBJ_CSE_OFF; sse_* too)
+**   NULL                  as the environment says (TS_OBJ_CSE_ENV: a key there
+**                         seals every object; ts_restore's backup location)
 ** The pointers in *pCfg point at the arguments. */
 void tsStoreConfigFrom(const char *zEndpoint, const char *zRegion, const char *zUrlStyle,
                        const char *zEncryption, const char *zKmsKey, TsObjConfig *pCfg);
 
-/* The same from a table's schema. */
+/* The same from a table's schema (no encryption option = 'none'). */
 void tsTableStoreConfig(const TsTableSchema *s, TsObjConfig *pCfg);
 
 #endif

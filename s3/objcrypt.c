@@ -183,7 +183,7 @@ int tsObjCryptConfigure(const TsObjConfig *pCfg, TsObjCrypt **pp, char **pzErr){
     zHex = getenv("TSLITE_CSE_KEY");
     if( zHex && zHex[0]==0 ) zHex = 0;
   }
-  if( pCfg->eCse==TS_OBJ_CSE_RAW ) return TS_OBJ_OK;
+  if( pCfg->eCse==TS_OBJ_CSE_RAW || pCfg->eCse==TS_OBJ_CSE_OFF ) return TS_OBJ_OK;
   if( pCfg->eCse==TS_OBJ_CSE_ON ){
     /* Required: the named key must be the one configured.  Only its name
     ** appears in messages, never material or the key file's contents. */

@@ -22,6 +22,11 @@
 //   //   delayMs: for 'delay' (default 3000)
 //   const st = await s3.stats();   // {requests, faulted, connections, last} seen by the proxy;
 //                                  // last = {method, url, headers} of the latest request
+//   const log = await s3.log();    // every request through the proxy since the last
+//                                  // call (then cleared): [{method, url, sse, kms, signed}],
+//                                  // sse/kms = the x-amz-server-side-encryption[-aws-kms-key-id]
+//                                  // headers as received (null if absent), signed = the
+//                                  // Authorization header's SignedHeaders list
 //   await s3.stop();               // kills the server process, removes its directory
 //
 // The server runs in a child node process (this file with --serve), so a
@@ -68,7 +73,9 @@ export async function startS3({ bucket = 'test', proxy = false } = {}) {
   });
   const proxyEndpoint = info.proxyPort ? `http://127.0.0.1:${info.proxyPort}` : null;
   const control = (pathname, body) => new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: info.controlPort, path: pathname, method: 'POST' }, (res) => {
+    // agent: false: a fresh connection per call (a reused keep-alive socket
+    // the server has just closed fails with "socket hang up").
+    const req = http.request({ host: '127.0.0.1', port: info.controlPort, path: pathname, method: 'POST', agent: false }, (res) => {
       let s = '';
       res.on('data', (d) => { s += d; });
       res.on('end', () => resolve(s ? JSON.parse(s) : null));
@@ -83,6 +90,7 @@ export async function startS3({ bucket = 'test', proxy = false } = {}) {
     proxyEnv: proxyEndpoint ? mkEnv(proxyEndpoint) : null,
     fault: (spec) => control('/fault', spec),
     stats: () => control('/stats', {}),
+    log: () => control('/log', {}),
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => { if (child.exitCode !== null) r(); else child.on('exit', r); });
@@ -108,6 +116,7 @@ async function serve(dir, bucket, withProxy) {
   const out = { port: addr.port };
   let fault = { mode: 'pass', count: 0 };
   const stats = { requests: 0, faulted: 0, connections: 0 };
+  let log = [];
   const agent = new http.Agent({ keepAlive: true });
 
   const proxy = http.createServer((req, res) => {
@@ -116,6 +125,12 @@ async function serve(dir, bucket, withProxy) {
     req.on('end', () => {
       stats.requests++;
       stats.last = { method: req.method, url: req.url, headers: req.headers };
+      if (log.length < 100000) {
+        log.push({ method: req.method, url: req.url,
+          sse: req.headers['x-amz-server-side-encryption'] ?? null,
+          kms: req.headers['x-amz-server-side-encryption-aws-kms-key-id'] ?? null,
+          signed: (/SignedHeaders=([^,\s]*)/.exec(req.headers.authorization || '') || [])[1] ?? null });
+      }
       const body = Buffer.concat(chunks);
       let mode = 'pass';
       if (fault.mode !== 'pass' && fault.count !== 0
@@ -176,6 +191,7 @@ async function serve(dir, bucket, withProxy) {
         fault = { mode: spec.mode || 'pass', count: spec.count === undefined ? 1 : spec.count,
           method: spec.method, query: spec.query, delayMs: spec.delayMs, status: spec.status, code: spec.code, body: spec.body };
       }
+      if (req.url === '/log') { res.end(JSON.stringify(log)); log = []; return; }
       res.end(JSON.stringify(stats));
     });
   });
