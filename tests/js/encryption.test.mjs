@@ -83,10 +83,14 @@ try {
   r = run(db, 'SELECT count(*)||\'|\'||sum(n) FROM cs3; SELECT count(*)||\'|\'||sum(n) FROM ckms;', env);
   eq('sse: both tables read back every row', r.stdout, WANT + WANT);
   // Backups of the sse tables to the same endpoint: CopyObject server-side.
-  r = run(db, "SELECT ts_backup('cs3', 's3://enc/bk3'); SELECT ts_backup('ckms', 's3://enc/bkkms');", env);
+  r = run(db, `${FRESH('cs3')}SELECT ts_backup('cs3', 's3://enc/bk3'); SELECT ts_backup('ckms', 's3://enc/bkkms');`, env);
   check('sse: backups succeed', r.status === 0 && !r.stderr, r.stderr);
   const bk = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   check('sse: backups copied the cold objects server-side', bk.every((b) => b.server_copies > 0 || b.files > 0), r.stdout);
+  // Restored into a new table on S3: its objects get the table's SSE (from the backup).
+  r = run(db, `SELECT ts_restore('s3://enc/bk3', 'rs3', '{"storage":"s3://enc/rs3"}') IS NOT NULL;
+    SELECT count(*)||'|'||sum(n) FROM rs3; SELECT v FROM rs3_config WHERE k='encryption';`, env);
+  eq('sse: the restored table reads every row and keeps sse_s3', r.stdout, `1\n${WANT2}sse_s3\n`);
   r = run(db, "SELECT ts_unload('SELECT host, n FROM cnone', 's3://enc/unl', '{\"format\":\"csv\",\"encryption\":\"sse_kms\",\"kms_key\":\"alias/unl\"}');", env);
   const log = await s3.log();
   // Requests that create an object: PutObject and CopyObject (PUT without
@@ -94,6 +98,7 @@ try {
   const creates = log.filter((q) => (q.method === 'PUT' && !/[?&]partNumber=/.test(q.url))
     || (q.method === 'POST' && /[?&]uploads(=|&|$)/.test(q.url)));
   const under = (pre) => creates.filter((q) => q.url.startsWith(`/enc/${pre}/`));
+  eq('sse_s3: every object of the restored table (CopyObject from the backup) has AES256', [under('rs3').length > 0, ...new Set(under('rs3').map((q) => `${q.sse}|${q.signed.includes('x-amz-server-side-encryption')}`))], [true, 'AES256|true']);
   const summary = (qs) => [...new Set(qs.map((q) => `${q.sse}|${q.kms}|${q.signed && q.sse ? q.signed.includes('x-amz-server-side-encryption') : false}`))];
   const copies = creates.filter((q) => q.method === 'PUT' && log.length && q.url.startsWith('/enc/bk'));
   check('sse: object-creating requests were recorded', under('sse3').length >= 8 && under('kms').length >= 8
