@@ -481,31 +481,6 @@ static int bkInterval(const char *z, int64_t *pv){
   return tsIntervalParse(z, -1, pv)!=TS_TIME_OK;
 }
 
-/* The backup's encryption: the options given, else the table's (its
-** server-side encryption only where the location is s3://: a directory has
-** no server to encrypt).  The rules between them are the table's
-** (tsStoreOptFinish, with the location as the storage). */
-static void bkEncryption(BkRun *p){
-  char *zE = 0;
-  if( !p->bEncSet ){
-    const TsTableSchema *s = tsTableSchema(p->pTab);
-    const char *zEnc = s->zEncryption;
-    if( p->zKms ){
-      tsOpErr(&p->op, SQLITE_ERROR, "ts_backup %s: option kms_key needs the option encryption",
-              p->zTab);
-      return;
-    }
-    if( zEnc==0 || (strncmp(zEnc, "sse_", 4)==0 && strncmp(p->zUri, "s3://", 5)!=0) ) zEnc = "none";
-    p->zEnc = tsOpDup(&p->op, zEnc);
-    if( s->zKmsKey && strcmp(zEnc, "none")!=0 ) p->zKms = tsOpDup(&p->op, s->zKmsKey);
-    if( p->op.rc ) return;
-  }
-  if( tsStoreOptFinish(p->zUri, p->zEnc, p->zKms, &zE) ){
-    tsOpErr(&p->op, SQLITE_ERROR, "ts_backup %s: %s", p->zTab, zE ? zE : "out of memory");
-  }
-  free(zE);
-}
-
 /* options_json of ts_backup: keep, keep_days, orphan_grace, encryption, kms_key. */
 static void bkOptions(BkRun *p, const char *zJson){
   sqlite3_stmt *pStmt;
@@ -563,6 +538,31 @@ static void bkOptions(BkRun *p, const char *zJson){
     }
   }
   sqlite3_finalize(pStmt);
+}
+
+/* The backup's encryption: the options given, else the table's (its
+** server-side encryption only where the location is s3://: a directory has
+** no server to encrypt).  The rules between them are the table's
+** (tsStoreOptFinish, with the location as the storage). */
+static void bkEncryption(BkRun *p){
+  char *zE = 0;
+  if( !p->bEncSet ){
+    const TsTableSchema *s = tsTableSchema(p->pTab);
+    const char *zEnc = s->zEncryption;
+    if( p->zKms ){
+      tsOpErr(&p->op, SQLITE_ERROR, "ts_backup %s: option kms_key needs the option encryption",
+              p->zTab);
+      return;
+    }
+    if( zEnc==0 || (strncmp(zEnc, "sse_", 4)==0 && strncmp(p->zUri, "s3://", 5)!=0) ) zEnc = "none";
+    p->zEnc = tsOpDup(&p->op, zEnc);
+    if( s->zKmsKey && strcmp(zEnc, "none")!=0 ) p->zKms = tsOpDup(&p->op, s->zKmsKey);
+    if( p->op.rc ) return;
+  }
+  if( tsStoreOptFinish(p->zUri, p->zEnc, p->zKms, &zE) ){
+    tsOpErr(&p->op, SQLITE_ERROR, "ts_backup %s: %s", p->zTab, zE ? zE : "out of memory");
+  }
+  free(zE);
 }
 
 /*************************************************************************
