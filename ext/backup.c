@@ -540,30 +540,6 @@ static void bkOptions(BkRun *p, const char *zJson){
   sqlite3_finalize(pStmt);
 }
 
-/* The backup's encryption: the options given, else the table's (its
-** server-side encryption only where the location is s3://: a directory has
-** no server to encrypt).  The rules between them are the table's
-** (tsStoreOptFinish, with the location as the storage). */
-static void bkEncryption(BkRun *p){
-  char *zE = 0;
-  if( !p->bEncSet ){
-    const TsTableSchema *s = tsTableSchema(p->pTab);
-    const char *zEnc = s->zEncryption;
-    if( p->zKms ){
-      tsOpErr(&p->op, SQLITE_ERROR, "ts_backup %s: option kms_key needs the option encryption",
-              p->zTab);
-      return;
-    }
-    if( zEnc==0 || (strncmp(zEnc, "sse_", 4)==0 && strncmp(p->zUri, "s3://", 5)!=0) ) zEnc = "none";
-    p->zEnc = tsOpDup(&p->op, zEnc);
-    if( s->zKmsKey && strcmp(zEnc, "none")!=0 ) p->zKms = tsOpDup(&p->op, s->zKmsKey);
-    if( p->op.rc ) return;
-  }
-  if( tsStoreOptFinish(p->zUri, p->zEnc, p->zKms, &zE) ){
-    tsOpErr(&p->op, SQLITE_ERROR, "ts_backup %s: %s", p->zTab, zE ? zE : "out of memory");
-  }
-  free(zE);
-}
 
 /*************************************************************************
 ** 1. Snapshot (one read transaction).
@@ -1125,6 +1101,31 @@ static void bkMemory(BkRun *p){
   for(i=0; i<p->nChunk; i++) bkDecFree(&aDec[i]);
   sqlite3_free(aDec);
   sqlite3_free(aPiece);
+}
+
+/* The backup's encryption: the options given, else the table's (its
+** server-side encryption only where the location is s3://: a directory has
+** no server to encrypt).  The rules between them are the table's
+** (tsStoreOptFinish, with the location as the storage). */
+static void bkEncryption(BkRun *p){
+  char *zE = 0;
+  if( !p->bEncSet ){
+    const TsTableSchema *s = tsTableSchema(p->pTab);
+    const char *zEnc = s->zEncryption;
+    if( p->zKms ){
+      tsOpErr(&p->op, SQLITE_ERROR, "ts_backup %s: option kms_key needs the option encryption",
+              p->zTab);
+      return;
+    }
+    if( zEnc==0 || (strncmp(zEnc, "sse_", 4)==0 && strncmp(p->zUri, "s3://", 5)!=0) ) zEnc = "none";
+    p->zEnc = tsOpDup(&p->op, zEnc);
+    if( s->zKmsKey && strcmp(zEnc, "none")!=0 ) p->zKms = tsOpDup(&p->op, s->zKmsKey);
+    if( p->op.rc ) return;
+  }
+  if( tsStoreOptFinish(p->zUri, p->zEnc, p->zKms, &zE) ){
+    tsOpErr(&p->op, SQLITE_ERROR, "ts_backup %s: %s", p->zTab, zE ? zE : "out of memory");
+  }
+  free(zE);
 }
 
 /*************************************************************************
