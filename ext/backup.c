@@ -540,7 +540,6 @@ static void bkOptions(BkRun *p, const char *zJson){
   sqlite3_finalize(pStmt);
 }
 
-
 /*************************************************************************
 ** 1. Snapshot (one read transaction).
 */
