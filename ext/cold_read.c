@@ -41,6 +41,7 @@
 #include "coldscan.h"
 #include "parquet.h"
 #include "objstore.h"
+#include "tablestore.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,10 +145,7 @@ int tsTableColdStore(TsTable *pTab, TsObjStore **ppStore, char **pzErr){
     zUri = sqlite3_mprintf("file://%s.tslite", zFile);
   }
   if( zUri==0 ) return SQLITE_NOMEM;
-  cfg.zEndpoint = s->zS3Endpoint;
-  cfg.zRegion = s->zS3Region;
-  cfg.zUrlStyle = s->zS3UrlStyle;
-  if( cfg.zEndpoint && strncmp(cfg.zEndpoint, "http://", 7)==0 ) cfg.bAllowHttp = 1;
+  tsTableStoreConfig(s, &cfg);
   if( tsObjOpen(zUri, &cfg, ppStore, &zErr)!=TS_OBJ_OK ){
     tsErrSet(pzErr, "timeseries %s: cannot open storage '%s': %s", pTab->zName, zUri,
              zErr ? zErr : "unknown error");

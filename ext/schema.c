@@ -278,6 +278,20 @@ static int optS3UrlStyle(TsSchema *p, const char *zVal, const char **pzWhy){
   return SQLITE_OK;
 }
 
+/* encryption, kms_key: the rules of s3/storeopt.c (tsStoreOptWhy); the
+** rules between them and storage are checked by schemaFinish. */
+static int optEncryption(TsSchema *p, const char *zVal, const char **pzWhy){
+  (void)p;
+  *pzWhy = tsStoreOptWhy("encryption", zVal);
+  return *pzWhy ? SQLITE_ERROR : SQLITE_OK;
+}
+
+static int optKmsKey(TsSchema *p, const char *zVal, const char **pzWhy){
+  (void)p;
+  *pzWhy = tsStoreOptWhy("kms_key", zVal);
+  return *pzWhy ? SQLITE_ERROR : SQLITE_OK;
+}
+
 static const TsOptDef aOpt[] = {
   { "memory_retention", "6h", optMemRet,
     "interval `1h` .. `8766h` (or INTEGER ns)", "`6h`" },
@@ -300,6 +314,12 @@ static const TsOptDef aOpt[] = {
     "an AWS region, e.g. `eu-west-1`", "from the environment" },
   { "s3_url_style", 0, optS3UrlStyle,
     "`path` or `virtual`", "`path` with an endpoint, else `virtual`" },
+  { "encryption", "none", optEncryption,
+    "`none`, `sse_s3`, `sse_kms` (server-side, s3:// only) or `client` (AES-256-GCM in tslite)",
+    "`none`" },
+  { "kms_key", 0, optKmsKey,
+    "KMS key id/ARN/alias for `sse_kms`; the client-side key's name for `client` (never key material)",
+    "none (`client`: the environment's key id)" },
 };
 #define TS_NOPT ((int)(sizeof(aOpt)/sizeof(aOpt[0])))
 
@@ -495,6 +515,15 @@ static int schemaFinish(TsSchema *p, const char *zTab, char **pzErr){
       }
     }
   }
+  if( rc==SQLITE_OK ){
+    char *zE = 0;
+    const char *zEnc = schemaOpt(p, "encryption");
+    if( tsStoreOptFinish(schemaOpt(p, "storage"), zEnc, schemaOpt(p, "kms_key"), &zE) ){
+      tsErrSet(pzErr, "timeseries %s: %s", zTab, zE ? zE : "out of memory");
+      rc = zE ? SQLITE_ERROR : SQLITE_NOMEM;
+      free(zE);
+    }
+  }
   return rc;
 }
 
@@ -565,6 +594,9 @@ void tsSchemaPublish(const TsSchema *p, TsTableSchema *pPub){
   pPub->zS3Endpoint = schemaOpt((TsSchema*)p, "s3_endpoint");
   pPub->zS3Region = schemaOpt((TsSchema*)p, "s3_region");
   pPub->zS3UrlStyle = schemaOpt((TsSchema*)p, "s3_url_style");
+  pPub->zEncryption = schemaOpt((TsSchema*)p, "encryption");
+  if( pPub->zEncryption==0 ) pPub->zEncryption = "none";
+  pPub->zKmsKey = schemaOpt((TsSchema*)p, "kms_key");
 }
 
 /* Load the schema of table zTab of schema zDb from its _config rows: the

@@ -45,6 +45,8 @@ struct TsTableSchema {
   const char *zS3Endpoint;    /* s3_endpoint or NULL */
   const char *zS3Region;      /* s3_region or NULL */
   const char *zS3UrlStyle;    /* s3_url_style or NULL */
+  const char *zEncryption;    /* encryption option ('none' when not given) */
+  const char *zKmsKey;        /* kms_key or NULL */
 };
 
 /* Declared column numbers of the table (time, dims, measure_name, measures,

@@ -22,7 +22,7 @@ for s in t_config t_chunks t_series; do
   if grep -q "table $s may not be modified" <<<"$out"; then echo "PASS shell: $s is read-only in defensive mode"
   else echo "FAIL shell: $s is read-only in defensive mode: $out"; fi
 done
-if grep -q "config rows|8" <<<"$out"; then echo "PASS shell: config untouched"; else echo "FAIL shell: config untouched: $out"; fi
+if grep -q "config rows|9" <<<"$out"; then echo "PASS shell: config untouched"; else echo "FAIL shell: config untouched: $out"; fi
 demo=$(sh docs/demo.sh 2>&1)
 if grep -q '"rows":3240' <<<"$demo" && grep -q '│ ok ' <<<"$demo"; then echo "PASS shell: make demo"
 else echo "FAIL shell: make demo: $(tail -5 <<<"$demo")"; fi
