@@ -129,7 +129,8 @@ static int coldStoreOpen(ColdSource *p){
   TsTable *pTab = p->base.pTab;
   const TsTableSchema *s = &pTab->pub;
   TsObjConfig cfg;
-  char *zUri = 0, *zErr = 0;
+  char *zUri = 0, *zErr = 0, *zCacheDir = 0;
+  sqlite3_int64 nCacheMax = 0;
   int rc = SQLITE_OK;
   if( p->pStore ) return SQLITE_OK;
   memset(&cfg, 0, sizeof(cfg));
@@ -149,6 +150,10 @@ static int coldStoreOpen(ColdSource *p){
   cfg.zRegion = s->zS3Region;
   cfg.zUrlStyle = s->zS3UrlStyle;
   if( cfg.zEndpoint && strncmp(cfg.zEndpoint, "http://", 7)==0 ) cfg.bAllowHttp = 1;
+  /* s3:// reads go through the local cache (cold_cache.c, s3/objcache.c). */
+  zCacheDir = tsColdCacheDir(pTab, &nCacheMax);
+  cfg.zCacheDir = zCacheDir;
+  cfg.nCacheMax = nCacheMax;
   if( tsObjOpen(zUri, &cfg, &p->pStore, &zErr)!=TS_OBJ_OK ){
     tsTabErr(pTab, "timeseries %s: cannot open storage '%s': %s", pTab->zName, zUri,
              zErr ? zErr : "unknown error");
@@ -156,6 +161,7 @@ static int coldStoreOpen(ColdSource *p){
   }
   free(zErr);
   sqlite3_free(zUri);
+  sqlite3_free(zCacheDir);
   return rc;
 }
 
@@ -181,6 +187,8 @@ static int coldRead(void *pCtx, int64_t iOff, int64_t n, void *pOut){
     return 1;
   }
   memcpy(pOut, p->rd.a, (size_t)n);
+  p->base.pTab->cold.nRead++;
+  p->base.pTab->cold.nByteRead += n;
   return 0;
 }
 
@@ -296,6 +304,7 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
     free(zErr);
     return rc;
   }
+  p->base.pTab->cold.nObjOpen++;
   rc = coldSchemaCheck(p, o);
   if( rc ) return rc;
   o->nRg = tsPqReaderRowGroupCount(o->pReader);
@@ -512,6 +521,7 @@ static void coldClose(TsSource *pSrc){
   sqlite3_free(p->aBlk);
   tsBufFree(&p->rd);
   free(p->zReadErr);
+  if( p->pStore ) tsColdCacheHarvest(p->base.pTab, p->pStore);
   tsObjClose(p->pStore);
   sqlite3_free(p);
 }

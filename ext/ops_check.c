@@ -18,6 +18,7 @@
 #include "table.h"
 #include "chunk.h"
 #include "jsonw.h"
+#include "cold_cache.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -443,6 +444,7 @@ static void statsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     tsJwKeyInt(&w, "rows", nObjRow);
     tsJwKeyInt(&w, "bytes", nObjByte);
     tsJwObjEnd(&w);
+    tsColdStatsJson(pTab, &w);
     tsJwObjEnd(&w);
     if( tsJwError(&w) || b.bErr ){
       sqlite3_result_error_nomem(ctx);

@@ -12,6 +12,7 @@
 */
 #include "table_int.h"
 #include "jsonw.h"
+#include "objcache.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,16 @@ static int optS3UrlStyle(TsSchema *p, const char *zVal, const char **pzWhy){
   return SQLITE_OK;
 }
 
+static int optColdCache(TsSchema *p, const char *zVal, const char **pzWhy){
+  int64_t n;
+  if( tsObjCacheParseSize(zVal, &n) || (n>0 && n<(1<<20)) ){
+    *pzWhy = "expected 0 (off) or a size of at least 1MB, e.g. '1GB' or '512MB'";
+    return SQLITE_ERROR;
+  }
+  p->nColdCache = n;
+  return SQLITE_OK;
+}
+
 static const TsOptDef aOpt[] = {
   { "memory_retention", "6h", optMemRet,
     "interval `1h` .. `8766h` (or INTEGER ns)", "`6h`" },
@@ -283,6 +294,9 @@ static const TsOptDef aOpt[] = {
     "an AWS region, e.g. `eu-west-1`", "from the environment" },
   { "s3_url_style", 0, optS3UrlStyle,
     "`path` or `virtual`", "`path` with an endpoint, else `virtual`" },
+  { "cold_cache", "1GB", optColdCache,
+    "size of the local cache of `s3://` object bytes in `<dbfile>.tslite-cache/` "
+    "(`B`/`KB`/`MB`/`GB`/`TB`, at least `1MB`), or `0` for none", "`1GB`" },
 };
 #define TS_NOPT ((int)(sizeof(aOpt)/sizeof(aOpt[0])))
 

@@ -16,6 +16,7 @@
 */
 #include "objstore_int.h"
 #include "objcrypt.h"
+#include "objcache.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,6 +208,15 @@ int tsObjOpen(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp, char *
     while( n>0 && zUri[n-1]=='/' ) n--;
     p->zRoot = tsObjMprintf("%.*s", (int)n, zUri);
     rc = p->zRoot ? tsObjCryptConfigure(&cfg, &p->pCrypt, pzErr) : TS_OBJ_NOMEM;
+    if( rc==TS_OBJ_OK && cfg.zCacheDir && cfg.nCacheMax>0 && strncmp(zUri, "s3://", 5)==0 ){
+      /* The cache files name the store by its root and endpoint. */
+      const char *zEp = cfg.zEndpoint ? cfg.zEndpoint : getenv("AWS_ENDPOINT_URL_S3");
+      char *zIdent;
+      if( zEp==0 || zEp[0]==0 ) zEp = getenv("AWS_ENDPOINT_URL");
+      zIdent = tsObjMprintf("%s %s", p->zRoot, zEp ? zEp : "");
+      if( zIdent ) tsObjCacheAttach(p, cfg.zCacheDir, cfg.nCacheMax, zIdent);
+      free(zIdent);
+    }
     if( rc!=TS_OBJ_OK ){
       free(p->zRoot);
       p->pM->xClose(p);
@@ -292,6 +302,7 @@ int tsObjOpenParent(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp,
 
 void tsObjClose(TsObjStore *p){
   if( p==0 ) return;
+  tsObjCacheDetach(p);
   tsObjCryptFree(p->pCrypt);
   p->pCrypt = 0;
   free(p->zRoot);

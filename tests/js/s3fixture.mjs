@@ -20,8 +20,9 @@
 //   //   method: only requests with this method ('PUT', 'GET', 'POST'...)
 //   //   query: only requests whose URL contains this substring (e.g. 'uploadId')
 //   //   delayMs: for 'delay' (default 3000)
-//   const st = await s3.stats();   // {requests, faulted, connections, last} seen by the proxy;
-//                                  // last = {method, url, headers} of the latest request
+//   const st = await s3.stats();   // {requests, faulted, connections, last, methods} seen by the
+//                                  // proxy; last = {method, url, headers} of the latest request;
+//                                  // methods = {GET: n, HEAD: n, ...} requests per method
 //   await s3.stop();               // kills the server process, removes its directory
 //
 // The server runs in a child node process (this file with --serve), so a
@@ -107,7 +108,7 @@ async function serve(dir, bucket, withProxy) {
   const addr = await server.run();
   const out = { port: addr.port };
   let fault = { mode: 'pass', count: 0 };
-  const stats = { requests: 0, faulted: 0, connections: 0 };
+  const stats = { requests: 0, faulted: 0, connections: 0, methods: {} };
   const agent = new http.Agent({ keepAlive: true });
 
   const proxy = http.createServer((req, res) => {
@@ -115,6 +116,7 @@ async function serve(dir, bucket, withProxy) {
     req.on('data', (d) => chunks.push(d));
     req.on('end', () => {
       stats.requests++;
+      stats.methods[req.method] = (stats.methods[req.method] || 0) + 1;
       stats.last = { method: req.method, url: req.url, headers: req.headers };
       const body = Buffer.concat(chunks);
       let mode = 'pass';
