@@ -40,6 +40,7 @@ void tsColdCacheHarvest(TsTable *pTab, TsObjStore *pStore){
   pSum->nByteFetched += st.nByteFetched;
   pSum->nGet += st.nGet;
   pSum->nHead += st.nHead;
+  pSum->nList += st.nList;
   pSum->nBypass += st.nBypass;
   pSum->nStale += st.nStale;
   pSum->nCorrupt += st.nCorrupt;
@@ -68,6 +69,7 @@ void tsColdStatsJson(TsTable *pTab, TsJsonW *w){
   tsJwKeyInt(w, "bytes_fetched", c->cache.nByteFetched);
   tsJwKeyInt(w, "gets", c->cache.nGet);
   tsJwKeyInt(w, "heads", c->cache.nHead);
+  tsJwKeyInt(w, "lists", c->cache.nList);
   tsJwKeyInt(w, "bypassed", c->cache.nBypass);
   tsJwKeyInt(w, "stale", c->cache.nStale);
   tsJwKeyInt(w, "corrupt", c->cache.nCorrupt);

@@ -125,6 +125,24 @@ struct ColdBlock {
 /**************************************************************************
 ** Store and ranged reads.
 */
+/* With a cache (cold_cache.c), validate every object the scan may read with
+** one listing of their keys' common prefix instead of a HEAD per object. */
+static void coldCacheValidate(ColdSource *p){
+  const char *z0 = p->aObj[0].zKey;
+  size_t nPre = strlen(z0);
+  char *zPre;
+  int i;
+  for(i=1; i<p->nObj && nPre>0; i++){
+    const char *z = p->aObj[i].zKey;
+    size_t j = 0;
+    while( j<nPre && z[j]==z0[j] ) j++;
+    nPre = j;
+  }
+  zPre = sqlite3_mprintf("%.*s", (int)nPre, z0);
+  if( zPre ) tsObjCacheValidate(p->pStore, zPre, 1000 + 4*p->nObj);
+  sqlite3_free(zPre);
+}
+
 static int coldStoreOpen(ColdSource *p){
   TsTable *pTab = p->base.pTab;
   const TsTableSchema *s = &pTab->pub;
@@ -162,6 +180,7 @@ static int coldStoreOpen(ColdSource *p){
   free(zErr);
   sqlite3_free(zUri);
   sqlite3_free(zCacheDir);
+  if( rc==SQLITE_OK && p->nObj>1 ) coldCacheValidate(p);
   return rc;
 }
 

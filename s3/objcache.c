@@ -22,7 +22,11 @@
 ** VALIDATION: the first read of an object through a store handle sends one
 ** HEAD and remembers the object's ETag and size for the life of the handle
 ** (the cold scan opens one handle per query, so a query re-validates every
-** object it reads: a repeated query sends HEADs but no GET).  Blocks are
+** object it reads: a repeated query sends no GET).  tsObjCacheValidate
+** validates many objects with one listing instead (ETag and size of every
+** key under a prefix, 1000 a request): the cold scan lists the common prefix
+** of the objects it may read, so a warm query over N objects costs one LIST
+** request rather than N HEADs.  Blocks are
 ** filed under the ETag, so an object replaced on the server (new ETag) no
 ** longer matches any cached block and is fetched again; the first miss of
 ** an object removes its blocks of other ETags.  A GET whose response
@@ -94,6 +98,8 @@
 #define OC_MAX_ETAG     255
 #define OC_TMP_AGE_S    600
 #define OC_MAX_SIZE     ((int64_t)1<<50)
+#define OC_NHASH        1024
+#define OC_MAX_OBJ      100000   /* object records a listing may add to a handle */
 
 /* An object seen by this handle. */
 typedef struct OcObj OcObj;
@@ -105,7 +111,8 @@ struct OcObj {
   char zName[48];            /* "<h32>-<e8>-" file name prefix */
   char zHh[3];               /* subdirectory */
   int bSwept;                /* blocks of other ETags removed */
-  OcObj *pNext;
+  int bValid;                /* zEtag/nSize are from a HEAD or a listing of this handle */
+  OcObj *pNext;              /* next in its hash chain */
 };
 
 /* A verified block kept in memory. */
@@ -128,7 +135,8 @@ struct TsObjCache {
   int64_t nUsed;             /* running total of the directory's bytes */
   int64_t nSinceScan;        /* bytes this handle wrote since its last listing */
   int bScanned;              /* listed at least once */
-  OcObj *pObj;               /* objects seen (owned list) */
+  OcObj *apHash[OC_NHASH];   /* objects seen, hashed on key (owned) */
+  int nObj;                  /* records in apHash */
   OcRecent aRecent[OC_NRECENT];
   uint64_t iClock;
   TsObjCacheStats st;
@@ -307,56 +315,119 @@ static void ocForgetRecent(TsObjCache *c, OcObj *o){
   }
 }
 
-/* (Re)validate object o: HEAD it and file its blocks under the ETag. */
-static int ocObjHead(TsObjStore *p, TsObjCache *c, OcObj *o){
-  TsObjInfo info;
-  char *zErr = 0;
-  char zHex[65];
-  int rc;
-  c->st.nHead++;
-  rc = c->pInner->xHead(p, o->zKey, &info, &zErr);
-  free(zErr);
+/* File object o's blocks under ETag zEtag (NULL or "": not cacheable) and
+** size nSize; forgets what the handle kept of its blocks. */
+static int ocObjSetEtag(TsObjCache *c, OcObj *o, const char *zEtag, int64_t nSize){
+  char zHex[65], zE[65];
+  char *zObjId;
   ocForgetRecent(c, o);
   o->zEtag[0] = 0;
   free(o->zId);
   o->zId = 0;
-  if( rc!=TS_OBJ_OK ) return rc;
-  o->nSize = info.nSize;
-  if( info.zEtag==0 || info.zEtag[0]==0 || strlen(info.zEtag)>OC_MAX_ETAG ) return TS_OBJ_OK;
-  memcpy(o->zEtag, info.zEtag, strlen(info.zEtag) + 1);
-  o->zId = tsObjMprintf("%s\n%s\n%s", c->zIdent, o->zKey, o->zEtag);
-  if( o->zId==0 ){ o->zEtag[0] = 0; return TS_OBJ_NOMEM; }
-  {
-    char *zObjId = tsObjMprintf("%s\n%s", c->zIdent, o->zKey);
-    char zE[65];
-    if( zObjId==0 ){ o->zEtag[0] = 0; return TS_OBJ_NOMEM; }
-    tsSigv4Sha256Hex(zObjId, strlen(zObjId), zHex);
+  o->nSize = nSize;
+  if( zEtag==0 || zEtag[0]==0 || strlen(zEtag)>OC_MAX_ETAG ) return TS_OBJ_OK;
+  zObjId = tsObjMprintf("%s\n%s", c->zIdent, o->zKey);
+  o->zId = tsObjMprintf("%s\n%s\n%s", c->zIdent, o->zKey, zEtag);
+  if( zObjId==0 || o->zId==0 ){
     free(zObjId);
-    tsSigv4Sha256Hex(o->zEtag, strlen(o->zEtag), zE);
-    snprintf(o->zName, sizeof(o->zName), "%.32s-%.8s-", zHex, zE);
-    memcpy(o->zHh, zHex, 2);
-    o->zHh[2] = 0;
+    free(o->zId);
+    o->zId = 0;
+    return TS_OBJ_NOMEM;
   }
+  memcpy(o->zEtag, zEtag, strlen(zEtag) + 1);
+  tsSigv4Sha256Hex(zObjId, strlen(zObjId), zHex);
+  free(zObjId);
+  tsSigv4Sha256Hex(o->zEtag, strlen(o->zEtag), zE);
+  snprintf(o->zName, sizeof(o->zName), "%.32s-%.8s-", zHex, zE);
+  memcpy(o->zHh, zHex, 2);
+  o->zHh[2] = 0;
   return TS_OBJ_OK;
 }
 
-/* The handle's record of object zKey, validated (HEAD) on first use.
-** NULL when the HEAD failed or on OOM. */
-static OcObj *ocObjGet(TsObjStore *p, TsObjCache *c, const char *zKey){
+/* (Re)validate object o: HEAD it and file its blocks under the ETag. */
+static int ocObjHead(TsObjStore *p, TsObjCache *c, OcObj *o){
+  TsObjInfo info;
+  char *zErr = 0;
+  int rc;
+  c->st.nHead++;
+  rc = c->pInner->xHead(p, o->zKey, &info, &zErr);
+  free(zErr);
+  if( rc!=TS_OBJ_OK ){
+    ocObjSetEtag(c, o, 0, 0);
+    return rc;
+  }
+  return ocObjSetEtag(c, o, info.zEtag, info.nSize);
+}
+
+static unsigned ocKeyHash(const char *z){
+  unsigned h = 2166136261u;
+  while( *z ){ h ^= (unsigned char)*z++; h *= 16777619u; }
+  return h;
+}
+
+/* The handle's record of object zKey, or NULL. */
+static OcObj *ocObjFind(TsObjCache *c, const char *zKey){
   OcObj *o;
-  for(o=c->pObj; o; o=o->pNext){
+  for(o=c->apHash[ocKeyHash(zKey) % OC_NHASH]; o; o=o->pNext){
     if( strcmp(o->zKey, zKey)==0 ) return o;
   }
-  o = calloc(1, sizeof(OcObj));
+  return 0;
+}
+
+/* A new record of object zKey in the handle (not yet validated). */
+static OcObj *ocObjAdd(TsObjCache *c, const char *zKey){
+  OcObj *o = calloc(1, sizeof(OcObj));
+  unsigned h = ocKeyHash(zKey) % OC_NHASH;
   if( o==0 ) return 0;
   o->zKey = tsObjStrdup(zKey);
-  if( o->zKey==0 || ocObjHead(p, c, o)!=TS_OBJ_OK ){
-    ocObjFree(o);
-    return 0;
-  }
-  o->pNext = c->pObj;
-  c->pObj = o;
+  if( o->zKey==0 ){ free(o); return 0; }
+  o->pNext = c->apHash[h];
+  c->apHash[h] = o;
+  c->nObj++;
   return o;
+}
+
+/* The handle's record of object zKey, validated (HEAD) on first use unless
+** a listing validated it.  NULL when the HEAD failed or on OOM (the record
+** is kept, without ETag: the next read tries the HEAD again). */
+static OcObj *ocObjGet(TsObjStore *p, TsObjCache *c, const char *zKey){
+  OcObj *o = ocObjFind(c, zKey);
+  if( o && o->bValid ) return o;
+  if( o==0 && (o = ocObjAdd(c, zKey))==0 ) return 0;
+  o->bValid = ocObjHead(p, c, o)==TS_OBJ_OK;
+  return o->bValid ? o : 0;
+}
+
+/* tsObjList callback of tsObjCacheValidate. */
+typedef struct OcListCtx OcListCtx;
+struct OcListCtx {
+  TsObjCache *c;
+  int nLeft;                 /* keys still to take */
+};
+static int ocListCb(void *pArg, const TsObjInfo *pInfo){
+  OcListCtx *x = (OcListCtx*)pArg;
+  TsObjCache *c = x->c;
+  OcObj *o;
+  if( x->nLeft--<=0 ) return 1;
+  if( c->nObj>=OC_MAX_OBJ ) return 1;
+  o = ocObjFind(c, pInfo->zKey);
+  if( o && o->bValid ) return 0;
+  if( o==0 && (o = ocObjAdd(c, pInfo->zKey))==0 ) return 1;
+  if( ocObjSetEtag(c, o, pInfo->zEtag, pInfo->nSize)!=TS_OBJ_OK ) return 1;
+  o->bValid = 1;
+  return 0;
+}
+
+void tsObjCacheValidate(TsObjStore *p, const char *zPrefix, int nMaxKey){
+  TsObjCache *c = p ? p->pCache : 0;
+  OcListCtx x;
+  char *zErr = 0;
+  if( c==0 || c->pInner->xList==0 || nMaxKey<=0 ) return;
+  x.c = c;
+  x.nLeft = nMaxKey;
+  c->st.nList++;
+  c->pInner->xList(p, zPrefix ? zPrefix : "", ocListCb, &x, &zErr);
+  free(zErr);
 }
 
 /* Path of block iBlock of o (malloc'd). */
@@ -599,7 +670,7 @@ static int ocGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen, Ts
         tsBufFree(&fetched);
         c->st.nStale++;
         c->st.nBypass++;
-        ocObjHead(p, c, o);
+        o->bValid = ocObjHead(p, c, o)==TS_OBJ_OK;
         pOut->n = n0;
         return c->pInner->xGet(p, zKey, iOff, nLen, pOut, pzErr);
       }
@@ -665,10 +736,12 @@ void tsObjCacheDetach(TsObjStore *p){
   if( c==0 ) return;
   p->pM = c->pInner;
   p->pCache = 0;
-  while( c->pObj ){
-    OcObj *o = c->pObj;
-    c->pObj = o->pNext;
-    ocObjFree(o);
+  for(i=0; i<OC_NHASH; i++){
+    while( c->apHash[i] ){
+      OcObj *o = c->apHash[i];
+      c->apHash[i] = o->pNext;
+      ocObjFree(o);
+    }
   }
   for(i=0; i<OC_NRECENT; i++) free(c->aRecent[i].a);
   free(c->zDir);

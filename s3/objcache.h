@@ -27,6 +27,7 @@ struct TsObjCacheStats {
   int64_t nByteFetched;  /* bytes fetched from the store by the cache */
   int64_t nGet;          /* GET requests the cache sent */
   int64_t nHead;         /* HEAD requests (ETag validation, once per object) */
+  int64_t nList;         /* listings (tsObjCacheValidate) */
   int64_t nBypass;       /* reads passed through uncached (no ETag, empty
                          ** object, out-of-range offset, failed HEAD) */
   int64_t nStale;        /* objects whose cached blocks had another ETag */
@@ -44,6 +45,13 @@ int tsObjCacheParseSize(const char *z, int64_t *pn);
 /* Counters of store p's cache into *pSt (zeroed when it has none).
 ** Returns 1 if p has a cache, else 0. */
 int tsObjCacheStats(TsObjStore *p, TsObjCacheStats *pSt);
+
+/* Validate the objects under key prefix zPrefix with one listing (LIST
+** requests of up to 1000 keys) instead of a HEAD each on first read: their
+** ETag and size are taken from the listing, for at most nMaxKey keys (the
+** others are HEADed when read).  No-op for a store without a cache; a
+** failed listing is ignored (the objects are then HEADed). */
+void tsObjCacheValidate(TsObjStore *p, const char *zPrefix, int nMaxKey);
 
 /* Bytes and files now in cache directory zDir (every process's blocks);
 ** both 0 when it does not exist. */

@@ -22,7 +22,8 @@
 //   //   delayMs: for 'delay' (default 3000)
 //   const st = await s3.stats();   // {requests, faulted, connections, last, methods} seen by the
 //                                  // proxy; last = {method, url, headers} of the latest request;
-//                                  // methods = {GET: n, HEAD: n, ...} requests per method
+//                                  // methods = {GET: n, HEAD: n, LIST: n, ...} requests per
+//                                  // method (LIST: a GET with list-type=, ListObjectsV2)
 //   await s3.stop();               // kills the server process, removes its directory
 //
 // The server runs in a child node process (this file with --serve), so a
@@ -116,7 +117,8 @@ async function serve(dir, bucket, withProxy) {
     req.on('data', (d) => chunks.push(d));
     req.on('end', () => {
       stats.requests++;
-      stats.methods[req.method] = (stats.methods[req.method] || 0) + 1;
+      const m = req.method === 'GET' && /[?&]list-type=/.test(req.url) ? 'LIST' : req.method;
+      stats.methods[m] = (stats.methods[m] || 0) + 1;
       stats.last = { method: req.method, url: req.url, headers: req.headers };
       const body = Buffer.concat(chunks);
       let mode = 'pass';

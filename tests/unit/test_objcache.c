@@ -23,7 +23,7 @@ struct Fake {
   int64_t n;
   char zEtag[64];          /* what HEAD answers */
   char zGetEtag[64];       /* what GET answers ("" = same as zEtag) */
-  int nGet, nHead;
+  int nGet, nHead, nList;
   int64_t nGetBytes;
 };
 
@@ -53,10 +53,25 @@ static const char *fakeLastEtag(TsObjStore *p){
   Fake *f = (Fake*)p;
   return f->zGetEtag[0] ? f->zGetEtag : f->zEtag;
 }
+static int fakeList(TsObjStore *p, const char *zPrefix, int (*xCb)(void*, const TsObjInfo*),
+                    void *pCtx, char **pzErr){
+  Fake *f = (Fake*)p;
+  TsObjInfo info;
+  (void)pzErr;
+  f->nList++;
+  memset(&info, 0, sizeof(info));
+  info.nSize = f->n;
+  info.zEtag = f->zEtag;
+  info.zKey = "k/a.parquet";       /* another key first: must not confuse */
+  if( strncmp(info.zKey, zPrefix, strlen(zPrefix))==0 && xCb(pCtx, &info) ) return TS_OBJ_OK;
+  info.zKey = "k/x.parquet";
+  if( strncmp(info.zKey, zPrefix, strlen(zPrefix))==0 ) xCb(pCtx, &info);
+  return TS_OBJ_OK;
+}
 static void fakeClose(TsObjStore *p){ (void)p; }
 static const TsObjMethods fakeMethods = {
   .zScheme = "fake", .xClose = fakeClose, .xGet = fakeGet, .xHead = fakeHead,
-  .xLastGetEtag = fakeLastEtag,
+  .xLastGetEtag = fakeLastEtag, .xList = fakeList,
 };
 
 static char zDir[256];
@@ -105,7 +120,7 @@ static int readOk(Fake *f, int64_t iOff, int64_t nLen){
   int64_t iEnd = nLen<0 || nLen>f->n - iOff ? f->n : iOff + nLen;
   tsBufInit(&b);
   rc = f->base.pM->xGet(&f->base, "k/x.parquet", iOff, nLen, &b, &zErr);
-  bOk = rc==TS_OBJ_OK && (int64_t)b.n==iEnd - iOff && memcmp(b.a, f->a + iOff, b.n)==0;
+  bOk = rc==TS_OBJ_OK && (int64_t)b.n==iEnd - iOff && (b.n==0 || memcmp(b.a, f->a + iOff, b.n)==0);
   tsBufFree(&b);
   free(zErr);
   return bOk;
@@ -175,6 +190,21 @@ int main(void){
     TT_EQ_I64("objcache: the out-of-range read was bypassed", st.nBypass, 1);
   }
   tsObjCacheDetach(&f.base);
+
+  /* A listing validates instead of a HEAD. */
+  f.nGet = f.nHead = f.nList = 0;
+  tsObjCacheAttach(&f.base, zDir, (int64_t)1<<30, "s3://b/p ep");
+  tsObjCacheValidate(&f.base, "k/", 100);
+  TT_CHECK("objcache: listed: exact", readOk(&f, 0, -1));
+  TT_EQ_I64("objcache: listed: one LIST, no HEAD, no GET", f.nList*100 + f.nHead*10 + f.nGet, 100);
+  tsObjCacheDetach(&f.base);
+  f.nList = 0;
+  tsObjCacheAttach(&f.base, zDir, (int64_t)1<<30, "s3://b/p ep");
+  tsObjCacheValidate(&f.base, "k/", 1);
+  TT_CHECK("objcache: listing cut at nMaxKey: exact", readOk(&f, 0, 10));
+  TT_EQ_I64("objcache: listing cut at nMaxKey: the unlisted object is HEADed", f.nList*10 + f.nHead, 11);
+  tsObjCacheDetach(&f.base);
+  f.nHead = 0;
 
   /* Another store identity does not share blocks. */
   f.nGet = 0;
