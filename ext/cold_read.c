@@ -101,6 +101,7 @@ struct ColdSource {
   ColdObj *aObj;             /* manifest rows overlapping the range (owned) */
   int nObj;
   TsObjStore *pStore;        /* opened on first read (owned) */
+  int bCacheStarted;         /* coldCacheStart ran */
   TsBuf rd;                  /* scratch of ranged reads */
   char *zReadErr;            /* message of the last failed read (malloc) */
   ColdObj *pReadObj;         /* object being read (for messages) */
@@ -125,30 +126,11 @@ struct ColdBlock {
 /**************************************************************************
 ** Store and ranged reads.
 */
-/* With a cache (cold_cache.c), validate every object the scan may read with
-** one listing of their keys' common prefix instead of a HEAD per object. */
-static void coldCacheValidate(ColdSource *p){
-  const char *z0 = p->aObj[0].zKey;
-  size_t nPre = strlen(z0);
-  char *zPre;
-  int i;
-  for(i=1; i<p->nObj && nPre>0; i++){
-    const char *z = p->aObj[i].zKey;
-    size_t j = 0;
-    while( j<nPre && z[j]==z0[j] ) j++;
-    nPre = j;
-  }
-  zPre = sqlite3_mprintf("%.*s", (int)nPre, z0);
-  if( zPre ) tsObjCacheValidate(p->pStore, zPre, 1000 + 4*p->nObj);
-  sqlite3_free(zPre);
-}
-
 static int coldStoreOpen(ColdSource *p){
   TsTable *pTab = p->base.pTab;
   const TsTableSchema *s = &pTab->pub;
   TsObjConfig cfg;
-  char *zUri = 0, *zErr = 0, *zCacheDir = 0;
-  sqlite3_int64 nCacheMax = 0;
+  char *zUri = 0, *zErr = 0;
   int rc = SQLITE_OK;
   if( p->pStore ) return SQLITE_OK;
   memset(&cfg, 0, sizeof(cfg));
@@ -168,10 +150,6 @@ static int coldStoreOpen(ColdSource *p){
   cfg.zRegion = s->zS3Region;
   cfg.zUrlStyle = s->zS3UrlStyle;
   if( cfg.zEndpoint && strncmp(cfg.zEndpoint, "http://", 7)==0 ) cfg.bAllowHttp = 1;
-  /* s3:// reads go through the local cache (cold_cache.c, s3/objcache.c). */
-  zCacheDir = tsColdCacheDir(pTab, &nCacheMax);
-  cfg.zCacheDir = zCacheDir;
-  cfg.nCacheMax = nCacheMax;
   if( tsObjOpen(zUri, &cfg, &p->pStore, &zErr)!=TS_OBJ_OK ){
     tsTabErr(pTab, "timeseries %s: cannot open storage '%s': %s", pTab->zName, zUri,
              zErr ? zErr : "unknown error");
@@ -179,8 +157,6 @@ static int coldStoreOpen(ColdSource *p){
   }
   free(zErr);
   sqlite3_free(zUri);
-  sqlite3_free(zCacheDir);
-  if( rc==SQLITE_OK && p->nObj>1 ) coldCacheValidate(p);
   return rc;
 }
 
@@ -305,6 +281,33 @@ static int coldSchemaCheck(ColdSource *p, ColdObj *o){
   return SQLITE_OK;
 }
 
+/* On the scan's first object: s3:// reads go through the local cache
+** (cold_cache.c, s3/objcache.c), and every object the scan may read is
+** validated with one listing of their keys' common prefix instead of a
+** HEAD per object. */
+static void coldCacheStart(ColdSource *p){
+  const char *z0 = p->aObj[0].zKey;
+  size_t nPre = strlen(z0);
+  sqlite3_int64 nMax = 0;
+  char *zPre, *zDir;
+  int i;
+  p->bCacheStarted = 1;
+  zDir = tsColdCacheDir(p->base.pTab, &nMax);
+  if( zDir==0 ) return;
+  i = tsObjCacheEnable(p->pStore, zDir, nMax, p->base.pTab->pub.zS3Endpoint);
+  sqlite3_free(zDir);
+  if( i!=0 || p->nObj<2 ) return;
+  for(i=1; i<p->nObj && nPre>0; i++){
+    const char *z = p->aObj[i].zKey;
+    size_t j = 0;
+    while( j<nPre && z[j]==z0[j] ) j++;
+    nPre = j;
+  }
+  zPre = sqlite3_mprintf("%.*s", (int)nPre, z0);
+  if( zPre ) tsObjCacheValidate(p->pStore, zPre, 1000 + 4*p->nObj);
+  sqlite3_free(zPre);
+}
+
 /* Open object o's reader from its footer bytes (no read). */
 static int coldObjOpen(ColdSource *p, ColdObj *o){
   char *zErr = 0;
@@ -312,6 +315,7 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
   if( o->pReader ) return SQLITE_OK;
   rc = coldStoreOpen(p);
   if( rc ) return rc;
+  if( !p->bCacheStarted ) coldCacheStart(p);
   p->pReadObj = o;
   if( o->aFooter && o->nFooter>8 ){
     rc = tsPqReaderOpenTail(&o->pReader, coldRead, p, o->nByte, o->aFooter, (size_t)o->nFooter, &zErr);

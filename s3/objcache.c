@@ -14,8 +14,8 @@
 ** since a scan's next reads are usually the next column chunks.  A small
 ** object is one block, so its first read fetches all of it in one GET.
 **
-** HOW IT HOOKS IN: tsObjCacheAttach gives the store a copy of its back
-** end's method table whose xGet is ocGet, so every ranged read of the
+** HOW IT HOOKS IN: tsObjCacheEnable (tsObjCacheAttach) gives an open s3://
+** store a copy of its back end's method table whose xGet is ocGet, so every ranged read of the
 ** store, including the client-side decryption's, passes through here; the
 ** other methods are the back end's.
 **
@@ -706,10 +706,23 @@ static int ocGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen, Ts
 /**************************************************************************
 ** Attach and detach.
 */
+int tsObjCacheEnable(TsObjStore *p, const char *zDir, int64_t nMax, const char *zEndpoint){
+  char *zIdent;
+  int rc;
+  if( p==0 || strcmp(p->pM->zScheme, "s3")!=0 || p->zRoot==0 ) return 1;
+  if( zEndpoint==0 || zEndpoint[0]==0 ) zEndpoint = getenv("AWS_ENDPOINT_URL_S3");
+  if( zEndpoint==0 || zEndpoint[0]==0 ) zEndpoint = getenv("AWS_ENDPOINT_URL");
+  zIdent = tsObjMprintf("%s %s", p->zRoot, zEndpoint ? zEndpoint : "");
+  if( zIdent==0 ) return 1;
+  rc = tsObjCacheAttach(p, zDir, nMax, zIdent);
+  free(zIdent);
+  return rc;
+}
+
 int tsObjCacheAttach(TsObjStore *p, const char *zDir, int64_t nMax, const char *zIdent){
   TsObjCache *c;
   size_t n;
-  if( zDir==0 || zDir[0]==0 || nMax<=0 ) return 1;
+  if( zDir==0 || zDir[0]==0 || nMax<=0 || p->pCache ) return 1;
   if( mkdir(zDir, 0700)!=0 && errno!=EEXIST ) return 1;
   c = calloc(1, sizeof(TsObjCache));
   if( c==0 ) return 1;

@@ -1,8 +1,7 @@
 /*
 ** objcache.h: the local on-disk cache of s3:// object bytes (objcache.c).
 **
-** A store opened with TsObjConfig.zCacheDir and nCacheMax > 0 on an s3://
-** URI serves every ranged read (tsObjGet, and the client-side decryption
+** An s3:// store given a cache with tsObjCacheEnable serves every ranged read (tsObjGet, and the client-side decryption
 ** reads beneath it) from fixed-size blocks kept in files under zCacheDir,
 ** validated by the object's ETag, evicted least recently used first to
 ** keep the directory under nCacheMax bytes, shared safely by every process
@@ -57,11 +56,17 @@ void tsObjCacheValidate(TsObjStore *p, const char *zPrefix, int nMaxKey);
 ** both 0 when it does not exist. */
 void tsObjCacheUsage(const char *zDir, int64_t *pnByte, int64_t *pnFile);
 
-/* Internal to s3/ (objstore.c): attach a cache to an opened store / free it
-** (tsObjClose).  zIdent names the store (root URI and endpoint) inside the
-** cache files.  Attaching never fails the open: a directory that cannot be
-** created leaves the store uncached (returns 1), every read then goes to
-** the store. */
+/* Give the open s3:// store p a cache in directory zDir (created if
+** missing) bounded to nMax bytes; zEndpoint is the endpoint the store was
+** opened with (NULL: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL), which with the
+** store's root names it inside the cache files.  Returns 0, or 1 with the
+** store left uncached: not an s3:// store, nMax <= 0, a directory that
+** cannot be created, out of memory, or a cache already there.  The cache is
+** freed by tsObjClose. */
+int tsObjCacheEnable(TsObjStore *p, const char *zDir, int64_t nMax, const char *zEndpoint);
+
+/* The same with the store's identity text given (tests); and the free of
+** tsObjClose (objstore.c). */
 int tsObjCacheAttach(TsObjStore *p, const char *zDir, int64_t nMax, const char *zIdent);
 void tsObjCacheDetach(TsObjStore *p);
 

@@ -208,15 +208,6 @@ int tsObjOpen(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp, char *
     while( n>0 && zUri[n-1]=='/' ) n--;
     p->zRoot = tsObjMprintf("%.*s", (int)n, zUri);
     rc = p->zRoot ? tsObjCryptConfigure(&cfg, &p->pCrypt, pzErr) : TS_OBJ_NOMEM;
-    if( rc==TS_OBJ_OK && cfg.zCacheDir && cfg.nCacheMax>0 && strncmp(zUri, "s3://", 5)==0 ){
-      /* The cache files name the store by its root and endpoint. */
-      const char *zEp = cfg.zEndpoint ? cfg.zEndpoint : getenv("AWS_ENDPOINT_URL_S3");
-      char *zIdent;
-      if( zEp==0 || zEp[0]==0 ) zEp = getenv("AWS_ENDPOINT_URL");
-      zIdent = tsObjMprintf("%s %s", p->zRoot, zEp ? zEp : "");
-      if( zIdent ) tsObjCacheAttach(p, cfg.zCacheDir, cfg.nCacheMax, zIdent);
-      free(zIdent);
-    }
     if( rc!=TS_OBJ_OK ){
       free(p->zRoot);
       p->pM->xClose(p);

@@ -50,11 +50,6 @@ struct TsObjConfig {
   const char *zCseKeyId;   /* name recorded in each encrypted object (<= 32
                            ** bytes); NULL = env TSLITE_CSE_KEY_ID or "default" */
   int nMaxAttempts;        /* S3 attempts per request; 0 = env AWS_MAX_ATTEMPTS or 5 */
-  /* Appended by the cold cache (s3/objcache.h): s3:// reads go through a
-  ** block cache in this directory, bounded to nCacheMax bytes.  NULL/0 = no
-  ** cache (file:// stores never have one). */
-  const char *zCacheDir;
-  int64_t nCacheMax;
 };
 
 typedef struct TsObjStore TsObjStore;

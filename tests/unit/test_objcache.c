@@ -302,6 +302,15 @@ int main(void){
   TT_EQ_I64("objcache: no etag: nothing cached", nFile, 0);
   tsObjCacheDetach(&f.base);
 
+  /* tsObjCacheEnable takes s3:// stores only; a second cache is refused. */
+  f.base.zRoot = "s3://b/p";
+  TT_CHECK("objcache: enable refuses a store that is not s3://",
+           tsObjCacheEnable(&f.base, zDir, 1<<30, 0)==1 && f.base.pCache==0);
+  tsObjCacheAttach(&f.base, zDir, 1<<30, "x");
+  TT_CHECK("objcache: a second cache is refused", tsObjCacheAttach(&f.base, zDir, 1<<30, "y")==1);
+  tsObjCacheDetach(&f.base);
+  f.base.zRoot = 0;
+
   /* Unwritable directory: the store stays uncached. */
   TT_CHECK("objcache: a directory that cannot be made leaves the store uncached",
            tsObjCacheAttach(&f.base, "/proc/no/such/dir", 1<<30, "x")==1 && f.base.pCache==0
