@@ -87,7 +87,7 @@ for (const [name, sql] of QUERIES) {
       const a = await s3.stats();
       ts.push(sq(c.db, `${sql};`).ms);
       const b = await s3.stats();
-      gets += (b.methods.GET || 0) - (a.methods.GET || 0);
+      gets += ((b.methods || {}).GET || 0) - ((a.methods || {}).GET || 0);
     }
     row[c.name] = Math.max(0, median(ts) - base);
     row[`${c.name}Gets`] = gets / 5;

@@ -12,7 +12,6 @@
 */
 #include "table_int.h"
 #include "jsonw.h"
-#include "objcache.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +221,16 @@ static int optMeasureName(TsSchema *p, const char *zVal, const char **pzWhy){
   return p->zMeasureName ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+static int optColdCache(TsSchema *p, const char *zVal, const char **pzWhy){
+  int64_t n;
+  if( tsObjCacheParseSize(zVal, &n) || (n>0 && n<(1<<20)) ){
+    *pzWhy = "expected 0 (off) or a size of at least 1MB, e.g. '1GB' or '512MB'";
+    return SQLITE_ERROR;
+  }
+  p->nColdCache = n;
+  return SQLITE_OK;
+}
+
 static int optStorage(TsSchema *p, const char *zVal, const char **pzWhy){
   (void)p;
   if( strncmp(zVal, "s3://", 5)!=0 && strncmp(zVal, "file:///", 8)!=0 ){
@@ -262,16 +271,6 @@ static int optS3UrlStyle(TsSchema *p, const char *zVal, const char **pzWhy){
   return SQLITE_OK;
 }
 
-static int optColdCache(TsSchema *p, const char *zVal, const char **pzWhy){
-  int64_t n;
-  if( tsObjCacheParseSize(zVal, &n) || (n>0 && n<(1<<20)) ){
-    *pzWhy = "expected 0 (off) or a size of at least 1MB, e.g. '1GB' or '512MB'";
-    return SQLITE_ERROR;
-  }
-  p->nColdCache = n;
-  return SQLITE_OK;
-}
-
 static const TsOptDef aOpt[] = {
   { "memory_retention", "6h", optMemRet,
     "interval `1h` .. `8766h` (or INTEGER ns)", "`6h`" },
@@ -288,15 +287,15 @@ static const TsOptDef aOpt[] = {
     "`metrics`" },
   { "storage", 0, optStorage,
     "`s3://bucket/prefix` or `file:///abs/dir` (cold tier)", "`<dbfile>.tslite/`" },
+  { "cold_cache", "1GB", optColdCache,
+    "size of the local cache of `s3://` object bytes in `<dbfile>.tslite-cache/` "
+    "(`B`/`KB`/`MB`/`GB`/`TB`, at least `1MB`), or `0` for none", "`1GB`" },
   { "s3_endpoint", 0, optS3Endpoint,
     "`http://...` or `https://...` (used as given)", "from the environment" },
   { "s3_region", 0, optS3Region,
     "an AWS region, e.g. `eu-west-1`", "from the environment" },
   { "s3_url_style", 0, optS3UrlStyle,
     "`path` or `virtual`", "`path` with an endpoint, else `virtual`" },
-  { "cold_cache", "1GB", optColdCache,
-    "size of the local cache of `s3://` object bytes in `<dbfile>.tslite-cache/` "
-    "(`B`/`KB`/`MB`/`GB`/`TB`, at least `1MB`), or `0` for none", "`1GB`" },
 };
 #define TS_NOPT ((int)(sizeof(aOpt)/sizeof(aOpt[0])))
 

@@ -49,12 +49,12 @@ struct TsObjMethods {
 
 struct TsObjStore {
   const TsObjMethods *pM;  /* back end */
-  TsObjCrypt *pCrypt;      /* client-side encryption state, or NULL; owned */
-  char *zRoot;             /* the URI the store was opened on, no trailing '/',
-                           ** for messages; owned by objstore.c */
   TsObjCache *pCache;      /* local block cache (objcache.c), or NULL; owned.
                            ** With one, pM is the cache's copy of the back
                            ** end's methods (xGet goes through the cache). */
+  TsObjCrypt *pCrypt;      /* client-side encryption state, or NULL; owned */
+  char *zRoot;             /* the URI the store was opened on, no trailing '/',
+                           ** for messages; owned by objstore.c */
 };
 
 struct TsObjWriter {

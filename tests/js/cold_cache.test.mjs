@@ -28,7 +28,7 @@ async function run(db, sql) {
   const a = await s3.stats();
   const r = sqlite(db, NOW + sql, { env });
   const b = await s3.stats();
-  const d = (m) => (b.methods[m] || 0) - (a.methods[m] || 0);
+  const d = (m) => ((b.methods || {})[m] || 0) - ((a.methods || {})[m] || 0);
   return { ...r, get: d('GET'), head: d('HEAD'), list: d('LIST') };
 }
 // The same without blocking, for concurrent processes.

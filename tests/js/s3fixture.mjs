@@ -20,11 +20,12 @@
 //   //   method: only requests with this method ('PUT', 'GET', 'POST'...)
 //   //   query: only requests whose URL contains this substring (e.g. 'uploadId')
 //   //   delayMs: for 'delay' (default 3000)
-//   const st = await s3.stats();   // {requests, faulted, connections, last, methods} seen by the
-//                                  // proxy; last = {method, url, headers} of the latest request;
-//                                  // methods = {GET: n, HEAD: n, LIST: n, ...} requests per
-//                                  // method (LIST: a GET with list-type=, ListObjectsV2)
+//   const st = await s3.stats();   // {requests, faulted, connections, last} seen by the proxy;
+//                                  // last = {method, url, headers} of the latest request
 //   await s3.stop();               // kills the server process, removes its directory
+//
+// stats() also has methods = {GET: n, HEAD: n, LIST: n, PUT: n, ...}, requests per method
+// (LIST: a GET with list-type=, ListObjectsV2), once a request came through the proxy.
 //
 // The server runs in a child node process (this file with --serve), so a
 // test may block in spawnSync (sqlite3) while the server keeps answering.
@@ -109,7 +110,7 @@ async function serve(dir, bucket, withProxy) {
   const addr = await server.run();
   const out = { port: addr.port };
   let fault = { mode: 'pass', count: 0 };
-  const stats = { requests: 0, faulted: 0, connections: 0, methods: {} };
+  const stats = { requests: 0, faulted: 0, connections: 0 };
   const agent = new http.Agent({ keepAlive: true });
 
   const proxy = http.createServer((req, res) => {
@@ -118,6 +119,7 @@ async function serve(dir, bucket, withProxy) {
     req.on('end', () => {
       stats.requests++;
       const m = req.method === 'GET' && /[?&]list-type=/.test(req.url) ? 'LIST' : req.method;
+      stats.methods = stats.methods || {};
       stats.methods[m] = (stats.methods[m] || 0) + 1;
       stats.last = { method: req.method, url: req.url, headers: req.headers };
       const body = Buffer.concat(chunks);
