@@ -16,9 +16,9 @@
 */
 #include "tslite.h"
 #include "table.h"
+#include "cold_cache.h"
 #include "chunk.h"
 #include "jsonw.h"
-#include "cold_cache.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
