@@ -21,6 +21,9 @@
 #   BENCH_WORK=DIR     data files and databases (default bench/data)
 #   BENCH_OUT=FILE     result JSON (default bench/results/<UTC time>.json)
 #   BENCH_FUNCS=0      do not run bench/funcs.sh (the SQL functions benchmark)
+#   BENCH_COLD_CACHE=0 do not run bench/cold_cache.mjs (cold queries on s3rver
+#                      through the local cache vs file://; default: run it,
+#                      except with BENCH_QUICK=1)
 #                      (BENCH_COLD=1 makes tslite-cold a requested system)
 # Exit status: non-zero if a system failed, any checksum differs, or a system
 # in BENCH_SYSTEMS (an unknown name included) was skipped; name fewer systems
@@ -186,6 +189,13 @@ rm -f "$RUN" "$ERRLOG"
 if [ -f bench/funcs.sh ] && [ "${BENCH_FUNCS:-1}" != 0 ]; then
   echo
   TS_EXT="$B/tslite" sh bench/funcs.sh || rc=1
+fi
+# Cold queries on s3rver with the local cold cache, against file://.
+COLD_CACHE_DEFAULT=1
+[ "${BENCH_QUICK:-0}" = 1 ] && COLD_CACHE_DEFAULT=0
+if [ -f bench/cold_cache.mjs ] && [ "${BENCH_COLD_CACHE:-$COLD_CACHE_DEFAULT}" != 0 ]; then
+  echo
+  BENCH_BUILD="$B" node bench/cold_cache.mjs || rc=1
 fi
 if [ -n "$NSKIPPED" ]; then
   echo "bench: FAILED: requested system(s) skipped:$NSKIPPED (BENCH_SYSTEMS selects fewer on purpose)" >&2

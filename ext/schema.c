@@ -223,6 +223,16 @@ static int optMeasureName(TsSchema *p, const char *zVal, const char **pzWhy){
   return p->zMeasureName ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+static int optColdCache(TsSchema *p, const char *zVal, const char **pzWhy){
+  int64_t n;
+  if( tsObjCacheParseSize(zVal, &n) || (n>0 && n<(1<<20)) ){
+    *pzWhy = "expected 0 (off) or a size of at least 1MB, e.g. '1GB' or '512MB'";
+    return SQLITE_ERROR;
+  }
+  p->nColdCache = n;
+  return SQLITE_OK;
+}
+
 static int optStorage(TsSchema *p, const char *zVal, const char **pzWhy){
   (void)p;
   if( strncmp(zVal, "s3://", 5)!=0 && strncmp(zVal, "file:///", 8)!=0 ){
@@ -308,6 +318,9 @@ static const TsOptDef aOpt[] = {
     "`metrics`" },
   { "storage", 0, optStorage,
     "`s3://bucket/prefix` or `file:///abs/dir` (cold tier)", "`<dbfile>.tslite/`" },
+  { "cold_cache", "1GB", optColdCache,
+    "size of the local cache of `s3://` object bytes in `<dbfile>.tslite-cache/` "
+    "(`B`/`KB`/`MB`/`GB`/`TB`, at least `1MB`), or `0` for none", "`1GB`" },
   { "s3_endpoint", 0, optS3Endpoint,
     "`http://...` or `https://...` (used as given)", "from the environment" },
   { "s3_region", 0, optS3Region,

@@ -18,6 +18,7 @@
 #include "tslite.h"
 #include "table.h"
 #include "chunk.h"
+#include "cold_cache.h"
 
 typedef struct TsLook TsLook;
 
@@ -49,6 +50,7 @@ struct TsSchema {
   int iPartDim;           /* partition_key dimension, -1 = measure_name */
   int bPartRequired;      /* partition_enforcement = 'required' */
   char *zMeasureName;     /* default measure_name (owned) */
+  sqlite3_int64 nColdCache;  /* cold_cache: bytes of the local cache, 0 = off */
   int nOpt;               /* options as stored in _config */
   char **azOptKey;        /* (owned) */
   char **azOptVal;        /* (owned) */
@@ -162,6 +164,7 @@ struct TsTable {
   TsBuf key;              /* encoded series key of the row */
   TsLook *pLook;         /* last chunk decoded for duplicate checks (owned) */
   int bDebugOverlay;      /* ts_debug_overlay() enabled source_debug.c */
+  TsColdCounters cold;    /* cold reads and cache, this connection (cold_cache.c) */
 };
 
 /* The sqlite3_vtab of a timeseries table: a reference on its handle. */

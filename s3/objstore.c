@@ -16,6 +16,7 @@
 */
 #include "objstore_int.h"
 #include "objcrypt.h"
+#include "objcache.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,6 +294,7 @@ int tsObjOpenParent(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp,
 
 void tsObjClose(TsObjStore *p){
   if( p==0 ) return;
+  tsObjCacheDetach(p);
   tsObjCryptFree(p->pCrypt);
   p->pCrypt = 0;
   free(p->zRoot);
