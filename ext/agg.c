@@ -12,12 +12,13 @@
 **   SELECT hostname, last_time, usage_user_last FROM cpu_agg;
 **
 ** Declared columns: bucket (start of the bucket, ns; NULL without
-** bucket_width), the dimensions, measure_name, row_count, first_time,
-** last_time, then seven columns for each measure that is not VARCHAR,
-** <m>_last, <m>_count, <m>_sum, <m>_max, <m>_min, <m>_avg, <m>_first (declared
-** kind-major: every _last, then every _count, ...; see AGG_F_*), and the
-** HIDDEN input columns bucket_width (interval text or ns) and time (a
-** constraint on the rows aggregated, not on the buckets).
+** bucket_width), the HIDDEN input columns bucket_width (interval text or ns)
+** and time (a constraint on the rows aggregated, not on the buckets), the
+** dimensions, measure_name, row_count, first_time, last_time, then seven
+** columns for each measure that is not VARCHAR, <m>_last, <m>_first,
+** <m>_count, <m>_sum, <m>_max, <m>_min, <m>_avg (declared kind-major: every
+** _last, then every _first, ...; see AGG_F_*).  The hidden columns come early
+** because colUsed has one bit per column only up to column 62 (see AGG_F_*).
 **
 ** The answer is, row for row, that of the plain query (the SQL reference
 ** prints it; tests/py/test_agg.py checks it on random data):
@@ -86,21 +87,23 @@
 #include <string.h>
 
 /* Per-measure aggregates.  The columns are declared kind-major (every
-** <m>_last, then every <m>_count, ...), in this order, because colUsed has
-** one bit per column only up to column 62: the kinds whose absence enables a
-** cheaper plan (last: lastpoint; count/sum/max/min: chunk statistics) come
-** first, so a table with 10 measures keeps them all under that limit.  A
-** column past it is treated as used (correct, just more work). */
+** <m>_last, then every <m>_first, ...), in this order, because colUsed has
+** one bit per column only up to column 62 and bit 63 stands for every later
+** column: the kinds whose absence enables a cheaper plan (last: lastpoint;
+** first/last: chunk statistics of old chunks, see addWholeChunk) come first,
+** and the kinds past the limit on a wide table (max, min, avg of the last
+** measures) are answered from chunk statistics anyway.  A column past the
+** limit is treated as used (correct, just more work). */
 #define AGG_F_LAST  0
-#define AGG_F_COUNT 1
-#define AGG_F_SUM   2
-#define AGG_F_MAX   3
-#define AGG_F_MIN   4
-#define AGG_F_AVG   5
-#define AGG_F_FIRST 6
+#define AGG_F_FIRST 1
+#define AGG_F_COUNT 2
+#define AGG_F_SUM   3
+#define AGG_F_MAX   4
+#define AGG_F_MIN   5
+#define AGG_F_AVG   6
 #define AGG_NF      7
 static const char *const azAggSuffix[AGG_NF] = {
-  "last", "count", "sum", "max", "min", "avg", "first"
+  "last", "first", "count", "sum", "max", "min", "avg"
 };
 
 /* Bits of the row-level columns in the "used" mask. */
@@ -127,7 +130,10 @@ struct AggVtab {
   int nAgg;                 /* aggregated measures (all but VARCHAR) */
   int *aAggCol;             /* chunk column of each aggregated measure (owned) */
   /* Column numbers of the declared schema. */
-  int iColMName, iColRows, iColFirstT, iColLastT, iColAgg0, iColWidth, iColTime;
+  int iColWidth, iColTime;  /* the hidden inputs: 1 and 2 */
+  int iColDim0;             /* first dimension (3) */
+  int iColMName, iColRows, iColFirstT, iColLastT, iColAgg0;
+  int iColEnd;              /* one past the last aggregate column */
 };
 
 /* A chunk reference: one row of <t>_chunks' covering index. */
@@ -341,7 +347,13 @@ static int aggConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv
     if( pS->aMeasType[i]!=TS_TYPE_VARCHAR ) p->aAggCol[p->nAgg++] = i;
   }
   pDecl = sqlite3_str_new(db);
-  sqlite3_str_appendall(pDecl, "CREATE TABLE x(bucket INTEGER");
+  /* The hidden inputs come right after bucket: a constraint puts them in
+  ** colUsed, and past column 62 they would set bit 63, which stands for
+  ** every later column (every _avg and _first would count as used). */
+  p->iColWidth = 1;
+  p->iColTime = 2;
+  sqlite3_str_appendall(pDecl, "CREATE TABLE x(bucket INTEGER, bucket_width HIDDEN,"
+                               " time INTEGER HIDDEN");
   if( nameSeen(&azName, &nName, "bucket")<0 ){ rc = SQLITE_NOMEM; goto out; }
   for(i=0; i<pS->nDim; i++){
     sqlite3_str_appendf(pDecl, ", \"%w\" TEXT", pS->azDim[i]);
@@ -354,7 +366,8 @@ static int aggConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv
       goto out;
     }
   }
-  p->iColMName = 1 + pS->nDim;
+  p->iColDim0 = 3;
+  p->iColMName = p->iColDim0 + pS->nDim;
   p->iColRows = p->iColMName + 1;
   p->iColFirstT = p->iColMName + 2;
   p->iColLastT = p->iColMName + 3;
@@ -396,9 +409,8 @@ static int aggConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv
                           k==AGG_F_COUNT ? "INTEGER" : k==AGG_F_AVG ? "REAL" : zValType);
     }
   }
-  p->iColWidth = p->iColAgg0 + AGG_NF*p->nAgg;
-  p->iColTime = p->iColWidth + 1;
-  sqlite3_str_appendall(pDecl, ", bucket_width HIDDEN, time INTEGER HIDDEN)");
+  p->iColEnd = p->iColAgg0 + AGG_NF*p->nAgg;
+  sqlite3_str_appendall(pDecl, ")");
   zTmp = sqlite3_str_finish(pDecl);
   pDecl = 0;
   if( zTmp==0 ){ rc = SQLITE_NOMEM; goto out; }
@@ -489,16 +501,16 @@ static int aggBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
       continue;
     }
     if( op==SQLITE_INDEX_CONSTRAINT_EQ && c->usable
-     && ((iCol>=1 && iCol<=p->nDim) || iCol==p->iColMName)
+     && ((iCol>=p->iColDim0 && iCol<p->iColDim0+p->nDim) || iCol==p->iColMName)
      && sqlite3_stricmp(sqlite3_vtab_collation(pInfo, i), "BINARY")==0 ){
-      int iSlot = iCol==p->iColMName ? 0 : iCol;   /* slot 0 = measure_name */
+      int iSlot = iCol==p->iColMName ? 0 : 1+iCol-p->iColDim0;   /* slot 0 = measure_name */
       int bIn;
       if( iSlot<256 && aDimTaken[iSlot] ) continue;
       if( iSlot<256 ) aDimTaken[iSlot] = 1;
       bIn = sqlite3_vtab_in(pInfo, i, -1);
       if( bIn ) sqlite3_vtab_in(pInfo, i, 1);
       if( iCol==p->iColMName ) sqlite3_str_appendf(s, "M%s ", bIn ? "I" : "");
-      else sqlite3_str_appendf(s, "D%d%s ", iCol-1, bIn ? "I" : "");
+      else sqlite3_str_appendf(s, "D%d%s ", iCol-p->iColDim0, bIn ? "I" : "");
       pInfo->aConstraintUsage[i].argvIndex = ++nArg;
       pInfo->aConstraintUsage[i].omit = 1;
       rCost /= 4;
@@ -510,7 +522,9 @@ static int aggBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     int bOk = 1;
     for(i=0; i<pInfo->nOrderBy && bOk; i++){
       int iCol = pInfo->aOrderBy[i].iColumn;
-      if( !(iCol==0 || (iCol>=1 && iCol<=p->nDim) || iCol==p->iColMName) ) bOk = 0;
+      if( !(iCol==0 || (iCol>=p->iColDim0 && iCol<p->iColDim0+p->nDim) || iCol==p->iColMName) ){
+        bOk = 0;
+      }
       for(k=0; k<i && bOk; k++) if( pInfo->aOrderBy[k].iColumn==iCol ) bOk = 0;
     }
     if( bOk ){
@@ -519,7 +533,7 @@ static int aggBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
         const char *zDir = pInfo->aOrderBy[i].desc ? "-" : "+";
         if( iCol==0 ) sqlite3_str_appendf(s, "oB%s ", zDir);
         else if( iCol==p->iColMName ) sqlite3_str_appendf(s, "oM%s ", zDir);
-        else sqlite3_str_appendf(s, "oD%d%s ", iCol-1, zDir);
+        else sqlite3_str_appendf(s, "oD%d%s ", iCol-p->iColDim0, zDir);
       }
       pInfo->orderByConsumed = 1;
       nOrder = pInfo->nOrderBy;
@@ -1564,9 +1578,10 @@ static int aggColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int iCol){
   s = &p->aStream[p->iCur];
   if( iCol==0 ){
     if( p->iWidth ) sqlite3_result_int64(ctx, s->res.iBucket);
-  }else if( iCol<=v->nDim ){
-    const char *z = s->pSer->azDim[iCol-1];
-    if( z ) sqlite3_result_text(ctx, z, s->pSer->anDim[iCol-1], SQLITE_TRANSIENT);
+  }else if( iCol>=v->iColDim0 && iCol<v->iColDim0+v->nDim ){
+    int iD = iCol - v->iColDim0;
+    const char *z = s->pSer->azDim[iD];
+    if( z ) sqlite3_result_text(ctx, z, s->pSer->anDim[iD], SQLITE_TRANSIENT);
   }else if( iCol==v->iColMName ){
     sqlite3_result_text(ctx, s->pSer->zMName, s->pSer->nMName, SQLITE_TRANSIENT);
   }else if( iCol==v->iColRows ){
@@ -1575,7 +1590,7 @@ static int aggColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int iCol){
     sqlite3_result_int64(ctx, s->res.tFirst);
   }else if( iCol==v->iColLastT ){
     sqlite3_result_int64(ctx, s->res.tLast);
-  }else if( iCol>=v->iColAgg0 && iCol<v->iColWidth ){
+  }else if( iCol>=v->iColAgg0 && iCol<v->iColEnd ){
     int iA = (iCol - v->iColAgg0)%v->nAgg, f = (iCol - v->iColAgg0)/v->nAgg;
     const TsAggAcc *a = &s->res.aAcc[iA];
     int bD = v->aMeasType[v->aAggCol[iA]]==TS_TYPE_DOUBLE;
