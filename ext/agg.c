@@ -230,7 +230,6 @@ struct AggCursor {
                             ** through the table's own scan (see aggFilter) */
   unsigned char *aUsed;     /* per aggregated measure: bitmask of AGG_F_* used (owned) */
   int fRowUsed;             /* AGG_U_* bits used */
-  int bNeedFirstLast;       /* some used measure needs first/last */
   int nOrder;
   AggOrder aOrder[16];      /* ORDER BY terms (consumed) */
   int nSet;
@@ -630,7 +629,6 @@ static void aggReset(AggCursor *p){
   p->bScan = 0;
   p->bHeap = 0;
   p->bLastOnly = 0;
-  p->bNeedFirstLast = 0;
 }
 
 static int aggClose(sqlite3_vtab_cursor *pCur){
@@ -908,11 +906,13 @@ static int addWholeChunk(AggCursor *p, AggStream *s, const AggRef *pRef, int *pb
   }
   sqlite3_reset(p->pBlob);
   if( rc==SQLITE_OK ){
-    /* All or nothing: first check that every used integer sum is exact. */
+    /* All or nothing: first check that every used integer sum is exact and
+    ** that the header has the first/last values wanted (format v2). */
     for(i=0; i<v->nAgg; i++){
       const TsChunkStat *st = &pStat[v->aAggCol[i]];
       if( p->aUsed[i] && v->aMeasType[v->aAggCol[i]]!=TS_TYPE_DOUBLE
        && !(st->rSum > -9007199254740992.0 && st->rSum < 9007199254740992.0) ) break;
+      if( (p->aUsed[i] & ((1<<AGG_F_FIRST)|(1<<AGG_F_LAST))) && st->nValue>0 && !st->bEnds ) break;
     }
     if( i==v->nAgg ){
       for(i=0; i<v->nAgg; i++){
@@ -1183,8 +1183,9 @@ static int streamNext(AggCursor *p, AggStream *s){
     {
       AggRef *r = &s->aRef[s->iRef];
       int bEmpty = 0;
-      if( r->tMin>=p->tLo && r->tMax<=p->tHi && !p->bNeedFirstLast && !p->bLastOnly
-       && bucketOf(p, r->tMin)==bucketOf(p, r->tMax) ){
+      if( r->tMin>=p->tLo && r->tMax<=p->tHi && bucketOf(p, r->tMin)==bucketOf(p, r->tMax) ){
+        /* Inside the range and one bucket: the header may answer (first
+        ** and last only from format-v2 headers; see addWholeChunk). */
         int64_t b = bucketOf(p, r->tMin);
         int bDone = 0;
         if( s->res.bHave && b!=s->res.iBucket ) return SQLITE_OK;
@@ -1194,6 +1195,10 @@ static int streamNext(AggCursor *p, AggStream *s){
           s->res.iBucket = b;
           s->res.bHave = 1;
           s->iRef++;
+          if( p->bLastOnly && lastComplete(p, s) ){
+            s->bStop = 1;
+            return SQLITE_OK;
+          }
           continue;
         }
       }
@@ -1474,9 +1479,6 @@ static int aggFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
     }
   }
   if( p->iWidth==0 ) p->bHeap = 0;   /* one bucket per series: serial order suffices */
-  for(i=0; i<v->nAgg; i++){
-    if( p->aUsed[i] & ((1<<AGG_F_FIRST)|(1<<AGG_F_LAST)) ) p->bNeedFirstLast = 1;
-  }
   /* Lastpoint: one bucket, only last_time and <m>_last used. */
   {
     int bOnlyLast = p->iWidth==0 && (p->fRowUsed & (AGG_U_ROWS|AGG_U_FIRSTT))==0;
