@@ -125,6 +125,8 @@ struct TsCursor {
   sqlite3_int64 tLo, tHi;    /* time range, inclusive */
   int bDesc;                 /* emit in descending time order */
   int bMerge;                /* ordered by time across series (a lane each) */
+  int bDistinct;             /* one row per series (TS_IDX_DISTINCT) */
+  unsigned int mDistinct;    /* the slots the series are sorted by */
   sqlite3_int64 nLimit;      /* rows to emit, -1 = no limit */
   sqlite3_int64 nOut;        /* rows emitted */
   TsValSet *aSet;            /* constraints on dimensions (owned) */
@@ -599,7 +601,11 @@ static int tsNextImpl(TsCursor *pCur){
   pL->bEmitted = 1;
   pL->tLast = pL->aTime[pL->iRow];
   pCur->nOut++;
-  if( pCur->bDesc ){
+  if( pCur->bDistinct ){
+    /* One row per series: on to the next series' first row. */
+    rc = laneNextSeries(pCur, pL);
+    if( rc==SQLITE_OK && !pL->bEof ) rc = laneSettle(pCur, pL);
+  }else if( pCur->bDesc ){
     if( --pL->iRow<pL->iRunEnd ) rc = laneSettle(pCur, pL);
   }else{
     if( ++pL->iRow>=pL->iRunEnd ) rc = laneSettle(pCur, pL);
@@ -623,6 +629,28 @@ int tsScanNext(sqlite3_vtab_cursor *pCursor){
 /**************************************************************************
 ** xFilter: constraints and the series to scan.
 */
+
+/* DISTINCT mode: order of two series by the slots in mDistinct (BINARY,
+** NULL first), so that series equal in those columns are adjacent. */
+static int seriesCmpDistinct(const void *pA, const void *pB, void *pCtx){
+  const TsSeries *a = *(TsSeries *const*)pA, *b = *(TsSeries *const*)pB;
+  const TsCursor *pCur = (const TsCursor*)pCtx;
+  int nDim = cursorTable((TsCursor*)pCur)->s.nDim, i;
+  for(i=0; i<=nDim; i++){
+    const char *za, *zb;
+    int c;
+    if( (pCur->mDistinct & (1u<<i))==0 ) continue;
+    za = i<nDim ? a->azDim[i] : a->zMName;
+    zb = i<nDim ? b->azDim[i] : b->zMName;
+    if( za==0 || zb==0 ){
+      if( za!=zb ) return za==0 ? -1 : 1;
+      continue;
+    }
+    c = strcmp(za, zb);
+    if( c ) return c;
+  }
+  return a->iId<b->iId ? -1 : a->iId>b->iId;
+}
 
 static int seriesMatches(TsCursor *pCur, TsSeries *pS){
   int i;
@@ -725,6 +753,11 @@ static int tsFilterImpl(sqlite3_vtab_cursor *pCursor, int idxNum, const char *id
         pCur->apSer[pCur->nSer++] = pS;
       }
     }
+  }
+  pCur->bDistinct = (idxNum & TS_IDX_DISTINCT)!=0;
+  pCur->mDistinct = (unsigned int)idxNum >> TS_IDX_DISTINCT_SHIFT;
+  if( rc==SQLITE_OK && pCur->bDistinct && pCur->nSer>1 ){
+    qsort_r(pCur->apSer, (size_t)pCur->nSer, sizeof(TsSeries*), seriesCmpDistinct, pCur);
   }
   if( rc==SQLITE_OK ){
     pCur->bMerge = (idxNum & (TS_IDX_ORDER_ASC|TS_IDX_ORDER_DESC))!=0 && pCur->nSer>1;
