@@ -101,7 +101,9 @@ static int nameSeen(char ***paz, int *pn, const char *z){
 }
 
 static void aggVtabFree(AggVtab *p){
+  int i;
   if( p==0 ) return;
+  for(i=0; i<4; i++) sqlite3_finalize(p->apCache[i]);
   tsEnvUnref(p->pEnv);
   sqlite3_free(p->zName);
   sqlite3_free(p->zUDb);
@@ -440,11 +442,20 @@ static void aggReset(AggCursor *p){
   p->nHeap = 0;
   sqlite3_free(p->aUsed);
   p->aUsed = 0;
-  sqlite3_finalize(p->pRefStmt);
-  sqlite3_finalize(p->pRefDesc);
-  sqlite3_finalize(p->pBlob);
-  sqlite3_finalize(p->pStart);
-  p->pRefStmt = p->pRefDesc = p->pBlob = p->pStart = 0;
+  {
+    AggVtab *v = (AggVtab*)p->base.pVtab;
+    sqlite3_stmt *ap[4];
+    ap[0] = p->pRefStmt; ap[1] = p->pRefDesc; ap[2] = p->pBlob; ap[3] = p->pStart;
+    if( p->bLent || (ap[0] && ap[1] && ap[2] && ap[3] && v->apCache[0]==0) ){
+      /* Back to (or into) the vtab's cache, reset. */
+      for(i=0; i<4; i++){ sqlite3_reset(ap[i]); v->apCache[i] = ap[i]; }
+      if( p->bLent ) v->bCacheLent = 0;
+    }else{
+      for(i=0; i<4; i++) sqlite3_finalize(ap[i]);
+    }
+    p->bLent = 0;
+    p->pRefStmt = p->pRefDesc = p->pBlob = p->pStart = 0;
+  }
   tsTableRelease(p->pTab);
   p->pTab = 0;
   p->iCur = -1;

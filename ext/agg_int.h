@@ -62,6 +62,10 @@ struct AggVtab {
   int iColDim0;             /* first dimension (3) */
   int iColMName, iColRows, iColFirstT, iColLastT, iColAgg0;
   int iColEnd;              /* one past the last aggregate column */
+  /* The cursor statements of aggPrepareStmts, kept between queries (lent
+  ** to one cursor at a time; a second concurrent cursor prepares its own). */
+  sqlite3_stmt *apCache[4]; /* owned; all NULL or all set */
+  int bCacheLent;           /* a cursor holds apCache */
 };
 
 /* A chunk reference: one row of <t>_chunks' covering index. */
@@ -140,6 +144,8 @@ struct AggCursor {
   sqlite3_stmt *pRefDesc;   /* the same, descending; owned */
   sqlite3_stmt *pBlob;      /* one chunk's data; owned */
   sqlite3_stmt *pStart;     /* newest chunk start <= the range start; owned */
+  int bLent;                /* the four statements above are the vtab's
+                            ** apCache (lent, not owned) */
   int64_t iWidth;           /* bucket width ns, 0 = one bucket per series */
   sqlite3_int64 tLo, tHi;   /* rows aggregated: tLo <= time <= tHi */
   int bDesc;                /* streams walk newest first */

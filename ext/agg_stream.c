@@ -601,11 +601,22 @@ int aggPrepareStmts(AggCursor *p){
   char *z4 = sqlite3_mprintf("SELECT max(tmin) FROM \"%w\".\"%w_chunks\" WHERE sid = ?1 AND tmin <= ?2",
                              zDb, zTab);
   int rc = SQLITE_NOMEM;
-  if( z1 && z2 && z3 && z4 ){
-    rc = sqlite3_prepare_v2(db, z1, -1, &p->pRefStmt, 0);
-    if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(db, z2, -1, &p->pRefDesc, 0);
-    if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(db, z3, -1, &p->pBlob, 0);
-    if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(db, z4, -1, &p->pStart, 0);
+  if( v->apCache[0] && !v->bCacheLent ){
+    /* The statements of an earlier query (they re-prepare themselves
+    ** after a schema change). */
+    p->pRefStmt = v->apCache[0];
+    p->pRefDesc = v->apCache[1];
+    p->pBlob = v->apCache[2];
+    p->pStart = v->apCache[3];
+    p->bLent = 1;
+    v->bCacheLent = 1;
+    rc = SQLITE_OK;
+  }else if( z1 && z2 && z3 && z4 ){
+    const unsigned int f = SQLITE_PREPARE_PERSISTENT;
+    rc = sqlite3_prepare_v3(db, z1, -1, f, &p->pRefStmt, 0);
+    if( rc==SQLITE_OK ) rc = sqlite3_prepare_v3(db, z2, -1, f, &p->pRefDesc, 0);
+    if( rc==SQLITE_OK ) rc = sqlite3_prepare_v3(db, z3, -1, f, &p->pBlob, 0);
+    if( rc==SQLITE_OK ) rc = sqlite3_prepare_v3(db, z4, -1, f, &p->pStart, 0);
     if( rc ) tsVtabErr(p->base.pVtab, "%s: %s", v->zName, sqlite3_errmsg(db));
   }
   sqlite3_free(z1);

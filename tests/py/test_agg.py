@@ -344,6 +344,13 @@ try:
                      " max_by(n, time) FILTER (WHERE n IS NOT NULL) FROM t GROUP BY host, dc, measure_name"
                      " ORDER BY host, dc, measure_name").fetchall()
     check("lastpoint equals the plain query (%d series)" % len(exp), got == exp, "%r vs %r" % (got[:2], exp[:2]))
+    # Two cursors of one timeseries_agg at once (a self-join): the second
+    # cannot borrow the statements the first holds and prepares its own.
+    got = db.execute("SELECT a.host, a.dc, a.measure_name, a.last_time, b.v_last FROM t_agg a JOIN t_agg b"
+                     " ON b.host = a.host AND b.dc IS a.dc AND b.measure_name = a.measure_name"
+                     " ORDER BY 1, 2, 3").fetchall()
+    exp2 = [(h, d, m, lt, vl) for (h, d, m, lt, vl, nl) in exp]
+    check("a self-join of timeseries_agg (two cursors at once)", got == exp2, "%r vs %r" % (got[:2], exp2[:2]))
     # TSBS's form: the newest row of each host.
     got = db.execute("SELECT a.host, a.last_time, a.v_last FROM t_agg a WHERE a.measure_name = 'cpu'"
                      " AND a.dc = 'x' ORDER BY a.host").fetchall()
