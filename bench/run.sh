@@ -14,6 +14,8 @@
 #   BENCH_BUDGET=S     seconds of timed instances per type and system (default 60)
 #   BENCH_COLD=0       skip "tslite-cold" (all but the last 6 h tiered to Parquet
 #                      by ts_maintain before the queries; runs when available)
+#                      and "duckdb-lake" (DuckDB's read_parquet over those
+#                      objects, all rows tiered first; needs duckdb too)
 #   BENCH_POSTINDEX=1  also load plain SQLite with the index built afterwards
 #                      (default 1 except in quick mode)
 #   BENCH_BUILD=DIR    build directory holding tslite.so (default build)
@@ -166,7 +168,13 @@ for variant in $VARIANTS; do
     cold="$(cd "$WORK" && pwd)/cold-$variant"
     rm -rf "$cold" && mkdir -p "$cold"
     run tslite-cold load "$variant" "${TSL[@]}" load -t tslite -C "$cold" -x "$B/tslite" -l "$variant" -d "$DATA" -f "$db" -o "$RUN" &&
-      run tslite-cold query "$variant" "${TSL[@]}" query -t tslite -C "$cold" -x "$B/tslite" -l "$variant" -d "$DATA" -q "$QFILE" -f "$db" -o "$RUN" -b "$BUDGET"
+      run tslite-cold query "$variant" "${TSL[@]}" query -t tslite -C "$cold" -x "$B/tslite" -l "$variant" -d "$DATA" -q "$QFILE" -f "$db" -o "$RUN" -b "$BUDGET" &&
+      if [ "$HAVE_DUCKDB" = 1 ]; then
+        # duckdb-lake: DuckDB's read_parquet over tslite's own objects, once
+        # the rest of the memory tier is tiered too (the whole data set).
+        run duckdb-lake tier "$variant" "${TSL[@]}" tierall -t tslite -x "$B/tslite" -f "$db" &&
+          run duckdb-lake query "$variant" node bench/duckdb.mjs query --threads 2 --label "$variant" --queries "$QFILE" --lake "$cold" --out "$RUN" --budget "$BUDGET"
+      fi
     rm -rf "$db" "$db-wal" "$db-shm" "$db.tslite" "$cold"
   fi
   if [ "$HAVE_DUCKDB" = 1 ]; then

@@ -218,6 +218,11 @@ struct TsNum {
 #define TS_MERGE_MAX       4096   /* series merged for ORDER BY time */
 #define TS_IDX_ORDER_ASC   0x01
 #define TS_IDX_ORDER_DESC  0x02
+#define TS_IDX_DISTINCT    0x04   /* one row per series; bits 8.. = the
+                                  ** columns to group series by (slot i:
+                                  ** dimension i, slot nDim: measure_name) */
+#define TS_IDX_DISTINCT_SHIFT 8
+#define TS_IDX_DISTINCT_MAXSLOT 22   /* slots that fit in idxNum */
 
 /* Column numbers (see the header comment of vtab.c). */
 static inline int tsTabColMName(const TsTable *p){ return 1 + p->s.nDim; }
