@@ -282,66 +282,62 @@ static int fieldRoom(TsCsvReader *p, int nField){
 static int scanInPlace(TsCsvReader *p, size_t *piIn, int *pbBlank){
   const unsigned char *aCls = p->aCls;
   const unsigned char *a = p->aIn;
-  size_t i0 = *piIn, i = i0, n = p->nIn, iEnd;
+  size_t i0 = *piIn, i = i0, n = p->nIn;
   size_t nMax = p->opt.nMaxRecord < n - i0 ? p->opt.nMaxRecord : n - i0;
-  int nField = 0, k;
+  const unsigned char *z = a + i0, *zEnd = z + nMax, *zS;
+  size_t *aOff;
+  int nField = 1, k;
   *pbBlank = 0;
-  /* pass 1: find the end and count the separators */
-  for(;;){
+  if( p->nFieldAlloc<32 && fieldRoom(p, 30) ) return TS_CSV_NOMEM;
+  aOff = p->aOff;
+  aOff[0] = 0;
+  /* one pass: the field starts (after each separator) and the end */
+  for(zS=z; ; z++){
     unsigned char m;
-    if( i-i0>=nMax ) return 0;
-    m = aCls[a[i]];
-    if( m & ~(C_SEP|C_BLANK) ) break;
-    if( m & C_SEP ) nField++;
-    i++;
+    if( z>=zEnd ) return 0;   /* the piece or the record limit ends first */
+    m = aCls[*z];
+    if( m==0 || m==C_BLANK ) continue;
+    if( !(m & C_SEP) ) break;
+    if( nField+2>p->nFieldAlloc ){
+      if( nField>=TS_CSV_MAX_FIELDS ) return 0;
+      if( fieldRoom(p, nField+1) ) return TS_CSV_NOMEM;
+      aOff = p->aOff;
+    }
+    aOff[nField++] = (size_t)(z - zS) + 1;
   }
+  i = i0 + (size_t)(z - zS);
   if( !(aCls[a[i]] & C_NL) ) return 0;   /* a quote or an escape */
-  /* LF, or CR (then a following LF belongs to it: state LF, as below) */
-  if( nField>=TS_CSV_MAX_FIELDS ) return 0;
-  iEnd = i+1;
+  if( nField>TS_CSV_MAX_FIELDS ) return 0;
+  /* LF, or CR (then a following LF belongs to it: state LF, as the
+  ** byte-wise scanner does) */
   p->eState = a[i]=='\r' ? S_LF : S_FSTART;
   if( i==i0 ){
     /* a blank line */
-    *piIn = iEnd;
+    *piIn = i+1;
     p->iLine++;
     p->iFirstLine = p->iLine;
-    p->iEndOff = p->iOff + (int64_t)iEnd;
+    p->iEndOff = p->iOff + (int64_t)(i+1);
     *pbBlank = 1;
     return 0;
   }
-  nField++;
-  if( fieldRoom(p, nField) ) return TS_CSV_NOMEM;
-  /* pass 2: field starts relative to the record start; with nGap = 1 the
-  ** separator after each field is not part of it (tsCsvField) */
-  {
-    size_t *aOff = p->aOff;
-    unsigned char *aFlag = p->aFlag;
-    const unsigned char *z = a + i0;
-    size_t j, nRec = i - i0;
-    unsigned char cSep = (unsigned char)p->opt.cSep;
-    aOff[0] = 0;
-    k = 0;
-    for(j=0; j<nRec; j++){
-      if( z[j]==cSep ) aOff[++k] = j+1;
+  /* with nGap = 1 the separator after each field is not part of it */
+  aOff[nField] = i - i0 + 1;
+  if( p->nNull ){
+    for(k=0; k<nField; k++){
+      size_t iS = aOff[k], nF = aOff[k+1]-1-iS;
+      p->aFlag[k] = (nF==p->nNull && memcmp(zS+iS, p->azNull, nF)==0) ? TS_CSV_NULL : 0;
     }
-    aOff[nField] = nRec+1;
-    if( p->nNull ){
-      for(k=0; k<nField; k++){
-        size_t iS = aOff[k], nF = aOff[k+1]-1-iS;
-        aFlag[k] = (nF==p->nNull && memcmp(z+iS, p->azNull, nF)==0) ? TS_CSV_NULL : 0;
-      }
-    }else{
-      memset(aFlag, 0, (size_t)nField);
-    }
+  }else{
+    memset(p->aFlag, 0, (size_t)nField);
   }
   p->nGap = 1;
-  p->aBase = a + i0;
+  p->aBase = zS;
   p->nField = nField;
   p->iFirstLine = p->iLine;
   p->iLastLine = p->iLine;
   p->iLine++;
-  *piIn = iEnd;
-  p->iEndOff = p->iOff + (int64_t)iEnd;
+  *piIn = i+1;
+  p->iEndOff = p->iOff + (int64_t)(i+1);
   p->zReason = 0;
   p->bInRecord = -1;
   return TS_CSV_ROW;
