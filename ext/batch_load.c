@@ -573,7 +573,7 @@ struct BlVal {
 
 /* Field i of the current record; *pbNull for NULL (NullValue or an empty
 ** unquoted field). */
-static const char *field(const TsCsvReader *pR, int i, size_t *pn, int *pbNull){
+static inline const char *field(const TsCsvReader *pR, int i, size_t *pn, int *pbNull){
   int f = 0;
   const char *z = tsCsvField(pR, i, pn, &f);
   *pbNull = (f & TS_CSV_NULL) || (*pn==0 && !(f & TS_CSV_QUOTED));

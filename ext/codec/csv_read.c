@@ -494,7 +494,16 @@ int tsCsvUtf8Ok(const char *z, size_t n){
   const unsigned char *a = (const unsigned char*)z;
   size_t i = 0;
   while( i<n ){
-    unsigned char c = a[i];
+    unsigned char c;
+    /* ASCII eight bytes at a time */
+    while( i+8<=n ){
+      uint64_t w;
+      memcpy(&w, a+i, 8);
+      if( w & UINT64_C(0x8080808080808080) ) break;
+      i += 8;
+    }
+    if( i>=n ) break;
+    c = a[i];
     if( c<0x80 ){ i++; continue; }
     if( c>=0xC2 && c<=0xDF ){
       if( i+1>=n || (a[i+1]&0xC0)!=0x80 ) return 0;
