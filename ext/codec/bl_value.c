@@ -52,6 +52,16 @@ static int parseDigits(const char *z, size_t n, uint64_t *pu){
   uint64_t u = 0;
   size_t i;
   if( n==0 ) return 1;
+  if( n<=19 ){
+    /* at most 19 digits fit in 64 bits: no overflow check per digit */
+    for(i=0; i<n; i++){
+      unsigned d = (unsigned char)z[i] - '0';
+      if( d>9 ) return 1;
+      u = u*10 + d;
+    }
+    *pu = u;
+    return 0;
+  }
   for(i=0; i<n; i++){
     unsigned d = (unsigned char)z[i] - '0';
     if( d>9 ) return 1;
