@@ -774,6 +774,10 @@ static int decide(int bEqual, sqlite3_int64 iOld, sqlite3_int64 iNew, int eConfl
   return TS_ACT_REJECT;
 }
 
+static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
+                       const char *const *azDim, const int *anDim, const char *zMName,
+                       int nMName, int eConflict);
+
 static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid){
   TsTable *p = ((TsVtab*)pVtab)->pTab;
   const char *azDim[TS_MAX_DIMS];
@@ -787,7 +791,6 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
   int rc = SQLITE_OK, i, nNonNull = 0;
   int eConflict = sqlite3_vtab_on_conflict(p->db);
   sqlite3_value **aCol = &argv[2];
-  TsSeries *pS = 0;
 
   *pRowid = 0;
   if( argc==1 ){
@@ -901,6 +904,30 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
     }
   }
 
+  if( rc==SQLITE_OK ) rc = writeStaged(p, t, iVersion, azDim, anDim, zMName, nMName, eConflict);
+
+  for(i=0; i<nDup; i++) sqlite3_value_free(apDup[i]);
+  for(i=0; i<p->s.nMeas; i++){
+    if( apMeasDup[i] ){
+      sqlite3_value_free(apMeasDup[i]);
+      apMeasDup[i] = 0;
+    }
+  }
+  return rc;
+}
+
+/*
+** The write rules for a converted row whose measures are staged in
+** p->aStNull/aStNum/azStText/anStText: write window, partition key, the
+** series, Timestream's duplicate/version rules, the pending buffer (shared
+** by xUpdate and tsWriteBatch).  A rejection sets the handle's message.
+*/
+static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
+                       const char *const *azDim, const int *anDim, const char *zMName,
+                       int nMName, int eConflict){
+  TsSeries *pS = 0;
+  int rc = SQLITE_OK;
+
   /* Records Timestream would reject (write window, partition key): the
   ** conflict clause applies (OR IGNORE skips them). */
   if( rc==SQLITE_OK ){
@@ -1013,16 +1040,148 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
   }
 
 done:
-  for(i=0; i<nDup; i++) sqlite3_value_free(apDup[i]);
-  for(i=0; i<p->s.nMeas; i++){
-    if( apMeasDup[i] ){
-      sqlite3_value_free(apMeasDup[i]);
-      apMeasDup[i] = 0;
-    }
-  }
   return rc;
 }
 
 int tsWriteUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid){
   return tsTabVtabRc(pVtab, tsUpdateImpl(pVtab, argc, argv, pRowid));
+}
+
+/**************************************************************************
+** Bulk writes through the handle (batch load): table.h describes the
+** contract.  The values arrive converted, so only their checks remain; the
+** rules after conversion are writeStaged's, the same as xUpdate's.
+*/
+
+/* Stage measure iMeas from a bulk value, with xUpdate's checks and
+** messages. */
+static int stageValue(TsTable *p, int iMeas, const TsWriteVal *v){
+  int eType = p->s.aMeasType[iMeas];
+  const char *zCol = p->s.azMeas[iMeas], *zType;
+  p->aStNull[iMeas] = 0;
+  p->aStNum[iMeas] = 0;
+  if( v->eType==SQLITE_INTEGER && eType==TS_TYPE_BIGINT ){   /* the common case */
+    p->aStNum[iMeas] = v->i;
+    return SQLITE_OK;
+  }
+  zType = tsChunkTypeName(eType);
+  switch( v->eType ){
+    case SQLITE_NULL:
+      p->aStNull[iMeas] = 1;
+      return SQLITE_OK;
+    case SQLITE_INTEGER:
+      if( eType==TS_TYPE_BIGINT ){ p->aStNum[iMeas] = v->i; return SQLITE_OK; }
+      if( eType==TS_TYPE_DOUBLE ){
+        double r = (double)v->i;
+        memcpy(&p->aStNum[iMeas], &r, sizeof(r));
+        return SQLITE_OK;
+      }
+      if( eType==TS_TYPE_BOOLEAN && (v->i==0 || v->i==1) ){ p->aStNum[iMeas] = v->i; return SQLITE_OK; }
+      if( eType==TS_TYPE_TIMESTAMP && v->i>=0 ){ p->aStNum[iMeas] = v->i; return SQLITE_OK; }
+      tsTabErr(p, "timeseries %s: column %s (%s): INTEGER %lld is not a %s value",
+               p->zName, zCol, zType, v->i, zType);
+      return SQLITE_MISMATCH;
+    case SQLITE_FLOAT:
+      if( eType==TS_TYPE_DOUBLE ){
+        if( !isfinite(v->r) ){
+          tsTabErr(p, "timeseries %s: column %s (DOUBLE): NaN and Infinity cannot be "
+                    "stored", p->zName, zCol);
+          return SQLITE_MISMATCH;
+        }
+        memcpy(&p->aStNum[iMeas], &v->r, sizeof(v->r));
+        return SQLITE_OK;
+      }
+      tsTabErr(p, "timeseries %s: column %s (%s): REAL %!.15g is not a %s value",
+               p->zName, zCol, zType, v->r, zType);
+      return SQLITE_MISMATCH;
+    case SQLITE_TEXT:
+      if( eType==TS_TYPE_VARCHAR ){
+        if( v->n>TS_MAX_VALUE_BYTES ){
+          tsTabErr(p, "timeseries %s: column %s (VARCHAR): value is %d bytes, the limit "
+                    "is %d", p->zName, zCol, v->n, TS_MAX_VALUE_BYTES);
+          return SQLITE_TOOBIG;
+        }
+        p->azStText[iMeas] = v->z;
+        p->anStText[iMeas] = v->n;
+        return SQLITE_OK;
+      }
+      tsTabErr(p, "timeseries %s: column %s (%s): expected a %s value, got TEXT",
+               p->zName, zCol, zType, zType);
+      return SQLITE_MISMATCH;
+  }
+  tsTabErr(p, "timeseries %s: column %s (%s): unknown value kind %d", p->zName, zCol, zType,
+           v->eType);
+  return SQLITE_MISMATCH;
+}
+
+/* One bulk record: its checks, then writeStaged (conflict clause ABORT). */
+static int writeRec(TsTable *p, const TsWriteRec *r){
+  const char *zMName = r->zMName;
+  int nMName = r->nMName, i, nNonNull = 0, rc;
+  if( p->rcFlush ){
+    tsTabErr(p, "timeseries %s: an earlier flush of this transaction failed; roll it back",
+              p->zName);
+    return p->rcFlush;
+  }
+  for(i=0; i<p->s.nDim; i++){
+    if( r->azDim[i] && r->anDim[i]>TS_MAX_VALUE_BYTES ){
+      tsTabErr(p, "timeseries %s: dimension %s: value is %d bytes, the limit is %d",
+                p->zName, p->s.azDim[i], r->anDim[i], TS_MAX_VALUE_BYTES);
+      return SQLITE_TOOBIG;
+    }
+  }
+  if( zMName==0 ){
+    zMName = p->s.zMeasureName;
+    nMName = (int)strlen(zMName);
+  }else if( nMName==0 || nMName>TS_MAX_MNAME_BYTES ){
+    tsTabErr(p, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
+              p->zName, TS_MAX_MNAME_BYTES, nMName);
+    return SQLITE_TOOBIG;
+  }
+  for(i=0; i<p->s.nMeas; i++){
+    rc = stageValue(p, i, &r->aMeas[i]);
+    if( rc ) return rc;
+    if( !p->aStNull[i] ) nNonNull++;
+  }
+  if( nNonNull==0 ){
+    tsTabErr(p, "timeseries %s: a record needs at least one non-NULL measure", p->zName);
+    return SQLITE_CONSTRAINT;
+  }
+  if( r->iVersion<1 ){
+    tsTabErr(p, "timeseries %s: column version: expected an INTEGER >= 1, got INTEGER %lld",
+              p->zName, r->iVersion);
+    return SQLITE_MISMATCH;
+  }
+  return writeStaged(p, r->t, r->iVersion, r->azDim, r->anDim, zMName, nMName, SQLITE_ABORT);
+}
+
+void tsWriteBatchBegin(TsTable *pTab){
+  pTab->bTxnChecked = 0;
+}
+
+int tsWriteBatch(TsTable *pTab, int nRec, const TsWriteRec *aRec, int *pnDone, char **pzErr){
+  int i, rc = SQLITE_OK;
+  for(i=0; i<nRec; i++){
+    rc = writeRec(pTab, &aRec[i]);
+    if( rc ) break;
+  }
+  *pnDone = i;
+  if( rc ){
+    sqlite3_free(*pzErr);
+    *pzErr = pTab->zErrMsg ? pTab->zErrMsg : sqlite3_mprintf("%s", sqlite3_errstr(rc));
+    pTab->zErrMsg = 0;
+  }else if( pTab->zErrMsg ){
+    sqlite3_free(pTab->zErrMsg);
+    pTab->zErrMsg = 0;
+  }
+  return rc;
+}
+
+void tsWriteBatchRollback(TsTable *pTab){
+  tsWritePendDiscardAll(pTab);
+  tsTabCacheClear(pTab);
+  tsMemLookClear(pTab);
+  pTab->iFlushGen++;
+  pTab->rcFlush = SQLITE_OK;
+  pTab->bTxnChecked = 0;
 }
