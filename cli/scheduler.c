@@ -18,7 +18,7 @@
 ** and retried with exponential backoff (0.1 s doubling to 10 s).
 ** Two daemons on one file never run one instance twice: each pass leases
 ** the query it works on, and each instance commits with a compare-and-set of
-** its NextInvocationTime (ext/sched_run.c).
+** its NextInvocationTime (ext/sched_run.c, ext/sched_pass.c).
 **
 ** Test hook: with TSLITE_TEST_NOW_FILE=<path> the clock of every connection
 ** is set (ts_debug_set_now) from the file's content (INTEGER ns or ISO-8601)

@@ -131,7 +131,7 @@ int tsAggRegister(sqlite3 *db, TsEnv *pEnv);
 int tsLineProtoRegister(sqlite3 *db, TsEnv *pEnv);
 
 /**************************************************************************
-** Interface to sched_sql.c / sched_run.c: ts_schedule_next() and the
+** Interface to sched_sql.c / sched_func.c: ts_schedule_next() and the
 ** scheduled queries (ts_scheduled_query_*, ts_scheduler_run_due).
 */
 int tsSchedSqlRegister(sqlite3 *db, TsEnv *pEnv);
