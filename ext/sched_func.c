@@ -298,6 +298,7 @@ static void deleteFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     "DELETE FROM main.ts_scheduled_query_runs WHERE Name=?1",
     "DELETE FROM main.ts_scheduled_query_invalidations WHERE Name=?1",
     "DELETE FROM main.ts_scheduled_query_sources WHERE Name=?1",
+    "DELETE FROM main.ts_scheduled_query_windows WHERE Name=?1",
     "DELETE FROM main.ts_scheduled_query_defs WHERE Name=?1",
   };
   char *zErr = 0;
@@ -312,6 +313,7 @@ static void deleteFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     return;
   }
   rc = sqlite3_exec(db, "SAVEPOINT ts_scheduled_query_delete", 0, 0, 0);
+  if( rc==SQLITE_OK ) rc = tsSqUnwatchSources(db, zName);
   for(i=0; rc==SQLITE_OK && i<sizeof(azDel)/sizeof(azDel[0]); i++){
     rc = tsSqStep(db, 0, azDel[i], "t", zName);
     rc = SQ_OK(rc) ? SQLITE_OK : rc;

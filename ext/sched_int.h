@@ -210,11 +210,24 @@ int tsSqFingerprint(sqlite3 *db, const char *zName, int64_t iW, const int64_t *a
 ** ranges within iGap); remove [a, b] from them. */
 int tsSqInvAdd(sqlite3 *db, const char *zName, int64_t a, int64_t b, int64_t iGap);
 int tsSqInvRemove(sqlite3 *db, const char *zName, int64_t a, int64_t b);
-/* Start watching source table zSDb.zSTab for query zName (inside the
-** caller's transaction). */
+/* Start watching source table zSDb.zSTab for query zName (creates its
+** write log; inside the caller's transaction) / stop watching all of
+** zName's sources (drops the logs nobody else reads). */
 int tsSqWatchSource(sqlite3 *db, const char *zName, const char *zSDb, const char *zSTab);
+int tsSqUnwatchSources(sqlite3 *db, const char *zName);
 /* Record the instances of d that writes since the last pass invalidate
 ** (one write transaction). */
-int tsSqScanSources(sqlite3 *db, SqDef *d);
+int tsSqScanSources(TsEnv *pEnv, sqlite3 *db, SqDef *d);
+
+/* The table scans of one run's result: tsSqScansNote is the TsEnv
+** xScanNote callback (pArg = SqScans*), tsSqSourcesNote merges them into
+** the Filter of zName's sources (inside the run's write transaction). */
+typedef struct SqScans SqScans;
+struct SqScans {
+  int n;                /* scans noted */
+  TsBuf b;              /* n "db\0table\0json\0" triples (owned) */
+};
+int tsSqScansNote(void *pArg, const char *zDb, const char *zTab, const char *zJson, int nJson);
+int tsSqSourcesNote(sqlite3 *db, const char *zName, const SqScans *p);
 
 #endif /* TS_SCHED_INT_H */

@@ -196,7 +196,7 @@ static int sqPassQuery(SqPass *p, const char *zName){
     return rc;
   }
   rc = tsSqDefLoad(p->db, zName, &d, &zErr);
-  if( rc==SQLITE_OK ) rc = tsSqScanSources(p->db, d);
+  if( rc==SQLITE_OK ) rc = tsSqScanSources(p->pEnv, p->db, d);
   /* Catch-up: instances older than now - catchup_window are skipped. */
   if( rc==SQLITE_OK && d->bNext && p->iNow - p->iCatchup > d->iNext ){
     int64_t iNew = 0;

@@ -21,7 +21,8 @@
 **                                     fields, ExecutionStats flattened)
 **   ts_scheduled_query_invalidations  instance ranges to re-run (late data)
 **   ts_scheduled_query_sources        per query and source table: the
-**                                     highest <t>_chunks id already seen
+**                                     write-log mark and the series read
+**                                     (sched_inval.c)
 **
 ** How a run works (tsSq run = one instance at invocation time R):
 **  1. The query is prepared with @scheduled_runtime bound to R (a bound
@@ -92,7 +93,7 @@ static const char *const azSchema[] = {
   " PRIMARY KEY(Name, FromTime)) WITHOUT ROWID",
   "CREATE TABLE IF NOT EXISTS main.ts_scheduled_query_sources("
   " Name TEXT NOT NULL, SchemaName TEXT NOT NULL, TableName TEXT NOT NULL,"
-  " ChunkMark INTEGER NOT NULL, Snapshot TEXT,"
+  " LogMark INTEGER NOT NULL, Filter TEXT,"
   " PRIMARY KEY(Name, SchemaName, TableName)) WITHOUT ROWID",
   "CREATE TABLE IF NOT EXISTS main.ts_scheduled_query_windows("
   " Name TEXT NOT NULL, InvocationTime INTEGER NOT NULL,"
@@ -423,7 +424,10 @@ int tsSqRunInstance(TsEnv *pEnv, sqlite3 *db, SqDef *d, int64_t R, int eMode,
   int64_t t0 = sqMonoMs();
   int rc, bTxn = 0, bFp = 0;
   SqFp fp;
+  SqScans scans;
   int64_t i;
+  memset(&scans, 0, sizeof(scans));
+  tsBufInit(&scans.b);
   memset(&rows, 0, sizeof(rows));
   memset(&fp, 0, sizeof(fp));
   memset(r, 0, sizeof(*r));
@@ -445,7 +449,15 @@ int tsSqRunInstance(TsEnv *pEnv, sqlite3 *db, SqDef *d, int64_t R, int eMode,
       rc = tsSqFingerprint(db, d->zName, d->iWindow, &R, 1, &fp);
     }
   }
+  /* The scans of the result tell which series of the sources it reads. */
+  if( rc==SQLITE_OK && d->iWindow>0 ){
+    pEnv->xScanNote = tsSqScansNote;
+    pEnv->pScanNoteArg = &scans;
+  }
   if( rc==SQLITE_OK ) rc = sqReadResult(db, pQ, R, &rows, &r->nBytesMetered, &zWhy);
+  pEnv->xScanNote = 0;
+  pEnv->pScanNoteArg = 0;
+  if( rc==SQLITE_OK && scans.b.bErr ) rc = SQLITE_NOMEM;
   sqlite3_finalize(pQ); pQ = 0;
   if( bTxn ){
     if( rc==SQLITE_OK ) rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
@@ -521,6 +533,7 @@ int tsSqRunInstance(TsEnv *pEnv, sqlite3 *db, SqDef *d, int64_t R, int eMode,
     rc = tsSqStep(db, 0, "UPDATE main.ts_scheduled_query_defs SET LastVersion=?2, LastRunStatus=?3"
                 " WHERE Name=?1", "tit", d->zName, (sqlite3_int64)r->iVersion, sqRunStatus(r));
   }
+  if( SQ_OK(rc) && d->iWindow>0 ) rc = tsSqSourcesNote(db, d->zName, &scans);
   if( SQ_OK(rc) && bFp ){
     rc = tsSqStep(db, 0, "INSERT OR REPLACE INTO main.ts_scheduled_query_windows VALUES(?1,?2,?3,?4,?5)",
                 "tiiii", d->zName, (sqlite3_int64)R, (sqlite3_int64)fp.n, (sqlite3_int64)fp.v,
@@ -574,6 +587,7 @@ done:
   sqRowsFree(&rows);
   tsSqTargetFree(pT);
   sqlite3_free(zWhy); sqlite3_free(zReport); sqlite3_free(zBase); sqlite3_free(zKey);
+  tsBufFree(&scans.b);
   return rc;
 }
 

@@ -36,6 +36,13 @@ struct TsEnv {
                            ** ts_debug_set_now(); 0 = use the real clock */
   struct TsTable *pTableList;  /* open table handles of this connection
                            ** (table.h; each holds a reference on the env) */
+  /* Scan observer, NULL = none: while a scheduled query reads its result
+  ** (ext/sched_run.c) every xFilter of a timeseries table (scan.c) reports
+  ** the dimension / measure_name constraints it was given, as JSON
+  ** [["<column>",["<value>",...]],...] ("[]" = every series).  A nonzero
+  ** return (SQLITE_NOMEM) fails the scan. */
+  int (*xScanNote)(void *pArg, const char *zDb, const char *zTab, const char *zJson, int nJson);
+  void *pScanNoteArg;      /* its argument (not owned) */
 };
 TsEnv *tsEnvNew(sqlite3 *db);
 TsEnv *tsEnvRef(TsEnv *p);
