@@ -310,6 +310,7 @@ struct BkSeries {
   char **azDim;                    /* nDim values, NULL = NULL (each sqlite3_malloc) */
   uint32_t h;                      /* FNV-1a 32 of the skey: splits big windows */
   int iRank;                       /* position in skey order */
+  int bMem;                        /* has chunks (else every row is cold) */
 };
 
 typedef struct BkChunk BkChunk;
@@ -498,6 +499,20 @@ static void bkOptions(BkRun *p, const char *zJson){
   sqlite3_finalize(pStmt);
 }
 
+/* options_json checked as ts_backup reads it (for backup plans,
+** ext/sched_backup.c): SQLITE_OK, or an error with *pzErr. */
+int tsBkOptionsCheck(sqlite3 *db, const char *zJson, char **pzErr){
+  BkRun r;
+  int rc;
+  memset(&r, 0, sizeof(r));
+  tsOpInit(&r.op, db, "ts_backup");
+  bkOptions(&r, zJson);
+  rc = r.op.rc;
+  if( rc ){ *pzErr = r.op.zErr; r.op.zErr = 0; }
+  bkRunFree(&r);
+  return rc;
+}
+
 /*************************************************************************
 ** 1. Snapshot (one read transaction).
 */
@@ -603,6 +618,7 @@ static void bkSnapChunks(BkRun *p){
     }
     c = &p->aChunk[p->nChunk++];
     c->iSeries = iS;
+    p->aSeries[iS].bMem = 1;
     c->tMin = sqlite3_column_int64(pStmt, 1);
     c->tMax = sqlite3_column_int64(pStmt, 2);
     c->nRow = sqlite3_column_int(pStmt, 3);
@@ -1176,6 +1192,15 @@ static void bkManifest(BkRun *p){
   for(i=0; i<p->nOpt; i++) tsJwKeyStr(&w, p->azOptK[i], p->azOptV[i]);
   tsJwObjEnd(&w);
   tsJwKeyInt(&w, "memory_window_ns", p->iWin);
+  /* Series without memory rows: the memory files do not name them, and the
+  ** restore needs their <t>_series rows to find them in the cold objects. */
+  tsJwKey(&w, "cold_series"); tsJwArrBegin(&w);
+  for(i=0; i<p->nSeries; i++){
+    if( p->aSeries[i].bMem || p->aSeries[i].aKey==0 ) continue;
+    tsBufReset(&hex); tsBkHexAppend(&hex, p->aSeries[i].aKey, (size_t)p->aSeries[i].nKey);
+    tsJwStrN(&w, (const char*)hex.a, hex.n);
+  }
+  tsJwArrEnd(&w);
   tsJwKey(&w, "summary"); tsJwObjBegin(&w); bkSummary(p, &w); tsJwObjEnd(&w);
   tsJwKey(&w, "files"); tsJwArrBegin(&w);
   for(i=0; i<p->nFile; i++){

@@ -71,6 +71,10 @@ int tsBkManifestRead(const char *zFunc, sqlite3 *db, TsObjStore *p, const char *
 void tsBkHexAppend(TsBuf *pOut, const unsigned char *a, size_t n);
 unsigned char *tsBkHexDecode(const char *z, int *pn);
 
+/* ts_backup's options_json checked without a backup (backup plans of
+** ext/sched_backup.c): SQLITE_OK or an error with *pzErr (sqlite3_malloc'd). */
+int tsBkOptionsCheck(sqlite3 *db, const char *zJson, char **pzErr);
+
 /* ts_backup (backup.c) and ts_restore (restore.c). */
 int tsBackupRegister(sqlite3 *db, TsEnv *pEnv);
 int tsRestoreRegister(sqlite3 *db, TsEnv *pEnv);

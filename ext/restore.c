@@ -46,6 +46,7 @@
 #include "parquet.h"
 #include "jsonw.h"
 #include "tstime.h"
+#include "bloom.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,12 +126,16 @@ struct RsRun {
   int nSeries, nSeriesAlloc; RsSeries *aSeries;
   int *aHash; int nHash;           /* open addressing: series index + 1 */
   int64_t nRow, nRowAlloc; RsRow *aRow;
+  /* series without memory rows: manifest "cold_series" (hex skeys) */
+  int nColdSer; char **azColdSer;
   /* counters */
   int64_t nMemRows, nColdRows, nColdObjs, nExpRows, nExpObjs, nVerified, nBytes, nServer;
 };
 
 static void rsRunFree(RsRun *p){
   int i, j;
+  for(i=0; i<p->nColdSer; i++) sqlite3_free(p->azColdSer[i]);
+  sqlite3_free(p->azColdSer);
   for(i=0; i<p->nDim; i++) sqlite3_free(p->azDim[i]);
   for(i=0; i<p->nMeas; i++) sqlite3_free(p->azMeas[i]);
   sqlite3_free(p->azDim); sqlite3_free(p->azMeas); sqlite3_free(p->aMeasType);
@@ -395,6 +400,18 @@ static void rsParseManifest(RsRun *p){
       }
       if( sqlite3_column_type(pStmt, 12)!=SQLITE_NULL ) f->nSeries = sqlite3_column_int64(pStmt, 12);
     }
+  }
+  sqlite3_finalize(pStmt);
+  /* Series whose rows are all cold (a backup written before this list has
+  ** none: its cold-only series are not restored). */
+  pStmt = tsOpPrepare(&p->op, "SELECT value FROM json_each(?1, '$.cold_series')");
+  if( pStmt ) sqlite3_bind_text(pStmt, 1, p->zJson, -1, SQLITE_STATIC);
+  while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    char **az = sqlite3_realloc64(p->azColdSer, sizeof(char*)*(size_t)(p->nColdSer+1));
+    if( az==0 ){ tsOpOom(&p->op); break; }
+    p->azColdSer = az;
+    az[p->nColdSer] = tsOpDup(&p->op, (const char*)sqlite3_column_text(pStmt, 0));
+    if( az[p->nColdSer] ) p->nColdSer++;
   }
   sqlite3_finalize(pStmt);
 }
@@ -946,6 +963,59 @@ static void rsWriteObjects(RsRun *p){
   }
 }
 
+/* The <t>_series rows of the series whose rows are all cold (no memory row
+** names them), for those a restored object may hold (its series filter,
+** cold-format.md section 4; an object without one may hold any). */
+static void rsWriteColdSeries(RsRun *p){
+  TsBuf cols, vals, el;
+  sqlite3_stmt *pSer = 0;
+  int i, k, n;
+  if( p->op.rc || p->nColdSer==0 ) return;
+  tsBufInit(&cols); tsBufInit(&vals); tsBufInit(&el);
+  for(k=0; k<p->nDim; k++){ tsBufPrintf(&cols, ", d%d", k); tsBufPrintf(&vals, ", ?%d", 3+k); }
+  tsBufAppendByte(&cols, 0); tsBufAppendByte(&vals, 0);
+  if( cols.bErr || vals.bErr ){ tsOpOom(&p->op); goto done; }
+  pSer = tsOpPrepare(&p->op, "INSERT OR IGNORE INTO \"%w\".\"%w_series\"(skey, measure_name%s) "
+                      "VALUES(?1, ?2%s)", p->zDb, p->zTab, (char*)cols.a, (char*)vals.a);
+  for(i=0; pSer && p->op.rc==SQLITE_OK && i<p->nColdSer; i++){
+    unsigned char *aKey = tsBkHexDecode(p->azColdSer[i], &n);
+    char *const *azDim = 0;
+    const char *zMName = 0;
+    void *pDec = aKey ? tsTableKeyDecode(p->nDim, aKey, n, &azDim, &zMName) : 0;
+    int j, bHeld = 0;
+    if( pDec==0 ){
+      tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s: bad cold_series entry %d", p->zId, i);
+      sqlite3_free(aKey);
+      break;
+    }
+    tsBufReset(&el); tsBufAppendByte(&el, 'S'); tsBufAppend(&el, aKey, (size_t)n);
+    for(j=0; !bHeld && !el.bErr && j<p->nFile; j++){
+      const RsFile *f = &p->aFile[j];
+      if( !f->bCold || !f->bCopied ) continue;
+      bHeld = f->aFilter==0 || tsBloomMayContainHash(f->aFilter, (size_t)f->nFilter, tsBloomHash(el.a, el.n));
+    }
+    if( el.bErr ) tsOpOom(&p->op);
+    if( bHeld && p->op.rc==SQLITE_OK ){
+      sqlite3_bind_blob(pSer, 1, aKey, n, SQLITE_STATIC);
+      sqlite3_bind_text(pSer, 2, zMName, -1, SQLITE_STATIC);
+      for(k=0; k<p->nDim; k++){
+        if( azDim[k] ) sqlite3_bind_text(pSer, 3+k, azDim[k], -1, SQLITE_STATIC);
+        else sqlite3_bind_null(pSer, 3+k);
+      }
+      sqlite3_step(pSer);
+      if( sqlite3_reset(pSer)!=SQLITE_OK ){
+        tsOpErr(&p->op, sqlite3_errcode(p->op.db), "ts_restore %s: writing %s_series: %s", p->zTab,
+              p->zTab, sqlite3_errmsg(p->op.db));
+      }
+    }
+    sqlite3_free(pDec);
+    sqlite3_free(aKey);
+  }
+done:
+  sqlite3_finalize(pSer);
+  tsBufFree(&cols); tsBufFree(&vals); tsBufFree(&el);
+}
+
 static void rsCommit(RsRun *p){
   char *zSql;
   int rc;
@@ -957,6 +1027,7 @@ static void rsCommit(RsRun *p){
     rc = sqlite3_exec(p->op.db, zSql, 0, 0, 0);
     if( rc ) tsOpErr(&p->op, rc, "ts_restore %s: %s", p->zTab, sqlite3_errmsg(p->op.db));
     rsWriteChunks(p);
+    rsWriteColdSeries(p);
     rsWriteObjects(p);
     if( p->op.rc==SQLITE_OK ){
       rc = sqlite3_exec(p->op.db, "COMMIT", 0, 0, 0);

@@ -399,5 +399,6 @@ int tsSchedRunRegister(sqlite3 *db, TsEnv *pEnv){
     rc = sqlite3_create_function_v2(db, a[i].zName, a[i].nArg, SQLITE_UTF8|SQLITE_DIRECTONLY,
                                     tsEnvRef(pEnv), a[i].x, 0, 0, tsEnvUnref);
   }
+  if( rc==SQLITE_OK ) rc = tsSqBackupRegister(db, pEnv);
   return rc;
 }

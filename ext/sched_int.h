@@ -12,6 +12,7 @@
 **                   the bounded late-data refresh
 **   sched_inval.c   late data: the write logs of the source tables, the
 **                   pending invalidations, window fingerprints
+**   sched_backup.c  backup plans: ts_backup_schedule() and their runs
 **   sched_io.c      a query's source tables (authorizer) and its error
 **                   report location and upload
 **
@@ -192,6 +193,17 @@ int tsSchedRunRegister(sqlite3 *db, TsEnv *pEnv);
 void tsSqError(sqlite3_context *ctx, const char *zFunc, int rc, const char *zMsg);
 /* sched_pass.c: ts_scheduler_run_due([options_json]). */
 void tsSqRunDueFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+
+/**************************************************************************
+** Interface to sched_backup.c: backup plans (ts_backup_schedule).
+*/
+int tsSqBackupRegister(sqlite3 *db, TsEnv *pEnv);
+/* Run the due plans while *pnRuns < nMaxRuns; summaries into pOut (an open
+** JSON array). */
+int tsSqBackupPass(TsEnv *pEnv, sqlite3 *db, int64_t iNow, int nMaxRuns, int *pnRuns,
+                   TsJsonW *pOut, char **pzErr);
+/* The earliest next backup: 1 and *piNext, or 0 when none is planned. */
+int tsSqBackupNext(sqlite3 *db, int64_t *piNext);
 
 /**************************************************************************
 ** Interface to sched_inval.c (late data; the rule is in its header).

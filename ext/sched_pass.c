@@ -2,7 +2,8 @@
 ** sched_pass.c: ts_scheduler_run_due([options_json]), one pass over the
 ** enabled scheduled queries: for each (leased), the late-data scan of its
 ** sources, the catch-up rule, its due instances in order (at most
-** max_runs), then the bounded late-data refresh (max_check, max_refresh).
+** max_runs), then the bounded late-data refresh (max_check, max_refresh);
+** then the due backup plans (sched_backup.c; each counts in max_runs).
 **
 ** Leases: a pass claims a query (LeaseOwner/LeaseExpiry, wall clock) before
 ** working on it, so two daemons do not compute the same instance twice; the
@@ -338,6 +339,13 @@ void tsSqRunDueFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     rc = SQLITE_NOMEM;
   }
   tsJwArrEnd(&pass.jw);
+  /* Backup plans (sched_backup.c), counted in max_runs. */
+  tsJwKey(&pass.jw, "backups"); tsJwArrBegin(&pass.jw);
+  if( rc==SQLITE_OK && !pass.bBusy ){
+    rc = tsSqBackupPass(pEnv, db, pass.iNow, pass.nMaxRuns, &pass.nRuns, &pass.jw, &zErr);
+    if( rc==SQLITE_BUSY || rc==SQLITE_LOCKED ){ pass.bBusy = 1; rc = SQLITE_OK; }
+  }
+  tsJwArrEnd(&pass.jw);
   tsJwArrEnd(&pass.jwSkip);
   tsJwArrEnd(&pass.jwLeased);
   tsJwKey(&pass.jw, "skipped");
@@ -359,6 +367,10 @@ void tsSqRunDueFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
         iNextDue = sqlite3_column_int64(pS, 0);
         sqlite3_finalize(pS);
       }
+    }
+    {
+      int64_t iBk = 0;
+      if( tsSqBackupNext(db, &iBk) && (!bNextDue || iBk<iNextDue) ){ bNextDue = 1; iNextDue = iBk; }
     }
     tsJwKeyInt(&pass.jw, "checkedUnchanged", pass.nChecked);
     tsJwKeyInt(&pass.jw, "pendingInvalidations", nPending);
