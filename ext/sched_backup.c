@@ -13,7 +13,7 @@
 **
 **   ts_backup_plans(TableName, Uri, ScheduleExpression, Options,
 **     CreationTime, NextInvocationTime, PreviousInvocationTime,
-**     LastStatus, LastBackup, LastError, LeaseOwner, LeaseExpiry)
+**     LastStatus, LastBackup, LastError)
 **   ts_backup_runs(RunId, TableName, Uri, InvocationTime, TriggerTime,
 **     Status ('SUCCESS' | 'FAILURE'), BackupId, Result (ts_backup's JSON),
 **     Error)
@@ -41,7 +41,6 @@ static const char *const azBkSchema[] = {
   " CreationTime INTEGER NOT NULL,"              /* ns; the rate() anchor */
   " NextInvocationTime INTEGER, PreviousInvocationTime INTEGER,"
   " LastStatus TEXT, LastBackup TEXT, LastError TEXT,"
-  " LeaseOwner TEXT, LeaseExpiry INTEGER,"
   " PRIMARY KEY(TableName, Uri))",
   "CREATE TABLE IF NOT EXISTS main.ts_backup_runs("
   " RunId INTEGER PRIMARY KEY, TableName TEXT NOT NULL, Uri TEXT NOT NULL,"
