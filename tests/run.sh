@@ -43,21 +43,21 @@ run_one() {
   echo "#rc=$rc #secs=$(awk "BEGIN{printf \"%.1f\", $t1 - $t0}")" >>"$out"
 }
 
-labels=(); outs=(); n=0
-launch() { # LABEL COMMAND...
+# Jobs of every build directory go into one queue; tests named in
+# tests/slow.txt start first (longest first keeps both job slots busy to the
+# end instead of leaving one 2-minute test running alone), the rest in the
+# order below.  Reports are printed per build directory in that order.
+q_label=(); q_build=(); q_cmd=(); nq=0
+queue() { # LABEL COMMAND...
   local label=$1; shift
   if [ -n "${TS_ONLY:-}" ] && ! [[ $label =~ $TS_ONLY ]]; then return; fi
-  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
-  local out="$OUT/$n.out"
-  labels+=("$label"); outs+=("$out"); n=$((n+1))
-  run_one "$label" "$out" "$@" &
+  q_label[nq]=$label; q_build[nq]=$bi; q_cmd[nq]=$(printf '%q ' "$@"); nq=$((nq+1))
 }
-
-npass=0; nfail=0; nskip=0; failed_list=""
-for b in "$@"; do
+# build_env INDEX: the environment of build directory number INDEX.
+build_env() {
+  local b=${builds[$1]}
   export TS_ROOT="$ROOT" TS_BUILD="$ROOT/$b" TS_EXT="$ROOT/$b/tslite"
-  amalg=0
-  if [ -f "$b/sqlite3.o" ]; then amalg=1; TS_EXT="$ROOT/$(dirname "$b")/tslite"; fi
+  if [ -f "$b/sqlite3.o" ]; then TS_EXT="$ROOT/$(dirname "$b")/tslite"; fi
   if [[ $b == *asan* ]]; then
     export TS_SANITIZE=1
     TS_PRELOAD="$(gcc -print-file-name=libasan.so)"; export TS_PRELOAD
@@ -67,7 +67,14 @@ for b in "$@"; do
     export TS_SANITIZE=0 TS_PRELOAD=""
     unset ASAN_OPTIONS UBSAN_OPTIONS
   fi
-  labels=(); outs=(); n=0
+}
+
+builds=("$@"); headers=()
+for ((bi=0; bi<${#builds[@]}; bi++)); do
+  b=${builds[$bi]}
+  build_env "$bi"
+  amalg=0
+  [ -f "$b/sqlite3.o" ] && amalg=1
   if [ -x "$b/tests/sqltest" ]; then
     ver="SQLite $("$b/tests/sqltest" --version 2>&1)"
   else
@@ -75,7 +82,7 @@ for b in "$@"; do
   fi
   if [ $amalg = 1 ]; then ver="$ver, amalgamation; C and SQL suites only"
   else ver="$ver, system libsqlite3"; fi
-  echo "== tests against $b ($ver) =="
+  headers[bi]="== tests against $b ($ver) =="
   # The bench programs are built once here, before the tests that run them
   # start in parallel (each of them also runs bench/Makefile, then a no-op).
   if [ $amalg = 0 ]; then
@@ -84,17 +91,40 @@ for b in "$@"; do
   for t in "$b"/tests/*; do
     [ -x "$t" ] && [ -f "$t" ] || continue
     case "$(basename "$t")" in sqltest) continue;; esac
-    launch "$b:unit/$(basename "$t")" "$t"
+    queue "$b:unit/$(basename "$t")" "$t"
   done
-  for t in tests/sql/*.test; do [ -e "$t" ] && launch "$b:$t" "$b/tests/sqltest" "$t"; done
+  for t in tests/sql/*.test; do [ -e "$t" ] && queue "$b:$t" "$b/tests/sqltest" "$t"; done
   if [ $amalg = 0 ]; then
-  for t in tests/js/*.test.mjs; do [ -e "$t" ] && launch "$b:$t" node "$t"; done
-  for t in tests/py/test_*.py; do [ -e "$t" ] && launch "$b:$t" env LD_PRELOAD="$TS_PRELOAD" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 /usr/bin/python3 "$t"; done
-  for t in tests/sh/*.sh; do [ -e "$t" ] && launch "$b:$t" bash "$t"; done
+  for t in tests/js/*.test.mjs; do [ -e "$t" ] && queue "$b:$t" node "$t"; done
+  for t in tests/py/test_*.py; do [ -e "$t" ] && queue "$b:$t" env LD_PRELOAD="$TS_PRELOAD" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 /usr/bin/python3 "$t"; done
+  for t in tests/sh/*.sh; do [ -e "$t" ] && queue "$b:$t" bash "$t"; done
   fi
-  wait
-  for ((i=0; i<n; i++)); do
-    label=${labels[$i]}; out=${outs[$i]}
+done
+
+# Launch order: slow tests first (tests/slow.txt, one path per line, slowest
+# first), each across all build directories, then everything else.
+order=(); declare -A queued=()
+if [ -f tests/slow.txt ]; then
+  while read -r slow _; do
+    case "$slow" in ''|'#'*) continue;; esac
+    for ((i=0; i<nq; i++)); do
+      [ "${q_label[$i]#*:}" = "$slow" ] && [ -z "${queued[$i]:-}" ] && { order+=("$i"); queued[$i]=1; }
+    done
+  done < tests/slow.txt
+fi
+for ((i=0; i<nq; i++)); do [ -z "${queued[$i]:-}" ] && order+=("$i"); done
+for i in "${order[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
+  ( build_env "${q_build[$i]}"; eval "run_one $(printf '%q' "${q_label[$i]}") $OUT/$i.out ${q_cmd[$i]}" ) &
+done
+wait
+
+npass=0; nfail=0; nskip=0; failed_list=""
+for ((bi=0; bi<${#builds[@]}; bi++)); do
+  echo "${headers[$bi]}"
+  for ((i=0; i<nq; i++)); do
+    [ "${q_build[$i]}" = "$bi" ] || continue
+    label=${q_label[$i]}; out=$OUT/$i.out
     trailer=$(tail -n 1 "$out")
     rc=${trailer#\#rc=}; rc=${rc%% *}
     secs=${trailer##*#secs=}
