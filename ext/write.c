@@ -497,9 +497,13 @@ static sqlite3_stmt *wlogPrepare(TsTable *p, int *pRc){
 }
 
 /* Log the rows of pending buffer pP (series iSid) about to be flushed: in
-** time order, cut at their TS_WLOG_RANGES-1 widest gaps, so a few late rows
-** spread over a month log a few short ranges, not the month. */
+** time order, cut at their TS_WLOG_RANGES-1 widest gaps of at least
+** TS_WLOG_GAP, so a few late rows spread over a month log a few short
+** ranges, not the month, while rows written in order log one range (a
+** schedule fires at most once a minute: a shorter gap separates no two
+** instances). */
 #define TS_WLOG_RANGES 16
+#define TS_WLOG_GAP    (60*(sqlite3_int64)1000000000)
 static int wlogNote(TsTable *p, sqlite3_stmt *pLog, sqlite3_int64 iSid, const TsPend *pP){
   const int *o = pP->aOrder;
   int aCut[TS_WLOG_RANGES-1];        /* row i starts a new range */
@@ -507,7 +511,7 @@ static int wlogNote(TsTable *p, sqlite3_stmt *pLog, sqlite3_int64 iSid, const Ts
   for(i=1; i<pP->nRow; i++){
     sqlite3_int64 g = pP->aTime[o[i]] - pP->aTime[o[i-1]];
     int iMin = 0;
-    if( g<=0 ) continue;
+    if( g<TS_WLOG_GAP ) continue;
     if( nCut<TS_WLOG_RANGES-1 ){ aCut[nCut++] = i; continue; }
     for(j=1; j<nCut; j++){
       if( pP->aTime[o[aCut[j]]] - pP->aTime[o[aCut[j]-1]]

@@ -236,6 +236,23 @@ with tempfile.TemporaryDirectory() as d:
     eq("converged filtered rollup = GROUP BY over the mirror", rollup_h1(con), oracle(con, "h1"))
     eq("converged full rollup after the h1 backfill", rollup(con), oracle(con))
 
+    # The log's granularity: rows in order log one range per series, rows
+    # days apart one range each (cut at gaps of a minute or more).
+    seq0 = con.execute("SELECT coalesce(max(seq), 0) FROM m_wlog").fetchone()[0]
+    insert(con, [(T0 + 5 * H + i * 10**9 + 3, "h2", 1.0) for i in range(10)])
+    insert(con, [(T0 + k * 24 * H + 11, "h2", 2.0) for k in (1, 4, 9)])
+    eq("write log: one range for in-order rows, one per far-apart row", con.execute(
+        "SELECT tmin, tmax FROM m_wlog WHERE seq > ? ORDER BY seq", (seq0,)).fetchall(),
+       [(T0 + 5 * H + 3, T0 + 5 * H + 9 * 10**9 + 3)] + [(T0 + k * 24 * H + 11,) * 2 for k in (1, 4, 9)])
+    h1_refresh = 0
+    for _ in range(20):
+        r = run_due(con, {"max_refresh": 5, "max_check": 200})
+        h1_refresh += len(refreshes(r, "h1-hourly"))
+        if r["pendingInvalidations"] == 0 and not r["runs"]:
+            break
+    eq("h2 late rows: the full rollup converges", rollup(con), oracle(con))
+    eq("h2 late rows: the h1 rollup was not re-run", h1_refresh, 0)
+
     # Deleting the last query that watches m drops its write log.
     con.execute("SELECT ts_scheduled_query_delete('h1-hourly')")
     eq("the log stays while another query watches m",
