@@ -171,6 +171,19 @@ with tempfile.TemporaryDirectory() as d:
     eq("its runs stay", con.execute("SELECT count(*) FROM ts_backup_runs").fetchone()[0], 6)
     con.execute("SELECT ts_backup_schedule('cpu', ?, NULL)", (uri,))
 
+    # keep_days on a plan: backups older than now - keep_days are pruned.
+    loc3 = os.path.join(d, "loc3")
+    t3 = T0 + 20 * H
+    con.execute("SELECT ts_debug_set_now(?)", (t3,))
+    con.execute("SELECT ts_backup_schedule('cpu', ?, 'rate(12 hours)', '{\"keep_days\":1}')", ("file://" + loc3,))
+    for k in range(1, 5):
+        con.execute("SELECT ts_debug_set_now(?)", (t3 + k * 12 * H,))
+        eq(f"keep_days plan: run {k}", [b["Status"] for b in run_due(con)["backups"]], ["SUCCESS"])
+    eq("keep_days 1 keeps the backups of the last day (a day old included)", [m[:-5] for m in manifests(loc3)], [r[0] for r in con.execute(
+        "SELECT BackupId FROM ts_backup_runs WHERE Uri=? AND InvocationTime>=? ORDER BY RunId",
+        ("file://" + loc3, t3 + 24 * H))])
+    con.execute("SELECT ts_backup_schedule('cpu', ?, NULL)", ("file://" + loc3,))
+
     # 3. The daemon with a pinned clock.
     if not os.path.exists(tslite):
         print(f"SKIP backup_plans daemon: {tslite} not built")
