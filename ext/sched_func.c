@@ -140,6 +140,10 @@ static void createFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( rc==SQLITE_OK ) rc = tsSqTargetBind(pT, pQ, &zErr);
   sqlite3_finalize(pQ); pQ = 0;
   bFirst = rc==SQLITE_OK && tsSqNextFire(&sched, iNow, iNow, &iFirst)==0;
+  if( rc==SQLITE_OK && tsSqHaveSchema(db) && sqlite3_get_autocommit(db) ){
+    rc = tsSqMigrate(db);
+    if( rc!=SQLITE_OK ) zErr = sqlite3_mprintf("upgrading the scheduled-query tables: %s", sqlite3_errmsg(db));
+  }
   if( rc==SQLITE_OK ){
     rc = sqlite3_exec(db, "SAVEPOINT ts_scheduled_query_create", 0, 0, 0);
     if( rc==SQLITE_OK ) bSp = 1; else zErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));

@@ -227,6 +227,11 @@ int tsSqInvRemove(sqlite3 *db, const char *zName, int64_t a, int64_t b);
 ** zName's sources (drops the logs nobody else reads). */
 int tsSqWatchSource(sqlite3 *db, const char *zName, const char *zSDb, const char *zSTab);
 int tsSqUnwatchSources(sqlite3 *db, const char *zName);
+/* Upgrade the sources table of a database made before the write logs
+** (one write transaction; a no-op when current). */
+int tsSqMigrate(sqlite3 *db);
+/* Drop the write logs no query watches (the pass does it first). */
+int tsSqDropOrphanLogs(sqlite3 *db);
 /* Record the instances of d that writes since the last pass invalidate
 ** (one write transaction). */
 int tsSqScanSources(TsEnv *pEnv, sqlite3 *db, SqDef *d);

@@ -512,3 +512,104 @@ int tsSqScanSources(TsEnv *pEnv, sqlite3 *db, SqDef *d){
   if( rc!=SQLITE_OK ) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
   return rc;
 }
+
+/*
+** Databases made before the write logs have ts_scheduled_query_sources with
+** (ChunkMark, Snapshot): rename them to (LogMark, Filter) and watch every
+** source again from now (writes between the last pass and the upgrade are
+** not seen).  A no-op on a current schema.  No DROP TABLE: that fails while
+** another statement reads the database.
+*/
+int tsSqMigrate(sqlite3 *db){
+  sqlite3_stmt *pS = 0;
+  TsBuf b;
+  const char *z;
+  int rc, n = 0, i;
+  rc = tsSqStep(db, &pS, "SELECT 1 FROM pragma_table_info('ts_scheduled_query_sources', 'main')"
+              " WHERE name='ChunkMark'", "");
+  sqlite3_finalize(pS);
+  if( rc!=SQLITE_ROW ) return SQ_OK(rc) ? SQLITE_OK : rc;
+  rc = sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
+  if( rc!=SQLITE_OK ) return rc;
+  rc = sqlite3_exec(db, "ALTER TABLE main.ts_scheduled_query_sources RENAME COLUMN ChunkMark TO LogMark", 0, 0, 0);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_exec(db, "ALTER TABLE main.ts_scheduled_query_sources RENAME COLUMN Snapshot TO Filter", 0, 0, 0);
+  }
+  tsBufInit(&b);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(db, "SELECT Name, SchemaName, TableName FROM main.ts_scheduled_query_sources",
+                            -1, &pS, 0);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pS)==SQLITE_ROW ){
+    for(i=0; i<3; i++){
+      tsBufAppendStr(&b, (const char*)sqlite3_column_text(pS, i));
+      tsBufAppendByte(&b, 0);
+    }
+    n++;
+  }
+  sqlite3_finalize(pS);
+  if( rc==SQLITE_OK && b.bErr ) rc = SQLITE_NOMEM;
+  for(i=0, z=(const char*)b.a; rc==SQLITE_OK && i<n; i++){
+    const char *zName = z, *zSDb = zName + strlen(zName) + 1, *zSTab = zSDb + strlen(zSDb) + 1;
+    z = zSTab + strlen(zSTab) + 1;
+    rc = tsSqWatchSource(db, zName, zSDb, zSTab);
+    if( rc==SQLITE_ERROR ) rc = SQLITE_OK;  /* the source table is gone */
+  }
+  tsBufFree(&b);
+  if( rc==SQLITE_OK ) rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
+  if( rc!=SQLITE_OK ) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+  return rc;
+}
+
+/*
+** Drop the write logs no query watches any more (a delete whose DROP TABLE
+** could not run because another statement was reading): the write path
+** would fill them forever.  Main schema and attached ones.
+*/
+int tsSqDropOrphanLogs(sqlite3 *db){
+  sqlite3_stmt *pS = 0;
+  TsBuf b;
+  const char *z;
+  int rc, n = 0, i;
+  tsBufInit(&b);
+  /* One statement per schema: sqlite_schema of an attached database is
+  ** "<schema>".sqlite_schema. */
+  rc = sqlite3_prepare_v2(db, "SELECT name FROM pragma_database_list WHERE name<>'temp'", -1, &pS, 0);
+  while( rc==SQLITE_OK && sqlite3_step(pS)==SQLITE_ROW ){
+    const char *zSchema = (const char*)sqlite3_column_text(pS, 0);
+    char *zSql = sqlite3_mprintf("SELECT substr(name, 1, length(name)-5) FROM \"%w\".sqlite_schema"
+                                 " WHERE type='table' AND name LIKE '%%\\_wlog' ESCAPE '\\'", zSchema);
+    sqlite3_stmt *pT = 0;
+    if( zSql==0 ){ rc = SQLITE_NOMEM; break; }
+    if( sqlite3_prepare_v2(db, zSql, -1, &pT, 0)==SQLITE_OK ){
+      while( sqlite3_step(pT)==SQLITE_ROW ){
+        tsBufAppendStr(&b, zSchema); tsBufAppendByte(&b, 0);
+        tsBufAppendStr(&b, (const char*)sqlite3_column_text(pT, 0)); tsBufAppendByte(&b, 0);
+        n++;
+      }
+    }
+    sqlite3_finalize(pT);
+    sqlite3_free(zSql);
+  }
+  sqlite3_finalize(pS);
+  if( rc==SQLITE_OK && b.bErr ) rc = SQLITE_NOMEM;
+  for(i=0, z=(const char*)b.a; rc==SQLITE_OK && i<n; i++){
+    const char *zSDb = z, *zSTab = zSDb + strlen(zSDb) + 1;
+    sqlite3_stmt *pW = 0;
+    int rc2;
+    z = zSTab + strlen(zSTab) + 1;
+    rc2 = tsSqStep(db, &pW, "SELECT 1 FROM main.ts_scheduled_query_sources WHERE SchemaName=?1 COLLATE NOCASE"
+                   " AND TableName=?2 COLLATE NOCASE", "tt", zSDb, zSTab);
+    sqlite3_finalize(pW);
+    if( rc2==SQLITE_DONE ){
+      char *zSql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_wlog\"", zSDb, zSTab);
+      if( zSql==0 ){ rc = SQLITE_NOMEM; break; }
+      sqlite3_exec(db, zSql, 0, 0, 0);      /* retried by the next pass if it cannot run now */
+      sqlite3_free(zSql);
+    }else if( !SQ_OK(rc2) ){
+      rc = rc2;
+    }
+  }
+  tsBufFree(&b);
+  return rc;
+}

@@ -311,7 +311,9 @@ void tsSqRunDueFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   tsJwObjBegin(&pass.jw);
   tsJwKeyInt(&pass.jw, "now", pass.iNow);
   tsJwKey(&pass.jw, "runs"); tsJwArrBegin(&pass.jw);
-  if( tsSqHaveSchema(db) && pass.zOwner ){
+  if( tsSqHaveSchema(db) && pass.zOwner ) rc = tsSqMigrate(db);
+  if( rc==SQLITE_OK && tsSqHaveSchema(db) ) rc = tsSqDropOrphanLogs(db);
+  if( rc==SQLITE_OK && tsSqHaveSchema(db) && pass.zOwner ){
     sqlite3_stmt *pS = 0;
     TsBuf names;
     tsBufInit(&names);

@@ -113,9 +113,12 @@ int tsSqEnsureSchema(sqlite3 *db, char **pzErr){
   size_t i;
   int rc = SQLITE_OK;
   sqlite3_stmt *pS = 0;
-  /* Fast path: already there. */
-  if( sqlite3_prepare_v2(db, "SELECT 1 FROM main.sqlite_master WHERE name='ts_scheduled_queries'",
-                         -1, &pS, 0)==SQLITE_OK && sqlite3_step(pS)==SQLITE_ROW ){
+  /* Fast path: already there (the view is created last; the sources table
+  ** is missing after tsSqMigrate dropped an old one). */
+  if( sqlite3_prepare_v2(db, "SELECT count(*)=2 FROM main.sqlite_master WHERE name IN"
+                         " ('ts_scheduled_queries', 'ts_scheduled_query_sources')",
+                         -1, &pS, 0)==SQLITE_OK && sqlite3_step(pS)==SQLITE_ROW
+   && sqlite3_column_int(pS, 0) ){
     sqlite3_finalize(pS);
     return SQLITE_OK;
   }
