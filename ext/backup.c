@@ -350,6 +350,7 @@ struct BkSeries {
   char **azDim;                    /* nDim values, NULL = NULL (each sqlite3_malloc) */
   uint32_t h;                      /* FNV-1a 32 of the skey: splits big windows */
   int iRank;                       /* position in skey order */
+  int bMem;                        /* has chunks (else every row is cold) */
 };
 
 typedef struct BkChunk BkChunk;
@@ -473,29 +474,13 @@ static void bkRunFree(BkRun *p){
   sqlite3_free(p->op.zErr);
 }
 
-/* Parse an interval option ('1h', '7d', or integer ns). */
-static int bkInterval(const char *z, int64_t *pv){
-  const char *q = z;
-  while( *q>='0' && *q<='9' ) q++;
-  if( *z && *q==0 && q-z<=18 ){ *pv = strtoll(z, 0, 10); return 0; }
-  return tsIntervalParse(z, -1, pv)!=TS_TIME_OK;
-}
-
 /* options_json of ts_backup: keep, keep_days, orphan_grace, encryption, kms_key. */
 static void bkOptions(BkRun *p, const char *zJson){
   sqlite3_stmt *pStmt;
-  int bObj = 0;
   p->iGraceNs = TS_BK_GRACE_DEF;
   if( zJson==0 ) return;
-  pStmt = tsOpPrepare(&p->op, "SELECT CASE WHEN json_valid(?1) THEN json_type(?1)='object' ELSE 0 END");
+  pStmt = tsBkOptionsEach(&p->op, zJson);
   if( pStmt==0 ) return;
-  sqlite3_bind_text(pStmt, 1, zJson, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ) bObj = sqlite3_column_int(pStmt, 0);
-  sqlite3_finalize(pStmt);
-  if( !bObj ){ tsOpErr(&p->op, SQLITE_ERROR, "ts_backup: options must be a JSON object"); return; }
-  pStmt = tsOpPrepare(&p->op, "SELECT key, value, type FROM json_each(?1)");
-  if( pStmt==0 ) return;
-  sqlite3_bind_text(pStmt, 1, zJson, -1, SQLITE_STATIC);
   while( p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zK = (const char*)sqlite3_column_text(pStmt, 0);
     const char *zV = (const char*)sqlite3_column_text(pStmt, 1);
@@ -517,7 +502,7 @@ static void bkOptions(BkRun *p, const char *zJson){
       }else p->iKeepNs = (int64_t)(r*86400.0*1e9);
     }else if( strcmp(zK, "orphan_grace")==0 ){
       int64_t v;
-      if( zV==0 || bkInterval(zV, &v) || v<0 ){
+      if( zV==0 || tsBkInterval(zV, &v) || v<0 ){
         tsOpErr(&p->op, SQLITE_ERROR, "ts_backup: option orphan_grace must be an interval like '1h' "
               "or '0s', not %s", zV ? zV : "null");
       }else p->iGraceNs = v;
@@ -540,6 +525,20 @@ static void bkOptions(BkRun *p, const char *zJson){
   sqlite3_finalize(pStmt);
 }
 
+/* options_json checked as ts_backup reads it (for backup plans,
+** ext/sched_backup.c): SQLITE_OK, or an error with *pzErr. */
+int tsBkOptionsCheck(sqlite3 *db, const char *zJson, char **pzErr){
+  BkRun r;
+  int rc;
+  memset(&r, 0, sizeof(r));
+  tsOpInit(&r.op, db, "ts_backup");
+  bkOptions(&r, zJson);
+  rc = r.op.rc;
+  if( rc ){ *pzErr = r.op.zErr; r.op.zErr = 0; }
+  bkRunFree(&r);
+  return rc;
+}
+
 /*************************************************************************
 ** 1. Snapshot (one read transaction).
 */
@@ -547,13 +546,6 @@ static int bkIsTableOpt(const char *zK){
   int i;
   for(i=0; i<BK_NTABLEOPT; i++) if( strcmp(zK, azBkTableOpt[i])==0 ) return 1;
   return 0;
-}
-
-static uint32_t bkFnv32(const unsigned char *a, int n){
-  uint32_t h = 2166136261u;
-  int i;
-  for(i=0; i<n; i++){ h ^= a[i]; h *= 16777619u; }
-  return h;
 }
 
 static int bkSeriesCmpId(const void *pa, const void *pb){
@@ -578,14 +570,7 @@ static void bkSnapConfig(BkRun *p){
     const char *zV = (const char*)sqlite3_column_text(pStmt, 1);
     if( zK==0 || zV==0 ) continue;
     if( bkIsTableOpt(zK) ){
-      char **aK = sqlite3_realloc64(p->azOptK, sizeof(char*)*(p->nOpt+1));
-      char **aV = aK ? sqlite3_realloc64(p->azOptV, sizeof(char*)*(p->nOpt+1)) : 0;
-      if( aK ) p->azOptK = aK;
-      if( aV ) p->azOptV = aV;
-      if( aK==0 || aV==0 ){ tsOpOom(&p->op); break; }
-      p->azOptK[p->nOpt] = tsOpDup(&p->op, zK);
-      p->azOptV[p->nOpt] = tsOpDup(&p->op, zV);
-      p->nOpt++;
+      tsBkOptPush(&p->op, &p->nOpt, &p->azOptK, &p->azOptV, zK, zV);
     }else if( strcmp(zK, "cold.writer_id")==0 ){
       sqlite3_free(p->zWriterId);
       p->zWriterId = tsOpDup(&p->op, zV);
@@ -621,7 +606,7 @@ static void bkSnapSeries(BkRun *p, const TsTableSchema *s){
     q->azDim = sqlite3_malloc64(sizeof(char*)*(s->nDim ? s->nDim : 1));
     if( q->azDim==0 ){ tsOpOom(&p->op); break; }
     for(i=0; i<s->nDim; i++) q->azDim[i] = tsOpDup(&p->op, (const char*)sqlite3_column_text(pStmt, 3+i));
-    if( q->aKey ) q->h = bkFnv32(q->aKey, q->nKey);
+    if( q->aKey ) q->h = tsBkFnv32(q->aKey, q->nKey);
   }
   sqlite3_finalize(pStmt);
 }
@@ -645,6 +630,7 @@ static void bkSnapChunks(BkRun *p){
     }
     c = &p->aChunk[p->nChunk++];
     c->iSeries = iS;
+    p->aSeries[iS].bMem = 1;
     c->tMin = sqlite3_column_int64(pStmt, 1);
     c->tMax = sqlite3_column_int64(pStmt, 2);
     c->nRow = sqlite3_column_int(pStmt, 3);
@@ -1244,6 +1230,15 @@ static void bkManifest(BkRun *p){
   for(i=0; i<p->nOpt; i++) tsJwKeyStr(&w, p->azOptK[i], p->azOptV[i]);
   tsJwObjEnd(&w);
   tsJwKeyInt(&w, "memory_window_ns", p->iWin);
+  /* Series without memory rows: the memory files do not name them, and the
+  ** restore needs their <t>_series rows to find them in the cold objects. */
+  tsJwKey(&w, "cold_series"); tsJwArrBegin(&w);
+  for(i=0; i<p->nSeries; i++){
+    if( p->aSeries[i].bMem || p->aSeries[i].aKey==0 ) continue;
+    tsBufReset(&hex); tsBkHexAppend(&hex, p->aSeries[i].aKey, (size_t)p->aSeries[i].nKey);
+    tsJwStrN(&w, (const char*)hex.a, hex.n);
+  }
+  tsJwArrEnd(&w);
   tsJwKey(&w, "summary"); tsJwObjBegin(&w); bkSummary(p, &w); tsJwObjEnd(&w);
   tsJwKey(&w, "files"); tsJwArrBegin(&w);
   for(i=0; i<p->nFile; i++){
@@ -1398,14 +1393,7 @@ static void bkFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   r.pEnv = (TsEnv*)sqlite3_user_data(ctx);
   tsOpInit(&r.op, sqlite3_context_db_handle(ctx), "ts_backup");
   r.zUri = (const char*)sqlite3_value_text(argv[1]);
-  if( zArg==0 || r.zUri==0 ){
-    sqlite3_result_error(ctx, "ts_backup: table and uri must not be NULL", -1);
-    return;
-  }
-  if( tsTableSplitName(zArg, &r.zDb, &r.zTab)!=SQLITE_OK ){
-    sqlite3_result_error_nomem(ctx);
-    return;
-  }
+  if( !tsBkFuncArgs(ctx, zArg, r.zUri, "ts_backup: table and uri must not be NULL", &r.zDb, &r.zTab) ) return;
   r.op.zObj = r.zTab;
   if( !sqlite3_get_autocommit(r.op.db) ){
     tsOpErr(&r.op, SQLITE_ERROR, "ts_backup %s: must be called outside a transaction (the snapshot "
@@ -1437,10 +1425,7 @@ static void bkFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   bkPrune(&r);
   if( r.op.rc==SQLITE_OK || (r.zId && r.op.rc!=SQLITE_NOMEM) ){
     TsBuf b; TsJsonW w;
-    tsBufInit(&b); tsJwInit(&w, &b);
-    tsJwObjBegin(&w);
-    tsJwKeyStr(&w, "table", r.zTab);
-    tsJwKeyStr(&w, "backup", r.zId);
+    tsBkResultBegin(&b, &w, r.zTab, r.zId);
     bkSummary(&r, &w);
     tsJwKeyInt(&w, "server_side_copies", r.nServerCopies);
     tsJwKeyInt(&w, "pruned", r.nPruned);
@@ -1455,11 +1440,5 @@ static void bkFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 }
 
 int tsBackupRegister(sqlite3 *db, TsEnv *pEnv){
-  int rc = sqlite3_create_function_v2(db, "ts_backup", 2, SQLITE_UTF8|SQLITE_DIRECTONLY,
-                                      tsEnvRef(pEnv), bkFunc, 0, 0, tsEnvUnref);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function_v2(db, "ts_backup", 3, SQLITE_UTF8|SQLITE_DIRECTONLY,
-                                    tsEnvRef(pEnv), bkFunc, 0, 0, tsEnvUnref);
-  }
-  return rc;
+  return tsBkRegister(db, pEnv, "ts_backup", bkFunc);
 }

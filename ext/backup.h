@@ -1,7 +1,7 @@
 /*
 ** backup.h: the internal interface between ext/backup.c (ts_backup, the
-** backup location's layout and the helpers both sides use) and
-** ext/restore.c (ts_restore).  The format itself is documented for users in
+** backup location's layout and the manifest helpers), ext/restore.c
+** (ts_restore) and ext/backup_util.c (small helpers both use).  The format itself is documented for users in
 ** docs/backup.md; this header names its constants.
 **
 ** A backup location (s3://bucket/prefix or file:///dir) holds the backups of
@@ -26,6 +26,8 @@
 #include "tslite.h"
 #include "table.h"
 #include "objstore.h"
+#include "op.h"
+#include "jsonw.h"
 
 #define TS_BK_FORMAT_NAME   "tslite-backup"
 #define TS_BK_FORMAT_VER    1
@@ -74,6 +76,34 @@ int tsBkManifestRead(const char *zFunc, sqlite3 *db, TsObjStore *p, const char *
 ** on a bad digit; the result is sqlite3_malloc'd, *pn its length). */
 void tsBkHexAppend(TsBuf *pOut, const unsigned char *a, size_t n);
 unsigned char *tsBkHexDecode(const char *z, int *pn);
+
+/* backup_util.c, the helpers both functions share.
+**
+** tsBkFuncArgs: the table argument and the uri must not be NULL (else the
+**   function's error zNullMsg); the table name is split ("schema.table").
+**   0 when ctx already holds the error.
+** tsBkOptionsEach: options_json must be a JSON object (else pOp's error
+**   "<func>: options must be a JSON object"); returns the statement
+**   "SELECT key, value, type FROM json_each(options_json)" (finalize it), or
+**   NULL with the error in pOp.
+** tsBkOptPush: append (zK, zV) to the option list (*pazK, *pazV) of *pnOpt.
+** tsBkInterval: an interval option ('1h', '7d', or integer ns); 0 = ok.
+** tsBkFnv32: FNV-1a 32 of a series key (hash tables and window parts).
+** tsBkResultBegin: the result object opened with "table" and "backup".
+** tsBkRegister: zName with 2 and 3 arguments. */
+int tsBkFuncArgs(sqlite3_context *ctx, const char *zTabArg, const char *zUri, const char *zNullMsg,
+                 char **pzDb, char **pzTab);
+sqlite3_stmt *tsBkOptionsEach(TsOp *pOp, const char *zJson);
+void tsBkOptPush(TsOp *pOp, int *pnOpt, char ***pazK, char ***pazV, const char *zK, const char *zV);
+int tsBkInterval(const char *z, int64_t *pv);
+uint32_t tsBkFnv32(const unsigned char *a, int n);
+void tsBkResultBegin(TsBuf *pBuf, TsJsonW *pW, const char *zTab, const char *zId);
+int tsBkRegister(sqlite3 *db, TsEnv *pEnv, const char *zName,
+                 void (*xFunc)(sqlite3_context*, int, sqlite3_value**));
+
+/* ts_backup's options_json checked without a backup (backup plans of
+** ext/sched_backup.c): SQLITE_OK or an error with *pzErr (sqlite3_malloc'd). */
+int tsBkOptionsCheck(sqlite3 *db, const char *zJson, char **pzErr);
 
 /* ts_backup (backup.c) and ts_restore (restore.c). */
 int tsBackupRegister(sqlite3 *db, TsEnv *pEnv);

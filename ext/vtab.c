@@ -42,6 +42,10 @@
 **                                           index follows its table's renames)
 **   <t>_objects(...)                        the cold-tier manifest (created
 **                                           here, filled by tiering)
+**   <t>_wlog(seq, sid, tmin, tmax)          the write log: the time range of
+**                                           every series flush (write.c), only
+**                                           while a scheduled query watches
+**                                           the table (ext/sched_inval.c)
 **
 ** Invariants: the chunks of one series have disjoint time ranges [tmin,tmax]
 ** and each record key (series, time) exists at most once, so a series read

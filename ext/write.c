@@ -498,17 +498,82 @@ static int flushSeries(TsTable *p, TsSeries *pS){
   return rc;
 }
 
+/* The write log "<t>_wlog"(seq, sid, tmin, tmax): while it exists (a
+** scheduled query with a Window watches the table, ext/sched_inval.c creates
+** and prunes it) every flush of a series adds the time ranges it wrote.  NULL
+** when the table has no log (or on OOM, which the flush then reports). */
+static sqlite3_stmt *wlogPrepare(TsTable *p, int *pRc){
+  sqlite3_stmt *pStmt = 0;
+  char *zLog = sqlite3_mprintf("%s_wlog", p->zName);
+  if( zLog==0 ){ *pRc = SQLITE_NOMEM; return 0; }
+  if( sqlite3_table_column_metadata(p->db, p->zDb, zLog, 0, 0, 0, 0, 0, 0)==SQLITE_OK ){
+    char *zSql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w\"(sid, tmin, tmax) VALUES(?1,?2,?3)",
+                                 p->zDb, zLog);
+    if( zSql==0 ) *pRc = SQLITE_NOMEM;
+    else if( sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0)!=SQLITE_OK ){
+      tsTabErr(p, "timeseries %s: write log: %s", p->zName, sqlite3_errmsg(p->db));
+      *pRc = sqlite3_errcode(p->db);
+    }
+    sqlite3_free(zSql);
+  }
+  sqlite3_free(zLog);
+  return pStmt;
+}
+
+/* Log the rows of pending buffer pP (series iSid) about to be flushed: in
+** time order, cut at their TS_WLOG_RANGES-1 widest gaps of at least
+** TS_WLOG_GAP, so a few late rows spread over a month log a few short
+** ranges, not the month, while rows written in order log one range (a
+** schedule fires at most once a minute: a shorter gap separates no two
+** instances). */
+#define TS_WLOG_RANGES 16
+#define TS_WLOG_GAP    (60*(sqlite3_int64)1000000000)
+static int wlogNote(TsTable *p, sqlite3_stmt *pLog, sqlite3_int64 iSid, const TsPend *pP){
+  const int *o = pP->aOrder;
+  int aCut[TS_WLOG_RANGES-1];        /* row i starts a new range */
+  int nCut = 0, i, j, iStart = 0, rc = SQLITE_OK;
+  for(i=1; i<pP->nRow; i++){
+    sqlite3_int64 g = pP->aTime[o[i]] - pP->aTime[o[i-1]];
+    int iMin = 0;
+    if( g<TS_WLOG_GAP ) continue;
+    if( nCut<TS_WLOG_RANGES-1 ){ aCut[nCut++] = i; continue; }
+    for(j=1; j<nCut; j++){
+      if( pP->aTime[o[aCut[j]]] - pP->aTime[o[aCut[j]-1]]
+        < pP->aTime[o[aCut[iMin]]] - pP->aTime[o[aCut[iMin]-1]] ) iMin = j;
+    }
+    if( g > pP->aTime[o[aCut[iMin]]] - pP->aTime[o[aCut[iMin]-1]] ) aCut[iMin] = i;
+  }
+  for(i=1; i<nCut; i++){             /* cuts in row order */
+    int x = aCut[i];
+    for(j=i; j>0 && aCut[j-1]>x; j--) aCut[j] = aCut[j-1];
+    aCut[j] = x;
+  }
+  for(i=0; rc==SQLITE_OK && i<=nCut; i++){
+    int iEnd = i<nCut ? aCut[i] : pP->nRow;
+    sqlite3_bind_int64(pLog, 1, iSid);
+    sqlite3_bind_int64(pLog, 2, pP->aTime[o[iStart]]);
+    sqlite3_bind_int64(pLog, 3, pP->aTime[o[iEnd-1]]);
+    rc = tsTabStepDone(p, pLog);
+    iStart = iEnd;
+  }
+  return rc;
+}
+
 /* Flush every pending row of the table.  On error the rows of the series
 ** not yet flushed stay pending (the caller's statement or commit fails). */
 int tsTabFlushAll(TsTable *p){
   int rc = SQLITE_OK;
   sqlite3_int64 iLastRowid;
+  sqlite3_stmt *pLog;
   if( p->pPendFirst==0 ) return SQLITE_OK;
   iLastRowid = sqlite3_last_insert_rowid(p->db);
   p->iFlushGen++;
+  pLog = wlogPrepare(p, &rc);
   while( rc==SQLITE_OK && p->pPendFirst ){
     TsSeries *pS = p->pPendFirst;
-    rc = flushSeries(p, pS);
+    TsPend *pP = pS->pPend;
+    if( pLog && pP && pP->nRow ) rc = wlogNote(p, pLog, pS->iId, pP);
+    if( rc==SQLITE_OK ) rc = flushSeries(p, pS);
     if( rc==SQLITE_OK ){
       p->pPendFirst = pS->pPendNext;
       pS->pPendNext = 0;
@@ -517,6 +582,7 @@ int tsTabFlushAll(TsTable *p){
       tsTabSeriesUnref(p, pS);
     }
   }
+  sqlite3_finalize(pLog);
   if( p->pPendFirst==0 ) p->nPendBytes = 0;
   sqlite3_set_last_insert_rowid(p->db, iLastRowid);
   if( rc!=SQLITE_OK ) p->rcFlush = rc;
