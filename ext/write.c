@@ -1195,6 +1195,10 @@ static int writeRec(TsTable *p, const TsWriteRec *r){
                 p->zName, p->s.azDim[i], r->anDim[i], TS_MAX_VALUE_BYTES);
       return SQLITE_TOOBIG;
     }
+    if( r->azDim[i] ){
+      rc = keyValueNulCheck(p, "dimension ", p->s.azDim[i], r->azDim[i], r->anDim[i]);
+      if( rc ) return rc;
+    }
   }
   if( zMName==0 ){
     zMName = p->s.zMeasureName;
@@ -1203,6 +1207,9 @@ static int writeRec(TsTable *p, const TsWriteRec *r){
     tsTabErr(p, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
               p->zName, TS_MAX_MNAME_BYTES, nMName);
     return SQLITE_TOOBIG;
+  }else{
+    rc = keyValueNulCheck(p, "measure_name", "", zMName, nMName);
+    if( rc ) return rc;
   }
   for(i=0; i<p->s.nMeas; i++){
     rc = stageValue(p, i, &r->aMeas[i]);

@@ -121,6 +121,10 @@ try {
   const files = [];
   const walk = (d) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, e.name); if (e.isDirectory()) walk(p); else if (p.endsWith('._S3rver_object') && p.includes('.parquet')) files.push(p); } };
   walk(path.join(s3.dir, 'enc', 'sse3'));
+  // Only the manifest's objects: objects replaced by compaction stay in the
+  // store until orphan_grace has passed (ts_maintain retires them).
+  const live = new Set(keys.map((k) => path.join(s3.dir, 'enc', 'sse3', `${k}._S3rver_object`)));
+  files.splice(0, files.length, ...files.filter((f) => live.has(f)));
   if (files.length === 0) {
     check('sse: s3rver keeps objects on disk', false, fs.readdirSync(s3.dir).join(','));
   } else {
