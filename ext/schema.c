@@ -223,6 +223,16 @@ static int optMeasureName(TsSchema *p, const char *zVal, const char **pzWhy){
   return p->zMeasureName ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+static int optColdCache(TsSchema *p, const char *zVal, const char **pzWhy){
+  int64_t n;
+  if( tsObjCacheParseSize(zVal, &n) || (n>0 && n<(1<<20)) ){
+    *pzWhy = "expected 0 (off) or a size of at least 1MB, e.g. '1GB' or '512MB'";
+    return SQLITE_ERROR;
+  }
+  p->nColdCache = n;
+  return SQLITE_OK;
+}
+
 static int optStorage(TsSchema *p, const char *zVal, const char **pzWhy){
   (void)p;
   if( strncmp(zVal, "s3://", 5)!=0 && strncmp(zVal, "file:///", 8)!=0 ){
@@ -278,6 +288,20 @@ static int optS3UrlStyle(TsSchema *p, const char *zVal, const char **pzWhy){
   return SQLITE_OK;
 }
 
+/* encryption, kms_key: the rules of s3/storeopt.c (tsStoreOptWhy); the
+** rules between them and storage are checked by schemaFinish. */
+static int optEncryption(TsSchema *p, const char *zVal, const char **pzWhy){
+  (void)p;
+  *pzWhy = tsStoreOptWhy("encryption", zVal);
+  return *pzWhy ? SQLITE_ERROR : SQLITE_OK;
+}
+
+static int optKmsKey(TsSchema *p, const char *zVal, const char **pzWhy){
+  (void)p;
+  *pzWhy = tsStoreOptWhy("kms_key", zVal);
+  return *pzWhy ? SQLITE_ERROR : SQLITE_OK;
+}
+
 static const TsOptDef aOpt[] = {
   { "memory_retention", "6h", optMemRet,
     "interval `1h` .. `8766h` (or INTEGER ns)", "`6h`" },
@@ -294,12 +318,21 @@ static const TsOptDef aOpt[] = {
     "`metrics`" },
   { "storage", 0, optStorage,
     "`s3://bucket/prefix` or `file:///abs/dir` (cold tier)", "`<dbfile>.tslite/`" },
+  { "cold_cache", "1GB", optColdCache,
+    "size of the local cache of `s3://` object bytes in `<dbfile>.tslite-cache/` "
+    "(`B`/`KB`/`MB`/`GB`/`TB`, at least `1MB`), or `0` for none", "`1GB`" },
   { "s3_endpoint", 0, optS3Endpoint,
     "`http://...` or `https://...` (used as given)", "from the environment" },
   { "s3_region", 0, optS3Region,
     "an AWS region, e.g. `eu-west-1`", "from the environment" },
   { "s3_url_style", 0, optS3UrlStyle,
     "`path` or `virtual`", "`path` with an endpoint, else `virtual`" },
+  { "encryption", "none", optEncryption,
+    "`none`, `sse_s3`, `sse_kms` (server-side, s3:// only) or `client` (AES-256-GCM in tslite)",
+    "`none`" },
+  { "kms_key", 0, optKmsKey,
+    "KMS key id/ARN/alias for `sse_kms`; the client-side key's name for `client` (never key material)",
+    "none (`client`: the environment's key id)" },
 };
 #define TS_NOPT ((int)(sizeof(aOpt)/sizeof(aOpt[0])))
 
@@ -495,6 +528,15 @@ static int schemaFinish(TsSchema *p, const char *zTab, char **pzErr){
       }
     }
   }
+  if( rc==SQLITE_OK ){
+    char *zE = 0;
+    const char *zEnc = schemaOpt(p, "encryption");
+    if( tsStoreOptFinish(schemaOpt(p, "storage"), zEnc, schemaOpt(p, "kms_key"), &zE) ){
+      tsErrSet(pzErr, "timeseries %s: %s", zTab, zE ? zE : "out of memory");
+      rc = zE ? SQLITE_ERROR : SQLITE_NOMEM;
+      free(zE);
+    }
+  }
   return rc;
 }
 
@@ -565,6 +607,9 @@ void tsSchemaPublish(const TsSchema *p, TsTableSchema *pPub){
   pPub->zS3Endpoint = schemaOpt((TsSchema*)p, "s3_endpoint");
   pPub->zS3Region = schemaOpt((TsSchema*)p, "s3_region");
   pPub->zS3UrlStyle = schemaOpt((TsSchema*)p, "s3_url_style");
+  pPub->zEncryption = schemaOpt((TsSchema*)p, "encryption");
+  if( pPub->zEncryption==0 ) pPub->zEncryption = "none";
+  pPub->zKmsKey = schemaOpt((TsSchema*)p, "kms_key");
 }
 
 /* Load the schema of table zTab of schema zDb from its _config rows: the

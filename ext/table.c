@@ -618,8 +618,12 @@ int tsTabChunkLoad(TsTable *p, sqlite3_int64 iChunk, unsigned char **paBlob,
 /**************************************************************************
 ** The handle's lifecycle and the shadow tables.
 */
-static const char *const azShadow[] = { "config", "series", "chunks", "objects" };
+/* "wlog" (the write log of write.c, kept by ext/sched_inval.c) exists only
+** while a scheduled query watches the table: the last TS_NSHADOW_OPTIONAL
+** names may be missing. */
+static const char *const azShadow[] = { "config", "series", "chunks", "objects", "wlog" };
 #define TS_NSHADOW ((int)(sizeof(azShadow)/sizeof(azShadow[0])))
+#define TS_NSHADOW_OPTIONAL 1
 
 /* Run SQL built from a format; set *pzErr on failure. */
 static int execf(sqlite3 *db, char **pzErr, const char *zFmt, ...){
@@ -912,6 +916,12 @@ int tsTabRename(TsTable *p, const char *zNew){
     p->aStmt[i] = 0;
   }
   for(i=0; rc==SQLITE_OK && i<TS_NSHADOW; i++){
+    if( i>=TS_NSHADOW-TS_NSHADOW_OPTIONAL ){
+      char *zOld = sqlite3_mprintf("%s_%s", p->zName, azShadow[i]);
+      int bHave = zOld && sqlite3_table_column_metadata(p->db, p->zDb, zOld, 0, 0, 0, 0, 0, 0)==SQLITE_OK;
+      sqlite3_free(zOld);
+      if( !bHave ) continue;
+    }
     rc = execf(p->db, &zErr, "ALTER TABLE \"%w\".\"%w_%s\" RENAME TO \"%w_%s\"",
                p->zDb, p->zName, azShadow[i], zNew, azShadow[i]);
   }

@@ -18,6 +18,7 @@
 #include "tslite.h"
 #include "table.h"
 #include "chunk.h"
+#include "cold_cache.h"
 
 typedef struct TsLook TsLook;
 
@@ -49,6 +50,7 @@ struct TsSchema {
   int iPartDim;           /* partition_key dimension, -1 = measure_name */
   int bPartRequired;      /* partition_enforcement = 'required' */
   char *zMeasureName;     /* default measure_name (owned) */
+  sqlite3_int64 nColdCache;  /* cold_cache: bytes of the local cache, 0 = off */
   int nOpt;               /* options as stored in _config */
   char **azOptKey;        /* (owned) */
   char **azOptVal;        /* (owned) */
@@ -162,6 +164,7 @@ struct TsTable {
   TsBuf key;              /* encoded series key of the row */
   TsLook *pLook;         /* last chunk decoded for duplicate checks (owned) */
   int bDebugOverlay;      /* ts_debug_overlay() enabled source_debug.c */
+  TsColdCounters cold;    /* cold reads and cache, this connection (cold_cache.c) */
 };
 
 /* The sqlite3_vtab of a timeseries table: a reference on its handle. */
@@ -215,6 +218,11 @@ struct TsNum {
 #define TS_MERGE_MAX       4096   /* series merged for ORDER BY time */
 #define TS_IDX_ORDER_ASC   0x01
 #define TS_IDX_ORDER_DESC  0x02
+#define TS_IDX_DISTINCT    0x04   /* one row per series; bits 8.. = the
+                                  ** columns to group series by (slot i:
+                                  ** dimension i, slot nDim: measure_name) */
+#define TS_IDX_DISTINCT_SHIFT 8
+#define TS_IDX_DISTINCT_MAXSLOT 22   /* slots that fit in idxNum */
 
 /* Column numbers (see the header comment of vtab.c). */
 static inline int tsTabColMName(const TsTable *p){ return 1 + p->s.nDim; }

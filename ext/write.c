@@ -498,17 +498,82 @@ static int flushSeries(TsTable *p, TsSeries *pS){
   return rc;
 }
 
+/* The write log "<t>_wlog"(seq, sid, tmin, tmax): while it exists (a
+** scheduled query with a Window watches the table, ext/sched_inval.c creates
+** and prunes it) every flush of a series adds the time ranges it wrote.  NULL
+** when the table has no log (or on OOM, which the flush then reports). */
+static sqlite3_stmt *wlogPrepare(TsTable *p, int *pRc){
+  sqlite3_stmt *pStmt = 0;
+  char *zLog = sqlite3_mprintf("%s_wlog", p->zName);
+  if( zLog==0 ){ *pRc = SQLITE_NOMEM; return 0; }
+  if( sqlite3_table_column_metadata(p->db, p->zDb, zLog, 0, 0, 0, 0, 0, 0)==SQLITE_OK ){
+    char *zSql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w\"(sid, tmin, tmax) VALUES(?1,?2,?3)",
+                                 p->zDb, zLog);
+    if( zSql==0 ) *pRc = SQLITE_NOMEM;
+    else if( sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0)!=SQLITE_OK ){
+      tsTabErr(p, "timeseries %s: write log: %s", p->zName, sqlite3_errmsg(p->db));
+      *pRc = sqlite3_errcode(p->db);
+    }
+    sqlite3_free(zSql);
+  }
+  sqlite3_free(zLog);
+  return pStmt;
+}
+
+/* Log the rows of pending buffer pP (series iSid) about to be flushed: in
+** time order, cut at their TS_WLOG_RANGES-1 widest gaps of at least
+** TS_WLOG_GAP, so a few late rows spread over a month log a few short
+** ranges, not the month, while rows written in order log one range (a
+** schedule fires at most once a minute: a shorter gap separates no two
+** instances). */
+#define TS_WLOG_RANGES 16
+#define TS_WLOG_GAP    (60*(sqlite3_int64)1000000000)
+static int wlogNote(TsTable *p, sqlite3_stmt *pLog, sqlite3_int64 iSid, const TsPend *pP){
+  const int *o = pP->aOrder;
+  int aCut[TS_WLOG_RANGES-1];        /* row i starts a new range */
+  int nCut = 0, i, j, iStart = 0, rc = SQLITE_OK;
+  for(i=1; i<pP->nRow; i++){
+    sqlite3_int64 g = pP->aTime[o[i]] - pP->aTime[o[i-1]];
+    int iMin = 0;
+    if( g<TS_WLOG_GAP ) continue;
+    if( nCut<TS_WLOG_RANGES-1 ){ aCut[nCut++] = i; continue; }
+    for(j=1; j<nCut; j++){
+      if( pP->aTime[o[aCut[j]]] - pP->aTime[o[aCut[j]-1]]
+        < pP->aTime[o[aCut[iMin]]] - pP->aTime[o[aCut[iMin]-1]] ) iMin = j;
+    }
+    if( g > pP->aTime[o[aCut[iMin]]] - pP->aTime[o[aCut[iMin]-1]] ) aCut[iMin] = i;
+  }
+  for(i=1; i<nCut; i++){             /* cuts in row order */
+    int x = aCut[i];
+    for(j=i; j>0 && aCut[j-1]>x; j--) aCut[j] = aCut[j-1];
+    aCut[j] = x;
+  }
+  for(i=0; rc==SQLITE_OK && i<=nCut; i++){
+    int iEnd = i<nCut ? aCut[i] : pP->nRow;
+    sqlite3_bind_int64(pLog, 1, iSid);
+    sqlite3_bind_int64(pLog, 2, pP->aTime[o[iStart]]);
+    sqlite3_bind_int64(pLog, 3, pP->aTime[o[iEnd-1]]);
+    rc = tsTabStepDone(p, pLog);
+    iStart = iEnd;
+  }
+  return rc;
+}
+
 /* Flush every pending row of the table.  On error the rows of the series
 ** not yet flushed stay pending (the caller's statement or commit fails). */
 int tsTabFlushAll(TsTable *p){
   int rc = SQLITE_OK;
   sqlite3_int64 iLastRowid;
+  sqlite3_stmt *pLog;
   if( p->pPendFirst==0 ) return SQLITE_OK;
   iLastRowid = sqlite3_last_insert_rowid(p->db);
   p->iFlushGen++;
+  pLog = wlogPrepare(p, &rc);
   while( rc==SQLITE_OK && p->pPendFirst ){
     TsSeries *pS = p->pPendFirst;
-    rc = flushSeries(p, pS);
+    TsPend *pP = pS->pPend;
+    if( pLog && pP && pP->nRow ) rc = wlogNote(p, pLog, pS->iId, pP);
+    if( rc==SQLITE_OK ) rc = flushSeries(p, pS);
     if( rc==SQLITE_OK ){
       p->pPendFirst = pS->pPendNext;
       pS->pPendNext = 0;
@@ -517,6 +582,7 @@ int tsTabFlushAll(TsTable *p){
       tsTabSeriesUnref(p, pS);
     }
   }
+  sqlite3_finalize(pLog);
   if( p->pPendFirst==0 ) p->nPendBytes = 0;
   sqlite3_set_last_insert_rowid(p->db, iLastRowid);
   if( rc!=SQLITE_OK ) p->rcFlush = rc;
@@ -774,6 +840,10 @@ static int decide(int bEqual, sqlite3_int64 iOld, sqlite3_int64 iNew, int eConfl
   return TS_ACT_REJECT;
 }
 
+static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
+                       const char *const *azDim, const int *anDim, const char *zMName,
+                       int nMName, int eConflict);
+
 static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid){
   TsTable *p = ((TsVtab*)pVtab)->pTab;
   const char *azDim[TS_MAX_DIMS];
@@ -787,7 +857,6 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
   int rc = SQLITE_OK, i, nNonNull = 0;
   int eConflict = sqlite3_vtab_on_conflict(p->db);
   sqlite3_value **aCol = &argv[2];
-  TsSeries *pS = 0;
 
   *pRowid = 0;
   if( argc==1 ){
@@ -901,6 +970,30 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
     }
   }
 
+  if( rc==SQLITE_OK ) rc = writeStaged(p, t, iVersion, azDim, anDim, zMName, nMName, eConflict);
+
+  for(i=0; i<nDup; i++) sqlite3_value_free(apDup[i]);
+  for(i=0; i<p->s.nMeas; i++){
+    if( apMeasDup[i] ){
+      sqlite3_value_free(apMeasDup[i]);
+      apMeasDup[i] = 0;
+    }
+  }
+  return rc;
+}
+
+/*
+** The write rules for a converted row whose measures are staged in
+** p->aStNull/aStNum/azStText/anStText: write window, partition key, the
+** series, Timestream's duplicate/version rules, the pending buffer (shared
+** by xUpdate and tsWriteBatch).  A rejection sets the handle's message.
+*/
+static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
+                       const char *const *azDim, const int *anDim, const char *zMName,
+                       int nMName, int eConflict){
+  TsSeries *pS = 0;
+  int rc = SQLITE_OK;
+
   /* Records Timestream would reject (write window, partition key): the
   ** conflict clause applies (OR IGNORE skips them). */
   if( rc==SQLITE_OK ){
@@ -1013,16 +1106,155 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
   }
 
 done:
-  for(i=0; i<nDup; i++) sqlite3_value_free(apDup[i]);
-  for(i=0; i<p->s.nMeas; i++){
-    if( apMeasDup[i] ){
-      sqlite3_value_free(apMeasDup[i]);
-      apMeasDup[i] = 0;
-    }
-  }
   return rc;
 }
 
 int tsWriteUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid){
   return tsTabVtabRc(pVtab, tsUpdateImpl(pVtab, argc, argv, pRowid));
+}
+
+/**************************************************************************
+** Bulk writes through the handle (batch load): table.h describes the
+** contract.  The values arrive converted, so only their checks remain; the
+** rules after conversion are writeStaged's, the same as xUpdate's.
+*/
+
+/* Stage measure iMeas from a bulk value, with xUpdate's checks and
+** messages. */
+static int stageValue(TsTable *p, int iMeas, const TsWriteVal *v){
+  int eType = p->s.aMeasType[iMeas];
+  const char *zCol = p->s.azMeas[iMeas], *zType;
+  p->aStNull[iMeas] = 0;
+  p->aStNum[iMeas] = 0;
+  if( v->eType==SQLITE_INTEGER && eType==TS_TYPE_BIGINT ){   /* the common case */
+    p->aStNum[iMeas] = v->i;
+    return SQLITE_OK;
+  }
+  zType = tsChunkTypeName(eType);
+  switch( v->eType ){
+    case SQLITE_NULL:
+      p->aStNull[iMeas] = 1;
+      return SQLITE_OK;
+    case SQLITE_INTEGER:
+      if( eType==TS_TYPE_BIGINT ){ p->aStNum[iMeas] = v->i; return SQLITE_OK; }
+      if( eType==TS_TYPE_DOUBLE ){
+        double r = (double)v->i;
+        memcpy(&p->aStNum[iMeas], &r, sizeof(r));
+        return SQLITE_OK;
+      }
+      if( eType==TS_TYPE_BOOLEAN && (v->i==0 || v->i==1) ){ p->aStNum[iMeas] = v->i; return SQLITE_OK; }
+      if( eType==TS_TYPE_TIMESTAMP && v->i>=0 ){ p->aStNum[iMeas] = v->i; return SQLITE_OK; }
+      tsTabErr(p, "timeseries %s: column %s (%s): INTEGER %lld is not a %s value",
+               p->zName, zCol, zType, v->i, zType);
+      return SQLITE_MISMATCH;
+    case SQLITE_FLOAT:
+      if( eType==TS_TYPE_DOUBLE ){
+        if( !isfinite(v->r) ){
+          tsTabErr(p, "timeseries %s: column %s (DOUBLE): NaN and Infinity cannot be "
+                    "stored", p->zName, zCol);
+          return SQLITE_MISMATCH;
+        }
+        memcpy(&p->aStNum[iMeas], &v->r, sizeof(v->r));
+        return SQLITE_OK;
+      }
+      tsTabErr(p, "timeseries %s: column %s (%s): REAL %!.15g is not a %s value",
+               p->zName, zCol, zType, v->r, zType);
+      return SQLITE_MISMATCH;
+    case SQLITE_TEXT:
+      if( eType==TS_TYPE_VARCHAR ){
+        if( v->n>TS_MAX_VALUE_BYTES ){
+          tsTabErr(p, "timeseries %s: column %s (VARCHAR): value is %d bytes, the limit "
+                    "is %d", p->zName, zCol, v->n, TS_MAX_VALUE_BYTES);
+          return SQLITE_TOOBIG;
+        }
+        p->azStText[iMeas] = v->z;
+        p->anStText[iMeas] = v->n;
+        return SQLITE_OK;
+      }
+      tsTabErr(p, "timeseries %s: column %s (%s): expected a %s value, got TEXT",
+               p->zName, zCol, zType, zType);
+      return SQLITE_MISMATCH;
+  }
+  tsTabErr(p, "timeseries %s: column %s (%s): unknown value kind %d", p->zName, zCol, zType,
+           v->eType);
+  return SQLITE_MISMATCH;
+}
+
+/* One bulk record: its checks, then writeStaged (conflict clause ABORT). */
+static int writeRec(TsTable *p, const TsWriteRec *r){
+  const char *zMName = r->zMName;
+  int nMName = r->nMName, i, nNonNull = 0, rc;
+  if( p->rcFlush ){
+    tsTabErr(p, "timeseries %s: an earlier flush of this transaction failed; roll it back",
+              p->zName);
+    return p->rcFlush;
+  }
+  for(i=0; i<p->s.nDim; i++){
+    if( r->azDim[i] && r->anDim[i]>TS_MAX_VALUE_BYTES ){
+      tsTabErr(p, "timeseries %s: dimension %s: value is %d bytes, the limit is %d",
+                p->zName, p->s.azDim[i], r->anDim[i], TS_MAX_VALUE_BYTES);
+      return SQLITE_TOOBIG;
+    }
+    if( r->azDim[i] ){
+      rc = keyValueNulCheck(p, "dimension ", p->s.azDim[i], r->azDim[i], r->anDim[i]);
+      if( rc ) return rc;
+    }
+  }
+  if( zMName==0 ){
+    zMName = p->s.zMeasureName;
+    nMName = (int)strlen(zMName);
+  }else if( nMName==0 || nMName>TS_MAX_MNAME_BYTES ){
+    tsTabErr(p, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
+              p->zName, TS_MAX_MNAME_BYTES, nMName);
+    return SQLITE_TOOBIG;
+  }else{
+    rc = keyValueNulCheck(p, "measure_name", "", zMName, nMName);
+    if( rc ) return rc;
+  }
+  for(i=0; i<p->s.nMeas; i++){
+    rc = stageValue(p, i, &r->aMeas[i]);
+    if( rc ) return rc;
+    if( !p->aStNull[i] ) nNonNull++;
+  }
+  if( nNonNull==0 ){
+    tsTabErr(p, "timeseries %s: a record needs at least one non-NULL measure", p->zName);
+    return SQLITE_CONSTRAINT;
+  }
+  if( r->iVersion<1 ){
+    tsTabErr(p, "timeseries %s: column version: expected an INTEGER >= 1, got INTEGER %lld",
+              p->zName, r->iVersion);
+    return SQLITE_MISMATCH;
+  }
+  return writeStaged(p, r->t, r->iVersion, r->azDim, r->anDim, zMName, nMName, SQLITE_ABORT);
+}
+
+void tsWriteBatchBegin(TsTable *pTab){
+  pTab->bTxnChecked = 0;
+}
+
+int tsWriteBatch(TsTable *pTab, int nRec, const TsWriteRec *aRec, int *pnDone, char **pzErr){
+  int i, rc = SQLITE_OK;
+  for(i=0; i<nRec; i++){
+    rc = writeRec(pTab, &aRec[i]);
+    if( rc ) break;
+  }
+  *pnDone = i;
+  if( rc ){
+    sqlite3_free(*pzErr);
+    *pzErr = pTab->zErrMsg ? pTab->zErrMsg : sqlite3_mprintf("%s", sqlite3_errstr(rc));
+    pTab->zErrMsg = 0;
+  }else if( pTab->zErrMsg ){
+    sqlite3_free(pTab->zErrMsg);
+    pTab->zErrMsg = 0;
+  }
+  return rc;
+}
+
+void tsWriteBatchRollback(TsTable *pTab){
+  tsWritePendDiscardAll(pTab);
+  tsTabCacheClear(pTab);
+  tsMemLookClear(pTab);
+  pTab->iFlushGen++;
+  pTab->rcFlush = SQLITE_OK;
+  pTab->bTxnChecked = 0;
 }
