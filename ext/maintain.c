@@ -25,6 +25,7 @@
 #include "bloom.h"
 #include "objstore.h"
 #include "storeopt.h"
+#include "tablestore.h"
 #include "jsonw.h"
 #include "tstime.h"
 #include <errno.h>
@@ -105,19 +106,18 @@ static int mtParseInterval(const char *z, int64_t *pv){
   return tsIntervalParse(z, -1, pv)!=TS_TIME_OK;
 }
 
-/* From <t>_config: the writer id stored by an earlier pass (cold.writer_id),
-** and the options encryption / kms_key, which the CREATE option table does
-** not carry yet (the handle's schema has no field for them). */
+/* From <t>_config: the writer id stored by an earlier pass (cold.writer_id).
+** (encryption / kms_key are table options: p->s.) */
 static void mtConfigLoad(MtRun *p){
   sqlite3_stmt *pStmt = tsOpPrepare(&p->op, "SELECT k, v FROM \"%w\".\"%w_config\""
-                                     " WHERE k IN ('cold.writer_id', 'encryption', 'kms_key')",
+                                     " WHERE k='cold.writer_id'",
                                   p->zDb, p->zTab);
   while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zK = (const char*)sqlite3_column_text(pStmt, 0);
     const char *zV = (const char*)sqlite3_column_text(pStmt, 1);
     char **pz;
     if( zK==0 || zV==0 ) continue;
-    pz = zK[0]=='c' ? &p->zWriter : zK[0]=='e' ? &p->zEnc : &p->zKmsKey;
+    pz = &p->zWriter;
     sqlite3_free(*pz);
     *pz = sqlite3_mprintf("%s", zV);
     if( *pz==0 ) tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
@@ -274,11 +274,11 @@ static void mtStoreOpen(MtRun *p){
     const char *azV[6];
     int i;
     azV[0] = p->s->zStorage; azV[1] = p->s->zS3Endpoint; azV[2] = p->s->zS3Region;
-    azV[3] = p->s->zS3UrlStyle; azV[4] = p->zEnc; azV[5] = p->zKmsKey;
+    azV[3] = p->s->zS3UrlStyle; azV[4] = p->s->zEncryption; azV[5] = p->s->zKmsKey;
     for(i=0; i<6; i++){
       if( azV[i] && tsStoreOptCheck(azK[i], azV[i], &zObjErr) ) break;
     }
-    if( i==6 ) tsStoreOptFinish(p->s->zStorage, p->zEnc, p->zKmsKey, &zObjErr);
+    if( i==6 ) tsStoreOptFinish(p->s->zStorage, p->s->zEncryption, p->s->zKmsKey, &zObjErr);
     if( zObjErr ){
       tsOpErr(&p->op, SQLITE_ERROR, "ts_maintain %s: %s", p->zTab, zObjErr);
       free(zObjErr);
@@ -298,10 +298,7 @@ static void mtStoreOpen(MtRun *p){
     zUri = sqlite3_mprintf("file://%s.tslite", zFile);
   }
   if( zUri==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
-  cfg.zEndpoint = p->s->zS3Endpoint;
-  cfg.zRegion = p->s->zS3Region;
-  cfg.zUrlStyle = p->s->zS3UrlStyle;
-  if( cfg.zEndpoint && strncmp(cfg.zEndpoint, "http://", 7)==0 ) cfg.bAllowHttp = 1;
+  tsTableStoreConfig(p->s, &cfg);
   if( tsObjOpen(zUri, &cfg, &p->pStore, &zObjErr)!=TS_OBJ_OK ){
     tsOpErr(&p->op, SQLITE_ERROR, "ts_maintain %s: cannot open storage '%s': %s", p->zTab, zUri,
           zObjErr ? zObjErr : "unknown error");
@@ -1059,8 +1056,6 @@ static void mtTable(MtRun *p, TsJsonW *pJw){
 
 static void mtRunClear(MtRun *p){
   sqlite3_free(p->zWriter);
-  sqlite3_free(p->zEnc);
-  sqlite3_free(p->zKmsKey);
   sqlite3_free(p->zHolder);
   sqlite3_free(p->zBusy);
   tsObjClose(p->pStore);

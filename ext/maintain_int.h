@@ -75,8 +75,6 @@ struct MtRun {
   const char *zDb;                   /* tsTableDb(pTab) */
   const char *zTab;                  /* tsTableName(pTab) */
   char *zWriter;                     /* writer id */
-  char *zEnc;                        /* option encryption or NULL (owned) */
-  char *zKmsKey;                     /* option kms_key or NULL (owned) */
   char *zHolder;                     /* lease holder string */
   TsObjStore *pStore;
   int64_t iNow, iBound, iExpire, iGrace;

@@ -24,6 +24,7 @@
 */
 #include "tslite.h"
 #include "table.h"
+#include "cold_cache.h"
 #include "chunk.h"
 #include "jsonw.h"
 #include "civil.h"
@@ -769,6 +770,7 @@ static void statsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     tsJwKey(&w, "bytes_per_value");
     tsJwRaw(&w, zNum, strlen(zNum));
     tsJwObjEnd(&w);
+    tsColdStatsJson(pTab, &w);
     tsJwObjEnd(&w);
     if( tsJwError(&w) || b.bErr ){
       sqlite3_result_error_nomem(ctx);

@@ -87,6 +87,7 @@ struct S3Store {
   int nListPage;         /* max-keys per ListObjectsV2 page */
   char *zHeadKey;        /* key of the last xHead answer; owned */
   char zHeadEtag[256];   /* etag of the last xHead answer */
+  char zGetEtag[256];    /* etag of the last successful GetObject (xLastGetEtag) */
   int bTrace;            /* TSLITE_S3_TRACE=1: requests and error bodies to stderr */
   char zCurlErr[CURL_ERROR_SIZE];
 };
@@ -715,9 +716,14 @@ static int s3Get(TsObjStore *pBase, const char *zKey, int64_t iOff, int64_t nLen
     }
   }
   if( rc!=TS_OBJ_OK ) pOut->n = n0;
+  else stripQuotes(c.zEtag, p->zGetEtag, sizeof(p->zGetEtag));
   callFree(&c);
   free(zFull);
   return rc;
+}
+
+static const char *s3LastGetEtag(TsObjStore *pBase){
+  return ((S3Store*)pBase)->zGetEtag;
 }
 
 static int s3Delete(TsObjStore *pBase, const char *zKey, char **pzErr){
@@ -1287,7 +1293,8 @@ static void s3Close(TsObjStore *pBase){
 
 static const TsObjMethods s3Methods = {
   "s3", s3Close, s3Put, s3Get, s3Head, s3Delete, s3Copy, s3List,
-  s3WriterOpen, s3WriterWrite, s3WriterFinish, s3WriterAbort, s3DeleteMany, s3CopyFrom
+  s3WriterOpen, s3WriterWrite, s3WriterFinish, s3WriterAbort, s3DeleteMany, s3CopyFrom,
+  s3LastGetEtag
 };
 
 static int validBucket(const char *z){

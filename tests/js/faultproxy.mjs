@@ -18,7 +18,8 @@
 //     count: how many matching requests to affect (-1 = all, default 1;
 //       for 'random' the number of faults injected at most)
 //     method / query: only requests with this method / whose URL contains it
-//   /stats -> {requests, faulted, connections, byMode, last}
+//   /stats -> {requests, faulted, connections, byMode, last, methods}
+//             (methods: requests per method, LIST = a GET with list-type=)
 //   /log   -> every request since the last /log (then cleared):
 //             [{method, url, sse, kms, signed}] (sse/kms: the
 //             x-amz-server-side-encryption[-aws-kms-key-id] headers or null;
@@ -71,6 +72,9 @@ export async function serveFaultProxy(upstreamPort) {
     req.on('data', (d) => chunks.push(d));
     req.on('end', () => {
       stats.requests++;
+      const m = req.method === 'GET' && /[?&]list-type=/.test(req.url) ? 'LIST' : req.method;
+      stats.methods = stats.methods || {};
+      stats.methods[m] = (stats.methods[m] || 0) + 1;
       stats.last = { method: req.method, url: req.url, headers: req.headers };
       if (log.length < 100000) {
         log.push({ method: req.method, url: req.url,

@@ -31,6 +31,9 @@
 //                                  // Authorization header's SignedHeaders list
 //   await s3.stop();               // kills the server process, removes its directory
 //
+// stats() also has methods = {GET: n, HEAD: n, LIST: n, PUT: n, ...}, requests per method
+// (LIST: a GET with list-type=, ListObjectsV2), once a request came through the proxy.
+//
 // The server runs in a child node process (this file with --serve), so a
 // test may block in spawnSync (sqlite3) while the server keeps answering.
 // NODE_OPTIONS=--openssl-legacy-provider is set for it: s3rver encrypts
