@@ -133,6 +133,7 @@ static void scenario(const char *zLabel, const char *zGrace){
     z = q1(dbB, "SELECT count(*) FROM cpu_objects");
     snprintf(zName, sizeof zName, "%s: retired objects stay in the store", zLabel);
     TT_EQ_I64(zName, countParquet(zStore), atoi(z) + nRetired);
+    free(z);
     snprintf(zName, sizeof zName, "%s: every compaction input is recorded as retired", zLabel);
     TT_CHECK(zName, nRetired>=2);
     /* A pass within the grace keeps them; one with a grace of 0 deletes them. */
