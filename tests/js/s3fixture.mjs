@@ -24,9 +24,6 @@
 //                                  // last = {method, url, headers} of the latest request
 //   await s3.stop();               // kills the server process, removes its directory
 //
-// stats() also has methods = {GET: n, HEAD: n, LIST: n, PUT: n, ...}, requests per method
-// (LIST: a GET with list-type=, ListObjectsV2), once a request came through the proxy.
-//
 // The server runs in a child node process (this file with --serve), so a
 // test may block in spawnSync (sqlite3) while the server keeps answering.
 // NODE_OPTIONS=--openssl-legacy-provider is set for it: s3rver encrypts
@@ -118,9 +115,6 @@ async function serve(dir, bucket, withProxy) {
     req.on('data', (d) => chunks.push(d));
     req.on('end', () => {
       stats.requests++;
-      const m = req.method === 'GET' && /[?&]list-type=/.test(req.url) ? 'LIST' : req.method;
-      stats.methods = stats.methods || {};
-      stats.methods[m] = (stats.methods[m] || 0) + 1;
       stats.last = { method: req.method, url: req.url, headers: req.headers };
       const body = Buffer.concat(chunks);
       let mode = 'pass';
