@@ -41,6 +41,7 @@
 #include "coldscan.h"
 #include "parquet.h"
 #include "objstore.h"
+#include "tablestore.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,37 +128,43 @@ struct ColdBlock {
 /**************************************************************************
 ** Store and ranged reads.
 */
-static int coldStoreOpen(ColdSource *p){
-  TsTable *pTab = p->base.pTab;
+int tsTableColdStore(TsTable *pTab, TsObjStore **ppStore, char **pzErr){
   const TsTableSchema *s = &pTab->pub;
   TsObjConfig cfg;
   char *zUri = 0, *zErr = 0;
   int rc = SQLITE_OK;
-  if( p->pStore ) return SQLITE_OK;
+  *ppStore = 0;
   memset(&cfg, 0, sizeof(cfg));
   if( s->zStorage ){
     zUri = sqlite3_mprintf("%s", s->zStorage);
   }else{
     const char *zFile = sqlite3_db_filename(pTab->db, pTab->zDb);
     if( zFile==0 || zFile[0]==0 ){
-      tsTabErr(pTab, "timeseries %s: the manifest lists cold objects but the database has no "
+      tsErrSet(pzErr, "timeseries %s: the manifest lists cold objects but the database has no "
                "storage directory (in memory or temporary, and no storage option)", pTab->zName);
       return SQLITE_ERROR;
     }
     zUri = sqlite3_mprintf("file://%s.tslite", zFile);
   }
   if( zUri==0 ) return SQLITE_NOMEM;
-  cfg.zEndpoint = s->zS3Endpoint;
-  cfg.zRegion = s->zS3Region;
-  cfg.zUrlStyle = s->zS3UrlStyle;
-  if( cfg.zEndpoint && strncmp(cfg.zEndpoint, "http://", 7)==0 ) cfg.bAllowHttp = 1;
-  if( tsObjOpen(zUri, &cfg, &p->pStore, &zErr)!=TS_OBJ_OK ){
-    tsTabErr(pTab, "timeseries %s: cannot open storage '%s': %s", pTab->zName, zUri,
+  tsTableStoreConfig(s, &cfg);
+  if( tsObjOpen(zUri, &cfg, ppStore, &zErr)!=TS_OBJ_OK ){
+    tsErrSet(pzErr, "timeseries %s: cannot open storage '%s': %s", pTab->zName, zUri,
              zErr ? zErr : "unknown error");
     rc = SQLITE_ERROR;
   }
   free(zErr);
   sqlite3_free(zUri);
+  return rc;
+}
+
+static int coldStoreOpen(ColdSource *p){
+  char *zErr = 0;
+  int rc;
+  if( p->pStore ) return SQLITE_OK;
+  rc = tsTableColdStore(p->base.pTab, &p->pStore, &zErr);
+  if( rc && zErr ) tsTabErr(p->base.pTab, "%s", zErr);
+  sqlite3_free(zErr);
   return rc;
 }
 

@@ -55,6 +55,7 @@ struct TsObjStore {
   TsObjCrypt *pCrypt;      /* client-side encryption state, or NULL; owned */
   char *zRoot;             /* the URI the store was opened on, no trailing '/',
                            ** for messages; owned by objstore.c */
+  int eCse;                /* TsObjConfig.eCse as opened (TS_OBJ_CSE_*) */
 };
 
 struct TsObjWriter {

@@ -228,6 +228,16 @@ static size_t onRead(char *a, size_t sz, size_t nm, void *pArg){
   return n;
 }
 
+/* CURLOPT_SEEKFUNCTION: curl rewinds the body when it resends a request
+** inside one perform (a reused connection found dead mid-send); without it
+** that is CURLE_SEND_FAIL_REWIND, which no retry repairs. */
+static int onSeek(void *pArg, curl_off_t iOff, int eOrigin){
+  S3Call *c = (S3Call*)pArg;
+  if( eOrigin!=SEEK_SET || iOff<0 || (size_t)iOff>c->nBody ) return CURL_SEEKFUNC_CANTSEEK;
+  c->nUpOff = (size_t)iOff;
+  return CURL_SEEKFUNC_OK;
+}
+
 /* ---- the request loop ---- */
 
 /* TSLITE_S3_TRACE: print an error body to stderr, with the text of the
@@ -431,6 +441,8 @@ static int s3Perform(S3Store *p, S3Call *c, const char *zMsgKey, char **pzErr){
       curl_easy_setopt(p->curl, CURLOPT_UPLOAD, 1L);
       curl_easy_setopt(p->curl, CURLOPT_READFUNCTION, onRead);
       curl_easy_setopt(p->curl, CURLOPT_READDATA, c);
+      curl_easy_setopt(p->curl, CURLOPT_SEEKFUNCTION, onSeek);
+      curl_easy_setopt(p->curl, CURLOPT_SEEKDATA, c);
       curl_easy_setopt(p->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->nBody);
     }else if( strcmp(c->zMethod, "POST")==0 ){
       curl_easy_setopt(p->curl, CURLOPT_POST, 1L);
