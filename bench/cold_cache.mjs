@@ -7,13 +7,13 @@
 //
 // Four copies of one table (hosts as partition key, one row per 30 s per
 // host, everything but the last hour tiered by ts_maintain): storage on
-// file://, and on s3rver (behind tests/js/s3fixture.mjs's counting proxy)
+// file://, and on s3rver (behind tests/js/cold_cache_proxy.mjs's counting proxy)
 // with a warm cache, with a cold cache (its directory removed before each
 // run) and with cold_cache = '0'.  Each figure is the median wall time of 5
 // runs of a fresh sqlite3 process, minus the median of `SELECT 1` (start-up
 // and .load).  Wall time, because S3 latency is the point; the machine may
 // be shared, so the load average is printed with the table.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { startS3 } = await import(path.join(ROOT, 'tests/js/s3fixture.mjs'));
+const { startCountingProxy } = await import(path.join(ROOT, 'tests/js/cold_cache_proxy.mjs'));
 const B = process.env.BENCH_BUILD || 'build';
 const EXT = path.resolve(ROOT, B, 'tslite');
 const quick = process.env.BENCH_QUICK === '1';
@@ -30,17 +31,24 @@ const T0 = 1714521600000000000n;
 const TEND = T0 + BigInt(N) * 30000000000n;
 const NOW = `.output /dev/null\nSELECT ts_debug_set_now(${TEND + 3600000000000n});\n.output stdout\n`;
 
-const s3 = await startS3({ bucket: 'bench', proxy: true });
+const s3 = await startS3({ bucket: 'bench' });
+const px = await startCountingProxy(s3.endpoint);
+const ENV = { ...s3.env, AWS_ENDPOINT_URL_S3: px.endpoint };
 const W = fs.mkdtempSync(path.join(os.tmpdir(), 'tslite-coldcache-bench-'));
-const sq = (db, sql, env = {}) => {
+// One sqlite3 process (spawned, not spawnSync: the counting proxy runs in
+// this process's event loop): its stdout and wall ms.
+const sq = (db, sql) => new Promise((resolve, reject) => {
   const t = process.hrtime.bigint();
-  const r = spawnSync('sqlite3', ['-bail', '-cmd', `.load ${EXT}`, db], {
-    input: NOW + sql, encoding: 'utf8', env: { ...process.env, ...s3.proxyEnv, ...env }, maxBuffer: 1 << 26,
+  const p = spawn('sqlite3', ['-bail', '-cmd', `.load ${EXT}`, db], { env: { ...process.env, ...ENV } });
+  let out = '', err = '';
+  p.stdout.on('data', (d) => { out += d; });
+  p.stderr.on('data', (d) => { err += d; });
+  p.on('close', (status) => {
+    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    if (status !== 0) reject(new Error(`${db}: ${err}`)); else resolve({ out, ms });
   });
-  const ms = Number(process.hrtime.bigint() - t) / 1e6;
-  if (r.status !== 0) throw new Error(`${db}: ${r.stderr}`);
-  return { out: r.stdout, ms };
-};
+  p.stdin.end(NOW + sql);
+});
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 const CONFIGS = [
@@ -53,7 +61,7 @@ for (const c of CONFIGS) {
   c.db = path.join(W, `${c.name}.db`);
   const opts = [c.storage ? `storage = '${c.storage}'` : null, c.cache ? `cold_cache = '${c.cache}'` : null]
     .filter(Boolean).map((o) => `, ${o}`).join('');
-  sq(c.db, `CREATE VIRTUAL TABLE cpu USING timeseries(host DIMENSION, region DIMENSION, v DOUBLE, n BIGINT,
+  await sq(c.db, `CREATE VIRTUAL TABLE cpu USING timeseries(host DIMENSION, region DIMENSION, v DOUBLE, n BIGINT,
       memory_retention = '1h', magnetic_writes = true, partition_key = 'host'${opts});
     WITH RECURSIVE r(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM r WHERE i<${N - 1}),
       h(k) AS (SELECT 0 UNION ALL SELECT k+1 FROM h WHERE k<${S - 1})
@@ -61,7 +69,7 @@ for (const c of CONFIGS) {
       SELECT ${T0} + i*30000000000, 'host_'||k, 'r'||(k%5), (i%1000)*0.25, i*k FROM r, h;
     SELECT ts_maintain('cpu');`);
 }
-const objs = sq(CONFIGS[0].db, 'SELECT count(*), total(nbyte) FROM cpu_objects;').out.trim();
+const objs = (await sq(CONFIGS[0].db, 'SELECT count(*), total(nbyte) FROM cpu_objects;')).out.trim();
 const MID = T0 + BigInt(N) * 15000000000n;
 const QUERIES = [
   ['full scan: count, sum', 'SELECT count(*), sum(v), sum(n) FROM cpu'],
@@ -71,28 +79,29 @@ const QUERIES = [
   ['all series, 1 h range', `SELECT count(*), sum(v) FROM cpu WHERE time BETWEEN ${MID} AND ${MID + 3600000000000n}`],
   ['GROUP BY host, 1 h bins', "SELECT count(*) FROM (SELECT host, bin(time,'1h'), avg(v) FROM cpu GROUP BY 1, 2)"],
 ];
-const base = median([1, 2, 3, 4, 5].map(() => sq(CONFIGS[0].db, 'SELECT 1;').ms));
+const baseTs = [];
+for (let i = 0; i < 5; i++) baseTs.push((await sq(CONFIGS[0].db, 'SELECT 1;')).ms);
+const base = median(baseTs);
 const rows = [];
 for (const [name, sql] of QUERIES) {
   const row = { name };
   let check = null;
   for (const c of CONFIGS) {
     const cacheDir = `${c.db}.tslite-cache`;
-    const out = sq(c.db, `${sql};`).out;            // warms the warm cache
+    const out = (await sq(c.db, `${sql};`)).out;    // warms the warm cache
     if (check === null) check = out; else if (out !== check) throw new Error(`${c.name}: ${name}: ${out} != ${check}`);
     const ts = [];
     let gets = 0;
     for (let i = 0; i < 5; i++) {
       if (c.clear) fs.rmSync(cacheDir, { recursive: true, force: true });
-      const a = await s3.stats();
-      ts.push(sq(c.db, `${sql};`).ms);
-      const b = await s3.stats();
-      gets += ((b.methods || {}).GET || 0) - ((a.methods || {}).GET || 0);
+      const a = px.counts().GET || 0;
+      ts.push((await sq(c.db, `${sql};`)).ms);
+      gets += (px.counts().GET || 0) - a;
     }
     row[c.name] = Math.max(0, median(ts) - base);
     row[`${c.name}Gets`] = gets / 5;
     if (c.name === 'file') {
-      const st = sq(c.db, `SELECT count(*) FROM (${sql}); SELECT json_extract(ts_stats('cpu'), '$.cold_reads.objects');`).out.trim().split('\n');
+      const st = (await sq(c.db, `SELECT count(*) FROM (${sql}); SELECT json_extract(ts_stats('cpu'), '$.cold_reads.objects');`)).out.trim().split('\n');
       row.objects = st[1];
     }
   }
@@ -108,5 +117,6 @@ for (const r of rows) {
     `${f1(r.s3cold)} | ${f1(r.s3none)} | ${r.s3warmGets} | ${r.s3coldGets} | ${r.s3noneGets} |`);
 }
 console.log(`(wall ms, median of 5 fresh sqlite3 processes minus ${f1(base)} ms start-up; warm/file divides by max(file, 1 ms))`);
+await px.stop();
 await s3.stop();
 fs.rmSync(W, { recursive: true, force: true });

@@ -73,6 +73,7 @@ struct ColdObj {
   sqlite3_int64 iId;         /* manifest id: the block tie order (iSeq) */
   char *zKey;                /* object key (owned) */
   sqlite3_int64 nByte;       /* object size */
+  int iBucket;               /* bucket=<b> of the key, -1 if it has none */
   TsColdObjMeta m;           /* planning facts; pointers into the fields below */
   char *zPkMin, *zPkMax;     /* (owned) */
   unsigned char *aFilter;    /* series filter (owned) */
@@ -524,6 +525,26 @@ static int coldEntMeasure(ColdSource *p, ColdObj *o, ColdEnt *e, int iMeas){
   return SQLITE_OK;
 }
 
+/* The partition bucket of a partition key value (cold-format.md section 1:
+** FNV-1a 32 of the value's bytes, NULL as "", modulo 8): an object whose
+** key names another bucket cannot hold the series, whatever its partition
+** key range and series filter (a Bloom filter) say. */
+static int coldPkBucket(const char *z, int n){
+  uint32_t h = 2166136261u;
+  int i;
+  for(i=0; i<n; i++){ h ^= (unsigned char)z[i]; h *= 16777619u; }
+  return (int)(h % 8);
+}
+
+/* The <b> of ".../bucket=<b>/..." in an object key, -1 if none (0..7). */
+static int coldKeyBucket(const char *zKey){
+  const char *z = zKey ? strstr(zKey, "/bucket=") : 0;
+  int b = 0, n = 0;
+  if( z==0 ) return -1;
+  for(z+=8; *z>='0' && *z<='9' && n<3; z++, n++) b = b*10 + (*z - '0');
+  return n>0 && *z=='/' && b<8 ? b : -1;
+}
+
 /* The partition key value of series pS. */
 static void coldSeriesPk(const ColdSource *p, const TsSeries *pS, const char **pz, int *pn,
                          int *pbNull){
@@ -618,6 +639,7 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
     memset(o, 0, sizeof(*o));
     o->iId = sqlite3_column_int64(pStmt, 0);
     o->zKey = coldColumnDup(pStmt, 1, &n, &rc);
+    o->iBucket = coldKeyBucket(o->zKey);
     o->m.tMin = sqlite3_column_int64(pStmt, 2);
     o->m.tMax = sqlite3_column_int64(pStmt, 3);
     o->nByte = sqlite3_column_int64(pStmt, 4);
@@ -655,11 +677,13 @@ static int coldSeriesRange(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 *pt
   ColdSource *p = (ColdSource*)pSrc;
   uint64_t h = tsColdSeriesHash(pS->aKey, pS->nKey);
   const char *zPk;
-  int nPk, bPkNull, i, bAny = 0;
+  int nPk, bPkNull, i, bAny = 0, iBucket;
   coldSeriesPk(p, pS, &zPk, &nPk, &bPkNull);
+  iBucket = coldPkBucket(zPk, nPk);
   for(i=0; i<p->nObj; i++){
     ColdObj *o = &p->aObj[i];
     if( !tsColdObjMayHoldSeries(&o->m, h, zPk, nPk, bPkNull) ) continue;
+    if( o->iBucket>=0 && o->iBucket!=iBucket ) continue;
     if( !bAny || o->m.tMin<*ptMin ) *ptMin = o->m.tMin;
     if( !bAny || o->m.tMax>*ptMax ) *ptMax = o->m.tMax;
     bAny = 1;
@@ -678,15 +702,17 @@ static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqli
   TsTable *pTab = pSrc->pTab;
   uint64_t h = tsColdSeriesHash(pS->aKey, pS->nKey);
   const char *zPk;
-  int nPk, bPkNull, i, j, rc = SQLITE_OK;
+  int nPk, bPkNull, i, j, rc = SQLITE_OK, iBucket;
   if( lo<p->spec.tLo ) lo = p->spec.tLo;
   if( hi>p->spec.tHi ) hi = p->spec.tHi;
   if( lo>hi ) return SQLITE_OK;
   coldSeriesPk(p, pS, &zPk, &nPk, &bPkNull);
+  iBucket = coldPkBucket(zPk, nPk);
   for(i=0; rc==SQLITE_OK && i<p->nObj; i++){
     ColdObj *o = &p->aObj[i];
     if( o->m.tMax<lo || o->m.tMin>hi ) continue;
     if( !tsColdObjMayHoldSeries(&o->m, h, zPk, nPk, bPkNull) ) continue;
+    if( o->iBucket>=0 && o->iBucket!=iBucket ) continue;
     rc = coldObjOpen(p, o);
     for(j=0; rc==SQLITE_OK && j<o->nRg; j++){
       ColdEnt *e = 0;

@@ -1,6 +1,6 @@
 // cold_cache.test.mjs: the local cache of s3:// cold-object bytes
 // (s3/objcache.c, option cold_cache, ts_stats "cold_cache"), on s3rver
-// behind the counting proxy of s3fixture.mjs:
+// behind a request-counting proxy (cold_cache_proxy.mjs):
 //   - a repeated cold query with a warm cache sends no GET (one HEAD per
 //     object to validate its ETag), and returns the same rows;
 //   - the bound holds (a 1MB cache over ~1.2MB of objects evicts, and the
@@ -15,23 +15,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EXT, check, childEnv, done, eq, sqlite, tmpDir } from './lib.mjs';
 import { startS3 } from './s3fixture.mjs';
+import { startCountingProxy } from './cold_cache_proxy.mjs';
 
 const NOW = ".output /dev/null\nSELECT ts_debug_set_now('2024-05-04T00:30:00Z');\n.output stdout\n";
 const lit = (s) => `'${String(s).replace(/'/g, "''")}'`;
-const s3 = await startS3({ bucket: 'ccache', proxy: true });
-const env = s3.proxyEnv;
+const s3 = await startS3({ bucket: 'ccache' });
+const px = await startCountingProxy(s3.endpoint);
+const env = { ...s3.env, AWS_ENDPOINT_URL_S3: px.endpoint };
 const dir = tmpDir('tslite-coldcache-');
 
-// Run sql on db in a child sqlite3; returns its output and the GET/HEAD
-// /LIST requests the proxy saw meanwhile.
-async function run(db, sql) {
-  const a = await s3.stats();
-  const r = sqlite(db, NOW + sql, { env });
-  const b = await s3.stats();
-  const d = (m) => ((b.methods || {})[m] || 0) - ((a.methods || {})[m] || 0);
-  return { ...r, get: d('GET'), head: d('HEAD'), list: d('LIST') };
-}
-// The same without blocking, for concurrent processes.
+// Run sql on db in a child sqlite3 (not blocking: the proxy answers from
+// this process); the output and the process's requests.
 function runAsync(db, sql) {
   return new Promise((resolve) => {
     const p = spawn('sqlite3', ['-bail', '-cmd', `.load ${EXT}`, db], { env: childEnv(env) });
@@ -41,6 +35,14 @@ function runAsync(db, sql) {
     p.on('close', (status) => resolve({ status, stdout, stderr }));
     p.stdin.end(NOW + sql);
   });
+}
+// The same, with the GET/HEAD/LIST requests the proxy saw meanwhile.
+async function run(db, sql) {
+  const a = px.counts();
+  const r = await runAsync(db, sql);
+  const b = px.counts();
+  const d = (m) => (b[m] || 0) - (a[m] || 0);
+  return { ...r, get: d('GET'), head: d('HEAD'), list: d('LIST') };
 }
 const STATS = (t) => `SELECT json_object('reads', json_extract(ts_stats('${t}'), '$.cold_reads'),
   'cache', json_extract(ts_stats('${t}'), '$.cold_cache'));`;
@@ -223,6 +225,7 @@ eq('cold cache: every read of the repeated query came from the cache',
     rs.map((y) => [y.stdout, y.stderr]), [0, 1].map(() => ['1152|1152\n'.repeat(3), '']));
 }
 
+await px.stop();
 await s3.stop();
 fs.rmSync(dir, { recursive: true, force: true });
 done();

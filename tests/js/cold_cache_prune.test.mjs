@@ -99,6 +99,16 @@ r = tierCount('hi', true, `WITH RECURSIVE d(i) AS (SELECT 0 UNION ALL SELECT i+1
     INSERT INTO vals SELECT 'device-'||i FROM d;`, 1);
 eq('buckets: 100k devices as partition key: one day in 8 objects (one per bucket)', r, '100000\n8|1\n');
 const msHi = Date.now() - t0;
+{
+  const x = sqlite(path.join(dir, 'hi.db'), NOW + `SELECT count(*), sum(v) FROM t WHERE k = 'device-4242';
+    SELECT json_extract(ts_stats('t'), '$.cold_reads.objects');`);
+  eq('buckets: 100k devices: k = one device opens 1 of the 8 objects (series filter inside its bucket)',
+    [x.stdout, x.stderr], ['1|0.0\n1\n', '']);
+  const y = sqlite(path.join(dir, 'hi.db'), NOW + `SELECT count(*) FROM t WHERE k IN ('device-1', 'device-2', 'device-3');
+    SELECT json_extract(ts_stats('t'), '$.cold_reads.objects');`);
+  const nB = new Set(['device-1', 'device-2', 'device-3'].map(fnvBucket)).size;
+  eq(`buckets: 100k devices: k IN (3 devices) opens the ${nB} objects of their buckets`, [y.stdout, y.stderr], [`3\n${nB}\n`, '']);
+}
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-south-1'];
 const nRegionBuckets = new Set(REGIONS.map(fnvBucket)).size;
 r = tierCount('lo', true, `INSERT INTO vals VALUES ${REGIONS.map((x) => `('${x}')`).join(', ')};`, 1440);
