@@ -21,6 +21,7 @@
 */
 #include "source.h"
 #include "scan_util.h"
+#include "jsonw.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -662,6 +663,32 @@ static int seriesMatches(TsCursor *pCur, TsSeries *pS){
   return 1;
 }
 
+/* Report the series constraints of this scan to the environment's scan
+** observer (TsEnv.xScanNote, tslite.h): one [column, [values]] pair per
+** dimension / measure_name set. */
+static int scanNote(TsCursor *pCur, TsTable *p){
+  TsBuf b;
+  TsJsonW jw;
+  int i, j, rc;
+  tsBufInit(&b);
+  tsJwInit(&jw, &b);
+  tsJwArrBegin(&jw);
+  for(i=0; i<pCur->nSet; i++){
+    const TsValSet *pSet = &pCur->aSet[i];
+    tsJwArrBegin(&jw);
+    tsJwStr(&jw, pSet->iDim<0 ? "measure_name" : p->s.azDim[pSet->iDim]);
+    tsJwArrBegin(&jw);
+    for(j=0; j<pSet->nVal; j++) tsJwStrN(&jw, pSet->azVal[j], (size_t)pSet->anVal[j]);
+    tsJwArrEnd(&jw);
+    tsJwArrEnd(&jw);
+  }
+  tsJwArrEnd(&jw);
+  rc = tsJwError(&jw) || b.bErr ? SQLITE_NOMEM
+     : p->pEnv->xScanNote(p->pEnv->pScanNoteArg, p->zDb, p->zName, (const char*)b.a, (int)b.n);
+  tsBufFree(&b);
+  return rc;
+}
+
 /*
 ** xFilter.  The plan comes from tsBestIndexImpl (vtab.c):
 **
@@ -733,6 +760,7 @@ static int tsFilterImpl(sqlite3_vtab_cursor *pCursor, int idxNum, const char *id
       z++;
     }
   }
+  if( rc==SQLITE_OK && p->pEnv->xScanNote ) rc = scanNote(pCur, p);
   /* Retention at scan time: rows older than now - memory_retention -
   ** magnetic_retention are never returned, in either tier, even before
   ** ts_maintain drops them. */

@@ -42,6 +42,10 @@
 **                                           index follows its table's renames)
 **   <t>_objects(...)                        the cold-tier manifest (created
 **                                           here, filled by tiering)
+**   <t>_wlog(seq, sid, tmin, tmax)          the write log: the time range of
+**                                           every series flush (write.c), only
+**                                           while a scheduled query watches
+**                                           the table (ext/sched_inval.c)
 **
 ** Invariants: the chunks of one series have disjoint time ranges [tmin,tmax]
 ** and each record key (series, time) exists at most once, so a series read
@@ -273,7 +277,7 @@ static int tsInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
     p->nRef++;
   }else{
     TsSchema s;
-    rc = tsSchemaParse(&s, argv[2], argc-3, argv+3, pzErr);
+    rc = tsSchemaParse(&s, argv[2], argc-3, argv+3, bCreate, pzErr);
     if( rc ){ sqlite3_free(pV); return rc; }
     p = tsTabNew(pEnv, db, argv[1], argv[2], &s);
     if( p==0 ){ sqlite3_free(pV); return SQLITE_NOMEM; }
