@@ -456,6 +456,8 @@ static void aggReset(AggCursor *p){
     p->bLent = 0;
     p->pRefStmt = p->pRefDesc = p->pBlob = p->pStart = 0;
   }
+  sqlite3_blob_close(p->pHead);
+  p->pHead = 0;
   tsTableRelease(p->pTab);
   p->pTab = 0;
   p->iCur = -1;
@@ -469,6 +471,7 @@ static void aggReset(AggCursor *p){
 static int aggClose(sqlite3_vtab_cursor *pCur){
   AggCursor *p = (AggCursor*)pCur;
   aggReset(p);
+  sqlite3_free(p->aHeadBuf);
   sqlite3_free(p);
   return SQLITE_OK;
 }

@@ -146,6 +146,9 @@ struct AggCursor {
   sqlite3_stmt *pStart;     /* newest chunk start <= the range start; owned */
   int bLent;                /* the four statements above are the vtab's
                             ** apCache (lent, not owned) */
+  sqlite3_blob *pHead;      /* <t>_chunks.data, for header-only reads; owned */
+  unsigned char *aHeadBuf;  /* the header bytes read (owned) */
+  int nHeadBuf;             /* its size */
   int64_t iWidth;           /* bucket width ns, 0 = one bucket per series */
   sqlite3_int64 tLo, tHi;   /* rows aggregated: tLo <= time <= tHi */
   int bDesc;                /* streams walk newest first */

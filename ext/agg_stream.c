@@ -173,26 +173,73 @@ static int checkInfo(AggCursor *p, sqlite3_int64 iId, const TsChunkInfo *pInfo, 
 
 /* Add a whole chunk from its header statistics.  *pbDone is 0 when the
 ** statistics cannot answer (an integer sum not exact): decode instead. */
+/* Read only the header of chunk iId, through incremental blob I/O (a chunk
+** of full-precision doubles is about 100 KB, its header a few hundred
+** bytes): 1 when *pInfo and aStat are set from a format-2 header, 0 when the
+** caller must read the whole blob instead (version 1, whose checksum covers
+** everything; a header that does not check; any blob I/O error). */
+static int chunkHead(AggCursor *p, sqlite3_int64 iId, TsChunkInfo *pInfo, TsChunkStat *aStat,
+                     int nStat){
+  sqlite3 *db = tsTableDbHandle(p->pTab);
+  int rc, n, nHave;
+  if( p->pHead==0 ){
+    char *zTab = sqlite3_mprintf("%s_chunks", tsTableName(p->pTab));
+    if( zTab==0 ) return 0;
+    rc = sqlite3_blob_open(db, tsTableDb(p->pTab), zTab, "data", iId, 0, &p->pHead);
+    sqlite3_free(zTab);
+  }else{
+    rc = sqlite3_blob_reopen(p->pHead, iId);
+  }
+  if( rc ){
+    sqlite3_blob_close(p->pHead);   /* a failed handle is unusable */
+    p->pHead = 0;
+    return 0;
+  }
+  n = sqlite3_blob_bytes(p->pHead);
+  for(nHave = n<512 ? n : 512; ; nHave = nHave*4<n ? nHave*4 : n){
+    if( nHave>p->nHeadBuf ){
+      unsigned char *aNew = sqlite3_realloc64(p->aHeadBuf, (sqlite3_uint64)nHave);
+      if( aNew==0 ) return 0;
+      p->aHeadBuf = aNew;
+      p->nHeadBuf = nHave;
+    }
+    if( sqlite3_blob_read(p->pHead, p->aHeadBuf, nHave, 0)!=SQLITE_OK ) return 0;
+    if( tsChunkInfoGetPrefix(p->aHeadBuf, (size_t)nHave, (size_t)n, pInfo, aStat, nStat)==TS_CHUNK_OK ){
+      return 1;
+    }
+    if( nHave>=n || nHave>=65536 ) return 0;
+  }
+}
+
 static int addWholeChunk(AggCursor *p, AggStream *s, const AggRef *pRef, int *pbDone){
   AggVtab *v = (AggVtab*)p->base.pVtab;
   const unsigned char *a = 0;
-  int n = 0, rc, i;
+  int n = 0, rc = SQLITE_OK, i;
   TsChunkInfo info;
   TsChunkStat aStat[TS_CHUNK_MAX_COLS > 64 ? 64 : TS_CHUNK_MAX_COLS];
   TsChunkStat *pStat = aStat;
   *pbDone = 0;
-  rc = chunkBlob(p, pRef->id, &a, &n);
-  if( rc ) return rc;
   if( v->nMeas>64 ){
     pStat = sqlite3_malloc64(sizeof(TsChunkStat)*(size_t)v->nMeas);
-    if( pStat==0 ){ sqlite3_reset(p->pBlob); return SQLITE_NOMEM; }
+    if( pStat==0 ) return SQLITE_NOMEM;
   }
-  if( tsChunkInfoGet(a, (size_t)n, &info, pStat, v->nMeas)!=TS_CHUNK_OK ){
-    rc = corruptChunk(p, pRef->id, "bad header or checksum");
-  }else{
+  if( chunkHead(p, pRef->id, &info, pStat, v->nMeas) ){
     rc = checkInfo(p, pRef->id, &info, pRef);
+  }else{
+    /* The whole blob (version 1, or the header read failed: this reports
+    ** why). */
+    rc = chunkBlob(p, pRef->id, &a, &n);
+    if( rc ){
+      if( pStat!=aStat ) sqlite3_free(pStat);
+      return rc;
+    }
+    if( tsChunkInfoGet(a, (size_t)n, &info, pStat, v->nMeas)!=TS_CHUNK_OK ){
+      rc = corruptChunk(p, pRef->id, "bad header or checksum");
+    }else{
+      rc = checkInfo(p, pRef->id, &info, pRef);
+    }
+    sqlite3_reset(p->pBlob);
   }
-  sqlite3_reset(p->pBlob);
   if( rc==SQLITE_OK ){
     /* All or nothing: first check that every used integer sum is exact and
     ** that the header has the first/last values wanted (format v2). */

@@ -1519,6 +1519,8 @@ typedef struct Header Header;
 struct Header {
   TsChunkInfo info;
   int iVersion;        /* format version: 1 or 2 */
+  size_t nBlob;        /* size of the whole blob (the reader may hold only
+                       ** a prefix: tsChunkInfoGetPrefix) */
   size_t iTime, nTime; /* time payload offset/length */
   size_t iVer, nVer;   /* version payload */
 };
@@ -1527,7 +1529,7 @@ struct Header {
 /* Parse the fixed part of the header. */
 /* bWhole: check the CRC of the whole blob (always for version 1, whose
 ** header has no checksum of its own). */
-static int headerRead(TsRd *pRd, Header *pH, int bWhole){
+static int headerRead(TsRd *pRd, Header *pH, int bWhole, size_t nBlob){
   const unsigned char *aM;
   uint64_t nRow, nCol, nSpan, nTime, nVer;
   uint32_t crc;
@@ -1537,7 +1539,9 @@ static int headerRead(TsRd *pRd, Header *pH, int bWhole){
    || (aM[3]!=aMagic[3] && aM[3]!=CHUNK_V1) ) return TS_CHUNK_CORRUPT;
   pH->iVersion = aM[3];
   if( tsRdU32le(pRd, &crc) ) return TS_CHUNK_CORRUPT;
-  if( (bWhole || pH->iVersion==CHUNK_V1) && crc!=blobCrc(pRd->a + 8, pRd->n - 8) ){
+  pH->nBlob = nBlob;
+  if( (bWhole || pH->iVersion==CHUNK_V1)
+   && (pRd->n!=nBlob || crc!=blobCrc(pRd->a + 8, pRd->n - 8)) ){
     return TS_CHUNK_CORRUPT;
   }
   if( tsRdVarint(pRd, &nRow) || tsRdVarint(pRd, &nCol) || tsRdZigzag(pRd, &tMin)
@@ -1548,7 +1552,7 @@ static int headerRead(TsRd *pRd, Header *pH, int bWhole){
   if( nRow==1 && nSpan!=0 ) return TS_CHUNK_CORRUPT;
   if( nRow>1 && nSpan==0 ) return TS_CHUNK_CORRUPT;
   if( nSpan > (uint64_t)INT64_MAX - (uint64_t)tMin ) return TS_CHUNK_CORRUPT;
-  if( nTime>pRd->n || nVer>pRd->n ) return TS_CHUNK_CORRUPT;
+  if( nTime>nBlob || nVer>nBlob ) return TS_CHUNK_CORRUPT;
   pH->info.nRow = (int)nRow;
   pH->info.nCol = (int)nCol;
   pH->info.tMin = tMin;
@@ -1614,7 +1618,7 @@ static int colDirRead(TsRd *pRd, const Header *pH, ColDir *pD){
     st->tFirst = (int64_t)((uint64_t)pH->info.tMin + dFirst);
     st->tLast = (int64_t)((uint64_t)pH->info.tMax - dLast);
   }
-  if( tsRdVarint(pRd, &nByte) || nByte>pRd->n ) return TS_CHUNK_CORRUPT;
+  if( tsRdVarint(pRd, &nByte) || nByte>pH->nBlob ) return TS_CHUNK_CORRUPT;
   pD->nByte = (size_t)nByte;
   return TS_CHUNK_OK;
 }
@@ -1648,31 +1652,42 @@ static int layoutCheck(size_t iBody, size_t n, Header *pH, ColDir *aD, int nD){
   return iOff==n ? TS_CHUNK_OK : TS_CHUNK_CORRUPT;
 }
 
-int tsChunkInfoGet(const void *a, size_t n, TsChunkInfo *pInfo,
+/* The header of a blob of nTotal bytes from its first nHave bytes. */
+static int infoGet(const void *a, size_t nHave, size_t nTotal, TsChunkInfo *pInfo,
                    TsChunkStat *aStat, int nStat){
   TsRd rd;
   Header h;
   size_t nSum;
   int rc, i;
   memset(pInfo, 0, sizeof(*pInfo));
-  if( a==0 ) return TS_CHUNK_CORRUPT;
-  tsRdInit(&rd, a, n);
-  rc = headerRead(&rd, &h, 0);
+  if( a==0 || nHave>nTotal ) return TS_CHUNK_CORRUPT;
+  tsRdInit(&rd, a, nHave);
+  rc = headerRead(&rd, &h, 0, nTotal);
   if( rc ) return rc;
   nSum = h.nTime + h.nVer;
   for(i=0; i<h.info.nCol; i++){
     ColDir d;
     rc = colDirRead(&rd, &h, &d);
     if( rc ) return rc;
-    if( d.nByte > n - nSum ) return TS_CHUNK_CORRUPT;
+    if( d.nByte > nTotal - nSum ) return TS_CHUNK_CORRUPT;
     nSum += d.nByte;
     if( aStat && i<nStat ) aStat[i] = d.stat;
   }
   rc = headerCrcRead(&rd, &h);
   if( rc ) return rc;
-  if( nSum!=n - rd.i ) return TS_CHUNK_CORRUPT;
+  if( nSum!=nTotal - rd.i ) return TS_CHUNK_CORRUPT;
   *pInfo = h.info;
   return TS_CHUNK_OK;
+}
+
+int tsChunkInfoGet(const void *a, size_t n, TsChunkInfo *pInfo,
+                   TsChunkStat *aStat, int nStat){
+  return infoGet(a, n, n, pInfo, aStat, nStat);
+}
+
+int tsChunkInfoGetPrefix(const void *a, size_t nHave, size_t nTotal, TsChunkInfo *pInfo,
+                         TsChunkStat *aStat, int nStat){
+  return infoGet(a, nHave, nTotal, pInfo, aStat, nStat);
 }
 
 /*************************************************************************
@@ -1727,7 +1742,7 @@ int tsChunkReaderOpen(const void *a, size_t n, TsChunkReader **pp){
   p->a = (const unsigned char*)a;
   p->n = n;
   tsRdInit(&rd, a, n);
-  rc = headerRead(&rd, &p->h, 1);
+  rc = headerRead(&rd, &p->h, 1, n);
   if( rc==TS_CHUNK_OK && p->h.info.nCol>0 ){
     p->aCol = (ReaderCol*)calloc((size_t)p->h.info.nCol, sizeof(ReaderCol));
     if( p->aCol==0 ) rc = TS_CHUNK_NOMEM;

@@ -106,6 +106,13 @@ int tsChunkEncode(int nRow, const int64_t *aTime, const int64_t *aVersion,
 ** payloads': tsChunkReaderOpen checks the whole blob. */
 int tsChunkInfoGet(const void *a, size_t n, TsChunkInfo *pInfo,
                    TsChunkStat *aStat, int nStat);
+/* The same from the first nHave bytes of a blob of nTotal bytes (a caller
+** reading the blob incrementally): TS_CHUNK_CORRUPT also when the header
+** does not fit in nHave bytes, and always for a version-1 blob with
+** nHave < nTotal (its only checksum covers the whole blob): read more, or
+** the whole blob, and ask again. */
+int tsChunkInfoGetPrefix(const void *a, size_t nHave, size_t nTotal, TsChunkInfo *pInfo,
+                         TsChunkStat *aStat, int nStat);
 
 /* A decoder over one blob.  The blob must outlive the reader.  Decoded
 ** arrays are owned by the reader and stay valid until it is freed or the

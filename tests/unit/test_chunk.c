@@ -816,6 +816,14 @@ static void testEnds(void){
   TT_EQ_I64("ends: rFirst marker where the layout says", b.a[45], 1);
   iHdr = hdrCrcAt(b.a, b.n);
   TT_CHECK("ends: header CRC found", iHdr>53);
+  /* A prefix holding the header (through its CRC) is enough; one byte less
+  ** is not; and a version-1 blob needs all of it (its CRC is the blob's). */
+  TT_EQ_I64("prefix: the header alone", tsChunkInfoGetPrefix(b.a, iHdr+4, b.n, &info, st, 5), TS_CHUNK_OK);
+  TT_CHECK("prefix: same first/last", st[0].bEnds && st[0].rLast==-3.25 && st[1].iLast==-11);
+  TT_EQ_I64("prefix: short of the header CRC", tsChunkInfoGetPrefix(b.a, iHdr+3, b.n, &info, st, 5),
+            TS_CHUNK_CORRUPT);
+  TT_EQ_I64("prefix: longer than the blob", tsChunkInfoGetPrefix(b.a, b.n, b.n-1, &info, st, 5),
+            TS_CHUNK_CORRUPT);
   /* A damaged payload byte: the header read still succeeds (it checks the
   ** header's CRC), the reader does not. */
   b.a[b.n-1] ^= 0x01;
@@ -870,6 +878,12 @@ static void testStoredBlobs(void){
     a = readFile(zPath, &n);
     snprintf(zName, sizeof(zName), "stored blob %s verifies", azFile[i]);
     TT_CHECK(zName, a && tsChunkVerify(a, n, zErr, sizeof(zErr))==TS_CHUNK_OK);
+    if( a && n>8 ){
+      TsChunkInfo info;
+      snprintf(zName, sizeof(zName), "stored v1 blob %s: a prefix is refused, the whole is read", azFile[i]);
+      TT_CHECK(zName, tsChunkInfoGetPrefix(a, n-1, n, &info, 0, 0)==TS_CHUNK_CORRUPT
+               && tsChunkInfoGetPrefix(a, n, n, &info, 0, 0)==TS_CHUNK_OK);
+    }
     if( a && i==5 ){
       TsChunkReader *pRd = 0;
       const int64_t *aT;
