@@ -14,6 +14,8 @@
 #   BENCH_BUDGET=S     seconds of timed instances per type and system (default 60)
 #   BENCH_COLD=0       skip "tslite-cold" (all but the last 6 h tiered to Parquet
 #                      by ts_maintain before the queries; runs when available)
+#                      and "duckdb-lake" (DuckDB's read_parquet over those
+#                      objects, all rows tiered first; needs duckdb too)
 #   BENCH_POSTINDEX=1  also load plain SQLite with the index built afterwards
 #                      (default 1 except in quick mode)
 #   BENCH_BUILD=DIR    build directory holding tslite.so (default build)
@@ -22,6 +24,9 @@
 #   BENCH_OUT=FILE     result JSON (default bench/results/<UTC time>.json)
 #   BENCH_BATCH=0      do not run bench/batch_load.py (the batch-load line)
 #   BENCH_FUNCS=0      do not run bench/funcs.sh (the SQL functions benchmark)
+#   BENCH_COLD_CACHE=0 do not run bench/cold_cache.mjs (cold queries on s3rver
+#                      through the local cache vs file://; default: run it,
+#                      except with BENCH_QUICK=1)
 #                      (BENCH_COLD=1 makes tslite-cold a requested system)
 # Exit status: non-zero if a system failed, any checksum differs, or a system
 # in BENCH_SYSTEMS (an unknown name included) was skipped; name fewer systems
@@ -164,7 +169,13 @@ for variant in $VARIANTS; do
     cold="$(cd "$WORK" && pwd)/cold-$variant"
     rm -rf "$cold" && mkdir -p "$cold"
     run tslite-cold load "$variant" "${TSL[@]}" load -t tslite -C "$cold" -x "$B/tslite" -l "$variant" -d "$DATA" -f "$db" -o "$RUN" &&
-      run tslite-cold query "$variant" "${TSL[@]}" query -t tslite -C "$cold" -x "$B/tslite" -l "$variant" -d "$DATA" -q "$QFILE" -f "$db" -o "$RUN" -b "$BUDGET"
+      run tslite-cold query "$variant" "${TSL[@]}" query -t tslite -C "$cold" -x "$B/tslite" -l "$variant" -d "$DATA" -q "$QFILE" -f "$db" -o "$RUN" -b "$BUDGET" &&
+      if [ "$HAVE_DUCKDB" = 1 ]; then
+        # duckdb-lake: DuckDB's read_parquet over tslite's own objects, once
+        # the rest of the memory tier is tiered too (the whole data set).
+        run duckdb-lake tier "$variant" "${TSL[@]}" tierall -t tslite -x "$B/tslite" -f "$db" &&
+          run duckdb-lake query "$variant" node bench/duckdb.mjs query --threads 2 --label "$variant" --queries "$QFILE" --lake "$cold" --out "$RUN" --budget "$BUDGET"
+      fi
     rm -rf "$db" "$db-wal" "$db-shm" "$db.tslite" "$cold"
   fi
   if [ "$HAVE_DUCKDB" = 1 ]; then
@@ -204,6 +215,13 @@ fi
 if [ -f bench/funcs.sh ] && [ "${BENCH_FUNCS:-1}" != 0 ]; then
   echo
   TS_EXT="$B/tslite" sh bench/funcs.sh || rc=1
+fi
+# Cold queries on s3rver with the local cold cache, against file://.
+COLD_CACHE_DEFAULT=1
+[ "${BENCH_QUICK:-0}" = 1 ] && COLD_CACHE_DEFAULT=0
+if [ -f bench/cold_cache.mjs ] && [ "${BENCH_COLD_CACHE:-$COLD_CACHE_DEFAULT}" != 0 ]; then
+  echo
+  BENCH_BUILD="$B" node bench/cold_cache.mjs || rc=1
 fi
 if [ -n "$NSKIPPED" ]; then
   echo "bench: FAILED: requested system(s) skipped:$NSKIPPED (BENCH_SYSTEMS selects fewer on purpose)" >&2

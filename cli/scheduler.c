@@ -1,24 +1,25 @@
 /*
 ** scheduler.c: `tslite scheduler [options] DBFILE...`, the scheduler daemon.
 **
-** For each database, in a loop: run every due scheduled-query instance and
-** late-data re-run (ts_scheduler_run_due with max_runs 1, repeated, so a
-** stop request is honoured between two instances), and every
+** For each database, in a loop: run every due scheduled-query instance,
+** late-data re-run and backup plan (ts_scheduler_run_due with max_runs 1,
+** repeated, so a stop request is honoured between two of them), and every
 ** --maintain-interval seconds ts_maintain() (tiering, retention, orphans of
 ** every timeseries table).  Then sleep until the next invocation time or the
 ** --interval, whichever is sooner.  Every action is one JSON line on stdout:
 **
-**   {"ts":"<ISO>","db":"<file>","action":"start"|"run"|"skip"|"maintain"|
-**    "busy"|"error"|"stop", ...}
+**   {"ts":"<ISO>","db":"<file>","action":"start"|"run"|"backup"|"skip"|
+**    "maintain"|"busy"|"error"|"stop", ...}
 **
-** "run" carries the run summary of ts_scheduler_run_due under "run".
+** "run" carries the run summary of ts_scheduler_run_due under "run",
+** "backup" a backup plan's run (ext/sched_backup.c) under "backup".
 ** SIGTERM and SIGINT set a flag: the current instance finishes (or rolls
 ** back inside SQLite), then the daemon logs "stop" and exits 0.
 ** SQLITE_BUSY from other writers (after --busy-timeout) is logged as "busy"
 ** and retried with exponential backoff (0.1 s doubling to 10 s).
 ** Two daemons on one file never run one instance twice: each pass leases
 ** the query it works on, and each instance commits with a compare-and-set of
-** its NextInvocationTime (ext/sched_run.c).
+** its NextInvocationTime (ext/sched_run.c, ext/sched_pass.c).
 **
 ** Test hook: with TSLITE_TEST_NOW_FILE=<path> the clock of every connection
 ** is set (ts_debug_set_now) from the file's content (INTEGER ns or ISO-8601)
@@ -143,6 +144,7 @@ static int schedPassDb(sqlite3 *db, const char *zFile, const char *zOpts, int64_
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(db, "SELECT 'skip', value FROM json_each(?1, '$.skipped')"
                             " UNION ALL SELECT 'run', value FROM json_each(?1, '$.runs')"
+                            " UNION ALL SELECT 'backup', value FROM json_each(?1, '$.backups')"
                             " UNION ALL SELECT 'next', json_extract(?1, '$.nextInvocationTime')"
                             " UNION ALL SELECT 'busy', json_extract(?1, '$.busy')"
                             " UNION ALL SELECT 'now', json_extract(?1, '$.now')", -1, &pEach, 0);
@@ -180,6 +182,9 @@ static int schedPassDb(sqlite3 *db, const char *zFile, const char *zOpts, int64_
       if( strcmp(zK, "run")==0 ){
         schedLog(zFile, "run", "run", (const char*)sqlite3_column_text(pEach, 1), 0);
         nRun++;
+      }else if( strcmp(zK, "backup")==0 ){
+        schedLog(zFile, "backup", "backup", (const char*)sqlite3_column_text(pEach, 1), 0);
+        nRun++;
       }else if( strcmp(zK, "skip")==0 ){
         schedLog(zFile, "skip", "skipped", (const char*)sqlite3_column_text(pEach, 1), 0);
       }else if( strcmp(zK, "next")==0 ){
@@ -215,8 +220,9 @@ static void schedMaintain(sqlite3 *db, const char *zFile){
 static void schedUsage(FILE *f){
   fprintf(f,
     "usage: tslite scheduler [options] DBFILE...\n"
-    "Runs due scheduled queries (ts_scheduler_run_due) and ts_maintain() on every\n"
-    "DBFILE until SIGTERM or SIGINT; one JSON line per action on stdout.\n"
+    "Runs due scheduled queries and backup plans (ts_scheduler_run_due) and\n"
+    "ts_maintain() on every DBFILE until SIGTERM or SIGINT; one JSON line per\n"
+    "action on stdout.\n"
     "  --interval SECS           longest sleep between passes (default 60)\n"
     "  --maintain-interval SECS  ts_maintain() every SECS seconds; 0 = never (default 300)\n"
     "  --busy-timeout MS         wait for other writers this long per statement (default 5000)\n"

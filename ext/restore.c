@@ -46,6 +46,7 @@
 #include "parquet.h"
 #include "jsonw.h"
 #include "tstime.h"
+#include "bloom.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,12 +126,16 @@ struct RsRun {
   int nSeries, nSeriesAlloc; RsSeries *aSeries;
   int *aHash; int nHash;           /* open addressing: series index + 1 */
   int64_t nRow, nRowAlloc; RsRow *aRow;
+  /* series without memory rows: manifest "cold_series" (hex skeys) */
+  int nColdSer; char **azColdSer;
   /* counters */
   int64_t nMemRows, nColdRows, nColdObjs, nExpRows, nExpObjs, nVerified, nBytes, nServer;
 };
 
 static void rsRunFree(RsRun *p){
   int i, j;
+  for(i=0; i<p->nColdSer; i++) sqlite3_free(p->azColdSer[i]);
+  sqlite3_free(p->azColdSer);
   for(i=0; i<p->nDim; i++) sqlite3_free(p->azDim[i]);
   for(i=0; i<p->nMeas; i++) sqlite3_free(p->azMeas[i]);
   sqlite3_free(p->azDim); sqlite3_free(p->azMeas); sqlite3_free(p->aMeasType);
@@ -166,13 +171,6 @@ static void rsRunFree(RsRun *p){
   sqlite3_free(p->op.zErr);
 }
 
-static int rsInterval(const char *z, int64_t *pv){
-  const char *q = z;
-  while( *q>='0' && *q<='9' ) q++;
-  if( *z && *q==0 && q-z<=18 ){ *pv = strtoll(z, 0, 10); return 0; }
-  return tsIntervalParse(z, -1, pv)!=TS_TIME_OK;
-}
-
 /* Set option zK of the new table to zV (replacing the source's). */
 static void rsOptSet(RsRun *p, const char *zK, const char *zV){
   int i;
@@ -183,16 +181,7 @@ static void rsOptSet(RsRun *p, const char *zK, const char *zV){
       return;
     }
   }
-  {
-    char **aK = sqlite3_realloc64(p->azOptK, sizeof(char*)*(p->nOpt+1));
-    char **aV = aK ? sqlite3_realloc64(p->azOptV, sizeof(char*)*(p->nOpt+1)) : 0;
-    if( aK ) p->azOptK = aK;
-    if( aV ) p->azOptV = aV;
-    if( aK==0 || aV==0 ){ tsOpOom(&p->op); return; }
-    p->azOptK[p->nOpt] = tsOpDup(&p->op, zK);
-    p->azOptV[p->nOpt] = tsOpDup(&p->op, zV);
-    p->nOpt++;
-  }
+  tsBkOptPush(&p->op, &p->nOpt, &p->azOptK, &p->azOptV, zK, zV);
 }
 
 static const char *rsOptGet(RsRun *p, const char *zK){
@@ -204,16 +193,9 @@ static const char *rsOptGet(RsRun *p, const char *zK){
 /* options_json: "backup" plus the new table's options. */
 static void rsOptions(RsRun *p, const char *zJson){
   sqlite3_stmt *pStmt;
-  int bObj = 0, i;
+  int i;
   if( zJson==0 ) return;
-  pStmt = tsOpPrepare(&p->op, "SELECT CASE WHEN json_valid(?1) THEN json_type(?1)='object' ELSE 0 END");
-  if( pStmt==0 ) return;
-  sqlite3_bind_text(pStmt, 1, zJson, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ) bObj = sqlite3_column_int(pStmt, 0);
-  sqlite3_finalize(pStmt);
-  if( !bObj ){ tsOpErr(&p->op, SQLITE_ERROR, "ts_restore: options must be a JSON object"); return; }
-  pStmt = tsOpPrepare(&p->op, "SELECT key, value, type FROM json_each(?1)");
-  if( pStmt ) sqlite3_bind_text(pStmt, 1, zJson, -1, SQLITE_STATIC);
+  pStmt = tsBkOptionsEach(&p->op, zJson);
   while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zK = (const char*)sqlite3_column_text(pStmt, 0);
     const char *zV = (const char*)sqlite3_column_text(pStmt, 1);
@@ -397,6 +379,18 @@ static void rsParseManifest(RsRun *p){
     }
   }
   sqlite3_finalize(pStmt);
+  /* Series whose rows are all cold (a backup written before this list has
+  ** none: its cold-only series are not restored). */
+  pStmt = tsOpPrepare(&p->op, "SELECT value FROM json_each(?1, '$.cold_series')");
+  if( pStmt ) sqlite3_bind_text(pStmt, 1, p->zJson, -1, SQLITE_STATIC);
+  while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    char **az = sqlite3_realloc64(p->azColdSer, sizeof(char*)*(size_t)(p->nColdSer+1));
+    if( az==0 ){ tsOpOom(&p->op); break; }
+    p->azColdSer = az;
+    az[p->nColdSer] = tsOpDup(&p->op, (const char*)sqlite3_column_text(pStmt, 0));
+    if( az[p->nColdSer] ) p->nColdSer++;
+  }
+  sqlite3_finalize(pStmt);
 }
 
 /*************************************************************************
@@ -464,10 +458,10 @@ static void rsCheckTarget(RsRun *p){
   if( p->op.rc ) return;
   p->iMemRet = 6*3600LL*1000000000LL;
   p->iMagRet = 73000LL*86400LL*1000000000LL;
-  if( (zV = rsOptGet(p, "memory_retention"))!=0 && rsInterval(zV, &p->iMemRet) ){
+  if( (zV = rsOptGet(p, "memory_retention"))!=0 && tsBkInterval(zV, &p->iMemRet) ){
     tsOpErr(&p->op, SQLITE_ERROR, "ts_restore %s: bad memory_retention '%s'", p->zTab, zV);
   }
-  if( (zV = rsOptGet(p, "magnetic_retention"))!=0 && rsInterval(zV, &p->iMagRet) ){
+  if( (zV = rsOptGet(p, "magnetic_retention"))!=0 && tsBkInterval(zV, &p->iMagRet) ){
     tsOpErr(&p->op, SQLITE_ERROR, "ts_restore %s: bad magnetic_retention '%s'", p->zTab, zV);
   }
   p->iNow = tsEnvNow(p->pEnv);
@@ -544,7 +538,8 @@ static void rsCopyCold(RsRun *p, RsFile *f){
     char *zE2 = 0;
     rc = tsBkTableStoreOpen("ts_restore", p->op.db, p->zDb, p->zTab, rsOptGet(p, "storage"),
                             rsOptGet(p, "s3_endpoint"), rsOptGet(p, "s3_region"),
-                            rsOptGet(p, "s3_url_style"), &p->pDst, &p->zDstUri, &zE2);
+                            rsOptGet(p, "s3_url_style"), rsOptGet(p, "encryption"),
+                            rsOptGet(p, "kms_key"), &p->pDst, &p->zDstUri, &zE2);
     if( rc ){ p->op.rc = rc; p->op.zErr = zE2; return; }
   }
   f->zNewKey = rsNewKey(p, f->zKey);
@@ -605,13 +600,6 @@ static int rsMemRead(void *pCtx, int64_t iOff, int64_t n, void *pOut){
   return 0;
 }
 
-static uint32_t rsFnv(const unsigned char *a, int n){
-  uint32_t h = 2166136261u;
-  int i;
-  for(i=0; i<n; i++){ h ^= a[i]; h *= 16777619u; }
-  return h;
-}
-
 /* Series index for (dims, measure_name), adding it when new; -1 on error. */
 static int rsSeriesFor(RsRun *p, const char **azDim, const int *anDim, const char *zM, int nM,
                        TsBuf *pKey){
@@ -633,14 +621,14 @@ static int rsSeriesFor(RsRun *p, const char **azDim, const int *anDim, const cha
     if( aNew==0 ){ tsOpOom(&p->op); return -1; }
     memset(aNew, 0, sizeof(int)*nNew);
     for(i=0; i<p->nSeries; i++){
-      j = (int)(rsFnv(p->aSeries[i].aKey, p->aSeries[i].nKey) & (uint32_t)(nNew-1));
+      j = (int)(tsBkFnv32(p->aSeries[i].aKey, p->aSeries[i].nKey) & (uint32_t)(nNew-1));
       while( aNew[j] ) j = (j+1) & (nNew-1);
       aNew[j] = i+1;
     }
     sqlite3_free(p->aHash);
     p->aHash = aNew; p->nHash = nNew;
   }
-  h = rsFnv(pKey->a, (int)pKey->n);
+  h = tsBkFnv32(pKey->a, (int)pKey->n);
   for(j=(int)(h & (uint32_t)(p->nHash-1)); p->aHash[j]; j=(j+1) & (p->nHash-1)){
     RsSeries *s = &p->aSeries[p->aHash[j]-1];
     if( (size_t)s->nKey==pKey->n && memcmp(s->aKey, pKey->a, pKey->n)==0 ) return p->aHash[j]-1;
@@ -946,6 +934,59 @@ static void rsWriteObjects(RsRun *p){
   }
 }
 
+/* The <t>_series rows of the series whose rows are all cold (no memory row
+** names them), for those a restored object may hold (its series filter,
+** cold-format.md section 4; an object without one may hold any). */
+static void rsWriteColdSeries(RsRun *p){
+  TsBuf cols, vals, el;
+  sqlite3_stmt *pSer = 0;
+  int i, k, n;
+  if( p->op.rc || p->nColdSer==0 ) return;
+  tsBufInit(&cols); tsBufInit(&vals); tsBufInit(&el);
+  for(k=0; k<p->nDim; k++){ tsBufPrintf(&cols, ", d%d", k); tsBufPrintf(&vals, ", ?%d", 3+k); }
+  tsBufAppendByte(&cols, 0); tsBufAppendByte(&vals, 0);
+  if( cols.bErr || vals.bErr ){ tsOpOom(&p->op); goto done; }
+  pSer = tsOpPrepare(&p->op, "INSERT OR IGNORE INTO \"%w\".\"%w_series\"(skey, measure_name%s) "
+                      "VALUES(?1, ?2%s)", p->zDb, p->zTab, (char*)cols.a, (char*)vals.a);
+  for(i=0; pSer && p->op.rc==SQLITE_OK && i<p->nColdSer; i++){
+    unsigned char *aKey = tsBkHexDecode(p->azColdSer[i], &n);
+    char *const *azDim = 0;
+    const char *zMName = 0;
+    void *pDec = aKey ? tsTableKeyDecode(p->nDim, aKey, n, &azDim, &zMName) : 0;
+    int j, bHeld = 0;
+    if( pDec==0 ){
+      tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s: bad cold_series entry %d", p->zId, i);
+      sqlite3_free(aKey);
+      break;
+    }
+    tsBufReset(&el); tsBufAppendByte(&el, 'S'); tsBufAppend(&el, aKey, (size_t)n);
+    for(j=0; !bHeld && !el.bErr && j<p->nFile; j++){
+      const RsFile *f = &p->aFile[j];
+      if( !f->bCold || !f->bCopied ) continue;
+      bHeld = f->aFilter==0 || tsBloomMayContainHash(f->aFilter, (size_t)f->nFilter, tsBloomHash(el.a, el.n));
+    }
+    if( el.bErr ) tsOpOom(&p->op);
+    if( bHeld && p->op.rc==SQLITE_OK ){
+      sqlite3_bind_blob(pSer, 1, aKey, n, SQLITE_STATIC);
+      sqlite3_bind_text(pSer, 2, zMName, -1, SQLITE_STATIC);
+      for(k=0; k<p->nDim; k++){
+        if( azDim[k] ) sqlite3_bind_text(pSer, 3+k, azDim[k], -1, SQLITE_STATIC);
+        else sqlite3_bind_null(pSer, 3+k);
+      }
+      sqlite3_step(pSer);
+      if( sqlite3_reset(pSer)!=SQLITE_OK ){
+        tsOpErr(&p->op, sqlite3_errcode(p->op.db), "ts_restore %s: writing %s_series: %s", p->zTab,
+              p->zTab, sqlite3_errmsg(p->op.db));
+      }
+    }
+    sqlite3_free(pDec);
+    sqlite3_free(aKey);
+  }
+done:
+  sqlite3_finalize(pSer);
+  tsBufFree(&cols); tsBufFree(&vals); tsBufFree(&el);
+}
+
 static void rsCommit(RsRun *p){
   char *zSql;
   int rc;
@@ -957,6 +998,7 @@ static void rsCommit(RsRun *p){
     rc = sqlite3_exec(p->op.db, zSql, 0, 0, 0);
     if( rc ) tsOpErr(&p->op, rc, "ts_restore %s: %s", p->zTab, sqlite3_errmsg(p->op.db));
     rsWriteChunks(p);
+    rsWriteColdSeries(p);
     rsWriteObjects(p);
     if( p->op.rc==SQLITE_OK ){
       rc = sqlite3_exec(p->op.db, "COMMIT", 0, 0, 0);
@@ -991,14 +1033,7 @@ static void rsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   r.pEnv = (TsEnv*)sqlite3_user_data(ctx);
   tsOpInit(&r.op, sqlite3_context_db_handle(ctx), "ts_restore");
   r.zUri = (const char*)sqlite3_value_text(argv[0]);
-  if( zArg==0 || r.zUri==0 ){
-    sqlite3_result_error(ctx, "ts_restore: uri and new_table must not be NULL", -1);
-    return;
-  }
-  if( tsTableSplitName(zArg, &r.zDb, &r.zTab)!=SQLITE_OK ){
-    sqlite3_result_error_nomem(ctx);
-    return;
-  }
+  if( !tsBkFuncArgs(ctx, zArg, r.zUri, "ts_restore: uri and new_table must not be NULL", &r.zDb, &r.zTab) ) return;
   r.op.zObj = r.zTab;
   if( r.zTab[0]==0 ) tsOpErr(&r.op, SQLITE_ERROR, "ts_restore: new_table must not be empty");
   if( r.op.rc==SQLITE_OK && !sqlite3_get_autocommit(r.op.db) ){
@@ -1045,10 +1080,7 @@ static void rsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( r.op.rc ) rsDeleteCopies(&r);
   if( r.op.rc==SQLITE_OK ){
     TsBuf b; TsJsonW w;
-    tsBufInit(&b); tsJwInit(&w, &b);
-    tsJwObjBegin(&w);
-    tsJwKeyStr(&w, "table", r.zTab);
-    tsJwKeyStr(&w, "backup", r.zId);
+    tsBkResultBegin(&b, &w, r.zTab, r.zId);
     tsJwKeyStr(&w, "source_table", r.zSrcTab);
     tsJwKeyInt(&w, "rows", r.nMemRows + r.nColdRows);
     tsJwKeyInt(&w, "memory_rows", r.nMemRows);
@@ -1068,11 +1100,5 @@ static void rsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 }
 
 int tsRestoreRegister(sqlite3 *db, TsEnv *pEnv){
-  int rc = sqlite3_create_function_v2(db, "ts_restore", 2, SQLITE_UTF8|SQLITE_DIRECTONLY,
-                                      tsEnvRef(pEnv), rsFunc, 0, 0, tsEnvUnref);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function_v2(db, "ts_restore", 3, SQLITE_UTF8|SQLITE_DIRECTONLY,
-                                    tsEnvRef(pEnv), rsFunc, 0, 0, tsEnvUnref);
-  }
-  return rc;
+  return tsBkRegister(db, pEnv, "ts_restore", rsFunc);
 }

@@ -4,8 +4,15 @@
 **   sched_sql.c     ts_schedule_next() and registration of everything below
 **   sched_target.c  the target mapping (Timestream TimestreamConfiguration):
 **                   JSON parsing, the target table, result rows -> records
-**   sched_run.c     the bookkeeping tables, create/update/delete/execute,
-**                   ts_scheduler_run_due(), late-data invalidations, leases
+**   sched_run.c     the bookkeeping tables, a query's definition, one run
+**                   of one instance (read, write, record)
+**   sched_func.c    the SQL functions create/update/delete/execute and the
+**                   registration of everything here
+**   sched_pass.c    ts_scheduler_run_due(): leases, due instances in order,
+**                   the bounded late-data refresh
+**   sched_inval.c   late data: the write logs of the source tables, the
+**                   pending invalidations, window fingerprints
+**   sched_backup.c  backup plans: ts_backup_schedule() and their runs
 **   sched_io.c      a query's source tables (authorizer) and its error
 **                   report location and upload
 **
@@ -102,11 +109,6 @@ const char *tsSqWriterFirstError(SqWriter *w);
 void tsSqWriterClose(SqWriter *w);   /* accepts NULL */
 
 /**************************************************************************
-** Interface to sched_run.c.
-*/
-int tsSchedRunRegister(sqlite3 *db, TsEnv *pEnv);
-
-/**************************************************************************
 ** Interface to sched_io.c and the statement helper of sched_run.c.
 */
 typedef struct SqReads SqReads;
@@ -125,5 +127,124 @@ int tsSqReportPut(const char *zBase, const char *zKey, const char *zReport, char
 ** int64, 't' text, 'n' NULL), step once; the step's result or an error
 ** code; *ppStmt (if not NULL) keeps the statement for reading a row. */
 int tsSqStep(sqlite3 *db, sqlite3_stmt **ppStmt, const char *zSql, const char *zFmt, ...);
+
+/**************************************************************************
+** Interface to sched_run.c.
+*/
+#include "schedexpr.h"
+
+#define SQ_OK(rc) ((rc)==SQLITE_DONE || (rc)==SQLITE_ROW || (rc)==SQLITE_OK)
+#define SQ_LEASE_NS  (60LL*TS_NS_PER_SEC)   /* a pass's claim on one query */
+
+#define SQ_AUTO    0    /* a scheduled instance */
+#define SQ_MANUAL  1    /* ts_scheduled_query_execute */
+#define SQ_REFRESH 2    /* a late-data re-run of an instance */
+
+/* A query definition as loaded from ts_scheduled_query_defs. */
+typedef struct SqDef SqDef;
+struct SqDef {
+  char *zName, *zQuery, *zSched, *zTarget, *zErrCfg, *zState;   /* (owned) */
+  int64_t iCreation;
+  int bNext; int64_t iNext;       /* NextInvocationTime (bNext: not NULL) */
+  int bPrev; int64_t iPrev;
+  int bFirst; int64_t iFirst;
+  int64_t iWindow;                /* 0 = none */
+  int64_t iLastVersion;
+  TsSched sched;
+};
+
+/* What a run did (the ScheduledQueryRunSummary). */
+typedef struct SqRun SqRun;
+struct SqRun {
+  int64_t iInvocation, iTrigger;
+  int eMode;                    /* SQ_AUTO, SQ_MANUAL, SQ_REFRESH */
+  int bFailed;
+  int bDisabled;                /* the run disabled the query */
+  int64_t nExecMs, nDataWrites, nBytesMetered, nRecords, nResultRows, iVersion;
+  char *zFailure;               /* FailureReason or NULL (owned) */
+  char *zReportLoc;             /* ErrorReportLocation or NULL (owned) */
+};
+
+/* Create the bookkeeping tables if missing / are they there (functions
+** other than create never create them). */
+int tsSqEnsureSchema(sqlite3 *db, char **pzErr);
+int tsSqHaveSchema(sqlite3 *db);
+int64_t tsSqWallNs(void);
+char *tsSqColDup(sqlite3_stmt *pS, int i);     /* sqlite3_malloc'd or NULL */
+
+/* Load query zName (SQLITE_NOTFOUND with a message if there is none). */
+int tsSqDefLoad(sqlite3 *db, const char *zName, SqDef **pp, char **pzErr);
+void tsSqDefFree(SqDef *p);                    /* accepts NULL */
+/* The first instance strictly after iAfter (rate() anchored at iAnchor);
+** nonzero when there is none. */
+int tsSqNextFire(const TsSched *s, int64_t iAnchor, int64_t iAfter, int64_t *piNext);
+
+/* Run instance R of query d (mode eMode): SQLITE_OK when the run happened
+** (*r says how it went), SQLITE_DONE when there was nothing to do,
+** SQLITE_BUSY/LOCKED to retry later, another error with *pzErr. */
+int tsSqRunInstance(TsEnv *pEnv, sqlite3 *db, SqDef *d, int64_t R, int eMode,
+                    const char *zOwner, SqRun *r, char **pzErr);
+void tsSqRunJson(TsJsonW *jw, const char *zName, const SqRun *r);
+void tsSqRunClear(SqRun *r);
+
+/* sched_func.c: register the scheduled-query functions. */
+int tsSchedRunRegister(sqlite3 *db, TsEnv *pEnv);
+/* sched_func.c: a function's error "<zFunc>: <zMsg>" on ctx. */
+void tsSqError(sqlite3_context *ctx, const char *zFunc, int rc, const char *zMsg);
+/* sched_pass.c: ts_scheduler_run_due([options_json]). */
+void tsSqRunDueFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+
+/**************************************************************************
+** Interface to sched_backup.c: backup plans (ts_backup_schedule).
+*/
+int tsSqBackupRegister(sqlite3 *db, TsEnv *pEnv);
+/* Run the due plans while *pnRuns < nMaxRuns; summaries into pOut (an open
+** JSON array). */
+int tsSqBackupPass(TsEnv *pEnv, sqlite3 *db, int64_t iNow, int nMaxRuns, int *pnRuns,
+                   TsJsonW *pOut, char **pzErr);
+/* The earliest next backup: 1 and *piNext, or 0 when none is planned. */
+int tsSqBackupNext(sqlite3 *db, int64_t *piNext);
+
+/**************************************************************************
+** Interface to sched_inval.c (late data; the rule is in its header).
+*/
+/* Fingerprint of the source rows an instance covers: rows, sum of their
+** versions, sum of their times (wrapping).  A late row changes the count,
+** an upsert the version sum. */
+typedef struct SqFp SqFp;
+struct SqFp { int64_t n, v, t; };
+
+/* Fingerprints of the windows [aR[i] - iW, aR[i]) (aR ascending, nR >= 1)
+** over every source table of query zName. */
+int tsSqFingerprint(sqlite3 *db, const char *zName, int64_t iW, const int64_t *aR, int nR,
+                    SqFp *aFp);
+/* Add the instance range [a, b] to zName's invalidations (merged with
+** ranges within iGap); remove [a, b] from them. */
+int tsSqInvAdd(sqlite3 *db, const char *zName, int64_t a, int64_t b, int64_t iGap);
+int tsSqInvRemove(sqlite3 *db, const char *zName, int64_t a, int64_t b);
+/* Start watching source table zSDb.zSTab for query zName (creates its
+** write log; inside the caller's transaction) / stop watching all of
+** zName's sources (drops the logs nobody else reads). */
+int tsSqWatchSource(sqlite3 *db, const char *zName, const char *zSDb, const char *zSTab);
+int tsSqUnwatchSources(sqlite3 *db, const char *zName);
+/* Upgrade the sources table of a database made before the write logs
+** (one write transaction; a no-op when current). */
+int tsSqMigrate(sqlite3 *db);
+/* Drop the write logs no query watches (the pass does it first). */
+int tsSqDropOrphanLogs(sqlite3 *db);
+/* Record the instances of d that writes since the last pass invalidate
+** (one write transaction). */
+int tsSqScanSources(TsEnv *pEnv, sqlite3 *db, SqDef *d);
+
+/* The table scans of one run's result: tsSqScansNote is the TsEnv
+** xScanNote callback (pArg = SqScans*), tsSqSourcesNote merges them into
+** the Filter of zName's sources (inside the run's write transaction). */
+typedef struct SqScans SqScans;
+struct SqScans {
+  int n;                /* scans noted */
+  TsBuf b;              /* n "db\0table\0json\0" triples (owned) */
+};
+int tsSqScansNote(void *pArg, const char *zDb, const char *zTab, const char *zJson, int nJson);
+int tsSqSourcesNote(sqlite3 *db, const char *zName, const SqScans *p);
 
 #endif /* TS_SCHED_INT_H */

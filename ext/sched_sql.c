@@ -10,7 +10,7 @@
 **       invalid expression is an error naming the field:
 **         ts_schedule_next: Day-of-month field '32': value 32 out of range 1-31
 **
-** The scheduled-query functions live in sched_run.c.
+** The scheduled-query functions live in sched_func.c.
 */
 #include "tslite.h"
 #include "schedexpr.h"

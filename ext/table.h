@@ -45,6 +45,8 @@ struct TsTableSchema {
   const char *zS3Endpoint;    /* s3_endpoint or NULL */
   const char *zS3Region;      /* s3_region or NULL */
   const char *zS3UrlStyle;    /* s3_url_style or NULL */
+  const char *zEncryption;    /* encryption option ('none' when not given) */
+  const char *zKmsKey;        /* kms_key or NULL */
 };
 
 /* Declared column numbers of the table (time, dims, measure_name, measures,
@@ -146,5 +148,14 @@ int tsTableList(sqlite3 *db, const char *zDb, char ***pazName, int *pnName, char
 
 /* Split "schema.table" (or "table": schema main) as ts_stats('x') takes it. */
 int tsTableSplitName(const char *zArg, char **pzDb, char **pzTab);
+
+/*
+** Open the table's cold-tier object store exactly as its scan does
+** (ext/cold_read.c): the storage option, default the directory
+** <dbfile>.tslite/ beside the database.  *ppStore is closed with tsObjClose.
+** On failure *pzErr (sqlite3_malloc'd) names the table and the URI.
+*/
+typedef struct TsObjStore TsObjStore;
+int tsTableColdStore(TsTable *pTab, TsObjStore **ppStore, char **pzErr);
 
 #endif /* TS_TABLE_H */

@@ -36,6 +36,13 @@ struct TsEnv {
                            ** ts_debug_set_now(); 0 = use the real clock */
   struct TsTable *pTableList;  /* open table handles of this connection
                            ** (table.h; each holds a reference on the env) */
+  /* Scan observer, NULL = none: while a scheduled query reads its result
+  ** (ext/sched_run.c) every xFilter of a timeseries table (scan.c) reports
+  ** the dimension / measure_name constraints it was given, as JSON
+  ** [["<column>",["<value>",...]],...] ("[]" = every series).  A nonzero
+  ** return (SQLITE_NOMEM) fails the scan. */
+  int (*xScanNote)(void *pArg, const char *zDb, const char *zTab, const char *zJson, int nJson);
+  void *pScanNoteArg;      /* its argument (not owned) */
 };
 TsEnv *tsEnvNew(sqlite3 *db);
 TsEnv *tsEnvRef(TsEnv *p);
@@ -131,7 +138,7 @@ int tsAggRegister(sqlite3 *db, TsEnv *pEnv);
 int tsLineProtoRegister(sqlite3 *db, TsEnv *pEnv);
 
 /**************************************************************************
-** Interface to sched_sql.c / sched_run.c: ts_schedule_next() and the
+** Interface to sched_sql.c / sched_func.c: ts_schedule_next() and the
 ** scheduled queries (ts_scheduled_query_*, ts_scheduler_run_due).
 */
 int tsSchedSqlRegister(sqlite3 *db, TsEnv *pEnv);

@@ -372,6 +372,38 @@ static int chunkMerge(TsTable *p, TsSeries *pS, sqlite3_int64 iChunk, const TsRu
   return rc;
 }
 
+/* Widen the <t>_series row of pS to cover [tLo, tHi] (with the range of its
+** chunks as the cache knows it).  The row is matched on id and key: when
+** none matches, the shadow table was edited directly since the cache was
+** checked ("DELETE FROM t_series", an UPDATE of id or skey), and the row is
+** repaired (found again by key, or inserted again) before the rows are
+** written, so they never go to a series id that no longer exists. */
+static int seriesRangeWrite(TsTable *p, TsSeries *pS, sqlite3_int64 tLo, sqlite3_int64 tHi){
+  int rc = SQLITE_OK, iTry;
+  for(iTry=0; iTry<2; iTry++){
+    sqlite3_stmt *pStmt;
+    sqlite3_int64 tMin = pS->bChunks && pS->tMin<tLo ? pS->tMin : tLo;
+    sqlite3_int64 tMax = pS->bChunks && pS->tMax>tHi ? pS->tMax : tHi;
+    rc = tsTabStmt(p, STMT_SERIES_RANGE, &pStmt);
+    if( rc ) return rc;
+    sqlite3_bind_int64(pStmt, 1, pS->iId);
+    sqlite3_bind_int64(pStmt, 2, tMin);
+    sqlite3_bind_int64(pStmt, 3, tMax);
+    sqlite3_bind_blob(pStmt, 4, pS->aKey, pS->nKey, SQLITE_STATIC);
+    rc = tsTabStepDone(p, pStmt);
+    sqlite3_bind_null(pStmt, 4);
+    if( rc ) return rc;
+    if( sqlite3_changes(p->db)>0 ) return SQLITE_OK;
+    if( iTry==0 ){
+      rc = tsTabSeriesRepair(p, pS);
+      if( rc ) return rc;
+    }
+  }
+  tsTabErr(p, "timeseries %s: series %lld: its %s_series row cannot be written", p->zName,
+           pS->iId, p->zName);
+  return SQLITE_CORRUPT_VTAB;
+}
+
 /* Flush the pending rows of one series (see the header comment). */
 static int flushSeries(TsTable *p, TsSeries *pS){
   TsPend *pP = pS->pPend;
@@ -389,7 +421,8 @@ static int flushSeries(TsTable *p, TsSeries *pS){
   pendView(p, pP, &pend, aCol);
   tLo = pP->aTime[aOrd[0]];
   tHi = pP->aTime[aOrd[pP->nRow-1]];
-  if( pS->bChunks ){
+  rc = seriesRangeWrite(p, pS, tLo, tHi);
+  if( rc==SQLITE_OK && pS->bChunks ){
     sqlite3_stmt *pStmt;
     rc = tsTabStmt(p, STMT_CHUNK_FLOOR, &pStmt);
     if( rc==SQLITE_OK ){
@@ -452,25 +485,77 @@ static int flushSeries(TsTable *p, TsSeries *pS){
     }
   }
   if( rc==SQLITE_OK ){
-    sqlite3_stmt *pStmt;
+    /* the row's range was written first (seriesRangeWrite) */
     sqlite3_int64 tMin = pS->bChunks && pS->tMin<tLo ? pS->tMin : tLo;
     sqlite3_int64 tMax = pS->bChunks && pS->tMax>tHi ? pS->tMax : tHi;
-    rc = tsTabStmt(p, STMT_SERIES_RANGE, &pStmt);
-    if( rc==SQLITE_OK ){
-      sqlite3_bind_int64(pStmt, 1, pS->iId);
-      sqlite3_bind_int64(pStmt, 2, tMin);
-      sqlite3_bind_int64(pStmt, 3, tMax);
-      rc = tsTabStepDone(p, pStmt);
-    }
-    if( rc==SQLITE_OK ){
-      pS->bChunks = 1;
-      pS->tMin = tMin;
-      pS->tMax = tMax;
-      p->nRowEst += pP->nRow;
-    }
+    pS->bChunks = 1;
+    pS->tMin = tMin;
+    pS->tMax = tMax;
+    p->nRowEst += pP->nRow;
   }
   sqlite3_free(aC);
   sqlite3_free(aCol);
+  return rc;
+}
+
+/* The write log "<t>_wlog"(seq, sid, tmin, tmax): while it exists (a
+** scheduled query with a Window watches the table, ext/sched_inval.c creates
+** and prunes it) every flush of a series adds the time ranges it wrote.  NULL
+** when the table has no log (or on OOM, which the flush then reports). */
+static sqlite3_stmt *wlogPrepare(TsTable *p, int *pRc){
+  sqlite3_stmt *pStmt = 0;
+  char *zLog = sqlite3_mprintf("%s_wlog", p->zName);
+  if( zLog==0 ){ *pRc = SQLITE_NOMEM; return 0; }
+  if( sqlite3_table_column_metadata(p->db, p->zDb, zLog, 0, 0, 0, 0, 0, 0)==SQLITE_OK ){
+    char *zSql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w\"(sid, tmin, tmax) VALUES(?1,?2,?3)",
+                                 p->zDb, zLog);
+    if( zSql==0 ) *pRc = SQLITE_NOMEM;
+    else if( sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0)!=SQLITE_OK ){
+      tsTabErr(p, "timeseries %s: write log: %s", p->zName, sqlite3_errmsg(p->db));
+      *pRc = sqlite3_errcode(p->db);
+    }
+    sqlite3_free(zSql);
+  }
+  sqlite3_free(zLog);
+  return pStmt;
+}
+
+/* Log the rows of pending buffer pP (series iSid) about to be flushed: in
+** time order, cut at their TS_WLOG_RANGES-1 widest gaps of at least
+** TS_WLOG_GAP, so a few late rows spread over a month log a few short
+** ranges, not the month, while rows written in order log one range (a
+** schedule fires at most once a minute: a shorter gap separates no two
+** instances). */
+#define TS_WLOG_RANGES 16
+#define TS_WLOG_GAP    (60*(sqlite3_int64)1000000000)
+static int wlogNote(TsTable *p, sqlite3_stmt *pLog, sqlite3_int64 iSid, const TsPend *pP){
+  const int *o = pP->aOrder;
+  int aCut[TS_WLOG_RANGES-1];        /* row i starts a new range */
+  int nCut = 0, i, j, iStart = 0, rc = SQLITE_OK;
+  for(i=1; i<pP->nRow; i++){
+    sqlite3_int64 g = pP->aTime[o[i]] - pP->aTime[o[i-1]];
+    int iMin = 0;
+    if( g<TS_WLOG_GAP ) continue;
+    if( nCut<TS_WLOG_RANGES-1 ){ aCut[nCut++] = i; continue; }
+    for(j=1; j<nCut; j++){
+      if( pP->aTime[o[aCut[j]]] - pP->aTime[o[aCut[j]-1]]
+        < pP->aTime[o[aCut[iMin]]] - pP->aTime[o[aCut[iMin]-1]] ) iMin = j;
+    }
+    if( g > pP->aTime[o[aCut[iMin]]] - pP->aTime[o[aCut[iMin]-1]] ) aCut[iMin] = i;
+  }
+  for(i=1; i<nCut; i++){             /* cuts in row order */
+    int x = aCut[i];
+    for(j=i; j>0 && aCut[j-1]>x; j--) aCut[j] = aCut[j-1];
+    aCut[j] = x;
+  }
+  for(i=0; rc==SQLITE_OK && i<=nCut; i++){
+    int iEnd = i<nCut ? aCut[i] : pP->nRow;
+    sqlite3_bind_int64(pLog, 1, iSid);
+    sqlite3_bind_int64(pLog, 2, pP->aTime[o[iStart]]);
+    sqlite3_bind_int64(pLog, 3, pP->aTime[o[iEnd-1]]);
+    rc = tsTabStepDone(p, pLog);
+    iStart = iEnd;
+  }
   return rc;
 }
 
@@ -479,12 +564,16 @@ static int flushSeries(TsTable *p, TsSeries *pS){
 int tsTabFlushAll(TsTable *p){
   int rc = SQLITE_OK;
   sqlite3_int64 iLastRowid;
+  sqlite3_stmt *pLog;
   if( p->pPendFirst==0 ) return SQLITE_OK;
   iLastRowid = sqlite3_last_insert_rowid(p->db);
   p->iFlushGen++;
+  pLog = wlogPrepare(p, &rc);
   while( rc==SQLITE_OK && p->pPendFirst ){
     TsSeries *pS = p->pPendFirst;
-    rc = flushSeries(p, pS);
+    TsPend *pP = pS->pPend;
+    if( pLog && pP && pP->nRow ) rc = wlogNote(p, pLog, pS->iId, pP);
+    if( rc==SQLITE_OK ) rc = flushSeries(p, pS);
     if( rc==SQLITE_OK ){
       p->pPendFirst = pS->pPendNext;
       pS->pPendNext = 0;
@@ -493,6 +582,7 @@ int tsTabFlushAll(TsTable *p){
       tsTabSeriesUnref(p, pS);
     }
   }
+  sqlite3_finalize(pLog);
   if( p->pPendFirst==0 ) p->nPendBytes = 0;
   sqlite3_set_last_insert_rowid(p->db, iLastRowid);
   if( rc!=SQLITE_OK ) p->rcFlush = rc;
@@ -707,6 +797,20 @@ static int stageMeasure(TsTable *p, int iMeas, sqlite3_value *v, sqlite3_value *
   }
 }
 
+/* Refuse a NUL byte inside a series-key value (a dimension or
+** measure_name, zWhat names it): the series catalogue would keep every byte
+** but scans return the value as a C string cut at the NUL, so two series
+** would look identical.  VARCHAR measures are stored and returned
+** byte-exact and need no such check. */
+static int keyValueNulCheck(TsTable *p, const char *zWhat, const char *zCol,
+                            const char *z, int n){
+  const char *zNul = n>0 ? memchr(z, 0, (size_t)n) : 0;
+  if( zNul==0 ) return SQLITE_OK;
+  tsTabErr(p, "timeseries %s: %s%s: value contains a NUL byte at offset %d (not supported)",
+           p->zName, zWhat, zCol, (int)(zNul - z));
+  return SQLITE_MISMATCH;
+}
+
 /* Format "(hostname='a', region=NULL, measure_name='m', time=...)" for a
 ** rejected record. */
 static char *describeKey(TsTable *p, const char *const *azDim, const char *zMName,
@@ -816,6 +920,8 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
       tsTabErr(p, "timeseries %s: dimension %s: value is %d bytes, the limit is %d",
                 p->zName, p->s.azDim[i], anDim[i], TS_MAX_VALUE_BYTES);
       rc = SQLITE_TOOBIG;
+    }else{
+      rc = keyValueNulCheck(p, "dimension ", p->s.azDim[i], azDim[i], anDim[i]);
     }
   }
   if( rc==SQLITE_OK ){
@@ -834,6 +940,8 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
         tsTabErr(p, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
                   p->zName, TS_MAX_MNAME_BYTES, nMName);
         rc = SQLITE_TOOBIG;
+      }else{
+        rc = keyValueNulCheck(p, "measure_name", "", zMName, nMName);
       }
     }
   }
@@ -1087,6 +1195,10 @@ static int writeRec(TsTable *p, const TsWriteRec *r){
                 p->zName, p->s.azDim[i], r->anDim[i], TS_MAX_VALUE_BYTES);
       return SQLITE_TOOBIG;
     }
+    if( r->azDim[i] ){
+      rc = keyValueNulCheck(p, "dimension ", p->s.azDim[i], r->azDim[i], r->anDim[i]);
+      if( rc ) return rc;
+    }
   }
   if( zMName==0 ){
     zMName = p->s.zMeasureName;
@@ -1095,6 +1207,9 @@ static int writeRec(TsTable *p, const TsWriteRec *r){
     tsTabErr(p, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
               p->zName, TS_MAX_MNAME_BYTES, nMName);
     return SQLITE_TOOBIG;
+  }else{
+    rc = keyValueNulCheck(p, "measure_name", "", zMName, nMName);
+    if( rc ) return rc;
   }
   for(i=0; i<p->s.nMeas; i++){
     rc = stageValue(p, i, &r->aMeas[i]);
