@@ -291,8 +291,37 @@ static int scanInPlace(TsCsvReader *p, size_t *piIn, int *pbBlank){
   if( p->nFieldAlloc<32 && fieldRoom(p, 30) ) return TS_CSV_NOMEM;
   aOff = p->aOff;
   aOff[0] = 0;
-  /* one pass: the field starts (after each separator) and the end */
-  for(zS=z; ; z++){
+  zS = z;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__==__ORDER_LITTLE_ENDIAN__
+  /* eight bytes at a time while they hold no quote, escape, CR or LF: the
+  ** separators' positions from a per-byte equality mask */
+  {
+    const uint64_t k7 = UINT64_C(0x7F7F7F7F7F7F7F7F), k1 = UINT64_C(0x0101010101010101);
+    const uint64_t wSep = k1*(unsigned char)p->opt.cSep, wLf = k1*'\n', wCr = k1*'\r';
+    const uint64_t wQ = p->opt.cQuote>=0 ? k1*(unsigned char)p->opt.cQuote : wLf;
+    const uint64_t wE = p->opt.cEsc>=0 ? k1*(unsigned char)p->opt.cEsc : wLf;
+#define CSV_EQ(w, r) (~(((((w)^(r)) & k7) + k7) | ((w)^(r)) | k7))   /* 0x80 where equal */
+    while( zEnd - z >= 8 ){
+      uint64_t w, mSep;
+      memcpy(&w, z, 8);
+      if( CSV_EQ(w, wLf) | CSV_EQ(w, wCr) | CSV_EQ(w, wQ) | CSV_EQ(w, wE) ) break;
+      mSep = CSV_EQ(w, wSep);
+      while( mSep ){
+        if( nField+2>p->nFieldAlloc ){
+          if( nField>=TS_CSV_MAX_FIELDS ) return 0;
+          if( fieldRoom(p, nField+1) ) return TS_CSV_NOMEM;
+          aOff = p->aOff;
+        }
+        aOff[nField++] = (size_t)(z - zS) + (size_t)(__builtin_ctzll(mSep)>>3) + 1;
+        mSep &= mSep - 1;
+      }
+      z += 8;
+    }
+#undef CSV_EQ
+  }
+#endif
+  /* byte by byte: the field starts (after each separator) and the end */
+  for(; ; z++){
     unsigned char m;
     if( z>=zEnd ) return 0;   /* the piece or the record limit ends first */
     m = aCls[*z];

@@ -51,7 +51,9 @@ def shared_dir():
 
 
 def connect(path, now="2024-05-01T12:00:00Z"):
-    con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # a long busy timeout: other tests load the machine, and two connections
+    # here take turns at the write lock
+    con = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     con.enable_load_extension(True)
     con.load_extension(EXT)
     con.execute("SELECT ts_debug_set_now(?)", (now,))
@@ -458,6 +460,8 @@ try:
            "DataModel": model(["host"], [("v", "BIGINT")]), "BatchRows": 500}
     stopped = None
     for delay in (0.05, 0.15, 0.3, 0.6):
+        # a round that finished before the interrupt left every row: start empty
+        con.execute("DROP TABLE IF EXISTS intr")
         c3 = connect(dbpath)
         timer = threading.Timer(delay, c3.interrupt)
         timer.start()

@@ -135,6 +135,13 @@ int main(void){
   check("csvr in place: lone CR then LF record", "a\rb\n\nc", &o, "1-1:[a]|2-2:[b]|4-4:[c]|@6");
   check("csvr in place: a quoted record between plain ones", "1,2\n\"x\",3\n4,5\n", &o,
         "1-1:[1][2]|2-2:{x}[3]|3-3:[4][5]|@14");
+  check("csvr in place: separators at every byte of a word, quote and CR past the first words",
+        "a,bb,ccc,dddd,eeeee,ffffff,ggggggg,hhhhhhhh,,,x\n0123456789abcdef,\"q\"\n0123456789abcdef,z\r\n", &o,
+        "1-1:[a][bb][ccc][dddd][eeeee][ffffff][ggggggg][hhhhhhhh][][][x]|2-2:[0123456789abcdef]{q}"
+        "|3-3:[0123456789abcdef][z]|@89");
+  tsCsvOptInit(&o); o.cEsc = '\\';
+  check("csvr in place: an escape past the first word", "0123456789,abcdef\\,x\n", &o,
+        "1-1:[0123456789][abcdef,x]|@21");
   tsCsvOptInit(&o); o.zNull = "NA";
   check("csvr in place: NullValue", "NA,NAx,,NA\n", &o, "1-1:<N>[NAx][]<N>|@11");
   tsCsvOptInit(&o); o.nMaxRecord = 4;
