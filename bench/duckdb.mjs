@@ -3,6 +3,7 @@
 //
 //   node bench/duckdb.mjs load  --data DATA --db DB --out OUT [--threads N] [--label L]
 //   node bench/duckdb.mjs query --queries Q --db DB --out OUT [--threads N] [--label L] [--budget S]
+//   node bench/duckdb.mjs query --queries Q --lake DIR --out OUT ...   (system duckdb-lake)
 //   node bench/duckdb.mjs probe     (exit 0 iff @duckdb/node-api loads)
 //
 // Schema (TSBS's TimescaleDB layout, as for plain SQLite): cpu(time TIMESTAMP,
@@ -16,6 +17,14 @@
 // once untimed; each instance is timed from
 // the call to runAndReadAll() to the materialized JS rows (getRows()).
 // Output: JSON lines appended to OUT, like sqlbench.
+//
+// duckdb-lake (--lake DIR): no database of its own; cpu is a view over
+// tslite's cold objects in DIR (a tslite-cold directory after `sqlbench
+// tierall`, so it holds every row), read the way a fleet's analyst would:
+// read_parquet('DIR/cpu/**/*.parquet', hive_partitioning = true), time cast
+// from TIMESTAMPTZ to TIMESTAMP in UTC.  The same query text as duckdb-t2.
+// (Objects of a table with version upserts can hold superseded versions of
+// a record; the benchmark writes none, so no de-duplication is needed.)
 import fs from 'node:fs';
 
 let duck;
@@ -278,8 +287,14 @@ async function runOne(con, sql) {
 
 async function cmdQuery(o) {
   const qs = readQueries(o.queries);
-  const { instance, con } = await openDb(o);
-  const system = `duckdb-t${o.threads}`;
+  const { instance, con } = await openDb(o.lake ? { ...o, db: ':memory:' } : o);
+  const system = o.lake ? 'duckdb-lake' : `duckdb-t${o.threads}`;
+  if (o.lake) {
+    const glob = `${o.lake}/cpu/**/*.parquet`.replaceAll("'", "''");
+    await con.run("SET TimeZone = 'UTC'");
+    await con.run(`CREATE VIEW cpu AS SELECT time::TIMESTAMP AS time, hostname, ${FIELDS.join(', ')}`
+      + ` FROM read_parquet('${glob}', hive_partitioning = true)`);
+  }
   const tAll = process.hrtime.bigint();
   // Hot cache: read every column once (untimed), as the C runner does.
   await runOne(con, `SELECT max(time), max(hostname), ${FIELDS.map((f) => `max(${f})`).join(', ')} FROM cpu`);
@@ -325,7 +340,7 @@ if (o.cmd === 'probe') {
   if (!o.data || !o.db || !o.out) die('load needs --data --db --out');
   await cmdLoad(o);
 } else if (o.cmd === 'query') {
-  if (!o.queries || !o.db || !o.out) die('query needs --queries --db --out');
+  if (!o.queries || !(o.db || o.lake) || !o.out) die('query needs --queries --db (or --lake) --out');
   await cmdQuery(o);
 } else {
   die('usage: node bench/duckdb.mjs load|query|probe [options]');

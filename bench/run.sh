@@ -14,13 +14,19 @@
 #   BENCH_BUDGET=S     seconds of timed instances per type and system (default 60)
 #   BENCH_COLD=0       skip "tslite-cold" (all but the last 6 h tiered to Parquet
 #                      by ts_maintain before the queries; runs when available)
+#                      and "duckdb-lake" (DuckDB's read_parquet over those
+#                      objects, all rows tiered first; needs duckdb too)
 #   BENCH_POSTINDEX=1  also load plain SQLite with the index built afterwards
 #                      (default 1 except in quick mode)
 #   BENCH_BUILD=DIR    build directory holding tslite.so (default build)
 #   BENCH_PRELOAD=LIB  LD_PRELOAD for the tslite runs (libasan for build/asan)
 #   BENCH_WORK=DIR     data files and databases (default bench/data)
 #   BENCH_OUT=FILE     result JSON (default bench/results/<UTC time>.json)
+#   BENCH_BATCH=0      do not run bench/batch_load.py (the batch-load line)
 #   BENCH_FUNCS=0      do not run bench/funcs.sh (the SQL functions benchmark)
+#   BENCH_COLD_CACHE=0 do not run bench/cold_cache.mjs (cold queries on s3rver
+#                      through the local cache vs file://; default: run it,
+#                      except with BENCH_QUICK=1)
 #                      (BENCH_COLD=1 makes tslite-cold a requested system)
 # Exit status: non-zero if a system failed, any checksum differs, or a system
 # in BENCH_SYSTEMS (an unknown name included) was skipped; name fewer systems
@@ -163,7 +169,13 @@ for variant in $VARIANTS; do
     cold="$(cd "$WORK" && pwd)/cold-$variant"
     rm -rf "$cold" && mkdir -p "$cold"
     run tslite-cold load "$variant" "${TSL[@]}" load -t tslite -C "$cold" -x "$B/tslite" -l "$variant" -d "$DATA" -f "$db" -o "$RUN" &&
-      run tslite-cold query "$variant" "${TSL[@]}" query -t tslite -C "$cold" -x "$B/tslite" -l "$variant" -d "$DATA" -q "$QFILE" -f "$db" -o "$RUN" -b "$BUDGET"
+      run tslite-cold query "$variant" "${TSL[@]}" query -t tslite -C "$cold" -x "$B/tslite" -l "$variant" -d "$DATA" -q "$QFILE" -f "$db" -o "$RUN" -b "$BUDGET" &&
+      if [ "$HAVE_DUCKDB" = 1 ]; then
+        # duckdb-lake: DuckDB's read_parquet over tslite's own objects, once
+        # the rest of the memory tier is tiered too (the whole data set).
+        run duckdb-lake tier "$variant" "${TSL[@]}" tierall -t tslite -x "$B/tslite" -f "$db" &&
+          run duckdb-lake query "$variant" node bench/duckdb.mjs query --threads 2 --label "$variant" --queries "$QFILE" --lake "$cold" --out "$RUN" --budget "$BUDGET"
+      fi
     rm -rf "$db" "$db-wal" "$db-shm" "$db.tslite" "$cold"
   fi
   if [ "$HAVE_DUCKDB" = 1 ]; then
@@ -181,11 +193,35 @@ node bench/report.mjs --in "$RUN" --out "$OUT" --scale "$HOSTS,$DAYS" --seed "$S
 rc=$?
 rm -f "$RUN" "$ERRLOG"
 
+# The batch-load line (bench/batch_load.py, docs/benchmarks.md "Batch load"):
+# the tsbs-int data as CSV at DAYS/3 and DAYS days, loaded by the requested
+# systems (tslite: ts_batch_load from file:// and s3rver; sqlite: .import;
+# duckdb: read_csv, threads 1 and 2).  BENCH_BATCH=0 skips it; a requested
+# system that cannot run fails the bench like a skipped one above.
+if [ "${BENCH_BATCH:-1}" != 0 ]; then
+  BLSYS=""
+  want tslite && BLSYS="$BLSYS tslite tslite-s3"
+  want sqlite && BLSYS="$BLSYS sqlite"
+  want duckdb && BLSYS="$BLSYS duckdb-1 duckdb-2"
+  if [ -n "$BLSYS" ]; then
+    echo
+    BL_BUILD="$B" BL_WORK="$WORK" BL_HOSTS="$HOSTS" BL_SYSTEMS="${BLSYS# }" BL_PRELOAD="${BENCH_PRELOAD:-}" \
+      BL_DAYS="$(awk "BEGIN{print $DAYS/3, $DAYS}")" /usr/bin/python3 bench/batch_load.py || rc=1
+  fi
+fi
+
 # The functions engineer's benchmark, when present (BENCH_FUNCS=0 skips it;
 # BENCH_QUICK is passed on in the environment).
 if [ -f bench/funcs.sh ] && [ "${BENCH_FUNCS:-1}" != 0 ]; then
   echo
   TS_EXT="$B/tslite" sh bench/funcs.sh || rc=1
+fi
+# Cold queries on s3rver with the local cold cache, against file://.
+COLD_CACHE_DEFAULT=1
+[ "${BENCH_QUICK:-0}" = 1 ] && COLD_CACHE_DEFAULT=0
+if [ -f bench/cold_cache.mjs ] && [ "${BENCH_COLD_CACHE:-$COLD_CACHE_DEFAULT}" != 0 ]; then
+  echo
+  BENCH_BUILD="$B" node bench/cold_cache.mjs || rc=1
 fi
 if [ -n "$NSKIPPED" ]; then
   echo "bench: FAILED: requested system(s) skipped:$NSKIPPED (BENCH_SYSTEMS selects fewer on purpose)" >&2

@@ -14,6 +14,8 @@
 **                  [-b BUDGET_S] [-d DATA] [-N]
 **                  (-N, tslite only: system "tslite-native", the native
 **                  timeseries_agg form of each query type that has one)
+**   sqlbench tierall -t tslite -x EXT -f DB   (a tslite-cold database: tier
+**                                  the rest of its memory tier, for duckdb-lake)
 **   sqlbench probe -x EXT [-C]     exit 0 iff the timeseries module loads
 **                                  (with -C: and ts_maintain() exists)
 **
@@ -922,6 +924,29 @@ static int cmdProbe(Opts *p){
   return 0;
 }
 
+/* tierall (tslite-cold after its queries): the clock moves past the data's
+** end + memory_retention (6 h) and ts_maintain() tiers the rest of the
+** memory tier, so the cold directory holds the whole data set for the
+** duckdb-lake system (DuckDB's read_parquet over tslite's own objects). */
+static int cmdTierAll(Opts *p){
+  sqlite3 *db = openDb(p);
+  char *zMax = queryText(db, "SELECT max(last_time) FROM ts_series('cpu')");
+  char *zSql, *zRes, *zLeft;
+  if( !zMax ) die("tierall: no rows in the memory tier of %s", p->zDb);
+  zSql = sqlite3_mprintf("SELECT ts_debug_set_now(%lld)", atoll(zMax) + 7 * 3600 * 1000000000LL);
+  exec(db, zSql);
+  sqlite3_free(zSql);
+  zRes = queryText(db, "SELECT ts_maintain('cpu')");
+  if( !zRes ) die("tierall: ts_maintain('cpu') failed: %s", sqlite3_errmsg(db));
+  zLeft = queryText(db, "SELECT coalesce(sum(row_count), 0) FROM ts_series('cpu')");
+  if( !zLeft || atoll(zLeft) != 0 ) die("tierall: %s rows left in the memory tier", zLeft ? zLeft : "?");
+  sqlite3_free(zMax);
+  sqlite3_free(zRes);
+  sqlite3_free(zLeft);
+  sqlite3_close(db);
+  return 0;
+}
+
 int main(int argc, char **argv){
   Opts o;
   int i;
@@ -957,6 +982,10 @@ int main(int argc, char **argv){
   if( o.zCold && !o.bTslite ) die("-C is for tslite only");
   if( o.zCold && o.zCold[0] != '/' ) die("-C needs an absolute directory");
   if( strcmp(o.zCmd, "probe") == 0 ) return cmdProbe(&o);
+  if( strcmp(o.zCmd, "tierall") == 0 ){
+    if( !o.zDb || !o.bTslite ) die("tierall needs -t tslite -x EXT -f DB");
+    return cmdTierAll(&o);
+  }
   if( !o.zDb || !o.zOut ) die("-f DB and -o OUT are required");
   if( strcmp(o.zCmd, "load") == 0 ){
     if( !o.zData ) die("-d DATA is required");

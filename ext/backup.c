@@ -47,6 +47,8 @@
 ** Owns: the run (BkRun) and everything it allocates.
 */
 #include "backup.h"
+#include "storeopt.h"
+#include "tablestore.h"
 #include "op.h"
 #include "chunk.h"
 #include "parquet.h"
@@ -147,21 +149,62 @@ unsigned char *tsBkHexDecode(const char *z, int *pn){
   return a;
 }
 
-int tsBkLocationOpen(const char *zFunc, const char *zUri, const char *zSse, const char *zKms,
+/* Reading a location (zEnc NULL: ts_restore): how its backups were sealed,
+** from the first manifest's first bytes, read raw.  *pzId gets the key id
+** of a client-side encrypted manifest (sqlite3_malloc'd), else stays NULL. */
+typedef struct BkFirst BkFirst;
+struct BkFirst { char *zKey; };
+static int bkFirstCb(void *pCtx, const TsObjInfo *pInfo){
+  BkFirst *f = (BkFirst*)pCtx;
+  size_t n = strlen(pInfo->zKey);
+  if( n<5 || strcmp(pInfo->zKey + n - 5, ".json")!=0 ) return 0;
+  f->zKey = sqlite3_mprintf("%s", pInfo->zKey);
+  return 1;
+}
+static void bkSealedKeyId(const char *zUri, char **pzId){
+  TsObjConfig cfg;
+  TsObjStore *p = 0;
+  BkFirst f;
+  TsBuf b;
+  *pzId = 0;
+  f.zKey = 0;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.eCse = TS_OBJ_CSE_RAW;
+  tsBufInit(&b);
+  if( tsObjOpen(zUri, &cfg, &p, 0)==TS_OBJ_OK
+   && tsObjList(p, TS_BK_MANIFEST_DIR, bkFirstCb, &f, 0)==TS_OBJ_OK && f.zKey
+   && tsObjGet(p, f.zKey, 0, 40, &b, 0)==TS_OBJ_OK && b.n==40 && memcmp(b.a, "TSLCSE0", 7)==0 ){
+    size_t n = 0;
+    while( n<32 && b.a[8+n] ) n++;
+    *pzId = sqlite3_mprintf("%.*s", (int)n, (const char*)b.a + 8);
+  }
+  sqlite3_free(f.zKey);
+  tsBufFree(&b);
+  tsObjClose(p);
+}
+
+int tsBkLocationOpen(const char *zFunc, const char *zUri, const char *zEnc, const char *zKms,
                      TsObjStore **pp, char **pzErr){
   TsObjConfig cfg;
-  char *zE = 0;
+  char *zE = 0, *zSealedId = 0;
   int rc;
-  memset(&cfg, 0, sizeof(cfg));
-  cfg.zSse = zSse;
-  cfg.zKmsKey = zKms;
   *pp = 0;
   if( zUri==0 || (strncmp(zUri, "s3://", 5)!=0 && strncmp(zUri, "file:///", 8)!=0) ){
     tsErrSet(pzErr, "%s: bad backup location '%s' (expected 's3://bucket/prefix' or "
              "'file:///absolute/dir')", zFunc, zUri ? zUri : "");
     return SQLITE_ERROR;
   }
+  if( zEnc==0 ){
+    /* Read side: client-side decryption with the key the backups name
+    ** (which must be in the environment), else none, so a plain backup
+    ** reads while the environment holds a key for other tables. */
+    bkSealedKeyId(zUri, &zSealedId);
+    zEnc = zSealedId ? "client" : "none";
+    zKms = zSealedId;
+  }
+  tsStoreConfigFrom(0, 0, 0, zEnc, zKms, &cfg);
   rc = tsObjOpen(zUri, &cfg, pp, &zE);
+  sqlite3_free(zSealedId);
   if( rc!=TS_OBJ_OK ){
     tsErrSet(pzErr, "%s: cannot open backup location '%s': %s", zFunc, zUri, zE ? zE : "failed");
     free(zE);
@@ -172,13 +215,13 @@ int tsBkLocationOpen(const char *zFunc, const char *zUri, const char *zSse, cons
 
 int tsBkTableStoreOpen(const char *zFunc, sqlite3 *db, const char *zDb, const char *zTab,
                        const char *zStorage, const char *zEndpoint, const char *zRegion,
-                       const char *zUrlStyle, TsObjStore **pp, char **pzUri, char **pzErr){
+                       const char *zUrlStyle, const char *zEnc, const char *zKms,
+                       TsObjStore **pp, char **pzUri, char **pzErr){
   TsObjConfig cfg;
   char *zUri, *zE = 0;
   int rc;
   *pp = 0;
   if( pzUri ) *pzUri = 0;
-  memset(&cfg, 0, sizeof(cfg));
   if( zStorage ){
     zUri = sqlite3_mprintf("%s", zStorage);
   }else{
@@ -192,10 +235,7 @@ int tsBkTableStoreOpen(const char *zFunc, sqlite3 *db, const char *zDb, const ch
     zUri = sqlite3_mprintf("file://%s.tslite", zFile);
   }
   if( zUri==0 ) return SQLITE_NOMEM;
-  cfg.zEndpoint = zEndpoint;
-  cfg.zRegion = zRegion;
-  cfg.zUrlStyle = zUrlStyle;
-  if( zEndpoint && strncmp(zEndpoint, "http://", 7)==0 ) cfg.bAllowHttp = 1;
+  tsStoreConfigFrom(zEndpoint, zRegion, zUrlStyle, zEnc, zKms, &cfg);
   rc = tsObjOpen(zUri, &cfg, pp, &zE);
   if( rc!=TS_OBJ_OK ){
     tsErrSet(pzErr, "%s %s: cannot open storage '%s': %s", zFunc, zTab, zUri, zE ? zE : "failed");
@@ -370,7 +410,8 @@ struct BkRun {
   TsObjStore *pSrc;                /* table storage (opened when a cold copy is needed) */
   /* options */
   int nKeep; int64_t iKeepNs; int64_t iGraceNs;
-  char *zSse, *zKms;
+  char *zEnc, *zKms;               /* encryption / kms_key options; bEncSet: given */
+  int bEncSet;
   /* snapshot */
   int nOpt; char **azOptK, **azOptV;   /* table options from _config */
   char *zWriterId;                 /* cold.writer_id or NULL */
@@ -425,7 +466,7 @@ static void bkRunFree(BkRun *p){
   for(i=0; i<p->nFile; i++) sqlite3_free(p->aFile[i].zPath);
   sqlite3_free(p->aFile);
   sqlite3_free(p->zId);
-  sqlite3_free(p->zSse); sqlite3_free(p->zKms);
+  sqlite3_free(p->zEnc); sqlite3_free(p->zKms);
   tsObjClose(p->pLoc);
   tsObjClose(p->pSrc);
   tsTableRelease(p->pTab);
@@ -465,16 +506,17 @@ static void bkOptions(BkRun *p, const char *zJson){
         tsOpErr(&p->op, SQLITE_ERROR, "ts_backup: option orphan_grace must be an interval like '1h' "
               "or '0s', not %s", zV ? zV : "null");
       }else p->iGraceNs = v;
-    }else if( strcmp(zK, "encryption")==0 ){
-      if( zV==0 || (strcmp(zV, "sse_s3")!=0 && strcmp(zV, "sse_kms")!=0 && strcmp(zV, "none")!=0) ){
-        tsOpErr(&p->op, SQLITE_ERROR, "ts_backup: option encryption must be 'sse_s3', 'sse_kms' or "
-              "'none' (client-side keys come from TSLITE_CSE_KEY_FILE / TSLITE_CSE_KEY), not %s",
-              zV ? zV : "null");
-      }else if( strcmp(zV, "none")!=0 ){
-        sqlite3_free(p->zSse); p->zSse = tsOpDup(&p->op, zV);
+    }else if( strcmp(zK, "encryption")==0 || strcmp(zK, "kms_key")==0 ){
+      const char *zWhy = zV ? tsStoreOptWhy(zK, zV) : "expected a string";
+      if( zWhy ){
+        tsOpErr(&p->op, SQLITE_ERROR, "ts_backup: bad value for %s: '%s' (%s)", zK,
+                zV ? zV : "null", zWhy);
+      }else if( zK[0]=='e' ){
+        sqlite3_free(p->zEnc); p->zEnc = tsOpDup(&p->op, zV);
+        p->bEncSet = 1;
+      }else{
+        sqlite3_free(p->zKms); p->zKms = tsOpDup(&p->op, zV);
       }
-    }else if( strcmp(zK, "kms_key")==0 ){
-      sqlite3_free(p->zKms); p->zKms = tsOpDup(&p->op, zV);
     }else{
       tsOpErr(&p->op, SQLITE_ERROR, "ts_backup: unknown option '%s' (expected keep, keep_days, "
             "orphan_grace, encryption, kms_key)", zK);
@@ -1046,6 +1088,31 @@ static void bkMemory(BkRun *p){
   sqlite3_free(aPiece);
 }
 
+/* The backup's encryption: the options given, else the table's (its
+** server-side encryption only where the location is s3://: a directory has
+** no server to encrypt).  The rules between them are the table's
+** (tsStoreOptFinish, with the location as the storage). */
+static void bkEncryption(BkRun *p){
+  char *zE = 0;
+  if( !p->bEncSet ){
+    const TsTableSchema *s = tsTableSchema(p->pTab);
+    const char *zEnc = s->zEncryption;
+    if( p->zKms ){
+      tsOpErr(&p->op, SQLITE_ERROR, "ts_backup %s: option kms_key needs the option encryption",
+              p->zTab);
+      return;
+    }
+    if( zEnc==0 || (strncmp(zEnc, "sse_", 4)==0 && strncmp(p->zUri, "s3://", 5)!=0) ) zEnc = "none";
+    p->zEnc = tsOpDup(&p->op, zEnc);
+    if( s->zKmsKey && strcmp(zEnc, "none")!=0 ) p->zKms = tsOpDup(&p->op, s->zKmsKey);
+    if( p->op.rc ) return;
+  }
+  if( tsStoreOptFinish(p->zUri, p->zEnc, p->zKms, &zE) ){
+    tsOpErr(&p->op, SQLITE_ERROR, "ts_backup %s: %s", p->zTab, zE ? zE : "out of memory");
+  }
+  free(zE);
+}
+
 /*************************************************************************
 ** 3. Cold tier: copy new objects.
 */
@@ -1072,7 +1139,8 @@ static void bkCold(BkRun *p){
       if( p->pSrc==0 ){
         char *zE2 = 0;
         int rc2 = tsBkTableStoreOpen("ts_backup", p->op.db, p->zDb, p->zTab, s->zStorage,
-                                     s->zS3Endpoint, s->zS3Region, s->zS3UrlStyle, &p->pSrc, 0, &zE2);
+                                     s->zS3Endpoint, s->zS3Region, s->zS3UrlStyle,
+                                     s->zEncryption, s->zKmsKey, &p->pSrc, 0, &zE2);
         if( rc2 ){ p->op.rc = rc2; p->op.zErr = zE2; break; }
       }
       rc = tsObjCopyAcross(p->pSrc, o->zKey, p->pLoc, f->zPath, &bServer, &zE);
@@ -1341,8 +1409,9 @@ static void bkFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     r.zTab = tsOpDup(&r.op, tsTableName(r.pTab));
     r.op.zObj = r.zTab;
   }
+  if( r.op.rc==SQLITE_OK ) bkEncryption(&r);
   if( r.op.rc==SQLITE_OK ){
-    r.op.rc = tsBkLocationOpen("ts_backup", r.zUri, r.zSse, r.zKms, &r.pLoc, &zE);
+    r.op.rc = tsBkLocationOpen("ts_backup", r.zUri, r.zEnc, r.zKms, &r.pLoc, &zE);
     if( r.op.rc ){ r.op.zErr = zE; zE = 0; }
   }
   bkLoadBackups(&r);

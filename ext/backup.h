@@ -37,18 +37,22 @@
 #define TS_BK_MAX_MANIFEST  (256LL << 20)   /* bytes: a manifest larger is refused */
 
 /* Open the backup location zUri for backups (environment credentials, like
-** every store; zSse/zKms: server-side encryption or NULL).  Plain http is
-** allowed for loopback endpoints, as for table storage.  Messages are
-** sqlite3_malloc'd and prefixed with zFunc. */
-int tsBkLocationOpen(const char *zFunc, const char *zUri, const char *zSse, const char *zKms,
+** every store; zEnc/zKms: the encryption and kms_key options, as a table's
+** (tablestore.h), or NULL: none, a client-side key in the environment still
+** applies as for every store).  Plain http is allowed for loopback
+** endpoints, as for table storage.  Messages are sqlite3_malloc'd and
+** prefixed with zFunc. */
+int tsBkLocationOpen(const char *zFunc, const char *zUri, const char *zEnc, const char *zKms,
                      TsObjStore **pp, char **pzErr);
 
 /* Open the storage of a table as ts_maintain does: the storage option, or
-** the directory '<dbfile>.tslite' beside database zDb; s3_* options.  zStorage
-** NULL = the default.  *pzUri (if not NULL) gets the URI (sqlite3_malloc'd). */
+** the directory '<dbfile>.tslite' beside database zDb; s3_* options,
+** encryption and kms_key (tablestore.h).  zStorage NULL = the default.
+** *pzUri (if not NULL) gets the URI (sqlite3_malloc'd). */
 int tsBkTableStoreOpen(const char *zFunc, sqlite3 *db, const char *zDb, const char *zTab,
                        const char *zStorage, const char *zEndpoint, const char *zRegion,
-                       const char *zUrlStyle, TsObjStore **pp, char **pzUri, char **pzErr);
+                       const char *zUrlStyle, const char *zEnc, const char *zKms,
+                       TsObjStore **pp, char **pzUri, char **pzErr);
 
 /* Lowercase hex SHA-256 of a[0..n) into zHex (65 bytes). */
 void tsBkSha256(const void *a, size_t n, char *zHex);

@@ -131,8 +131,15 @@ struct BlRun {
   int64_t nProcessed, nIngested, nParse, nIngestFail, nFileFail, nBytes;
   int iFile;               /* resume point: file index */
   int64_t iOff, iLine;     /* resume point: offset and line in that file */
+  /* the target's handle and the bulk write scratch (tsWriteBatch) */
+  TsTable *pTab;           /* reference held while the task runs */
+  int *aDimMap;            /* model dimension -> table dimension index */
+  int *aMeasMap;           /* model measure -> table measure index */
+  const char **azDimV;     /* [table dimensions] values of the record */
+  int *anDimV;
+  TsWriteVal *aMeasV;      /* [table measures] values of the record */
   /* statements */
-  sqlite3_stmt *pIns;      /* INSERT into the table */
+  sqlite3_stmt *pIns;      /* INSERT into the table (rows of several records) */
   sqlite3_stmt *pErrIns;   /* INSERT into ts_batch_load_errors */
   sqlite3_stmt *pUpd;      /* advance the task row */
   int nParamMeas0;         /* first measure parameter */
@@ -512,13 +519,30 @@ static int batchBegin(BlRun *r){
   int rc;
   if( r->bInTxn ) return SQLITE_OK;
   rc = execSql(r->db, "BEGIN IMMEDIATE");
-  if( rc==SQLITE_OK ){ r->bInTxn = 1; r->nInBatch = 0; }
+  if( rc==SQLITE_OK ){
+    r->bInTxn = 1; r->nInBatch = 0;
+    if( r->pTab ) tsWriteBatchBegin(r->pTab);
+  }
+  return rc;
+}
+
+/* The rows written through the handle into chunks (before a COMMIT or a
+** SAVEPOINT: the vtab's xSync/xSavepoint run only if it joined the
+** transaction). */
+static int flushTable(BlRun *r){
+  char *zErr = 0;
+  int rc = r->pTab ? tsTableFlush(r->pTab, &zErr) : SQLITE_OK;
+  if( rc ){
+    tsErrSet(&r->zErr, "ts_batch_load: %s", zErr ? zErr : sqlite3_errstr(rc));
+    sqlite3_free(zErr);
+  }
   return rc;
 }
 
 /* Commit the open batch with the resume point (iFile, iOff, iLine). */
 static int batchCommit(BlRun *r, int iFile, int64_t iOff, int64_t iLine, int64_t nBytes){
   int rc = batchBegin(r);
+  if( rc==SQLITE_OK ) rc = flushTable(r);
   if( rc==SQLITE_OK ) rc = saveProgress(r, iFile, iOff, iLine, nBytes);
   if( rc==SQLITE_OK ){
     rc = execSql(r->db, "COMMIT");
@@ -530,6 +554,7 @@ static int batchCommit(BlRun *r, int iFile, int64_t iOff, int64_t iLine, int64_t
 /* Give up the open batch (after a fatal error): nothing of it stays. */
 static void batchAbandon(BlRun *r){
   if( !sqlite3_get_autocommit(r->db) ) execSql(r->db, "ROLLBACK");
+  if( r->pTab ) tsWriteBatchRollback(r->pTab);
   r->bInTxn = 0;
 }
 
@@ -548,7 +573,7 @@ struct BlVal {
 
 /* Field i of the current record; *pbNull for NULL (NullValue or an empty
 ** unquoted field). */
-static const char *field(const TsCsvReader *pR, int i, size_t *pn, int *pbNull){
+static inline const char *field(const TsCsvReader *pR, int i, size_t *pn, int *pbNull){
   int f = 0;
   const char *z = tsCsvField(pR, i, pn, &f);
   *pbNull = (f & TS_CSV_NULL) || (*pn==0 && !(f & TS_CSV_QUOTED));
@@ -611,6 +636,64 @@ static char *reasonOf(const char *zMsg){
     if( zEx ) return sqlite3_mprintf("%.*s: record%s", (int)(zRec-zMsg), zMsg, zEx+1);
   }
   return sqlite3_mprintf("%s", zMsg);
+}
+
+/*
+** Write the one record of a CSV row (the record whose values are not all
+** NULL) with tsWriteBatch.  A rejection sets *pzReject (the report reason)
+** and returns SQLITE_OK; any other failure is fatal.
+*/
+static int writeDirect(BlRun *r, const TsCsvReader *pR, const char *zMName, size_t nMName,
+                       int64_t iTime, const BlVal *aVal, char **pzReject){
+  const TsBlModel *m = &r->pCfg->model;
+  const TsTableSchema *s = tsTableSchema(r->pTab);
+  TsWriteRec rec;
+  char *zErr = 0;
+  int i, j, k, nDone = 0, rc;
+  for(i=0; i<s->nDim; i++){ r->azDimV[i] = 0; r->anDimV[i] = 0; }
+  for(i=0; i<s->nMeas; i++) r->aMeasV[i].eType = SQLITE_NULL;
+  for(i=0; i<m->nDim; i++){
+    size_t n; int bNull;
+    const char *z = field(pR, r->aDimIdx[i], &n, &bNull);
+    if( !bNull ){ r->azDimV[r->aDimMap[i]] = z; r->anDimV[r->aDimMap[i]] = (int)n; }
+  }
+  memset(&rec, 0, sizeof(rec));
+  for(i=0, k=0; i<m->nRec; i++){
+    const TsBlRec *pRec = &m->aRec[i];
+    int bAny = 0;
+    for(j=0; j<pRec->nAttr; j++) if( aVal[k+j].eKind!=SQLITE_NULL ) bAny = 1;
+    if( !bAny ){ k += pRec->nAttr; continue; }
+    for(j=0; j<pRec->nAttr; j++, k++){
+      TsWriteVal *v = &r->aMeasV[r->aMeasMap[pRec->aAttr[j].iParam]];
+      v->eType = aVal[k].eKind;
+      v->i = aVal[k].i;
+      v->r = aVal[k].r;
+      v->z = aVal[k].z;
+      v->n = aVal[k].n;
+    }
+    if( pRec->zMeasureName ){
+      rec.zMName = pRec->zMeasureName;
+      rec.nMName = (int)strlen(pRec->zMeasureName);
+    }else{
+      rec.zMName = zMName;
+      rec.nMName = (int)nMName;
+    }
+    break;
+  }
+  rec.t = iTime;
+  rec.iVersion = r->pCfg->iVersion;
+  rec.azDim = r->azDimV;
+  rec.anDim = r->anDimV;
+  rec.aMeas = r->aMeasV;
+  rc = tsWriteBatch(r->pTab, 1, &rec, &nDone, &zErr);
+  if( rc && rcIsRejection(rc) ){
+    *pzReject = reasonOf(zErr ? zErr : sqlite3_errstr(rc));
+    rc = *pzReject ? SQLITE_OK : SQLITE_NOMEM;
+  }else if( rc ){
+    tsErrSet(&r->zErr, "ts_batch_load: %s", zErr ? zErr : sqlite3_errstr(rc));
+  }
+  sqlite3_free(zErr);
+  return rc;
 }
 
 /*
@@ -698,9 +781,17 @@ static int doRow(BlRun *r, TsCsvReader *pR, int iFile, int eCsv, BlVal *aVal){
     bFail = 1;
   }
 
-  if( !bFail ){
+  if( !bFail && nRec==1 ){
+    /* one record: straight into the table's handle */
+    rc = writeDirect(r, pR, zMName, nMName, iTime, aVal, &zReject);
+    if( rc ) return rc;
+    if( zReject ){ bFail = 1; zKind = "ingest"; }
+  }else if( !bFail ){
+    /* several records, loaded whole or not at all: INSERTs in a savepoint,
+    ** after the rows written through the handle are in the shadow tables */
     int bSave = nRec>1;
-    if( bSave ) rc = execSql(r->db, "SAVEPOINT bl_row");
+    rc = flushTable(r);
+    if( bSave && rc==SQLITE_OK ) rc = execSql(r->db, "SAVEPOINT bl_row");
     for(i=0, k=0; rc==SQLITE_OK && !bFail && i<m->nRec; i++){
       const TsBlRec *pRec = &m->aRec[i];
       int bAny = 0;
@@ -1155,6 +1246,12 @@ static void runFree(BlRun *r){
   }
   sqlite3_free(r->aaAttrIdx);
   sqlite3_free(r->aDimIdx);
+  sqlite3_free(r->aDimMap);
+  sqlite3_free(r->aMeasMap);
+  sqlite3_free(r->azDimV);
+  sqlite3_free(r->anDimV);
+  sqlite3_free(r->aMeasV);
+  tsTableRelease(r->pTab);
   tsBlConfigFree(r->pCfg);
   sqlite3_free(r->zErr);
 }
@@ -1211,10 +1308,45 @@ static int allocScratch(BlRun *r, BlVal **paVal){
   return *paVal ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+/* The table's handle for the bulk writes, and where the model's columns
+** are in the table (tsBlModelCheck made sure each exists, same names). */
+static int openTarget(BlRun *r){
+  const TsBlModel *m = &r->pCfg->model;
+  const TsTableSchema *s;
+  char *zErr = 0;
+  int i, j;
+  int rc = tsTableOpen(r->pEnv, r->db, r->pCfg->zDb, r->pCfg->zTable, &r->pTab, &zErr);
+  if( rc ){
+    tsErrSet(&r->zErr, "ts_batch_load: %s", zErr ? zErr : sqlite3_errstr(rc));
+    sqlite3_free(zErr);
+    return rc;
+  }
+  s = tsTableSchema(r->pTab);
+  r->aDimMap = sqlite3_malloc64(sizeof(int)*(m->nDim+1));
+  r->aMeasMap = sqlite3_malloc64(sizeof(int)*(m->nMeas+1));
+  r->azDimV = sqlite3_malloc64(sizeof(char*)*(s->nDim+1));
+  r->anDimV = sqlite3_malloc64(sizeof(int)*(s->nDim+1));
+  r->aMeasV = sqlite3_malloc64(sizeof(TsWriteVal)*(s->nMeas+1));
+  if( !r->aDimMap || !r->aMeasMap || !r->azDimV || !r->anDimV || !r->aMeasV ) return SQLITE_NOMEM;
+  memset(r->aMeasV, 0, sizeof(TsWriteVal)*(s->nMeas+1));
+  for(i=0; i<m->nDim; i++){
+    for(j=0; j<s->nDim && strcmp(s->azDim[j], m->aDim[i].zDst); j++){}
+    if( j==s->nDim ) return SQLITE_INTERNAL;
+    r->aDimMap[i] = j;
+  }
+  for(i=0; i<m->nMeas; i++){
+    for(j=0; j<s->nMeas && strcmp(s->azMeas[j], m->azMeas[i]); j++){}
+    if( j==s->nMeas ) return SQLITE_INTERNAL;
+    r->aMeasMap[i] = j;
+  }
+  return SQLITE_OK;
+}
+
 /* Run (or continue) the task from its committed resume point. */
 static int runTask(BlRun *r){
   BlVal *aVal = 0;
   int rc = allocScratch(r, &aVal);
+  if( rc==SQLITE_OK ) rc = openTarget(r);
   if( rc==SQLITE_OK ) rc = prepareInsert(r);
   if( rc==SQLITE_OK ) rc = setStatus(r, "IN_PROGRESS", 0);
   while( rc==SQLITE_OK && r->iFile<r->nFile ){

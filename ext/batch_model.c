@@ -8,7 +8,7 @@
 **   short form (DESIGN section 4)
 **     {"TargetTableName":"cpu", "TargetDatabaseName"?:..., "DataSource":"s3://b/p/",
 **      "DataModel":{...}, "CsvConfiguration"?:{...}, "ReportLocation"?:"s3://b/r/",
-**      "RecordVersion"?:1, "BatchRows"?:10000}
+**      "RecordVersion"?:1, "BatchRows"?:100000}
 **   Timestream's CreateBatchLoadTask request, pasted unchanged
 **     {"ClientToken"?, "TargetDatabaseName", "TargetTableName", "RecordVersion"?,
 **      "DataModelConfiguration":{"DataModel":{...}} | {"DataModelS3Configuration":
@@ -780,7 +780,7 @@ int tsBlConfigParse(sqlite3 *db, const char *zFunc, const char *zJson,
   memset(c, 0, sizeof(*c));
   tsCsvOptInit(&c->csv);
   c->iVersion = 1;
-  c->nBatchRows = 10000;
+  c->nBatchRows = 100000;
   blLoad(&ctx, zJson ? zJson : "", J_OBJ, "", &top);
   if( ctx.op.rc==0 ){
     if( blFind(&top, "DataSourceConfiguration")>=0 ) awsParse(&ctx, &top, c);

@@ -41,6 +41,7 @@
 #include "coldscan.h"
 #include "parquet.h"
 #include "objstore.h"
+#include "tablestore.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,7 @@ struct ColdSource {
   ColdObj *aObj;             /* manifest rows overlapping the range (owned) */
   int nObj;
   TsObjStore *pStore;        /* opened on first read (owned) */
+  int bCacheStarted;         /* coldCacheStart ran */
   TsBuf rd;                  /* scratch of ranged reads */
   char *zReadErr;            /* message of the last failed read (malloc) */
   ColdObj *pReadObj;         /* object being read (for messages) */
@@ -125,37 +127,43 @@ struct ColdBlock {
 /**************************************************************************
 ** Store and ranged reads.
 */
-static int coldStoreOpen(ColdSource *p){
-  TsTable *pTab = p->base.pTab;
+int tsTableColdStore(TsTable *pTab, TsObjStore **ppStore, char **pzErr){
   const TsTableSchema *s = &pTab->pub;
   TsObjConfig cfg;
   char *zUri = 0, *zErr = 0;
   int rc = SQLITE_OK;
-  if( p->pStore ) return SQLITE_OK;
+  *ppStore = 0;
   memset(&cfg, 0, sizeof(cfg));
   if( s->zStorage ){
     zUri = sqlite3_mprintf("%s", s->zStorage);
   }else{
     const char *zFile = sqlite3_db_filename(pTab->db, pTab->zDb);
     if( zFile==0 || zFile[0]==0 ){
-      tsTabErr(pTab, "timeseries %s: the manifest lists cold objects but the database has no "
+      tsErrSet(pzErr, "timeseries %s: the manifest lists cold objects but the database has no "
                "storage directory (in memory or temporary, and no storage option)", pTab->zName);
       return SQLITE_ERROR;
     }
     zUri = sqlite3_mprintf("file://%s.tslite", zFile);
   }
   if( zUri==0 ) return SQLITE_NOMEM;
-  cfg.zEndpoint = s->zS3Endpoint;
-  cfg.zRegion = s->zS3Region;
-  cfg.zUrlStyle = s->zS3UrlStyle;
-  if( cfg.zEndpoint && strncmp(cfg.zEndpoint, "http://", 7)==0 ) cfg.bAllowHttp = 1;
-  if( tsObjOpen(zUri, &cfg, &p->pStore, &zErr)!=TS_OBJ_OK ){
-    tsTabErr(pTab, "timeseries %s: cannot open storage '%s': %s", pTab->zName, zUri,
+  tsTableStoreConfig(s, &cfg);
+  if( tsObjOpen(zUri, &cfg, ppStore, &zErr)!=TS_OBJ_OK ){
+    tsErrSet(pzErr, "timeseries %s: cannot open storage '%s': %s", pTab->zName, zUri,
              zErr ? zErr : "unknown error");
     rc = SQLITE_ERROR;
   }
   free(zErr);
   sqlite3_free(zUri);
+  return rc;
+}
+
+static int coldStoreOpen(ColdSource *p){
+  char *zErr = 0;
+  int rc;
+  if( p->pStore ) return SQLITE_OK;
+  rc = tsTableColdStore(p->base.pTab, &p->pStore, &zErr);
+  if( rc && zErr ) tsTabErr(p->base.pTab, "%s", zErr);
+  sqlite3_free(zErr);
   return rc;
 }
 
@@ -181,6 +189,8 @@ static int coldRead(void *pCtx, int64_t iOff, int64_t n, void *pOut){
     return 1;
   }
   memcpy(pOut, p->rd.a, (size_t)n);
+  p->base.pTab->cold.nRead++;
+  p->base.pTab->cold.nByteRead += n;
   return 0;
 }
 
@@ -278,6 +288,33 @@ static int coldSchemaCheck(ColdSource *p, ColdObj *o){
   return SQLITE_OK;
 }
 
+/* On the scan's first object: s3:// reads go through the local cache
+** (cold_cache.c, s3/objcache.c), and every object the scan may read is
+** validated with one listing of their keys' common prefix instead of a
+** HEAD per object. */
+static void coldCacheStart(ColdSource *p){
+  const char *z0 = p->aObj[0].zKey;
+  size_t nPre = strlen(z0);
+  sqlite3_int64 nMax = 0;
+  char *zPre, *zDir;
+  int i;
+  p->bCacheStarted = 1;
+  zDir = tsColdCacheDir(p->base.pTab, &nMax);
+  if( zDir==0 ) return;
+  i = tsObjCacheEnable(p->pStore, zDir, nMax, p->base.pTab->pub.zS3Endpoint);
+  sqlite3_free(zDir);
+  if( i!=0 || p->nObj<2 ) return;
+  for(i=1; i<p->nObj && nPre>0; i++){
+    const char *z = p->aObj[i].zKey;
+    size_t j = 0;
+    while( j<nPre && z[j]==z0[j] ) j++;
+    nPre = j;
+  }
+  zPre = sqlite3_mprintf("%.*s", (int)nPre, z0);
+  if( zPre ) tsObjCacheValidate(p->pStore, zPre, 1000 + 4*p->nObj);
+  sqlite3_free(zPre);
+}
+
 /* Open object o's reader from its footer bytes (no read). */
 static int coldObjOpen(ColdSource *p, ColdObj *o){
   char *zErr = 0;
@@ -285,6 +322,7 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
   if( o->pReader ) return SQLITE_OK;
   rc = coldStoreOpen(p);
   if( rc ) return rc;
+  if( !p->bCacheStarted ) coldCacheStart(p);
   p->pReadObj = o;
   if( o->aFooter && o->nFooter>8 ){
     rc = tsPqReaderOpenTail(&o->pReader, coldRead, p, o->nByte, o->aFooter, (size_t)o->nFooter, &zErr);
@@ -296,6 +334,7 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
     free(zErr);
     return rc;
   }
+  p->base.pTab->cold.nObjOpen++;
   rc = coldSchemaCheck(p, o);
   if( rc ) return rc;
   o->nRg = tsPqReaderRowGroupCount(o->pReader);
@@ -512,6 +551,7 @@ static void coldClose(TsSource *pSrc){
   sqlite3_free(p->aBlk);
   tsBufFree(&p->rd);
   free(p->zReadErr);
+  if( p->pStore ) tsColdCacheHarvest(p->base.pTab, p->pStore);
   tsObjClose(p->pStore);
   sqlite3_free(p);
 }

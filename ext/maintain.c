@@ -25,6 +25,7 @@
 #include "bloom.h"
 #include "objstore.h"
 #include "storeopt.h"
+#include "tablestore.h"
 #include "jsonw.h"
 #include "tstime.h"
 #include <errno.h>
@@ -40,6 +41,54 @@
 /* Test hook (tests/unit/test_maintain.c): called at named points of a
 ** round with the run's connection; NULL in production. */
 void (*tsMaintainTestHook)(sqlite3 *db, const char *zPoint) = 0;
+
+/* ts_debug_kill_at(point [, n]): the process kills itself (SIGKILL) the n-th
+** time (default 1) a ts_maintain reaches the named crash point.  Process
+** wide; for crash tests (docs/internals/crash-testing.md). */
+static char mtKillAt[32];
+static int mtKillCount = 0;
+
+/* The crash points, in the order a pass reaches them (cold-format.md 5). */
+static const char *const azMtPoint[] = {
+  "upload-finishing",   /* object bytes written, upload not finished */
+  "uploaded",           /* round uploaded, no transaction */
+  "round-in-commit",    /* round's manifest rows + chunk deletes written, before COMMIT */
+  "round-committed",    /* after the round's COMMIT */
+  "retention-committed",/* expired manifest rows gone (retired), after COMMIT */
+  "trim-uploaded", "compact-uploaded",       /* rewrite uploaded, no transaction */
+  "rewrite-in-commit",  /* rewrite's manifest changes written, before COMMIT */
+  "rewrite-committed",  /* after a rewrite's COMMIT */
+  "orphans-deleted",    /* store deletes done, retired entries not yet forgotten */
+};
+
+void mtPoint(sqlite3 *db, const char *zPoint){
+  if( tsMaintainTestHook ) tsMaintainTestHook(db, zPoint);
+  if( mtKillAt[0] && strcmp(mtKillAt, zPoint)==0 && --mtKillCount<=0 ){
+    kill(getpid(), SIGKILL);
+  }
+}
+
+static void killAtFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  const char *z = (const char*)sqlite3_value_text(argv[0]);
+  int i, n = argc>1 ? sqlite3_value_int(argv[1]) : 1;
+  if( z==0 || z[0]==0 ){ mtKillAt[0] = 0; sqlite3_result_int(ctx, 0); return; }
+  for(i=0; i<(int)(sizeof(azMtPoint)/sizeof(azMtPoint[0])); i++){
+    if( strcmp(z, azMtPoint[i])==0 ) break;
+  }
+  if( i==(int)(sizeof(azMtPoint)/sizeof(azMtPoint[0])) || n<1 ){
+    char *zErr = sqlite3_mprintf("ts_debug_kill_at: unknown crash point '%s' or count < 1 "
+                                 "(points: upload-finishing, uploaded, round-in-commit, "
+                                 "round-committed, retention-committed, trim-uploaded, "
+                                 "compact-uploaded, rewrite-in-commit, rewrite-committed, "
+                                 "orphans-deleted)", z);
+    sqlite3_result_error(ctx, zErr ? zErr : "ts_debug_kill_at: bad argument", -1);
+    sqlite3_free(zErr);
+    return;
+  }
+  snprintf(mtKillAt, sizeof(mtKillAt), "%s", z);
+  mtKillCount = n;
+  sqlite3_result_int(ctx, 1);
+}
 
 static int64_t mtWallMs(void){
   struct timespec ts;
@@ -57,19 +106,18 @@ static int mtParseInterval(const char *z, int64_t *pv){
   return tsIntervalParse(z, -1, pv)!=TS_TIME_OK;
 }
 
-/* From <t>_config: the writer id stored by an earlier pass (cold.writer_id),
-** and the options encryption / kms_key, which the CREATE option table does
-** not carry yet (the handle's schema has no field for them). */
+/* From <t>_config: the writer id stored by an earlier pass (cold.writer_id).
+** (encryption / kms_key are table options: p->s.) */
 static void mtConfigLoad(MtRun *p){
   sqlite3_stmt *pStmt = tsOpPrepare(&p->op, "SELECT k, v FROM \"%w\".\"%w_config\""
-                                     " WHERE k IN ('cold.writer_id', 'encryption', 'kms_key')",
+                                     " WHERE k='cold.writer_id'",
                                   p->zDb, p->zTab);
   while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zK = (const char*)sqlite3_column_text(pStmt, 0);
     const char *zV = (const char*)sqlite3_column_text(pStmt, 1);
     char **pz;
     if( zK==0 || zV==0 ) continue;
-    pz = zK[0]=='c' ? &p->zWriter : zK[0]=='e' ? &p->zEnc : &p->zKmsKey;
+    pz = &p->zWriter;
     sqlite3_free(*pz);
     *pz = sqlite3_mprintf("%s", zV);
     if( *pz==0 ) tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
@@ -226,11 +274,11 @@ static void mtStoreOpen(MtRun *p){
     const char *azV[6];
     int i;
     azV[0] = p->s->zStorage; azV[1] = p->s->zS3Endpoint; azV[2] = p->s->zS3Region;
-    azV[3] = p->s->zS3UrlStyle; azV[4] = p->zEnc; azV[5] = p->zKmsKey;
+    azV[3] = p->s->zS3UrlStyle; azV[4] = p->s->zEncryption; azV[5] = p->s->zKmsKey;
     for(i=0; i<6; i++){
       if( azV[i] && tsStoreOptCheck(azK[i], azV[i], &zObjErr) ) break;
     }
-    if( i==6 ) tsStoreOptFinish(p->s->zStorage, p->zEnc, p->zKmsKey, &zObjErr);
+    if( i==6 ) tsStoreOptFinish(p->s->zStorage, p->s->zEncryption, p->s->zKmsKey, &zObjErr);
     if( zObjErr ){
       tsOpErr(&p->op, SQLITE_ERROR, "ts_maintain %s: %s", p->zTab, zObjErr);
       free(zObjErr);
@@ -250,10 +298,7 @@ static void mtStoreOpen(MtRun *p){
     zUri = sqlite3_mprintf("file://%s.tslite", zFile);
   }
   if( zUri==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
-  cfg.zEndpoint = p->s->zS3Endpoint;
-  cfg.zRegion = p->s->zS3Region;
-  cfg.zUrlStyle = p->s->zS3UrlStyle;
-  if( cfg.zEndpoint && strncmp(cfg.zEndpoint, "http://", 7)==0 ) cfg.bAllowHttp = 1;
+  tsTableStoreConfig(p->s, &cfg);
   if( tsObjOpen(zUri, &cfg, &p->pStore, &zObjErr)!=TS_OBJ_OK ){
     tsOpErr(&p->op, SQLITE_ERROR, "ts_maintain %s: cannot open storage '%s': %s", p->zTab, zUri,
           zObjErr ? zObjErr : "unknown error");
@@ -510,6 +555,7 @@ void mtObjFinish(MtRun *p, MtObj *o){
   if( o->aTail==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
   memcpy(o->aTail, aT, o->nTail);
   o->nByte = tsPqWriterBytesWritten(o->pPw);
+  mtPoint(p->op.db, "upload-finishing");
   if( tsObjWriterFinish(o->pOw, &zE)!=TS_OBJ_OK ){
     o->pOw = 0;
     tsOpErr(&p->op, SQLITE_IOERR, "ts_maintain %s: upload of %s: %s", p->zTab, o->zKey, zE ? zE : "failed");
@@ -721,7 +767,7 @@ static void mtRound(MtRun *p, MtSeries *aS, int iFirst, int iEnd){
   for(i=0; i<nObj && p->op.rc==SQLITE_OK; i++) mtObjFinish(p, apObj[i]);
   if( p->op.rc ) goto done;
 
-  if( tsMaintainTestHook ) tsMaintainTestHook(p->op.db, "uploaded");
+  mtPoint(p->op.db, "uploaded");
   /* Commit: one write transaction, no network I/O inside it. */
   if( tsOpExec(&p->op, "BEGIN IMMEDIATE") ) goto done;
   pChk = tsOpPrepare(&p->op, "SELECT sid, tmin, tmax, nrow, data FROM \"%w\".\"%w_chunks\" WHERE id=?1",
@@ -780,7 +826,9 @@ static void mtRound(MtRun *p, MtSeries *aS, int iFirst, int iEnd){
   }
   sqlite3_finalize(pSer);
   if( p->op.rc==SQLITE_OK ) mtLeaseWrite(p);
+  if( p->op.rc==SQLITE_OK ) mtPoint(p->op.db, "round-in-commit");
   if( p->op.rc==SQLITE_OK && tsOpExec(&p->op, "COMMIT")==SQLITE_OK ){
+    mtPoint(p->op.db, "round-committed");
     p->nRowMoved += nMoved;
     p->nRowExpired += nExpired;
     p->nChunkMoved += nC;
@@ -820,11 +868,27 @@ static void mtTier(MtRun *p){
 /*************************************************************************
 ** Retention and orphans.
 */
+/* Inside the write transaction that removes zKey's manifest row: record it
+** as retired ('cold.retired:<key>' = wall clock ms in <t>_config).  The
+** object stays in the store, so a reader whose snapshot still has the old
+** manifest can finish; the orphan pass deletes it once it has been retired
+** for longer than the grace period (cold-format.md section 5). */
+void mtRetire(MtRun *p, const char *zKey){
+  sqlite3_stmt *pStmt;
+  if( p->op.rc ) return;
+  pStmt = tsOpPrepare(&p->op, "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(k, v)"
+                      " VALUES('cold.retired:' || ?1, ?2)", p->zDb, p->zTab);
+  if( pStmt==0 ) return;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, mtWallMs());
+  sqlite3_step(pStmt);
+  if( sqlite3_finalize(pStmt)!=SQLITE_OK ) tsOpSqlErr(&p->op, "recording a retired object");
+}
+
 static void mtRetention(MtRun *p){
   sqlite3_stmt *pStmt;
   char **azKey = 0;
   int nKey = 0, nAlloc = 0, i;
-  char *zE = 0;
   if( tsOpExec(&p->op, "BEGIN IMMEDIATE") ) return;
   pStmt = tsOpPrepare(&p->op, "DELETE FROM \"%w\".\"%w_objects\" WHERE tmax < ?1 RETURNING key",
                     p->zDb, p->zTab);
@@ -840,12 +904,11 @@ static void mtRetention(MtRun *p){
     nKey++;
   }
   if( pStmt && sqlite3_finalize(pStmt)!=SQLITE_OK ) tsOpSqlErr(&p->op, "expiring manifest rows");
+  /* The objects stay in the store until the orphan pass (after the grace). */
+  for(i=0; i<nKey; i++) mtRetire(p, azKey[i]);
   if( p->op.rc==SQLITE_OK && tsOpExec(&p->op, "COMMIT")==SQLITE_OK ){
+    if( nKey ) mtPoint(p->op.db, "retention-committed");
     p->nObjExpired += nKey;
-    if( nKey && tsObjDeleteMany(p->pStore, (const char*const*)azKey, nKey, &zE)!=TS_OBJ_OK ){
-      /* Not part of the table any more: the orphan pass retries them. */
-    }
-    free(zE);
   }else{
     sqlite3_exec(p->op.db, "ROLLBACK", 0, 0, 0);
   }
@@ -877,9 +940,9 @@ static int mtListCb(void *pCtx, const TsObjInfo *pInfo){
 static void mtOrphans(MtRun *p){
   MtList l;
   char *zPrefix, *zE = 0;
-  sqlite3_stmt *pStmt;
+  sqlite3_stmt *pStmt, *pRet;
   char **azDel = 0;
-  int i, nDel = 0;
+  int i, nDel = 0, nRetired = 0;
   memset(&l, 0, sizeof(l));
   l.p = p;
   l.iCutMs = mtWallMs() - p->iGrace/1000000;
@@ -891,22 +954,47 @@ static void mtOrphans(MtRun *p){
   free(zE); zE = 0;
   sqlite3_free(zPrefix);
   /* Keep only the keys the manifest does not hold (read after the list, so
-  ** an object committed meanwhile is seen as committed). */
+  ** an object committed meanwhile is seen as committed), and of the retired
+  ** ones only those retired before the cut. */
   pStmt = tsOpPrepare(&p->op, "SELECT 1 FROM \"%w\".\"%w_objects\" WHERE key=?1", p->zDb, p->zTab);
+  pRet = tsOpPrepare(&p->op, "SELECT v FROM \"%w\".\"%w_config\" WHERE k='cold.retired:' || ?1",
+                     p->zDb, p->zTab);
   azDel = l.n ? sqlite3_malloc64(sizeof(char*)*l.n) : 0;
-  for(i=0; pStmt && azDel && i<l.n; i++){
+  for(i=0; pStmt && pRet && azDel && i<l.n; i++){
+    int bKeep;
     sqlite3_bind_text(pStmt, 1, l.az[i], -1, SQLITE_STATIC);
-    if( sqlite3_step(pStmt)!=SQLITE_ROW ) azDel[nDel++] = l.az[i];
+    bKeep = sqlite3_step(pStmt)==SQLITE_ROW;
     sqlite3_reset(pStmt);
+    sqlite3_bind_text(pRet, 1, l.az[i], -1, SQLITE_STATIC);
+    if( !bKeep && sqlite3_step(pRet)==SQLITE_ROW ){
+      if( sqlite3_column_int64(pRet, 0) > l.iCutMs ) bKeep = 1;   /* retired, in grace */
+      else nRetired++;
+    }
+    sqlite3_reset(pRet);
+    if( !bKeep ) azDel[nDel++] = l.az[i];
   }
   sqlite3_finalize(pStmt);
+  sqlite3_finalize(pRet);
   if( p->op.rc==SQLITE_OK && nDel ){
     if( tsObjDeleteMany(p->pStore, (const char*const*)azDel, nDel, &zE)!=TS_OBJ_OK ){
       tsOpErr(&p->op, SQLITE_IOERR, "ts_maintain %s: deleting orphans: %s", p->zTab, zE ? zE : "failed");
     }else{
-      p->nOrphan += nDel;
+      p->nOrphan += nDel - nRetired;
+      p->nRetiredDeleted += nRetired;
+      mtPoint(p->op.db, "orphans-deleted");
     }
     free(zE);
+  }
+  /* Every retired object past the grace is gone now (deleted above, or
+  ** already missing from the list): forget them. */
+  if( p->op.rc==SQLITE_OK ){
+    pStmt = tsOpPrepare(&p->op, "DELETE FROM \"%w\".\"%w_config\" WHERE k GLOB 'cold.retired:*'"
+                        " AND v <= ?1", p->zDb, p->zTab);
+    if( pStmt ){
+      sqlite3_bind_int64(pStmt, 1, l.iCutMs);
+      sqlite3_step(pStmt);
+      if( sqlite3_finalize(pStmt)!=SQLITE_OK ) tsOpSqlErr(&p->op, "forgetting deleted retired objects");
+    }
   }
   sqlite3_free(azDel);
   for(i=0; i<l.n; i++) sqlite3_free(l.az[i]);
@@ -950,6 +1038,7 @@ static void mtTable(MtRun *p, TsJsonW *pJw){
     tsJwKeyInt(pJw, "rows_expired", p->nRowExpired);
     tsJwKeyInt(pJw, "objects_expired", p->nObjExpired);
     tsJwKeyInt(pJw, "orphans_deleted", p->nOrphan);
+    tsJwKeyInt(pJw, "retired_deleted", p->nRetiredDeleted);
     tsJwKeyInt(pJw, "objects_trimmed", p->nObjTrimmed);
     tsJwKeyInt(pJw, "objects_compacted", p->nObjCompacted);
     tsJwKeyInt(pJw, "compacted_into", p->nCompactOut);
@@ -967,8 +1056,6 @@ static void mtTable(MtRun *p, TsJsonW *pJw){
 
 static void mtRunClear(MtRun *p){
   sqlite3_free(p->zWriter);
-  sqlite3_free(p->zEnc);
-  sqlite3_free(p->zKmsKey);
   sqlite3_free(p->zHolder);
   sqlite3_free(p->zBusy);
   tsObjClose(p->pStore);
@@ -1155,6 +1242,10 @@ int tsMaintainRegister(sqlite3 *db, TsEnv *pEnv){
   for(n=0; rc==SQLITE_OK && n<=2; n++){
     rc = sqlite3_create_function_v2(db, "ts_maintain", n, SQLITE_UTF8|SQLITE_DIRECTONLY,
                                     tsEnvRef(pEnv), maintainFunc, 0, 0, tsEnvUnref);
+  }
+  for(n=1; rc==SQLITE_OK && n<=2; n++){
+    rc = sqlite3_create_function_v2(db, "ts_debug_kill_at", n, SQLITE_UTF8|SQLITE_DIRECTONLY,
+                                    0, killAtFunc, 0, 0, 0);
   }
   return rc;
 }

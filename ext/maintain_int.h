@@ -75,14 +75,13 @@ struct MtRun {
   const char *zDb;                   /* tsTableDb(pTab) */
   const char *zTab;                  /* tsTableName(pTab) */
   char *zWriter;                     /* writer id */
-  char *zEnc;                        /* option encryption or NULL (owned) */
-  char *zKmsKey;                     /* option kms_key or NULL (owned) */
   char *zHolder;                     /* lease holder string */
   TsObjStore *pStore;
   int64_t iNow, iBound, iExpire, iGrace;
   /* counters */
   int64_t nRowMoved, nChunkMoved, nChunkRewritten, nObj, nByte, nRowExpired;
   int64_t nObjExpired, nOrphan, nAborted;
+  int64_t nRetiredDeleted;           /* retired objects deleted after the grace period */
   int64_t nObjTrimmed;               /* partly expired objects rewritten */
   int64_t nObjCompacted, nCompactOut;/* compaction inputs merged, outputs written */
   int64_t nDupDropped, nRejected;    /* record keys found twice; of them, rejected values */
@@ -102,6 +101,8 @@ void mtObjSeries(MtRun *p, MtObj *o, MtSeries *pS, int iS);
 void mtObjFinish(MtRun *p, MtObj *o);
 void mtObjRemove(MtRun *p, MtObj *o);
 void mtManifestInsert(MtRun *p, sqlite3_stmt *pIns, MtObj *o);
+void mtRetire(MtRun *p, const char *zKey);
+void mtPoint(sqlite3 *db, const char *zPoint);   /* a named crash point (test hook, ts_debug_kill_at) */
 sqlite3_stmt *mtManifestInsertStmt(MtRun *p);
 
 /* maintain_rewrite.c: the object rewrites of one pass (cold-format.md 5b, 5c). */

@@ -25,9 +25,10 @@
 ** and keeping one row per record key (the higher version; on a tie the row
 ** of the older object, as Timestream keeps the first write), upload it, and
 ** then in one transaction insert its manifest row and delete the inputs'
-** rows (after checking they are still there).  The inputs are deleted from
-** the store after COMMIT; a crash before that leaves them as orphans of our
-** writer id, which step 6 removes.  One row group of each input is decoded
+** rows (after checking they are still there), recording the inputs as
+** retired in the same transaction.  The inputs stay in the store for readers
+** of the old manifest; the orphan pass (step 6) deletes them once they have
+** been retired for the grace period.  One row group of each input is decoded
 ** at a time, so memory is bounded by the number of inputs, not their size.
 */
 
@@ -308,14 +309,12 @@ static void mtRewrite(MtRun *p, const sqlite3_int64 *aId, int nId, int iBucket, 
   MtIn *aIn = 0;
   MtObj *o = 0;
   TsBuf last;
-  int i, nLive = 0, iSeries = 0, bAbort = 0;
+  int i, iSeries = 0, bAbort = 0;
   int64_t nIn = 0, nDup = 0, nRej = 0, nInRow = 0;
   sqlite3_stmt *pSel = 0, *pChk = 0, *pIns = 0, *pDel = 0;
-  char **azOld = 0;
   tsBufInit(&last);
   aIn = sqlite3_malloc64(sizeof(MtIn)*nId);
-  azOld = sqlite3_malloc64(sizeof(char*)*nId);
-  if( aIn==0 || azOld==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); goto done; }
+  if( aIn==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); goto done; }
   memset(aIn, 0, sizeof(MtIn)*nId);
   pSel = tsOpPrepare(&p->op, "SELECT key, nbyte, footer, nrow FROM \"%w\".\"%w_objects\" WHERE id=?1",
                    p->zDb, p->zTab);
@@ -370,7 +369,7 @@ static void mtRewrite(MtRun *p, const sqlite3_int64 *aId, int nId, int iBucket, 
   if( p->op.rc ) goto done;
   if( o ) mtObjFinish(p, o);
   if( p->op.rc ) goto done;
-  if( tsMaintainTestHook ) tsMaintainTestHook(p->op.db, eWhy ? "compact-uploaded" : "trim-uploaded");
+  mtPoint(p->op.db, eWhy ? "compact-uploaded" : "trim-uploaded");
 
   if( tsOpExec(&p->op, "BEGIN IMMEDIATE") ) goto done;
   pChk = tsOpPrepare(&p->op, "SELECT key FROM \"%w\".\"%w_objects\" WHERE id=?1", p->zDb, p->zTab);
@@ -399,14 +398,14 @@ static void mtRewrite(MtRun *p, const sqlite3_int64 *aId, int nId, int iBucket, 
     if( sqlite3_reset(pDel)!=SQLITE_OK ) tsOpSqlErr(&p->op, "deleting a rewritten manifest row");
   }
   sqlite3_finalize(pDel);
+  /* The inputs stay in the store for readers of the old manifest; the
+  ** orphan pass deletes them after the grace period. */
+  for(i=0; i<nId; i++) mtRetire(p, aIn[i].zKey);
   if( p->op.rc==SQLITE_OK ) mtLeaseWrite(p);
+  if( p->op.rc==SQLITE_OK ) mtPoint(p->op.db, "rewrite-in-commit");
   if( p->op.rc==SQLITE_OK && tsOpExec(&p->op, "COMMIT")==SQLITE_OK ){
-    char *zE = 0;
     int64_t nOut = o ? o->nRow : 0;
-    for(i=0; i<nId; i++){ azOld[nLive++] = aIn[i].zKey; }
-    /* Not part of the table any more; a failure leaves orphans for step 6. */
-    if( tsObjDeleteMany(p->pStore, (const char*const*)azOld, nLive, &zE)!=TS_OBJ_OK ){}
-    free(zE);
+    mtPoint(p->op.db, "rewrite-committed");
     if( eWhy==0 ){
       p->nObjTrimmed += nId;
       p->nRowExpired += nInRow - nOut - nDup;
@@ -433,7 +432,6 @@ done:
   }
   for(i=0; aIn && i<nId; i++) mtInClear(&aIn[i], mtNCol(p->s));
   sqlite3_free(aIn);
-  sqlite3_free(azOld);
   tsBufFree(&last);
 }
 

@@ -13,14 +13,27 @@
 ** treated as untrusted: they are added with overflow checks, and a value out
 ** of range is reported as damage (ts_check) or SQLITE_CORRUPT (ts_stats),
 ** never wrapped.  JSON goes through common/jsonw.h.
+**
+** The cold tier (docs/internals/cold-format.md): ts_check verifies every
+** manifest row on its own (counts, time range inside the key's date folder,
+** partition key inside the key's bucket, the footer it caches) and against
+** the store: one LIST per key prefix for existence and size, then one ranged
+** GET of each object's tail, compared with the manifest's footer bytes (a
+** replaced object of the same size).  ts_stats reads the cached footers (no
+** store access) to count the cold tier's values.
 */
 #include "tslite.h"
 #include "table.h"
+#include "cold_cache.h"
 #include "chunk.h"
 #include "jsonw.h"
+#include "civil.h"
+#include "objstore.h"
+#include "parquet.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Append a problem to the report, at most 20 of them. */
@@ -156,6 +169,273 @@ static void checkChunk(const TsTableSchema *pS, sqlite3_int64 iChunk, const unsi
 out:
   sqlite3_free(aStat);
   tsChunkReaderFree(pR);
+}
+
+/* TsPqReadFn of a reader opened only on a manifest footer: never reads. */
+static int noRead(void *pCtx, int64_t iOff, int64_t n, void *pOut){
+  (void)pCtx; (void)iOff; (void)n; (void)pOut;
+  return 1;
+}
+
+/* FNV-1a 32 of the partition key value, as cold-format.md section 1. */
+static int pkBucket(const unsigned char *z, int n){
+  uint32_t h = 2166136261u;
+  int i;
+  for(i=0; i<n; i++){ h ^= z[i]; h *= 16777619u; }
+  return (int)(h % 8);
+}
+
+/* Parse "<t>/date=YYYY-MM-DD/bucket=<b>/<16 hex>-<16 hex>.parquet": the day
+** number and bucket, 0 on success. */
+static int keyParse(const char *z, int64_t *piDay, int *piBucket){
+  const char *q = strstr(z, "/date=");
+  unsigned y, m, d;
+  int i, n = 0;
+  if( q==0 || q==z ) return 1;
+  q += 6;
+  if( sscanf(q, "%4u-%2u-%2u%n", &y, &m, &d, &n)!=3 || n!=10 || m<1 || m>12 || d<1 || d>31 ) return 1;
+  q += 10;
+  if( strncmp(q, "/bucket=", 8)!=0 || q[8]<'0' || q[8]>'7' || q[9]!='/' ) return 1;
+  *piBucket = q[8]-'0';
+  q += 10;
+  for(i=0; i<33; i++){
+    if( i==16 ){ if( q[i]!='-' ) return 1; }
+    else if( !((q[i]>='0' && q[i]<='9') || (q[i]>='a' && q[i]<='f')) ) return 1;
+  }
+  if( strcmp(q+33, ".parquet")!=0 ) return 1;
+  *piDay = tsDaysFromCivil(y, m, d);
+  return 0;
+}
+
+/* One manifest object, for the store pass. */
+typedef struct TsCheckObj TsCheckObj;
+struct TsCheckObj {
+  sqlite3_int64 iId;
+  char *zKey;                  /* (owned) */
+  sqlite3_int64 nByte;         /* manifest size */
+  unsigned char *aFoot;        /* manifest footer (owned) */
+  int nFoot;
+};
+
+/* One listed object. */
+typedef struct TsCheckList TsCheckList;
+struct TsCheckList { char *zKey; int64_t nSize; };
+typedef struct TsCheckListing TsCheckListing;
+struct TsCheckListing { TsCheckList *a; int n, nAlloc; int bOom; };
+
+static int listCb(void *pCtx, const TsObjInfo *pInfo){
+  TsCheckListing *l = (TsCheckListing*)pCtx;
+  if( l->n==l->nAlloc ){
+    int nNew = l->nAlloc ? 2*l->nAlloc : 64;
+    TsCheckList *a = sqlite3_realloc64(l->a, sizeof(*a)*(size_t)nNew);
+    if( a==0 ){ l->bOom = 1; return 1; }
+    l->a = a; l->nAlloc = nNew;
+  }
+  l->a[l->n].zKey = sqlite3_mprintf("%s", pInfo->zKey);
+  if( l->a[l->n].zKey==0 ){ l->bOom = 1; return 1; }
+  l->a[l->n].nSize = pInfo->nSize;
+  l->n++;
+  return 0;
+}
+
+static int listCmp(const void *a, const void *b){
+  return strcmp(((const TsCheckList*)a)->zKey, ((const TsCheckList*)b)->zKey);
+}
+
+/* The manifest rules of one object row (no store access). */
+static void checkObjRow(const TsTableSchema *pS, sqlite3_stmt *pStmt, TsBuf *pRep, int *pnErr){
+  sqlite3_int64 iId = sqlite3_column_int64(pStmt, 0);
+  const char *zKey = (const char*)sqlite3_column_text(pStmt, 1);
+  sqlite3_int64 tmin = sqlite3_column_int64(pStmt, 2);
+  sqlite3_int64 tmax = sqlite3_column_int64(pStmt, 3);
+  sqlite3_int64 nrow = sqlite3_column_int64(pStmt, 4);
+  sqlite3_int64 nbyte = sqlite3_column_int64(pStmt, 5);
+  int nFoot = sqlite3_column_bytes(pStmt, 8);
+  int64_t iDay = 0;
+  int iBucket = 0, k;
+  TsPqReader *pR = 0;
+  char *zE = 0;
+  if( zKey==0 ) zKey = "";
+  if( nrow<1 ){
+    report(pRep, pnErr, "cold object %s: nrow %lld is out of range (>= 1)", zKey, nrow);
+  }
+  if( tmin>tmax ){
+    report(pRep, pnErr, "cold object %s: tmin %lld is after tmax %lld", zKey, tmin, tmax);
+  }
+  if( keyParse(zKey, &iDay, &iBucket) ){
+    report(pRep, pnErr, "cold object %lld: key '%s' is not <table>/date=YYYY-MM-DD/bucket=<0-7>/"
+           "<writer>-<id>.parquet", iId, zKey);
+  }else{
+    /* One object holds one UTC day (so objects of different days never
+    ** overlap) and one partition bucket. */
+    if( tsFloorDiv(tmin, 86400000000000LL)!=iDay || tsFloorDiv(tmax, 86400000000000LL)!=iDay ){
+      report(pRep, pnErr, "cold object %s: time range %lld..%lld is not inside its date folder",
+             zKey, tmin, tmax);
+    }
+    for(k=6; k<=7; k++){
+      if( sqlite3_column_type(pStmt, k)==SQLITE_NULL ) continue;
+      if( pkBucket(sqlite3_column_text(pStmt, k), sqlite3_column_bytes(pStmt, k))!=iBucket ){
+        report(pRep, pnErr, "cold object %s: partition key '%s' (%s) does not hash to bucket=%d",
+               zKey, (const char*)sqlite3_column_text(pStmt, k), k==6 ? "pk_min" : "pk_max", iBucket);
+        break;
+      }
+    }
+  }
+  if( nFoot<8 || nbyte<nFoot ){
+    report(pRep, pnErr, "cold object %s: nbyte %lld and footer of %d bytes are inconsistent",
+           zKey, nbyte, nFoot);
+    return;
+  }
+  if( tsPqReaderOpenTail(&pR, noRead, 0, nbyte, sqlite3_column_blob(pStmt, 8), (size_t)nFoot,
+                         &zE)!=TS_PQ_OK ){
+    report(pRep, pnErr, "cold object %s: the manifest's footer does not parse: %s", zKey,
+           zE ? zE : "corrupt");
+    free(zE);
+    return;
+  }
+  if( tsPqReaderRowCount(pR)!=nrow ){
+    report(pRep, pnErr, "cold object %s: the footer counts %lld rows, the manifest %lld", zKey,
+           (long long)tsPqReaderRowCount(pR), nrow);
+  }else if( tsPqReaderColumnCount(pR)!=pS->nDim + pS->nMeas + 3 ){
+    report(pRep, pnErr, "cold object %s: %d columns, the table has %d", zKey,
+           tsPqReaderColumnCount(pR), pS->nDim + pS->nMeas + 3);
+  }else{
+    int64_t lo = 0, hi = 0;
+    int iRg, bAny = 0, bStats = 1;
+    for(iRg=0; iRg<tsPqReaderRowGroupCount(pR); iRg++){
+      TsPqStats st;
+      if( tsPqReaderChunkStats(pR, iRg, 0, &st)!=TS_PQ_OK || !st.bMinMax ){ bStats = 0; break; }
+      if( !bAny || st.min.i<lo ) lo = st.min.i;
+      if( !bAny || st.max.i>hi ) hi = st.max.i;
+      bAny = 1;
+    }
+    if( bStats && bAny && (lo!=tmin || hi!=tmax) ){
+      report(pRep, pnErr, "cold object %s: the footer's time range %lld..%lld does not match the "
+             "manifest's %lld..%lld", zKey, (long long)lo, (long long)hi, tmin, tmax);
+    }
+  }
+  tsPqReaderFree(pR);
+}
+
+/*
+** The cold tier of ts_check: every manifest row's rules, then the store.
+** Problems go to the report; a store that cannot be listed or read is an
+** error (*pzErr, SQLITE_IOERR), not damage.
+*/
+static int checkCold(TsTable *pTab, TsBuf *pRep, int *pnErr, char **pzErr){
+  sqlite3 *db = tsTableDbHandle(pTab);
+  const TsTableSchema *pS = tsTableSchema(pTab);
+  sqlite3_stmt *pStmt = 0;
+  TsCheckObj *aObj = 0;
+  int nObj = 0, nAlloc = 0, i, rc;
+  sqlite3_int64 nRowSum = 0, nByteSum = 0;
+  int bOverflow = 0;
+  TsObjStore *pStore = 0;
+  TsCheckListing l;
+  TsBuf tail;
+  char *zSql;
+  memset(&l, 0, sizeof(l));
+  tsBufInit(&tail);
+  zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nrow, nbyte, pk_min, pk_max, footer"
+                         " FROM \"%w\".\"%w_objects\" ORDER BY id", tsTableDb(pTab), tsTableName(pTab));
+  rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    TsCheckObj *o;
+    sqlite3_int64 r;
+    checkObjRow(pS, pStmt, pRep, pnErr);
+    if( __builtin_add_overflow(nRowSum, sqlite3_column_int64(pStmt, 4), &r) ) bOverflow = 1;
+    else nRowSum = r;
+    if( __builtin_add_overflow(nByteSum, sqlite3_column_int64(pStmt, 5), &r) ) bOverflow = 1;
+    else nByteSum = r;
+    if( nObj==nAlloc ){
+      int nNew = nAlloc ? 2*nAlloc : 32;
+      TsCheckObj *a = sqlite3_realloc64(aObj, sizeof(*a)*(size_t)nNew);
+      if( a==0 ){ rc = SQLITE_NOMEM; break; }
+      aObj = a; nAlloc = nNew;
+    }
+    o = &aObj[nObj];
+    memset(o, 0, sizeof(*o));
+    o->iId = sqlite3_column_int64(pStmt, 0);
+    o->nByte = sqlite3_column_int64(pStmt, 5);
+    o->zKey = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 1) ? (const char*)sqlite3_column_text(pStmt, 1) : "");
+    o->nFoot = sqlite3_column_bytes(pStmt, 8);
+    o->aFoot = o->nFoot>0 ? sqlite3_malloc64((size_t)o->nFoot) : 0;
+    nObj++;
+    if( o->zKey==0 || (o->nFoot>0 && o->aFoot==0) ){ rc = SQLITE_NOMEM; break; }
+    if( o->nFoot>0 ) memcpy(o->aFoot, sqlite3_column_blob(pStmt, 8), (size_t)o->nFoot);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt); else sqlite3_finalize(pStmt);
+  if( rc ){ tsErrSet(pzErr, "%s", sqlite3_errmsg(db)); goto out; }
+  if( bOverflow ){
+    report(pRep, pnErr, "%s_objects: the sum of nrow or nbyte overflows", tsTableName(pTab));
+  }
+  if( nObj==0 ) goto out;
+
+  /* The store: list every key prefix ("<t>/") once. */
+  rc = tsTableColdStore(pTab, &pStore, pzErr);
+  if( rc ) goto out;
+  for(i=0; i<nObj && rc==SQLITE_OK; i++){
+    const char *zSlash = strchr(aObj[i].zKey, '/');
+    int nPre = zSlash ? (int)(zSlash - aObj[i].zKey) + 1 : 0, j;
+    char *zPre, *zE = 0;
+    for(j=0; j<i; j++){
+      if( strncmp(aObj[j].zKey, aObj[i].zKey, (size_t)nPre)==0 && strchr(aObj[j].zKey, '/')
+          && strchr(aObj[j].zKey, '/') - aObj[j].zKey + 1 == nPre ) break;
+    }
+    if( j<i || nPre==0 ) continue;
+    zPre = sqlite3_mprintf("%.*s", nPre, aObj[i].zKey);
+    if( zPre==0 ){ rc = SQLITE_NOMEM; break; }
+    if( tsObjList(pStore, zPre, listCb, &l, &zE)!=TS_OBJ_OK || l.bOom ){
+      rc = l.bOom ? SQLITE_NOMEM : SQLITE_IOERR;
+      if( !l.bOom ) tsErrSet(pzErr, "listing cold objects under '%s': %s", zPre, zE ? zE : "failed");
+    }
+    free(zE);
+    sqlite3_free(zPre);
+  }
+  if( rc ) goto out;
+  qsort(l.a, (size_t)l.n, sizeof(l.a[0]), listCmp);
+  for(i=0; i<nObj && rc==SQLITE_OK; i++){
+    TsCheckObj *o = &aObj[i];
+    TsCheckList k, *pHit;
+    char *zE = 0;
+    int rcObj;
+    k.zKey = o->zKey;
+    pHit = l.n ? bsearch(&k, l.a, (size_t)l.n, sizeof(l.a[0]), listCmp) : 0;
+    if( pHit==0 ){
+      report(pRep, pnErr, "cold object %s: missing from the store", o->zKey);
+      continue;
+    }
+    if( pHit->nSize!=o->nByte ){
+      report(pRep, pnErr, "cold object %s: %lld bytes in the store, the manifest records %lld "
+             "(truncated or replaced)", o->zKey, (long long)pHit->nSize, o->nByte);
+      continue;
+    }
+    if( o->nFoot<=0 || o->nFoot>o->nByte ) continue;   /* reported by checkObjRow */
+    tsBufReset(&tail);
+    rcObj = tsObjGet(pStore, o->zKey, o->nByte - o->nFoot, o->nFoot, &tail, &zE);
+    if( rcObj==TS_OBJ_NOTFOUND ){
+      report(pRep, pnErr, "cold object %s: missing from the store", o->zKey);
+    }else if( rcObj!=TS_OBJ_OK ){
+      rc = rcObj==TS_OBJ_NOMEM ? SQLITE_NOMEM : SQLITE_IOERR;
+      tsErrSet(pzErr, "reading cold object %s: %s", o->zKey, zE ? zE : "failed");
+    }else if( tail.bErr ){
+      rc = SQLITE_NOMEM;
+    }else if( tail.n!=(size_t)o->nFoot || memcmp(tail.a, o->aFoot, (size_t)o->nFoot)!=0 ){
+      report(pRep, pnErr, "cold object %s: its footer differs from the manifest's (the object "
+             "was replaced)", o->zKey);
+    }
+    free(zE);
+  }
+
+out:
+  for(i=0; i<nObj; i++){ sqlite3_free(aObj[i].zKey); sqlite3_free(aObj[i].aFoot); }
+  sqlite3_free(aObj);
+  for(i=0; i<l.n; i++) sqlite3_free(l.a[i].zKey);
+  sqlite3_free(l.a);
+  tsBufFree(&tail);
+  tsObjClose(pStore);
+  return rc;
 }
 
 typedef struct TsCheckSeries TsCheckSeries;
@@ -320,6 +600,18 @@ static void checkFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
              pC->iId, zTab);
     }
   }
+  if( rc==SQLITE_OK ){
+    char *zCold = 0;
+    rc = checkCold(pTab, &rep, &nErr, &zCold);
+    if( rc && rc!=SQLITE_NOMEM ){
+      char *z = sqlite3_mprintf("%s: %s", zTab, zCold ? zCold : sqlite3_errstr(rc));
+      resultErr(ctx, "ts_check", rc, z ? z : "out of memory");
+      sqlite3_free(z);
+      sqlite3_free(zCold);
+      goto check_out;
+    }
+    sqlite3_free(zCold);
+  }
   if( rc ){
     resultErr(ctx, "ts_check", rc, sqlite3_errmsg(db));
   }else if( rep.bErr ){
@@ -330,6 +622,7 @@ static void checkFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     if( nErr>20 ) tsBufPrintf(&rep, "\n... and %d more problems", nErr-20);
     sqlite3_result_text(ctx, (const char*)rep.a, (int)rep.n, SQLITE_TRANSIENT);
   }
+check_out:
   sqlite3_free(aSer);
   tsBufFree(&rep);
   sqlite3_free(zTab);
@@ -345,6 +638,31 @@ static int addCounter(sqlite3_int64 *pSum, sqlite3_int64 v){
   return 0;
 }
 
+/* *pnValue += the non-NULL measure values of one cold object, from its
+** manifest footer (columns: time, dimensions, measure_name, measures,
+** version).  1 if the footer does not parse or the sum overflows. */
+static int coldValues(const TsTableSchema *pS, sqlite3_int64 nByte, const void *aFoot, int nFoot,
+                      sqlite3_int64 *pnValue){
+  TsPqReader *pR = 0;
+  char *zE = 0;
+  int iRg, j, bad = 0;
+  if( nFoot<8 || nByte<nFoot
+   || tsPqReaderOpenTail(&pR, noRead, 0, nByte, aFoot, (size_t)nFoot, &zE)!=TS_PQ_OK ){
+    free(zE);
+    return 1;
+  }
+  if( tsPqReaderColumnCount(pR)!=pS->nDim + pS->nMeas + 3 ) bad = 1;
+  for(iRg=0; !bad && iRg<tsPqReaderRowGroupCount(pR); iRg++){
+    for(j=0; !bad && j<pS->nMeas; j++){
+      TsPqStats st;
+      if( tsPqReaderChunkStats(pR, iRg, pS->nDim + 2 + j, &st)!=TS_PQ_OK
+       || addCounter(pnValue, st.nValue - (st.bNullCount ? st.nNull : 0)) ) bad = 1;
+    }
+  }
+  tsPqReaderFree(pR);
+  return bad;
+}
+
 static void statsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   char *zTab = 0, *zSql = 0, *zBad = 0;
@@ -353,7 +671,7 @@ static void statsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   const char *zDb, *zName;
   sqlite3_stmt *pStmt = 0;
   sqlite3_int64 nSeries = 0, nRow = 0, nChunk = 0, nByte = 0, nValue = 0;
-  sqlite3_int64 nObj = 0, nObjRow = 0, nObjByte = 0;
+  sqlite3_int64 nObj = 0, nObjRow = 0, nObjByte = 0, nObjValue = 0;
   int rc = SQLITE_OK, j;
   TsChunkStat *aStat = 0;
   (void)argc;
@@ -373,7 +691,7 @@ static void statsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     pStmt = 0;
   }
   if( rc==SQLITE_OK ){
-    zSql = sqlite3_mprintf("SELECT id, nrow, nbyte FROM \"%w\".\"%w_objects\"", zDb, zName);
+    zSql = sqlite3_mprintf("SELECT id, nrow, nbyte, footer FROM \"%w\".\"%w_objects\"", zDb, zName);
     rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
     sqlite3_free(zSql);
     while( rc==SQLITE_OK && zBad==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -383,6 +701,11 @@ static void statsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
         zBad = sqlite3_mprintf("damaged %s_objects: object %lld has nrow %lld, nbyte %lld",
                                zName, sqlite3_column_int64(pStmt, 0),
                                sqlite3_column_int64(pStmt, 1), sqlite3_column_int64(pStmt, 2));
+        if( zBad==0 ) rc = SQLITE_NOMEM;
+      }else if( coldValues(pS, sqlite3_column_int64(pStmt, 2), sqlite3_column_blob(pStmt, 3),
+                           sqlite3_column_bytes(pStmt, 3), &nObjValue) ){
+        zBad = sqlite3_mprintf("damaged %s_objects: object %lld has an unreadable footer",
+                               zName, sqlite3_column_int64(pStmt, 0));
         if( zBad==0 ) rc = SQLITE_NOMEM;
       }
     }
@@ -442,7 +765,12 @@ static void statsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     tsJwKeyInt(&w, "objects", nObj);
     tsJwKeyInt(&w, "rows", nObjRow);
     tsJwKeyInt(&w, "bytes", nObjByte);
+    tsJwKeyInt(&w, "values", nObjValue);
+    snprintf(zNum, sizeof(zNum), "%.3f", nObjValue ? (double)nObjByte/(double)nObjValue : 0.0);
+    tsJwKey(&w, "bytes_per_value");
+    tsJwRaw(&w, zNum, strlen(zNum));
     tsJwObjEnd(&w);
+    tsColdStatsJson(pTab, &w);
     tsJwObjEnd(&w);
     if( tsJwError(&w) || b.bErr ){
       sqlite3_result_error_nomem(ctx);

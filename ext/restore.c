@@ -538,7 +538,8 @@ static void rsCopyCold(RsRun *p, RsFile *f){
     char *zE2 = 0;
     rc = tsBkTableStoreOpen("ts_restore", p->op.db, p->zDb, p->zTab, rsOptGet(p, "storage"),
                             rsOptGet(p, "s3_endpoint"), rsOptGet(p, "s3_region"),
-                            rsOptGet(p, "s3_url_style"), &p->pDst, &p->zDstUri, &zE2);
+                            rsOptGet(p, "s3_url_style"), rsOptGet(p, "encryption"),
+                            rsOptGet(p, "kms_key"), &p->pDst, &p->zDstUri, &zE2);
     if( rc ){ p->op.rc = rc; p->op.zErr = zE2; return; }
   }
   f->zNewKey = rsNewKey(p, f->zKey);

@@ -20,6 +20,7 @@
 ** one lane per series merged through a heap on their current times.
 */
 #include "source.h"
+#include "scan_util.h"
 #include "jsonw.h"
 #include <math.h>
 #include <stdlib.h>
@@ -78,16 +79,6 @@ int tsSourceFind(TsTable *pTab, TsSeries *pS, sqlite3_int64 t, const TsRun **ppR
 ** Cursor structures.
 */
 
-/* A set of allowed TEXT values for one dimension (iDim) or measure_name
-** (iDim = -1). */
-typedef struct TsValSet TsValSet;
-struct TsValSet {
-  int iDim;
-  int nVal;
-  char **azVal;          /* (owned) */
-  int *anVal;            /* (owned) */
-};
-
 /* An open block of a lane. */
 typedef struct TsOpenBlk TsOpenBlk;
 struct TsOpenBlk {
@@ -135,6 +126,8 @@ struct TsCursor {
   sqlite3_int64 tLo, tHi;    /* time range, inclusive */
   int bDesc;                 /* emit in descending time order */
   int bMerge;                /* ordered by time across series (a lane each) */
+  int bDistinct;             /* one row per series (TS_IDX_DISTINCT) */
+  unsigned int mDistinct;    /* the slots the series are sorted by */
   sqlite3_int64 nLimit;      /* rows to emit, -1 = no limit */
   sqlite3_int64 nOut;        /* rows emitted */
   TsValSet *aSet;            /* constraints on dimensions (owned) */
@@ -483,23 +476,12 @@ static int laneSettle(TsCursor *pCur, TsLane *pL){
 }
 
 /* Does lane a come before lane b in the output order? */
-static int laneBefore(TsCursor *pCur, int a, int b){
+static int laneBefore(void *pCtx, int a, int b){
+  TsCursor *pCur = (TsCursor*)pCtx;
   sqlite3_int64 ta = pCur->aLane[a].aTime[pCur->aLane[a].iRow];
   sqlite3_int64 tb = pCur->aLane[b].aTime[pCur->aLane[b].iRow];
   if( ta==tb ) return a<b;
   return pCur->bDesc ? ta>tb : ta<tb;
-}
-
-static void heapDown(TsCursor *pCur, int i){
-  int *h = pCur->aHeap, n = pCur->nHeap;
-  for(;;){
-    int l = 2*i+1, r = l+1, m = i, t;
-    if( l<n && laneBefore(pCur, h[l], h[m]) ) m = l;
-    if( r<n && laneBefore(pCur, h[r], h[m]) ) m = r;
-    if( m==i ) break;
-    t = h[i]; h[i] = h[m]; h[m] = t;
-    i = m;
-  }
 }
 
 /* Choose the lane of the next row (or set EOF). */
@@ -517,7 +499,7 @@ static void cursorPick(TsCursor *pCur){
 
 static void cursorReset(TsCursor *pCur){
   TsTable *p = cursorTable(pCur);
-  int i, j;
+  int i;
   for(i=0; i<pCur->nLane; i++) laneFree(&pCur->aLane[i]);
   sqlite3_free(pCur->aLane);
   pCur->aLane = 0;
@@ -537,9 +519,7 @@ static void cursorReset(TsCursor *pCur){
   pCur->apSer = 0;
   pCur->nSer = 0;
   for(i=0; i<pCur->nSet; i++){
-    for(j=0; j<pCur->aSet[i].nVal; j++) sqlite3_free(pCur->aSet[i].azVal[j]);
-    sqlite3_free(pCur->aSet[i].azVal);
-    sqlite3_free(pCur->aSet[i].anVal);
+    tsValSetClear(&pCur->aSet[i]);
   }
   sqlite3_free(pCur->aSet);
   pCur->aSet = 0;
@@ -587,7 +567,7 @@ static int cursorStart(TsCursor *pCur){
     if( rc==SQLITE_OK && pCur->bMerge && !pCur->aLane[i].bEof ) pCur->aHeap[pCur->nHeap++] = i;
   }
   if( rc==SQLITE_OK && pCur->bMerge ){
-    for(i=pCur->nHeap/2-1; i>=0; i--) heapDown(pCur, i);
+    for(i=pCur->nHeap/2-1; i>=0; i--) tsHeapDown(pCur->aHeap, pCur->nHeap, i, laneBefore, pCur);
   }
   if( rc==SQLITE_OK ){
     pCur->bEof = 0;
@@ -622,7 +602,11 @@ static int tsNextImpl(TsCursor *pCur){
   pL->bEmitted = 1;
   pL->tLast = pL->aTime[pL->iRow];
   pCur->nOut++;
-  if( pCur->bDesc ){
+  if( pCur->bDistinct ){
+    /* One row per series: on to the next series' first row. */
+    rc = laneNextSeries(pCur, pL);
+    if( rc==SQLITE_OK && !pL->bEof ) rc = laneSettle(pCur, pL);
+  }else if( pCur->bDesc ){
     if( --pL->iRow<pL->iRunEnd ) rc = laneSettle(pCur, pL);
   }else{
     if( ++pL->iRow>=pL->iRunEnd ) rc = laneSettle(pCur, pL);
@@ -633,7 +617,7 @@ static int tsNextImpl(TsCursor *pCur){
   }
   if( pCur->bMerge ){
     if( pL->bEof ) pCur->aHeap[0] = pCur->aHeap[--pCur->nHeap];
-    heapDown(pCur, 0);
+    tsHeapDown(pCur->aHeap, pCur->nHeap, 0, laneBefore, pCur);
   }
   cursorPick(pCur);
   return SQLITE_OK;
@@ -647,98 +631,34 @@ int tsScanNext(sqlite3_vtab_cursor *pCursor){
 ** xFilter: constraints and the series to scan.
 */
 
-/* Apply a time constraint with SQLite's comparison semantics. */
-static void timeBound(TsCursor *pCur, char cOp, sqlite3_value *v){
-  TsNum num;
-  int eType = tsTabNumericOf(v, &num);
-  sqlite3_int64 lo = INT64_MIN, hi = INT64_MAX;
-  if( eType==SQLITE_NULL ){
-    lo = 1; hi = 0;
-  }else if( eType==SQLITE_INTEGER ){
-    sqlite3_int64 x = num.i;
-    switch( cOp ){
-      case '=': lo = hi = x; break;
-      case '>': if( x==INT64_MAX ){ lo = 1; hi = 0; } else lo = x+1; break;
-      case 'G': lo = x; break;
-      case '<': if( x==INT64_MIN ){ lo = 1; hi = 0; } else hi = x-1; break;
-      case 'L': hi = x; break;
+/* DISTINCT mode: order of two series by the slots in mDistinct (BINARY,
+** NULL first), so that series equal in those columns are adjacent. */
+static int seriesCmpDistinct(const void *pA, const void *pB, void *pCtx){
+  const TsSeries *a = *(TsSeries *const*)pA, *b = *(TsSeries *const*)pB;
+  const TsCursor *pCur = (const TsCursor*)pCtx;
+  int nDim = cursorTable((TsCursor*)pCur)->s.nDim, i;
+  for(i=0; i<=nDim; i++){
+    const char *za, *zb;
+    int c;
+    if( (pCur->mDistinct & (1u<<i))==0 ) continue;
+    za = i<nDim ? a->azDim[i] : a->zMName;
+    zb = i<nDim ? b->azDim[i] : b->zMName;
+    if( za==0 || zb==0 ){
+      if( za!=zb ) return za==0 ? -1 : 1;
+      continue;
     }
-  }else if( eType==SQLITE_FLOAT ){
-    double r = num.r;
-    double fl = floor(r), ce = ceil(r);
-    const double rMax = 9223372036854775808.0;   /* 2^63 */
-    switch( cOp ){
-      case '=':
-        if( r==fl && r>=-rMax && r<rMax ) lo = hi = (sqlite3_int64)r; else { lo = 1; hi = 0; }
-        break;
-      /* The +1/-1 is done on the int64: above 2^53, fl+1 or ce-1 in double
-      ** arithmetic rounds back to the same value and would let t == r
-      ** through a strict comparison.  fl and ce are whole numbers, exact
-      ** as int64 inside [-2^63, 2^63). */
-      case '>': case 'G': {                  /* t > fl, or t >= ce */
-        double b = cOp=='>' ? fl : ce;
-        if( b>=rMax ){ lo = 1; hi = 0; }
-        else if( b>=-rMax ) lo = (sqlite3_int64)b + (cOp=='>');
-        break;
-      }
-      case '<': case 'L': {                  /* t < ce, or t <= fl */
-        double b = cOp=='<' ? ce : fl;
-        if( b<-rMax || (cOp=='<' && b==-rMax) ){ lo = 1; hi = 0; }
-        else if( b<rMax ) hi = (sqlite3_int64)b - (cOp=='<');
-        break;
-      }
-    }
-  }else{
-    /* TEXT or BLOB: greater than every integer. */
-    if( cOp=='=' || cOp=='>' || cOp=='G' ){ lo = 1; hi = 0; }
+    c = strcmp(za, zb);
+    if( c ) return c;
   }
-  if( lo>pCur->tLo ) pCur->tLo = lo;
-  if( hi<pCur->tHi ) pCur->tHi = hi;
-}
-
-/* Add value v to set pSet (TEXT affinity; NULL and BLOB match nothing). */
-static int setAdd(TsValSet *pSet, sqlite3_value *v){
-  sqlite3_value *pDup = 0;
-  const char *z = 0;
-  int n = 0, rc;
-  char **az;
-  int *an;
-  if( sqlite3_value_type(v)==SQLITE_NULL ) return SQLITE_OK;
-  rc = tsTabTextOf(v, &pDup, &z, &n);
-  if( rc==1 ) return SQLITE_OK;   /* BLOB never equals TEXT */
-  if( rc==2 ) return SQLITE_NOMEM;
-  az = sqlite3_realloc64(pSet->azVal, sizeof(char*)*(size_t)(pSet->nVal+1));
-  if( az ) pSet->azVal = az;
-  an = sqlite3_realloc64(pSet->anVal, sizeof(int)*(size_t)(pSet->nVal+1));
-  if( an ) pSet->anVal = an;
-  if( az && an ){
-    az[pSet->nVal] = sqlite3_malloc64((size_t)n+1);
-    if( az[pSet->nVal] ){
-      memcpy(az[pSet->nVal], z, (size_t)n);
-      an[pSet->nVal] = n;
-      pSet->nVal++;
-    }else{
-      rc = SQLITE_NOMEM;
-    }
-  }else{
-    rc = SQLITE_NOMEM;
-  }
-  sqlite3_value_free(pDup);
-  return rc;
+  return a->iId<b->iId ? -1 : a->iId>b->iId;
 }
 
 static int seriesMatches(TsCursor *pCur, TsSeries *pS){
-  int i, j;
+  int i;
   for(i=0; i<pCur->nSet; i++){
     TsValSet *pSet = &pCur->aSet[i];
     const char *z = pSet->iDim<0 ? pS->zMName : pS->azDim[pSet->iDim];
-    int n, bOk = 0;
-    if( z==0 ) return 0;
-    n = (int)strlen(z);
-    for(j=0; j<pSet->nVal && !bOk; j++){
-      bOk = pSet->anVal[j]==n && memcmp(pSet->azVal[j], z, (size_t)n)==0;
-    }
-    if( !bOk ) return 0;
+    if( z==0 || !tsValSetHas(pSet, z, (int)strlen(z)) ) return 0;
   }
   return 1;
 }
@@ -803,7 +723,7 @@ static int tsFilterImpl(sqlite3_vtab_cursor *pCursor, int idxNum, const char *id
     }
     v = argv[iArg++];
     if( z[0]=='T' ){
-      timeBound(pCur, z[1], v);
+      tsScanTimeBound(z[1], v, &pCur->tLo, &pCur->tHi);
       z += 2;
     }else if( z[0]=='L' ){
       if( sqlite3_value_type(v)==SQLITE_INTEGER && sqlite3_value_int64(v)>=0 ){
@@ -831,11 +751,11 @@ static int tsFilterImpl(sqlite3_vtab_cursor *pCursor, int idxNum, const char *id
         int rc2;
         for(rc2=sqlite3_vtab_in_first(v, &pVal); rc==SQLITE_OK && rc2==SQLITE_OK && pVal;
             rc2=sqlite3_vtab_in_next(v, &pVal)){
-          rc = setAdd(&aNew[pCur->nSet-1], pVal);
+          rc = tsValSetAdd(&aNew[pCur->nSet-1], pVal);
         }
         if( rc==SQLITE_OK && rc2!=SQLITE_OK && rc2!=SQLITE_DONE ) rc = rc2;
       }else{
-        rc = setAdd(&aNew[pCur->nSet-1], v);
+        rc = tsValSetAdd(&aNew[pCur->nSet-1], v);
       }
       z++;
     }
@@ -861,6 +781,11 @@ static int tsFilterImpl(sqlite3_vtab_cursor *pCursor, int idxNum, const char *id
         pCur->apSer[pCur->nSer++] = pS;
       }
     }
+  }
+  pCur->bDistinct = (idxNum & TS_IDX_DISTINCT)!=0;
+  pCur->mDistinct = (unsigned int)idxNum >> TS_IDX_DISTINCT_SHIFT;
+  if( rc==SQLITE_OK && pCur->bDistinct && pCur->nSer>1 ){
+    qsort_r(pCur->apSer, (size_t)pCur->nSer, sizeof(TsSeries*), seriesCmpDistinct, pCur);
   }
   if( rc==SQLITE_OK ){
     pCur->bMerge = (idxNum & (TS_IDX_ORDER_ASC|TS_IDX_ORDER_DESC))!=0 && pCur->nSer>1;

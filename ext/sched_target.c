@@ -829,11 +829,16 @@ int tsSqWriterRow(SqWriter *w, sqlite3_value **apVal, int nCol, char **pzErr){
     for(i=0; i<p->nDim; i++){
       sqlite3_value *v = apVal[p->aiDimCol[i]];
       if( sqlite3_value_type(v)!=SQLITE_NULL ){
-        sqlite3_bind_text(w->pIns, 2+i, (const char*)sqlite3_value_text(v), -1, SQLITE_TRANSIENT);
+        /* with its length: a NUL inside reaches the table, which refuses
+        ** it, instead of a value silently cut at the NUL */
+        const char *zV = (const char*)sqlite3_value_text(v);
+        sqlite3_bind_text(w->pIns, 2+i, zV, sqlite3_value_bytes(v), SQLITE_TRANSIENT);
         nBytes += sqlite3_value_bytes(v);
       }
     }
-    sqlite3_bind_text(w->pIns, 2+p->nDim, zMName, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(w->pIns, 2+p->nDim, zMName,
+                      zMName && zMName==zMNameVal ? sqlite3_value_bytes(apVal[p->iMNameCol]) : -1,
+                      SQLITE_TRANSIENT);
     nBytes += zMName ? (sqlite3_int64)strlen(zMName) : 0;
     for(i=0; i<pg->nAttr; i++){
       sqlite3_value *v = apVal[pg->aAttr[i].iCol];

@@ -12,6 +12,7 @@
 */
 #include "table_int.h"
 #include "jsonw.h"
+#include "storeopt.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ void tsSchemaClear(TsSchema *p){
   sqlite3_free(p->azOptKey);
   sqlite3_free(p->azOptVal);
   sqlite3_free(p->zMeasureName);
+  sqlite3_free(p->zCheckMsg);
   memset(p, 0, sizeof(*p));
 }
 
@@ -221,6 +223,16 @@ static int optMeasureName(TsSchema *p, const char *zVal, const char **pzWhy){
   return p->zMeasureName ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+static int optColdCache(TsSchema *p, const char *zVal, const char **pzWhy){
+  int64_t n;
+  if( tsObjCacheParseSize(zVal, &n) || (n>0 && n<(1<<20)) ){
+    *pzWhy = "expected 0 (off) or a size of at least 1MB, e.g. '1GB' or '512MB'";
+    return SQLITE_ERROR;
+  }
+  p->nColdCache = n;
+  return SQLITE_OK;
+}
+
 static int optStorage(TsSchema *p, const char *zVal, const char **pzWhy){
   (void)p;
   if( strncmp(zVal, "s3://", 5)!=0 && strncmp(zVal, "file:///", 8)!=0 ){
@@ -234,13 +246,28 @@ static int optStorage(TsSchema *p, const char *zVal, const char **pzWhy){
   return SQLITE_OK;
 }
 
+/* A new table's endpoint is parsed as the S3 client will parse it
+** (s3/endpoint.c, through storeopt.c), so a malformed endpoint fails the
+** CREATE with the message an upload (ts_maintain) would give, which never
+** echoes userinfo or a query string.  A stored table (bStored) keeps the
+** rule of older builds: its value loads, and ts_maintain names the problem
+** before it talks to the store. */
 static int optS3Endpoint(TsSchema *p, const char *zVal, const char **pzWhy){
-  (void)p;
+  char *zMsg = 0;
   if( strncmp(zVal, "http://", 7)!=0 && strncmp(zVal, "https://", 8)!=0 ){
-    *pzWhy = "expected an http:// or https:// URL";
-    return SQLITE_ERROR;
+    if( p->bStored ){
+      *pzWhy = "expected an http:// or https:// URL";
+      return SQLITE_ERROR;
+    }
+  }else if( p->bStored ){
+    return SQLITE_OK;
   }
-  return SQLITE_OK;
+  if( tsStoreOptCheck("s3_endpoint", zVal, &zMsg)==0 ) return SQLITE_OK;
+  if( zMsg==0 ) return SQLITE_NOMEM;
+  sqlite3_free(p->zCheckMsg);
+  p->zCheckMsg = sqlite3_mprintf("%s", zMsg);
+  free(zMsg);
+  return p->zCheckMsg ? SQLITE_ERROR : SQLITE_NOMEM;
 }
 
 static int optS3Region(TsSchema *p, const char *zVal, const char **pzWhy){
@@ -261,6 +288,20 @@ static int optS3UrlStyle(TsSchema *p, const char *zVal, const char **pzWhy){
   return SQLITE_OK;
 }
 
+/* encryption, kms_key: the rules of s3/storeopt.c (tsStoreOptWhy); the
+** rules between them and storage are checked by schemaFinish. */
+static int optEncryption(TsSchema *p, const char *zVal, const char **pzWhy){
+  (void)p;
+  *pzWhy = tsStoreOptWhy("encryption", zVal);
+  return *pzWhy ? SQLITE_ERROR : SQLITE_OK;
+}
+
+static int optKmsKey(TsSchema *p, const char *zVal, const char **pzWhy){
+  (void)p;
+  *pzWhy = tsStoreOptWhy("kms_key", zVal);
+  return *pzWhy ? SQLITE_ERROR : SQLITE_OK;
+}
+
 static const TsOptDef aOpt[] = {
   { "memory_retention", "6h", optMemRet,
     "interval `1h` .. `8766h` (or INTEGER ns)", "`6h`" },
@@ -277,12 +318,21 @@ static const TsOptDef aOpt[] = {
     "`metrics`" },
   { "storage", 0, optStorage,
     "`s3://bucket/prefix` or `file:///abs/dir` (cold tier)", "`<dbfile>.tslite/`" },
+  { "cold_cache", "1GB", optColdCache,
+    "size of the local cache of `s3://` object bytes in `<dbfile>.tslite-cache/` "
+    "(`B`/`KB`/`MB`/`GB`/`TB`, at least `1MB`), or `0` for none", "`1GB`" },
   { "s3_endpoint", 0, optS3Endpoint,
     "`http://...` or `https://...` (used as given)", "from the environment" },
   { "s3_region", 0, optS3Region,
     "an AWS region, e.g. `eu-west-1`", "from the environment" },
   { "s3_url_style", 0, optS3UrlStyle,
     "`path` or `virtual`", "`path` with an endpoint, else `virtual`" },
+  { "encryption", "none", optEncryption,
+    "`none`, `sse_s3`, `sse_kms` (server-side, s3:// only) or `client` (AES-256-GCM in tslite)",
+    "`none`" },
+  { "kms_key", 0, optKmsKey,
+    "KMS key id/ARN/alias for `sse_kms`; the client-side key's name for `client` (never key material)",
+    "none (`client`: the environment's key id)" },
 };
 #define TS_NOPT ((int)(sizeof(aOpt)/sizeof(aOpt[0])))
 
@@ -309,10 +359,14 @@ static int schemaOption(TsSchema *p, const char *zTab, const TsOptDef *pDef,
   if( pDef->xCheck ){
     const char *zWhy = 0;
     int rc = pDef->xCheck(p, zVal, &zWhy);
-    if( rc==SQLITE_ERROR ){
+    if( rc==SQLITE_ERROR && p->zCheckMsg ){
+      tsErrSet(pzErr, "timeseries %s: %s", zTab, p->zCheckMsg);
+    }else if( rc==SQLITE_ERROR ){
       tsErrSet(pzErr, "timeseries %s: bad value for %s: '%s' (%s)", zTab, pDef->zName, zVal,
                zWhy ? zWhy : "invalid");
     }
+    sqlite3_free(p->zCheckMsg);
+    p->zCheckMsg = 0;
     if( rc ) return rc;
   }
   return schemaAddOpt(p, pDef->zName, zVal);
@@ -474,15 +528,28 @@ static int schemaFinish(TsSchema *p, const char *zTab, char **pzErr){
       }
     }
   }
+  if( rc==SQLITE_OK ){
+    char *zE = 0;
+    const char *zEnc = schemaOpt(p, "encryption");
+    if( tsStoreOptFinish(schemaOpt(p, "storage"), zEnc, schemaOpt(p, "kms_key"), &zE) ){
+      tsErrSet(pzErr, "timeseries %s: %s", zTab, zE ? zE : "out of memory");
+      rc = zE ? SQLITE_ERROR : SQLITE_NOMEM;
+      free(zE);
+    }
+  }
   return rc;
 }
 
 
-/* Parse the CREATE VIRTUAL TABLE arguments azArg[0..nArg) into *p. */
+/* Parse the CREATE VIRTUAL TABLE arguments azArg[0..nArg) into *p.
+** bCreate: a new table (xCreate), so the CREATE-only option rules apply;
+** xConnect re-reads the arguments of a table that may come from an older
+** build and skips them. */
 int tsSchemaParse(TsSchema *p, const char *zTab, int nArg,
-                       const char *const *azArg, char **pzErr){
+                       const char *const *azArg, int bCreate, char **pzErr){
   int rc, i;
   rc = schemaInit(p);
+  p->bStored = !bCreate;
   for(i=0; rc==SQLITE_OK && i<nArg; i++){
     int n = (int)strlen(azArg[i]);
     const char *z = trimSpace(azArg[i], &n);
@@ -540,6 +607,9 @@ void tsSchemaPublish(const TsSchema *p, TsTableSchema *pPub){
   pPub->zS3Endpoint = schemaOpt((TsSchema*)p, "s3_endpoint");
   pPub->zS3Region = schemaOpt((TsSchema*)p, "s3_region");
   pPub->zS3UrlStyle = schemaOpt((TsSchema*)p, "s3_url_style");
+  pPub->zEncryption = schemaOpt((TsSchema*)p, "encryption");
+  if( pPub->zEncryption==0 ) pPub->zEncryption = "none";
+  pPub->zKmsKey = schemaOpt((TsSchema*)p, "kms_key");
 }
 
 /* Load the schema of table zTab of schema zDb from its _config rows: the
@@ -557,6 +627,7 @@ static int schemaLoadImpl(sqlite3 *db, const char *zDb, const char *zTab, TsSche
   *pzName = 0;
   rc = schemaInit(p);
   if( rc ) return rc;
+  p->bStored = 1;
   zSql = sqlite3_mprintf("SELECT name FROM \"%w\".sqlite_schema"
                          " WHERE type='table' AND rootpage=0 AND name=?1", zDb);
   if( zSql==0 ) return SQLITE_NOMEM;

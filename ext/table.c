@@ -74,8 +74,8 @@ int tsTabStmt(TsTable *p, int eStmt, sqlite3_stmt **ppStmt){
         break;
       }
       case STMT_SERIES_RANGE:
-        zSql = sqlite3_mprintf("UPDATE \"%w\".\"%w_series\" SET tmin=?2, tmax=?3 WHERE id=?1",
-                               zDb, zTab);
+        zSql = sqlite3_mprintf("UPDATE \"%w\".\"%w_series\" SET tmin=?2, tmax=?3"
+                               " WHERE id=?1 AND skey=?4", zDb, zTab);
         break;
       case STMT_CHUNK_FLOOR:
         zSql = sqlite3_mprintf(
@@ -100,6 +100,9 @@ int tsTabStmt(TsTable *p, int eStmt, sqlite3_stmt **ppStmt){
         break;
       case STMT_DATA_VERSION:
         zSql = sqlite3_mprintf("PRAGMA \"%w\".data_version", zDb);
+        break;
+      case STMT_SERIES_CHECK:
+        zSql = sqlite3_mprintf("SELECT max(id) FROM \"%w\".\"%w_series\"", zDb, zTab);
         break;
       case STMT_ROW_COUNT:
         /* Rows of both tiers: the cold tier's from its manifest. */
@@ -285,6 +288,7 @@ static int cacheAdd(TsTable *p, TsSeries *pS){
     p->nSeriesAlloc = nNew;
   }
   p->apSeries[p->nSeries++] = pS;
+  if( pS->iId>p->iSeriesMax ) p->iSeriesMax = pS->iId;
   if( p->nSeries*2 > p->nHash ){
     return hashRebuild(p, p->nHash ? p->nHash*4 : 256);
   }
@@ -297,6 +301,7 @@ void tsTabCacheClear(TsTable *p){
   int i;
   for(i=0; i<p->nSeries; i++) tsTabSeriesUnref(p, p->apSeries[i]);
   p->nSeries = 0;
+  p->iSeriesMax = 0;
   if( p->aHash ) memset(p->aHash, 0, sizeof(TsSeries*)*(size_t)p->nHash);
   p->bStale = 1;
 }
@@ -323,6 +328,7 @@ static int seriesReload(TsTable *p){
   p->apSeries = 0;
   p->nSeries = 0;
   p->nSeriesAlloc = 0;
+  p->iSeriesMax = 0;
   /* Reuse the objects of series that still exist (cursors may point at
   ** them): both lists are ordered by id. */
   {
@@ -378,24 +384,60 @@ static int seriesReload(TsTable *p){
   return rc;
 }
 
-/* Make the cache current: reload if it is stale or another connection
-** committed since the last check. */
+/* Does the cache still describe <t>_series?  This connection wrote since
+** the last check (maybe to the shadow tables directly, e.g. "DELETE FROM
+** t_series", which PRAGMA data_version does not show): compare the largest
+** id (one index probe; a count would read every row, per transaction) with
+** the cache's.  *pbStale = 1 when they differ.  Edits this misses (a row
+** other than the last deleted, a key rewritten) cannot make a write go
+** astray: the flush writes a series' range only where id and key still
+** match, and repairs the row otherwise (tsTabSeriesRepair). */
+static int seriesCheck(TsTable *p, int *pbStale){
+  sqlite3_stmt *pStmt;
+  sqlite3_int64 iMax = 0;
+  int rc;
+  *pbStale = 0;
+  rc = tsTabStmt(p, STMT_SERIES_CHECK, &pStmt);
+  if( rc ) return rc;
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) iMax = sqlite3_column_int64(pStmt, 0);
+  if( sqlite3_reset(pStmt)!=SQLITE_OK ) return tsTabStmtErr(p, pStmt);
+  if( iMax!=p->iSeriesMax ) *pbStale = 1;
+  return SQLITE_OK;
+}
+
+/* Make the cache current: reload if it is stale, another connection
+** committed since the last check (data_version), or this connection wrote
+** since and the cache no longer matches <t>_series (seriesCheck).  The
+** check costs one index probe, once after each change made on the
+** connection, never per row. */
 int tsTabSeriesRefresh(TsTable *p){
   sqlite3_stmt *pStmt;
-  sqlite3_int64 v = 0;
-  int rc;
+  sqlite3_int64 v = 0, nChg;
+  int rc, bReload;
   if( p->pPendFirst ) return SQLITE_OK;   /* we hold the write lock */
   rc = tsTabStmt(p, STMT_DATA_VERSION, &pStmt);
   if( rc ) return rc;
   if( sqlite3_step(pStmt)==SQLITE_ROW ) v = sqlite3_column_int64(pStmt, 0);
   rc = sqlite3_reset(pStmt);
   if( rc ) return tsTabStmtErr(p, pStmt);
-  if( p->bStale || !p->bHaveVersion || v!=p->iDataVersion ){
+  nChg = sqlite3_total_changes64(p->db);
+  bReload = p->bStale || !p->bHaveVersion || v!=p->iDataVersion;
+  if( !bReload && (!p->bHaveChanges || nChg!=p->nChanges) ){
+    /* The lookup chunk may have been edited in place. */
+    tsMemLookClear(p);
+    rc = seriesCheck(p, &bReload);
+    if( rc ) return rc;
+  }
+  if( bReload ){
     rc = seriesReload(p);
     if( rc==SQLITE_OK ){
       p->iDataVersion = v;
       p->bHaveVersion = 1;
     }
+  }
+  if( rc==SQLITE_OK ){
+    p->nChanges = nChg;
+    p->bHaveChanges = 1;
   }
   return rc;
 }
@@ -446,6 +488,42 @@ int tsTabSeriesForWrite(TsTable *p, const char *const *azDim, const int *anDim,
     tsTabSeriesUnref(p, pS);
   }
   return rc;
+}
+
+int tsTabSeriesRepair(TsTable *p, TsSeries *pS){
+  sqlite3_stmt *pStmt;
+  int rc, i, bFound = 0;
+  rc = tsTabStmt(p, STMT_SERIES_FIND, &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, pS->aKey, pS->nKey, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    pS->iId = sqlite3_column_int64(pStmt, 0);
+    seriesSetRange(pS, pStmt, 1, 2);
+    bFound = 1;
+  }
+  if( sqlite3_reset(pStmt)!=SQLITE_OK ) return tsTabStmtErr(p, pStmt);
+  if( !bFound ){
+    /* Dimension values and measure_name hold no NUL (write.c refuses
+    ** them), so the decoded C strings are the values. */
+    rc = tsTabStmt(p, STMT_SERIES_INSERT, &pStmt);
+    if( rc ) return rc;
+    sqlite3_bind_blob(pStmt, 1, pS->aKey, pS->nKey, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, pS->zMName, -1, SQLITE_STATIC);
+    for(i=0; i<p->s.nDim; i++){
+      if( pS->azDim[i] ) sqlite3_bind_text(pStmt, 3+i, pS->azDim[i], -1, SQLITE_STATIC);
+      else sqlite3_bind_null(pStmt, 3+i);
+    }
+    rc = tsTabStepDone(p, pStmt);
+    sqlite3_clear_bindings(pStmt);
+    if( rc ) return rc;
+    pS->iId = sqlite3_last_insert_rowid(p->db);
+    pS->bChunks = 0;
+  }
+  /* ids of the cache may now repeat or be out of order: reload it at the
+  ** next check, and forget the lookup chunk. */
+  p->bStale = 1;
+  tsMemLookClear(p);
+  return SQLITE_OK;
 }
 
 /**************************************************************************

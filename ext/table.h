@@ -45,6 +45,8 @@ struct TsTableSchema {
   const char *zS3Endpoint;    /* s3_endpoint or NULL */
   const char *zS3Region;      /* s3_region or NULL */
   const char *zS3UrlStyle;    /* s3_url_style or NULL */
+  const char *zEncryption;    /* encryption option ('none' when not given) */
+  const char *zKmsKey;        /* kms_key or NULL */
 };
 
 /* Declared column numbers of the table (time, dims, measure_name, measures,
@@ -86,6 +88,49 @@ TsEnv *tsTableEnv(const TsTable *pTab);
 int tsTableFlush(TsTable *pTab, char **pzErr);
 
 /*
+** Bulk writes (batch load): records written through the handle with the
+** rules of an INSERT on the table (types, write window, partition key, the
+** duplicate/version rules, conflict clause ABORT) but no statement per row.
+** Inside a write transaction the caller opened (BEGIN IMMEDIATE):
+**   tsWriteBatchBegin(pTab);                         after BEGIN
+**   tsWriteBatch(pTab, n, aRec, &nDone, &zErr);      any number of times
+**   tsTableFlush(pTab, &zErr);  then COMMIT          (the vtab's xSync runs
+**                                                     only if it joined)
+**   after a ROLLBACK (or a failed COMMIT): tsWriteBatchRollback(pTab);
+** tsWriteBatch writes aRec[0..n) in order and stops at the first record that
+** fails: *pnDone records were written, *pzErr (sqlite3_malloc'd) says why
+** record *pnDone was not.  SQLITE_CONSTRAINT, SQLITE_MISMATCH and
+** SQLITE_TOOBIG reject that record alone (nothing of it is stored; go on
+** with the next); any other code is fatal for the transaction.  Rows may
+** stay pending in the handle until the flush, like the vtab's.  A SAVEPOINT
+** on the connection flushes only if the vtab joined the transaction: flush
+** first (tsTableFlush) before one.
+*/
+typedef struct TsWriteVal TsWriteVal;
+struct TsWriteVal {
+  int eType;                  /* SQLITE_NULL, _INTEGER (BIGINT, BOOLEAN 0/1,
+                              ** TIMESTAMP ns, DOUBLE), _FLOAT (DOUBLE) or
+                              ** _TEXT (VARCHAR) */
+  sqlite3_int64 i;
+  double r;
+  const char *z;              /* TEXT, n bytes (not NUL-terminated) */
+  int n;
+};
+typedef struct TsWriteRec TsWriteRec;
+struct TsWriteRec {
+  sqlite3_int64 t;            /* time, ns since 1970 */
+  sqlite3_int64 iVersion;     /* >= 1 */
+  const char *const *azDim;   /* nDim values, declaration order; NULL = NULL */
+  const int *anDim;           /* their lengths in bytes */
+  const char *zMName;         /* measure_name, nMName bytes; NULL: the default */
+  int nMName;
+  const TsWriteVal *aMeas;    /* nMeas values, declaration order */
+};
+void tsWriteBatchBegin(TsTable *pTab);
+int tsWriteBatch(TsTable *pTab, int nRec, const TsWriteRec *aRec, int *pnDone, char **pzErr);
+void tsWriteBatchRollback(TsTable *pTab);
+
+/*
 ** Forget every cached fact about the shadow tables (series cache, row
 ** estimates) so the next use reloads them: call it after an operation
 ** changed the shadow tables behind the table's back (tiering deleted chunks,
@@ -103,5 +148,14 @@ int tsTableList(sqlite3 *db, const char *zDb, char ***pazName, int *pnName, char
 
 /* Split "schema.table" (or "table": schema main) as ts_stats('x') takes it. */
 int tsTableSplitName(const char *zArg, char **pzDb, char **pzTab);
+
+/*
+** Open the table's cold-tier object store exactly as its scan does
+** (ext/cold_read.c): the storage option, default the directory
+** <dbfile>.tslite/ beside the database.  *ppStore is closed with tsObjClose.
+** On failure *pzErr (sqlite3_malloc'd) names the table and the URI.
+*/
+typedef struct TsObjStore TsObjStore;
+int tsTableColdStore(TsTable *pTab, TsObjStore **ppStore, char **pzErr);
 
 #endif /* TS_TABLE_H */

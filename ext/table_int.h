@@ -18,6 +18,7 @@
 #include "tslite.h"
 #include "table.h"
 #include "chunk.h"
+#include "cold_cache.h"
 
 typedef struct TsLook TsLook;
 
@@ -49,9 +50,15 @@ struct TsSchema {
   int iPartDim;           /* partition_key dimension, -1 = measure_name */
   int bPartRequired;      /* partition_enforcement = 'required' */
   char *zMeasureName;     /* default measure_name (owned) */
+  sqlite3_int64 nColdCache;  /* cold_cache: bytes of the local cache, 0 = off */
   int nOpt;               /* options as stored in _config */
   char **azOptKey;        /* (owned) */
   char **azOptVal;        /* (owned) */
+  int bStored;            /* parsed from a stored table (xConnect, _config),
+                          ** not a CREATE: rules newer than the value may
+                          ** be skipped so older tables still open */
+  char *zCheckMsg;        /* set by an option check that fails with a whole
+                          ** "bad value for ..." message (owned) */
 };
 
 /* Pending (not yet flushed) rows of one series, column-major in insertion
@@ -97,7 +104,7 @@ struct TsSeries {
 #define STMT_SERIES_ALL      0  /* id, skey, tmin, tmax of every series */
 #define STMT_SERIES_FIND     1  /* id, tmin, tmax WHERE skey=?1 */
 #define STMT_SERIES_INSERT   2  /* (skey, measure_name, d0..) */
-#define STMT_SERIES_RANGE    3  /* SET tmin=?2, tmax=?3 WHERE id=?1 */
+#define STMT_SERIES_RANGE    3  /* SET tmin=?2, tmax=?3 WHERE id=?1 AND skey=?4 */
 #define STMT_CHUNK_FLOOR     4  /* headers from the floor chunk of ?2 to ?3 */
 #define STMT_CHUNK_AT        5  /* id, tmax, data of the floor chunk of ?2 */
 #define STMT_CHUNK_DATA      6  /* data WHERE id=?1 */
@@ -105,7 +112,8 @@ struct TsSeries {
 #define STMT_CHUNK_DELETE    8  /* WHERE id=?1 */
 #define STMT_DATA_VERSION    9  /* PRAGMA data_version */
 #define STMT_ROW_COUNT      10  /* count(*) of _chunks, rows of both tiers */
-#define STMT_COUNT          11
+#define STMT_SERIES_CHECK   11  /* max(id) of _series */
+#define STMT_COUNT          12
 
 struct TsTable {
   int nRef;               /* references: the vtab and open operations */
@@ -128,10 +136,16 @@ struct TsTable {
   TsSeries **apSeries;    /* all cached series by increasing id (owned) */
   int nSeries;
   int nSeriesAlloc;
+  sqlite3_int64 iSeriesMax;  /* largest id in the cache (0: none) */
   int bStale;             /* reload before next use */
   int bHaveVersion;       /* iDataVersion is valid */
   sqlite3_int64 iDataVersion;  /* PRAGMA data_version of the last check */
   int bTxnChecked;        /* the cache was checked in this write txn */
+  int bHaveChanges;       /* nChanges is valid */
+  sqlite3_int64 nChanges; /* sqlite3_total_changes64() after the last check:
+                          ** when it moved, this connection wrote something,
+                          ** perhaps the shadow tables directly, which
+                          ** data_version does not show (tsTabSeriesRefresh) */
   sqlite3_int64 nRowEst;  /* rows in both tiers (for costs; cold: manifest nrow) */
 
   /* Pending buffer. */
@@ -150,6 +164,7 @@ struct TsTable {
   TsBuf key;              /* encoded series key of the row */
   TsLook *pLook;         /* last chunk decoded for duplicate checks (owned) */
   int bDebugOverlay;      /* ts_debug_overlay() enabled source_debug.c */
+  TsColdCounters cold;    /* cold reads and cache, this connection (cold_cache.c) */
 };
 
 /* The sqlite3_vtab of a timeseries table: a reference on its handle. */
@@ -203,6 +218,11 @@ struct TsNum {
 #define TS_MERGE_MAX       4096   /* series merged for ORDER BY time */
 #define TS_IDX_ORDER_ASC   0x01
 #define TS_IDX_ORDER_DESC  0x02
+#define TS_IDX_DISTINCT    0x04   /* one row per series; bits 8.. = the
+                                  ** columns to group series by (slot i:
+                                  ** dimension i, slot nDim: measure_name) */
+#define TS_IDX_DISTINCT_SHIFT 8
+#define TS_IDX_DISTINCT_MAXSLOT 22   /* slots that fit in idxNum */
 
 /* Column numbers (see the header comment of vtab.c). */
 static inline int tsTabColMName(const TsTable *p){ return 1 + p->s.nDim; }
@@ -250,6 +270,10 @@ int tsTabChunkCorrupt(TsTable *p, sqlite3_int64 iChunk, const char *zWhy);
 ** (the next use reloads it). */
 int tsTabSeriesForWrite(TsTable *p, const char *const *azDim, const int *anDim,
                         const char *zMName, int nMName, TsSeries **ppS);
+/* The flush found no <t>_series row with pS's id and key (the shadow table
+** was edited directly): point pS at the row its key has now, or insert it
+** again (pS->bChunks then 0), and mark the cache stale. */
+int tsTabSeriesRepair(TsTable *p, TsSeries *pS);
 void tsTabCacheClear(TsTable *p);
 
 /* The handle's lifecycle (table.c).  tsTabFind: this connection's handle of
@@ -277,12 +301,13 @@ void tsWritePendFree(TsTable *pTab, TsPend *p);
 int tsTabNumericOf(sqlite3_value *v, TsNum *pNum);
 int tsTabTextOf(sqlite3_value *v, sqlite3_value **ppDup, const char **pz, int *pn);
 
-/* The schema (schema.c).  tsSchemaParse: from the CREATE arguments;
+/* The schema (schema.c).  tsSchemaParse: from the CREATE arguments
+** (bCreate: of a new table, with the CREATE-only option rules);
 ** tsSchemaLoad: from "zDb"."zTab_config" (*pzName: the table's name as
 ** stored); tsSchemaStore: into an empty _config; tsSchemaPublish: the
 ** table.h view (pointers into *p).  Errors name the table and option. */
 int tsSchemaParse(TsSchema *p, const char *zTab, int nArg, const char *const *azArg,
-                  char **pzErr);
+                  int bCreate, char **pzErr);
 int tsSchemaLoad(sqlite3 *db, const char *zDb, const char *zTab, TsSchema *p,
                  char **pzName, char **pzErr);
 int tsSchemaStore(sqlite3 *db, const char *zDb, const char *zTab, const TsSchema *p,

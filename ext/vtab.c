@@ -104,6 +104,10 @@
 ** consumed: always when the plan pins one series (every dimension and
 ** measure_name constrained by =), else when the table has at most
 ** TS_MERGE_MAX series (xFilter then merges the series by time).
+** TS_IDX_DISTINCT for a DISTINCT over dimensions / measure_name only (see
+** below), with the DISTINCT columns as a slot mask in the bits from
+** TS_IDX_DISTINCT_SHIFT: xFilter sorts the series by them and returns one
+** row per series.
 **
 ** Every used constraint is applied exactly (omit=1), with SQLite's
 ** comparison rules: time is INTEGER (a TEXT operand gets NUMERIC affinity;
@@ -182,6 +186,42 @@ static int tsBestIndexImpl(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     pInfo->orderByConsumed = 1;
     pInfo->idxNum |= pInfo->aOrderBy[0].desc ? TS_IDX_ORDER_DESC : TS_IDX_ORDER_ASC;
   }
+  /* SELECT DISTINCT <dimensions / measure_name>: sqlite3_vtab_distinct() 2
+  ** lets the table return only one row per combination of the ORDER BY
+  ** columns as long as equal combinations are adjacent (sqlite3.h).  When
+  ** the query uses no column that varies within a series (time, measures,
+  ** version), one row per series is enough: xFilter sorts the series by
+  ** those columns and reads only each series' first row.  Any predicate
+  ** SQLite still checks is on series constants, so it holds for that row
+  ** iff for all of the series' rows. */
+  /* With DISTINCT and ORDER BY (3) the rows must also be sorted: the series
+  ** order is by slot, so that is taken when the ORDER BY is ascending and
+  ** in declaration order (SELECT DISTINCT region ... ORDER BY region). */
+  if( !pInfo->orderByConsumed && pInfo->nOrderBy>0 && p->s.nDim<TS_IDX_DISTINCT_MAXSLOT
+   && (sqlite3_vtab_distinct(pInfo)==2 || sqlite3_vtab_distinct(pInfo)==3) ){
+    int bOk = 1, iCol, nCol = 1 + p->s.nDim + 1 + p->s.nMeas + 1, iPrev = -1;
+    int bSorted = sqlite3_vtab_distinct(pInfo)==3;
+    sqlite3_uint64 mUsed = pInfo->colUsed;
+    unsigned int mSlot = 0;
+    for(i=0; i<pInfo->nOrderBy && bOk; i++){
+      int k = pInfo->aOrderBy[i].iColumn<0 ? -1 : tsTabColKind(p, pInfo->aOrderBy[i].iColumn);
+      int iSlot = k==TS_KIND_DIM ? pInfo->aOrderBy[i].iColumn-1 : p->s.nDim;
+      if( k!=TS_KIND_DIM && k!=TS_KIND_MNAME ){ bOk = 0; break; }
+      if( bSorted && (pInfo->aOrderBy[i].desc || iSlot<=iPrev) ){ bOk = 0; break; }
+      iPrev = iSlot;
+      mSlot |= 1u << iSlot;
+    }
+    for(iCol=0; iCol<nCol && bOk; iCol++){
+      int k = tsTabColKind(p, iCol);
+      int bUsed = iCol>=63 ? (int)((mUsed>>63)&1) : (int)((mUsed>>iCol)&1);
+      if( bUsed && k!=TS_KIND_DIM && k!=TS_KIND_MNAME ) bOk = 0;
+    }
+    if( bOk ){
+      pInfo->orderByConsumed = 1;
+      pInfo->idxNum |= TS_IDX_DISTINCT | (int)(mSlot << TS_IDX_DISTINCT_SHIFT);
+      iLimit = -1;   /* LIMIT counts distinct rows, not series */
+    }
+  }
   if( iLimit>=0 && bAllUsed && !bOffset && (pInfo->nOrderBy==0 || pInfo->orderByConsumed) ){
     pInfo->aConstraintUsage[iLimit].argvIndex = ++nArg;
     pInfo->aConstraintUsage[iLimit].omit = 1;
@@ -237,7 +277,7 @@ static int tsInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
     p->nRef++;
   }else{
     TsSchema s;
-    rc = tsSchemaParse(&s, argv[2], argc-3, argv+3, pzErr);
+    rc = tsSchemaParse(&s, argv[2], argc-3, argv+3, bCreate, pzErr);
     if( rc ){ sqlite3_free(pV); return rc; }
     p = tsTabNew(pEnv, db, argv[1], argv[2], &s);
     if( p==0 ){ sqlite3_free(pV); return SQLITE_NOMEM; }

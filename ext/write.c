@@ -372,6 +372,38 @@ static int chunkMerge(TsTable *p, TsSeries *pS, sqlite3_int64 iChunk, const TsRu
   return rc;
 }
 
+/* Widen the <t>_series row of pS to cover [tLo, tHi] (with the range of its
+** chunks as the cache knows it).  The row is matched on id and key: when
+** none matches, the shadow table was edited directly since the cache was
+** checked ("DELETE FROM t_series", an UPDATE of id or skey), and the row is
+** repaired (found again by key, or inserted again) before the rows are
+** written, so they never go to a series id that no longer exists. */
+static int seriesRangeWrite(TsTable *p, TsSeries *pS, sqlite3_int64 tLo, sqlite3_int64 tHi){
+  int rc = SQLITE_OK, iTry;
+  for(iTry=0; iTry<2; iTry++){
+    sqlite3_stmt *pStmt;
+    sqlite3_int64 tMin = pS->bChunks && pS->tMin<tLo ? pS->tMin : tLo;
+    sqlite3_int64 tMax = pS->bChunks && pS->tMax>tHi ? pS->tMax : tHi;
+    rc = tsTabStmt(p, STMT_SERIES_RANGE, &pStmt);
+    if( rc ) return rc;
+    sqlite3_bind_int64(pStmt, 1, pS->iId);
+    sqlite3_bind_int64(pStmt, 2, tMin);
+    sqlite3_bind_int64(pStmt, 3, tMax);
+    sqlite3_bind_blob(pStmt, 4, pS->aKey, pS->nKey, SQLITE_STATIC);
+    rc = tsTabStepDone(p, pStmt);
+    sqlite3_bind_null(pStmt, 4);
+    if( rc ) return rc;
+    if( sqlite3_changes(p->db)>0 ) return SQLITE_OK;
+    if( iTry==0 ){
+      rc = tsTabSeriesRepair(p, pS);
+      if( rc ) return rc;
+    }
+  }
+  tsTabErr(p, "timeseries %s: series %lld: its %s_series row cannot be written", p->zName,
+           pS->iId, p->zName);
+  return SQLITE_CORRUPT_VTAB;
+}
+
 /* Flush the pending rows of one series (see the header comment). */
 static int flushSeries(TsTable *p, TsSeries *pS){
   TsPend *pP = pS->pPend;
@@ -389,7 +421,8 @@ static int flushSeries(TsTable *p, TsSeries *pS){
   pendView(p, pP, &pend, aCol);
   tLo = pP->aTime[aOrd[0]];
   tHi = pP->aTime[aOrd[pP->nRow-1]];
-  if( pS->bChunks ){
+  rc = seriesRangeWrite(p, pS, tLo, tHi);
+  if( rc==SQLITE_OK && pS->bChunks ){
     sqlite3_stmt *pStmt;
     rc = tsTabStmt(p, STMT_CHUNK_FLOOR, &pStmt);
     if( rc==SQLITE_OK ){
@@ -452,22 +485,13 @@ static int flushSeries(TsTable *p, TsSeries *pS){
     }
   }
   if( rc==SQLITE_OK ){
-    sqlite3_stmt *pStmt;
+    /* the row's range was written first (seriesRangeWrite) */
     sqlite3_int64 tMin = pS->bChunks && pS->tMin<tLo ? pS->tMin : tLo;
     sqlite3_int64 tMax = pS->bChunks && pS->tMax>tHi ? pS->tMax : tHi;
-    rc = tsTabStmt(p, STMT_SERIES_RANGE, &pStmt);
-    if( rc==SQLITE_OK ){
-      sqlite3_bind_int64(pStmt, 1, pS->iId);
-      sqlite3_bind_int64(pStmt, 2, tMin);
-      sqlite3_bind_int64(pStmt, 3, tMax);
-      rc = tsTabStepDone(p, pStmt);
-    }
-    if( rc==SQLITE_OK ){
-      pS->bChunks = 1;
-      pS->tMin = tMin;
-      pS->tMax = tMax;
-      p->nRowEst += pP->nRow;
-    }
+    pS->bChunks = 1;
+    pS->tMin = tMin;
+    pS->tMax = tMax;
+    p->nRowEst += pP->nRow;
   }
   sqlite3_free(aC);
   sqlite3_free(aCol);
@@ -768,6 +792,20 @@ static int stageMeasure(TsTable *p, int iMeas, sqlite3_value *v, sqlite3_value *
   }
 }
 
+/* Refuse a NUL byte inside a series-key value (a dimension or
+** measure_name, zWhat names it): the series catalogue would keep every byte
+** but scans return the value as a C string cut at the NUL, so two series
+** would look identical.  VARCHAR measures are stored and returned
+** byte-exact and need no such check. */
+static int keyValueNulCheck(TsTable *p, const char *zWhat, const char *zCol,
+                            const char *z, int n){
+  const char *zNul = n>0 ? memchr(z, 0, (size_t)n) : 0;
+  if( zNul==0 ) return SQLITE_OK;
+  tsTabErr(p, "timeseries %s: %s%s: value contains a NUL byte at offset %d (not supported)",
+           p->zName, zWhat, zCol, (int)(zNul - z));
+  return SQLITE_MISMATCH;
+}
+
 /* Format "(hostname='a', region=NULL, measure_name='m', time=...)" for a
 ** rejected record. */
 static char *describeKey(TsTable *p, const char *const *azDim, const char *zMName,
@@ -797,6 +835,10 @@ static int decide(int bEqual, sqlite3_int64 iOld, sqlite3_int64 iNew, int eConfl
   return TS_ACT_REJECT;
 }
 
+static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
+                       const char *const *azDim, const int *anDim, const char *zMName,
+                       int nMName, int eConflict);
+
 static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid){
   TsTable *p = ((TsVtab*)pVtab)->pTab;
   const char *azDim[TS_MAX_DIMS];
@@ -810,7 +852,6 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
   int rc = SQLITE_OK, i, nNonNull = 0;
   int eConflict = sqlite3_vtab_on_conflict(p->db);
   sqlite3_value **aCol = &argv[2];
-  TsSeries *pS = 0;
 
   *pRowid = 0;
   if( argc==1 ){
@@ -874,6 +915,8 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
       tsTabErr(p, "timeseries %s: dimension %s: value is %d bytes, the limit is %d",
                 p->zName, p->s.azDim[i], anDim[i], TS_MAX_VALUE_BYTES);
       rc = SQLITE_TOOBIG;
+    }else{
+      rc = keyValueNulCheck(p, "dimension ", p->s.azDim[i], azDim[i], anDim[i]);
     }
   }
   if( rc==SQLITE_OK ){
@@ -892,6 +935,8 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
         tsTabErr(p, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
                   p->zName, TS_MAX_MNAME_BYTES, nMName);
         rc = SQLITE_TOOBIG;
+      }else{
+        rc = keyValueNulCheck(p, "measure_name", "", zMName, nMName);
       }
     }
   }
@@ -919,6 +964,30 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
       iVersion = sqlite3_value_int64(v);
     }
   }
+
+  if( rc==SQLITE_OK ) rc = writeStaged(p, t, iVersion, azDim, anDim, zMName, nMName, eConflict);
+
+  for(i=0; i<nDup; i++) sqlite3_value_free(apDup[i]);
+  for(i=0; i<p->s.nMeas; i++){
+    if( apMeasDup[i] ){
+      sqlite3_value_free(apMeasDup[i]);
+      apMeasDup[i] = 0;
+    }
+  }
+  return rc;
+}
+
+/*
+** The write rules for a converted row whose measures are staged in
+** p->aStNull/aStNum/azStText/anStText: write window, partition key, the
+** series, Timestream's duplicate/version rules, the pending buffer (shared
+** by xUpdate and tsWriteBatch).  A rejection sets the handle's message.
+*/
+static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
+                       const char *const *azDim, const int *anDim, const char *zMName,
+                       int nMName, int eConflict){
+  TsSeries *pS = 0;
+  int rc = SQLITE_OK;
 
   /* Records Timestream would reject (write window, partition key): the
   ** conflict clause applies (OR IGNORE skips them). */
@@ -1032,16 +1101,155 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
   }
 
 done:
-  for(i=0; i<nDup; i++) sqlite3_value_free(apDup[i]);
-  for(i=0; i<p->s.nMeas; i++){
-    if( apMeasDup[i] ){
-      sqlite3_value_free(apMeasDup[i]);
-      apMeasDup[i] = 0;
-    }
-  }
   return rc;
 }
 
 int tsWriteUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid){
   return tsTabVtabRc(pVtab, tsUpdateImpl(pVtab, argc, argv, pRowid));
+}
+
+/**************************************************************************
+** Bulk writes through the handle (batch load): table.h describes the
+** contract.  The values arrive converted, so only their checks remain; the
+** rules after conversion are writeStaged's, the same as xUpdate's.
+*/
+
+/* Stage measure iMeas from a bulk value, with xUpdate's checks and
+** messages. */
+static int stageValue(TsTable *p, int iMeas, const TsWriteVal *v){
+  int eType = p->s.aMeasType[iMeas];
+  const char *zCol = p->s.azMeas[iMeas], *zType;
+  p->aStNull[iMeas] = 0;
+  p->aStNum[iMeas] = 0;
+  if( v->eType==SQLITE_INTEGER && eType==TS_TYPE_BIGINT ){   /* the common case */
+    p->aStNum[iMeas] = v->i;
+    return SQLITE_OK;
+  }
+  zType = tsChunkTypeName(eType);
+  switch( v->eType ){
+    case SQLITE_NULL:
+      p->aStNull[iMeas] = 1;
+      return SQLITE_OK;
+    case SQLITE_INTEGER:
+      if( eType==TS_TYPE_BIGINT ){ p->aStNum[iMeas] = v->i; return SQLITE_OK; }
+      if( eType==TS_TYPE_DOUBLE ){
+        double r = (double)v->i;
+        memcpy(&p->aStNum[iMeas], &r, sizeof(r));
+        return SQLITE_OK;
+      }
+      if( eType==TS_TYPE_BOOLEAN && (v->i==0 || v->i==1) ){ p->aStNum[iMeas] = v->i; return SQLITE_OK; }
+      if( eType==TS_TYPE_TIMESTAMP && v->i>=0 ){ p->aStNum[iMeas] = v->i; return SQLITE_OK; }
+      tsTabErr(p, "timeseries %s: column %s (%s): INTEGER %lld is not a %s value",
+               p->zName, zCol, zType, v->i, zType);
+      return SQLITE_MISMATCH;
+    case SQLITE_FLOAT:
+      if( eType==TS_TYPE_DOUBLE ){
+        if( !isfinite(v->r) ){
+          tsTabErr(p, "timeseries %s: column %s (DOUBLE): NaN and Infinity cannot be "
+                    "stored", p->zName, zCol);
+          return SQLITE_MISMATCH;
+        }
+        memcpy(&p->aStNum[iMeas], &v->r, sizeof(v->r));
+        return SQLITE_OK;
+      }
+      tsTabErr(p, "timeseries %s: column %s (%s): REAL %!.15g is not a %s value",
+               p->zName, zCol, zType, v->r, zType);
+      return SQLITE_MISMATCH;
+    case SQLITE_TEXT:
+      if( eType==TS_TYPE_VARCHAR ){
+        if( v->n>TS_MAX_VALUE_BYTES ){
+          tsTabErr(p, "timeseries %s: column %s (VARCHAR): value is %d bytes, the limit "
+                    "is %d", p->zName, zCol, v->n, TS_MAX_VALUE_BYTES);
+          return SQLITE_TOOBIG;
+        }
+        p->azStText[iMeas] = v->z;
+        p->anStText[iMeas] = v->n;
+        return SQLITE_OK;
+      }
+      tsTabErr(p, "timeseries %s: column %s (%s): expected a %s value, got TEXT",
+               p->zName, zCol, zType, zType);
+      return SQLITE_MISMATCH;
+  }
+  tsTabErr(p, "timeseries %s: column %s (%s): unknown value kind %d", p->zName, zCol, zType,
+           v->eType);
+  return SQLITE_MISMATCH;
+}
+
+/* One bulk record: its checks, then writeStaged (conflict clause ABORT). */
+static int writeRec(TsTable *p, const TsWriteRec *r){
+  const char *zMName = r->zMName;
+  int nMName = r->nMName, i, nNonNull = 0, rc;
+  if( p->rcFlush ){
+    tsTabErr(p, "timeseries %s: an earlier flush of this transaction failed; roll it back",
+              p->zName);
+    return p->rcFlush;
+  }
+  for(i=0; i<p->s.nDim; i++){
+    if( r->azDim[i] && r->anDim[i]>TS_MAX_VALUE_BYTES ){
+      tsTabErr(p, "timeseries %s: dimension %s: value is %d bytes, the limit is %d",
+                p->zName, p->s.azDim[i], r->anDim[i], TS_MAX_VALUE_BYTES);
+      return SQLITE_TOOBIG;
+    }
+    if( r->azDim[i] ){
+      rc = keyValueNulCheck(p, "dimension ", p->s.azDim[i], r->azDim[i], r->anDim[i]);
+      if( rc ) return rc;
+    }
+  }
+  if( zMName==0 ){
+    zMName = p->s.zMeasureName;
+    nMName = (int)strlen(zMName);
+  }else if( nMName==0 || nMName>TS_MAX_MNAME_BYTES ){
+    tsTabErr(p, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
+              p->zName, TS_MAX_MNAME_BYTES, nMName);
+    return SQLITE_TOOBIG;
+  }else{
+    rc = keyValueNulCheck(p, "measure_name", "", zMName, nMName);
+    if( rc ) return rc;
+  }
+  for(i=0; i<p->s.nMeas; i++){
+    rc = stageValue(p, i, &r->aMeas[i]);
+    if( rc ) return rc;
+    if( !p->aStNull[i] ) nNonNull++;
+  }
+  if( nNonNull==0 ){
+    tsTabErr(p, "timeseries %s: a record needs at least one non-NULL measure", p->zName);
+    return SQLITE_CONSTRAINT;
+  }
+  if( r->iVersion<1 ){
+    tsTabErr(p, "timeseries %s: column version: expected an INTEGER >= 1, got INTEGER %lld",
+              p->zName, r->iVersion);
+    return SQLITE_MISMATCH;
+  }
+  return writeStaged(p, r->t, r->iVersion, r->azDim, r->anDim, zMName, nMName, SQLITE_ABORT);
+}
+
+void tsWriteBatchBegin(TsTable *pTab){
+  pTab->bTxnChecked = 0;
+}
+
+int tsWriteBatch(TsTable *pTab, int nRec, const TsWriteRec *aRec, int *pnDone, char **pzErr){
+  int i, rc = SQLITE_OK;
+  for(i=0; i<nRec; i++){
+    rc = writeRec(pTab, &aRec[i]);
+    if( rc ) break;
+  }
+  *pnDone = i;
+  if( rc ){
+    sqlite3_free(*pzErr);
+    *pzErr = pTab->zErrMsg ? pTab->zErrMsg : sqlite3_mprintf("%s", sqlite3_errstr(rc));
+    pTab->zErrMsg = 0;
+  }else if( pTab->zErrMsg ){
+    sqlite3_free(pTab->zErrMsg);
+    pTab->zErrMsg = 0;
+  }
+  return rc;
+}
+
+void tsWriteBatchRollback(TsTable *pTab){
+  tsWritePendDiscardAll(pTab);
+  tsTabCacheClear(pTab);
+  tsMemLookClear(pTab);
+  pTab->iFlushGen++;
+  pTab->rcFlush = SQLITE_OK;
+  pTab->bTxnChecked = 0;
 }

@@ -13,15 +13,16 @@
 ** Object layout (all integers little-endian unless noted):
 **
 **   offset size  header (TS_CSE_HDR = 128 bytes)
-**      0     8   magic "TSLCSE01"
+**      0     8   magic "TSLCSE02"
 **      8    32   key id, UTF-8, NUL-padded (TSLITE_CSE_KEY_ID, default "default")
 **     40    12   wrap nonce (random)
 **     52    32   data key encrypted with AES-256-GCM under the master key,
 **                AAD = header bytes 0..39 (magic + key id)
+**                   || header bytes 100..127 || the bound object key
 **     84    16   wrap tag
 **    100     8   segment nonce prefix (random)
 **    108     4   segment size S (65536)
-**    112    16   reserved, zero
+**    112    16   binding: the first 16 bytes of SHA-256(bound object key)
 **   then nseg = max(1, ceil(P / S)) segments for a P-byte plaintext:
 **          min(S, rest) bytes of ciphertext + 16-byte GCM tag
 **          nonce = prefix || u32 big-endian segment index
@@ -29,6 +30,24 @@
 **
 ** The final flag stops truncation at a segment boundary; the index stops
 ** reordering; the header bytes in the AAD stop edits to S or the prefix.
+**
+** Binding.  The bound object key is the key the object was written under,
+** relative to the root of the store that wrote it ("cpu/2026/x.parquet").
+** The data key unwraps only with the key id and that object key in the
+** AAD, so an object copied or swapped to another key, or an old object
+** replayed under another name, fails to open ("sealed for another object
+** key"), and an object sealed under key id X never opens under key id Y.
+** A reader sees the object as <root>/<key>; it tries each suffix of that
+** path that starts after a '/' (so a store rooted higher or lower than the
+** writer's, e.g. the object's own directory, still finds the bound key) and
+** uses the one whose SHA-256 matches the binding bytes: an object opens at
+** any path that ends in "/<bound key>".  The whole tree may move to another
+** bucket or prefix; within it, names are fixed.  Replaying an
+** older version of the same object under the same key is not detectable
+** here: the cold manifest (sizes, ETags) and backup checksums catch that.
+**
+** TSLCSE01 objects (the format before binding) are refused with a message
+** saying so: accepting them would let an unbound object be swapped in.
 ** Stored size = 128 + P + 16*nseg, so head/list report P without reading
 ** the object.  A tag failure anywhere gives TS_OBJ_CORRUPT; an object
 ** without the magic is refused while encryption is configured (a swapped-in
@@ -39,11 +58,13 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define TS_CSE_MAGIC   "TSLCSE01"
+#define TS_CSE_MAGIC   "TSLCSE02"
+#define TS_CSE_MAGIC1  "TSLCSE01"   /* unbound format, refused */
 #define TS_CSE_HDR     128
 #define TS_CSE_SEG     65536
 #define TS_CSE_TAG     16
@@ -162,6 +183,28 @@ int tsObjCryptConfigure(const TsObjConfig *pCfg, TsObjCrypt **pp, char **pzErr){
     zHex = getenv("TSLITE_CSE_KEY");
     if( zHex && zHex[0]==0 ) zHex = 0;
   }
+  if( pCfg->eCse==TS_OBJ_CSE_RAW || pCfg->eCse==TS_OBJ_CSE_OFF ) return TS_OBJ_OK;
+  if( pCfg->eCse==TS_OBJ_CSE_ON ){
+    /* Required: the named key must be the one configured.  Only its name
+    ** appears in messages, never material or the key file's contents. */
+    const char *zWant = pCfg->zCseKeyId;
+    const char *zEnvId = getenv("TSLITE_CSE_KEY_ID");
+    if( zEnvId && zEnvId[0]==0 ) zEnvId = 0;
+    if( zWant==0 || zWant[0]==0 ) zWant = zEnvId ? zEnvId : "default";
+    if( zFile==0 && zHex==0 ){
+      tsObjErr(pzErr, "client-side encryption key '%s' is not configured: set TSLITE_CSE_KEY_FILE "
+               "(or TSLITE_CSE_KEY) to its material and TSLITE_CSE_KEY_ID='%s'", zWant, zWant);
+      return TS_OBJ_ERROR;
+    }
+    if( pCfg->zCseKeyFile==0 || pCfg->zCseKeyFile[0]==0 ){
+      const char *zHave = zEnvId ? zEnvId : "default";
+      if( strcmp(zHave, zWant)!=0 ){
+        tsObjErr(pzErr, "client-side encryption key '%s' is not configured: the environment "
+                 "holds key '%s' (TSLITE_CSE_KEY_ID)", zWant, zHave);
+        return TS_OBJ_ERROR;
+      }
+    }
+  }
   if( zFile==0 && zHex==0 ) return TS_OBJ_OK;   /* not configured */
   zId = pCfg->zCseKeyId;
   if( zId==0 || zId[0]==0 ) zId = getenv("TSLITE_CSE_KEY_ID");
@@ -232,8 +275,32 @@ int64_t tsObjCryptPlainSize(int64_t nStored){
   return nPlain;
 }
 
-/* Build a header with a fresh data key (returned in aKey). */
-static int newHeader(TsObjCrypt *p, unsigned char *aHdr, unsigned char *aKey){
+/* The binding bytes of object key z[0..n): SHA-256, first 16 bytes. */
+static void bindHash(const char *z, size_t n, unsigned char *a16){
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256((const unsigned char*)z, n, md);
+  memcpy(a16, md, 16);
+}
+
+/* Seal (bEnc) or unwrap the data key of header aHdr bound to z[0..n).
+** 0 on success. */
+static int wrapKey(int bEnc, const unsigned char *aMaster, unsigned char *aHdr,
+                   const char *z, size_t n, unsigned char *aKey){
+  unsigned char *aAad = malloc(40 + 28 + n + 1);
+  int rc;
+  if( aAad==0 ) return 1;
+  memcpy(aAad, aHdr, 40);
+  memcpy(aAad + 40, aHdr + 100, 28);
+  memcpy(aAad + 68, z, n);
+  if( bEnc ) rc = gcm(1, aMaster, aHdr + 40, aAad, 68 + n, aKey, 32, aHdr + 52, aHdr + 84);
+  else rc = gcm(0, aMaster, aHdr + 40, aAad, 68 + n, aHdr + 52, 32, aKey, aHdr + 84);
+  free(aAad);
+  return rc;
+}
+
+/* Build a header with a fresh data key (returned in aKey), bound to the
+** object key zKey (relative to the store root). */
+static int newHeader(TsObjCrypt *p, const char *zKey, unsigned char *aHdr, unsigned char *aKey){
   memset(aHdr, 0, TS_CSE_HDR);
   memcpy(aHdr, TS_CSE_MAGIC, 8);
   memcpy(aHdr + 8, p->zKeyId, strlen(p->zKeyId));
@@ -244,7 +311,35 @@ static int newHeader(TsObjCrypt *p, unsigned char *aHdr, unsigned char *aKey){
   aHdr[109] = (unsigned char)((TS_CSE_SEG>>8) & 0xff);
   aHdr[110] = (unsigned char)((TS_CSE_SEG>>16) & 0xff);
   aHdr[111] = (unsigned char)((TS_CSE_SEG>>24) & 0xff);
-  return gcm(1, p->aMaster, aHdr + 40, aHdr, 40, aKey, 32, aHdr + 52, aHdr + 84);
+  bindHash(zKey, strlen(zKey), aHdr + 112);
+  return wrapKey(1, p->aMaster, aHdr, zKey, strlen(zKey), aKey);
+}
+
+/* The suffix of <zRoot>/<zKey> (at a '/') whose hash is the header's binding, as
+** (*pz, *pn) into the malloc'd *pzPath; 0 if none. */
+static int findBound(const char *zRoot, const char *zKey, const unsigned char *aHdr,
+                     char **pzPath, const char **pz, size_t *pn){
+  char *zPath = tsObjMprintf("%s/%s", zRoot, zKey);
+  const char *zStart, *q;
+  unsigned char a16[16];
+  *pzPath = zPath;
+  if( zPath==0 ) return 0;
+  zStart = strstr(zPath, "://");
+  zStart = zStart ? zStart + 3 : zPath;
+  /* The last segment first, then ever longer suffixes. */
+  q = strrchr(zPath, '/') + 1;
+  for(;;){
+    const char *r;
+    bindHash(q, strlen(q), a16);
+    if( memcmp(a16, aHdr + 112, 16)==0 ){ *pz = q; *pn = strlen(q); return 1; }
+    /* Step back over the '/' before q to the start of the segment before. */
+    if( q - 1<=zStart ) break;
+    r = q - 2;
+    while( r>zStart && r[-1]!='/' ) r--;
+    if( *r=='/' ) break;                  /* a leading '/' (file:///) or an empty segment */
+    q = r;
+  }
+  return 0;
 }
 
 /* Check a header and unwrap its data key. */
@@ -253,29 +348,50 @@ static int readHeader(TsObjCrypt *p, const char *zRoot, const char *zKey,
   char zId[TS_CSE_KEYID + 1];
   uint32_t nSeg;
   int i;
+  char *zPath = 0;
+  const char *zBound = 0;
+  size_t nBound = 0;
+  int rc;
+  if( memcmp(aHdr, TS_CSE_MAGIC1, 8)==0 ){
+    tsObjErr(pzErr, "object %s/%s is in the client-side encryption format TSLCSE01, which does "
+             "not bind an object to its key: refused (rewrite it with a build that reads it)",
+             zRoot, zKey);
+    return TS_OBJ_CORRUPT;
+  }
   if( memcmp(aHdr, TS_CSE_MAGIC, 8)!=0 ){
-    tsObjErr(pzErr, "object %s/%s is not client-side encrypted (no TSLCSE01 header): refused "
+    tsObjErr(pzErr, "object %s/%s is not client-side encrypted (no TSLCSE02 header): refused "
              "because encryption is configured", zRoot, zKey);
     return TS_OBJ_CORRUPT;
   }
   memcpy(zId, aHdr + 8, TS_CSE_KEYID);
   zId[TS_CSE_KEYID] = 0;
+  for(i=0; zId[i]; i++) if( (unsigned char)zId[i]<0x20 || zId[i]==0x7f ) zId[i] = '?';
   if( strcmp(zId, p->zKeyId)!=0 ){
-    tsObjErr(pzErr, "object %s/%s was encrypted with key id '%s', but the configured key id is '%s'",
-             zRoot, zKey, zId, p->zKeyId);
+    tsObjErr(pzErr, "object %s/%s was sealed with client-side key id '%s', but the configured key "
+             "id is '%s' (key '%s' is needed to read it)", zRoot, zKey, zId, p->zKeyId, zId);
     return TS_OBJ_ERROR;
   }
   nSeg = (uint32_t)aHdr[108] | (uint32_t)aHdr[109]<<8 | (uint32_t)aHdr[110]<<16 | (uint32_t)aHdr[111]<<24;
-  for(i=112; i<TS_CSE_HDR; i++) if( aHdr[i] ) nSeg = 0;
   if( nSeg!=TS_CSE_SEG ){
     tsObjErr(pzErr, "object %s/%s: corrupt client-side encryption header", zRoot, zKey);
     return TS_OBJ_CORRUPT;
   }
-  if( gcm(0, p->aMaster, aHdr + 40, aHdr, 40, aHdr + 52, 32, aKey, (unsigned char*)aHdr + 84) ){
+  if( !findBound(zRoot, zKey, aHdr, &zPath, &zBound, &nBound) ){
+    rc = zPath ? TS_OBJ_CORRUPT : TS_OBJ_NOMEM;
+    if( zPath ){
+      tsObjErr(pzErr, "object %s/%s was sealed for another object key (moved, swapped or "
+               "replayed from another name): refused", zRoot, zKey);
+    }
+    free(zPath);
+    return rc;
+  }
+  if( wrapKey(0, p->aMaster, (unsigned char*)aHdr, zBound, nBound, aKey) ){
+    free(zPath);
     tsObjErr(pzErr, "object %s/%s: cannot unwrap its data key with key '%s' (wrong master key, "
              "or the header was tampered with)", zRoot, zKey, p->zKeyId);
     return TS_OBJ_CORRUPT;
   }
+  free(zPath);
   return TS_OBJ_OK;
 }
 
@@ -293,7 +409,7 @@ int tsObjCryptPut(TsObjStore *p, const char *zKey, const void *a, size_t n, char
     tsObjErr(pzErr, "put %s/%s: out of memory for encryption", p->zRoot, zKey);
     return TS_OBJ_NOMEM;
   }
-  if( newHeader(p->pCrypt, aOut, aKey) ) rc = TS_OBJ_ERROR;
+  if( newHeader(p->pCrypt, zKey, aOut, aKey) ) rc = TS_OBJ_ERROR;
   for(i=0; rc==TS_OBJ_OK && i<nSeg; i++){
     size_t nIn = n - (size_t)i*TS_CSE_SEG;
     if( nIn>TS_CSE_SEG ) nIn = TS_CSE_SEG;
@@ -341,7 +457,7 @@ static int cryptGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen,
       tsObjErr(pzErr, "object %s/%s: encrypted object of %lld bytes is truncated or padded",
                p->zRoot, zKey, (long long)info.nSize);
     }else{
-      tsObjErr(pzErr, "object %s/%s is not client-side encrypted (no TSLCSE01 header): refused "
+      tsObjErr(pzErr, "object %s/%s is not client-side encrypted (no TSLCSE02 header): refused "
                "because encryption is configured", p->zRoot, zKey);
     }
     tsBufFree(&raw);
@@ -465,7 +581,7 @@ int tsObjCryptWriterOpen(TsObjStore *p, const char *zKey, TsObjWriter **pp, char
   c->aOut = malloc(TS_CSE_SEG + TS_CSE_TAG);
   c->zKey = tsObjStrdup(zKey);
   if( c->aPlain==0 || c->aOut==0 || c->zKey==0 ){ cryptWFree(c); free(w); return TS_OBJ_NOMEM; }
-  if( newHeader(p->pCrypt, c->aHdr, c->aKey) ){
+  if( newHeader(p->pCrypt, zKey, c->aHdr, c->aKey) ){
     tsObjErr(pzErr, "writer %s/%s: encryption setup failed", p->zRoot, zKey);
     cryptWFree(c);
     free(w);

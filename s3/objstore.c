@@ -16,6 +16,7 @@
 */
 #include "objstore_int.h"
 #include "objcrypt.h"
+#include "objcache.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,6 +207,7 @@ int tsObjOpen(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp, char *
     size_t n = strlen(zUri);
     while( n>0 && zUri[n-1]=='/' ) n--;
     p->zRoot = tsObjMprintf("%.*s", (int)n, zUri);
+    p->eCse = cfg.eCse;
     rc = p->zRoot ? tsObjCryptConfigure(&cfg, &p->pCrypt, pzErr) : TS_OBJ_NOMEM;
     if( rc!=TS_OBJ_OK ){
       free(p->zRoot);
@@ -292,6 +294,7 @@ int tsObjOpenParent(const char *zUri, const TsObjConfig *pCfg, TsObjStore **pp,
 
 void tsObjClose(TsObjStore *p){
   if( p==0 ) return;
+  tsObjCacheDetach(p);
   tsObjCryptFree(p->pCrypt);
   p->pCrypt = 0;
   free(p->zRoot);
@@ -319,7 +322,34 @@ int tsObjGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen,
   ** S3 Range header, the decrypting reader's end of range). */
   if( nLen>INT64_MAX - iOff ) nLen = INT64_MAX - iOff;
   if( p->pCrypt ) return tsObjCryptGet(p, zKey, iOff, nLen, pOut, pzErr);
-  return p->pM->xGet(p, zKey, iOff, nLen, pOut, pzErr);
+  {
+    size_t n0 = pOut->n;
+    rc = p->pM->xGet(p, zKey, iOff, nLen, pOut, pzErr);
+    /* No key configured, and the object is client-side encrypted: say which
+    ** key it needs rather than hand ciphertext to a parser. */
+    if( rc==TS_OBJ_OK && iOff==0 && p->eCse!=TS_OBJ_CSE_RAW && pOut->n - n0>=8
+     && memcmp(pOut->a + n0, "TSLCSE0", 7)==0 ){
+      char zId[33];
+      size_t i, nId = 0;
+      if( pOut->n - n0>=40 ){
+        for(nId=0; nId<32 && pOut->a[n0 + 8 + nId]; nId++){}
+        memcpy(zId, pOut->a + n0 + 8, nId);
+      }
+      zId[nId] = 0;
+      for(i=0; i<nId; i++) if( (unsigned char)zId[i]<0x20 || zId[i]==0x7f ) zId[i] = '?';
+      pOut->n = n0;
+      if( nId ){
+        tsObjErr(pzErr, "object %s/%s is client-side encrypted with key id '%s', and no client-side "
+                 "key is configured: set TSLITE_CSE_KEY_FILE (or TSLITE_CSE_KEY) to key '%s' and "
+                 "TSLITE_CSE_KEY_ID='%s'", p->zRoot, zKey, zId, zId, zId);
+      }else{
+        tsObjErr(pzErr, "object %s/%s is client-side encrypted, and no client-side key is "
+                 "configured (TSLITE_CSE_KEY_FILE or TSLITE_CSE_KEY)", p->zRoot, zKey);
+      }
+      rc = TS_OBJ_ERROR;
+    }
+  }
+  return rc;
 }
 
 int tsObjHead(TsObjStore *p, const char *zKey, TsObjInfo *pInfo, char **pzErr){
@@ -360,6 +390,9 @@ int tsObjCopy(TsObjStore *p, const char *zSrcKey, const char *zDstKey, char **pz
   if( rc==TS_OBJ_OK ) rc = checkKey(zDstKey, 0, "copy", pzErr);
   if( rc!=TS_OBJ_OK ) return rc;
   tsObjCryptForget(p->pCrypt, zDstKey);
+  /* An encrypted object is bound to its key (objcrypt.c): a byte copy would
+  ** not open under the new key, so it is re-sealed through this process. */
+  if( p->pCrypt ) return tsObjCopyAcross(p, zSrcKey, p, zDstKey, 0, pzErr);
   return p->pM->xCopy(p, zSrcKey, zDstKey, pzErr);
 }
 

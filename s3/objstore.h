@@ -50,7 +50,28 @@ struct TsObjConfig {
   const char *zCseKeyId;   /* name recorded in each encrypted object (<= 32
                            ** bytes); NULL = env TSLITE_CSE_KEY_ID or "default" */
   int nMaxAttempts;        /* S3 attempts per request; 0 = env AWS_MAX_ATTEMPTS or 5 */
+  /* Appended by the encryption-at-rest issue (docs/object-storage.md): */
+  int eCse;                /* client-side encryption: TS_OBJ_CSE_ENV (0, as the
+                           ** key fields/environment say), TS_OBJ_CSE_ON,
+                           ** TS_OBJ_CSE_OFF or TS_OBJ_CSE_RAW */
 };
+
+/* TsObjConfig.eCse.
+**   ENV  a key in zCseKeyFile or the environment turns encryption on; without
+**        one, reading an object that starts with a client-side encryption
+**        header fails naming its key id (instead of returning ciphertext).
+**   ON   encryption is required (a table with encryption = 'client'): the
+**        open fails, naming the key id, when no key material is configured
+**        or the environment's key id (TSLITE_CSE_KEY_ID, default "default")
+**        is not zCseKeyId.
+**   OFF  no client-side encryption even if the environment holds a key (a
+**        table with encryption 'none', 'sse_s3' or 'sse_kms'); reading a
+**        sealed object fails naming its key id, as for ENV without a key.
+**   RAW  never encrypt or decrypt: the stored bytes as they are (tools, tests). */
+#define TS_OBJ_CSE_ENV  0
+#define TS_OBJ_CSE_ON   1
+#define TS_OBJ_CSE_RAW  2
+#define TS_OBJ_CSE_OFF  3
 
 typedef struct TsObjStore TsObjStore;
 typedef struct TsObjWriter TsObjWriter;

@@ -14,6 +14,7 @@
 
 typedef struct TsObjMethods TsObjMethods;
 typedef struct TsObjCrypt TsObjCrypt;
+typedef struct TsObjCache TsObjCache;
 
 struct TsObjMethods {
   const char *zScheme;   /* "file" or "s3" */
@@ -38,15 +39,23 @@ struct TsObjMethods {
   ** copy server-side (another back end, endpoint or credentials). */
   int (*xCopyFrom)(TsObjStore *pDst, const char *zDst, TsObjStore *pSrc, const char *zSrc,
                    char **pzErr);
+  /* optional (NULL: unknown; added by the cold cache, objcache.c): the ETag,
+  ** without quotes, of the response to the last successful xGet, "" if it
+  ** had none. */
+  const char *(*xLastGetEtag)(TsObjStore*);
 };
 /* xCopyFrom's "not possible here": the caller streams the bytes instead. */
 #define TS_OBJ_NOCOPY  (-1)
 
 struct TsObjStore {
   const TsObjMethods *pM;  /* back end */
+  TsObjCache *pCache;      /* local block cache (objcache.c), or NULL; owned.
+                           ** With one, pM is the cache's copy of the back
+                           ** end's methods (xGet goes through the cache). */
   TsObjCrypt *pCrypt;      /* client-side encryption state, or NULL; owned */
   char *zRoot;             /* the URI the store was opened on, no trailing '/',
                            ** for messages; owned by objstore.c */
+  int eCse;                /* TsObjConfig.eCse as opened (TS_OBJ_CSE_*) */
 };
 
 struct TsObjWriter {

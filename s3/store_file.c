@@ -473,7 +473,7 @@ static int fileList(TsObjStore *pBase, const char *zPrefix,
 
 static const TsObjMethods fileMethods = {
   "file", fileClose, filePut, fileGet, fileHead, fileDelete, fileCopy, fileList,
-  fileWriterOpen, fileWriterWrite, fileWriterFinish, fileWriterAbort, 0, 0
+  fileWriterOpen, fileWriterWrite, fileWriterFinish, fileWriterAbort, 0, 0, 0
 };
 
 int tsObjFileOpen(const char *zRest, const TsObjConfig *pCfg, TsObjStore **pp, char **pzErr){

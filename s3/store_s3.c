@@ -87,6 +87,7 @@ struct S3Store {
   int nListPage;         /* max-keys per ListObjectsV2 page */
   char *zHeadKey;        /* key of the last xHead answer; owned */
   char zHeadEtag[256];   /* etag of the last xHead answer */
+  char zGetEtag[256];    /* etag of the last successful GetObject (xLastGetEtag) */
   int bTrace;            /* TSLITE_S3_TRACE=1: requests and error bodies to stderr */
   char zCurlErr[CURL_ERROR_SIZE];
 };
@@ -225,6 +226,16 @@ static size_t onRead(char *a, size_t sz, size_t nm, void *pArg){
   if( n ) memcpy(a, c->aBody + c->nUpOff, n);
   c->nUpOff += n;
   return n;
+}
+
+/* CURLOPT_SEEKFUNCTION: curl rewinds the body when it resends a request
+** inside one perform (a reused connection found dead mid-send); without it
+** that is CURLE_SEND_FAIL_REWIND, which no retry repairs. */
+static int onSeek(void *pArg, curl_off_t iOff, int eOrigin){
+  S3Call *c = (S3Call*)pArg;
+  if( eOrigin!=SEEK_SET || iOff<0 || (size_t)iOff>c->nBody ) return CURL_SEEKFUNC_CANTSEEK;
+  c->nUpOff = (size_t)iOff;
+  return CURL_SEEKFUNC_OK;
 }
 
 /* ---- the request loop ---- */
@@ -430,6 +441,8 @@ static int s3Perform(S3Store *p, S3Call *c, const char *zMsgKey, char **pzErr){
       curl_easy_setopt(p->curl, CURLOPT_UPLOAD, 1L);
       curl_easy_setopt(p->curl, CURLOPT_READFUNCTION, onRead);
       curl_easy_setopt(p->curl, CURLOPT_READDATA, c);
+      curl_easy_setopt(p->curl, CURLOPT_SEEKFUNCTION, onSeek);
+      curl_easy_setopt(p->curl, CURLOPT_SEEKDATA, c);
       curl_easy_setopt(p->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->nBody);
     }else if( strcmp(c->zMethod, "POST")==0 ){
       curl_easy_setopt(p->curl, CURLOPT_POST, 1L);
@@ -703,9 +716,14 @@ static int s3Get(TsObjStore *pBase, const char *zKey, int64_t iOff, int64_t nLen
     }
   }
   if( rc!=TS_OBJ_OK ) pOut->n = n0;
+  else stripQuotes(c.zEtag, p->zGetEtag, sizeof(p->zGetEtag));
   callFree(&c);
   free(zFull);
   return rc;
+}
+
+static const char *s3LastGetEtag(TsObjStore *pBase){
+  return ((S3Store*)pBase)->zGetEtag;
 }
 
 static int s3Delete(TsObjStore *pBase, const char *zKey, char **pzErr){
@@ -1275,7 +1293,8 @@ static void s3Close(TsObjStore *pBase){
 
 static const TsObjMethods s3Methods = {
   "s3", s3Close, s3Put, s3Get, s3Head, s3Delete, s3Copy, s3List,
-  s3WriterOpen, s3WriterWrite, s3WriterFinish, s3WriterAbort, s3DeleteMany, s3CopyFrom
+  s3WriterOpen, s3WriterWrite, s3WriterFinish, s3WriterAbort, s3DeleteMany, s3CopyFrom,
+  s3LastGetEtag
 };
 
 static int validBucket(const char *z){

@@ -152,19 +152,28 @@ int tsStoreOptCheck(const char *zKey, const char *zVal, char **pzErr){
     if( strcmp(zVal, "path")==0 || strcmp(zVal, "virtual")==0 ) return 0;
     return bad(pzErr, zKey, zVal, "expected 'path' or 'virtual'");
   }
+  if( strcmp(zKey, "encryption")==0 || strcmp(zKey, "kms_key")==0 ){
+    const char *zWhy = tsStoreOptWhy(zKey, zVal);
+    return zWhy ? bad(pzErr, zKey, zVal, zWhy) : 0;
+  }
+  return 0;
+}
+
+const char *tsStoreOptWhy(const char *zKey, const char *zVal){
+  size_t i, n = strlen(zVal);
   if( strcmp(zKey, "encryption")==0 ){
     if( strcmp(zVal, "none")==0 || strcmp(zVal, "sse_s3")==0 || strcmp(zVal, "sse_kms")==0
      || strcmp(zVal, "client")==0 ) return 0;
-    return bad(pzErr, zKey, zVal, "expected 'none', 'sse_s3', 'sse_kms' or 'client'");
+    return "expected 'none', 'sse_s3', 'sse_kms' or 'client'";
   }
   if( strcmp(zKey, "kms_key")==0 ){
     /* A key id, ARN or alias; these characters cover every form AWS gives
     ** and keep the value safe in an HTTP header and a message. */
-    if( n==0 || n>256 ) return bad(pzErr, zKey, zVal, "a key id of 1 to 256 characters");
+    if( n==0 || n>256 ) return "a key id of 1 to 256 characters";
     for(i=0; i<n; i++){
       char c = zVal[i];
       if( !isLowerAlnum(c) && !(c>='A' && c<='Z') && !strchr("-_:/.", c) ){
-        return bad(pzErr, zKey, zVal, "a key id, ARN or alias: letters, digits and - _ : / . only");
+        return "a key id, ARN or alias: letters, digits and - _ : / . only";
       }
     }
     return 0;
@@ -183,6 +192,11 @@ int tsStoreOptFinish(const char *zStorage, const char *zEncryption, const char *
   if( zKmsKey && strcmp(zEnc, "sse_kms")!=0 && strcmp(zEnc, "client")!=0 ){
     tsObjErr(pzErr, "kms_key is used only with encryption 'sse_kms' or 'client' "
              "(encryption is '%s')", zEnc);
+    return 1;
+  }
+  if( zKmsKey && strcmp(zEnc, "client")==0 && strlen(zKmsKey)>32 ){
+    tsObjErr(pzErr, "kms_key '%s' names a client-side key, whose name has at most 32 bytes",
+             zKmsKey);
     return 1;
   }
   if( bSse && (zStorage==0 || strncmp(zStorage, "s3://", 5)!=0) ){

@@ -27,6 +27,12 @@ int tsStoreOptIsName(const char *zKey);
 ** ours); 1 with *pzErr set. */
 int tsStoreOptCheck(const char *zKey, const char *zVal, char **pzErr);
 
+/* The reason (static text, the parenthesis of the message above) why zVal
+** is not a valid value of encryption or kms_key, or NULL if it is (or zKey
+** is another option).  tsStoreOptCheck uses it; so does the CREATE's option
+** table, whose checks return static text. */
+const char *tsStoreOptWhy(const char *zKey, const char *zVal);
+
 /* The rules between options (any may be NULL = not given): sse_kms needs a
 ** kms_key; kms_key only goes with sse_kms or client; server-side encryption
 ** needs s3:// storage.  0 = ok; 1 with *pzErr set. */

@@ -52,6 +52,16 @@ static int parseDigits(const char *z, size_t n, uint64_t *pu){
   uint64_t u = 0;
   size_t i;
   if( n==0 ) return 1;
+  if( n<=19 ){
+    /* at most 19 digits fit in 64 bits: no overflow check per digit */
+    for(i=0; i<n; i++){
+      unsigned d = (unsigned char)z[i] - '0';
+      if( d>9 ) return 1;
+      u = u*10 + d;
+    }
+    *pu = u;
+    return 0;
+  }
   for(i=0; i<n; i++){
     unsigned d = (unsigned char)z[i] - '0';
     if( d>9 ) return 1;
@@ -67,23 +77,24 @@ int tsBlParseTime(const char *z, size_t n, int64_t iUnit, int64_t *piNs,
   char zS[64];
   uint64_t u = 0;
   int rc;
+  rc = parseDigits(z, n, &u);
+  if( rc==0 && u <= (uint64_t)INT64_MAX/(uint64_t)iUnit ){
+    *piNs = (int64_t)(u*(uint64_t)iUnit);
+    return 0;
+  }
+  /* the sample is made only for a reason (it costs more than the parse) */
   tsBlQuoteSample(z, n, zS, sizeof(zS));
   if( n>0 && z[0]=='-' ){
     snprintf(zWhy, nWhy, "'%s' is negative (times start at 1970-01-01)", zS);
     return 1;
   }
-  rc = parseDigits(z, n, &u);
   if( rc==1 ){
     snprintf(zWhy, nWhy, "'%s' is not an integer count of %s", zS, tsBlUnitName(iUnit));
     return 1;
   }
-  if( rc==2 || u > (uint64_t)INT64_MAX/(uint64_t)iUnit ){
-    snprintf(zWhy, nWhy, "'%s' %s is past the largest time (2262-04-11T23:47:16.854775807Z)",
-             zS, tsBlUnitName(iUnit));
-    return 1;
-  }
-  *piNs = (int64_t)(u*(uint64_t)iUnit);
-  return 0;
+  snprintf(zWhy, nWhy, "'%s' %s is past the largest time (2262-04-11T23:47:16.854775807Z)",
+           zS, tsBlUnitName(iUnit));
+  return 1;
 }
 
 int tsBlParseBigint(const char *z, size_t n, int64_t *pi, char *zWhy, size_t nWhy){
@@ -104,28 +115,63 @@ int tsBlParseBigint(const char *z, size_t n, int64_t *pi, char *zWhy, size_t nWh
 }
 
 int tsBlParseDouble(const char *z, size_t n, double *pr, char *zWhy, size_t nWhy){
+  /* Exact powers of ten: 1e0..1e22 are doubles without rounding. */
+  static const double aPow10[23] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+    1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+  };
   char zS[64];
   char zNum[400];
-  size_t i = 0, nDig = 0;
+  size_t i = 0, nDig = 0, nSig = 0;
   char *zEnd = 0;
   double r;
+  uint64_t uMant = 0;   /* the digits as an integer while nSig <= 19 */
+  int iExp10 = 0, bNeg = 0, bExpNeg = 0, iExp = 0, nExp = 0;
   /* [sign] digits [. digits] [e [sign] digits], at least one digit */
   if( n==0 || n>=sizeof(zNum) ) goto bad;
-  if( z[i]=='-' || z[i]=='+' ) i++;
-  while( i<n && z[i]>='0' && z[i]<='9' ){ i++; nDig++; }
+  if( z[i]=='-' || z[i]=='+' ){ bNeg = z[i]=='-'; i++; }
+  while( i<n && z[i]>='0' && z[i]<='9' ){
+    if( nSig>0 || z[i]!='0' ){ if( nSig<19 ) uMant = uMant*10 + (uint64_t)(z[i]-'0'); else iExp10++; nSig++; }
+    i++; nDig++;
+  }
   if( i<n && z[i]=='.' ){
     i++;
-    while( i<n && z[i]>='0' && z[i]<='9' ){ i++; nDig++; }
+    while( i<n && z[i]>='0' && z[i]<='9' ){
+      if( nSig>0 || z[i]!='0' ){
+        if( nSig<19 ){ uMant = uMant*10 + (uint64_t)(z[i]-'0'); iExp10--; }
+        nSig++;
+      }else{
+        iExp10--;
+      }
+      i++; nDig++;
+    }
   }
   if( nDig==0 ) goto bad;
   if( i<n && (z[i]=='e' || z[i]=='E') ){
-    size_t nExp = 0;
     i++;
-    if( i<n && (z[i]=='-' || z[i]=='+') ) i++;
-    while( i<n && z[i]>='0' && z[i]<='9' ){ i++; nExp++; }
+    if( i<n && (z[i]=='-' || z[i]=='+') ){ bExpNeg = z[i]=='-'; i++; }
+    while( i<n && z[i]>='0' && z[i]<='9' ){
+      if( iExp<100000 ) iExp = iExp*10 + (z[i]-'0');
+      i++; nExp++;
+    }
     if( nExp==0 ) goto bad;
   }
   if( i!=n ) goto bad;
+  /* Clinger's fast path: a mantissa below 2^53 times or divided by an exact
+  ** power of ten is one correctly rounded operation, the same double strtod
+  ** gives.  Anything else goes to strtod. */
+  iExp10 += bExpNeg ? -iExp : iExp;
+  if( nSig<=19 && uMant<=(UINT64_C(1)<<53) ){
+    if( uMant==0 ){ *pr = bNeg ? -0.0 : 0.0; return 0; }
+    if( iExp10>=0 && iExp10<=22 ){
+      r = (double)uMant * aPow10[iExp10];
+      if( isfinite(r) ){ *pr = bNeg ? -r : r; return 0; }
+    }else if( iExp10<0 && iExp10>=-22 ){
+      r = (double)uMant / aPow10[-iExp10];
+      *pr = bNeg ? -r : r;
+      return 0;
+    }
+  }
   memcpy(zNum, z, n);
   zNum[n] = 0;
   r = strtod(zNum, &zEnd);

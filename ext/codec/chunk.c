@@ -3,7 +3,7 @@
 ** Pure C, no SQLite.  docs/internals/chunk-format.md explains the choices and
 ** gives measured sizes; this comment is the normative byte layout.
 **
-** BLOB LAYOUT (format version 1)
+** BLOB LAYOUT (format version 2; version 1 differs only where marked "v2")
 **
 **   All "varint" fields are ULEB128 (tsbuf.h), "zigzag" fields are zigzag +
 **   ULEB128, "f64" fields are the 8 IEEE-754 bytes little-endian (bit-exact).
@@ -12,10 +12,11 @@
 **   followed by its f64.
 **
 **   header:
-**     4 bytes   magic 'T' 'S' 'C' and format version 0x01
+**     4 bytes   magic 'T' 'S' 'C' and format version 0x02 (0x01: version 1)
 **     4 bytes   CRC-32 (zlib's crc32, little-endian) of every byte after
-**               these 8; checked by tsChunkInfoGet and tsChunkReaderOpen,
-**               so a damaged blob is reported, not decoded into wrong rows
+**               these 8; checked by tsChunkReaderOpen (and, for version 1,
+**               by tsChunkInfoGet), so a damaged blob is reported, not
+**               decoded into wrong rows
 **     varint    nRow            1..TS_CHUNK_MAX_ROWS
 **     varint    nCol            0..TS_CHUNK_MAX_COLS
 **     zigzag    tMin            time of row 0
@@ -32,14 +33,25 @@
 **         DOUBLE:                  cf64 rMin, cf64 rMax, cf64 rSum
 **         BIGINT/TIMESTAMP/BOOLEAN: zigzag iMin, varint iMax - iMin, cf64 rSum
 **         VARCHAR:                 nothing
+**       v2 only, the ends, present only when nValue > 0 and not VARCHAR:
+**         DOUBLE:                  cf64 rFirst, cf64 rLast
+**         BIGINT/TIMESTAMP/BOOLEAN: zigzag iFirst, zigzag iLast
+**         and when flags bit 0:    varint tFirst - tMin, varint tMax - tLast
+**                                  (without NULLs they are tMin and tMax)
 **       varint  nBytes          length of this column's payload
+**     v2 only:
+**     4 bytes   CRC-32 of the header from byte 8 to the end of the column
+**               directory (tsChunkInfoGet checks this one only, so a
+**               header-only read costs the header, not the blob)
 **   payloads, back to back, with no gap and nothing after the last:
 **     time payload, version payload, column 0 payload, column 1 ...
 **
 **   Statistics cover non-NULL values.  rSum of a DOUBLE column is the sum
 **   in row order with plain double addition (what a decode-and-add loop
 **   gets); rSum of an integer column is the exact 128-bit integer sum rounded
-**   once to double; a BOOLEAN's iMin/iMax/rSum are over 0/1.
+**   once to double; a BOOLEAN's iMin/iMax/rSum are over 0/1.  The ends (v2)
+**   are the first and last non-NULL value by time and their times, so a
+**   lastpoint or a first/last over whole chunks reads the header only.
 **
 ** PAYLOADS
 **
@@ -113,9 +125,10 @@
 **     written in the order listed; "'1','0'" means a 1 bit then a 0 bit.)
 **
 ** COMPATIBILITY: chunks persist in database files.  Changing this layout
-** means a new version byte, while still decoding version 1; the blobs in
-** tests/fuzz/corpus/fuzz_chunk/ (written by the version-1 encoder) are
-** checked by test_chunk.  Encoder choices (modes, block codings) are free to
+** means a new version byte, while still decoding the older ones: the encoder
+** writes version 2, the decoder reads 1 and 2 (a version-1 header has no
+** ends: TsChunkStat.bEnds is 0); the blobs in tests/fuzz/corpus/fuzz_chunk/
+** (written by the version-1 encoder) are checked by test_chunk.  Encoder choices (modes, block codings) are free to
 ** change: they are recorded in the blob.
 **
 ** DECODING treats input as hostile: every length, count, width, index and
@@ -158,7 +171,8 @@
 #define TEXT_ZSTD_RATIO 1000  /* nRaw <= nZ*RATIO + 1024: bounds a decoder's
                               ** allocation by the blob's size */
 
-static const unsigned char aMagic[4] = { 'T', 'S', 'C', 0x01 };
+static const unsigned char aMagic[4] = { 'T', 'S', 'C', 0x02 };   /* written */
+#define CHUNK_V1 0x01       /* also read */
 
 /* Powers of ten exactly representable as doubles (10^0..10^22). */
 static const double aPow10[] = {
@@ -1211,8 +1225,32 @@ static void statInts(const int64_t *a, int n, TsChunkStat *pStat){
   pStat->rSum = (double)sum;
 }
 
+/* The ends of a column (format v2): first and last non-NULL value and
+** their times. */
+static void statEnds(int nRow, const int64_t *aTime, const TsChunkCol *pCol,
+                     const uint8_t *aNull, TsChunkStat *pStat){
+  int i0 = 0, i1 = nRow-1;
+  if( aNull ){
+    while( aNull[i0] ) i0++;
+    while( aNull[i1] ) i1--;
+  }
+  pStat->bEnds = 1;
+  pStat->tFirst = aTime[i0];
+  pStat->tLast = aTime[i1];
+  if( pCol->eType==TS_TYPE_DOUBLE ){
+    pStat->rFirst = pCol->aDouble[i0];
+    pStat->rLast = pCol->aDouble[i1];
+  }else if( pCol->eType==TS_TYPE_BOOLEAN ){
+    pStat->iFirst = pCol->aInt[i0]!=0;
+    pStat->iLast = pCol->aInt[i1]!=0;
+  }else{
+    pStat->iFirst = pCol->aInt[i0];
+    pStat->iLast = pCol->aInt[i1];
+  }
+}
+
 /* Statistics and payload of one column. */
-static int colEncode(int nRow, const TsChunkCol *pCol, TsBuf *pBody,
+static int colEncode(int nRow, const int64_t *aTime, const TsChunkCol *pCol, TsBuf *pBody,
                      TsChunkStat *pStat, int *pbNull){
   int i, nVal = 0, rc = TS_CHUNK_OK;
   int eType = pCol->eType;
@@ -1242,6 +1280,10 @@ static int colEncode(int nRow, const TsChunkCol *pCol, TsBuf *pBody,
   }
   pStat->nValue = nVal;
   if( nVal==0 ) return TS_CHUNK_OK;
+  if( eType!=TS_TYPE_VARCHAR ){
+    if( eType==TS_TYPE_DOUBLE ? pCol->aDouble==0 : pCol->aInt==0 ) return TS_CHUNK_MISUSE;
+    statEnds(nRow, aTime, pCol, aNull, pStat);
+  }
 
   if( eType==TS_TYPE_DOUBLE ){
     double *a = 0;
@@ -1349,6 +1391,23 @@ static void statWrite(TsBuf *p, int eType, const TsChunkStat *pStat){
   }
 }
 
+/* The ends of a column (v2), after its statistics. */
+static void endsWrite(TsBuf *p, int eType, int bNull, int64_t tMin, int64_t tMax,
+                      const TsChunkStat *pStat){
+  if( pStat->nValue==0 || eType==TS_TYPE_VARCHAR ) return;
+  if( eType==TS_TYPE_DOUBLE ){
+    cf64Write(p, pStat->rFirst);
+    cf64Write(p, pStat->rLast);
+  }else{
+    tsBufAppendZigzag(p, pStat->iFirst);
+    tsBufAppendZigzag(p, pStat->iLast);
+  }
+  if( bNull ){
+    tsBufAppendVarint(p, (uint64_t)pStat->tFirst - (uint64_t)tMin);
+    tsBufAppendVarint(p, (uint64_t)tMax - (uint64_t)pStat->tLast);
+  }
+}
+
 int tsChunkEncode(int nRow, const int64_t *aTime, const int64_t *aVersion,
                   int nCol, const TsChunkCol *aCol, TsBuf *pOut){
   TsBuf body;
@@ -1395,7 +1454,7 @@ int tsChunkEncode(int nRow, const int64_t *aTime, const int64_t *aVersion,
   nVer = body.n - nTime;
   for(i=0; rc==TS_CHUNK_OK && i<nCol; i++){
     size_t nStart = body.n;
-    rc = colEncode(nRow, &aCol[i], &body, &aStat[i], &abNull[i]);
+    rc = colEncode(nRow, aTime, &aCol[i], &body, &aStat[i], &abNull[i]);
     anCol[i] = body.n - nStart;
   }
   if( rc==TS_CHUNK_OK && body.bErr ) rc = TS_CHUNK_NOMEM;
@@ -1416,7 +1475,11 @@ int tsChunkEncode(int nRow, const int64_t *aTime, const int64_t *aVersion,
       tsBufAppendByte(pOut, abNull[i] ? FLAG_NULLS : 0);
       tsBufAppendVarint(pOut, (uint64_t)aStat[i].nValue);
       statWrite(pOut, aCol[i].eType, &aStat[i]);
+      endsWrite(pOut, aCol[i].eType, abNull[i], aTime[0], aTime[nRow-1], &aStat[i]);
       tsBufAppendVarint(pOut, (uint64_t)anCol[i]);
+    }
+    if( !pOut->bErr ){
+      tsBufAppendU32le(pOut, blobCrc(pOut->a + nStart + 8, pOut->n - nStart - 8));
     }
     tsBufAppend(pOut, body.a, body.n);
     if( !pOut->bErr ){
@@ -1455,20 +1518,28 @@ struct ColDir {
 typedef struct Header Header;
 struct Header {
   TsChunkInfo info;
+  int iVersion;        /* format version: 1 or 2 */
   size_t iTime, nTime; /* time payload offset/length */
   size_t iVer, nVer;   /* version payload */
 };
 
 
 /* Parse the fixed part of the header. */
-static int headerRead(TsRd *pRd, Header *pH){
+/* bWhole: check the CRC of the whole blob (always for version 1, whose
+** header has no checksum of its own). */
+static int headerRead(TsRd *pRd, Header *pH, int bWhole){
   const unsigned char *aM;
   uint64_t nRow, nCol, nSpan, nTime, nVer;
   uint32_t crc;
   int64_t tMin;
   memset(pH, 0, sizeof(*pH));
-  if( tsRdBytes(pRd, 4, &aM) || memcmp(aM, aMagic, 4)!=0 ) return TS_CHUNK_CORRUPT;
-  if( tsRdU32le(pRd, &crc) || crc!=blobCrc(pRd->a + 8, pRd->n - 8) ) return TS_CHUNK_CORRUPT;
+  if( tsRdBytes(pRd, 4, &aM) || memcmp(aM, aMagic, 3)!=0
+   || (aM[3]!=aMagic[3] && aM[3]!=CHUNK_V1) ) return TS_CHUNK_CORRUPT;
+  pH->iVersion = aM[3];
+  if( tsRdU32le(pRd, &crc) ) return TS_CHUNK_CORRUPT;
+  if( (bWhole || pH->iVersion==CHUNK_V1) && crc!=blobCrc(pRd->a + 8, pRd->n - 8) ){
+    return TS_CHUNK_CORRUPT;
+  }
   if( tsRdVarint(pRd, &nRow) || tsRdVarint(pRd, &nCol) || tsRdZigzag(pRd, &tMin)
    || tsRdVarint(pRd, &nSpan) || tsRdVarint(pRd, &nTime) || tsRdVarint(pRd, &nVer) ){
     return TS_CHUNK_CORRUPT;
@@ -1526,8 +1597,35 @@ static int colDirRead(TsRd *pRd, const Header *pH, ColDir *pD){
       }
     }
   }
+  if( pH->iVersion>=2 && nValue>0 && eType!=TS_TYPE_VARCHAR ){
+    TsChunkStat *st = &pD->stat;
+    uint64_t dFirst = 0, dLast = 0;
+    uint64_t nSpan = (uint64_t)pH->info.tMax - (uint64_t)pH->info.tMin;
+    if( eType==TS_TYPE_DOUBLE ){
+      if( cf64Read(pRd, &st->rFirst) || cf64Read(pRd, &st->rLast) ) return TS_CHUNK_CORRUPT;
+    }else{
+      if( tsRdZigzag(pRd, &st->iFirst) || tsRdZigzag(pRd, &st->iLast) ) return TS_CHUNK_CORRUPT;
+    }
+    if( pD->bNull ){
+      if( tsRdVarint(pRd, &dFirst) || tsRdVarint(pRd, &dLast) ) return TS_CHUNK_CORRUPT;
+      if( dFirst>nSpan || dLast>nSpan || dFirst>nSpan-dLast ) return TS_CHUNK_CORRUPT;
+    }
+    st->bEnds = 1;
+    st->tFirst = (int64_t)((uint64_t)pH->info.tMin + dFirst);
+    st->tLast = (int64_t)((uint64_t)pH->info.tMax - dLast);
+  }
   if( tsRdVarint(pRd, &nByte) || nByte>pRd->n ) return TS_CHUNK_CORRUPT;
   pD->nByte = (size_t)nByte;
+  return TS_CHUNK_OK;
+}
+
+/* Version 2: the header's own CRC-32 (of bytes 8 .. the end of the column
+** directory) follows the directory. */
+static int headerCrcRead(TsRd *pRd, const Header *pH){
+  uint32_t crc;
+  size_t iEnd = pRd->i;
+  if( pH->iVersion==CHUNK_V1 ) return TS_CHUNK_OK;
+  if( tsRdU32le(pRd, &crc) || crc!=blobCrc(pRd->a + 8, iEnd - 8) ) return TS_CHUNK_CORRUPT;
   return TS_CHUNK_OK;
 }
 
@@ -1559,7 +1657,7 @@ int tsChunkInfoGet(const void *a, size_t n, TsChunkInfo *pInfo,
   memset(pInfo, 0, sizeof(*pInfo));
   if( a==0 ) return TS_CHUNK_CORRUPT;
   tsRdInit(&rd, a, n);
-  rc = headerRead(&rd, &h);
+  rc = headerRead(&rd, &h, 0);
   if( rc ) return rc;
   nSum = h.nTime + h.nVer;
   for(i=0; i<h.info.nCol; i++){
@@ -1570,6 +1668,8 @@ int tsChunkInfoGet(const void *a, size_t n, TsChunkInfo *pInfo,
     nSum += d.nByte;
     if( aStat && i<nStat ) aStat[i] = d.stat;
   }
+  rc = headerCrcRead(&rd, &h);
+  if( rc ) return rc;
   if( nSum!=n - rd.i ) return TS_CHUNK_CORRUPT;
   *pInfo = h.info;
   return TS_CHUNK_OK;
@@ -1627,7 +1727,7 @@ int tsChunkReaderOpen(const void *a, size_t n, TsChunkReader **pp){
   p->a = (const unsigned char*)a;
   p->n = n;
   tsRdInit(&rd, a, n);
-  rc = headerRead(&rd, &p->h);
+  rc = headerRead(&rd, &p->h, 1);
   if( rc==TS_CHUNK_OK && p->h.info.nCol>0 ){
     p->aCol = (ReaderCol*)calloc((size_t)p->h.info.nCol, sizeof(ReaderCol));
     if( p->aCol==0 ) rc = TS_CHUNK_NOMEM;
@@ -1635,6 +1735,7 @@ int tsChunkReaderOpen(const void *a, size_t n, TsChunkReader **pp){
   for(i=0; rc==TS_CHUNK_OK && i<p->h.info.nCol; i++){
     rc = colDirRead(&rd, &p->h, &p->aCol[i].dir);
   }
+  if( rc==TS_CHUNK_OK ) rc = headerCrcRead(&rd, &p->h);
   if( rc==TS_CHUNK_OK ){
     /* layoutCheck wants a ColDir array; copy through a temporary. */
     ColDir *aD = 0;
@@ -1915,10 +2016,11 @@ const char *tsChunkTypeName(int eType){
 
 int tsChunkVerify(const void *a, size_t n, char *zErr, size_t nErr){
   TsChunkReader *p = 0;
-  const int64_t *aT;
+  const int64_t *aT, *aTime = 0;
   int rc, i, j;
   if( zErr && nErr ) zErr[0] = 0;
-  if( a==0 || n<8 || memcmp(a, aMagic, 4)!=0 ){
+  if( a==0 || n<8 || memcmp(a, aMagic, 3)!=0
+   || (((const unsigned char*)a)[3]!=aMagic[3] && ((const unsigned char*)a)[3]!=CHUNK_V1) ){
     verifyMsg(zErr, nErr, "not a chunk (bad magic or unknown format version)");
     return TS_CHUNK_CORRUPT;
   }
@@ -1937,7 +2039,7 @@ int tsChunkVerify(const void *a, size_t n, char *zErr, size_t nErr){
     verifyMsg(zErr, nErr, rc==TS_CHUNK_NOMEM ? "out of memory" : "malformed header or column directory");
     return rc;
   }
-  rc = tsChunkReadTime(p, &aT);
+  rc = tsChunkReadTime(p, &aTime);
   if( rc ){
     verifyMsg(zErr, nErr, "time column: %s", rc==TS_CHUNK_NOMEM ? "out of memory"
               : "malformed, not strictly increasing, or not matching the header's time range");
@@ -1992,6 +2094,20 @@ int tsChunkVerify(const void *a, size_t n, char *zErr, size_t nErr){
         verifyMsg(zErr, nErr, "column %d (%s): header min/max/sum %lld/%lld/%.17g, "
                   "contents %lld/%lld/%.17g", i, tsChunkTypeName(eType), (long long)pH->iMin,
                   (long long)pH->iMax, pH->rSum, (long long)st.iMin, (long long)st.iMax, st.rSum);
+        rc = TS_CHUNK_CORRUPT;
+        goto done;
+      }
+    }
+    if( pH->bEnds ){
+      TsChunkStat e;
+      memset(&e, 0, sizeof(e));
+      statEnds(nRow, aTime, &c, c.aNull, &e);
+      if( e.tFirst!=pH->tFirst || e.tLast!=pH->tLast
+       || (eType==TS_TYPE_DOUBLE ? (dblBits(e.rFirst)!=dblBits(pH->rFirst)
+                                    || dblBits(e.rLast)!=dblBits(pH->rLast))
+                                 : (e.iFirst!=pH->iFirst || e.iLast!=pH->iLast)) ){
+        verifyMsg(zErr, nErr, "column %d (%s): header first/last value or time differs from "
+                  "the contents", i, tsChunkTypeName(eType));
         rc = TS_CHUNK_CORRUPT;
         goto done;
       }

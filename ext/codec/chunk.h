@@ -79,6 +79,12 @@ struct TsChunkStat {
   int64_t nValue;           /* non-NULL values */
   double rMin, rMax, rSum;
   int64_t iMin, iMax;
+  /* First and last non-NULL value by time, and their times; only when
+  ** bEnds (format version 2 headers, nValue > 0, not VARCHAR). */
+  int bEnds;
+  double rFirst, rLast;     /* DOUBLE */
+  int64_t iFirst, iLast;    /* BIGINT/TIMESTAMP/BOOLEAN (0/1) */
+  int64_t tFirst, tLast;    /* times of the first and last non-NULL value */
 };
 
 typedef struct TsChunkInfo TsChunkInfo;
@@ -95,7 +101,9 @@ int tsChunkEncode(int nRow, const int64_t *aTime, const int64_t *aVersion,
                   int nCol, const TsChunkCol *aCol, TsBuf *pOut);
 
 /* Read the header only: *pInfo, and aStat[0..nCol-1] when aStat is not
-** NULL (nStat = its capacity; columns past it are skipped). */
+** NULL (nStat = its capacity; columns past it are skipped).  Checks the
+** header's own CRC (format 2; version 1: the whole blob's), not the
+** payloads': tsChunkReaderOpen checks the whole blob. */
 int tsChunkInfoGet(const void *a, size_t n, TsChunkInfo *pInfo,
                    TsChunkStat *aStat, int nStat);
 

@@ -35,17 +35,20 @@ enum { S_FSTART, S_UNQ, S_Q, S_QQ, S_UESC, S_QESC, S_LF };
 #define C_NL    0x08   /* CR or LF */
 #define C_BLANK 0x10   /* space or tab (trim) */
 
-/* Class table per reader would cost 256 bytes in the struct; the options are
-** few, so the test is done with comparisons in classOf (inlined). */
-static inline int classOf(const TsCsvReader *p, unsigned char c){
-  int m = 0;
-  if( c==(unsigned char)p->opt.cSep ) m |= C_SEP;
-  if( p->opt.cQuote>=0 && c==(unsigned char)p->opt.cQuote ) m |= C_QUOTE;
-  if( p->opt.cEsc>=0 && c==(unsigned char)p->opt.cEsc ) m |= C_ESC;
-  if( c=='\r' || c=='\n' ) m |= C_NL;
-  if( (c==' ' || c=='\t') && c!=(unsigned char)p->opt.cSep ) m |= C_BLANK;
-  return m;
+/* The class of every byte, from the options (tsCsvInit fills aCls). */
+static void classInit(TsCsvReader *p){
+  int c;
+  for(c=0; c<256; c++){
+    int m = 0;
+    if( c==p->opt.cSep ) m |= C_SEP;
+    if( p->opt.cQuote>=0 && c==p->opt.cQuote ) m |= C_QUOTE;
+    if( p->opt.cEsc>=0 && c==p->opt.cEsc ) m |= C_ESC;
+    if( c=='\r' || c=='\n' ) m |= C_NL;
+    if( (c==' ' || c=='\t') && c!=p->opt.cSep ) m |= C_BLANK;
+    p->aCls[c] = (unsigned char)m;
+  }
 }
+#define classOf(p, c) ((int)(p)->aCls[(unsigned char)(c)])
 
 void tsCsvOptInit(TsCsvOpt *p){
   memset(p, 0, sizeof(*p));
@@ -89,6 +92,7 @@ int tsCsvInit(TsCsvReader *p, const TsCsvOpt *pOpt, const char **pzWhy){
     p->nNull = n;
   }
   p->opt.zNull = p->nNull ? p->azNull : 0;
+  classInit(p);
   return 0;
 }
 
@@ -140,12 +144,6 @@ void tsCsvFinish(TsCsvReader *p){
   p->bEof = 1;
 }
 
-const char *tsCsvField(const TsCsvReader *p, int i, size_t *pn, int *pFlags){
-  if( i<0 || i>=p->nField ){ *pn = 0; if( pFlags ) *pFlags = TS_CSV_NULL; return ""; }
-  *pn = p->aOff[i+1] - p->aOff[i];
-  if( pFlags ) *pFlags = p->aFlag[i];
-  return p->field.a ? (const char*)p->field.a + p->aOff[i] : "";
-}
 
 static void badQuote(TsCsvReader *p, const char *zWhat){
   if( !p->bBadQuote ){
@@ -156,6 +154,11 @@ static void badQuote(TsCsvReader *p, const char *zWhat){
 
 static inline void putBytes(TsCsvReader *p, const unsigned char *a, size_t n){
   if( p->bTooLong ) return;
+  if( p->field.n + n <= p->field.nAlloc ){
+    memcpy(p->field.a + p->field.n, a, n);
+    p->field.n += n;
+    return;
+  }
   tsBufAppend(&p->field, a, n);
   if( p->field.bErr ) p->bTooLong = 1;
 }
@@ -243,8 +246,101 @@ static int endRecord(TsCsvReader *p, int64_t iEnd, int64_t iLastLine){
   }
   /* The record's fields stay readable until the next call; the state for
   ** the next record is reset lazily (bNeedReset). */
+  p->aBase = p->field.a;
+  p->nGap = 0;
   p->bInRecord = -1;
   return rc;
+}
+
+/* Room for nField+1 offsets and flags; 0 ok, 1 OOM. */
+static int fieldRoom(TsCsvReader *p, int nField){
+  if( nField+2>p->nFieldAlloc ){
+    int nNew = p->nFieldAlloc ? p->nFieldAlloc*2 : 32;
+    size_t *aO;
+    unsigned char *aF;
+    while( nNew<nField+2 ) nNew *= 2;
+    aO = realloc(p->aOff, sizeof(size_t)*(size_t)nNew);
+    if( !aO ) return 1;
+    p->aOff = aO;
+    aF = realloc(p->aFlag, (size_t)nNew);
+    if( !aF ) return 1;
+    p->aFlag = aF;
+    p->nFieldAlloc = nNew;
+  }
+  return 0;
+}
+
+/*
+** The in-place path: at the start of a record (state FSTART, nothing of it
+** seen), if the piece holds the whole record up to its LF or CR and the
+** record has no quote or escape (and TrimWhiteSpace is off), split it
+** where it lies: no copy, no state machine.  Returns TS_CSV_ROW, 0 when the
+** record needs the byte-wise scanner (nothing consumed then), or
+** TS_CSV_NOMEM.  A blank line is consumed and skipped (returns 0 with
+** *pbBlank set).
+*/
+static int scanInPlace(TsCsvReader *p, size_t *piIn, int *pbBlank){
+  const unsigned char *aCls = p->aCls;
+  const unsigned char *a = p->aIn;
+  size_t i0 = *piIn, i = i0, n = p->nIn;
+  size_t nMax = p->opt.nMaxRecord < n - i0 ? p->opt.nMaxRecord : n - i0;
+  const unsigned char *z = a + i0, *zEnd = z + nMax, *zS;
+  size_t *aOff;
+  int nField = 1, k;
+  *pbBlank = 0;
+  if( p->nFieldAlloc<32 && fieldRoom(p, 30) ) return TS_CSV_NOMEM;
+  aOff = p->aOff;
+  aOff[0] = 0;
+  /* one pass: the field starts (after each separator) and the end */
+  for(zS=z; ; z++){
+    unsigned char m;
+    if( z>=zEnd ) return 0;   /* the piece or the record limit ends first */
+    m = aCls[*z];
+    if( m==0 || m==C_BLANK ) continue;
+    if( !(m & C_SEP) ) break;
+    if( nField+2>p->nFieldAlloc ){
+      if( nField>=TS_CSV_MAX_FIELDS ) return 0;
+      if( fieldRoom(p, nField+1) ) return TS_CSV_NOMEM;
+      aOff = p->aOff;
+    }
+    aOff[nField++] = (size_t)(z - zS) + 1;
+  }
+  i = i0 + (size_t)(z - zS);
+  if( !(aCls[a[i]] & C_NL) ) return 0;   /* a quote or an escape */
+  if( nField>TS_CSV_MAX_FIELDS ) return 0;
+  /* LF, or CR (then a following LF belongs to it: state LF, as the
+  ** byte-wise scanner does) */
+  p->eState = a[i]=='\r' ? S_LF : S_FSTART;
+  if( i==i0 ){
+    /* a blank line */
+    *piIn = i+1;
+    p->iLine++;
+    p->iFirstLine = p->iLine;
+    p->iEndOff = p->iOff + (int64_t)(i+1);
+    *pbBlank = 1;
+    return 0;
+  }
+  /* with nGap = 1 the separator after each field is not part of it */
+  aOff[nField] = i - i0 + 1;
+  if( p->nNull ){
+    for(k=0; k<nField; k++){
+      size_t iS = aOff[k], nF = aOff[k+1]-1-iS;
+      p->aFlag[k] = (nF==p->nNull && memcmp(zS+iS, p->azNull, nF)==0) ? TS_CSV_NULL : 0;
+    }
+  }else{
+    memset(p->aFlag, 0, (size_t)nField);
+  }
+  p->nGap = 1;
+  p->aBase = zS;
+  p->nField = nField;
+  p->iFirstLine = p->iLine;
+  p->iLastLine = p->iLine;
+  p->iLine++;
+  *piIn = i+1;
+  p->iEndOff = p->iOff + (int64_t)(i+1);
+  p->zReason = 0;
+  p->bInRecord = -1;
+  return TS_CSV_ROW;
 }
 
 int tsCsvNext(TsCsvReader *p){
@@ -269,8 +365,16 @@ int tsCsvNext(TsCsvReader *p){
     }
   }
   while( i<n ){
-    unsigned char c = a[i];
-    int m = classOf(p, c);
+    unsigned char c;
+    int m;
+    if( p->eState==S_FSTART && p->bInRecord==0 && !p->opt.bTrim && p->nField==0
+     && p->field.n==0 && !p->bFieldQuoted ){
+      int bBlank, rc = scanInPlace(p, &i, &bBlank);
+      if( rc ){ p->iIn = i; return rc; }
+      if( bBlank || i>=n ) continue;
+    }
+    c = a[i];
+    m = classOf(p, c);
     switch( p->eState ){
       case S_LF:
         p->eState = S_FSTART;
@@ -283,8 +387,9 @@ int tsCsvNext(TsCsvReader *p){
         /* fall through */
       case S_UNQ: {
         if( m==0 || m==C_BLANK ){
+          const unsigned char *aCls = p->aCls;
           size_t j = i+1;
-          while( j<n ){ int mj = classOf(p, a[j]); if( mj!=0 && mj!=C_BLANK ) break; j++; }
+          while( j<n && (aCls[a[j]] & ~C_BLANK)==0 ) j++;
           putBytes(p, a+i, j-i);
           p->bInRecord = 1;
           if( p->opt.bTrim ){
@@ -331,7 +436,8 @@ int tsCsvNext(TsCsvReader *p){
       case S_Q: {
         if( !(m & (C_QUOTE|C_ESC|C_NL)) ){
           size_t j = i+1;
-          while( j<n && !(classOf(p, a[j]) & (C_QUOTE|C_ESC|C_NL)) ) j++;
+          const unsigned char *aCls = p->aCls;
+          while( j<n && !(aCls[a[j]] & (C_QUOTE|C_ESC|C_NL)) ) j++;
           putBytes(p, a+i, j-i);
           p->bQCR = 0;
           i = j;
@@ -388,7 +494,16 @@ int tsCsvUtf8Ok(const char *z, size_t n){
   const unsigned char *a = (const unsigned char*)z;
   size_t i = 0;
   while( i<n ){
-    unsigned char c = a[i];
+    unsigned char c;
+    /* ASCII eight bytes at a time */
+    while( i+8<=n ){
+      uint64_t w;
+      memcpy(&w, a+i, 8);
+      if( w & UINT64_C(0x8080808080808080) ) break;
+      i += 8;
+    }
+    if( i>=n ) break;
+    c = a[i];
     if( c<0x80 ){ i++; continue; }
     if( c>=0xC2 && c<=0xDF ){
       if( i+1>=n || (a[i+1]&0xC0)!=0x80 ) return 0;

@@ -19,7 +19,9 @@
 **   tsCsvFree(&r);
 **
 ** Only the current record is held (decoded field bytes + field offsets), at
-** most nMaxRecord bytes.  A longer record is not stored: the reader discards
+** most nMaxRecord bytes; a record that lies whole in the current piece and
+** has no quote or escape is not copied (its fields point into the piece,
+** which is why the piece must stay valid).  A longer record is not stored: the reader discards
 ** its bytes up to the end of the record and returns TS_CSV_BAD with the
 ** reason "record longer than N bytes", so a 10 MB line costs no 10 MB.
 **
@@ -88,6 +90,11 @@ struct TsCsvReader {
   int64_t iEndOff;       /* offset just past the last returned record */
   const char *zReason;   /* TS_CSV_BAD: why (points into the reader) */
   char zReasonBuf[96];
+  unsigned char aCls[256];  /* byte class for the scanner (csv_read.c) */
+  const unsigned char *aBase; /* the last record's field bytes: field.a, or
+                            ** the input piece when the record was read in
+                            ** place (no quote, escape or piece boundary) */
+  int nGap;                 /* bytes between fields in aBase: 0 copied, 1 in place */
 };
 
 void tsCsvOptInit(TsCsvOpt *p);
@@ -104,7 +111,12 @@ int tsCsvNext(TsCsvReader *p);
 
 /* The fields of the last TS_CSV_ROW. */
 static inline int tsCsvFieldCount(const TsCsvReader *p){ return p->nField; }
-const char *tsCsvField(const TsCsvReader *p, int i, size_t *pn, int *pFlags);
+static inline const char *tsCsvField(const TsCsvReader *p, int i, size_t *pn, int *pFlags){
+  if( i<0 || i>=p->nField ){ *pn = 0; if( pFlags ) *pFlags = TS_CSV_NULL; return ""; }
+  *pn = p->aOff[i+1] - p->aOff[i] - (size_t)p->nGap;
+  if( pFlags ) *pFlags = p->aFlag[i];
+  return p->aBase ? (const char*)p->aBase + p->aOff[i] : "";
+}
 
 /* 1 if a[0..n) is well-formed UTF-8. */
 int tsCsvUtf8Ok(const char *a, size_t n);

@@ -124,6 +124,17 @@ int tsAggAddStat(TsAggAcc *p, int eType, const TsChunkStat *pStat){
     if( !bHad || pStat->iMin<p->iMin ) p->iMin = pStat->iMin;
     if( !bHad || pStat->iMax>p->iMax ) p->iMax = pStat->iMax;
   }
+  if( pStat->bEnds ){
+    int bD = eType==TS_TYPE_DOUBLE;
+    if( !bHad || pStat->tFirst<p->tFirst ){
+      p->tFirst = pStat->tFirst;
+      if( bD ) p->rFirst = pStat->rFirst; else p->iFirst = pStat->iFirst;
+    }
+    if( !bHad || pStat->tLast>p->tLast ){
+      p->tLast = pStat->tLast;
+      if( bD ) p->rLast = pStat->rLast; else p->iLast = pStat->iLast;
+    }
+  }
   p->nValue += pStat->nValue;
   return 0;
 }

@@ -6,8 +6,8 @@
 ** min, max, and the first and last value by time, over non-NULL values.
 ** Rows are added in runs of a decoded column (tsAggAddCol: one pass over the
 ** value array, the time array consulted only for first/last) or as a whole
-** chunk's header statistics (tsAggAddStat: count/sum/min/max with no
-** decoding).  Runs may arrive in either time order (a descending scan adds
+** chunk's header statistics (tsAggAddStat: count/sum/min/max, and
+** first/last from a format-2 header, with no decoding).  Runs may arrive in either time order (a descending scan adds
 ** newer runs first): first/last keep the value of the smallest/largest time.
 **
 ** Numbers follow SQLite's aggregates: DOUBLE sums are plain double additions
@@ -51,8 +51,9 @@ void tsAggReset(TsAggAcc *p);
 ** pCol->eType must not be TS_TYPE_VARCHAR. */
 void tsAggAddCol(TsAggAcc *p, const TsChunkCol *pCol, const int64_t *aT, int iFrom, int iTo);
 
-/* Add a whole chunk's statistics of a column of type eType (count, sum, min,
-** max; not first/last).  Returns 0, or 1 without changing p when an integer
+/* Add a whole chunk's statistics of a column of type eType: count, sum, min,
+** max, and first/last when the header has them (pStat->bEnds: format v2
+** chunks; without, first/last are left as they were).  Returns 0, or 1 without changing p when an integer
 ** column's sum is not known exactly from the header (|rSum| >= 2^53): the
 ** caller decodes the column instead. */
 int tsAggAddStat(TsAggAcc *p, int eType, const TsChunkStat *pStat);

@@ -146,9 +146,13 @@ SELECT ts_debug_set_now('2024-05-10T12:00:00Z');
 
     SELECT json_extract(ts_maintain('cpu'), '$.tables[0].objects_expired', '$.tables[0].rows_expired', '$.tables[0].rows_moved');
     SELECT count(*) FROM cpu_objects; SELECT count(*) FROM cpu;
+    SELECT count(*) FROM ts_object_list(${lit(uri)}, 'cpu/');
+    SELECT json_extract(ts_maintain('cpu', '{"orphan_grace":"0s"}'), '$.tables[0].retired_deleted');
     SELECT count(*) FROM ts_object_list(${lit(uri)}, 'cpu/');`, { env });
-  eq(`${label}: retention removes expired objects from manifest and store`, r.stdout,
-    `[${j.objects_written},${fresh.length},0]\n0\n0\n1\n`);
+  // Expired objects are retired (kept for readers of the old manifest until
+  // orphan_grace has passed), then deleted; another writer's object stays.
+  eq(`${label}: retention removes expired objects from the manifest, then the store`, r.stdout,
+    `[${j.objects_written},${fresh.length},0]\n0\n0\n${j.objects_written + 1}\n${j.objects_written}\n1\n`);
 }
 
 await scenario('file-default', null, {}, null).catch((e) => check('file-default', false, e.stack));

@@ -61,6 +61,42 @@ def plain_cols(bStats):
     return cols
 
 
+def distinct_checks(db, tab, dims, label):
+    """SELECT DISTINCT over dimensions / measure_name is answered with one
+    row per series (TS_IDX_DISTINCT in the plan); the oracle is the same
+    query with time in colUsed (WHERE time = time), which reads every row."""
+    import re
+    qs = []
+    for d in dims + ["measure_name"]:
+        qs.append(("SELECT DISTINCT %s FROM %s" % (d, tab), [], False))
+        qs.append(("SELECT DISTINCT %s FROM %s ORDER BY %s" % (d, tab, d), [], True))
+    if len(dims) >= 2:
+        qs.append(("SELECT DISTINCT %s, %s FROM %s" % (dims[1], dims[0], tab), [], False))
+        qs.append(("SELECT DISTINCT %s, %s FROM %s ORDER BY %s, %s" % (dims[0], dims[1], tab, dims[0], dims[1]), [], True))
+        qs.append(("SELECT DISTINCT %s FROM %s WHERE %s IS NULL" % (dims[0], tab, dims[1]), [], False))
+        qs.append(("SELECT DISTINCT %s FROM %s ORDER BY %s DESC" % (dims[1], tab, dims[1]), [], True))
+    qs.append(("SELECT DISTINCT %s, measure_name FROM %s WHERE %s IN (?, ?)" % (dims[0], tab, dims[0]), ["a", "c"], False))
+    qs.append(("SELECT count(*) FROM (SELECT DISTINCT %s FROM %s)" % (dims[0], tab), [], True))
+    nFast = 0
+    for (q, par, bOrdered) in qs:
+        got = db.execute(q, par).fetchall()
+        pos = q.find(" FROM %s" % tab) + len(" FROM %s" % tab)
+        rest = q[pos:]
+        if rest.startswith(" WHERE "):
+            oq = q[:pos] + " WHERE time = time AND " + rest[len(" WHERE "):]
+        else:
+            oq = q[:pos] + " WHERE time = time" + rest
+        exp = db.execute(oq, par).fetchall()
+        if not bOrdered:
+            got, exp = sorted(got, key=repr), sorted(exp, key=repr)
+        plan = " ".join(r[-1] for r in db.execute("EXPLAIN QUERY PLAN " + q, par).fetchall())
+        m = re.search(r"VIRTUAL TABLE INDEX (\d+)", plan)
+        if m and int(m.group(1)) & 4:
+            nFast += 1
+        check("%s: %s (%d rows)" % (label, q, len(exp)), got == exp and len(exp) > 0, "%r vs %r" % (got[:4], exp[:4]))
+    check("%s: DISTINCT fast path taken by most forms (%d of %d)" % (label, nFast, len(qs)), nFast >= len(qs) - 2)
+
+
 tmp = tempfile.mkdtemp(prefix="tslite-agg-")
 try:
     db = sqlite3.connect(os.path.join(tmp, "agg.db"), isolation_level=None)
@@ -124,6 +160,14 @@ try:
           nrows > 3000 and maxc >= 16)
 
     tmin, tmax = db.execute("SELECT min(time), max(time) FROM t").fetchone()
+    distinct_checks(db, "t", ["host", "dc"], "distinct")
+    # Retention at scan time drops whole series: a later clock expires the
+    # older rows; DISTINCT must not list series with no row left.
+    db.execute("SELECT ts_debug_set_now(?)", (NOW + (73000 * 24 + 30) * 3600 * S,))   # magnetic_retention 73000d
+    nleft = db.execute("SELECT count(*) FROM (SELECT DISTINCT host, dc, measure_name FROM t WHERE time = time)").fetchone()[0]
+    check("a later clock leaves fewer series (%d of %d)" % (nleft, len(series)), 0 < nleft < len(series))
+    distinct_checks(db, "t", ["host", "dc"], "distinct after expiry")
+    db.execute("SELECT ts_debug_set_now(?)", (NOW,))
 
     def run_pair(label, width, where, params, order, bStats):
         """Compare the native query with the plain one; order = list of (col, desc)."""
@@ -237,6 +281,7 @@ try:
     exp = db.execute("SELECT host, dc, measure_name, max(time), max_by(v, time) FILTER (WHERE v IS NOT NULL)"
                      " FROM t GROUP BY host, dc, measure_name ORDER BY host, dc, measure_name").fetchall()
     check("lastpoint with another tier", got == exp, "%r vs %r" % (got[:2], exp[:2]))
+    distinct_checks(db, "t", ["host", "dc"], "distinct with another tier")
     db.execute("DROP TABLE t_debug_overlay")
 
     # The magnetic tier: rows tiered by ts_maintain are read by the plain
@@ -278,6 +323,7 @@ try:
     exp = db.execute("SELECT host, max(time), max_by(v, time) FILTER (WHERE v IS NOT NULL) FROM tc "
                      "GROUP BY host ORDER BY host").fetchall()
     check("both tiers: lastpoint", got == exp, "%r vs %r" % (got, exp))
+    distinct_checks(db, "tc", ["host"], "distinct over both tiers")
 
     # Top-k: the last 5 minutes before a time, across every series.
     end = tmin + (tmax - tmin) * 2 // 3
@@ -298,6 +344,13 @@ try:
                      " max_by(n, time) FILTER (WHERE n IS NOT NULL) FROM t GROUP BY host, dc, measure_name"
                      " ORDER BY host, dc, measure_name").fetchall()
     check("lastpoint equals the plain query (%d series)" % len(exp), got == exp, "%r vs %r" % (got[:2], exp[:2]))
+    # Two cursors of one timeseries_agg at once (a self-join): the second
+    # cannot borrow the statements the first holds and prepares its own.
+    got = db.execute("SELECT a.host, a.dc, a.measure_name, a.last_time, b.v_last FROM t_agg a JOIN t_agg b"
+                     " ON b.host = a.host AND b.dc IS a.dc AND b.measure_name = a.measure_name"
+                     " ORDER BY 1, 2, 3").fetchall()
+    exp2 = [(h, d, m, lt, vl) for (h, d, m, lt, vl, nl) in exp]
+    check("a self-join of timeseries_agg (two cursors at once)", got == exp2, "%r vs %r" % (got[:2], exp2[:2]))
     # TSBS's form: the newest row of each host.
     got = db.execute("SELECT a.host, a.last_time, a.v_last FROM t_agg a WHERE a.measure_name = 'cpu'"
                      " AND a.dc = 'x' ORDER BY a.host").fetchall()

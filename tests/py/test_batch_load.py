@@ -523,6 +523,8 @@ try:
     loser = [e for e in errs if e]
     check("two runs of one task: the loser stops with its reason (or the task was already done)",
           tid2 is None or all("was advanced by another connection; this run stops" in e or "is SUCCEEDED" in e
+                              # or it never got the write lock within its busy timeout (a loaded machine)
+                              or e == "database is locked"
                               for e in loser), repr(errs))
     eq("two runs of one task: counters equal one clean run", row[1:] if row else None,
        (120000, 120000, sum(os.path.getsize(os.path.join(big, n)) for n in os.listdir(big))))

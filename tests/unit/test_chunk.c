@@ -448,7 +448,8 @@ static void testDoubles(void){
   {
     size_t n = roundTrip("held full-precision doubles", nRow, aTime, 0, 1, &c.c, 0);
     printf("INFO 200 full-precision doubles held 10 rows each: %zu bytes\n", n);
-    TT_CHECK("held doubles cost about a byte per value", n>0 && n<260);
+    /* 260 + the 18 bytes of the v2 header's full-precision first/last. */
+    TT_CHECK("held doubles cost about a byte per value", n>0 && n<278);
   }
   /* NaN and Inf never reach the codec, but must not crash it; the XOR and
   ** RAW paths are bit-exact so they still round-trip. */
@@ -615,6 +616,27 @@ static void fixCrc(unsigned char *a, size_t n){
   a[6] = (unsigned char)(crc>>16); a[7] = (unsigned char)(crc>>24);
 }
 
+/* Format 2: the offset of the header's own CRC-32 (after the column
+** directory), found on an undamaged blob as the first i where the 4 bytes
+** at i are the CRC of bytes 8..i; 0 when none. */
+static size_t hdrCrcAt(const unsigned char *a, size_t n){
+  size_t i;
+  for(i=14; i+4<=n; i++){
+    uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), a + 8, (uInt)(i - 8));
+    if( a[i]==(unsigned char)crc && a[i+1]==(unsigned char)(crc>>8)
+     && a[i+2]==(unsigned char)(crc>>16) && a[i+3]==(unsigned char)(crc>>24) ) return i;
+  }
+  return 0;
+}
+
+/* Recompute both CRCs of a format-2 blob whose header CRC is at iHdr. */
+static void fixCrc2(unsigned char *a, size_t n, size_t iHdr){
+  uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), a + 8, (uInt)(iHdr - 8));
+  a[iHdr] = (unsigned char)crc; a[iHdr+1] = (unsigned char)(crc>>8);
+  a[iHdr+2] = (unsigned char)(crc>>16); a[iHdr+3] = (unsigned char)(crc>>24);
+  fixCrc(a, n);
+}
+
 static void testCorrupt(void){
   int nRow = 300, i, t;
   int64_t *aTime = malloc(sizeof(int64_t)*nRow);
@@ -709,6 +731,8 @@ static void testVerify(void){
   TsChunkCol c;
   TsBuf b;
   char zErr[200];
+  TsChunkInfo info;
+  size_t iHdr;
   int rc;
   memset(&c, 0, sizeof(c));
   c.eType = TS_TYPE_BIGINT; c.aInt = aInt;
@@ -721,20 +745,94 @@ static void testVerify(void){
   /* Layout: magic 4, crc 4, nRow, nCol, tMin, span, nTime, nVer (one byte
   ** each here), type, flags, nValue, then iMin as zigzag at offset 17. */
   TT_EQ_I64("verify: iMin byte where the layout says", b.a[17], 10);
+  iHdr = hdrCrcAt(b.a, b.n);
+  TT_EQ_I64("verify: header CRC after the directory", (int64_t)iHdr, 23);
   b.a[17] = 8;   /* iMin 5 -> 4 (and so iMax 7 -> 6) */
   rc = tsChunkVerify(b.a, b.n, zErr, sizeof(zErr));
   TT_EQ_I64("verify: stale CRC is corrupt", rc, TS_CHUNK_CORRUPT);
   TT_CHECK("verify: checksum message", strncmp(zErr, "checksum mismatch (stored ", 26)==0);
-  fixCrc(b.a, b.n);
+  rc = tsChunkInfoGet(b.a, b.n, &info, 0, 0);
+  TT_EQ_I64("verify: stale header CRC fails a header read", rc, TS_CHUNK_CORRUPT);
+  fixCrc2(b.a, b.n, iHdr);
   rc = tsChunkVerify(b.a, b.n, zErr, sizeof(zErr));
   TT_EQ_I64("verify: wrong header stats are corrupt", rc, TS_CHUNK_CORRUPT);
   TT_EQ_STR("verify: stats message", zErr,
             "column 0 (BIGINT): header min/max/sum 4/6/18, contents 5/7/18");
-  rc = tsChunkVerify("TSC\x02xxxxxxxx", 12, zErr, sizeof(zErr));
+  rc = tsChunkVerify("TSC\x03xxxxxxxx", 12, zErr, sizeof(zErr));
   TT_EQ_STR("verify: unknown version message", zErr,
             "not a chunk (bad magic or unknown format version)");
   rc = tsChunkVerify(b.a, b.n, 0, 0);
   TT_EQ_I64("verify: NULL message buffer", rc, TS_CHUNK_CORRUPT);
+  tsBufFree(&b);
+}
+
+/* Format v2: the header holds each column's first and last non-NULL value
+** and their times; tsChunkInfoGet returns them (bEnds), tsChunkVerify checks
+** them against the contents. */
+static void testEnds(void){
+  int64_t aTime[5] = { 100, 110, 120, 130, 140 };
+  double aD[5] = { 0, 1.5, 2.5, -3.25, 0 };
+  uint8_t aNullD[5] = { 1, 0, 0, 0, 1 };
+  int64_t aI[5] = { 7, 8, 9, 10, -11 };
+  int64_t aB[5] = { 0, 1, 1, 0, 5 };
+  const char *az[5] = { "a", "b", "c", "d", "e" };
+  int an[5] = { 1, 1, 1, 1, 1 };
+  uint8_t aNullAll[5] = { 1, 1, 1, 1, 1 };
+  TsChunkCol c[5];
+  TsChunkStat st[5];
+  TsChunkInfo info;
+  TsBuf b;
+  char zErr[200];
+  size_t iHdr;
+  int rc;
+  memset(c, 0, sizeof(c));
+  c[0].eType = TS_TYPE_DOUBLE; c[0].aDouble = aD; c[0].aNull = aNullD;
+  c[1].eType = TS_TYPE_BIGINT; c[1].aInt = aI;
+  c[2].eType = TS_TYPE_BOOLEAN; c[2].aInt = aB;
+  c[3].eType = TS_TYPE_VARCHAR; c[3].azText = az; c[3].anText = an;
+  c[4].eType = TS_TYPE_TIMESTAMP; c[4].aInt = aI; c[4].aNull = aNullAll;
+  tsBufInit(&b);
+  rc = tsChunkEncode(5, aTime, 0, 5, c, &b);
+  TT_EQ_I64("ends: encode", rc, TS_CHUNK_OK);
+  TT_EQ_I64("ends: version byte 2", b.a[3], 2);
+  rc = tsChunkInfoGet(b.a, b.n, &info, st, 5);
+  TT_EQ_I64("ends: info", rc, TS_CHUNK_OK);
+  TT_EQ_I64("ends: double has ends", st[0].bEnds, 1);
+  TT_CHECK("ends: double first/last skip NULLs", st[0].rFirst==1.5 && st[0].rLast==-3.25);
+  TT_EQ_I64("ends: double first time", st[0].tFirst, 110);
+  TT_EQ_I64("ends: double last time", st[0].tLast, 130);
+  TT_EQ_I64("ends: bigint first", st[1].iFirst, 7);
+  TT_EQ_I64("ends: bigint last", st[1].iLast, -11);
+  TT_EQ_I64("ends: bigint times", st[1].tFirst*1000 + st[1].tLast, 100*1000 + 140);
+  TT_EQ_I64("ends: boolean last as 0/1", st[2].iLast, 1);
+  TT_EQ_I64("ends: varchar has none", st[3].bEnds, 0);
+  TT_EQ_I64("ends: all-NULL column has none", st[4].bEnds, 0);
+  rc = tsChunkVerify(b.a, b.n, zErr, sizeof(zErr));
+  TT_EQ_I64("ends: verify ok", rc, TS_CHUNK_OK);
+  /* Layout: magic 4, crc 4, nRow 1, nCol 1, tMin 2 (zigzag 200), span 1,
+  ** nTime 1, nVer 1 = 15; column 0: type, flags, nValue = 18; rMin, rMax,
+  ** rSum as cf64 (-3.25: 9 bytes, 2.5: 9, 0.75: 9) = 45; rFirst 1.5 at 45:
+  ** a 1 then its f64; damage its last byte. */
+  TT_EQ_I64("ends: rFirst marker where the layout says", b.a[45], 1);
+  iHdr = hdrCrcAt(b.a, b.n);
+  TT_CHECK("ends: header CRC found", iHdr>53);
+  /* A damaged payload byte: the header read still succeeds (it checks the
+  ** header's CRC), the reader does not. */
+  b.a[b.n-1] ^= 0x01;
+  TT_EQ_I64("ends: header read ignores payload damage", tsChunkInfoGet(b.a, b.n, &info, st, 5),
+            TS_CHUNK_OK);
+  {
+    TsChunkReader *pRd = 0;
+    TT_EQ_I64("ends: reader sees payload damage", tsChunkReaderOpen(b.a, b.n, &pRd), TS_CHUNK_CORRUPT);
+    tsChunkReaderFree(pRd);
+  }
+  b.a[b.n-1] ^= 0x01;
+  b.a[53] ^= 0x40;
+  fixCrc2(b.a, b.n, iHdr);
+  rc = tsChunkVerify(b.a, b.n, zErr, sizeof(zErr));
+  TT_EQ_I64("ends: damaged first value is corrupt", rc, TS_CHUNK_CORRUPT);
+  TT_EQ_STR("ends: verify message", zErr,
+            "column 0 (DOUBLE): header first/last value or time differs from the contents");
   tsBufFree(&b);
 }
 
@@ -860,6 +958,7 @@ int main(void){
   testMisuse();
   testCorrupt();
   testVerify();
+  testEnds();
   testStoredBlobs();
   testCompression();
   return tt_done();

@@ -127,6 +127,37 @@ int main(void){
   tsCsvOptInit(&o); o.zNull = "";
   check("csvr empty NullValue refused", "a\n", &o, "OPT!NullValue must be 1 to 256 characters");
 
+  /* Records read in place (whole piece, no quote): the same rendering as
+  ** the byte-wise scanner in pieces (check compares both). */
+  tsCsvOptInit(&o);
+  check("csvr in place: CRLF records and a CRLF blank line", "a,b\r\n\r\nc,\r\n", &o,
+        "1-1:[a][b]|3-3:[c][]|@11");
+  check("csvr in place: lone CR then LF record", "a\rb\n\nc", &o, "1-1:[a]|2-2:[b]|4-4:[c]|@6");
+  check("csvr in place: a quoted record between plain ones", "1,2\n\"x\",3\n4,5\n", &o,
+        "1-1:[1][2]|2-2:{x}[3]|3-3:[4][5]|@14");
+  tsCsvOptInit(&o); o.zNull = "NA";
+  check("csvr in place: NullValue", "NA,NAx,,NA\n", &o, "1-1:<N>[NAx][]<N>|@11");
+  tsCsvOptInit(&o); o.nMaxRecord = 4;
+  check("csvr in place: the record limit still applies", "12345\n1,2\n", &o,
+        "1-1!record longer than 4 bytes|2-2:[1][2]|@10");
+  {
+    /* 4096 fields is the limit: 4096 in place, 4097 bad */
+    size_t n = 2*4096, k;
+    char *z = malloc(2*n+8);
+    TsBuf b, e;
+    tsBufInit(&b); tsBufInit(&e);
+    for(k=0; k<4096; k++){ z[2*k] = 'x'; z[2*k+1] = k+1<4096 ? ',' : '\n'; }
+    memcpy(z+n, z, n); z[2*n-1] = ','; memcpy(z+2*n, "x\n", 3);
+    tsCsvOptInit(&o);
+    render(z, 2*n+2, &o, 0, &b);
+    render(z, 2*n+2, &o, 1, &e);
+    TT_CHECK("csvr in place: 4096 fields read, 4097 refused, as byte-wise",
+             strcmp((const char*)b.a, (const char*)e.a)==0
+             && strstr((const char*)b.a, "|2-2!record has more than 4096 fields|@16386")!=0);
+    tsBufFree(&b); tsBufFree(&e);
+    free(z);
+  }
+
   /* Empty input and header only. */
   tsCsvOptInit(&o);
   check("csvr empty input", "", &o, "@0");

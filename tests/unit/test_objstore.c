@@ -312,6 +312,7 @@ static void runSuite(const char *zUri, const TsObjConfig *pCfg, const char *zTag
 /* Client-side encryption specifics, on a file store whose raw bytes the
 ** test can inspect and damage through a second, keyless store. */
 static void testCrypt(const char *zDir){
+  /* zDir: the test's directory; the store is zDir/crypt. */
   char zUri[300], zKeyFile[300], zKeyFile2[300];
   TsObjConfig cfg, cfg2;
   TsObjStore *pEnc = 0, *pRaw = 0, *pWrong = 0;
@@ -335,12 +336,17 @@ static void testCrypt(const char *zDir){
   cfg.zCseKeyFile = zKeyFile;
   cfg.zCseKeyId = "k1";
   TT_EQ_I64("crypt: open", tsObjOpen(zUri, &cfg, &pEnc, &zErr), 0);
-  TT_EQ_I64("crypt: open raw", tsObjOpen(zUri, 0, &pRaw, &zErr), 0);
+  {
+    TsObjConfig rawCfg;
+    memset(&rawCfg, 0, sizeof(rawCfg));
+    rawCfg.eCse = TS_OBJ_CSE_RAW;
+    TT_EQ_I64("crypt: open raw", tsObjOpen(zUri, &rawCfg, &pRaw, &zErr), 0);
+  }
   if( !pEnc || !pRaw ) goto done;
   TT_EQ_I64("crypt: put", tsObjPut(pEnc, "obj", a, n, &zErr), 0);
   TT_EQ_I64("crypt: raw get", tsObjGet(pRaw, "obj", 0, -1, &raw, &zErr), 0);
   TT_EQ_I64("crypt: stored size = 128 + P + 16*segments", (int64_t)raw.n, 128 + 200000 + 16*4);
-  TT_CHECK("crypt: header magic and key id", raw.n>40 && memcmp(raw.a, "TSLCSE01k1\0", 11)==0);
+  TT_CHECK("crypt: header magic and key id", raw.n>40 && memcmp(raw.a, "TSLCSE02k1\0", 11)==0);
   {
     int bLeak = 0;
     size_t i;
@@ -434,6 +440,105 @@ static void testCrypt(const char *zDir){
     }
     TT_EQ_I64("cache: put v4 through the same store", tsObjPut(pEnc, "cached", a2, 5000, &zErr), 0);
     TT_CHECK("cache: v4 read", getRange(pEnc, "cached", 4990, 100, &b)==0 && b.n==10 && memcmp(b.a, a2 + 4990, 10)==0);
+    free(a2);
+  }
+  /* Binding (TSLCSE02): each object is sealed for its key id and object key. */
+  {
+    TsBuf ra, rb;
+    TsObjStore *pSub = 0, *pTop = 0, *pNoKey = 0, *pK2 = 0;
+    TsObjConfig c3;
+    char zWant[900], zTop[400];
+    unsigned char *a2 = randomBytes(5000);
+    tsBufInit(&ra);
+    tsBufInit(&rb);
+    TT_EQ_I64("bind: put cpu/a", tsObjPut(pEnc, "cpu/a", a, 5000, &zErr), 0);
+    TT_EQ_I64("bind: put cpu/b", tsObjPut(pEnc, "cpu/b", a2, 5000, &zErr), 0);
+    TT_EQ_I64("bind: raw a", tsObjGet(pRaw, "cpu/a", 0, -1, &ra, &zErr), 0);
+    TT_EQ_I64("bind: raw b", tsObjGet(pRaw, "cpu/b", 0, -1, &rb, &zErr), 0);
+    TT_CHECK("bind: header magic TSLCSE02", ra.n>8 && memcmp(ra.a, "TSLCSE02", 8)==0);
+    /* Swap the two objects' bytes. */
+    tsObjPut(pRaw, "cpu/a", rb.a, rb.n, &zErr);
+    tsObjPut(pRaw, "cpu/b", ra.a, ra.n, &zErr);
+    TT_EQ_I64("bind: swapped object is CORRUPT", getRange(pEnc, "cpu/b", 0, -1, &b), TS_OBJ_CORRUPT);
+    tsObjGet(pEnc, "cpu/b", 0, -1, &b, &zErr);
+    snprintf(zWant, sizeof(zWant), "object %s/cpu/b was sealed for another object key (moved, "
+             "swapped or replayed from another name): refused", zUri);
+    TT_EQ_STR("bind: swap message names the object", zErr, zWant);
+    TT_EQ_I64("bind: the other one too", getRange(pEnc, "cpu/a", 0, 10, &b), TS_OBJ_CORRUPT);
+    /* Replayed under a new name. */
+    tsObjPut(pRaw, "cpu/c", ra.a, ra.n, &zErr);
+    TT_EQ_I64("bind: replay under another name is CORRUPT", getRange(pEnc, "cpu/c", 0, -1, &b), TS_OBJ_CORRUPT);
+    /* Back in place: readable again. */
+    tsObjPut(pRaw, "cpu/a", ra.a, ra.n, &zErr);
+    tsObjPut(pRaw, "cpu/b", rb.a, rb.n, &zErr);
+    TT_CHECK("bind: restored a reads", getRange(pEnc, "cpu/a", 0, -1, &b)==0 && b.n==5000 && memcmp(b.a, a, 5000)==0);
+    TT_CHECK("bind: restored b reads", getRange(pEnc, "cpu/b", 0, -1, &b)==0 && b.n==5000 && memcmp(b.a, a2, 5000)==0);
+    /* tsObjCopy re-seals for the new key. */
+    TT_EQ_I64("bind: copy cpu/a -> cpu/d", tsObjCopy(pEnc, "cpu/a", "cpu/d", &zErr), 0);
+    TT_CHECK("bind: copy reads back", getRange(pEnc, "cpu/d", 0, -1, &b)==0 && b.n==5000 && memcmp(b.a, a, 5000)==0);
+    /* A store rooted lower (the object's directory) or higher finds the bound key. */
+    snprintf(zTop, sizeof(zTop), "%s/cpu", zUri);
+    TT_EQ_I64("bind: open the object's directory", tsObjOpen(zTop, &cfg, &pSub, &zErr), 0);
+    TT_CHECK("bind: read through the directory store", pSub && getRange(pSub, "a", 0, -1, &b)==0 && b.n==5000 && memcmp(b.a, a, 5000)==0);
+    snprintf(zTop, sizeof(zTop), "file://%s", zDir);
+    TT_EQ_I64("bind: open the parent", tsObjOpen(zTop, &cfg, &pTop, &zErr), 0);
+    TT_CHECK("bind: read through the parent store", pTop && getRange(pTop, "crypt/cpu/a", 0, -1, &b)==0 && b.n==5000 && memcmp(b.a, a, 5000)==0);
+    /* The key id is bound too: relabelling the header does not open under another key. */
+    memset(&c3, 0, sizeof(c3));
+    c3.zCseKeyFile = zKeyFile;
+    c3.zCseKeyId = "k2";
+    memcpy(ra.a + 8, "k2", 2);
+    tsObjPut(pRaw, "cpu/e", ra.a, ra.n, &zErr);
+    TT_EQ_I64("bind: open k2 (same material)", tsObjOpen(zUri, &c3, &pK2, &zErr), 0);
+    if( pK2 ){
+      TT_EQ_I64("bind: relabelled key id does not unwrap", getRange(pK2, "cpu/e", 0, -1, &b), TS_OBJ_CORRUPT);
+      tsObjClose(pK2);
+    }
+    /* The unbound format TSLCSE01 is refused. */
+    memcpy(ra.a, "TSLCSE01k1", 10);
+    tsObjPut(pRaw, "cpu/v1", ra.a, ra.n, &zErr);
+    tsObjGet(pEnc, "cpu/v1", 0, -1, &b, &zErr);
+    TT_CHECK("bind: TSLCSE01 refused", zErr && strstr(zErr, "/crypt/cpu/v1 is in the client-side encryption format TSLCSE01, which does not bind an object to its key: refused"));
+    /* Without a key: the error names the key id, not ciphertext. */
+    if( getenv("TSLITE_CSE_KEY")==0 && getenv("TSLITE_CSE_KEY_FILE")==0 ){
+      TT_EQ_I64("nokey: open", tsObjOpen(zUri, 0, &pNoKey, &zErr), 0);
+      tsBufReset(&b);
+      TT_EQ_I64("nokey: sealed object is an error", pNoKey ? tsObjGet(pNoKey, "cpu/a", 0, -1, &b, &zErr) : -1, TS_OBJ_ERROR);
+      snprintf(zWant, sizeof(zWant), "object %s/cpu/a is client-side encrypted with key id 'k1', and "
+               "no client-side key is configured: set TSLITE_CSE_KEY_FILE (or TSLITE_CSE_KEY) to key "
+               "'k1' and TSLITE_CSE_KEY_ID='k1'", zUri);
+      TT_EQ_STR("nokey: message names key id k1", zErr, zWant);
+      TT_CHECK("nokey: nothing returned", b.n==0);
+      tsObjClose(pNoKey);
+      /* Required (a table with encryption = 'client'): the open fails by name. */
+      memset(&c3, 0, sizeof(c3));
+      c3.eCse = TS_OBJ_CSE_ON;
+      c3.zCseKeyId = "k9";
+      pNoKey = 0;
+      TT_EQ_I64("required: no key material", tsObjOpen(zUri, &c3, &pNoKey, &zErr), TS_OBJ_ERROR);
+      TT_EQ_STR("required: message names the key", zErr, "client-side encryption key 'k9' is not "
+                "configured: set TSLITE_CSE_KEY_FILE (or TSLITE_CSE_KEY) to its material and "
+                "TSLITE_CSE_KEY_ID='k9'");
+      setenv("TSLITE_CSE_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", 1);
+      setenv("TSLITE_CSE_KEY_ID", "k8", 1);
+      TT_EQ_I64("required: other key in the environment", tsObjOpen(zUri, &c3, &pNoKey, &zErr), TS_OBJ_ERROR);
+      TT_EQ_STR("required: message names both ids", zErr, "client-side encryption key 'k9' is not "
+                "configured: the environment holds key 'k8' (TSLITE_CSE_KEY_ID)");
+      TT_CHECK("required: no key material in the message", !strstr(zErr, "0011223344"));
+      c3.zCseKeyId = "k8";
+      TT_EQ_I64("required: the named key opens", tsObjOpen(zUri, &c3, &pNoKey, &zErr), 0);
+      tsObjClose(pNoKey);
+      c3.zCseKeyId = 0;
+      pNoKey = 0;
+      TT_EQ_I64("required: no name = the environment's key", tsObjOpen(zUri, &c3, &pNoKey, &zErr), 0);
+      tsObjClose(pNoKey);
+      unsetenv("TSLITE_CSE_KEY");
+      unsetenv("TSLITE_CSE_KEY_ID");
+    }
+    tsObjClose(pSub);
+    tsObjClose(pTop);
+    tsBufFree(&ra);
+    tsBufFree(&rb);
     free(a2);
   }
   /* Bad key material is refused at open, without echoing it. */

@@ -116,6 +116,28 @@ int main(void){
       TT_CHECK(i ? "tsagg stat == decode (BIGINT)" : "tsagg stat == decode (DOUBLE)",
                a.nValue==b.nValue && a.rSum==b.rSum && a.iSum==b.iSum
                && a.rMin==b.rMin && a.rMax==b.rMax && a.iMin==b.iMin && a.iMax==b.iMax);
+      TT_CHECK(i ? "tsagg stat first/last == decode (BIGINT)" : "tsagg stat first/last == decode (DOUBLE, NULL ends)",
+               st[i].bEnds && a.tFirst==b.tFirst && a.tLast==b.tLast && a.rFirst==b.rFirst
+               && a.rLast==b.rLast && a.iFirst==b.iFirst && a.iLast==b.iLast);
+    }
+    /* Two chunks' headers in either order keep the older first, the newer last. */
+    {
+      TsBuf blob2;
+      TsChunkInfo info2;
+      TsChunkStat st2[2];
+      int64_t aT2[3] = { aT[999]+1, aT[999]+2, aT[999]+3 };
+      double aD2[3] = { 7.25, 8.25, 9.25 };
+      tsBufInit(&blob2);
+      memset(&c, 0, sizeof(c));
+      c.eType = TS_TYPE_DOUBLE; c.aDouble = aD2;
+      TT_CHECK("tsagg encode 2", tsChunkEncode(3, aT2, 0, 1, &c, &blob2)==TS_CHUNK_OK);
+      TT_CHECK("tsagg header 2", tsChunkInfoGet(blob2.a, blob2.n, &info2, st2, 1)==TS_CHUNK_OK);
+      tsAggReset(&a);
+      tsAggAddStat(&a, TS_TYPE_DOUBLE, &st2[0]);
+      tsAggAddStat(&a, TS_TYPE_DOUBLE, &st[0]);
+      TT_CHECK("tsagg stat ends newest first", a.rLast==9.25 && a.tLast==aT2[2]
+               && a.rFirst==aD[1] && a.tFirst==aT[1]);
+      tsBufFree(&blob2);
     }
     tsBufFree(&blob);
   }

@@ -1,0 +1,187 @@
+/*
+** agg_int.h: what the two files of timeseries_agg share: agg.c (the module:
+** declared schema, planning, xFilter, columns) and agg_stream.c (the streams:
+** per series, its chunks or the table's scan turned into one result per
+** bucket, and their merge).  The design is in agg.c's header comment.
+*/
+#ifndef TS_AGG_INT_H
+#define TS_AGG_INT_H
+#include "tslite.h"
+#include "table.h"
+#include "source.h"
+#include "scan_util.h"
+#include "chunk.h"
+#include "tsagg.h"
+#include <stdint.h>
+
+/* Per-measure aggregates.  The columns are declared kind-major (every
+** <m>_last, then every <m>_first, ...), in this order, because colUsed has
+** one bit per column only up to column 62 and bit 63 stands for every later
+** column: the kinds whose absence enables a cheaper plan (last: lastpoint;
+** first/last: chunk statistics of old chunks, see addWholeChunk) come first,
+** and the kinds past the limit on a wide table (max, min, avg of the last
+** measures) are answered from chunk statistics anyway.  A column past the
+** limit is treated as used (correct, just more work). */
+#define AGG_F_LAST  0
+#define AGG_F_FIRST 1
+#define AGG_F_COUNT 2
+#define AGG_F_SUM   3
+#define AGG_F_MAX   4
+#define AGG_F_MIN   5
+#define AGG_F_AVG   6
+#define AGG_NF      7
+static const char *const azAggSuffix[AGG_NF] = {
+  "last", "first", "count", "sum", "max", "min", "avg"
+};
+
+/* Bits of the row-level columns in the "used" mask. */
+#define AGG_U_ROWS   0x1
+#define AGG_U_FIRSTT 0x2
+#define AGG_U_LASTT  0x4
+
+/* Largest batch of chunk references fetched at once. */
+#define AGG_BATCH_MAX 256
+
+/* Rows per block read from the table's scan (the other-tiers fallback). */
+#define AGG_SCAN_ROWS 1024
+
+typedef struct AggVtab AggVtab;
+struct AggVtab {
+  sqlite3_vtab base;        /* base class: must be first */
+  sqlite3 *db;              /* the connection (not owned) */
+  TsEnv *pEnv;              /* a reference */
+  char *zName;              /* this table's name (owned) */
+  char *zUDb, *zUTab;       /* the timeseries table aggregated (owned) */
+  int nDim;                 /* its dimensions */
+  int nMeas;                /* its measures (all, chunk column count) */
+  int *aMeasType;           /* TS_TYPE_* per measure (owned) */
+  int nAgg;                 /* aggregated measures (all but VARCHAR) */
+  int *aAggCol;             /* chunk column of each aggregated measure (owned) */
+  /* Column numbers of the declared schema. */
+  int iColWidth, iColTime;  /* the hidden inputs: 1 and 2 */
+  int iColDim0;             /* first dimension (3) */
+  int iColMName, iColRows, iColFirstT, iColLastT, iColAgg0;
+  int iColEnd;              /* one past the last aggregate column */
+  /* The cursor statements of aggPrepareStmts, kept between queries (lent
+  ** to one cursor at a time; a second concurrent cursor prepares its own). */
+  sqlite3_stmt *apCache[4]; /* owned; all NULL or all set */
+  int bCacheLent;           /* a cursor holds apCache */
+};
+
+/* A chunk reference: one row of <t>_chunks' covering index. */
+typedef struct AggRef AggRef;
+struct AggRef {
+  sqlite3_int64 id;
+  int64_t tMin, tMax;
+};
+
+/* One series selected by the constraints. */
+typedef struct AggSeries AggSeries;
+struct AggSeries {
+  sqlite3_int64 id;         /* _series.id */
+  char **azDim;             /* nDim values, NULL = absent (in pMem) */
+  int *anDim;               /* their lengths (in pMem) */
+  char *zMName;             /* measure_name (in pMem) */
+  int nMName;
+  void *pMem;               /* one allocation holding the above (owned) */
+};
+
+/* The running result of one (series, bucket). */
+typedef struct AggResult AggResult;
+struct AggResult {
+  int bHave;                /* at least one row added */
+  int64_t iBucket;          /* the bucket start (0 without bucket_width) */
+  int64_t nRow;             /* rows */
+  int64_t tFirst, tLast;    /* first and last row time */
+  TsAggAcc *aAcc;           /* one per aggregated measure (owned by the stream) */
+};
+
+/* A stream: the buckets of one series in the scan direction. */
+typedef struct AggStream AggStream;
+struct AggStream {
+  AggSeries *pSer;          /* the series (owned by the cursor's array) */
+  AggRef *aRef;             /* the current batch of chunk references (owned) */
+  int nRef, iRef;           /* batch size and position */
+  int nBatch;               /* size of the next batch to fetch */
+  int bRefEof;              /* no chunk references past this batch */
+  int64_t tKey;             /* tmin of the last reference fetched (keyset) */
+  int bKey;                 /* tKey is set */
+  /* Row mode: the current chunk, decoded. */
+  int bRowMode;
+  unsigned char *aBlob;     /* copy of the chunk blob (owned) */
+  TsChunkReader *pReader;   /* over aBlob (owned) */
+  const int64_t *aTime;     /* decoded times (owned by pReader) */
+  int iBeg, iEnd;           /* rows of the chunk inside the time range */
+  int iRow;                 /* next row in the scan direction */
+  sqlite3_int64 iChunkId;   /* id of the decoded chunk (for messages) */
+  /* Output. */
+  AggResult res;            /* the result ready to be returned */
+  int bDone;                /* no more results */
+  int bStop;                /* early stop: the next call ends the stream */
+  int bStarted;             /* serial mode: streamNext called once */
+  /* Scan mode (another tier holds rows: see aggFilter): blocks of rows read
+  ** through the table itself, which merges the tiers. */
+  sqlite3_stmt *pScan;      /* this series' rows in scan order; owned */
+  int bScanEof;             /* pScan is exhausted */
+  int64_t *aScanTime;       /* [AGG_SCAN_ROWS] ascending (owned, one allocation
+                            ** with the arrays below) */
+  TsChunkCol *aScanCol;     /* [nAgg] columns of the block (in that allocation) */
+};
+
+/* One ORDER BY term. */
+typedef struct AggOrder AggOrder;
+struct AggOrder {
+  int eKind;                /* 'B' bucket, 'D' dimension, 'M' measure_name */
+  int iDim;                 /* for 'D' */
+  int bDesc;
+};
+
+typedef struct AggCursor AggCursor;
+struct AggCursor {
+  sqlite3_vtab_cursor base; /* base class: must be first */
+  TsTable *pTab;            /* handle of the aggregated table (a reference) */
+  sqlite3_stmt *pRefStmt;   /* chunk references of a series, ascending; owned */
+  sqlite3_stmt *pRefDesc;   /* the same, descending; owned */
+  sqlite3_stmt *pBlob;      /* one chunk's data; owned */
+  sqlite3_stmt *pStart;     /* newest chunk start <= the range start; owned */
+  int bLent;                /* the four statements above are the vtab's
+                            ** apCache (lent, not owned) */
+  int64_t iWidth;           /* bucket width ns, 0 = one bucket per series */
+  sqlite3_int64 tLo, tHi;   /* rows aggregated: tLo <= time <= tHi */
+  int bDesc;                /* streams walk newest first */
+  int bHeap;                /* merge by heap (bucket in ORDER BY), else serial */
+  int bLastOnly;            /* lastpoint early stop (see header) */
+  int bScan;                /* another tier has rows in the range: read
+                            ** through the table's own scan (see aggFilter) */
+  unsigned char *aUsed;     /* per aggregated measure: bitmask of AGG_F_* used (owned) */
+  int fRowUsed;             /* AGG_U_* bits used */
+  int nOrder;
+  AggOrder aOrder[16];      /* ORDER BY terms (consumed) */
+  int nSet;
+  TsValSet *aSet;          /* dimension / measure_name constraints (owned) */
+  int nSeries;
+  AggSeries *aSeries;       /* selected series (owned) */
+  int nStream;
+  AggStream *aStream;       /* one per series (owned) */
+  int *aHeap;               /* heap of stream indexes (bHeap) or order (owned) */
+  int nHeap;                /* live entries of aHeap */
+  int iSerial;              /* serial mode: position in aHeap */
+  int iCur;                 /* stream holding the current row, -1 = EOF */
+  sqlite3_int64 iRowid;     /* row counter */
+};
+
+/* agg_stream.c */
+/* Leave row mode: free the decoded chunk of stream s. */
+void aggStreamRowModeEnd(AggStream *s);
+/* Compute the stream's next result into s->res; s->bDone when none. */
+int aggStreamNext(AggCursor *p, AggStream *s);
+/* Sift heap entry i down (order: the ORDER BY terms, then series id). */
+void aggHeapDown(AggCursor *p, int i);
+/* Select the series matching the constraints into p->aSeries. */
+int aggLoadSeries(AggCursor *p);
+/* Prepare the cursor's statements on the table's shadow tables. */
+int aggPrepareStmts(AggCursor *p);
+/* Make the cursor's current row the next one (iCur, -1 at the end). */
+int aggAdvance(AggCursor *p, int bFirst);
+
+#endif
