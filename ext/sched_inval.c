@@ -564,32 +564,36 @@ int tsSqMigrate(sqlite3 *db){
 /*
 ** Drop the write logs no query watches any more (a delete whose DROP TABLE
 ** could not run because another statement was reading): the write path
-** would fill them forever.  Main schema and attached ones.
+** would fill them forever.  Only "<t>_wlog" of a timeseries table t
+** (tsTableList), in the main schema and attached ones.
 */
 int tsSqDropOrphanLogs(sqlite3 *db){
   sqlite3_stmt *pS = 0;
   TsBuf b;
   const char *z;
-  int rc, n = 0, i;
+  int rc, n = 0, i, j;
   tsBufInit(&b);
-  /* One statement per schema: sqlite_schema of an attached database is
-  ** "<schema>".sqlite_schema. */
   rc = sqlite3_prepare_v2(db, "SELECT name FROM pragma_database_list WHERE name<>'temp'", -1, &pS, 0);
   while( rc==SQLITE_OK && sqlite3_step(pS)==SQLITE_ROW ){
     const char *zSchema = (const char*)sqlite3_column_text(pS, 0);
-    char *zSql = sqlite3_mprintf("SELECT substr(name, 1, length(name)-5) FROM \"%w\".sqlite_schema"
-                                 " WHERE type='table' AND name LIKE '%%\\_wlog' ESCAPE '\\'", zSchema);
+    char **azTab = 0, *zE = 0, *zSql;
+    int nTab = 0;
     sqlite3_stmt *pT = 0;
-    if( zSql==0 ){ rc = SQLITE_NOMEM; break; }
-    if( sqlite3_prepare_v2(db, zSql, -1, &pT, 0)==SQLITE_OK ){
-      while( sqlite3_step(pT)==SQLITE_ROW ){
+    if( tsTableList(db, zSchema, &azTab, &nTab, &zE)!=SQLITE_OK ){ sqlite3_free(zE); continue; }
+    zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE type='table' AND name=?1||'_wlog'", zSchema);
+    if( zSql==0 || sqlite3_prepare_v2(db, zSql, -1, &pT, 0)!=SQLITE_OK ) nTab = 0;
+    for(j=0; j<nTab; j++){
+      sqlite3_bind_text(pT, 1, azTab[j], -1, SQLITE_STATIC);
+      if( sqlite3_step(pT)==SQLITE_ROW ){
         tsBufAppendStr(&b, zSchema); tsBufAppendByte(&b, 0);
-        tsBufAppendStr(&b, (const char*)sqlite3_column_text(pT, 0)); tsBufAppendByte(&b, 0);
+        tsBufAppendStr(&b, azTab[j]); tsBufAppendByte(&b, 0);
         n++;
       }
+      sqlite3_reset(pT);
     }
     sqlite3_finalize(pT);
     sqlite3_free(zSql);
+    sqlite3_free(azTab);
   }
   sqlite3_finalize(pS);
   if( rc==SQLITE_OK && b.bErr ) rc = SQLITE_NOMEM;

@@ -917,8 +917,14 @@ int tsTabRename(TsTable *p, const char *zNew){
   }
   for(i=0; rc==SQLITE_OK && i<TS_NSHADOW; i++){
     if( i>=TS_NSHADOW-TS_NSHADOW_OPTIONAL ){
+      char *zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE name=?1", p->zDb);
       char *zOld = sqlite3_mprintf("%s_%s", p->zName, azShadow[i]);
-      int bHave = zOld && sqlite3_table_column_metadata(p->db, p->zDb, zOld, 0, 0, 0, 0, 0, 0)==SQLITE_OK;
+      sqlite3_stmt *pS = 0;
+      int bHave = zSql && zOld && sqlite3_prepare_v2(p->db, zSql, -1, &pS, 0)==SQLITE_OK
+               && sqlite3_bind_text(pS, 1, zOld, -1, SQLITE_STATIC)==SQLITE_OK
+               && sqlite3_step(pS)==SQLITE_ROW;
+      sqlite3_finalize(pS);
+      sqlite3_free(zSql);
       sqlite3_free(zOld);
       if( !bHave ) continue;
     }

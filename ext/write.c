@@ -504,20 +504,15 @@ static int flushSeries(TsTable *p, TsSeries *pS){
 ** when the table has no log (or on OOM, which the flush then reports). */
 static sqlite3_stmt *wlogPrepare(TsTable *p, int *pRc){
   sqlite3_stmt *pStmt = 0;
-  char *zLog = sqlite3_mprintf("%s_wlog", p->zName);
-  if( zLog==0 ){ *pRc = SQLITE_NOMEM; return 0; }
-  if( sqlite3_table_column_metadata(p->db, p->zDb, zLog, 0, 0, 0, 0, 0, 0)==SQLITE_OK ){
-    char *zSql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w\"(sid, tmin, tmax) VALUES(?1,?2,?3)",
-                                 p->zDb, zLog);
-    if( zSql==0 ) *pRc = SQLITE_NOMEM;
-    else if( sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0)!=SQLITE_OK ){
-      tsTabErr(p, "timeseries %s: write log: %s", p->zName, sqlite3_errmsg(p->db));
-      *pRc = sqlite3_errcode(p->db);
-    }
-    sqlite3_free(zSql);
-  }
-  sqlite3_free(zLog);
-  return pStmt;
+  char *zSql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_wlog\"(sid, tmin, tmax) VALUES(?1,?2,?3)",
+                               p->zDb, p->zName);
+  int rc;
+  if( zSql==0 ){ *pRc = SQLITE_NOMEM; return 0; }
+  /* No log table is the usual case: the prepare fails with SQLITE_ERROR. */
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if( rc==SQLITE_NOMEM ) *pRc = rc;
+  return rc==SQLITE_OK ? pStmt : 0;
 }
 
 /* Log the rows of pending buffer pP (series iSid) about to be flushed: in
