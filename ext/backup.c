@@ -606,7 +606,7 @@ static void bkSnapSeries(BkRun *p, const TsTableSchema *s){
     q->azDim = sqlite3_malloc64(sizeof(char*)*(s->nDim ? s->nDim : 1));
     if( q->azDim==0 ){ tsOpOom(&p->op); break; }
     for(i=0; i<s->nDim; i++) q->azDim[i] = tsOpDup(&p->op, (const char*)sqlite3_column_text(pStmt, 3+i));
-    if( q->aKey ) q->h = tsBkFnv32(q->aKey, q->nKey);
+    if( q->aKey ) q->h = tsFnv1a32(q->aKey, (size_t)q->nKey);
   }
   sqlite3_finalize(pStmt);
 }

@@ -27,6 +27,7 @@
 #include "table.h"
 #include "objstore.h"
 #include "op.h"
+#include "tshash.h"
 #include "jsonw.h"
 
 #define TS_BK_FORMAT_NAME   "tslite-backup"
@@ -88,7 +89,6 @@ unsigned char *tsBkHexDecode(const char *z, int *pn);
 **   NULL with the error in pOp.
 ** tsBkOptPush: append (zK, zV) to the option list (*pazK, *pazV) of *pnOpt.
 ** tsBkInterval: an interval option ('1h', '7d', or integer ns); 0 = ok.
-** tsBkFnv32: FNV-1a 32 of a series key (hash tables and window parts).
 ** tsBkResultBegin: the result object opened with "table" and "backup".
 ** tsBkRegister: zName with 2 and 3 arguments. */
 int tsBkFuncArgs(sqlite3_context *ctx, const char *zTabArg, const char *zUri, const char *zNullMsg,
@@ -96,7 +96,6 @@ int tsBkFuncArgs(sqlite3_context *ctx, const char *zTabArg, const char *zUri, co
 sqlite3_stmt *tsBkOptionsEach(TsOp *pOp, const char *zJson);
 void tsBkOptPush(TsOp *pOp, int *pnOpt, char ***pazK, char ***pazV, const char *zK, const char *zV);
 int tsBkInterval(const char *z, int64_t *pv);
-uint32_t tsBkFnv32(const unsigned char *a, int n);
 void tsBkResultBegin(TsBuf *pBuf, TsJsonW *pW, const char *zTab, const char *zId);
 int tsBkRegister(sqlite3 *db, TsEnv *pEnv, const char *zName,
                  void (*xFunc)(sqlite3_context*, int, sqlite3_value**));

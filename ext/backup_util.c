@@ -60,13 +60,6 @@ int tsBkInterval(const char *z, int64_t *pv){
   return tsIntervalParse(z, -1, pv)!=TS_TIME_OK;
 }
 
-uint32_t tsBkFnv32(const unsigned char *a, int n){
-  uint32_t h = 2166136261u;
-  int i;
-  for(i=0; i<n; i++){ h ^= a[i]; h *= 16777619u; }
-  return h;
-}
-
 void tsBkResultBegin(TsBuf *pBuf, TsJsonW *pW, const char *zTab, const char *zId){
   tsBufInit(pBuf);
   tsJwInit(pW, pBuf);

@@ -525,24 +525,13 @@ static int coldEntMeasure(ColdSource *p, ColdObj *o, ColdEnt *e, int iMeas){
   return SQLITE_OK;
 }
 
-/* The partition bucket of a partition key value (cold-format.md section 1:
-** FNV-1a 32 of the value's bytes, NULL as "", modulo 8): an object whose
-** key names another bucket cannot hold the series, whatever its partition
-** key range and series filter (a Bloom filter) say. */
-static int coldPkBucket(const char *z, int n){
-  uint32_t h = 2166136261u;
-  int i;
-  for(i=0; i<n; i++){ h ^= (unsigned char)z[i]; h *= 16777619u; }
-  return (int)(h % 8);
-}
-
 /* The <b> of ".../bucket=<b>/..." in an object key, -1 if none (0..7). */
 static int coldKeyBucket(const char *zKey){
   const char *z = zKey ? strstr(zKey, "/bucket=") : 0;
   int b = 0, n = 0;
   if( z==0 ) return -1;
   for(z+=8; *z>='0' && *z<='9' && n<3; z++, n++) b = b*10 + (*z - '0');
-  return n>0 && *z=='/' && b<8 ? b : -1;
+  return n>0 && *z=='/' && b<TS_COLD_NBUCKET ? b : -1;
 }
 
 /* The partition key value of series pS. */
@@ -679,7 +668,7 @@ static int coldSeriesRange(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 *pt
   const char *zPk;
   int nPk, bPkNull, i, bAny = 0, iBucket;
   coldSeriesPk(p, pS, &zPk, &nPk, &bPkNull);
-  iBucket = coldPkBucket(zPk, nPk);
+  iBucket = tsColdBucket(zPk, nPk);
   for(i=0; i<p->nObj; i++){
     ColdObj *o = &p->aObj[i];
     if( !tsColdObjMayHoldSeries(&o->m, h, zPk, nPk, bPkNull) ) continue;
@@ -707,7 +696,7 @@ static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqli
   if( hi>p->spec.tHi ) hi = p->spec.tHi;
   if( lo>hi ) return SQLITE_OK;
   coldSeriesPk(p, pS, &zPk, &nPk, &bPkNull);
-  iBucket = coldPkBucket(zPk, nPk);
+  iBucket = tsColdBucket(zPk, nPk);
   for(i=0; rc==SQLITE_OK && i<p->nObj; i++){
     ColdObj *o = &p->aObj[i];
     if( o->m.tMax<lo || o->m.tMin>hi ) continue;

@@ -23,6 +23,7 @@
 #include "chunk.h"
 #include "parquet.h"
 #include "bloom.h"
+#include "coldscan.h"
 #include "objstore.h"
 #include "storeopt.h"
 #include "tablestore.h"
@@ -310,13 +311,6 @@ static void mtStoreOpen(MtRun *p){
 /*************************************************************************
 ** Series of the table with chunks older than the boundary.
 */
-static uint32_t mtFnv32(const char *z, int n){
-  uint32_t h = 2166136261u;
-  int i;
-  for(i=0; i<n; i++){ h ^= (unsigned char)z[i]; h *= 16777619u; }
-  return h;
-}
-
 static void mtSeriesFree(MtSeries *a, int n, int nDim){
   int i, j;
   for(i=0; i<n; i++){
@@ -388,7 +382,7 @@ static MtSeries *mtSeriesLoad(MtRun *p, int *pn){
       s->zPk = s->zMName;
     }
     s->nPk = (int)strlen(s->zPk);
-    s->iBucket = (int)(mtFnv32(s->zPk, s->nPk) % MT_NBUCKET);
+    s->iBucket = tsColdBucket(s->zPk, s->nPk);
   }
   sqlite3_finalize(pStmt);
   if( p->op.rc ){ mtSeriesFree(a, n, nDim); return 0; }

@@ -14,7 +14,6 @@
 #include "parquet.h"
 #include "objstore.h"
 
-#define MT_NBUCKET        8
 #define MT_NS_PER_DAY     86400000000000LL
 #define MT_LEASE_MS       60000
 #define MT_GRACE_DEFAULT  (3600LL*1000000000LL)

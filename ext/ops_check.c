@@ -30,6 +30,7 @@
 #include "civil.h"
 #include "objstore.h"
 #include "parquet.h"
+#include "coldscan.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -177,14 +178,6 @@ static int noRead(void *pCtx, int64_t iOff, int64_t n, void *pOut){
   return 1;
 }
 
-/* FNV-1a 32 of the partition key value, as cold-format.md section 1. */
-static int pkBucket(const unsigned char *z, int n){
-  uint32_t h = 2166136261u;
-  int i;
-  for(i=0; i<n; i++){ h ^= z[i]; h *= 16777619u; }
-  return (int)(h % 8);
-}
-
 /* Parse "<t>/date=YYYY-MM-DD/bucket=<b>/<16 hex>-<16 hex>.parquet": the day
 ** number and bucket, 0 on success. */
 static int keyParse(const char *z, int64_t *piDay, int *piBucket){
@@ -274,7 +267,7 @@ static void checkObjRow(const TsTableSchema *pS, sqlite3_stmt *pStmt, TsBuf *pRe
     }
     for(k=6; k<=7; k++){
       if( sqlite3_column_type(pStmt, k)==SQLITE_NULL ) continue;
-      if( pkBucket(sqlite3_column_text(pStmt, k), sqlite3_column_bytes(pStmt, k))!=iBucket ){
+      if( tsColdBucket(sqlite3_column_text(pStmt, k), sqlite3_column_bytes(pStmt, k))!=iBucket ){
         report(pRep, pnErr, "cold object %s: partition key '%s' (%s) does not hash to bucket=%d",
                zKey, (const char*)sqlite3_column_text(pStmt, k), k==6 ? "pk_min" : "pk_max", iBucket);
         break;

@@ -621,14 +621,14 @@ static int rsSeriesFor(RsRun *p, const char **azDim, const int *anDim, const cha
     if( aNew==0 ){ tsOpOom(&p->op); return -1; }
     memset(aNew, 0, sizeof(int)*nNew);
     for(i=0; i<p->nSeries; i++){
-      j = (int)(tsBkFnv32(p->aSeries[i].aKey, p->aSeries[i].nKey) & (uint32_t)(nNew-1));
+      j = (int)(tsFnv1a32(p->aSeries[i].aKey, (size_t)p->aSeries[i].nKey) & (uint32_t)(nNew-1));
       while( aNew[j] ) j = (j+1) & (nNew-1);
       aNew[j] = i+1;
     }
     sqlite3_free(p->aHash);
     p->aHash = aNew; p->nHash = nNew;
   }
-  h = tsBkFnv32(pKey->a, (int)pKey->n);
+  h = tsFnv1a32(pKey->a, pKey->n);
   for(j=(int)(h & (uint32_t)(p->nHash-1)); p->aHash[j]; j=(j+1) & (p->nHash-1)){
     RsSeries *s = &p->aSeries[p->aHash[j]-1];
     if( (size_t)s->nKey==pKey->n && memcmp(s->aKey, pKey->a, pKey->n)==0 ) return p->aHash[j]-1;

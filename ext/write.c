@@ -806,6 +806,25 @@ static int keyValueNulCheck(TsTable *p, const char *zWhat, const char *zCol,
   return SQLITE_MISMATCH;
 }
 
+/* The checks of a converted dimension value (n bytes) and of a given
+** measure_name, shared by xUpdate and the bulk path (writeRec). */
+static int dimValueCheck(TsTable *p, int iDim, const char *z, int n){
+  if( n>TS_MAX_VALUE_BYTES ){
+    tsTabErr(p, "timeseries %s: dimension %s: value is %d bytes, the limit is %d",
+             p->zName, p->s.azDim[iDim], n, TS_MAX_VALUE_BYTES);
+    return SQLITE_TOOBIG;
+  }
+  return keyValueNulCheck(p, "dimension ", p->s.azDim[iDim], z, n);
+}
+static int mnameValueCheck(TsTable *p, const char *z, int n){
+  if( n==0 || n>TS_MAX_MNAME_BYTES ){
+    tsTabErr(p, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
+             p->zName, TS_MAX_MNAME_BYTES, n);
+    return SQLITE_TOOBIG;
+  }
+  return keyValueNulCheck(p, "measure_name", "", z, n);
+}
+
 /* Format "(hostname='a', region=NULL, measure_name='m', time=...)" for a
 ** rejected record. */
 static char *describeKey(TsTable *p, const char *const *azDim, const char *zMName,
@@ -911,12 +930,8 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
       rc = SQLITE_NOMEM;
     }else if( rc ){
       rc = errValue(p, SQLITE_MISMATCH, p->s.azDim[i], "DIMENSION", "TEXT", v);
-    }else if( anDim[i]>TS_MAX_VALUE_BYTES ){
-      tsTabErr(p, "timeseries %s: dimension %s: value is %d bytes, the limit is %d",
-                p->zName, p->s.azDim[i], anDim[i], TS_MAX_VALUE_BYTES);
-      rc = SQLITE_TOOBIG;
     }else{
-      rc = keyValueNulCheck(p, "dimension ", p->s.azDim[i], azDim[i], anDim[i]);
+      rc = dimValueCheck(p, i, azDim[i], anDim[i]);
     }
   }
   if( rc==SQLITE_OK ){
@@ -931,12 +946,8 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
         rc = SQLITE_NOMEM;
       }else if( rc ){
         rc = errValue(p, SQLITE_MISMATCH, "measure_name", "TEXT", "TEXT", v);
-      }else if( nMName==0 || nMName>TS_MAX_MNAME_BYTES ){
-        tsTabErr(p, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
-                  p->zName, TS_MAX_MNAME_BYTES, nMName);
-        rc = SQLITE_TOOBIG;
       }else{
-        rc = keyValueNulCheck(p, "measure_name", "", zMName, nMName);
+        rc = mnameValueCheck(p, zMName, nMName);
       }
     }
   }
@@ -1185,26 +1196,13 @@ static int writeRec(TsTable *p, const TsWriteRec *r){
     return p->rcFlush;
   }
   for(i=0; i<p->s.nDim; i++){
-    if( r->azDim[i] && r->anDim[i]>TS_MAX_VALUE_BYTES ){
-      tsTabErr(p, "timeseries %s: dimension %s: value is %d bytes, the limit is %d",
-                p->zName, p->s.azDim[i], r->anDim[i], TS_MAX_VALUE_BYTES);
-      return SQLITE_TOOBIG;
-    }
-    if( r->azDim[i] ){
-      rc = keyValueNulCheck(p, "dimension ", p->s.azDim[i], r->azDim[i], r->anDim[i]);
-      if( rc ) return rc;
-    }
+    if( r->azDim[i] && (rc = dimValueCheck(p, i, r->azDim[i], r->anDim[i]))!=SQLITE_OK ) return rc;
   }
   if( zMName==0 ){
     zMName = p->s.zMeasureName;
     nMName = (int)strlen(zMName);
-  }else if( nMName==0 || nMName>TS_MAX_MNAME_BYTES ){
-    tsTabErr(p, "timeseries %s: measure_name must be 1 to %d bytes, got %d bytes",
-              p->zName, TS_MAX_MNAME_BYTES, nMName);
-    return SQLITE_TOOBIG;
-  }else{
-    rc = keyValueNulCheck(p, "measure_name", "", zMName, nMName);
-    if( rc ) return rc;
+  }else if( (rc = mnameValueCheck(p, zMName, nMName))!=SQLITE_OK ){
+    return rc;
   }
   for(i=0; i<p->s.nMeas; i++){
     rc = stageValue(p, i, &r->aMeas[i]);

@@ -80,6 +80,7 @@
 #include "objcache.h"
 #include "objstore_int.h"
 #include "sigv4.h"
+#include "tshash.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -360,9 +361,7 @@ static int ocObjHead(TsObjStore *p, TsObjCache *c, OcObj *o){
 }
 
 static unsigned ocKeyHash(const char *z){
-  unsigned h = 2166136261u;
-  while( *z ){ h ^= (unsigned char)*z++; h *= 16777619u; }
-  return h;
+  return tsFnv1a32(z, strlen(z));
 }
 
 /* The handle's record of object zKey, or NULL. */

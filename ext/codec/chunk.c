@@ -135,6 +135,7 @@
 ** mode is checked; anything malformed gives TS_CHUNK_CORRUPT.
 */
 #include "chunk.h"
+#include "tshash.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1113,12 +1114,6 @@ static int doubleDecode(TsRd *pRd, double *a, int n){
 /*************************************************************************
 ** VARCHAR dictionary.
 */
-static uint32_t textHash(const char *z, int n){
-  uint32_t h = 2166136261u;
-  int i;
-  for(i=0; i<n; i++){ h ^= (unsigned char)z[i]; h *= 16777619u; }
-  return h;
-}
 
 /* Encode n strings (pointers/lengths already filtered to non-NULL rows). */
 static int textEncode(TsBuf *p, const char *const *az, const int *an, int n){
@@ -1135,7 +1130,7 @@ static int textEncode(TsBuf *p, const char *const *az, const int *an, int n){
     return TS_CHUNK_NOMEM;
   }
   for(i=0; i<n; i++){
-    uint32_t h = textHash(az[i], an[i]) & (uint32_t)(nHash-1);
+    uint32_t h = tsFnv1a32(az[i], (size_t)an[i]) & (uint32_t)(nHash-1);
     for(;;){
       int k = aHash[h];
       if( k==0 ){

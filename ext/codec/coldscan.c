@@ -28,6 +28,7 @@
 #include "coldscan.h"
 #include "bloom.h"
 #include "tsbuf.h"
+#include "tshash.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -422,4 +423,8 @@ int tsColdRgDecodeSel(TsPqReader *pR, int iRg, int nDim, int nCol,
   }
   *ppRg = p;
   return TS_PQ_OK;
+}
+
+int tsColdBucket(const void *z, int n){
+  return (int)(tsFnv1a32(z, n>0 ? (size_t)n : 0) % TS_COLD_NBUCKET);
 }

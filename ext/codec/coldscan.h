@@ -135,6 +135,13 @@ int tsColdSeriesRanges(int nDim, const char *const *azDim, const char *zMName,
 ** Returns TS_PQ_*; *pzErr (malloc'd) on error. */
 int tsColdRgColumn(TsPqReader *pR, TsColdRg *p, int iCol, char **pzErr);
 
+/* The partition bucket of a partition key value (cold-format.md section 1):
+** FNV-1a 32 of its n bytes (NULL as "") modulo TS_COLD_NBUCKET.  Objects
+** are keyed ".../bucket=<b>/..." by it; tiering, the scan's pruning and
+** ts_check all call this one function. */
+#define TS_COLD_NBUCKET 8
+int tsColdBucket(const void *z, int n);
+
 /* The run of series key aKey, or NULL. */
 const TsColdRun *tsColdRgFind(const TsColdRg *p, const unsigned char *aKey, int nKey);
 

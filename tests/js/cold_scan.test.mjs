@@ -21,7 +21,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startS3 } from './s3fixture.mjs';
-import { check, eq, done, sqlite, tmpDir } from './lib.mjs';
+import { check, eq, done, sqlite, tmpDir, rng } from './lib.mjs';
 
 const duck = await (await DuckDBInstance.create(':memory:')).connect();
 const duckRows = async (sql) => (await duck.runAndReadAll(sql)).getRowObjectsJson();
@@ -36,17 +36,6 @@ const EXPIRE2 = BigInt(Date.parse(NOW2)) * 1000000n - 12n * 3600n * NS_S - 10n *
 const setNow = (t) => `.output /dev/null\nSELECT ts_debug_set_now('${t}');\n.output stdout\n`;
 const lit = (s) => (s === null ? 'NULL' : `'${s.replace(/'/g, "''")}'`);
 
-// Seeded generator (mulberry32): the same data and queries on every run.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const R = rng(20240501);
 const ri = (n) => Math.floor(R() * n);
 const pick = (a) => a[ri(a.length)];

@@ -27,22 +27,12 @@
 export const FAULT_MODES = ['500', '503', 'reset', 'truncate'];
 
 import http from 'node:http';
+import { rng } from './lib.mjs';
 
 function s3Error(code, message) {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault</RequestId></Error>`;
 }
 
-// mulberry32: a small seeded generator in [0, 1).
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export async function serveFaultProxy(upstreamPort) {
   let fault = { mode: 'pass', count: 0 };

@@ -27,6 +27,19 @@ export function eq(name, got, exp) {
 }
 export function failed() { return nFail; }
 // Call at the end of a test: exit status reflects the checks.
+// mulberry32: a small seeded generator in [0, 1) (the same data, queries and
+// faults on every run of a seed).
+export function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export function done() { process.exitCode = nFail ? 1 : 0; }
 
 export function childEnv(extra = {}) {

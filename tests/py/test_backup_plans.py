@@ -19,25 +19,12 @@ import sys
 import tempfile
 import time
 
-_pre = os.environ.get("TS_PRELOAD")
-if _pre and "libasan" not in os.environ.get("LD_PRELOAD", ""):
-    env = dict(os.environ, LD_PRELOAD=_pre, ASAN_OPTIONS="detect_leaks=0:abort_on_error=1")
-    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+import tshelp  # tests/py/tshelp.py
 
-n_fail = 0
+tshelp.asan_reexec()
 
-
-def check(name, cond, why="condition false"):
-    global n_fail
-    if cond:
-        print(f"PASS {name}")
-    else:
-        n_fail += 1
-        print(f"FAIL {name}: {why}")
-
-
-def eq(name, got, exp):
-    check(name, got == exp, f"got {got!r}, expected {exp!r}")
+_c = tshelp.Checks("")
+check, eq = _c.check, _c.eq
 
 
 def err(con, sql, args=()):
@@ -280,4 +267,4 @@ with tempfile.TemporaryDirectory() as d:
     eq("expired restore: no series", con.execute("SELECT count(*) FROM ts_series('m3')").fetchone()[0], 0)
     con.close()
 
-sys.exit(1 if n_fail else 0)
+_c.exit()

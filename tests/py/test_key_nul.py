@@ -13,20 +13,8 @@ import tempfile
 import tshelp  # tests/py/tshelp.py
 tshelp.asan_reexec()
 
-n_fail = 0
-
-
-def check(name, cond, why="condition false"):
-    global n_fail
-    if cond:
-        print(f"PASS key_nul: {name}")
-    else:
-        n_fail += 1
-        print(f"FAIL key_nul: {name}: {why}")
-
-
-def eq(name, got, exp):
-    check(name, got == exp, f"got {got!r}, expected {exp!r}")
+_c = tshelp.Checks("key_nul: ")
+check, eq = _c.check, _c.eq
 
 
 ROOT = os.environ.get("TS_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -116,4 +104,4 @@ with tempfile.TemporaryDirectory(prefix="tslite-nul-") as d:
        errs, [(3, 3, "ingest", "timeseries bl: dimension host: value contains a NUL byte at offset 1 (not supported)")])
     con.close()
 
-sys.exit(1 if n_fail else 0)
+_c.exit()

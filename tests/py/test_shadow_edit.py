@@ -13,20 +13,8 @@ import tempfile
 import tshelp  # tests/py/tshelp.py
 tshelp.asan_reexec()
 
-n_fail = 0
-
-
-def check(name, cond, why="condition false"):
-    global n_fail
-    if cond:
-        print(f"PASS shadow_edit: {name}")
-    else:
-        n_fail += 1
-        print(f"FAIL shadow_edit: {name}: {why}")
-
-
-def eq(name, got, exp):
-    check(name, got == exp, f"got {got!r}, expected {exp!r}")
+_c = tshelp.Checks("shadow_edit: ")
+check, eq = _c.check, _c.eq
 
 
 ROOT = os.environ.get("TS_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -83,4 +71,4 @@ with tempfile.TemporaryDirectory(prefix="tslite-shadow-") as d:
     eq("ts_check", con.execute("SELECT ts_check('t')").fetchone()[0], "ok")
     con.close()
 
-sys.exit(1 if n_fail else 0)
+_c.exit()

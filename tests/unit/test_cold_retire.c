@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "tt.h"
+#include "tfiles.h"
 
 int sqlite3_tslite_init(sqlite3*, char**, const sqlite3_api_routines*);
 
@@ -33,23 +34,6 @@ static char *q1(sqlite3 *db, const char *zSql){
   }
   sqlite3_finalize(p);
   return z;
-}
-
-static int countParquet(const char *zDir){
-  DIR *d = opendir(zDir);
-  struct dirent *e;
-  int n = 0;
-  if( d==0 ) return 0;
-  while( (e = readdir(d))!=0 ){
-    char z[1024];
-    size_t l = strlen(e->d_name);
-    if( e->d_name[0]=='.' ) continue;
-    snprintf(z, sizeof z, "%s/%s", zDir, e->d_name);
-    if( l>8 && strcmp(e->d_name+l-8, ".parquet")==0 ) n++;
-    else n += countParquet(z);
-  }
-  closedir(d);
-  return n;
 }
 
 static sqlite3 *openDb(const char *zDb){
@@ -98,8 +82,8 @@ static void scenario(const char *zLabel, const char *zGrace){
 
   /* B: the second pass tiers the rest of 2024-05-02 and merges each bucket's
   ** two objects of that day, replacing the objects A's snapshot names. */
-  snprintf(zSql, sizeof zSql, "SELECT json_extract(ts_maintain('cpu', '{\"orphan_grace\":\"%s\"}'),"
-           " '$.tables[0].objects_compacted') > 0", zGrace);
+  sqlite3_snprintf(sizeof zSql, zSql, "SELECT json_extract(ts_maintain('cpu', json_object('orphan_grace', %Q)),"
+                   " '$.tables[0].objects_compacted') > 0", zGrace);
   sqlite3_exec(dbB, "SELECT ts_debug_set_now('2024-05-03T12:00:00Z')", 0, 0, 0);
   z = q1(dbB, zSql);
   snprintf(zName, sizeof zName, "%s: writer B compacts while A reads", zLabel);
@@ -132,7 +116,7 @@ static void scenario(const char *zLabel, const char *zGrace){
     free(z);
     z = q1(dbB, "SELECT count(*) FROM cpu_objects");
     snprintf(zName, sizeof zName, "%s: retired objects stay in the store", zLabel);
-    TT_EQ_I64(zName, countParquet(zStore), atoi(z) + nRetired);
+    TT_EQ_I64(zName, ttCountParquet(zStore), atoi(z) + nRetired);
     free(z);
     snprintf(zName, sizeof zName, "%s: every compaction input is recorded as retired", zLabel);
     TT_CHECK(zName, nRetired>=2);
@@ -150,7 +134,7 @@ static void scenario(const char *zLabel, const char *zGrace){
     free(z);
     z = q1(dbB, "SELECT (SELECT count(*) FROM cpu_objects) || '|' || (SELECT count(*) FROM cpu_config"
                 " WHERE k GLOB 'cold.retired:*') || '|' || (SELECT count(*) FROM cpu) || '|' || ts_check('cpu')");
-    snprintf(zSql, sizeof zSql, "%d|0|%d|ok", countParquet(zStore), NHOST*NPERHOST);
+    snprintf(zSql, sizeof zSql, "%d|0|%d|ok", ttCountParquet(zStore), NHOST*NPERHOST);
     snprintf(zName, sizeof zName, "%s: store = manifest, retired list empty, every row, ts_check ok", zLabel);
     TT_EQ_STR(zName, z, zSql);
     free(z);

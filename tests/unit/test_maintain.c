@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "tt.h"
+#include "tfiles.h"
 
 int sqlite3_tslite_init(sqlite3*, char**, const sqlite3_api_routines*);
 /* ext/tslite.h (not included: it routes sqlite3_* through the extension API). */
@@ -59,24 +60,6 @@ static void hook(sqlite3 *dbMain, const char *zPoint){
   sqlite3_close(db);
 }
 
-static int countParquet(const char *zDir){
-  /* .parquet files anywhere below zDir. */
-  DIR *d = opendir(zDir);
-  struct dirent *e;
-  int n = 0;
-  if( d==0 ) return 0;
-  while( (e = readdir(d))!=0 ){
-    char z[1024];
-    size_t l = strlen(e->d_name);
-    if( e->d_name[0]=='.' ) continue;
-    snprintf(z, sizeof z, "%s/%s", zDir, e->d_name);
-    if( l>8 && strcmp(e->d_name+l-8, ".parquet")==0 ) n++;
-    else n += countParquet(z);
-  }
-  closedir(d);
-  return n;
-}
-
 int main(void){
   sqlite3 *db = 0;
   char zDir[256], zStore[600];
@@ -103,7 +86,7 @@ int main(void){
   TT_EQ_STR("maintain: a chunk changed before commit aborts the round", z, "[1,0,0]");
   free(z);
   TT_EQ_STR("maintain: the concurrent write happened", zSeen, "inserted");
-  TT_EQ_I64("maintain: the aborted round's upload is deleted", countParquet(zStore), 0);
+  TT_EQ_I64("maintain: the aborted round's upload is deleted", ttCountParquet(zStore), 0);
   z = q1(db, "SELECT (SELECT count(*) FROM cpu) || '|' || (SELECT count(*) FROM cpu_objects)");
   TT_EQ_STR("maintain: rows stay in the memory tier after an abort", z, "2001|0");
   free(z);
@@ -119,7 +102,7 @@ int main(void){
              " || '|' || (SELECT count(*) FROM cpu_config WHERE k='cold.lease')");
   TT_EQ_STR("maintain: memory + manifest rows = rows written; lease released", z, "200.0|1801|0");
   free(z);
-  TT_EQ_I64("maintain: objects in the store = manifest rows", countParquet(zStore), 2);
+  TT_EQ_I64("maintain: objects in the store = manifest rows", ttCountParquet(zStore), 2);
   tsMaintainTestHook = 0;
 
   /* The table handle: "schema.table" names, errors from tsTableOpen, and the
