@@ -25,12 +25,11 @@ with open(f"{d}/bad.csv", "w") as f:
 m = {"TimeColumn": "time", "DimensionMappings": [{"SourceColumn": "host"}],
      "MultiMeasureMappings": {"TargetMultiMeasureName": "m", "MultiMeasureAttributeMappings": [
          {"SourceColumn": "a", "MeasureValueType": "BIGINT"}, {"SourceColumn": "b", "MeasureValueType": "DOUBLE"}]}}
-json.dump({"TargetTableName": "t", "DataSource": f"file://{d}/in.csv", "DataModel": m, "BatchRows": 2000},
-          open(f"{d}/ok.json", "w"))
-# The terminal case: small batches, so the load outlasts the watcher's 200 ms
-# poll however fast the loader is (a load under one poll draws no bar).
+# Small batches (1,000 commits), so the load outlasts the watcher's 200 ms
+# poll however fast the loader is: a load shorter than one poll prints no
+# progress line and draws no bar.
 json.dump({"TargetTableName": "t", "DataSource": f"file://{d}/in.csv", "DataModel": m, "BatchRows": 200},
-          open(f"{d}/tty.json", "w"))
+          open(f"{d}/ok.json", "w"))
 json.dump({"TargetTableName": "t2", "DataSource": f"file://{d}/bad.csv", "DataModel": m,
            "ReportLocation": f"file://{d}/rep"}, open(f"{d}/bad.json", "w"))
 PY
@@ -53,7 +52,7 @@ then echo "PASS batch cli: a FAILED task exits 1 and names its report"
 else echo "FAIL batch cli: a FAILED task exits 1 and names its report: rc=$rc $out $(cat "$dir/err")"; fi
 if command -v script >/dev/null; then
   rm -f "$dir/d2.db"
-  tty=$(script -qc "${pre[*]} $BIN load $dir/d2.db $dir/tty.json" /dev/null 2>&1 | tr '\r' '\n')
+  tty=$(script -qc "${pre[*]} $BIN load $dir/d2.db $dir/ok.json" /dev/null 2>&1 | tr '\r' '\n')
   if grep -Eq '^\[[# ]{20}\] +[0-9]+%  [0-9.]+/[0-9.]+ MB  .* records  .* rec/s' <<<"$tty"
   then echo "PASS batch cli: progress bar on a terminal"
   else echo "FAIL batch cli: progress bar on a terminal: $(head -c 600 <<<"$tty")"; fi
