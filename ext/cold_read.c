@@ -85,6 +85,7 @@ struct ColdObj {
   ColdEnt **apEnt;           /* per row group: its full decode or NULL */
   sqlite3_int64 *aAskSid;    /* per row group: last series that asked (owned) */
   int *anAsk;                /* per row group: series that asked (owned) */
+  int bMark;                 /* has the ts_write_mode column (after version) */
 };
 
 /* A listed block: iRef indexes ColdSource.aBlk. */
@@ -123,6 +124,7 @@ struct ColdBlock {
   int64_t iStart;            /* first row in the row group */
   TsChunkCol *aCol;          /* per measure slices (owned array) */
   unsigned char *abCol;      /* (owned) */
+  unsigned char *aMark;      /* write marks of the rows, when asked (owned) */
 };
 
 /**************************************************************************
@@ -263,6 +265,14 @@ static int coldSchemaCheck(ColdSource *p, ColdObj *o){
     tsTabErr(pTab, "timeseries %s: cold object %s: format '%s' is not 1", pTab->zName, o->zKey,
              zFmt ? zFmt : "(none)");
     return SQLITE_CORRUPT_VTAB;
+  }
+  if( nCol==p->nCol+1 ){
+    /* Write marks (ext/recrule.h): an optional last column. */
+    const TsPqColumnInfo *c = tsPqReaderColumn(o->pReader, nCol-1);
+    if( c && strcmp(c->zName, "ts_write_mode")==0 && c->eType==TS_PQ_INT64 ){
+      o->bMark = 1;
+      nCol--;
+    }
   }
   if( nCol!=p->nCol ){
     tsTabErr(pTab, "timeseries %s: cold object %s has %d columns, the table %d", pTab->zName,
@@ -427,7 +437,7 @@ static int coldEntDecode(ColdSource *p, ColdObj *o, int iRg, const TsSeries *pS,
   p->pReadObj = o;
   /* A series' pages are worth a decode of their own only when they are at
   ** most a quarter of the row group; else decode it whole, once. */
-  rc = tsColdRgDecodeSel(o->pReader, iRg, nDim, p->nCol, aRange, nRange,
+  rc = tsColdRgDecodeSel(o->pReader, iRg, nDim, p->nCol + o->bMark, aRange, nRange,
                          pS ? tsPqReaderRowGroupRows(o->pReader, iRg)/4 : -1, &e->pRg, &zErr);
   if( rc==TS_PQ_OK && e->pRg==0 ){
     if( aRange!=aStack ) sqlite3_free(aRange);
@@ -823,6 +833,41 @@ static int coldBlockVersion(TsSource *pSrc, TsBlock *pBlk, const int64_t **paVer
   return SQLITE_OK;
 }
 
+/* The write marks: the ts_write_mode column of objects that have it. */
+static int coldBlockMark(TsSource *pSrc, TsBlock *pBlk, const unsigned char **paMark){
+  ColdSource *p = (ColdSource*)pSrc;
+  ColdBlock *pB = (ColdBlock*)pBlk;
+  int iCol = p->nCol, rc, i;
+  char *zErr = 0;
+  const int64_t *aM;
+  *paMark = 0;
+  if( !pB->pObj->bMark ) return SQLITE_OK;
+  if( pB->aMark==0 ){
+    p->pReadObj = pB->pObj;
+    rc = tsColdRgColumn(pB->pObj->pReader, pB->pEnt->pRg, iCol, &zErr);
+    if( rc!=TS_PQ_OK ){
+      rc = coldPqErr(p, pB->pObj, rc, zErr);
+      free(zErr);
+      return rc;
+    }
+    aM = pB->pEnt->pRg->aCol[iCol].aInt;
+    if( aM==0 && pBlk->nRow>0 ){
+      return coldPqErr(p, pB->pObj, TS_PQ_CORRUPT, "the ts_write_mode column has no values");
+    }
+    pB->aMark = sqlite3_malloc64((size_t)pBlk->nRow + 1);
+    if( pB->aMark==0 ) return SQLITE_NOMEM;
+    for(i=0; i<pBlk->nRow; i++){
+      int64_t m = aM[pB->iStart + i];
+      if( m<0 || m>2 ){
+        return coldPqErr(p, pB->pObj, TS_PQ_CORRUPT, "a ts_write_mode value is not 0, 1 or 2");
+      }
+      pB->aMark[i] = (unsigned char)m;
+    }
+  }
+  *paMark = pB->aMark;
+  return SQLITE_OK;
+}
+
 static int coldBlockColumn(TsSource *pSrc, TsBlock *pBlk, int iMeas, const TsChunkCol **ppCol){
   ColdSource *p = (ColdSource*)pSrc;
   ColdBlock *pB = (ColdBlock*)pBlk;
@@ -857,6 +902,7 @@ static void coldBlockClose(TsSource *pSrc, TsBlock *pBlk){
   (void)pSrc;
   if( pB==0 ) return;
   pB->pEnt->nPin--;
+  sqlite3_free(pB->aMark);
   sqlite3_free(pB->aCol);
   sqlite3_free(pB->abCol);
   sqlite3_free(pB);
@@ -874,4 +920,5 @@ const TsSourceMethods tsSourceCold = {
   coldBlockClose,    /* xBlockClose */
   0,                 /* xGeneration: blocks never go stale during a scan */
   0,                 /* xFind: the write path does not look into objects yet */
+  coldBlockMark,     /* xBlockMark: the ts_write_mode column, when present */
 };

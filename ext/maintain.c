@@ -144,7 +144,7 @@ static int mtHolderAlive(const char *zHolder){
   return 1;
 }
 
-static void mtRandHex(char *z, int nByte){
+void mtRandHex(char *z, int nByte){
   unsigned char a[16];
   int i;
   sqlite3_randomness(nByte, a);
@@ -428,7 +428,7 @@ MtObj *mtObjOpen(MtRun *p, int iBucket, int64_t iDay){
   char *zE = 0;
   const char *azK[4], *azV[4];
   o = sqlite3_malloc64(sizeof(MtObj));
-  aSpec = sqlite3_malloc64(sizeof(TsPqColumnSpec)*nCol);
+  aSpec = sqlite3_malloc64(sizeof(TsPqColumnSpec)*(nCol+1));
   if( o==0 || aSpec==0 ){
     sqlite3_free(o); sqlite3_free(aSpec);
     tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0;
@@ -457,6 +457,14 @@ MtObj *mtObjOpen(MtRun *p, int iBucket, int64_t iDay){
   }
   aSpec[j].zName = "version"; aSpec[j].eType = TS_PQ_INT64; aSpec[j].bNullable = 0;
   aSpec[j++].eEncoding = TS_PQ_ENC_AUTO;
+  if( p->bMarkCol ){
+    /* The write marks (ext/recrule.h, cold-format.md): only in objects
+    ** written from rows that have marks. */
+    aSpec[j].zName = "ts_write_mode"; aSpec[j].eType = TS_PQ_INT64; aSpec[j].bNullable = 0;
+    aSpec[j++].eEncoding = TS_PQ_ENC_AUTO;
+    o->bMark = 1;
+    nCol++;
+  }
   tsPqWriteOptsInit(&opts);
   opts.eCodec = TS_PQ_CODEC_ZSTD;
   opts.nRowGroupRows = MT_RG_ROWS;
@@ -582,7 +590,7 @@ void mtObjRemove(MtRun *p, MtObj *o){
 static uint64_t mtHash64(const void *a, size_t n){ return tsBloomHash(a, n); }
 
 static void mtRowValues(MtRun *p, MtObj *o, MtSeries *pS, const TsChunkCol *aCol,
-                        const int64_t *aT, const int64_t *aV, int r){
+                        const int64_t *aT, const int64_t *aV, const unsigned char *aM, int r){
   const TsTableSchema *s = p->s;
   TsPqWriter *w = o->pPw;
   int i, j = 0;
@@ -603,6 +611,7 @@ static void mtRowValues(MtRun *p, MtObj *o, MtSeries *pS, const TsChunkCol *aCol
     }
   }
   tsPqWriterInt64(w, j++, aV ? aV[r] : 1);
+  if( o->bMark ) tsPqWriterInt64(w, j++, aM ? aM[r] : 0);
   if( tsPqWriterEndRow(w)!=TS_PQ_OK ){
     tsOpErr(&p->op, SQLITE_IOERR, "ts_maintain %s: writing %s: %s", p->zTab, o->zKey,
           o->zSinkErr ? o->zSinkErr : tsPqWriterErrmsg(w));
@@ -621,6 +630,7 @@ static void mtChunkRoute(MtRun *p, MtSeries *aS, int iS, MtChunk *pC,
   TsChunkReader *pR = 0;
   const TsChunkInfo *pInfo;
   const int64_t *aT = 0, *aV = 0;
+  const unsigned char *aM = 0;
   TsChunkCol *aCol = 0;
   int i, r, nRow, iRepl;
   MtSeries *pS = &aS[iS];
@@ -633,7 +643,8 @@ static void mtChunkRoute(MtRun *p, MtSeries *aS, int iS, MtChunk *pC,
   nRow = pInfo->nRow;
   aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(p->s->nMeas+1));
   if( aCol==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); goto done; }
-  if( pInfo->nCol!=p->s->nMeas || tsChunkReadTime(pR, &aT) || tsChunkReadVersion(pR, &aV) ){
+  if( pInfo->nCol!=p->s->nMeas || tsChunkReadTime(pR, &aT) || tsChunkReadVersion(pR, &aV)
+   || tsChunkReadMark(pR, &aM) ){
     tsOpErr(&p->op, SQLITE_CORRUPT, "ts_maintain %s: chunk %lld of series %lld is corrupt",
           p->zTab, (long long)pC->iId, (long long)pC->iSid);
     goto done;
@@ -660,7 +671,7 @@ static void mtChunkRoute(MtRun *p, MtSeries *aS, int iS, MtChunk *pC,
       a[(*pnObj)++] = o;
     }
     if( o->iLastSeries!=iS ) mtObjSeries(p, o, pS, iS);
-    mtRowValues(p, o, pS, aCol, aT, aV, r);
+    mtRowValues(p, o, pS, aCol, aT, aV, aM, r);
     (*pnMoved)++;
   }
   iRepl = r;
@@ -677,8 +688,8 @@ static void mtChunkRoute(MtRun *p, MtSeries *aS, int iS, MtChunk *pC,
       if( c->anText ) c->anText += iRepl;
     }
     tsBufInit(&out);
-    if( tsChunkEncode(nRow-iRepl, aT+iRepl, aV ? aV+iRepl : 0, p->s->nMeas, aSub, &out)
-        !=TS_CHUNK_OK || out.bErr ){
+    if( tsChunkEncodeMarked(nRow-iRepl, aT+iRepl, aV ? aV+iRepl : 0, aM ? aM+iRepl : 0,
+                            p->s->nMeas, aSub, &out)!=TS_CHUNK_OK || out.bErr ){
       tsBufFree(&out);
       tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain %s: re-encoding chunk %lld failed", p->zTab,
             (long long)pC->iId);
@@ -728,6 +739,20 @@ static void mtRound(MtRun *p, MtSeries *aS, int iFirst, int iEnd){
   int64_t nMoved = 0, nExpired = 0, nRewritten = 0;
   sqlite3_stmt *pSel = 0, *pChk = 0, *pIns = 0, *pDel = 0, *pRepl = 0, *pSer = 0;
   int iBucket = aS[iFirst].iBucket;
+
+  /* Objects get the ts_write_mode column when a chunk of the round has
+  ** write marks (chunk format 3: byte 3 of the blob). */
+  p->bMarkCol = 0;
+  pSel = tsOpPrepare(&p->op, "SELECT 1 FROM \"%w\".\"%w_chunks\" WHERE sid=?1 AND tmin < ?2"
+                     " AND substr(data, 4, 1)=x'03' LIMIT 1", p->zDb, p->zTab);
+  for(i=iFirst; pSel && i<iEnd && !p->bMarkCol; i++){
+    sqlite3_bind_int64(pSel, 1, aS[i].iSid);
+    sqlite3_bind_int64(pSel, 2, p->iBound);
+    if( sqlite3_step(pSel)==SQLITE_ROW ) p->bMarkCol = 1;
+    sqlite3_reset(pSel);
+  }
+  sqlite3_finalize(pSel);
+  pSel = 0;
 
   /* Read and upload, with no transaction open across the uploads. */
   pSel = tsOpPrepare(&p->op, "SELECT id, tmin, tmax, nrow, data FROM \"%w\".\"%w_chunks\" "
@@ -1009,6 +1034,7 @@ static void mtTable(MtRun *p, TsJsonW *pJw){
     mtTier(p);
     if( p->op.rc==SQLITE_OK ) mtRetention(p);
     if( p->op.rc==SQLITE_OK ) mtTrim(p);
+    if( p->op.rc==SQLITE_OK ) mtRejectCleanup(p);
     if( p->op.rc==SQLITE_OK ) mtCompact(p);
     if( p->op.rc==SQLITE_OK ) mtOrphans(p);
     mtLeaseRelease(p);
@@ -1038,6 +1064,10 @@ static void mtTable(MtRun *p, TsJsonW *pJw){
     tsJwKeyInt(pJw, "compacted_into", p->nCompactOut);
     tsJwKeyInt(pJw, "duplicates_dropped", p->nDupDropped);
     tsJwKeyInt(pJw, "rows_rejected", p->nRejected);
+    tsJwKey(pJw, "rejected_reports");
+    tsJwArrBegin(pJw);
+    if( p->rej.n ) tsJwRaw(pJw, (const char*)p->rej.a, p->rej.n);
+    tsJwArrEnd(pJw);
     tsJwKeyInt(pJw, "rounds_aborted", p->nAborted);
     tsJwKey(pJw, "keys");
     tsJwArrBegin(pJw);
@@ -1054,6 +1084,7 @@ static void mtRunClear(MtRun *p){
   sqlite3_free(p->zBusy);
   tsObjClose(p->pStore);
   tsBufFree(&p->keys);
+  tsBufFree(&p->rej);
   tsTableRelease(p->pTab);
   memset(p, 0, sizeof(*p));
 }
@@ -1199,6 +1230,7 @@ static void maintainFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     run.nCompactBudget = opts.nBudget;
     run.nCompactMin = opts.nMin;
     tsBufInit(&run.keys);
+    tsBufInit(&run.rej);
     rc = tsTableOpen(pEnv, db, zDb, zOne ? zOne : azTab[i], &run.pTab, &zErr);
     if( rc==SQLITE_OK ){
       run.s = tsTableSchema(run.pTab);

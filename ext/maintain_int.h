@@ -63,6 +63,7 @@ struct MtObj {
   unsigned char *aTail; size_t nTail;
   int64_t nByte;
   int bUploaded;
+  int bMark;                          /* has the ts_write_mode column (p->bMarkCol at open) */
 };
 
 typedef struct MtRun MtRun;
@@ -87,6 +88,10 @@ struct MtRun {
   int64_t nCompactTarget;            /* compaction: target object bytes */
   int64_t nCompactBudget;            /* compaction: input bytes per pass */
   int nCompactMin;                   /* compaction: small objects of an open day to merge */
+  int bMarkCol;                      /* objects opened now get the ts_write_mode column */
+  TsBuf rej;                         /* JSON array items: keys of the rejected-records
+                                     ** reports the pass committed */
+  int64_t nRejRows;                  /* records in them */
   char *zBusy; int64_t iBusyExp;
   TsBuf keys;                        /* JSON array items of written keys */
 };
@@ -96,6 +101,7 @@ void mtLeaseWrite(MtRun *p);
 int mtBytesCmp(const void *a, int na, const void *b, int nb);
 void mtObjFree(MtObj *o);
 MtObj *mtObjOpen(MtRun *p, int iBucket, int64_t iDay);
+void mtRandHex(char *z, int nByte);
 void mtObjSeries(MtRun *p, MtObj *o, MtSeries *pS, int iS);
 void mtObjFinish(MtRun *p, MtObj *o);
 void mtObjRemove(MtRun *p, MtObj *o);
@@ -107,5 +113,6 @@ sqlite3_stmt *mtManifestInsertStmt(MtRun *p);
 /* maintain_rewrite.c: the object rewrites of one pass (cold-format.md 5b, 5c). */
 void mtTrim(MtRun *p);
 void mtCompact(MtRun *p);
+void mtRejectCleanup(MtRun *p);      /* uncommitted reports of a crashed pass */
 
 #endif /* TS_MAINTAIN_INT_H */

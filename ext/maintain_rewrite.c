@@ -8,6 +8,8 @@
 ** Shares the run and the object writer with ext/maintain.c (maintain_int.h).
 */
 #include "maintain_int.h"
+#include "recrule.h"
+#include "jsonw.h"
 #include "chunk.h"
 #include "parquet.h"
 #include "objstore.h"
@@ -42,13 +44,16 @@ struct MtIn {
   TsPqReader *pR;               /* reader (owned) */
   int aMap[TS_MT_MAXCOL];       /* logical column -> file column */
   int iRg, nRg;                 /* current row group, count */
-  TsPqColumnData *aCol;         /* nCol decoded columns of row group iRg (owned) */
+  TsPqColumnData *aCol;         /* nCol decoded columns of row group iRg, then the
+                                ** write marks when iMarkCol>=0 (owned) */
+  int iMarkCol;                 /* file column ts_write_mode, -1: none (all 0) */
   int64_t nRow, iRow;           /* rows in aCol, current row */
   int bEof;
   TsBuf key;                    /* series key of the current row */
   const char *zPk; int nPk;     /* partition key of the current row (into aCol) */
   int bPkNull;
   int64_t t, v;                 /* time and version of the current row */
+  int m;                        /* its write mark (ext/recrule.h) */
 };
 
 static int mtInRead(void *pCtx, int64_t iOff, int64_t n, void *pOut){
@@ -72,7 +77,7 @@ static int mtInRead(void *pCtx, int64_t iOff, int64_t n, void *pOut){
 static void mtInClear(MtIn *pIn, int nCol){
   int i;
   if( pIn->aCol ){
-    for(i=0; i<nCol; i++) tsPqColumnDataFree(&pIn->aCol[i]);
+    for(i=0; i<=nCol; i++) tsPqColumnDataFree(&pIn->aCol[i]);
     sqlite3_free(pIn->aCol);
   }
   pIn->aCol = 0;
@@ -130,6 +135,12 @@ static void mtInRowKey(MtIn *pIn){
   }
   pIn->t = pIn->aCol[0].aInt[pIn->iRow];
   pIn->v = pIn->aCol[mtNCol(s)-1].aInt[pIn->iRow];
+  pIn->m = pIn->iMarkCol>=0 && pIn->aCol[mtNCol(s)].aInt ? (int)pIn->aCol[mtNCol(s)].aInt[pIn->iRow] : 0;
+  if( pIn->m<0 || pIn->m>2 ){
+    tsOpErr(&pIn->p->op, SQLITE_CORRUPT, "ts_maintain %s: object %s: a ts_write_mode value is "
+            "not 0, 1 or 2", pIn->p->zTab, pIn->zKey);
+    pIn->m = 0;
+  }
 }
 
 /* Move to the next row with time >= iMin (the first one when called with
@@ -141,12 +152,12 @@ static void mtInNext(MtIn *pIn, int64_t iMin){
     if( pIn->aCol ) pIn->iRow++;
     while( pIn->aCol==0 || pIn->iRow>=pIn->nRow ){
       if( pIn->aCol ){
-        for(j=0; j<nCol; j++) tsPqColumnDataFree(&pIn->aCol[j]);
+        for(j=0; j<=nCol; j++) tsPqColumnDataFree(&pIn->aCol[j]);
         pIn->iRg++;
       }else{
-        pIn->aCol = sqlite3_malloc64(sizeof(TsPqColumnData)*nCol);
+        pIn->aCol = sqlite3_malloc64(sizeof(TsPqColumnData)*(nCol+1));
         if( pIn->aCol==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); pIn->bEof = 1; return; }
-        memset(pIn->aCol, 0, sizeof(TsPqColumnData)*nCol);
+        memset(pIn->aCol, 0, sizeof(TsPqColumnData)*(nCol+1));
       }
       pIn->iRow = 0;
       pIn->nRow = 0;
@@ -159,6 +170,16 @@ static void mtInNext(MtIn *pIn, int64_t iMin){
           tsOpErr(&p->op, SQLITE_CORRUPT, "ts_maintain %s: object %s: column %s has %lld rows in row "
                 "group %d, time has %lld", p->zTab, pIn->zKey, mtColName(p->s, j),
                 (long long)pIn->aCol[j].nRow, pIn->iRg, (long long)pIn->aCol[0].nRow);
+        }
+      }
+      if( p->op.rc==SQLITE_OK && pIn->iMarkCol>=0 ){
+        if( tsPqReaderReadColumn(pIn->pR, pIn->iRg, pIn->iMarkCol, 0, &pIn->aCol[nCol])!=TS_PQ_OK ){
+          tsOpErr(&p->op, SQLITE_CORRUPT, "ts_maintain %s: object %s: %s", p->zTab, pIn->zKey,
+                tsPqReaderErrmsg(pIn->pR));
+        }else if( pIn->aCol[nCol].nRow!=pIn->aCol[0].nRow || pIn->aCol[nCol].aInt==0 ){
+          tsOpErr(&p->op, SQLITE_CORRUPT, "ts_maintain %s: object %s: column ts_write_mode has "
+                "%lld rows in row group %d, time has %lld", p->zTab, pIn->zKey,
+                (long long)pIn->aCol[nCol].nRow, pIn->iRg, (long long)pIn->aCol[0].nRow);
         }
       }
       if( p->op.rc ){ pIn->bEof = 1; return; }
@@ -175,6 +196,7 @@ static void mtInOpen(MtRun *p, MtIn *pIn, const void *aTail, int nTail){
   char *zE = 0;
   int j, nCol = mtNCol(s);
   pIn->p = p;
+  pIn->iMarkCol = -1;
   tsBufInit(&pIn->key);
   if( nCol>TS_MT_MAXCOL ){
     tsOpErr(&p->op, SQLITE_ERROR, "ts_maintain %s: too many columns to rewrite objects", p->zTab);
@@ -196,6 +218,7 @@ static void mtInOpen(MtRun *p, MtIn *pIn, const void *aTail, int nTail){
       return;
     }
   }
+  pIn->iMarkCol = tsPqReaderFindColumn(pIn->pR, "ts_write_mode");
   pIn->nRg = tsPqReaderRowGroupCount(pIn->pR);
   mtInNext(pIn, p->iExpire);
 }
@@ -241,7 +264,7 @@ static int mtInValuesDiffer(const MtIn *a, const MtIn *b){
 
 /* Write the current row of pIn to o; a new series starts a new series entry
 ** (statistics and filter elements). */
-static void mtInWrite(MtRun *p, MtObj *o, MtIn *pIn, TsBuf *pLast, int *piSeries){
+static void mtInWrite(MtRun *p, MtObj *o, MtIn *pIn, int eMark, TsBuf *pLast, int *piSeries){
   const TsTableSchema *s = p->s;
   TsPqWriter *w = o->pPw;
   int i, j = 0, n;
@@ -289,6 +312,7 @@ static void mtInWrite(MtRun *p, MtObj *o, MtIn *pIn, TsBuf *pLast, int *piSeries
     }
   }
   tsPqWriterInt64(w, j++, pIn->v);
+  if( o->bMark ) tsPqWriterInt64(w, j++, eMark);
   if( tsPqWriterEndRow(w)!=TS_PQ_OK ){
     tsOpErr(&p->op, SQLITE_IOERR, "ts_maintain %s: writing %s: %s", p->zTab, o->zKey,
           o->zSinkErr ? o->zSinkErr : tsPqWriterErrmsg(w));
@@ -297,6 +321,143 @@ static void mtInWrite(MtRun *p, MtObj *o, MtIn *pIn, TsBuf *pLast, int *piSeries
   if( o->nRow==0 || pIn->t<o->tMin ) o->tMin = pIn->t;
   if( o->nRow==0 || pIn->t>o->tMax ) o->tMax = pIn->t;
   o->nRow++;
+}
+
+/* Append the current row of pIn, a rejected record (ext/recrule.h), to pRej
+** as one error item of Timestream's error report (reference 5.7: reason,
+** existing version, the record in WriteRecords' shape). */
+static void mtRejectAdd(MtRun *p, TsBuf *pRej, const MtIn *pIn, int64_t iExisting){
+  const TsTableSchema *s = p->s;
+  TsBuf item;
+  TsJsonW jw;
+  int i, n;
+  const char *z;
+  char zNum[32];
+  tsBufInit(&item);
+  tsJwInit(&jw, &item);
+  tsJwObjBegin(&jw);
+  tsJwKeyStr(&jw, "reason", "A record with the same dimensions, time and measure_name exists with "
+             "different measure values and an equal or higher version; the version must be "
+             "higher to update it");
+  tsJwKeyInt(&jw, "existingVersion", iExisting);
+  tsJwKey(&jw, "records");
+  tsJwArrBegin(&jw);
+  tsJwObjBegin(&jw);
+  tsJwKey(&jw, "dimensions");
+  tsJwArrBegin(&jw);
+  for(i=0; i<s->nDim; i++){
+    z = mtInStr((MtIn*)pIn, 1+i, &n);
+    if( z==0 ) continue;
+    tsJwObjBegin(&jw);
+    tsJwKeyStr(&jw, "name", s->azDim[i]);
+    tsJwKey(&jw, "value"); tsJwStrN(&jw, z, (size_t)n);
+    tsJwKeyStr(&jw, "dimensionValueType", "VARCHAR");
+    tsJwObjEnd(&jw);
+  }
+  tsJwArrEnd(&jw);
+  z = mtInStr((MtIn*)pIn, 1+s->nDim, &n);
+  tsJwKey(&jw, "measureName"); tsJwStrN(&jw, z ? z : "", z ? (size_t)n : 0);
+  tsJwKey(&jw, "measureValue"); tsJwNull(&jw);
+  tsJwKey(&jw, "measureValues");
+  tsJwArrBegin(&jw);
+  for(i=0; i<s->nMeas; i++){
+    const TsPqColumnData *c = &pIn->aCol[2+s->nDim+i];
+    int64_t r = pIn->iRow;
+    if( c->aNull && c->aNull[r] ) continue;     /* NULL measures are not in a record */
+    tsJwObjBegin(&jw);
+    tsJwKeyStr(&jw, "name", s->azMeas[i]);
+    tsJwKey(&jw, "value");
+    switch( s->aMeasType[i] ){
+      case TS_TYPE_DOUBLE:
+        snprintf(zNum, sizeof(zNum), "%.17g", c->aDbl[r]);
+        tsJwStr(&jw, zNum);
+        break;
+      case TS_TYPE_VARCHAR:
+        tsJwStrN(&jw, (const char*)c->aData + c->aOff[r], (size_t)(c->aOff[r+1] - c->aOff[r]));
+        break;
+      case TS_TYPE_BOOLEAN:
+        tsJwStr(&jw, c->aInt[r] ? "true" : "false");
+        break;
+      default:
+        snprintf(zNum, sizeof(zNum), "%lld", (long long)c->aInt[r]);
+        tsJwStr(&jw, zNum);
+        break;
+    }
+    tsJwKeyStr(&jw, "type", tsChunkTypeName(s->aMeasType[i]));
+    tsJwObjEnd(&jw);
+  }
+  tsJwArrEnd(&jw);
+  tsJwKeyStr(&jw, "measureValueType", "MULTI");
+  snprintf(zNum, sizeof(zNum), "%lld", (long long)pIn->t);
+  tsJwKeyStr(&jw, "time", zNum);
+  tsJwKeyStr(&jw, "timeUnit", "NANOSECONDS");
+  tsJwKeyInt(&jw, "version", pIn->v);
+  tsJwObjEnd(&jw);
+  tsJwArrEnd(&jw);
+  tsJwObjEnd(&jw);
+  if( tsJwError(&jw) || item.bErr ){
+    tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
+  }else{
+    if( pRej->n ) tsBufAppendByte(pRej, ',');
+    tsBufAppend(pRej, item.a, item.n);
+    if( pRej->bErr ) tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
+  }
+  tsBufFree(&item);
+}
+
+/* Upload the rejected-records report of one rewrite (the error items in
+** pRej) as <t>/_rejected/<day>-<random>.json; *pzKey is its key
+** (sqlite3_malloc).  Registered by the caller in the commit transaction. */
+static void mtRejectUpload(MtRun *p, const TsBuf *pRej, int64_t iDay, char **pzKey){
+  TsBuf doc;
+  TsJsonW jw;
+  char zId[33], *zE = 0;
+  int64_t y; unsigned m, d;
+  *pzKey = 0;
+  mtRandHex(zId, 16);
+  tsCivilFromDays(iDay, &y, &m, &d);
+  *pzKey = sqlite3_mprintf("%s/_rejected/%04lld-%02u-%02u-%s.json", p->zTab, (long long)y, m, d, zId);
+  if( *pzKey==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
+  tsBufInit(&doc);
+  tsJwInit(&jw, &doc);
+  tsJwObjBegin(&jw);
+  tsJwKeyStr(&jw, "reportId", zId);
+  tsJwKeyStr(&jw, "table", p->zTab);
+  tsJwKey(&jw, "errors");
+  tsJwArrBegin(&jw);
+  tsJwRaw(&jw, (const char*)pRej->a, pRej->n);
+  tsJwArrEnd(&jw);
+  tsJwObjEnd(&jw);
+  if( tsJwError(&jw) || doc.bErr ){
+    tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
+  }else if( tsObjPut(p->pStore, *pzKey, doc.a, doc.n, &zE)!=TS_OBJ_OK ){
+    tsOpErr(&p->op, SQLITE_IOERR, "ts_maintain %s: upload of %s: %s", p->zTab, *pzKey,
+            zE ? zE : "failed");
+  }
+  free(zE);
+  tsBufFree(&doc);
+}
+
+/* Inside the commit transaction: register report zKey (nRow records) and
+** add them to the table's count (<t>_config 'cold.rejected:<key>' and
+** 'cold.rows_rejected'; ts_stats reads the count). */
+static void mtRejectRegister(MtRun *p, const char *zKey, int64_t nRow){
+  sqlite3_stmt *pStmt;
+  pStmt = tsOpPrepare(&p->op, "INSERT INTO \"%w\".\"%w_config\"(k, v) VALUES('cold.rejected:' || ?1, ?2)",
+                      p->zDb, p->zTab);
+  if( pStmt ){
+    sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 2, nRow);
+    sqlite3_step(pStmt);
+    if( sqlite3_finalize(pStmt)!=SQLITE_OK ) tsOpSqlErr(&p->op, "registering a rejected-records report");
+  }
+  pStmt = tsOpPrepare(&p->op, "INSERT INTO \"%w\".\"%w_config\"(k, v) VALUES('cold.rows_rejected', ?1)"
+                      " ON CONFLICT(k) DO UPDATE SET v = v + excluded.v", p->zDb, p->zTab);
+  if( pStmt ){
+    sqlite3_bind_int64(pStmt, 1, nRow);
+    sqlite3_step(pStmt);
+    if( sqlite3_finalize(pStmt)!=SQLITE_OK ) tsOpSqlErr(&p->op, "counting rejected records");
+  }
 }
 
 /*
@@ -308,11 +469,16 @@ static void mtRewrite(MtRun *p, const sqlite3_int64 *aId, int nId, int iBucket, 
                       int eWhy){
   MtIn *aIn = 0;
   MtObj *o = 0;
-  TsBuf last;
+  TsBuf last, rej;
+  char *zRej = 0;                /* the uploaded report's key */
+  sqlite3_int64 iMaxId = 0;
   int i, iSeries = 0, bAbort = 0;
   int64_t nIn = 0, nDup = 0, nRej = 0, nInRow = 0;
   sqlite3_stmt *pSel = 0, *pChk = 0, *pIns = 0, *pDel = 0;
   tsBufInit(&last);
+  tsBufInit(&rej);
+  p->bMarkCol = 0;
+  for(i=0; i<nId; i++) if( aId[i]>iMaxId ) iMaxId = aId[i];
   aIn = sqlite3_malloc64(sizeof(MtIn)*nId);
   if( aIn==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); goto done; }
   memset(aIn, 0, sizeof(MtIn)*nId);
@@ -342,23 +508,29 @@ static void mtRewrite(MtRun *p, const sqlite3_int64 *aId, int nId, int iBucket, 
     }
     if( iMin<0 || p->op.rc ) break;
     {
-      /* Every input at the same record key: the winner is the highest
-      ** version, on a tie the first input (older manifest id). */
-      int iWin = iMin;
+      /* Every input at the same record key, in write order (aId is in
+      ** manifest id order): ext/recrule.h.  The merged row is marked
+      ** REPLACE when any of them is (it then replaces every older row, as
+      ** that REPLACE row did), else it keeps the winner's mark. */
+      int iWin = iMin, eMark = aIn[iMin].m==TS_MARK_REPLACE ? TS_MARK_REPLACE : -1;
       for(i=iMin+1; i<nId; i++){
         if( aIn[i].bEof || mtInCmp(&aIn[i], &aIn[iMin])!=0 ) continue;
         nDup++;
-        if( aIn[i].v>aIn[iWin].v ){
+        if( aIn[i].m==TS_MARK_REPLACE ) eMark = TS_MARK_REPLACE;
+        if( tsRecLaterWins(aIn[iWin].v, aIn[i].v, aIn[i].m) ){
           iWin = i;
-        }else if( aIn[i].v==aIn[iWin].v && mtInValuesDiffer(&aIn[i], &aIn[iWin]) ){
+        }else if( tsRecRejected(mtInValuesDiffer(&aIn[i], &aIn[iWin]), aIn[i].m) ){
           nRej++;
+          mtRejectAdd(p, &rej, &aIn[i], aIn[iWin].v);
         }
       }
+      if( eMark<0 ) eMark = aIn[iWin].m;
       if( o==0 ){
+        for(i=0; i<nId; i++) if( aIn[i].iMarkCol>=0 ) p->bMarkCol = 1;
         o = mtObjOpen(p, iBucket, iDay);
         if( o==0 ) break;
       }
-      mtInWrite(p, o, &aIn[iWin], &last, &iSeries);
+      mtInWrite(p, o, &aIn[iWin], eMark, &last, &iSeries);
       for(i=nId-1; i>=iMin; i--){
         if( i!=iMin && (aIn[i].bEof || mtInCmp(&aIn[i], &aIn[iMin])!=0) ) continue;
         if( i!=iMin ) mtInNext(&aIn[i], p->iExpire);
@@ -368,6 +540,7 @@ static void mtRewrite(MtRun *p, const sqlite3_int64 *aId, int nId, int iBucket, 
   }
   if( p->op.rc ) goto done;
   if( o ) mtObjFinish(p, o);
+  if( p->op.rc==SQLITE_OK && nRej ) mtRejectUpload(p, &rej, iDay, &zRej);
   if( p->op.rc ) goto done;
   mtPoint(p->op.db, eWhy ? "compact-uploaded" : "trim-uploaded");
 
@@ -386,11 +559,6 @@ static void mtRewrite(MtRun *p, const sqlite3_int64 *aId, int nId, int iBucket, 
     if( o ) mtObjRemove(p, o);
     goto done;
   }
-  if( o ){
-    pIns = mtManifestInsertStmt(p);
-    if( pIns ) mtManifestInsert(p, pIns, o);
-    sqlite3_finalize(pIns);
-  }
   pDel = tsOpPrepare(&p->op, "DELETE FROM \"%w\".\"%w_objects\" WHERE id=?1", p->zDb, p->zTab);
   for(i=0; pDel && i<nId && p->op.rc==SQLITE_OK; i++){
     sqlite3_bind_int64(pDel, 1, aIn[i].iId);
@@ -398,6 +566,24 @@ static void mtRewrite(MtRun *p, const sqlite3_int64 *aId, int nId, int iBucket, 
     if( sqlite3_reset(pDel)!=SQLITE_OK ) tsOpSqlErr(&p->op, "deleting a rewritten manifest row");
   }
   sqlite3_finalize(pDel);
+  if( o && p->op.rc==SQLITE_OK ){
+    /* The new object takes the highest id of its inputs: the manifest id
+    ** is the write order of overlapping objects (source.h rule 4), and the
+    ** inputs are consecutive in it (mtCompact), so every other object of
+    ** the day and bucket keeps its place before or after the merged rows. */
+    sqlite3_stmt *pId;
+    pIns = mtManifestInsertStmt(p);
+    if( pIns ) mtManifestInsert(p, pIns, o);
+    sqlite3_finalize(pIns);
+    pId = tsOpPrepare(&p->op, "UPDATE \"%w\".\"%w_objects\" SET id=?1 WHERE key=?2", p->zDb, p->zTab);
+    if( pId ){
+      sqlite3_bind_int64(pId, 1, iMaxId);
+      sqlite3_bind_text(pId, 2, o->zKey, -1, SQLITE_STATIC);
+      sqlite3_step(pId);
+      if( sqlite3_finalize(pId)!=SQLITE_OK ) tsOpSqlErr(&p->op, "numbering a rewritten object");
+    }
+  }
+  if( zRej ) mtRejectRegister(p, zRej, nRej);
   /* The inputs stay in the store for readers of the old manifest; the
   ** orphan pass deletes them after the grace period. */
   for(i=0; i<nId; i++) mtRetire(p, aIn[i].zKey);
@@ -420,12 +606,27 @@ static void mtRewrite(MtRun *p, const sqlite3_int64 *aId, int nId, int iBucket, 
       if( p->keys.n ) tsBufAppendByte(&p->keys, ',');
       tsJsonQuote(&p->keys, o->zKey, strlen(o->zKey));
     }
+    if( zRej ){
+      p->nRejRows += nRej;
+      if( p->rej.n ) tsBufAppendByte(&p->rej, ',');
+      tsJsonQuote(&p->rej, zRej, strlen(zRej));
+      sqlite3_free(zRej);
+      zRej = 0;
+    }
   }else{
     sqlite3_exec(p->op.db, "ROLLBACK", 0, 0, 0);
     if( o ) mtObjRemove(p, o);
   }
 
 done:
+  if( zRej ){
+    /* Not committed: the report goes too (or mtRejectCleanup removes it). */
+    char *zE = 0;
+    tsObjDelete(p->pStore, zRej, &zE);
+    free(zE);
+    sqlite3_free(zRej);
+  }
+  tsBufFree(&rej);
   if( o ){
     if( p->op.rc ) mtObjRemove(p, o);
     mtObjFree(o);
@@ -506,6 +707,80 @@ void mtTrim(MtRun *p){
   sqlite3_free(a);
 }
 
+/* 1 if no manifest object of day iDay and bucket iBucket has an id between
+** idLo and idHi (exclusive): two inputs of one merge must be consecutive
+** in the write order of their day and bucket (the output takes the
+** highest id, mtRewrite). */
+static int mtAdjacent(MtRun *p, sqlite3_int64 idLo, sqlite3_int64 idHi, int64_t iDay, int iBucket){
+  int bAdj = 1;
+  sqlite3_stmt *pStmt = tsOpPrepare(&p->op, "SELECT key FROM \"%w\".\"%w_objects\""
+                                    " WHERE id>?1 AND id<?2 AND tmin>=?3 AND tmin<?4",
+                                    p->zDb, p->zTab);
+  if( pStmt==0 ) return 0;
+  sqlite3_bind_int64(pStmt, 1, idLo);
+  sqlite3_bind_int64(pStmt, 2, idHi);
+  sqlite3_bind_int64(pStmt, 3, iDay*MT_NS_PER_DAY);
+  sqlite3_bind_int64(pStmt, 4, (iDay+1)*MT_NS_PER_DAY);
+  while( bAdj && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zKey = (const char*)sqlite3_column_text(pStmt, 0);
+    int iB = zKey ? mtKeyBucket(zKey) : -1;
+    if( iB<0 || iB==iBucket ) bAdj = 0;     /* a foreign key: keep clear of it too */
+  }
+  if( sqlite3_finalize(pStmt)!=SQLITE_OK ){ tsOpSqlErr(&p->op, "reading the manifest"); bAdj = 0; }
+  return bAdj;
+}
+
+/* Delete the reports under <t>/_rejected/ that no committed rewrite
+** registered (a pass that crashed between their upload and its commit):
+** the lease holder is the only writer of reports, so while it runs every
+** unregistered report is such a leftover.  The records of that rewrite
+** are found again, and reported again, when the merge is redone. */
+typedef struct MtRejList MtRejList;
+struct MtRejList { char **az; int n, nAlloc; int bErr; };
+static int mtRejListCb(void *pCtx, const TsObjInfo *pInfo){
+  MtRejList *l = (MtRejList*)pCtx;
+  if( l->n==l->nAlloc ){
+    char **a = sqlite3_realloc64(l->az, sizeof(char*)*(l->nAlloc = l->nAlloc ? 2*l->nAlloc : 16));
+    if( a==0 ){ l->bErr = 1; return 1; }
+    l->az = a;
+  }
+  l->az[l->n] = sqlite3_mprintf("%s", pInfo->zKey);
+  if( l->az[l->n]==0 ){ l->bErr = 1; return 1; }
+  l->n++;
+  return 0;
+}
+void mtRejectCleanup(MtRun *p){
+  MtRejList l;
+  char *zPrefix, *zE = 0;
+  sqlite3_stmt *pStmt;
+  int i;
+  memset(&l, 0, sizeof(l));
+  zPrefix = sqlite3_mprintf("%s/_rejected/", p->zTab);
+  if( zPrefix==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
+  if( tsObjList(p->pStore, zPrefix, mtRejListCb, &l, &zE)!=TS_OBJ_OK || l.bErr ){
+    tsOpErr(&p->op, SQLITE_IOERR, "ts_maintain %s: listing %s: %s", p->zTab, zPrefix,
+            zE ? zE : "failed");
+  }
+  free(zE); zE = 0;
+  sqlite3_free(zPrefix);
+  pStmt = tsOpPrepare(&p->op, "SELECT 1 FROM \"%w\".\"%w_config\" WHERE k='cold.rejected:' || ?1",
+                      p->zDb, p->zTab);
+  for(i=0; pStmt && p->op.rc==SQLITE_OK && i<l.n; i++){
+    int bKeep;
+    sqlite3_bind_text(pStmt, 1, l.az[i], -1, SQLITE_STATIC);
+    bKeep = sqlite3_step(pStmt)==SQLITE_ROW;
+    sqlite3_reset(pStmt);
+    if( !bKeep && tsObjDelete(p->pStore, l.az[i], &zE)!=TS_OBJ_OK ){
+      tsOpErr(&p->op, SQLITE_IOERR, "ts_maintain %s: deleting %s: %s", p->zTab, l.az[i],
+              zE ? zE : "failed");
+    }
+    free(zE); zE = 0;
+  }
+  sqlite3_finalize(pStmt);
+  for(i=0; i<l.n; i++) sqlite3_free(l.az[i]);
+  sqlite3_free(l.az);
+}
+
 /*
 ** Compaction: objects smaller than half the target of one day and bucket
 ** are merged, in id order, into groups of at most the target size and
@@ -514,7 +789,11 @@ void mtTrim(MtRun *p){
 ** objects, so an hourly pass does not rewrite the day every hour; an older
 ** day is merged as soon as it has two.  At most nCompactBudget input bytes
 ** per pass; the rest is left for the next pass (each merge commits on its
-** own, so the work is resumable at any point).
+** own, so the work is resumable at any point).  The inputs of one merge
+** are consecutive in the manifest id order of their day and bucket (an
+** object between them that is not merged ends the group), so the merged
+** object, which takes the highest of their ids, keeps the write order
+** the scan resolves record keys by (ext/recrule.h).
 */
 void mtCompact(MtRun *p){
   int n = 0, i, j, k;
@@ -534,6 +813,7 @@ void mtCompact(MtRun *p){
       ** then while the target and the pass's budget allow. */
       while( k<j && nG<MT_COMPACT_MAXIN && (nG<2 || (nB + a[k].nByte <= p->nCompactTarget
                                                      && nDone + nB + a[k].nByte <= p->nCompactBudget)) ){
+        if( nG>0 && !mtAdjacent(p, aId[nG-1], a[k].iId, a[i].iDay, a[i].iBucket) ) break;
         aId[nG++] = a[k].iId;
         nB += a[k++].nByte;
       }

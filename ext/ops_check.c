@@ -289,7 +289,8 @@ static void checkObjRow(const TsTableSchema *pS, sqlite3_stmt *pStmt, TsBuf *pRe
   if( tsPqReaderRowCount(pR)!=nrow ){
     report(pRep, pnErr, "cold object %s: the footer counts %lld rows, the manifest %lld", zKey,
            (long long)tsPqReaderRowCount(pR), nrow);
-  }else if( tsPqReaderColumnCount(pR)!=pS->nDim + pS->nMeas + 3 ){
+  }else if( tsPqReaderColumnCount(pR)!=pS->nDim + pS->nMeas + 3
+          && tsPqReaderColumnCount(pR)!=pS->nDim + pS->nMeas + 4 ){   /* + ts_write_mode */
     report(pRep, pnErr, "cold object %s: %d columns, the table has %d", zKey,
            tsPqReaderColumnCount(pR), pS->nDim + pS->nMeas + 3);
   }else{
@@ -644,7 +645,8 @@ static int coldValues(const TsTableSchema *pS, sqlite3_int64 nByte, const void *
     free(zE);
     return 1;
   }
-  if( tsPqReaderColumnCount(pR)!=pS->nDim + pS->nMeas + 3 ) bad = 1;
+  if( tsPqReaderColumnCount(pR)!=pS->nDim + pS->nMeas + 3
+   && tsPqReaderColumnCount(pR)!=pS->nDim + pS->nMeas + 4 ) bad = 1;   /* + ts_write_mode */
   for(iRg=0; !bad && iRg<tsPqReaderRowGroupCount(pR); iRg++){
     for(j=0; !bad && j<pS->nMeas; j++){
       TsPqStats st;

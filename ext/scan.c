@@ -21,6 +21,7 @@
 */
 #include "source.h"
 #include "scan_util.h"
+#include "recrule.h"
 #include "jsonw.h"
 #include <math.h>
 #include <stdlib.h>
@@ -57,7 +58,8 @@ int tsSourceFind(TsTable *pTab, TsSeries *pS, sqlite3_int64 t, const TsRun **ppR
   int i, rc;
   *ppRun = 0;
   *piRow = -1;
-  for(i=0; i<tsSourceCount; i++){
+  /* The earliest write first (the last source), then ext/recrule.h. */
+  for(i=tsSourceCount-1; i>=0; i--){
     const TsRun *pRun = 0;
     int iRow = -1;
     if( tsSourceAll[i]->xFind==0 ) continue;
@@ -65,7 +67,7 @@ int tsSourceFind(TsTable *pTab, TsSeries *pS, sqlite3_int64 t, const TsRun **ppR
     if( rc ) return rc;
     if( iRow>=0 ){
       sqlite3_int64 v = pRun->aVersion ? pRun->aVersion[iRow] : 1;
-      if( *piRow<0 || v>iBest ){   /* equal versions: the earlier tier wins */
+      if( *piRow<0 || tsRecLaterWins(iBest, v, pRun->aMark ? pRun->aMark[iRow] : TS_MARK_NONE) ){
         *ppRun = pRun;
         *piRow = iRow;
         iBest = v;
@@ -90,6 +92,7 @@ struct TsOpenBlk {
   int iBegin, iEnd;          /* rows in range: [iBegin, iEnd) */
   int bVersion;              /* aVersion was asked for */
   const int64_t *aVersion;   /* versions, NULL = all 1 */
+  const unsigned char *aMark;/* write marks, NULL = all TS_MARK_NONE */
   const TsChunkCol **apCol;  /* [nMeas] decoded columns, NULL until asked
                              ** (the array is owned and kept with the slot) */
 };
@@ -338,6 +341,7 @@ static int laneBlkOpen(TsCursor *pCur, TsLane *pL){
   b->iRow = pCur->bDesc ? iEnd-1 : iBegin;
   b->bVersion = 0;
   b->aVersion = 0;
+  b->aMark = 0;
   pL->nOpen++;
   return SQLITE_OK;
 }
@@ -346,22 +350,42 @@ static int blkVersions(TsOpenBlk *b){
   int rc = SQLITE_OK;
   if( !b->bVersion ){
     rc = b->pSrc->pM->xBlockVersion(b->pSrc, b->pBlk, &b->aVersion);
+    if( rc==SQLITE_OK && b->pSrc->pM->xBlockMark ){
+      rc = b->pSrc->pM->xBlockMark(b->pSrc, b->pBlk, &b->aMark);
+    }
     if( rc==SQLITE_OK ) b->bVersion = 1;
   }
   return rc;
 }
 
-/* Which of two blocks holding the same record key at their current rows
-** wins (source.h rule 6)?  Returns 1 for a, 0 for b. */
-static int blkWins(TsOpenBlk *a, TsOpenBlk *b, int *pRc){
-  sqlite3_int64 va, vb;
-  if( (*pRc = blkVersions(a))!=SQLITE_OK ) return 1;
-  if( (*pRc = blkVersions(b))!=SQLITE_OK ) return 1;
-  va = a->aVersion ? a->aVersion[a->iRow] : 1;
-  vb = b->aVersion ? b->aVersion[b->iRow] : 1;
-  if( va!=vb ) return va>vb;
-  if( a->pSrc->iSrc!=b->pSrc->iSrc ) return a->pSrc->iSrc<b->pSrc->iSrc;
-  return a->iSeq>=b->iSeq;
+/* Was block a written before block b (source.h rule 6: a lower-priority
+** source is the earlier write; in one source the lower iSeq)? */
+static int blkEarlier(const TsOpenBlk *a, const TsOpenBlk *b){
+  if( a->pSrc->iSrc!=b->pSrc->iSrc ) return a->pSrc->iSrc>b->pSrc->iSrc;
+  return a->iSeq<b->iSeq;
+}
+
+/* Of the open blocks aTie[0..nTie) holding the same record key at their
+** current rows, the one that is visible: ext/recrule.h applied in write
+** order.  Returns its index in aOpen, or -1 with *pRc set. */
+static int blkResolve(TsLane *pL, int *aTie, int nTie, int *pRc){
+  int i, j, iWin;
+  for(i=0; i<nTie; i++){
+    if( (*pRc = blkVersions(&pL->aOpen[aTie[i]]))!=SQLITE_OK ) return -1;
+  }
+  for(i=1; i<nTie; i++){              /* insertion sort, earliest first */
+    int x = aTie[i];
+    for(j=i; j>0 && blkEarlier(&pL->aOpen[x], &pL->aOpen[aTie[j-1]]); j--) aTie[j] = aTie[j-1];
+    aTie[j] = x;
+  }
+  iWin = aTie[0];
+  for(i=1; i<nTie; i++){
+    const TsOpenBlk *w = &pL->aOpen[iWin], *l = &pL->aOpen[aTie[i]];
+    sqlite3_int64 vW = w->aVersion ? w->aVersion[w->iRow] : 1;
+    sqlite3_int64 vL = l->aVersion ? l->aVersion[l->iRow] : 1;
+    if( tsRecLaterWins(vW, vL, l->aMark ? l->aMark[l->iRow] : TS_MARK_NONE) ) iWin = aTie[i];
+  }
+  return iWin;
 }
 
 /* Position the lane on its next row: the current block's row iRow was
@@ -428,18 +452,26 @@ static int laneSettle(TsCursor *pCur, TsLane *pL){
     ** stays, the others step past it; then look again. */
     for(i=0; i<pL->nOpen; i++){
       TsOpenBlk *b = &pL->aOpen[i];
-      if( i==iBest || b->pBlk->aTime[b->iRow]!=tBest ) continue;
-      bTie = 1;
-      if( blkWins(b, &pL->aOpen[iBest], &rc) ){
-        if( rc ) return rc;
-        pL->aOpen[iBest].iRow += bDesc ? -1 : 1;
-        iBest = i;
-      }else{
-        if( rc ) return rc;
-        b->iRow += bDesc ? -1 : 1;
-      }
+      if( i!=iBest && b->pBlk->aTime[b->iRow]==tBest ){ bTie = 1; break; }
     }
     if( !bTie ) break;
+    {
+      int aTieStack[8], *aTie = aTieStack, nTie = 0, iWin;
+      if( pL->nOpen>8 ){
+        aTie = sqlite3_malloc64(sizeof(int)*(size_t)pL->nOpen);
+        if( aTie==0 ) return SQLITE_NOMEM;
+      }
+      for(i=0; i<pL->nOpen; i++){
+        if( pL->aOpen[i].pBlk->aTime[pL->aOpen[i].iRow]==tBest ) aTie[nTie++] = i;
+      }
+      iWin = blkResolve(pL, aTie, nTie, &rc);
+      if( aTie!=aTieStack ) sqlite3_free(aTie);
+      if( rc ) return rc;
+      for(i=0; i<pL->nOpen; i++){
+        TsOpenBlk *b = &pL->aOpen[i];
+        if( i!=iWin && b->pBlk->aTime[b->iRow]==tBest ) b->iRow += bDesc ? -1 : 1;
+      }
+    }
   }
   /* How far the chosen block runs before another block may interleave. */
   w = &pL->aOpen[iBest];

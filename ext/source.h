@@ -12,8 +12,8 @@
 ** CONTRACT (what the scan relies on; a new source must keep all of it)
 **
 ** 1. Sources and priority.  The sources are tsSourceAll[0..tsSourceCount), in
-**    priority order: index 0 (memory) is the highest.  Priority decides
-**    between two rows with the same record key and the same version (rule 6).
+**    priority order: index 0 (memory) is the highest.  Priority is write
+**    order: a higher-priority source holds the later writes (rule 6).
 **
 ** 2. Lifetime.  xOpen is called once per xFilter of a cursor, after this
 **    connection's pending rows were flushed and the series cache refreshed,
@@ -47,9 +47,9 @@
 **      nRow        the rows of the block (1..TS_CHUNK_MAX_ROWS), all of series
 **                  pS (a cold block is the slice of a row group holding pS);
 **      iRef        the source's own handle of the block (memory: chunk id);
-**      iSeq        tie order inside the source: on equal versions the block
-**                  with the higher iSeq wins (cold: the manifest id of the
-**                  object, so a later tiering pass wins);
+**      iSeq        write order inside the source: a block with a higher
+**                  iSeq holds later writes (cold: the manifest id of the
+**                  object; a rewrite keeps the highest id of its inputs);
 **      iRowid      rowid of the block's first row; row i is iRowid+i (rowids
 **                  are not stable; they only have to be distinct within a
 **                  scan where practical).
@@ -62,6 +62,9 @@
 **    increasing (a record key appears at most once per block).  Everything
 **    else is decoded on first request and stays valid until xBlockClose:
 **    xBlockVersion sets *paVersion to the versions or NULL (all 1);
+**    xBlockMark (optional, NULL = all marks TS_MARK_NONE; asked right after
+**    xBlockVersion) sets *paMark to the rows' write marks (ext/recrule.h)
+**    or NULL (all TS_MARK_NONE);
 **    xBlockColumn(iMeas) sets *ppCol to the values of measure iMeas of the
 **    table's schema (TsChunkCol with eType equal to the declared type; its
 **    arrays owned by the block).  The scan asks for a column only when the
@@ -70,9 +73,10 @@
 **
 ** 6. Merge rule.  The lane of a series merges the blocks of all sources by
 **    time.  When several blocks hold the same record key (series, time) it
-**    emits exactly one row: the one with the highest version; on equal
-**    versions the one of the higher-priority source (memory over cold); on
-**    equal versions within one source the block with the higher iSeq.
+**    emits exactly one row: the rule of ext/recrule.h applied in write order
+**    (lower priority first, then increasing iSeq): a later row replaces the
+**    visible one when it has a higher version or is marked REPLACE, so on
+**    equal versions the earlier write (cold, older object) stays.
 **
 ** 7. Staleness.  xGeneration (optional, NULL = never stale) returns a number
 **    that changes whenever block lists returned earlier may have become
@@ -87,7 +91,7 @@
 **    needed) finds the stored record (pS, t): iRow>=0 is its row in *ppRun
 **    (versions and every measure decoded, valid until the next call on the
 **    handle or a change of the table), -1 when the tier does not hold it.
-**    tsSourceFind() asks every tier and returns the winner of rule 6; it is
+**    tsSourceFind() asks every tier and returns the row rule 6 shows; it is
 **    the one duplicate/version lookup of the write path (ext/vtab.c xUpdate).
 */
 #ifndef TS_SOURCE_H
@@ -153,6 +157,7 @@ struct TsSourceMethods {
   sqlite3_int64 (*xGeneration)(TsSource*);        /* optional */
   int (*xFind)(TsTable *pTab, TsSeries *pS, sqlite3_int64 t, const TsRun **ppRun,
                int *piRow);                        /* optional */
+  int (*xBlockMark)(TsSource*, TsBlock*, const unsigned char **paMark);  /* optional */
 };
 
 /* Append a block of source pSrc to pList (copies *pInfo, sets iSrc).

@@ -281,6 +281,7 @@ const TsSourceMethods tsSourceDebug = {
   dbgBlockClose,
   0,                 /* never stale */
   0,                 /* no lookup for writes */
+  0,                 /* no write marks */
 };
 
 /* ts_debug_overlay('[schema.]table'): enable the overlay source on the

@@ -109,6 +109,15 @@ static int memBlockVersion(TsSource *pSrc, TsBlock *pBlk, const int64_t **paVers
   return SQLITE_OK;
 }
 
+static int memBlockMark(TsSource *pSrc, TsBlock *pBlk, const unsigned char **paMark){
+  TsMemBlock *pB = (TsMemBlock*)pBlk;
+  if( tsChunkReadMark(pB->pReader, paMark)!=TS_CHUNK_OK ){
+    *paMark = 0;
+    return tsTabChunkCorrupt(pSrc->pTab, pB->iChunk, "bad version column");
+  }
+  return SQLITE_OK;
+}
+
 static int memBlockColumn(TsSource *pSrc, TsBlock *pBlk, int iMeas, const TsChunkCol **ppCol){
   TsMemBlock *pB = (TsMemBlock*)pBlk;
   TsChunkCol *c = &pB->aCol[iMeas];
@@ -226,4 +235,5 @@ const TsSourceMethods tsSourceMemory = {
   memBlockClose,
   memGeneration,
   memFind,
+  memBlockMark,
 };

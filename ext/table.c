@@ -588,16 +588,19 @@ int tsTabChunkLoad(TsTable *p, sqlite3_int64 iChunk, unsigned char **paBlob,
   {
     const TsChunkInfo *pInfo = tsChunkReaderInfo(pReader);
     const int64_t *aT = 0, *aV = 0;
+    const unsigned char *aM = 0;
     if( pInfo->nCol!=p->s.nMeas ){
       rc = tsTabChunkCorrupt(p, iChunk, "wrong column count");
     }else if( tsChunkReadTime(pReader, &aT)!=TS_CHUNK_OK ){
       rc = tsTabChunkCorrupt(p, iChunk, "bad time column");
-    }else if( bCols && tsChunkReadVersion(pReader, &aV)!=TS_CHUNK_OK ){
+    }else if( bCols && (tsChunkReadVersion(pReader, &aV)!=TS_CHUNK_OK
+                        || tsChunkReadMark(pReader, &aM)!=TS_CHUNK_OK) ){
       rc = tsTabChunkCorrupt(p, iChunk, "bad version column");
     }
     pRun->n = pInfo->nRow;
     pRun->aTime = aT;
     pRun->aVersion = aV;
+    pRun->aMark = aM;
     pRun->aCol = aCol;
     for(i=0; bCols && rc==SQLITE_OK && i<p->s.nMeas; i++){
       if( tsChunkReadCol(pReader, i, &aCol[i])!=TS_CHUNK_OK || aCol[i].eType!=p->s.aMeasType[i] ){

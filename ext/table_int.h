@@ -71,6 +71,7 @@ struct TsPend {
   int bInOrder;           /* aOrder[i]==i for all i (append-only so far) */
   sqlite3_int64 *aTime;   /* per slot: time ns */
   sqlite3_int64 *aVersion;/* per slot: version */
+  unsigned char *aMark;   /* per slot: write mark (ext/recrule.h) */
   int *aOrder;            /* slots sorted by time */
   unsigned char **aaNull; /* [measure][slot]: 1 = NULL */
   sqlite3_int64 **aaNum;  /* [measure][slot]: int64 or double bits */
@@ -179,6 +180,7 @@ struct TsRun {
   int n;                      /* rows */
   const int64_t *aTime;       /* times */
   const int64_t *aVersion;    /* versions or NULL (all 1) */
+  const unsigned char *aMark; /* write marks (ext/recrule.h) or NULL (all 0) */
   TsChunkCol *aCol;           /* one per measure (owned by the run's owner) */
 };
 
@@ -189,6 +191,7 @@ struct TsRunBuf {
   int nCol;                   /* measures */
   int64_t *aTime;             /* (owned) */
   int64_t *aVersion;          /* (owned) */
+  unsigned char *aMark;       /* (owned) */
   unsigned char **aaNull;     /* [col] (owned) */
   int64_t **aaNum;            /* [col] int64 or double bits (owned) */
   const char ***aazText;      /* [col] pointers into the source runs (owned array) */

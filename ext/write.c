@@ -8,6 +8,7 @@
 */
 #include "table_int.h"
 #include "source.h"
+#include "recrule.h"
 #include "numtext.h"
 #include <math.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ static void runBufFree(TsRunBuf *p){
   sqlite3_free(p->aanText);
   sqlite3_free(p->aTime);
   sqlite3_free(p->aVersion);
+  sqlite3_free(p->aMark);
   sqlite3_free(p->r.aCol);
   memset(p, 0, sizeof(*p));
 }
@@ -44,12 +46,13 @@ static int runBufInit(TsRunBuf *p, int nCol, const int *aType, int nAlloc){
   p->nAlloc = nAlloc;
   p->aTime = sqlite3_malloc64(sizeof(int64_t)*(size_t)nAlloc);
   p->aVersion = sqlite3_malloc64(sizeof(int64_t)*(size_t)nAlloc);
+  p->aMark = sqlite3_malloc64((size_t)nAlloc);
   p->aaNull = sqlite3_malloc64(sizeof(void*)*(size_t)(nCol+1));
   p->aaNum = sqlite3_malloc64(sizeof(void*)*(size_t)(nCol+1));
   p->aazText = sqlite3_malloc64(sizeof(void*)*(size_t)(nCol+1));
   p->aanText = sqlite3_malloc64(sizeof(void*)*(size_t)(nCol+1));
   p->r.aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(nCol+1));
-  if( !p->aTime || !p->aVersion || !p->aaNull || !p->aaNum || !p->aazText || !p->aanText
+  if( !p->aTime || !p->aVersion || !p->aMark || !p->aaNull || !p->aaNum || !p->aazText || !p->aanText
    || !p->r.aCol ){
     p->nCol = 0;
     runBufFree(p);
@@ -81,6 +84,7 @@ static int runBufInit(TsRunBuf *p, int nCol, const int *aType, int nAlloc){
   }
   p->r.aTime = p->aTime;
   p->r.aVersion = p->aVersion;
+  p->r.aMark = p->aMark;
   return SQLITE_OK;
 }
 
@@ -89,6 +93,7 @@ static void runBufPush(TsRunBuf *p, const TsRun *pSrc, int iRow){
   int n = p->r.n, i;
   p->aTime[n] = pSrc->aTime[iRow];
   p->aVersion[n] = pSrc->aVersion ? pSrc->aVersion[iRow] : 1;
+  p->aMark[n] = pSrc->aMark ? pSrc->aMark[iRow] : TS_MARK_NONE;
   for(i=0; i<p->nCol; i++){
     const TsChunkCol *c = &pSrc->aCol[i];
     int bNull = c->aNull ? c->aNull[iRow]!=0 : 0;
@@ -140,6 +145,7 @@ void tsWritePendFree(TsTable *pTab, TsPend *p){
   sqlite3_free(p->aaNum);
   sqlite3_free(p->aTime);
   sqlite3_free(p->aVersion);
+  sqlite3_free(p->aMark);
   sqlite3_free(p->aOrder);
   sqlite3_free(p);
 }
@@ -167,6 +173,7 @@ static int pendGrow(TsTable *pTab, TsPend *p){
   n = (size_t)nNew;
   p->aTime = tsTabReallocArray(p->aTime, n, sizeof(sqlite3_int64), &rc);
   p->aVersion = tsTabReallocArray(p->aVersion, n, sizeof(sqlite3_int64), &rc);
+  p->aMark = tsTabReallocArray(p->aMark, n, 1, &rc);
   p->aOrder = tsTabReallocArray(p->aOrder, n, sizeof(int), &rc);
   for(i=0; i<pTab->s.nMeas; i++){
     p->aaNull[i] = tsTabReallocArray(p->aaNull[i], n, 1, &rc);
@@ -203,10 +210,10 @@ static TsPend *pendNew(TsTable *pTab){
   return p;
 }
 
-/* Store the staged row (pTab->aSt*) with time t and version v in slot iSlot,
-** replacing what the slot held. */
+/* Store the staged row (pTab->aSt*) with time t, version v and write mark
+** eMark in slot iSlot, replacing what the slot held. */
 static int pendSetSlot(TsTable *pTab, TsPend *p, int iSlot, sqlite3_int64 t,
-                       sqlite3_int64 v, int bNewSlot){
+                       sqlite3_int64 v, int eMark, int bNewSlot){
   int i;
   sqlite3_int64 nByte = 0;
   for(i=0; i<pTab->s.nMeas; i++){
@@ -239,6 +246,7 @@ static int pendSetSlot(TsTable *pTab, TsPend *p, int iSlot, sqlite3_int64 t,
   }
   p->aTime[iSlot] = t;
   p->aVersion[iSlot] = v;
+  p->aMark[iSlot] = (unsigned char)eMark;
   pTab->nPendBytes += nByte + 20 + 9*pTab->s.nMeas;
   return SQLITE_OK;
 }
@@ -249,6 +257,7 @@ static void pendView(TsTable *pTab, TsPend *p, TsRun *pRun, TsChunkCol *aCol){
   pRun->n = p->nRow;
   pRun->aTime = (const int64_t*)p->aTime;
   pRun->aVersion = (const int64_t*)p->aVersion;
+  pRun->aMark = p->aMark;
   pRun->aCol = aCol;
   for(i=0; i<pTab->s.nMeas; i++){
     memset(&aCol[i], 0, sizeof(TsChunkCol));
@@ -309,8 +318,8 @@ static int chunksWrite(TsTable *p, sqlite3_int64 iSid, const TsRun *pRun){
     int n = iEnd - iStart, rcc;
     runSlice(pRun, p->s.nMeas, iStart, aCol);
     tsBufReset(&buf);
-    rcc = tsChunkEncode(n, pRun->aTime+iStart, pRun->aVersion ? pRun->aVersion+iStart : 0,
-                        p->s.nMeas, aCol, &buf);
+    rcc = tsChunkEncodeMarked(n, pRun->aTime+iStart, pRun->aVersion ? pRun->aVersion+iStart : 0,
+                              pRun->aMark ? pRun->aMark+iStart : 0, p->s.nMeas, aCol, &buf);
     if( rcc!=TS_CHUNK_OK || buf.bErr ){
       rc = rcc==TS_CHUNK_NOMEM || buf.bErr ? SQLITE_NOMEM : SQLITE_ERROR;
       if( rc==SQLITE_ERROR ){
@@ -472,6 +481,7 @@ static int flushSeries(TsTable *p, TsSeries *pS){
       sl.n = i - i0;
       sl.aTime = pend.aTime + i0;
       sl.aVersion = pend.aVersion + i0;
+      sl.aMark = pend.aMark ? pend.aMark + i0 : 0;
       sl.aCol = aSl;
       rc = chunksWrite(p, pS->iId, &sl);
       sqlite3_free(aSl);
@@ -1040,6 +1050,8 @@ static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
   if( rc==SQLITE_OK ){
     TsPend *pP = pS->pPend;
     int iPos = 0, bFound = 0, eAct = TS_ACT_STORE;
+    int eMark = eConflict==SQLITE_REPLACE ? TS_MARK_REPLACE
+              : eConflict==SQLITE_IGNORE ? TS_MARK_IGNORE : TS_MARK_NONE;
     sqlite3_int64 iOld = 0;
     if( pP==0 ){
       pP = pS->pPend = pendNew(p);
@@ -1069,7 +1081,8 @@ static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
       iOld = pP->aVersion[iSlot];
       eAct = decide(stagedEquals(p, &view, iSlot), iOld, iVersion, eConflict);
       sqlite3_free(aC);
-      if( eAct==TS_ACT_STORE ) rc = pendSetSlot(p, pP, iSlot, t, iVersion, 0);
+      eMark = tsRecMarkStore(pP->aMark[iSlot], eMark);
+      if( eAct==TS_ACT_STORE ) rc = pendSetSlot(p, pP, iSlot, t, iVersion, eMark, 0);
     }else{
       {
         /* The stored record of the key, in whichever tier holds it. */
@@ -1079,13 +1092,14 @@ static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
         if( rc==SQLITE_OK && iRow>=0 ){
           iOld = pRun->aVersion ? pRun->aVersion[iRow] : 1;
           eAct = decide(stagedEquals(p, pRun, iRow), iOld, iVersion, eConflict);
+          eMark = tsRecMarkStore(pRun->aMark ? pRun->aMark[iRow] : TS_MARK_NONE, eMark);
         }
       }
       if( rc==SQLITE_OK && eAct==TS_ACT_STORE ){
         rc = pendGrow(p, pP);
         if( rc==SQLITE_OK ){
           int iSlot = pP->nRow;
-          rc = pendSetSlot(p, pP, iSlot, t, iVersion, 1);
+          rc = pendSetSlot(p, pP, iSlot, t, iVersion, eMark, 1);
           if( rc==SQLITE_OK ){
             if( iPos<pP->nRow ){
               memmove(&pP->aOrder[iPos+1], &pP->aOrder[iPos], sizeof(int)*(size_t)(pP->nRow-iPos));

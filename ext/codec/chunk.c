@@ -3,7 +3,8 @@
 ** Pure C, no SQLite.  docs/internals/chunk-format.md explains the choices and
 ** gives measured sizes; this comment is the normative byte layout.
 **
-** BLOB LAYOUT (format version 2; version 1 differs only where marked "v2")
+** BLOB LAYOUT (format version 2; version 1 differs only where marked "v2";
+** version 3 is version 2 with write marks, marked "v3")
 **
 **   All "varint" fields are ULEB128 (tsbuf.h), "zigzag" fields are zigzag +
 **   ULEB128, "f64" fields are the 8 IEEE-754 bytes little-endian (bit-exact).
@@ -57,7 +58,14 @@
 **
 **   time    = ISEQ of the nRow offsets time - tMin (so it starts at 0; the
 **             decoder checks times strictly increasing and the last == tMax)
-**   version = ISEQ of nRow values
+**   version = ISEQ of nRow values; v3: followed by the write marks, an ISEQ
+**             of nRow values 0..2 (in the same payload, nVersionBytes covers
+**             both): the conflict clause of the write that stored the row,
+**             0 plain INSERT, 1 INSERT OR REPLACE, 2 INSERT OR IGNORE
+**             (ext/recrule.h gives their meaning across tiers).  The encoder
+**             writes version 3 only when some row has a mark other than 0,
+**             so chunks without REPLACE/IGNORE writes stay version 2 byte for
+**             byte; a version 1 or 2 chunk reads as all marks 0.
 **   column  = [NULL bitmap: ceil(nRow/8) bytes, bit i (LSB first) set = row
 **             i is NULL; only when flags bit 0] followed by the encoding of
 **             the nValue non-NULL values in row order:
@@ -126,7 +134,7 @@
 **
 ** COMPATIBILITY: chunks persist in database files.  Changing this layout
 ** means a new version byte, while still decoding the older ones: the encoder
-** writes version 2, the decoder reads 1 and 2 (a version-1 header has no
+** writes version 2 (3 with write marks), the decoder reads 1, 2 and 3 (a version-1 header has no
 ** ends: TsChunkStat.bEnds is 0); the blobs in tests/fuzz/corpus/fuzz_chunk/
 ** (written by the version-1 encoder) are checked by test_chunk.  Encoder choices (modes, block codings) are free to
 ** change: they are recorded in the blob.
@@ -174,6 +182,7 @@
 
 static const unsigned char aMagic[4] = { 'T', 'S', 'C', 0x02 };   /* written */
 #define CHUNK_V1 0x01       /* also read */
+#define CHUNK_V3 0x03       /* written when a row has a write mark */
 
 /* Powers of ten exactly representable as doubles (10^0..10^22). */
 static const double aPow10[] = {
@@ -1405,8 +1414,15 @@ static void endsWrite(TsBuf *p, int eType, int bNull, int64_t tMin, int64_t tMax
 
 int tsChunkEncode(int nRow, const int64_t *aTime, const int64_t *aVersion,
                   int nCol, const TsChunkCol *aCol, TsBuf *pOut){
+  return tsChunkEncodeMarked(nRow, aTime, aVersion, 0, nCol, aCol, pOut);
+}
+
+int tsChunkEncodeMarked(int nRow, const int64_t *aTime, const int64_t *aVersion,
+                        const unsigned char *aMark, int nCol, const TsChunkCol *aCol,
+                        TsBuf *pOut){
   TsBuf body;
   size_t nTime, nVer;
+  int bMark = 0;
   size_t *anCol = 0;
   TsChunkStat *aStat = 0;
   int *abNull = 0;
@@ -1418,6 +1434,10 @@ int tsChunkEncode(int nRow, const int64_t *aTime, const int64_t *aVersion,
     return TS_CHUNK_MISUSE;
   }
   for(i=1; i<nRow; i++) if( aTime[i]<=aTime[i-1] ) return TS_CHUNK_MISUSE;
+  for(i=0; aMark && i<nRow; i++){
+    if( aMark[i]>2 ) return TS_CHUNK_MISUSE;
+    if( aMark[i] ) bMark = 1;
+  }
   for(i=0; i<nCol; i++){
     int t = aCol[i].eType;
     if( t<TS_TYPE_DOUBLE || t>TS_TYPE_TIMESTAMP ) return TS_CHUNK_MISUSE;
@@ -1446,6 +1466,13 @@ int tsChunkEncode(int nRow, const int64_t *aTime, const int64_t *aVersion,
       rc = iseqEncode(&body, aVersion, nRow);
     }
   }
+  if( rc==TS_CHUNK_OK && bMark ){
+    int64_t *aM = (int64_t*)malloc(sizeof(int64_t)*(size_t)nRow);
+    if( aM==0 ){ rc = TS_CHUNK_NOMEM; goto done; }
+    for(i=0; i<nRow; i++) aM[i] = aMark[i];
+    rc = iseqEncode(&body, aM, nRow);
+    free(aM);
+  }
   nVer = body.n - nTime;
   for(i=0; rc==TS_CHUNK_OK && i<nCol; i++){
     size_t nStart = body.n;
@@ -1457,7 +1484,8 @@ int tsChunkEncode(int nRow, const int64_t *aTime, const int64_t *aVersion,
 
   {
     size_t nStart = pOut->n;
-    tsBufAppend(pOut, aMagic, 4);
+    tsBufAppend(pOut, aMagic, 3);
+    tsBufAppendByte(pOut, bMark ? CHUNK_V3 : aMagic[3]);
     tsBufAppendU32le(pOut, 0);  /* CRC, filled in below */
     tsBufAppendVarint(pOut, (uint64_t)nRow);
     tsBufAppendVarint(pOut, (uint64_t)nCol);
@@ -1531,7 +1559,7 @@ static int headerRead(TsRd *pRd, Header *pH, int bWhole, size_t nBlob){
   int64_t tMin;
   memset(pH, 0, sizeof(*pH));
   if( tsRdBytes(pRd, 4, &aM) || memcmp(aM, aMagic, 3)!=0
-   || (aM[3]!=aMagic[3] && aM[3]!=CHUNK_V1) ) return TS_CHUNK_CORRUPT;
+   || (aM[3]!=aMagic[3] && aM[3]!=CHUNK_V1 && aM[3]!=CHUNK_V3) ) return TS_CHUNK_CORRUPT;
   pH->iVersion = aM[3];
   if( tsRdU32le(pRd, &crc) ) return TS_CHUNK_CORRUPT;
   pH->nBlob = nBlob;
@@ -1706,6 +1734,8 @@ struct TsChunkReader {
   Header h;
   int64_t *aTime;          /* decoded times or NULL; owned */
   int64_t *aVersion;       /* decoded versions or NULL; owned */
+  unsigned char *aMark;    /* decoded write marks (v3) or NULL; owned */
+  int bMarkDone;           /* aMark is decoded (NULL: all 0) */
   ReaderCol *aCol;         /* h.info.nCol entries; owned */
 };
 
@@ -1777,6 +1807,7 @@ void tsChunkReaderFree(TsChunkReader *p){
   }
   free(p->aTime);
   free(p->aVersion);
+  free(p->aMark);
   free(p);
 }
 
@@ -1817,13 +1848,56 @@ int tsChunkReadTime(TsChunkReader *p, const int64_t **paTime){
   return rc;
 }
 
+/* Decode the version payload: the versions, and for version 3 the write
+** marks after them (both must consume the payload exactly). */
+static int payloadVersion(TsChunkReader *p){
+  int nRow = p->h.info.nRow, rc, i;
+  int64_t *aV, *aM = 0;
+  TsRd rd;
+  if( p->h.iVersion!=CHUNK_V3 ){
+    rc = payloadIseq(p, p->h.iVer, p->h.nVer, &p->aVersion);
+    if( rc==TS_CHUNK_OK ) p->bMarkDone = 1;
+    return rc;
+  }
+  aV = (int64_t*)malloc(sizeof(int64_t)*(size_t)nRow);
+  aM = (int64_t*)malloc(sizeof(int64_t)*(size_t)nRow);
+  p->aMark = (unsigned char*)malloc((size_t)nRow);
+  if( aV==0 || aM==0 || p->aMark==0 ){
+    free(aV); free(aM); free(p->aMark); p->aMark = 0;
+    return TS_CHUNK_NOMEM;
+  }
+  tsRdInit(&rd, p->a + p->h.iVer, p->h.nVer);
+  rc = iseqDecode(&rd, aV, nRow);
+  if( rc==TS_CHUNK_OK ) rc = iseqDecode(&rd, aM, nRow);
+  if( rc==TS_CHUNK_OK && rd.i!=p->h.nVer ) rc = TS_CHUNK_CORRUPT;
+  for(i=0; rc==TS_CHUNK_OK && i<nRow; i++){
+    if( aM[i]<0 || aM[i]>2 ) rc = TS_CHUNK_CORRUPT;
+    else p->aMark[i] = (unsigned char)aM[i];
+  }
+  free(aM);
+  if( rc ){ free(aV); free(p->aMark); p->aMark = 0; return rc; }
+  p->aVersion = aV;
+  p->bMarkDone = 1;
+  return TS_CHUNK_OK;
+}
+
 int tsChunkReadVersion(TsChunkReader *p, const int64_t **paVersion){
   *paVersion = 0;
   if( p->aVersion==0 ){
-    int rc = payloadIseq(p, p->h.iVer, p->h.nVer, &p->aVersion);
+    int rc = payloadVersion(p);
     if( rc ) return rc;
   }
   *paVersion = p->aVersion;
+  return TS_CHUNK_OK;
+}
+
+int tsChunkReadMark(TsChunkReader *p, const unsigned char **paMark){
+  *paMark = 0;
+  if( !p->bMarkDone ){
+    int rc = payloadVersion(p);
+    if( rc ) return rc;
+  }
+  *paMark = p->aMark;
   return TS_CHUNK_OK;
 }
 
@@ -2030,7 +2104,8 @@ int tsChunkVerify(const void *a, size_t n, char *zErr, size_t nErr){
   int rc, i, j;
   if( zErr && nErr ) zErr[0] = 0;
   if( a==0 || n<8 || memcmp(a, aMagic, 3)!=0
-   || (((const unsigned char*)a)[3]!=aMagic[3] && ((const unsigned char*)a)[3]!=CHUNK_V1) ){
+   || (((const unsigned char*)a)[3]!=aMagic[3] && ((const unsigned char*)a)[3]!=CHUNK_V1
+       && ((const unsigned char*)a)[3]!=CHUNK_V3) ){
     verifyMsg(zErr, nErr, "not a chunk (bad magic or unknown format version)");
     return TS_CHUNK_CORRUPT;
   }

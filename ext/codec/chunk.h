@@ -99,6 +99,11 @@ struct TsChunkInfo {
 ** On any failure pOut->n is unchanged. */
 int tsChunkEncode(int nRow, const int64_t *aTime, const int64_t *aVersion,
                   int nCol, const TsChunkCol *aCol, TsBuf *pOut);
+/* The same with the rows' write marks (aMark[nRow], each 0..2, or NULL for
+** all 0; chunk.c "v3"): a blob with a mark other than 0 is format 3. */
+int tsChunkEncodeMarked(int nRow, const int64_t *aTime, const int64_t *aVersion,
+                        const unsigned char *aMark, int nCol, const TsChunkCol *aCol,
+                        TsBuf *pOut);
 
 /* Read the header only: *pInfo, and aStat[0..nCol-1] when aStat is not
 ** NULL (nStat = its capacity; columns past it are skipped).  Checks the
@@ -123,6 +128,8 @@ void tsChunkReaderFree(TsChunkReader *p);          /* accepts NULL */
 const TsChunkInfo *tsChunkReaderInfo(TsChunkReader *p);
 int tsChunkReadTime(TsChunkReader *p, const int64_t **paTime);
 int tsChunkReadVersion(TsChunkReader *p, const int64_t **paVersion);
+/* The write marks (format 3), or *paMark = NULL when every mark is 0. */
+int tsChunkReadMark(TsChunkReader *p, const unsigned char **paMark);
 /* Decode column iCol (0-based) into *pCol (arrays owned by the reader).
 ** A column is decoded once per reader: asking again returns the same
 ** arrays at no cost. */

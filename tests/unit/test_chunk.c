@@ -758,7 +758,7 @@ static void testVerify(void){
   TT_EQ_I64("verify: wrong header stats are corrupt", rc, TS_CHUNK_CORRUPT);
   TT_EQ_STR("verify: stats message", zErr,
             "column 0 (BIGINT): header min/max/sum 4/6/18, contents 5/7/18");
-  rc = tsChunkVerify("TSC\x03xxxxxxxx", 12, zErr, sizeof(zErr));
+  rc = tsChunkVerify("TSC\x04xxxxxxxx", 12, zErr, sizeof(zErr));
   TT_EQ_STR("verify: unknown version message", zErr,
             "not a chunk (bad magic or unknown format version)");
   rc = tsChunkVerify(b.a, b.n, 0, 0);
