@@ -666,7 +666,7 @@ static void statsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   const char *zDb, *zName;
   sqlite3_stmt *pStmt = 0;
   sqlite3_int64 nSeries = 0, nRow = 0, nChunk = 0, nByte = 0, nValue = 0;
-  sqlite3_int64 nObj = 0, nObjRow = 0, nObjByte = 0, nObjValue = 0;
+  sqlite3_int64 nObj = 0, nObjRow = 0, nObjByte = 0, nObjValue = 0, nRejected = 0;
   int rc = SQLITE_OK, j;
   TsChunkStat *aStat = 0;
   (void)argc;
@@ -704,6 +704,15 @@ static void statsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
         if( zBad==0 ) rc = SQLITE_NOMEM;
       }
     }
+    if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt); else sqlite3_finalize(pStmt);
+    pStmt = 0;
+  }
+  if( rc==SQLITE_OK && zBad==0 ){
+    /* Late writes rejected at ts_maintain (maintain_rewrite.c). */
+    zSql = sqlite3_mprintf("SELECT v FROM \"%w\".\"%w_config\" WHERE k='cold.rows_rejected'", zDb, zName);
+    rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ) nRejected = sqlite3_column_int64(pStmt, 0);
     if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt); else sqlite3_finalize(pStmt);
     pStmt = 0;
   }
@@ -764,6 +773,7 @@ static void statsFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     snprintf(zNum, sizeof(zNum), "%.3f", nObjValue ? (double)nObjByte/(double)nObjValue : 0.0);
     tsJwKey(&w, "bytes_per_value");
     tsJwRaw(&w, zNum, strlen(zNum));
+    tsJwKeyInt(&w, "rows_rejected", nRejected);
     tsJwObjEnd(&w);
     tsColdStatsJson(pTab, &w);
     tsJwObjEnd(&w);
