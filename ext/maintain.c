@@ -1157,7 +1157,7 @@ static char *mtOptions(sqlite3 *db, sqlite3_value *pArg, MtOpts *pO){
                                "(expected an interval such as '1h' or '0s')", zV ? zV : "");
       }else pO->iGrace = v;
     }else if( strcmp(zK, "compact_target")==0 || strcmp(zK, "compact_max_bytes")==0 ){
-      if( mtParseSize(pV, &v) || v<1 ){
+      if( mtParseSize(pV, &v) || v<(zK[8]=='m' ? 0 : 1) ){   /* compact_max_bytes 0: no compaction */
         zErr = sqlite3_mprintf("ts_maintain: bad value for %s: '%s' (expected a size in "
                                "bytes such as 67108864 or '64MB')", zK, zV ? zV : "");
       }else if( zK[8]=='t' ){ pO->nTarget = v; }else{ pO->nBudget = v; }

@@ -651,6 +651,8 @@ typedef struct MtCand MtCand;
 struct MtCand {
   sqlite3_int64 iId;
   int64_t iDay, nByte;
+  int64_t tMin, tMax;
+  int bCand;                    /* compaction: to be merged */
   int iBucket;
 };
 
@@ -666,7 +668,7 @@ static int mtCandCmp(const void *pa, const void *pb){
 static MtCand *mtCandLoad(MtRun *p, const char *zWhere, int64_t iArg, int *pn){
   MtCand *a = 0;
   int n = 0, nAlloc = 0;
-  sqlite3_stmt *pStmt = tsOpPrepare(&p->op, "SELECT id, key, nbyte, tmin FROM \"%w\".\"%w_objects\""
+  sqlite3_stmt *pStmt = tsOpPrepare(&p->op, "SELECT id, key, nbyte, tmin, tmax FROM \"%w\".\"%w_objects\""
                                      " WHERE writer=?1 AND %s", p->zDb, p->zTab, zWhere);
   *pn = 0;
   if( pStmt==0 ) return 0;
@@ -685,6 +687,8 @@ static MtCand *mtCandLoad(MtRun *p, const char *zWhere, int64_t iArg, int *pn){
     a[n].nByte = sqlite3_column_int64(pStmt, 2);
     a[n].iDay = tsFloorDiv(sqlite3_column_int64(pStmt, 3), MT_NS_PER_DAY);
     a[n].iBucket = iB;
+    a[n].tMin = sqlite3_column_int64(pStmt, 3);
+    a[n].tMax = sqlite3_column_int64(pStmt, 4);
     n++;
   }
   if( sqlite3_finalize(pStmt)!=SQLITE_OK ) tsOpSqlErr(&p->op, "reading the manifest");
@@ -798,7 +802,19 @@ void mtRejectCleanup(MtRun *p){
 void mtCompact(MtRun *p){
   int n = 0, i, j, k;
   int64_t nDone = 0;
-  MtCand *a = mtCandLoad(p, "nbyte < ?2", p->nCompactTarget/2, &n);
+  MtCand *a = mtCandLoad(p, "1", 0, &n);
+  /* Candidates: the small objects, and an object of any size that a newer
+  ** object of its day and bucket overlaps in time (late data tiered on
+  ** top of it): merging them is where the records of one key held twice
+  ** are resolved for good and the rejected ones reported. */
+  for(i=0; i<n; i++) a[i].bCand = a[i].nByte < p->nCompactTarget/2;
+  for(i=0; i<n; i++){
+    for(k=i+1; k<n && a[k].iDay==a[i].iDay && a[k].iBucket==a[i].iBucket; k++){
+      if( a[k].tMin<=a[i].tMax && a[k].tMax>=a[i].tMin ) a[i].bCand = a[k].bCand = 1;
+    }
+  }
+  for(i=j=0; i<n; i++) if( a[i].bCand ) a[j++] = a[i];
+  n = j;
   sqlite3_int64 *aId = sqlite3_malloc64(sizeof(sqlite3_int64)*MT_COMPACT_MAXIN);
   if( aId==0 && p->op.rc==SQLITE_OK ) tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
   for(i=0; aId && i<n && p->op.rc==SQLITE_OK && nDone<p->nCompactBudget; i=j){

@@ -138,7 +138,7 @@ await week('week by measure_name', null, 8);
     INSERT INTO cpu(time, host, v) VALUES (${T0 + H}, 'a', 1), (${T0 + 2n * H}, 'a', 3), (${T0 + 3n * H}, 'a', 4);
     SELECT ts_maintain('cpu');
     INSERT INTO cpu(time, host, v, version) VALUES (${T0 + H}, 'a', 2, 2), (${T0 + 2n * H}, 'a', 5, 1), (${T0 + 3n * H}, 'a', 4, 1), (${T0 + 4n * H}, 'a', 6, 1);
-    SELECT ts_maintain('cpu', '{"compact_target":1}');
+    SELECT ts_maintain('cpu', '{"compact_max_bytes":0}');
     SELECT count(*) FROM cpu_objects;
     SELECT ts_maintain('cpu');
     SELECT count(*), sum(nrow) FROM cpu_objects;

@@ -9,8 +9,9 @@
 // checks the exact visible rows, each in a new sqlite3 process (a reopened
 // database, a second process):
 //   1. after the late writes (memory rows next to cold rows),
-//   2. after ts_maintain tiered them (compaction off: overlapping objects),
-//   3. after ts_maintain compacted every day (compact_target 1GB), whose
+//   2. after ts_maintain tiered them (compact_max_bytes 0: overlapping objects),
+//   3. after ts_maintain compacted every day (compact_target 1GB: every
+//      object is small; or 2 bytes: only the objects late data overlaps), whose
 //      rejected-records reports (<t>/_rejected/, Timestream's error-report
 //      JSON) must hold exactly the model's rejected writes, each once;
 //      rows_rejected in ts_maintain and ts_stats count them; in the last
@@ -151,7 +152,7 @@ async function scenario(label, storage, env) {
     ${[...M.cold.values()].map((x) => `INSERT INTO t(time, host, measure_name, v, s, version) VALUES (${x.t}, ${lit(x.h)}, ${lit(x.m)}, ${x.v}, ${lit(x.s)}, ${x.ver});`).join('\n')}
     COMMIT;`);
   check(`${label}: setup (${M.cold.size} rows)`, r.status === 0 && !r.stderr, r.stderr);
-  let j = maintain({ compact_target: 1 });
+  let j = maintain({ compact_max_bytes: 0 });
   eq(`${label}: the base rows are tiered`, j.rows_moved, M.cold.size);
 
   const reports = [];
@@ -160,7 +161,7 @@ async function scenario(label, storage, env) {
     r = q(lateRound(M));
     check(`${label}: round ${round}: ${OPS} late writes accepted`, r.status === 0 && !r.stderr, r.stderr);
     checkRows(`round ${round}: before ts_maintain`);
-    j = maintain({ compact_target: 1 });
+    j = maintain({ compact_max_bytes: 0 });
     const nMem = M.mem.size;
     tierModel(M);
     check(`${label}: round ${round}: ts_maintain tiers the late rows, no compaction`,
@@ -175,7 +176,10 @@ async function scenario(label, storage, env) {
       check(`${label}: round ${round}: the killed pass left an uncommitted report`, Number(r.stdout) > reports.length, r.stdout + r.stderr);
       checkRows(`round ${round}: after the killed compaction`);
     }
-    j = maintain({ compact_target: '1GB', orphan_grace: '0s' });
+    // Odd rounds: every object is small (compact_target 1GB); even rounds:
+    // every object counts as target-size (2 bytes), so only the objects
+    // that late data overlaps are merged.
+    j = maintain({ compact_target: round % 2 ? '1GB' : 2, orphan_grace: '0s' });
     check(`${label}: round ${round}: compaction merged objects`, j.objects_compacted > 0, JSON.stringify(j));
     eq(`${label}: round ${round}: rows_rejected counts the model's rejected writes`, j.rows_rejected, M.pending.length);
     eq(`${label}: round ${round}: one report per merge with rejections`, j.rejected_reports.length > 0, M.pending.length > 0);
