@@ -961,6 +961,62 @@ static void testCompression(void){
   printf("INFO TSBS-like integer-valued DOUBLE in 1-row chunks: %.4f bytes/value\n", r);
 }
 
+/* Format 3: write marks after the versions (chunk.c "v3"). */
+static void testMarks(void){
+  int64_t aTime[4] = { 10, 20, 30, 40 }, aVer[4] = { 1, 2, 1, 7 };
+  int64_t aInt[4] = { 5, 6, 7, 8 };
+  unsigned char aMark[4] = { 0, 1, 0, 2 }, aZero[4] = { 0, 0, 0, 0 }, aBad[4] = { 0, 3, 0, 0 };
+  const unsigned char *aM = 0;
+  const int64_t *aV = 0;
+  TsChunkCol c, out;
+  TsBuf b, b2;
+  TsChunkReader *pRd = 0;
+  char zErr[200];
+  int rc;
+  memset(&c, 0, sizeof(c));
+  c.eType = TS_TYPE_BIGINT; c.aInt = aInt;
+  tsBufInit(&b); tsBufInit(&b2);
+  rc = tsChunkEncodeMarked(4, aTime, aVer, aMark, 1, &c, &b);
+  TT_EQ_I64("marks: encode", rc, TS_CHUNK_OK);
+  TT_EQ_I64("marks: a marked chunk is format 3", b.a[3], 3);
+  TT_EQ_I64("marks: verify", tsChunkVerify(b.a, b.n, zErr, sizeof(zErr)), TS_CHUNK_OK);
+  rc = tsChunkReaderOpen(b.a, b.n, &pRd);
+  TT_EQ_I64("marks: open", rc, TS_CHUNK_OK);
+  if( rc==TS_CHUNK_OK ){
+    TT_EQ_I64("marks: read marks", tsChunkReadMark(pRd, &aM), TS_CHUNK_OK);
+    TT_CHECK("marks: round trip", aM && memcmp(aM, aMark, 4)==0);
+    TT_EQ_I64("marks: versions", tsChunkReadVersion(pRd, &aV), TS_CHUNK_OK);
+    TT_CHECK("marks: versions round trip", aV && aV[0]==1 && aV[1]==2 && aV[2]==1 && aV[3]==7);
+    TT_EQ_I64("marks: column", tsChunkReadCol(pRd, 0, &out), TS_CHUNK_OK);
+    TT_CHECK("marks: column round trip", out.aInt && out.aInt[3]==8);
+    tsChunkReaderFree(pRd);
+  }
+  /* Versions first, then the marks: both orders of asking agree. */
+  rc = tsChunkReaderOpen(b.a, b.n, &pRd);
+  if( rc==TS_CHUNK_OK ){
+    TT_EQ_I64("marks: versions first", tsChunkReadVersion(pRd, &aV), TS_CHUNK_OK);
+    TT_EQ_I64("marks: then marks", tsChunkReadMark(pRd, &aM), TS_CHUNK_OK);
+    TT_CHECK("marks: then marks round trip", aM && aM[1]==1 && aM[3]==2);
+    tsChunkReaderFree(pRd);
+  }
+  /* All marks 0 (or none): format 2, byte for byte the unmarked blob. */
+  tsBufReset(&b);
+  rc = tsChunkEncodeMarked(4, aTime, aVer, aZero, 1, &c, &b);
+  TT_EQ_I64("marks: all zero encodes", rc, TS_CHUNK_OK);
+  rc = tsChunkEncode(4, aTime, aVer, 1, &c, &b2);
+  TT_CHECK("marks: all zero is the format-2 blob", b.n==b2.n && memcmp(b.a, b2.a, b.n)==0 && b.a[3]==2);
+  rc = tsChunkReaderOpen(b.a, b.n, &pRd);
+  if( rc==TS_CHUNK_OK ){
+    TT_EQ_I64("marks: format 2 reads", tsChunkReadMark(pRd, &aM), TS_CHUNK_OK);
+    TT_CHECK("marks: format 2 has no marks (NULL)", aM==0);
+    tsChunkReaderFree(pRd);
+  }
+  tsBufReset(&b);
+  TT_EQ_I64("marks: a mark above 2 is misuse", tsChunkEncodeMarked(4, aTime, aVer, aBad, 1, &c, &b),
+            TS_CHUNK_MISUSE);
+  tsBufFree(&b); tsBufFree(&b2);
+}
+
 int main(void){
   const char *z = getenv("TS_SANITIZE");
   bSanitize = z && z[0]=='1';
@@ -975,5 +1031,6 @@ int main(void){
   testEnds();
   testStoredBlobs();
   testCompression();
+  testMarks();
   return tt_done();
 }
