@@ -47,7 +47,7 @@ async function scenario(label, storage, env) {
     memory: { rows: memRows, chunks: nChunk, bytes: memBytes, values: Number(memVals),
       bytes_per_value: bpv(memBytes, Number(memVals)) },
     magnetic: { objects: nObj, rows: objRows, bytes: objBytes, values: Number(coldVals),
-      bytes_per_value: bpv(objBytes, Number(coldVals)) },
+      bytes_per_value: bpv(objBytes, Number(coldVals)), rows_rejected: 0 },
   });
   check(`${label}: every row is in one tier (${memRows} + ${objRows})`, memRows + objRows === N && objRows > 0 && memRows > 0,
     `${memRows} + ${objRows}`);
