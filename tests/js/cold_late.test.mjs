@@ -167,6 +167,12 @@ async function scenario(label, storage, env) {
     check(`${label}: round ${round}: ts_maintain tiers the late rows, no compaction`,
       j.rows_moved === nMem && j.objects_compacted === 0 && j.rows_rejected === 0, JSON.stringify(j));
     checkRows(`round ${round}: after tiering (overlapping objects)`);
+    if (round === 1) {
+      r = q(`SELECT count(*), sum(instr(footer, CAST('ts_write_mode' AS BLOB)) > 0) FROM t_objects;`);
+      const [nAll, nMarked] = r.stdout.trim().split('|').map(Number);
+      check(`${label}: the late objects carry ts_write_mode, the base objects do not (${nMarked} of ${nAll})`,
+        nMarked > 0 && nMarked < nAll, r.stdout + r.stderr);
+    }
     if (round === ROUNDS && M.pending.length) {
       // A pass killed after uploading a merge and its report, before the
       // commit: the rerun must report those records once, not twice.
@@ -220,6 +226,8 @@ async function scenario(label, storage, env) {
   j = maintain({ compact_target: '1GB', orphan_grace: '0s' });
   check(`${label}: a rerun rejects nothing again`, j.rows_rejected === 0 && j.rejected_reports.length === 0, JSON.stringify(j));
   checkRows('after a rerun of ts_maintain');
+  r = q(`SELECT ts_check('t');`);
+  eq(`${label}: ts_check accepts the objects with ts_write_mode and the reports beside them`, r.stdout.trim(), 'ok');
 }
 
 const s3 = await startS3({ bucket: 'coldlate' });
