@@ -141,6 +141,14 @@ async function scenario(label, storage, env) {
     while (i < a.length && a[i] === b[i]) i++;
     check(`${label}: ${what}: rows equal the model`, false, `${r.stderr} line ${i}: got ${a[i]} (${a.length} lines), expected ${b[i]} (${b.length} lines)`);
   };
+  // One series in descending time order, through a time range (the lanes
+  // resolve keys in both directions).
+  const checkDesc = (what) => {
+    const lo = T0 + 86400n * NS_S;
+    const r = q(`SELECT host, measure_name, time, v, s, version FROM t WHERE host = 'h1' AND measure_name = 'mem' AND time >= ${lo} ORDER BY time DESC;`);
+    const exp = modelRows(M).split('\n').filter((x) => x.startsWith('h1|mem|') && BigInt(x.split('|')[2]) >= lo).reverse().join('\n') + '\n';
+    check(`${label}: ${what}: one series DESC over a range equals the model`, r.stdout === exp && !r.stderr, r.stderr + r.stdout.slice(0, 200));
+  };
   const maintain = (opts) => {
     const r = q(`SELECT ts_maintain('t', '${JSON.stringify(opts)}');`);
     try { return JSON.parse(r.stdout).tables[0]; } catch (e) { return { error: r.stdout + r.stderr }; }
@@ -161,12 +169,14 @@ async function scenario(label, storage, env) {
     r = q(lateRound(M));
     check(`${label}: round ${round}: ${OPS} late writes accepted`, r.status === 0 && !r.stderr, r.stderr);
     checkRows(`round ${round}: before ts_maintain`);
+    checkDesc(`round ${round}: before ts_maintain`);
     j = maintain({ compact_max_bytes: 0 });
     const nMem = M.mem.size;
     tierModel(M);
     check(`${label}: round ${round}: ts_maintain tiers the late rows, no compaction`,
       j.rows_moved === nMem && j.objects_compacted === 0 && j.rows_rejected === 0, JSON.stringify(j));
     checkRows(`round ${round}: after tiering (overlapping objects)`);
+    checkDesc(`round ${round}: after tiering`);
     if (round === 1) {
       r = q(`SELECT count(*), sum(instr(footer, CAST('ts_write_mode' AS BLOB)) > 0) FROM t_objects;`);
       const [nAll, nMarked] = r.stdout.trim().split('|').map(Number);
