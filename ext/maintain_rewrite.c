@@ -800,22 +800,27 @@ void mtRejectCleanup(MtRun *p){
 ** the scan resolves record keys by (ext/recrule.h).
 */
 void mtCompact(MtRun *p){
-  int n = 0, i, j, k;
+  int n = 0, i, j, k, m;
   int64_t nDone = 0;
   MtCand *a = mtCandLoad(p, "1", 0, &n);
-  /* Candidates: the small objects, and an object of any size that a newer
-  ** object of its day and bucket overlaps in time (late data tiered on
-  ** top of it): merging them is where the records of one key held twice
-  ** are resolved for good and the rejected ones reported. */
+  sqlite3_int64 *aId;
+  /* Candidates: the small objects, and objects of any size that a newer
+  ** object of their day and bucket overlaps in time (late data tiered on
+  ** top of them) together with every object between the two in id order
+  ** (so they can be merged as one consecutive group): merging them is
+  ** where the rows of one key held twice are resolved for good and the
+  ** rejected ones reported. */
   for(i=0; i<n; i++) a[i].bCand = a[i].nByte < p->nCompactTarget/2;
   for(i=0; i<n; i++){
     for(k=i+1; k<n && a[k].iDay==a[i].iDay && a[k].iBucket==a[i].iBucket; k++){
-      if( a[k].tMin<=a[i].tMax && a[k].tMax>=a[i].tMin ) a[i].bCand = a[k].bCand = 1;
+      if( a[k].tMin<=a[i].tMax && a[k].tMax>=a[i].tMin ){
+        for(m=i; m<=k; m++) a[m].bCand = 1;
+      }
     }
   }
   for(i=j=0; i<n; i++) if( a[i].bCand ) a[j++] = a[i];
   n = j;
-  sqlite3_int64 *aId = sqlite3_malloc64(sizeof(sqlite3_int64)*MT_COMPACT_MAXIN);
+  aId = sqlite3_malloc64(sizeof(sqlite3_int64)*MT_COMPACT_MAXIN);
   if( aId==0 && p->op.rc==SQLITE_OK ) tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
   for(i=0; aId && i<n && p->op.rc==SQLITE_OK && nDone<p->nCompactBudget; i=j){
     int bOpen;
@@ -824,12 +829,18 @@ void mtCompact(MtRun *p){
     if( j-i < (bOpen ? p->nCompactMin : 2) ) continue;
     for(k=i; k<j && p->op.rc==SQLITE_OK && nDone<p->nCompactBudget; ){
       int nG = 0;
-      int64_t nB = 0;
+      int64_t nB = 0, gMin = 0, gMax = 0;
       /* Two inputs at least (each is under half the target, so two fit),
-      ** then while the target and the pass's budget allow. */
-      while( k<j && nG<MT_COMPACT_MAXIN && (nG<2 || (nB + a[k].nByte <= p->nCompactTarget
-                                                     && nDone + nB + a[k].nByte <= p->nCompactBudget)) ){
+      ** then while the target and the pass's budget allow, and past them
+      ** while the next object overlaps the group in time (a key held by
+      ** both is then resolved against every earlier row of the day). */
+      while( k<j && nG<MT_COMPACT_MAXIN
+          && (nG<2 || (nB + a[k].nByte <= p->nCompactTarget
+                       && nDone + nB + a[k].nByte <= p->nCompactBudget)
+              || (a[k].tMin<=gMax && a[k].tMax>=gMin)) ){
         if( nG>0 && !mtAdjacent(p, aId[nG-1], a[k].iId, a[i].iDay, a[i].iBucket) ) break;
+        if( nG==0 || a[k].tMin<gMin ) gMin = a[k].tMin;
+        if( nG==0 || a[k].tMax>gMax ) gMax = a[k].tMax;
         aId[nG++] = a[k].iId;
         nB += a[k++].nByte;
       }
