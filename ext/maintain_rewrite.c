@@ -1,5 +1,6 @@
 /*
-** maintain_rewrite.c: the object rewrites of ts_maintain: retention of
+** maintain_rewrite.c: the object rewrites of ts_maintain and the
+** rejected-records reports they write: retention of
 ** partly expired objects (an object with tmin < expiry <= tmax is rewritten
 ** without its expired rows) and compaction of small objects of one day and
 ** bucket into target-size objects.  Both stream rows from the inputs'
@@ -24,11 +25,12 @@
 ** Both read a set of manifest objects of one day and bucket (each sorted by
 ** (partition key, series key, time), cold-format.md section 2), merge them
 ** into one new object in the same order, dropping rows older than the expiry
-** and keeping one row per record key (the higher version; on a tie the row
-** of the older object, as Timestream keeps the first write), upload it, and
-** then in one transaction insert its manifest row and delete the inputs'
-** rows (after checking they are still there), recording the inputs as
-** retired in the same transaction.  The inputs stay in the store for readers
+** and keeping one row per record key (ext/recrule.h in manifest id order,
+** the scan's rule, so the visible row does not change; the rejected records
+** go to a rejected-records report), upload it (and the report), and then in
+** one transaction delete the inputs' rows (after checking they are still
+** there), insert its manifest row under the highest input id, register the
+** report, and record the inputs as retired.  The inputs stay in the store for readers
 ** of the old manifest; the orphan pass (step 6) deletes them once they have
 ** been retired for the grace period.  One row group of each input is decoded
 ** at a time, so memory is bounded by the number of inputs, not their size.
