@@ -1,7 +1,8 @@
 /*
 ** write.c: the write path of a timeseries table: xUpdate (INSERT with
 ** Timestream's write rules: types, write window, partition key, the
-** duplicate/version rules through tsSourceFind), the per-series pending
+** duplicate/version rules through tsSourceFind; each stored row keeps the
+** write mark of its conflict clause, ext/recrule.h), the per-series pending
 ** buffer (TsPend), and the flush of pending rows into chunks with the
 ** bounded compaction of small chunks (vtab.c's header comment describes the
 ** buffering and when flushes happen).
