@@ -113,7 +113,8 @@ struct TsSeries {
 #define STMT_DATA_VERSION    9  /* PRAGMA data_version */
 #define STMT_ROW_COUNT      10  /* count(*) of _chunks, rows of both tiers */
 #define STMT_SERIES_CHECK   11  /* max(id) of _series */
-#define STMT_COUNT          12
+#define STMT_CHUNK_TAIL     12  /* id, tmax, nrow of the last ?2 chunks of sid ?1, newest first */
+#define STMT_COUNT          13
 
 struct TsTable {
   int nRef;               /* references: the vtab and open operations */
