@@ -399,7 +399,7 @@ static int pendWrite(TsTable *p, TsSeries *pS, const TsPend *pP, const TsRun *pP
 }
 
 /* Rows after a series' last chunk (the tail rule; docs/internals/
-** chunk-format.md "Chunk sizes").  A chunk of fewer than TS_CHUNK_SMALL
+** transactions.md "Flushing one series").  A chunk of fewer than TS_CHUNK_SMALL
 ** rows is small.  Pending rows aOrder[i0..i1) of pP, all later than every
 ** chunk of pS, become new chunks; they take along (merge and rewrite) the
 ** newest trailing small chunks, newest first, while each is no larger than

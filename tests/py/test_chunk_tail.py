@@ -1,5 +1,5 @@
 """The memory tier's chunk-size rule for appends (write.c tailAppend,
-docs/internals/chunk-format.md "Chunk sizes"): rows after a series' last
+docs/internals/transactions.md "Flushing one series"): rows after a series' last
 chunk become new chunks and take along only the newest small chunks (fewer
 than 512 rows) that are no larger than the rows taken so far; at most 8
 small chunks trail a series.
