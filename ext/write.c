@@ -515,6 +515,7 @@ static int flushSeries(TsTable *p, TsSeries *pS){
   sqlite3_int64 *aC = 0;   /* chunk headers: id, tmin, tmax, nrow per chunk */
   int nC = 0, nCAlloc = 0;
   int rc = SQLITE_OK, i, j;
+  int bLastMerged = 0;     /* rows were merged into the last chunk of aC */
   const int *aOrd;
   sqlite3_int64 tLo, tHi;
   if( pP==0 || pP->nRow==0 ) return SQLITE_OK;
@@ -569,7 +570,10 @@ static int flushSeries(TsTable *p, TsSeries *pS){
     }
     if( tgt0>=0 ){
       rc = chunkMerge(p, pS, aC[tgt0*4], &pend, aOrd, i0, i);
-    }else if( tgt0==-(nC+1) && pS->bChunks && aOrd && pend.aTime[aOrd[i0]]>pS->tMax ){
+      if( tgt0==nC-1 ) bLastMerged = 1;
+    }else if( tgt0==-(nC+1) && pS->bChunks && aOrd && pend.aTime[aOrd[i0]]>pS->tMax
+           && (bLastMerged || aC[(nC-1)*4+3]<TS_CHUNK_SMALL) ){
+      /* the last chunk is small (or was just rewritten): the tail rule */
       rc = tailAppend(p, pS, pP, &pend, i0, i);
     }else{
       rc = pendWrite(p, pS, pP, &pend, i0, i);
