@@ -119,6 +119,15 @@ def deterministic(d):
             rows.append(row("mix", t - MS, "-r"))
         put(rows, "OR REPLACE")
         t += SIZES[i % len(SIZES)] * MS
+    # 'dec': ever smaller commits leave 8 small chunks; the 9th takes them all
+    t = T0
+    for n in [300, 200, 100, 50, 25, 12, 6, 3]:
+        put([row("dec", t + j * MS) for j in range(n)])
+        t += n * MS
+    dec8 = chunk_shape(con, "t")[0][sid_of(con, "dec")]
+    put([row("dec", t)])
+    c.eq("8 trailing small chunks kept", dec8, [300, 200, 100, 50, 25, 12, 6, 3])
+    c.eq("a 9th small chunk merges all of them", chunk_shape(con, "t")[0][sid_of(con, "dec")], [697])
     # 'gap': appends, then rows into the gaps (every second time first)
     put([row("gap", T0 + 2 * j * MS) for j in range(3000)])
     for i in range(30):
