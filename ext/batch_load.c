@@ -41,134 +41,23 @@
 ** missing, unreadable) counts one FileFailure and the task goes on.
 ** TaskStatus: SUCCEEDED without any failure, else FAILED (reference 4.1).
 **
-** Tables (schema main):
-**   ts_batch_load_tasks(TaskId PRIMARY KEY, TaskStatus, TargetDatabaseName,
-**     TargetTableName, Config, ClientToken, ErrorMessage, RecordsProcessed,
-**     RecordsIngested, ParseFailures, RecordIngestionFailures, FileFailures,
-**     BytesMetered, CreationTime, LastUpdatedTime, ResumableUntil (ns),
-**     Files (JSON [{"uri","size"}]), FileCount, BytesTotal, FileIndex,
-**     FileOffset, FileLine (the resume point), ReportFile)
-**   ts_batch_load_errors(TaskId, FileIndex (-1: task error), FirstLine,
-**     LastLine, Kind ('parse'|'ingest'|'file'|'task'), Reason)
-**
-** Error report (reference 4.4), written when the task finishes to
-** <ReportLocation>/<TaskId>/error_report.json:
-**   {"taskId":..., "taskErrors":[{"reason":...}],
-**    "fileErrors":[{"fileName":<uri>,"errors":[{"reason":...,
-**                                               "lineRanges":[[first,last],...]}]}]}
-** Errors of one file with the same reason share one entry, in order of first
-** appearance; adjacent or overlapping lines merge into one range.
+** Files: batch_load.c (this file: the CSV-to-rows pipeline, running a task
+** and the SQL functions), batch_source.c (listing the source and streaming
+** its objects), batch_task.c (the task tables, batches and their progress,
+** the error report); batch_model.c parses the configuration.  Their shared
+** internals are the last section of batch_load.h.
 */
 #include "batch_load.h"
 #include "bl_value.h"
 #include "chunk.h"
 #include "jsonw.h"
-#include "objstore.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <zlib.h>
-
-#define BL_READ        (1<<20)          /* bytes per ranged GET */
-#define BL_INFLATE     (1<<20)          /* bytes of inflated output per piece */
-#define BL_RESUMABLE   (15LL*86400*1000000000LL)   /* ResumableUntil = last update + 15 days */
-#define BL_REASON_MAX  1000             /* bytes of a reason kept in the report */
-
-static const char zTaskDdl[] =
-  "CREATE TABLE IF NOT EXISTS main.ts_batch_load_tasks("
-  "TaskId TEXT PRIMARY KEY, TaskStatus TEXT NOT NULL, TargetDatabaseName TEXT,"
-  " TargetTableName TEXT NOT NULL, Config TEXT NOT NULL, ClientToken TEXT UNIQUE,"
-  " ErrorMessage TEXT,"
-  " RecordsProcessed INTEGER NOT NULL DEFAULT 0, RecordsIngested INTEGER NOT NULL DEFAULT 0,"
-  " ParseFailures INTEGER NOT NULL DEFAULT 0, RecordIngestionFailures INTEGER NOT NULL DEFAULT 0,"
-  " FileFailures INTEGER NOT NULL DEFAULT 0, BytesMetered INTEGER NOT NULL DEFAULT 0,"
-  " CreationTime INTEGER NOT NULL, LastUpdatedTime INTEGER NOT NULL, ResumableUntil INTEGER,"
-  " Files TEXT NOT NULL DEFAULT '[]', FileCount INTEGER NOT NULL DEFAULT 0,"
-  " BytesTotal INTEGER NOT NULL DEFAULT 0, FileIndex INTEGER NOT NULL DEFAULT 0,"
-  " FileOffset INTEGER NOT NULL DEFAULT 0, FileLine INTEGER NOT NULL DEFAULT 1,"
-  " ReportFile TEXT)";
-static const char zErrDdl[] =
-  "CREATE TABLE IF NOT EXISTS main.ts_batch_load_errors("
-  "TaskId TEXT NOT NULL, FileIndex INTEGER NOT NULL, FirstLine INTEGER, LastLine INTEGER,"
-  " Kind TEXT NOT NULL, Reason TEXT NOT NULL)";
-static const char zErrIdx[] =
-  "CREATE INDEX IF NOT EXISTS main.ts_batch_load_errors_task ON ts_batch_load_errors(TaskId)";
-
-/* One source file. */
-typedef struct BlFile BlFile;
-struct BlFile {
-  char *zUri;         /* full URI; owned */
-  int64_t nSize;      /* bytes as listed */
-};
-
-/* A streaming reader of one source object: ranged GETs, optional gunzip. */
-typedef struct BlSrc BlSrc;
-struct BlSrc {
-  TsObjStore *pStore;  /* owned */
-  char *zKey;          /* key in pStore; malloc'd (objstore) */
-  int64_t nSize;       /* object size */
-  int64_t iRaw;        /* next raw byte to fetch */
-  int bGz;             /* gzip stream */
-  int bZInit;          /* z initialised */
-  int bZEnd;           /* inflate reached the end of the stream */
-  z_stream z;
-  TsBuf raw;           /* last fetched bytes */
-  TsBuf out;           /* last inflated bytes */
-};
-
-/* One task run. */
-typedef struct BlRun BlRun;
-struct BlRun {
-  TsEnv *pEnv;
-  sqlite3 *db;
-  TsBlConfig *pCfg;        /* owned */
-  char zTaskId[40];
-  char *zErr;              /* run error (sqlite3_malloc) */
-  int nFile;
-  BlFile *aFile;           /* owned */
-  /* committed progress (what the task row says) */
-  int64_t nProcessed, nIngested, nParse, nIngestFail, nFileFail, nBytes;
-  int iFile;               /* resume point: file index */
-  int64_t iOff, iLine;     /* resume point: offset and line in that file */
-  /* the target's handle and the bulk write scratch (tsWriteBatch) */
-  TsTable *pTab;           /* reference held while the task runs */
-  int *aDimMap;            /* model dimension -> table dimension index */
-  int *aMeasMap;           /* model measure -> table measure index */
-  const char **azDimV;     /* [table dimensions] values of the record */
-  int *anDimV;
-  TsWriteVal *aMeasV;      /* [table measures] values of the record */
-  /* statements */
-  sqlite3_stmt *pIns;      /* INSERT into the table (rows of several records) */
-  sqlite3_stmt *pErrIns;   /* INSERT into ts_batch_load_errors */
-  sqlite3_stmt *pUpd;      /* advance the task row */
-  int nParamMeas0;         /* first measure parameter */
-  /* per-row scratch */
-  int *aDimIdx;            /* header index per dimension */
-  int **aaAttrIdx;         /* header index per record attribute */
-  int iTimeIdx, iMNameIdx;
-  int nHeader;
-  /* a batch in progress */
-  int bInTxn;
-  int nInBatch;
-};
 
 /**************************************************************************
 ** Small helpers.
 */
-
-/* A sqlite3_malloc'd NUL-terminated copy of a TsBuf (which uses malloc). */
-static char *bufDup(const TsBuf *b){
-  char *z;
-  if( b->bErr ) return 0;
-  z = sqlite3_malloc64(b->n+1);
-  if( z ){ if( b->n ) memcpy(z, b->a, b->n); z[b->n] = 0; }
-  return z;
-}
-
-static int execSql(sqlite3 *db, const char *zSql){
-  return sqlite3_exec(db, zSql, 0, 0, 0);
-}
 
 /* Fatal INSERT results (stop the task) versus record rejections. */
 static int rcIsRejection(int rc){
@@ -184,378 +73,6 @@ static void newTaskId(char *z){
   sqlite3_randomness(sizeof(a), a);
   for(i=0; i<16; i++){ z[2*i] = az[a[i]>>4]; z[2*i+1] = az[a[i]&15]; }
   z[32] = 0;
-}
-
-static int endsWithNoCase(const char *z, const char *zEnd){
-  size_t n = strlen(z), m = strlen(zEnd);
-  return n>=m && strcasecmp(z+n-m, zEnd)==0;
-}
-
-static void objCfg(const TsBlConfig *c, TsObjConfig *p, int bReport){
-  memset(p, 0, sizeof(*p));
-  if( bReport ){ p->zSse = c->zSse; p->zKmsKey = c->zKmsKey; }
-}
-
-/**************************************************************************
-** Listing the source.
-*/
-
-typedef struct BlList BlList;
-struct BlList {
-  const char *zBase;       /* URI prefix to put before each key */
-  BlFile *a; int n, nAlloc;
-  int bOom;
-};
-
-static int listAdd(BlList *p, const char *zBase, const char *zKey, int64_t nSize){
-  if( p->n>=p->nAlloc ){
-    int nNew = p->nAlloc ? p->nAlloc*2 : 16;
-    BlFile *a = sqlite3_realloc64(p->a, sizeof(BlFile)*nNew);
-    if( a==0 ){ p->bOom = 1; return 1; }
-    p->a = a; p->nAlloc = nNew;
-  }
-  p->a[p->n].zUri = sqlite3_mprintf("%s%s", zBase, zKey);
-  p->a[p->n].nSize = nSize;
-  if( p->a[p->n].zUri==0 ){ p->bOom = 1; return 1; }
-  p->n++;
-  return 0;
-}
-
-static int listCb(void *pCtx, const TsObjInfo *pInfo){
-  BlList *p = (BlList*)pCtx;
-  if( !endsWithNoCase(pInfo->zKey, ".csv") && !endsWithNoCase(pInfo->zKey, ".csv.gz") ) return 0;
-  return listAdd(p, p->zBase, pInfo->zKey, pInfo->nSize);
-}
-
-/*
-** The files of the source URI: the object itself if it exists, else every
-** .csv / .csv.gz object whose key starts with the URI's key part.  *pzErr
-** (sqlite3_malloc) on failure; no files is not an error here.
-*/
-static int listSource(const TsBlConfig *c, BlFile **paFile, int *pnFile, char **pzErr){
-  TsObjConfig oc;
-  TsObjStore *pS = 0;
-  char *zKey = 0, *zObjErr = 0, *zBase = 0;
-  BlList l;
-  int rc = TS_OBJ_OK;
-  size_t nUri = strlen(c->zSource);
-  memset(&l, 0, sizeof(l));
-  objCfg(c, &oc, 0);
-  if( c->zSource[nUri-1]=='/' || (strncmp(c->zSource, "s3://", 5)==0 && !strchr(c->zSource+5, '/')) ){
-    /* a prefix that ends at a folder or bucket: list everything below it */
-    rc = tsObjOpen(c->zSource, &oc, &pS, &zObjErr);
-    zBase = sqlite3_mprintf("%s%s", c->zSource, c->zSource[nUri-1]=='/' ? "" : "/");
-    if( rc==TS_OBJ_OK && zBase ){
-      l.zBase = zBase;
-      rc = tsObjList(pS, "", listCb, &l, &zObjErr);
-    }
-  }else{
-    rc = tsObjOpenParent(c->zSource, &oc, &pS, &zKey, &zObjErr);
-    if( rc==TS_OBJ_OK ){
-      TsObjInfo info;
-      zBase = sqlite3_mprintf("%.*s", (int)(nUri - strlen(zKey)), c->zSource);
-      rc = tsObjHead(pS, zKey, &info, &zObjErr);
-      if( rc==TS_OBJ_OK && zBase ){
-        listAdd(&l, zBase, zKey, info.nSize);
-      }else if( rc==TS_OBJ_NOTFOUND && zBase ){
-        free(zObjErr); zObjErr = 0;
-        l.zBase = zBase;
-        rc = tsObjList(pS, zKey, listCb, &l, &zObjErr);
-      }
-    }
-  }
-  if( zBase==0 || l.bOom ){
-    tsErrSet(pzErr, "out of memory");
-    rc = TS_OBJ_NOMEM;
-  }else if( rc!=TS_OBJ_OK ){
-    tsErrSet(pzErr, "cannot list %s: %s", c->zSource, zObjErr ? zObjErr : "error");
-  }
-  free(zObjErr); free(zKey);
-  sqlite3_free(zBase);
-  tsObjClose(pS);
-  if( rc!=TS_OBJ_OK ){
-    int i;
-    for(i=0; i<l.n; i++) sqlite3_free(l.a[i].zUri);
-    sqlite3_free(l.a);
-    return SQLITE_ERROR;
-  }
-  *paFile = l.a; *pnFile = l.n;
-  return SQLITE_OK;
-}
-
-/**************************************************************************
-** Reading one object.
-*/
-
-static void srcClose(BlSrc *p){
-  if( p->bZInit ) inflateEnd(&p->z);
-  tsObjClose(p->pStore);
-  free(p->zKey);
-  tsBufFree(&p->raw);
-  tsBufFree(&p->out);
-  memset(p, 0, sizeof(*p));
-}
-
-/* Fetch the next raw range into p->raw (empty at the end). */
-static int srcFetch(BlSrc *p, char **pzErr){
-  char *zObjErr = 0;
-  int rc;
-  tsBufReset(&p->raw);
-  if( p->iRaw>=p->nSize ) return SQLITE_OK;
-  rc = tsObjGet(p->pStore, p->zKey, p->iRaw, BL_READ, &p->raw, &zObjErr);
-  if( rc!=TS_OBJ_OK ){
-    tsErrSet(pzErr, "read failed at byte %lld: %s", (long long)p->iRaw, zObjErr ? zObjErr : "error");
-    free(zObjErr);
-    return SQLITE_IOERR;
-  }
-  if( p->raw.n==0 ){
-    tsErrSet(pzErr, "read failed at byte %lld: the object is shorter than its %lld bytes",
-             (long long)p->iRaw, (long long)p->nSize);
-    return SQLITE_IOERR;
-  }
-  p->iRaw += (int64_t)p->raw.n;
-  return SQLITE_OK;
-}
-
-/* Open the object and position at raw byte iRaw (0 for gzip). */
-static int srcOpen(BlSrc *p, const TsBlConfig *c, const char *zUri, char **pzErr){
-  TsObjConfig oc;
-  TsObjInfo info;
-  char *zObjErr = 0;
-  int rc;
-  memset(p, 0, sizeof(*p));
-  tsBufInit(&p->raw);
-  tsBufInit(&p->out);
-  objCfg(c, &oc, 0);
-  rc = tsObjOpenParent(zUri, &oc, &p->pStore, &p->zKey, &zObjErr);
-  if( rc==TS_OBJ_OK ) rc = tsObjHead(p->pStore, p->zKey, &info, &zObjErr);
-  if( rc==TS_OBJ_NOTFOUND ){
-    /* removed since the task listed it: that file fails, the task goes on */
-    tsErrSet(pzErr, "the object no longer exists");
-    free(zObjErr);
-    return SQLITE_NOTFOUND;
-  }
-  if( rc!=TS_OBJ_OK ){
-    tsErrSet(pzErr, "cannot open: %s", zObjErr ? zObjErr : "error");
-    free(zObjErr);
-    return SQLITE_IOERR;
-  }
-  p->nSize = info.nSize;
-  /* gzip by content (1f 8b), whatever the name says */
-  if( p->nSize>=2 ){
-    TsBuf b;
-    tsBufInit(&b);
-    rc = tsObjGet(p->pStore, p->zKey, 0, 2, &b, &zObjErr);
-    if( rc!=TS_OBJ_OK ){
-      tsErrSet(pzErr, "read failed at byte 0: %s", zObjErr ? zObjErr : "error");
-      free(zObjErr);
-      tsBufFree(&b);
-      return SQLITE_IOERR;
-    }
-    p->bGz = b.n==2 && b.a[0]==0x1f && b.a[1]==0x8b;
-    tsBufFree(&b);
-  }
-  if( p->bGz ){
-    memset(&p->z, 0, sizeof(p->z));
-    if( inflateInit2(&p->z, 16+MAX_WBITS)!=Z_OK ) return SQLITE_NOMEM;
-    p->bZInit = 1;
-  }
-  return SQLITE_OK;
-}
-
-/* The next piece of CSV bytes in *pa, *pn; *pn==0 at the end. */
-static int srcNext(BlSrc *p, const unsigned char **pa, size_t *pn, char **pzErr){
-  int rc;
-  *pa = 0; *pn = 0;
-  if( !p->bGz ){
-    rc = srcFetch(p, pzErr);
-    if( rc ) return rc;
-    *pa = p->raw.a; *pn = p->raw.n;
-    return SQLITE_OK;
-  }
-  if( p->bZEnd ) return SQLITE_OK;
-  tsBufReset(&p->out);
-  if( tsBufReserve(&p->out, BL_INFLATE) ) return SQLITE_NOMEM;
-  p->z.next_out = p->out.a;
-  p->z.avail_out = BL_INFLATE;
-  while( p->z.avail_out>0 && !p->bZEnd ){
-    int zrc;
-    if( p->z.avail_in==0 ){
-      rc = srcFetch(p, pzErr);
-      if( rc ) return rc;
-      if( p->raw.n==0 ){
-        if( p->out.n==0 && p->z.next_out==p->out.a ){
-          tsErrSet(pzErr, "gzip stream is truncated");
-          return SQLITE_CORRUPT;
-        }
-        break;
-      }
-      p->z.next_in = p->raw.a;
-      p->z.avail_in = (uInt)p->raw.n;
-    }
-    zrc = inflate(&p->z, Z_NO_FLUSH);
-    if( zrc==Z_STREAM_END ){
-      /* concatenated gzip members are one stream (as gunzip reads them) */
-      if( p->z.avail_in>0 || p->iRaw<p->nSize ){
-        if( inflateReset(&p->z)!=Z_OK ){ tsErrSet(pzErr, "gzip: cannot reset"); return SQLITE_CORRUPT; }
-      }else{
-        p->bZEnd = 1;
-      }
-    }else if( zrc!=Z_OK && zrc!=Z_BUF_ERROR ){
-      tsErrSet(pzErr, "gzip data is corrupt at byte %lld (%s)",
-               (long long)(p->iRaw - p->z.avail_in), p->z.msg ? p->z.msg : "inflate failed");
-      return SQLITE_CORRUPT;
-    }else if( zrc==Z_BUF_ERROR && p->z.avail_in==0 && p->iRaw>=p->nSize ){
-      tsErrSet(pzErr, "gzip stream is truncated");
-      return SQLITE_CORRUPT;
-    }
-  }
-  p->out.n = (size_t)(p->z.next_out - p->out.a);
-  *pa = p->out.a; *pn = p->out.n;
-  return SQLITE_OK;
-}
-
-/**************************************************************************
-** Task rows.
-*/
-
-static int ensureTables(sqlite3 *db){
-  int rc = execSql(db, zTaskDdl);
-  if( rc==SQLITE_OK ) rc = execSql(db, zErrDdl);
-  if( rc==SQLITE_OK ) rc = execSql(db, zErrIdx);
-  return rc;
-}
-
-/* Record an error row (inside the open batch transaction or on its own). */
-static int addError(BlRun *r, int iFile, int64_t iFirst, int64_t iLast, const char *zKind,
-                    const char *zReason){
-  int rc;
-  if( r->pErrIns==0 ){
-    rc = sqlite3_prepare_v2(r->db, "INSERT INTO main.ts_batch_load_errors(TaskId, FileIndex,"
-                            " FirstLine, LastLine, Kind, Reason) VALUES(?,?,?,?,?,?)",
-                            -1, &r->pErrIns, 0);
-    if( rc ) return rc;
-  }
-  sqlite3_bind_text(r->pErrIns, 1, r->zTaskId, -1, SQLITE_STATIC);
-  sqlite3_bind_int(r->pErrIns, 2, iFile);
-  if( iFirst>0 ){
-    sqlite3_bind_int64(r->pErrIns, 3, iFirst);
-    sqlite3_bind_int64(r->pErrIns, 4, iLast);
-  }else{
-    sqlite3_bind_null(r->pErrIns, 3);
-    sqlite3_bind_null(r->pErrIns, 4);
-  }
-  sqlite3_bind_text(r->pErrIns, 5, zKind, -1, SQLITE_STATIC);
-  sqlite3_bind_text(r->pErrIns, 6, zReason, (int)(strlen(zReason)>BL_REASON_MAX ? BL_REASON_MAX
-                    : strlen(zReason)), SQLITE_TRANSIENT);
-  rc = sqlite3_step(r->pErrIns);
-  sqlite3_reset(r->pErrIns);
-  return rc==SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-/* Write the counters and the resume point (iFile, iOff, iLine) into the
-** task row, only if it still holds the resume point this run last wrote. */
-static int saveProgress(BlRun *r, int iFile, int64_t iOff, int64_t iLine, int64_t nBytes){
-  int rc;
-  int64_t now = tsEnvNow(r->pEnv);
-  if( r->pUpd==0 ){
-    rc = sqlite3_prepare_v2(r->db,
-        "UPDATE main.ts_batch_load_tasks SET RecordsProcessed=?1, RecordsIngested=?2,"
-        " ParseFailures=?3, RecordIngestionFailures=?4, FileFailures=?5, BytesMetered=?6,"
-        " FileIndex=?7, FileOffset=?8, FileLine=?9, LastUpdatedTime=?10, ResumableUntil=?11"
-        " WHERE TaskId=?12 AND FileIndex=?13 AND FileOffset=?14", -1, &r->pUpd, 0);
-    if( rc ) return rc;
-  }
-  sqlite3_bind_int64(r->pUpd, 1, r->nProcessed);
-  sqlite3_bind_int64(r->pUpd, 2, r->nIngested);
-  sqlite3_bind_int64(r->pUpd, 3, r->nParse);
-  sqlite3_bind_int64(r->pUpd, 4, r->nIngestFail);
-  sqlite3_bind_int64(r->pUpd, 5, r->nFileFail);
-  sqlite3_bind_int64(r->pUpd, 6, nBytes);
-  sqlite3_bind_int(r->pUpd, 7, iFile);
-  sqlite3_bind_int64(r->pUpd, 8, iOff);
-  sqlite3_bind_int64(r->pUpd, 9, iLine);
-  sqlite3_bind_int64(r->pUpd, 10, now);
-  sqlite3_bind_int64(r->pUpd, 11, now + BL_RESUMABLE);
-  sqlite3_bind_text(r->pUpd, 12, r->zTaskId, -1, SQLITE_STATIC);
-  sqlite3_bind_int(r->pUpd, 13, r->iFile);
-  sqlite3_bind_int64(r->pUpd, 14, r->iOff);
-  rc = sqlite3_step(r->pUpd);
-  sqlite3_reset(r->pUpd);
-  if( rc!=SQLITE_DONE ) return rc;
-  if( sqlite3_changes(r->db)!=1 ){
-    tsErrSet(&r->zErr, "ts_batch_load: task %s was advanced by another connection; this run stops",
-             r->zTaskId);
-    return SQLITE_BUSY;
-  }
-  r->iFile = iFile; r->iOff = iOff; r->iLine = iLine; r->nBytes = nBytes;
-  return SQLITE_OK;
-}
-
-static int setStatus(BlRun *r, const char *zStatus, const char *zMsg){
-  sqlite3_stmt *pS = 0;
-  int rc = sqlite3_prepare_v2(r->db, "UPDATE main.ts_batch_load_tasks SET TaskStatus=?1,"
-      " ErrorMessage=coalesce(?2, ErrorMessage), LastUpdatedTime=?3, ResumableUntil=?4"
-      " WHERE TaskId=?5", -1, &pS, 0);
-  if( rc==SQLITE_OK ){
-    int64_t now = tsEnvNow(r->pEnv);
-    sqlite3_bind_text(pS, 1, zStatus, -1, SQLITE_STATIC);
-    if( zMsg ) sqlite3_bind_text(pS, 2, zMsg, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(pS, 3, now);
-    sqlite3_bind_int64(pS, 4, now + BL_RESUMABLE);
-    sqlite3_bind_text(pS, 5, r->zTaskId, -1, SQLITE_STATIC);
-    rc = sqlite3_step(pS);
-    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
-  }
-  sqlite3_finalize(pS);
-  return rc;
-}
-
-/**************************************************************************
-** Batches.
-*/
-
-static int batchBegin(BlRun *r){
-  int rc;
-  if( r->bInTxn ) return SQLITE_OK;
-  rc = execSql(r->db, "BEGIN IMMEDIATE");
-  if( rc==SQLITE_OK ){
-    r->bInTxn = 1; r->nInBatch = 0;
-    if( r->pTab ) tsWriteBatchBegin(r->pTab);
-  }
-  return rc;
-}
-
-/* The rows written through the handle into chunks (before a COMMIT or a
-** SAVEPOINT: the vtab's xSync/xSavepoint run only if it joined the
-** transaction). */
-static int flushTable(BlRun *r){
-  char *zErr = 0;
-  int rc = r->pTab ? tsTableFlush(r->pTab, &zErr) : SQLITE_OK;
-  if( rc ){
-    tsErrSet(&r->zErr, "ts_batch_load: %s", zErr ? zErr : sqlite3_errstr(rc));
-    sqlite3_free(zErr);
-  }
-  return rc;
-}
-
-/* Commit the open batch with the resume point (iFile, iOff, iLine). */
-static int batchCommit(BlRun *r, int iFile, int64_t iOff, int64_t iLine, int64_t nBytes){
-  int rc = batchBegin(r);
-  if( rc==SQLITE_OK ) rc = flushTable(r);
-  if( rc==SQLITE_OK ) rc = saveProgress(r, iFile, iOff, iLine, nBytes);
-  if( rc==SQLITE_OK ){
-    rc = execSql(r->db, "COMMIT");
-    if( rc==SQLITE_OK ) r->bInTxn = 0;
-  }
-  return rc;
-}
-
-/* Give up the open batch (after a fatal error): nothing of it stays. */
-static void batchAbandon(BlRun *r){
-  if( !sqlite3_get_autocommit(r->db) ) execSql(r->db, "ROLLBACK");
-  if( r->pTab ) tsWriteBatchRollback(r->pTab);
-  r->bInTxn = 0;
 }
 
 /**************************************************************************
@@ -790,8 +307,8 @@ static int doRow(BlRun *r, TsCsvReader *pR, int iFile, int eCsv, BlVal *aVal){
     /* several records, loaded whole or not at all: INSERTs in a savepoint,
     ** after the rows written through the handle are in the shadow tables */
     int bSave = nRec>1;
-    rc = flushTable(r);
-    if( bSave && rc==SQLITE_OK ) rc = execSql(r->db, "SAVEPOINT bl_row");
+    rc = tsBlFlushTable(r);
+    if( bSave && rc==SQLITE_OK ) rc = tsBlExec(r->db, "SAVEPOINT bl_row");
     for(i=0, k=0; rc==SQLITE_OK && !bFail && i<m->nRec; i++){
       const TsBlRec *pRec = &m->aRec[i];
       int bAny = 0;
@@ -833,13 +350,13 @@ static int doRow(BlRun *r, TsCsvReader *pR, int iFile, int eCsv, BlVal *aVal){
       sqlite3_reset(r->pIns);
     }
     if( bSave && rc==SQLITE_OK ){
-      if( bFail ) rc = execSql(r->db, "ROLLBACK TO bl_row");
-      if( rc==SQLITE_OK ) rc = execSql(r->db, "RELEASE bl_row");
+      if( bFail ) rc = tsBlExec(r->db, "ROLLBACK TO bl_row");
+      if( rc==SQLITE_OK ) rc = tsBlExec(r->db, "RELEASE bl_row");
     }
     if( rc ){ sqlite3_free(zReject); return rc; }
   }
   if( bFail ){
-    rc = addError(r, iFile, pR->iFirstLine, pR->iLastLine, zKind, zReject ? zReject : zWhy);
+    rc = tsBlAddError(r, iFile, pR->iFirstLine, pR->iLastLine, zKind, zReject ? zReject : zWhy);
     if( zKind[0]=='p' ) r->nParse++; else r->nIngestFail++;
   }else{
     r->nIngested++;
@@ -931,11 +448,11 @@ static char *resolveHeader(BlRun *r, TsCsvReader *pR){
 
 /* A file that cannot be loaded: one FileFailure, the task moves on. */
 static int fileFailed(BlRun *r, int iFile, const char *zWhy, int64_t iLine, int64_t nBytes){
-  int rc = batchBegin(r);
-  if( rc==SQLITE_OK ) rc = addError(r, iFile, iLine, iLine, "file", zWhy);
+  int rc = tsBlBatchBegin(r);
+  if( rc==SQLITE_OK ) rc = tsBlAddError(r, iFile, iLine, iLine, "file", zWhy);
   if( rc==SQLITE_OK ){
     r->nFileFail++;
-    rc = batchCommit(r, iFile+1, 0, 1, nBytes);
+    rc = tsBlBatchCommit(r, iFile+1, 0, 1, nBytes);
   }
   return rc;
 }
@@ -957,7 +474,7 @@ static int loadFile(BlRun *r, int iFile, BlVal *aVal){
   int64_t iFailLine = 1, nFailBytes = r->nBytes;   /* where a file failure is reported */
 
   memset(&rd, 0, sizeof(rd));
-  rc = srcOpen(&src, c, r->aFile[iFile].zUri, &zRdErr);
+  rc = tsBlSrcOpen(&src, c, r->aFile[iFile].zUri, &zRdErr);
   if( rc==SQLITE_NOMEM ) goto done;
   if( rc==SQLITE_IOERR ){
     /* the store failed after its retries: the task stops, resumable */
@@ -973,7 +490,7 @@ static int loadFile(BlRun *r, int iFile, BlVal *aVal){
     const unsigned char *a; size_t n;
     e = tsCsvNext(&rd);
     if( e==TS_CSV_NEED ){
-      rc = srcNext(&src, &a, &n, &zRdErr);
+      rc = tsBlSrcNext(&src, &a, &n, &zRdErr);
       if( rc==SQLITE_NOMEM ) goto done;
       if( rc==SQLITE_IOERR ){
         tsErrSet(&r->zErr, "ts_batch_load: %s: %s", r->aFile[iFile].zUri, zRdErr);
@@ -1025,7 +542,7 @@ static int loadFile(BlRun *r, int iFile, BlVal *aVal){
     const unsigned char *a; size_t n;
     e = tsCsvNext(&rd);
     if( e==TS_CSV_NEED ){
-      rc = srcNext(&src, &a, &n, &zRdErr);
+      rc = tsBlSrcNext(&src, &a, &n, &zRdErr);
       if( rc==SQLITE_NOMEM ) break;
       if( rc==SQLITE_CORRUPT ){
         /* corrupt gzip data: the rows before it stay, the file failed */
@@ -1050,18 +567,18 @@ static int loadFile(BlRun *r, int iFile, BlVal *aVal){
       if( rd.iEndOff<=iStart ) continue;
       bSkip = 0;
     }
-    rc = batchBegin(r);
+    rc = tsBlBatchBegin(r);
     if( rc==SQLITE_OK ) rc = doRow(r, &rd, iFile, e, aVal);
     if( rc ) break;
     if( ++r->nInBatch>=c->nBatchRows ){
-      rc = batchCommit(r, iFile, rd.iEndOff, rd.iLine, nBytes0 + rd.iEndOff);
+      rc = tsBlBatchCommit(r, iFile, rd.iEndOff, rd.iLine, nBytes0 + rd.iEndOff);
       if( rc ) break;
     }
   }
   if( rc==SQLITE_OK ){
     /* the file is done: the rest of its rows and the move to the next file
     ** commit together */
-    rc = batchCommit(r, iFile+1, 0, 1, nBytes0 + (rd.iEndOff>iStart ? rd.iEndOff : iStart));
+    rc = tsBlBatchCommit(r, iFile+1, 0, 1, nBytes0 + (rd.iEndOff>iStart ? rd.iEndOff : iStart));
   }
 
 done:
@@ -1072,162 +589,8 @@ done:
   sqlite3_free(zFail);
   sqlite3_free(zRdErr);
   if( bInit ) tsCsvFree(&rd);
-  srcClose(&src);
+  tsBlSrcClose(&src);
   return rc;
-}
-
-/**************************************************************************
-** The report and the result.
-*/
-
-/* Build the reference 4.4 report from ts_batch_load_errors. */
-static int buildReport(BlRun *r, TsBuf *pOut){
-  TsJsonW w;
-  sqlite3_stmt *pS = 0;
-  int rc, iCurFile = -2, bInErr = 0, bInRanges = 0;
-  char *zCurReason = 0;
-  int64_t iA = 0, iB = 0;
-  tsJwInit(&w, pOut);
-  tsJwObjBegin(&w);
-  tsJwKeyStr(&w, "taskId", r->zTaskId);
-  tsJwKey(&w, "taskErrors");
-  tsJwArrBegin(&w);
-  rc = sqlite3_prepare_v2(r->db, "SELECT Reason FROM main.ts_batch_load_errors WHERE TaskId=?"
-                          " AND FileIndex<0 ORDER BY rowid", -1, &pS, 0);
-  if( rc==SQLITE_OK ){
-    sqlite3_bind_text(pS, 1, r->zTaskId, -1, SQLITE_STATIC);
-    while( sqlite3_step(pS)==SQLITE_ROW ){
-      tsJwObjBegin(&w);
-      tsJwKeyStr(&w, "reason", (const char*)sqlite3_column_text(pS, 0));
-      tsJwObjEnd(&w);
-    }
-    rc = sqlite3_finalize(pS);
-    pS = 0;
-  }
-  tsJwArrEnd(&w);
-  tsJwKey(&w, "fileErrors");
-  tsJwArrBegin(&w);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_prepare_v2(r->db,
-        "SELECT FileIndex, Reason, FirstLine, LastLine FROM main.ts_batch_load_errors"
-        " WHERE TaskId=?1 AND FileIndex>=0"
-        " ORDER BY FileIndex, min(rowid) OVER (PARTITION BY FileIndex, Reason), FirstLine",
-        -1, &pS, 0);
-  }
-  if( rc==SQLITE_OK ){
-    sqlite3_bind_text(pS, 1, r->zTaskId, -1, SQLITE_STATIC);
-    while( sqlite3_step(pS)==SQLITE_ROW ){
-      int iF = sqlite3_column_int(pS, 0);
-      const char *zR = (const char*)sqlite3_column_text(pS, 1);
-      int64_t a = sqlite3_column_int64(pS, 2), b = sqlite3_column_int64(pS, 3);
-      int bNewFile = iF!=iCurFile, bNewReason = bNewFile || zCurReason==0 || strcmp(zR, zCurReason);
-      if( bInRanges && (bNewReason || a>iB+1) ){
-        tsJwArrBegin(&w); tsJwInt(&w, iA); tsJwInt(&w, iB); tsJwArrEnd(&w);
-        bInRanges = 0;
-      }
-      if( bNewReason && bInErr ){ tsJwArrEnd(&w); tsJwObjEnd(&w); bInErr = 0; }
-      if( bNewFile ){
-        if( iCurFile>=0 ){ tsJwArrEnd(&w); tsJwObjEnd(&w); }
-        tsJwObjBegin(&w);
-        tsJwKeyStr(&w, "fileName", iF<r->nFile ? r->aFile[iF].zUri : "?");
-        tsJwKey(&w, "errors");
-        tsJwArrBegin(&w);
-        iCurFile = iF;
-      }
-      if( bNewReason ){
-        sqlite3_free(zCurReason);
-        zCurReason = sqlite3_mprintf("%s", zR);
-        tsJwObjBegin(&w);
-        tsJwKeyStr(&w, "reason", zR);
-        tsJwKey(&w, "lineRanges");
-        tsJwArrBegin(&w);
-        bInErr = 1;
-      }
-      if( !bInRanges ){ iA = a; iB = b; bInRanges = 1; }
-      else if( b>iB ) iB = b;
-    }
-    if( bInRanges ){ tsJwArrBegin(&w); tsJwInt(&w, iA); tsJwInt(&w, iB); tsJwArrEnd(&w); }
-    if( bInErr ){ tsJwArrEnd(&w); tsJwObjEnd(&w); }
-    if( iCurFile>=0 ){ tsJwArrEnd(&w); tsJwObjEnd(&w); }
-    rc = sqlite3_finalize(pS);
-  }
-  sqlite3_free(zCurReason);
-  tsJwArrEnd(&w);
-  tsJwObjEnd(&w);
-  if( rc==SQLITE_OK && tsJwError(&w) ) rc = SQLITE_NOMEM;
-  return rc;
-}
-
-/* Write the report object; its URI in *pzUri. */
-static int writeReport(BlRun *r, char **pzUri){
-  TsObjConfig oc;
-  TsObjStore *pS = 0;
-  TsBuf b;
-  char *zObjErr = 0, *zKey;
-  int rc;
-  *pzUri = 0;
-  tsBufInit(&b);
-  rc = buildReport(r, &b);
-  if( rc ){ tsBufFree(&b); return rc; }
-  zKey = sqlite3_mprintf("%s/error_report.json", r->zTaskId);
-  if( zKey==0 ){ tsBufFree(&b); return SQLITE_NOMEM; }
-  objCfg(r->pCfg, &oc, 1);
-  if( tsObjOpen(r->pCfg->zReport, &oc, &pS, &zObjErr)!=TS_OBJ_OK
-   || tsObjPut(pS, zKey, b.a, b.n, &zObjErr)!=TS_OBJ_OK ){
-    tsErrSet(&r->zErr, "cannot write the error report to %s: %s", r->pCfg->zReport,
-             zObjErr ? zObjErr : "error");
-    rc = SQLITE_IOERR;
-  }else{
-    size_t n = strlen(r->pCfg->zReport);
-    *pzUri = sqlite3_mprintf("%s%s%s", r->pCfg->zReport,
-                             n && r->pCfg->zReport[n-1]=='/' ? "" : "/", zKey);
-    if( *pzUri==0 ) rc = SQLITE_NOMEM;
-  }
-  free(zObjErr);
-  tsObjClose(pS);
-  sqlite3_free(zKey);
-  tsBufFree(&b);
-  return rc;
-}
-
-/* The result JSON of task zTaskId from its row. */
-static int taskJson(sqlite3 *db, const char *zTaskId, char **pzOut){
-  sqlite3_stmt *pS = 0;
-  TsBuf b;
-  TsJsonW w;
-  int rc;
-  *pzOut = 0;
-  rc = sqlite3_prepare_v2(db, "SELECT TaskId, TaskStatus, RecordsProcessed, RecordsIngested,"
-      " ParseFailures, RecordIngestionFailures, FileFailures, BytesMetered, ReportFile,"
-      " ErrorMessage FROM main.ts_batch_load_tasks WHERE TaskId=?", -1, &pS, 0);
-  if( rc ) return rc;
-  sqlite3_bind_text(pS, 1, zTaskId, -1, SQLITE_STATIC);
-  if( sqlite3_step(pS)!=SQLITE_ROW ){ sqlite3_finalize(pS); return SQLITE_NOTFOUND; }
-  tsBufInit(&b);
-  tsJwInit(&w, &b);
-  tsJwObjBegin(&w);
-  tsJwKeyStr(&w, "TaskId", (const char*)sqlite3_column_text(pS, 0));
-  tsJwKeyStr(&w, "TaskStatus", (const char*)sqlite3_column_text(pS, 1));
-  tsJwKey(&w, "ProgressReport");
-  tsJwObjBegin(&w);
-  tsJwKeyInt(&w, "RecordsProcessed", sqlite3_column_int64(pS, 2));
-  tsJwKeyInt(&w, "RecordsIngested", sqlite3_column_int64(pS, 3));
-  tsJwKeyInt(&w, "ParseFailures", sqlite3_column_int64(pS, 4));
-  tsJwKeyInt(&w, "RecordIngestionFailures", sqlite3_column_int64(pS, 5));
-  tsJwKeyInt(&w, "FileFailures", sqlite3_column_int64(pS, 6));
-  tsJwKeyInt(&w, "BytesMetered", sqlite3_column_int64(pS, 7));
-  tsJwObjEnd(&w);
-  if( sqlite3_column_type(pS, 8)!=SQLITE_NULL ){
-    tsJwKeyStr(&w, "ErrorReport", (const char*)sqlite3_column_text(pS, 8));
-  }
-  if( sqlite3_column_type(pS, 9)!=SQLITE_NULL ){
-    tsJwKeyStr(&w, "ErrorMessage", (const char*)sqlite3_column_text(pS, 9));
-  }
-  tsJwObjEnd(&w);
-  sqlite3_finalize(pS);
-  *pzOut = tsJwError(&w) ? 0 : bufDup(&b);
-  tsBufFree(&b);
-  return *pzOut ? SQLITE_OK : SQLITE_NOMEM;
 }
 
 /**************************************************************************
@@ -1348,17 +711,17 @@ static int runTask(BlRun *r){
   int rc = allocScratch(r, &aVal);
   if( rc==SQLITE_OK ) rc = openTarget(r);
   if( rc==SQLITE_OK ) rc = prepareInsert(r);
-  if( rc==SQLITE_OK ) rc = setStatus(r, "IN_PROGRESS", 0);
+  if( rc==SQLITE_OK ) rc = tsBlSetStatus(r, "IN_PROGRESS", 0);
   while( rc==SQLITE_OK && r->iFile<r->nFile ){
     rc = loadFile(r, r->iFile, aVal);
   }
   if( rc ){
-    batchAbandon(r);
+    tsBlBatchAbandon(r);
     if( r->zErr==0 ) tsErrSet(&r->zErr, "ts_batch_load: %s", sqlite3_errmsg(r->db));
     /* best effort: after sqlite3_interrupt nothing can be written until the
     ** calling statement ends, and the row then still says IN_PROGRESS,
     ** which ts_batch_load_resume accepts too */
-    if( (rc&0xff)!=SQLITE_INTERRUPT && (rc&0xff)!=SQLITE_BUSY ) setStatus(r, "PROGRESS_STOPPED", r->zErr);
+    if( (rc&0xff)!=SQLITE_INTERRUPT && (rc&0xff)!=SQLITE_BUSY ) tsBlSetStatus(r, "PROGRESS_STOPPED", r->zErr);
     if( (rc&0xff)!=SQLITE_BUSY ){
       /* name the task, so the caller can resume it */
       const char *zWhy = r->zErr;
@@ -1372,9 +735,9 @@ static int runTask(BlRun *r){
     char *zUri = 0;
     const char *zStatus;
     if( r->pCfg->zReport ){
-      int rc2 = writeReport(r, &zUri);
+      int rc2 = tsBlWriteReport(r, &zUri);
       if( rc2 ){
-        addError(r, -1, 0, 0, "task", r->zErr ? r->zErr : "cannot write the error report");
+        tsBlAddError(r, -1, 0, 0, "task", r->zErr ? r->zErr : "cannot write the error report");
       }
     }
     zStatus = (r->nParse || r->nIngestFail || r->nFileFail || r->zErr) ? "FAILED" : "SUCCEEDED";
@@ -1389,7 +752,7 @@ static int runTask(BlRun *r){
       }
       sqlite3_finalize(pS);
     }
-    if( rc==SQLITE_OK ) rc = setStatus(r, zStatus, r->zErr);
+    if( rc==SQLITE_OK ) rc = tsBlSetStatus(r, zStatus, r->zErr);
     sqlite3_free(zUri);
     sqlite3_free(r->zErr); r->zErr = 0;
   }
@@ -1414,7 +777,7 @@ static int filesJson(const BlRun *r, char **pz, int64_t *pnTotal){
     n += r->aFile[i].nSize;
   }
   tsJwArrEnd(&w);
-  *pz = tsJwError(&w) ? 0 : bufDup(&b);
+  *pz = tsJwError(&w) ? 0 : tsBlBufDup(&b);
   tsBufFree(&b);
   *pnTotal = n;
   return *pz ? SQLITE_OK : SQLITE_NOMEM;
@@ -1430,7 +793,7 @@ static int loadFiles(BlRun *r, const char *zFiles){
   sqlite3_bind_text(pS, 1, zFiles, -1, SQLITE_STATIC);
   while( sqlite3_step(pS)==SQLITE_ROW ){
     const char *z = (const char*)sqlite3_column_text(pS, 0);
-    if( listAdd(&l, "", z ? z : "", sqlite3_column_int64(pS, 1)) ) break;
+    if( tsBlListAdd(&l, "", z ? z : "", sqlite3_column_int64(pS, 1)) ) break;
   }
   rc = sqlite3_finalize(pS);
   if( l.bOom ) rc = SQLITE_NOMEM;
@@ -1440,7 +803,7 @@ static int loadFiles(BlRun *r, const char *zFiles){
 
 static void resultOrError(sqlite3_context *ctx, BlRun *r, int rc){
   char *zJson = 0;
-  if( rc==SQLITE_OK ) rc = taskJson(r->db, r->zTaskId, &zJson);
+  if( rc==SQLITE_OK ) rc = tsBlTaskJson(r->db, r->zTaskId, &zJson);
   if( rc==SQLITE_OK ){
     sqlite3_result_text(ctx, zJson, -1, sqlite3_free);
   }else if( rc==SQLITE_NOMEM ){
@@ -1473,7 +836,7 @@ static void batchLoadFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( checkNoTxn(ctx, db, "ts_batch_load") ) return;
   if( zJson==0 ){ sqlite3_result_error(ctx, "ts_batch_load: the configuration must be JSON text", -1); return; }
   rc = tsBlConfigParse(db, "ts_batch_load", zJson, &r.pCfg, &r.zErr);
-  if( rc==SQLITE_OK ) rc = ensureTables(db);
+  if( rc==SQLITE_OK ) rc = tsBlEnsureTables(db);
   if( rc==SQLITE_OK && r.pCfg->zClientToken ){
     /* ClientToken: the same request again returns the existing task */
     sqlite3_stmt *pS = 0;
@@ -1495,7 +858,7 @@ static void batchLoadFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( rc==SQLITE_OK ) rc = prepareTarget(&r);
   if( rc==SQLITE_OK ){
     char *zListErr = 0;
-    rc = listSource(r.pCfg, &r.aFile, &r.nFile, &zListErr);
+    rc = tsBlListSource(r.pCfg, &r.aFile, &r.nFile, &zListErr);
     if( rc ){
       tsErrSet(&r.zErr, "ts_batch_load: %s", zListErr);
       sqlite3_free(zListErr);
@@ -1532,7 +895,7 @@ static void batchLoadFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   if( rc==SQLITE_OK && r.nFile==0 ){
     char *z = sqlite3_mprintf("no .csv or .csv.gz objects at %s", r.pCfg->zSource);
-    rc = z ? addError(&r, -1, 0, 0, "task", z) : SQLITE_NOMEM;
+    rc = z ? tsBlAddError(&r, -1, 0, 0, "task", z) : SQLITE_NOMEM;
     sqlite3_free(z);
     r.nFileFail = 0;
     if( rc==SQLITE_OK ){
@@ -1557,7 +920,7 @@ static void batchResumeFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv
   memset(&r, 0, sizeof(r));
   r.pEnv = pEnv; r.db = db;
   if( checkNoTxn(ctx, db, "ts_batch_load_resume") ) return;
-  rc = ensureTables(db);
+  rc = tsBlEnsureTables(db);
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(db, "SELECT TaskStatus, Config, Files, FileIndex, FileOffset, FileLine,"
         " RecordsProcessed, RecordsIngested, ParseFailures, RecordIngestionFailures, FileFailures,"
@@ -1598,7 +961,7 @@ static void batchResumeFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv
     }
   }
   sqlite3_finalize(pS);
-  if( rc==SQLITE_OK ) rc = setStatus(&r, "PENDING_RESUME", 0);
+  if( rc==SQLITE_OK ) rc = tsBlSetStatus(&r, "PENDING_RESUME", 0);
   if( rc==SQLITE_OK ) rc = prepareTarget(&r);
   if( rc==SQLITE_OK ){
     if( r.nFile==0 ) tsErrSet(&r.zErr, "no .csv or .csv.gz objects at %s", r.pCfg->zSource);
@@ -1617,3 +980,4 @@ int tsBatchLoadRegister(sqlite3 *db, TsEnv *pEnv){
   }
   return rc;
 }
+

@@ -95,4 +95,107 @@ int tsBlModelCreate(sqlite3 *db, const TsBlConfig *pCfg, char **pzErr);
 /* Register ts_batch_load() and ts_batch_load_resume(). */
 int tsBatchLoadRegister(sqlite3 *db, TsEnv *pEnv);
 
+/**************************************************************************
+** Internals shared by the batch-load runner's files: batch_load.c (the
+** CSV-to-rows pipeline, running a task, the SQL functions), batch_source.c
+** (listing and streaming the source) and batch_task.c (task tables,
+** batches, the error report).  Nothing else includes this section's names.
+*/
+#include "objstore.h"
+#include <zlib.h>
+
+#define BL_READ        (1<<20)          /* bytes per ranged GET */
+#define BL_INFLATE     (1<<20)          /* bytes of inflated output per piece */
+#define BL_RESUMABLE   (15LL*86400*1000000000LL)   /* ResumableUntil = last update + 15 days */
+#define BL_REASON_MAX  1000             /* bytes of a reason kept in the report */
+
+
+/* One source file. */
+typedef struct BlFile BlFile;
+struct BlFile {
+  char *zUri;         /* full URI; owned */
+  int64_t nSize;      /* bytes as listed */
+};
+
+/* A streaming reader of one source object: ranged GETs, optional gunzip. */
+typedef struct BlSrc BlSrc;
+struct BlSrc {
+  TsObjStore *pStore;  /* owned */
+  char *zKey;          /* key in pStore; malloc'd (objstore) */
+  int64_t nSize;       /* object size */
+  int64_t iRaw;        /* next raw byte to fetch */
+  int bGz;             /* gzip stream */
+  int bZInit;          /* z initialised */
+  int bZEnd;           /* inflate reached the end of the stream */
+  z_stream z;
+  TsBuf raw;           /* last fetched bytes */
+  TsBuf out;           /* last inflated bytes */
+};
+
+/* One task run. */
+typedef struct BlRun BlRun;
+struct BlRun {
+  TsEnv *pEnv;
+  sqlite3 *db;
+  TsBlConfig *pCfg;        /* owned */
+  char zTaskId[40];
+  char *zErr;              /* run error (sqlite3_malloc) */
+  int nFile;
+  BlFile *aFile;           /* owned */
+  /* committed progress (what the task row says) */
+  int64_t nProcessed, nIngested, nParse, nIngestFail, nFileFail, nBytes;
+  int iFile;               /* resume point: file index */
+  int64_t iOff, iLine;     /* resume point: offset and line in that file */
+  /* the target's handle and the bulk write scratch (tsWriteBatch) */
+  TsTable *pTab;           /* reference held while the task runs */
+  int *aDimMap;            /* model dimension -> table dimension index */
+  int *aMeasMap;           /* model measure -> table measure index */
+  const char **azDimV;     /* [table dimensions] values of the record */
+  int *anDimV;
+  TsWriteVal *aMeasV;      /* [table measures] values of the record */
+  /* statements */
+  sqlite3_stmt *pIns;      /* INSERT into the table (rows of several records) */
+  sqlite3_stmt *pErrIns;   /* INSERT into ts_batch_load_errors */
+  sqlite3_stmt *pUpd;      /* advance the task row */
+  int nParamMeas0;         /* first measure parameter */
+  /* per-row scratch */
+  int *aDimIdx;            /* header index per dimension */
+  int **aaAttrIdx;         /* header index per record attribute */
+  int iTimeIdx, iMNameIdx;
+  int nHeader;
+  /* a batch in progress */
+  int bInTxn;
+  int nInBatch;
+};
+
+/* A list of source files being built (tsBlListAdd). */
+typedef struct BlList BlList;
+struct BlList {
+  const char *zBase;       /* URI prefix to put before each key */
+  BlFile *a; int n, nAlloc;
+  int bOom;
+};
+
+/* batch_source.c */
+void tsBlObjCfg(const TsBlConfig *c, TsObjConfig *p, int bReport);
+int tsBlListAdd(BlList *p, const char *zBase, const char *zKey, int64_t nSize);
+int tsBlListSource(const TsBlConfig *c, BlFile **paFile, int *pnFile, char **pzErr);
+int tsBlSrcOpen(BlSrc *p, const TsBlConfig *c, const char *zUri, char **pzErr);
+int tsBlSrcNext(BlSrc *p, const unsigned char **pa, size_t *pn, char **pzErr);
+void tsBlSrcClose(BlSrc *p);
+
+/* batch_task.c */
+char *tsBlBufDup(const TsBuf *b);
+int tsBlExec(sqlite3 *db, const char *zSql);
+int tsBlEnsureTables(sqlite3 *db);
+int tsBlAddError(BlRun *r, int iFile, int64_t iFirst, int64_t iLast, const char *zKind,
+                 const char *zReason);
+int tsBlSetStatus(BlRun *r, const char *zStatus, const char *zMsg);
+int tsBlBatchBegin(BlRun *r);
+int tsBlFlushTable(BlRun *r);
+int tsBlBatchCommit(BlRun *r, int iFile, int64_t iOff, int64_t iLine, int64_t nBytes);
+void tsBlBatchAbandon(BlRun *r);
+int tsBlWriteReport(BlRun *r, char **pzUri);
+int tsBlTaskJson(sqlite3 *db, const char *zTaskId, char **pzOut);
+
 #endif

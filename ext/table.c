@@ -83,6 +83,10 @@ int tsTabStmt(TsTable *p, int eStmt, sqlite3_stmt **ppStmt){
             " coalesce((SELECT max(tmin) FROM \"%w\".\"%w_chunks\" WHERE sid=?1 AND tmin<=?2), ?2)"
             " AND ?3 ORDER BY tmin", zDb, zTab, zDb, zTab);
         break;
+      case STMT_CHUNK_TAIL:
+        zSql = sqlite3_mprintf("SELECT id, tmax, nrow FROM \"%w\".\"%w_chunks\" WHERE sid=?1"
+                               " ORDER BY tmin DESC LIMIT ?2", zDb, zTab);
+        break;
       case STMT_CHUNK_AT:
         zSql = sqlite3_mprintf(
             "SELECT id, tmax, data FROM \"%w\".\"%w_chunks\" WHERE sid=?1 AND tmin<=?2"

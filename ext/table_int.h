@@ -116,7 +116,8 @@ struct TsSeries {
 #define STMT_SERIES_CHECK   11  /* max(id) of _series */
 #define STMT_SCHEMA_VERSION 12  /* PRAGMA schema_version (write.c wlogPrepare) */
 #define STMT_WLOG_INSERT    13  /* (sid, tmin, tmax) into _wlog: prepared by write.c */
-#define STMT_COUNT          14
+#define STMT_CHUNK_TAIL     14  /* id, tmax, nrow of the last ?2 chunks of sid ?1, newest first */
+#define STMT_COUNT          15
 
 struct TsTable {
   int nRef;               /* references: the vtab and open operations */

@@ -66,7 +66,9 @@
 ** savepoint because xSavepoint flushes).  xCommit does nothing.  A flush
 ** merges a series' pending rows into the chunks they fall into (rewriting
 ** only those chunks) and appends the rest as new chunks; a chunk smaller than
-** TS_CHUNK_TARGET rows absorbs neighbouring new rows, which is the bounded,
+** TS_CHUNK_TARGET rows absorbs the new rows of the gap after it, and rows
+** after a series' last chunk take along only its newest small chunks by a
+** binary-counter rule (write.c tailAppend), which is the bounded,
 ** incremental compaction of small chunks (every flush of a series rewrites at
 ** most the chunks its rows touch, each at most 2*TS_CHUNK_TARGET rows).
 **

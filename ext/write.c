@@ -382,6 +382,110 @@ static int chunkMerge(TsTable *p, TsSeries *pS, sqlite3_int64 iChunk, const TsRu
   return rc;
 }
 
+/* Write pending rows aOrder[i0..i1) of pP (view pPend) as new chunks. */
+static int pendWrite(TsTable *p, TsSeries *pS, const TsPend *pP, const TsRun *pPend,
+                     int i0, int i1){
+  int rc, k;
+  if( pP->bInOrder ){
+    /* Slots are in time order: encode straight from the buffer. */
+    TsChunkCol *aSl = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+    TsRun sl;
+    if( aSl==0 ) return SQLITE_NOMEM;
+    runSlice(pPend, p->s.nMeas, i0, aSl);
+    sl.n = i1 - i0;
+    sl.aTime = pPend->aTime + i0;
+    sl.aVersion = pPend->aVersion + i0;
+    sl.aMark = pPend->aMark ? pPend->aMark + i0 : 0;
+    sl.aCol = aSl;
+    rc = chunksWrite(p, pS->iId, &sl);
+    sqlite3_free(aSl);
+  }else{
+    TsRunBuf out;
+    rc = runBufInit(&out, p->s.nMeas, p->s.aMeasType, i1 - i0);
+    for(k=i0; rc==SQLITE_OK && k<i1; k++) runBufPush(&out, pPend, pP->aOrder[k]);
+    if( rc==SQLITE_OK ) rc = chunksWrite(p, pS->iId, &out.r);
+    runBufFree(&out);
+  }
+  return rc;
+}
+
+/* Rows after a series' last chunk (the tail rule; docs/internals/
+** transactions.md "Flushing one series").  A chunk of fewer than TS_CHUNK_SMALL
+** rows is small.  Pending rows aOrder[i0..i1) of pP, all later than every
+** chunk of pS, become new chunks; they take along (merge and rewrite) the
+** newest trailing small chunks, newest first, while each is no larger than
+** the rows taken so far: equal sizes merge as in a binary counter, so a row
+** is rewritten about log2(TS_CHUNK_SMALL / rows per flush) times while its
+** chunk is small and never once it is not (a flush of TS_CHUNK_SMALL or more
+** rows per series rewrites nothing).  When that would leave more than
+** TS_TAIL_MAX small chunks trailing, all of them are taken, which bounds a
+** series' chunk count.  Small chunks elsewhere absorb the rows of the gap
+** after them (flushSeries). */
+#define TS_CHUNK_SMALL  (TS_CHUNK_TARGET/2)
+#define TS_TAIL_MAX     8
+static int tailAppend(TsTable *p, TsSeries *pS, const TsPend *pP, const TsRun *pPend,
+                      int i0, int i1){
+  sqlite3_int64 aId[TS_TAIL_MAX+1];
+  int aN[TS_TAIL_MAX+1];
+  unsigned char *aBlob[TS_TAIL_MAX+1];
+  TsChunkReader *aReader[TS_TAIL_MAX+1];
+  TsChunkCol *aCol = 0;
+  sqlite3_int64 tFirst = pPend->aTime[pP->aOrder[i0]];
+  sqlite3_stmt *pStmt;
+  TsRunBuf out;
+  int nSmall = 0, nTake, nRow = i1 - i0, k, rc;
+  rc = tsTabStmt(p, STMT_CHUNK_TAIL, &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int64(pStmt, 1, pS->iId);
+  sqlite3_bind_int(pStmt, 2, TS_TAIL_MAX+1);
+  while( nSmall<=TS_TAIL_MAX && sqlite3_step(pStmt)==SQLITE_ROW ){
+    /* id, tmax, nrow, newest first; a chunk not before the rows ends it */
+    if( sqlite3_column_int64(pStmt, 1)>=tFirst ){ nSmall = 0; break; }
+    if( sqlite3_column_int(pStmt, 2)>=TS_CHUNK_SMALL ) break;
+    aId[nSmall] = sqlite3_column_int64(pStmt, 0);
+    aN[nSmall] = sqlite3_column_int(pStmt, 2);
+    nSmall++;
+  }
+  if( sqlite3_reset(pStmt)!=SQLITE_OK ) return tsTabStmtErr(p, pStmt);
+  for(nTake=0; nTake<nSmall && aN[nTake]<=nRow; nTake++) nRow += aN[nTake];
+  if( nSmall - nTake + (nRow<TS_CHUNK_SMALL) > TS_TAIL_MAX ){
+    for(; nTake<nSmall; nTake++) nRow += aN[nTake];
+  }
+  if( nTake==0 ) return pendWrite(p, pS, pP, pPend, i0, i1);
+
+  memset(aBlob, 0, sizeof(aBlob));
+  memset(aReader, 0, sizeof(aReader));
+  aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+  if( aCol==0 ) return SQLITE_NOMEM;
+  rc = runBufInit(&out, p->s.nMeas, p->s.aMeasType, nRow);
+  /* oldest first: the chunks do not overlap and all precede the rows */
+  for(k=nTake-1; rc==SQLITE_OK && k>=0; k--){
+    TsRun old;
+    int r;
+    rc = tsTabChunkLoad(p, aId[k], &aBlob[k], &aReader[k], &old, aCol, 1);
+    if( rc==SQLITE_OK && out.r.n + old.n > out.nAlloc ){
+      rc = tsTabChunkCorrupt(p, aId[k], "its row count differs from its header");
+    }
+    for(r=0; rc==SQLITE_OK && r<old.n; r++) runBufPush(&out, &old, r);
+  }
+  for(k=i0; rc==SQLITE_OK && k<i1; k++) runBufPush(&out, pPend, pP->aOrder[k]);
+  for(k=0; rc==SQLITE_OK && k<nTake; k++){
+    rc = tsTabStmt(p, STMT_CHUNK_DELETE, &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int64(pStmt, 1, aId[k]);
+      rc = tsTabStepDone(p, pStmt);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = chunksWrite(p, pS->iId, &out.r);
+  runBufFree(&out);
+  for(k=0; k<nTake; k++){
+    tsChunkReaderFree(aReader[k]);
+    sqlite3_free(aBlob[k]);
+  }
+  sqlite3_free(aCol);
+  return rc;
+}
+
 /* Widen the <t>_series row of pS to cover [tLo, tHi] (with the range of its
 ** chunks as the cache knows it).  The row is matched on id and key: when
 ** none matches, the shadow table was edited directly since the cache was
@@ -422,6 +526,7 @@ static int flushSeries(TsTable *p, TsSeries *pS){
   sqlite3_int64 *aC = 0;   /* chunk headers: id, tmin, tmax, nrow per chunk */
   int nC = 0, nCAlloc = 0;
   int rc = SQLITE_OK, i, j;
+  int bLastMerged = 0;     /* rows were merged into the last chunk of aC */
   const int *aOrd;
   sqlite3_int64 tLo, tHi;
   if( pP==0 || pP->nRow==0 ) return SQLITE_OK;
@@ -464,7 +569,10 @@ static int flushSeries(TsTable *p, TsSeries *pS){
       if( nC==0 ){
         tgt = -1;
       }else if( aC[j*4+1]<=t ){
-        tgt = (t<=aC[j*4+2] || aC[j*4+3]<TS_CHUNK_TARGET) ? j : -(j+2);
+        /* a small chunk absorbs the rows of the gap after it, except after
+        ** the series' last chunk (tailAppend's rule) */
+        int bTail = j==nC-1 && pS->bChunks && t>pS->tMax;
+        tgt = (t<=aC[j*4+2] || (aC[j*4+3]<TS_CHUNK_TARGET && !bTail)) ? j : -(j+2);
       }else{
         tgt = aC[3]<TS_CHUNK_TARGET ? 0 : -1;
       }
@@ -473,26 +581,13 @@ static int flushSeries(TsTable *p, TsSeries *pS){
     }
     if( tgt0>=0 ){
       rc = chunkMerge(p, pS, aC[tgt0*4], &pend, aOrd, i0, i);
-    }else if( pP->bInOrder ){
-      /* Slots are in time order: encode straight from the buffer. */
-      TsChunkCol *aSl = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
-      TsRun sl;
-      if( aSl==0 ){ rc = SQLITE_NOMEM; break; }
-      runSlice(&pend, p->s.nMeas, i0, aSl);
-      sl.n = i - i0;
-      sl.aTime = pend.aTime + i0;
-      sl.aVersion = pend.aVersion + i0;
-      sl.aMark = pend.aMark ? pend.aMark + i0 : 0;
-      sl.aCol = aSl;
-      rc = chunksWrite(p, pS->iId, &sl);
-      sqlite3_free(aSl);
+      if( tgt0==nC-1 ) bLastMerged = 1;
+    }else if( tgt0==-(nC+1) && pS->bChunks && aOrd && pend.aTime[aOrd[i0]]>pS->tMax
+           && (bLastMerged || aC[(nC-1)*4+3]<TS_CHUNK_SMALL) ){
+      /* the last chunk is small (or was just rewritten): the tail rule */
+      rc = tailAppend(p, pS, pP, &pend, i0, i);
     }else{
-      TsRunBuf out;
-      int k;
-      rc = runBufInit(&out, p->s.nMeas, p->s.aMeasType, i - i0);
-      for(k=i0; rc==SQLITE_OK && k<i; k++) runBufPush(&out, &pend, aOrd[k]);
-      if( rc==SQLITE_OK ) rc = chunksWrite(p, pS->iId, &out.r);
-      runBufFree(&out);
+      rc = pendWrite(p, pS, pP, &pend, i0, i);
     }
   }
   if( rc==SQLITE_OK ){
