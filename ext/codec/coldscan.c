@@ -195,16 +195,34 @@ static void errSet(char **pzErr, const char *zFmt, ...){
   *pzErr = z;
 }
 
+/* Bytes of row r of a key column, read whole or as dictionary indices
+** (tsPqReaderReadColumnKeys). */
+static const unsigned char *keyVal(const TsPqColumnData *d, int64_t r, int64_t *pn){
+  int64_t i = d->aIdx ? (int64_t)d->aIdx[r] : r;
+  *pn = d->aOff[i+1]-d->aOff[i];
+  return d->aData + d->aOff[i];
+}
+
+/* Bytes held by a decoded column (the row group cache's budget). */
+static size_t colBytes(const TsPqColumnData *d, int64_t nRow){
+  if( d->aIdx ) return (size_t)nRow*5 + (size_t)d->aOff[d->nDict] + 8*(size_t)(d->nDict+2);
+  return (size_t)nRow*9 + (d->aOff ? (size_t)d->aOff[nRow] + 8 : 0);
+}
+
 /* Does row r have the same series as row r-1? (columns 1..nDim+1) */
 static int sameSeries(const TsColdRg *p, int nDim, int64_t r){
   int c;
   for(c=1; c<=nDim+1; c++){
     const TsPqColumnData *d = &p->aCol[c];
     int bNa = d->aNull && d->aNull[r-1], bNb = d->aNull && d->aNull[r];
+    const unsigned char *a, *b;
+    int64_t na, nb;
     if( bNa!=bNb ) return 0;
     if( bNa ) continue;
-    if( bytesCmp(d->aData + d->aOff[r-1], d->aOff[r]-d->aOff[r-1],
-                 d->aData + d->aOff[r], d->aOff[r+1]-d->aOff[r])!=0 ) return 0;
+    if( d->aIdx && d->aIdx[r-1]==d->aIdx[r] ) continue;
+    a = keyVal(d, r-1, &na);
+    b = keyVal(d, r, &nb);
+    if( bytesCmp(a, na, b, nb)!=0 ) return 0;
   }
   return 1;
 }
@@ -213,13 +231,15 @@ static void keyOfRow(TsBuf *pB, const TsColdRg *p, int nDim, int64_t r){
   int c;
   for(c=1; c<=nDim+1; c++){
     const TsPqColumnData *d = &p->aCol[c];
-    int64_t n = d->aOff[r+1]-d->aOff[r];
+    int64_t n;
+    const unsigned char *a;
     if( c<=nDim ){
       if( d->aNull && d->aNull[r] ){ tsBufAppendByte(pB, 0); continue; }
       tsBufAppendByte(pB, 1);
     }
+    a = keyVal(d, r, &n);
     tsBufAppendVarint(pB, (uint64_t)n);
-    tsBufAppend(pB, d->aData + d->aOff[r], (size_t)n);
+    tsBufAppend(pB, a, (size_t)n);
   }
 }
 
@@ -238,15 +258,18 @@ const TsColdRun *tsColdRgFind(const TsColdRg *p, const unsigned char *aKey, int 
   return 0;
 }
 
-int tsColdRgColumn(TsPqReader *pR, TsColdRg *p, int iCol, char **pzErr){
-  const TsPqColumnInfo *pInfo;
+/* Decode column iCol of the row group's selection; bKeys: a dimension or
+** measure_name column, read as dictionary indices where possible (only the
+** series split reads it). */
+static int rgColumn(TsPqReader *pR, TsColdRg *p, int iCol, int bKeys, char **pzErr){
   int rc;
   if( iCol<0 || iCol>=p->nCol ){
     errSet(pzErr, "column %d out of range", iCol);
     return TS_PQ_MISUSE;
   }
   if( p->abHave[iCol] ) return TS_PQ_OK;
-  rc = tsPqReaderReadColumn(pR, p->iRg, iCol, &p->sel, &p->aCol[iCol]);
+  rc = bKeys ? tsPqReaderReadColumnKeys(pR, p->iRg, iCol, &p->sel, &p->aCol[iCol])
+             : tsPqReaderReadColumn(pR, p->iRg, iCol, &p->sel, &p->aCol[iCol]);
   if( rc!=TS_PQ_OK ){
     errSet(pzErr, "%s", tsPqReaderErrmsg(pR));
     return rc;
@@ -257,13 +280,13 @@ int tsColdRgColumn(TsPqReader *pR, TsColdRg *p, int iCol, char **pzErr){
     tsPqColumnDataFree(&p->aCol[iCol]);
     return TS_PQ_CORRUPT;
   }
-  pInfo = tsPqReaderColumn(pR, iCol);
   p->abHave[iCol] = 1;
-  p->nByte += (size_t)p->nRow*9;
-  if( pInfo && (pInfo->eType==TS_PQ_STRING || pInfo->eType==TS_PQ_BYTES) && p->aCol[iCol].aOff ){
-    p->nByte += (size_t)p->aCol[iCol].aOff[p->nRow] + 8;
-  }
+  p->nByte += colBytes(&p->aCol[iCol], p->nRow);
   return TS_PQ_OK;
+}
+
+int tsColdRgColumn(TsPqReader *pR, TsColdRg *p, int iCol, char **pzErr){
+  return rgColumn(pR, p, iCol, 0, pzErr);
 }
 
 int tsColdSeriesRanges(int nDim, const char *const *azDim, const char *zMName,
@@ -333,7 +356,7 @@ int tsColdRgDecodeSel(TsPqReader *pR, int iRg, int nDim, int nCol,
   }
   p->nRow = p->sel.nRow;
   for(i=0; rc==TS_PQ_OK && i<=nDim+1; i++){
-    rc = tsColdRgColumn(pR, p, i, pzErr);
+    rc = rgColumn(pR, p, i, i>0, pzErr);
   }
   if( rc==TS_PQ_OK ){
     const TsPqColumnData *t = &p->aCol[0];
@@ -416,10 +439,10 @@ int tsColdRgDecodeSel(TsPqReader *pR, int iRg, int nDim, int nCol,
   }
   /* The runs carry the series now: release the key columns. */
   for(i=1; i<=nDim+1; i++){
-    size_t nData = p->aCol[i].aOff ? (size_t)p->aCol[i].aOff[p->nRow] + 8 : 0;
+    size_t nData = colBytes(&p->aCol[i], p->nRow);
     tsPqColumnDataFree(&p->aCol[i]);
     p->abHave[i] = 0;
-    p->nByte -= (size_t)p->nRow*9 + nData;
+    p->nByte -= nData;
   }
   *ppRg = p;
   return TS_PQ_OK;
