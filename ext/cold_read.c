@@ -85,6 +85,11 @@ struct ColdObj {
   ColdEnt **apEnt;           /* per row group: its full decode or NULL */
   sqlite3_int64 *aAskSid;    /* per row group: last series that asked (owned) */
   int *anAsk;                /* per row group: series that asked (owned) */
+  unsigned char *aRuns;      /* series_runs bytes or NULL (owned) */
+  int nRuns;
+  TsColdRunIdx *pIdx;        /* parsed series_runs (with pReader; owned), NULL:
+                             ** none, the dimension columns give the runs */
+  int64_t *aRgStart;         /* nRg+1: first row of each row group (owned) */
 };
 
 /* A listed block: iRef indexes ColdSource.aBlk. */
@@ -233,6 +238,9 @@ static void coldObjClear(ColdSource *p, ColdObj *o){
   sqlite3_free(o->anAsk);
   sqlite3_free(o->aRgT);
   tsPqReaderFree(o->pReader);
+  tsColdRunIdxFree(o->pIdx);
+  sqlite3_free(o->aRuns);
+  sqlite3_free(o->aRgStart);
   sqlite3_free(o->zKey);
   sqlite3_free(o->zPkMin);
   sqlite3_free(o->zPkMax);
@@ -343,7 +351,13 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
   o->apEnt = sqlite3_malloc64(sizeof(ColdEnt*)*(size_t)(o->nRg+1));
   o->aAskSid = sqlite3_malloc64(sizeof(sqlite3_int64)*(size_t)(o->nRg+1));
   o->anAsk = sqlite3_malloc64(sizeof(int)*(size_t)(o->nRg+1));
-  if( o->aRgT==0 || o->apEnt==0 || o->aAskSid==0 || o->anAsk==0 ) return SQLITE_NOMEM;
+  o->aRgStart = sqlite3_malloc64(sizeof(int64_t)*(size_t)(o->nRg+1));
+  if( o->aRgT==0 || o->apEnt==0 || o->aAskSid==0 || o->anAsk==0 || o->aRgStart==0 ) return SQLITE_NOMEM;
+  o->aRgStart[0] = 0;
+  for(i=0; i<o->nRg; i++) o->aRgStart[i+1] = o->aRgStart[i] + tsPqReaderRowGroupRows(o->pReader, i);
+  /* series_runs: the runs without decoding any dimension column (an
+  ** unreadable one is ignored: the dimension columns still give them). */
+  if( o->aRuns ) o->pIdx = tsColdRunIdxParse(o->aRuns, o->nRuns, o->aRgStart[o->nRg]);
   memset(o->apEnt, 0, sizeof(ColdEnt*)*(size_t)(o->nRg+1));
   memset(o->aAskSid, 0, sizeof(sqlite3_int64)*(size_t)(o->nRg+1));
   memset(o->anAsk, 0, sizeof(int)*(size_t)(o->nRg+1));
@@ -386,6 +400,47 @@ static ColdEnt *coldEntFind(ColdSource *p, ColdObj *o, int iRg, sqlite3_int64 iS
   return 0;
 }
 
+/* Decode row group iRg of object o from its series_runs: the rows of
+** series pS in it, or (pS NULL) of every series, in the scan's time range. */
+static int coldEntDecodeIdx(ColdSource *p, ColdObj *o, int iRg, const TsSeries *pS,
+                            TsColdRg **ppRg, char **pzErr){
+  const TsColdRunIdx *x = o->pIdx;
+  int64_t r0 = o->aRgStart[iRg], r1 = o->aRgStart[iRg+1];
+  TsColdRunSpec one, *aSpec = &one;
+  TsPqRange range;
+  int nSpec = 0, i, lo, hi, rc;
+  memset(&range, 0, sizeof(range));
+  range.iCol = 0;
+  range.bMin = p->spec.tLo>INT64_MIN; range.min.i = p->spec.tLo;
+  range.bMax = p->spec.tHi<INT64_MAX; range.max.i = p->spec.tHi;
+  if( pS ){
+    i = tsColdRunIdxFind(x, pS->aKey, pS->nKey);
+    if( i>=0 && x->aStart[i]<r1 && x->aStart[i+1]>r0 ){
+      one.iStart = (x->aStart[i]>r0 ? x->aStart[i] : r0) - r0;
+      one.iEnd = (x->aStart[i+1]<r1 ? x->aStart[i+1] : r1) - r0;
+      one.aKey = x->aKey[i]; one.nKey = x->anKey[i];
+      nSpec = 1;
+    }
+  }else{
+    /* the runs overlapping [r0, r1): binary search for the first */
+    lo = 0; hi = x->nRun;
+    while( lo<hi ){ int m = (lo+hi)/2; if( x->aStart[m+1]<=r0 ) lo = m+1; else hi = m; }
+    for(hi=lo; hi<x->nRun && x->aStart[hi]<r1; hi++){}
+    aSpec = sqlite3_malloc64(sizeof(TsColdRunSpec)*(size_t)(hi-lo+1));
+    if( aSpec==0 ) return SQLITE_NOMEM;
+    for(i=lo; i<hi; i++){
+      TsColdRunSpec *q = &aSpec[nSpec++];
+      q->iStart = (x->aStart[i]>r0 ? x->aStart[i] : r0) - r0;
+      q->iEnd = (x->aStart[i+1]<r1 ? x->aStart[i+1] : r1) - r0;
+      q->aKey = x->aKey[i]; q->nKey = x->anKey[i];
+    }
+  }
+  rc = tsColdRgDecodeRuns(o->pReader, iRg, p->nCol, &range, (range.bMin || range.bMax) ? 1 : 0,
+                          0, r1-r0, aSpec, nSpec, ppRg, pzErr);
+  if( aSpec!=&one ) sqlite3_free(aSpec);
+  return rc;
+}
+
 /* Decode row group iRg of object o: every page of the scan's time range
 ** (pS NULL), or only the pages that may hold series pS. */
 static int coldEntDecode(ColdSource *p, ColdObj *o, int iRg, const TsSeries *pS, ColdEnt **ppEnt){
@@ -425,6 +480,11 @@ static int coldEntDecode(ColdSource *p, ColdObj *o, int iRg, const TsSeries *pS,
     if( nRange==1 && aRange[0].iCol!=0 ) nRange = 0;
   }
   p->pReadObj = o;
+  if( o->pIdx ){
+    /* series_runs: only the time pages of the series' rows (or of the whole
+    ** row group), no dimension column. */
+    rc = coldEntDecodeIdx(p, o, iRg, pS, &e->pRg, &zErr);
+  }else
   /* A series' pages are worth a decode of their own only when they are at
   ** most a quarter of the row group; else decode it whole, once. */
   rc = tsColdRgDecodeSel(o->pReader, iRg, nDim, p->nCol, aRange, nRange,
@@ -602,11 +662,21 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
   iExpire = tsEnvNow(pTab->pEnv) - pTab->s.iMemRet - pTab->s.iMagRet;
   if( p->spec.tLo<iExpire ) p->spec.tLo = iExpire;
   if( p->spec.tLo>p->spec.tHi ){ coldClose(&p->base); return SQLITE_OK; }
-  zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer"
+  /* series_runs is added by the first ts_maintain of this version: a
+  ** manifest without it is read without. */
+  zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer,"
+                         " series_runs"
                          " FROM \"%w\".\"%w_objects\" WHERE tmax>=?1 AND tmin<=?2 ORDER BY tmin, id",
                          pTab->zDb, pTab->zName);
   if( zSql==0 ) rc = SQLITE_NOMEM;
-  if( rc==SQLITE_OK ){
+  if( rc==SQLITE_OK && sqlite3_prepare_v2(pTab->db, zSql, -1, &pStmt, 0)!=SQLITE_OK ){
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer,"
+                           " NULL FROM \"%w\".\"%w_objects\" WHERE tmax>=?1 AND tmin<=?2 ORDER BY tmin, id",
+                           pTab->zDb, pTab->zName);
+    if( zSql==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && pStmt==0 ){
     rc = sqlite3_prepare_v2(pTab->db, zSql, -1, &pStmt, 0);
     if( rc ) tsTabErr(pTab, "timeseries %s: reading %s_objects: %s", pTab->zName, pTab->zName,
                       sqlite3_errmsg(pTab->db));
@@ -642,6 +712,7 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
     o->aFilter = coldColumnDup(pStmt, 7, &o->m.nFilter, &rc);
     o->m.aFilter = o->aFilter;
     o->aFooter = coldColumnDup(pStmt, 8, &o->nFooter, &rc);
+    o->aRuns = coldColumnDup(pStmt, 9, &o->nRuns, &rc);
     if( rc==SQLITE_OK && o->zKey==0 ){
       tsTabErr(pTab, "timeseries %s: %s_objects row %lld has no key", pTab->zName, pTab->zName,
                (long long)o->iId);
@@ -691,7 +762,7 @@ static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqli
   TsTable *pTab = pSrc->pTab;
   uint64_t h = tsColdSeriesHash(pS->aKey, pS->nKey);
   const char *zPk;
-  int nPk, bPkNull, i, j, rc = SQLITE_OK, iBucket;
+  int nPk, bPkNull, i, j, rc = SQLITE_OK, iBucket, iRun = -1;
   if( lo<p->spec.tLo ) lo = p->spec.tLo;
   if( hi>p->spec.tHi ) hi = p->spec.tHi;
   if( lo>hi ) return SQLITE_OK;
@@ -703,12 +774,20 @@ static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqli
     if( !tsColdObjMayHoldSeries(&o->m, h, zPk, nPk, bPkNull) ) continue;
     if( o->iBucket>=0 && o->iBucket!=iBucket ) continue;
     rc = coldObjOpen(p, o);
+    if( rc==SQLITE_OK && o->pIdx ){
+      /* series_runs: exact, the series' rows and times in this object. */
+      iRun = tsColdRunIdxFind(o->pIdx, pS->aKey, pS->nKey);
+      if( iRun<0 || o->pIdx->aTMax[iRun]<lo || o->pIdx->aTMin[iRun]>hi ) continue;
+    }
     for(j=0; rc==SQLITE_OK && j<o->nRg; j++){
       ColdEnt *e = 0;
       const TsColdRun *pRun;
       const int64_t *aT;
       int64_t a, b;
       if( o->aRgT[2*j+1]<lo || o->aRgT[2*j]>hi ) continue;
+      if( o->pIdx ){
+        if( o->pIdx->aStart[iRun]>=o->aRgStart[j+1] || o->pIdx->aStart[iRun+1]<=o->aRgStart[j] ) continue;
+      }else
       if( !tsColdRgMayHoldSeries(o->pReader, j, pTab->s.nDim, (const char*const*)pS->azDim,
                                  pS->zMName) ) continue;
       rc = coldEntForSeries(p, o, j, pS, &e);

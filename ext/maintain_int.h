@@ -63,6 +63,11 @@ struct MtObj {
   unsigned char *aTail; size_t nTail;
   int64_t nByte;
   int bUploaded;
+  /* series_runs (cold-format.md section 3): per series run, in row order,
+  ** the key then (rows, tmin, tmax) once the run ends */
+  TsBuf runs;
+  int64_t nRunStart, tRunMin, tRunMax;
+  int bRun;
 };
 
 typedef struct MtRun MtRun;
@@ -97,6 +102,7 @@ int mtBytesCmp(const void *a, int na, const void *b, int nb);
 void mtObjFree(MtObj *o);
 MtObj *mtObjOpen(MtRun *p, int iBucket, int64_t iDay);
 void mtObjSeries(MtRun *p, MtObj *o, MtSeries *pS, int iS);
+void mtObjRow(MtObj *o, int64_t t);   /* after a row of time t is written */
 void mtObjFinish(MtRun *p, MtObj *o);
 void mtObjRemove(MtRun *p, MtObj *o);
 void mtManifestInsert(MtRun *p, sqlite3_stmt *pIns, MtObj *o);

@@ -294,9 +294,7 @@ static void mtInWrite(MtRun *p, MtObj *o, MtIn *pIn, TsBuf *pLast, int *piSeries
           o->zSinkErr ? o->zSinkErr : tsPqWriterErrmsg(w));
     return;
   }
-  if( o->nRow==0 || pIn->t<o->tMin ) o->tMin = pIn->t;
-  if( o->nRow==0 || pIn->t>o->tMax ) o->tMax = pIn->t;
-  o->nRow++;
+  mtObjRow(o, pIn->t);
 }
 
 /*

@@ -448,6 +448,226 @@ int tsColdRgDecodeSel(TsPqReader *pR, int iRg, int nDim, int nCol,
   return TS_PQ_OK;
 }
 
+/* Build the run hash of p (runs set, keys in p->aKeys at offsets held in
+** iNext); a key twice is reported as corrupt. */
+static int rgHashRuns(TsColdRg *p, char **pzErr){
+  int nHash = 16, i;
+  if( p->nRun==0 ) return TS_PQ_OK;
+  while( nHash<2*p->nRun ) nHash *= 2;
+  p->aHash = malloc(sizeof(int)*(size_t)nHash);
+  if( p->aHash==0 ){ errSet(pzErr, "out of memory"); return TS_PQ_NOMEM; }
+  p->nHash = nHash;
+  for(i=0; i<nHash; i++) p->aHash[i] = -1;
+  p->nByte += sizeof(TsColdRun)*(size_t)p->nRun + sizeof(int)*(size_t)nHash;
+  for(i=0; i<p->nRun; i++){
+    TsColdRun *run = &p->aRun[i];
+    unsigned h;
+    run->aKey = p->aKeys + run->iNext;
+    run->iNext = -1;
+    if( tsColdRgFind(p, run->aKey, run->nKey) ){
+      errSet(pzErr, "row group %d: a series appears in two runs (rows not sorted by series)", p->iRg);
+      return TS_PQ_CORRUPT;
+    }
+    h = runHash(run->aKey, run->nKey) & (unsigned)(nHash-1);
+    run->iNext = p->aHash[h];
+    p->aHash[h] = i;
+  }
+  return TS_PQ_OK;
+}
+
+int tsColdRgDecodeRuns(TsPqReader *pR, int iRg, int nCol,
+                       const TsPqRange *aRange, int nRange, int64_t iLo, int64_t iHi,
+                       const TsColdRunSpec *aSpec, int nSpec,
+                       TsColdRg **ppRg, char **pzErr){
+  TsColdRg *p = 0;
+  TsPqRowSel full;
+  int rc = TS_PQ_OK, i, j, k, n = 0;
+  int64_t nRgRow, pos = 0;
+  TsBuf keys;
+  *ppRg = 0;
+  memset(&full, 0, sizeof(full));
+  tsBufInit(&keys);
+  if( nCol!=tsPqReaderColumnCount(pR) ){
+    errSet(pzErr, "has %d columns, the table %d", tsPqReaderColumnCount(pR), nCol);
+    return TS_PQ_CORRUPT;
+  }
+  if( iRg<0 || iRg>=tsPqReaderRowGroupCount(pR) ){
+    errSet(pzErr, "row group %d out of range", iRg);
+    return TS_PQ_MISUSE;
+  }
+  nRgRow = tsPqReaderRowGroupRows(pR, iRg);
+  if( iLo<0 ) iLo = 0;
+  if( iHi>nRgRow ) iHi = nRgRow;
+  for(i=0; i<nSpec; i++){
+    if( aSpec[i].iStart<0 || aSpec[i].iEnd>nRgRow || aSpec[i].iStart>aSpec[i].iEnd
+     || (i>0 && aSpec[i].iStart<aSpec[i-1].iEnd) ){
+      errSet(pzErr, "row group %d: series_runs do not match its %lld rows", iRg, (long long)nRgRow);
+      return TS_PQ_CORRUPT;
+    }
+  }
+  p = calloc(1, sizeof(TsColdRg));
+  if( p ) p->aCol = calloc((size_t)nCol, sizeof(TsPqColumnData));
+  if( p ) p->abHave = calloc((size_t)nCol, 1);
+  if( p ) p->aRun = malloc(sizeof(TsColdRun)*(size_t)(nSpec ? nSpec : 1));
+  if( p==0 || p->aCol==0 || p->abHave==0 || p->aRun==0 ){
+    tsColdRgFree(p);
+    errSet(pzErr, "out of memory");
+    return TS_PQ_NOMEM;
+  }
+  p->nCol = nCol;
+  p->iRg = iRg;
+  /* The selection: the pages of aRange, inside [iLo, iHi) and the runs. */
+  rc = tsPqReaderSelectRows(pR, iRg, aRange, nRange, &full);
+  if( rc!=TS_PQ_OK ) errSet(pzErr, "%s", tsPqReaderErrmsg(pR));
+  if( rc==TS_PQ_OK ){
+    p->sel.aRange = malloc(sizeof(int64_t)*2*(size_t)(full.nRange+nSpec+1));
+    if( p->sel.aRange==0 ){ rc = TS_PQ_NOMEM; errSet(pzErr, "out of memory"); }
+  }
+  /* Runs are disjoint and sorted, so are the selection's intervals: walk
+  ** both, keeping each run's piece of the selection (in selection rows). */
+  for(i=0, j=0; rc==TS_PQ_OK && i<nSpec; i++){
+    int64_t s0 = aSpec[i].iStart>iLo ? aSpec[i].iStart : iLo;
+    int64_t e0 = aSpec[i].iEnd<iHi ? aSpec[i].iEnd : iHi;
+    int64_t first = pos;
+    if( s0>=e0 ) continue;
+    while( j<full.nRange && full.aRange[2*j+1]<=s0 ) j++;
+    for(k=j; k<full.nRange && full.aRange[2*k]<e0; k++){
+      int64_t a = full.aRange[2*k]>s0 ? full.aRange[2*k] : s0;
+      int64_t b = full.aRange[2*k+1]<e0 ? full.aRange[2*k+1] : e0;
+      if( a>=b ) continue;
+      if( p->sel.nRange>0 && p->sel.aRange[2*p->sel.nRange-1]==a ){
+        p->sel.aRange[2*p->sel.nRange-1] = b;
+      }else{
+        p->sel.aRange[2*p->sel.nRange] = a;
+        p->sel.aRange[2*p->sel.nRange+1] = b;
+        p->sel.nRange++;
+      }
+      pos += b-a;
+    }
+    if( pos>first ){
+      TsColdRun *run = &p->aRun[n++];
+      run->iStart = first;
+      run->iEnd = pos;
+      run->iNext = (int)keys.n;
+      run->nKey = aSpec[i].nKey;
+      tsBufAppend(&keys, aSpec[i].aKey, (size_t)aSpec[i].nKey);
+    }
+  }
+  tsPqRowSelFree(&full);
+  p->sel.nRow = pos;
+  p->nRow = pos;
+  p->nRun = n;
+  if( rc==TS_PQ_OK && keys.bErr ){ rc = TS_PQ_NOMEM; errSet(pzErr, "out of memory"); }
+  if( rc==TS_PQ_OK ) rc = rgColumn(pR, p, 0, 0, pzErr);
+  if( rc==TS_PQ_OK && p->nRow>0 && p->aCol[0].aInt==0 ){
+    errSet(pzErr, "row group %d: the time column is not an integer column", iRg);
+    rc = TS_PQ_CORRUPT;
+  }
+  for(i=0; rc==TS_PQ_OK && i<n; i++){
+    const int64_t *aT = p->aCol[0].aInt;
+    int64_t r;
+    for(r=p->aRun[i].iStart+1; r<p->aRun[i].iEnd; r++){
+      if( aT[r]<=aT[r-1] ){
+        errSet(pzErr, "row group %d: times do not increase within a series at row %lld",
+               iRg, (long long)r);
+        rc = TS_PQ_CORRUPT;
+        break;
+      }
+    }
+  }
+  if( rc==TS_PQ_OK ){
+    size_t nK;
+    p->aKeys = tsBufDetach(&keys, &nK);
+    if( p->aKeys==0 ) p->aKeys = malloc(1);
+    if( p->aKeys==0 ){ rc = TS_PQ_NOMEM; errSet(pzErr, "out of memory"); }
+    p->nByte += nK;
+  }
+  if( rc==TS_PQ_OK ) rc = rgHashRuns(p, pzErr);
+  tsBufFree(&keys);
+  if( rc!=TS_PQ_OK ){
+    tsColdRgFree(p);
+    return rc;
+  }
+  *ppRg = p;
+  return TS_PQ_OK;
+}
+
+void tsColdRunIdxFree(TsColdRunIdx *p){
+  if( p==0 ) return;
+  free(p->aKey); free(p->anKey); free(p->aStart); free(p->aTMin); free(p->aTMax);
+  free(p->aHash); free(p->aNext); free(p->aBlob);
+  free(p);
+}
+
+int tsColdRunIdxFind(const TsColdRunIdx *p, const unsigned char *aKey, int nKey){
+  int i;
+  if( p==0 || p->nHash==0 ) return -1;
+  for(i=p->aHash[runHash(aKey, nKey) & (unsigned)(p->nHash-1)]; i>=0; i=p->aNext[i]){
+    if( p->anKey[i]==nKey && memcmp(p->aKey[i], aKey, (size_t)nKey)==0 ) return i;
+  }
+  return -1;
+}
+
+TsColdRunIdx *tsColdRunIdxParse(const unsigned char *a, int n, int64_t nRow){
+  TsColdRunIdx *p;
+  TsRd rd;
+  int nAlloc = 0, bad = 0, i;
+  int64_t iRow = 0;
+  if( a==0 || n<1 || a[0]!=1 ) return 0;
+  p = calloc(1, sizeof(TsColdRunIdx));
+  if( p==0 ) return 0;
+  p->aBlob = malloc((size_t)n);
+  if( p->aBlob==0 ){ free(p); return 0; }
+  memcpy(p->aBlob, a, (size_t)n);
+  tsRdInit(&rd, p->aBlob+1, (size_t)n-1);
+  while( !bad && rd.i<rd.n ){
+    uint64_t nKey = 0, nR = 0, dT = 0;
+    int64_t t0 = 0;
+    const unsigned char *k;
+    if( p->nRun==nAlloc ){
+      int nNew = nAlloc ? 2*nAlloc : 64;
+      const unsigned char **aK = realloc(p->aKey, sizeof(*aK)*(size_t)nNew);
+      int *anK = aK ? realloc(p->anKey, sizeof(int)*(size_t)nNew) : 0;
+      int64_t *aS = anK ? realloc(p->aStart, sizeof(int64_t)*(size_t)(nNew+1)) : 0;
+      int64_t *aMn = aS ? realloc(p->aTMin, sizeof(int64_t)*(size_t)nNew) : 0;
+      int64_t *aMx = aMn ? realloc(p->aTMax, sizeof(int64_t)*(size_t)nNew) : 0;
+      if( aK ) p->aKey = aK;
+      if( anK ) p->anKey = anK;
+      if( aS ) p->aStart = aS;
+      if( aMn ) p->aTMin = aMn;
+      if( aMx ) p->aTMax = aMx;
+      if( !aMx ){ bad = 1; break; }
+      nAlloc = nNew;
+    }
+    if( tsRdVarint(&rd, &nKey) || nKey>(uint64_t)(rd.n-rd.i) ){ bad = 1; break; }
+    if( tsRdBytes(&rd, (size_t)nKey, &k) || tsRdVarint(&rd, &nR) || tsRdZigzag(&rd, &t0) || tsRdVarint(&rd, &dT) ){ bad = 1; break; }
+    if( nR==0 || nR>(uint64_t)(nRow-iRow) || dT>(uint64_t)INT64_MAX || (int64_t)((uint64_t)t0 + dT)<t0 ){ bad = 1; break; }
+    p->aKey[p->nRun] = k;
+    p->anKey[p->nRun] = (int)nKey;
+    p->aStart[p->nRun] = iRow;
+    p->aTMin[p->nRun] = t0;
+    p->aTMax[p->nRun] = (int64_t)((uint64_t)t0 + dT);
+    iRow += (int64_t)nR;
+    p->nRun++;
+  }
+  if( bad || iRow!=nRow || p->nRun==0 ){ tsColdRunIdxFree(p); return 0; }
+  p->aStart[p->nRun] = iRow;
+  p->nHash = 16;
+  while( p->nHash<2*p->nRun ) p->nHash *= 2;
+  p->aHash = malloc(sizeof(int)*(size_t)p->nHash);
+  p->aNext = malloc(sizeof(int)*(size_t)p->nRun);
+  if( p->aHash==0 || p->aNext==0 ){ tsColdRunIdxFree(p); return 0; }
+  for(i=0; i<p->nHash; i++) p->aHash[i] = -1;
+  for(i=0; i<p->nRun; i++){
+    unsigned h;
+    if( tsColdRunIdxFind(p, p->aKey[i], p->anKey[i])>=0 ){ tsColdRunIdxFree(p); return 0; }
+    h = runHash(p->aKey[i], p->anKey[i]) & (unsigned)(p->nHash-1);
+    p->aNext[i] = p->aHash[h];
+    p->aHash[h] = i;
+  }
+  return p;
+}
+
 int tsColdBucket(const void *z, int n){
   return (int)(tsFnv1a32(z, n>0 ? (size_t)n : 0) % TS_COLD_NBUCKET);
 }
