@@ -756,6 +756,33 @@ static int coldSeriesRange(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 *pt
   return bAny;
 }
 
+/* List the block of rows [a, a+n) (of the decode iSid of row group iRg of
+** object iObj; times tMin..tMax). */
+static int coldBlockAdd(ColdSource *p, TsBlockList *pList, int iObj, int iRg, sqlite3_int64 iSid,
+                        int64_t tMin, int64_t tMax, int64_t n, int64_t a){
+  ColdObj *o = &p->aObj[iObj];
+  TsBlockInfo info;
+  ColdBlk *pB;
+  int rc = SQLITE_OK;
+  if( p->nBlk==p->nBlkAlloc ){
+    int nNew = p->nBlkAlloc ? 2*p->nBlkAlloc : 64;
+    p->aBlk = tsTabReallocArray(p->aBlk, (size_t)nNew, sizeof(ColdBlk), &rc);
+    if( rc ) return rc;
+    p->nBlkAlloc = nNew;
+  }
+  pB = &p->aBlk[p->nBlk];
+  pB->iObj = iObj; pB->iRg = iRg; pB->iSid = iSid;
+  memset(&info, 0, sizeof(info));
+  info.tMin = tMin;
+  info.tMax = tMax;
+  info.nRow = (int)n;
+  info.iRef = p->nBlk;
+  info.iSeq = o->iId;
+  info.iRowid = COLD_ROWID_BASE + ((o->iId & 0xffffff)<<32) + ((sqlite3_int64)(iRg & 0xffff)<<16) + a;
+  p->nBlk++;
+  return tsBlockListAdd(pList, &p->base, &info);
+}
+
 static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqlite3_int64 hi,
                       TsBlockList *pList){
   ColdSource *p = (ColdSource*)pSrc;
@@ -786,7 +813,17 @@ static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqli
       int64_t a, b;
       if( o->aRgT[2*j+1]<lo || o->aRgT[2*j]>hi ) continue;
       if( o->pIdx ){
-        if( o->pIdx->aStart[iRun]>=o->aRgStart[j+1] || o->pIdx->aStart[iRun+1]<=o->aRgStart[j] ) continue;
+        const TsColdRunIdx *x = o->pIdx;
+        if( x->aStart[iRun]>=o->aRgStart[j+1] || x->aStart[iRun+1]<=o->aRgStart[j] ) continue;
+        if( x->aStart[iRun]>=o->aRgStart[j] && x->aStart[iRun+1]<=o->aRgStart[j+1]
+         && x->aTMin[iRun]>=lo && x->aTMax[iRun]<=hi ){
+          /* The whole run, inside this row group and the range: its block
+          ** is known exactly without a decode, which waits for xBlockOpen
+          ** (never, when the merge stops first: a newest-row lookup). */
+          rc = coldBlockAdd(p, pList, i, j, pS->iId, x->aTMin[iRun], x->aTMax[iRun],
+                            x->aStart[iRun+1]-x->aStart[iRun], 0);
+          continue;
+        }
       }else
       if( !tsColdRgMayHoldSeries(o->pReader, j, pTab->s.nDim, (const char*const*)pS->azDim,
                                  pS->zMName) ) continue;
@@ -797,27 +834,7 @@ static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqli
       aT = e->pRg->aCol[0].aInt;
       a = tsColdLowerBound(aT, pRun->iStart, pRun->iEnd, lo);
       b = hi==INT64_MAX ? pRun->iEnd : tsColdLowerBound(aT, a, pRun->iEnd, hi+1);
-      if( a<b ){
-        TsBlockInfo info;
-        ColdBlk *pB;
-        if( p->nBlk==p->nBlkAlloc ){
-          int nNew = p->nBlkAlloc ? 2*p->nBlkAlloc : 64;
-          p->aBlk = tsTabReallocArray(p->aBlk, (size_t)nNew, sizeof(ColdBlk), &rc);
-          if( rc ) break;
-          p->nBlkAlloc = nNew;
-        }
-        pB = &p->aBlk[p->nBlk];
-        pB->iObj = i; pB->iRg = j; pB->iSid = e->iSid;
-        memset(&info, 0, sizeof(info));
-        info.tMin = aT[a];
-        info.tMax = aT[b-1];
-        info.nRow = (int)(b-a);
-        info.iRef = p->nBlk;
-        info.iSeq = o->iId;
-        info.iRowid = COLD_ROWID_BASE + ((o->iId & 0xffffff)<<32) + ((sqlite3_int64)(j & 0xffff)<<16) + a;
-        p->nBlk++;
-        rc = tsBlockListAdd(pList, pSrc, &info);
-      }
+      if( a<b ) rc = coldBlockAdd(p, pList, i, j, e->iSid, aT[a], aT[b-1], b-a, a);
     }
   }
   return rc;
@@ -846,6 +863,11 @@ static int coldBlockOpen(TsSource *pSrc, const TsSeries *pS, const TsBlockInfo *
   ** (evicted meanwhile); the rows are found again by key and time. */
   e = coldEntFind(p, o, pL->iRg, pL->iSid);
   if( e==0 ) e = o->apEnt[pL->iRg];
+  if( e==0 && pL->iSid && o->pIdx ){
+    /* listed from series_runs without a decode: as a listing would */
+    rc = coldEntForSeries(p, o, pL->iRg, pS, &e);
+    if( rc ) return rc;
+  }
   if( e==0 ){
     rc = coldEntDecode(p, o, pL->iRg, pL->iSid ? pS : 0, &e);
     if( rc ) return rc;
