@@ -10,6 +10,10 @@
 //                its end when it is faster.  maxMs may be a function of k
 //                (e.g. to let every n-th round run to its end, so later rounds
 //                start from committed work rather than a growing backlog).
+//                maxMs 'auto' calibrates itself: round 1 runs to its end, and
+//                each later cap is 1.5 times the duration of the latest round
+//                that ended on its own, so most rounds die mid-way on a fast
+//                machine and on a loaded one alike.
 //   verify(k, res) checks the database from a fresh process after round k
 //                (res = {killed, code, out, err} of the child); returns a
 //                failure string or null.  It must check the feature's
@@ -49,14 +53,18 @@ export function seeded(seed) {
 export async function crashRounds({ label, db, rounds, maxMs = 120, env = {}, prepare, action, verify, minKilled }) {
   const seed = Number(process.env.TS_CRASH_SEED || 12345);
   const rnd = seeded(seed);
-  let bad = null, nKilled = 0, k = 0;
+  let bad = null, nKilled = 0, k = 0, tEnd = null;
   for (k = 1; k <= rounds && !bad; k++) {
     if (prepare) bad = await prepare(k);
     if (bad) { bad = `round ${k} prepare: ${bad}`; break; }
-    const cap = typeof maxMs === 'function' ? maxMs(k) : maxMs;
-    const ms = Math.floor(rnd() * cap);
+    let cap;
+    if (maxMs === 'auto') cap = tEnd === null ? 1e9 : Math.max(20, 1.5 * tEnd);
+    else cap = typeof maxMs === 'function' ? maxMs(k) : maxMs;
+    const ms = tEnd === null && maxMs === 'auto' ? 1e9 : Math.floor(rnd() * cap);
+    const t0 = Date.now();
     const res = await killAfter(db, action(k), { env, ms });
     if (res.killed) nKilled++;
+    else tEnd = Date.now() - t0;
     const why = await verify(k, res);
     if (why) bad = `round ${k} (killed=${res.killed} after ${ms} ms, TS_CRASH_SEED=${seed}): ${why}`;
   }
