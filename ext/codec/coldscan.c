@@ -487,10 +487,13 @@ int tsColdRgDecodeRuns(TsPqReader *pR, int iRg, int nCol,
   *ppRg = 0;
   memset(&full, 0, sizeof(full));
   tsBufInit(&keys);
-  if( nCol!=tsPqReaderColumnCount(pR) ){
+  /* The file may have one optional last column (write marks) past the
+  ** table's: the decode holds every column of the file. */
+  if( nCol<3 || nCol>tsPqReaderColumnCount(pR) || tsPqReaderColumnCount(pR)>nCol+1 ){
     errSet(pzErr, "has %d columns, the table %d", tsPqReaderColumnCount(pR), nCol);
     return TS_PQ_CORRUPT;
   }
+  nCol = tsPqReaderColumnCount(pR);
   if( iRg<0 || iRg>=tsPqReaderRowGroupCount(pR) ){
     errSet(pzErr, "row group %d out of range", iRg);
     return TS_PQ_MISUSE;
