@@ -42,6 +42,7 @@
 #include "parquet.h"
 #include "objstore.h"
 #include "tablestore.h"
+#include "tshash.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,34 @@ struct ColdObj {
   TsColdRunIdx *pIdx;        /* parsed series_runs (with pReader; owned), NULL:
                              ** none, the dimension columns give the runs */
   int64_t *aRgStart;         /* nRg+1: first row of each row group (owned) */
+  struct ColdMeta *pMeta;    /* when set, pReader, pIdx, aRgT and aRgStart
+                             ** belong to it (borrowed for this scan) */
+};
+
+/* The parsed metadata of one object, kept per table handle (connection)
+** between scans: footer (reader), series_runs, row-group times.  An object
+** never changes under its key (a new object gets a new random key), and an
+** entry is used only when the manifest row's size, footer and series_runs
+** bytes are those it was made from.  One scan at a time uses an entry
+** (bBusy: a second cursor of the same connection opens its own). */
+#define COLD_META_MAX    1024                /* entries per table handle */
+#define COLD_META_NHASH  256
+typedef struct ColdMeta ColdMeta;
+struct ColdMeta {
+  char *zKey;                /* (owned) */
+  sqlite3_int64 nByte;
+  unsigned char *aFooter; int nFooter;   /* (owned) */
+  unsigned char *aRuns; int nRuns;       /* (owned) */
+  TsPqReader *pReader;       /* (owned) */
+  TsColdRunIdx *pIdx;        /* (owned) */
+  int64_t *aRgT, *aRgStart;  /* (owned) */
+  int nRg;
+  int bBusy;
+  ColdMeta *pNext;           /* hash chain */
+};
+struct TsColdMeta {
+  ColdMeta *aHash[COLD_META_NHASH];
+  int n;
 };
 
 /* A listed block: iRef indexes ColdSource.aBlk. */
@@ -232,7 +261,125 @@ static void coldEntFree(ColdSource *p, ColdEnt *e, int nMeas){
   sqlite3_free(e);
 }
 
+static unsigned coldMetaHash(const char *zKey){
+  return (unsigned)(tsFnv1a32(zKey, strlen(zKey)) & (COLD_META_NHASH-1));
+}
+
+static void coldMetaEntFree(ColdMeta *m){
+  sqlite3_free(m->zKey);
+  sqlite3_free(m->aFooter);
+  sqlite3_free(m->aRuns);
+  tsPqReaderFree(m->pReader);
+  tsColdRunIdxFree(m->pIdx);
+  sqlite3_free(m->aRgT);
+  sqlite3_free(m->aRgStart);
+  sqlite3_free(m);
+}
+
+void tsColdMetaFree(TsTable *pTab){
+  struct TsColdMeta *c = pTab->pColdMeta;
+  int i;
+  if( c==0 ) return;
+  for(i=0; i<COLD_META_NHASH; i++){
+    while( c->aHash[i] ){
+      ColdMeta *m = c->aHash[i];
+      c->aHash[i] = m->pNext;
+      coldMetaEntFree(m);
+    }
+  }
+  sqlite3_free(c);
+  pTab->pColdMeta = 0;
+}
+
+static int coldBytesEq(const void *a, int na, const void *b, int nb){
+  return na==nb && (na==0 || memcmp(a, b, (size_t)na)==0);
+}
+
+/* The free entry made from exactly o's manifest row, or NULL. */
+static ColdMeta *coldMetaFind(TsTable *pTab, const ColdObj *o){
+  ColdMeta *m;
+  if( pTab->pColdMeta==0 ) return 0;
+  for(m=pTab->pColdMeta->aHash[coldMetaHash(o->zKey)]; m; m=m->pNext){
+    if( !m->bBusy && strcmp(m->zKey, o->zKey)==0 && m->nByte==o->nByte
+     && coldBytesEq(m->aFooter, m->nFooter, o->aFooter, o->nFooter)
+     && coldBytesEq(m->aRuns, m->nRuns, o->aRuns, o->nRuns) ) return m;
+  }
+  return 0;
+}
+
+static void coldMetaUnlink(TsTable *pTab, ColdMeta *pDel){
+  ColdMeta **pp;
+  for(pp=&pTab->pColdMeta->aHash[coldMetaHash(pDel->zKey)]; *pp; pp=&(*pp)->pNext){
+    if( *pp==pDel ){ *pp = pDel->pNext; pTab->pColdMeta->n--; return; }
+  }
+}
+
+/* Move o's freshly opened reader, series_runs and row-group arrays into a
+** new entry (busy, o->pMeta).  Nothing happens when memory is short or
+** every entry is busy: o keeps them. */
+static void coldMetaAdd(TsTable *pTab, ColdObj *o){
+  ColdMeta *m;
+  if( pTab->pColdMeta==0 ){
+    pTab->pColdMeta = sqlite3_malloc64(sizeof(struct TsColdMeta));
+    if( pTab->pColdMeta==0 ) return;
+    memset(pTab->pColdMeta, 0, sizeof(struct TsColdMeta));
+  }
+  if( pTab->pColdMeta->n>=COLD_META_MAX ){
+    /* Make room: drop one free entry (the first found). */
+    ColdMeta *pDel = 0;
+    int i;
+    for(i=0; i<COLD_META_NHASH && pDel==0; i++){
+      for(m=pTab->pColdMeta->aHash[i]; m && m->bBusy; m=m->pNext){}
+      pDel = m;
+    }
+    if( pDel==0 ) return;
+    coldMetaUnlink(pTab, pDel);
+    coldMetaEntFree(pDel);
+  }
+  m = sqlite3_malloc64(sizeof(ColdMeta));
+  if( m==0 ) return;
+  memset(m, 0, sizeof(*m));
+  m->zKey = sqlite3_mprintf("%s", o->zKey);
+  m->aFooter = sqlite3_malloc64((size_t)o->nFooter+1);
+  m->aRuns = sqlite3_malloc64((size_t)o->nRuns+1);
+  if( m->zKey==0 || m->aFooter==0 || m->aRuns==0 ){ coldMetaEntFree(m); return; }
+  if( o->nFooter ) memcpy(m->aFooter, o->aFooter, (size_t)o->nFooter);
+  if( o->nRuns ) memcpy(m->aRuns, o->aRuns, (size_t)o->nRuns);
+  m->nFooter = o->nFooter;
+  m->nRuns = o->nRuns;
+  m->nByte = o->nByte;
+  m->pReader = o->pReader;
+  m->pIdx = o->pIdx;
+  m->aRgT = o->aRgT;
+  m->aRgStart = o->aRgStart;
+  m->nRg = o->nRg;
+  m->bBusy = 1;
+  m->pNext = pTab->pColdMeta->aHash[coldMetaHash(m->zKey)];
+  pTab->pColdMeta->aHash[coldMetaHash(m->zKey)] = m;
+  pTab->pColdMeta->n++;
+  o->pMeta = m;
+}
+
+/* A kept reader between scans reads nothing. */
+static int coldNoRead(void *pCtx, int64_t iOff, int64_t n, void *pOut){
+  (void)pCtx; (void)iOff; (void)n; (void)pOut;
+  return 1;
+}
+
 static void coldObjClear(ColdSource *p, ColdObj *o){
+  if( o->pMeta ){
+    /* Back to the table's entries; one whose last call failed is dropped
+    ** (the reader's error is sticky). */
+    ColdMeta *m = o->pMeta;
+    if( tsPqReaderErrcode(m->pReader)!=TS_PQ_OK ){
+      coldMetaUnlink(p->base.pTab, m);
+      coldMetaEntFree(m);
+    }else{
+      tsPqReaderSetSource(m->pReader, coldNoRead, 0);
+      m->bBusy = 0;
+    }
+    o->pReader = 0; o->pIdx = 0; o->aRgT = 0; o->aRgStart = 0;
+  }
   sqlite3_free(o->apEnt);
   sqlite3_free(o->aAskSid);
   sqlite3_free(o->anAsk);
@@ -333,6 +480,28 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
   if( rc ) return rc;
   if( !p->bCacheStarted ) coldCacheStart(p);
   p->pReadObj = o;
+  if( (o->pMeta = coldMetaFind(p->base.pTab, o))!=0 ){
+    /* Parsed by an earlier scan of this connection. */
+    ColdMeta *m = o->pMeta;
+    m->bBusy = 1;
+    o->pReader = m->pReader;
+    tsPqReaderSetSource(o->pReader, coldRead, p);
+    o->pIdx = m->pIdx;
+    o->aRgT = m->aRgT;
+    o->aRgStart = m->aRgStart;
+    o->nRg = m->nRg;
+    p->base.pTab->cold.nObjOpen++;
+    rc = coldSchemaCheck(p, o);
+    if( rc ) return rc;
+    o->apEnt = sqlite3_malloc64(sizeof(ColdEnt*)*(size_t)(o->nRg+1));
+    o->aAskSid = sqlite3_malloc64(sizeof(sqlite3_int64)*(size_t)(o->nRg+1));
+    o->anAsk = sqlite3_malloc64(sizeof(int)*(size_t)(o->nRg+1));
+    if( o->apEnt==0 || o->aAskSid==0 || o->anAsk==0 ) return SQLITE_NOMEM;
+    memset(o->apEnt, 0, sizeof(ColdEnt*)*(size_t)(o->nRg+1));
+    memset(o->aAskSid, 0, sizeof(sqlite3_int64)*(size_t)(o->nRg+1));
+    memset(o->anAsk, 0, sizeof(int)*(size_t)(o->nRg+1));
+    return SQLITE_OK;
+  }
   if( o->aFooter && o->nFooter>8 ){
     rc = tsPqReaderOpenTail(&o->pReader, coldRead, p, o->nByte, o->aFooter, (size_t)o->nFooter, &zErr);
   }else{
@@ -370,6 +539,7 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
       o->aRgT[2*i+1] = st.max.i;
     }
   }
+  coldMetaAdd(p->base.pTab, o);
   return SQLITE_OK;
 }
 

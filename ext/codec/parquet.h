@@ -276,6 +276,9 @@ int tsPqReaderOpenTail(TsPqReader **pp, TsPqReadFn xRead, void *pCtx,
                        char **pzErr);
 void tsPqReaderFree(TsPqReader *p);            /* NULL ok */
 int tsPqReaderErrcode(TsPqReader *p);          /* code of the last failed call */
+/* Point an open reader at another source of the same file bytes (a reader
+** kept between scans, whose read context belongs to one scan). */
+void tsPqReaderSetSource(TsPqReader *p, TsPqReadFn xRead, void *pCtx);
 const char *tsPqReaderErrmsg(TsPqReader *p);   /* message of the last failed call, or "" */
 
 /* Schema: top-level leaf columns in file order. */

@@ -103,6 +103,7 @@ static int rErr(TsPqReader *p, int rc, const char *zFmt, ...){
   return rc;
 }
 int tsPqReaderErrcode(TsPqReader *p){ return p ? p->rc : TS_PQ_NOMEM; }
+void tsPqReaderSetSource(TsPqReader *p, TsPqReadFn xRead, void *pCtx){ p->xRead = xRead; p->pCtx = pCtx; }
 const char *tsPqReaderErrmsg(TsPqReader *p){ return p && p->zErr ? p->zErr : ""; }
 
 static int readAt(TsPqReader *p, int64_t iOff, int64_t n, void *pOut){

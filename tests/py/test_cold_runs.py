@@ -4,9 +4,11 @@ time, and the scan finds a series' rows from them without decoding any
 dimension column.  Differential: the same queries against a plain SQLite
 table, (1) with series_runs, (2) with series_runs set to NULL (the scan then
 splits row groups on the dimension columns, as for objects of older
-versions), (3) with series_runs corrupt (ignored, same fallback), and (4)
-after late writes into the tiered day and a second ts_maintain (overlapping
-objects, upserts by version).  The data puts series boundaries inside data
+versions), (3) with series_runs corrupt (ignored, same fallback), (4) on
+one connection while the manifest's series_runs change under it (the parsed
+footers and series_runs a connection keeps between scans follow the
+manifest bytes), and (5) after late writes into the tiered day and a second
+ts_maintain (overlapping or compacted objects, upserts by version).  The data puts series boundaries inside data
 pages (20000 rows) and row groups (65536 rows): 45 series of 1500..2400
 rows in one UTC day, so one object of about 88,000 rows and two row
 groups."""
@@ -82,15 +84,18 @@ def queries():
 QS = queries()
 
 
-def compare(label, path):
-    con = connect(path)
+def compare(label, path, con=None):
+    own = con is None
+    if own:
+        con = connect(path)
     bad = []
     for q in QS:
         got = con.execute(q.format(t="t")).fetchall()
         exp = con.execute(q.format(t="ref")).fetchall()
         if got != exp:
             bad.append((q, got[:3], exp[:3]))
-    con.close()
+    if own:
+        con.close()
     c.check(f"{label}: {len(QS)} queries equal the plain table", not bad,
             f"{len(bad)} differ, first: {bad[0] if bad else ''}")
 
@@ -135,6 +140,17 @@ with tempfile.TemporaryDirectory() as d:
     con.close()
     compare("series_runs corrupt (ignored)", db)
 
+    # One connection across manifest changes: its kept footers and
+    # series_runs (cold_read.c ColdMeta) must follow the manifest bytes.
+    con = connect(db)
+    compare("one connection: corrupt series_runs", db, con)
+    for i, blob in keep:
+        con.execute("UPDATE t_objects SET series_runs = ? WHERE id = ?", (blob, i))
+    compare("one connection: series_runs back", db, con)
+    con.execute("UPDATE t_objects SET series_runs = NULL")
+    compare("one connection: series_runs NULL", db, con)
+    con.close()
+
     con = connect(db)
     for i, blob in keep:
         con.execute("UPDATE t_objects SET series_runs = ? WHERE id = ?", (blob, i))
@@ -154,7 +170,9 @@ with tempfile.TemporaryDirectory() as d:
                     " WHERE excluded.version > ref.version", r)
     con.execute("COMMIT")
     compare("late writes in the memory tier over a tiered day", db)
+    compare("late writes, same connection", db, con)
     con.execute("SELECT ts_maintain('t')").fetchall()
+    compare("after the second ts_maintain, same connection", db, con)
     left = con.execute("SELECT count(*) FROM t_chunks").fetchone()[0]
     con.close()
     nobj2, _, nruns2 = stats(db)
