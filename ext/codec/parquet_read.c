@@ -1148,6 +1148,13 @@ static int decodeValues(PqDec *d, int eEnc, const unsigned char *a, size_t nA, i
         return decCorrupt(d, "BYTE_STREAM_SPLIT on an unsupported type");
       }
       if( (uint64_t)n*(uint64_t)k > nA ) return decCorrupt(d, "BYTE_STREAM_SPLIT data truncated");
+      if( d->ePhys==PQ_T_DOUBLE ){
+        /* straight into the values (little-endian, as PLAIN DOUBLE above) */
+        if( valsAlloc(d, v, n) ) return d->p->rc;
+        if( n==0 ) return 0;
+        if( tsPqBssDecode(a, nA, n, 8, (unsigned char*)v->aR) ) return decCorrupt(d, "bad BYTE_STREAM_SPLIT data");
+        return 0;
+      }
       t = malloc((size_t)n*(size_t)k+1);
       if( !t ) return rErr(d->p, TS_PQ_NOMEM, "out of memory");
       if( tsPqBssDecode(a, nA, n, k, t) ){ free(t); return decCorrupt(d, "bad BYTE_STREAM_SPLIT data"); }
