@@ -80,12 +80,6 @@ struct ColdObj {
   unsigned char *aFilter;    /* series filter (owned) */
   unsigned char *aFooter;    /* footer bytes (owned) */
   int nFooter;
-  TsPqReader *pReader;       /* opened on first use (owned) */
-  int nRg;                   /* row groups (valid with pReader) */
-  int64_t *aRgT;             /* per row group: min, max time (owned) */
-  ColdEnt **apEnt;           /* per row group: its full decode or NULL */
-  sqlite3_int64 *aAskSid;    /* per row group: last series that asked (owned) */
-  int *anAsk;                /* per row group: series that asked (owned) */
   unsigned char *aRuns;      /* series_runs bytes or NULL (owned) */
   int nRuns;
   TsColdRunIdx *pIdx;        /* parsed series_runs (with pReader; owned), NULL:
@@ -93,6 +87,12 @@ struct ColdObj {
   int64_t *aRgStart;         /* nRg+1: first row of each row group (owned) */
   struct ColdMeta *pMeta;    /* when set, pReader, pIdx, aRgT and aRgStart
                              ** belong to it (borrowed for this scan) */
+  TsPqReader *pReader;       /* opened on first use (owned) */
+  int nRg;                   /* row groups (valid with pReader) */
+  int64_t *aRgT;             /* per row group: min, max time (owned) */
+  ColdEnt **apEnt;           /* per row group: its full decode or NULL */
+  sqlite3_int64 *aAskSid;    /* per row group: last series that asked (owned) */
+  int *anAsk;                /* per row group: series that asked (owned) */
 };
 
 /* The parsed metadata of one object, kept per table handle (connection)
