@@ -42,6 +42,7 @@
 #include "parquet.h"
 #include "objstore.h"
 #include "tablestore.h"
+#include "tshash.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,13 @@ struct ColdObj {
   unsigned char *aFilter;    /* series filter (owned) */
   unsigned char *aFooter;    /* footer bytes (owned) */
   int nFooter;
+  unsigned char *aRuns;      /* series_runs bytes or NULL (owned) */
+  int nRuns;
+  TsColdRunIdx *pIdx;        /* parsed series_runs (with pReader; owned), NULL:
+                             ** none, the dimension columns give the runs */
+  int64_t *aRgStart;         /* nRg+1: first row of each row group (owned) */
+  struct ColdMeta *pMeta;    /* when set, pReader, pIdx, aRgT and aRgStart
+                             ** belong to it (borrowed for this scan) */
   TsPqReader *pReader;       /* opened on first use (owned) */
   int nRg;                   /* row groups (valid with pReader) */
   int64_t *aRgT;             /* per row group: min, max time (owned) */
@@ -86,6 +94,32 @@ struct ColdObj {
   sqlite3_int64 *aAskSid;    /* per row group: last series that asked (owned) */
   int *anAsk;                /* per row group: series that asked (owned) */
   int bMark;                 /* has the ts_write_mode column (after version) */
+};
+
+/* The parsed metadata of one object, kept per table handle (connection)
+** between scans: footer (reader), series_runs, row-group times.  An object
+** never changes under its key (a new object gets a new random key), and an
+** entry is used only when the manifest row's size, footer and series_runs
+** bytes are those it was made from.  One scan at a time uses an entry
+** (bBusy: a second cursor of the same connection opens its own). */
+#define COLD_META_MAX    1024                /* entries per table handle */
+#define COLD_META_NHASH  256
+typedef struct ColdMeta ColdMeta;
+struct ColdMeta {
+  char *zKey;                /* (owned) */
+  sqlite3_int64 nByte;
+  unsigned char *aFooter; int nFooter;   /* (owned) */
+  unsigned char *aRuns; int nRuns;       /* (owned) */
+  TsPqReader *pReader;       /* (owned) */
+  TsColdRunIdx *pIdx;        /* (owned) */
+  int64_t *aRgT, *aRgStart;  /* (owned) */
+  int nRg;
+  int bBusy;
+  ColdMeta *pNext;           /* hash chain */
+};
+struct TsColdMeta {
+  ColdMeta *aHash[COLD_META_NHASH];
+  int n;
 };
 
 /* A listed block: iRef indexes ColdSource.aBlk. */
@@ -229,12 +263,133 @@ static void coldEntFree(ColdSource *p, ColdEnt *e, int nMeas){
   sqlite3_free(e);
 }
 
+static unsigned coldMetaHash(const char *zKey){
+  return (unsigned)(tsFnv1a32(zKey, strlen(zKey)) & (COLD_META_NHASH-1));
+}
+
+static void coldMetaEntFree(ColdMeta *m){
+  sqlite3_free(m->zKey);
+  sqlite3_free(m->aFooter);
+  sqlite3_free(m->aRuns);
+  tsPqReaderFree(m->pReader);
+  tsColdRunIdxFree(m->pIdx);
+  sqlite3_free(m->aRgT);
+  sqlite3_free(m->aRgStart);
+  sqlite3_free(m);
+}
+
+void tsColdMetaFree(TsTable *pTab){
+  struct TsColdMeta *c = pTab->pColdMeta;
+  int i;
+  if( c==0 ) return;
+  for(i=0; i<COLD_META_NHASH; i++){
+    while( c->aHash[i] ){
+      ColdMeta *m = c->aHash[i];
+      c->aHash[i] = m->pNext;
+      coldMetaEntFree(m);
+    }
+  }
+  sqlite3_free(c);
+  pTab->pColdMeta = 0;
+}
+
+static int coldBytesEq(const void *a, int na, const void *b, int nb){
+  return na==nb && (na==0 || memcmp(a, b, (size_t)na)==0);
+}
+
+/* The free entry made from exactly o's manifest row, or NULL. */
+static ColdMeta *coldMetaFind(TsTable *pTab, const ColdObj *o){
+  ColdMeta *m;
+  if( pTab->pColdMeta==0 ) return 0;
+  for(m=pTab->pColdMeta->aHash[coldMetaHash(o->zKey)]; m; m=m->pNext){
+    if( !m->bBusy && strcmp(m->zKey, o->zKey)==0 && m->nByte==o->nByte
+     && coldBytesEq(m->aFooter, m->nFooter, o->aFooter, o->nFooter)
+     && coldBytesEq(m->aRuns, m->nRuns, o->aRuns, o->nRuns) ) return m;
+  }
+  return 0;
+}
+
+static void coldMetaUnlink(TsTable *pTab, ColdMeta *pDel){
+  ColdMeta **pp;
+  for(pp=&pTab->pColdMeta->aHash[coldMetaHash(pDel->zKey)]; *pp; pp=&(*pp)->pNext){
+    if( *pp==pDel ){ *pp = pDel->pNext; pTab->pColdMeta->n--; return; }
+  }
+}
+
+/* Move o's freshly opened reader, series_runs and row-group arrays into a
+** new entry (busy, o->pMeta).  Nothing happens when memory is short or
+** every entry is busy: o keeps them. */
+static void coldMetaAdd(TsTable *pTab, ColdObj *o){
+  ColdMeta *m;
+  if( pTab->pColdMeta==0 ){
+    pTab->pColdMeta = sqlite3_malloc64(sizeof(struct TsColdMeta));
+    if( pTab->pColdMeta==0 ) return;
+    memset(pTab->pColdMeta, 0, sizeof(struct TsColdMeta));
+  }
+  if( pTab->pColdMeta->n>=COLD_META_MAX ){
+    /* Make room: drop one free entry (the first found). */
+    ColdMeta *pDel = 0;
+    int i;
+    for(i=0; i<COLD_META_NHASH && pDel==0; i++){
+      for(m=pTab->pColdMeta->aHash[i]; m && m->bBusy; m=m->pNext){}
+      pDel = m;
+    }
+    if( pDel==0 ) return;
+    coldMetaUnlink(pTab, pDel);
+    coldMetaEntFree(pDel);
+  }
+  m = sqlite3_malloc64(sizeof(ColdMeta));
+  if( m==0 ) return;
+  memset(m, 0, sizeof(*m));
+  m->zKey = sqlite3_mprintf("%s", o->zKey);
+  m->aFooter = sqlite3_malloc64((size_t)o->nFooter+1);
+  m->aRuns = sqlite3_malloc64((size_t)o->nRuns+1);
+  if( m->zKey==0 || m->aFooter==0 || m->aRuns==0 ){ coldMetaEntFree(m); return; }
+  if( o->nFooter ) memcpy(m->aFooter, o->aFooter, (size_t)o->nFooter);
+  if( o->nRuns ) memcpy(m->aRuns, o->aRuns, (size_t)o->nRuns);
+  m->nFooter = o->nFooter;
+  m->nRuns = o->nRuns;
+  m->nByte = o->nByte;
+  m->pReader = o->pReader;
+  m->pIdx = o->pIdx;
+  m->aRgT = o->aRgT;
+  m->aRgStart = o->aRgStart;
+  m->nRg = o->nRg;
+  m->bBusy = 1;
+  m->pNext = pTab->pColdMeta->aHash[coldMetaHash(m->zKey)];
+  pTab->pColdMeta->aHash[coldMetaHash(m->zKey)] = m;
+  pTab->pColdMeta->n++;
+  o->pMeta = m;
+}
+
+/* A kept reader between scans reads nothing. */
+static int coldNoRead(void *pCtx, int64_t iOff, int64_t n, void *pOut){
+  (void)pCtx; (void)iOff; (void)n; (void)pOut;
+  return 1;
+}
+
 static void coldObjClear(ColdSource *p, ColdObj *o){
+  if( o->pMeta ){
+    /* Back to the table's entries; one whose last call failed is dropped
+    ** (the reader's error is sticky). */
+    ColdMeta *m = o->pMeta;
+    if( tsPqReaderErrcode(m->pReader)!=TS_PQ_OK ){
+      coldMetaUnlink(p->base.pTab, m);
+      coldMetaEntFree(m);
+    }else{
+      tsPqReaderSetSource(m->pReader, coldNoRead, 0);
+      m->bBusy = 0;
+    }
+    o->pReader = 0; o->pIdx = 0; o->aRgT = 0; o->aRgStart = 0;
+  }
   sqlite3_free(o->apEnt);
   sqlite3_free(o->aAskSid);
   sqlite3_free(o->anAsk);
   sqlite3_free(o->aRgT);
   tsPqReaderFree(o->pReader);
+  tsColdRunIdxFree(o->pIdx);
+  sqlite3_free(o->aRuns);
+  sqlite3_free(o->aRgStart);
   sqlite3_free(o->zKey);
   sqlite3_free(o->zPkMin);
   sqlite3_free(o->zPkMax);
@@ -335,6 +490,28 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
   if( rc ) return rc;
   if( !p->bCacheStarted ) coldCacheStart(p);
   p->pReadObj = o;
+  if( (o->pMeta = coldMetaFind(p->base.pTab, o))!=0 ){
+    /* Parsed by an earlier scan of this connection. */
+    ColdMeta *m = o->pMeta;
+    m->bBusy = 1;
+    o->pReader = m->pReader;
+    tsPqReaderSetSource(o->pReader, coldRead, p);
+    o->pIdx = m->pIdx;
+    o->aRgT = m->aRgT;
+    o->aRgStart = m->aRgStart;
+    o->nRg = m->nRg;
+    p->base.pTab->cold.nObjOpen++;
+    rc = coldSchemaCheck(p, o);
+    if( rc ) return rc;
+    o->apEnt = sqlite3_malloc64(sizeof(ColdEnt*)*(size_t)(o->nRg+1));
+    o->aAskSid = sqlite3_malloc64(sizeof(sqlite3_int64)*(size_t)(o->nRg+1));
+    o->anAsk = sqlite3_malloc64(sizeof(int)*(size_t)(o->nRg+1));
+    if( o->apEnt==0 || o->aAskSid==0 || o->anAsk==0 ) return SQLITE_NOMEM;
+    memset(o->apEnt, 0, sizeof(ColdEnt*)*(size_t)(o->nRg+1));
+    memset(o->aAskSid, 0, sizeof(sqlite3_int64)*(size_t)(o->nRg+1));
+    memset(o->anAsk, 0, sizeof(int)*(size_t)(o->nRg+1));
+    return SQLITE_OK;
+  }
   if( o->aFooter && o->nFooter>8 ){
     rc = tsPqReaderOpenTail(&o->pReader, coldRead, p, o->nByte, o->aFooter, (size_t)o->nFooter, &zErr);
   }else{
@@ -353,7 +530,13 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
   o->apEnt = sqlite3_malloc64(sizeof(ColdEnt*)*(size_t)(o->nRg+1));
   o->aAskSid = sqlite3_malloc64(sizeof(sqlite3_int64)*(size_t)(o->nRg+1));
   o->anAsk = sqlite3_malloc64(sizeof(int)*(size_t)(o->nRg+1));
-  if( o->aRgT==0 || o->apEnt==0 || o->aAskSid==0 || o->anAsk==0 ) return SQLITE_NOMEM;
+  o->aRgStart = sqlite3_malloc64(sizeof(int64_t)*(size_t)(o->nRg+1));
+  if( o->aRgT==0 || o->apEnt==0 || o->aAskSid==0 || o->anAsk==0 || o->aRgStart==0 ) return SQLITE_NOMEM;
+  o->aRgStart[0] = 0;
+  for(i=0; i<o->nRg; i++) o->aRgStart[i+1] = o->aRgStart[i] + tsPqReaderRowGroupRows(o->pReader, i);
+  /* series_runs: the runs without decoding any dimension column (an
+  ** unreadable one is ignored: the dimension columns still give them). */
+  if( o->aRuns ) o->pIdx = tsColdRunIdxParse(o->aRuns, o->nRuns, o->aRgStart[o->nRg]);
   memset(o->apEnt, 0, sizeof(ColdEnt*)*(size_t)(o->nRg+1));
   memset(o->aAskSid, 0, sizeof(sqlite3_int64)*(size_t)(o->nRg+1));
   memset(o->anAsk, 0, sizeof(int)*(size_t)(o->nRg+1));
@@ -366,6 +549,7 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
       o->aRgT[2*i+1] = st.max.i;
     }
   }
+  coldMetaAdd(p->base.pTab, o);
   return SQLITE_OK;
 }
 
@@ -394,6 +578,47 @@ static ColdEnt *coldEntFind(ColdSource *p, ColdObj *o, int iRg, sqlite3_int64 iS
     if( e->pObj==o && e->iRg==iRg && e->iSid==iSid ) return e;
   }
   return 0;
+}
+
+/* Decode row group iRg of object o from its series_runs: the rows of
+** series pS in it, or (pS NULL) of every series, in the scan's time range. */
+static int coldEntDecodeIdx(ColdSource *p, ColdObj *o, int iRg, const TsSeries *pS,
+                            TsColdRg **ppRg, char **pzErr){
+  const TsColdRunIdx *x = o->pIdx;
+  int64_t r0 = o->aRgStart[iRg], r1 = o->aRgStart[iRg+1];
+  TsColdRunSpec one, *aSpec = &one;
+  TsPqRange range;
+  int nSpec = 0, i, lo, hi, rc;
+  memset(&range, 0, sizeof(range));
+  range.iCol = 0;
+  range.bMin = p->spec.tLo>INT64_MIN; range.min.i = p->spec.tLo;
+  range.bMax = p->spec.tHi<INT64_MAX; range.max.i = p->spec.tHi;
+  if( pS ){
+    i = tsColdRunIdxFind(x, pS->aKey, pS->nKey);
+    if( i>=0 && x->aStart[i]<r1 && x->aStart[i+1]>r0 ){
+      one.iStart = (x->aStart[i]>r0 ? x->aStart[i] : r0) - r0;
+      one.iEnd = (x->aStart[i+1]<r1 ? x->aStart[i+1] : r1) - r0;
+      one.aKey = x->aKey[i]; one.nKey = x->anKey[i];
+      nSpec = 1;
+    }
+  }else{
+    /* the runs overlapping [r0, r1): binary search for the first */
+    lo = 0; hi = x->nRun;
+    while( lo<hi ){ int m = (lo+hi)/2; if( x->aStart[m+1]<=r0 ) lo = m+1; else hi = m; }
+    for(hi=lo; hi<x->nRun && x->aStart[hi]<r1; hi++){}
+    aSpec = sqlite3_malloc64(sizeof(TsColdRunSpec)*(size_t)(hi-lo+1));
+    if( aSpec==0 ) return SQLITE_NOMEM;
+    for(i=lo; i<hi; i++){
+      TsColdRunSpec *q = &aSpec[nSpec++];
+      q->iStart = (x->aStart[i]>r0 ? x->aStart[i] : r0) - r0;
+      q->iEnd = (x->aStart[i+1]<r1 ? x->aStart[i+1] : r1) - r0;
+      q->aKey = x->aKey[i]; q->nKey = x->anKey[i];
+    }
+  }
+  rc = tsColdRgDecodeRuns(o->pReader, iRg, p->nCol, &range, (range.bMin || range.bMax) ? 1 : 0,
+                          0, r1-r0, aSpec, nSpec, ppRg, pzErr);
+  if( aSpec!=&one ) sqlite3_free(aSpec);
+  return rc;
 }
 
 /* Decode row group iRg of object o: every page of the scan's time range
@@ -435,6 +660,11 @@ static int coldEntDecode(ColdSource *p, ColdObj *o, int iRg, const TsSeries *pS,
     if( nRange==1 && aRange[0].iCol!=0 ) nRange = 0;
   }
   p->pReadObj = o;
+  if( o->pIdx ){
+    /* series_runs: only the time pages of the series' rows (or of the whole
+    ** row group), no dimension column. */
+    rc = coldEntDecodeIdx(p, o, iRg, pS, &e->pRg, &zErr);
+  }else
   /* A series' pages are worth a decode of their own only when they are at
   ** most a quarter of the row group; else decode it whole, once. */
   rc = tsColdRgDecodeSel(o->pReader, iRg, nDim, p->nCol + o->bMark, aRange, nRange,
@@ -612,11 +842,21 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
   iExpire = tsEnvNow(pTab->pEnv) - pTab->s.iMemRet - pTab->s.iMagRet;
   if( p->spec.tLo<iExpire ) p->spec.tLo = iExpire;
   if( p->spec.tLo>p->spec.tHi ){ coldClose(&p->base); return SQLITE_OK; }
-  zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer"
+  /* series_runs is added by the first ts_maintain of this version: a
+  ** manifest without it is read without. */
+  zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer,"
+                         " series_runs"
                          " FROM \"%w\".\"%w_objects\" WHERE tmax>=?1 AND tmin<=?2 ORDER BY tmin, id",
                          pTab->zDb, pTab->zName);
   if( zSql==0 ) rc = SQLITE_NOMEM;
-  if( rc==SQLITE_OK ){
+  if( rc==SQLITE_OK && sqlite3_prepare_v2(pTab->db, zSql, -1, &pStmt, 0)!=SQLITE_OK ){
+    sqlite3_free(zSql);
+    zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer,"
+                           " NULL FROM \"%w\".\"%w_objects\" WHERE tmax>=?1 AND tmin<=?2 ORDER BY tmin, id",
+                           pTab->zDb, pTab->zName);
+    if( zSql==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && pStmt==0 ){
     rc = sqlite3_prepare_v2(pTab->db, zSql, -1, &pStmt, 0);
     if( rc ) tsTabErr(pTab, "timeseries %s: reading %s_objects: %s", pTab->zName, pTab->zName,
                       sqlite3_errmsg(pTab->db));
@@ -652,6 +892,7 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
     o->aFilter = coldColumnDup(pStmt, 7, &o->m.nFilter, &rc);
     o->m.aFilter = o->aFilter;
     o->aFooter = coldColumnDup(pStmt, 8, &o->nFooter, &rc);
+    o->aRuns = coldColumnDup(pStmt, 9, &o->nRuns, &rc);
     if( rc==SQLITE_OK && o->zKey==0 ){
       tsTabErr(pTab, "timeseries %s: %s_objects row %lld has no key", pTab->zName, pTab->zName,
                (long long)o->iId);
@@ -695,13 +936,40 @@ static int coldSeriesRange(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 *pt
   return bAny;
 }
 
+/* List the block of rows [a, a+n) (of the decode iSid of row group iRg of
+** object iObj; times tMin..tMax). */
+static int coldBlockAdd(ColdSource *p, TsBlockList *pList, int iObj, int iRg, sqlite3_int64 iSid,
+                        int64_t tMin, int64_t tMax, int64_t n, int64_t a){
+  ColdObj *o = &p->aObj[iObj];
+  TsBlockInfo info;
+  ColdBlk *pB;
+  int rc = SQLITE_OK;
+  if( p->nBlk==p->nBlkAlloc ){
+    int nNew = p->nBlkAlloc ? 2*p->nBlkAlloc : 64;
+    p->aBlk = tsTabReallocArray(p->aBlk, (size_t)nNew, sizeof(ColdBlk), &rc);
+    if( rc ) return rc;
+    p->nBlkAlloc = nNew;
+  }
+  pB = &p->aBlk[p->nBlk];
+  pB->iObj = iObj; pB->iRg = iRg; pB->iSid = iSid;
+  memset(&info, 0, sizeof(info));
+  info.tMin = tMin;
+  info.tMax = tMax;
+  info.nRow = (int)n;
+  info.iRef = p->nBlk;
+  info.iSeq = o->iId;
+  info.iRowid = COLD_ROWID_BASE + ((o->iId & 0xffffff)<<32) + ((sqlite3_int64)(iRg & 0xffff)<<16) + a;
+  p->nBlk++;
+  return tsBlockListAdd(pList, &p->base, &info);
+}
+
 static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqlite3_int64 hi,
                       TsBlockList *pList){
   ColdSource *p = (ColdSource*)pSrc;
   TsTable *pTab = pSrc->pTab;
   uint64_t h = tsColdSeriesHash(pS->aKey, pS->nKey);
   const char *zPk;
-  int nPk, bPkNull, i, j, rc = SQLITE_OK, iBucket;
+  int nPk, bPkNull, i, j, rc = SQLITE_OK, iBucket, iRun = -1;
   if( lo<p->spec.tLo ) lo = p->spec.tLo;
   if( hi>p->spec.tHi ) hi = p->spec.tHi;
   if( lo>hi ) return SQLITE_OK;
@@ -713,12 +981,30 @@ static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqli
     if( !tsColdObjMayHoldSeries(&o->m, h, zPk, nPk, bPkNull) ) continue;
     if( o->iBucket>=0 && o->iBucket!=iBucket ) continue;
     rc = coldObjOpen(p, o);
+    if( rc==SQLITE_OK && o->pIdx ){
+      /* series_runs: exact, the series' rows and times in this object. */
+      iRun = tsColdRunIdxFind(o->pIdx, pS->aKey, pS->nKey);
+      if( iRun<0 || o->pIdx->aTMax[iRun]<lo || o->pIdx->aTMin[iRun]>hi ) continue;
+    }
     for(j=0; rc==SQLITE_OK && j<o->nRg; j++){
       ColdEnt *e = 0;
       const TsColdRun *pRun;
       const int64_t *aT;
       int64_t a, b;
       if( o->aRgT[2*j+1]<lo || o->aRgT[2*j]>hi ) continue;
+      if( o->pIdx ){
+        const TsColdRunIdx *x = o->pIdx;
+        if( x->aStart[iRun]>=o->aRgStart[j+1] || x->aStart[iRun+1]<=o->aRgStart[j] ) continue;
+        if( x->aStart[iRun]>=o->aRgStart[j] && x->aStart[iRun+1]<=o->aRgStart[j+1]
+         && x->aTMin[iRun]>=lo && x->aTMax[iRun]<=hi ){
+          /* The whole run, inside this row group and the range: its block
+          ** is known exactly without a decode, which waits for xBlockOpen
+          ** (never, when the merge stops first: a newest-row lookup). */
+          rc = coldBlockAdd(p, pList, i, j, pS->iId, x->aTMin[iRun], x->aTMax[iRun],
+                            x->aStart[iRun+1]-x->aStart[iRun], 0);
+          continue;
+        }
+      }else
       if( !tsColdRgMayHoldSeries(o->pReader, j, pTab->s.nDim, (const char*const*)pS->azDim,
                                  pS->zMName) ) continue;
       rc = coldEntForSeries(p, o, j, pS, &e);
@@ -728,27 +1014,7 @@ static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqli
       aT = e->pRg->aCol[0].aInt;
       a = tsColdLowerBound(aT, pRun->iStart, pRun->iEnd, lo);
       b = hi==INT64_MAX ? pRun->iEnd : tsColdLowerBound(aT, a, pRun->iEnd, hi+1);
-      if( a<b ){
-        TsBlockInfo info;
-        ColdBlk *pB;
-        if( p->nBlk==p->nBlkAlloc ){
-          int nNew = p->nBlkAlloc ? 2*p->nBlkAlloc : 64;
-          p->aBlk = tsTabReallocArray(p->aBlk, (size_t)nNew, sizeof(ColdBlk), &rc);
-          if( rc ) break;
-          p->nBlkAlloc = nNew;
-        }
-        pB = &p->aBlk[p->nBlk];
-        pB->iObj = i; pB->iRg = j; pB->iSid = e->iSid;
-        memset(&info, 0, sizeof(info));
-        info.tMin = aT[a];
-        info.tMax = aT[b-1];
-        info.nRow = (int)(b-a);
-        info.iRef = p->nBlk;
-        info.iSeq = o->iId;
-        info.iRowid = COLD_ROWID_BASE + ((o->iId & 0xffffff)<<32) + ((sqlite3_int64)(j & 0xffff)<<16) + a;
-        p->nBlk++;
-        rc = tsBlockListAdd(pList, pSrc, &info);
-      }
+      if( a<b ) rc = coldBlockAdd(p, pList, i, j, e->iSid, aT[a], aT[b-1], b-a, a);
     }
   }
   return rc;
@@ -777,6 +1043,11 @@ static int coldBlockOpen(TsSource *pSrc, const TsSeries *pS, const TsBlockInfo *
   ** (evicted meanwhile); the rows are found again by key and time. */
   e = coldEntFind(p, o, pL->iRg, pL->iSid);
   if( e==0 ) e = o->apEnt[pL->iRg];
+  if( e==0 && pL->iSid && o->pIdx ){
+    /* listed from series_runs without a decode: as a listing would */
+    rc = coldEntForSeries(p, o, pL->iRg, pS, &e);
+    if( rc ) return rc;
+  }
   if( e==0 ){
     rc = coldEntDecode(p, o, pL->iRg, pL->iSid ? pS : 0, &e);
     if( rc ) return rc;

@@ -56,6 +56,11 @@ struct MtObj {
   TsPqWriter *pPw;
   char *zSinkErr;
   int64_t tMin, tMax, nRow, nSeries;
+  /* series_runs (cold-format.md section 3): per series run, in row order,
+  ** the key then (rows, tmin, tmax) once the run ends */
+  TsBuf runs;
+  int64_t nRunStart, tRunMin, tRunMax;
+  int bRun;
   int iLastSeries;
   char *zPkMin, *zPkMax; int nPkMin, nPkMax; int bPk;
   uint64_t *aHash; int nHash, nHashAlloc;
@@ -105,6 +110,7 @@ void mtRandHex(char *z, int nByte);
 void mtObjSeries(MtRun *p, MtObj *o, MtSeries *pS, int iS);
 void mtObjFinish(MtRun *p, MtObj *o);
 void mtObjRemove(MtRun *p, MtObj *o);
+void mtObjRow(MtObj *o, int64_t t);   /* after a row of time t is written */
 void mtManifestInsert(MtRun *p, sqlite3_stmt *pIns, MtObj *o);
 void mtRetire(MtRun *p, const char *zKey);
 void mtPoint(sqlite3 *db, const char *zPoint);   /* a named crash point (test hook, ts_debug_kill_at) */

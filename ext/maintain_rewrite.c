@@ -320,9 +320,7 @@ static void mtInWrite(MtRun *p, MtObj *o, MtIn *pIn, int eMark, TsBuf *pLast, in
           o->zSinkErr ? o->zSinkErr : tsPqWriterErrmsg(w));
     return;
   }
-  if( o->nRow==0 || pIn->t<o->tMin ) o->tMin = pIn->t;
-  if( o->nRow==0 || pIn->t>o->tMax ) o->tMax = pIn->t;
-  o->nRow++;
+  mtObjRow(o, pIn->t);
 }
 
 /* Append the current row of pIn, a rejected record (ext/recrule.h), to pRej

@@ -694,6 +694,7 @@ static void tableFree(TsTable *p){
   tsTabCacheClear(p);
   for(i=0; i<STMT_COUNT; i++) sqlite3_finalize(p->aStmt[i]);
   tsMemLookFree(p);
+  tsColdMetaFree(p);
   sqlite3_free(p->aHash);
   sqlite3_free(p->apSeries);
   sqlite3_free(p->aStNull);

@@ -172,6 +172,8 @@ struct TsTable {
   TsLook *pLook;         /* last chunk decoded for duplicate checks (owned) */
   int bDebugOverlay;      /* ts_debug_overlay() enabled source_debug.c */
   TsColdCounters cold;    /* cold reads and cache, this connection (cold_cache.c) */
+  struct TsColdMeta *pColdMeta;  /* cold_read.c: parsed footers and series_runs
+                          ** of objects, kept between scans (owned) */
 };
 
 /* The sqlite3_vtab of a timeseries table: a reference on its handle. */
@@ -327,6 +329,7 @@ int tsSchemaRegister(sqlite3 *db, TsEnv *pEnv);   /* ts_options() */
 
 /* The memory tier's lookup cache (source_mem.c). */
 void tsMemLookFree(TsTable *p);    /* free p->pLook */
+void tsColdMetaFree(TsTable *p);   /* free p->pColdMeta (cold_read.c) */
 void tsMemLookClear(TsTable *p);   /* forget the decoded chunk */
 
 /* The cursor (scan.c): the sqlite3_module's read methods. */

@@ -195,16 +195,34 @@ static void errSet(char **pzErr, const char *zFmt, ...){
   *pzErr = z;
 }
 
+/* Bytes of row r of a key column, read whole or as dictionary indices
+** (tsPqReaderReadColumnKeys). */
+static const unsigned char *keyVal(const TsPqColumnData *d, int64_t r, int64_t *pn){
+  int64_t i = d->aIdx ? (int64_t)d->aIdx[r] : r;
+  *pn = d->aOff[i+1]-d->aOff[i];
+  return d->aData + d->aOff[i];
+}
+
+/* Bytes held by a decoded column (the row group cache's budget). */
+static size_t colBytes(const TsPqColumnData *d, int64_t nRow){
+  if( d->aIdx ) return (size_t)nRow*5 + (size_t)d->aOff[d->nDict] + 8*(size_t)(d->nDict+2);
+  return (size_t)nRow*9 + (d->aOff ? (size_t)d->aOff[nRow] + 8 : 0);
+}
+
 /* Does row r have the same series as row r-1? (columns 1..nDim+1) */
 static int sameSeries(const TsColdRg *p, int nDim, int64_t r){
   int c;
   for(c=1; c<=nDim+1; c++){
     const TsPqColumnData *d = &p->aCol[c];
     int bNa = d->aNull && d->aNull[r-1], bNb = d->aNull && d->aNull[r];
+    const unsigned char *a, *b;
+    int64_t na, nb;
     if( bNa!=bNb ) return 0;
     if( bNa ) continue;
-    if( bytesCmp(d->aData + d->aOff[r-1], d->aOff[r]-d->aOff[r-1],
-                 d->aData + d->aOff[r], d->aOff[r+1]-d->aOff[r])!=0 ) return 0;
+    if( d->aIdx && d->aIdx[r-1]==d->aIdx[r] ) continue;
+    a = keyVal(d, r-1, &na);
+    b = keyVal(d, r, &nb);
+    if( bytesCmp(a, na, b, nb)!=0 ) return 0;
   }
   return 1;
 }
@@ -213,13 +231,15 @@ static void keyOfRow(TsBuf *pB, const TsColdRg *p, int nDim, int64_t r){
   int c;
   for(c=1; c<=nDim+1; c++){
     const TsPqColumnData *d = &p->aCol[c];
-    int64_t n = d->aOff[r+1]-d->aOff[r];
+    int64_t n;
+    const unsigned char *a;
     if( c<=nDim ){
       if( d->aNull && d->aNull[r] ){ tsBufAppendByte(pB, 0); continue; }
       tsBufAppendByte(pB, 1);
     }
+    a = keyVal(d, r, &n);
     tsBufAppendVarint(pB, (uint64_t)n);
-    tsBufAppend(pB, d->aData + d->aOff[r], (size_t)n);
+    tsBufAppend(pB, a, (size_t)n);
   }
 }
 
@@ -238,15 +258,18 @@ const TsColdRun *tsColdRgFind(const TsColdRg *p, const unsigned char *aKey, int 
   return 0;
 }
 
-int tsColdRgColumn(TsPqReader *pR, TsColdRg *p, int iCol, char **pzErr){
-  const TsPqColumnInfo *pInfo;
+/* Decode column iCol of the row group's selection; bKeys: a dimension or
+** measure_name column, read as dictionary indices where possible (only the
+** series split reads it). */
+static int rgColumn(TsPqReader *pR, TsColdRg *p, int iCol, int bKeys, char **pzErr){
   int rc;
   if( iCol<0 || iCol>=p->nCol ){
     errSet(pzErr, "column %d out of range", iCol);
     return TS_PQ_MISUSE;
   }
   if( p->abHave[iCol] ) return TS_PQ_OK;
-  rc = tsPqReaderReadColumn(pR, p->iRg, iCol, &p->sel, &p->aCol[iCol]);
+  rc = bKeys ? tsPqReaderReadColumnKeys(pR, p->iRg, iCol, &p->sel, &p->aCol[iCol])
+             : tsPqReaderReadColumn(pR, p->iRg, iCol, &p->sel, &p->aCol[iCol]);
   if( rc!=TS_PQ_OK ){
     errSet(pzErr, "%s", tsPqReaderErrmsg(pR));
     return rc;
@@ -257,13 +280,13 @@ int tsColdRgColumn(TsPqReader *pR, TsColdRg *p, int iCol, char **pzErr){
     tsPqColumnDataFree(&p->aCol[iCol]);
     return TS_PQ_CORRUPT;
   }
-  pInfo = tsPqReaderColumn(pR, iCol);
   p->abHave[iCol] = 1;
-  p->nByte += (size_t)p->nRow*9;
-  if( pInfo && (pInfo->eType==TS_PQ_STRING || pInfo->eType==TS_PQ_BYTES) && p->aCol[iCol].aOff ){
-    p->nByte += (size_t)p->aCol[iCol].aOff[p->nRow] + 8;
-  }
+  p->nByte += colBytes(&p->aCol[iCol], p->nRow);
   return TS_PQ_OK;
+}
+
+int tsColdRgColumn(TsPqReader *pR, TsColdRg *p, int iCol, char **pzErr){
+  return rgColumn(pR, p, iCol, 0, pzErr);
 }
 
 int tsColdSeriesRanges(int nDim, const char *const *azDim, const char *zMName,
@@ -333,7 +356,7 @@ int tsColdRgDecodeSel(TsPqReader *pR, int iRg, int nDim, int nCol,
   }
   p->nRow = p->sel.nRow;
   for(i=0; rc==TS_PQ_OK && i<=nDim+1; i++){
-    rc = tsColdRgColumn(pR, p, i, pzErr);
+    rc = rgColumn(pR, p, i, i>0, pzErr);
   }
   if( rc==TS_PQ_OK ){
     const TsPqColumnData *t = &p->aCol[0];
@@ -416,13 +439,236 @@ int tsColdRgDecodeSel(TsPqReader *pR, int iRg, int nDim, int nCol,
   }
   /* The runs carry the series now: release the key columns. */
   for(i=1; i<=nDim+1; i++){
-    size_t nData = p->aCol[i].aOff ? (size_t)p->aCol[i].aOff[p->nRow] + 8 : 0;
+    size_t nData = colBytes(&p->aCol[i], p->nRow);
     tsPqColumnDataFree(&p->aCol[i]);
     p->abHave[i] = 0;
-    p->nByte -= (size_t)p->nRow*9 + nData;
+    p->nByte -= nData;
   }
   *ppRg = p;
   return TS_PQ_OK;
+}
+
+/* Build the run hash of p (runs set, keys in p->aKeys at offsets held in
+** iNext); a key twice is reported as corrupt. */
+static int rgHashRuns(TsColdRg *p, char **pzErr){
+  int nHash = 16, i;
+  if( p->nRun==0 ) return TS_PQ_OK;
+  while( nHash<2*p->nRun ) nHash *= 2;
+  p->aHash = malloc(sizeof(int)*(size_t)nHash);
+  if( p->aHash==0 ){ errSet(pzErr, "out of memory"); return TS_PQ_NOMEM; }
+  p->nHash = nHash;
+  for(i=0; i<nHash; i++) p->aHash[i] = -1;
+  p->nByte += sizeof(TsColdRun)*(size_t)p->nRun + sizeof(int)*(size_t)nHash;
+  for(i=0; i<p->nRun; i++){
+    TsColdRun *run = &p->aRun[i];
+    unsigned h;
+    run->aKey = p->aKeys + run->iNext;
+    run->iNext = -1;
+    if( tsColdRgFind(p, run->aKey, run->nKey) ){
+      errSet(pzErr, "row group %d: a series appears in two runs (rows not sorted by series)", p->iRg);
+      return TS_PQ_CORRUPT;
+    }
+    h = runHash(run->aKey, run->nKey) & (unsigned)(nHash-1);
+    run->iNext = p->aHash[h];
+    p->aHash[h] = i;
+  }
+  return TS_PQ_OK;
+}
+
+int tsColdRgDecodeRuns(TsPqReader *pR, int iRg, int nCol,
+                       const TsPqRange *aRange, int nRange, int64_t iLo, int64_t iHi,
+                       const TsColdRunSpec *aSpec, int nSpec,
+                       TsColdRg **ppRg, char **pzErr){
+  TsColdRg *p = 0;
+  TsPqRowSel full;
+  int rc = TS_PQ_OK, i, j, k, n = 0;
+  int64_t nRgRow, pos = 0;
+  TsBuf keys;
+  *ppRg = 0;
+  memset(&full, 0, sizeof(full));
+  tsBufInit(&keys);
+  /* The file may have one optional last column (write marks) past the
+  ** table's: the decode holds every column of the file. */
+  if( nCol<3 || nCol>tsPqReaderColumnCount(pR) || tsPqReaderColumnCount(pR)>nCol+1 ){
+    errSet(pzErr, "has %d columns, the table %d", tsPqReaderColumnCount(pR), nCol);
+    return TS_PQ_CORRUPT;
+  }
+  nCol = tsPqReaderColumnCount(pR);
+  if( iRg<0 || iRg>=tsPqReaderRowGroupCount(pR) ){
+    errSet(pzErr, "row group %d out of range", iRg);
+    return TS_PQ_MISUSE;
+  }
+  nRgRow = tsPqReaderRowGroupRows(pR, iRg);
+  if( iLo<0 ) iLo = 0;
+  if( iHi>nRgRow ) iHi = nRgRow;
+  for(i=0; i<nSpec; i++){
+    if( aSpec[i].iStart<0 || aSpec[i].iEnd>nRgRow || aSpec[i].iStart>aSpec[i].iEnd
+     || (i>0 && aSpec[i].iStart<aSpec[i-1].iEnd) ){
+      errSet(pzErr, "row group %d: series_runs do not match its %lld rows", iRg, (long long)nRgRow);
+      return TS_PQ_CORRUPT;
+    }
+  }
+  p = calloc(1, sizeof(TsColdRg));
+  if( p ) p->aCol = calloc((size_t)nCol, sizeof(TsPqColumnData));
+  if( p ) p->abHave = calloc((size_t)nCol, 1);
+  if( p ) p->aRun = malloc(sizeof(TsColdRun)*(size_t)(nSpec ? nSpec : 1));
+  if( p==0 || p->aCol==0 || p->abHave==0 || p->aRun==0 ){
+    tsColdRgFree(p);
+    errSet(pzErr, "out of memory");
+    return TS_PQ_NOMEM;
+  }
+  p->nCol = nCol;
+  p->iRg = iRg;
+  /* The selection: the pages of aRange, inside [iLo, iHi) and the runs. */
+  rc = tsPqReaderSelectRows(pR, iRg, aRange, nRange, &full);
+  if( rc!=TS_PQ_OK ) errSet(pzErr, "%s", tsPqReaderErrmsg(pR));
+  if( rc==TS_PQ_OK ){
+    p->sel.aRange = malloc(sizeof(int64_t)*2*(size_t)(full.nRange+nSpec+1));
+    if( p->sel.aRange==0 ){ rc = TS_PQ_NOMEM; errSet(pzErr, "out of memory"); }
+  }
+  /* Runs are disjoint and sorted, so are the selection's intervals: walk
+  ** both, keeping each run's piece of the selection (in selection rows). */
+  for(i=0, j=0; rc==TS_PQ_OK && i<nSpec; i++){
+    int64_t s0 = aSpec[i].iStart>iLo ? aSpec[i].iStart : iLo;
+    int64_t e0 = aSpec[i].iEnd<iHi ? aSpec[i].iEnd : iHi;
+    int64_t first = pos;
+    if( s0>=e0 ) continue;
+    while( j<full.nRange && full.aRange[2*j+1]<=s0 ) j++;
+    for(k=j; k<full.nRange && full.aRange[2*k]<e0; k++){
+      int64_t a = full.aRange[2*k]>s0 ? full.aRange[2*k] : s0;
+      int64_t b = full.aRange[2*k+1]<e0 ? full.aRange[2*k+1] : e0;
+      if( a>=b ) continue;
+      if( p->sel.nRange>0 && p->sel.aRange[2*p->sel.nRange-1]==a ){
+        p->sel.aRange[2*p->sel.nRange-1] = b;
+      }else{
+        p->sel.aRange[2*p->sel.nRange] = a;
+        p->sel.aRange[2*p->sel.nRange+1] = b;
+        p->sel.nRange++;
+      }
+      pos += b-a;
+    }
+    if( pos>first ){
+      TsColdRun *run = &p->aRun[n++];
+      run->iStart = first;
+      run->iEnd = pos;
+      run->iNext = (int)keys.n;
+      run->nKey = aSpec[i].nKey;
+      tsBufAppend(&keys, aSpec[i].aKey, (size_t)aSpec[i].nKey);
+    }
+  }
+  tsPqRowSelFree(&full);
+  p->sel.nRow = pos;
+  p->nRow = pos;
+  p->nRun = n;
+  if( rc==TS_PQ_OK && keys.bErr ){ rc = TS_PQ_NOMEM; errSet(pzErr, "out of memory"); }
+  if( rc==TS_PQ_OK ) rc = rgColumn(pR, p, 0, 0, pzErr);
+  if( rc==TS_PQ_OK && p->nRow>0 && p->aCol[0].aInt==0 ){
+    errSet(pzErr, "row group %d: the time column is not an integer column", iRg);
+    rc = TS_PQ_CORRUPT;
+  }
+  for(i=0; rc==TS_PQ_OK && i<n; i++){
+    const int64_t *aT = p->aCol[0].aInt;
+    int64_t r;
+    for(r=p->aRun[i].iStart+1; r<p->aRun[i].iEnd; r++){
+      if( aT[r]<=aT[r-1] ){
+        errSet(pzErr, "row group %d: times do not increase within a series at row %lld",
+               iRg, (long long)r);
+        rc = TS_PQ_CORRUPT;
+        break;
+      }
+    }
+  }
+  if( rc==TS_PQ_OK ){
+    size_t nK;
+    p->aKeys = tsBufDetach(&keys, &nK);
+    if( p->aKeys==0 ) p->aKeys = malloc(1);
+    if( p->aKeys==0 ){ rc = TS_PQ_NOMEM; errSet(pzErr, "out of memory"); }
+    p->nByte += nK;
+  }
+  if( rc==TS_PQ_OK ) rc = rgHashRuns(p, pzErr);
+  tsBufFree(&keys);
+  if( rc!=TS_PQ_OK ){
+    tsColdRgFree(p);
+    return rc;
+  }
+  *ppRg = p;
+  return TS_PQ_OK;
+}
+
+void tsColdRunIdxFree(TsColdRunIdx *p){
+  if( p==0 ) return;
+  free(p->aKey); free(p->anKey); free(p->aStart); free(p->aTMin); free(p->aTMax);
+  free(p->aHash); free(p->aNext); free(p->aBlob);
+  free(p);
+}
+
+int tsColdRunIdxFind(const TsColdRunIdx *p, const unsigned char *aKey, int nKey){
+  int i;
+  if( p==0 || p->nHash==0 ) return -1;
+  for(i=p->aHash[runHash(aKey, nKey) & (unsigned)(p->nHash-1)]; i>=0; i=p->aNext[i]){
+    if( p->anKey[i]==nKey && memcmp(p->aKey[i], aKey, (size_t)nKey)==0 ) return i;
+  }
+  return -1;
+}
+
+TsColdRunIdx *tsColdRunIdxParse(const unsigned char *a, int n, int64_t nRow){
+  TsColdRunIdx *p;
+  TsRd rd;
+  int nAlloc = 0, bad = 0, i;
+  int64_t iRow = 0;
+  if( a==0 || n<1 || a[0]!=1 ) return 0;
+  p = calloc(1, sizeof(TsColdRunIdx));
+  if( p==0 ) return 0;
+  p->aBlob = malloc((size_t)n);
+  if( p->aBlob==0 ){ free(p); return 0; }
+  memcpy(p->aBlob, a, (size_t)n);
+  tsRdInit(&rd, p->aBlob+1, (size_t)n-1);
+  while( !bad && rd.i<rd.n ){
+    uint64_t nKey = 0, nR = 0, dT = 0;
+    int64_t t0 = 0;
+    const unsigned char *k;
+    if( p->nRun==nAlloc ){
+      int nNew = nAlloc ? 2*nAlloc : 64;
+      const unsigned char **aK = realloc(p->aKey, sizeof(*aK)*(size_t)nNew);
+      int *anK = aK ? realloc(p->anKey, sizeof(int)*(size_t)nNew) : 0;
+      int64_t *aS = anK ? realloc(p->aStart, sizeof(int64_t)*(size_t)(nNew+1)) : 0;
+      int64_t *aMn = aS ? realloc(p->aTMin, sizeof(int64_t)*(size_t)nNew) : 0;
+      int64_t *aMx = aMn ? realloc(p->aTMax, sizeof(int64_t)*(size_t)nNew) : 0;
+      if( aK ) p->aKey = aK;
+      if( anK ) p->anKey = anK;
+      if( aS ) p->aStart = aS;
+      if( aMn ) p->aTMin = aMn;
+      if( aMx ) p->aTMax = aMx;
+      if( !aMx ){ bad = 1; break; }
+      nAlloc = nNew;
+    }
+    if( tsRdVarint(&rd, &nKey) || nKey>(uint64_t)(rd.n-rd.i) ){ bad = 1; break; }
+    if( tsRdBytes(&rd, (size_t)nKey, &k) || tsRdVarint(&rd, &nR) || tsRdZigzag(&rd, &t0) || tsRdVarint(&rd, &dT) ){ bad = 1; break; }
+    if( nR==0 || nR>(uint64_t)(nRow-iRow) || dT>(uint64_t)INT64_MAX || (int64_t)((uint64_t)t0 + dT)<t0 ){ bad = 1; break; }
+    p->aKey[p->nRun] = k;
+    p->anKey[p->nRun] = (int)nKey;
+    p->aStart[p->nRun] = iRow;
+    p->aTMin[p->nRun] = t0;
+    p->aTMax[p->nRun] = (int64_t)((uint64_t)t0 + dT);
+    iRow += (int64_t)nR;
+    p->nRun++;
+  }
+  if( bad || iRow!=nRow || p->nRun==0 ){ tsColdRunIdxFree(p); return 0; }
+  p->aStart[p->nRun] = iRow;
+  p->nHash = 16;
+  while( p->nHash<2*p->nRun ) p->nHash *= 2;
+  p->aHash = malloc(sizeof(int)*(size_t)p->nHash);
+  p->aNext = malloc(sizeof(int)*(size_t)p->nRun);
+  if( p->aHash==0 || p->aNext==0 ){ tsColdRunIdxFree(p); return 0; }
+  for(i=0; i<p->nHash; i++) p->aHash[i] = -1;
+  for(i=0; i<p->nRun; i++){
+    unsigned h;
+    if( tsColdRunIdxFind(p, p->aKey[i], p->anKey[i])>=0 ){ tsColdRunIdxFree(p); return 0; }
+    h = runHash(p->aKey[i], p->anKey[i]) & (unsigned)(p->nHash-1);
+    p->aNext[i] = p->aHash[h];
+    p->aHash[h] = i;
+  }
+  return p;
 }
 
 int tsColdBucket(const void *z, int n){

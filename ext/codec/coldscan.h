@@ -147,6 +147,50 @@ const TsColdRun *tsColdRgFind(const TsColdRg *p, const unsigned char *aKey, int 
 
 void tsColdRgFree(TsColdRg *p);   /* NULL ok */
 
+/* A series run given by the object's series_runs (rows [iStart, iEnd) of
+** one row group, local row numbers). */
+typedef struct TsColdRunSpec TsColdRunSpec;
+struct TsColdRunSpec {
+  int64_t iStart, iEnd;
+  const unsigned char *aKey;   /* encoded series key (not copied) */
+  int nKey;
+};
+
+/* Decode row group iRg with its runs known (series_runs): the rows are
+** those of aSpec[0..nSpec) (sorted, disjoint) inside rows [iLo, iHi) of the
+** row group, intersected with the pages aRange[0..nRange) selects (as
+** tsColdRgDecodeSel); only time is decoded (no dimension column), times must
+** increase within each run.  Runs left with no row are dropped.  nCol is
+** the table's column count; a file with one more (an optional last column)
+** is decoded with all of its columns (p->nCol is the file's). */
+int tsColdRgDecodeRuns(TsPqReader *pR, int iRg, int nCol,
+                       const TsPqRange *aRange, int nRange, int64_t iLo, int64_t iHi,
+                       const TsColdRunSpec *aSpec, int nSpec,
+                       TsColdRg **ppRg, char **pzErr);
+
+/* The parsed series_runs of one object (cold-format.md section 3): every
+** series run in row order, with its rows (global row numbers of the
+** object), first and last time. */
+typedef struct TsColdRunIdx TsColdRunIdx;
+struct TsColdRunIdx {
+  int nRun;
+  const unsigned char **aKey;  /* nRun keys (into the parsed blob's copy) */
+  int *anKey;
+  int64_t *aStart;             /* nRun+1: run i is rows [aStart[i], aStart[i+1]) */
+  int64_t *aTMin, *aTMax;
+  int *aHash; int *aNext; int nHash;
+  unsigned char *aBlob;        /* copy of the blob (owned) */
+};
+
+/* Parse series_runs bytes a[0..n) of an object of nRow rows.  Returns NULL
+** when the bytes are absent, of another version or inconsistent (sum of
+** rows, a key twice, tmin > tmax): the caller then decodes the dimension
+** columns instead.  malloc'd; tsColdRunIdxFree. */
+TsColdRunIdx *tsColdRunIdxParse(const unsigned char *a, int n, int64_t nRow);
+void tsColdRunIdxFree(TsColdRunIdx *p);   /* NULL ok */
+/* Index of the run of series key aKey, -1 if the object has none. */
+int tsColdRunIdxFind(const TsColdRunIdx *p, const unsigned char *aKey, int nKey);
+
 /* First index i in [iStart, iEnd) with aTime[i] >= t (aTime ascending
 ** there), iEnd if none. */
 int64_t tsColdLowerBound(const int64_t *aTime, int64_t iStart, int64_t iEnd, int64_t t);

@@ -141,6 +141,10 @@ struct TsPqColumnData {
   int64_t *aOff;         /* STRING/BYTES: nRow+1 offsets into aData; value i
                          ** is aData[aOff[i] .. aOff[i+1]) (empty at nulls) */
   unsigned char *aData;  /* STRING/BYTES bytes (not NUL-terminated) */
+  uint32_t *aIdx;        /* tsPqReaderReadColumnKeys only: nRow dictionary
+                         ** indices (0 at nulls); aOff/aData then hold the
+                         ** nDict dictionary values, not one per row */
+  int64_t nDict;
 };
 void tsPqColumnDataFree(TsPqColumnData *p);   /* frees arrays, zeroes *p; NULL ok */
 
@@ -272,6 +276,9 @@ int tsPqReaderOpenTail(TsPqReader **pp, TsPqReadFn xRead, void *pCtx,
                        char **pzErr);
 void tsPqReaderFree(TsPqReader *p);            /* NULL ok */
 int tsPqReaderErrcode(TsPqReader *p);          /* code of the last failed call */
+/* Point an open reader at another source of the same file bytes (a reader
+** kept between scans, whose read context belongs to one scan). */
+void tsPqReaderSetSource(TsPqReader *p, TsPqReadFn xRead, void *pCtx);
 const char *tsPqReaderErrmsg(TsPqReader *p);   /* message of the last failed call, or "" */
 
 /* Schema: top-level leaf columns in file order. */
@@ -354,5 +361,16 @@ int tsPqReaderSelectRows(TsPqReader *p, int iRg, const TsPqRange *aRange,
 ** on bad data; *pOut is left empty on failure. */
 int tsPqReaderReadColumn(TsPqReader *p, int iRg, int iCol,
                          const TsPqRowSel *pSel, TsPqColumnData *pOut);
+
+/* As tsPqReaderReadColumn, for a STRING/BYTES column whose every selected
+** page is dictionary-encoded: pOut->aIdx[r] is row r's dictionary index and
+** aOff/aData hold the pOut->nDict dictionary values (value of row r:
+** aData[aOff[aIdx[r]] .. aOff[aIdx[r]+1])), so no string is copied per row.
+** Equal indices mean equal values; different indices may still hold equal
+** bytes (a writer may repeat a dictionary entry).  Any other column (a PLAIN
+** fallback page included) is returned as by tsPqReaderReadColumn, with
+** aIdx NULL. */
+int tsPqReaderReadColumnKeys(TsPqReader *p, int iRg, int iCol,
+                             const TsPqRowSel *pSel, TsPqColumnData *pOut);
 
 #endif

@@ -103,6 +103,7 @@ static int rErr(TsPqReader *p, int rc, const char *zFmt, ...){
   return rc;
 }
 int tsPqReaderErrcode(TsPqReader *p){ return p ? p->rc : TS_PQ_NOMEM; }
+void tsPqReaderSetSource(TsPqReader *p, TsPqReadFn xRead, void *pCtx){ p->xRead = xRead; p->pCtx = pCtx; }
 const char *tsPqReaderErrmsg(TsPqReader *p){ return p && p->zErr ? p->zErr : ""; }
 
 static int readAt(TsPqReader *p, int64_t iOff, int64_t n, void *pOut){
@@ -877,7 +878,12 @@ struct PqDec {
   TsBuf outData;              /* string bytes */
   int64_t iRow;               /* next row number (in the row group) */
   int bAnyNull;
+  int bKeys;                  /* tsPqReaderReadColumnKeys: dictionary indices out */
 };
+
+/* Returned inside the reader when keys mode meets a page that is not
+** dictionary-encoded: the column is read again the ordinary way. */
+#define PQ_KEYS_FALLBACK (-2)
 
 static int decCorrupt(PqDec *d, const char *zWhy){
   return rErr(d->p, TS_PQ_CORRUPT, "parquet: column \"%s\", row group %d, row %lld: %s",
@@ -892,8 +898,9 @@ struct PqVals {
   int64_t *aOff;               /* n+1 */
   const unsigned char *aData;  /* borrowed or aOwn */
   unsigned char *aOwn;
+  uint32_t *aIdx;              /* keys mode: n dictionary indices (aOff unused) */
 };
-static void valsFree(PqVals *v){ free(v->aI); free(v->aR); free(v->aOff); free(v->aOwn); memset(v, 0, sizeof(*v)); }
+static void valsFree(PqVals *v){ free(v->aI); free(v->aR); free(v->aOff); free(v->aOwn); free(v->aIdx); memset(v, 0, sizeof(*v)); }
 
 static int valsAlloc(PqDec *d, PqVals *v, int64_t n){
   int bStr = d->ePhys==PQ_T_BYTE_ARRAY || d->ePhys==PQ_T_FLBA;
@@ -1074,6 +1081,7 @@ static int decodeDeltaByteArray(PqDec *d, const unsigned char *a, size_t nA, int
 
 static int decodeValues(PqDec *d, int eEnc, const unsigned char *a, size_t nA, int64_t n, PqVals *v){
   int64_t i;
+  if( d->bKeys && eEnc!=PQ_E_PLAIN_DICTIONARY && eEnc!=PQ_E_RLE_DICTIONARY ) return PQ_KEYS_FALLBACK;
   switch( eEnc ){
     case PQ_E_PLAIN:
       return decodePlain(d, a, nA, n, v);
@@ -1088,6 +1096,13 @@ static int decodeValues(PqDec *d, int eEnc, const unsigned char *a, size_t nA, i
       aIdx = malloc(sizeof(uint32_t)*(size_t)n);
       if( !aIdx ) return rErr(d->p, TS_PQ_NOMEM, "out of memory");
       if( tsPqRleDecode(a+1, nA-1, w, aIdx, n) ){ free(aIdx); return decCorrupt(d, "bad dictionary indices"); }
+      if( d->bKeys ){
+        for(i=0; i<n; i++){
+          if( aIdx[i]>=d->nDict ){ free(aIdx); return decCorrupt(d, "dictionary index out of range"); }
+        }
+        v->aIdx = aIdx;
+        return 0;
+      }
       if( d->ePhys==PQ_T_BYTE_ARRAY || d->ePhys==PQ_T_FLBA ){
         int64_t nBytes = 0;
         for(i=0; i<n; i++){
@@ -1133,6 +1148,13 @@ static int decodeValues(PqDec *d, int eEnc, const unsigned char *a, size_t nA, i
         return decCorrupt(d, "BYTE_STREAM_SPLIT on an unsupported type");
       }
       if( (uint64_t)n*(uint64_t)k > nA ) return decCorrupt(d, "BYTE_STREAM_SPLIT data truncated");
+      if( d->ePhys==PQ_T_DOUBLE ){
+        /* straight into the values (little-endian, as PLAIN DOUBLE above) */
+        if( valsAlloc(d, v, n) ) return d->p->rc;
+        if( n==0 ) return 0;
+        if( tsPqBssDecode(a, nA, n, 8, (unsigned char*)v->aR) ) return decCorrupt(d, "bad BYTE_STREAM_SPLIT data");
+        return 0;
+      }
       t = malloc((size_t)n*(size_t)k+1);
       if( !t ) return rErr(d->p, TS_PQ_NOMEM, "out of memory");
       if( tsPqBssDecode(a, nA, n, k, t) ){ free(t); return decCorrupt(d, "bad BYTE_STREAM_SPLIT data"); }
@@ -1172,42 +1194,79 @@ static int outReserve(PqDec *d){
   int bStr = d->ePhys==PQ_T_BYTE_ARRAY || d->ePhys==PQ_T_FLBA;
   int bDbl = d->c->info.eType==TS_PQ_DOUBLE || d->c->info.eType==TS_PQ_FLOAT;
   if( n*17 > tsPqReaderAllocLimit ) return rErr(d->p, TS_PQ_TOOBIG, "parquet: %lld rows too many to read at once", (long long)n);
+  tsBufInit(&d->outData);
+  d->outData.nMax = (size_t)tsPqReaderAllocLimit;
   o->aNull = calloc((size_t)(n ? n : 1), 1);
+  if( d->bKeys ){
+    /* keys mode: one dictionary index per row; the dictionary is moved to
+    ** aOff/aData at the end (readColumn) */
+    o->aIdx = calloc((size_t)(n ? n : 1), sizeof(uint32_t));
+    if( !o->aNull || !o->aIdx ) return rErr(d->p, TS_PQ_NOMEM, "out of memory");
+    return 0;
+  }
   if( bStr ) o->aOff = calloc((size_t)(n+1), sizeof(int64_t));
   else if( bDbl ) o->aDbl = calloc((size_t)(n ? n : 1), sizeof(double));
   else o->aInt = calloc((size_t)(n ? n : 1), sizeof(int64_t));
   if( !o->aNull || (bStr && !o->aOff) || (bDbl && !o->aDbl) || (!bStr && !bDbl && !o->aInt) ){
     return rErr(d->p, TS_PQ_NOMEM, "out of memory");
   }
-  tsBufInit(&d->outData);
-  d->outData.nMax = (size_t)tsPqReaderAllocLimit;
   return 0;
 }
 
 /* Emit rows [iRow, iRow+nRow) of a page: aDef (NULL = all present) and the
-** non-null values v; only rows in the selection are kept. */
+** non-null values v; only rows in the selection are kept.  The page is
+** walked in spans (kept or skipped as a whole), so the selection is looked
+** up once per span, not once per row, and a span of a column without
+** nulls is copied in one go. */
 static int emitRows(PqDec *d, const uint32_t *aDef, int64_t nRow, PqVals *v){
   TsPqColumnData *o = d->pOut;
-  int64_t r, iv = 0;
+  int64_t r = 0, iv = 0;
   const TsPqRowSel *s = d->pSel;
   int bDec = d->c->bDecimal;
   double rScale = bDec ? decScale(d->c->iScale) : 1;
-  for(r=0; r<nRow; r++){
-    int64_t row = d->iRow + r;
-    int bNull = aDef ? aDef[r]==0 : 0;
+  while( r<nRow ){
+    int64_t row = d->iRow + r, nSpan = nRow - r, j;
     int bKeep = 1;
     if( s ){
       while( d->iSel<s->nRange && s->aRange[2*d->iSel+1]<=row ) d->iSel++;
-      bKeep = d->iSel<s->nRange && s->aRange[2*d->iSel]<=row;
+      if( d->iSel>=s->nRange ){
+        bKeep = 0;
+      }else if( s->aRange[2*d->iSel]>row ){
+        bKeep = 0;
+        if( s->aRange[2*d->iSel]-row<nSpan ) nSpan = s->aRange[2*d->iSel]-row;
+      }else if( s->aRange[2*d->iSel+1]-row<nSpan ){
+        nSpan = s->aRange[2*d->iSel+1]-row;
+      }
     }
-    if( !bNull && iv>=v->n ) return decCorrupt(d, "fewer values than definition levels");
-    if( bKeep ){
+    if( !bKeep ){
+      if( aDef ){ for(j=r; j<r+nSpan; j++) iv += aDef[j]!=0; }
+      else iv += nSpan;
+      if( iv>v->n ) return decCorrupt(d, "fewer values than definition levels");
+      r += nSpan;
+      continue;
+    }
+    if( d->nOut+nSpan>d->nOutAlloc ) return decCorrupt(d, "more rows than the row group declares");
+    if( !aDef && !bDec && !o->aOff ){
       int64_t k = d->nOut;
-      if( k>=d->nOutAlloc ) return decCorrupt(d, "more rows than the row group declares");
+      if( iv+nSpan>v->n ) return decCorrupt(d, "fewer values than definition levels");
+      if( o->aIdx ) memcpy(o->aIdx+k, v->aIdx+iv, sizeof(uint32_t)*(size_t)nSpan);
+      else if( o->aDbl ) memcpy(o->aDbl+k, v->aR+iv, sizeof(double)*(size_t)nSpan);
+      else memcpy(o->aInt+k, v->aI+iv, sizeof(int64_t)*(size_t)nSpan);
+      d->nOut += nSpan;
+      iv += nSpan;
+      r += nSpan;
+      continue;
+    }
+    for(j=r; j<r+nSpan; j++){
+      int64_t k = d->nOut;
+      int bNull = aDef ? aDef[j]==0 : 0;
+      if( !bNull && iv>=v->n ) return decCorrupt(d, "fewer values than definition levels");
       if( bNull ){
         o->aNull[k] = 1;
         d->bAnyNull = 1;
         if( o->aOff ) o->aOff[k+1] = o->aOff[k];
+      }else if( o->aIdx ){
+        o->aIdx[k] = v->aIdx[iv];
       }else if( o->aOff ){
         tsBufAppend(&d->outData, v->aData+v->aOff[iv], (size_t)(v->aOff[iv+1]-v->aOff[iv]));
         if( d->outData.bErr ) return rErr(d->p, TS_PQ_TOOBIG, "parquet: column \"%s\" string data too large", d->c->info.zName);
@@ -1218,8 +1277,9 @@ static int emitRows(PqDec *d, const uint32_t *aDef, int64_t nRow, PqVals *v){
         o->aInt[k] = v->aI[iv];
       }
       d->nOut++;
+      if( !bNull ) iv++;
     }
-    if( !bNull ) iv++;
+    r += nSpan;
   }
   d->iRow += nRow;
   return 0;
@@ -1417,8 +1477,8 @@ static void decFree(PqDec *d){
   tsBufFree(&d->outData);
 }
 
-int tsPqReaderReadColumn(TsPqReader *p, int iRg, int iCol, const TsPqRowSel *pSel,
-                         TsPqColumnData *pOut){
+static int readColumn(TsPqReader *p, int iRg, int iCol, const TsPqRowSel *pSel,
+                      TsPqColumnData *pOut, int bKeys){
   PqDec d;
   PqRChunk *k;
   PqRCol *c;
@@ -1449,6 +1509,7 @@ int tsPqReaderReadColumn(TsPqReader *p, int iRg, int iCol, const TsPqRowSel *pSe
   d.nWidth = c->nTypeLen;
   d.pSel = pSel;
   d.pOut = pOut;
+  d.bKeys = bKeys;
   d.nOutAlloc = pSel ? pSel->nRow : nRgRow;
   if( pSel ){
     int i;
@@ -1564,7 +1625,24 @@ int tsPqReaderReadColumn(TsPqReader *p, int iRg, int iCol, const TsPqRowSel *pSe
     }
     if( !d.bAnyNull ){ free(pOut->aNull); pOut->aNull = 0; }
   }
+  if( rc==0 && bKeys ){
+    /* The dictionary moves to the output (an all-NULL selection may have none). */
+    if( d.bDict ){
+      pOut->aOff = d.aDictOff; pOut->aData = d.aDictData; pOut->nDict = d.nDict;
+      d.aDictOff = 0; d.aDictData = 0;
+      if( !pOut->aData ) pOut->aData = malloc(1);
+    }else{
+      pOut->aOff = calloc(1, sizeof(int64_t));
+      pOut->aData = malloc(1);
+      pOut->nDict = 0;
+    }
+    if( !pOut->aOff || !pOut->aData ) rc = rErr(p, TS_PQ_NOMEM, "out of memory");
+  }
   decFree(&d);
+  if( rc==PQ_KEYS_FALLBACK ){
+    tsPqColumnDataFree(pOut);
+    return rc;
+  }
   if( rc ){
     tsPqColumnDataFree(pOut);
     if( !p->rc ) p->rc = rc;
@@ -1572,4 +1650,21 @@ int tsPqReaderReadColumn(TsPqReader *p, int iRg, int iCol, const TsPqRowSel *pSe
     p->rc = 0;
   }
   return rc;
+}
+
+int tsPqReaderReadColumn(TsPqReader *p, int iRg, int iCol, const TsPqRowSel *pSel,
+                         TsPqColumnData *pOut){
+  return readColumn(p, iRg, iCol, pSel, pOut, 0);
+}
+
+int tsPqReaderReadColumnKeys(TsPqReader *p, int iRg, int iCol, const TsPqRowSel *pSel,
+                             TsPqColumnData *pOut){
+  int rc;
+  if( iRg>=0 && iRg<p->nRg && iCol>=0 && iCol<p->nCol
+   && (p->aCol[iCol].info.eType==TS_PQ_STRING || p->aCol[iCol].info.eType==TS_PQ_BYTES)
+   && p->aCol[iCol].info.ePhysical==PQ_T_BYTE_ARRAY ){
+    rc = readColumn(p, iRg, iCol, pSel, pOut, 1);
+    if( rc!=PQ_KEYS_FALLBACK ) return rc;
+  }
+  return readColumn(p, iRg, iCol, pSel, pOut, 0);
 }

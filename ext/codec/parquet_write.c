@@ -141,7 +141,7 @@ void tsPqWriteOptsInit(TsPqWriteOpts *p){
 
 void tsPqColumnDataFree(TsPqColumnData *p){
   if( !p ) return;
-  free(p->aNull); free(p->aInt); free(p->aDbl); free(p->aOff); free(p->aData);
+  free(p->aNull); free(p->aInt); free(p->aDbl); free(p->aOff); free(p->aData); free(p->aIdx);
   memset(p, 0, sizeof(*p));
 }
 

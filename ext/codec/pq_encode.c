@@ -307,6 +307,17 @@ int tsPqBssDecode(const unsigned char *a, size_t nByte, int64_t n, int k, unsign
   if( k<=0 || nByte%(size_t)k ) return 1;
   nTot = (int64_t)(nByte/(size_t)k);
   if( nTot<n ) return 1;
+  if( k==8 ){
+    /* one sequential pass over the output (the common DOUBLE/INT64 case) */
+    const unsigned char *s0 = a, *s1 = a+nTot, *s2 = a+2*nTot, *s3 = a+3*nTot;
+    const unsigned char *s4 = a+4*nTot, *s5 = a+5*nTot, *s6 = a+6*nTot, *s7 = a+7*nTot;
+    for(i=0; i<n; i++){
+      unsigned char *o = aOut + 8*i;
+      o[0] = s0[i]; o[1] = s1[i]; o[2] = s2[i]; o[3] = s3[i];
+      o[4] = s4[i]; o[5] = s5[i]; o[6] = s6[i]; o[7] = s7[i];
+    }
+    return 0;
+  }
   for(j=0; j<k; j++){
     const unsigned char *s = a + (size_t)j*(size_t)nTot;
     for(i=0; i<n; i++) aOut[i*k+j] = s[i];
