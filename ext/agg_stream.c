@@ -371,29 +371,46 @@ static int rowModeBegin(AggCursor *p, AggStream *s, const AggRef *pRef, int *pbE
   return SQLITE_OK;
 }
 
-/* Add rows [i0, i1) of the decoded chunk to the result. */
+/* Add rows [i0, i1) of the decoded chunk to the result.  DOUBLE columns
+** without NULLs go through the multi-column pass (several independent
+** add chains per row), the rest one column at a time. */
 static int addRun(AggCursor *p, AggStream *s, int i0, int i1){
   AggVtab *v = (AggVtab*)p->base.pVtab;
-  int i;
+  TsAggAcc *apAcc[16];
+  const TsChunkCol *apCol[16];
+  TsChunkCol aCol[16];
+  int i, nD = 0;
   if( !s->res.bHave || s->aTime[i0]<s->res.tFirst ) s->res.tFirst = s->aTime[i0];
   if( !s->res.bHave || s->aTime[i1-1]>s->res.tLast ) s->res.tLast = s->aTime[i1-1];
   s->res.nRow += i1-i0;
   for(i=0; i<v->nAgg; i++){
     TsChunkCol c;
+    const TsChunkCol *pc = &c;
     int iM = v->aAggCol[i];
     if( !p->aUsed[i] ) continue;
     if( s->pReader==0 ){
-      tsAggAddCol(&s->res.aAcc[i], &s->aScanCol[i], s->aTime, i0, i1);
-      continue;
+      pc = &s->aScanCol[i];
+    }else{
+      if( tsChunkReadCol(s->pReader, iM, &c)!=TS_CHUNK_OK ){
+        return corruptChunk(p, s->iChunkId, "a measure column does not decode");
+      }
+      if( c.eType!=v->aMeasType[iM] ){
+        return corruptChunk(p, s->iChunkId, "a column has the wrong type");
+      }
     }
-    if( tsChunkReadCol(s->pReader, iM, &c)!=TS_CHUNK_OK ){
-      return corruptChunk(p, s->iChunkId, "a measure column does not decode");
+    if( pc->eType==TS_TYPE_DOUBLE && pc->aNull==0 ){
+      aCol[nD] = *pc;
+      apCol[nD] = &aCol[nD];
+      apAcc[nD++] = &s->res.aAcc[i];
+      if( nD==16 ){
+        tsAggAddColsDouble(apAcc, apCol, nD, s->aTime, i0, i1);
+        nD = 0;
+      }
+    }else{
+      tsAggAddCol(&s->res.aAcc[i], pc, s->aTime, i0, i1);
     }
-    if( c.eType!=v->aMeasType[iM] ){
-      return corruptChunk(p, s->iChunkId, "a column has the wrong type");
-    }
-    tsAggAddCol(&s->res.aAcc[i], &c, s->aTime, i0, i1);
   }
+  if( nD ) tsAggAddColsDouble(apAcc, apCol, nD, s->aTime, i0, i1);
   return SQLITE_OK;
 }
 
