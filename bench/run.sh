@@ -28,6 +28,10 @@
 #                      through the local cache vs file://; default: run it,
 #                      except with BENCH_QUICK=1)
 #                      (BENCH_COLD=1 makes tslite-cold a requested system)
+#   BENCH_BACKUP=0     do not run bench/backup_bench.mjs (ts_backup / ts_restore
+#                      throughput, incremental bytes after 1% new rows)
+#   BENCH_BACKUP_SYSTEMS stores for it (default "file s3rver"; one that cannot
+#                      run fails the bench); BENCH_BACKUP_ROWS rows (1,000,000)
 # Exit status: non-zero if a system failed, any checksum differs, or a system
 # in BENCH_SYSTEMS (an unknown name included) was skipped; name fewer systems
 # in BENCH_SYSTEMS to leave one out on purpose.
@@ -222,6 +226,22 @@ COLD_CACHE_DEFAULT=1
 if [ -f bench/cold_cache.mjs ] && [ "${BENCH_COLD_CACHE:-$COLD_CACHE_DEFAULT}" != 0 ]; then
   echo
   BENCH_BUILD="$B" node bench/cold_cache.mjs || rc=1
+fi
+# Backup and restore throughput and incremental backup bytes (bench/backup_bench.mjs,
+# docs/benchmarks.md "Backup and restore"): on file:// and s3rver
+# (BENCH_BACKUP_SYSTEMS); a requested store that cannot run fails the bench.
+# BENCH_BACKUP=0 skips it; BENCH_BACKUP_ROWS (default 1,000,000; 20,000 with
+# BENCH_QUICK=1).
+if [ "${BENCH_BACKUP:-1}" != 0 ] && { want tslite || want tslite-native; }; then
+  echo
+  BKROWS=${BENCH_BACKUP_ROWS:-1000000}
+  [ "${BENCH_QUICK:-0}" = 1 ] && BKROWS=${BENCH_BACKUP_ROWS:-20000}
+  if ! command -v node >/dev/null; then
+    note_skip backup "node is not installed"
+  else
+    TS_EXT="$B/tslite" BACKUP_SYSTEMS="${BENCH_BACKUP_SYSTEMS:-file s3rver}" \
+      node bench/backup_bench.mjs "$BKROWS" || rc=1
+  fi
 fi
 if [ -n "$NSKIPPED" ]; then
   echo "bench: FAILED: requested system(s) skipped:$NSKIPPED (BENCH_SYSTEMS selects fewer on purpose)" >&2

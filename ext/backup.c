@@ -54,6 +54,7 @@
 #include "parquet.h"
 #include "jsonw.h"
 #include "tstime.h"
+#include "maintain_int.h"   /* mtPoint: the named crash points of ts_debug_kill_at */
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -993,6 +994,7 @@ static void bkMemFileDone(BkRun *p, TsBuf *pBuf, int64_t nRow, int64_t tMin, int
       }
       f->bNew = 1;
       p->nNewBytes += f->nByte;
+      mtPoint(p->op.db, "backup-uploaded");
       p->nNewFiles++;
     }
   }
@@ -1164,6 +1166,7 @@ static void bkCold(BkRun *p){
       p->nNewBytes += f->nByte;
       p->nNewFiles++;
       p->nServerCopies += bServer;
+      mtPoint(p->op.db, "backup-copied");
     }
     p->nBytes += f->nByte;
     p->nColdRow += o->nRow;
@@ -1279,6 +1282,8 @@ static void bkManifest(BkRun *p){
   if( tsObjPut(p->pLoc, zKey, b.a, b.n, &zE)!=TS_OBJ_OK ){
     tsOpErr(&p->op, SQLITE_IOERR, "ts_backup %s: writing manifest %s to '%s': %s", p->zTab, zKey,
           p->zUri, zE ? zE : "failed");
+  }else{
+    mtPoint(p->op.db, "backup-committed");
   }
   free(zE);
   sqlite3_free(zKey);

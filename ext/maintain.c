@@ -60,6 +60,9 @@ static const char *const azMtPoint[] = {
   "rewrite-in-commit",  /* rewrite's manifest changes written, before COMMIT */
   "rewrite-committed",  /* after a rewrite's COMMIT */
   "orphans-deleted",    /* store deletes done, retired entries not yet forgotten */
+  "backup-uploaded",    /* ts_backup (backup.c): a memory-tier file uploaded, no manifest */
+  "backup-copied",      /* ts_backup: a cold object copied, no manifest */
+  "backup-committed",   /* ts_backup: manifest written, before pruning and sweeping */
 };
 
 void mtPoint(sqlite3 *db, const char *zPoint){
@@ -81,7 +84,8 @@ static void killAtFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
                                  "(points: upload-finishing, uploaded, round-in-commit, "
                                  "round-committed, retention-committed, trim-uploaded, "
                                  "compact-uploaded, rewrite-in-commit, rewrite-committed, "
-                                 "orphans-deleted)", z);
+                                 "orphans-deleted, backup-uploaded, backup-copied, "
+                                 "backup-committed)", z);
     sqlite3_result_error(ctx, zErr ? zErr : "ts_debug_kill_at: bad argument", -1);
     sqlite3_free(zErr);
     return;

@@ -665,11 +665,15 @@ static int seriesMatches(TsCursor *pCur, TsSeries *pS){
 
 /* Report the series constraints of this scan to the environment's scan
 ** observer (TsEnv.xScanNote, tslite.h): one [column, [values]] pair per
-** dimension / measure_name set. */
-static int scanNote(TsCursor *pCur, TsTable *p){
+** dimension / measure_name set (= and IN), then one [column, op, value]
+** triple per noted-only constraint of idxStr (d<n>/m tokens: op "like",
+** "glob", ">", "<", ">=" or "<="; TEXT and INTEGER operands only, as text:
+** another operand is left out, which only widens what the scan may read). */
+static int scanNote(TsCursor *pCur, TsTable *p, const char *idxStr, int argc, sqlite3_value **argv){
   TsBuf b;
   TsJsonW jw;
-  int i, j, rc;
+  int i, j, rc, iArg = 0;
+  const char *z = idxStr ? idxStr : "";
   tsBufInit(&b);
   tsJwInit(&jw, &b);
   tsJwArrBegin(&jw);
@@ -681,6 +685,39 @@ static int scanNote(TsCursor *pCur, TsTable *p){
     for(j=0; j<pSet->nVal; j++) tsJwStrN(&jw, pSet->azVal[j], (size_t)pSet->anVal[j]);
     tsJwArrEnd(&jw);
     tsJwArrEnd(&jw);
+  }
+  while( *z ){
+    int iDim = -1;
+    const char *zOp = 0;
+    if( *z==' ' ){ z++; continue; }
+    if( z[0]!='d' && z[0]!='m' ){
+      /* every other token (T? L D<n>? M?) holds one argv value */
+      if( z[0]=='D' ){ z++; while( *z>='0' && *z<='9' ) z++; }else{ z++; }
+      if( *z && *z!=' ' ) z++;
+      iArg++;
+      continue;
+    }
+    if( z[0]=='d' ){ char *zEnd; iDim = (int)strtol(z+1, &zEnd, 10); z = zEnd; }else{ z++; }
+    switch( *z ){
+      case 'K': zOp = "like"; break;
+      case 'B': zOp = "glob"; break;
+      case '>': zOp = ">"; break;
+      case '<': zOp = "<"; break;
+      case 'G': zOp = ">="; break;
+      case 'L': zOp = "<="; break;
+    }
+    if( *z ) z++;
+    if( iArg<argc && zOp && (iDim<0 || iDim<p->s.nDim)
+     && (sqlite3_value_type(argv[iArg])==SQLITE_TEXT || sqlite3_value_type(argv[iArg])==SQLITE_INTEGER) ){
+      const unsigned char *zV = sqlite3_value_text(argv[iArg]);
+      if( zV==0 ){ tsBufFree(&b); return SQLITE_NOMEM; }
+      tsJwArrBegin(&jw);
+      tsJwStr(&jw, iDim<0 ? "measure_name" : p->s.azDim[iDim]);
+      tsJwStr(&jw, zOp);
+      tsJwStrN(&jw, (const char*)zV, (size_t)sqlite3_value_bytes(argv[iArg]));
+      tsJwArrEnd(&jw);
+    }
+    iArg++;
   }
   tsJwArrEnd(&jw);
   rc = tsJwError(&jw) || b.bErr ? SQLITE_NOMEM
@@ -698,6 +735,9 @@ static int scanNote(TsCursor *pCur, TsTable *p){
 **                     through sqlite3_vtab_in)
 **   M= MI             measure_name =, IN
 **   L                 LIMIT
+**   d<n>? m?          dimension n / measure_name LIKE (K), GLOB (B), >, <,
+**                     >= (G), <= (L): not applied here (SQLite checks them),
+**                     only reported to the scan observer (scanNote)
 ** idxNum bits: TS_IDX_ORDER_ASC / TS_IDX_ORDER_DESC: emit rows in time
 ** order (one lane per series, merged, when more than one series matches).
 */
@@ -730,6 +770,10 @@ static int tsFilterImpl(sqlite3_vtab_cursor *pCursor, int idxNum, const char *id
         pCur->nLimit = sqlite3_value_int64(v);
       }
       z += 1;
+    }else if( z[0]=='d' || z[0]=='m' ){
+      /* noted only (scanNote) */
+      if( z[0]=='d' ){ z++; while( *z>='0' && *z<='9' ) z++; }else{ z++; }
+      if( *z ) z++;
     }else{
       int iDim = -1;
       TsValSet *aNew;
@@ -760,7 +804,7 @@ static int tsFilterImpl(sqlite3_vtab_cursor *pCursor, int idxNum, const char *id
       z++;
     }
   }
-  if( rc==SQLITE_OK && p->pEnv->xScanNote ) rc = scanNote(pCur, p);
+  if( rc==SQLITE_OK && p->pEnv->xScanNote ) rc = scanNote(pCur, p, idxStr, argc, argv);
   /* Retention at scan time: rows older than now - memory_retention -
   ** magnetic_retention are never returned, in either tier, even before
   ** ts_maintain drops them. */

@@ -80,38 +80,64 @@ int tsSqInvRemove(sqlite3 *db, const char *zName, int64_t a, int64_t b){
 }
 
 
-/* A parsed Filter: constraints (iScan, iCon, series column, value), sorted
-** by scan and constraint.  bAll: every series concerns the query. */
+/* A parsed Filter: constraints (iScan, iCon, series column, operator,
+** value), sorted by scan and constraint; an '=' constraint (IN) has one
+** entry per value, every other one exactly one.  bAll: every series
+** concerns the query.  LIKE and GLOB are evaluated by the connection's own
+** functions (pLike, pGlob: prepared at the first use), so the match is the
+** query's (an application's like() or case_sensitive_like included). */
 typedef struct SqFilter SqFilter;
 struct SqFilter {
   int bAll;
   int n;
-  struct SqFilterVal { int iScan, iCon, iCol; char *zCol, *zVal; } *a;   /* (owned, with the strings) */
+  struct SqFilterVal { int iScan, iCon, iCol; char cOp; char *zCol, *zVal; } *a;   /* (owned, with the strings) */
+  sqlite3 *db;
+  sqlite3_stmt *pLike, *pGlob;          /* "SELECT ?2 LIKE ?1" / GLOB (owned) */
 };
 
 static void sqFilterFree(SqFilter *f){
   int i;
   for(i=0; i<f->n; i++){ sqlite3_free(f->a[i].zCol); sqlite3_free(f->a[i].zVal); }
   sqlite3_free(f->a);
+  sqlite3_finalize(f->pLike);
+  sqlite3_finalize(f->pGlob);
   memset(f, 0, sizeof(*f));
 }
 
+/* The operator letter of a Filter constraint ('=' for the [col, [values]]
+** form; 'K' like, 'B' glob, '>' '<' 'G' (>=) 'L' (<=)), 0 if unknown. */
+static char sqFilterOp(const char *z){
+  static const struct { const char *z; char c; } aOp[] = {
+    {"=", '='}, {"like", 'K'}, {"glob", 'B'}, {">", '>'}, {"<", '<'}, {">=", 'G'}, {"<=", 'L'},
+  };
+  size_t i;
+  for(i=0; z && i<sizeof(aOp)/sizeof(aOp[0]); i++) if( strcmp(z, aOp[i].z)==0 ) return aOp[i].c;
+  return 0;
+}
+
 /* Parse zFilter against the source's dimensions (series column 1 + i is
-** dimension i, column 0 measure_name); pS NULL: names only (iCol -1). */
+** dimension i, column 0 measure_name); pS NULL: names only (iCol -1).
+** A scan is a JSON array of constraints, each [column, [values]] (= or IN)
+** or [column, op, value] (op "like", "glob", ">", "<", ">=", "<=";
+** scan.c scanNote). */
 static int sqFilterParse(sqlite3 *db, const char *zFilter, const TsTableSchema *pS, SqFilter *f){
   sqlite3_stmt *pQ = 0;
   int rc, nAlloc = 0;
   memset(f, 0, sizeof(*f));
+  f->db = db;
   if( zFilter==0 || strcmp(zFilter, "*")==0 ){ f->bAll = 1; return SQLITE_OK; }
-  rc = sqlite3_prepare_v2(db, "SELECT s.key, c.key, c.value->>0, v.value FROM json_each(?1) s,"
-                          " json_each(s.value) c, json_each(c.value, '$[1]') v"
+  rc = sqlite3_prepare_v2(db, "SELECT s.key, c.key, c.value->>0,"
+                          " CASE WHEN json_type(c.value, '$[1]')='array' THEN '=' ELSE c.value->>1 END, v.value"
+                          " FROM json_each(?1) s, json_each(s.value) c, json_each(c.value,"
+                          "  CASE WHEN json_type(c.value, '$[1]')='array' THEN '$[1]' ELSE '$[2]' END) v"
                           " ORDER BY s.key, c.key", -1, &pQ, 0);
   if( rc!=SQLITE_OK ) return rc;
   sqlite3_bind_text(pQ, 1, zFilter, -1, SQLITE_STATIC);
   while( rc==SQLITE_OK && sqlite3_step(pQ)==SQLITE_ROW ){
     const char *zCol = (const char*)sqlite3_column_text(pQ, 2);
+    char cOp = sqFilterOp((const char*)sqlite3_column_text(pQ, 3));
     int iCol = -1, i;
-    if( zCol==0 ){ f->bAll = 1; break; }
+    if( zCol==0 || cOp==0 || sqlite3_column_type(pQ, 4)==SQLITE_NULL ){ f->bAll = 1; break; }
     if( pS ){
       if( strcmp(zCol, "measure_name")==0 ) iCol = 0;
       for(i=0; iCol<0 && i<pS->nDim; i++) if( strcmp(zCol, pS->azDim[i])==0 ) iCol = 1 + i;
@@ -127,8 +153,9 @@ static int sqFilterParse(sqlite3 *db, const char *zFilter, const TsTableSchema *
     f->a[f->n].iScan = sqlite3_column_int(pQ, 0);
     f->a[f->n].iCon = sqlite3_column_int(pQ, 1);
     f->a[f->n].iCol = iCol;
+    f->a[f->n].cOp = cOp;
     f->a[f->n].zCol = tsSqColDup(pQ, 2);
-    f->a[f->n].zVal = tsSqColDup(pQ, 3);
+    f->a[f->n].zVal = tsSqColDup(pQ, 4);
     f->n++;
     if( f->a[f->n-1].zCol==0 || f->a[f->n-1].zVal==0 ){ rc = SQLITE_NOMEM; break; }
   }
@@ -137,9 +164,38 @@ static int sqFilterParse(sqlite3 *db, const char *zFilter, const TsTableSchema *
   return rc;
 }
 
+/* Does series value zV (NULL: absent, matches nothing) satisfy constraint
+** entry v?  LIKE/GLOB through the connection's functions; an error there
+** counts as a match (the query is re-run rather than left stale). */
+static int sqFilterValMatch(SqFilter *f, const struct SqFilterVal *v, const char *zV){
+  sqlite3_stmt **pp;
+  int c, r;
+  if( zV==0 ) return 0;
+  switch( v->cOp ){
+    case '=': return strcmp(zV, v->zVal)==0;
+    case '>': return strcmp(zV, v->zVal)>0;
+    case '<': return strcmp(zV, v->zVal)<0;
+    case 'G': return strcmp(zV, v->zVal)>=0;
+    case 'L': return strcmp(zV, v->zVal)<=0;
+  }
+  pp = v->cOp=='K' ? &f->pLike : &f->pGlob;
+  if( *pp==0 && sqlite3_prepare_v2(f->db, v->cOp=='K' ? "SELECT ?2 LIKE ?1" : "SELECT ?2 GLOB ?1",
+                                   -1, pp, 0)!=SQLITE_OK ){
+    sqlite3_finalize(*pp);
+    *pp = 0;
+    return 1;
+  }
+  sqlite3_bind_text(*pp, 1, v->zVal, -1, SQLITE_STATIC);
+  sqlite3_bind_text(*pp, 2, zV, -1, SQLITE_STATIC);
+  c = sqlite3_step(*pp);
+  r = c==SQLITE_ROW ? sqlite3_column_int(*pp, 0)!=0 : 1;
+  sqlite3_reset(*pp);
+  return r;
+}
+
 /* Does the series of log row pRow (series columns from iCol0 on; NULL
 ** measure_name = the series is unknown) match one scan of f? */
-static int sqFilterMatch(const SqFilter *f, sqlite3_stmt *pRow, int iCol0){
+static int sqFilterMatch(SqFilter *f, sqlite3_stmt *pRow, int iCol0){
   int i = 0;
   if( f->bAll || sqlite3_column_type(pRow, iCol0)==SQLITE_NULL ) return 1;
   while( i<f->n ){
@@ -148,7 +204,7 @@ static int sqFilterMatch(const SqFilter *f, sqlite3_stmt *pRow, int iCol0){
       int iCon = f->a[i].iCon, bCon = 0;
       const char *zV = (const char*)sqlite3_column_text(pRow, iCol0 + f->a[i].iCol);
       for(; i<f->n && f->a[i].iScan==iScan && f->a[i].iCon==iCon; i++){
-        if( zV && strcmp(zV, f->a[i].zVal)==0 ) bCon = 1;
+        if( !bCon && bScan && sqFilterValMatch(f, &f->a[i], zV) ) bCon = 1;
       }
       if( !bCon ) bScan = 0;
     }
@@ -158,30 +214,42 @@ static int sqFilterMatch(const SqFilter *f, sqlite3_stmt *pRow, int iCol0){
 }
 
 /* The WHERE terms of f over the source table's columns, values bound from
-** ?3 on (sqFilterBind): ' AND ((c IN (?,..) AND ..) OR (..))', or '' for
-** every series.  sqlite3_malloc'd, NULL on OOM. */
+** ?3 on (sqFilterBind): ' AND ((c IN (?,..) AND c LIKE ? ..) OR (..))', or
+** '' for every series.  sqlite3_malloc'd, NULL on OOM. */
 static char *sqFilterWhere(const SqFilter *f){
   sqlite3_str *p;
   int i, iScan = -1, iCon = -1;
   if( f->bAll || f->n==0 ) return sqlite3_mprintf("");
   p = sqlite3_str_new(0);
-  {
-    sqlite3_str_appendall(p, " AND (");
-    for(i=0; i<f->n; i++){
-      const struct SqFilterVal *v = &f->a[i];
-      if( v->iScan!=iScan ){
-        if( iScan>=0 ) sqlite3_str_appendall(p, ")) OR ");
-        sqlite3_str_appendf(p, "(\"%w\" IN (?", v->zCol);
-        iScan = v->iScan; iCon = v->iCon;
-      }else if( v->iCon!=iCon ){
-        sqlite3_str_appendf(p, ") AND \"%w\" IN (?", v->zCol);
-        iCon = v->iCon;
-      }else{
-        sqlite3_str_appendall(p, ",?");
-      }
+  sqlite3_str_appendall(p, " AND (");
+  for(i=0; i<f->n; i++){
+    const struct SqFilterVal *v = &f->a[i];
+    const char *zOp = 0;
+    if( v->iScan==iScan && v->iCon==iCon ){   /* one more value of an IN */
+      sqlite3_str_appendall(p, ",?");
+      continue;
     }
-    sqlite3_str_appendall(p, ")))");
+    if( i>0 && f->a[i-1].cOp=='=' ) sqlite3_str_appendall(p, ")");   /* close the last IN */
+    if( v->iScan!=iScan ){
+      if( iScan>=0 ) sqlite3_str_appendall(p, ") OR ");
+      sqlite3_str_appendall(p, "(");
+    }else{
+      sqlite3_str_appendall(p, " AND ");
+    }
+    iScan = v->iScan; iCon = v->iCon;
+    switch( v->cOp ){
+      case 'K': zOp = "LIKE"; break;
+      case 'B': zOp = "GLOB"; break;
+      case '>': zOp = ">"; break;
+      case '<': zOp = "<"; break;
+      case 'G': zOp = ">="; break;
+      case 'L': zOp = "<="; break;
+    }
+    if( zOp ) sqlite3_str_appendf(p, "\"%w\" %s ?", v->zCol, zOp);
+    else sqlite3_str_appendf(p, "\"%w\" IN (?", v->zCol);
   }
+  if( f->a[f->n-1].cOp=='=' ) sqlite3_str_appendall(p, ")");
+  sqlite3_str_appendall(p, "))");
   return sqlite3_str_finish(p);
 }
 

@@ -100,6 +100,7 @@ static int sqPassRefresh(SqPass *p, SqDef *d){
   unsigned char *aDirty = 0;
   int nR = 0, i, rc, nRun = 0;
   int64_t iEnd = INT64_MIN;            /* end of the last range taken whole */
+  int64_t iStart = INT64_MAX;          /* start of the first range (no instance before aR[0]) */
   if( p->nMaxCheck<=0 ) return SQLITE_OK;
   aR = sqlite3_malloc64(sizeof(int64_t)*p->nMaxCheck);
   aFp = sqlite3_malloc64(sizeof(SqFp)*p->nMaxCheck);
@@ -112,6 +113,7 @@ static int sqPassRefresh(SqPass *p, SqDef *d){
   sqlite3_bind_text(pS, 1, d->zName, -1, SQLITE_STATIC);
   while( nR<p->nMaxCheck && sqlite3_step(pS)==SQLITE_ROW ){
     int64_t a = sqlite3_column_int64(pS, 0), b = sqlite3_column_int64(pS, 1), R;
+    if( a<iStart ) iStart = a;
     if( tsSqNextFire(&d->sched, d->iCreation, a-1, &R) ){ iEnd = b; continue; }
     while( R<=b && nR<p->nMaxCheck ){
       if( nR==0 || R>aR[nR-1] ) aR[nR++] = R;
@@ -159,7 +161,7 @@ static int sqPassRefresh(SqPass *p, SqDef *d){
   ** not re-run in this pass go back as single-instance ranges */
   rc = sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
   if( rc!=SQLITE_OK ) goto done;
-  rc = tsSqInvRemove(db, d->zName, aR[0], iEnd > aR[nR-1] ? iEnd : aR[nR-1]);
+  rc = tsSqInvRemove(db, d->zName, iStart < aR[0] ? iStart : aR[0], iEnd > aR[nR-1] ? iEnd : aR[nR-1]);
   for(i=0; rc==SQLITE_OK && i<nR; i++){
     if( !aDirty[i] ){ p->nChecked++; continue; }
     if( nRun < p->nMaxRefresh ){ nRun++; continue; }

@@ -101,6 +101,9 @@ int tsTabStmt(TsTable *p, int eStmt, sqlite3_stmt **ppStmt){
       case STMT_DATA_VERSION:
         zSql = sqlite3_mprintf("PRAGMA \"%w\".data_version", zDb);
         break;
+      case STMT_SCHEMA_VERSION:
+        zSql = sqlite3_mprintf("PRAGMA \"%w\".schema_version", zDb);
+        break;
       case STMT_SERIES_CHECK:
         zSql = sqlite3_mprintf("SELECT max(id) FROM \"%w\".\"%w_series\"", zDb, zTab);
         break;
@@ -915,6 +918,7 @@ int tsTabRename(TsTable *p, const char *zNew){
     sqlite3_finalize(p->aStmt[i]);
     p->aStmt[i] = 0;
   }
+  p->bWlogKnown = 0;
   for(i=0; rc==SQLITE_OK && i<TS_NSHADOW; i++){
     if( i>=TS_NSHADOW-TS_NSHADOW_OPTIONAL ){
       char *zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE name=?1", p->zDb);

@@ -113,7 +113,9 @@ struct TsSeries {
 #define STMT_DATA_VERSION    9  /* PRAGMA data_version */
 #define STMT_ROW_COUNT      10  /* count(*) of _chunks, rows of both tiers */
 #define STMT_SERIES_CHECK   11  /* max(id) of _series */
-#define STMT_COUNT          12
+#define STMT_SCHEMA_VERSION 12  /* PRAGMA schema_version (write.c wlogPrepare) */
+#define STMT_WLOG_INSERT    13  /* (sid, tmin, tmax) into _wlog: prepared by write.c */
+#define STMT_COUNT          14
 
 struct TsTable {
   int nRef;               /* references: the vtab and open operations */
@@ -154,6 +156,9 @@ struct TsTable {
   int iFlushGen;          /* bumped whenever chunks are written */
   int rcFlush;            /* sticky: a flush failed in this transaction, so
                           ** it must not commit (cleared by rollback) */
+  int bWlogKnown;         /* aStmt[STMT_WLOG_INSERT] (NULL: no write log) is
+                          ** right for schema cookie iWlogCookie (write.c) */
+  sqlite3_int64 iWlogCookie;
 
   /* Scratch space of xUpdate: the converted measure values of one row. */
   unsigned char *aStNull; /* [measure] */

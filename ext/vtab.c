@@ -99,6 +99,9 @@
 **   M= MI             measure_name =, IN
 **   L                 LIMIT (only when every other constraint is consumed
 **                     and the output order is what the query asks)
+**   d<n>? m?          dimension n / measure_name LIKE (K), GLOB (B), >, <,
+**                     >= (G), <= (L), TEXT compared with BINARY collation:
+**                     noted only (omit=0), for the scan observer
 **
 ** idxNum bits: TS_IDX_ORDER_ASC / TS_IDX_ORDER_DESC when ORDER BY time is
 ** consumed: always when the plan pins one series (every dimension and
@@ -109,7 +112,7 @@
 ** TS_IDX_DISTINCT_SHIFT: xFilter sorts the series by them and returns one
 ** row per series.
 **
-** Every used constraint is applied exactly (omit=1), with SQLite's
+** Every used constraint but the noted-only ones is applied exactly (omit=1), with SQLite's
 ** comparison rules: time is INTEGER (a TEXT operand gets NUMERIC affinity;
 ** TEXT that stays TEXT is greater than every integer), dimensions and
 ** measure_name are TEXT compared with BINARY collation (numbers become
@@ -137,6 +140,7 @@ static int tsBestIndexImpl(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     int iCol = pC->iColumn, kind;
     const char *zTok = 0;
     char zBuf[24];
+    int bNoteOnly = 0;
     if( pC->op==SQLITE_INDEX_CONSTRAINT_LIMIT ){ if( pC->usable ) iLimit = i; continue; }
     if( pC->op==SQLITE_INDEX_CONSTRAINT_OFFSET ){ bOffset = 1; continue; }
     if( !pC->usable || iCol<0 ){ bAllUsed = 0; continue; }
@@ -164,14 +168,33 @@ static int tsBestIndexImpl(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
         if( aEqCol[iSlot]!=1 ) aEqCol[iSlot] = bIn ? 2 : 1;
         rSeriesFrac *= bIn ? 0.2 : 0.1;
       }
+    }else if( kind==TS_KIND_DIM || kind==TS_KIND_MNAME ){
+      /* LIKE, GLOB and ranges on a dimension / measure_name: SQLite keeps
+      ** checking them (omit=0, no change of cost); xFilter only reports
+      ** them to the scan observer (late-data invalidation, sched_inval.c). */
+      const char *zColl = sqlite3_vtab_collation(pInfo, i);
+      char cOp = 0;
+      switch( pC->op ){
+        case SQLITE_INDEX_CONSTRAINT_LIKE: cOp = 'K'; break;
+        case SQLITE_INDEX_CONSTRAINT_GLOB: cOp = 'B'; break;
+        case SQLITE_INDEX_CONSTRAINT_GT: cOp = '>'; break;
+        case SQLITE_INDEX_CONSTRAINT_LT: cOp = '<'; break;
+        case SQLITE_INDEX_CONSTRAINT_GE: cOp = 'G'; break;
+        case SQLITE_INDEX_CONSTRAINT_LE: cOp = 'L'; break;
+      }
+      if( cOp && (cOp=='K' || cOp=='B' || zColl==0 || sqlite3_stricmp(zColl, "BINARY")==0) ){
+        if( kind==TS_KIND_DIM ) snprintf(zBuf, sizeof(zBuf), "d%d%c", iCol-1, cOp);
+        else snprintf(zBuf, sizeof(zBuf), "m%c", cOp);
+        zTok = zBuf;
+        bNoteOnly = 1;
+      }
     }
     if( zTok ){
       pInfo->aConstraintUsage[i].argvIndex = ++nArg;
-      pInfo->aConstraintUsage[i].omit = 1;
+      pInfo->aConstraintUsage[i].omit = bNoteOnly ? 0 : 1;
       zIdx = sqlite3_mprintf("%z%s%s", zIdx, nArg>1 ? " " : "", zTok);
-    }else{
-      bAllUsed = 0;
     }
+    if( !zTok || bNoteOnly ) bAllUsed = 0;
   }
   bOneSeries = 1;
   for(i=0; i<=p->s.nDim; i++) if( aEqCol[i]!=1 ) bOneSeries = 0;

@@ -501,18 +501,56 @@ static int flushSeries(TsTable *p, TsSeries *pS){
 /* The write log "<t>_wlog"(seq, sid, tmin, tmax): while it exists (a
 ** scheduled query with a Window watches the table, ext/sched_inval.c creates
 ** and prunes it) every flush of a series adds the time ranges it wrote.  NULL
-** when the table has no log (or on OOM, which the flush then reports). */
+** when the table has no log (or on error, which the flush then reports).
+** Whether it exists is looked up once per schema change (the schema cookie,
+** a cached PRAGMA: any connection's CREATE or DROP of the log changes it),
+** so a flush of a table without a log prepares nothing; the INSERT is
+** prepared once and kept in aStmt[STMT_WLOG_INSERT]. */
 static sqlite3_stmt *wlogPrepare(TsTable *p, int *pRc){
-  sqlite3_stmt *pStmt = 0;
-  char *zSql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_wlog\"(sid, tmin, tmax) VALUES(?1,?2,?3)",
-                               p->zDb, p->zName);
-  int rc;
+  sqlite3_stmt *pV = 0;
+  sqlite3_int64 iCookie;
+  char *zSql;
+  int rc = tsTabStmt(p, STMT_SCHEMA_VERSION, &pV);
+  if( rc!=SQLITE_OK ){ *pRc = rc; return 0; }
+  rc = sqlite3_step(pV);
+  iCookie = sqlite3_column_int64(pV, 0);
+  if( rc==SQLITE_ROW ) rc = sqlite3_reset(pV); else sqlite3_reset(pV);
+  if( rc!=SQLITE_OK ){
+    tsTabErr(p, "timeseries %s: %s", p->zName, sqlite3_errmsg(p->db));
+    *pRc = rc;
+    return 0;
+  }
+  if( p->bWlogKnown && iCookie==p->iWlogCookie ) return p->aStmt[STMT_WLOG_INSERT];
+  sqlite3_finalize(p->aStmt[STMT_WLOG_INSERT]);
+  p->aStmt[STMT_WLOG_INSERT] = 0;
+  p->bWlogKnown = 0;
+  zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE type='table' AND name=?1||'_wlog'",
+                         p->zDb);
   if( zSql==0 ){ *pRc = SQLITE_NOMEM; return 0; }
-  /* No log table is the usual case: the prepare fails with SQLITE_ERROR. */
-  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pV, 0);
   sqlite3_free(zSql);
-  if( rc==SQLITE_NOMEM ) *pRc = rc;
-  return rc==SQLITE_OK ? pStmt : 0;
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pV, 1, p->zName, -1, SQLITE_STATIC);
+    rc = sqlite3_step(pV);
+    if( rc==SQLITE_ROW ){
+      zSql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_wlog\"(sid, tmin, tmax) VALUES(?1,?2,?3)",
+                             p->zDb, p->zName);
+      rc = zSql ? sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
+                                     &p->aStmt[STMT_WLOG_INSERT], 0) : SQLITE_NOMEM;
+      sqlite3_free(zSql);
+    }else if( rc==SQLITE_DONE ){
+      rc = SQLITE_OK;
+    }
+  }
+  sqlite3_finalize(pV);
+  if( rc!=SQLITE_OK ){
+    if( rc!=SQLITE_NOMEM ) tsTabErr(p, "timeseries %s: write log: %s", p->zName, sqlite3_errmsg(p->db));
+    *pRc = rc;
+    return 0;
+  }
+  p->bWlogKnown = 1;
+  p->iWlogCookie = iCookie;
+  return p->aStmt[STMT_WLOG_INSERT];
 }
 
 /* Log the rows of pending buffer pP (series iSid) about to be flushed: in
@@ -577,7 +615,6 @@ int tsTabFlushAll(TsTable *p){
       tsTabSeriesUnref(p, pS);
     }
   }
-  sqlite3_finalize(pLog);
   if( p->pPendFirst==0 ) p->nPendBytes = 0;
   sqlite3_set_last_insert_rowid(p->db, iLastRowid);
   if( rc!=SQLITE_OK ) p->rcFlush = rc;
@@ -595,6 +632,7 @@ void tsWritePendDiscardAll(TsTable *p){
     tsTabSeriesUnref(p, pS);
   }
   p->nPendBytes = 0;
+  p->bWlogKnown = 0;   /* a rolled-back CREATE or DROP of the write log restores an older schema cookie */
 }
 
 /**************************************************************************

@@ -1,5 +1,7 @@
-// backup_crash.test.mjs: kill -9 at random instants of ts_backup (file:// and
-// s3rver), with writes and tiering between rounds (tests/js/crash.mjs).
+// backup_crash.test.mjs: kill -9 during ts_backup (file:// and s3rver), with
+// writes and tiering between rounds (tests/js/crash.mjs): two rounds in three
+// at a named point (backup-uploaded, backup-copied, backup-committed: the
+// kill happens whatever the load), one at a random instant.
 // After every round, from a fresh process: the location holds one manifest
 // more than before when the backup ran to its end (and at most one more when
 // it was killed), and every manifest names only files that exist with the
@@ -17,7 +19,8 @@ import { startS3 } from './s3fixture.mjs';
 import { crashRounds } from './crash.mjs';
 import { check, eq, done, sqlite, tmpDir } from './lib.mjs';
 
-const ROUNDS = Number(process.env.TS_CRASH_ROUNDS || 20);
+const ROUNDS = Number(process.env.TS_CRASH_ROUNDS || 21);
+const BK_POINTS = ['backup-uploaded', 'backup-copied', 'backup-committed'];
 const T0 = 1714611600000000000n;       // 2024-05-02T01:00:00Z
 const MIN = 60000000000n, H = 60n * MIN;
 const lit = (s) => `'${String(s).replace(/'/g, "''")}'`;
@@ -55,24 +58,26 @@ async function run(label, storage, loc, env) {
     INSERT INTO cpu(time, host, v, n) SELECT ${T0 - 3n * H} + (x / 16) * 10000000000, 'h' || (x % 16), x * 0.25, x FROM i;
     SELECT ts_maintain('cpu') IS NOT NULL;`, env);
   let nDone = 0, mid = null;
-  // Kill delays span 1.5 times a backup's duration on this machine now
-  // (an incremental one, measured on a scratch location), so about two
-  // thirds of the rounds die mid-way (2.5 times left too few under ASan).
-  q(db, `${setNow(T0)}SELECT ts_backup('cpu', ${lit(loc + '-calibrate')}) IS NOT NULL;`, env);
-  const t0 = Date.now();
-  q(db, `${setNow(T0)}SELECT ts_backup('cpu', ${lit(loc + '-calibrate')}) IS NOT NULL;`, env);
-  const maxMs = Math.max(60, Math.round(1.5 * (Date.now() - t0)));
-  console.log(`# ${label}: a backup takes ${Date.now() - t0} ms here; kill delays in [0, ${maxMs}) ms`);
+  // Two of every three rounds die at a named point of ts_backup
+  // (ts_debug_kill_at: a memory-tier file uploaded, a cold object copied,
+  // the manifest written), whatever the machine's load; the third at a
+  // random instant (delays up to 1.5 times the latest backup that ran to
+  // its end: crash.mjs maxMs 'auto'), which need not land anywhere.
+  const MID = 3 * Math.max(1, Math.floor(ROUNDS / 6));
+  const pointOf = (k) => (k % 3 === 0 ? null : BK_POINTS[(k - 1 - Math.floor(k / 3)) % BK_POINTS.length]);
   await crashRounds({
-    label: `${label}: kill -9 during ts_backup`, db, rounds: ROUNDS, maxMs, env,
+    label: `${label}: kill -9 during ts_backup`, db, rounds: ROUNDS, maxMs: 'auto', env, pointOf,
     prepare: (k) => {
       const now = nowOf(k);
-      // 16 hosts x 30 new rows in the last 5 minutes; every 4th round tiers.
+      // 16 hosts x 30 new rows in the last 5 minutes; every 4th round tiers,
+      // and every round that dies after copying a cold object (so there is
+      // a new one to copy).
       q(db, `${setNow(now)}WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x+1 FROM i WHERE x < 479)
         INSERT INTO cpu(time, host, v, n) SELECT ${now - 5n * MIN} + (x / 16) * 10000000000 + 1, 'h' || (x % 16), -x * 0.5, ${k} FROM i;
-        ${k % 4 === 0 ? "SELECT ts_maintain('cpu') IS NOT NULL;" : ''}`, env);
-      if (k === Math.floor(ROUNDS / 2)) {
-        // One backup mid-way that is not killed, among the killed ones.
+        ${k % 4 === 0 || pointOf(k) === 'backup-copied' ? "SELECT ts_maintain('cpu') IS NOT NULL;" : ''}`, env);
+      if (k === MID) {
+        // One backup mid-way that is not killed, among the killed ones
+        // (before a random round: a named one needs new files to back up).
         const b = JSON.parse(q(db, `${setNow(now)}SELECT ts_backup('cpu', ${lit(loc)});`, env));
         mid = { id: b.backup, rows: q(db, ROWTEXT('cpu'), env), objs: q(db, OBJTEXT('cpu', sUri), env) };
         nDone++;
@@ -84,7 +89,10 @@ async function run(label, storage, loc, env) {
       if (!res.killed && (res.code !== 0 || res.err)) return `backup failed: ${res.err}`;
       const ms = manifests(db, loc, env);
       const grew = ms.length - nDone;
-      if (grew < 0 || grew > 1 || (!res.killed && grew !== 1)) return `${ms.length} manifests after ${nDone} (killed=${res.killed})`;
+      // Killed before the manifest: no new backup; after it (or not
+      // killed): exactly one; at a random instant: at most one.
+      const want = res.point ? (res.point === 'backup-committed' ? 1 : 0) : res.killed ? null : 1;
+      if (grew < 0 || grew > 1 || (want !== null && grew !== want)) return `${ms.length} manifests after ${nDone} (killed=${res.killed}${res.point ? ` at ${res.point}` : ''})`;
       for (const x of ms) if (x.bad.length) return `manifest ${x.key} names missing or short files: ${x.bad.slice(0, 3)}`;
       if (locDir) {
         for (const x of ms) {

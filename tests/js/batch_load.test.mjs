@@ -179,7 +179,7 @@ if (s3) try {
   let nResumed = 0;
   await crashRounds({
     label: 'batch_load crash',
-    db, rounds: 50, maxMs: 500,
+    db, rounds: 50, maxMs: 'auto',
     action: (k) => NOW + `SELECT ts_batch_load(${q(cfg(`t${k}`))});`,
     verify: async (k) => {
       let q1 = run(db, `SELECT TaskId, TaskStatus FROM ts_batch_load_tasks WHERE TargetTableName='t${k}';`);

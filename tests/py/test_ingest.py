@@ -6,14 +6,17 @@ their line numbers over the whole input; the idle flush (lines written while
 the pipe stays open), SIGTERM (the pending batch written before exit), an
 overlong line skipped with later line numbers intact, usage errors, and
 bounded memory (peak RSS does not grow with the input)."""
+import fcntl
 import json
 import os
 import resource
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 
 import tshelp  # tests/py/tshelp.py
@@ -215,7 +218,19 @@ p = subprocess.Popen([cli, "ingest", dbs, "--flush-ms", "600000"], stdin=subproc
                      stderr=subprocess.PIPE, env=child_env)
 p.stdin.write(b"".join(b"sig,host=h%d v=%d\n" % (i, i) for i in range(5)))
 p.stdin.flush()
-time.sleep(1.0)
+# Signal only once the CLI has installed its SIGTERM handler and drained the
+# pipe (a fixed sleep loses on a loaded machine, where an ASan start-up can
+# take longer than that): SigCgt bit 15 in /proc, FIONREAD 0 on the pipe.
+for _ in range(600):
+    try:
+        cgt = int(next(l for l in open(f"/proc/{p.pid}/status") if l.startswith("SigCgt:")).split()[1], 16)
+    except (OSError, StopIteration):
+        cgt = 0
+    left = struct.unpack("i", fcntl.ioctl(p.stdin.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+    if cgt & (1 << (signal.SIGTERM - 1)) and left == 0:
+        break
+    time.sleep(0.05)
+time.sleep(0.3)
 p.send_signal(signal.SIGTERM)
 err = p.stderr.read().decode()
 p.wait(timeout=60)
