@@ -104,6 +104,7 @@ static void aggVtabFree(AggVtab *p){
   int i;
   if( p==0 ) return;
   for(i=0; i<4; i++) sqlite3_finalize(p->apCache[i]);
+  aggPoolFree(p);
   tsEnvUnref(p->pEnv);
   sqlite3_free(p->zName);
   sqlite3_free(p->zUDb);
@@ -421,6 +422,7 @@ static void aggReset(AggCursor *p){
   for(i=0; i<p->nStream; i++){
     AggStream *s = &p->aStream[i];
     aggStreamRowModeEnd(s);
+    aggBufPut((AggVtab*)p->base.pVtab, s);
     sqlite3_free(s->aRef);
     sqlite3_free(s->res.aAcc);
     sqlite3_finalize(s->pScan);

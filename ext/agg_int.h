@@ -42,6 +42,13 @@ static const char *const azAggSuffix[AGG_NF] = {
 /* Largest batch of chunk references fetched at once. */
 #define AGG_BATCH_MAX 256
 
+/* Chunk buffers kept by the vtab between queries (agg_stream.c
+** aggBufGet/aggBufPut): at most this many, of at most AGG_POOL_BYTES in all,
+** so a repeated query does not allocate (and page-fault) a fresh 100 KB
+** buffer per series each time. */
+#define AGG_POOL_MAX   256
+#define AGG_POOL_BYTES (16*1024*1024)
+
 /* Rows per block read from the table's scan (the other-tiers fallback). */
 #define AGG_SCAN_ROWS 1024
 
@@ -66,6 +73,10 @@ struct AggVtab {
   ** to one cursor at a time; a second concurrent cursor prepares its own). */
   sqlite3_stmt *apCache[4]; /* owned; all NULL or all set */
   int bCacheLent;           /* a cursor holds apCache */
+  unsigned char *apPool[AGG_POOL_MAX];  /* free chunk buffers (owned) */
+  sqlite3_int64 anPool[AGG_POOL_MAX];   /* their capacities */
+  int nPool;                /* entries of apPool */
+  sqlite3_int64 nPoolBytes; /* sum of anPool */
 };
 
 /* A chunk reference: one row of <t>_chunks' covering index. */
@@ -108,7 +119,9 @@ struct AggStream {
   int bKey;                 /* tKey is set */
   /* Row mode: the current chunk, decoded. */
   int bRowMode;
-  unsigned char *aBlob;     /* copy of the chunk blob (owned) */
+  unsigned char *aBlob;     /* copy of the chunk blob (owned; kept with its
+                            ** capacity nBlobAlloc after row mode ends) */
+  sqlite3_int64 nBlobAlloc;
   TsChunkReader *pReader;   /* over aBlob (owned) */
   const int64_t *aTime;     /* decoded times (owned by pReader) */
   int iBeg, iEnd;           /* rows of the chunk inside the time range */
@@ -174,8 +187,12 @@ struct AggCursor {
 };
 
 /* agg_stream.c */
-/* Leave row mode: free the decoded chunk of stream s. */
+/* Leave row mode: free the decoded chunk of stream s (its buffer is kept). */
 void aggStreamRowModeEnd(AggStream *s);
+/* Give the stream's chunk buffer back to the vtab's pool (or free it). */
+void aggBufPut(AggVtab *v, AggStream *s);
+/* Free the vtab's pool of chunk buffers. */
+void aggPoolFree(AggVtab *v);
 /* Compute the stream's next result into s->res; s->bDone when none. */
 int aggStreamNext(AggCursor *p, AggStream *s);
 /* Sift heap entry i down (order: the ORDER BY terms, then series id). */

@@ -14,10 +14,51 @@
 void aggStreamRowModeEnd(AggStream *s){
   tsChunkReaderFree(s->pReader);
   s->pReader = 0;
-  sqlite3_free(s->aBlob);
-  s->aBlob = 0;
   s->aTime = 0;
   s->bRowMode = 0;
+}
+
+/*************************************************************************
+** Chunk buffers: a stream keeps its buffer while it lives; the vtab keeps
+** the buffers of finished cursors for the next query.
+*/
+
+void aggBufPut(AggVtab *v, AggStream *s){
+  if( s->aBlob==0 ) return;
+  if( v->nPool<AGG_POOL_MAX && v->nPoolBytes+s->nBlobAlloc<=AGG_POOL_BYTES ){
+    v->apPool[v->nPool] = s->aBlob;
+    v->anPool[v->nPool++] = s->nBlobAlloc;
+    v->nPoolBytes += s->nBlobAlloc;
+  }else{
+    sqlite3_free(s->aBlob);
+  }
+  s->aBlob = 0;
+  s->nBlobAlloc = 0;
+}
+
+void aggPoolFree(AggVtab *v){
+  while( v->nPool>0 ) sqlite3_free(v->apPool[--v->nPool]);
+  v->nPoolBytes = 0;
+}
+
+/* Make s->aBlob hold at least n bytes (from the pool when it has one). */
+static int bufReserve(AggVtab *v, AggStream *s, sqlite3_int64 n){
+  unsigned char *aNew;
+  if( s->nBlobAlloc>=n ) return SQLITE_OK;
+  if( s->aBlob==0 && v->nPool>0 ){
+    v->nPool--;
+    s->aBlob = v->apPool[v->nPool];
+    s->nBlobAlloc = v->anPool[v->nPool];
+    v->nPoolBytes -= s->nBlobAlloc;
+    if( s->nBlobAlloc>=n ) return SQLITE_OK;
+  }
+  /* Room to grow: chunks of one table have similar sizes. */
+  n += n/8;
+  aNew = sqlite3_realloc64(s->aBlob, (sqlite3_uint64)n);
+  if( aNew==0 ) return SQLITE_NOMEM;
+  s->aBlob = aNew;
+  s->nBlobAlloc = n;
+  return SQLITE_OK;
 }
 
 /* Compare two TEXT-or-NULL values in SQLite's BINARY order, NULL first. */
@@ -265,20 +306,52 @@ static int addWholeChunk(AggCursor *p, AggStream *s, const AggRef *pRef, int *pb
   return rc;
 }
 
-/* Enter row mode on chunk pRef: copy and open it, decode time, find the
+/* Read the whole blob of chunk iId into s->aBlob, straight from the pages
+** through incremental blob I/O (no statement row to assemble and copy):
+** *pn its size.  Falls back to the blob statement when the handle fails. */
+static int blobLoad(AggCursor *p, AggStream *s, sqlite3_int64 iId, int *pn){
+  AggVtab *v = (AggVtab*)p->base.pVtab;
+  sqlite3 *db = tsTableDbHandle(p->pTab);
+  const unsigned char *a = 0;
+  int rc, n = 0;
+  if( p->pHead==0 ){
+    char *zTab = sqlite3_mprintf("%s_chunks", tsTableName(p->pTab));
+    if( zTab==0 ) return SQLITE_NOMEM;
+    rc = sqlite3_blob_open(db, tsTableDb(p->pTab), zTab, "data", iId, 0, &p->pHead);
+    sqlite3_free(zTab);
+  }else{
+    rc = sqlite3_blob_reopen(p->pHead, iId);
+  }
+  if( rc==SQLITE_OK ){
+    n = sqlite3_blob_bytes(p->pHead);
+    rc = bufReserve(v, s, (sqlite3_int64)n + 1);
+    if( rc ) return rc;
+    if( sqlite3_blob_read(p->pHead, s->aBlob, n, 0)==SQLITE_OK ){
+      *pn = n;
+      return SQLITE_OK;
+    }
+  }
+  sqlite3_blob_close(p->pHead);   /* a failed handle is unusable */
+  p->pHead = 0;
+  /* The statement reports why (a vanished row, an I/O error). */
+  rc = chunkBlob(p, iId, &a, &n);
+  if( rc ) return rc;
+  rc = bufReserve(v, s, (sqlite3_int64)n + 1);
+  if( rc==SQLITE_OK ) memcpy(s->aBlob, a, (size_t)n);
+  sqlite3_reset(p->pBlob);
+  *pn = n;
+  return rc;
+}
+
+/* Enter row mode on chunk pRef: read and open it, decode time, find the
 ** rows inside [tLo, tHi].  *pbEmpty when none is. */
 static int rowModeBegin(AggCursor *p, AggStream *s, const AggRef *pRef, int *pbEmpty){
   AggVtab *v = (AggVtab*)p->base.pVtab;
-  const unsigned char *a = 0;
   int n = 0, rc;
   TsChunkInfo info;
   *pbEmpty = 0;
-  rc = chunkBlob(p, pRef->id, &a, &n);
+  rc = blobLoad(p, s, pRef->id, &n);
   if( rc ) return rc;
-  s->aBlob = sqlite3_malloc64((sqlite3_uint64)n + 1);
-  if( s->aBlob==0 ){ sqlite3_reset(p->pBlob); return SQLITE_NOMEM; }
-  memcpy(s->aBlob, a, (size_t)n);
-  sqlite3_reset(p->pBlob);
   s->iChunkId = pRef->id;
   s->bRowMode = 1;
   if( tsChunkReaderOpen(s->aBlob, (size_t)n, &s->pReader)!=TS_CHUNK_OK ){
@@ -298,29 +371,46 @@ static int rowModeBegin(AggCursor *p, AggStream *s, const AggRef *pRef, int *pbE
   return SQLITE_OK;
 }
 
-/* Add rows [i0, i1) of the decoded chunk to the result. */
+/* Add rows [i0, i1) of the decoded chunk to the result.  DOUBLE columns
+** without NULLs go through the multi-column pass (several independent
+** add chains per row), the rest one column at a time. */
 static int addRun(AggCursor *p, AggStream *s, int i0, int i1){
   AggVtab *v = (AggVtab*)p->base.pVtab;
-  int i;
+  TsAggAcc *apAcc[16];
+  const TsChunkCol *apCol[16];
+  TsChunkCol aCol[16];
+  int i, nD = 0;
   if( !s->res.bHave || s->aTime[i0]<s->res.tFirst ) s->res.tFirst = s->aTime[i0];
   if( !s->res.bHave || s->aTime[i1-1]>s->res.tLast ) s->res.tLast = s->aTime[i1-1];
   s->res.nRow += i1-i0;
   for(i=0; i<v->nAgg; i++){
     TsChunkCol c;
+    const TsChunkCol *pc = &c;
     int iM = v->aAggCol[i];
     if( !p->aUsed[i] ) continue;
     if( s->pReader==0 ){
-      tsAggAddCol(&s->res.aAcc[i], &s->aScanCol[i], s->aTime, i0, i1);
-      continue;
+      pc = &s->aScanCol[i];
+    }else{
+      if( tsChunkReadCol(s->pReader, iM, &c)!=TS_CHUNK_OK ){
+        return corruptChunk(p, s->iChunkId, "a measure column does not decode");
+      }
+      if( c.eType!=v->aMeasType[iM] ){
+        return corruptChunk(p, s->iChunkId, "a column has the wrong type");
+      }
     }
-    if( tsChunkReadCol(s->pReader, iM, &c)!=TS_CHUNK_OK ){
-      return corruptChunk(p, s->iChunkId, "a measure column does not decode");
+    if( pc->eType==TS_TYPE_DOUBLE && pc->aNull==0 ){
+      aCol[nD] = *pc;
+      apCol[nD] = &aCol[nD];
+      apAcc[nD++] = &s->res.aAcc[i];
+      if( nD==16 ){
+        tsAggAddColsDouble(apAcc, apCol, nD, s->aTime, i0, i1);
+        nD = 0;
+      }
+    }else{
+      tsAggAddCol(&s->res.aAcc[i], pc, s->aTime, i0, i1);
     }
-    if( c.eType!=v->aMeasType[iM] ){
-      return corruptChunk(p, s->iChunkId, "a column has the wrong type");
-    }
-    tsAggAddCol(&s->res.aAcc[i], &c, s->aTime, i0, i1);
   }
+  if( nD ) tsAggAddColsDouble(apAcc, apCol, nD, s->aTime, i0, i1);
   return SQLITE_OK;
 }
 
@@ -706,6 +796,7 @@ int aggAdvance(AggCursor *p, int bFirst){
     }
     if( !s->bDone ){ p->iCur = p->aHeap[0]; break; }
     aggStreamRowModeEnd(s);
+    aggBufPut((AggVtab*)p->base.pVtab, s);
     sqlite3_free(s->aRef);
     s->aRef = 0;
     p->aHeap[0] = p->aHeap[--p->nHeap];

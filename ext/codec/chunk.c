@@ -144,6 +144,7 @@
 */
 #include "chunk.h"
 #include "tshash.h"
+#include "tscrc.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -203,16 +204,9 @@ static uint64_t ld64le(const unsigned char *a){
   return v;
 }
 
-/* CRC-32 of a[0..n), n possibly larger than zlib's uInt. */
+/* CRC-32 of a[0..n) (zlib's, folded: tscrc.h). */
 static uint32_t blobCrc(const unsigned char *a, size_t n){
-  uLong crc = crc32(0L, Z_NULL, 0);
-  while( n>0 ){
-    uInt k = n > 0x40000000 ? 0x40000000 : (uInt)n;
-    crc = crc32(crc, a, k);
-    a += k;
-    n -= k;
-  }
-  return (uint32_t)crc;
+  return tsCrc32(0, a, n);
 }
 
 static int varintLen(uint64_t v){

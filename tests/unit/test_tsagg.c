@@ -6,7 +6,9 @@
 */
 #include "tsagg.h"
 #include "tt.h"
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static uint64_t rngState = 88172645463325252ULL;
 static uint64_t rng(void){
@@ -141,6 +143,83 @@ int main(void){
     }
     tsBufFree(&blob);
   }
+  /* Integer runs: the int64 fast path (no NULL, small values) against the
+  ** row-order reference (exact int64 sum with overflow flag, double sum
+  ** in row order), at magnitudes on both sides of its 2^52 bound and with
+  ** runs of both paths in one accumulator. */
+  bOk = 1;
+  for(iter=0; iter<400 && bOk; iter++){
+    static const int aShift[6] = { 10, 31, 32, 40, 45, 62 };
+    int nRun = 1 + (int)(rng()%6), aCut[8], k;
+    int64_t iSum = 0, iMin = 0, iMax = 0, n = 0;
+    double rSum = 0;
+    int bOv = 0;
+    for(i=0; i<1000; i++){
+      int sh = aShift[(i/128 + iter)%6 < 3 || iter%3 ? iter%6 : (i/128)%6];
+      uint64_t mask = ((uint64_t)1<<sh) - 1;
+      aI[i] = (int64_t)(rng() & mask) - (int64_t)(mask/2);
+      if( iter%7==0 ) aI[i] = (int64_t)(mask/2);   /* every value at the bound */
+    }
+    memset(&c, 0, sizeof(c));
+    c.eType = TS_TYPE_BIGINT; c.aInt = aI;
+    aCut[0] = 0; aCut[nRun] = 1000;
+    for(k=1; k<nRun; k++) aCut[k] = aCut[k-1] + (int)(rng()%(uint64_t)(1000-aCut[k-1]+1));
+    tsAggReset(&a);
+    for(k=0; k<nRun; k++){
+      tsAggAddCol(&a, &c, aT, aCut[k], aCut[k+1]);
+      for(i=aCut[k]; i<aCut[k+1]; i++){
+        if( n==0 || aI[i]<iMin ) iMin = aI[i];
+        if( n==0 || aI[i]>iMax ) iMax = aI[i];
+        if( __builtin_add_overflow(iSum, aI[i], &iSum) ) bOv = 1;
+        rSum += (double)aI[i];
+        n++;
+      }
+    }
+    if( a.nValue!=n || a.rSum!=rSum || a.bOverflow!=bOv || (!bOv && a.iSum!=iSum)
+     || a.iMin!=iMin || a.iMax!=iMax ){
+      bOk = 0;
+      printf("  iteration %d: n %lld/%lld rSum %.17g/%.17g overflow %d/%d iSum %lld/%lld\n", iter,
+             (long long)a.nValue, (long long)n, a.rSum, rSum, a.bOverflow, bOv,
+             (long long)a.iSum, (long long)iSum);
+    }
+  }
+  TT_CHECK("tsagg integer runs: fast path equals the row-order sums (400 columns, 2^10..2^62)", bOk);
+
+  /* The multi-column DOUBLE pass equals one column at a time, bit for bit
+  ** (1..7 columns: the 4-, 2- and 1-wide paths; runs newest first too). */
+  {
+    static double aCols[7][1000];
+    TsAggAcc aA[7], aB[7];
+    TsAggAcc *apA[7];
+    TsChunkCol aC[7];
+    const TsChunkCol *apC[7];
+    int nCol, k;
+    bOk = 1;
+    for(iter=0; iter<100 && bOk; iter++){
+      int i0 = (int)(rng()%500), i1 = i0 + 1 + (int)(rng()%500), j0 = i0 ? (int)(rng()%(uint64_t)i0) : 0;
+      nCol = 1 + iter%7;
+      for(k=0; k<nCol; k++){
+        for(i=0; i<1000; i++) aCols[k][i] = (double)((int64_t)(rng()%2000001) - 1000000) / 7.0;
+        memset(&aC[k], 0, sizeof(aC[k]));
+        aC[k].eType = TS_TYPE_DOUBLE; aC[k].aDouble = aCols[k];
+        apC[k] = &aC[k]; apA[k] = &aA[k];
+        tsAggReset(&aA[k]); tsAggReset(&aB[k]);
+      }
+      /* two runs: [i0, i1) then the older [j0, i0) (a descending scan) */
+      tsAggAddColsDouble(apA, apC, nCol, aT, i0, i1);
+      tsAggAddColsDouble(apA, apC, nCol, aT, j0, i0);
+      for(k=0; k<nCol; k++){
+        tsAggAddCol(&aB[k], &aC[k], aT, i0, i1);
+        tsAggAddCol(&aB[k], &aC[k], aT, j0, i0);
+        if( memcmp(&aA[k], &aB[k], sizeof(TsAggAcc))!=0 ){
+          bOk = 0;
+          printf("  iteration %d column %d: sum %.17g/%.17g\n", iter, k, aA[k].rSum, aB[k].rSum);
+        }
+      }
+    }
+    TT_CHECK("tsagg multi-column DOUBLE pass equals one column at a time (100 runs, 1..7 columns)", bOk);
+  }
+
   {
     TsChunkStat st;
     memset(&st, 0, sizeof(st));
