@@ -40,6 +40,7 @@
 // ListObjectsV2 continuation tokens with DES, which OpenSSL 3 otherwise
 // refuses (500 on every second page).
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -107,9 +108,42 @@ export async function startS3({ bucket = 'test', proxy = false } = {}) {
 
 // ---- server process ----
 
+// s3rver's filesystem store writes an object's bytes straight into the file
+// that GET and LIST read, and LIST takes the file's current size: a PUT is
+// visible while its body is still arriving, and a PUT whose client was
+// killed mid-body leaves a truncated object that lists and reads.  S3 never
+// shows a partial object (a PUT is atomic: all of it after its 200, or
+// nothing).  The crash tests kill clients mid-PUT, so the fixture gives the
+// store S3's rule: the body goes to a temporary file (not an object to
+// LIST, which looks for the "._S3rver_object" suffix), renamed into place
+// once complete and removed when the upload fails.
+function atomicPuts(Store) {
+  let seq = 0;
+  const putContent = Store.prototype.putContent;
+  Store.prototype.putContent = async function (objectPath, content) {
+    const tmp = `${objectPath}.partial-${process.pid}-${seq++}`;
+    try {
+      let res;
+      if (Buffer.isBuffer(content)) {
+        // (the original resolves a Buffer's write before it is flushed)
+        await fs.promises.writeFile(tmp, content);
+        res = [content.length, crypto.createHash('md5').update(content).digest('hex')];
+      } else {
+        res = await putContent.call(this, tmp, content);
+      }
+      await fs.promises.rename(tmp, objectPath);
+      return res;
+    } catch (e) {
+      await fs.promises.rm(tmp, { force: true });
+      throw e;
+    }
+  };
+}
+
 async function serve(dir, bucket, withProxy) {
   const require = createRequire(import.meta.url);
   const S3rver = require('@20minutes/s3rver');
+  atomicPuts(require('@20minutes/s3rver/lib/stores/filesystem'));
   const server = new S3rver({
     address: '127.0.0.1', port: 0, silent: true, directory: dir,
     configureBuckets: [{ name: bucket }],
