@@ -370,6 +370,7 @@ struct BkObj {
   char *zPkMin, *zPkMax, *zWriter; /* NULL when SQL NULL */
   unsigned char *aFilter; int nFilter;
   unsigned char *aFooter; int nFooter;
+  unsigned char *aRuns; int nRuns; /* series_runs, NULL when SQL NULL */
 };
 
 /* A file of the new backup. */
@@ -454,7 +455,7 @@ static void bkRunFree(BkRun *p){
   for(i=0; i<p->nObj; i++){
     BkObj *o = &p->aObj[i];
     sqlite3_free(o->zKey); sqlite3_free(o->zPkMin); sqlite3_free(o->zPkMax);
-    sqlite3_free(o->zWriter); sqlite3_free(o->aFilter); sqlite3_free(o->aFooter);
+    sqlite3_free(o->zWriter); sqlite3_free(o->aFilter); sqlite3_free(o->aFooter); sqlite3_free(o->aRuns);
   }
   sqlite3_free(p->aObj);
   for(i=0; i<p->nOpt; i++){ sqlite3_free(p->azOptK[i]); sqlite3_free(p->azOptV[i]); }
@@ -677,6 +678,9 @@ static void bkSnapObjects(BkRun *p){
       }else if( strcmp(zC, "footer")==0 ){
         o->nFooter = sqlite3_column_bytes(pStmt, i);
         o->aFooter = bkDupBlob(p, sqlite3_column_blob(pStmt, i), o->nFooter);
+      }else if( strcmp(zC, "series_runs")==0 ){
+        o->nRuns = sqlite3_column_bytes(pStmt, i);
+        o->aRuns = bkDupBlob(p, sqlite3_column_blob(pStmt, i), o->nRuns);
       }
     }
     if( p->op.rc==SQLITE_OK && o->zKey==0 ){
@@ -837,12 +841,12 @@ static int bkSink(void *pCtx, const void *a, size_t n){
 }
 
 /* Open a Parquet writer with the cold tier's column layout into *pOut. */
-static TsPqWriter *bkPqOpen(BkRun *p, const TsTableSchema *s, int64_t iWinStart, TsBuf *pOut,
-                            char *zWinBuf){
+static TsPqWriter *bkPqOpen(BkRun *p, const TsTableSchema *s, int64_t iWinStart, int bMark,
+                            TsBuf *pOut, char *zWinBuf){
   TsPqColumnSpec *aSpec;
   TsPqWriteOpts opts;
   TsPqWriter *pW = 0;
-  int nCol = 3 + s->nDim + s->nMeas, i, j = 0;
+  int nCol = 3 + s->nDim + s->nMeas + (bMark!=0), i, j = 0;
   const char *azK[3], *azV[3];
   static const int aMap[] = { 0, TS_PQ_DOUBLE, TS_PQ_INT64, TS_PQ_STRING, TS_PQ_BOOLEAN,
                               TS_PQ_TIMESTAMP_NS };
@@ -862,6 +866,12 @@ static TsPqWriter *bkPqOpen(BkRun *p, const TsTableSchema *s, int64_t iWinStart,
   }
   aSpec[j].zName = "version"; aSpec[j].eType = TS_PQ_INT64; aSpec[j].bNullable = 0;
   aSpec[j++].eEncoding = TS_PQ_ENC_AUTO;
+  if( bMark ){
+    /* The rows' write marks (ext/recrule.h), as in cold objects: only in a
+    ** file with a row marked other than 0. */
+    aSpec[j].zName = "ts_write_mode"; aSpec[j].eType = TS_PQ_INT64; aSpec[j].bNullable = 0;
+    aSpec[j++].eEncoding = TS_PQ_ENC_AUTO;
+  }
   tsPqWriteOptsInit(&opts);
   opts.eCodec = TS_PQ_CODEC_ZSTD;
   opts.nRowGroupRows = 65536;
@@ -889,6 +899,7 @@ typedef struct BkDec BkDec;
 struct BkDec {
   TsChunkReader *pR;               /* NULL until first use */
   const int64_t *aTime, *aVer;
+  const unsigned char *aMark;      /* write marks, NULL: all 0 (owned by pR) */
   TsChunkCol *aCol;                /* nMeas columns (arrays owned by pR) */
 };
 
@@ -906,6 +917,7 @@ static int bkDecOpen(BkRun *p, const TsTableSchema *s, const BkChunk *c, BkDec *
   rc = tsChunkReaderOpen(c->a, (size_t)c->n, &d->pR);
   if( rc==TS_CHUNK_OK ) rc = tsChunkReadTime(d->pR, &d->aTime);
   if( rc==TS_CHUNK_OK ) rc = tsChunkReadVersion(d->pR, &d->aVer);
+  if( rc==TS_CHUNK_OK ) rc = tsChunkReadMark(d->pR, &d->aMark);
   if( rc==TS_CHUNK_OK && tsChunkReaderInfo(d->pR)->nCol!=s->nMeas ) rc = TS_CHUNK_CORRUPT;
   for(j=0; rc==TS_CHUNK_OK && j<s->nMeas; j++) rc = tsChunkReadCol(d->pR, j, &d->aCol[j]);
   if( rc!=TS_CHUNK_OK ){
@@ -919,8 +931,9 @@ static int bkDecOpen(BkRun *p, const TsTableSchema *s, const BkChunk *c, BkDec *
 }
 
 /* Append the rows of chunk c (decoded in d) with time in [tLo, tHi) to pW. */
-static int64_t bkChunkRows(BkRun *p, const TsTableSchema *s, TsPqWriter *pW, const BkChunk *c,
-                           BkDec *d, int64_t tLo, int64_t tHi, int64_t *ptMin, int64_t *ptMax){
+static int64_t bkChunkRows(BkRun *p, const TsTableSchema *s, TsPqWriter *pW, int bMark,
+                           const BkChunk *c, BkDec *d, int64_t tLo, int64_t tHi,
+                           int64_t *ptMin, int64_t *ptMax){
   const BkSeries *q = &p->aSeries[c->iSeries];
   const int64_t *aTime, *aVer;
   int64_t nOut = 0;
@@ -951,7 +964,8 @@ static int64_t bkChunkRows(BkRun *p, const TsTableSchema *s, TsPqWriter *pW, con
         default:              tsPqWriterInt64(pW, k, col->aInt[i]); break;
       }
     }
-  tsPqWriterInt64(pW, k, aVer ? aVer[i] : 1);
+    tsPqWriterInt64(pW, k++, aVer ? aVer[i] : 1);
+    if( bMark ) tsPqWriterInt64(pW, k, d->aMark ? d->aMark[i] : 0);
     if( tsPqWriterEndRow(pW)!=TS_PQ_OK ){
       tsOpErr(&p->op, SQLITE_ERROR, "ts_backup %s: Parquet writer: %s", p->zTab, tsPqWriterErrmsg(pW));
       break;
@@ -1058,13 +1072,20 @@ static void bkMemory(BkRun *p){
     char zWin[24];
     TsPqWriter *pW;
     int64_t nRow = 0, tMin = 0, tMax = 0;
+    int bMark = 0;
     tsBufInit(&buf);
-    pW = bkPqOpen(p, s, aPiece[i].iWin*W, &buf, zWin);
+    /* The file gets the ts_write_mode column when a chunk of it has marks. */
+    for(j=i; p->op.rc==SQLITE_OK && j<nPiece && aPiece[j].iWin==aPiece[i].iWin
+             && aPiece[j].iPart==aPiece[i].iPart; j++){
+      BkDec *d = &aDec[aPiece[j].iChunk];
+      if( bkDecOpen(p, s, &p->aChunk[aPiece[j].iChunk], d)==SQLITE_OK && d->aMark ) bMark = 1;
+    }
+    pW = p->op.rc ? 0 : bkPqOpen(p, s, aPiece[i].iWin*W, bMark, &buf, zWin);
     for(j=i; j<nPiece && aPiece[j].iWin==aPiece[i].iWin && aPiece[j].iPart==aPiece[i].iPart; j++){
       int64_t a = 0, b = 0, n;
       const BkChunk *c = &p->aChunk[aPiece[j].iChunk];
       if( pW==0 || p->op.rc ) continue;
-      n = bkChunkRows(p, s, pW, c, &aDec[aPiece[j].iChunk], aPiece[j].iWin*W,
+      n = bkChunkRows(p, s, pW, bMark, c, &aDec[aPiece[j].iChunk], aPiece[j].iWin*W,
                       aPiece[j].iWin*W + W, &a, &b);
       /* Windows come in order: the chunk's last window frees it. */
       if( aPiece[j].iWin==bkFloorDiv(c->tMax, W) ) bkDecFree(&aDec[aPiece[j].iChunk]);
@@ -1266,6 +1287,9 @@ static void bkManifest(BkRun *p){
       tsBufReset(&hex); tsBkHexAppend(&hex, o->aFooter, (size_t)o->nFooter);
       tsJwKey(&w, "footer");
       if( o->aFooter ) tsJwStrN(&w, (const char*)hex.a, hex.n); else tsJwNull(&w);
+      tsBufReset(&hex); tsBkHexAppend(&hex, o->aRuns, (size_t)o->nRuns);
+      tsJwKey(&w, "series_runs");
+      if( o->aRuns ) tsJwStrN(&w, (const char*)hex.a, hex.n); else tsJwNull(&w);
       tsJwKeyInt(&w, "created", o->iCreated);
       bkJwOptStr(&w, "writer", o->zWriter);
       tsJwKey(&w, "nseries"); if( o->nSeries>=0 ) tsJwInt(&w, o->nSeries); else tsJwNull(&w);

@@ -73,6 +73,7 @@ struct RsFile {
   char *zPkMin, *zPkMax;
   unsigned char *aFilter; int nFilter;
   unsigned char *aFooter; int nFooter;
+  unsigned char *aRuns; int nRuns; /* series_runs, NULL: none in the backup */
   int64_t nSeries;                 /* -1 = NULL */
   int bCopied;                     /* zNewKey exists in the new storage */
   /* memory only */
@@ -100,6 +101,7 @@ struct RsRow {
 typedef struct RsGrp RsGrp;
 struct RsGrp {
   TsPqColumnData *aCol;            /* nCol columns (reader-allocated data) */
+  int nCol;                        /* 3+nDim+nMeas, + 1 with ts_write_mode (last) */
 };
 
 typedef struct RsRun RsRun;
@@ -146,11 +148,12 @@ static void rsRunFree(RsRun *p){
     sqlite3_free(f->zPath); sqlite3_free(f->zKey); sqlite3_free(f->zNewKey);
     sqlite3_free(f->zPkMin); sqlite3_free(f->zPkMax);
     sqlite3_free(f->aFilter); sqlite3_free(f->aFooter); sqlite3_free(f->aData);
+    sqlite3_free(f->aRuns);
   }
   sqlite3_free(p->aFile);
   for(i=0; i<p->nGrp; i++){
     if( p->aGrp[i].aCol ){
-      for(j=0; j<3+p->nDim+p->nMeas; j++) tsPqColumnDataFree(&p->aGrp[i].aCol[j]);
+      for(j=0; j<p->aGrp[i].nCol; j++) tsPqColumnDataFree(&p->aGrp[i].aCol[j]);
     }
     sqlite3_free(p->aGrp[i].aCol);
   }
@@ -331,7 +334,8 @@ static void rsParseManifest(RsRun *p){
       "json_extract(value, '$.rows'), json_extract(value, '$.tmin'), json_extract(value, '$.tmax'), "
       "json_extract(value, '$.object.key'), json_extract(value, '$.object.pk_min'), "
       "json_extract(value, '$.object.pk_max'), json_extract(value, '$.object.series_filter'), "
-      "json_extract(value, '$.object.footer'), json_extract(value, '$.object.nseries') "
+      "json_extract(value, '$.object.footer'), json_extract(value, '$.object.nseries'), "
+      "json_extract(value, '$.object.series_runs') "
       "FROM json_each(?1, '$.files')");
   if( pStmt ) sqlite3_bind_text(pStmt, 1, p->zJson, -1, SQLITE_STATIC);
   while( pStmt && p->op.rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -376,6 +380,10 @@ static void rsParseManifest(RsRun *p){
         if( f->aFooter==0 ) tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s: bad footer of %s", p->zId, zPath);
       }
       if( sqlite3_column_type(pStmt, 12)!=SQLITE_NULL ) f->nSeries = sqlite3_column_int64(pStmt, 12);
+      if( sqlite3_column_type(pStmt, 13)==SQLITE_TEXT ){
+        f->aRuns = tsBkHexDecode((const char*)sqlite3_column_text(pStmt, 13), &f->nRuns);
+        if( f->aRuns==0 ) tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s: bad series_runs of %s", p->zId, zPath);
+      }
     }
   }
   sqlite3_finalize(pStmt);
@@ -668,7 +676,7 @@ static void rsLoadMemFile(RsRun *p, RsFile *f){
   RsMem m;
   TsPqReader *pR = 0;
   char *zE = 0;
-  int nCol = 3 + p->nDim + p->nMeas, iRg, i;
+  int nCol = 3 + p->nDim + p->nMeas, iRg, i, bMark = 0;
   const char **azDim;
   int *anDim;
   TsBuf key;
@@ -679,8 +687,16 @@ static void rsLoadMemFile(RsRun *p, RsFile *f){
     free(zE);
     return;
   }
-  /* The column layout must be the manifest's schema. */
-  if( tsPqReaderColumnCount(pR)!=nCol ){
+  /* The column layout must be the manifest's schema, optionally followed
+  ** by the rows' write marks (ts_write_mode; a file without it is plain). */
+  if( tsPqReaderColumnCount(pR)==nCol+1 ){
+    const TsPqColumnInfo *c = tsPqReaderColumn(pR, nCol);
+    if( strcmp(c->zName, "ts_write_mode")!=0 || c->eType!=TS_PQ_INT64 ){
+      tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s: file '%s': column %d is '%s', the "
+            "schema says 'ts_write_mode' (INT64) or none", p->zId, f->zPath, nCol, c->zName);
+    }
+    bMark = 1;
+  }else if( tsPqReaderColumnCount(pR)!=nCol ){
     tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s: file '%s' has %d columns, the schema %d",
           p->zId, f->zPath, tsPqReaderColumnCount(pR), nCol);
   }
@@ -711,13 +727,31 @@ static void rsLoadMemFile(RsRun *p, RsFile *f){
       p->aGrp = a; p->nGrpAlloc = n;
     }
     g = &p->aGrp[p->nGrp++];
-    g->aCol = sqlite3_malloc64(sizeof(TsPqColumnData)*nCol);
+    g->nCol = nCol + bMark;
+    g->aCol = sqlite3_malloc64(sizeof(TsPqColumnData)*g->nCol);
     if( g->aCol==0 ){ tsOpOom(&p->op); break; }
-    memset(g->aCol, 0, sizeof(TsPqColumnData)*nCol);
-    for(i=0; p->op.rc==SQLITE_OK && i<nCol; i++){
+    memset(g->aCol, 0, sizeof(TsPqColumnData)*g->nCol);
+    for(i=0; p->op.rc==SQLITE_OK && i<g->nCol; i++){
       if( tsPqReaderReadColumn(pR, iRg, i, 0, &g->aCol[i])!=TS_PQ_OK ){
         tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s: file '%s': %s", p->zId, f->zPath,
               tsPqReaderErrmsg(pR));
+      }
+    }
+    for(i=1; p->op.rc==SQLITE_OK && i<g->nCol; i++){
+      if( g->aCol[i].nRow!=g->aCol[0].nRow ){
+        tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s: file '%s': row group %d: column %d "
+              "has %lld rows, column 0 %lld", p->zId, f->zPath, iRg, i, (long long)g->aCol[i].nRow,
+              (long long)g->aCol[0].nRow);
+      }
+    }
+    if( p->op.rc==SQLITE_OK && bMark ){
+      const TsPqColumnData *cw = &g->aCol[nCol];
+      for(r=0; r<cw->nRow; r++){
+        if( (cw->aNull && cw->aNull[r]) || cw->aInt[r]<0 || cw->aInt[r]>2 ){
+          tsOpErr(&p->op, SQLITE_CORRUPT, "ts_restore: backup %s: file '%s': a ts_write_mode value "
+                "is not 0, 1 or 2", p->zId, f->zPath);
+          break;
+        }
       }
     }
     if( p->op.rc ) break;
@@ -771,6 +805,7 @@ static void rsWriteChunks(RsRun *p){
   int64_t i, j;
   int k, c;
   int64_t *aTime = 0, *aVer = 0;
+  unsigned char *aMark = 0;
   TsChunkCol *aCol = 0;
   uint8_t *aNull = 0;
   double *aDbl = 0; int64_t *aInt = 0; const char **azTxt = 0; int *anTxt = 0;
@@ -787,13 +822,14 @@ static void rsWriteChunks(RsRun *p){
                       "VALUES(?1, ?2, ?3, ?4, ?5)", p->zDb, p->zTab);
   aTime = sqlite3_malloc64(sizeof(int64_t)*TS_RS_CHUNK_ROWS);
   aVer = sqlite3_malloc64(sizeof(int64_t)*TS_RS_CHUNK_ROWS);
+  aMark = sqlite3_malloc64(TS_RS_CHUNK_ROWS);
   aCol = sqlite3_malloc64(sizeof(TsChunkCol)*p->nMeas);
   aNull = sqlite3_malloc64((size_t)p->nMeas*TS_RS_CHUNK_ROWS);
   aDbl = sqlite3_malloc64(sizeof(double)*p->nMeas*TS_RS_CHUNK_ROWS);
   aInt = sqlite3_malloc64(sizeof(int64_t)*p->nMeas*TS_RS_CHUNK_ROWS);
   azTxt = sqlite3_malloc64(sizeof(char*)*p->nMeas*TS_RS_CHUNK_ROWS);
   anTxt = sqlite3_malloc64(sizeof(int)*p->nMeas*TS_RS_CHUNK_ROWS);
-  if( !aTime || !aVer || !aCol || !aNull || !aDbl || !aInt || !azTxt || !anTxt ){ tsOpOom(&p->op); goto done; }
+  if( !aTime || !aVer || !aMark || !aCol || !aNull || !aDbl || !aInt || !azTxt || !anTxt ){ tsOpOom(&p->op); goto done; }
   for(i=0; p->op.rc==SQLITE_OK && i<p->nRow; i=j){
     const RsSeries *s = &p->aSeries[p->aRow[i].iSeries];
     sqlite3_int64 iSid;
@@ -822,7 +858,7 @@ static void rsWriteChunks(RsRun *p){
     iSid = sqlite3_last_insert_rowid(p->op.db);
     for(; p->op.rc==SQLITE_OK && i<j; ){
       int n = (int)(j-i < TS_RS_CHUNK_ROWS ? j-i : TS_RS_CHUNK_ROWS);
-      int r;
+      int r, bMarked = 0;
       for(c=0; c<p->nMeas; c++){
         aCol[c].eType = p->aMeasType[c];
         aCol[c].aNull = aNull + (size_t)c*TS_RS_CHUNK_ROWS;
@@ -833,9 +869,12 @@ static void rsWriteChunks(RsRun *p){
       }
       for(r=0; r<n; r++){
         const RsRow *pRow = &p->aRow[i+r];
-        const TsPqColumnData *aC = p->aGrp[pRow->iGrp].aCol;
+        const RsGrp *g = &p->aGrp[pRow->iGrp];
+        const TsPqColumnData *aC = g->aCol;
         aTime[r] = pRow->t;
         aVer[r] = aC[2+p->nDim+p->nMeas].aInt[pRow->iRow];
+        aMark[r] = g->nCol>3+p->nDim+p->nMeas ? (unsigned char)aC[3+p->nDim+p->nMeas].aInt[pRow->iRow] : 0;
+        if( aMark[r] ) bMarked = 1;
         for(c=0; c<p->nMeas; c++){
           const TsPqColumnData *cd = &aC[2+p->nDim+c];
           size_t o = (size_t)c*TS_RS_CHUNK_ROWS + (size_t)r;
@@ -854,7 +893,8 @@ static void rsWriteChunks(RsRun *p){
         }
       }
       tsBufReset(&blob);
-      if( tsChunkEncode(n, aTime, aVer, p->nMeas, aCol, &blob)!=TS_CHUNK_OK || blob.bErr ){
+      if( tsChunkEncodeMarked(n, aTime, aVer, bMarked ? aMark : 0, p->nMeas, aCol, &blob)!=TS_CHUNK_OK
+       || blob.bErr ){
         tsOpErr(&p->op, SQLITE_ERROR, "ts_restore %s: encoding a chunk of %d rows failed", p->zTab, n);
         break;
       }
@@ -875,7 +915,7 @@ static void rsWriteChunks(RsRun *p){
   }
 done:
   sqlite3_finalize(pSer); sqlite3_finalize(pChk);
-  sqlite3_free(aTime); sqlite3_free(aVer); sqlite3_free(aCol); sqlite3_free(aNull);
+  sqlite3_free(aTime); sqlite3_free(aVer); sqlite3_free(aMark); sqlite3_free(aCol); sqlite3_free(aNull);
   sqlite3_free(aDbl); sqlite3_free(aInt); sqlite3_free((void*)azTxt); sqlite3_free(anTxt);
   tsBufFree(&cols); tsBufFree(&vals); tsBufFree(&blob);
 }
@@ -894,10 +934,15 @@ static void rsWriteObjects(RsRun *p){
     rc = zSql ? sqlite3_exec(p->op.db, zSql, 0, 0, 0) : SQLITE_NOMEM;
     sqlite3_free(zSql);
   }
+  if( rc==SQLITE_OK ){
+    zSql = sqlite3_mprintf("ALTER TABLE \"%w\".\"%w_objects\" ADD COLUMN series_runs BLOB", p->zDb, p->zTab);
+    rc = zSql ? sqlite3_exec(p->op.db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+  }
   if( rc ){ tsOpErr(&p->op, rc, "ts_restore %s: %s", p->zTab, sqlite3_errmsg(p->op.db)); return; }
   pIns = tsOpPrepare(&p->op, "INSERT INTO \"%w\".\"%w_objects\"(key, tmin, tmax, nrow, nbyte, pk_min, "
-                      "pk_max, series_filter, footer, created, writer, nseries) "
-                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", p->zDb, p->zTab);
+                      "pk_max, series_filter, footer, created, writer, nseries, series_runs) "
+                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", p->zDb, p->zTab);
   for(i=0; pIns && p->op.rc==SQLITE_OK && i<p->nFile; i++){
     const RsFile *f = &p->aFile[i];
     if( !f->bCold || !f->bCopied ) continue;
@@ -913,6 +958,7 @@ static void rsWriteObjects(RsRun *p){
     sqlite3_bind_int64(pIns, 10, p->iNow);
     sqlite3_bind_text(pIns, 11, p->zWriter, -1, SQLITE_STATIC);
     if( f->nSeries>=0 ) sqlite3_bind_int64(pIns, 12, f->nSeries); else sqlite3_bind_null(pIns, 12);
+    if( f->aRuns ) sqlite3_bind_blob(pIns, 13, f->aRuns, f->nRuns, SQLITE_STATIC); else sqlite3_bind_null(pIns, 13);
     sqlite3_step(pIns);
     if( sqlite3_reset(pIns)!=SQLITE_OK ){
       tsOpErr(&p->op, sqlite3_errcode(p->op.db), "ts_restore %s: writing %s_objects: %s", p->zTab, p->zTab,
