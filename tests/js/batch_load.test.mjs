@@ -4,7 +4,7 @@
 //  - Timestream's CreateBatchLoadTask JSON pasted unchanged (DataModelS3Configuration,
 //    ReportS3Configuration): the report object in the bucket, ClientToken idempotent
 //  - the fault proxy: 503s and resets on GETs are retried, no row lost or doubled
-//  - kill -9 during a multi-file load (50 rounds), then ts_batch_load_resume: the
+//  - kill -9 during a multi-file load (100 rounds), then ts_batch_load_resume: the
 //    table equals a clean load and every counter equals a clean run's
 import fs from 'node:fs';
 import path from 'node:path';
