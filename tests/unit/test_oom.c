@@ -288,12 +288,34 @@ static void runDdl(sqlite3 *db, const char *zDir){
   }
 }
 
+/* maintain: t with memory_retention 2h; the case's clock is moved 2h on,
+** so ts_maintain tiers every row into Parquet objects in the default
+** storage (the directory w.db.tslite/ beside the case's database). */
+#define CREATE_T2H "CREATE VIRTUAL TABLE t USING timeseries(host DIMENSION, region DIMENSION," \
+                   " v DOUBLE, n BIGINT, note VARCHAR, memory_retention='2h')"
+static void tmplTier(const char *zDir){
+  sqlite3 *db = openDb(zDir);
+  execIgnore(db, CREATE_T2H);
+  execIgnore(db, "BEGIN");
+  insertRows(db, 3, 24, 2*SEC, 0, 1);
+  execIgnore(db, "COMMIT");
+  sqlite3_close(db);
+}
+static void setupLater(sqlite3 *db){
+  execIgnore(db, "SELECT ts_debug_set_now(1714572000000000000)");   /* 14:00Z */
+}
+static void runMaintain(sqlite3 *db, const char *zDir){
+  (void)zDir;
+  stepAll(db, "SELECT ts_maintain('t')");
+}
+
 static const Phase aPhase[] = {
   { "write",  tmplEmpty,  0, runWrite,  0, 24, 0, 1 },
   { "flush",  tmplFilled, 0, runFlush,  72, 108, 0, 1 },
   { "scan",   tmplFilled, 0, runScan,   72, 72, 0, 1 },
   { "check",  tmplFilled, 0, runCheck,  72, 72, 0, 1 },
   { "unload", tmplFilled, 0, runUnload, 72, 72, 0, 1 },
+  { "maintain", tmplTier, setupLater, runMaintain, 72, 72, 0, 1 },
   /* CREATE is mostly SQLite parsing the shadow tables' DDL: a stride */
   { "ddl",    tmplNone,   0, runDdl,    -1, -1, 1, 13 },
 };
