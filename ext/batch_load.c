@@ -660,8 +660,8 @@ static int allocScratch(BlRun *r, BlVal **paVal){
   int i, nAttr = 0;
   r->aDimIdx = sqlite3_malloc64(sizeof(int)*(m->nDim+1));
   r->aaAttrIdx = sqlite3_malloc64(sizeof(int*)*(m->nRec+1));
+  if( r->aaAttrIdx ) memset(r->aaAttrIdx, 0, sizeof(int*)*(m->nRec+1));   /* runFree frees them */
   if( !r->aDimIdx || !r->aaAttrIdx ) return SQLITE_NOMEM;
-  memset(r->aaAttrIdx, 0, sizeof(int*)*(m->nRec+1));
   for(i=0; i<m->nRec; i++){
     r->aaAttrIdx[i] = sqlite3_malloc64(sizeof(int)*(m->aRec[i].nAttr+1));
     if( r->aaAttrIdx[i]==0 ) return SQLITE_NOMEM;
@@ -724,7 +724,7 @@ static int runTask(BlRun *r){
     if( (rc&0xff)!=SQLITE_INTERRUPT && (rc&0xff)!=SQLITE_BUSY ) tsBlSetStatus(r, "PROGRESS_STOPPED", r->zErr);
     if( (rc&0xff)!=SQLITE_BUSY ){
       /* name the task, so the caller can resume it */
-      const char *zWhy = r->zErr;
+      const char *zWhy = r->zErr ? r->zErr : "out of memory";
       char *z;
       if( strncmp(zWhy, "ts_batch_load: ", 15)==0 ) zWhy += 15;
       z = sqlite3_mprintf("ts_batch_load: task %s stopped (ts_batch_load_resume('%s') continues it): %s",

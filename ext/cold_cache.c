@@ -6,7 +6,7 @@
 **   CREATE VIRTUAL TABLE t USING timeseries(..., storage = 's3://b/p',
 **                                           cold_cache = '1GB');
 **   SELECT ts_stats('t') -> {..., "cold_reads":{"objects":3,"reads":9,
-**       "bytes":81234}, "cold_cache":{"enabled":true, "dir":"/d/x.db.tslite-cache",
+**       "bytes":81234,"row_groups":4}, "cold_cache":{"enabled":true, "dir":"/d/x.db.tslite-cache",
 **       "limit":1073741824, "hits":7, "misses":2, ...}}
 **
 ** The cache of a table lives in "<dbfile>.tslite-cache/" beside the
@@ -57,6 +57,7 @@ void tsColdStatsJson(TsTable *pTab, TsJsonW *w){
   tsJwKeyInt(w, "objects", c->nObjOpen);
   tsJwKeyInt(w, "reads", c->nRead);
   tsJwKeyInt(w, "bytes", c->nByteRead);
+  tsJwKeyInt(w, "row_groups", c->nRgDecode);
   tsJwObjEnd(w);
   tsJwKey(w, "cold_cache");
   tsJwObjBegin(w);

@@ -22,6 +22,7 @@ struct TsColdCounters {
                              ** pruned by the manifest is never opened) */
   sqlite3_int64 nRead;       /* ranged reads of object bytes */
   sqlite3_int64 nByteRead;   /* bytes those reads returned */
+  sqlite3_int64 nRgDecode;   /* row group decodes (whole or a series' pages) */
   TsObjCacheStats cache;     /* the cache's counters, summed over closed stores */
 };
 

@@ -681,6 +681,7 @@ static int coldEntDecode(ColdSource *p, ColdObj *o, int iRg, const TsSeries *pS,
     free(zErr);
     return rc;
   }
+  pTab->cold.nRgDecode++;
   e->nByte = e->pRg->nByte;
   p->nCache += e->nByte;
   e->pNext = p->pEnt;
@@ -1020,6 +1021,49 @@ static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqli
   return rc;
 }
 
+/* xSeriesAny: does the cold tier hold a row of pS in [lo, hi]?  From the
+** objects' series_runs only (no row group decode): 1 when some run has its
+** first or last time in the range, 0 when no run overlaps it, -1 when it
+** cannot tell (a run straddles the range, or an object has no
+** series_runs): the scan then lists blocks. */
+static int coldSeriesAny(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqlite3_int64 hi,
+                         int *pbAny, sqlite3_int64 *ptAny){
+  ColdSource *p = (ColdSource*)pSrc;
+  uint64_t h = tsColdSeriesHash(pS->aKey, pS->nKey);
+  const char *zPk;
+  int nPk, bPkNull, i, rc = SQLITE_OK, iBucket, bUnknown = 0;
+  *pbAny = 0;
+  if( lo<p->spec.tLo ) lo = p->spec.tLo;
+  if( hi>p->spec.tHi ) hi = p->spec.tHi;
+  if( lo>hi ) return SQLITE_OK;
+  coldSeriesPk(p, pS, &zPk, &nPk, &bPkNull);
+  iBucket = tsColdBucket(zPk, nPk);
+  for(i=0; rc==SQLITE_OK && i<p->nObj; i++){
+    ColdObj *o = &p->aObj[i];
+    int iRun;
+    sqlite3_int64 t0, t1;
+    if( o->m.tMax<lo || o->m.tMin>hi ) continue;
+    if( !tsColdObjMayHoldSeries(&o->m, h, zPk, nPk, bPkNull) ) continue;
+    if( o->iBucket>=0 && o->iBucket!=iBucket ) continue;
+    rc = coldObjOpen(p, o);
+    if( rc ) break;
+    if( o->pIdx==0 ){ bUnknown = 1; continue; }
+    iRun = tsColdRunIdxFind(o->pIdx, pS->aKey, pS->nKey);
+    if( iRun<0 ) continue;
+    t0 = o->pIdx->aTMin[iRun];
+    t1 = o->pIdx->aTMax[iRun];
+    if( t1<lo || t0>hi ) continue;
+    if( t0>=lo || t1<=hi ){
+      *pbAny = 1;
+      *ptAny = t0>=lo ? t0 : t1;
+      return SQLITE_OK;
+    }
+    bUnknown = 1;
+  }
+  if( rc==SQLITE_OK && bUnknown ) *pbAny = -1;
+  return rc;
+}
+
 static int coldBlockOpen(TsSource *pSrc, const TsSeries *pS, const TsBlockInfo *pInfo,
                          TsBlock **ppBlk){
   ColdSource *p = (ColdSource*)pSrc;
@@ -1192,4 +1236,5 @@ const TsSourceMethods tsSourceCold = {
   0,                 /* xGeneration: blocks never go stale during a scan */
   0,                 /* xFind: the write path does not look into objects yet */
   coldBlockMark,     /* xBlockMark: the ts_write_mode column, when present */
+  coldSeriesAny,     /* xSeriesAny: from series_runs, for DISTINCT */
 };

@@ -218,6 +218,7 @@ static int mtLeaseAcquire(MtRun *p){
       mtRandHex(zW, 8);
       p->zWriter = sqlite3_mprintf("%s", zW);
       if( p->zWriter ) mtConfigPut(p, "cold.writer_id", p->zWriter);
+      else tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
     }
     mtLeaseWrite(p);
     /* Manifest columns this writer adds (cold-format.md section 3). */
@@ -329,8 +330,10 @@ static void mtSeriesFree(MtSeries *a, int n, int nDim){
   int i, j;
   for(i=0; i<n; i++){
     sqlite3_free(a[i].aKey);
-    for(j=0; j<nDim; j++) sqlite3_free(a[i].azDim[j]);
-    sqlite3_free(a[i].azDim);
+    if( a[i].azDim ){
+      for(j=0; j<nDim; j++) sqlite3_free(a[i].azDim[j]);
+      sqlite3_free(a[i].azDim);
+    }
     sqlite3_free(a[i].zMName);
   }
   sqlite3_free(a);
@@ -379,6 +382,7 @@ static MtSeries *mtSeriesLoad(MtRun *p, int *pn){
     s->aKey = sqlite3_malloc64(s->nKey ? s->nKey : 1);
     s->zMName = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 2));
     s->azDim = sqlite3_malloc64(sizeof(char*)*(nDim ? nDim : 1));
+    if( s->azDim ) memset(s->azDim, 0, sizeof(char*)*(size_t)nDim);
     if( s->aKey==0 || s->zMName==0 || s->azDim==0 ){
       tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); break;
     }

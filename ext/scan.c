@@ -120,6 +120,12 @@ struct TsLane {
   int iRow;
   int iRunEnd;               /* rows of the current block that follow without
                              ** a merge: ASC iRow < iRunEnd, DESC iRow >= iRunEnd */
+  /* DISTINCT mode: the current series was proven to have a row in range
+  ** from the catalogue (block listing, xSeriesAny) without opening a block:
+  ** pCurBlk is NULL, aTime = &tCat, iRow = 0. */
+  int bCat;
+  int64_t tCat;              /* the time of one row of the series in range */
+  sqlite3_int64 iCatRowid;   /* its rowid where known, else 0 */
 };
 
 typedef struct TsCursor TsCursor;
@@ -176,6 +182,7 @@ static void laneClear(TsLane *pL){
   pL->iPend = 0;
   pL->pCurBlk = 0;
   pL->aTime = 0;
+  pL->bCat = 0;
 }
 
 static void laneFree(TsLane *pL){
@@ -267,23 +274,72 @@ static int laneRelist(TsCursor *pCur, TsLane *pL, int iSrc){
   return rc;
 }
 
+/* DISTINCT mode: the lane's current series has a row at time t in range
+** (rowid iRowid, 0 = unknown): it is the lane's row, no block opened. */
+static void laneCatalogue(TsLane *pL, sqlite3_int64 t, sqlite3_int64 iRowid){
+  pL->bCat = 1;
+  pL->tCat = t;
+  pL->iCatRowid = iRowid;
+  pL->aTime = &pL->tCat;
+  pL->iRow = 0;
+  pL->pCurBlk = 0;
+}
+
+/* DISTINCT mode: does the series of the lane have a row in range by what
+** source s tells without a decode (source.h rule 9)?  Sets the catalogue
+** row (laneCatalogue) when it does; else lists the source's blocks when
+** they are needed to tell. */
+static int laneDistinctProbe(TsCursor *pCur, TsLane *pL, int s){
+  TsSource *pSrc = pCur->apSrc[s];
+  sqlite3_int64 lo = pCur->tLo, hi = pCur->tHi;
+  int rc, k, n0;
+  if( pSrc->pM->xSeriesAny ){
+    int bAny = -1;
+    sqlite3_int64 t = 0;
+    rc = pSrc->pM->xSeriesAny(pSrc, pCur->apSer[pL->iSer], lo, hi, &bAny, &t);
+    if( rc ) return rc;
+    if( bAny==1 ) laneCatalogue(pL, t, 0);
+    if( bAny>=0 ) return SQLITE_OK;
+  }
+  n0 = pL->pend.n;
+  rc = laneList(pCur, pL, s);
+  for(k=n0; rc==SQLITE_OK && k<pL->pend.n; k++){
+    const TsBlockInfo *pI = &pL->pend.a[k];
+    if( pI->tMin>=lo && pI->tMin<=hi ){
+      laneCatalogue(pL, pI->tMin, pI->iRowid);
+      break;
+    }
+    if( pI->tMax>=lo && pI->tMax<=hi ){
+      laneCatalogue(pL, pI->tMax, pI->iRowid + pI->nRow - 1);
+      break;
+    }
+  }
+  return rc;
+}
+
 /* Move the lane to its next series that some source has rows of in the
-** range, listing its blocks; bEof when there is none. */
+** range, listing its blocks; bEof when there is none.  In DISTINCT mode
+** the series may instead be proven from the catalogue (bCat: the lane's
+** row is set, nothing listed to open). */
 static int laneNextSeries(TsCursor *pCur, TsLane *pL){
   int rc = SQLITE_OK, s;
   laneClear(pL);
   pL->bEmitted = 0;
   for(pL->iSer++; pL->iSer<pL->iSerEnd; pL->iSer++){
     TsSeries *pS = pCur->apSer[pL->iSer];
-    for(s=0; rc==SQLITE_OK && s<tsSourceCount; s++){
+    for(s=0; rc==SQLITE_OK && s<tsSourceCount && !pL->bCat; s++){
       TsSource *pSrc = pCur->apSrc[s];
       sqlite3_int64 tMin, tMax;
       if( pSrc && pSrc->pM->xSeriesRange(pSrc, pS, &tMin, &tMax)
        && tMax>=pCur->tLo && tMin<=pCur->tHi ){
-        rc = laneList(pCur, pL, s);
+        rc = pCur->bDistinct ? laneDistinctProbe(pCur, pL, s) : laneList(pCur, pL, s);
       }
     }
     if( rc ) return rc;
+    if( pL->bCat ){
+      pL->pend.n = 0;
+      return SQLITE_OK;
+    }
     if( pL->pend.n>0 ){
       laneSortPend(pCur, pL);
       return SQLITE_OK;
@@ -413,7 +469,7 @@ static int laneSettle(TsCursor *pCur, TsLane *pL){
     }
     if( pL->nOpen==0 && pL->iPend>=pL->pend.n ){
       rc = laneNextSeries(pCur, pL);
-      if( rc || pL->bEof ) return rc;
+      if( rc || pL->bEof || pL->bCat ) return rc;
       continue;
     }
     /* Open the listed blocks that begin at or before the merge front. */
@@ -637,7 +693,7 @@ static int tsNextImpl(TsCursor *pCur){
   if( pCur->bDistinct ){
     /* One row per series: on to the next series' first row. */
     rc = laneNextSeries(pCur, pL);
-    if( rc==SQLITE_OK && !pL->bEof ) rc = laneSettle(pCur, pL);
+    if( rc==SQLITE_OK && !pL->bEof && !pL->bCat ) rc = laneSettle(pCur, pL);
   }else if( pCur->bDesc ){
     if( --pL->iRow<pL->iRunEnd ) rc = laneSettle(pCur, pL);
   }else{
@@ -886,6 +942,15 @@ static int tsColumnImpl(TsCursor *pCur, sqlite3_context *ctx, int iCol){
   TsOpenBlk *b = pL->pCurBlk;
   TsSeries *pS = pCur->apSer[pL->iSer];
   int iRow = pL->iRow, rc;
+  if( b==0 && pL->bCat ){
+    int k = tsTabColKind(p, iCol);
+    if( k!=TS_KIND_TIME && k!=TS_KIND_DIM && k!=TS_KIND_MNAME ){
+      /* vtab.c plans DISTINCT mode only when no such column is read */
+      tsTabErr(p, "timeseries %s: internal error: column %d read in DISTINCT mode",
+               p->zName, iCol);
+      return SQLITE_ERROR;
+    }
+  }
   switch( tsTabColKind(p, iCol) ){
     case TS_KIND_TIME:
       sqlite3_result_int64(ctx, pL->aTime[iRow]);
@@ -931,6 +996,6 @@ int tsScanColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int iCol){
 
 int tsScanRowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid){
   TsLane *pL = ((TsCursor*)pCursor)->pLane;
-  *pRowid = pL->pCurBlk->iRowid + pL->iRow;
+  *pRowid = pL->pCurBlk ? pL->pCurBlk->iRowid + pL->iRow : pL->iCatRowid;
   return SQLITE_OK;
 }

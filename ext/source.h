@@ -93,6 +93,14 @@
 **    handle or a change of the table), -1 when the tier does not hold it.
 **    tsSourceFind() asks every tier and returns the row rule 6 shows; it is
 **    the one duplicate/version lookup of the write path (ext/vtab.c xUpdate).
+**
+** 9. Existence for DISTINCT.  xSeriesAny (optional) answers whether the
+**    source holds a row of pS in [lo, hi] without decoding rows: *pbAny = 1
+**    (and *ptAny = the time of one such row), 0 (none), or -1 (cannot tell
+**    cheaply: the scan lists blocks instead).  Without it, a DISTINCT scan
+**    (one row per series, no time/measure column read) takes a listed block
+**    whose tMin or tMax lies in the range as proof, and opens blocks only
+**    when every listed block straddles the range.
 */
 #ifndef TS_SOURCE_H
 #define TS_SOURCE_H
@@ -158,6 +166,8 @@ struct TsSourceMethods {
   int (*xFind)(TsTable *pTab, TsSeries *pS, sqlite3_int64 t, const TsRun **ppRun,
                int *piRow);                        /* optional */
   int (*xBlockMark)(TsSource*, TsBlock*, const unsigned char **paMark);  /* optional */
+  int (*xSeriesAny)(TsSource*, const TsSeries *pS, sqlite3_int64 lo, sqlite3_int64 hi,
+                    int *pbAny, sqlite3_int64 *ptAny);   /* optional (rule 9) */
 };
 
 /* Append a block of source pSrc to pList (copies *pInfo, sets iSrc).

@@ -282,6 +282,7 @@ const TsSourceMethods tsSourceDebug = {
   0,                 /* never stale */
   0,                 /* no lookup for writes */
   0,                 /* no write marks */
+  0,                 /* DISTINCT uses the block listing */
 };
 
 /* ts_debug_overlay('[schema.]table'): enable the overlay source on the

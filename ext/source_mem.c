@@ -236,4 +236,5 @@ const TsSourceMethods tsSourceMemory = {
   memGeneration,
   memFind,
   memBlockMark,
+  0,                 /* xSeriesAny: DISTINCT uses the chunk listing */
 };

@@ -142,7 +142,7 @@
 ** DECODING treats input as hostile: every length, count, width, index and
 ** mode is checked; anything malformed gives TS_CHUNK_CORRUPT.
 */
-#include "chunk.h"
+#include "chunk_int.h"
 #include "tshash.h"
 #include "tscrc.h"
 #include <math.h>
@@ -153,21 +153,6 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#define TS_BLOCK       256   /* values per block (measured: docs/internals/chunk-format.md) */
-#define TS_MAX_SCALE   15    /* largest decimal exponent tried for doubles */
-
-#define ISEQ_CONST 0
-#define ISEQ_FOR   1
-#define ISEQ_DELTA 2
-#define ISEQ_DOD   3
-#define ISEQ_RLE   4
-#define ISEQ_ARITH 5
-#define ISEQ_GCD   6
-
-#define DBL_RAW    0
-#define DBL_XOR    1
-#define DBL_SCALED 2
-#define DBL_BITS   3
 
 #define BOOL_BITMAP 0
 #define BOOL_CONST  1
@@ -185,933 +170,9 @@ static const unsigned char aMagic[4] = { 'T', 'S', 'C', 0x02 };   /* written */
 #define CHUNK_V1 0x01       /* also read */
 #define CHUNK_V3 0x03       /* written when a row has a write mark */
 
-/* Powers of ten exactly representable as doubles (10^0..10^22). */
-static const double aPow10[] = {
-  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
-};
-
-static uint64_t dblBits(double r){ uint64_t u; memcpy(&u, &r, 8); return u; }
-static double bitsDbl(uint64_t u){ double r; memcpy(&r, &u, 8); return r; }
-
-/* Little-endian 64-bit load from 8 readable bytes. */
-static uint64_t ld64le(const unsigned char *a){
-  uint64_t v;
-  memcpy(&v, a, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__==__ORDER_BIG_ENDIAN__
-  v = __builtin_bswap64(v);
-#endif
-  return v;
-}
-
 /* CRC-32 of a[0..n) (zlib's, folded: tscrc.h). */
 static uint32_t blobCrc(const unsigned char *a, size_t n){
   return tsCrc32(0, a, n);
-}
-
-static int varintLen(uint64_t v){
-  /* ceil(bits/7), at least 1: no loop (hot in the encoder's estimates) */
-  return (64 - __builtin_clzll(v|1) + 6)/7;
-}
-
-/* Width in bits of the largest value (0 for 0). */
-static int bitWidth(uint64_t v){ return v ? 64 - __builtin_clzll(v) : 0; }
-
-/*************************************************************************
-** Bit writer / reader (LSB first).
-*/
-typedef struct BitW BitW;
-struct BitW {
-  TsBuf *p;          /* destination; not owned */
-  uint64_t acc;      /* pending bits, the low nAcc of them valid */
-  int nAcc;          /* 0..63 */
-};
-
-static void bwInit(BitW *w, TsBuf *p){ w->p = p; w->acc = 0; w->nAcc = 0; }
-
-/* Append the low nb bits of v (0 <= nb <= 64). */
-static inline __attribute__((always_inline)) void bwPut(BitW *w, uint64_t v, int nb){
-  int nNew;
-  if( nb==0 ) return;
-  if( nb<64 ) v &= ((uint64_t)1<<nb) - 1;
-  w->acc |= v << w->nAcc;
-  nNew = w->nAcc + nb;
-  if( nNew>=64 ){
-    int nSpill = nNew - 64;
-    TsBuf *p = w->p;
-    if( p->nAlloc - p->n >= 8 ){
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__==__ORDER_BIG_ENDIAN__
-      uint64_t le = __builtin_bswap64(w->acc);
-#else
-      uint64_t le = w->acc;
-#endif
-      memcpy(p->a + p->n, &le, 8);
-      p->n += 8;
-    }else{
-      tsBufAppendU64le(p, w->acc);
-    }
-    w->acc = nSpill ? v >> (nb - nSpill) : 0;
-    w->nAcc = nSpill;
-  }else{
-    w->nAcc = nNew;
-  }
-}
-
-/* Write the pending bits, padded with zeros to a byte boundary. */
-static void bwFlush(BitW *w){
-  while( w->nAcc>0 ){
-    tsBufAppendByte(w->p, (unsigned char)w->acc);
-    w->acc >>= 8;
-    w->nAcc -= 8;
-  }
-  w->acc = 0;
-  w->nAcc = 0;
-}
-
-typedef struct BitR BitR;
-struct BitR {
-  const unsigned char *a;   /* bytes; not owned */
-  size_t nByte;
-  uint64_t iBit;            /* next bit to read */
-  uint64_t nBit;            /* nByte*8 */
-  int bErr;                 /* sticky: read past the end */
-};
-
-static void brInit(BitR *r, const unsigned char *a, size_t n){
-  r->a = a; r->nByte = n; r->iBit = 0; r->nBit = (uint64_t)n*8; r->bErr = 0;
-}
-
-/* Read nb bits (0..64); 0 and bErr set when fewer remain. */
-static uint64_t brGet(BitR *r, int nb){
-  size_t iByte;
-  int sh;
-  uint64_t v;
-  if( nb==0 ) return 0;
-  if( r->bErr || r->nBit - r->iBit < (uint64_t)nb ){ r->bErr = 1; return 0; }
-  iByte = (size_t)(r->iBit>>3);
-  sh = (int)(r->iBit & 7);
-  if( iByte + 8 <= r->nByte ){
-    v = ld64le(r->a + iByte) >> sh;
-    if( sh + nb > 64 ) v |= (uint64_t)r->a[iByte+8] << (64 - sh);
-  }else{
-    /* Near the end: assemble the remaining bytes one at a time. */
-    int k;
-    v = 0;
-    for(k=0; k<9 && iByte+k<r->nByte; k++){
-      uint64_t b = r->a[iByte+k];
-      int s = k*8 - sh;
-      if( s<0 ) v |= b >> (-s);
-      else if( s<64 ) v |= b << s;
-    }
-  }
-  r->iBit += (uint64_t)nb;
-  if( nb<64 ) v &= ((uint64_t)1<<nb) - 1;
-  return v;
-}
-
-/* The next 64 bits without consuming them; bits past the end read as 0. */
-static uint64_t brPeek(const BitR *r){
-  size_t iByte = (size_t)(r->iBit>>3);
-  int sh = (int)(r->iBit & 7), k;
-  uint64_t v = 0;
-  if( iByte + 9 <= r->nByte ){
-    v = ld64le(r->a + iByte) >> sh;
-    if( sh ) v |= (uint64_t)r->a[iByte+8] << (64 - sh);
-    return v;
-  }
-  for(k=0; k<9 && iByte+k<r->nByte; k++){
-    uint64_t b = r->a[iByte+k];
-    int s = k*8 - sh;
-    if( s<0 ) v |= b >> (-s);
-    else if( s<64 ) v |= b << s;
-  }
-  return v;
-}
-
-/* Unpack nb fields of w bits (1..64) from aBits[0..nBytes), which the
-** caller has checked holds ceil(nb*w/8) bytes, adding base. */
-static void unpack(const unsigned char *aBits, size_t nBytes, int w,
-                   uint64_t base, uint64_t *a, int nb){
-  int j = 0;
-  if( w<=56 ){
-    /* Fast path: one unaligned 64-bit load per value while 8 bytes remain. */
-    uint64_t mask = ((uint64_t)1<<w) - 1;
-    uint64_t iBit = 0;
-    for(; j<nb; j++, iBit+=(uint64_t)w){
-      size_t iByte = (size_t)(iBit>>3);
-      if( iByte + 8 > nBytes ) break;
-      a[j] = base + ((ld64le(aBits + iByte) >> (iBit & 7)) & mask);
-    }
-  }
-  if( j<nb ){
-    BitR br;
-    brInit(&br, aBits, nBytes);
-    br.iBit = (uint64_t)j * (uint64_t)w;
-    for(; j<nb; j++) a[j] = base + brGet(&br, w);
-  }
-}
-
-/*************************************************************************
-** ISEQ: integer sequences.
-*/
-
-/* How one block of BLOCKS is coded: code 0..64 = bit-packed (value - base)
-** in that many bits, base = the block's minimum; code RICE_CODE+k = Rice
-** code with parameter k of zigzag(value - base), base = the block's median. */
-#define RICE_CODE  65
-#define RICE_ESC   24    /* this many 0 bits: escape, 64 raw bits follow */
-
-typedef struct BlockPlan BlockPlan;
-struct BlockPlan {
-  int64_t base;        /* subtracted from every value */
-  int code;            /* 0..64 width, or RICE_CODE+k */
-  uint64_t nBit;       /* payload bits */
-};
-
-/* Bits the Rice code needs for z[0..n) with parameters k, k+1 and k+2. */
-static void riceBits3(const uint64_t *z, int n, int k, uint64_t *aBit){
-  uint64_t n0 = 0, n1 = 0, n2 = 0;
-  int j;
-  for(j=0; j<n; j++){
-    uint64_t q0 = z[j] >> k, q1 = q0 >> 1, q2 = q0 >> 2;
-    n0 += q0<RICE_ESC ? q0 : RICE_ESC + 63 - (uint64_t)k;
-    n1 += q1<RICE_ESC ? q1 : RICE_ESC + 62 - (uint64_t)k;
-    n2 += q2<RICE_ESC ? q2 : RICE_ESC + 61 - (uint64_t)k;
-  }
-  /* Each value also has its stop bit and k (k+1, k+2) low bits. */
-  aBit[0] = n0 + (uint64_t)n*(uint64_t)(1 + k);
-  aBit[1] = n1 + (uint64_t)n*(uint64_t)(2 + k);
-  aBit[2] = n2 + (uint64_t)n*(uint64_t)(3 + k);
-}
-
-/* The k-th smallest (0-based) of a[0..n) taken as int64 (Hoare's
-** quickselect); reorders a[]. */
-static uint64_t selectKth(uint64_t *a, int n, int k){
-  const uint64_t flip = (uint64_t)1<<63;   /* signed order via unsigned compares */
-  int lo = 0, hi = n - 1;
-  while( lo<hi ){
-    uint64_t x = a[lo + (hi-lo)/2] ^ flip;
-    int i = lo, j = hi;
-    while( i<=j ){
-      while( (a[i]^flip) < x ) i++;
-      while( (a[j]^flip) > x ) j--;
-      if( i<=j ){ uint64_t t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
-    }
-    if( k<=j ) hi = j;
-    else if( k>=i ) lo = i;
-    else break;
-  }
-  return a[k];
-}
-
-/* Choose the smaller coding of one block a[0..n) (1 <= n <= TS_BLOCK). */
-static void blockPlan(const uint64_t *a, int n, BlockPlan *pPlan){
-  int64_t mn = (int64_t)a[0], mxs = (int64_t)a[0];
-  uint64_t z[TS_BLOCK], t[TS_BLOCK];
-  int j, w, k, k0;
-  for(j=1; j<n; j++){
-    int64_t v = (int64_t)a[j];
-    mn = v<mn ? v : mn;
-    mxs = v>mxs ? v : mxs;
-  }
-  /* the largest value - base is (max - min) as an unsigned difference */
-  w = bitWidth((uint64_t)mxs - (uint64_t)mn);
-  pPlan->base = mn;
-  pPlan->code = w;
-  pPlan->nBit = (uint64_t)n * (uint64_t)w;
-  if( w<=1 ) return;   /* Rice cannot beat 0 or 1 bit per value */
-
-  /* Rice around the median, trying parameters near log2(median z): both
-  ** medians, unlike means, ignore rare outliers, which escape. */
-  {
-    int64_t med;
-    uint64_t aBit[3];
-    int aHist[65], nCum = 0;
-    if( w<=8 ){
-      /* Small range: the median by counting. */
-      int aCnt[256];
-      memset(aCnt, 0, sizeof(aCnt));
-      for(j=0; j<n; j++) aCnt[a[j] - (uint64_t)mn]++;
-      for(j=0; nCum + aCnt[j] <= n/2; j++) nCum += aCnt[j];
-      med = (int64_t)((uint64_t)mn + (uint64_t)j);
-    }else{
-      /* Wide range: narrow to the values whose top 8 bits (of value -
-      ** minimum) are the median's, by counting, then select among those
-      ** few (branch-free counting instead of a quickselect over the whole
-      ** block, whose compares mispredict on noisy data). */
-      int aCnt[256], sh = w - 8, kk = n/2, b, m = 0;
-      memset(aCnt, 0, sizeof(aCnt));
-      for(j=0; j<n; j++) aCnt[(a[j] - (uint64_t)mn) >> sh]++;
-      for(b=0; nCum + aCnt[b] <= kk; b++) nCum += aCnt[b];
-      for(j=0; j<n; j++){
-        t[m] = a[j];
-        m += (int)(((a[j] - (uint64_t)mn) >> sh)==(uint64_t)b);
-      }
-      med = (int64_t)selectKth(t, m, kk - nCum);
-    }
-    /* bitWidth(median z) from a histogram of widths (bitWidth is monotone). */
-    memset(aHist, 0, sizeof(aHist));
-    for(j=0; j<n; j++){
-      z[j] = tsZigzagEnc((int64_t)(a[j] - (uint64_t)med));
-      aHist[bitWidth(z[j])]++;
-    }
-    for(k0=0, nCum=0; nCum + aHist[k0] <= n/2; k0++) nCum += aHist[k0];
-    k0 = k0>1 ? k0 - 2 : 0;      /* tries k0..k0+2 around log2(median z) */
-    if( k0>61 ) k0 = 61;
-    riceBits3(z, n, k0, aBit);
-    for(k=0; k<3; k++){
-      if( aBit[k]<pPlan->nBit ){
-        pPlan->base = med;
-        pPlan->code = RICE_CODE + k0 + k;
-        pPlan->nBit = aBit[k];
-      }
-    }
-  }
-}
-
-/* Two estimates of the bytes of BLOCKS over a[0..n), used only to rank
-** FOR, DELTA and DOD.  *pnPacked: bit packing (the largest width in each
-** block, for every value).  *pnRobust: per value, the bit width of its
-** zigzag deviation from a reference (the median of its block's first three
-** values) plus one bit; unlike the largest width it is not thrown off by a
-** rare outlier, which a Rice block escapes cheaply.  3 bytes per block. */
-static void seqEstimate(const uint64_t *a, int n, size_t *pnRobust, size_t *pnPacked){
-  uint64_t nBit = 0, nPack = 0;
-  int i, j;
-  for(i=0; i<n; i+=TS_BLOCK){
-    int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
-    int64_t r = (int64_t)a[i], mn = (int64_t)a[i], mx = (int64_t)a[i];
-    if( nb>=3 ){
-      int64_t x = (int64_t)a[i], y = (int64_t)a[i+1], z = (int64_t)a[i+2];
-      r = x<y ? (y<z ? y : (x<z ? z : x)) : (x<z ? x : (y<z ? z : y));
-    }
-    for(j=0; j<nb; j++){
-      int64_t v = (int64_t)a[i+j];
-      if( v<mn ) mn = v;
-      if( v>mx ) mx = v;
-      nBit += 1 + (uint64_t)bitWidth(tsZigzagEnc((int64_t)(a[i+j] - (uint64_t)r)));
-    }
-    nBit += 24;
-    nPack += 24 + (uint64_t)nb*(uint64_t)bitWidth((uint64_t)mx - (uint64_t)mn);
-  }
-  *pnRobust = (size_t)(nBit/8);
-  *pnPacked = (size_t)(nPack/8);
-}
-
-static void blocksWrite(TsBuf *p, const uint64_t *a, int n){
-  uint64_t prevBase = 0;
-  int i, j;
-  for(i=0; i<n; i+=TS_BLOCK){
-    int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
-    BlockPlan plan;
-    BitW bw;
-    blockPlan(a + i, nb, &plan);
-    tsBufAppendZigzag(p, (int64_t)((uint64_t)plan.base - prevBase));
-    tsBufAppendByte(p, (unsigned char)plan.code);
-    prevBase = (uint64_t)plan.base;
-    if( plan.code>=RICE_CODE ){
-      int k = plan.code - RICE_CODE;
-      tsBufAppendVarint(p, (plan.nBit + 7)/8);
-      bwInit(&bw, p);
-      for(j=0; j<nb; j++){
-        uint64_t z = tsZigzagEnc((int64_t)(a[i+j] - (uint64_t)plan.base));
-        uint64_t q = z >> k;
-        if( q<RICE_ESC && (int)q + 1 + k<=64 ){
-          /* the stop bit after q zeros, then the low k bits of z, in one put */
-          uint64_t lo = k ? (z & (((uint64_t)1 << k) - 1)) << (q + 1) : 0;
-          bwPut(&bw, ((uint64_t)1 << q) | lo, (int)q + 1 + k);
-        }else if( q<RICE_ESC ){
-          bwPut(&bw, (uint64_t)1 << q, (int)q + 1);
-          bwPut(&bw, z, k);
-        }else{
-          bwPut(&bw, 0, RICE_ESC);
-          bwPut(&bw, z, 64);
-        }
-      }
-      bwFlush(&bw);
-    }else if( plan.code>0 ){
-      bwInit(&bw, p);
-      for(j=0; j<nb; j++) bwPut(&bw, a[i+j] - (uint64_t)plan.base, plan.code);
-      bwFlush(&bw);
-    }
-  }
-}
-
-/* Decode nb Rice-coded values (parameter k) from aBits[0..nBytes) into a[],
-** adding base.  Every bit must be used except the last byte's padding. */
-static int riceRead(const unsigned char *aBits, size_t nBytes, int k,
-                    uint64_t base, uint64_t *a, int nb){
-  BitR br;
-  int j = 0;
-  uint64_t iBit = 0, maskK = k ? (((uint64_t)1<<k) - 1) : 0;
-  /* Fast path: while 8 bytes remain, one load decodes a value whose code
-  ** fits in the loaded bits (at least 57 of them). */
-  for(; j<nb; j++){
-    size_t iByte = (size_t)(iBit>>3);
-    int sh = (int)(iBit & 7);
-    uint64_t w;
-    int q;
-    if( iByte + 8 > nBytes ) break;
-    w = ld64le(aBits + iByte) >> sh;
-    if( w==0 ) break;
-    q = __builtin_ctzll(w);
-    if( q>=RICE_ESC || q + 1 + k > 64 - sh ) break;
-    a[j] = base + (uint64_t)tsZigzagDec(((uint64_t)q << k) | ((w >> (q + 1)) & maskK));
-    iBit += (uint64_t)(q + 1 + k);
-  }
-  brInit(&br, aBits, nBytes);
-  br.iBit = iBit;
-  for(; j<nb; j++){
-    uint64_t w = brPeek(&br), z;
-    uint64_t nLeft = br.nBit - br.iBit;
-    int q = w ? __builtin_ctzll(w) : 64;
-    if( q<RICE_ESC ){
-      if( (uint64_t)q >= nLeft ) return TS_CHUNK_CORRUPT;
-      br.iBit += (uint64_t)q + 1;
-      z = ((uint64_t)q << k) | brGet(&br, k);
-    }else{
-      if( nLeft<RICE_ESC ) return TS_CHUNK_CORRUPT;
-      br.iBit += RICE_ESC;
-      z = brGet(&br, 64);
-    }
-    if( br.bErr ) return TS_CHUNK_CORRUPT;
-    a[j] = base + (uint64_t)tsZigzagDec(z);
-  }
-  if( (br.iBit + 7)/8 != nBytes ) return TS_CHUNK_CORRUPT;
-  return TS_CHUNK_OK;
-}
-
-/* Decode n values of BLOCKS into a[]. */
-static int blocksRead(TsRd *pRd, uint64_t *a, int n){
-  uint64_t prevBase = 0;
-  int i, j;
-  for(i=0; i<n; i+=TS_BLOCK){
-    int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
-    int64_t base;
-    unsigned char code;
-    const unsigned char *aBits;
-    size_t nBits;
-    if( tsRdZigzag(pRd, &base) || tsRdByte(pRd, &code) ) return TS_CHUNK_CORRUPT;
-    base = (int64_t)((uint64_t)base + prevBase);
-    prevBase = (uint64_t)base;
-    if( code>=RICE_CODE ){
-      uint64_t nB;
-      int rc;
-      if( code>=RICE_CODE+64 || tsRdVarint(pRd, &nB) || nB>(uint64_t)nb*11 ){
-        return TS_CHUNK_CORRUPT;   /* 11 bytes per value covers an escape */
-      }
-      if( tsRdBytes(pRd, (size_t)nB, &aBits) ) return TS_CHUNK_CORRUPT;
-      rc = riceRead(aBits, (size_t)nB, code - RICE_CODE, (uint64_t)base, a + i, nb);
-      if( rc ) return rc;
-      continue;
-    }
-    if( code>64 ) return TS_CHUNK_CORRUPT;
-    if( code==0 ){
-      for(j=0; j<nb; j++) a[i+j] = (uint64_t)base;
-      continue;
-    }
-    nBits = ((size_t)nb*code + 7)/8;
-    if( tsRdBytes(pRd, nBits, &aBits) ) return TS_CHUNK_CORRUPT;
-    unpack(aBits, nBits, code, (uint64_t)base, a + i, nb);
-  }
-  return TS_CHUNK_OK;
-}
-
-/* Write a[0..n) in mode FOR, DELTA, DOD or RLE; aD is n scratch values. */
-static void iseqWriteMode(TsBuf *p, const int64_t *a, int n, int eMode, uint64_t *aD){
-  int i;
-  tsBufAppendByte(p, (unsigned char)eMode);
-  switch( eMode ){
-    case ISEQ_FOR:
-      for(i=0; i<n; i++) aD[i] = (uint64_t)a[i];
-      blocksWrite(p, aD, n);
-      break;
-    case ISEQ_DELTA:
-      tsBufAppendZigzag(p, a[0]);
-      for(i=0; i<n-1; i++) aD[i] = (uint64_t)a[i+1] - (uint64_t)a[i];
-      blocksWrite(p, aD, n-1);
-      break;
-    case ISEQ_DOD: {
-      uint64_t d0;
-      tsBufAppendZigzag(p, a[0]);
-      for(i=0; i<n-1; i++) aD[i] = (uint64_t)a[i+1] - (uint64_t)a[i];
-      d0 = aD[0];
-      tsBufAppendZigzag(p, (int64_t)d0);
-      for(i=0; i<n-2; i++) aD[i] = aD[i+1] - aD[i];
-      blocksWrite(p, aD, n-2);
-      break;
-    }
-    default: { /* ISEQ_RLE */
-      int nRun = 0;
-      for(i=0; i<n; ){
-        int j = i+1;
-        while( j<n && a[j]==a[i] ) j++;
-        nRun++;
-        i = j;
-      }
-      tsBufAppendVarint(p, (uint64_t)nRun);
-      for(i=0; i<n; ){
-        int j = i+1;
-        while( j<n && a[j]==a[i] ) j++;
-        tsBufAppendZigzag(p, a[i]);
-        tsBufAppendVarint(p, (uint64_t)(j-i));
-        i = j;
-      }
-      break;
-    }
-  }
-}
-
-/* Append the ISEQ encoding of a[0..n) (n >= 1) to p without GCD. */
-static int iseqEncodePlain(TsBuf *p, const int64_t *a, int n){
-  uint64_t *aD;
-  size_t aRobust[3], aPacked[3], nRle = 0, nRleMin, iStart, nHead;
-  int nRun = 0;
-  int i, k, eRobust, ePacked, bConst = 1, bArith = 1;
-  static const int aMode[3] = { ISEQ_FOR, ISEQ_DELTA, ISEQ_DOD };
-  for(i=1; i<n && bConst; i++) bConst = a[i]==a[0];
-  if( bConst ){
-    tsBufAppendByte(p, ISEQ_CONST);
-    tsBufAppendZigzag(p, a[0]);
-    return TS_CHUNK_OK;
-  }
-  /* Arithmetic progression (regular timestamps, counters): v0 and a step. */
-  for(i=2; i<n && bArith; i++){
-    bArith = (uint64_t)a[i] - (uint64_t)a[i-1] == (uint64_t)a[1] - (uint64_t)a[0];
-  }
-  if( bArith ){
-    tsBufAppendByte(p, ISEQ_ARITH);
-    tsBufAppendZigzag(p, a[0]);
-    tsBufAppendZigzag(p, (int64_t)((uint64_t)a[1] - (uint64_t)a[0]));
-    return TS_CHUNK_OK;
-  }
-  aD = (uint64_t*)malloc(sizeof(uint64_t)*(size_t)n);
-  if( aD==0 ) return TS_CHUNK_NOMEM;
-
-  /* RLE's size is at least 1 + varintLen(nRun) + nRun*(1 + varintLen of
-  ** the smallest zigzag value); the exact size is computed below only when
-  ** that bound does not already rule it out. */
-  {
-    uint64_t zMin = tsZigzagEnc(a[0]);
-    for(i=1; i<n; i++){
-      uint64_t z = tsZigzagEnc(a[i]);
-      nRun += a[i]!=a[i-1];
-      zMin = z<zMin ? z : zMin;
-    }
-    nRun++;
-    nRleMin = 1 + (size_t)varintLen((uint64_t)nRun) + (size_t)nRun*(1 + (size_t)varintLen(zMin));
-  }
-
-  /* Two cheap estimates per mode: FOR over the values, DELTA over the
-  ** n-1 deltas, DOD over the n-2 deltas of deltas (n >= 3 here). */
-  seqEstimate((const uint64_t*)a, n, &aRobust[0], &aPacked[0]);
-  for(i=0; i<n-1; i++) aD[i] = (uint64_t)a[i+1] - (uint64_t)a[i];
-  nHead = (size_t)varintLen(tsZigzagEnc(a[0]));
-  seqEstimate(aD, n-1, &aRobust[1], &aPacked[1]);
-  aRobust[1] += nHead; aPacked[1] += nHead;
-  nHead += (size_t)varintLen(tsZigzagEnc((int64_t)aD[0]));
-  for(i=0; i<n-2; i++) aD[i] = aD[i+1] - aD[i];
-  seqEstimate(aD, n-2, &aRobust[2], &aPacked[2]);
-  aRobust[2] += nHead; aPacked[2] += nHead;
-  eRobust = ePacked = 0;
-  for(k=1; k<3; k++){
-    if( aRobust[k]<aRobust[eRobust] ) eRobust = k;
-    if( aPacked[k]<aPacked[ePacked] ) ePacked = k;
-  }
-
-  /* Write the robust estimate's choice; when the bit-packed estimate
-  ** disagrees, write its choice too and keep the smaller; then RLE if that
-  ** is smaller still. */
-  iStart = p->n;
-  iseqWriteMode(p, a, n, aMode[eRobust], aD);
-  if( ePacked!=eRobust && !p->bErr ){
-    TsBuf tmp;
-    tsBufInit(&tmp);
-    tmp.nMax = p->nMax;
-    iseqWriteMode(&tmp, a, n, aMode[ePacked], aD);
-    if( tmp.bErr ){
-      tsBufFree(&tmp);
-      free(aD);
-      return TS_CHUNK_NOMEM;
-    }
-    if( tmp.n < p->n - iStart ){
-      p->n = iStart;
-      tsBufAppend(p, tmp.a, tmp.n);
-    }
-    tsBufFree(&tmp);
-  }
-  if( !p->bErr && p->n - iStart > nRleMin ){
-    for(i=0; i<n; ){
-      int j = i+1;
-      while( j<n && a[j]==a[i] ) j++;
-      nRle += (size_t)varintLen(tsZigzagEnc(a[i])) + (size_t)varintLen((uint64_t)(j-i));
-      i = j;
-    }
-    nRle += 1 + (size_t)varintLen((uint64_t)nRun);
-  }
-  if( !p->bErr && nRle>0 && p->n - iStart > nRle ){
-    p->n = iStart;
-    iseqWriteMode(p, a, n, ISEQ_RLE, aD);
-  }
-  free(aD);
-  return TS_CHUNK_OK;
-}
-
-static uint64_t gcd64(uint64_t x, uint64_t y){
-  while( y ){ uint64_t t = x % y; x = y; y = t; }
-  return x;
-}
-
-/* Append the ISEQ encoding of a[0..n) (n >= 1): the plain encoding, or
-** GCD when every a[i] - a[0] is a multiple of some g >= 2 and factoring it
-** out is smaller (nanosecond times with millisecond or second precision,
-** multiples of a block size). */
-static int iseqEncode(TsBuf *p, const int64_t *a, int n){
-  uint64_t g = 0;
-  size_t iStart = p->n, nPlain;
-  int64_t *aQ;
-  TsBuf tmp;
-  int i, rc;
-  rc = iseqEncodePlain(p, a, n);
-  if( rc || p->bErr ) return rc;
-  nPlain = p->n - iStart;
-  if( nPlain<=4 ) return rc;   /* CONST/ARITH: nothing to gain */
-  for(i=1; i<n; i++){
-    int64_t d;
-    uint64_t m;
-    if( __builtin_sub_overflow(a[i], a[0], &d) ){ g = 1; break; }
-    m = d<0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
-    g = gcd64(g, m);
-    if( g==1 ) break;
-  }
-  if( g<2 || g>((uint64_t)1<<62) ) return rc;
-  aQ = (int64_t*)malloc(sizeof(int64_t)*(size_t)n);
-  if( aQ==0 ) return TS_CHUNK_NOMEM;
-  for(i=0; i<n; i++) aQ[i] = (a[i] - a[0]) / (int64_t)g;   /* exact, no overflow */
-  tsBufInit(&tmp);
-  tmp.nMax = p->nMax;
-  tsBufAppendByte(&tmp, ISEQ_GCD);
-  tsBufAppendVarint(&tmp, g);
-  tsBufAppendZigzag(&tmp, a[0]);
-  rc = iseqEncodePlain(&tmp, aQ, n);
-  if( rc==TS_CHUNK_OK && tmp.bErr ) rc = TS_CHUNK_NOMEM;
-  if( rc==TS_CHUNK_OK && tmp.n<nPlain ){
-    p->n = iStart;
-    tsBufAppend(p, tmp.a, tmp.n);
-  }
-  tsBufFree(&tmp);
-  free(aQ);
-  return rc;
-}
-
-/* Decode an ISEQ of n (>= 1) values into a[]. */
-static int iseqDecodeX(TsRd *pRd, int64_t *a, int n, int bInner){
-  unsigned char eMode;
-  uint64_t *u = (uint64_t*)a;   /* same size and representation */
-  int i, rc;
-  if( tsRdByte(pRd, &eMode) ) return TS_CHUNK_CORRUPT;
-  switch( eMode ){
-    case ISEQ_GCD: {
-      uint64_t g;
-      int64_t v0;
-      if( bInner ) return TS_CHUNK_CORRUPT;   /* GCD does not nest */
-      if( tsRdVarint(pRd, &g) || g<2 || tsRdZigzag(pRd, &v0) ) return TS_CHUNK_CORRUPT;
-      rc = iseqDecodeX(pRd, a, n, 1);
-      if( rc ) return rc;
-      for(i=0; i<n; i++) u[i] = (uint64_t)v0 + g*u[i];
-      return TS_CHUNK_OK;
-    }
-    case ISEQ_CONST: {
-      int64_t v;
-      if( tsRdZigzag(pRd, &v) ) return TS_CHUNK_CORRUPT;
-      for(i=0; i<n; i++) a[i] = v;
-      return TS_CHUNK_OK;
-    }
-    case ISEQ_FOR:
-      return blocksRead(pRd, u, n);
-    case ISEQ_ARITH: {
-      int64_t v0, d;
-      if( tsRdZigzag(pRd, &v0) || tsRdZigzag(pRd, &d) ) return TS_CHUNK_CORRUPT;
-      u[0] = (uint64_t)v0;
-      for(i=1; i<n; i++) u[i] = u[i-1] + (uint64_t)d;
-      return TS_CHUNK_OK;
-    }
-    case ISEQ_DELTA: {
-      int64_t v0;
-      if( tsRdZigzag(pRd, &v0) ) return TS_CHUNK_CORRUPT;
-      rc = blocksRead(pRd, u+1, n-1);
-      if( rc ) return rc;
-      u[0] = (uint64_t)v0;
-      for(i=1; i<n; i++) u[i] += u[i-1];
-      return TS_CHUNK_OK;
-    }
-    case ISEQ_DOD: {
-      int64_t v0, d0 = 0;
-      uint64_t d;
-      if( tsRdZigzag(pRd, &v0) ) return TS_CHUNK_CORRUPT;
-      if( n>=2 && tsRdZigzag(pRd, &d0) ) return TS_CHUNK_CORRUPT;
-      if( n>=3 ){
-        rc = blocksRead(pRd, u+2, n-2);
-        if( rc ) return rc;
-      }
-      u[0] = (uint64_t)v0;
-      if( n>=2 ) u[1] = u[0] + (uint64_t)d0;
-      d = (uint64_t)d0;
-      for(i=2; i<n; i++){ d += u[i]; u[i] = u[i-1] + d; }
-      return TS_CHUNK_OK;
-    }
-    case ISEQ_RLE: {
-      uint64_t nRun, r;
-      int k = 0;
-      if( tsRdVarint(pRd, &nRun) || nRun<1 || nRun>(uint64_t)n ) return TS_CHUNK_CORRUPT;
-      for(r=0; r<nRun; r++){
-        int64_t v;
-        uint64_t nLen;
-        if( tsRdZigzag(pRd, &v) || tsRdVarint(pRd, &nLen) ) return TS_CHUNK_CORRUPT;
-        if( nLen<1 || nLen>(uint64_t)(n-k) ) return TS_CHUNK_CORRUPT;
-        for(i=0; i<(int)nLen; i++) a[k++] = v;
-      }
-      return k==n ? TS_CHUNK_OK : TS_CHUNK_CORRUPT;
-    }
-  }
-  return TS_CHUNK_CORRUPT;
-}
-
-static int iseqDecode(TsRd *pRd, int64_t *a, int n){
-  return iseqDecodeX(pRd, a, n, 0);
-}
-
-/*************************************************************************
-** DOUBLE columns.
-*/
-
-/* Gorilla XOR stream of a[0..n). */
-static void xorWrite(TsBuf *p, const double *a, int n){
-  BitW bw;
-  uint64_t prev = dblBits(a[0]);
-  int nLead = -1, nLen = 0;     /* current window; nLead<0: none yet */
-  int i;
-  bwInit(&bw, p);
-  bwPut(&bw, prev, 64);
-  for(i=1; i<n; i++){
-    uint64_t cur = dblBits(a[i]);
-    uint64_t x = cur ^ prev;
-    prev = cur;
-    if( x==0 ){
-      bwPut(&bw, 0, 1);
-    }else{
-      int lz = __builtin_clzll(x);
-      int tz = __builtin_ctzll(x);
-      if( lz>31 ) lz = 31;
-      if( nLead>=0 && lz>=nLead && tz>=64 - nLead - nLen ){
-        bwPut(&bw, 1, 1);
-        bwPut(&bw, 0, 1);
-        bwPut(&bw, x >> (64 - nLead - nLen), nLen);
-      }else{
-        nLead = lz;
-        nLen = 64 - lz - tz;
-        bwPut(&bw, 1, 1);
-        bwPut(&bw, 1, 1);
-        bwPut(&bw, (uint64_t)nLead, 5);
-        bwPut(&bw, (uint64_t)(nLen - 1), 6);
-        bwPut(&bw, x >> tz, nLen);
-      }
-    }
-  }
-  bwFlush(&bw);
-}
-
-/* Bytes xorWrite would produce for a[0..n). */
-static size_t xorCost(const double *a, int n){
-  uint64_t prev = dblBits(a[0]), nBit = 64;
-  int nLead = -1, nLen = 0, i;
-  for(i=1; i<n; i++){
-    uint64_t cur = dblBits(a[i]);
-    uint64_t x = cur ^ prev;
-    prev = cur;
-    if( x==0 ){
-      nBit += 1;
-    }else{
-      int lz = __builtin_clzll(x);
-      int tz = __builtin_ctzll(x);
-      if( lz>31 ) lz = 31;
-      if( nLead>=0 && lz>=nLead && tz>=64 - nLead - nLen ){
-        nBit += 2 + (uint64_t)nLen;
-      }else{
-        nLead = lz;
-        nLen = 64 - lz - tz;
-        nBit += 13 + (uint64_t)nLen;
-      }
-    }
-  }
-  return (size_t)((nBit + 7)/8);
-}
-
-static int xorRead(const unsigned char *aIn, size_t nIn, double *a, int n){
-  BitR br;
-  uint64_t prev;
-  int nLead = -1, nLen = 0;
-  int i;
-  brInit(&br, aIn, nIn);
-  prev = brGet(&br, 64);
-  a[0] = bitsDbl(prev);
-  for(i=1; i<n && !br.bErr; i++){
-    if( brGet(&br, 1) ){
-      uint64_t x;
-      if( brGet(&br, 1) ){
-        nLead = (int)brGet(&br, 5);
-        nLen = (int)brGet(&br, 6) + 1;
-        if( nLead + nLen > 64 ) return TS_CHUNK_CORRUPT;
-      }else if( nLead<0 ){
-        return TS_CHUNK_CORRUPT;   /* window reuse before any window */
-      }
-      x = brGet(&br, nLen) << (64 - nLead - nLen);
-      prev ^= x;
-    }
-    a[i] = bitsDbl(prev);
-  }
-  return br.bErr ? TS_CHUNK_CORRUPT : TS_CHUNK_OK;
-}
-
-/* Map a double's bits to an int64 whose order is the doubles' order (-0.0
-** just below +0.0), and back.  Deltas between nearby values of a noisy
-** series are then small integers (about value change / ulp). */
-static int64_t dblOrdered(double r){
-  int64_t x = (int64_t)dblBits(r);
-  return x<0 ? x ^ INT64_MAX : x;
-}
-static double orderedDbl(int64_t x){
-  return bitsDbl((uint64_t)(x<0 ? x ^ INT64_MAX : x));
-}
-
-/* If v == (double)m / 10^e exactly, store m in *pm and return 1. */
-static int scaleTry(double v, int e, int64_t *pm){
-  double x = v * aPow10[e];
-  int64_t m;
-  if( e==0 ){
-    /* Integers: truncation is exact iff v is integral (bits keep -0.0 out). */
-    if( !(v > -9.0e18 && v < 9.0e18) ) return 0;
-    m = (int64_t)v;
-    if( dblBits((double)m)!=dblBits(v) ) return 0;
-    *pm = m;
-    return 1;
-  }
-  if( !(x > -9.0e18 && x < 9.0e18) ) return 0;   /* also rejects NaN */
-  m = (int64_t)nearbyint(x);
-  if( dblBits((double)m / aPow10[e])!=dblBits(v) ) return 0;
-  *pm = m;
-  return 1;
-}
-
-/* Encode the n (>= 1) doubles of a[] with the smallest of SCALED (when
-** every value is a short decimal), BITS, XOR and RAW. */
-static int doubleEncode(TsBuf *p, const double *a, int n){
-  int e = 0, i, rc = TS_CHUNK_OK;
-  int bScaled = 1;
-  int64_t *aM = 0;
-  TsBuf best, cand;
-  size_t nRaw = 1 + 8*(size_t)n;
-
-  tsBufInit(&best);
-  tsBufInit(&cand);
-  best.nMax = cand.nMax = p->nMax;
-  aM = (int64_t*)malloc(sizeof(int64_t)*(size_t)n);
-  if( aM==0 ){ rc = TS_CHUNK_NOMEM; goto done; }
-
-  /* SCALED: the smallest decimal exponent e that represents every value
-  ** exactly.  When it is at most a byte per value, nothing else will be
-  ** much smaller, so the other candidates are not tried. */
-  {
-    int iE = 0;   /* a[0..iE) were converted with an exponent below e */
-    for(i=0; i<n && bScaled; i++){
-      if( !scaleTry(a[i], e, &aM[i]) ){
-        do{ e++; }while( e<=TS_MAX_SCALE && !scaleTry(a[i], e, &aM[i]) );
-        if( e>TS_MAX_SCALE ) bScaled = 0;
-        iE = i;
-      }
-    }
-    for(i=0; i<iE && bScaled; i++) bScaled = scaleTry(a[i], e, &aM[i]);
-  }
-  if( bScaled ){
-    tsBufAppendByte(&best, DBL_SCALED);
-    tsBufAppendByte(&best, (unsigned char)e);
-    rc = iseqEncode(&best, aM, n);
-    if( rc || best.n<=(size_t)n ) goto done;
-  }
-
-  /* BITS: order-preserving integers through the integer coder. */
-  for(i=0; i<n; i++) aM[i] = dblOrdered(a[i]);
-  tsBufAppendByte(&cand, DBL_BITS);
-  rc = iseqEncode(&cand, aM, n);
-  if( rc ) goto done;
-  if( best.n==0 || cand.n<best.n ){ TsBuf t = best; best = cand; cand = t; }
-
-  /* XOR (Gorilla), written only when it wins. */
-  if( 1 + xorCost(a, n) < best.n ){
-    tsBufReset(&cand);
-    tsBufAppendByte(&cand, DBL_XOR);
-    xorWrite(&cand, a, n);
-    { TsBuf t = best; best = cand; cand = t; }
-  }
-
-done:
-  if( rc==TS_CHUNK_OK && (best.bErr || cand.bErr) ) rc = TS_CHUNK_NOMEM;
-  if( rc==TS_CHUNK_OK ){
-    if( best.n<=nRaw ){
-      tsBufAppend(p, best.a, best.n);
-    }else{
-      tsBufAppendByte(p, DBL_RAW);
-      for(i=0; i<n; i++) tsBufAppendU64le(p, dblBits(a[i]));
-    }
-  }
-  free(aM);
-  tsBufFree(&best);
-  tsBufFree(&cand);
-  return rc;
-}
-
-static int doubleDecode(TsRd *pRd, double *a, int n){
-  unsigned char eMode;
-  int i;
-  if( tsRdByte(pRd, &eMode) ) return TS_CHUNK_CORRUPT;
-  switch( eMode ){
-    case DBL_RAW: {
-      const unsigned char *aB;
-      if( tsRdBytes(pRd, (size_t)n*8, &aB) ) return TS_CHUNK_CORRUPT;
-      for(i=0; i<n; i++) a[i] = bitsDbl(ld64le(aB + (size_t)i*8));
-      return TS_CHUNK_OK;
-    }
-    case DBL_XOR: {
-      /* The stream runs to the end of the payload. */
-      const unsigned char *aB;
-      size_t nB = pRd->n - pRd->i;
-      if( tsRdBytes(pRd, nB, &aB) ) return TS_CHUNK_CORRUPT;
-      return xorRead(aB, nB, a, n);
-    }
-    case DBL_SCALED:
-    case DBL_BITS: {
-      unsigned char e = 0;
-      int64_t *aM;
-      int rc;
-      if( eMode==DBL_SCALED && (tsRdByte(pRd, &e) || e>TS_MAX_SCALE) ) return TS_CHUNK_CORRUPT;
-      aM = (int64_t*)malloc(sizeof(int64_t)*(size_t)n);
-      if( aM==0 ) return TS_CHUNK_NOMEM;
-      rc = iseqDecode(pRd, aM, n);
-      if( rc==TS_CHUNK_OK ){
-        if( eMode==DBL_BITS ){
-          for(i=0; i<n; i++) a[i] = orderedDbl(aM[i]);
-        }else if( e==0 ){
-          for(i=0; i<n; i++) a[i] = (double)aM[i];
-        }else{
-          double p10 = aPow10[e];
-          for(i=0; i<n; i++) a[i] = (double)aM[i] / p10;
-        }
-      }
-      free(aM);
-      return rc;
-    }
-  }
-  return TS_CHUNK_CORRUPT;
 }
 
 /*************************************************************************
@@ -1191,7 +252,7 @@ static int textEncode(TsBuf *p, const char *const *az, const int *an, int n){
     free(aZ);
     tsBufFree(&dict);
   }
-  rc = iseqEncode(p, aIdx, n);
+  rc = tsChunkIseqEncode(p, aIdx, n);
   free(aHash); free(aFirst); free(aIdx);
   return rc;
 }
@@ -1293,7 +354,7 @@ static int colEncode(int nRow, const int64_t *aTime, const TsChunkCol *pCol, TsB
       for(i=0; i<nRow; i++) if( !aNull[i] ) a[k++] = pCol->aDouble[i];
     }
     statDoubles(a ? a : pCol->aDouble, nVal, pStat);
-    rc = doubleEncode(pBody, a ? a : pCol->aDouble, nVal);
+    rc = tsChunkDoubleEncode(pBody, a ? a : pCol->aDouble, nVal);
     free(a);
   }else if( eType==TS_TYPE_VARCHAR ){
     const char **az;
@@ -1338,7 +399,7 @@ static int colEncode(int nRow, const int64_t *aTime, const TsChunkCol *pCol, TsB
         bwFlush(&bw);
       }
     }else{
-      rc = iseqEncode(pBody, a, nVal);
+      rc = tsChunkIseqEncode(pBody, a, nVal);
     }
     free(a);
   }
@@ -1448,7 +509,7 @@ int tsChunkEncodeMarked(int nRow, const int64_t *aTime, const int64_t *aVersion,
     int64_t *aRel = (int64_t*)malloc(sizeof(int64_t)*(size_t)nRow);
     if( aRel==0 ){ rc = TS_CHUNK_NOMEM; goto done; }
     for(i=0; i<nRow; i++) aRel[i] = (int64_t)((uint64_t)aTime[i] - (uint64_t)aTime[0]);
-    rc = iseqEncode(&body, aRel, nRow);
+    rc = tsChunkIseqEncode(&body, aRel, nRow);
     free(aRel);
   }
   nTime = body.n;
@@ -1457,14 +518,14 @@ int tsChunkEncodeMarked(int nRow, const int64_t *aTime, const int64_t *aVersion,
       tsBufAppendByte(&body, ISEQ_CONST);
       tsBufAppendZigzag(&body, 1);
     }else{
-      rc = iseqEncode(&body, aVersion, nRow);
+      rc = tsChunkIseqEncode(&body, aVersion, nRow);
     }
   }
   if( rc==TS_CHUNK_OK && bMark ){
     int64_t *aM = (int64_t*)malloc(sizeof(int64_t)*(size_t)nRow);
     if( aM==0 ){ rc = TS_CHUNK_NOMEM; goto done; }
     for(i=0; i<nRow; i++) aM[i] = aMark[i];
-    rc = iseqEncode(&body, aM, nRow);
+    rc = tsChunkIseqEncode(&body, aM, nRow);
     free(aM);
   }
   nVer = body.n - nTime;
@@ -1817,7 +878,7 @@ static int payloadIseq(TsChunkReader *p, size_t iOff, size_t nByte, int64_t **pa
   a = (int64_t*)malloc(sizeof(int64_t)*(size_t)nRow);
   if( a==0 ) return TS_CHUNK_NOMEM;
   tsRdInit(&rd, p->a + iOff, nByte);
-  rc = iseqDecode(&rd, a, nRow);
+  rc = tsChunkIseqDecode(&rd, a, nRow);
   if( rc==TS_CHUNK_OK && rd.i!=nByte ) rc = TS_CHUNK_CORRUPT;
   if( rc ){ free(a); return rc; }
   *pa = a;
@@ -1861,8 +922,8 @@ static int payloadVersion(TsChunkReader *p){
     return TS_CHUNK_NOMEM;
   }
   tsRdInit(&rd, p->a + p->h.iVer, p->h.nVer);
-  rc = iseqDecode(&rd, aV, nRow);
-  if( rc==TS_CHUNK_OK ) rc = iseqDecode(&rd, aM, nRow);
+  rc = tsChunkIseqDecode(&rd, aV, nRow);
+  if( rc==TS_CHUNK_OK ) rc = tsChunkIseqDecode(&rd, aM, nRow);
   if( rc==TS_CHUNK_OK && rd.i!=p->h.nVer ) rc = TS_CHUNK_CORRUPT;
   for(i=0; rc==TS_CHUNK_OK && i<nRow; i++){
     if( aM[i]<0 || aM[i]>2 ) rc = TS_CHUNK_CORRUPT;
@@ -1941,7 +1002,7 @@ static int textDecode(TsRd *pRd, const char **az, int *an, int nVal,
     anD[i] = (int)nLen;
   }
   if( pDict!=pRd && pDict->i!=pDict->n ){ rc = TS_CHUNK_CORRUPT; goto done; }
-  rc = iseqDecode(pRd, aIdx, nVal);
+  rc = tsChunkIseqDecode(pRd, aIdx, nVal);
   for(k=0; rc==TS_CHUNK_OK && k<nVal; k++){
     if( aIdx[k]<0 || (uint64_t)aIdx[k]>=nDict ){ rc = TS_CHUNK_CORRUPT; break; }
     az[k] = azD[aIdx[k]];
@@ -1992,7 +1053,7 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
       if( pC->aDouble==0 ){ rc = TS_CHUNK_NOMEM; goto fail; }
       if( nVal==0 ) break;
       a = pC->aDouble;
-      rc = doubleDecode(&rd, a, nVal);
+      rc = tsChunkDoubleDecode(&rd, a, nVal);
       if( rc ) goto fail;
       if( pC->aNull ){
         /* Spread the values backwards to their rows. */
@@ -2049,7 +1110,7 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
       if( pC->aInt==0 ){ rc = TS_CHUNK_NOMEM; goto fail; }
       if( nVal==0 ) break;
       a = pC->aInt;
-      rc = iseqDecode(&rd, a, nVal);
+      rc = tsChunkIseqDecode(&rd, a, nVal);
       if( rc ) goto fail;
       if( pC->aNull ){
         k = nVal - 1;

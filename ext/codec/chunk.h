@@ -1,5 +1,5 @@
 /*
-** chunk.h: the memory tier's compressed column-chunk codec (chunk.c).
+** chunk.h: the memory tier's compressed column-chunk codec (chunk.c; its ISEQ and DOUBLE codecs in chunk_seq.c).
 ** Pure C, no SQLite: input and output are byte buffers (see tsbuf.h).
 **
 ** A chunk holds the rows of ONE series (fixed dimensions + measure_name) for

@@ -1,6 +1,7 @@
 /*
 ** pq_int.h: internal interface shared by the Parquet codec files
-** (pq_thrift.c, pq_encode.c, snappy.c, parquet_write.c, parquet_read.c).
+** (pq_thrift.c, pq_encode.c, snappy.c, parquet_write.c, parquet_read.c,
+** pq_decode.c).
 ** Nothing here is used outside the codec; the public API is parquet.h.
 */
 #ifndef PQ_INT_H

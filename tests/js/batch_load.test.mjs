@@ -4,7 +4,7 @@
 //  - Timestream's CreateBatchLoadTask JSON pasted unchanged (DataModelS3Configuration,
 //    ReportS3Configuration): the report object in the bucket, ClientToken idempotent
 //  - the fault proxy: 503s and resets on GETs are retried, no row lost or doubled
-//  - kill -9 during a multi-file load (50 rounds), then ts_batch_load_resume: the
+//  - kill -9 during a multi-file load (100 rounds), then ts_batch_load_resume: the
 //    table equals a clean load and every counter equals a clean run's
 import fs from 'node:fs';
 import path from 'node:path';
@@ -159,7 +159,7 @@ if (s3) try {
   await s3.stop();
 }
 
-// ---- kill -9 during a multi-file load, then resume ----------------------
+// ---- kill -9 during a multi-file load (100 rounds), then resume ---------
 {
   const db = path.join(dir, 'crash.db');
   const src = path.join(dir, 'crash');
@@ -179,7 +179,7 @@ if (s3) try {
   let nResumed = 0;
   await crashRounds({
     label: 'batch_load crash',
-    db, rounds: 50, maxMs: 'auto',
+    db, rounds: 100, maxMs: 'auto',
     action: (k) => NOW + `SELECT ts_batch_load(${q(cfg(`t${k}`))});`,
     verify: async (k) => {
       let q1 = run(db, `SELECT TaskId, TaskStatus FROM ts_batch_load_tasks WHERE TargetTableName='t${k}';`);

@@ -16,6 +16,10 @@
 **            across series (merge), aggregates, version
 **   check    ts_check and ts_stats
 **   unload   ts_unload to file:// as CSV and as partitioned Parquet
+**   maintain ts_maintain tiering every row to Parquet in the default
+**            file:// storage (the clock moved past memory_retention)
+**   batch    ts_batch_load of a CSV with a bad row, in batches of 8: the
+**            rows in the table always equal the task's RecordsIngested
 **   ddl      CREATE VIRTUAL TABLE, ALTER TABLE RENAME, DROP TABLE (every
 **            13th N: most of its allocations are SQLite parsing DDL)
 **
@@ -197,6 +201,8 @@ struct Phase {
   int nBase, nAll;                       /* acceptable row counts afterwards */
   int bDdl;                              /* the table may be absent (ddl) */
   int nStride;                           /* single mode: every nStride-th N */
+  int bBatches;                          /* any count 0..nAll, equal to the
+                                         ** task's committed RecordsIngested */
 };
 
 /* A database with t holding 3 series x 24 rows in 2-second steps. */
@@ -288,14 +294,70 @@ static void runDdl(sqlite3 *db, const char *zDir){
   }
 }
 
+/* maintain: t with memory_retention 2h; the case's clock is moved 2h on,
+** so ts_maintain tiers every row into Parquet objects in the default
+** storage (the directory w.db.tslite/ beside the case's database). */
+#define CREATE_T2H "CREATE VIRTUAL TABLE t USING timeseries(host DIMENSION, region DIMENSION," \
+                   " v DOUBLE, n BIGINT, note VARCHAR, memory_retention='2h')"
+static void tmplTier(const char *zDir){
+  sqlite3 *db = openDb(zDir);
+  execIgnore(db, CREATE_T2H);
+  execIgnore(db, "BEGIN");
+  insertRows(db, 3, 24, 2*SEC, 0, 1);
+  execIgnore(db, "COMMIT");
+  sqlite3_close(db);
+}
+static void setupLater(sqlite3 *db){
+  execIgnore(db, "SELECT ts_debug_set_now(1714572000000000000)");   /* 14:00Z */
+}
+static void runMaintain(sqlite3 *db, const char *zDir){
+  (void)zDir;
+  stepAll(db, "SELECT ts_maintain('t')");
+}
+
+/* batch: ts_batch_load of a 30-row CSV (one bad row: a parse failure in
+** the error report) from file:// into the existing t, in batches of 8.
+** The CSV stays in the template directory, beside every case directory. */
+static void tmplBatch(const char *zDir){
+  char zPath[800];
+  FILE *f;
+  int i;
+  tmplEmpty(zDir);
+  snprintf(zPath, sizeof(zPath), "%s/in.csv", zDir);
+  f = fopen(zPath, "w");
+  if( f==0 ) return;
+  fprintf(f, "host,region,time,v,note\n");
+  for(i=0; i<30; i++){
+    if( i==13 ) fprintf(f, "h1,us,notatime,1,x\n");
+    else fprintf(f, "h%d,%s,%lld,%d.5,\"n %d\"\n", i%3, i%2 ? "eu" : "us",
+                 (long long)(T0/1000000 + i*1000), i, i);
+  }
+  fclose(f);
+}
+static void runBatch(sqlite3 *db, const char *zDir){
+  char zSql[2400];
+  int nBase = (int)(strrchr(zDir, '/') - zDir);
+  sqlite3_snprintf((int)sizeof(zSql), zSql, "SELECT ts_batch_load(json_object("
+      "'TargetTableName','t','DataSource','file://%.*q/tmpl_batch/in.csv','ReportLocation','file://%q/rep',"
+      "'BatchRows',8,'DataModel',json_object('TimeColumn','time',"
+      "'DimensionMappings',json_array(json_object('SourceColumn','host'),json_object('SourceColumn','region')),"
+      "'MultiMeasureMappings',json_object('TargetMultiMeasureName','metrics',"
+      "'MultiMeasureAttributeMappings',json_array(json_object('SourceColumn','v','MeasureValueType','DOUBLE'),"
+      "json_object('SourceColumn','note','MeasureValueType','VARCHAR'))))))", nBase, zDir, zDir);
+  stepAll(db, zSql);
+}
+
 static const Phase aPhase[] = {
-  { "write",  tmplEmpty,  0, runWrite,  0, 24, 0, 1 },
-  { "flush",  tmplFilled, 0, runFlush,  72, 108, 0, 1 },
-  { "scan",   tmplFilled, 0, runScan,   72, 72, 0, 1 },
-  { "check",  tmplFilled, 0, runCheck,  72, 72, 0, 1 },
-  { "unload", tmplFilled, 0, runUnload, 72, 72, 0, 1 },
+  { "write",  tmplEmpty,  0, runWrite,  0, 24, 0, 1, 0 },
+  { "flush",  tmplFilled, 0, runFlush,  72, 108, 0, 1, 0 },
+  { "scan",   tmplFilled, 0, runScan,   72, 72, 0, 1, 0 },
+  { "check",  tmplFilled, 0, runCheck,  72, 72, 0, 1, 0 },
+  { "unload", tmplFilled, 0, runUnload, 72, 72, 0, 1, 0 },
+  { "maintain", tmplTier, setupLater, runMaintain, 72, 72, 0, 1, 0 },
+  /* batches commit one by one, each with its progress row */
+  { "batch",  tmplBatch,  0, runBatch,  0, 29, 0, 1, 1 },
   /* CREATE is mostly SQLite parsing the shadow tables' DDL: a stride */
-  { "ddl",    tmplNone,   0, runDdl,    -1, -1, 1, 13 },
+  { "ddl",    tmplNone,   0, runDdl,    -1, -1, 1, 13, 0 },
 };
 #define NPHASE ((int)(sizeof(aPhase)/sizeof(aPhase[0])))
 
@@ -327,7 +389,14 @@ static int verify(const Phase *pP, const char *zDir, char *zWhy, size_t nWhy){
     sqlite3_finalize(p); p = 0;
     if( rc==0 && !pP->bDdl ){
       sqlite3_int64 n = queryInt(db, "SELECT count(*) FROM t");
-      if( n!=pP->nBase && n!=pP->nAll ){
+      if( pP->bBatches ){
+        sqlite3_int64 nIn = queryInt(db, "SELECT coalesce(sum(RecordsIngested), 0) FROM ts_batch_load_tasks");
+        if( nIn<0 ) nIn = 0;   /* no task table: nothing may be in */
+        if( n<0 || n>pP->nAll || n!=nIn ){
+          snprintf(zWhy, nWhy, "%lld rows, the task table says %lld ingested", (long long)n, (long long)nIn);
+          rc = 1;
+        }
+      }else if( n!=pP->nBase && n!=pP->nAll ){
         snprintf(zWhy, nWhy, "%lld rows, expected %d or %d", (long long)n, pP->nBase, pP->nAll);
         rc = 1;
       }
