@@ -964,6 +964,16 @@ static int coldBlockAdd(ColdSource *p, TsBlockList *pList, int iObj, int iRg, sq
   return tsBlockListAdd(pList, &p->base, &info);
 }
 
+/* May object o hold rows of the series (hash h, partition key zPk/nPk,
+** bucket iBucket) in [lo, hi]?  From the manifest row only: time range,
+** series filter and the key's bucket. */
+static int coldObjMayHold(const ColdObj *o, sqlite3_int64 lo, sqlite3_int64 hi, uint64_t h,
+                          const char *zPk, int nPk, int bPkNull, int iBucket){
+  if( o->m.tMax<lo || o->m.tMin>hi ) return 0;
+  if( !tsColdObjMayHoldSeries(&o->m, h, zPk, nPk, bPkNull) ) return 0;
+  return o->iBucket<0 || o->iBucket==iBucket;
+}
+
 static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqlite3_int64 hi,
                       TsBlockList *pList){
   ColdSource *p = (ColdSource*)pSrc;
@@ -978,9 +988,7 @@ static int coldBlocks(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, sqli
   iBucket = tsColdBucket(zPk, nPk);
   for(i=0; rc==SQLITE_OK && i<p->nObj; i++){
     ColdObj *o = &p->aObj[i];
-    if( o->m.tMax<lo || o->m.tMin>hi ) continue;
-    if( !tsColdObjMayHoldSeries(&o->m, h, zPk, nPk, bPkNull) ) continue;
-    if( o->iBucket>=0 && o->iBucket!=iBucket ) continue;
+    if( !coldObjMayHold(o, lo, hi, h, zPk, nPk, bPkNull, iBucket) ) continue;
     rc = coldObjOpen(p, o);
     if( rc==SQLITE_OK && o->pIdx ){
       /* series_runs: exact, the series' rows and times in this object. */
@@ -1042,9 +1050,7 @@ static int coldSeriesAny(TsSource *pSrc, const TsSeries *pS, sqlite3_int64 lo, s
     ColdObj *o = &p->aObj[i];
     int iRun;
     sqlite3_int64 t0, t1;
-    if( o->m.tMax<lo || o->m.tMin>hi ) continue;
-    if( !tsColdObjMayHoldSeries(&o->m, h, zPk, nPk, bPkNull) ) continue;
-    if( o->iBucket>=0 && o->iBucket!=iBucket ) continue;
+    if( !coldObjMayHold(o, lo, hi, h, zPk, nPk, bPkNull, iBucket) ) continue;
     rc = coldObjOpen(p, o);
     if( rc ) break;
     if( o->pIdx==0 ){ bUnknown = 1; continue; }

@@ -205,15 +205,17 @@ struct Phase {
                                          ** task's committed RecordsIngested */
 };
 
-/* A database with t holding 3 series x 24 rows in 2-second steps. */
-static void tmplFilled(const char *zDir){
+/* A database with t (made by zCreate) holding 3 series x 24 rows in
+** 2-second steps. */
+static void tmplRows(const char *zDir, const char *zCreate){
   sqlite3 *db = openDb(zDir);
-  execIgnore(db, CREATE_T);
+  execIgnore(db, zCreate);
   execIgnore(db, "BEGIN");
   insertRows(db, 3, 24, 2*SEC, 0, 1);
   execIgnore(db, "COMMIT");
   sqlite3_close(db);
 }
+static void tmplFilled(const char *zDir){ tmplRows(zDir, CREATE_T); }
 
 static void tmplEmpty(const char *zDir){
   sqlite3 *db = openDb(zDir);
@@ -299,14 +301,7 @@ static void runDdl(sqlite3 *db, const char *zDir){
 ** storage (the directory w.db.tslite/ beside the case's database). */
 #define CREATE_T2H "CREATE VIRTUAL TABLE t USING timeseries(host DIMENSION, region DIMENSION," \
                    " v DOUBLE, n BIGINT, note VARCHAR, memory_retention='2h')"
-static void tmplTier(const char *zDir){
-  sqlite3 *db = openDb(zDir);
-  execIgnore(db, CREATE_T2H);
-  execIgnore(db, "BEGIN");
-  insertRows(db, 3, 24, 2*SEC, 0, 1);
-  execIgnore(db, "COMMIT");
-  sqlite3_close(db);
-}
+static void tmplTier(const char *zDir){ tmplRows(zDir, CREATE_T2H); }
 static void setupLater(sqlite3 *db){
   execIgnore(db, "SELECT ts_debug_set_now(1714572000000000000)");   /* 14:00Z */
 }
