@@ -423,15 +423,18 @@ static void aggReset(AggCursor *p){
     AggStream *s = &p->aStream[i];
     aggStreamRowModeEnd(s);
     aggBufPut((AggVtab*)p->base.pVtab, s);
+    aggStreamSourceFree(s);
     sqlite3_free(s->aRef);
     sqlite3_free(s->res.aAcc);
-    sqlite3_finalize(s->pScan);
-    sqlite3_free(s->aScanTime);
   }
   sqlite3_free(p->aStream);
   p->aStream = 0;
   p->nStream = 0;
-  for(i=0; i<p->nSeries; i++) sqlite3_free(p->aSeries[i].pMem);
+  aggSourcesClose(p);
+  for(i=0; i<p->nSeries; i++){
+    sqlite3_free(p->aSeries[i].pMem);
+    if( p->aSeries[i].pTs ) tsTabSeriesUnref(p->pTab, p->aSeries[i].pTs);
+  }
   sqlite3_free(p->aSeries);
   p->aSeries = 0;
   p->nSeries = 0;
@@ -465,7 +468,6 @@ static void aggReset(AggCursor *p){
   p->iCur = -1;
   p->nOrder = 0;
   p->iRowid = 0;
-  p->bScan = 0;
   p->bHeap = 0;
   p->bLastOnly = 0;
 }
@@ -607,35 +609,21 @@ static int aggFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
     sqlite3_free(zErr);
     return rc;
   }
-  /* Another tier (a row source other than the memory tier, source.h) with
-  ** rows in the range: its blocks may overlap the chunks and win by version,
-  ** so read through the table's own scan, which applies source.h's merge
-  ** rules (correct, not fast; see the header).  Otherwise the chunks are the
-  ** whole answer. */
+  /* Retention at scan time, as the table's scan applies it: rows older
+  ** than now - memory_retention - magnetic_retention are never counted. */
   {
-    TsScanSpec spec;
-    spec.tLo = p->tLo;
-    spec.tHi = p->tHi;
-    spec.bDesc = p->bDesc;
-    for(i=0; rc==SQLITE_OK && i<tsSourceCount && !p->bScan; i++){
-      TsSource *pSrc = 0;
-      if( tsSourceAll[i]==&tsSourceMemory ) continue;
-      rc = tsSourceAll[i]->xOpen(p->pTab, &spec, &pSrc);
-      if( rc ){
-        tsVtabErr(pCur->pVtab, "%s: cannot open the %s row source of %s: %s", v->zName,
-                  tsSourceAll[i]->zName, v->zUTab, sqlite3_errstr(rc));
-        return rc;
-      }
-      if( pSrc ){
-        pSrc->pM = tsSourceAll[i];
-        pSrc->pTab = p->pTab;
-        tsSourceAll[i]->xClose(pSrc);
-        p->bScan = 1;
-      }
-    }
+    sqlite3_int64 iExpire = tsEnvNow(p->pTab->pEnv) - p->pTab->s.iMemRet - p->pTab->s.iMagRet;
+    if( p->tLo<iExpire ) p->tLo = iExpire;
+    if( p->tLo>p->tHi ) return SQLITE_OK;
   }
+  /* The other row sources (source.h; the cold tier) with rows in the
+  ** range: their blocks are read natively by the streams, merged with the
+  ** chunks where they overlap (agg_source.c). */
+  rc = aggSourcesOpen(p);
+  if( rc ) return rc;
   rc = aggPrepareStmts(p);
   if( rc==SQLITE_OK ) rc = aggLoadSeries(p);
+  if( rc==SQLITE_OK && p->nSrcOpen ) rc = aggSeriesBind(p);
   if( rc ) return rc;
   if( p->nSeries==0 ) return SQLITE_OK;
   p->aStream = sqlite3_malloc64(sizeof(AggStream)*(size_t)p->nSeries);
@@ -646,6 +634,10 @@ static int aggFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
     AggStream *s = &p->aStream[i];
     s->pSer = &p->aSeries[i];
     s->nBatch = 4;
+    if( s->pSer->pTs && !(s->pSer->pTs->bChunks && s->pSer->pTs->tMax>=p->tLo
+                          && s->pSer->pTs->tMin<=p->tHi) ){
+      s->bRefEof = 1;   /* no memory chunk in the range: other sources only */
+    }
     s->res.aAcc = sqlite3_malloc64(sizeof(TsAggAcc)*(size_t)(v->nAgg+1));
     if( s->res.aAcc==0 ){ p->nStream = i; return SQLITE_NOMEM; }
     p->aHeap[i] = i;
