@@ -21,7 +21,8 @@
 ** because colUsed has one bit per column only up to column 62 (see AGG_F_*).
 **
 ** The answer is, row for row, that of the plain query (the SQL reference
-** prints it; tests/py/test_agg.py checks it on random data):
+** prints it; tests/py/test_agg.py and, on a tiered table,
+** tests/py/test_agg_cold.py check it on random data):
 **   SELECT bin(time, w) AS bucket, <dims>, measure_name, count(*), min(time),
 **          max(time), count(m), sum(m), min(m), max(m), avg(m),
 **          min_by(m, time) FILTER (WHERE m IS NOT NULL),
@@ -31,10 +32,11 @@
 **
 ** HOW IT WORKS
 **
-** xFilter flushes the connection's pending rows, selects the series from
-** <t>_series (their time range against the time constraint, their
-** dimension values against the = / IN constraints), and makes one stream per
-** series.  A stream walks the series' chunks in time order (ascending, or
+** xFilter flushes the connection's pending rows, raises the time range's
+** start to the retention bound as the table's scan does, selects the
+** series from <t>_series (their time range against the time constraint,
+** their dimension values against the = / IN constraints), and makes one
+** stream per series.  A stream walks the series' chunks in time order (ascending, or
 ** descending when ORDER BY bucket DESC) and produces one result per bucket:
 **   - a chunk inside the time range whose whole time span falls in one
 **     bucket is answered from its header statistics (count/sum/min/max per
@@ -55,15 +57,15 @@
 ** are used, a stream walks newest first and stops as soon as every used
 ** <m>_last has a value: one index lookup and one chunk per series.
 **
-** Other tiers: the fast path reads <t>_chunks (the memory tier) through its
-** own statements.  xFilter opens every other row source of source.h with the
-** query's range; if one has rows there (the cold tier, the test overlay),
-** its blocks may overlap the chunks and win by version, so each stream reads
-** its series through the table's own scan instead (one ordered SELECT per
-** series, blocks of AGG_SCAN_ROWS rows, the same fused pass): correct, at
-** the plain query's speed.  Taking cold blocks natively needs, per source,
-** block statistics (a TsSourceMethods slot beside xBlocks) and a rule-6
-** merge only where blocks of one series overlap in time.
+** Other tiers: xFilter opens every other row source of source.h (the cold
+** tier, the test overlay) for the query's range; those with rows there are
+** read natively by the streams (agg_source.c): per series their blocks are
+** walked in time order together with the memory chunks, a block that
+** nothing else overlaps is decoded (time and the used measures) into the
+** same fused pass, and where chunks and blocks overlap in time the stretch
+** is read through the table's own scan, which applies source.h rule 6 (the
+** record rule of recrule.h).  A range inside the memory tier opens no cold
+** object.  Cold blocks have no statistics to answer from (see agg_source.c).
 **
 ** idxStr grammar (built by aggBestIndex, read by aggFilter), tokens
 ** separated by ' ', in argv order first:
