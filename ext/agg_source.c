@@ -104,8 +104,10 @@ int aggSeriesBind(AggCursor *p){
     TsSeries *pTs;
     while( j<pTab->nSeries && pTab->apSeries[j]->iId<pS->id ) j++;
     pTs = j<pTab->nSeries && pTab->apSeries[j]->iId==pS->id ? pTab->apSeries[j] : 0;
-    if( pTs && ((pTs->bChunks && pTs->tMax>=p->tLo && pTs->tMin<=p->tHi) || otherHolds(p, pTs)) ){
-      pTs->nRef++;
+    /* A series the cache lacks (never expected after the refresh) keeps
+    ** its memory chunks and no other source is asked about it. */
+    if( pTs==0 || (pTs->bChunks && pTs->tMax>=p->tLo && pTs->tMin<=p->tHi) || otherHolds(p, pTs) ){
+      if( pTs ) pTs->nRef++;
       pS->pTs = pTs;
       p->aSeries[n++] = *pS;
     }else{

@@ -6,9 +6,9 @@ reference, on random data mostly tiered by ts_maintain: gaps, NULLs,
 several measure names, a NULL dimension, series only in the cold tier,
 late writes over cold rows (higher version, INSERT OR REPLACE at an equal
 version, plain INSERT and INSERT OR IGNORE at an equal version), late rows
-tiered by a second pass into objects that overlap the first ones, bucket
-widths aligned (1h, 1d) and not aligned (7m, 7h, 1 ns) with the day
-objects, ASC/DESC, LIMIT, top-k and lastpoint.  ts_stats cold_reads shows
+tiered by a second pass into objects that overlap the first ones, a
+series across a row-group boundary, bucket widths aligned (1h, 1d) and not
+aligned (7m, 7h, 1 ns) with the day objects and row groups, ASC/DESC, LIMIT, top-k and lastpoint.  ts_stats cold_reads shows
 that a query of memory-tier time decodes no row group and that the native
 path decodes no more row groups than the plain query (one scan for every
 series, not one per series).  Values are multiples of 1/4: sums are exact.
@@ -266,6 +266,38 @@ try:
     c.eq("after the second pass the record rule holds across objects", got,
          [("r1", 2, 7.0, 2.0, 5.0), ("r2", 2, 7.0, 2.0, 5.0), ("r3", 2, 6.0, 1.0, 5.0), ("r4", 2, 6.0, 1.0, 5.0)])
     sweep("late rows tiered into overlapping objects", 0.08)
+
+    # A series across a row-group boundary: 80,000 rows of one day in one
+    # object make two row groups (65,536 rows at most, cold-format.md), the
+    # boundary inside series b's run; buckets straddle it.
+    db.execute("CREATE VIRTUAL TABLE g USING timeseries(host DIMENSION, v DOUBLE, k BIGINT, memory_retention = '1h', "
+               "magnetic_writes = true, storage = 'file://%s')" % cold)
+    db.execute("CREATE VIRTUAL TABLE g_agg USING timeseries_agg(g)")
+    g0 = NOW - 12 * 3600 * S
+    grows = [(g0 + i * S // 2, h, None if i % 97 == 0 else (i % 400) / 4, i) for h in ("a", "b") for i in range(40000)]
+    db.execute("BEGIN")
+    db.executemany("INSERT INTO g(time, host, v, k) VALUES(?,?,?,?)", grows)
+    db.execute("COMMIT")
+    db.execute("SELECT ts_maintain('g')")
+    gst = lambda: json.loads(db.execute("SELECT ts_stats('g')").fetchone()[0])["cold_reads"]["row_groups"]
+    n0 = gst()
+    db.execute("SELECT count(*) FROM g WHERE host = 'b'").fetchone()
+    c.check("series b spans two row groups of one object (%d decoded)" % (gst() - n0), gst() - n0 >= 2)
+    for w, where, par, desc in [(None, "", [], 0), ("1s", "", [], 0), ("7s", "host = ?", ["b"], 1),
+                                ("17m", "", [], 1), ("1h", "time > ?", [g0 + 15000 * S], 0),
+                                ("3m", "time BETWEEN ? AND ?", [g0 + 16000 * S + 3, g0 + 16500 * S], 1)]:
+        nw = " AND ".join((["bucket_width = ?"] if w else []) + ([where] if where else []))
+        got = db.execute("SELECT bucket, host, row_count, v_count, v_sum, v_min, v_max, v_first, v_last FROM g_agg%s "
+                         "ORDER BY bucket%s, host" % (" WHERE " + nw if nw else "", " DESC" if desc else ""),
+                         ([w] if w else []) + par).fetchall()
+        exp = db.execute("SELECT %s AS bucket, host, count(*), count(v), sum(v), min(v), max(v), "
+                         "min_by(v, time) FILTER (WHERE v IS NOT NULL), max_by(v, time) FILTER (WHERE v IS NOT NULL) "
+                         "FROM g%s GROUP BY bucket, host ORDER BY bucket%s, host"
+                         % ("bin(time, ?)" if w else "NULL", " WHERE " + where if where else "", " DESC" if desc else ""),
+                         ([w] if w else []) + par).fetchall()
+        c.check("across a row-group boundary: w=%s %s%s (%d rows)" % (w, where or "all", " DESC" if desc else "", len(exp)),
+                got == exp and len(exp) > 0, next(("%r vs %r" % (x, y) for x, y in zip(got, exp) if x != y),
+                                                  "%d vs %d rows" % (len(got), len(exp))))
     db.close()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
