@@ -107,6 +107,9 @@ struct AggSeries {
   TsSeries *pTs;            /* the handle's series of this id (a reference,
                             ** released by aggReset; set when another source
                             ** is open, for its xSeriesRange/xBlocks) */
+  int bOther;               /* another source may hold rows of it in the
+                            ** range, all inside [tOtherLo, tOtherHi] */
+  int64_t tOtherLo, tOtherHi;
 };
 
 /* The running result of one (series, bucket). */
@@ -245,9 +248,14 @@ void aggSourcesClose(AggCursor *p);
 /* With other sources open: give each selected series its TsSeries and drop
 ** the series no tier holds rows of in the range. */
 int aggSeriesBind(AggCursor *p);
-/* Choose the stream's next unit (s->eUnit); *pbEnd when the series has no
-** more chunks or blocks. */
-int aggUnitNext(AggCursor *p, AggStream *s, int *pbEnd);
+/* Choose the stream's next unit (s->eUnit) into *peNext: AGG_NEXT_UNIT
+** (chosen), AGG_NEXT_END (the series has no more chunks or blocks) or
+** AGG_NEXT_CLOSED (nothing chosen: nothing left can fall in the bucket of
+** the result being built, which is complete). */
+#define AGG_NEXT_UNIT   0
+#define AGG_NEXT_END    1
+#define AGG_NEXT_CLOSED 2
+int aggUnitNext(AggCursor *p, AggStream *s, int *peNext);
 /* Enter row mode on the block s->blk (*pbEmpty: no row in the range). */
 int aggBlockBegin(AggCursor *p, AggStream *s, int *pbEmpty);
 /* Start reading the stretch [s->tStrLo, s->tStrHi] through the scan. */

@@ -5,6 +5,11 @@
 ** the test overlay), taken natively, and the stretches where blocks of one
 ** series overlap in time, read through the table's own scan.
 **
+** A series' blocks are listed (xBlocks) when its walk reaches the time
+** range the sources claim for it (xSeriesRange, from the manifest): a
+** lastpoint or a newest-first LIMIT that the memory tier answers lists no
+** cold block and decodes no row group.
+**
 ** A stream walks "units" in its scan direction: the next memory chunk
 ** (agg_stream.c fetches their references in batches) or the next listed
 ** block of another source, whichever comes first (ascending: smaller start;
@@ -83,15 +88,23 @@ void aggSourcesClose(AggCursor *p){
   p->nSrcOpen = 0;
 }
 
-/* Does any open source claim rows of pTs in the range? */
-static int otherHolds(AggCursor *p, const TsSeries *pTs){
+/* Does any open source claim rows of the series in the range?  Sets
+** pS->bOther and the union of the claimed ranges. */
+static int otherHolds(AggCursor *p, AggSeries *pS){
   int i;
+  pS->bOther = 0;
   for(i=0; i<tsSourceCount; i++){
     sqlite3_int64 a = 0, b = 0;
     TsSource *pSrc = p->apSrc[i];
-    if( pSrc && pSrc->pM->xSeriesRange(pSrc, pTs, &a, &b) && a<=p->tHi && b>=p->tLo ) return 1;
+    if( pSrc==0 || !pSrc->pM->xSeriesRange(pSrc, pS->pTs, &a, &b) ) continue;
+    if( a<p->tLo ) a = p->tLo;
+    if( b>p->tHi ) b = p->tHi;
+    if( a>b ) continue;
+    if( !pS->bOther || a<pS->tOtherLo ) pS->tOtherLo = a;
+    if( !pS->bOther || b>pS->tOtherHi ) pS->tOtherHi = b;
+    pS->bOther = 1;
   }
-  return 0;
+  return pS->bOther;
 }
 
 int aggSeriesBind(AggCursor *p){
@@ -106,9 +119,11 @@ int aggSeriesBind(AggCursor *p){
     pTs = j<pTab->nSeries && pTab->apSeries[j]->iId==pS->id ? pTab->apSeries[j] : 0;
     /* A series the cache lacks (never expected after the refresh) keeps
     ** its memory chunks and no other source is asked about it. */
-    if( pTs==0 || (pTs->bChunks && pTs->tMax>=p->tLo && pTs->tMin<=p->tHi) || otherHolds(p, pTs) ){
+    pS->pTs = pTs;
+    pS->bOther = 0;
+    if( pTs ) otherHolds(p, pS);
+    if( pTs==0 || (pTs->bChunks && pTs->tMax>=p->tLo && pTs->tMin<=p->tHi) || pS->bOther ){
       if( pTs ) pTs->nRef++;
-      pS->pTs = pTs;
       p->aSeries[n++] = *pS;
     }else{
       sqlite3_free(pS->pMem);
@@ -163,15 +178,41 @@ static int chunkPeek(AggCursor *p, AggStream *s, const AggRef **ppRef){
   return SQLITE_OK;
 }
 
-int aggUnitNext(AggCursor *p, AggStream *s, int *pbEnd){
+/* Can rows in [a, b] fall in the bucket of the result being built? */
+static int inBucket(AggCursor *p, AggStream *s, int64_t a, int64_t b){
+  int64_t iB = s->res.iBucket;
+  if( !s->res.bHave || p->iWidth==0 ) return 1;
+  return p->bDesc ? b>=iB : a<tsAggBucketEnd(iB, p->iWidth);
+}
+
+int aggUnitNext(AggCursor *p, AggStream *s, int *peNext){
   const AggRef *pM;
   const TsBlockInfo *pC;
   int64_t lo = 0, hi = 0;
   int rc, n = 0, eFirst = AGG_UNIT_NONE;
-  *pbEnd = 0;
-  if( p->nSrcOpen && !s->bListed ){
-    rc = listOther(p, s);
-    if( rc ) return rc;
+  *peNext = AGG_NEXT_UNIT;
+  if( !s->bListed ){
+    /* List the other sources' blocks once the walk reaches the range they
+    ** may hold: until then the chunks come first in the scan direction
+    ** and none of those blocks can overlap them, so a lastpoint or a
+    ** newest-first LIMIT that the memory tier answers never lists (or
+    ** decodes) a cold row group.  A result whose bucket neither the next
+    ** chunk nor that range can reach is complete before listing. */
+    if( !s->pSer->bOther ){
+      s->bListed = 1;
+    }else{
+      rc = chunkPeek(p, s, &pM);
+      if( rc ) return rc;
+      if( pM==0 || (p->bDesc ? pM->tMin<=s->pSer->tOtherHi : pM->tMax>=s->pSer->tOtherLo) ){
+        if( (pM==0 || !inBucket(p, s, pM->tMin, pM->tMax))
+         && !inBucket(p, s, s->pSer->tOtherLo, s->pSer->tOtherHi) ){
+          *peNext = AGG_NEXT_CLOSED;
+          return SQLITE_OK;
+        }
+        rc = listOther(p, s);
+        if( rc ) return rc;
+      }
+    }
   }
   for(;;){
     int bChunk;
@@ -179,7 +220,7 @@ int aggUnitNext(AggCursor *p, AggStream *s, int *pbEnd){
     if( rc ) return rc;
     pC = s->iOther<s->other.n ? &s->other.a[s->iOther] : 0;
     if( n==0 ){
-      if( pM==0 && pC==0 ){ *pbEnd = 1; return SQLITE_OK; }
+      if( pM==0 && pC==0 ){ *peNext = AGG_NEXT_END; return SQLITE_OK; }
       bChunk = pM && (pC==0 || (p->bDesc ? pM->tMax>=pC->tMax : pM->tMin<=pC->tMin));
       if( bChunk ){
         s->unit = *pM;

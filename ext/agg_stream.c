@@ -482,10 +482,11 @@ int aggStreamNext(AggCursor *p, AggStream *s){
       continue;
     }
     if( s->eUnit==AGG_UNIT_NONE ){
-      int bEnd = 0;
-      rc = aggUnitNext(p, s, &bEnd);
+      int eNext = AGG_NEXT_UNIT;
+      rc = aggUnitNext(p, s, &eNext);
       if( rc ) return rc;
-      if( bEnd ){
+      if( eNext==AGG_NEXT_CLOSED ) return SQLITE_OK;
+      if( eNext==AGG_NEXT_END ){
         if( !s->res.bHave ) s->bDone = 1;
         s->bStop = 1;
         return SQLITE_OK;

@@ -298,6 +298,23 @@ try:
         c.check("across a row-group boundary: w=%s %s%s (%d rows)" % (w, where or "all", " DESC" if desc else "", len(exp)),
                 got == exp and len(exp) > 0, next(("%r vs %r" % (x, y) for x, y in zip(got, exp) if x != y),
                                                   "%d vs %d rows" % (len(got), len(exp))))
+    # Newest first, answered by the memory tier: series b's newest row is
+    # in memory, its cold run crosses the row-group boundary (listing its
+    # blocks would decode both row groups): nothing cold is decoded.
+    db.execute("INSERT INTO g(time, host, v, k) VALUES(?, 'b', 1.5, 1)", (NOW - 600 * S,))
+    n0 = gst()
+    got = db.execute("SELECT host, last_time, v_last, k_last FROM g_agg WHERE host = 'b'").fetchall()
+    got2 = db.execute("SELECT bucket, row_count, v_sum FROM g_agg WHERE bucket_width = '1m' AND host = 'b' "
+                      "ORDER BY bucket DESC LIMIT 1").fetchall()
+    n1 = gst()
+    c.check("lastpoint and newest-first LIMIT answered by the memory tier decode no cold row group (%d)" % (n1 - n0),
+            got == [("b", NOW - 600 * S, 1.5, 1)] and got2 == [((NOW - 600 * S) // (60 * S) * 60 * S, 1, 1.5)]
+            and n1 == n0, "%r %r" % (got, got2))
+    got = db.execute("SELECT bucket, host, row_count, v_sum FROM g_agg WHERE bucket_width = '1h' "
+                     "ORDER BY bucket DESC, host LIMIT 3").fetchall()
+    exp = db.execute("SELECT bin(time, '1h') AS bucket, host, count(*), sum(v) FROM g GROUP BY bucket, host "
+                     "ORDER BY bucket DESC, host LIMIT 3").fetchall()
+    c.check("newest-first LIMIT reaching into the cold tier", got == exp and len(exp) == 3, "%r vs %r" % (got, exp))
     db.close()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
