@@ -315,6 +315,20 @@ try:
     exp = db.execute("SELECT bin(time, '1h') AS bucket, host, count(*), sum(v) FROM g GROUP BY bucket, host "
                      "ORDER BY bucket DESC, host LIMIT 3").fetchall()
     c.check("newest-first LIMIT reaching into the cold tier", got == exp and len(exp) == 3, "%r vs %r" % (got, exp))
+
+    # A cold object that cannot be read fails the query with its key.
+    gkeys = [r[0] for r in db.execute("SELECT key FROM g_objects")]
+    for k in gkeys:
+        os.rename(os.path.join(cold, k), os.path.join(cold, k) + ".gone")
+    try:
+        db.execute("SELECT sum(row_count) FROM g_agg('1h')").fetchall()
+        c.check("an unreadable cold object fails the native query", False, "no error")
+    except sqlite3.Error as e:
+        c.check("an unreadable cold object fails the native query naming it (%s)" % str(e)[:120],
+                str(e).startswith("g_agg: timeseries g: reading cold object g/date=") and
+                any(k in str(e) for k in gkeys), str(e))
+    for k in gkeys:
+        os.rename(os.path.join(cold, k) + ".gone", os.path.join(cold, k))
     db.close()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
