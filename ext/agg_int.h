@@ -132,14 +132,16 @@ struct AggStream {
   int bRefEof;              /* no chunk references past this batch */
   int64_t tKey;             /* tmin of the last reference fetched (keyset) */
   int bKey;                 /* tKey is set */
-  /* Row mode: the current chunk, decoded. */
+  /* Row mode: the current rows, decoded: a chunk (pReader), a block of
+  ** another source (pBlk) or a stretch read through the scan (bStretch). */
   int bRowMode;
   unsigned char *aBlob;     /* copy of the chunk blob (owned; kept with its
                             ** capacity nBlobAlloc after row mode ends) */
   sqlite3_int64 nBlobAlloc;
   TsChunkReader *pReader;   /* over aBlob (owned) */
-  const int64_t *aTime;     /* decoded times (owned by pReader) */
-  int iBeg, iEnd;           /* rows of the chunk inside the time range */
+  const int64_t *aTime;     /* decoded times (owned by pReader, pBlk or
+                            ** aScanTime) */
+  int iBeg, iEnd;           /* rows inside the time range */
   int iRow;                 /* next row in the scan direction */
   sqlite3_int64 iChunkId;   /* id of the decoded chunk (for messages) */
   /* Output. */

@@ -4,8 +4,9 @@
 ** chunk references newest or oldest first in growing batches, answers a
 ** chunk from its header where it falls whole in one bucket (and for
 ** lastpoint), decodes it otherwise and aggregates runs of one bucket in one
-** fused pass, or reads the series through the table's own scan when another
-** tier holds rows; and the merge of the streams by the ORDER BY terms.
+** fused pass, taking the blocks of the other row sources in time order
+** between its chunks (agg_source.c); and the merge of the streams by the
+** ORDER BY terms.
 */
 #include "agg_int.h"
 #include <stdlib.h>
