@@ -130,7 +130,10 @@ s3_start() {
   S3_PID=$S3SRV_PID S3_OUT=${S3SRV[0]} S3_IN=${S3SRV[1]}
   while IFS= read -r -t 30 line <&"$S3_OUT"; do
     case "$line" in
-      "ready "*) return 0 ;;
+      "ready "*)
+        line=${line#ready }
+        echo "bench: tslite-cold-s3 storage: s3rver at ${line%% *} (bench/s3serve.mjs, pid $S3_PID)" >&2
+        return 0 ;;
       AWS_*=*|TSLITE_*=*) S3_ENV+=("$line") ;;
     esac
   done
