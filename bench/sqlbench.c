@@ -82,8 +82,7 @@ struct Opts {
   const char *zCold;     /* -C STORAGE: tslite with a 6 h memory tier; the rest
                          ** tiered by ts_maintain() to Parquet objects there
                          ** (an absolute directory, file:// or s3:// URI) */
-  char *zColdUri;        /* zCold as a storage URI (malloc'd, never freed:
-                         ** lives as long as the process) */
+  char zColdUri[4096];   /* zCold as a storage URI */
   int bColdS3;           /* zCold is s3://: system "tslite-cold-s3" */
   const char *zColdCache;/* -K SIZE: the table's cold_cache option; NULL:
                          ** the default (on) */
@@ -1049,17 +1048,18 @@ int main(int argc, char **argv){
   if( o.bNative && (!o.bTslite || strcmp(o.zCmd, "query") != 0) ) die("-N is for tslite queries only");
   if( o.zCold && !o.bTslite ) die("-C is for tslite only");
   if( o.zCold ){
+    int n;
     if( strncmp(o.zCold, "s3://", 5) == 0 ){
       o.bColdS3 = 1;
-      o.zColdUri = sqlite3_mprintf("%s", o.zCold);
+      n = snprintf(o.zColdUri, sizeof(o.zColdUri), "%s", o.zCold);
     }else if( strncmp(o.zCold, "file:///", 8) == 0 ){
-      o.zColdUri = sqlite3_mprintf("%s", o.zCold);
+      n = snprintf(o.zColdUri, sizeof(o.zColdUri), "%s", o.zCold);
     }else if( o.zCold[0] == '/' ){
-      o.zColdUri = sqlite3_mprintf("file://%s", o.zCold);
+      n = snprintf(o.zColdUri, sizeof(o.zColdUri), "file://%s", o.zCold);
     }else{
       die("-C needs an absolute directory, a file:///dir or an s3://bucket/prefix URI");
     }
-    if( !o.zColdUri ) die("out of memory");
+    if( n < 0 || (size_t)n >= sizeof(o.zColdUri) ) die("-C %s: too long", o.zCold);
   }
   if( o.zColdCache && !o.zCold ) die("-K is for a cold system (-C) only");
   if( strcmp(o.zCmd, "probe") == 0 ) return cmdProbe(&o);
