@@ -412,6 +412,7 @@ static int checkCold(TsTable *pTab, TsBuf *pRep, int *pnErr, char **pzErr){
     TsCheckList k, *pHit;
     char *zE = 0;
     int rcObj;
+    memset(&k, 0, sizeof(k));
     k.zKey = o->zKey;
     pHit = l.n ? bsearch(&k, l.a, (size_t)l.n, sizeof(l.a[0]), listCmp) : 0;
     if( pHit==0 ){
