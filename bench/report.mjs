@@ -20,7 +20,7 @@ if (!args.in || !args.out) {
 
 const records = fs.readFileSync(args.in, 'utf8').split('\n').filter((l) => l.trim())
   .map((l) => JSON.parse(l));
-const SYSTEM_ORDER = ['tslite', 'tslite-native', 'tslite-cold', 'tslite-cold-native', 'sqlite', 'sqlite-postindex', 'duckdb-t2', 'duckdb-t1', 'duckdb-lake'];
+const SYSTEM_ORDER = ['tslite', 'tslite-native', 'tslite-cold', 'tslite-cold-native', 'tslite-cold-s3', 'sqlite', 'sqlite-postindex', 'duckdb-t2', 'duckdb-t1', 'duckdb-lake'];
 const sysRank = (s) => (SYSTEM_ORDER.indexOf(s) < 0 ? 99 : SYSTEM_ORDER.indexOf(s));
 
 function quantile(xs, q) {
@@ -159,6 +159,8 @@ for (const variant of variants) {
   if (systems.includes('tslite-native')) for (const s of systems) if (s.startsWith('duckdb-t')) ratioCols.push(['tslite-native', s]);
   if (systems.includes('tslite-cold') && systems.includes('duckdb-lake')) ratioCols.push(['tslite-cold', 'duckdb-lake']);
   if (systems.includes('tslite-cold-native') && systems.includes('duckdb-lake')) ratioCols.push(['tslite-cold-native', 'duckdb-lake']);
+  // The cold tier on S3 (through the local cache) against the same on file://.
+  if (systems.includes('tslite-cold-s3') && systems.includes('tslite-cold')) ratioCols.push(['tslite-cold-s3', 'tslite-cold']);
   p(`| query | ${systems.join(' | ')}${ratioCols.map(([a, b]) => ` | ${a}/${b}`).join('')} | rows | n |`);
   p(`|---|${systems.map(() => '---:').join('|')}${ratioCols.map(() => '|---:').join('')}|---:|---:|`);
   for (const type of types) {
@@ -205,6 +207,48 @@ for (const variant of variants) {
     const q = vs.query[type];
     p(`| ${type} | ${systems.map((s) => fmtMs(q[s]?.cpu_median_ms)).join(' | ')}`
       + `${ratioCols.map(([a, b]) => ` | ${fmtRatio(q[a]?.cpu_median_ms, q[b]?.cpu_median_ms)}`).join('')} |`);
+  }
+  // Cold systems: where the objects are, the local cache's settings and the
+  // requests it sent (the query process's ts_stats "cold_cache"; the timed
+  // instances' own from each query line; the server's from s3serve's proxy).
+  const coldSys = systems.filter((s) => qsum[s]?.storage || loads.find((l) => l.system === s)?.storage);
+  if (coldSys.length) {
+    vs.cold = {};
+    p();
+    p(`### ${variant}: cold systems, storage and local cold cache`);
+    p();
+    p('| system | storage | cold_cache option | cache (dir, bound) | query process: GET / HEAD / LIST / trusted, block hits / misses | timed instances: GET / HEAD / LIST | server requests: load / queries |');
+    p('|---|---|---|---|---|---|---|');
+    for (const s of coldSys) {
+      const q = qsum[s] ?? {};
+      const l = loads.find((x) => x.system === s) ?? {};
+      const cc = q.cold_cache ?? l.cold_cache ?? {};
+      const timed = { get: 0, head: 0, list: 0 };
+      let bTimed = false;
+      for (const r of queries.filter((x) => x.system === s && x.cache_requests)) {
+        bTimed = true;
+        for (const k of Object.keys(timed)) timed[k] += r.cache_requests[k] ?? 0;
+      }
+      const sr = vr.find((r) => r.phase === 's3-requests' && r.system === s);
+      const sum = (o) => (o ? Object.values(o).reduce((a, b) => a + b, 0) : null);
+      const diff = (a, b) => (a && b ? Object.fromEntries(Object.keys(b).map((k) => [k, b[k] - (a[k] ?? 0)])) : null);
+      const srLoad = sr ? diff(sr.before_load ?? {}, sr.after_load) : null;
+      const srQuery = sr ? diff(sr.after_load ?? {}, sr.after_query) : null;
+      vs.cold[s] = {
+        storage: q.storage ?? l.storage ?? null, s3_endpoint: q.s3_endpoint ?? l.s3_endpoint ?? null,
+        cold_cache_option: q.cold_cache_option ?? l.cold_cache_option ?? null,
+        cold_cache_query_process: q.cold_cache ?? null,
+        timed_instances_requests: bTimed ? timed : null,
+        server_requests_load: srLoad, server_requests_queries: srQuery,
+      };
+      const fmtReq = (o) => (o ? Object.entries(o).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ') || '0' : '-');
+      p(`| ${s} | ${vs.cold[s].storage ?? '-'}${vs.cold[s].s3_endpoint ? ` (${vs.cold[s].s3_endpoint})` : ''}`
+        + ` | ${vs.cold[s].cold_cache_option ?? '-'}`
+        + ` | ${cc.enabled ? `${cc.dir}, ${fmtInt(cc.limit)} B` : 'none'}`
+        + ` | ${cc.enabled ? `${cc.gets} / ${cc.heads} / ${cc.lists} / ${cc.trusted ?? '-'}, ${fmtInt(cc.hits)} / ${fmtInt(cc.misses)}` : '-'}`
+        + ` | ${bTimed ? `${timed.get} / ${timed.head} / ${timed.list}` : '-'}`
+        + ` | ${sr ? `${sum(srLoad)} (${fmtReq(srLoad)}) / ${sum(srQuery)} (${fmtReq(srQuery)})` : '-'} |`);
+    }
   }
   const emptyMs = qsum['duckdb-t2']?.empty_query_ms;
   if (emptyMs != null) p(`\nDuckDB node-api floor: \`SELECT 1\` takes ${fmtMs(emptyMs)} ms (median of 20).`);

@@ -7,16 +7,26 @@
 #   BENCH_QUICK=1      tiny run for tests: 10 hosts x 1 day, 3/2 instances
 #   BENCH_SEED=N       generator and query seed (default 123)
 #   BENCH_VARIANTS     data variants (default "tsbs-int real-float")
-#   BENCH_SYSTEMS      systems (default "tslite tslite-native sqlite duckdb";
+#   BENCH_SYSTEMS      systems (default "tslite tslite-native sqlite duckdb",
+#                      plus "tslite-cold tslite-cold-s3" unless BENCH_COLD=0;
 #                      tslite-native = the tslite database queried in the
 #                      native timeseries_agg form docs/sql-reference.md teaches,
 #                      and with tslite-cold also tslite-cold-native)
 #   BENCH_INSTANCES=L,H query instances per light / heavy type (default 20,10)
 #   BENCH_BUDGET=S     seconds of timed instances per type and system (default 60)
-#   BENCH_COLD=0       skip "tslite-cold" (all but the last 6 h tiered to Parquet
-#                      by ts_maintain before the queries; runs when available)
-#                      and "duckdb-lake" (DuckDB's read_parquet over those
-#                      objects, all rows tiered first; needs duckdb too)
+#   BENCH_COLD=0       leave out of the default systems "tslite-cold" (all but
+#                      the last 6 h tiered to Parquet on file:// by ts_maintain
+#                      before the queries), "tslite-cold-s3" (the same on an
+#                      s3rver on 127.0.0.1 started by bench/s3serve.mjs, read
+#                      through the table's default local cold cache) and
+#                      "duckdb-lake" (DuckDB's read_parquet over tslite-cold's
+#                      objects, all rows tiered first; needs duckdb too).
+#                      By default they run when available; BENCH_COLD=1 (or
+#                      naming them in BENCH_SYSTEMS) requests them: then one
+#                      that cannot run fails the bench.  BENCH_COLD=1 adds both
+#                      to an explicit BENCH_SYSTEMS.
+#   BENCH_S3_CACHE=SIZE tslite-cold-s3's cold_cache option (default: the
+#                      table default, on; 0 = no cache)
 #   BENCH_POSTINDEX=1  also load plain SQLite with the index built afterwards
 #                      (default 1 except in quick mode)
 #   BENCH_BUILD=DIR    build directory holding tslite.so (default build)
@@ -28,7 +38,6 @@
 #   BENCH_COLD_CACHE=0 do not run bench/cold_cache.mjs (cold queries on s3rver
 #                      through the local cache vs file://; default: run it,
 #                      except with BENCH_QUICK=1)
-#                      (BENCH_COLD=1 makes tslite-cold a requested system)
 #   BENCH_BACKUP=0     do not run bench/backup_bench.mjs (ts_backup / ts_restore
 #                      throughput, incremental bytes after 1% new rows)
 #   BENCH_BACKUP_SYSTEMS stores for it (default "file s3rver"; one that cannot
@@ -53,6 +62,12 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 fi
 VARIANTS=${BENCH_VARIANTS:-tsbs-int real-float}
 SYSTEMS=${BENCH_SYSTEMS:-tslite tslite-native sqlite duckdb}
+COLD_SYSTEMS="tslite-cold tslite-cold-s3"
+if [ -z "${BENCH_SYSTEMS:-}" ] && [ "${BENCH_COLD:-1}" != 0 ]; then
+  SYSTEMS="$SYSTEMS $COLD_SYSTEMS"
+elif [ -n "${BENCH_SYSTEMS:-}" ] && [ "${BENCH_COLD:-}" = 1 ]; then
+  for s in $COLD_SYSTEMS; do case " $SYSTEMS " in *" $s "*) ;; *) SYSTEMS="$SYSTEMS $s";; esac; done
+fi
 BUDGET=${BENCH_BUDGET:-60}
 SCALE=${SCALE/x/,}
 HOSTS=${SCALE%%,*}
@@ -103,25 +118,97 @@ run() {
   cat "$ERRLOG" >&2
 }
 
+# The s3rver of tslite-cold-s3 (bench/s3serve.mjs, a coprocess): started
+# once, stopped on every exit path (the EXIT trap; its stdin closing when
+# this shell dies stops it too).  Its client environment (credentials
+# included) arrives through the pipe into S3_ENV and reaches only the
+# processes run through s3_env, never a command line.
+S3_PID="" S3_IN="" S3_OUT="" S3_WHY="" S3_BUCKET=bench
+S3_ENV=()
+s3_start() {
+  local line
+  coproc S3SRV { exec env LD_PRELOAD= node bench/s3serve.mjs "$S3_BUCKET" 2>"$WORK/s3serve-$$.err"; }
+  S3_PID=$S3SRV_PID S3_OUT=${S3SRV[0]} S3_IN=${S3SRV[1]}
+  while IFS= read -r -t 30 line <&"$S3_OUT"; do
+    case "$line" in
+      "ready "*)
+        line=${line#ready }
+        echo "bench: tslite-cold-s3 storage: s3rver at ${line%% *} (bench/s3serve.mjs, pid $S3_PID)" >&2
+        return 0 ;;
+      AWS_*=*|TSLITE_*=*) S3_ENV+=("$line") ;;
+    esac
+  done
+  S3_WHY=$(tail -n 3 "$WORK/s3serve-$$.err" 2>/dev/null | tr '\n' ' ')
+  [ -n "$S3_WHY" ] || S3_WHY="no 'ready' line in 30 s"
+  s3_stop
+  return 1
+}
+s3_stop() {
+  if [ -n "$S3_PID" ]; then
+    [ -n "$S3_IN" ] && eval "exec $S3_IN>&-"
+    kill -TERM "$S3_PID" 2>/dev/null
+    wait "$S3_PID" 2>/dev/null
+  fi
+  S3_PID="" S3_IN="" S3_OUT=""
+  rm -f "$WORK/s3serve-$$.err"
+}
+trap s3_stop EXIT
+trap 's3_stop; exit 130' INT
+trap 's3_stop; exit 143' TERM
+s3_env() { ( [ ${#S3_ENV[@]} -gt 0 ] && export "${S3_ENV[@]}"; "$@" ); }
+# The proxy's request counts so far (JSON), or null.
+s3_counts() {
+  local line
+  if [ -n "$S3_PID" ] && echo counts >&"$S3_IN" 2>/dev/null; then
+    while IFS= read -r -t 10 line <&"$S3_OUT"; do
+      case "$line" in "counts "*) echo "${line#counts }"; return ;; esac
+    done
+  fi
+  echo null
+}
+
 # Which systems can run here.
 want() { case " $SYSTEMS " in *" $1 "*) return 0;; esac; return 1; }
 for s in $SYSTEMS; do
-  case "$s" in tslite|tslite-native|sqlite|duckdb) ;;
-    *) echo "bench: unknown system '$s' in BENCH_SYSTEMS (known: tslite tslite-native sqlite duckdb)" >&2; exit 2;; esac
+  case "$s" in tslite|tslite-native|tslite-cold|tslite-cold-s3|sqlite|duckdb) ;;
+    *) echo "bench: unknown system '$s' in BENCH_SYSTEMS (known: tslite tslite-native tslite-cold tslite-cold-s3 sqlite duckdb)" >&2; exit 2;; esac
 done
-HAVE_TSLITE=0 HAVE_DUCKDB=0 HAVE_COLD=0
-if want tslite || want tslite-native; then
+# A cold system is requested when named in BENCH_SYSTEMS or with BENCH_COLD=1;
+# otherwise (the default list) it runs when it can and is left out when not.
+cold_unavailable() { # system reason
+  case " ${BENCH_SYSTEMS:-} " in *" $1 "*) note_skip "$1" "$2"; return;; esac
+  if [ "${BENCH_COLD:-}" = 1 ]; then note_skip "$1" "$2"
+  else echo "bench: $1 not available (BENCH_COLD=1 requires it): $2" >&2; fi
+}
+HAVE_TSLITE=0 HAVE_DUCKDB=0 HAVE_COLD=0 HAVE_COLD_S3=0
+if want tslite || want tslite-native || want tslite-cold || want tslite-cold-s3; then
+  why=""
   if [ ! -e "$B/tslite.so" ]; then
-    note_skip tslite "$B/tslite.so is not built (run make)"
+    why="$B/tslite.so is not built (run make)"
   elif why=$("${TSL[@]}" probe -x "$B/tslite" 2>&1); then
     HAVE_TSLITE=1
-    if [ "${BENCH_COLD:-1}" = 1 ]; then
-      if why=$("${TSL[@]}" probe -x "$B/tslite" -C /tmp 2>&1); then HAVE_COLD=1
-      elif [ "${BENCH_COLD:-}" = 1 ]; then note_skip tslite-cold "$why"
-      else echo "bench: tslite-cold not available (BENCH_COLD=1 requires it): $why" >&2; fi
-    fi
+  fi
+  if [ "$HAVE_TSLITE" = 0 ]; then
+    if want tslite || want tslite-native; then note_skip tslite "$why"; fi
+    for s in $COLD_SYSTEMS; do want "$s" && cold_unavailable "$s" "$why"; done
+  fi
+fi
+if [ "$HAVE_TSLITE" = 1 ] && want tslite-cold; then
+  if why=$("${TSL[@]}" probe -x "$B/tslite" -C /tmp 2>&1); then HAVE_COLD=1
+  else cold_unavailable tslite-cold "$why"; fi
+fi
+if [ "$HAVE_TSLITE" = 1 ] && want tslite-cold-s3; then
+  if ! command -v node >/dev/null; then
+    cold_unavailable tslite-cold-s3 "node is not installed"
+  elif [ ! -d node_modules/@20minutes/s3rver ]; then
+    cold_unavailable tslite-cold-s3 "node_modules/@20minutes/s3rver is missing (run npm ci)"
+  elif ! s3_start; then
+    cold_unavailable tslite-cold-s3 "bench/s3serve.mjs did not start: $S3_WHY"
+  elif why=$(s3_env "${TSL[@]}" probe -x "$B/tslite" -C "s3://$S3_BUCKET/probe" 2>&1); then
+    HAVE_COLD_S3=1
   else
-    note_skip tslite "$why"
+    cold_unavailable tslite-cold-s3 "$why"
+    s3_stop
   fi
 fi
 if want duckdb; then
@@ -158,7 +245,7 @@ for variant in $VARIANTS; do
       rm -f "$db" "$db-wal" "$db-shm"
     fi
   fi
-  if [ "$HAVE_TSLITE" = 1 ]; then
+  if [ "$HAVE_TSLITE" = 1 ] && { want tslite || want tslite-native; }; then
     db="$WORK/tslite-$variant.db"
     rm -rf "$db.tslite"
     if run tslite load "$variant" "${TSL[@]}" load -t tslite -x "$B/tslite" -l "$variant" -d "$DATA" -f "$db" -o "$RUN"; then
@@ -186,6 +273,27 @@ for variant in $VARIANTS; do
       fi
     rm -rf "$db" "$db-wal" "$db-shm" "$db.tslite" "$cold"
   fi
+  if [ "$HAVE_COLD_S3" = 1 ]; then
+    # tslite-cold-s3: tslite-cold's load and queries with the table's storage
+    # on the s3rver (a prefix per variant), read through the table's local
+    # cold cache ("<db>.tslite-cache", default bound unless BENCH_S3_CACHE).
+    db="$WORK/tslite-cold-s3-$variant.db"
+    rm -rf "$db" "$db-wal" "$db-shm" "$db.tslite-cache"
+    KOPT=()
+    [ -n "${BENCH_S3_CACHE:-}" ] && KOPT=(-K "$BENCH_S3_CACHE")
+    c0=$(s3_counts)
+    if run tslite-cold-s3 load "$variant" s3_env "${TSL[@]}" load -t tslite -C "s3://$S3_BUCKET/$variant" "${KOPT[@]}" \
+         -x "$B/tslite" -l "$variant" -d "$DATA" -f "$db" -o "$RUN"; then
+      c1=$(s3_counts)
+      run tslite-cold-s3 query "$variant" s3_env "${TSL[@]}" query -t tslite -C "s3://$S3_BUCKET/$variant" "${KOPT[@]}" \
+        -x "$B/tslite" -l "$variant" -d "$DATA" -q "$QFILE" -f "$db" -o "$RUN" -b "$BUDGET"
+      c2=$(s3_counts)
+      # Requests the s3rver answered (through s3serve's counting proxy).
+      printf '{"phase":"s3-requests","system":"tslite-cold-s3","variant":"%s","before_load":%s,"after_load":%s,"after_query":%s}\n' \
+        "$variant" "$c0" "$c1" "$c2" >>"$RUN"
+    fi
+    rm -rf "$db" "$db-wal" "$db-shm" "$db.tslite-cache"
+  fi
   if [ "$HAVE_DUCKDB" = 1 ]; then
     db="$WORK/duckdb-$variant.duckdb"
     run duckdb-t2 load "$variant" node bench/duckdb.mjs load --threads 2 --label "$variant" --data "$DATA" --db "$db" --out "$RUN" &&
@@ -195,6 +303,7 @@ for variant in $VARIANTS; do
   fi
 done
 
+s3_stop
 ELAPSED=$(awk "BEGIN{print $(date +%s.%N) - $T0}")
 node bench/report.mjs --in "$RUN" --out "$OUT" --scale "$HOSTS,$DAYS" --seed "$SEED" \
   --quick "${BENCH_QUICK:-0}" --cflags "$CFLAGS_USED" --elapsed "$ELAPSED"

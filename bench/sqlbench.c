@@ -16,8 +16,9 @@
 **                  timeseries_agg form of each query type that has one)
 **   sqlbench tierall -t tslite -x EXT -f DB   (a tslite-cold database: tier
 **                                  the rest of its memory tier, for duckdb-lake)
-**   sqlbench probe -x EXT [-C]     exit 0 iff the timeseries module loads
-**                                  (with -C: and ts_maintain() exists)
+**   sqlbench probe -x EXT [-C STORAGE]  exit 0 iff the timeseries module loads
+**                                  (with -C: and a row ts_maintain() tiers
+**                                  into STORAGE is read back by the scan)
 **
 ** Each run is its own process, so its peak RSS (VmHWM) belongs to one system
 ** and one phase.  Results are JSON lines appended to OUT (one per load, one
@@ -28,10 +29,17 @@
 ** file is read in blocks of 4096 rows inside the timed loop (the cost is the
 ** same for every system and small: about 0.1 s per 250 MB from the page
 ** cache).  -P (sqlite only): create the index after the load instead.
-** -C DIR (tslite only, system "tslite-cold"): memory_retention = '6h' with
-** magnetic_writes, so after the load ts_maintain() moves all but the last
-** 6 h to Parquet files under DIR (timed separately as tier_seconds) and the
-** queries read both tiers.
+** -C STORAGE (tslite only): memory_retention = '6h' with magnetic_writes, so
+** after the load ts_maintain() moves all but the last 6 h to Parquet objects
+** in STORAGE (timed separately as tier_seconds) and the queries read both
+** tiers.  STORAGE is an absolute directory or a file:// URI (system
+** "tslite-cold"), or an s3://bucket/prefix URI (system "tslite-cold-s3":
+** endpoint and credentials come from the environment, AWS_ENDPOINT_URL_S3,
+** AWS_ACCESS_KEY_ID, ..., never from the command line; the table's local
+** cold cache is on with its default bound unless -K SIZE sets its
+** cold_cache option, e.g. -K 0 for none).  The load and query-summary lines
+** name the storage and the cache settings; the query summary adds the
+** cache's counters of the query process (ts_stats "cold_cache").
 **
 ** query: first the whole database is read once (hot cache); then for each
 ** query type, instance 0 is run once untimed (warm-up), then
@@ -54,6 +62,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define ROWS_PER_READ 4096
 
@@ -70,8 +79,13 @@ struct Opts {
   double budget;         /* seconds per query type */
   int bPostIndex;        /* -P: build the index after the load */
   int bTslite;
-  const char *zCold;     /* -C DIR: tslite with a 6 h memory tier; the rest
-                         ** tiered by ts_maintain() to Parquet files in DIR */
+  const char *zCold;     /* -C STORAGE: tslite with a 6 h memory tier; the rest
+                         ** tiered by ts_maintain() to Parquet objects there
+                         ** (an absolute directory, file:// or s3:// URI) */
+  char zColdUri[4096];   /* zCold as a storage URI */
+  int bColdS3;           /* zCold is s3://: system "tslite-cold-s3" */
+  const char *zColdCache;/* -K SIZE: the table's cold_cache option; NULL:
+                         ** the default (on) */
   int bNative;           /* -N (tslite query only, system "tslite-native"):
                          ** the queries in the native form docs/sql-reference.md
                          ** teaches (timeseries_agg), where one exists */
@@ -155,12 +169,19 @@ static sqlite3_str *jsonStart(const Opts *p, const char *zPhase){
   sqlite3_str_appendall(s, "{\"phase\":");
   jsonStr(s, zPhase);
   sqlite3_str_appendall(s, ",\"system\":");
-  jsonStr(s, p->bPostIndex ? "sqlite-postindex" : p->zCold ? (p->bNative ? "tslite-cold-native" : "tslite-cold")
+  jsonStr(s, p->bPostIndex ? "sqlite-postindex"
+             : p->zCold ? (p->bColdS3 ? (p->bNative ? "tslite-cold-s3-native" : "tslite-cold-s3")
+                                      : (p->bNative ? "tslite-cold-native" : "tslite-cold"))
              : p->bNative ? "tslite-native" : p->zSystem);
   sqlite3_str_appendall(s, ",\"variant\":");
   jsonStr(s, p->zLabel);
   return s;
 }
+
+/* For a cold system: ,"storage":URI,"s3_endpoint":...,"cold_cache_option":...
+** and "cold_cache": the table's ts_stats cold_cache object (directory,
+** bound and this process's counters).  Credentials are never written. */
+static void coldJson(const Opts *p, sqlite3 *db, sqlite3_str *s);
 
 static void exec(sqlite3 *db, const char *zSql){
   char *zErr = 0;
@@ -190,6 +211,21 @@ static char *queryText(sqlite3 *db, const char *zSql){
   }
   sqlite3_finalize(st);
   return z;
+}
+
+static void coldJson(const Opts *p, sqlite3 *db, sqlite3_str *s){
+  char *zCache;
+  if( !p->zCold ) return;
+  sqlite3_str_appendall(s, ",\"storage\":");
+  jsonStr(s, p->zColdUri);
+  sqlite3_str_appendall(s, ",\"s3_endpoint\":");
+  jsonStr(s, p->bColdS3 ? getenv("AWS_ENDPOINT_URL_S3") : 0);
+  sqlite3_str_appendall(s, ",\"cold_cache_option\":");
+  jsonStr(s, p->zColdCache ? p->zColdCache : "default");
+  zCache = queryText(db, "SELECT json_extract(ts_stats('cpu'), '$.cold_cache')");
+  sqlite3_str_appendall(s, ",\"cold_cache\":");
+  sqlite3_str_appendall(s, zCache ? zCache : "null");   /* JSON from ts_stats */
+  sqlite3_free(zCache);
 }
 
 static sqlite3 *openDb(const Opts *p){
@@ -278,8 +314,10 @@ static void createSchema(const Opts *p, sqlite3 *db){
     for(k = 0; k < TSBS_NFIELD; k++) sqlite3_str_appendf(s, "%s DOUBLE, ", tsbsFieldName[k]);
     if( p->zCold ){
       /* Late data is accepted (magnetic_writes) and tiered by ts_maintain(). */
-      sqlite3_str_appendf(s, "memory_retention = '6h', magnetic_writes = true, storage = 'file://%s', "
-                             "measure_name = 'cpu');", p->zCold);
+      sqlite3_str_appendf(s, "memory_retention = '6h', magnetic_writes = true, storage = %Q, ",
+                          p->zColdUri);
+      if( p->zColdCache ) sqlite3_str_appendf(s, "cold_cache = %Q, ", p->zColdCache);
+      sqlite3_str_appendall(s, "measure_name = 'cpu');");
     }else{
       sqlite3_str_appendall(s, "memory_retention = '8766h', measure_name = 'cpu');");
     }
@@ -425,6 +463,7 @@ static int cmdLoad(Opts *p){
     else sqlite3_str_appendall(s, "null");
     sqlite3_free(zStats);
   }
+  coldJson(p, db, s);
   exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
   sqlite3_str_appendf(s, ",\"page_size\":%lld,\"page_count\":%lld,\"freelist_count\":%lld",
                       (long long)queryInt(db, "PRAGMA page_size", -1),
@@ -760,6 +799,14 @@ static double runOne(sqlite3 *db, const char *zSql, int nCol, Result *r, double 
   return t0;
 }
 
+/* The local cold cache's request counters of this connection (ts_stats
+** cold_cache gets, heads, lists) into a[0..2]; zeros without a cache. */
+static void coldRequests(sqlite3 *db, int64_t *a){
+  a[0] = queryInt(db, "SELECT json_extract(ts_stats('cpu'), '$.cold_cache.gets')", 0);
+  a[1] = queryInt(db, "SELECT json_extract(ts_stats('cpu'), '$.cold_cache.heads')", 0);
+  a[2] = queryInt(db, "SELECT json_extract(ts_stats('cpu'), '$.cold_cache.lists')", 0);
+}
+
 static int cmdQuery(Opts *p){
   int nInst = 0, i = 0;
   Inst *aInst = readQueries(p->zQueries, &nInst);
@@ -792,6 +839,7 @@ static int cmdQuery(Opts *p){
   }
   while( i < nInst ){
     int iFirst = i, nType = 0, nRun = 0;
+    int64_t aReq0[3] = {0, 0, 0}, aReq1[3] = {0, 0, 0};
     double used = 0;
     char zKinds[32];
     int bOrdered;
@@ -803,6 +851,7 @@ static int cmdQuery(Opts *p){
     runOne(db, zSql, (int)strlen(zKinds), &r, 0);
     sqlite3_free(zSql);
 
+    if( p->bColdS3 ) coldRequests(db, aReq0);
     s = jsonStart(p, "query");
     sqlite3_str_appendall(s, ",\"type\":");
     jsonStr(s, aInst[iFirst].zType);
@@ -824,11 +873,21 @@ static int cmdQuery(Opts *p){
                           nRun ? "," : "", aInst[j].iInst, ms, cpuMs, (long long)r.nRow, (unsigned long long)cks);
       nRun++;
     }
-    sqlite3_str_appendf(s, "],\"skipped\":%d}", nType - nRun);
+    sqlite3_str_appendf(s, "],\"skipped\":%d", nType - nRun);
+    if( p->bColdS3 ){
+      /* Requests the timed instances made the cache send (the warm-up
+      ** instance before them excluded). */
+      coldRequests(db, aReq1);
+      sqlite3_str_appendf(s, ",\"cache_requests\":{\"get\":%lld,\"head\":%lld,\"list\":%lld}",
+                          (long long)(aReq1[0] - aReq0[0]), (long long)(aReq1[1] - aReq0[1]),
+                          (long long)(aReq1[2] - aReq0[2]));
+    }
+    sqlite3_str_appendall(s, "}");
     emit(p, s);
     fprintf(stderr, "  %-8s %-22s %3d instances %9.1f ms total\n", p->zSystem, aInst[iFirst].zType, nRun, used * 1e3);
   }
   s = jsonStart(p, "query-summary");
+  coldJson(p, db, s);
   sqlite3_str_appendf(s, ",\"seconds\":%.3f,\"warm_seconds\":%.3f,\"peak_rss_kb\":%ld,\"sqlite_version\":\"%s\"}",
                       nowSec() - tAll, tWarm, peakRssKb(), sqlite3_libversion());
   emit(p, s);
@@ -849,27 +908,34 @@ static int probeRm(const char *zPath, const struct stat *pSt, int eFlag, struct 
   remove(zPath);
   return 0;
 }
-/* 0 iff a row tiered by ts_maintain into a fresh directory under zDir is
-** still returned by SELECT; else prints why and returns 1. */
-static int probeColdScan(sqlite3 *db, const char *zDir){
+/* 0 iff a row tiered by ts_maintain into a fresh directory under
+** p->zColdUri (a directory), or a fresh prefix under it (s3://), is still
+** returned by SELECT; else prints why and returns 1. */
+static int probeColdScan(const Opts *p, sqlite3 *db){
   char zTmp[4096];
   char *zSql, *zUri, *zErr = 0;
   sqlite3_stmt *pStmt = 0;
   int rc, n = -1;
-  snprintf(zTmp, sizeof(zTmp), "%s/tslite-probe-XXXXXX", zDir);
-  if( mkdtemp(zTmp)==0 ){ printf("cannot create a directory under %s\n", zDir); return 1; }
+  if( p->bColdS3 ){
+    zTmp[0] = 0;
+    zUri = sqlite3_mprintf("%s/probe-%ld-%lld", p->zColdUri, (long)getpid(), (long long)time(0));
+  }else{
+    snprintf(zTmp, sizeof(zTmp), "%s/tslite-probe-XXXXXX", p->zColdUri + 7);
+    if( mkdtemp(zTmp)==0 ){ printf("cannot create a directory under %s\n", p->zColdUri + 7); return 1; }
+    zUri = sqlite3_mprintf("file://%s", zTmp);
+  }
   zSql = sqlite3_mprintf("SELECT ts_debug_set_now(86400000000000*3);"
       "CREATE VIRTUAL TABLE probe_cold USING timeseries(h DIMENSION, v DOUBLE,"
       " memory_retention='1h', magnetic_writes=true, storage=%Q);"
       "INSERT INTO probe_cold(time, h, v) VALUES(86400000000000, 'a', 1);"
-      "SELECT ts_maintain('probe_cold');", (zUri = sqlite3_mprintf("file://%s", zTmp)));
+      "SELECT ts_maintain('probe_cold');", zUri);
   sqlite3_free(zUri);
   rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
   sqlite3_free(zSql);
   if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM probe_cold", -1, &pStmt, 0);
   if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ) n = sqlite3_column_int(pStmt, 0);
   sqlite3_finalize(pStmt);
-  nftw(zTmp, probeRm, 16, FTW_DEPTH|FTW_PHYS);
+  if( zTmp[0] ) nftw(zTmp, probeRm, 16, FTW_DEPTH|FTW_PHYS);
   if( rc!=SQLITE_OK || n!=1 ){
     printf("the table scan does not read the magnetic tier yet (%s)\n",
            rc!=SQLITE_OK ? (zErr ? zErr : sqlite3_errmsg(db)) : "a tiered row is not returned");
@@ -907,7 +973,7 @@ static int cmdProbe(Opts *p){
     }
     /* The cold system needs the scan to read what ts_maintain tiered (the
     ** write side can exist before the read side): tier one row, count it. */
-    if( probeColdScan(db, p->zCold) ){
+    if( probeColdScan(p, db) ){
       sqlite3_close(db);
       return 1;
     }
@@ -978,6 +1044,7 @@ int main(int argc, char **argv){
       case 'l': o.zLabel = argv[++i]; break;
       case 'b': o.budget = atof(argv[++i]); break;
       case 'C': o.zCold = argv[++i]; break;
+      case 'K': o.zColdCache = argv[++i]; break;
       default: die("unknown option %s", z);
     }
   }
@@ -987,7 +1054,21 @@ int main(int argc, char **argv){
   if( o.bPostIndex && o.bTslite ) die("-P is for sqlite only");
   if( o.bNative && (!o.bTslite || strcmp(o.zCmd, "query") != 0) ) die("-N is for tslite queries only");
   if( o.zCold && !o.bTslite ) die("-C is for tslite only");
-  if( o.zCold && o.zCold[0] != '/' ) die("-C needs an absolute directory");
+  if( o.zCold ){
+    int n;
+    if( strncmp(o.zCold, "s3://", 5) == 0 ){
+      o.bColdS3 = 1;
+      n = snprintf(o.zColdUri, sizeof(o.zColdUri), "%s", o.zCold);
+    }else if( strncmp(o.zCold, "file:///", 8) == 0 ){
+      n = snprintf(o.zColdUri, sizeof(o.zColdUri), "%s", o.zCold);
+    }else if( o.zCold[0] == '/' ){
+      n = snprintf(o.zColdUri, sizeof(o.zColdUri), "file://%s", o.zCold);
+    }else{
+      die("-C needs an absolute directory, a file:///dir or an s3://bucket/prefix URI");
+    }
+    if( n < 0 || (size_t)n >= sizeof(o.zColdUri) ) die("-C %s: too long", o.zCold);
+  }
+  if( o.zColdCache && !o.zCold ) die("-K is for a cold system (-C) only");
   if( strcmp(o.zCmd, "probe") == 0 ) return cmdProbe(&o);
   if( strcmp(o.zCmd, "tierall") == 0 ){
     if( !o.zDb || !o.bTslite ) die("tierall needs -t tslite -x EXT -f DB");

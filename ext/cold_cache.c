@@ -41,6 +41,7 @@ void tsColdCacheHarvest(TsTable *pTab, TsObjStore *pStore){
   pSum->nGet += st.nGet;
   pSum->nHead += st.nHead;
   pSum->nList += st.nList;
+  pSum->nTrusted += st.nTrusted;
   pSum->nBypass += st.nBypass;
   pSum->nStale += st.nStale;
   pSum->nCorrupt += st.nCorrupt;
@@ -71,6 +72,7 @@ void tsColdStatsJson(TsTable *pTab, TsJsonW *w){
   tsJwKeyInt(w, "gets", c->cache.nGet);
   tsJwKeyInt(w, "heads", c->cache.nHead);
   tsJwKeyInt(w, "lists", c->cache.nList);
+  tsJwKeyInt(w, "trusted", c->cache.nTrusted);
   tsJwKeyInt(w, "bypassed", c->cache.nBypass);
   tsJwKeyInt(w, "stale", c->cache.nStale);
   tsJwKeyInt(w, "corrupt", c->cache.nCorrupt);

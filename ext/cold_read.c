@@ -82,6 +82,7 @@ struct ColdObj {
   int nFooter;
   unsigned char *aRuns;      /* series_runs bytes or NULL (owned) */
   int nRuns;
+  char *zEtag;               /* the manifest's ETag, or NULL (owned) */
   TsColdRunIdx *pIdx;        /* parsed series_runs (with pReader; owned), NULL:
                              ** none, the dimension columns give the runs */
   int64_t *aRgStart;         /* nRg+1: first row of each row group (owned) */
@@ -391,6 +392,7 @@ static void coldObjClear(ColdSource *p, ColdObj *o){
   sqlite3_free(o->aRuns);
   sqlite3_free(o->aRgStart);
   sqlite3_free(o->zKey);
+  sqlite3_free(o->zEtag);
   sqlite3_free(o->zPkMin);
   sqlite3_free(o->zPkMax);
   sqlite3_free(o->aFilter);
@@ -455,27 +457,31 @@ static int coldSchemaCheck(ColdSource *p, ColdObj *o){
 }
 
 /* On the scan's first object: s3:// reads go through the local cache
-** (cold_cache.c, s3/objcache.c), and every object the scan may read is
-** validated with one listing of their keys' common prefix instead of a
-** HEAD per object. */
+** (cold_cache.c, s3/objcache.c).  An object whose manifest row has an ETag
+** is validated by it with no request (committed objects never change under
+** their key); the others are validated with one listing of their keys'
+** common prefix instead of a HEAD per object. */
 static void coldCacheStart(ColdSource *p){
-  const char *z0 = p->aObj[0].zKey;
-  size_t nPre = strlen(z0);
+  const char *z0 = 0;
+  size_t nPre = 0;
   sqlite3_int64 nMax = 0;
   char *zPre, *zDir;
-  int i;
+  int i, nLeft = 0;
   p->bCacheStarted = 1;
   zDir = tsColdCacheDir(p->base.pTab, &nMax);
   if( zDir==0 ) return;
   i = tsObjCacheEnable(p->pStore, zDir, nMax, p->base.pTab->pub.zS3Endpoint);
   sqlite3_free(zDir);
-  if( i!=0 || p->nObj<2 ) return;
-  for(i=1; i<p->nObj && nPre>0; i++){
+  if( i!=0 ) return;
+  for(i=0; i<p->nObj; i++){
     const char *z = p->aObj[i].zKey;
     size_t j = 0;
+    if( tsObjCacheTrust(p->pStore, z, p->aObj[i].zEtag, p->aObj[i].nByte)==0 ) continue;
+    if( nLeft++==0 ){ z0 = z; nPre = strlen(z0); continue; }
     while( j<nPre && z[j]==z0[j] ) j++;
     nPre = j;
   }
+  if( nLeft<2 ) return;
   zPre = sqlite3_mprintf("%.*s", (int)nPre, z0);
   if( zPre ) tsObjCacheValidate(p->pStore, zPre, 1000 + 4*p->nObj);
   sqlite3_free(zPre);
@@ -843,26 +849,23 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
   iExpire = tsEnvNow(pTab->pEnv) - pTab->s.iMemRet - pTab->s.iMagRet;
   if( p->spec.tLo<iExpire ) p->spec.tLo = iExpire;
   if( p->spec.tLo>p->spec.tHi ){ coldClose(&p->base); return SQLITE_OK; }
-  /* series_runs is added by the first ts_maintain of this version: a
-  ** manifest without it is read without. */
-  zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer,"
-                         " series_runs"
-                         " FROM \"%w\".\"%w_objects\" WHERE tmax>=?1 AND tmin<=?2 ORDER BY tmin, id",
-                         pTab->zDb, pTab->zName);
-  if( zSql==0 ) rc = SQLITE_NOMEM;
-  if( rc==SQLITE_OK && sqlite3_prepare_v2(pTab->db, zSql, -1, &pStmt, 0)!=SQLITE_OK ){
-    sqlite3_free(zSql);
-    zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer,"
-                           " NULL FROM \"%w\".\"%w_objects\" WHERE tmax>=?1 AND tmin<=?2 ORDER BY tmin, id",
-                           pTab->zDb, pTab->zName);
-    if( zSql==0 ) rc = SQLITE_NOMEM;
-  }
-  if( rc==SQLITE_OK && pStmt==0 ){
-    rc = sqlite3_prepare_v2(pTab->db, zSql, -1, &pStmt, 0);
+  /* series_runs and etag are added by the first ts_maintain of the
+  ** version that has them: a manifest without them is read without. */
+  {
+    static const char *const azOpt[] = { "series_runs, etag", "series_runs, NULL", "NULL, NULL" };
+    int k;
+    for(k=0; rc==SQLITE_OK && pStmt==0 && k<3; k++){
+      zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer,"
+                             " %s FROM \"%w\".\"%w_objects\" WHERE tmax>=?1 AND tmin<=?2 ORDER BY tmin, id",
+                             azOpt[k], pTab->zDb, pTab->zName);
+      if( zSql==0 ){ rc = SQLITE_NOMEM; break; }
+      rc = sqlite3_prepare_v2(pTab->db, zSql, -1, &pStmt, 0);
+      sqlite3_free(zSql);
+      if( rc==SQLITE_ERROR && k<2 ) rc = SQLITE_OK;
+    }
     if( rc ) tsTabErr(pTab, "timeseries %s: reading %s_objects: %s", pTab->zName, pTab->zName,
                       sqlite3_errmsg(pTab->db));
   }
-  sqlite3_free(zSql);
   if( rc==SQLITE_OK ){
     sqlite3_bind_int64(pStmt, 1, p->spec.tLo);
     sqlite3_bind_int64(pStmt, 2, p->spec.tHi);
@@ -894,6 +897,7 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
     o->m.aFilter = o->aFilter;
     o->aFooter = coldColumnDup(pStmt, 8, &o->nFooter, &rc);
     o->aRuns = coldColumnDup(pStmt, 9, &o->nRuns, &rc);
+    if( sqlite3_column_type(pStmt, 10)==SQLITE_TEXT ) o->zEtag = coldColumnDup(pStmt, 10, &n, &rc);
     if( rc==SQLITE_OK && o->zKey==0 ){
       tsTabErr(pTab, "timeseries %s: %s_objects row %lld has no key", pTab->zName, pTab->zName,
                (long long)o->iId);

@@ -223,9 +223,9 @@ static int mtLeaseAcquire(MtRun *p){
     mtLeaseWrite(p);
     /* Manifest columns this writer adds (cold-format.md section 3). */
     if( p->op.rc==SQLITE_OK ){
-      sqlite3_stmt *pI = tsOpPrepare(&p->op, "SELECT total(name='writer'), total(name='series_runs')"
-                                      " FROM pragma_table_info(?1, ?2)");
-      int bHave = 0, bHaveRuns = 0;
+      sqlite3_stmt *pI = tsOpPrepare(&p->op, "SELECT total(name='writer'), total(name='series_runs'),"
+                                      " total(name='etag') FROM pragma_table_info(?1, ?2)");
+      int bHave = 0, bHaveRuns = 0, bHaveEtag = 0;
       if( pI ){
         char *zObj = sqlite3_mprintf("%s_objects", p->zTab);
         sqlite3_bind_text(pI, 1, zObj, -1, sqlite3_free);
@@ -233,11 +233,21 @@ static int mtLeaseAcquire(MtRun *p){
         if( sqlite3_step(pI)==SQLITE_ROW ){
           bHave = sqlite3_column_int(pI, 0);
           bHaveRuns = sqlite3_column_int(pI, 1);
+          bHaveEtag = sqlite3_column_int(pI, 2);
         }
         sqlite3_finalize(pI);
       }
       if( !bHaveRuns && p->op.rc==SQLITE_OK ){
         char *z = sqlite3_mprintf("ALTER TABLE \"%w\".\"%w_objects\" ADD COLUMN series_runs BLOB",
+                                  p->zDb, p->zTab);
+        if( z ) tsOpExec(&p->op, z);
+        else tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
+        sqlite3_free(z);
+      }
+      if( !bHaveEtag && p->op.rc==SQLITE_OK ){
+        /* A table created before the column: its existing rows keep NULL
+        ** (read as "no ETag known": validated by a listing, as before). */
+        char *z = sqlite3_mprintf("ALTER TABLE \"%w\".\"%w_objects\" ADD COLUMN etag TEXT",
                                   p->zDb, p->zTab);
         if( z ) tsOpExec(&p->op, z);
         else tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory");
@@ -428,6 +438,7 @@ void mtObjFree(MtObj *o){
   tsObjWriterAbort(o->pOw);
   free(o->zSinkErr);
   sqlite3_free(o->zKey);
+  sqlite3_free(o->zEtag);
   sqlite3_free(o->zPkMin); sqlite3_free(o->zPkMax);
   sqlite3_free(o->aHash);
   sqlite3_free(o->aBloom);
@@ -613,6 +624,10 @@ void mtObjFinish(MtRun *p, MtObj *o){
   }
   o->pOw = 0;
   o->bUploaded = 1;
+  /* The ETag the store reported for this upload: the manifest's proof of
+  ** which bytes were committed (ts_check, the cold cache). */
+  o->zEtag = sqlite3_mprintf("%s", tsObjLastPutEtag(p->pStore));
+  if( o->zEtag==0 ){ tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return; }
   /* The series filter over the distinct element hashes. */
   qsort(o->aHash, o->nHash, sizeof(uint64_t), mtU64Cmp);
   for(i=0; i<o->nHash; i++) if( n==0 || o->aHash[n-1]!=o->aHash[i] ) o->aHash[n++] = o->aHash[i];
@@ -768,14 +783,16 @@ void mtManifestInsert(MtRun *p, sqlite3_stmt *pIns, MtObj *o){
   sqlite3_bind_text(pIns, 11, p->zWriter, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pIns, 12, o->nSeries);
   sqlite3_bind_blob(pIns, 13, o->runs.a, (int)o->runs.n, SQLITE_STATIC);
+  if( o->zEtag && o->zEtag[0] ) sqlite3_bind_text(pIns, 14, o->zEtag, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(pIns, 14);
   sqlite3_step(pIns);
   if( sqlite3_reset(pIns)!=SQLITE_OK ) tsOpSqlErr(&p->op, "inserting the manifest row");
 }
 
 sqlite3_stmt *mtManifestInsertStmt(MtRun *p){
   return tsOpPrepare(&p->op, "INSERT INTO \"%w\".\"%w_objects\"(key, tmin, tmax, nrow, nbyte, pk_min,"
-                      " pk_max, series_filter, footer, created, writer, nseries, series_runs)"
-                      " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)", p->zDb, p->zTab);
+                      " pk_max, series_filter, footer, created, writer, nseries, series_runs, etag)"
+                      " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)", p->zDb, p->zTab);
 }
 
 static void mtRound(MtRun *p, MtSeries *aS, int iFirst, int iEnd){

@@ -68,6 +68,8 @@ struct MtObj {
   unsigned char *aTail; size_t nTail;
   int64_t nByte;
   int bUploaded;
+  char *zEtag;                        /* the store's ETag of the upload ("" if it
+                                      ** reported none); sqlite3_malloc, owned */
   int bMark;                          /* has the ts_write_mode column (p->bMarkCol at open) */
 };
 

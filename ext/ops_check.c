@@ -17,9 +17,11 @@
 ** The cold tier (docs/internals/cold-format.md): ts_check verifies every
 ** manifest row on its own (counts, time range inside the key's date folder,
 ** partition key inside the key's bucket, the footer it caches) and against
-** the store: one LIST per key prefix for existence and size, then one ranged
-** GET of each object's tail, compared with the manifest's footer bytes (a
-** replaced object of the same size).  ts_stats reads the cached footers (no
+** the store: one LIST per key prefix for existence, size and ETag (the
+** manifest's etag column: any other ETag is a replaced object, whatever its
+** size and bytes), then one ranged GET of each object's tail, compared with
+** the manifest's footer bytes (a replaced object of the same size, for rows
+** without an ETag).  ts_stats reads the cached footers (no
 ** store access) to count the cold tier's values.
 */
 #include "tslite.h"
@@ -208,11 +210,12 @@ struct TsCheckObj {
   sqlite3_int64 nByte;         /* manifest size */
   unsigned char *aFoot;        /* manifest footer (owned) */
   int nFoot;
+  char *zEtag;                 /* manifest ETag, NULL if none recorded (owned) */
 };
 
 /* One listed object. */
 typedef struct TsCheckList TsCheckList;
-struct TsCheckList { char *zKey; int64_t nSize; };
+struct TsCheckList { char *zKey; int64_t nSize; char *zEtag; };
 typedef struct TsCheckListing TsCheckListing;
 struct TsCheckListing { TsCheckList *a; int n, nAlloc; int bOom; };
 
@@ -225,7 +228,13 @@ static int listCb(void *pCtx, const TsObjInfo *pInfo){
     l->a = a; l->nAlloc = nNew;
   }
   l->a[l->n].zKey = sqlite3_mprintf("%s", pInfo->zKey);
-  if( l->a[l->n].zKey==0 ){ l->bOom = 1; return 1; }
+  l->a[l->n].zEtag = sqlite3_mprintf("%s", pInfo->zEtag ? pInfo->zEtag : "");
+  if( l->a[l->n].zKey==0 || l->a[l->n].zEtag==0 ){
+    sqlite3_free(l->a[l->n].zKey);
+    sqlite3_free(l->a[l->n].zEtag);
+    l->bOom = 1;
+    return 1;
+  }
   l->a[l->n].nSize = pInfo->nSize;
   l->n++;
   return 0;
@@ -330,10 +339,15 @@ static int checkCold(TsTable *pTab, TsBuf *pRep, int *pnErr, char **pzErr){
   char *zSql;
   memset(&l, 0, sizeof(l));
   tsBufInit(&tail);
-  zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nrow, nbyte, pk_min, pk_max, footer"
-                         " FROM \"%w\".\"%w_objects\" ORDER BY id", tsTableDb(pTab), tsTableName(pTab));
-  rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
-  sqlite3_free(zSql);
+  /* etag: NULL in a manifest made before the column (ts_maintain adds it). */
+  for(i=0; i<2; i++){
+    zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nrow, nbyte, pk_min, pk_max, footer, %s"
+                           " FROM \"%w\".\"%w_objects\" ORDER BY id", i==0 ? "etag" : "NULL",
+                           tsTableDb(pTab), tsTableName(pTab));
+    rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    if( rc!=SQLITE_ERROR ) break;
+  }
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     TsCheckObj *o;
     sqlite3_int64 r;
@@ -356,6 +370,10 @@ static int checkCold(TsTable *pTab, TsBuf *pRep, int *pnErr, char **pzErr){
     o->nFoot = sqlite3_column_bytes(pStmt, 8);
     o->aFoot = o->nFoot>0 ? sqlite3_malloc64((size_t)o->nFoot) : 0;
     nObj++;
+    if( sqlite3_column_type(pStmt, 9)==SQLITE_TEXT && sqlite3_column_bytes(pStmt, 9)>0 ){
+      o->zEtag = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 9));
+      if( o->zEtag==0 ){ rc = SQLITE_NOMEM; break; }
+    }
     if( o->zKey==0 || (o->nFoot>0 && o->aFoot==0) ){ rc = SQLITE_NOMEM; break; }
     if( o->nFoot>0 ) memcpy(o->aFoot, sqlite3_column_blob(pStmt, 8), (size_t)o->nFoot);
   }
@@ -394,6 +412,7 @@ static int checkCold(TsTable *pTab, TsBuf *pRep, int *pnErr, char **pzErr){
     TsCheckList k, *pHit;
     char *zE = 0;
     int rcObj;
+    memset(&k, 0, sizeof(k));
     k.zKey = o->zKey;
     pHit = l.n ? bsearch(&k, l.a, (size_t)l.n, sizeof(l.a[0]), listCmp) : 0;
     if( pHit==0 ){
@@ -403,6 +422,13 @@ static int checkCold(TsTable *pTab, TsBuf *pRep, int *pnErr, char **pzErr){
     if( pHit->nSize!=o->nByte ){
       report(pRep, pnErr, "cold object %s: %lld bytes in the store, the manifest records %lld "
              "(truncated or replaced)", o->zKey, (long long)pHit->nSize, o->nByte);
+      continue;
+    }
+    if( o->zEtag && pHit->zEtag[0] && strcmp(o->zEtag, pHit->zEtag)!=0 ){
+      /* Committed objects never change under their key: another ETag is
+      ** another object, even with the same size and footer. */
+      report(pRep, pnErr, "cold object %s: ETag %s in the store, the manifest records %s "
+             "(the object was replaced)", o->zKey, pHit->zEtag, o->zEtag);
       continue;
     }
     if( o->nFoot<=0 || o->nFoot>o->nByte ) continue;   /* reported by checkObjRow */
@@ -423,9 +449,11 @@ static int checkCold(TsTable *pTab, TsBuf *pRep, int *pnErr, char **pzErr){
   }
 
 out:
-  for(i=0; i<nObj; i++){ sqlite3_free(aObj[i].zKey); sqlite3_free(aObj[i].aFoot); }
+  for(i=0; i<nObj; i++){
+    sqlite3_free(aObj[i].zKey); sqlite3_free(aObj[i].aFoot); sqlite3_free(aObj[i].zEtag);
+  }
   sqlite3_free(aObj);
-  for(i=0; i<l.n; i++) sqlite3_free(l.a[i].zKey);
+  for(i=0; i<l.n; i++){ sqlite3_free(l.a[i].zKey); sqlite3_free(l.a[i].zEtag); }
   sqlite3_free(l.a);
   tsBufFree(&tail);
   tsObjClose(pStore);

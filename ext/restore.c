@@ -76,6 +76,8 @@ struct RsFile {
   unsigned char *aRuns; int nRuns; /* series_runs, NULL: none in the backup */
   int64_t nSeries;                 /* -1 = NULL */
   int bCopied;                     /* zNewKey exists in the new storage */
+  char *zEtag;                     /* the copy's ETag in the new storage (its
+                                   ** manifest etag; NULL: the store reported none) */
   /* memory only */
   unsigned char *aData;            /* the file (sqlite3_malloc) */
 };
@@ -149,6 +151,7 @@ static void rsRunFree(RsRun *p){
     sqlite3_free(f->zPkMin); sqlite3_free(f->zPkMax);
     sqlite3_free(f->aFilter); sqlite3_free(f->aFooter); sqlite3_free(f->aData);
     sqlite3_free(f->aRuns);
+    sqlite3_free(f->zEtag);
   }
   sqlite3_free(p->aFile);
   for(i=0; i<p->nGrp; i++){
@@ -577,8 +580,19 @@ static void rsCopyCold(RsRun *p, RsFile *f){
           "with sha256 %s, its manifest says %lld bytes with sha256 %s", p->zId, f->zPath,
           p->zUri, (long long)nByte, zSha, (long long)f->nByte, f->zSha);
   }else{
+    TsObjInfo info;
     p->nVerified++;
     p->nBytes += nByte;
+    /* The copy is a new object: its ETag is the new storage's (a server-side
+    ** copy or a streamed one may give other ETags than the source's). */
+    free(zE); zE = 0;
+    rc = tsObjHead(p->pDst, f->zNewKey, &info, &zE);
+    if( rc!=TS_OBJ_OK ){
+      tsOpErr(&p->op, SQLITE_IOERR, "ts_restore: reading back '%s' in '%s': %s", f->zNewKey, p->zDstUri,
+            zE ? zE : "failed");
+    }else if( info.zEtag && info.zEtag[0] ){
+      f->zEtag = tsOpDup(&p->op, info.zEtag);
+    }
   }
   free(zE);
 }
@@ -941,8 +955,8 @@ static void rsWriteObjects(RsRun *p){
   }
   if( rc ){ tsOpErr(&p->op, rc, "ts_restore %s: %s", p->zTab, sqlite3_errmsg(p->op.db)); return; }
   pIns = tsOpPrepare(&p->op, "INSERT INTO \"%w\".\"%w_objects\"(key, tmin, tmax, nrow, nbyte, pk_min, "
-                      "pk_max, series_filter, footer, created, writer, nseries, series_runs) "
-                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", p->zDb, p->zTab);
+                      "pk_max, series_filter, footer, created, writer, nseries, series_runs, etag) "
+                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)", p->zDb, p->zTab);
   for(i=0; pIns && p->op.rc==SQLITE_OK && i<p->nFile; i++){
     const RsFile *f = &p->aFile[i];
     if( !f->bCold || !f->bCopied ) continue;
@@ -959,6 +973,7 @@ static void rsWriteObjects(RsRun *p){
     sqlite3_bind_text(pIns, 11, p->zWriter, -1, SQLITE_STATIC);
     if( f->nSeries>=0 ) sqlite3_bind_int64(pIns, 12, f->nSeries); else sqlite3_bind_null(pIns, 12);
     if( f->aRuns ) sqlite3_bind_blob(pIns, 13, f->aRuns, f->nRuns, SQLITE_STATIC); else sqlite3_bind_null(pIns, 13);
+    if( f->zEtag ) sqlite3_bind_text(pIns, 14, f->zEtag, -1, SQLITE_STATIC); else sqlite3_bind_null(pIns, 14);
     sqlite3_step(pIns);
     if( sqlite3_reset(pIns)!=SQLITE_OK ){
       tsOpErr(&p->op, sqlite3_errcode(p->op.db), "ts_restore %s: writing %s_objects: %s", p->zTab, p->zTab,

@@ -674,7 +674,7 @@ int tsTabShadowCreate(TsTable *p, char **pzErr){
       "CREATE TABLE \"%w\".\"%w_objects\"(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
       " tmin INTEGER NOT NULL, tmax INTEGER NOT NULL, nrow INTEGER NOT NULL,"
       " nbyte INTEGER NOT NULL, pk_min TEXT, pk_max TEXT, series_filter BLOB, footer BLOB,"
-      " created INTEGER NOT NULL)", zDb, zTab);
+      " created INTEGER NOT NULL, etag TEXT)", zDb, zTab);
   sqlite3_free(zDims);
   if( rc!=SQLITE_OK ) return rc;
 

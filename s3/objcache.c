@@ -26,7 +26,10 @@
 ** validates many objects with one listing instead (ETag and size of every
 ** key under a prefix, 1000 a request): the cold scan lists the common prefix
 ** of the objects it may read, so a warm query over N objects costs one LIST
-** request rather than N HEADs.  Blocks are
+** request rather than N HEADs.  tsObjCacheTrust needs no request at all:
+** the caller knows the ETag and size (the cold manifest records the ETag
+** the store reported at upload; a committed object never changes under its
+** key), so a warm query whose objects all have one sends nothing.  Blocks are
 ** filed under the ETag, so an object replaced on the server (new ETag) no
 ** longer matches any cached block and is fetched again; the first miss of
 ** an object removes its blocks of other ETags.  A GET whose response
@@ -427,6 +430,19 @@ void tsObjCacheValidate(TsObjStore *p, const char *zPrefix, int nMaxKey){
   c->st.nList++;
   c->pInner->xList(p, zPrefix ? zPrefix : "", ocListCb, &x, &zErr);
   free(zErr);
+}
+
+int tsObjCacheTrust(TsObjStore *p, const char *zKey, const char *zEtag, int64_t nSize){
+  TsObjCache *c = p ? p->pCache : 0;
+  OcObj *o;
+  if( c==0 || p->pCrypt || zKey==0 || zEtag==0 || zEtag[0]==0 || nSize<=0 ) return 1;
+  o = ocObjFind(c, zKey);
+  if( o && o->bValid ) return 0;
+  if( o==0 && (c->nObj>=OC_MAX_OBJ || (o = ocObjAdd(c, zKey))==0) ) return 1;
+  if( ocObjSetEtag(c, o, zEtag, nSize)!=TS_OBJ_OK ) return 1;
+  o->bValid = 1;
+  c->st.nTrusted++;
+  return 0;
 }
 
 /* Path of block iBlock of o (malloc'd). */

@@ -27,6 +27,8 @@ struct TsObjCacheStats {
   int64_t nGet;          /* GET requests the cache sent */
   int64_t nHead;         /* HEAD requests (ETag validation, once per object) */
   int64_t nList;         /* listings (tsObjCacheValidate) */
+  int64_t nTrusted;      /* objects validated by a known ETag (tsObjCacheTrust),
+                         ** with no request */
   int64_t nBypass;       /* reads passed through uncached (no ETag, empty
                          ** object, out-of-range offset, failed HEAD) */
   int64_t nStale;        /* objects whose cached blocks had another ETag */
@@ -51,6 +53,17 @@ int tsObjCacheStats(TsObjStore *p, TsObjCacheStats *pSt);
 ** others are HEADed when read).  No-op for a store without a cache; a
 ** failed listing is ignored (the objects are then HEADed). */
 void tsObjCacheValidate(TsObjStore *p, const char *zPrefix, int nMaxKey);
+
+/* Validate object zKey of store p with no request: its ETag zEtag and
+** stored size nSize are known to the caller (the cold manifest records the
+** ETag the store reported at upload, and committed objects never change
+** under their key).  Its cached blocks of that ETag are then served without
+** a HEAD or a listing; a GET whose response carries another ETag is still
+** returned uncached.  Returns 0 if recorded (or already validated by this
+** handle), 1 with nothing done: no cache, client-side encryption (the
+** caller's size is the plaintext's, and the decryption reads each object's
+** header itself), an empty ETag, nSize <= 0 or out of memory. */
+int tsObjCacheTrust(TsObjStore *p, const char *zKey, const char *zEtag, int64_t nSize);
 
 /* Bytes and files now in cache directory zDir (every process's blocks);
 ** both 0 when it does not exist. */

@@ -478,6 +478,11 @@ int tsObjWriterFinish(TsObjWriter *w, char **pzErr){
   return w->pStore->pM->xWriterFinish(w, pzErr);
 }
 
+const char *tsObjLastPutEtag(TsObjStore *p){
+  const char *z = p && p->pM->xLastPutEtag ? p->pM->xLastPutEtag(p) : 0;
+  return z ? z : "";
+}
+
 void tsObjWriterAbort(TsObjWriter *w){
   if( w==0 ) return;
   if( w->pCryptState ){

@@ -161,4 +161,11 @@ int tsObjWriterWrite(TsObjWriter *w, const void *a, size_t n, char **pzErr);
 int tsObjWriterFinish(TsObjWriter *w, char **pzErr);   /* frees w */
 void tsObjWriterAbort(TsObjWriter *w);                 /* frees w; accepts NULL */
 
+/* The ETag (without quotes) the store reported for the object that the last
+** successful tsObjPut or tsObjWriterFinish on p wrote, as tsObjHead and
+** tsObjList report it afterwards (with client-side encryption: of the stored
+** ciphertext, which is what HEAD and LIST show); "" when the back end reports
+** none.  Valid until the next call on p. */
+const char *tsObjLastPutEtag(TsObjStore *p);
+
 #endif

@@ -43,6 +43,12 @@ struct TsObjMethods {
   ** without quotes, of the response to the last successful xGet, "" if it
   ** had none. */
   const char *(*xLastGetEtag)(TsObjStore*);
+  /* optional (NULL: unknown; added for the cold manifest's etag column):
+  ** the ETag, without quotes, that the store reported for the object
+  ** written by the last successful xPut or xWriterFinish on this store
+  ** (the response's ETag header on S3, the CompleteMultipartUpload
+  ** result's ETag, or what xHead would report on file://); "" if none. */
+  const char *(*xLastPutEtag)(TsObjStore*);
 };
 /* xCopyFrom's "not possible here": the caller streams the bytes instead. */
 #define TS_OBJ_NOCOPY  (-1)

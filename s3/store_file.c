@@ -34,6 +34,7 @@ struct FileStore {
   char *zDir;          /* root directory, absolute, no trailing '/'; owned */
   char *zHeadKey;      /* key returned by the last xHead; owned */
   char zEtag[40];      /* etag returned by the last xHead */
+  char zPutEtag[40];   /* etag of the file the last xPut/xWriterFinish wrote */
   unsigned nTmp;       /* counter making temp names unique within a process */
 };
 
@@ -45,6 +46,8 @@ struct FileWriter {
   char *zFinal;        /* final path; owned */
   char *zKey;          /* key, for messages; owned */
 };
+
+static void fillInfo(const struct stat *pSt, TsObjInfo *pInfo, char *zEtag, size_t nEtag);
 
 static int errnoRc(int e){ return e==ENOENT || e==ENOTDIR ? TS_OBJ_NOTFOUND : TS_OBJ_ERROR; }
 
@@ -171,8 +174,10 @@ static int fileWriterWrite(TsObjWriter *pBase, const void *a, size_t n, char **p
 
 static int fileWriterFinish(TsObjWriter *pBase, char **pzErr){
   FileWriter *w = (FileWriter*)pBase;
-  const char *zDir = ((FileStore*)w->base.pStore)->zDir;
+  FileStore *p = (FileStore*)w->base.pStore;
+  const char *zDir = p->zDir;
   int rc = TS_OBJ_OK;
+  p->zPutEtag[0] = 0;
   if( fsync(w->fd)!=0 ){
     tsObjErr(pzErr, "file:// put '%s' in %s: fsync failed: %s", w->zKey, zDir, strerror(errno));
     rc = TS_OBJ_ERROR;
@@ -187,7 +192,11 @@ static int fileWriterFinish(TsObjWriter *pBase, char **pzErr){
                w->zFinal, strerror(errno));
       rc = TS_OBJ_ERROR;
     }else{
+      struct stat st;
+      TsObjInfo info;
       fsyncDirOf(w->zFinal);
+      /* What xHead reports for it from now on (rename keeps the mtime). */
+      if( stat(w->zFinal, &st)==0 ) fillInfo(&st, &info, p->zPutEtag, sizeof(p->zPutEtag));
     }
   }
   fileWriterFree(w, rc!=TS_OBJ_OK);
@@ -471,9 +480,13 @@ static int fileList(TsObjStore *pBase, const char *zPrefix,
   return l.rc;
 }
 
+static const char *fileLastPutEtag(TsObjStore *pBase){
+  return ((FileStore*)pBase)->zPutEtag;
+}
+
 static const TsObjMethods fileMethods = {
   "file", fileClose, filePut, fileGet, fileHead, fileDelete, fileCopy, fileList,
-  fileWriterOpen, fileWriterWrite, fileWriterFinish, fileWriterAbort, 0, 0, 0
+  fileWriterOpen, fileWriterWrite, fileWriterFinish, fileWriterAbort, 0, 0, 0, fileLastPutEtag
 };
 
 int tsObjFileOpen(const char *zRest, const TsObjConfig *pCfg, TsObjStore **pp, char **pzErr){

@@ -88,6 +88,7 @@ struct S3Store {
   char *zHeadKey;        /* key of the last xHead answer; owned */
   char zHeadEtag[256];   /* etag of the last xHead answer */
   char zGetEtag[256];    /* etag of the last successful GetObject (xLastGetEtag) */
+  char zPutEtag[256];    /* etag of the last object written (xLastPutEtag) */
   int bTrace;            /* TSLITE_S3_TRACE=1: requests and error bodies to stderr */
   char zCurlErr[CURL_ERROR_SIZE];
 };
@@ -578,6 +579,7 @@ static int s3PutFull(S3Store *p, const char *zFull, const void *a, size_t n, cha
   char zMd5[32];
   int rc;
   memset(&c, 0, sizeof(c));
+  p->zPutEtag[0] = 0;
   contentMd5(a ? a : "", n, zMd5);
   c.zOp = "PutObject";
   c.zMethod = "PUT";
@@ -587,6 +589,7 @@ static int s3PutFull(S3Store *p, const char *zFull, const void *a, size_t n, cha
   c.aH[c.nH].zName = "content-md5"; c.aH[c.nH++].zValue = zMd5;
   addSse(p, &c);
   rc = s3Perform(p, &c, zFull, pzErr);
+  if( rc==TS_OBJ_OK ) stripQuotes(c.zEtag, p->zPutEtag, sizeof(p->zPutEtag));
   callFree(&c);
   return rc;
 }
@@ -724,6 +727,10 @@ static int s3Get(TsObjStore *pBase, const char *zKey, int64_t iOff, int64_t nLen
 
 static const char *s3LastGetEtag(TsObjStore *pBase){
   return ((S3Store*)pBase)->zGetEtag;
+}
+
+static const char *s3LastPutEtag(TsObjStore *pBase){
+  return ((S3Store*)pBase)->zPutEtag;
 }
 
 static int s3Delete(TsObjStore *pBase, const char *zKey, char **pzErr){
@@ -1225,6 +1232,7 @@ static int s3WriterFinish(TsObjWriter *pBase, char **pzErr){
   S3Writer *w = (S3Writer*)pBase;
   S3Store *p = (S3Store*)w->base.pStore;
   int rc = w->rc;
+  p->zPutEtag[0] = 0;
   if( rc==TS_OBJ_OK && w->zUploadId==0 ){
     /* Small object: one PutObject. */
     rc = s3PutFull(p, w->zFull, w->part.a, w->part.n, pzErr);
@@ -1253,6 +1261,15 @@ static int s3WriterFinish(TsObjWriter *pBase, char **pzErr){
     c.nBody = b.n;
     c.bCheck200 = 1;
     rc = b.bErr ? TS_OBJ_NOMEM : s3Perform(p, &c, w->zFull, pzErr);
+    if( rc==TS_OBJ_OK ){
+      /* The whole object's ETag is in the result body (not a header). */
+      FindCtx f;
+      f.zPath = "CompleteMultipartUploadResult/ETag";
+      f.zVal = 0;
+      tsS3XmlWalk((const char*)c.body.a, c.body.n, findCb, &f);
+      if( f.zVal ) stripQuotes(f.zVal, p->zPutEtag, sizeof(p->zPutEtag));
+      free(f.zVal);
+    }
     if( rc!=TS_OBJ_OK && c.nAttempts>1 && strcmp(c.zCode, "NoSuchUpload")==0 ){
       /* An earlier attempt may have completed it: trust a HEAD with the
       ** exact size we wrote. */
@@ -1261,6 +1278,7 @@ static int s3WriterFinish(TsObjWriter *pBase, char **pzErr){
       const char *zKey = w->zFull + strlen(p->zPrefix);
       if( s3Head(&p->base, zKey, &info, &zErr2)==TS_OBJ_OK && info.nSize==w->nTotal ){
         rc = TS_OBJ_OK;
+        stripQuotes(info.zEtag, p->zPutEtag, sizeof(p->zPutEtag));
         if( pzErr ){ free(*pzErr); *pzErr = 0; }
       }
       free(zErr2);
@@ -1294,7 +1312,7 @@ static void s3Close(TsObjStore *pBase){
 static const TsObjMethods s3Methods = {
   "s3", s3Close, s3Put, s3Get, s3Head, s3Delete, s3Copy, s3List,
   s3WriterOpen, s3WriterWrite, s3WriterFinish, s3WriterAbort, s3DeleteMany, s3CopyFrom,
-  s3LastGetEtag
+  s3LastGetEtag, s3LastPutEtag
 };
 
 static int validBucket(const char *z){

@@ -1,10 +1,13 @@
 // cold_check.test.mjs: ts_check verifies the manifest against the store
 // and ts_stats reports both tiers (ext/ops_check.c), on file:// and s3rver:
-// after a ts_maintain ts_check is 'ok' and ts_stats gives the exact figures
-// of both tiers; then an object deleted, truncated, replaced by another
-// object and overwritten with bytes of the same size is each reported with
-// its exact message naming the key, and a manifest row whose counts, time
-// range or partition key break the rules is reported too.
+// after a ts_maintain every manifest row holds the ETag the store lists for
+// its object, ts_check is 'ok' and ts_stats gives the exact figures of both
+// tiers; then an object deleted, truncated, replaced by another object,
+// overwritten with bytes of the same size, and changed in one data byte
+// (same size, same footer: only the ETag tells) is each reported with its
+// exact message naming the key (a row without an ETag falls back to the
+// footer comparison), and a manifest row whose counts, time range or
+// partition key break the rules is reported too.
 import path from 'node:path';
 import { startS3 } from './s3fixture.mjs';
 import { check, eq, done, sqlite, tmpDir } from './lib.mjs';
@@ -54,25 +57,48 @@ async function scenario(label, storage, env) {
   // 2 measures, n NULL on every third row: values = 2N - ceil(N/3).
   eq(`${label}: values of both tiers = non-NULL measures written`, Number(memVals) + Number(coldVals), 2 * N - Math.ceil(N / 3));
 
+  // The manifest's ETags: what the store reported at upload, which is what
+  // its listing shows.
+  const listed = () => new Map(q(`SELECT key, etag FROM ts_object_list(${lit(root)}, 'cpu/');`)
+    .stdout.trim().split('\n').map((l) => l.split('|')));
+  r = q(`SELECT key, nbyte, etag FROM cpu_objects ORDER BY id;`);
+  const objs = r.stdout.trim().split('\n').map((l) => { const [k, b, e] = l.split('|'); return { k, b: Number(b), e }; });
+  const ls0 = listed();
+  eq(`${label}: every manifest row holds the ETag the store lists for its object`,
+    objs.map((o) => [o.k, o.e.length > 0 && o.e === ls0.get(o.k)]), objs.map((o) => [o.k, true]));
+
   // Damage in the store.
-  r = q(`SELECT key, nbyte FROM cpu_objects ORDER BY id;`);
-  const objs = r.stdout.trim().split('\n').map((l) => { const [k, b] = l.split('|'); return { k, b: Number(b) }; });
-  check(`${label}: at least four objects to damage`, objs.length >= 4, String(objs.length));
-  const [a, b, c, d] = objs;
+  check(`${label}: at least six objects to damage`, objs.length >= 6, String(objs.length));
+  const [a, b, c, d, e, f] = objs;
   const u = (k) => lit(`${root}/${k}`);
+  // e: one byte in the middle flipped (same size, same footer); f: the same
+  // with the manifest's ETag cleared (a row written before the column).
+  const flip = (o) => `SELECT ts_object_put(${u(o.k)}, substr(ts_object_get(${u(o.k)}), 1, 99)
+      || CASE WHEN substr(ts_object_get(${u(o.k)}), 100, 1) = x'00' THEN x'01' ELSE x'00' END
+      || substr(ts_object_get(${u(o.k)}), 101));`;
   r = q(`SELECT ts_object_delete(${u(a.k)});
     SELECT ts_object_put(${u(b.k)}, substr(ts_object_get(${u(b.k)}), 1, ${b.b - 100}));
     SELECT ts_object_put(${u(c.k)}, ts_object_get(${u(d.k)}));
-    SELECT ts_object_put(${u(d.k)}, zeroblob(${d.b}));`);
-  check(`${label}: damage done`, r.status === 0 && !r.stderr, r.stderr);
+    SELECT ts_object_put(${u(d.k)}, zeroblob(${d.b}));
+    ${flip(e)}
+    ${flip(f)}
+    UPDATE cpu_objects SET etag = NULL WHERE key = ${lit(f.k)};
+    SELECT length(ts_object_get(${u(e.k)})) = ${e.b}, length(ts_object_get(${u(f.k)})) = ${f.b};`);
+  eq(`${label}: damage done (e and f keep their size)`, [r.stdout.trim().split('\n').pop(), r.stderr], ['1|1', '']);
+  const ls = listed();
+  const replaced = (o) => `cold object ${o.k}: ETag ${ls.get(o.k)} in the store, the manifest records ${o.e} (the object was replaced)`;
   r = q(`SELECT ts_check('cpu');`);
   eq(`${label}: ts_check names each damaged object`, r.stdout, [
     `cold object ${a.k}: missing from the store`,
     `cold object ${b.k}: ${b.b - 100} bytes in the store, the manifest records ${b.b} (truncated or replaced)`,
-    ...(c.b === d.b ? [`cold object ${c.k}: its footer differs from the manifest's (the object was replaced)`]
-      : [`cold object ${c.k}: ${d.b} bytes in the store, the manifest records ${c.b} (truncated or replaced)`]),
-    `cold object ${d.k}: its footer differs from the manifest's (the object was replaced)`,
+    c.b === d.b ? replaced(c) : `cold object ${c.k}: ${d.b} bytes in the store, the manifest records ${c.b} (truncated or replaced)`,
+    replaced(d),
+    replaced(e),
   ].join('\n') + '\n');
+  check(`${label}: a changed data byte (same size and footer) is found by the ETag alone`,
+    ls.get(e.k) !== e.e && r.stdout.includes(`cold object ${e.k}: ETag `), r.stdout);
+  check(`${label}: a row without an ETag is checked by size and footer only (the flipped byte passes)`,
+    !r.stdout.includes(f.k), r.stdout);
 
   // Manifest rules (a hand-edited manifest: no store needed to see these).
   r = q(`UPDATE cpu_objects SET nrow = 0 WHERE key = ${lit(a.k)};

@@ -109,6 +109,48 @@ else case "$out" in *tslite*) pass "tslite ran" ;; *) fail "tslite neither ran n
   fi
 fi
 
+# tslite-cold-s3: the cold system on an s3rver started by bench/s3serve.mjs,
+# read through the default local cold cache; the server is gone after the
+# run, and no credential reaches the result.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if grep -q 'SKIP tslite-cold-s3' "$TMP/err.log"; then skip "tslite-cold-s3: $(grep 'SKIP tslite-cold-s3' "$TMP/err.log")"
+elif s3out=$(node -e '
+const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const v = d.summary["tsbs-int"];
+const types = Object.keys(v.query).filter((t) => v.query[t]["tslite-cold-s3"]);
+const c = v.cold && v.cold["tslite-cold-s3"];
+if (types.length !== 15) throw new Error("query types on tslite-cold-s3: " + types.length);
+if (!c || !/^s3:\/\/bench\/tsbs-int$/.test(c.storage) || c.cold_cache_option !== "default"
+    || !c.cold_cache_query_process || c.cold_cache_query_process.enabled !== true) throw new Error("cold: " + JSON.stringify(c));
+if (!c.timed_instances_requests || !c.server_requests_load || !(c.server_requests_load.PUT > 0)) throw new Error("requests: " + JSON.stringify(c));
+if (!d.markdown.includes("tslite-cold-s3/tslite-cold") || !d.markdown.includes("tslite/tslite-cold-s3")) throw new Error("ratio columns missing");
+console.log(c.s3_endpoint.replace(/^http:\/\/127\.0\.0\.1:/, "") + " gets=" + c.timed_instances_requests.get);
+' "$TMP/result.json" 2>&1); then
+  pass "tslite-cold-s3 ran on s3rver with the default cold cache (proxy port ${s3out%% *}, timed instances' ${s3out#* })"
+  if port_open "${s3out%% *}"; then fail "the s3rver (port ${s3out%% *}) still answers after bench/run.sh exited"
+  else pass "the s3rver is stopped when bench/run.sh exits"; fi
+  if grep -q 'S3RVER' "$TMP/result.json" "$TMP/out.md"; then fail "the s3rver credentials appear in the result"
+  else pass "no credential in the result JSON or the markdown"; fi
+else
+  fail "tslite-cold-s3: $s3out"
+fi
+# The server is stopped on SIGTERM too (run.sh's trap).
+if grep -q 'SKIP tslite-cold-s3' "$TMP/err.log"; then :
+else
+  BENCH_SYSTEMS=tslite-cold-s3 BENCH_OUT="$TMP/term.json" BENCH_WORK="$TMP/termwork" bash bench/run.sh >"$TMP/term.md" 2>"$TMP/term.log" &
+  rpid=$!
+  for _ in $(seq 1 300); do grep -q 'tslite-cold-s3 load' "$TMP/term.log" && break; sleep 0.1; done
+  line=$(grep 'tslite-cold-s3 storage: s3rver at' "$TMP/term.log")
+  port=${line##*127.0.0.1:}; port=${port%% *}
+  spid=${line##*pid }; spid=${spid%)}
+  kill -TERM "$rpid"; wait "$rpid"; rc=$?
+  if [ -n "$port" ] && [ "$rc" -ne 0 ] && ! port_open "$port" && ! kill -0 "$spid" 2>/dev/null; then
+    pass "SIGTERM to bench/run.sh stops its s3rver (exit $rc, port $port closed, pid $spid gone)"
+  else
+    fail "after SIGTERM: rc=$rc port=$port spid=$spid: $(tail -3 "$TMP/term.log" | tr '\n' ' ')"
+  fi
+fi
+
 # 3. The report fails loudly on a checksum mismatch (and on a failed run).
 cat >"$TMP/bad.jsonl" <<'EOF'
 {"phase":"query","system":"sqlite","variant":"tsbs-int","type":"lastpoint","instances":[{"i":0,"ms":1,"rows":3,"checksum":"00000000000000aa"}],"skipped":0}

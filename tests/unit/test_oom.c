@@ -20,6 +20,12 @@
 **            file:// storage (the clock moved past memory_retention)
 **   aggcold  timeseries_agg over a tiered table with late writes over its
 **            cold rows (cold blocks, chunks and overlapping stretches)
+**   coldread over a table tiered to file:// (its manifest rows hold ETags):
+**            ts_check (manifest against the store listing, ETags included)
+**            and cold scans
+**   migrate  the same table with the manifest's etag column dropped (a
+**            database made before it): scans, then ts_maintain adds the
+**            column, then ts_check
 **   batch    ts_batch_load of a CSV with a bad row, in batches of 8: the
 **            rows in the table always equal the task's RecordsIngested
 **   ddl      CREATE VIRTUAL TABLE, ALTER TABLE RENAME, DROP TABLE (every
@@ -355,6 +361,41 @@ static void runAggCold(sqlite3 *db, const char *zDir){
   stepAll(db, "SELECT host, row_count, n_sum FROM t_agg('1h') ORDER BY host DESC");
 }
 
+/* coldread / migrate: t tiered by ts_maintain into the template's own
+** storage directory (cases copy only w.db and share the objects: the
+** phases only read them, and ts_maintain finds nothing to tier). */
+static void tmplColdStore(const char *zDir){
+  char zSql[1200];
+  sqlite3 *db;
+  sqlite3_snprintf((int)sizeof(zSql), zSql, "CREATE VIRTUAL TABLE t USING timeseries(host DIMENSION,"
+      " region DIMENSION, v DOUBLE, n BIGINT, note VARCHAR, memory_retention='2h',"
+      " storage='file://%q/store')", zDir);
+  tmplRows(zDir, zSql);
+  db = openDb(zDir);
+  setupLater(db);
+  execIgnore(db, "SELECT ts_maintain('t')");
+  sqlite3_close(db);
+}
+static void tmplColdOld(const char *zDir){
+  sqlite3 *db;
+  tmplColdStore(zDir);
+  db = openDb(zDir);
+  execIgnore(db, "ALTER TABLE t_objects DROP COLUMN etag");
+  sqlite3_close(db);
+}
+static void runColdRead(sqlite3 *db, const char *zDir){
+  (void)zDir;
+  stepAll(db, "SELECT ts_check('t')");
+  stepAll(db, "SELECT count(*), sum(v), max(note) FROM t");
+  stepAll(db, "SELECT time, v FROM t WHERE host = 'h1' ORDER BY time DESC LIMIT 3");
+}
+static void runMigrate(sqlite3 *db, const char *zDir){
+  (void)zDir;
+  stepAll(db, "SELECT count(*), sum(v) FROM t WHERE host IN ('h0', 'h2')");
+  stepAll(db, "SELECT ts_maintain('t')");
+  stepAll(db, "SELECT ts_check('t')");
+}
+
 /* batch: ts_batch_load of a 30-row CSV (one bad row: a parse failure in
 ** the error report) from file:// into the existing t, in batches of 8.
 ** The CSV stays in the template directory, beside every case directory. */
@@ -396,6 +437,8 @@ static const Phase aPhase[] = {
   { "maintain", tmplTier, setupLater, runMaintain, 72, 72, 0, 1, 0, 0 },
   { "aggcold", tmplAggCold, setupLater, runAggCold, 79, 79, 0, 1, 0,
     "SELECT (SELECT count(*) FROM t_objects) > 0 AND (SELECT count(*) FROM t_chunks) > 0" },
+  { "coldread", tmplColdStore, setupLater, runColdRead, 72, 72, 0, 1, 0, 0 },
+  { "migrate", tmplColdOld, setupLater, runMigrate, 72, 72, 0, 1, 0, 0 },
   /* batches commit one by one, each with its progress row */
   { "batch",  tmplBatch,  0, runBatch,  0, 29, 0, 1, 1, 0 },
   /* CREATE is mostly SQLite parsing the shadow tables' DDL: a stride */
