@@ -109,8 +109,9 @@
 **     All arithmetic wraps modulo 2^64, so any int64 sequence round-trips.
 **     The encoder writes CONST or ARITH when they apply; otherwise it ranks
 **     FOR, DELTA and DOD by two cheap size estimates (bit-packed, and one
-**     robust to outliers), writes the one or two winners (each block in its
-**     smaller coding), keeps the smaller, and takes RLE if that is smaller;
+**     robust to outliers), plans the one or two winners (each block in its
+**     smaller coding, which gives their exact sizes), writes the smaller
+**     (the robust estimate's on a tie), or RLE if that is smaller;
 **     then, when every v[i] - v0 has a common factor g >= 2, the same over
 **     the quotients under GCD if that is smaller.
 **   BLOCKS: the values in groups of TS_BLOCK (256; the last may be shorter);
