@@ -121,7 +121,10 @@ static int parseValue(const TsBlModel *m, const TsCsvReader *pR, int iIdx, const
       if( tsBlParseTimestamp(z, n, m->iUnit, &v->i, zTmp, sizeof(zTmp)) ) break;
       v->eKind = SQLITE_INTEGER; return 0;
     default:
-      if( !tsCsvUtf8Ok(z, n) ){ snprintf(zTmp, sizeof(zTmp), "value is not valid UTF-8"); break; }
+      if( !tsCsvRecordAscii(pR) && !tsCsvUtf8Ok(z, n) ){
+        snprintf(zTmp, sizeof(zTmp), "value is not valid UTF-8");
+        break;
+      }
       v->z = z; v->n = (int)n; v->eKind = SQLITE_TEXT; return 0;
   }
   snprintf(zWhy, nWhy, "column '%s' (%s): %s", c->zSrc, tsChunkTypeName(c->eType), zTmp);
@@ -226,6 +229,7 @@ static int doRow(BlRun *r, TsCsvReader *pR, int iFile, int eCsv, BlVal *aVal){
   int i, j, k, nRec = 0, rc = SQLITE_OK, bFail = 0;
   const char *zKind = "parse";
   char *zReject = 0;
+  int bAscii = tsCsvRecordAscii(pR);   /* every field is valid UTF-8 */
 
   zWhy[0] = 0;
   r->nProcessed++;
@@ -252,7 +256,7 @@ static int doRow(BlRun *r, TsCsvReader *pR, int iFile, int eCsv, BlVal *aVal){
   for(i=0; !bFail && i<m->nDim; i++){
     size_t n; int bNull;
     const char *z = field(pR, r->aDimIdx[i], &n, &bNull);
-    if( !bNull && !tsCsvUtf8Ok(z, n) ){
+    if( !bNull && !bAscii && !tsCsvUtf8Ok(z, n) ){
       snprintf(zWhy, sizeof(zWhy), "dimension column '%s': value is not valid UTF-8", m->aDim[i].zSrc);
       bFail = 1;
     }
@@ -263,7 +267,7 @@ static int doRow(BlRun *r, TsCsvReader *pR, int iFile, int eCsv, BlVal *aVal){
     if( bNull || nMName==0 ){
       snprintf(zWhy, sizeof(zWhy), "measure name column '%s' is empty", m->zMNameCol);
       bFail = 1;
-    }else if( !tsCsvUtf8Ok(zMName, nMName) ){
+    }else if( !bAscii && !tsCsvUtf8Ok(zMName, nMName) ){
       snprintf(zWhy, sizeof(zWhy), "measure name column '%s': value is not valid UTF-8", m->zMNameCol);
       bFail = 1;
     }

@@ -248,6 +248,7 @@ static int endRecord(TsCsvReader *p, int64_t iEnd, int64_t iLastLine){
   ** the next record is reset lazily (bNeedReset). */
   p->aBase = p->field.a;
   p->nGap = 0;
+  p->bAscii = 0;
   p->bInRecord = -1;
   return rc;
 }
@@ -286,6 +287,7 @@ static int scanInPlace(TsCsvReader *p, size_t *piIn, int *pbBlank){
   size_t nMax = p->opt.nMaxRecord < n - i0 ? p->opt.nMaxRecord : n - i0;
   const unsigned char *z = a + i0, *zEnd = z + nMax, *zS;
   size_t *aOff;
+  uint64_t uAcc = 0;   /* every byte of the record OR-ed (ASCII check) */
   int nField = 1, k;
   *pbBlank = 0;
   if( p->nFieldAlloc<32 && fieldRoom(p, 30) ) return TS_CSV_NOMEM;
@@ -293,27 +295,53 @@ static int scanInPlace(TsCsvReader *p, size_t *piIn, int *pbBlank){
   aOff[0] = 0;
   zS = z;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__==__ORDER_LITTLE_ENDIAN__
-  /* eight bytes at a time while they hold no quote, escape, CR or LF: the
-  ** separators' positions from a per-byte equality mask */
+  /* Eight bytes at a time: a per-byte equality mask of the separator and
+  ** one of the bytes that stop the in-place path (quote, escape, CR, LF).
+  ** The separators of a word are written without a branch per separator
+  ** (four slots unconditionally, a loop only past four, which a word of
+  ** short fields has); the word holding the stop byte keeps the separators
+  ** before it and ends the loop at that byte.  The bytes are OR-ed
+  ** together, so the record is known to be ASCII (valid UTF-8) for free. */
   {
     const uint64_t k7 = UINT64_C(0x7F7F7F7F7F7F7F7F), k1 = UINT64_C(0x0101010101010101);
     const uint64_t wSep = k1*(unsigned char)p->opt.cSep, wLf = k1*'\n', wCr = k1*'\r';
     const uint64_t wQ = p->opt.cQuote>=0 ? k1*(unsigned char)p->opt.cQuote : wLf;
     const uint64_t wE = p->opt.cEsc>=0 ? k1*(unsigned char)p->opt.cEsc : wLf;
+    const uint64_t kTop = UINT64_C(1)<<63;   /* keeps ctz defined on 0 (slot unused then) */
 #define CSV_EQ(w, r) (~(((((w)^(r)) & k7) + k7) | ((w)^(r)) | k7))   /* 0x80 where equal */
     while( zEnd - z >= 8 ){
-      uint64_t w, mSep;
+      uint64_t w, mSep, mStop, m;
+      size_t iBase;
+      int nNew;
       memcpy(&w, z, 8);
-      if( CSV_EQ(w, wLf) | CSV_EQ(w, wCr) | CSV_EQ(w, wQ) | CSV_EQ(w, wE) ) break;
+      uAcc |= w;
+      mStop = CSV_EQ(w, wLf) | CSV_EQ(w, wCr) | CSV_EQ(w, wQ) | CSV_EQ(w, wE);
       mSep = CSV_EQ(w, wSep);
-      while( mSep ){
-        if( nField+2>p->nFieldAlloc ){
-          if( nField>=TS_CSV_MAX_FIELDS ) return 0;
-          if( fieldRoom(p, nField+1) ) return TS_CSV_NOMEM;
-          aOff = p->aOff;
+      if( mStop ) mSep &= (mStop & (0 - mStop)) - 1;   /* separators before the stop byte */
+      if( nField+8+2>p->nFieldAlloc ){
+        if( nField+8>=TS_CSV_MAX_FIELDS ) return 0;   /* the byte-wise scanner reports it */
+        if( fieldRoom(p, nField+8+1) ) return TS_CSV_NOMEM;
+        aOff = p->aOff;
+      }
+      /* bytes are 0 or 1 after the shift: their sum is the count */
+      nNew = (int)((((mSep >> 7) * k1) >> 56) & 0xF);
+      iBase = (size_t)(z - zS) + 1;
+      m = mSep;
+      aOff[nField]   = iBase + (size_t)(__builtin_ctzll(m | kTop)>>3); m &= m - 1;
+      aOff[nField+1] = iBase + (size_t)(__builtin_ctzll(m | kTop)>>3); m &= m - 1;
+      aOff[nField+2] = iBase + (size_t)(__builtin_ctzll(m | kTop)>>3); m &= m - 1;
+      aOff[nField+3] = iBase + (size_t)(__builtin_ctzll(m | kTop)>>3); m &= m - 1;
+      if( nNew>4 ){
+        int k;
+        for(k=4; k<nNew; k++){
+          aOff[nField+k] = iBase + (size_t)(__builtin_ctzll(m)>>3);
+          m &= m - 1;
         }
-        aOff[nField++] = (size_t)(z - zS) + (size_t)(__builtin_ctzll(mSep)>>3) + 1;
-        mSep &= mSep - 1;
+      }
+      nField += nNew;
+      if( mStop ){
+        z += __builtin_ctzll(mStop)>>3;
+        break;
       }
       z += 8;
     }
@@ -324,6 +352,7 @@ static int scanInPlace(TsCsvReader *p, size_t *piIn, int *pbBlank){
   for(; ; z++){
     unsigned char m;
     if( z>=zEnd ) return 0;   /* the piece or the record limit ends first */
+    uAcc |= *z;
     m = aCls[*z];
     if( m==0 || m==C_BLANK ) continue;
     if( !(m & C_SEP) ) break;
@@ -361,6 +390,7 @@ static int scanInPlace(TsCsvReader *p, size_t *piIn, int *pbBlank){
   }
   p->nGap = 1;
   p->aBase = zS;
+  p->bAscii = (uAcc & UINT64_C(0x8080808080808080))==0;
   p->nField = nField;
   p->iFirstLine = p->iLine;
   p->iLastLine = p->iLine;
