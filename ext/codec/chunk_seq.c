@@ -135,7 +135,7 @@ static void riceBitsCounts(const int *aCnt, int nV, int64_t mn, int64_t med, int
 /* Choose the smaller coding of one block a[0..n) (1 <= n <= TS_BLOCK). */
 static void blockPlan(const uint64_t *a, int n, BlockPlan *pPlan){
   int64_t mn = (int64_t)a[0], mxs = (int64_t)a[0], med;
-  uint64_t aBit[3];
+  uint64_t z[TS_BLOCK], t[TS_BLOCK], aBit[3];
   int j, w, k, k0;
   for(j=1; j<n; j++){
     int64_t v = (int64_t)a[j];
@@ -174,11 +174,11 @@ static void blockPlan(const uint64_t *a, int n, BlockPlan *pPlan){
     ** minimum) are the median's, by counting, then select among those
     ** few (branch-free counting instead of a quickselect over the whole
     ** block, whose compares mispredict on noisy data). */
-    uint64_t z[TS_BLOCK], t[TS_BLOCK];
     int aCnt[256], aHist[65], sh = w - 8, kk = n/2, b, m = 0, nCum = 0;
     memset(aCnt, 0, sizeof(aCnt));
     for(j=0; j<n; j++) aCnt[(a[j] - (uint64_t)mn) >> sh]++;
     for(b=0; nCum + aCnt[b] <= kk; b++) nCum += aCnt[b];
+    t[0] = a[0];   /* (the loop below writes it; -O1 cannot tell) */
     for(j=0; j<n; j++){
       t[m] = a[j];
       m += (int)(((a[j] - (uint64_t)mn) >> sh)==(uint64_t)b);
