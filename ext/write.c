@@ -1002,6 +1002,34 @@ static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
                        const char *const *azDim, const int *anDim, const char *zMName,
                        int nMName, int eConflict, TsSeries *pKnown);
 
+/* Does the encoded key pKey (tsTabKeyEncode's format: per dimension a 0
+** byte for NULL or 1, varint length, bytes; then varint length and bytes
+** of the measure name) hold exactly these values? */
+static int keyEquals(const TsBuf *pKey, int nDim, const char *const *azDim, const int *anDim,
+                     const char *zMName, int nMName){
+  const unsigned char *a = pKey->a, *aEnd = pKey->a + pKey->n;
+  int i;
+  for(i=0; i<=nDim; i++){
+    const char *z = i<nDim ? azDim[i] : zMName;
+    uint64_t n = 0;
+    int sh = 0;
+    if( i<nDim ){
+      if( a>=aEnd || *a!=(z ? 1 : 0) ) return 0;
+      a++;
+      if( z==0 ) continue;
+    }
+    do{
+      if( a>=aEnd || sh>28 ) return 0;
+      n |= (uint64_t)(*a & 0x7f) << sh;
+      sh += 7;
+    }while( *a++ & 0x80 );
+    if( n!=(uint64_t)(i<nDim ? anDim[i] : nMName) || (uint64_t)(aEnd - a)<n ) return 0;
+    if( n>0 && memcmp(a, z, (size_t)n)!=0 ) return 0;
+    a += n;
+  }
+  return a==aEnd;
+}
+
 /*
 ** The series of a row when the series cache is current for this
 ** transaction (bTxnChecked) and already holds the row's key; NULL otherwise
@@ -1017,9 +1045,17 @@ static TsSeries *knownSeries(TsTable *p, const char *const *azDim, const int *an
   int i;
   if( !p->bTxnChecked || nMName<1 || nMName>TS_MAX_MNAME_BYTES ) return 0;
   for(i=0; i<p->s.nDim; i++) if( azDim[i] && anDim[i]>TS_MAX_VALUE_BYTES ) return 0;
-  tsTabKeyEncode(&p->key, p->s.nDim, azDim, anDim, zMName, nMName);
-  if( p->key.bErr ){ *pRc = SQLITE_NOMEM; return 0; }
-  return tsTabSeriesFind(p, p->key.a, (int)p->key.n, tsTabKeyHash(p->key.a, (int)p->key.n));
+  /* A run of rows of one series (a file sorted by series) reuses the
+  ** previous row's key and hash; other rows usually differ in the first
+  ** dimension, where keyEquals stops. */
+  if( !p->bKeyHash || !keyEquals(&p->key, p->s.nDim, azDim, anDim, zMName, nMName) ){
+    tsTabKeyEncode(&p->key, p->s.nDim, azDim, anDim, zMName, nMName);
+    p->bKeyHash = 0;
+    if( p->key.bErr ){ *pRc = SQLITE_NOMEM; return 0; }
+    p->hKey = tsTabKeyHash(p->key.a, (int)p->key.n);
+    p->bKeyHash = 1;
+  }
+  return tsTabSeriesFind(p, p->key.a, (int)p->key.n, p->hKey);
 }
 
 static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid){
@@ -1214,6 +1250,7 @@ static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
     }
     if( rc==SQLITE_OK ){
       tsTabKeyEncode(&p->key, p->s.nDim, azDim, anDim, zMName, nMName);
+      p->bKeyHash = 0;
       if( p->key.bErr ) rc = SQLITE_NOMEM;
     }
     if( rc==SQLITE_OK ) rc = tsTabSeriesForWrite(p, azDim, anDim, zMName, nMName, &pS);
