@@ -823,10 +823,25 @@ int tsChunkDoubleEncode(TsBuf *p, const double *a, int n){
     for(i=0; i<iE && bScaled; i++) bScaled = scaleTry(a[i], e, &aM[i]);
   }
   if( bScaled ){
-    tsBufAppendByte(&best, DBL_SCALED);
-    tsBufAppendByte(&best, (unsigned char)e);
-    rc = tsChunkIseqEncode(&best, aM, n);
-    if( rc || best.n<=(size_t)n ) goto done;
+    /* straight into p: at most a byte per value is kept without trying
+    ** the others (the common case), anything longer moves to best */
+    size_t iStart = p->n;
+    tsBufAppendByte(p, DBL_SCALED);
+    tsBufAppendByte(p, (unsigned char)e);
+    rc = tsChunkIseqEncode(p, aM, n);
+    if( rc || p->bErr ){
+      p->n = iStart;
+      if( rc==TS_CHUNK_OK ) rc = TS_CHUNK_NOMEM;
+      goto done;
+    }
+    if( p->n - iStart <= (size_t)n ){
+      free(aM);
+      tsBufFree(&best);
+      tsBufFree(&cand);
+      return TS_CHUNK_OK;
+    }
+    tsBufAppend(&best, p->a + iStart, p->n - iStart);
+    p->n = iStart;
   }
 
   /* BITS: order-preserving integers through the integer coder. */
