@@ -23,6 +23,9 @@
 ** bytes are dropped until the record ends and the record is reported bad.
 */
 #include "csv_read.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,12 +291,52 @@ static int scanInPlace(TsCsvReader *p, size_t *piIn, int *pbBlank){
   const unsigned char *z = a + i0, *zEnd = z + nMax, *zS;
   size_t *aOff;
   uint64_t uAcc = 0;   /* every byte of the record OR-ed (ASCII check) */
+  int bStop = 0;       /* a word loop stopped at the record's stop byte */
   int nField = 1, k;
   *pbBlank = 0;
   if( p->nFieldAlloc<32 && fieldRoom(p, 30) ) return TS_CSV_NOMEM;
   aOff = p->aOff;
   aOff[0] = 0;
   zS = z;
+#if defined(__SSE2__)
+  /* Sixteen bytes at a time where SSE2 is there (every x86-64): the same
+  ** masks as the eight-byte loop below, one bit per byte. */
+  if( !bStop ){
+    const __m128i vSep = _mm_set1_epi8((char)p->opt.cSep), vLf = _mm_set1_epi8('\n');
+    const __m128i vCr = _mm_set1_epi8('\r');
+    const __m128i vQ = p->opt.cQuote>=0 ? _mm_set1_epi8((char)p->opt.cQuote) : vLf;
+    const __m128i vE = p->opt.cEsc>=0 ? _mm_set1_epi8((char)p->opt.cEsc) : vLf;
+    __m128i vAcc = _mm_setzero_si128();
+    while( zEnd - z >= 16 ){
+      __m128i w = _mm_loadu_si128((const __m128i*)(const void*)z);
+      unsigned mStop, mSep;
+      size_t iBase;
+      vAcc = _mm_or_si128(vAcc, w);
+      mStop = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(w, vLf), _mm_cmpeq_epi8(w, vCr)),
+                _mm_or_si128(_mm_cmpeq_epi8(w, vQ), _mm_cmpeq_epi8(w, vE))));
+      mSep = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, vSep));
+      if( mStop ) mSep &= (mStop & (0u - mStop)) - 1;   /* separators before the stop byte */
+      if( nField+16+2>p->nFieldAlloc ){
+        if( nField+16>=TS_CSV_MAX_FIELDS ) return 0;   /* the byte-wise scanner reports it */
+        if( fieldRoom(p, nField+16+1) ) return TS_CSV_NOMEM;
+        aOff = p->aOff;
+      }
+      iBase = (size_t)(z - zS) + 1;
+      while( mSep ){
+        aOff[nField++] = iBase + (size_t)__builtin_ctz(mSep);
+        mSep &= mSep - 1;
+      }
+      if( mStop ){
+        z += __builtin_ctz(mStop);
+        bStop = 1;
+        break;
+      }
+      z += 16;
+    }
+    if( _mm_movemask_epi8(vAcc) ) uAcc |= 0x80;
+  }
+#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__==__ORDER_LITTLE_ENDIAN__
   /* Eight bytes at a time: a per-byte equality mask of the separator and
   ** one of the bytes that stop the in-place path (quote, escape, CR, LF).
@@ -309,7 +352,7 @@ static int scanInPlace(TsCsvReader *p, size_t *piIn, int *pbBlank){
     const uint64_t wQ = p->opt.cQuote>=0 ? k1*(unsigned char)p->opt.cQuote : wLf;
     const uint64_t wE = p->opt.cEsc>=0 ? k1*(unsigned char)p->opt.cEsc : wLf;
 #define CSV_EQ(w, r) (~(((((w)^(r)) & k7) + k7) | ((w)^(r)) | k7))   /* 0x80 where equal */
-    while( zEnd - z >= 8 ){
+    while( !bStop && zEnd - z >= 8 ){
       uint64_t w, mSep, mStop;
       size_t iBase;
       memcpy(&w, z, 8);
@@ -329,6 +372,7 @@ static int scanInPlace(TsCsvReader *p, size_t *piIn, int *pbBlank){
       }
       if( mStop ){
         z += __builtin_ctzll(mStop)>>3;
+        bStop = 1;
         break;
       }
       z += 8;
