@@ -274,6 +274,28 @@ static int fieldRoom(TsCsvReader *p, int nField){
   return 0;
 }
 
+/* The separators of one word of nWord bytes whose first byte is at record
+** offset iBase-1: mSep has bit (k << nShift) set for a separator at byte
+** k; each starts a field at the next byte.  Returns 1, or 0 when the record
+** may pass TS_CSV_MAX_FIELDS (the byte-wise scanner reads it and reports
+** that), or -1 on OOM. */
+static inline int wordSeps(TsCsvReader *p, int *pnField, uint64_t mSep, int nShift,
+                           size_t iBase, int nWord){
+  int nField = *pnField;
+  size_t *aOff;
+  if( nField+nWord+2>p->nFieldAlloc ){
+    if( nField+nWord>=TS_CSV_MAX_FIELDS ) return 0;
+    if( fieldRoom(p, nField+nWord+1) ) return -1;
+  }
+  aOff = p->aOff;
+  while( mSep ){
+    aOff[nField++] = iBase + ((size_t)__builtin_ctzll(mSep)>>nShift);
+    mSep &= mSep - 1;
+  }
+  *pnField = nField;
+  return 1;
+}
+
 /*
 ** The in-place path: at the start of a record (state FSTART, nothing of it
 ** seen), if the piece holds the whole record up to its LF or CR and the
@@ -310,23 +332,15 @@ static int scanInPlace(TsCsvReader *p, size_t *piIn, int *pbBlank){
     while( zEnd - z >= 16 ){
       __m128i w = _mm_loadu_si128((const __m128i*)(const void*)z);
       unsigned mStop, mSep;
-      size_t iBase;
+      int rcW;
       vAcc = _mm_or_si128(vAcc, w);
       mStop = (unsigned)_mm_movemask_epi8(_mm_or_si128(
                 _mm_or_si128(_mm_cmpeq_epi8(w, vLf), _mm_cmpeq_epi8(w, vCr)),
                 _mm_or_si128(_mm_cmpeq_epi8(w, vQ), _mm_cmpeq_epi8(w, vE))));
       mSep = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, vSep));
       if( mStop ) mSep &= (mStop & (0u - mStop)) - 1;   /* separators before the stop byte */
-      if( nField+16+2>p->nFieldAlloc ){
-        if( nField+16>=TS_CSV_MAX_FIELDS ) return 0;   /* the byte-wise scanner reports it */
-        if( fieldRoom(p, nField+16+1) ) return TS_CSV_NOMEM;
-        aOff = p->aOff;
-      }
-      iBase = (size_t)(z - zS) + 1;
-      while( mSep ){
-        aOff[nField++] = iBase + (size_t)__builtin_ctz(mSep);
-        mSep &= mSep - 1;
-      }
+      rcW = wordSeps(p, &nField, mSep, 0, (size_t)(z - zS) + 1, 16);
+      if( rcW<=0 ) return rcW<0 ? TS_CSV_NOMEM : 0;
       if( mStop ){
         z += __builtin_ctz(mStop);
         bStop = 1;
@@ -354,22 +368,14 @@ static int scanInPlace(TsCsvReader *p, size_t *piIn, int *pbBlank){
 #define CSV_EQ(w, r) (~(((((w)^(r)) & k7) + k7) | ((w)^(r)) | k7))   /* 0x80 where equal */
     while( !bStop && zEnd - z >= 8 ){
       uint64_t w, mSep, mStop;
-      size_t iBase;
+      int rcW;
       memcpy(&w, z, 8);
       uAcc |= w;
       mStop = CSV_EQ(w, wLf) | CSV_EQ(w, wCr) | CSV_EQ(w, wQ) | CSV_EQ(w, wE);
       mSep = CSV_EQ(w, wSep);
       if( mStop ) mSep &= (mStop & (0 - mStop)) - 1;   /* separators before the stop byte */
-      if( nField+8+2>p->nFieldAlloc ){
-        if( nField+8>=TS_CSV_MAX_FIELDS ) return 0;   /* the byte-wise scanner reports it */
-        if( fieldRoom(p, nField+8+1) ) return TS_CSV_NOMEM;
-        aOff = p->aOff;
-      }
-      iBase = (size_t)(z - zS) + 1;
-      while( mSep ){
-        aOff[nField++] = iBase + ((size_t)__builtin_ctzll(mSep)>>3);
-        mSep &= mSep - 1;
-      }
+      rcW = wordSeps(p, &nField, mSep, 3, (size_t)(z - zS) + 1, 8);
+      if( rcW<=0 ) return rcW<0 ? TS_CSV_NOMEM : 0;
       if( mStop ){
         z += __builtin_ctzll(mStop)>>3;
         bStop = 1;
@@ -380,6 +386,7 @@ static int scanInPlace(TsCsvReader *p, size_t *piIn, int *pbBlank){
 #undef CSV_EQ
   }
 #endif
+  aOff = p->aOff;   /* wordSeps may have moved it */
   /* byte by byte: the field starts (after each separator) and the end */
   for(; ; z++){
     unsigned char m;
