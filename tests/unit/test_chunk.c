@@ -17,8 +17,8 @@
 
 static int bSanitize = 0;
 /* testEncoderPinned: measured with the planner of main at d828d08 */
-#define PIN_BYTES 291087
-#define PIN_DIGEST 0xf97a36baca510b47ULL
+#define PIN_BYTES 279204
+#define PIN_DIGEST 0x3707029011d8d986ULL
 
 #include "trng.h"   /* deterministic PRNG: rnd, rndUnit, rndNormal */
 static uint64_t bitsOf(double r){ uint64_t u; memcpy(&u, &r, 8); return u; }
@@ -997,9 +997,9 @@ static void testEncoderPinned(void){
       int64_t v = 0;
       int rc;
       for(i=0; i<n; i++){
-        aT[i] = eShape==9 ? (int64_t)i*1000000 + (int64_t)(rnd()%3)*1000000*(i>0) + i*4000000
+        aT[i] = eShape==9 ? (int64_t)i*1000000 + (int64_t)(rnd()%3)*1000000*(i>0) + (int64_t)i*4000000
                           : 1700000000000000000LL + (int64_t)i*10000000000LL + (int64_t)(rnd()%7);
-        w += rndNormal();
+        w += (double)((int64_t)(rnd()%2001) - 1000)/1000.0;   /* no libm: the same inputs everywhere */
         if( w<0 ) w = 0;
         if( w>100 ) w = 100;
         switch( eShape ){
