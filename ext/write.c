@@ -1123,7 +1123,7 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
   ** in column order, before the first conversion error, unless the key is
   ** a known series' (knownSeries) */
   {
-    int iBad = -1;          /* first dimension that failed to convert */
+    int iBad = -1;          /* first column that failed to convert (nDim: measure_name) */
     int rcBad = SQLITE_OK;
     sqlite3_value *vM = aCol[tsTabColMName(p)];
     int bMNameGiven = sqlite3_value_type(vM)!=SQLITE_NULL;
