@@ -121,7 +121,10 @@ static int parseValue(const TsBlModel *m, const TsCsvReader *pR, int iIdx, const
       if( tsBlParseTimestamp(z, n, m->iUnit, &v->i, zTmp, sizeof(zTmp)) ) break;
       v->eKind = SQLITE_INTEGER; return 0;
     default:
-      if( !tsCsvUtf8Ok(z, n) ){ snprintf(zTmp, sizeof(zTmp), "value is not valid UTF-8"); break; }
+      if( !tsCsvRecordAscii(pR) && !tsCsvUtf8Ok(z, n) ){
+        snprintf(zTmp, sizeof(zTmp), "value is not valid UTF-8");
+        break;
+      }
       v->z = z; v->n = (int)n; v->eKind = SQLITE_TEXT; return 0;
   }
   snprintf(zWhy, nWhy, "column '%s' (%s): %s", c->zSrc, tsChunkTypeName(c->eType), zTmp);
@@ -157,23 +160,18 @@ static char *reasonOf(const char *zMsg){
 
 /*
 ** Write the one record of a CSV row (the record whose values are not all
-** NULL) with tsWriteBatch.  A rejection sets *pzReject (the report reason)
-** and returns SQLITE_OK; any other failure is fatal.
+** NULL) with tsWriteBatch; its dimension values are in r->azDimV/anDimV
+** (doRow).  A rejection sets *pzReject (the report reason) and returns
+** SQLITE_OK; any other failure is fatal.
 */
-static int writeDirect(BlRun *r, const TsCsvReader *pR, const char *zMName, size_t nMName,
+static int writeDirect(BlRun *r, const char *zMName, size_t nMName,
                        int64_t iTime, const BlVal *aVal, char **pzReject){
   const TsBlModel *m = &r->pCfg->model;
   const TsTableSchema *s = tsTableSchema(r->pTab);
   TsWriteRec rec;
   char *zErr = 0;
   int i, j, k, nDone = 0, rc;
-  for(i=0; i<s->nDim; i++){ r->azDimV[i] = 0; r->anDimV[i] = 0; }
   for(i=0; i<s->nMeas; i++) r->aMeasV[i].eType = SQLITE_NULL;
-  for(i=0; i<m->nDim; i++){
-    size_t n; int bNull;
-    const char *z = field(pR, r->aDimIdx[i], &n, &bNull);
-    if( !bNull ){ r->azDimV[r->aDimMap[i]] = z; r->anDimV[r->aDimMap[i]] = (int)n; }
-  }
   memset(&rec, 0, sizeof(rec));
   for(i=0, k=0; i<m->nRec; i++){
     const TsBlRec *pRec = &m->aRec[i];
@@ -226,6 +224,7 @@ static int doRow(BlRun *r, TsCsvReader *pR, int iFile, int eCsv, BlVal *aVal){
   int i, j, k, nRec = 0, rc = SQLITE_OK, bFail = 0;
   const char *zKind = "parse";
   char *zReject = 0;
+  int bAscii = tsCsvRecordAscii(pR);   /* every field is valid UTF-8 */
 
   zWhy[0] = 0;
   r->nProcessed++;
@@ -249,13 +248,22 @@ static int doRow(BlRun *r, TsCsvReader *pR, int iFile, int eCsv, BlVal *aVal){
       bFail = 1;
     }
   }
+  /* the dimension values, checked, straight into the record writeDirect
+  ** writes (table dimensions the model does not map stay NULL) */
+  if( !bFail ){
+    const TsTableSchema *s = tsTableSchema(r->pTab);
+    for(i=0; i<s->nDim; i++){ r->azDimV[i] = 0; r->anDimV[i] = 0; }
+  }
   for(i=0; !bFail && i<m->nDim; i++){
     size_t n; int bNull;
     const char *z = field(pR, r->aDimIdx[i], &n, &bNull);
-    if( !bNull && !tsCsvUtf8Ok(z, n) ){
+    if( bNull ) continue;
+    if( !bAscii && !tsCsvUtf8Ok(z, n) ){
       snprintf(zWhy, sizeof(zWhy), "dimension column '%s': value is not valid UTF-8", m->aDim[i].zSrc);
       bFail = 1;
     }
+    r->azDimV[r->aDimMap[i]] = z;
+    r->anDimV[r->aDimMap[i]] = (int)n;
   }
   if( !bFail && m->zMNameCol ){
     int bNull;
@@ -263,7 +271,7 @@ static int doRow(BlRun *r, TsCsvReader *pR, int iFile, int eCsv, BlVal *aVal){
     if( bNull || nMName==0 ){
       snprintf(zWhy, sizeof(zWhy), "measure name column '%s' is empty", m->zMNameCol);
       bFail = 1;
-    }else if( !tsCsvUtf8Ok(zMName, nMName) ){
+    }else if( !bAscii && !tsCsvUtf8Ok(zMName, nMName) ){
       snprintf(zWhy, sizeof(zWhy), "measure name column '%s': value is not valid UTF-8", m->zMNameCol);
       bFail = 1;
     }
@@ -300,7 +308,7 @@ static int doRow(BlRun *r, TsCsvReader *pR, int iFile, int eCsv, BlVal *aVal){
 
   if( !bFail && nRec==1 ){
     /* one record: straight into the table's handle */
-    rc = writeDirect(r, pR, zMName, nMName, iTime, aVal, &zReject);
+    rc = writeDirect(r, zMName, nMName, iTime, aVal, &zReject);
     if( rc ) return rc;
     if( zReject ){ bFail = 1; zKind = "ingest"; }
   }else if( !bFail ){

@@ -169,6 +169,9 @@ struct TsTable {
   int *anStText;          /* [measure] */
   sqlite3_value **apStDup;/* [measure] converted copies to free */
   TsBuf key;              /* encoded series key of the row */
+  unsigned int hKey;      /* tsTabKeyHash of key when bKeyHash (write.c:
+                          ** the next row of the same series reuses both) */
+  int bKeyHash;
   TsLook *pLook;         /* last chunk decoded for duplicate checks (owned) */
   int bDebugOverlay;      /* ts_debug_overlay() enabled source_debug.c */
   TsColdCounters cold;    /* cold reads and cache, this connection (cold_cache.c) */

@@ -1000,7 +1000,63 @@ static int decide(int bEqual, sqlite3_int64 iOld, sqlite3_int64 iNew, int eConfl
 
 static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
                        const char *const *azDim, const int *anDim, const char *zMName,
-                       int nMName, int eConflict);
+                       int nMName, int eConflict, TsSeries *pKnown);
+
+/* Does the encoded key pKey (tsTabKeyEncode's format: per dimension a 0
+** byte for NULL or 1, varint length, bytes; then varint length and bytes
+** of the measure name) hold exactly these values? */
+static int keyEquals(const TsBuf *pKey, int nDim, const char *const *azDim, const int *anDim,
+                     const char *zMName, int nMName){
+  const unsigned char *a = pKey->a, *aEnd = pKey->a + pKey->n;
+  int i;
+  for(i=0; i<=nDim; i++){
+    const char *z = i<nDim ? azDim[i] : zMName;
+    uint64_t n = 0;
+    int sh = 0;
+    if( i<nDim ){
+      if( a>=aEnd || *a!=(z ? 1 : 0) ) return 0;
+      a++;
+      if( z==0 ) continue;
+    }
+    do{
+      if( a>=aEnd || sh>28 ) return 0;
+      n |= (uint64_t)(*a & 0x7f) << sh;
+      sh += 7;
+    }while( *a++ & 0x80 );
+    if( n!=(uint64_t)(i<nDim ? anDim[i] : nMName) || (uint64_t)(aEnd - a)<n ) return 0;
+    if( n>0 && memcmp(a, z, (size_t)n)!=0 ) return 0;
+    a += n;
+  }
+  return a==aEnd;
+}
+
+/*
+** The series of a row when the series cache is current for this
+** transaction (bTxnChecked) and already holds the row's key; NULL otherwise
+** (then the caller checks the values and writeStaged finds or makes the
+** series).  A known series' key passed dimValueCheck and mnameValueCheck
+** when the series was made, so a row with the same key needs neither: the
+** per-value checks (a NUL scan per dimension) run once per new series, not
+** once per row.  Values over the limits never match (no series holds
+** them), so their errors are unchanged.  Sets p->key; SQLITE_NOMEM in *pRc.
+*/
+static TsSeries *knownSeries(TsTable *p, const char *const *azDim, const int *anDim,
+                             const char *zMName, int nMName, int *pRc){
+  int i;
+  if( !p->bTxnChecked || nMName<1 || nMName>TS_MAX_MNAME_BYTES ) return 0;
+  for(i=0; i<p->s.nDim; i++) if( azDim[i] && anDim[i]>TS_MAX_VALUE_BYTES ) return 0;
+  /* A run of rows of one series (a file sorted by series) reuses the
+  ** previous row's key and hash; other rows usually differ in the first
+  ** dimension, where keyEquals stops. */
+  if( !p->bKeyHash || !keyEquals(&p->key, p->s.nDim, azDim, anDim, zMName, nMName) ){
+    tsTabKeyEncode(&p->key, p->s.nDim, azDim, anDim, zMName, nMName);
+    p->bKeyHash = 0;
+    if( p->key.bErr ){ *pRc = SQLITE_NOMEM; return 0; }
+    p->hKey = tsTabKeyHash(p->key.a, (int)p->key.n);
+    p->bKeyHash = 1;
+  }
+  return tsTabSeriesFind(p, p->key.a, (int)p->key.n, p->hKey);
+}
 
 static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid){
   TsTable *p = ((TsVtab*)pVtab)->pTab;
@@ -1015,6 +1071,7 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
   int rc = SQLITE_OK, i, nNonNull = 0;
   int eConflict = sqlite3_vtab_on_conflict(p->db);
   sqlite3_value **aCol = &argv[2];
+  TsSeries *pKnown = 0;   /* the row's series when knownSeries finds it */
 
   *pRowid = 0;
   if( argc==1 ){
@@ -1062,36 +1119,49 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
     if( rc ) return rc;
   }
 
-  /* dimensions and measure_name */
-  for(i=0; rc==SQLITE_OK && i<p->s.nDim; i++){
-    sqlite3_value *v = aCol[1+i];
-    azDim[i] = 0;
-    anDim[i] = 0;
-    if( sqlite3_value_type(v)==SQLITE_NULL ) continue;
-    rc = tsTabTextOf(v, &apDup[nDup], &azDim[i], &anDim[i]);
-    if( apDup[nDup] ) nDup++;
-    if( rc==2 ){
-      rc = SQLITE_NOMEM;
-    }else if( rc ){
-      rc = errValue(p, SQLITE_MISMATCH, p->s.azDim[i], "DIMENSION", "TEXT", v);
-    }else{
-      rc = dimValueCheck(p, i, azDim[i], anDim[i]);
-    }
-  }
-  if( rc==SQLITE_OK ){
-    sqlite3_value *v = aCol[tsTabColMName(p)];
-    if( sqlite3_value_type(v)==SQLITE_NULL ){
-      zMName = p->s.zMeasureName;
-      nMName = (int)strlen(zMName);
-    }else{
-      rc = tsTabTextOf(v, &apDup[nDup], &zMName, &nMName);
+  /* dimensions and measure_name: converted first; their value checks run
+  ** in column order, before the first conversion error, unless the key is
+  ** a known series' (knownSeries) */
+  {
+    int iBad = -1;          /* first column that failed to convert (nDim: measure_name) */
+    int rcBad = SQLITE_OK;
+    sqlite3_value *vM = aCol[tsTabColMName(p)];
+    int bMNameGiven = sqlite3_value_type(vM)!=SQLITE_NULL;
+    for(i=0; i<p->s.nDim; i++){
+      sqlite3_value *v = aCol[1+i];
+      int rcT;
+      azDim[i] = 0;
+      anDim[i] = 0;
+      if( sqlite3_value_type(v)==SQLITE_NULL ) continue;
+      rcT = tsTabTextOf(v, &apDup[nDup], &azDim[i], &anDim[i]);
       if( apDup[nDup] ) nDup++;
-      if( rc==2 ){
-        rc = SQLITE_NOMEM;
-      }else if( rc ){
-        rc = errValue(p, SQLITE_MISMATCH, "measure_name", "TEXT", "TEXT", v);
+      if( rcT ){ iBad = i; rcBad = rcT; break; }
+    }
+    if( iBad<0 ){
+      if( !bMNameGiven ){
+        zMName = p->s.zMeasureName;
+        nMName = (int)strlen(zMName);
       }else{
-        rc = mnameValueCheck(p, zMName, nMName);
+        int rcT = tsTabTextOf(vM, &apDup[nDup], &zMName, &nMName);
+        if( apDup[nDup] ) nDup++;
+        if( rcT ){ iBad = p->s.nDim; rcBad = rcT; }
+      }
+    }
+    if( iBad<0 ) pKnown = knownSeries(p, azDim, anDim, zMName, nMName, &rc);
+    if( rc==SQLITE_OK && pKnown==0 ){
+      int nCheck = iBad<0 ? p->s.nDim : (iBad<p->s.nDim ? iBad : p->s.nDim);
+      for(i=0; rc==SQLITE_OK && i<nCheck; i++){
+        if( azDim[i] ) rc = dimValueCheck(p, i, azDim[i], anDim[i]);
+      }
+      if( rc==SQLITE_OK && iBad<0 && bMNameGiven ) rc = mnameValueCheck(p, zMName, nMName);
+    }
+    if( rc==SQLITE_OK && iBad>=0 ){
+      if( rcBad==2 ){
+        rc = SQLITE_NOMEM;
+      }else if( iBad<p->s.nDim ){
+        rc = errValue(p, SQLITE_MISMATCH, p->s.azDim[iBad], "DIMENSION", "TEXT", aCol[1+iBad]);
+      }else{
+        rc = errValue(p, SQLITE_MISMATCH, "measure_name", "TEXT", "TEXT", vM);
       }
     }
   }
@@ -1120,7 +1190,7 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
     }
   }
 
-  if( rc==SQLITE_OK ) rc = writeStaged(p, t, iVersion, azDim, anDim, zMName, nMName, eConflict);
+  if( rc==SQLITE_OK ) rc = writeStaged(p, t, iVersion, azDim, anDim, zMName, nMName, eConflict, pKnown);
 
   for(i=0; i<nDup; i++) sqlite3_value_free(apDup[i]);
   for(i=0; i<p->s.nMeas; i++){
@@ -1140,8 +1210,8 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
 */
 static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
                        const char *const *azDim, const int *anDim, const char *zMName,
-                       int nMName, int eConflict){
-  TsSeries *pS = 0;
+                       int nMName, int eConflict, TsSeries *pKnown){
+  TsSeries *pS = pKnown;
   int rc = SQLITE_OK;
 
   /* Records Timestream would reject (write window, partition key): the
@@ -1171,16 +1241,20 @@ static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
     rc = SQLITE_CONSTRAINT;
   }
 
-  /* Find the series and apply the duplicate rules. */
-  if( rc==SQLITE_OK && !p->bTxnChecked ){
-    rc = tsTabSeriesRefresh(p);
-    if( rc==SQLITE_OK ) p->bTxnChecked = 1;
+  /* Find the series (unless the caller's knownSeries did) and apply the
+  ** duplicate rules. */
+  if( rc==SQLITE_OK && pS==0 ){
+    if( !p->bTxnChecked ){
+      rc = tsTabSeriesRefresh(p);
+      if( rc==SQLITE_OK ) p->bTxnChecked = 1;
+    }
+    if( rc==SQLITE_OK ){
+      tsTabKeyEncode(&p->key, p->s.nDim, azDim, anDim, zMName, nMName);
+      p->bKeyHash = 0;
+      if( p->key.bErr ) rc = SQLITE_NOMEM;
+    }
+    if( rc==SQLITE_OK ) rc = tsTabSeriesForWrite(p, azDim, anDim, zMName, nMName, &pS);
   }
-  if( rc==SQLITE_OK ){
-    tsTabKeyEncode(&p->key, p->s.nDim, azDim, anDim, zMName, nMName);
-    if( p->key.bErr ) rc = SQLITE_NOMEM;
-  }
-  if( rc==SQLITE_OK ) rc = tsTabSeriesForWrite(p, azDim, anDim, zMName, nMName, &pS);
   if( rc==SQLITE_OK ){
     TsPend *pP = pS->pPend;
     int iPos = 0, bFound = 0, eAct = TS_ACT_STORE;
@@ -1338,18 +1412,23 @@ static int stageValue(TsTable *p, int iMeas, const TsWriteVal *v){
 static int writeRec(TsTable *p, const TsWriteRec *r){
   const char *zMName = r->zMName;
   int nMName = r->nMName, i, nNonNull = 0, rc;
+  TsSeries *pKnown;       /* the record's series when knownSeries finds it */
   if( p->rcFlush ){
     tsTabErr(p, "timeseries %s: an earlier flush of this transaction failed; roll it back",
               p->zName);
     return p->rcFlush;
   }
-  for(i=0; i<p->s.nDim; i++){
+  rc = SQLITE_OK;
+  pKnown = knownSeries(p, r->azDim, r->anDim, zMName ? zMName : p->s.zMeasureName,
+                       zMName ? nMName : (int)strlen(p->s.zMeasureName), &rc);
+  if( rc ) return rc;
+  for(i=0; pKnown==0 && i<p->s.nDim; i++){
     if( r->azDim[i] && (rc = dimValueCheck(p, i, r->azDim[i], r->anDim[i]))!=SQLITE_OK ) return rc;
   }
   if( zMName==0 ){
     zMName = p->s.zMeasureName;
     nMName = (int)strlen(zMName);
-  }else if( (rc = mnameValueCheck(p, zMName, nMName))!=SQLITE_OK ){
+  }else if( pKnown==0 && (rc = mnameValueCheck(p, zMName, nMName))!=SQLITE_OK ){
     return rc;
   }
   for(i=0; i<p->s.nMeas; i++){
@@ -1366,7 +1445,7 @@ static int writeRec(TsTable *p, const TsWriteRec *r){
               p->zName, r->iVersion);
     return SQLITE_MISMATCH;
   }
-  return writeStaged(p, r->t, r->iVersion, r->azDim, r->anDim, zMName, nMName, SQLITE_ABORT);
+  return writeStaged(p, r->t, r->iVersion, r->azDim, r->anDim, zMName, nMName, SQLITE_ABORT, pKnown);
 }
 
 void tsWriteBatchBegin(TsTable *pTab){

@@ -109,8 +109,9 @@
 **     All arithmetic wraps modulo 2^64, so any int64 sequence round-trips.
 **     The encoder writes CONST or ARITH when they apply; otherwise it ranks
 **     FOR, DELTA and DOD by two cheap size estimates (bit-packed, and one
-**     robust to outliers), writes the one or two winners (each block in its
-**     smaller coding), keeps the smaller, and takes RLE if that is smaller;
+**     robust to outliers), plans the one or two winners (each block in its
+**     smaller coding, which gives their exact sizes), writes the smaller
+**     (the robust estimate's on a tie), or RLE if that is smaller;
 **     then, when every v[i] - v0 has a common factor g >= 2, the same over
 **     the quotients under GCD if that is smaller.
 **   BLOCKS: the values in groups of TS_BLOCK (256; the last may be shorter);
@@ -317,7 +318,15 @@ static int colEncode(int nRow, const int64_t *aTime, const TsChunkCol *pCol, TsB
   int bNull = 0;
   memset(pStat, 0, sizeof(*pStat));
   if( aNull ){
-    for(i=0; i<nRow && !bNull; i++) if( aNull[i] ) bNull = 1;
+    /* eight flags at a time: most columns have no NULL */
+    uint64_t uAny = 0;
+    for(i=0; i+8<=nRow; i+=8){
+      uint64_t w;
+      memcpy(&w, aNull + i, 8);
+      uAny |= w;
+    }
+    for(; i<nRow; i++) uAny |= aNull[i];
+    bNull = uAny!=0;
   }
   if( !bNull ) aNull = 0;
   *pbNull = bNull;
@@ -377,16 +386,21 @@ static int colEncode(int nRow, const int64_t *aTime, const TsChunkCol *pCol, TsB
     if( rc==TS_CHUNK_OK ) rc = textEncode(pBody, az, an, nVal);
     free(az); free(an);
   }else{
-    int64_t *a;
+    int64_t *a = 0;
+    const int64_t *aV = pCol->aInt;   /* the nVal values in row order */
     int k = 0;
     if( pCol->aInt==0 ) return TS_CHUNK_MISUSE;
-    a = (int64_t*)malloc(sizeof(int64_t)*(size_t)nVal);
-    if( a==0 ) return TS_CHUNK_NOMEM;
-    for(i=0; i<nRow; i++){
-      if( aNull && aNull[i] ) continue;
-      a[k++] = eType==TS_TYPE_BOOLEAN ? (pCol->aInt[i]!=0) : pCol->aInt[i];
+    if( aNull || eType==TS_TYPE_BOOLEAN ){
+      /* a copy only to drop NULL rows or to map BOOLEANs to 0/1 */
+      a = (int64_t*)malloc(sizeof(int64_t)*(size_t)nVal);
+      if( a==0 ) return TS_CHUNK_NOMEM;
+      for(i=0; i<nRow; i++){
+        if( aNull && aNull[i] ) continue;
+        a[k++] = eType==TS_TYPE_BOOLEAN ? (pCol->aInt[i]!=0) : pCol->aInt[i];
+      }
+      aV = a;
     }
-    statInts(a, nVal, pStat);
+    statInts(aV, nVal, pStat);
     if( eType==TS_TYPE_BOOLEAN ){
       if( pStat->iMin==pStat->iMax ){
         tsBufAppendByte(pBody, BOOL_CONST);
@@ -395,11 +409,11 @@ static int colEncode(int nRow, const int64_t *aTime, const TsChunkCol *pCol, TsB
         BitW bw;
         tsBufAppendByte(pBody, BOOL_BITMAP);
         bwInit(&bw, pBody);
-        for(i=0; i<nVal; i++) bwPut(&bw, (uint64_t)a[i], 1);
+        for(i=0; i<nVal; i++) bwPut(&bw, (uint64_t)aV[i], 1);
         bwFlush(&bw);
       }
     }else{
-      rc = tsChunkIseqEncode(pBody, a, nVal);
+      rc = tsChunkIseqEncode(pBody, aV, nVal);
     }
     free(a);
   }

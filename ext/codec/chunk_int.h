@@ -47,7 +47,7 @@ static inline int varintLen(uint64_t v){
 }
 
 /* Width in bits of the largest value (0 for 0). */
-static inline int bitWidth(uint64_t v){ return v ? 64 - __builtin_clzll(v) : 0; }
+static inline int bitWidth(uint64_t v){ return 64 - __builtin_clzll(v|1) - (v==0); }   /* no branch */
 
 /*************************************************************************
 ** Bit writer / reader (LSB first).

@@ -95,10 +95,47 @@ static uint64_t selectKth(uint64_t *a, int n, int k){
   return a[k];
 }
 
+/* The Rice parameters tried for a block whose z values have the width
+** histogram aHist (n values): k0..k0+2 around log2(median z). */
+static int riceK0(const int *aHist, int n){
+  int k0, nCum;
+  for(k0=0, nCum=0; nCum + aHist[k0] <= n/2; k0++) nCum += aHist[k0];
+  k0 = k0>1 ? k0 - 2 : 0;
+  return k0>61 ? 61 : k0;
+}
+
+/* Rice code sizes (riceBits3) of a block of a narrow range, from its value
+** counts: value mn+v occurs aCnt[v] times, v in 0..nV-1, and med is the
+** base.  The same sums as over the values, one term per distinct value. */
+static void riceBitsCounts(const int *aCnt, int nV, int64_t mn, int64_t med, int n,
+                           uint64_t *aBit, int *pk0){
+  int aHist[65], v, k0;
+  uint64_t n0 = 0, n1 = 0, n2 = 0;
+  memset(aHist, 0, sizeof(aHist));
+  for(v=0; v<nV; v++){
+    uint64_t z = tsZigzagEnc((int64_t)((uint64_t)mn + (uint64_t)v - (uint64_t)med));
+    aHist[bitWidth(z)] += aCnt[v];
+  }
+  k0 = riceK0(aHist, n);
+  for(v=0; v<nV; v++){
+    uint64_t z, q0, q1, q2, c = (uint64_t)aCnt[v];
+    if( c==0 ) continue;
+    z = tsZigzagEnc((int64_t)((uint64_t)mn + (uint64_t)v - (uint64_t)med));
+    q0 = z >> k0; q1 = q0 >> 1; q2 = q0 >> 2;
+    n0 += c*(q0<RICE_ESC ? q0 : RICE_ESC + 63 - (uint64_t)k0);
+    n1 += c*(q1<RICE_ESC ? q1 : RICE_ESC + 62 - (uint64_t)k0);
+    n2 += c*(q2<RICE_ESC ? q2 : RICE_ESC + 61 - (uint64_t)k0);
+  }
+  aBit[0] = n0 + (uint64_t)n*(uint64_t)(1 + k0);
+  aBit[1] = n1 + (uint64_t)n*(uint64_t)(2 + k0);
+  aBit[2] = n2 + (uint64_t)n*(uint64_t)(3 + k0);
+  *pk0 = k0;
+}
+
 /* Choose the smaller coding of one block a[0..n) (1 <= n <= TS_BLOCK). */
 static void blockPlan(const uint64_t *a, int n, BlockPlan *pPlan){
-  int64_t mn = (int64_t)a[0], mxs = (int64_t)a[0];
-  uint64_t z[TS_BLOCK], t[TS_BLOCK];
+  int64_t mn = (int64_t)a[0], mxs = (int64_t)a[0], med;
+  uint64_t z[TS_BLOCK], t[TS_BLOCK], aBit[3];
   int j, w, k, k0;
   for(j=1; j<n; j++){
     int64_t v = (int64_t)a[j];
@@ -114,48 +151,53 @@ static void blockPlan(const uint64_t *a, int n, BlockPlan *pPlan){
 
   /* Rice around the median, trying parameters near log2(median z): both
   ** medians, unlike means, ignore rare outliers, which escape. */
-  {
-    int64_t med;
-    uint64_t aBit[3];
-    int aHist[65], nCum = 0;
-    if( w<=8 ){
-      /* Small range: the median by counting. */
-      int aCnt[256];
-      memset(aCnt, 0, sizeof(aCnt));
-      for(j=0; j<n; j++) aCnt[a[j] - (uint64_t)mn]++;
-      for(j=0; nCum + aCnt[j] <= n/2; j++) nCum += aCnt[j];
-      med = (int64_t)((uint64_t)mn + (uint64_t)j);
-    }else{
-      /* Wide range: narrow to the values whose top 8 bits (of value -
-      ** minimum) are the median's, by counting, then select among those
-      ** few (branch-free counting instead of a quickselect over the whole
-      ** block, whose compares mispredict on noisy data). */
-      int aCnt[256], sh = w - 8, kk = n/2, b, m = 0;
-      memset(aCnt, 0, sizeof(aCnt));
-      for(j=0; j<n; j++) aCnt[(a[j] - (uint64_t)mn) >> sh]++;
-      for(b=0; nCum + aCnt[b] <= kk; b++) nCum += aCnt[b];
-      for(j=0; j<n; j++){
-        t[m] = a[j];
-        m += (int)(((a[j] - (uint64_t)mn) >> sh)==(uint64_t)b);
-      }
-      med = (int64_t)selectKth(t, m, kk - nCum);
+  if( w<=8 ){
+    /* Small range: the median, the widths and the Rice sizes from the
+    ** count of each value (at most 256 of them, usually a handful).  Four
+    ** interleaved count tables, so runs of one value (common in this data)
+    ** do not chain every increment on the previous one. */
+    int aCnt[4][256], nV = (int)((uint64_t)mxs - (uint64_t)mn) + 1, nCum = 0;
+    for(k=0; k<4; k++) memset(aCnt[k], 0, sizeof(int)*(size_t)nV);
+    for(j=0; j+4<=n; j+=4){
+      aCnt[0][a[j] - (uint64_t)mn]++;
+      aCnt[1][a[j+1] - (uint64_t)mn]++;
+      aCnt[2][a[j+2] - (uint64_t)mn]++;
+      aCnt[3][a[j+3] - (uint64_t)mn]++;
     }
+    for(; j<n; j++) aCnt[0][a[j] - (uint64_t)mn]++;
+    for(j=0; j<nV; j++) aCnt[0][j] += aCnt[1][j] + aCnt[2][j] + aCnt[3][j];
+    for(j=0; nCum + aCnt[0][j] <= n/2; j++) nCum += aCnt[0][j];
+    med = (int64_t)((uint64_t)mn + (uint64_t)j);
+    riceBitsCounts(aCnt[0], nV, mn, med, n, aBit, &k0);
+  }else{
+    /* Wide range: narrow to the values whose top 8 bits (of value -
+    ** minimum) are the median's, by counting, then select among those
+    ** few (branch-free counting instead of a quickselect over the whole
+    ** block, whose compares mispredict on noisy data). */
+    int aCnt[256], aHist[65], sh = w - 8, kk = n/2, b, m = 0, nCum = 0;
+    memset(aCnt, 0, sizeof(aCnt));
+    for(j=0; j<n; j++) aCnt[(a[j] - (uint64_t)mn) >> sh]++;
+    for(b=0; nCum + aCnt[b] <= kk; b++) nCum += aCnt[b];
+    t[0] = a[0];   /* (the loop below writes it; -O1 cannot tell) */
+    for(j=0; j<n; j++){
+      t[m] = a[j];
+      m += (int)(((a[j] - (uint64_t)mn) >> sh)==(uint64_t)b);
+    }
+    med = (int64_t)selectKth(t, m, kk - nCum);
     /* bitWidth(median z) from a histogram of widths (bitWidth is monotone). */
     memset(aHist, 0, sizeof(aHist));
     for(j=0; j<n; j++){
       z[j] = tsZigzagEnc((int64_t)(a[j] - (uint64_t)med));
       aHist[bitWidth(z[j])]++;
     }
-    for(k0=0, nCum=0; nCum + aHist[k0] <= n/2; k0++) nCum += aHist[k0];
-    k0 = k0>1 ? k0 - 2 : 0;      /* tries k0..k0+2 around log2(median z) */
-    if( k0>61 ) k0 = 61;
+    k0 = riceK0(aHist, n);
     riceBits3(z, n, k0, aBit);
-    for(k=0; k<3; k++){
-      if( aBit[k]<pPlan->nBit ){
-        pPlan->base = med;
-        pPlan->code = RICE_CODE + k0 + k;
-        pPlan->nBit = aBit[k];
-      }
+  }
+  for(k=0; k<3; k++){
+    if( aBit[k]<pPlan->nBit ){
+      pPlan->base = med;
+      pPlan->code = RICE_CODE + k0 + k;
+      pPlan->nBit = aBit[k];
     }
   }
 }
@@ -171,41 +213,78 @@ static void seqEstimate(const uint64_t *a, int n, size_t *pnRobust, size_t *pnPa
   int i, j;
   for(i=0; i<n; i+=TS_BLOCK){
     int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
-    int64_t r = (int64_t)a[i], mn = (int64_t)a[i], mx = (int64_t)a[i];
+    const uint64_t *x = a + i;
+    uint64_t r = x[0], s0 = 0, s1 = 0;
+    int64_t mn0 = (int64_t)x[0], mx0 = mn0, mn1 = mn0, mx1 = mn0;
     if( nb>=3 ){
-      int64_t x = (int64_t)a[i], y = (int64_t)a[i+1], z = (int64_t)a[i+2];
-      r = x<y ? (y<z ? y : (x<z ? z : x)) : (x<z ? x : (y<z ? z : y));
+      int64_t p = (int64_t)x[0], q = (int64_t)x[1], z = (int64_t)x[2];
+      r = (uint64_t)(p<q ? (q<z ? q : (p<z ? z : p)) : (p<z ? p : (q<z ? z : q)));
     }
-    for(j=0; j<nb; j++){
-      int64_t v = (int64_t)a[i+j];
-      if( v<mn ) mn = v;
-      if( v>mx ) mx = v;
-      nBit += 1 + (uint64_t)bitWidth(tsZigzagEnc((int64_t)(a[i+j] - (uint64_t)r)));
+    /* two values per step in independent chains (branch-free widths) */
+    for(j=0; j+2<=nb; j+=2){
+      int64_t v0 = (int64_t)x[j], v1 = (int64_t)x[j+1];
+      mn0 = v0<mn0 ? v0 : mn0;
+      mx0 = v0>mx0 ? v0 : mx0;
+      mn1 = v1<mn1 ? v1 : mn1;
+      mx1 = v1>mx1 ? v1 : mx1;
+      s0 += (uint64_t)bitWidth(tsZigzagEnc((int64_t)(x[j] - r)));
+      s1 += (uint64_t)bitWidth(tsZigzagEnc((int64_t)(x[j+1] - r)));
     }
-    nBit += 24;
-    nPack += 24 + (uint64_t)nb*(uint64_t)bitWidth((uint64_t)mx - (uint64_t)mn);
+    if( j<nb ){
+      int64_t v0 = (int64_t)x[j];
+      mn0 = v0<mn0 ? v0 : mn0;
+      mx0 = v0>mx0 ? v0 : mx0;
+      s0 += (uint64_t)bitWidth(tsZigzagEnc((int64_t)(x[j] - r)));
+    }
+    if( mn1<mn0 ) mn0 = mn1;
+    if( mx1>mx0 ) mx0 = mx1;
+    /* each value also costs its one bit */
+    nBit += 24 + (uint64_t)nb + s0 + s1;
+    nPack += 24 + (uint64_t)nb*(uint64_t)bitWidth((uint64_t)mx0 - (uint64_t)mn0);
   }
   *pnRobust = (size_t)(nBit/8);
   *pnPacked = (size_t)(nPack/8);
 }
 
-static void blocksWrite(TsBuf *p, const uint64_t *a, int n){
+/* Plan every block of BLOCKS over a[0..n) into aPlan[] (one per block)
+** and return the exact bytes blocksEmit will write with those plans. */
+static size_t blocksPlan(const uint64_t *a, int n, BlockPlan *aPlan){
   uint64_t prevBase = 0;
-  int i, j;
-  for(i=0; i<n; i+=TS_BLOCK){
+  size_t nByte = 0;
+  int i, iBlk;
+  for(i=0, iBlk=0; i<n; i+=TS_BLOCK, iBlk++){
     int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
-    BlockPlan plan;
+    BlockPlan *pPlan = &aPlan[iBlk];
+    blockPlan(a + i, nb, pPlan);
+    nByte += (size_t)varintLen(tsZigzagEnc((int64_t)((uint64_t)pPlan->base - prevBase))) + 1;
+    if( pPlan->code>=RICE_CODE ){
+      uint64_t nB = (pPlan->nBit + 7)/8;
+      nByte += (size_t)varintLen(nB) + (size_t)nB;
+    }else{
+      nByte += (size_t)(((uint64_t)nb*(uint64_t)pPlan->code + 7)/8);
+    }
+    prevBase = (uint64_t)pPlan->base;
+  }
+  return nByte;
+}
+
+/* Write BLOCKS over a[0..n) with the plans blocksPlan chose. */
+static void blocksEmit(TsBuf *p, const uint64_t *a, int n, const BlockPlan *aPlan){
+  uint64_t prevBase = 0;
+  int i, j, iBlk;
+  for(i=0, iBlk=0; i<n; i+=TS_BLOCK, iBlk++){
+    int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
+    const BlockPlan *pPlan = &aPlan[iBlk];
     BitW bw;
-    blockPlan(a + i, nb, &plan);
-    tsBufAppendZigzag(p, (int64_t)((uint64_t)plan.base - prevBase));
-    tsBufAppendByte(p, (unsigned char)plan.code);
-    prevBase = (uint64_t)plan.base;
-    if( plan.code>=RICE_CODE ){
-      int k = plan.code - RICE_CODE;
-      tsBufAppendVarint(p, (plan.nBit + 7)/8);
+    tsBufAppendZigzag(p, (int64_t)((uint64_t)pPlan->base - prevBase));
+    tsBufAppendByte(p, (unsigned char)pPlan->code);
+    prevBase = (uint64_t)pPlan->base;
+    if( pPlan->code>=RICE_CODE ){
+      int k = pPlan->code - RICE_CODE;
+      tsBufAppendVarint(p, (pPlan->nBit + 7)/8);
       bwInit(&bw, p);
       for(j=0; j<nb; j++){
-        uint64_t z = tsZigzagEnc((int64_t)(a[i+j] - (uint64_t)plan.base));
+        uint64_t z = tsZigzagEnc((int64_t)(a[i+j] - (uint64_t)pPlan->base));
         uint64_t q = z >> k;
         if( q<RICE_ESC && (int)q + 1 + k<=64 ){
           /* the stop bit after q zeros, then the low k bits of z, in one put */
@@ -220,9 +299,9 @@ static void blocksWrite(TsBuf *p, const uint64_t *a, int n){
         }
       }
       bwFlush(&bw);
-    }else if( plan.code>0 ){
+    }else if( pPlan->code>0 ){
       bwInit(&bw, p);
-      for(j=0; j<nb; j++) bwPut(&bw, a[i+j] - (uint64_t)plan.base, plan.code);
+      for(j=0; j<nb; j++) bwPut(&bw, a[i+j] - (uint64_t)pPlan->base, pPlan->code);
       bwFlush(&bw);
     }
   }
@@ -308,57 +387,65 @@ static int blocksRead(TsRd *pRd, uint64_t *a, int n){
   return TS_CHUNK_OK;
 }
 
-/* Write a[0..n) in mode FOR, DELTA, DOD or RLE; aD is n scratch values. */
-static void iseqWriteMode(TsBuf *p, const int64_t *a, int n, int eMode, uint64_t *aD){
+/* The values BLOCKS codes in mode FOR, DELTA or DOD, written to aD;
+** returns their count.  *pnHead: the bytes of the mode's fields between
+** the mode byte and BLOCKS (v0, d0). */
+static int modeValues(const int64_t *a, int n, int eMode, uint64_t *aD, size_t *pnHead){
   int i;
-  tsBufAppendByte(p, (unsigned char)eMode);
   switch( eMode ){
     case ISEQ_FOR:
       for(i=0; i<n; i++) aD[i] = (uint64_t)a[i];
-      blocksWrite(p, aD, n);
-      break;
+      *pnHead = 0;
+      return n;
     case ISEQ_DELTA:
-      tsBufAppendZigzag(p, a[0]);
       for(i=0; i<n-1; i++) aD[i] = (uint64_t)a[i+1] - (uint64_t)a[i];
-      blocksWrite(p, aD, n-1);
-      break;
-    case ISEQ_DOD: {
-      uint64_t d0;
-      tsBufAppendZigzag(p, a[0]);
+      *pnHead = (size_t)varintLen(tsZigzagEnc(a[0]));
+      return n-1;
+    default: /* ISEQ_DOD */
       for(i=0; i<n-1; i++) aD[i] = (uint64_t)a[i+1] - (uint64_t)a[i];
-      d0 = aD[0];
-      tsBufAppendZigzag(p, (int64_t)d0);
+      *pnHead = (size_t)varintLen(tsZigzagEnc(a[0])) + (size_t)varintLen(tsZigzagEnc((int64_t)aD[0]));
       for(i=0; i<n-2; i++) aD[i] = aD[i+1] - aD[i];
-      blocksWrite(p, aD, n-2);
-      break;
-    }
-    default: { /* ISEQ_RLE */
-      int nRun = 0;
-      for(i=0; i<n; ){
-        int j = i+1;
-        while( j<n && a[j]==a[i] ) j++;
-        nRun++;
-        i = j;
-      }
-      tsBufAppendVarint(p, (uint64_t)nRun);
-      for(i=0; i<n; ){
-        int j = i+1;
-        while( j<n && a[j]==a[i] ) j++;
-        tsBufAppendZigzag(p, a[i]);
-        tsBufAppendVarint(p, (uint64_t)(j-i));
-        i = j;
-      }
-      break;
-    }
+      return n-2;
+  }
+}
+
+/* Write a[0..n) in mode FOR, DELTA or DOD: the mode byte, its fields, then
+** BLOCKS over the nD values modeValues left in aD with their plans. */
+static void iseqEmitMode(TsBuf *p, const int64_t *a, int eMode, const uint64_t *aD, int nD,
+                         const BlockPlan *aPlan){
+  tsBufAppendByte(p, (unsigned char)eMode);
+  if( eMode!=ISEQ_FOR ) tsBufAppendZigzag(p, a[0]);
+  if( eMode==ISEQ_DOD ) tsBufAppendZigzag(p, (int64_t)((uint64_t)a[1] - (uint64_t)a[0]));
+  blocksEmit(p, aD, nD, aPlan);
+}
+
+/* Write a[0..n) in mode RLE. */
+static void iseqWriteRle(TsBuf *p, const int64_t *a, int n){
+  int i, nRun = 0;
+  tsBufAppendByte(p, ISEQ_RLE);
+  for(i=0; i<n; ){
+    int j = i+1;
+    while( j<n && a[j]==a[i] ) j++;
+    nRun++;
+    i = j;
+  }
+  tsBufAppendVarint(p, (uint64_t)nRun);
+  for(i=0; i<n; ){
+    int j = i+1;
+    while( j<n && a[j]==a[i] ) j++;
+    tsBufAppendZigzag(p, a[i]);
+    tsBufAppendVarint(p, (uint64_t)(j-i));
+    i = j;
   }
 }
 
 /* Append the ISEQ encoding of a[0..n) (n >= 1) to p without GCD. */
 static int iseqEncodePlain(TsBuf *p, const int64_t *a, int n){
   uint64_t *aD;
-  size_t aRobust[3], aPacked[3], nRle = 0, nRleMin, iStart, nHead;
-  int nRun = 0;
-  int i, k, eRobust, ePacked, bConst = 1, bArith = 1;
+  BlockPlan *aPlan, *aPlan2;
+  size_t aRobust[3], aPacked[3], nRle = 0, nRleMin, nHead, nBest;
+  int nRun = 0, nBlk = (n + TS_BLOCK - 1)/TS_BLOCK;
+  int i, k, eRobust, ePacked, eBest, nD, bConst = 1, bArith = 1;
   static const int aMode[3] = { ISEQ_FOR, ISEQ_DELTA, ISEQ_DOD };
   for(i=1; i<n && bConst; i++) bConst = a[i]==a[0];
   if( bConst ){
@@ -376,8 +463,11 @@ static int iseqEncodePlain(TsBuf *p, const int64_t *a, int n){
     tsBufAppendZigzag(p, (int64_t)((uint64_t)a[1] - (uint64_t)a[0]));
     return TS_CHUNK_OK;
   }
-  aD = (uint64_t*)malloc(sizeof(uint64_t)*(size_t)n);
+  /* one allocation: n scratch values and two plan arrays */
+  aD = (uint64_t*)malloc(sizeof(uint64_t)*(size_t)n + 2*sizeof(BlockPlan)*(size_t)nBlk);
   if( aD==0 ) return TS_CHUNK_NOMEM;
+  aPlan = (BlockPlan*)(void*)&aD[n];
+  aPlan2 = &aPlan[nBlk];
 
   /* RLE's size is at least 1 + varintLen(nRun) + nRun*(1 + varintLen of
   ** the smallest zigzag value); the exact size is computed below only when
@@ -410,28 +500,26 @@ static int iseqEncodePlain(TsBuf *p, const int64_t *a, int n){
     if( aPacked[k]<aPacked[ePacked] ) ePacked = k;
   }
 
-  /* Write the robust estimate's choice; when the bit-packed estimate
-  ** disagrees, write its choice too and keep the smaller; then RLE if that
-  ** is smaller still. */
-  iStart = p->n;
-  iseqWriteMode(p, a, n, aMode[eRobust], aD);
-  if( ePacked!=eRobust && !p->bErr ){
-    TsBuf tmp;
-    tsBufInit(&tmp);
-    tmp.nMax = p->nMax;
-    iseqWriteMode(&tmp, a, n, aMode[ePacked], aD);
-    if( tmp.bErr ){
-      tsBufFree(&tmp);
-      free(aD);
-      return TS_CHUNK_NOMEM;
+  /* The robust estimate's choice; when the bit-packed estimate disagrees,
+  ** its choice too, and the exactly smaller of the two (the robust one on
+  ** a tie) is written: the block plans give the exact sizes, so the loser
+  ** is never written.  Then RLE if that is smaller still. */
+  eBest = eRobust;
+  nD = modeValues(a, n, aMode[eRobust], aD, &nHead);
+  nBest = 1 + nHead + blocksPlan(aD, nD, aPlan);
+  if( ePacked!=eRobust ){
+    size_t n2;
+    nD = modeValues(a, n, aMode[ePacked], aD, &nHead);
+    n2 = 1 + nHead + blocksPlan(aD, nD, aPlan2);
+    if( n2<nBest ){
+      BlockPlan *pT = aPlan; aPlan = aPlan2; aPlan2 = pT;
+      nBest = n2;
+      eBest = ePacked;
+    }else{
+      nD = modeValues(a, n, aMode[eRobust], aD, &nHead);
     }
-    if( tmp.n < p->n - iStart ){
-      p->n = iStart;
-      tsBufAppend(p, tmp.a, tmp.n);
-    }
-    tsBufFree(&tmp);
   }
-  if( !p->bErr && p->n - iStart > nRleMin ){
+  if( nBest > nRleMin ){
     for(i=0; i<n; ){
       int j = i+1;
       while( j<n && a[j]==a[i] ) j++;
@@ -440,9 +528,10 @@ static int iseqEncodePlain(TsBuf *p, const int64_t *a, int n){
     }
     nRle += 1 + (size_t)varintLen((uint64_t)nRun);
   }
-  if( !p->bErr && nRle>0 && p->n - iStart > nRle ){
-    p->n = iStart;
-    iseqWriteMode(p, a, n, ISEQ_RLE, aD);
+  if( nRle>0 && nBest > nRle ){
+    iseqWriteRle(p, a, n);
+  }else{
+    iseqEmitMode(p, a, aMode[eBest], aD, nD, aPlan);
   }
   free(aD);
   return TS_CHUNK_OK;
@@ -714,7 +803,17 @@ int tsChunkDoubleEncode(TsBuf *p, const double *a, int n){
   ** much smaller, so the other candidates are not tried. */
   {
     int iE = 0;   /* a[0..iE) were converted with an exponent below e */
-    for(i=0; i<n && bScaled; i++){
+    /* e = 0 first without the call: integral values are the common case
+    ** (the same test as scaleTry's for e = 0) */
+    for(i=0; i<n; i++){
+      double v = a[i];
+      int64_t m;
+      if( !(v > -9.0e18 && v < 9.0e18) ) break;
+      m = (int64_t)v;
+      if( dblBits((double)m)!=dblBits(v) ) break;
+      aM[i] = m;
+    }
+    for(; i<n && bScaled; i++){
       if( !scaleTry(a[i], e, &aM[i]) ){
         do{ e++; }while( e<=TS_MAX_SCALE && !scaleTry(a[i], e, &aM[i]) );
         if( e>TS_MAX_SCALE ) bScaled = 0;
@@ -724,10 +823,25 @@ int tsChunkDoubleEncode(TsBuf *p, const double *a, int n){
     for(i=0; i<iE && bScaled; i++) bScaled = scaleTry(a[i], e, &aM[i]);
   }
   if( bScaled ){
-    tsBufAppendByte(&best, DBL_SCALED);
-    tsBufAppendByte(&best, (unsigned char)e);
-    rc = tsChunkIseqEncode(&best, aM, n);
-    if( rc || best.n<=(size_t)n ) goto done;
+    /* straight into p: at most a byte per value is kept without trying
+    ** the others (the common case), anything longer moves to best */
+    size_t iStart = p->n;
+    tsBufAppendByte(p, DBL_SCALED);
+    tsBufAppendByte(p, (unsigned char)e);
+    rc = tsChunkIseqEncode(p, aM, n);
+    if( rc || p->bErr ){
+      p->n = iStart;
+      if( rc==TS_CHUNK_OK ) rc = TS_CHUNK_NOMEM;
+      goto done;
+    }
+    if( p->n - iStart <= (size_t)n ){
+      free(aM);
+      tsBufFree(&best);
+      tsBufFree(&cand);
+      return TS_CHUNK_OK;
+    }
+    tsBufAppend(&best, p->a + iStart, p->n - iStart);
+    p->n = iStart;
   }
 
   /* BITS: order-preserving integers through the integer coder. */

@@ -95,6 +95,8 @@ struct TsCsvReader {
                             ** the input piece when the record was read in
                             ** place (no quote, escape or piece boundary) */
   int nGap;                 /* bytes between fields in aBase: 0 copied, 1 in place */
+  int bAscii;               /* the last record's bytes are all ASCII (so every
+                            ** field is valid UTF-8); 0 = not known */
 };
 
 void tsCsvOptInit(TsCsvOpt *p);
@@ -117,6 +119,10 @@ static inline const char *tsCsvField(const TsCsvReader *p, int i, size_t *pn, in
   if( pFlags ) *pFlags = p->aFlag[i];
   return p->aBase ? (const char*)p->aBase + p->aOff[i] : "";
 }
+
+/* 1 when every byte of the last TS_CSV_ROW is ASCII, so each of its fields
+** is valid UTF-8 without tsCsvUtf8Ok; 0 when not known (check the field). */
+static inline int tsCsvRecordAscii(const TsCsvReader *p){ return p->bAscii; }
 
 /* 1 if a[0..n) is well-formed UTF-8. */
 int tsCsvUtf8Ok(const char *a, size_t n);

@@ -16,6 +16,9 @@
 #include <zlib.h>
 
 static int bSanitize = 0;
+/* testEncoderPinned: measured with the planner of main at d828d08 */
+#define PIN_BYTES 279204
+#define PIN_DIGEST 0x3707029011d8d986ULL
 
 #include "trng.h"   /* deterministic PRNG: rnd, rndUnit, rndNormal */
 static uint64_t bitsOf(double r){ uint64_t u; memcpy(&u, &r, 8); return u; }
@@ -961,6 +964,82 @@ static void testCompression(void){
   printf("INFO TSBS-like integer-valued DOUBLE in 1-row chunks: %.4f bytes/value\n", r);
 }
 
+/* The encoder's choices are pinned: blobs of a fixed set of inputs (every
+** ISEQ shape at lengths around the 256-value block: runs, narrow and wide
+** random walks, rare outliers, constants with one change, the extremes,
+** millisecond times; doubles as decimals, integers and noise) must hash to
+** the value the reference planner (estimates, then each block's bit-packed
+** and Rice sizes by direct counting over the values) produced.  A faster
+** planner must make the same choices: a different hash means different
+** bytes, so sizes (and docs/benchmarks.md's bytes per value) could drift. */
+static uint64_t fnv64(uint64_t h, const unsigned char *a, size_t n){
+  size_t i;
+  for(i=0; i<n; i++){ h ^= a[i]; h *= 0x100000001b3ULL; }
+  return h;
+}
+static void testEncoderPinned(void){
+  static const int aLen[] = { 1, 2, 3, 4, 7, 8, 9, 255, 256, 257, 258, 511, 512, 513, 1000, 1025, 3000 };
+  uint64_t h = 0xcbf29ce484222325ULL;
+  size_t nTotal = 0;
+  int iL, eShape, i;
+  TsBuf b;
+  tsBufInit(&b);
+  rngState = 7;
+  for(iL=0; iL<(int)(sizeof(aLen)/sizeof(aLen[0])); iL++){
+    int n = aLen[iL];
+    int64_t *aT = malloc(sizeof(int64_t)*(size_t)n);
+    Col ci, cd;
+    colAlloc(&ci, TS_TYPE_BIGINT, n);
+    colAlloc(&cd, TS_TYPE_DOUBLE, n);
+    for(eShape=0; eShape<10; eShape++){
+      TsChunkCol ac[2];
+      double w = 50.0;
+      int64_t v = 0;
+      int rc;
+      for(i=0; i<n; i++){
+        aT[i] = eShape==9 ? (int64_t)i*1000000 + (int64_t)(rnd()%3)*1000000*(i>0) + (int64_t)i*4000000
+                          : 1700000000000000000LL + (int64_t)i*10000000000LL + (int64_t)(rnd()%7);
+        w += (double)((int64_t)(rnd()%2001) - 1000)/1000.0;   /* no libm: the same inputs everywhere */
+        if( w<0 ) w = 0;
+        if( w>100 ) w = 100;
+        switch( eShape ){
+          case 0: v = (int64_t)w; break;                                   /* tsbs-int walk */
+          case 1: v = (i/37)%5; break;                                     /* runs */
+          case 2: v += (int64_t)(rnd()%2001) - 1000; break;                /* wide walk */
+          case 3: v = (int64_t)(rnd()%8) + ((rnd()%97)==0 ? 1000000 : 0); break;  /* outliers */
+          case 4: v = i==n/2 ? 5 : 4; break;                               /* one change */
+          case 5: v = (rnd()&1) ? INT64_MAX : INT64_MIN; break;            /* extremes */
+          case 6: v = (int64_t)rnd(); break;                               /* noise */
+          case 7: v = (int64_t)i*3 + (int64_t)(rnd()%2); break;            /* near-arithmetic */
+          case 8: v = -(int64_t)(w*1000); break;                           /* negative, scaled */
+          default: v = (int64_t)(rnd()%3); break;
+        }
+        ci.aInt[i] = v;
+        cd.aDouble[i] = eShape==0 ? (double)(int64_t)w : eShape==1 ? w
+                      : eShape==2 ? (double)(int64_t)(w*100)/100.0 : eShape==3 ? -0.0
+                      : (double)v;
+      }
+      ac[0] = ci.c; ac[0].aNull = 0;
+      ac[1] = cd.c; ac[1].aNull = 0;
+      /* strictly increasing times */
+      for(i=1; i<n; i++) if( aT[i]<=aT[i-1] ) aT[i] = aT[i-1] + 1;
+      tsBufReset(&b);
+      rc = tsChunkEncode(n, aT, 0, 2, ac, &b);
+      if( rc!=TS_CHUNK_OK ){ TT_EQ_I64("pinned encoder: encode", rc, TS_CHUNK_OK); break; }
+      h = fnv64(h, b.a, b.n);
+      nTotal += b.n;
+    }
+    free(aT);
+    colFree(&ci, n);
+    colFree(&cd, n);
+  }
+  tsBufFree(&b);
+  printf("INFO pinned encoder inputs: %zu bytes, digest %016llx\n", nTotal, (unsigned long long)h);
+  TT_EQ_I64("pinned encoder inputs: total bytes", (long long)nTotal, PIN_BYTES);
+  TT_CHECK("pinned encoder inputs: the blobs hash to the reference planner's digest",
+           h==PIN_DIGEST);
+}
+
 /* Format 3: write marks after the versions (chunk.c "v3"). */
 static void testMarks(void){
   int64_t aTime[4] = { 10, 20, 30, 40 }, aVer[4] = { 1, 2, 1, 7 };
@@ -1032,5 +1111,6 @@ int main(void){
   testStoredBlobs();
   testCompression();
   testMarks();
+  testEncoderPinned();
   return tt_done();
 }

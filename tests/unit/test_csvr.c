@@ -64,6 +64,76 @@ static void check(const char *zName, const char *zIn, const TsCsvOpt *pOpt, cons
   tsBufFree(&b);
 }
 
+/* The word-at-a-time in-place path against the byte-wise scanner: random
+** records over an alphabet of separators, quotes, CR, LF, blanks, letters
+** and UTF-8 bytes, shifted by 0..15 bytes so every special byte falls at
+** every position of a 16- and an 8-byte word, read whole and in 1-byte pieces (which
+** never take the in-place path): the renderings must be equal.  Whole reads
+** also check the ASCII flag: set only when every byte of the record is
+** below 0x80. */
+static void testWordPath(void){
+  static const char aAlpha[] = ",,,,aaaab\"\r\n \xC3\xA9";
+  char z[400];
+  TsBuf b, e;
+  TsCsvOpt o;
+  int iCase, nDiff = 0, nAsciiBad = 0, nAscii = 0, nInPlace = 0;
+  uint64_t x = 88172645463325252ULL;
+  tsBufInit(&b); tsBufInit(&e);
+  for(iCase=0; iCase<4000; iCase++){
+    int n = 0, nLen, k;
+    tsCsvOptInit(&o);
+    if( iCase%4==1 ) o.cEsc = '\\';
+    if( iCase%4==2 ) o.zNull = "aa";
+    if( iCase%4==3 ) o.cSep = ';';
+    for(k=0; k<iCase%16; k++) z[n++] = 'p';                   /* shift */
+    x ^= x<<13; x ^= x>>7; x ^= x<<17;
+    nLen = 20 + (int)(x%300);
+    for(k=0; k<nLen; k++){
+      char c;
+      x ^= x<<13; x ^= x>>7; x ^= x<<17;
+      /* mostly plain bytes and line ends (a quote, CR or UTF-8 byte now
+      ** and then), so most records take the in-place path and end at
+      ** every position of a word */
+      c = (x>>32)%16 ? "aaaab,,,;\n"[(x>>40)%10] : aAlpha[(x>>40)%(sizeof(aAlpha)-1)];
+      if( (x>>20)%40==0 ) c = '\n';
+      if( o.cEsc=='\\' && (x>>24)%80==0 ) c = '\\';
+      z[n++] = c;
+    }
+    z[n] = 0;
+    render(z, (size_t)n, &o, 0, &b);
+    render(z, (size_t)n, &o, 1, &e);
+    if( strcmp((const char*)b.a, (const char*)e.a)!=0 ){
+      if( nDiff++==0 ) printf("# first difference: input case %d\n", iCase);
+    }
+    {
+      /* the ASCII flag of every record read whole */
+      TsCsvReader r; const char *zWhy; int ev;
+      tsCsvInit(&r, &o, &zWhy);
+      tsCsvFeed(&r, z, (size_t)n);
+      tsCsvFinish(&r);
+      while( (ev = tsCsvNext(&r))==TS_CSV_ROW || ev==TS_CSV_BAD ){
+        if( ev==TS_CSV_ROW && r.nGap==1 ) nInPlace++;
+        if( ev==TS_CSV_ROW && tsCsvRecordAscii(&r) ){
+          int f;
+          nAscii++;
+          for(f=0; f<tsCsvFieldCount(&r); f++){
+            size_t nF, j; int fl;
+            const char *zF = tsCsvField(&r, f, &nF, &fl);
+            for(j=0; j<nF; j++) if( (unsigned char)zF[j]>=0x80 ) nAsciiBad++;
+          }
+        }
+      }
+      tsCsvFree(&r);
+    }
+  }
+  TT_CHECK("csvr word path: 4000 random shifted inputs read whole equal byte-wise", nDiff==0);
+  TT_CHECK("csvr word path: most records of those inputs were read in place", nInPlace>20000);
+  printf("INFO csvr word path: %d records read in place\n", nInPlace);
+  TT_CHECK("csvr word path: the ASCII flag is set on some records and never on a non-ASCII one",
+           nAscii>100 && nAsciiBad==0);
+  tsBufFree(&b); tsBufFree(&e);
+}
+
 int main(void){
   TsCsvOpt o;
   tsCsvOptInit(&o);
@@ -164,6 +234,31 @@ int main(void){
     tsBufFree(&b); tsBufFree(&e);
     free(z);
   }
+
+  /* Word boundaries of the in-place path: a word of eight separators (more
+  ** than the four written without a loop), the stop byte (LF, CR, quote) as
+  ** each byte of a word with separators before it, a separator as the last
+  ** byte of a word. */
+  tsCsvOptInit(&o);
+  check("csvr in place: eight separators in one word", "abcdefgh,,,,,,,,x\nab,,,,,,,,,c\n", &o,
+        "1-1:[abcdefgh][][][][][][][][x]|2-2:[ab][][][][][][][][][c]|@31");
+  check("csvr in place: sixteen separators in one 16-byte word",
+        "abcdefghijklmnop,,,,,,,,,,,,,,,,x\n", &o,
+        "1-1:[abcdefghijklmnop][][][][][][][][][][][][][][][][x]|@34");
+  check("csvr in place: LF as the last byte of a 16-byte word, then a record in the tail",
+        "0123456789,abcd\n0,1\n", &o, "1-1:[0123456789][abcd]|2-2:[0][1]|@20");
+  check("csvr in place: LF as byte 0..7 of the second word after separators",
+        "0123456,\n0123456,a\n0123456,ab\n0123456,abc\n0123456,abcd\n0123456,abcde\n"
+        "0123456,abcdef\n0123456,a,c,e,\n", &o,
+        "1-1:[0123456][]|2-2:[0123456][a]|3-3:[0123456][ab]|4-4:[0123456][abc]|5-5:[0123456][abcd]"
+        "|6-6:[0123456][abcde]|7-7:[0123456][abcdef]|8-8:[0123456][a][c][e][]|@99");
+  check("csvr in place: quote at byte 7 of a word after separators", "a,b,c,d\"e\nok\n", &o,
+        "1-1!quote character inside an unquoted field (field 4)|2-2:[ok]|@13");
+  check("csvr in place: CR at byte 4 of a word after separators", "a,b,\r\nx,y\n", &o,
+        "1-1:[a][b][]|2-2:[x][y]|@10");
+  check("csvr in place: non-ASCII after the LF in the same word", "a,b\n\xC3\xA9,c\n", &o,
+        "1-1:[a][b]|2-2:[\xC3\xA9][c]|@9");
+  testWordPath();
 
   /* Empty input and header only. */
   tsCsvOptInit(&o);
