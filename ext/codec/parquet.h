@@ -279,6 +279,10 @@ int tsPqReaderErrcode(TsPqReader *p);          /* code of the last failed call *
 /* Point an open reader at another source of the same file bytes (a reader
 ** kept between scans, whose read context belongs to one scan). */
 void tsPqReaderSetSource(TsPqReader *p, TsPqReadFn xRead, void *pCtx);
+/* Free the page buffer the reader keeps between column reads (one
+** decompressed page, so reads do not allocate and fault in a fresh one per
+** column); a reader kept idle calls it.  NULL ok. */
+void tsPqReaderTrim(TsPqReader *p);
 const char *tsPqReaderErrmsg(TsPqReader *p);   /* message of the last failed call, or "" */
 
 /* Schema: top-level leaf columns in file order. */
