@@ -198,6 +198,10 @@ struct TsPqWriteOpts {
   int nSortCol;            /* RowGroup.sorting_columns: the rows are sorted by */
   const int *aSortCol;     /* these nSortCol column indexes, ascending, nulls
                            ** last (copied at open; the writer does not check) */
+  const int *anPageRows;   /* NULL, or per column: max rows per data page of
+                           ** that column (0 = nPageRows), so columns a reader
+                           ** gathers a few rows of get smaller pages
+                           ** (read at open) */
   int bLocalTime;          /* 1: TIMESTAMP_* columns get isAdjustedToUTC=false
                            ** (DuckDB then reads NANOS exactly as TIMESTAMP_NS
                            ** instead of truncating them to microseconds as
