@@ -9,6 +9,11 @@
 ** dictionary page and the data pages overlapping the selection) is fetched,
 ** each page's CRC checked when present, decompressed, its definition levels
 ** and values decoded, and the selected rows emitted into TsPqColumnData.
+** Only the span of a page from its first to its last selected row is
+** decoded (a page with none is not even decompressed): the span decoders of
+** pq_encode.c start mid-page for PLAIN, dictionary indices, RLE booleans,
+** DELTA_BINARY_PACKED and BYTE_STREAM_SPLIT (docs/internals/parquet.md
+** "Reading").
 */
 #include "pq_read_int.h"
 #include <math.h>

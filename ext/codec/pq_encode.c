@@ -20,6 +20,10 @@
 **  BYTE_STREAM_SPLIT: byte j of value i goes to stream j; k streams of n
 **  bytes concatenated.
 **
+**  Every decoder has a span form (tsPq*DecodeSpan): values [lo, hi) of a
+**  page, without storing the ones before lo, so a reader that needs a few
+**  rows of a page decodes little more than those.
+**
 **  Codecs: GZIP writes one RFC 1952 member (zlib, windowBits 15+16) and
 **  reads concatenated members; ZSTD one frame (reads any frames); SNAPPY
 **  (snappy.c) and LZ4_RAW (liblz4's block decoder) reading only.
