@@ -88,6 +88,16 @@ static int valsAlloc(PqDec *d, PqVals *v, int64_t n){
   return 0;
 }
 
+/* The length of the PLAIN BYTE_ARRAY value at *pOff of a[0..nA), checked
+** against the bytes left; *pOff moves past the length prefix.  0 ok. */
+static int plainLen(PqDec *d, const unsigned char *a, size_t nA, size_t *pOff, uint32_t *pLen){
+  if( 4 > nA-*pOff ) return decCorrupt(d, "PLAIN BYTE_ARRAY length truncated");
+  *pLen = (uint32_t)tsPqrLe(a+*pOff, 4);
+  *pOff += 4;
+  if( *pLen > nA-*pOff ) return decCorrupt(d, "PLAIN BYTE_ARRAY value truncated");
+  return 0;
+}
+
 /* Decode PLAIN values [iLo, iLo+n) of a[0..nA) (v->iBase = iLo). */
 static int decodePlain(PqDec *d, const unsigned char *a, size_t nA, int64_t iLo, int64_t n,
                        PqVals *v){
@@ -148,10 +158,7 @@ static int decodePlain(PqDec *d, const unsigned char *a, size_t nA, int64_t iLo,
       /* the values before the span are stepped over by their lengths */
       for(i=0; i<iLo; i++){
         uint32_t len;
-        if( 4 > nA-off ) return decCorrupt(d, "PLAIN BYTE_ARRAY length truncated");
-        len = (uint32_t)tsPqrLe(a+off, 4);
-        off += 4;
-        if( len > nA-off ) return decCorrupt(d, "PLAIN BYTE_ARRAY value truncated");
+        if( plainLen(d, a, nA, &off, &len) ) return d->p->rc;
         off += len;
       }
       /* copy into one contiguous buffer without length prefixes */
@@ -160,10 +167,7 @@ static int decodePlain(PqDec *d, const unsigned char *a, size_t nA, int64_t iLo,
       v->aData = v->aOwn;
       for(i=0; i<n; i++){
         uint32_t len;
-        if( 4 > nA-off ) return decCorrupt(d, "PLAIN BYTE_ARRAY length truncated");
-        len = (uint32_t)tsPqrLe(a+off, 4);
-        off += 4;
-        if( len > nA-off ) return decCorrupt(d, "PLAIN BYTE_ARRAY value truncated");
+        if( plainLen(d, a, nA, &off, &len) ) return d->p->rc;
         memcpy(v->aOwn+v->aOff[i], a+off, len);
         v->aOff[i+1] = v->aOff[i]+len;
         off += len;

@@ -310,36 +310,34 @@ static void testSpanReads(void){
   spCheckFile(0, 384, "row groups of 384 rows");
 }
 
+/* 1 if the page index selects exactly rows [lo, hi) (one page) for
+** column iCol = v in row group 0. */
+static int spSelectsPage(TsPqReader *r, int iCol, int64_t v, int64_t lo, int64_t hi){
+  TsPqRange rg;
+  TsPqRowSel sel;
+  int bOk;
+  memset(&rg, 0, sizeof(rg));
+  rg.iCol = iCol; rg.bMin = rg.bMax = 1;
+  rg.min.i = rg.max.i = v;
+  if( r==0 || tsPqReaderSelectRows(r, 0, &rg, 1, &sel) ) return 0;
+  bOk = sel.nRange==1 && sel.aRange[0]==lo && sel.aRange[1]==hi;
+  tsPqRowSelFree(&sel);
+  return bOk;
+}
+
 /* TsPqWriteOpts.anPageRows: the page index selects a column's own pages. */
 static void testPageRows(void){
   TsBuf f;
   TsPqReader *r = 0;
   char *zErr = 0;
-  TsPqRange rg;
-  TsPqRowSel sel;
   TT_EQ_I64("page rows: write", spWrite(&f, 0, 0), 0);
   TT_EQ_I64("page rows: open", tsPqReaderOpen(&r, spanRead, &f, (int64_t)f.n, &zErr), 0);
-  memset(&rg, 0, sizeof(rg));
-  rg.iCol = 0; rg.bMin = rg.bMax = 1;
-  rg.min.i = rg.max.i = 1451606400000000000LL + 150*10000000000LL;
   TT_CHECK("page rows: time (100-row pages) selects rows 100..200",
-           r && tsPqReaderSelectRows(r, 0, &rg, 1, &sel)==0 && sel.nRange==1
-           && sel.aRange[0]==100 && sel.aRange[1]==200);
-  tsPqRowSelFree(&sel);
-  memset(&rg, 0, sizeof(rg));
-  rg.iCol = 3; rg.bMin = rg.bMax = 1;
-  rg.min.i = rg.max.i = 150*150 - 5000 + 3;
+           spSelectsPage(r, 0, 1451606400000000000LL + 150*10000000000LL, 100, 200));
   TT_CHECK("page rows: idelta (129-row pages) selects rows 129..258",
-           r && tsPqReaderSelectRows(r, 0, &rg, 1, &sel)==0 && sel.nRange==1
-           && sel.aRange[0]==129 && sel.aRange[1]==258);
-  tsPqRowSelFree(&sel);
-  memset(&rg, 0, sizeof(rg));
-  rg.iCol = 7; rg.bMin = rg.bMax = 1;
-  rg.min.i = rg.max.i = 150*150 - 5000 + 7;
+           spSelectsPage(r, 3, 150*150 - 5000 + 3, 129, 258));
   TT_CHECK("page rows: iplain (0 = the default 90) selects rows 90..180",
-           r && tsPqReaderSelectRows(r, 0, &rg, 1, &sel)==0 && sel.nRange==1
-           && sel.aRange[0]==90 && sel.aRange[1]==180);
-  tsPqRowSelFree(&sel);
+           spSelectsPage(r, 7, 150*150 - 5000 + 7, 90, 180));
   tsPqReaderFree(r);
   free(zErr);
   tsBufFree(&f);
