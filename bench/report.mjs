@@ -20,7 +20,7 @@ if (!args.in || !args.out) {
 
 const records = fs.readFileSync(args.in, 'utf8').split('\n').filter((l) => l.trim())
   .map((l) => JSON.parse(l));
-const SYSTEM_ORDER = ['tslite', 'tslite-native', 'tslite-cold', 'sqlite', 'sqlite-postindex', 'duckdb-t2', 'duckdb-t1', 'duckdb-lake'];
+const SYSTEM_ORDER = ['tslite', 'tslite-native', 'tslite-cold', 'tslite-cold-native', 'sqlite', 'sqlite-postindex', 'duckdb-t2', 'duckdb-t1', 'duckdb-lake'];
 const sysRank = (s) => (SYSTEM_ORDER.indexOf(s) < 0 ? 99 : SYSTEM_ORDER.indexOf(s));
 
 function quantile(xs, q) {
@@ -132,7 +132,7 @@ for (const variant of variants) {
   for (const s of systems) {
     if (!loads.find((l) => l.system === s) && qsum[s]) {
       vs.load[s] = { peak_rss_kb_query: qsum[s].peak_rss_kb };
-      const from = s === 'duckdb-lake' ? "tslite-cold's Parquet objects" : `same file as ${s.replace(/t\d$/, 't2')}`;
+      const from = s === 'duckdb-lake' ? "tslite-cold's Parquet objects" : `same file as ${s.replace(/-native$/, '').replace(/t\d$/, 't2')}`;
       p(`| ${s} | (${from}) | | | | | | - | ${mb(qsum[s].peak_rss_kb)} |`);
     }
   }
@@ -155,9 +155,10 @@ for (const variant of variants) {
   // Ratio columns [numerator, denominator]: tslite against every other
   // system, and the native form against DuckDB.
   const ratioCols = [];
-  if (systems.includes('tslite')) for (const s of systems) if (s !== 'tslite' && s !== 'tslite-native' && s !== 'duckdb-lake') ratioCols.push(['tslite', s]);
+  if (systems.includes('tslite')) for (const s of systems) if (s !== 'tslite' && !s.endsWith('-native') && s !== 'duckdb-lake') ratioCols.push(['tslite', s]);
   if (systems.includes('tslite-native')) for (const s of systems) if (s.startsWith('duckdb-t')) ratioCols.push(['tslite-native', s]);
   if (systems.includes('tslite-cold') && systems.includes('duckdb-lake')) ratioCols.push(['tslite-cold', 'duckdb-lake']);
+  if (systems.includes('tslite-cold-native') && systems.includes('duckdb-lake')) ratioCols.push(['tslite-cold-native', 'duckdb-lake']);
   p(`| query | ${systems.join(' | ')}${ratioCols.map(([a, b]) => ` | ${a}/${b}`).join('')} | rows | n |`);
   p(`|---|${systems.map(() => '---:').join('|')}${ratioCols.map(() => '|---:').join('')}|---:|---:|`);
   for (const type of types) {

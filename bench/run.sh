@@ -9,7 +9,8 @@
 #   BENCH_VARIANTS     data variants (default "tsbs-int real-float")
 #   BENCH_SYSTEMS      systems (default "tslite tslite-native sqlite duckdb";
 #                      tslite-native = the tslite database queried in the
-#                      native timeseries_agg form docs/sql-reference.md teaches)
+#                      native timeseries_agg form docs/sql-reference.md teaches,
+#                      and with tslite-cold also tslite-cold-native)
 #   BENCH_INSTANCES=L,H query instances per light / heavy type (default 20,10)
 #   BENCH_BUDGET=S     seconds of timed instances per type and system (default 60)
 #   BENCH_COLD=0       skip "tslite-cold" (all but the last 6 h tiered to Parquet
@@ -174,6 +175,9 @@ for variant in $VARIANTS; do
     rm -rf "$cold" && mkdir -p "$cold"
     run tslite-cold load "$variant" "${TSL[@]}" load -t tslite -C "$cold" -x "$B/tslite" -l "$variant" -d "$DATA" -f "$db" -o "$RUN" &&
       run tslite-cold query "$variant" "${TSL[@]}" query -t tslite -C "$cold" -x "$B/tslite" -l "$variant" -d "$DATA" -q "$QFILE" -f "$db" -o "$RUN" -b "$BUDGET" &&
+      { ! want tslite-native ||
+        run tslite-cold-native query "$variant" "${TSL[@]}" query -N -t tslite -C "$cold" -x "$B/tslite" -l "$variant" -d "$DATA" -q "$QFILE" -f "$db" -o "$RUN" -b "$BUDGET" ||
+        true; } &&
       if [ "$HAVE_DUCKDB" = 1 ]; then
         # duckdb-lake: DuckDB's read_parquet over tslite's own objects, once
         # the rest of the memory tier is tiered too (the whole data set).

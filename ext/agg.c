@@ -21,7 +21,8 @@
 ** because colUsed has one bit per column only up to column 62 (see AGG_F_*).
 **
 ** The answer is, row for row, that of the plain query (the SQL reference
-** prints it; tests/py/test_agg.py checks it on random data):
+** prints it; tests/py/test_agg.py and, on a tiered table,
+** tests/py/test_agg_cold.py check it on random data):
 **   SELECT bin(time, w) AS bucket, <dims>, measure_name, count(*), min(time),
 **          max(time), count(m), sum(m), min(m), max(m), avg(m),
 **          min_by(m, time) FILTER (WHERE m IS NOT NULL),
@@ -31,10 +32,11 @@
 **
 ** HOW IT WORKS
 **
-** xFilter flushes the connection's pending rows, selects the series from
-** <t>_series (their time range against the time constraint, their
-** dimension values against the = / IN constraints), and makes one stream per
-** series.  A stream walks the series' chunks in time order (ascending, or
+** xFilter flushes the connection's pending rows, raises the time range's
+** start to the retention bound as the table's scan does, selects the
+** series from <t>_series (their time range against the time constraint,
+** their dimension values against the = / IN constraints), and makes one
+** stream per series.  A stream walks the series' chunks in time order (ascending, or
 ** descending when ORDER BY bucket DESC) and produces one result per bucket:
 **   - a chunk inside the time range whose whole time span falls in one
 **     bucket is answered from its header statistics (count/sum/min/max per
@@ -55,15 +57,15 @@
 ** are used, a stream walks newest first and stops as soon as every used
 ** <m>_last has a value: one index lookup and one chunk per series.
 **
-** Other tiers: the fast path reads <t>_chunks (the memory tier) through its
-** own statements.  xFilter opens every other row source of source.h with the
-** query's range; if one has rows there (the cold tier, the test overlay),
-** its blocks may overlap the chunks and win by version, so each stream reads
-** its series through the table's own scan instead (one ordered SELECT per
-** series, blocks of AGG_SCAN_ROWS rows, the same fused pass): correct, at
-** the plain query's speed.  Taking cold blocks natively needs, per source,
-** block statistics (a TsSourceMethods slot beside xBlocks) and a rule-6
-** merge only where blocks of one series overlap in time.
+** Other tiers: xFilter opens every other row source of source.h (the cold
+** tier, the test overlay) for the query's range; those with rows there are
+** read natively by the streams (agg_source.c): per series their blocks are
+** walked in time order together with the memory chunks, a block that
+** nothing else overlaps is decoded (time and the used measures) into the
+** same fused pass, and where chunks and blocks overlap in time the stretch
+** is read through the table's own scan, which applies source.h rule 6 (the
+** record rule of recrule.h).  A range inside the memory tier opens no cold
+** object.  Cold blocks have no statistics to answer from (see agg_source.c).
 **
 ** idxStr grammar (built by aggBestIndex, read by aggFilter), tokens
 ** separated by ' ', in argv order first:
@@ -423,15 +425,18 @@ static void aggReset(AggCursor *p){
     AggStream *s = &p->aStream[i];
     aggStreamRowModeEnd(s);
     aggBufPut((AggVtab*)p->base.pVtab, s);
+    aggStreamSourceFree(s);
     sqlite3_free(s->aRef);
     sqlite3_free(s->res.aAcc);
-    sqlite3_finalize(s->pScan);
-    sqlite3_free(s->aScanTime);
   }
   sqlite3_free(p->aStream);
   p->aStream = 0;
   p->nStream = 0;
-  for(i=0; i<p->nSeries; i++) sqlite3_free(p->aSeries[i].pMem);
+  aggSourcesClose(p);
+  for(i=0; i<p->nSeries; i++){
+    sqlite3_free(p->aSeries[i].pMem);
+    if( p->aSeries[i].pTs ) tsTabSeriesUnref(p->pTab, p->aSeries[i].pTs);
+  }
   sqlite3_free(p->aSeries);
   p->aSeries = 0;
   p->nSeries = 0;
@@ -465,7 +470,6 @@ static void aggReset(AggCursor *p){
   p->iCur = -1;
   p->nOrder = 0;
   p->iRowid = 0;
-  p->bScan = 0;
   p->bHeap = 0;
   p->bLastOnly = 0;
 }
@@ -607,35 +611,21 @@ static int aggFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
     sqlite3_free(zErr);
     return rc;
   }
-  /* Another tier (a row source other than the memory tier, source.h) with
-  ** rows in the range: its blocks may overlap the chunks and win by version,
-  ** so read through the table's own scan, which applies source.h's merge
-  ** rules (correct, not fast; see the header).  Otherwise the chunks are the
-  ** whole answer. */
+  /* Retention at scan time, as the table's scan applies it: rows older
+  ** than now - memory_retention - magnetic_retention are never counted. */
   {
-    TsScanSpec spec;
-    spec.tLo = p->tLo;
-    spec.tHi = p->tHi;
-    spec.bDesc = p->bDesc;
-    for(i=0; rc==SQLITE_OK && i<tsSourceCount && !p->bScan; i++){
-      TsSource *pSrc = 0;
-      if( tsSourceAll[i]==&tsSourceMemory ) continue;
-      rc = tsSourceAll[i]->xOpen(p->pTab, &spec, &pSrc);
-      if( rc ){
-        tsVtabErr(pCur->pVtab, "%s: cannot open the %s row source of %s: %s", v->zName,
-                  tsSourceAll[i]->zName, v->zUTab, sqlite3_errstr(rc));
-        return rc;
-      }
-      if( pSrc ){
-        pSrc->pM = tsSourceAll[i];
-        pSrc->pTab = p->pTab;
-        tsSourceAll[i]->xClose(pSrc);
-        p->bScan = 1;
-      }
-    }
+    sqlite3_int64 iExpire = tsEnvNow(p->pTab->pEnv) - p->pTab->s.iMemRet - p->pTab->s.iMagRet;
+    if( p->tLo<iExpire ) p->tLo = iExpire;
+    if( p->tLo>p->tHi ) return SQLITE_OK;
   }
+  /* The other row sources (source.h; the cold tier) with rows in the
+  ** range: their blocks are read natively by the streams, merged with the
+  ** chunks where they overlap (agg_source.c). */
+  rc = aggSourcesOpen(p);
+  if( rc ) return rc;
   rc = aggPrepareStmts(p);
   if( rc==SQLITE_OK ) rc = aggLoadSeries(p);
+  if( rc==SQLITE_OK && p->nSrcOpen ) rc = aggSeriesBind(p);
   if( rc ) return rc;
   if( p->nSeries==0 ) return SQLITE_OK;
   p->aStream = sqlite3_malloc64(sizeof(AggStream)*(size_t)p->nSeries);
@@ -646,6 +636,10 @@ static int aggFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
     AggStream *s = &p->aStream[i];
     s->pSer = &p->aSeries[i];
     s->nBatch = 4;
+    if( s->pSer->pTs && !(s->pSer->pTs->bChunks && s->pSer->pTs->tMax>=p->tLo
+                          && s->pSer->pTs->tMin<=p->tHi) ){
+      s->bRefEof = 1;   /* no memory chunk in the range: other sources only */
+    }
     s->res.aAcc = sqlite3_malloc64(sizeof(TsAggAcc)*(size_t)(v->nAgg+1));
     if( s->res.aAcc==0 ){ p->nStream = i; return SQLITE_NOMEM; }
     p->aHeap[i] = i;

@@ -1,8 +1,11 @@
 /*
-** agg_int.h: what the two files of timeseries_agg share: agg.c (the module:
-** declared schema, planning, xFilter, columns) and agg_stream.c (the streams:
-** per series, its chunks or the table's scan turned into one result per
-** bucket, and their merge).  The design is in agg.c's header comment.
+** agg_int.h: what the three files of timeseries_agg share: agg.c (the
+** module: declared schema, planning, xFilter, columns), agg_stream.c (the
+** streams: per series, its memory chunks turned into one result per bucket,
+** and their merge) and agg_source.c (what a stream reads besides memory
+** chunks: the blocks of the other row sources of source.h, the cold tier,
+** and the stretches where blocks overlap, merged by the table's own scan).
+** The design is in agg.c's header comment.
 */
 #ifndef TS_AGG_INT_H
 #define TS_AGG_INT_H
@@ -49,8 +52,14 @@ static const char *const azAggSuffix[AGG_NF] = {
 #define AGG_POOL_MAX   256
 #define AGG_POOL_BYTES (16*1024*1024)
 
-/* Rows per block read from the table's scan (the other-tiers fallback). */
+/* Rows per block read from the table's scan (overlapping stretches). */
 #define AGG_SCAN_ROWS 1024
+
+/* What a stream reads next (AggStream.eUnit; agg_source.c aggUnitNext). */
+#define AGG_UNIT_NONE    0
+#define AGG_UNIT_CHUNK   1   /* one memory chunk (AggStream.unit) */
+#define AGG_UNIT_BLOCK   2   /* one block of another source (AggStream.blk) */
+#define AGG_UNIT_STRETCH 3   /* [tStrLo, tStrHi] through the table's scan */
 
 typedef struct AggVtab AggVtab;
 struct AggVtab {
@@ -95,6 +104,12 @@ struct AggSeries {
   char *zMName;             /* measure_name (in pMem) */
   int nMName;
   void *pMem;               /* one allocation holding the above (owned) */
+  TsSeries *pTs;            /* the handle's series of this id (a reference,
+                            ** released by aggReset; set when another source
+                            ** is open, for its xSeriesRange/xBlocks) */
+  int bOther;               /* another source may hold rows of it in the
+                            ** range, all inside [tOtherLo, tOtherHi] */
+  int64_t tOtherLo, tOtherHi;
 };
 
 /* The running result of one (series, bucket). */
@@ -117,14 +132,16 @@ struct AggStream {
   int bRefEof;              /* no chunk references past this batch */
   int64_t tKey;             /* tmin of the last reference fetched (keyset) */
   int bKey;                 /* tKey is set */
-  /* Row mode: the current chunk, decoded. */
+  /* Row mode: the current rows, decoded: a chunk (pReader), a block of
+  ** another source (pBlk) or a stretch read through the scan (bStretch). */
   int bRowMode;
   unsigned char *aBlob;     /* copy of the chunk blob (owned; kept with its
                             ** capacity nBlobAlloc after row mode ends) */
   sqlite3_int64 nBlobAlloc;
   TsChunkReader *pReader;   /* over aBlob (owned) */
-  const int64_t *aTime;     /* decoded times (owned by pReader) */
-  int iBeg, iEnd;           /* rows of the chunk inside the time range */
+  const int64_t *aTime;     /* decoded times (owned by pReader, pBlk or
+                            ** aScanTime) */
+  int iBeg, iEnd;           /* rows inside the time range */
   int iRow;                 /* next row in the scan direction */
   sqlite3_int64 iChunkId;   /* id of the decoded chunk (for messages) */
   /* Output. */
@@ -132,10 +149,25 @@ struct AggStream {
   int bDone;                /* no more results */
   int bStop;                /* early stop: the next call ends the stream */
   int bStarted;             /* serial mode: streamNext called once */
-  /* Scan mode (another tier holds rows: see aggFilter): blocks of rows read
-  ** through the table itself, which merges the tiers. */
-  sqlite3_stmt *pScan;      /* this series' rows in scan order; owned */
-  int bScanEof;             /* pScan is exhausted */
+  /* Units (agg_source.c): the next chunk, block or stretch to read. */
+  int eUnit;                /* AGG_UNIT_*: chosen and not yet entered */
+  AggRef unit;              /* AGG_UNIT_CHUNK: the chunk */
+  TsBlockInfo blk;          /* AGG_UNIT_BLOCK: the block */
+  int64_t tStrLo, tStrHi;   /* AGG_UNIT_STRETCH: its time range */
+  TsBlockList other;        /* blocks of the other sources in scan order
+                            ** (array owned) */
+  int iOther;               /* next entry of other not yet taken */
+  int bListed;              /* other has been listed */
+  TsBlock *pBlk;            /* row mode on a block of another source: the open
+                            ** block (owned; closed by aggStreamRowModeEnd) */
+  TsSource *pBlkSrc;        /* its source (the cursor's) */
+  const TsChunkCol **apCol; /* [nAgg] the used columns of the row-mode rows
+                            ** when they are not a chunk's (owned array) */
+  /* Stretch mode: rows read through the table itself, which merges the
+  ** tiers by source.h rule 6, where blocks of this series overlap. */
+  int bStretch;             /* rows come from pScan */
+  sqlite3_stmt *pScan;      /* this series' rows of a range; owned */
+  int bScanEof;             /* pScan is exhausted for this stretch */
   int64_t *aScanTime;       /* [AGG_SCAN_ROWS] ascending (owned, one allocation
                             ** with the arrays below) */
   TsChunkCol *aScanCol;     /* [nAgg] columns of the block (in that allocation) */
@@ -167,8 +199,10 @@ struct AggCursor {
   int bDesc;                /* streams walk newest first */
   int bHeap;                /* merge by heap (bucket in ORDER BY), else serial */
   int bLastOnly;            /* lastpoint early stop (see header) */
-  int bScan;                /* another tier has rows in the range: read
-                            ** through the table's own scan (see aggFilter) */
+  TsSource **apSrc;         /* [tsSourceCount] the open row sources other
+                            ** than the memory tier, NULL = none or no rows
+                            ** in the range (owned) */
+  int nSrcOpen;             /* non-NULL entries of apSrc */
   unsigned char *aUsed;     /* per aggregated measure: bitmask of AGG_F_* used (owned) */
   int fRowUsed;             /* AGG_U_* bits used */
   int nOrder;
@@ -187,8 +221,11 @@ struct AggCursor {
 };
 
 /* agg_stream.c */
-/* Leave row mode: free the decoded chunk of stream s (its buffer is kept). */
+/* Leave row mode: free the decoded chunk of stream s (its buffer is kept)
+** or close its block. */
 void aggStreamRowModeEnd(AggStream *s);
+/* Fetch the next batch of the stream's chunk references. */
+int aggStreamFetch(AggCursor *p, AggStream *s);
 /* Give the stream's chunk buffer back to the vtab's pool (or free it). */
 void aggBufPut(AggVtab *v, AggStream *s);
 /* Free the vtab's pool of chunk buffers. */
@@ -203,5 +240,32 @@ int aggLoadSeries(AggCursor *p);
 int aggPrepareStmts(AggCursor *p);
 /* Make the cursor's current row the next one (iCur, -1 at the end). */
 int aggAdvance(AggCursor *p, int bFirst);
+
+/* agg_source.c */
+/* Open every row source but the memory tier for the cursor's range into
+** p->apSrc (p->nSrcOpen of them have rows there). */
+int aggSourcesOpen(AggCursor *p);
+/* Close them (after every stream left row mode). */
+void aggSourcesClose(AggCursor *p);
+/* With other sources open: give each selected series its TsSeries and drop
+** the series no tier holds rows of in the range. */
+int aggSeriesBind(AggCursor *p);
+/* Choose the stream's next unit (s->eUnit) into *peNext: AGG_NEXT_UNIT
+** (chosen), AGG_NEXT_END (the series has no more chunks or blocks) or
+** AGG_NEXT_CLOSED (nothing chosen: nothing left can fall in the bucket of
+** the result being built, which is complete). */
+#define AGG_NEXT_UNIT   0
+#define AGG_NEXT_END    1
+#define AGG_NEXT_CLOSED 2
+int aggUnitNext(AggCursor *p, AggStream *s, int *peNext);
+/* Enter row mode on the block s->blk (*pbEmpty: no row in the range). */
+int aggBlockBegin(AggCursor *p, AggStream *s, int *pbEmpty);
+/* Start reading the stretch [s->tStrLo, s->tStrHi] through the scan. */
+int aggStretchBegin(AggCursor *p, AggStream *s);
+/* Read the stretch's next rows and enter row mode on them; *pbEnd when the
+** stretch has no more. */
+int aggStretchBlock(AggCursor *p, AggStream *s, int *pbEnd);
+/* Free what agg_source.c allocated for stream s. */
+void aggStreamSourceFree(AggStream *s);
 
 #endif

@@ -4,8 +4,9 @@
 ** chunk references newest or oldest first in growing batches, answers a
 ** chunk from its header where it falls whole in one bucket (and for
 ** lastpoint), decodes it otherwise and aggregates runs of one bucket in one
-** fused pass, or reads the series through the table's own scan when another
-** tier holds rows; and the merge of the streams by the ORDER BY terms.
+** fused pass, taking the blocks of the other row sources in time order
+** between its chunks (agg_source.c); and the merge of the streams by the
+** ORDER BY terms.
 */
 #include "agg_int.h"
 #include <stdlib.h>
@@ -14,6 +15,10 @@
 void aggStreamRowModeEnd(AggStream *s){
   tsChunkReaderFree(s->pReader);
   s->pReader = 0;
+  if( s->pBlk ){
+    s->pBlkSrc->pM->xBlockClose(s->pBlkSrc, s->pBlk);
+    s->pBlk = 0;
+  }
   s->aTime = 0;
   s->bRowMode = 0;
 }
@@ -103,7 +108,7 @@ void aggHeapDown(AggCursor *p, int i){
 
 /* Fetch the next batch of chunk references of stream s (keyset on tmin in
 ** the scan direction). */
-static int streamFetch(AggCursor *p, AggStream *s){
+int aggStreamFetch(AggCursor *p, AggStream *s){
   sqlite3_stmt *q = p->bDesc ? p->pRefDesc : p->pRefStmt;
   int rc, n = 0, nStep = 0;
   int64_t iFrom;
@@ -389,7 +394,7 @@ static int addRun(AggCursor *p, AggStream *s, int i0, int i1){
     int iM = v->aAggCol[i];
     if( !p->aUsed[i] ) continue;
     if( s->pReader==0 ){
-      pc = &s->aScanCol[i];
+      pc = s->apCol[i];   /* a block's or a stretch's rows */
     }else{
       if( tsChunkReadCol(s->pReader, iM, &c)!=TS_CHUNK_OK ){
         return corruptChunk(p, s->iChunkId, "a measure column does not decode");
@@ -425,126 +430,14 @@ static int lastComplete(AggCursor *p, AggStream *s){
   return s->res.bHave;
 }
 
-/* Scan mode: prepare the series' query on the table itself (which merges
-** every tier by the source.h rules) and its block buffers. */
-static int scanBegin(AggCursor *p, AggStream *s){
-  AggVtab *v = (AggVtab*)p->base.pVtab;
-  const TsTableSchema *pS = tsTableSchema(p->pTab);
-  sqlite3 *db = tsTableDbHandle(p->pTab);
-  sqlite3_str *q = sqlite3_str_new(db);
-  char *zSql;
-  size_t nCol = sizeof(TsChunkCol)*(size_t)v->nAgg;
-  size_t nVal = (sizeof(int64_t) + 1)*AGG_SCAN_ROWS;
-  unsigned char *pMem;
-  int rc, i, iBind = 1;
-  pMem = sqlite3_malloc64(sizeof(int64_t)*AGG_SCAN_ROWS + nCol + nVal*(size_t)v->nAgg + 8);
-  if( pMem==0 ){ sqlite3_free(sqlite3_str_finish(q)); return SQLITE_NOMEM; }
-  s->aScanTime = (int64_t*)pMem;
-  s->aScanCol = (TsChunkCol*)(pMem + sizeof(int64_t)*AGG_SCAN_ROWS);
-  memset(s->aScanCol, 0, nCol);
-  for(i=0; i<v->nAgg; i++){
-    unsigned char *a = pMem + sizeof(int64_t)*AGG_SCAN_ROWS + nCol + nVal*(size_t)i;
-    s->aScanCol[i].eType = v->aMeasType[v->aAggCol[i]];
-    s->aScanCol[i].aDouble = (const double*)a;
-    s->aScanCol[i].aInt = (const int64_t*)a;
-    s->aScanCol[i].aNull = a + sizeof(int64_t)*AGG_SCAN_ROWS;
-  }
-  sqlite3_str_appendall(q, "SELECT time");
-  for(i=0; i<v->nAgg; i++){
-    if( p->aUsed[i] ) sqlite3_str_appendf(q, ", \"%w\"", pS->azMeas[v->aAggCol[i]]);
-    else sqlite3_str_appendall(q, ", NULL");
-  }
-  sqlite3_str_appendf(q, " FROM \"%w\".\"%w\" WHERE measure_name = ?", tsTableDb(p->pTab),
-                      tsTableName(p->pTab));
-  for(i=0; i<pS->nDim; i++){
-    if( s->pSer->azDim[i] ) sqlite3_str_appendf(q, " AND \"%w\" = ?", pS->azDim[i]);
-    else sqlite3_str_appendf(q, " AND \"%w\" IS NULL", pS->azDim[i]);
-  }
-  sqlite3_str_appendf(q, " AND time >= ? AND time <= ? ORDER BY time%s", p->bDesc ? " DESC" : "");
-  zSql = sqlite3_str_finish(q);
-  if( zSql==0 ) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(db, zSql, -1, &s->pScan, 0);
-  sqlite3_free(zSql);
-  if( rc ){
-    tsVtabErr(p->base.pVtab, "%s: %s", v->zName, sqlite3_errmsg(db));
-    return rc;
-  }
-  sqlite3_bind_text(s->pScan, iBind++, s->pSer->zMName, s->pSer->nMName, SQLITE_STATIC);
-  for(i=0; i<pS->nDim; i++){
-    if( s->pSer->azDim[i] ){
-      sqlite3_bind_text(s->pScan, iBind++, s->pSer->azDim[i], s->pSer->anDim[i], SQLITE_STATIC);
-    }
-  }
-  sqlite3_bind_int64(s->pScan, iBind++, p->tLo);
-  sqlite3_bind_int64(s->pScan, iBind++, p->tHi);
-  return SQLITE_OK;
-}
-
-/* Scan mode: read the next block of up to AGG_SCAN_ROWS rows into the
-** stream's buffers (ascending, whatever the scan order) and enter row mode
-** on it; *pbEnd when the series has no more rows. */
-static int scanBlock(AggCursor *p, AggStream *s, int *pbEnd){
-  AggVtab *v = (AggVtab*)p->base.pVtab;
-  int n = 0, rc = SQLITE_OK, i;
-  *pbEnd = 0;
-  if( s->pScan==0 && !s->bScanEof ){
-    rc = scanBegin(p, s);
-    if( rc ) return rc;
-  }
-  while( !s->bScanEof && n<AGG_SCAN_ROWS ){
-    rc = sqlite3_step(s->pScan);
-    if( rc==SQLITE_ROW ){
-      s->aScanTime[n] = sqlite3_column_int64(s->pScan, 0);
-      for(i=0; i<v->nAgg; i++){
-        TsChunkCol *c = &s->aScanCol[i];
-        int bNull = !p->aUsed[i] || sqlite3_column_type(s->pScan, 1+i)==SQLITE_NULL;
-        ((uint8_t*)c->aNull)[n] = (uint8_t)bNull;
-        if( bNull ) ((int64_t*)c->aInt)[n] = 0;
-        else if( c->eType==TS_TYPE_DOUBLE ) ((double*)c->aDouble)[n] = sqlite3_column_double(s->pScan, 1+i);
-        else ((int64_t*)c->aInt)[n] = sqlite3_column_int64(s->pScan, 1+i);
-      }
-      n++;
-      rc = SQLITE_OK;
-    }else if( rc==SQLITE_DONE ){
-      s->bScanEof = 1;
-      rc = SQLITE_OK;
-    }else{
-      tsVtabErr(p->base.pVtab, "%s: %s", v->zName, sqlite3_errmsg(tsTableDbHandle(p->pTab)));
-      return rc;
-    }
-  }
-  if( s->bScanEof && s->pScan ){
-    sqlite3_finalize(s->pScan);
-    s->pScan = 0;
-  }
-  if( n==0 ){ *pbEnd = 1; return SQLITE_OK; }
-  if( p->bDesc ){
-    /* The runs are found by binary search over ascending times. */
-    int a, b;
-    for(a=0, b=n-1; a<b; a++, b--){
-      int64_t t = s->aScanTime[a]; s->aScanTime[a] = s->aScanTime[b]; s->aScanTime[b] = t;
-      for(i=0; i<v->nAgg; i++){
-        TsChunkCol *c = &s->aScanCol[i];
-        int64_t *ai = (int64_t*)c->aInt, x = ai[a];
-        uint8_t *an = (uint8_t*)c->aNull, y = an[a];
-        ai[a] = ai[b]; ai[b] = x;
-        an[a] = an[b]; an[b] = y;
-      }
-    }
-  }
-  s->aTime = s->aScanTime;
-  s->iBeg = 0;
-  s->iEnd = n;
-  s->iRow = p->bDesc ? n-1 : 0;
-  s->bRowMode = 1;
-  return SQLITE_OK;
-}
-
 static int64_t bucketOf(AggCursor *p, int64_t t){
   return p->iWidth ? tsAggBucket(t, p->iWidth) : 0;
 }
 
-/* Compute the stream's next result into s->res; s->bDone when none. */
+/* Compute the stream's next result into s->res; s->bDone when none.
+** Rows come from row mode (a decoded chunk, a block of another source, or
+** a stretch read through the scan) or from a chunk's header; when neither
+** is current the next unit is chosen (agg_source.c aggUnitNext). */
 int aggStreamNext(AggCursor *p, AggStream *s){
   AggVtab *v = (AggVtab*)p->base.pVtab;
   int rc = SQLITE_OK, i;
@@ -559,7 +452,6 @@ int aggStreamNext(AggCursor *p, AggStream *s){
       int j;
       if( (p->bDesc && s->iRow<s->iBeg) || (!p->bDesc && s->iRow>=s->iEnd) ){
         aggStreamRowModeEnd(s);
-        s->iRef++;
         continue;
       }
       t = s->aTime[s->iRow];
@@ -584,42 +476,48 @@ int aggStreamNext(AggCursor *p, AggStream *s){
       }
       continue;
     }
-    if( p->bScan ){
+    if( s->bStretch ){
       int bEnd = 0;
-      rc = scanBlock(p, s, &bEnd);
+      rc = aggStretchBlock(p, s, &bEnd);
       if( rc ) return rc;
-      if( bEnd ){
+      continue;
+    }
+    if( s->eUnit==AGG_UNIT_NONE ){
+      int eNext = AGG_NEXT_UNIT;
+      rc = aggUnitNext(p, s, &eNext);
+      if( rc ) return rc;
+      if( eNext==AGG_NEXT_CLOSED ) return SQLITE_OK;
+      if( eNext==AGG_NEXT_END ){
         if( !s->res.bHave ) s->bDone = 1;
         s->bStop = 1;
         return SQLITE_OK;
       }
-      continue;
     }
-    if( s->iRef>=s->nRef ){
-      if( s->bRefEof ){
-        if( !s->res.bHave ) s->bDone = 1;
-        s->bStop = 1;
-        return SQLITE_OK;
-      }
-      rc = streamFetch(p, s);
+    if( s->eUnit==AGG_UNIT_STRETCH ){
+      s->eUnit = AGG_UNIT_NONE;
+      rc = aggStretchBegin(p, s);
       if( rc ) return rc;
-      continue;
-    }
-    {
-      AggRef *r = &s->aRef[s->iRef];
+    }else if( s->eUnit==AGG_UNIT_BLOCK ){
+      int bEmpty = 0;
+      s->eUnit = AGG_UNIT_NONE;
+      rc = aggBlockBegin(p, s, &bEmpty);
+      if( bEmpty ) aggStreamRowModeEnd(s);
+      if( rc ) return rc;
+    }else{
+      AggRef *r = &s->unit;
       int bEmpty = 0;
       if( r->tMin>=p->tLo && r->tMax<=p->tHi && bucketOf(p, r->tMin)==bucketOf(p, r->tMax) ){
         /* Inside the range and one bucket: the header may answer (first
         ** and last only from format-v2 headers; see addWholeChunk). */
         int64_t b = bucketOf(p, r->tMin);
         int bDone = 0;
-        if( s->res.bHave && b!=s->res.iBucket ) return SQLITE_OK;
+        if( s->res.bHave && b!=s->res.iBucket ) return SQLITE_OK;   /* the unit waits */
         rc = addWholeChunk(p, s, r, &bDone);
         if( rc ) return rc;
         if( bDone ){
+          s->eUnit = AGG_UNIT_NONE;
           s->res.iBucket = b;
           s->res.bHave = 1;
-          s->iRef++;
           if( p->bLastOnly && lastComplete(p, s) ){
             s->bStop = 1;
             return SQLITE_OK;
@@ -627,12 +525,10 @@ int aggStreamNext(AggCursor *p, AggStream *s){
           continue;
         }
       }
+      s->eUnit = AGG_UNIT_NONE;
       rc = rowModeBegin(p, s, r, &bEmpty);
       if( rc ) return rc;
-      if( bEmpty ){
-        aggStreamRowModeEnd(s);
-        s->iRef++;
-      }
+      if( bEmpty ) aggStreamRowModeEnd(s);
     }
   }
 }
@@ -652,10 +548,11 @@ int aggLoadSeries(AggCursor *p){
   sqlite3_str_appendall(s, "SELECT id, measure_name");
   for(i=0; i<v->nDim; i++) sqlite3_str_appendf(s, ", d%d", i);
   /* Series without memory-tier rows (NULL tmin) may have rows in another
-  ** tier: in scan mode every series is a candidate. */
+  ** tier: with another source open every series is a candidate
+  ** (aggSeriesBind keeps those some tier holds rows of). */
   sqlite3_str_appendf(s, " FROM \"%w\".\"%w_series\" WHERE %s ORDER BY id",
                       tsTableDb(p->pTab), tsTableName(p->pTab),
-                      p->bScan ? "?1 <= ?2" : "tmax >= ?1 AND tmin <= ?2");
+                      p->nSrcOpen ? "?1 <= ?2" : "tmax >= ?1 AND tmin <= ?2");
   zSql = sqlite3_str_finish(s);
   if( zSql==0 ) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(db, zSql, -1, &q, 0);
@@ -797,6 +694,7 @@ int aggAdvance(AggCursor *p, int bFirst){
     if( !s->bDone ){ p->iCur = p->aHeap[0]; break; }
     aggStreamRowModeEnd(s);
     aggBufPut((AggVtab*)p->base.pVtab, s);
+    aggStreamSourceFree(s);
     sqlite3_free(s->aRef);
     s->aRef = 0;
     p->aHeap[0] = p->aHeap[--p->nHeap];

@@ -242,10 +242,10 @@ try:
                              w, where, rp + fp, order, bStats)
                 n += 1
 
-    # Another row source (the test-only overlay of source.h, standing in
-    # for the cold tier): its blocks overlap the chunks and win on higher
-    # versions, so the native path reads through the table's own scan and
-    # must still equal the plain query.
+    # Another row source (the test-only overlay of source.h): its blocks
+    # overlap the chunks and win on higher versions; the native path reads
+    # the blocks nothing overlaps itself, merges the overlapping stretches
+    # through the table's own scan, and must still equal the plain query.
     db.execute("SELECT ts_debug_overlay('t')")
     db.execute("CREATE TABLE t_debug_overlay(sid INTEGER, blk INTEGER, time INTEGER, version INTEGER, "
                "m0, m1, m2, m3, m4)")
@@ -283,7 +283,8 @@ try:
     db.execute("DROP TABLE t_debug_overlay")
 
     # The magnetic tier: rows tiered by ts_maintain are read by the plain
-    # scan, and the native path (through the scan) returns the same rows.
+    # scan, and the native path (cold blocks natively) returns the same rows
+    # (tests/py/test_agg_cold.py covers it in depth).
     cold = os.path.join(tmp, "cold")
     os.mkdir(cold)
     db.execute("CREATE VIRTUAL TABLE tc USING timeseries(host DIMENSION, v DOUBLE, n BIGINT, "

@@ -18,6 +18,8 @@
 **   unload   ts_unload to file:// as CSV and as partitioned Parquet
 **   maintain ts_maintain tiering every row to Parquet in the default
 **            file:// storage (the clock moved past memory_retention)
+**   aggcold  timeseries_agg over a tiered table with late writes over its
+**            cold rows (cold blocks, chunks and overlapping stretches)
 **   batch    ts_batch_load of a CSV with a bad row, in batches of 8: the
 **            rows in the table always equal the task's RecordsIngested
 **   ddl      CREATE VIRTUAL TABLE, ALTER TABLE RENAME, DROP TABLE (every
@@ -203,6 +205,8 @@ struct Phase {
   int nStride;                           /* single mode: every nStride-th N */
   int bBatches;                          /* any count 0..nAll, equal to the
                                          ** task's committed RecordsIngested */
+  const char *zTmplOk;                   /* 0, or a query on the template that
+                                         ** must give 1 (the state it is for) */
 };
 
 /* A database with t (made by zCreate) holding 3 series x 24 rows in
@@ -310,6 +314,47 @@ static void runMaintain(sqlite3 *db, const char *zDir){
   stepAll(db, "SELECT ts_maintain('t')");
 }
 
+/* aggcold: timeseries_agg over a tiered table: 75 rows of 4 series tiered
+** into file:// objects in the template directory (every case reads them
+** there), then late writes over the cold rows of 3 series kept in the
+** memory tier (an upsert with version 2, two new rows between cold ones,
+** an INSERT OR REPLACE) and a memory-only series: the native path reads
+** cold blocks (h3), chunks (h4), and stretches where they overlap through
+** the table's scan (h0..h2). */
+static void tmplAggCold(const char *zDir){
+  char zSql[1200];
+  sqlite3 *db = openDb(zDir);
+  sqlite3_snprintf((int)sizeof(zSql), zSql, "CREATE VIRTUAL TABLE t USING timeseries(host DIMENSION,"
+                   " region DIMENSION, v DOUBLE, n BIGINT, note VARCHAR, memory_retention='2h',"
+                   " magnetic_writes=true, storage='file://%q/cold')", zDir);
+  execIgnore(db, zSql);
+  execIgnore(db, "CREATE VIRTUAL TABLE t_agg USING timeseries_agg(t)");
+  execIgnore(db, "BEGIN");
+  insertRows(db, 3, 24, 2*SEC, 0, 1);
+  execIgnore(db, "INSERT INTO t(time, host, region, v, n) VALUES (1714561200000000000, 'h3', 'eu', 1.0, 1),"
+                 " (1714561230000000000, 'h3', 'eu', 2.0, NULL), (1714561260000000000, 'h3', 'eu', NULL, 3)");
+  execIgnore(db, "COMMIT");
+  setupLater(db);
+  execIgnore(db, "SELECT ts_maintain('t')");
+  execIgnore(db, "INSERT INTO t(time, host, region, v) VALUES (1714570200000000000, 'h4', 'us', 4.0),"
+                 " (1714570260000000000, 'h4', 'us', 5.0)");
+  execIgnore(db, "INSERT INTO t(time, host, region, v, n, version) VALUES"
+                 " (1714561200000000000, 'h0', 'us', 7.5, 7, 2),"
+                 " (1714561201000000000, 'h1', 'eu', 1.25, 1, 1),"
+                 " (1714561211000000000, 'h2', 'us', 2.25, 2, 1)");
+  execIgnore(db, "INSERT OR REPLACE INTO t(time, host, region, v) VALUES (1714561204000000000, 'h2', 'us', 3.5)");
+  sqlite3_close(db);
+}
+static void runAggCold(sqlite3 *db, const char *zDir){
+  (void)zDir;
+  stepAll(db, "SELECT bucket, host, row_count, v_sum, v_first, v_last, n_max FROM t_agg"
+              " WHERE bucket_width = '10s' ORDER BY bucket, host");
+  stepAll(db, "SELECT bucket, host, v_avg FROM t_agg WHERE bucket_width = '7s'"
+              " AND time >= 1714561203000000000 ORDER BY bucket DESC LIMIT 4");
+  stepAll(db, "SELECT host, last_time, v_last FROM t_agg WHERE host IN ('h0', 'h2')");
+  stepAll(db, "SELECT host, row_count, n_sum FROM t_agg('1h') ORDER BY host DESC");
+}
+
 /* batch: ts_batch_load of a 30-row CSV (one bad row: a parse failure in
 ** the error report) from file:// into the existing t, in batches of 8.
 ** The CSV stays in the template directory, beside every case directory. */
@@ -343,16 +388,18 @@ static void runBatch(sqlite3 *db, const char *zDir){
 }
 
 static const Phase aPhase[] = {
-  { "write",  tmplEmpty,  0, runWrite,  0, 24, 0, 1, 0 },
-  { "flush",  tmplFilled, 0, runFlush,  72, 108, 0, 1, 0 },
-  { "scan",   tmplFilled, 0, runScan,   72, 72, 0, 1, 0 },
-  { "check",  tmplFilled, 0, runCheck,  72, 72, 0, 1, 0 },
-  { "unload", tmplFilled, 0, runUnload, 72, 72, 0, 1, 0 },
-  { "maintain", tmplTier, setupLater, runMaintain, 72, 72, 0, 1, 0 },
+  { "write",  tmplEmpty,  0, runWrite,  0, 24, 0, 1, 0, 0 },
+  { "flush",  tmplFilled, 0, runFlush,  72, 108, 0, 1, 0, 0 },
+  { "scan",   tmplFilled, 0, runScan,   72, 72, 0, 1, 0, 0 },
+  { "check",  tmplFilled, 0, runCheck,  72, 72, 0, 1, 0, 0 },
+  { "unload", tmplFilled, 0, runUnload, 72, 72, 0, 1, 0, 0 },
+  { "maintain", tmplTier, setupLater, runMaintain, 72, 72, 0, 1, 0, 0 },
+  { "aggcold", tmplAggCold, setupLater, runAggCold, 79, 79, 0, 1, 0,
+    "SELECT (SELECT count(*) FROM t_objects) > 0 AND (SELECT count(*) FROM t_chunks) > 0" },
   /* batches commit one by one, each with its progress row */
-  { "batch",  tmplBatch,  0, runBatch,  0, 29, 0, 1, 1 },
+  { "batch",  tmplBatch,  0, runBatch,  0, 29, 0, 1, 1, 0 },
   /* CREATE is mostly SQLite parsing the shadow tables' DDL: a stride */
-  { "ddl",    tmplNone,   0, runDdl,    -1, -1, 1, 13, 0 },
+  { "ddl",    tmplNone,   0, runDdl,    -1, -1, 1, 13, 0, 0 },
 };
 #define NPHASE ((int)(sizeof(aPhase)/sizeof(aPhase[0])))
 
@@ -644,6 +691,7 @@ int main(void){
       sqlite3 *db = openDb(zDry);
       int bFull = 1;
       if( !pP->bDdl ) bFull = queryInt(db, "SELECT count(*) FROM t")==pP->nAll;
+      if( pP->zTmplOk && queryInt(db, pP->zTmplOk)!=1 ) bFull = 0;
       sqlite3_close(db);
       snprintf(zName, sizeof(zName), "oom %s: the phase without injection succeeds (%lld allocations)",
                pP->zName, (long long)nAlloc);
