@@ -379,6 +379,7 @@ static void coldObjClear(ColdSource *p, ColdObj *o){
       coldMetaEntFree(m);
     }else{
       tsPqReaderSetSource(m->pReader, coldNoRead, 0);
+      tsPqReaderTrim(m->pReader);
       m->bBusy = 0;
     }
     o->pReader = 0; o->pIdx = 0; o->aRgT = 0; o->aRgStart = 0;

@@ -457,12 +457,15 @@ MtObj *mtObjOpen(MtRun *p, int iBucket, int64_t iDay){
   char zId[17];
   char *zE = 0;
   const char *azK[4], *azV[4];
+  int *anPageRows;
   o = sqlite3_malloc64(sizeof(MtObj));
-  aSpec = sqlite3_malloc64(sizeof(TsPqColumnSpec)*(nCol+1));
+  /* the page rows of each column follow the specs in one allocation */
+  aSpec = sqlite3_malloc64((sizeof(TsPqColumnSpec)+sizeof(int))*(nCol+1));
   if( o==0 || aSpec==0 ){
     sqlite3_free(o); sqlite3_free(aSpec);
     tsOpErr(&p->op, SQLITE_NOMEM, "ts_maintain: out of memory"); return 0;
   }
+  anPageRows = (int*)(aSpec+nCol+1);    /* nCol+1: room for the mark column */
   memset(o, 0, sizeof(*o));
   o->iDay = iDay;
   o->iLastSeries = -1;
@@ -503,7 +506,11 @@ MtObj *mtObjOpen(MtRun *p, int iBucket, int64_t iDay){
   opts.iLevel = 6;      /* 0.59 B/value on tsbs-int where level 3 gave 0.61 (docs/benchmarks.md) */
   opts.nRowGroupRows = MT_RG_ROWS;
   opts.nRowGroupBytes = MT_RG_BYTES;
-  opts.nPageRows = 20000;
+  opts.nPageRows = MT_PAGE_ROWS;
+  for(i=0; i<nCol; i++){
+    anPageRows[i] = i>=2+s->nDim && i<2+s->nDim+s->nMeas ? MT_MEAS_PAGE_ROWS : MT_PAGE_ROWS;
+  }
+  opts.anPageRows = anPageRows;
   aSort[0] = s->iPartDim>=0 ? 1 + s->iPartDim : 1 + s->nDim;
   aSort[1] = 0;
   opts.nSortCol = 2; opts.aSortCol = aSort;

@@ -19,6 +19,12 @@
 #define MT_GRACE_DEFAULT  (3600LL*1000000000LL)
 #define MT_RG_ROWS        65536
 #define MT_RG_BYTES       (8LL*1024*1024)
+/* Data page rows: a narrow cold query decompresses every page its rows
+** touch, so the measure pages (the bulk of the bytes) are half the size of
+** the others; on tsbs-int 10000-row measure pages cost 0.592 B/value where
+** 20000 gave 0.589 and 5000 0.617 (docs/benchmarks.md). */
+#define MT_PAGE_ROWS      20000
+#define MT_MEAS_PAGE_ROWS 10000
 #define TS_MT_MAXCOL      2002      /* SQLite's default column limit + 2 */
 #define MT_COMPACT_TARGET (64LL*1024*1024)   /* bytes an object aims at */
 #define MT_COMPACT_BUDGET (512LL*1024*1024)  /* input bytes merged per pass */

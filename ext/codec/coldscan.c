@@ -475,6 +475,63 @@ static int rgHashRuns(TsColdRg *p, char **pzErr){
   return TS_PQ_OK;
 }
 
+/* Keep only the rows of p's runs whose time lies in [tLo, tHi] (time is
+** decoded, nothing else yet): a run's times increase, so two binary searches
+** give its rows; the selection, the time array and the runs are narrowed to
+** them (runs left empty are dropped), so every column decoded later reads
+** only the rows a scan of that range returns. */
+static int rgClipTime(TsColdRg *p, int64_t tLo, int64_t tHi, char **pzErr){
+  int64_t *aT = p->aCol[0].aInt, pos = 0, iSelRow = 0;
+  int64_t *aNew;
+  int i, n = 0, j = 0, nNew = 0;
+  if( p->nRow==0 ) return TS_PQ_OK;
+  aNew = malloc(sizeof(int64_t)*2*(size_t)(p->sel.nRange+p->nRun+1));
+  if( aNew==0 ){ errSet(pzErr, "out of memory"); return TS_PQ_NOMEM; }
+  for(i=0; i<p->nRun; i++){
+    TsColdRun *run = &p->aRun[i];
+    int64_t a = tsColdLowerBound(aT, run->iStart, run->iEnd, tLo);
+    int64_t b = tHi==INT64_MAX ? run->iEnd : tsColdLowerBound(aT, a, run->iEnd, tHi+1);
+    int64_t first = pos;
+    if( a>=b ) continue;
+    memmove(aT+pos, aT+a, sizeof(int64_t)*(size_t)(b-a));
+    if( p->aCol[0].aNull ) memmove(p->aCol[0].aNull+pos, p->aCol[0].aNull+a, (size_t)(b-a));
+    /* selection rows [a, b) back to row-group rows: walk the intervals
+    ** (iSelRow = selection row of interval j's start; both only advance) */
+    while( j<p->sel.nRange && iSelRow+(p->sel.aRange[2*j+1]-p->sel.aRange[2*j])<=a ){
+      iSelRow += p->sel.aRange[2*j+1]-p->sel.aRange[2*j];
+      j++;
+    }
+    {
+      int k = j;
+      int64_t kRow = iSelRow;
+      while( k<p->sel.nRange && kRow<b ){
+        int64_t s0 = p->sel.aRange[2*k], e0 = p->sel.aRange[2*k+1];
+        int64_t lo = a>kRow ? a : kRow, hi = b<kRow+(e0-s0) ? b : kRow+(e0-s0);
+        if( lo<hi ){
+          int64_t rs = s0+(lo-kRow), re = s0+(hi-kRow);
+          if( nNew>0 && aNew[2*nNew-1]==rs ) aNew[2*nNew-1] = re;
+          else{ aNew[2*nNew] = rs; aNew[2*nNew+1] = re; nNew++; }
+        }
+        kRow += e0-s0;
+        k++;
+      }
+    }
+    pos += b-a;
+    p->aRun[n] = *run;
+    p->aRun[n].iStart = first;
+    p->aRun[n].iEnd = pos;
+    n++;
+  }
+  free(p->sel.aRange);
+  p->sel.aRange = aNew;
+  p->sel.nRange = nNew;
+  p->sel.nRow = pos;
+  p->nRow = pos;
+  p->aCol[0].nRow = pos;
+  p->nRun = n;
+  return TS_PQ_OK;
+}
+
 int tsColdRgDecodeRuns(TsPqReader *pR, int iRg, int nCol,
                        const TsPqRange *aRange, int nRange, int64_t iLo, int64_t iHi,
                        const TsColdRunSpec *aSpec, int nSpec,
@@ -577,6 +634,15 @@ int tsColdRgDecodeRuns(TsPqReader *pR, int iRg, int nCol,
         break;
       }
     }
+  }
+  if( rc==TS_PQ_OK ){
+    int64_t tLo = INT64_MIN, tHi = INT64_MAX;
+    for(i=0; i<nRange; i++){
+      if( aRange[i].iCol!=0 ) continue;
+      if( aRange[i].bMin && aRange[i].min.i>tLo ) tLo = aRange[i].min.i;
+      if( aRange[i].bMax && aRange[i].max.i<tHi ) tHi = aRange[i].max.i;
+    }
+    if( tLo>INT64_MIN || tHi<INT64_MAX ) rc = rgClipTime(p, tLo, tHi, pzErr);
   }
   if( rc==TS_PQ_OK ){
     size_t nK;

@@ -160,7 +160,9 @@ struct TsColdRunSpec {
 ** those of aSpec[0..nSpec) (sorted, disjoint) inside rows [iLo, iHi) of the
 ** row group, intersected with the pages aRange[0..nRange) selects (as
 ** tsColdRgDecodeSel); only time is decoded (no dimension column), times must
-** increase within each run.  Runs left with no row are dropped.  nCol is
+** increase within each run.  When aRange bounds time (column 0), each run is
+** then cut to its rows inside those bounds (the selection too), so columns
+** decoded later read only them.  Runs left with no row are dropped.  nCol is
 ** the table's column count; a file with one more (an optional last column)
 ** is decoded with all of its columns (p->nCol is the file's). */
 int tsColdRgDecodeRuns(TsPqReader *pR, int iRg, int nCol,

@@ -198,6 +198,10 @@ struct TsPqWriteOpts {
   int nSortCol;            /* RowGroup.sorting_columns: the rows are sorted by */
   const int *aSortCol;     /* these nSortCol column indexes, ascending, nulls
                            ** last (copied at open; the writer does not check) */
+  const int *anPageRows;   /* NULL, or per column: max rows per data page of
+                           ** that column (0 = nPageRows), so columns a reader
+                           ** gathers a few rows of get smaller pages
+                           ** (read at open) */
   int bLocalTime;          /* 1: TIMESTAMP_* columns get isAdjustedToUTC=false
                            ** (DuckDB then reads NANOS exactly as TIMESTAMP_NS
                            ** instead of truncating them to microseconds as
@@ -279,6 +283,10 @@ int tsPqReaderErrcode(TsPqReader *p);          /* code of the last failed call *
 /* Point an open reader at another source of the same file bytes (a reader
 ** kept between scans, whose read context belongs to one scan). */
 void tsPqReaderSetSource(TsPqReader *p, TsPqReadFn xRead, void *pCtx);
+/* Free the page buffer the reader keeps between column reads (one
+** decompressed page, so reads do not allocate and fault in a fresh one per
+** column); a reader kept idle calls it.  NULL ok. */
+void tsPqReaderTrim(TsPqReader *p);
 const char *tsPqReaderErrmsg(TsPqReader *p);   /* message of the last failed call, or "" */
 
 /* Schema: top-level leaf columns in file order. */

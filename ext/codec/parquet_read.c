@@ -506,7 +506,15 @@ void tsPqReaderFree(TsPqReader *p){
   free(p->zCreatedBy);
   free(p->aMeta);
   free(p->zErr);
+  free(p->aPage);
   free(p);
+}
+
+void tsPqReaderTrim(TsPqReader *p){
+  if( !p ) return;
+  free(p->aPage);
+  p->aPage = 0;
+  p->nPage = 0;
 }
 
 int tsPqReaderColumnCount(TsPqReader *p){ return p->nCol; }

@@ -24,7 +24,7 @@
 ** chunk; it is used when it stays under nDictMaxBytes (and, for AUTO, when it
 ** has at most half as many entries as there are values), else the chunk
 ** falls back to the plain-ish encoding (see parquet.h).  Pages hold at most
-** nPageRows rows and about nPageBytes of values.  Statistics (min, max,
+** nPageRows rows (or the column's anPageRows) and about nPageBytes of values.  Statistics (min, max,
 ** null_count) go in each page header, in the ColumnIndex and in the chunk's
 ** ColumnMetaData; min/max of long strings are truncated in the page index
 ** (min to a prefix, max to a prefix with its last byte incremented).
@@ -87,6 +87,7 @@ struct PqWCol {
   int bNullable;
   int eEnc;              /* TS_PQ_ENC_* */
   int bLocalTime;        /* timestamps: isAdjustedToUTC=false */
+  int nPageRows;         /* max rows per data page of this column */
   TsBuf nulls;           /* one byte per row of the row group: 1 = null */
   TsBuf vals;            /* non-null values: int64/double (8 bytes), or
                          ** for strings u32 length + bytes (PLAIN form) */
@@ -228,6 +229,7 @@ int tsPqWriterOpen(TsPqWriter **pp, const TsPqColumnSpec *aCol, int nCol,
     p->opts.nKeyValue = 0;
   }
   p->opts.aSortCol = 0;
+  p->opts.anPageRows = 0;    /* read into each column below */
   if( pOpts && pOpts->nSortCol>0 ){
     p->aSortCol = malloc(sizeof(int)*(size_t)pOpts->nSortCol);
     if( !p->aSortCol ){ p->opts.nSortCol = 0; return wErr(p, TS_PQ_NOMEM, "out of memory"); }
@@ -259,6 +261,8 @@ int tsPqWriterOpen(TsPqWriter **pp, const TsPqColumnSpec *aCol, int nCol,
     }
     c->zName = strdup(s->zName);
     if( !c->zName ) return wErr(p, TS_PQ_NOMEM, "out of memory");
+    c->nPageRows = pOpts && pOpts->anPageRows && pOpts->anPageRows[i]>0 ? pOpts->anPageRows[i]
+                 : p->opts.nPageRows;
     c->eType = s->eType;
     c->ePhys = physOf(s->eType);
     c->bNullable = s->bNullable ? 1 : 0;
@@ -913,7 +917,7 @@ static int writeChunk(TsPqWriter *p, PqWCol *c, PqChunkMeta *m, int64_t nRow){
     PqStat st;
     int64_t nPage, iPageOff = p->nWritten;
     memset(&st, 0, sizeof(st));
-    while( r<nRow && r-r0<p->opts.nPageRows && nBytes<(int64_t)p->opts.nPageBytes*8 ){
+    while( r<nRow && r-r0<c->nPageRows && nBytes<(int64_t)p->opts.nPageBytes*8 ){
       if( aNul[r] ){
         nNull++;
       }else{

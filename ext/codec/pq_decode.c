@@ -9,6 +9,11 @@
 ** dictionary page and the data pages overlapping the selection) is fetched,
 ** each page's CRC checked when present, decompressed, its definition levels
 ** and values decoded, and the selected rows emitted into TsPqColumnData.
+** Only the span of a page from its first to its last selected row is
+** decoded (a page with none is not even decompressed): the span decoders of
+** pq_encode.c start mid-page for PLAIN, dictionary indices, RLE booleans,
+** DELTA_BINARY_PACKED and BYTE_STREAM_SPLIT (docs/internals/parquet.md
+** "Reading").
 */
 #include "pq_read_int.h"
 #include <math.h>
@@ -33,7 +38,7 @@ struct PqDec {
   int64_t nDict;
   int64_t *aDictI; double *aDictR; int64_t *aDictOff; unsigned char *aDictData;
   /* scratch for one page */
-  unsigned char *aBuf; size_t nBuf;    /* decompression */
+  unsigned char *aBuf;        /* decompression: the reader's aPage (not owned) */
   /* output */
   const TsPqRowSel *pSel;
   int iSel;                   /* current selection interval */
@@ -54,9 +59,11 @@ static int decCorrupt(PqDec *d, const char *zWhy){
               d->c->info.zName, d->iRg, (long long)d->iRow, zWhy);
 }
 
-/* Decoded values of one page (non-null values only). */
+/* Decoded values of one page (non-null values only): values
+** [iBase, iBase+n) of the page, the ones its selected rows need. */
 typedef struct PqVals PqVals;
 struct PqVals {
+  int64_t iBase;               /* page value index of element 0 */
   int64_t n;
   int64_t *aI; double *aR;
   int64_t *aOff;               /* n+1 */
@@ -81,14 +88,34 @@ static int valsAlloc(PqDec *d, PqVals *v, int64_t n){
   return 0;
 }
 
-/* Decode n PLAIN values from a[0..nA). */
-static int decodePlain(PqDec *d, const unsigned char *a, size_t nA, int64_t n, PqVals *v){
+/* The length of the PLAIN BYTE_ARRAY value at *pOff of a[0..nA), checked
+** against the bytes left; *pOff moves past the length prefix.  0 ok. */
+static int plainLen(PqDec *d, const unsigned char *a, size_t nA, size_t *pOff, uint32_t *pLen){
+  if( 4 > nA-*pOff ) return decCorrupt(d, "PLAIN BYTE_ARRAY length truncated");
+  *pLen = (uint32_t)tsPqrLe(a+*pOff, 4);
+  *pOff += 4;
+  if( *pLen > nA-*pOff ) return decCorrupt(d, "PLAIN BYTE_ARRAY value truncated");
+  return 0;
+}
+
+/* Decode PLAIN values [iLo, iLo+n) of a[0..nA) (v->iBase = iLo). */
+static int decodePlain(PqDec *d, const unsigned char *a, size_t nA, int64_t iLo, int64_t n,
+                       PqVals *v){
   int64_t i;
   if( valsAlloc(d, v, n) ) return d->p->rc;
+  v->iBase = iLo;
+  if( d->ePhys!=PQ_T_BOOLEAN && d->ePhys!=PQ_T_BYTE_ARRAY ){
+    /* fixed width: the span starts iLo values in */
+    uint64_t w = d->ePhys==PQ_T_INT32 || d->ePhys==PQ_T_FLOAT ? 4 : d->ePhys==PQ_T_INT96 ? 12
+               : d->ePhys==PQ_T_FLBA ? (uint64_t)d->nWidth : 8;
+    if( w && (uint64_t)iLo > nA/w ) return decCorrupt(d, "PLAIN values truncated");
+    a += (size_t)((uint64_t)iLo*w);
+    nA -= (size_t)((uint64_t)iLo*w);
+  }
   switch( d->ePhys ){
     case PQ_T_BOOLEAN:
-      if( (uint64_t)(n+7)/8 > nA ) return decCorrupt(d, "PLAIN booleans truncated");
-      for(i=0; i<n; i++) v->aI[i] = (a[i>>3] >> (i&7)) & 1;
+      if( (uint64_t)(iLo+n+7)/8 > nA ) return decCorrupt(d, "PLAIN booleans truncated");
+      for(i=0; i<n; i++) v->aI[i] = (a[(iLo+i)>>3] >> ((iLo+i)&7)) & 1;
       return 0;
     case PQ_T_INT32:
       if( (uint64_t)n*4 > nA ) return decCorrupt(d, "PLAIN INT32 values truncated");
@@ -128,16 +155,19 @@ static int decodePlain(PqDec *d, const unsigned char *a, size_t nA, int64_t n, P
       return 0;
     case PQ_T_BYTE_ARRAY: {
       size_t off = 0;
+      /* the values before the span are stepped over by their lengths */
+      for(i=0; i<iLo; i++){
+        uint32_t len;
+        if( plainLen(d, a, nA, &off, &len) ) return d->p->rc;
+        off += len;
+      }
       /* copy into one contiguous buffer without length prefixes */
-      v->aOwn = malloc(nA ? nA : 1);
+      v->aOwn = malloc(nA-off ? nA-off : 1);
       if( !v->aOwn ) return tsPqrErr(d->p, TS_PQ_NOMEM, "out of memory");
       v->aData = v->aOwn;
       for(i=0; i<n; i++){
         uint32_t len;
-        if( 4 > nA-off ) return decCorrupt(d, "PLAIN BYTE_ARRAY length truncated");
-        len = (uint32_t)tsPqrLe(a+off, 4);
-        off += 4;
-        if( len > nA-off ) return decCorrupt(d, "PLAIN BYTE_ARRAY value truncated");
+        if( plainLen(d, a, nA, &off, &len) ) return d->p->rc;
         memcpy(v->aOwn+v->aOff[i], a+off, len);
         v->aOff[i+1] = v->aOff[i]+len;
         off += len;
@@ -243,23 +273,30 @@ static int decodeDeltaByteArray(PqDec *d, const unsigned char *a, size_t nA, int
   return 0;
 }
 
-static int decodeValues(PqDec *d, int eEnc, const unsigned char *a, size_t nA, int64_t n, PqVals *v){
+/* Decode the page's non-null values [iLo, iLo+n) (the ones its selected
+** rows need) from a[0..nA) into v.  The encodings that can start mid-page
+** (PLAIN, dictionary indices, DELTA_BINARY_PACKED, BYTE_STREAM_SPLIT, RLE
+** booleans) decode only those (v->iBase = iLo); the DELTA byte arrays,
+** whose values each depend on the previous one, decode [0, iLo+n). */
+static int decodeValues(PqDec *d, int eEnc, const unsigned char *a, size_t nA, int64_t iLo,
+                        int64_t n, PqVals *v){
   int64_t i;
   if( d->bKeys && eEnc!=PQ_E_PLAIN_DICTIONARY && eEnc!=PQ_E_RLE_DICTIONARY ) return PQ_KEYS_FALLBACK;
   switch( eEnc ){
     case PQ_E_PLAIN:
-      return decodePlain(d, a, nA, n, v);
+      return decodePlain(d, a, nA, iLo, n, v);
     case PQ_E_PLAIN_DICTIONARY: case PQ_E_RLE_DICTIONARY: {
       uint32_t *aIdx;
       int w;
       if( !d->bDict ) return decCorrupt(d, "dictionary-encoded page without a dictionary page");
       if( valsAlloc(d, v, n) ) return d->p->rc;
+      v->iBase = iLo;
       if( n==0 ) return 0;
       if( nA<1 || a[0]>32 ) return decCorrupt(d, "bad dictionary index bit width");
       w = a[0];
       aIdx = malloc(sizeof(uint32_t)*(size_t)n);
       if( !aIdx ) return tsPqrErr(d->p, TS_PQ_NOMEM, "out of memory");
-      if( tsPqRleDecode(a+1, nA-1, w, aIdx, n) ){ free(aIdx); return decCorrupt(d, "bad dictionary indices"); }
+      if( tsPqRleDecodeSpan(a+1, nA-1, w, iLo, iLo+n, aIdx, 0) ){ free(aIdx); return decCorrupt(d, "bad dictionary indices"); }
       if( d->bKeys ){
         for(i=0; i<n; i++){
           if( aIdx[i]>=d->nDict ){ free(aIdx); return decCorrupt(d, "dictionary index out of range"); }
@@ -295,34 +332,37 @@ static int decodeValues(PqDec *d, int eEnc, const unsigned char *a, size_t nA, i
     case PQ_E_DELTA_BINARY_PACKED:
       if( d->ePhys!=PQ_T_INT32 && d->ePhys!=PQ_T_INT64 ) return decCorrupt(d, "DELTA_BINARY_PACKED on a non-integer column");
       if( valsAlloc(d, v, n) ) return d->p->rc;
+      v->iBase = iLo;
       if( n==0 ) return 0;
-      if( tsPqDeltaDecode(a, nA, v->aI, n, d->ePhys==PQ_T_INT32, 0) ) return decCorrupt(d, "bad DELTA_BINARY_PACKED data");
+      if( tsPqDeltaDecodeSpan(a, nA, v->aI, iLo, iLo+n, d->ePhys==PQ_T_INT32, 0) ) return decCorrupt(d, "bad DELTA_BINARY_PACKED data");
       if( d->ePhys==PQ_T_INT32 && d->c->bUnsigned ) for(i=0; i<n; i++) v->aI[i] = (int64_t)(uint32_t)v->aI[i];
       return 0;
     case PQ_E_DELTA_LENGTH_BYTE_ARRAY:
       if( d->ePhys!=PQ_T_BYTE_ARRAY ) return decCorrupt(d, "DELTA_LENGTH_BYTE_ARRAY on a non-BYTE_ARRAY column");
-      return decodeDeltaLength(d, a, nA, n, v, 0);
+      return decodeDeltaLength(d, a, nA, iLo+n, v, 0);
     case PQ_E_DELTA_BYTE_ARRAY:
       if( d->ePhys!=PQ_T_BYTE_ARRAY && d->ePhys!=PQ_T_FLBA ) return decCorrupt(d, "DELTA_BYTE_ARRAY on a non-byte-array column");
-      return decodeDeltaByteArray(d, a, nA, n, v);
+      return decodeDeltaByteArray(d, a, nA, iLo+n, v);
     case PQ_E_BYTE_STREAM_SPLIT: {
       int k = d->ePhys==PQ_T_INT32 || d->ePhys==PQ_T_FLOAT ? 4 : d->ePhys==PQ_T_FLBA ? d->nWidth : 8;
       unsigned char *t;
       if( d->ePhys==PQ_T_BOOLEAN || d->ePhys==PQ_T_BYTE_ARRAY || d->ePhys==PQ_T_INT96 || k<=0 ){
         return decCorrupt(d, "BYTE_STREAM_SPLIT on an unsupported type");
       }
-      if( (uint64_t)n*(uint64_t)k > nA ) return decCorrupt(d, "BYTE_STREAM_SPLIT data truncated");
+      if( (uint64_t)(iLo+n)*(uint64_t)k > nA ) return decCorrupt(d, "BYTE_STREAM_SPLIT data truncated");
       if( d->ePhys==PQ_T_DOUBLE ){
         /* straight into the values (little-endian, as PLAIN DOUBLE above) */
         if( valsAlloc(d, v, n) ) return d->p->rc;
+        v->iBase = iLo;
         if( n==0 ) return 0;
-        if( tsPqBssDecode(a, nA, n, 8, (unsigned char*)v->aR) ) return decCorrupt(d, "bad BYTE_STREAM_SPLIT data");
+        if( tsPqBssDecodeSpan(a, nA, iLo, n, 8, (unsigned char*)v->aR) ) return decCorrupt(d, "bad BYTE_STREAM_SPLIT data");
         return 0;
       }
       t = malloc((size_t)n*(size_t)k+1);
       if( !t ) return tsPqrErr(d->p, TS_PQ_NOMEM, "out of memory");
-      if( tsPqBssDecode(a, nA, n, k, t) ){ free(t); return decCorrupt(d, "bad BYTE_STREAM_SPLIT data"); }
-      i = decodePlain(d, t, (size_t)n*(size_t)k, n, v);
+      if( tsPqBssDecodeSpan(a, nA, iLo, n, k, t) ){ free(t); return decCorrupt(d, "bad BYTE_STREAM_SPLIT data"); }
+      i = decodePlain(d, t, (size_t)n*(size_t)k, 0, n, v);
+      v->iBase = iLo;
       if( d->ePhys==PQ_T_FLBA && i==0 ){ v->aOwn = t; v->aData = t; }
       else free(t);
       return (int)i;
@@ -332,13 +372,14 @@ static int decodeValues(PqDec *d, int eEnc, const unsigned char *a, size_t nA, i
       uint32_t nLen;
       if( d->ePhys!=PQ_T_BOOLEAN ) return decCorrupt(d, "RLE values on a non-boolean column");
       if( valsAlloc(d, v, n) ) return d->p->rc;
+      v->iBase = iLo;
       if( n==0 ) return 0;
       if( nA<4 ) return decCorrupt(d, "RLE booleans truncated");
       nLen = (uint32_t)tsPqrLe(a, 4);
       if( nLen > nA-4 ) return decCorrupt(d, "RLE booleans truncated");
       aB = malloc(sizeof(uint32_t)*(size_t)n);
       if( !aB ) return tsPqrErr(d->p, TS_PQ_NOMEM, "out of memory");
-      if( tsPqRleDecode(a+4, nLen, 1, aB, n) ){ free(aB); return decCorrupt(d, "bad RLE booleans"); }
+      if( tsPqRleDecodeSpan(a+4, nLen, 1, iLo, iLo+n, aB, 0) ){ free(aB); return decCorrupt(d, "bad RLE booleans"); }
       for(i=0; i<n; i++) v->aI[i] = aB[i];
       free(aB);
       return 0;
@@ -377,19 +418,42 @@ static int outReserve(PqDec *d){
   return 0;
 }
 
-/* Emit rows [iRow, iRow+nRow) of a page: aDef (NULL = all present) and the
-** non-null values v; only rows in the selection are kept.  The page is
-** walked in spans (kept or skipped as a whole), so the selection is looked
-** up once per span, not once per row, and a span of a column without
-** nulls is copied in one go. */
-static int emitRows(PqDec *d, const uint32_t *aDef, int64_t nRow, PqVals *v){
+/* The rows of the page at d->iRow (nRow rows) that the selection keeps
+** lie in [*pLo, *pHi) (page-relative); both 0 when it keeps none.  Ranges
+** are sorted and disjoint (readColumn checks), so the first non-empty range
+** ending past the page start and the last starting before its end bound
+** them. */
+static void pageSpan(const PqDec *d, int64_t nRow, int64_t *pLo, int64_t *pHi){
+  const TsPqRowSel *s = d->pSel;
+  int64_t r0 = d->iRow, r1 = d->iRow+nRow, e;
+  int i = d->iSel, j;
+  *pLo = *pHi = 0;
+  if( !s ){ *pHi = nRow; return; }
+  while( i<s->nRange && (s->aRange[2*i+1]<=r0 || s->aRange[2*i+1]==s->aRange[2*i]) ) i++;
+  if( i>=s->nRange || s->aRange[2*i]>=r1 ) return;
+  for(j=i; j+1<s->nRange && s->aRange[2*(j+1)]<r1; j++){}
+  e = s->aRange[2*j+1]<r1 ? s->aRange[2*j+1] : r1;
+  *pLo = (s->aRange[2*i]>r0 ? s->aRange[2*i] : r0) - r0;
+  *pHi = e - r0;
+}
+
+/* Emit rows [iRow+rLo, iRow+rHi) of a page of nRow rows: aDef (the
+** definition levels of those rows, NULL = all present) and the non-null
+** values v (iv: the page value index of row rLo); only rows in the
+** selection are kept.  The rows are walked in spans (kept or skipped as a
+** whole), so the selection is looked up once per span, not once per row,
+** and a span of a column without nulls is copied in one go. */
+static int emitRows(PqDec *d, const uint32_t *aDef, int64_t rLo, int64_t rHi, int64_t nRow,
+                    int64_t iv, PqVals *v){
   TsPqColumnData *o = d->pOut;
-  int64_t r = 0, iv = 0;
+  int64_t r = rLo;
   const TsPqRowSel *s = d->pSel;
   int bDec = d->c->bDecimal;
   double rScale = bDec ? tsPqrDecScale(d->c->iScale) : 1;
-  while( r<nRow ){
-    int64_t row = d->iRow + r, nSpan = nRow - r, j;
+  iv -= v->iBase;     /* from here on an index into v's arrays */
+  if( iv<0 ) return decCorrupt(d, "values before the selected rows");
+  while( r<rHi ){
+    int64_t row = d->iRow + r, nSpan = rHi - r, j;
     int bKeep = 1;
     if( s ){
       while( d->iSel<s->nRange && s->aRange[2*d->iSel+1]<=row ) d->iSel++;
@@ -403,7 +467,7 @@ static int emitRows(PqDec *d, const uint32_t *aDef, int64_t nRow, PqVals *v){
       }
     }
     if( !bKeep ){
-      if( aDef ){ for(j=r; j<r+nSpan; j++) iv += aDef[j]!=0; }
+      if( aDef ){ for(j=r; j<r+nSpan; j++) iv += aDef[j-rLo]!=0; }
       else iv += nSpan;
       if( iv>v->n ) return decCorrupt(d, "fewer values than definition levels");
       r += nSpan;
@@ -423,7 +487,7 @@ static int emitRows(PqDec *d, const uint32_t *aDef, int64_t nRow, PqVals *v){
     }
     for(j=r; j<r+nSpan; j++){
       int64_t k = d->nOut;
-      int bNull = aDef ? aDef[j]==0 : 0;
+      int bNull = aDef ? aDef[j-rLo]==0 : 0;
       if( !bNull && iv>=v->n ) return decCorrupt(d, "fewer values than definition levels");
       if( bNull ){
         o->aNull[k] = 1;
@@ -455,7 +519,7 @@ static int loadDict(PqDec *d, const unsigned char *a, size_t nA, int64_t n){
   memset(&v, 0, sizeof(v));
   if( d->bDict ) return decCorrupt(d, "second dictionary page");
   if( n<0 ) return decCorrupt(d, "bad dictionary size");
-  if( decodePlain(d, a, nA, n, &v) ){ valsFree(&v); return d->p->rc; }
+  if( decodePlain(d, a, nA, 0, n, &v) ){ valsFree(&v); return d->p->rc; }
   d->bDict = 1;
   d->nDict = n;
   d->aDictI = v.aI; d->aDictR = v.aR; d->aDictOff = v.aOff;
@@ -471,11 +535,12 @@ static int loadDict(PqDec *d, const unsigned char *a, size_t nA, int64_t n){
 
 static int ensureBuf(PqDec *d, size_t n){
   if( (int64_t)n > tsPqReaderAllocLimit ) return tsPqrErr(d->p, TS_PQ_TOOBIG, "parquet: page of %zu bytes too large", n);
-  if( n+1 > d->nBuf ){
-    unsigned char *aNew = realloc(d->aBuf, n+1);
+  if( n+1 > d->p->nPage ){
+    unsigned char *aNew = realloc(d->p->aPage, n+1);
     if( !aNew ) return tsPqrErr(d->p, TS_PQ_NOMEM, "out of memory");
-    d->aBuf = aNew; d->nBuf = n+1;
+    d->p->aPage = aNew; d->p->nPage = n+1;
   }
+  d->aBuf = d->p->aPage;
   return 0;
 }
 
@@ -577,11 +642,17 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
   if( h.eType==PQ_PAGE_DATA || h.eType==PQ_PAGE_DATA_V2 ){
     const unsigned char *aLev = 0, *aVal;
     size_t nLev = 0, nVal;
-    int64_t nRow = h.nValue, nNonNull, i;
+    int64_t nRow = h.nValue, nBefore, nNeed, rLo, rHi, i;
     uint32_t *aDef = 0;
     PqVals v;
     if( !h.bHaveSub ) return decCorrupt(d, "data page without header");
     if( nRow<0 || nRow > d->k->nValue ) return decCorrupt(d, "bad page value count");
+    pageSpan(d, nRow, &rLo, &rHi);
+    if( rLo>=rHi ){
+      /* no selected row: the page is not decompressed */
+      d->iRow += nRow;
+      return 0;
+    }
     if( h.eType==PQ_PAGE_DATA_V2 ){
       if( h.nRepLen!=0 ) return decCorrupt(d, "repetition levels in a flat column");
       if( h.nDefLen<0 || h.nDefLen>h.nComp || h.nDefLen>h.nUncomp ) return decCorrupt(d, "bad definition levels length");
@@ -616,17 +687,21 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
       nVal = (size_t)h.nUncomp-off;
     }
     if( (int64_t)nRow*4 > tsPqReaderAllocLimit ) return tsPqrErr(d->p, TS_PQ_TOOBIG, "parquet: page of %lld values too large", (long long)nRow);
-    nNonNull = nRow;
+    /* Only rows [rLo, rHi) are decoded: their definition levels, and the
+    ** values from the first present row at or after rLo (nBefore values
+    ** precede it) to the last one before rHi. */
+    nBefore = rLo;
+    nNeed = rHi-rLo;
     if( bNullable ){
-      aDef = malloc(sizeof(uint32_t)*(size_t)(nRow ? nRow : 1));
+      aDef = malloc(sizeof(uint32_t)*(size_t)(rHi-rLo));
       if( !aDef ) return tsPqrErr(d->p, TS_PQ_NOMEM, "out of memory");
-      if( nRow>0 && tsPqRleDecode(aLev, nLev, 1, aDef, nRow) ){ free(aDef); return decCorrupt(d, "bad definition levels"); }
-      nNonNull = 0;
-      for(i=0; i<nRow; i++) nNonNull += aDef[i];
+      if( tsPqRleDecodeSpan(aLev, nLev, 1, rLo, rHi, aDef, &nBefore) ){ free(aDef); return decCorrupt(d, "bad definition levels"); }
+      nNeed = 0;
+      for(i=0; i<rHi-rLo; i++) nNeed += aDef[i]!=0;
     }
     memset(&v, 0, sizeof(v));
-    rc = decodeValues(d, h.eEnc, aVal, nVal, nNonNull, &v);
-    if( rc==0 ) rc = emitRows(d, aDef, nRow, &v);
+    rc = decodeValues(d, h.eEnc, aVal, nVal, nBefore, nNeed, &v);
+    if( rc==0 ) rc = emitRows(d, aDef, rLo, rHi, nRow, nBefore, &v);
     valsFree(&v);
     free(aDef);
     return rc;
@@ -637,7 +712,6 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
 
 static void decFree(PqDec *d){
   free(d->aDictI); free(d->aDictR); free(d->aDictOff); free(d->aDictData);
-  free(d->aBuf);
   tsBufFree(&d->outData);
 }
 

@@ -20,6 +20,10 @@
 **  BYTE_STREAM_SPLIT: byte j of value i goes to stream j; k streams of n
 **  bytes concatenated.
 **
+**  Every decoder has a span form (tsPq*DecodeSpan): values [lo, hi) of a
+**  page, without storing the ones before lo, so a reader that needs a few
+**  rows of a page decodes little more than those.
+**
 **  Codecs: GZIP writes one RFC 1952 member (zlib, windowBits 15+16) and
 **  reads concatenated members; ZSTD one frame (reads any frames); SNAPPY
 **  (snappy.c) and LZ4_RAW (liblz4's block decoder) reading only.
@@ -121,12 +125,31 @@ void tsPqRleEncode(TsBuf *pOut, const uint32_t *a, int64_t n, int w){
   if( iLit<n ) bpRun(pOut, a+iLit, n-iLit, w);
 }
 
-int tsPqRleDecode(const unsigned char *a, size_t nByte, int w, uint32_t *aOut, int64_t n){
+/* Nonzero values among the n values of w bits at bit offset `bit` (the
+** bits lie inside a[0..nA)).  Width 1 (definition levels) counts bits. */
+static int64_t countNonZero(const unsigned char *a, size_t nA, uint64_t bit, int64_t n, int w){
+  int64_t c = 0, k;
+  if( w==0 ) return 0;
+  if( w==1 ){
+    for(; n>=56; n-=56, bit+=56) c += __builtin_popcountll(getBits(a, nA, bit, 56));
+    if( n>0 ) c += __builtin_popcountll(getBits(a, nA, bit, (int)n));
+    return c;
+  }
+  for(k=0; k<n; k++) c += getBits(a, nA, bit+(uint64_t)k*(uint64_t)w, w)!=0;
+  return c;
+}
+
+/* Values [iLo, iHi) of the stream go to aOut[0..iHi-iLo).  The values
+** before iLo are not stored: an RLE run is stepped over in one go, a
+** bit-packed run by its byte length (its set values counted when
+** pnNonZero asks).  The stream must hold at least iHi values. */
+int tsPqRleDecodeSpan(const unsigned char *a, size_t nByte, int w, int64_t iLo, int64_t iHi,
+                      uint32_t *aOut, int64_t *pnNonZero){
   size_t iIn = 0;
-  int64_t iOut = 0;
+  int64_t pos = 0, nNz = 0;      /* pos: stream index of the next run's first value */
   int nb = (w+7)/8;
-  if( w<0 || w>32 ) return 1;
-  while( iOut<n ){
+  if( w<0 || w>32 || iLo<0 || iHi<iLo ) return 1;
+  while( pos<iHi ){
     uint64_t h = 0;
     int sh = 0;
     for(;;){
@@ -140,43 +163,50 @@ int tsPqRleDecode(const unsigned char *a, size_t nByte, int w, uint32_t *aOut, i
     if( h & 1 ){
       uint64_t nVal = (h>>1)*8;
       uint64_t nBits = nVal*(uint64_t)w;
-      uint64_t k;
+      uint64_t bit0 = (uint64_t)iIn*8;
+      uint32_t mask = w==32 ? 0xffffffffu : ((1u<<w)-1);
+      int64_t nSkip, k, kEnd;
       size_t nNeed;
       if( (h>>1)==0 || (h>>1) > ((uint64_t)1<<40) ) return 1;
       nNeed = (size_t)((nBits+7)/8);
       if( nNeed > nByte-iIn ){
         /* a truncated final run is tolerated when it holds what we need */
-        uint64_t nWant = (uint64_t)(n-iOut);
+        uint64_t nWant = (uint64_t)(iHi-pos);
         if( nWant*(uint64_t)w > (uint64_t)(nByte-iIn)*8 ) return 1;
         nVal = nWant;
       }
-      {
-        uint64_t bit = (uint64_t)iIn*8;
-        uint32_t mask = w==32 ? 0xffffffffu : ((1u<<w)-1);
-        for(k=0; k<nVal; k++){
-          uint64_t v = 0;
-          if( iOut<n ){
-            v = getBits(a, nByte, bit, w);
-            bit += (uint64_t)w;
-            aOut[iOut++] = (uint32_t)v & mask;
-          }else{
-            break;
-          }
-        }
+      nSkip = iLo>pos ? iLo-pos : 0;
+      if( (uint64_t)nSkip>nVal ) nSkip = (int64_t)nVal;
+      if( pnNonZero && nSkip>0 ) nNz += countNonZero(a, nByte, bit0, nSkip, w);
+      kEnd = (uint64_t)(iHi-pos)<nVal ? iHi-pos : (int64_t)nVal;
+      for(k=nSkip; k<kEnd; k++){
+        aOut[pos+k-iLo] = (uint32_t)getBits(a, nByte, bit0+(uint64_t)k*(uint64_t)w, w) & mask;
       }
+      pos += kEnd<(int64_t)nVal ? iHi-pos : (int64_t)nVal;
       iIn += nNeed < nByte-iIn ? nNeed : nByte-iIn;
     }else{
       uint64_t cnt = h>>1;
       uint32_t v = 0;
+      int64_t s, e, q;
       int k;
       if( cnt==0 ) return 1;
       if( (size_t)nb > nByte-iIn ) return 1;
       for(k=0; k<nb; k++) v |= (uint32_t)a[iIn++] << (8*k);
       if( w<32 && (v >> w) ) return 1;
-      while( cnt>0 && iOut<n ){ aOut[iOut++] = v; cnt--; }
+      if( cnt > (uint64_t)(iHi-pos) ) cnt = (uint64_t)(iHi-pos);
+      e = pos+(int64_t)cnt;
+      if( pnNonZero && v && pos<iLo ) nNz += (e<iLo ? e : iLo) - pos;
+      s = pos>iLo ? pos : iLo;
+      for(q=s; q<e; q++) aOut[q-iLo] = v;
+      pos = e;
     }
   }
+  if( pnNonZero ) *pnNonZero = nNz;
   return 0;
+}
+
+int tsPqRleDecode(const unsigned char *a, size_t nByte, int w, uint32_t *aOut, int64_t n){
+  return tsPqRleDecodeSpan(a, nByte, w, 0, n, aOut, 0);
 }
 
 /*---------------------------- DELTA_BINARY_PACKED ----------------------------*/
@@ -238,54 +268,76 @@ void tsPqDeltaEncode(TsBuf *pOut, const int64_t *a, int64_t n){
   }
 }
 
-int tsPqDeltaDecode(const unsigned char *a, size_t nByte, int64_t *aOut, int64_t n,
-                    int bIs32, size_t *pnUsed){
+/* Values [iLo, iHi) go to aOut[0..iHi-iLo); decoding stops at iHi.  A
+** value depends on every delta before it, so the miniblocks before iLo are
+** summed (a width-0 miniblock in one step) without storing their values. */
+int tsPqDeltaDecodeSpan(const unsigned char *a, size_t nByte, int64_t *aOut, int64_t iLo,
+                        int64_t iHi, int bIs32, size_t *pnUsed){
   TsRd rd;
   uint64_t nBlock, nMini, nTotal, nPerMini;
   int64_t first, iOut = 0;
   tsRdInit(&rd, a, nByte);
+  if( iLo<0 || iHi<iLo ) return 1;
   if( tsRdVarint(&rd, &nBlock) || tsRdVarint(&rd, &nMini) || tsRdVarint(&rd, &nTotal)
    || tsRdZigzag(&rd, &first) ) return 1;
   if( nBlock==0 || nBlock%128 || nBlock>65536 || nMini==0 || nBlock%nMini ) return 1;
   nPerMini = nBlock/nMini;
   if( nPerMini%32 ) return 1;
-  if( (int64_t)nTotal < n ) return 1;
-  if( n>0 ) aOut[iOut++] = bIs32 ? (int64_t)(int32_t)first : first;
+  if( (int64_t)nTotal < iHi ) return 1;
   {
     uint64_t prev = (uint64_t)first;
-    while( iOut<n ){
+    if( bIs32 ) prev = (uint64_t)(int64_t)(int32_t)(uint32_t)prev;
+    if( iHi>0 ){
+      if( iLo==0 ) aOut[0] = (int64_t)prev;
+      iOut = 1;
+    }
+    while( iOut<iHi ){
       int64_t minD;
       const unsigned char *aW;
       uint64_t m;
       if( tsRdZigzag(&rd, &minD) || tsRdBytes(&rd, (size_t)nMini, &aW) ) return 1;
-      for(m=0; m<nMini && iOut<n; m++){
+      for(m=0; m<nMini && iOut<iHi; m++){
         int w = aW[m];
-        uint64_t k, bit;
+        uint64_t k, bit, nIn;
         size_t nb;
         if( w>64 ) return 1;
         nb = (size_t)((nPerMini*(uint64_t)w+7)/8);
         if( nb > rd.n-rd.i ){
           /* the last miniblock may be cut short by writers that do not pad */
-          uint64_t need = (uint64_t)(n-iOut);
+          uint64_t need = (uint64_t)(iHi-iOut);
           if( need>nPerMini ) need = nPerMini;
           if( (need*(uint64_t)w+7)/8 > rd.n-rd.i ) return 1;
           nb = rd.n-rd.i;
         }
         bit = (uint64_t)rd.i*8;
-        for(k=0; k<nPerMini && iOut<n; k++){
-          uint64_t v = getBits(rd.a, rd.n, bit, w);
-          bit += (uint64_t)w;
-          prev = prev + (uint64_t)minD + v;
-          if( bIs32 ) prev = (uint64_t)(int64_t)(int32_t)(uint32_t)prev;
-          aOut[iOut++] = (int64_t)prev;
+        nIn = (uint64_t)(iHi-iOut) < nPerMini ? (uint64_t)(iHi-iOut) : nPerMini;
+        if( iOut+(int64_t)nIn<=iLo && !bIs32 ){
+          /* wholly before the span: only the sum of its deltas matters */
+          uint64_t sum = (uint64_t)minD*nIn;
+          if( w ) for(k=0; k<nIn; k++){ sum += getBits(rd.a, rd.n, bit, w); bit += (uint64_t)w; }
+          prev += sum;
+          iOut += (int64_t)nIn;
+        }else{
+          for(k=0; k<nIn; k++){
+            uint64_t v = getBits(rd.a, rd.n, bit, w);
+            bit += (uint64_t)w;
+            prev = prev + (uint64_t)minD + v;
+            if( bIs32 ) prev = (uint64_t)(int64_t)(int32_t)(uint32_t)prev;
+            if( iOut>=iLo ) aOut[iOut-iLo] = (int64_t)prev;
+            iOut++;
+          }
         }
         rd.i += nb;
       }
     }
-    /* consume the remaining miniblocks of the last block if present */
   }
   if( pnUsed ) *pnUsed = rd.i;
   return 0;
+}
+
+int tsPqDeltaDecode(const unsigned char *a, size_t nByte, int64_t *aOut, int64_t n,
+                    int bIs32, size_t *pnUsed){
+  return tsPqDeltaDecodeSpan(a, nByte, aOut, 0, n, bIs32, pnUsed);
 }
 
 /*---------------------------- BYTE_STREAM_SPLIT ----------------------------*/
@@ -300,17 +352,19 @@ void tsPqBssEncode(TsBuf *pOut, const unsigned char *a, int64_t n, int k){
   pOut->n += (size_t)(n*k);
 }
 
-int tsPqBssDecode(const unsigned char *a, size_t nByte, int64_t n, int k, unsigned char *aOut){
+/* Values [iLo, iLo+n) of the page: each of the k streams is nByte/k
+** long; only the selected entries of each are read. */
+int tsPqBssDecodeSpan(const unsigned char *a, size_t nByte, int64_t iLo, int64_t n, int k,
+                      unsigned char *aOut){
   int64_t i, nTot;
   int j;
-  /* streams are nByte/k long; we need the first n entries of each */
-  if( k<=0 || nByte%(size_t)k ) return 1;
+  if( k<=0 || nByte%(size_t)k || iLo<0 || n<0 ) return 1;
   nTot = (int64_t)(nByte/(size_t)k);
-  if( nTot<n ) return 1;
+  if( nTot-iLo<n ) return 1;
   if( k==8 ){
     /* one sequential pass over the output (the common DOUBLE/INT64 case) */
-    const unsigned char *s0 = a, *s1 = a+nTot, *s2 = a+2*nTot, *s3 = a+3*nTot;
-    const unsigned char *s4 = a+4*nTot, *s5 = a+5*nTot, *s6 = a+6*nTot, *s7 = a+7*nTot;
+    const unsigned char *s0 = a+iLo, *s1 = s0+nTot, *s2 = s1+nTot, *s3 = s2+nTot;
+    const unsigned char *s4 = s3+nTot, *s5 = s4+nTot, *s6 = s5+nTot, *s7 = s6+nTot;
     for(i=0; i<n; i++){
       unsigned char *o = aOut + 8*i;
       o[0] = s0[i]; o[1] = s1[i]; o[2] = s2[i]; o[3] = s3[i];
@@ -319,10 +373,14 @@ int tsPqBssDecode(const unsigned char *a, size_t nByte, int64_t n, int k, unsign
     return 0;
   }
   for(j=0; j<k; j++){
-    const unsigned char *s = a + (size_t)j*(size_t)nTot;
+    const unsigned char *s = a + (size_t)j*(size_t)nTot + iLo;
     for(i=0; i<n; i++) aOut[i*k+j] = s[i];
   }
   return 0;
+}
+
+int tsPqBssDecode(const unsigned char *a, size_t nByte, int64_t n, int k, unsigned char *aOut){
+  return tsPqBssDecodeSpan(a, nByte, 0, n, k, aOut);
 }
 
 /*---------------------------------- codecs ----------------------------------*/

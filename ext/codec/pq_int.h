@@ -100,14 +100,26 @@ int tsPqBitWidth(uint64_t v);     /* bits needed for v (0 for 0) */
 void tsPqRleEncode(TsBuf *pOut, const uint32_t *a, int64_t n, int w);
 /* Decode n values; returns 0 ok, 1 corrupt. */
 int tsPqRleDecode(const unsigned char *a, size_t nByte, int w, uint32_t *aOut, int64_t n);
+/* Decode values [iLo, iHi) into aOut[0..iHi-iLo) without storing the ones
+** before iLo; *pnNonZero (when not NULL) gets how many of those are nonzero
+** (the present rows before iLo, for definition levels).  0 ok, 1 corrupt. */
+int tsPqRleDecodeSpan(const unsigned char *a, size_t nByte, int w, int64_t iLo, int64_t iHi,
+                      uint32_t *aOut, int64_t *pnNonZero);
 /* DELTA_BINARY_PACKED */
 void tsPqDeltaEncode(TsBuf *pOut, const int64_t *a, int64_t n);
 /* Decode exactly n values (bIs32: wrap at 32 bits); *pnUsed gets bytes consumed. */
 int tsPqDeltaDecode(const unsigned char *a, size_t nByte, int64_t *aOut, int64_t n,
                     int bIs32, size_t *pnUsed);
+/* Decode values [iLo, iHi) into aOut[0..iHi-iLo), stopping at iHi (*pnUsed:
+** bytes up to there). */
+int tsPqDeltaDecodeSpan(const unsigned char *a, size_t nByte, int64_t *aOut, int64_t iLo,
+                        int64_t iHi, int bIs32, size_t *pnUsed);
 /* BYTE_STREAM_SPLIT of n values of k bytes each. */
 void tsPqBssEncode(TsBuf *pOut, const unsigned char *a, int64_t n, int k);
 int tsPqBssDecode(const unsigned char *a, size_t nByte, int64_t n, int k, unsigned char *aOut);
+/* Values [iLo, iLo+n) of a page of nByte/k values into aOut (n*k bytes). */
+int tsPqBssDecodeSpan(const unsigned char *a, size_t nByte, int64_t iLo, int64_t n, int k,
+                      unsigned char *aOut);
 
 /* Codecs.  Compress appends to pOut; returns 0 ok. */
 int tsPqCompress(int eCodec, int iLevel, const void *a, size_t n, TsBuf *pOut);

@@ -54,6 +54,9 @@ struct TsPqReader {
   int nKv; char **azKey; char **azVal;
   int rc;
   char *zErr;
+  unsigned char *aPage;      /* decompressed page scratch, reused by every
+                             ** column read until tsPqReaderTrim (owned) */
+  size_t nPage;              /* its size */
 };
 
 /* One data page of a column chunk from its OffsetIndex. */
