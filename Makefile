@@ -125,7 +125,7 @@ check: tests
 
 FUZZ_SRC = $(sort $(wildcard tests/fuzz/*.c))
 fuzz:
-	@tests/fuzz.sh $(FUZZ_SRC)
+	@FUZZ_LIBS="$(LIBS)" tests/fuzz.sh $(FUZZ_SRC)
 
 # Installs what the systems need (npm ci for DuckDB, as make test does);
 # fails when a system it was asked to run (BENCH_SYSTEMS) is skipped.
