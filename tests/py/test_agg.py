@@ -37,26 +37,14 @@ NOW = 1714564800 * 10**9          # 2024-05-01T12:00:00Z
 S = 10**9
 rng = random.Random(1818)
 MEAS = [("v", "DOUBLE"), ("n", "BIGINT"), ("b", "BOOLEAN"), ("ts", "TIMESTAMP")]
-AGGS = ["count", "sum", "min", "max", "avg", "first", "last"]
 
 
 def agg_cols(bStats):
-    """The native columns; bStats: without first/last, so whole chunks are
-    answered from their header statistics."""
-    cols = ["row_count", "first_time", "last_time"]
-    for m, _ in MEAS:
-        cols += ["%s_%s" % (m, a) for a in AGGS if not (bStats and a in ("first", "last"))]
-    return cols
+    return tshelp.agg_native_cols(MEAS, bStats)
 
 
 def plain_cols(bStats):
-    cols = ["count(*)", "min(time)", "max(time)"]
-    for m, _ in MEAS:
-        cols += ["count(%s)" % m, "sum(%s)" % m, "min(%s)" % m, "max(%s)" % m, "avg(%s)" % m]
-        if not bStats:
-            cols += ["min_by(%s, time) FILTER (WHERE %s IS NOT NULL)" % (m, m),
-                     "max_by(%s, time) FILTER (WHERE %s IS NOT NULL)" % (m, m)]
-    return cols
+    return tshelp.agg_plain_cols(MEAS, bStats)
 
 
 def distinct_checks(db, tab, dims, label):
@@ -187,37 +175,8 @@ try:
         exp = db.execute(pl, wpar + list(params)).fetchall()
         idx = {"bucket": 0, "host": 1, "dc": 2, "measure_name": 3}
 
-        def sortkey(r, cols):
-            out = []
-            for c, d in cols:
-                x = r[idx[c]]
-                # SQLite order: NULL first ascending
-                k = (0, 0) if x is None else (1, x)
-                out.append(k)
-            return out
-        # the exact order: the plain rows sorted by the ORDER BY terms must
-        # equal the native rows where those terms determine the order.
-        ok = sorted(got, key=repr) == sorted(exp, key=repr)
-        why = ""
-        if not ok:
-            sg, se = set(map(repr, got)), set(map(repr, exp))
-            why = "%d vs %d rows; only native: %s; only plain: %s\n  %s" % (
-                len(got), len(exp), list(sg - se)[:2], list(se - sg)[:2], nat)
-        if ok and order:
-            for i in range(1, len(got)):
-                a, b = got[i - 1], got[i]
-                ka, kb = [], []
-                for c, d in order:
-                    x, y = a[idx[c]], b[idx[c]]
-                    x = (0, 0) if x is None else (1, x)
-                    y = (0, 0) if y is None else (1, y)
-                    if d:
-                        x, y = y, x
-                    ka.append(x); kb.append(y)
-                if ka > kb:
-                    ok = False
-                    why = "row %d out of ORDER BY order: %r then %r\n  %s" % (i, a[:4], b[:4], nat)
-                    break
+        # the same rows, and the native ones in the ORDER BY order
+        ok, why = tshelp.agg_rows_check(got, exp, nat, idx, order or [])
         check(label, ok, why)
 
     widths = [None, 1, 1000, "1s", "7s", "1m", "17m", "1h", "5h", "1d", 10**9 * 3600 * 24 * 400]
