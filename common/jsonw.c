@@ -67,9 +67,8 @@ void tsJwKey(TsJsonW *p, const char *zKey){
   p->bKey = 1;
 }
 
-/* Length of the well-formed UTF-8 sequence at a[0..n), or 0 if there is none
-** (RFC 3629 table 3-7: no overlongs, no surrogates, nothing past U+10FFFF). */
-static size_t utf8Len(const unsigned char *a, size_t n){
+/* RFC 3629 table 3-7 (jsonw.h). */
+size_t tsJsonUtf8Len(const unsigned char *a, size_t n){
   unsigned char c = a[0];
   size_t len, k;
   unsigned char lo = 0x80, hi = 0xBF;
@@ -99,7 +98,7 @@ void tsJsonQuote(TsBuf *pOut, const char *z, size_t n){
     unsigned char c = a[i];
     size_t len;
     if( c>=0x20 && c<0x7F && c!='"' && c!='\\' ){ i++; continue; }
-    len = c>=0x80 ? utf8Len(a+i, n-i) : 0;
+    len = c>=0x80 ? tsJsonUtf8Len(a+i, n-i) : 0;
     if( len ){ i += len; continue; }
     tsBufAppend(pOut, a+iRun, i-iRun);
     switch( c ){

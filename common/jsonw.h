@@ -75,4 +75,10 @@ void tsJwKeyBool(TsJsonW *p, const char *zKey, int b);
 /* Append z[0..n) as a JSON string literal to pOut (the escaping rule above). */
 void tsJsonQuote(TsBuf *pOut, const char *z, size_t n);
 
+/* Length of the well-formed UTF-8 sequence at a[0..n) (n >= 1), or 0 if
+** there is none (RFC 3629: no overlongs, no surrogates, nothing past
+** U+10FFFF).  The rule tsJsonQuote applies; readers of JSON text use it to
+** refuse what the writer would replace. */
+size_t tsJsonUtf8Len(const unsigned char *a, size_t n);
+
 #endif

@@ -148,6 +148,16 @@ static int jpString(JP *p, TsBuf *pOut){
     c = (unsigned char)p->z[p->i];
     if( c=='"' ){ p->i++; break; }
     if( c<0x20 ) return jpErr(p, "control character in string at byte %zu", p->i);
+    if( c>=0x80 ){
+      /* JSON text is UTF-8 (RFC 8259 section 8.1); the writer would turn
+      ** any other byte into U+FFFD, so a value would not survive a round
+      ** trip: refuse it here instead. */
+      size_t len = tsJsonUtf8Len((const unsigned char*)p->z + p->i, p->n - p->i);
+      if( len==0 ) return jpErr(p, "invalid UTF-8 in string at byte %zu", p->i);
+      tsBufAppend(pOut, p->z + p->i, len);
+      p->i += len;
+      continue;
+    }
     if( c!='\\' ){
       tsBufAppendByte(pOut, c);
       p->i++;

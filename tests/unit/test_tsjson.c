@@ -89,6 +89,15 @@ int main(void){
   bad("[{\"time\":1,\"value\":\"a\x01\"}]", 0, "control character in string at byte 21");
   bad("[{\"time\":1,\"value\":\"\\ud800\"}]", 0, "unpaired surrogate at byte 26");
   bad("[{\"time\":1,\"value\":\"\\x\"}]", 0, "bad escape at byte 21");
+  /* Bytes that are not UTF-8 would come back as U+FFFD: refused (a lone
+  ** 0xFF, a truncated sequence at the end of the string, an overlong '/',
+  ** an encoded surrogate); well-formed multi-byte text is kept byte for byte. */
+  bad("[{\"time\":1,\"value\":\"a\xff\"}]", 0, "invalid UTF-8 in string at byte 21");
+  bad("[{\"time\":1,\"value\":\"\xe2\x82\"}]", 0, "invalid UTF-8 in string at byte 20");
+  bad("[{\"time\":1,\"value\":\"\xc0\xaf\"}]", 0, "invalid UTF-8 in string at byte 20");
+  bad("[{\"time\":1,\"value\":\"\xed\xa0\x80\"}]", 0, "invalid UTF-8 in string at byte 20");
+  ok("[{\"time\":1,\"value\":\"\xe2\x82\xac\xf0\x9f\x98\x80\"}]", 0,
+     "[{\"time\":1,\"value\":\"\xe2\x82\xac\xf0\x9f\x98\x80\"}]");
   bad("[{\"time\":1,\"value\":\"abc", 0, "unterminated string at byte 23");
   bad("[{\"time\":1,\"value\":tru}]", 0, "unexpected character at byte 19");
   bad("[1,2]", 0, "expected '{' at byte 1");
