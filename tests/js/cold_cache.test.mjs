@@ -13,11 +13,10 @@
 //   - a damaged cache file fails its checksum, is removed and refetched;
 //   - two processes fill and share one cache, also while evicting;
 //   - cold_cache = '0' disables it; bad sizes fail the CREATE.
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { EXT, check, childEnv, done, eq, sqlite, tmpDir } from './lib.mjs';
+import { check, done, eq, sqlite, sqliteAsync, tmpDir } from './lib.mjs';
 import { startS3 } from './s3fixture.mjs';
 import { startCountingProxy } from './cold_cache_proxy.mjs';
 
@@ -29,26 +28,9 @@ const env = { ...s3.env, AWS_ENDPOINT_URL_S3: px.endpoint };
 const dir = tmpDir('tslite-coldcache-');
 
 // Run sql on db in a child sqlite3 (not blocking: the proxy answers from
-// this process); the output and the process's requests.
-function runAsync(db, sql) {
-  return new Promise((resolve) => {
-    const p = spawn('sqlite3', ['-bail', '-cmd', `.load ${EXT}`, db], { env: childEnv(env) });
-    let stdout = '', stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
-    p.on('close', (status) => resolve({ status, stdout, stderr }));
-    p.stdin.end(NOW + sql);
-  });
-}
-// The same, with the GET/HEAD/LIST requests the proxy saw meanwhile.
-async function run(db, sql) {
-  const a = px.counts();
-  const r = await runAsync(db, sql);
-  const b = px.counts();
-  const d = (m) => (b[m] || 0) - (a[m] || 0);
-  const all = Object.keys(b).reduce((n, m) => n + d(m), 0);
-  return { ...r, get: d('GET'), head: d('HEAD'), list: d('LIST'), all };
-}
+// this process); the output, and with run() the process's requests.
+const runAsync = (db, sql) => sqliteAsync(db, NOW + sql, { env });
+const run = (db, sql) => px.counted(() => runAsync(db, sql));
 const STATS = (t) => `SELECT json_object('reads', json_extract(ts_stats('${t}'), '$.cold_reads'),
   'cache', json_extract(ts_stats('${t}'), '$.cold_cache'));`;
 // Last line of stdout as the STATS JSON; the lines before it as text.

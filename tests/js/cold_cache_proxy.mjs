@@ -8,6 +8,8 @@
 //   px.endpoint            'http://127.0.0.1:PORT' (use as AWS_ENDPOINT_URL_S3)
 //   px.counts()            {GET, HEAD, LIST, PUT, ...}: requests so far, LIST =
 //                          a GET with list-type= (ListObjectsV2), GET = the others
+//   await px.counted(fn)   fn's result (an object) plus the requests made while
+//                          it ran: {...r, get, head, list, all}
 //   await px.stop()
 // Requests are forwarded with their headers unchanged (the Host header the
 // client signed included), so SigV4 verification upstream still holds.
@@ -33,6 +35,13 @@ export async function startCountingProxy(upstream) {
   return {
     endpoint: `http://127.0.0.1:${server.address().port}`,
     counts: () => ({ ...counts }),
+    counted: async (fn) => {
+      const a = { ...counts };
+      const r = await fn();
+      const d = (m) => (counts[m] || 0) - (a[m] || 0);
+      const all = Object.keys(counts).reduce((n, m) => n + d(m), 0);
+      return { ...r, get: d('GET'), head: d('HEAD'), list: d('LIST'), all };
+    },
     stop: () => new Promise((r) => { agent.destroy(); server.close(() => r()); server.closeAllConnections?.(); }),
   };
 }

@@ -10,9 +10,8 @@
 //     it sends no request;
 //   - the file:// ETag is what the store reports (mtime and size), so it
 //     follows a rewritten file.
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { EXT, check, childEnv, done, eq, tmpDir } from './lib.mjs';
+import { check, done, eq, sqliteAsync, tmpDir } from './lib.mjs';
 import { startS3 } from './s3fixture.mjs';
 import { startCountingProxy } from './cold_cache_proxy.mjs';
 
@@ -23,24 +22,9 @@ const px = await startCountingProxy(s3.endpoint);
 const env = { ...s3.env, AWS_ENDPOINT_URL_S3: px.endpoint };
 const dir = tmpDir('tslite-coldetag-');
 
-// sqlite3 in a child (spawn: the proxy answers from this process), with the
-// requests the proxy saw meanwhile.
-function run(db, sql) {
-  const a = px.counts();
-  return new Promise((resolve) => {
-    const p = spawn('sqlite3', ['-bail', '-cmd', `.load ${EXT}`, db], { env: childEnv(env) });
-    let stdout = '', stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
-    p.on('close', (status) => {
-      const b = px.counts();
-      const d = (m) => (b[m] || 0) - (a[m] || 0);
-      resolve({ status, stdout, stderr, get: d('GET'), head: d('HEAD'), list: d('LIST'),
-        all: Object.keys(b).reduce((n, m) => n + d(m), 0) });
-    });
-    p.stdin.end(NOW + sql);
-  });
-}
+// sqlite3 in a child (not blocking: the proxy answers from this process),
+// with the requests the proxy saw meanwhile.
+const run = (db, sql) => px.counted(() => sqliteAsync(db, NOW + sql, { env }));
 // Rows "key|etag" of table t's manifest and of the store's listing under root.
 const manifest = async (db, t) => (await run(db, `SELECT key, coalesce(etag, 'NULL') FROM ${t}_objects ORDER BY key;`)).stdout;
 const listing = async (db, root, keys) => {

@@ -5,9 +5,12 @@
 //
 // sqlite(dbPath, sql): runs the system `sqlite3` shell with the extension
 // loaded (LD_PRELOADing libasan under the sanitizer pass) and returns
-// {status, stdout, stderr}.  sharedDir(): absolute path of ../shared, or null
+// {status, stdout, stderr}.  sqliteAsync(dbPath, sql, {env}): the same
+// without blocking the event loop (a server in this process, e.g. the
+// counting proxy, must answer meanwhile); resolves to {status, stdout,
+// stderr}.  sharedDir(): absolute path of ../shared, or null
 // when absent (a user's clone): tests that need it must skip().
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
@@ -56,6 +59,17 @@ export function sqlite(dbPath, sql, { env = {}, timeout = 300000 } = {}) {
     input: sql, env: childEnv(env), encoding: 'utf8', timeout, maxBuffer: 1 << 28,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, error: r.error };
+}
+
+export function sqliteAsync(dbPath, sql, { env = {} } = {}) {
+  return new Promise((resolve) => {
+    const p = spawn('sqlite3', ['-bail', '-cmd', `.load ${EXT}`, dbPath], { env: childEnv(env) });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
+    p.stdin.end(sql);
+  });
 }
 
 export function sharedDir() {
