@@ -51,7 +51,7 @@
 **                 object's last block)
 **   24      nId   identity text "<store identity>\n<key>\n<etag>"
 **   24+nId  nData the bytes [block*BLOCK, block*BLOCK+nData) of the object
-**   ...     4     CRC-32 (zlib) of every byte before it
+**   ...     4     CRC-32 (zlib's polynomial, tsCrc32) of every byte before it
 **
 ** A file is used only if its magic, block number, identity (compared byte
 ** for byte, so a hash collision cannot serve another object), length (the
@@ -83,6 +83,7 @@
 #include "objcache.h"
 #include "objstore_int.h"
 #include "sigv4.h"
+#include "tscrc.h"
 #include "tshash.h"
 #include <dirent.h>
 #include <errno.h>
@@ -93,7 +94,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define OC_MAGIC        "TSOCACH1"
 #define OC_HDR          24
@@ -515,7 +515,7 @@ static int ocLoad(TsObjCache *c, OcObj *o, int64_t iBlock){
        || ocGet32(a+16)!=(uint32_t)nId
        || ocGet32(a+20)!=(uint32_t)nData
        || memcmp(a+OC_HDR, o->zId, nId)!=0
-       || ocGet32(a+nFile-4)!=(uint32_t)crc32_z(0, a, nFile-4) ){
+       || ocGet32(a+nFile-4)!=tsCrc32(0, a, nFile-4) ){
         bBad = 1;
       }else{
         bOk = 1;
@@ -578,9 +578,9 @@ static void ocStore(TsObjCache *c, OcObj *o, int64_t iBlock, const unsigned char
   for(i=0; i<8; i++) aHdr[8+i] = (unsigned char)((uint64_t)iBlock>>(8*i));
   for(i=0; i<4; i++) aHdr[16+i] = (unsigned char)((uint32_t)nId>>(8*i));
   for(i=0; i<4; i++) aHdr[20+i] = (unsigned char)((uint32_t)n>>(8*i));
-  crc = (uint32_t)crc32_z(0, aHdr, OC_HDR);
-  crc = (uint32_t)crc32_z(crc, (const unsigned char*)o->zId, nId);
-  crc = (uint32_t)crc32_z(crc, a, n);
+  crc = tsCrc32(0, aHdr, OC_HDR);
+  crc = tsCrc32(crc, o->zId, nId);
+  crc = tsCrc32(crc, a, n);
   for(i=0; i<4; i++) aCrc[i] = (unsigned char)(crc>>(8*i));
   fd = open(zTmp, O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0600);
   if( fd<0 ) goto done;
