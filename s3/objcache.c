@@ -16,8 +16,9 @@
 **
 ** HOW IT HOOKS IN: tsObjCacheEnable (tsObjCacheAttach) gives an open s3://
 ** store a copy of its back end's method table whose xGet is ocGet, so every ranged read of the
-** store, including the client-side decryption's, passes through here; the
-** other methods are the back end's.
+** store, including the client-side decryption's, passes through here, and
+** whose xHead (ocHead) answers for the objects the handle has validated;
+** the other methods are the back end's.
 **
 ** VALIDATION: the first read of an object through a store handle sends one
 ** HEAD and remembers the object's ETag and size for the life of the handle
@@ -81,6 +82,7 @@
 ** read and one CRC.
 */
 #include "objcache.h"
+#include "objcrypt.h"
 #include "objstore_int.h"
 #include "sigv4.h"
 #include "tscrc.h"
@@ -435,7 +437,10 @@ void tsObjCacheValidate(TsObjStore *p, const char *zPrefix, int nMaxKey){
 int tsObjCacheTrust(TsObjStore *p, const char *zKey, const char *zEtag, int64_t nSize){
   TsObjCache *c = p ? p->pCache : 0;
   OcObj *o;
-  if( c==0 || p->pCrypt || zKey==0 || zEtag==0 || zEtag[0]==0 || nSize<=0 ) return 1;
+  if( c==0 || zKey==0 || zEtag==0 || zEtag[0]==0 || nSize<=0 ) return 1;
+  /* The cache holds what the back end stores: with client-side encryption,
+  ** the sealed object, whose size follows from the plaintext's. */
+  if( p->pCrypt ) nSize = tsObjCryptStoredSize(nSize);
   o = ocObjFind(c, zKey);
   if( o && o->bValid ) return 0;
   if( o==0 && (c->nObj>=OC_MAX_OBJ || (o = ocObjAdd(c, zKey))==0) ) return 1;
@@ -443,6 +448,24 @@ int tsObjCacheTrust(TsObjStore *p, const char *zKey, const char *zEtag, int64_t 
   o->bValid = 1;
   c->st.nTrusted++;
   return 0;
+}
+
+/* TsObjMethods.xHead of a store with a cache: an object this handle has
+** validated (a HEAD, a listing, or a trusted manifest ETag) is answered
+** from its record, with no request; the others go to the back end.  The
+** client-side decryption layer asks for the stored size of every object it
+** opens, so a warm scan of an encrypted table sends nothing either. */
+static int ocHead(TsObjStore *p, const char *zKey, TsObjInfo *pInfo, char **pzErr){
+  TsObjCache *c = p->pCache;
+  OcObj *o = ocObjFind(c, zKey);
+  if( o && o->bValid && o->zEtag[0] && o->nSize>0 ){
+    memset(pInfo, 0, sizeof(*pInfo));
+    pInfo->zKey = o->zKey;
+    pInfo->nSize = o->nSize;
+    pInfo->zEtag = o->zEtag;
+    return TS_OBJ_OK;
+  }
+  return c->pInner->xHead(p, zKey, pInfo, pzErr);
 }
 
 /* Path of block iBlock of o (malloc'd). */
@@ -753,6 +776,7 @@ int tsObjCacheAttach(TsObjStore *p, const char *zDir, int64_t nMax, const char *
   c->pInner = p->pM;
   c->m = *p->pM;
   c->m.xGet = ocGet;
+  c->m.xHead = ocHead;
   p->pCache = c;
   p->pM = &c->m;
   return 0;

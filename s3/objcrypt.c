@@ -275,6 +275,10 @@ int64_t tsObjCryptPlainSize(int64_t nStored){
   return nPlain;
 }
 
+int64_t tsObjCryptStoredSize(int64_t nPlain){
+  return TS_CSE_HDR + nPlain + nSegFor(nPlain)*TS_CSE_TAG;
+}
+
 /* The binding bytes of object key z[0..n): SHA-256, first 16 bytes. */
 static void bindHash(const char *z, size_t n, unsigned char *a16){
   unsigned char md[SHA256_DIGEST_LENGTH];

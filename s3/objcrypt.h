@@ -17,6 +17,9 @@ void tsObjCryptForget(TsObjCrypt *p, const char *zKey);
 /* Plaintext size of an encrypted object of nStored bytes (-1 if nStored
 ** cannot be the size of an object in this format). */
 int64_t tsObjCryptPlainSize(int64_t nStored);
+/* Stored size of the encrypted object of an nPlain-byte plaintext (the
+** inverse of tsObjCryptPlainSize). */
+int64_t tsObjCryptStoredSize(int64_t nPlain);
 
 int tsObjCryptPut(TsObjStore *p, const char *zKey, const void *a, size_t n, char **pzErr);
 int tsObjCryptGet(TsObjStore *p, const char *zKey, int64_t iOff, int64_t nLen,

@@ -89,6 +89,31 @@ for (const [label, storage] of [['file', `file://${dir}/restored`], ['s3', 's3:/
     [r.stdout, r.stderr, label === 's3' ? r.all : 0], [EXPECT2, '', 0]);
 }
 
+// ---- client-side encryption: the trusted ETag covers the sealed object ----
+// The cache holds ciphertext; the decryption layer asks for each object's
+// stored size, which the cache answers from the manifest's ETag and size.
+{
+  const edb = path.join(dir, 'enc.db');
+  const cse = { ...env, TSLITE_CSE_KEY: '6b'.repeat(32), TSLITE_CSE_KEY_ID: 'etag-k1' };
+  const runE = (sql) => px.counted(() => sqliteAsync(edb, NOW + sql, { env: cse }));
+  r = await runE(`CREATE VIRTUAL TABLE cpu USING timeseries(host DIMENSION, v DOUBLE,
+      memory_retention = '1h', magnetic_writes = true, partition_key = 'host',
+      storage = 's3://etag/enc', encryption = 'client', kms_key = 'etag-k1');
+    ${INSERT('cpu', 0)}
+    SELECT json_extract(ts_maintain('cpu'), '$.tables[0].objects_written') > 1;
+    SELECT count(*) = count(etag) FROM cpu_objects;`);
+  eq('encrypted: setup (objects tiered, each with an ETag)', [r.stdout, r.stderr], ['1\n1\n', '']);
+  r = await runE(Q);
+  eq('encrypted: a cold query returns every row', [r.stdout, r.stderr], [EXPECT1, '']);
+  check('encrypted: the first query fetched the objects (GETs, no LIST or HEAD)',
+    r.get > 0 && r.head === 0 && r.list === 0, JSON.stringify(r));
+  r = await runE(Q);
+  eq('encrypted: a warm query returns every row and sends no request',
+    [r.stdout, r.stderr, r.all], [EXPECT1, '', 0]);
+  r = await runE(`SELECT ts_check('cpu');`);
+  eq('encrypted: ts_check ok', [r.stdout, r.stderr], ['ok\n', '']);
+}
+
 // ---- file://: the ETag is the store's (mtime-size), and follows a rewrite ----
 {
   const fdb = path.join(dir, 'f.db');
