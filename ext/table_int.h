@@ -302,13 +302,20 @@ int tsTabDestroy(TsTable *p, char **pzErr);
 int tsTabRename(TsTable *p, const char *zNew);
 int tsTabIsShadowName(const char *zSuffix);
 
-/* The write path (write.c): xUpdate; flush every pending row into chunks
-** (see vtab.c's header); drop every pending row (rollback); free one
-** series' buffer. */
+/* The write path (write.c): xUpdate; drop every pending row (rollback);
+** free one series' buffer; empty one (keeping its arrays); a run view of a
+** buffer's slots (insertion order: aOrder sorts them by time; aCol has
+** room for every measure). */
 int tsWriteUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid);
-int tsTabFlushAll(TsTable *p);
 void tsWritePendDiscardAll(TsTable *p);
 void tsWritePendFree(TsTable *pTab, TsPend *p);
+void tsWritePendReset(TsTable *pTab, TsPend *p);
+void tsWritePendView(TsTable *pTab, TsPend *p, TsRun *pRun, TsChunkCol *aCol);
+
+/* The flush (write_flush.c): every pending row of the table into chunks
+** (see vtab.c's header); on error the rows not yet flushed stay pending
+** and the error is sticky for the transaction (rcFlush). */
+int tsTabFlushAll(TsTable *p);
 
 /* Values: SQLite's NUMERIC affinity (type after conversion, value in
 ** *pNum) and TEXT affinity (0 ok, 1 BLOB, 2 OOM; *ppDup is always NULL). */
