@@ -17,7 +17,11 @@
 #include <string.h>
 
 /**************************************************************************
-** The pending buffer.
+** The pending buffer: per series, slots in insertion order, each a record
+** of the row (table_int.h: values, version, NULL flags, write mark, one
+** stretch of memory per row, so appending a row writes one or two cache
+** lines instead of one per column), times and the time order in arrays of
+** their own (binary search), VARCHAR bytes per measure.
 */
 void tsWritePendFree(TsTable *pTab, TsPend *p){
   int i, j;
@@ -28,16 +32,11 @@ void tsWritePendFree(TsTable *pTab, TsPend *p){
       sqlite3_free(p->aazText[i]);
     }
     if( p->aanText ) sqlite3_free(p->aanText[i]);
-    if( p->aaNull ) sqlite3_free(p->aaNull[i]);
-    if( p->aaNum ) sqlite3_free(p->aaNum[i]);
   }
   sqlite3_free(p->aazText);
   sqlite3_free(p->aanText);
-  sqlite3_free(p->aaNull);
-  sqlite3_free(p->aaNum);
+  sqlite3_free(p->aRec);
   sqlite3_free(p->aTime);
-  sqlite3_free(p->aVersion);
-  sqlite3_free(p->aMark);
   sqlite3_free(p->aOrder);
   sqlite3_free(p);
 }
@@ -46,7 +45,7 @@ void tsWritePendFree(TsTable *pTab, TsPend *p){
 void tsWritePendReset(TsTable *pTab, TsPend *p){
   int i, j;
   if( p==0 ) return;
-  for(i=0; i<pTab->s.nMeas; i++){
+  for(i=0; p->bText && i<pTab->s.nMeas; i++){
     if( pTab->s.aMeasType[i]==TS_TYPE_VARCHAR && p->aazText[i] ){
       for(j=0; j<p->nRow; j++){ sqlite3_free(p->aazText[i][j]); p->aazText[i][j] = 0; }
     }
@@ -64,16 +63,12 @@ static int pendGrow(TsTable *pTab, TsPend *p){
   nNew = p->nAlloc ? p->nAlloc*2 : 16;
   n = (size_t)nNew;
   p->aTime = tsTabReallocArray(p->aTime, n, sizeof(sqlite3_int64), &rc);
-  p->aVersion = tsTabReallocArray(p->aVersion, n, sizeof(sqlite3_int64), &rc);
-  p->aMark = tsTabReallocArray(p->aMark, n, 1, &rc);
   p->aOrder = tsTabReallocArray(p->aOrder, n, sizeof(int), &rc);
-  for(i=0; i<pTab->s.nMeas; i++){
-    p->aaNull[i] = tsTabReallocArray(p->aaNull[i], n, 1, &rc);
+  p->aRec = tsTabReallocArray(p->aRec, n, (size_t)p->szRec, &rc);
+  for(i=0; p->bText && i<pTab->s.nMeas; i++){
     if( pTab->s.aMeasType[i]==TS_TYPE_VARCHAR ){
       p->aazText[i] = tsTabReallocArray(p->aazText[i], n, sizeof(char*), &rc);
       p->aanText[i] = tsTabReallocArray(p->aanText[i], n, sizeof(int), &rc);
-    }else{
-      p->aaNum[i] = tsTabReallocArray(p->aaNum[i], n, sizeof(sqlite3_int64), &rc);
     }
   }
   if( rc==SQLITE_OK ) p->nAlloc = nNew;
@@ -83,19 +78,18 @@ static int pendGrow(TsTable *pTab, TsPend *p){
 static TsPend *pendNew(TsTable *pTab){
   TsPend *p = sqlite3_malloc64(sizeof(TsPend));
   size_t n = sizeof(void*)*(size_t)pTab->s.nMeas;
+  int i;
   if( p==0 ) return 0;
   memset(p, 0, sizeof(*p));
   p->bInOrder = 1;
-  p->aaNull = sqlite3_malloc64(n);
-  p->aaNum = sqlite3_malloc64(n);
-  p->aazText = sqlite3_malloc64(n);
-  p->aanText = sqlite3_malloc64(n);
+  p->szRec = TS_PREC_SIZE(pTab->s.nMeas);
+  for(i=0; i<pTab->s.nMeas; i++) if( pTab->s.aMeasType[i]==TS_TYPE_VARCHAR ) p->bText = 1;
+  p->aazText = sqlite3_malloc64(n ? n : 1);
+  p->aanText = sqlite3_malloc64(n ? n : 1);
   /* zeroed before anything can free them (tsWritePendFree reads them) */
-  if( p->aaNull ) memset(p->aaNull, 0, n);
-  if( p->aaNum ) memset(p->aaNum, 0, n);
   if( p->aazText ) memset(p->aazText, 0, n);
   if( p->aanText ) memset(p->aanText, 0, n);
-  if( !p->aaNull || !p->aaNum || !p->aazText || !p->aanText ){
+  if( !p->aazText || !p->aanText ){
     tsWritePendFree(pTab, p);
     return 0;
   }
@@ -106,11 +100,11 @@ static TsPend *pendNew(TsTable *pTab){
 ** eMark in slot iSlot, replacing what the slot held. */
 static int pendSetSlot(TsTable *pTab, TsPend *p, int iSlot, sqlite3_int64 t,
                        sqlite3_int64 v, int eMark, int bNewSlot){
-  int i;
+  int nMeas = pTab->s.nMeas, i;
+  unsigned char *r = TS_PREC(p, iSlot);
   sqlite3_int64 nByte = 0;
-  for(i=0; i<pTab->s.nMeas; i++){
+  for(i=0; p->bText && i<nMeas; i++){
     int bNull = pTab->aStNull[i];
-    p->aaNull[i][iSlot] = (unsigned char)bNull;
     if( pTab->s.aMeasType[i]==TS_TYPE_VARCHAR ){
       char *z = 0;
       if( !bNull ){
@@ -132,34 +126,49 @@ static int pendSetSlot(TsTable *pTab, TsPend *p, int iSlot, sqlite3_int64 t,
       if( !bNewSlot ) sqlite3_free(p->aazText[i][iSlot]);
       p->aazText[i][iSlot] = z;
       p->aanText[i][iSlot] = bNull ? 0 : pTab->anStText[i];
-    }else{
-      p->aaNum[i][iSlot] = pTab->aStNum[i];
     }
   }
+  /* values (0 for NULL and VARCHAR), version, flags, mark */
+  memcpy(r, pTab->aStNum, sizeof(sqlite3_int64)*(size_t)nMeas);
+  memcpy(r + TS_PREC_VERSION(nMeas), &v, sizeof(v));
+  memcpy(r + TS_PREC_NULL(nMeas), pTab->aStNull, (size_t)nMeas);
+  r[TS_PREC_MARK(nMeas)] = (unsigned char)eMark;
   p->aTime[iSlot] = t;
-  p->aVersion[iSlot] = v;
-  p->aMark[iSlot] = (unsigned char)eMark;
   pTab->nPendBytes += nByte + 20 + 9*pTab->s.nMeas;
   return SQLITE_OK;
 }
 
-/* A run view of the pending buffer's slots (not sorted: use aOrder). */
-void tsWritePendView(TsTable *pTab, TsPend *p, TsRun *pRun, TsChunkCol *aCol){
-  int i;
-  pRun->n = p->nRow;
-  pRun->aTime = (const int64_t*)p->aTime;
-  pRun->aVersion = (const int64_t*)p->aVersion;
-  pRun->aMark = p->aMark;
-  pRun->aCol = aCol;
-  for(i=0; i<pTab->s.nMeas; i++){
-    memset(&aCol[i], 0, sizeof(TsChunkCol));
-    aCol[i].eType = pTab->s.aMeasType[i];
-    aCol[i].aNull = p->aaNull[i];
-    aCol[i].aInt = (const int64_t*)p->aaNum[i];
-    aCol[i].aDouble = (const double*)(void*)p->aaNum[i];
-    aCol[i].azText = (const char*const*)p->aazText[i];
-    aCol[i].anText = p->aanText[i];
+/* Does the staged row equal pending slot iSlot (all measures, NULLs
+** equal)? */
+static int stagedEqualsSlot(TsTable *pTab, const TsPend *p, int iSlot){
+  int nMeas = pTab->s.nMeas, i;
+  const unsigned char *r = TS_PREC(p, iSlot);
+  for(i=0; i<nMeas; i++){
+    int bNull = r[TS_PREC_NULL(nMeas) + i]!=0;
+    sqlite3_int64 x;
+    if( bNull!=(pTab->aStNull[i]!=0) ) return 0;
+    if( bNull ) continue;
+    memcpy(&x, r + sizeof(x)*(size_t)i, sizeof(x));
+    switch( pTab->s.aMeasType[i] ){
+      case TS_TYPE_DOUBLE: {
+        double r1, r2;
+        memcpy(&r1, &x, sizeof(r1));
+        memcpy(&r2, &pTab->aStNum[i], sizeof(r2));
+        if( r1!=r2 ) return 0;
+        break;
+      }
+      case TS_TYPE_VARCHAR:
+        if( p->aanText[i][iSlot]!=pTab->anStText[i]
+         || memcmp(p->aazText[i][iSlot], pTab->azStText[i], (size_t)pTab->anStText[i])!=0 ){
+          return 0;
+        }
+        break;
+      default:
+        if( x!=pTab->aStNum[i] ) return 0;
+        break;
+    }
   }
+  return 1;
 }
 
 /* Does the staged row equal row iRow of pRun (all measures, NULLs equal)? */
@@ -464,60 +473,38 @@ static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
                        const char *const *azDim, const int *anDim, const char *zMName,
                        int nMName, int eConflict, TsSeries *pKnown);
 
-/* Does the encoded key pKey (tsTabKeyEncode's format: per dimension a 0
-** byte for NULL or 1, varint length, bytes; then varint length and bytes
-** of the measure name) hold exactly these values? */
-static int keyEquals(const TsBuf *pKey, int nDim, const char *const *azDim, const int *anDim,
-                     const char *zMName, int nMName){
-  const unsigned char *a = pKey->a, *aEnd = pKey->a + pKey->n;
-  int i;
-  for(i=0; i<=nDim; i++){
-    const char *z = i<nDim ? azDim[i] : zMName;
-    uint64_t n = 0;
-    int sh = 0;
-    if( i<nDim ){
-      if( a>=aEnd || *a!=(z ? 1 : 0) ) return 0;
-      a++;
-      if( z==0 ) continue;
-    }
-    do{
-      if( a>=aEnd || sh>28 ) return 0;
-      n |= (uint64_t)(*a & 0x7f) << sh;
-      sh += 7;
-    }while( *a++ & 0x80 );
-    if( n!=(uint64_t)(i<nDim ? anDim[i] : nMName) || (uint64_t)(aEnd - a)<n ) return 0;
-    if( n>0 && memcmp(a, z, (size_t)n)!=0 ) return 0;
-    a += n;
-  }
-  return a==aEnd;
-}
-
 /*
 ** The series of a row when the series cache is current for this
-** transaction (bTxnChecked) and already holds the row's key; NULL otherwise
-** (then the caller checks the values and writeStaged finds or makes the
-** series).  A known series' key passed dimValueCheck and mnameValueCheck
-** when the series was made, so a row with the same key needs neither: the
-** per-value checks (a NUL scan per dimension) run once per new series, not
-** once per row.  Values over the limits never match (no series holds
-** them), so their errors are unchanged.  Sets p->key; SQLITE_NOMEM in *pRc.
+** transaction (bTxnChecked) and already holds the row's values; NULL
+** otherwise (then the caller checks the values and writeStaged finds or
+** makes the series).  A known series' values passed dimValueCheck and
+** mnameValueCheck when the series was made, so a row with the same values
+** needs neither: the per-value checks (a NUL scan per dimension) run once
+** per new series, not once per row.  Values over the limits never match
+** (no series holds them), so their errors are unchanged.
+**
+** The first guess is the series that followed the previous row's series
+** the last time (pSucc): rows that cycle through the series in a fixed
+** order (every host at t, then every host at t+10s) and rows sorted by
+** series (pSucc is the series itself) are found by comparing their values
+** with one series, without hashing them.  A miss costs that comparison
+** (usually cut short at the first dimension) and then the hash lookup.
 */
 static TsSeries *knownSeries(TsTable *p, const char *const *azDim, const int *anDim,
-                             const char *zMName, int nMName, int *pRc){
+                             const char *zMName, int nMName){
+  TsSeries *pLast = p->pLastWrite, *pS;
   int i;
   if( !p->bTxnChecked || nMName<1 || nMName>TS_MAX_MNAME_BYTES ) return 0;
   for(i=0; i<p->s.nDim; i++) if( azDim[i] && anDim[i]>TS_MAX_VALUE_BYTES ) return 0;
-  /* A run of rows of one series (a file sorted by series) reuses the
-  ** previous row's key and hash; other rows usually differ in the first
-  ** dimension, where keyEquals stops. */
-  if( !p->bKeyHash || !keyEquals(&p->key, p->s.nDim, azDim, anDim, zMName, nMName) ){
-    tsTabKeyEncode(&p->key, p->s.nDim, azDim, anDim, zMName, nMName);
-    p->bKeyHash = 0;
-    if( p->key.bErr ){ *pRc = SQLITE_NOMEM; return 0; }
-    p->hKey = tsTabKeyHash(p->key.a, (int)p->key.n);
-    p->bKeyHash = 1;
+  pS = pLast ? pLast->pSucc : 0;
+  if( pS==0 || !tsTabSeriesIs(pS, p->s.nDim, azDim, anDim, zMName, nMName) ){
+    pS = tsTabSeriesFind(p, azDim, anDim, zMName, nMName,
+                         tsTabValuesHash(p->s.nDim, azDim, anDim, zMName, nMName));
+    if( pS==0 ) return 0;
+    if( pLast ) pLast->pSucc = pS;
   }
-  return tsTabSeriesFind(p, p->key.a, (int)p->key.n, p->hKey);
+  p->pLastWrite = pS;
+  return pS;
 }
 
 static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid){
@@ -592,11 +579,19 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
     for(i=0; i<p->s.nDim; i++){
       sqlite3_value *v = aCol[1+i];
       int rcT;
+      int eArg = sqlite3_value_type(v);
       azDim[i] = 0;
       anDim[i] = 0;
-      if( sqlite3_value_type(v)==SQLITE_NULL ) continue;
-      rcT = tsTabTextOf(v, &apDup[nDup], &azDim[i], &anDim[i]);
-      if( apDup[nDup] ) nDup++;
+      if( eArg==SQLITE_NULL ) continue;
+      if( eArg==SQLITE_TEXT ){
+        /* the usual case, without tsTabTextOf's second type lookup */
+        azDim[i] = (const char*)sqlite3_value_text(v);
+        anDim[i] = sqlite3_value_bytes(v);
+        rcT = azDim[i]==0 ? 2 : 0;
+      }else{
+        rcT = tsTabTextOf(v, &apDup[nDup], &azDim[i], &anDim[i]);
+        if( apDup[nDup] ) nDup++;
+      }
       if( rcT ){ iBad = i; rcBad = rcT; break; }
     }
     if( iBad<0 ){
@@ -609,7 +604,7 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
         if( rcT ){ iBad = p->s.nDim; rcBad = rcT; }
       }
     }
-    if( iBad<0 ) pKnown = knownSeries(p, azDim, anDim, zMName, nMName, &rc);
+    if( iBad<0 ) pKnown = knownSeries(p, azDim, anDim, zMName, nMName);
     if( rc==SQLITE_OK && pKnown==0 ){
       int nCheck = iBad<0 ? p->s.nDim : (iBad<p->s.nDim ? iBad : p->s.nDim);
       for(i=0; rc==SQLITE_OK && i<nCheck; i++){
@@ -712,10 +707,13 @@ static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
     }
     if( rc==SQLITE_OK ){
       tsTabKeyEncode(&p->key, p->s.nDim, azDim, anDim, zMName, nMName);
-      p->bKeyHash = 0;
       if( p->key.bErr ) rc = SQLITE_NOMEM;
     }
     if( rc==SQLITE_OK ) rc = tsTabSeriesForWrite(p, azDim, anDim, zMName, nMName, &pS);
+    if( rc==SQLITE_OK ){
+      if( p->pLastWrite ) p->pLastWrite->pSucc = pS;
+      p->pLastWrite = pS;
+    }
   }
   if( rc==SQLITE_OK ){
     TsPend *pP = pS->pPend;
@@ -736,22 +734,18 @@ static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
       pS->pPendNext = p->pPendFirst;
       p->pPendFirst = pS;
     }
-    if( pP->nRow==0 || t>pP->aTime[pP->aOrder[pP->nRow-1]] ){
+    if( pP->nRow==0 || t>pP->tLast ){
       iPos = pP->nRow;
     }else{
       iPos = tsTabSearchTime((const int64_t*)pP->aTime, pP->aOrder, pP->nRow, t);
       bFound = iPos<pP->nRow && pP->aTime[pP->aOrder[iPos]]==t;
     }
     if( bFound ){
-      TsChunkCol *aC = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
-      TsRun view;
       int iSlot = pP->aOrder[iPos];
-      if( aC==0 ){ rc = SQLITE_NOMEM; goto done; }
-      tsWritePendView(p, pP, &view, aC);
-      iOld = pP->aVersion[iSlot];
-      eAct = decide(stagedEquals(p, &view, iSlot), iOld, iVersion, eConflict);
-      sqlite3_free(aC);
-      eMark = tsRecMarkStore(pP->aMark[iSlot], eMark);
+      const unsigned char *r = TS_PREC(pP, iSlot);
+      memcpy(&iOld, r + TS_PREC_VERSION(p->s.nMeas), sizeof(iOld));
+      eAct = decide(stagedEqualsSlot(p, pP, iSlot), iOld, iVersion, eConflict);
+      eMark = tsRecMarkStore(r[TS_PREC_MARK(p->s.nMeas)], eMark);
       if( eAct==TS_ACT_STORE ) rc = pendSetSlot(p, pP, iSlot, t, iVersion, eMark, 0);
     }else{
       {
@@ -777,6 +771,7 @@ static int writeStaged(TsTable *p, sqlite3_int64 t, sqlite3_int64 iVersion,
             }
             pP->aOrder[iPos] = iSlot;
             pP->nRow++;
+            if( iPos==iSlot ) pP->tLast = t;
           }
         }
       }
@@ -882,8 +877,7 @@ static int writeRec(TsTable *p, const TsWriteRec *r){
   }
   rc = SQLITE_OK;
   pKnown = knownSeries(p, r->azDim, r->anDim, zMName ? zMName : p->s.zMeasureName,
-                       zMName ? nMName : (int)strlen(p->s.zMeasureName), &rc);
-  if( rc ) return rc;
+                       zMName ? nMName : (int)strlen(p->s.zMeasureName));
   for(i=0; pKnown==0 && i<p->s.nDim; i++){
     if( r->azDim[i] && (rc = dimValueCheck(p, i, r->azDim[i], r->anDim[i]))!=SQLITE_OK ) return rc;
   }

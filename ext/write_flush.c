@@ -164,10 +164,10 @@ static int chunksWrite(TsTable *p, sqlite3_int64 iSid, const TsRun *pRun){
 
 
 
-/* Merge pending rows aOrder[i0..i1) of pPend (view pPendRun) into chunk
+/* Merge rows [i0, i1) of the sorted pending run pPendRun into chunk
 ** iChunk: pending rows replace chunk rows of the same time. */
 static int chunkMerge(TsTable *p, TsSeries *pS, sqlite3_int64 iChunk, const TsRun *pPendRun,
-                      const int *aOrder, int i0, int i1){
+                      int i0, int i1){
   unsigned char *aBlob = 0;
   TsChunkReader *pReader = 0;
   TsChunkCol *aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
@@ -179,11 +179,11 @@ static int chunkMerge(TsTable *p, TsSeries *pS, sqlite3_int64 iChunk, const TsRu
   rc = tsTabChunkLoad(p, iChunk, &aBlob, &pReader, &old, aCol, 1);
   if( rc==SQLITE_OK ) rc = runBufInit(&out, p->s.nMeas, p->s.aMeasType, old.n + (i1-i0));
   while( rc==SQLITE_OK && (a<old.n || b<i1) ){
-    if( b>=i1 || (a<old.n && old.aTime[a]<pPendRun->aTime[aOrder[b]]) ){
+    if( b>=i1 || (a<old.n && old.aTime[a]<pPendRun->aTime[b]) ){
       runBufPush(&out, &old, a++);
     }else{
-      if( a<old.n && old.aTime[a]==pPendRun->aTime[aOrder[b]] ) a++;
-      runBufPush(&out, pPendRun, aOrder[b++]);
+      if( a<old.n && old.aTime[a]==pPendRun->aTime[b] ) a++;
+      runBufPush(&out, pPendRun, b++);
     }
   }
   if( rc==SQLITE_OK ){
@@ -202,36 +202,54 @@ static int chunkMerge(TsTable *p, TsSeries *pS, sqlite3_int64 iChunk, const TsRu
   return rc;
 }
 
-/* Write pending rows aOrder[i0..i1) of pP (view pPend) as new chunks. */
-static int pendWrite(TsTable *p, TsSeries *pS, const TsPend *pP, const TsRun *pPend,
-                     int i0, int i1){
-  int rc, k;
-  if( pP->bInOrder ){
-    /* Slots are in time order: encode straight from the buffer. */
-    TsChunkCol *aSl = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
-    TsRun sl;
-    if( aSl==0 ) return SQLITE_NOMEM;
-    runSlice(pPend, p->s.nMeas, i0, aSl);
-    sl.n = i1 - i0;
-    sl.aTime = pPend->aTime + i0;
-    sl.aVersion = pPend->aVersion + i0;
-    sl.aMark = pPend->aMark ? pPend->aMark + i0 : 0;
-    sl.aCol = aSl;
-    rc = chunksWrite(p, pS->iId, &sl);
-    sqlite3_free(aSl);
-  }else{
-    TsRunBuf out;
-    rc = runBufInit(&out, p->s.nMeas, p->s.aMeasType, i1 - i0);
-    for(k=i0; rc==SQLITE_OK && k<i1; k++) runBufPush(&out, pPend, pP->aOrder[k]);
-    if( rc==SQLITE_OK ) rc = chunksWrite(p, pS->iId, &out.r);
-    runBufFree(&out);
-  }
+/* Write rows [i0, i1) of the sorted pending run pPend as new chunks. */
+static int pendWrite(TsTable *p, TsSeries *pS, const TsRun *pPend, int i0, int i1){
+  TsChunkCol *aSl = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
+  TsRun sl;
+  int rc;
+  if( aSl==0 ) return SQLITE_NOMEM;
+  runSlice(pPend, p->s.nMeas, i0, aSl);
+  sl.n = i1 - i0;
+  sl.aTime = pPend->aTime + i0;
+  sl.aVersion = pPend->aVersion + i0;
+  sl.aMark = pPend->aMark + i0;
+  sl.aCol = aSl;
+  rc = chunksWrite(p, pS->iId, &sl);
+  sqlite3_free(aSl);
   return rc;
+}
+
+/* The pending rows of pP gathered into columns in time order (pOut is
+** initialised here; the caller frees it with runBufFree).  VARCHAR bytes
+** stay the buffer's (pOut points at them). */
+static int pendSorted(TsTable *p, const TsPend *pP, TsRunBuf *pOut){
+  int nMeas = p->s.nMeas, k, i;
+  int rc = runBufInit(pOut, nMeas, p->s.aMeasType, pP->nRow);
+  if( rc ) return rc;
+  for(k=0; k<pP->nRow; k++){
+    int iSlot = pP->aOrder[k];
+    const unsigned char *r = TS_PREC(pP, iSlot);
+    const unsigned char *aNul = r + TS_PREC_NULL(nMeas);
+    pOut->aTime[k] = pP->aTime[iSlot];
+    memcpy(&pOut->aVersion[k], r + TS_PREC_VERSION(nMeas), sizeof(int64_t));
+    pOut->aMark[k] = r[TS_PREC_MARK(nMeas)];
+    for(i=0; i<nMeas; i++){
+      pOut->aaNull[i][k] = aNul[i];
+      if( pOut->aaNum[i] ){
+        memcpy(&pOut->aaNum[i][k], r + sizeof(int64_t)*(size_t)i, sizeof(int64_t));
+      }else{
+        pOut->aazText[i][k] = pP->aazText[i][iSlot];
+        pOut->aanText[i][k] = pP->aanText[i][iSlot];
+      }
+    }
+  }
+  pOut->r.n = pP->nRow;
+  return SQLITE_OK;
 }
 
 /* Rows after a series' last chunk (the tail rule; docs/internals/
 ** transactions.md "Flushing one series").  A chunk of fewer than TS_CHUNK_SMALL
-** rows is small.  Pending rows aOrder[i0..i1) of pP, all later than every
+** rows is small.  Rows [i0, i1) of the sorted pending run, all later than every
 ** chunk of pS, become new chunks; they take along (merge and rewrite) the
 ** newest trailing small chunks, newest first, while each is no larger than
 ** the rows taken so far: equal sizes merge as in a binary counter, so a row
@@ -243,14 +261,13 @@ static int pendWrite(TsTable *p, TsSeries *pS, const TsPend *pP, const TsRun *pP
 ** after them (flushSeries). */
 #define TS_CHUNK_SMALL  (TS_CHUNK_TARGET/2)
 #define TS_TAIL_MAX     8
-static int tailAppend(TsTable *p, TsSeries *pS, const TsPend *pP, const TsRun *pPend,
-                      int i0, int i1){
+static int tailAppend(TsTable *p, TsSeries *pS, const TsRun *pPend, int i0, int i1){
   sqlite3_int64 aId[TS_TAIL_MAX+1];
   int aN[TS_TAIL_MAX+1];
   unsigned char *aBlob[TS_TAIL_MAX+1];
   TsChunkReader *aReader[TS_TAIL_MAX+1];
   TsChunkCol *aCol = 0;
-  sqlite3_int64 tFirst = pPend->aTime[pP->aOrder[i0]];
+  sqlite3_int64 tFirst = pPend->aTime[i0];
   sqlite3_stmt *pStmt;
   TsRunBuf out;
   int nSmall = 0, nTake, nRow = i1 - i0, k, rc;
@@ -271,7 +288,7 @@ static int tailAppend(TsTable *p, TsSeries *pS, const TsPend *pP, const TsRun *p
   if( nSmall - nTake + (nRow<TS_CHUNK_SMALL) > TS_TAIL_MAX ){
     for(; nTake<nSmall; nTake++) nRow += aN[nTake];
   }
-  if( nTake==0 ) return pendWrite(p, pS, pP, pPend, i0, i1);
+  if( nTake==0 ) return pendWrite(p, pS, pPend, i0, i1);
 
   memset(aBlob, 0, sizeof(aBlob));
   memset(aReader, 0, sizeof(aReader));
@@ -288,7 +305,7 @@ static int tailAppend(TsTable *p, TsSeries *pS, const TsPend *pP, const TsRun *p
     }
     for(r=0; rc==SQLITE_OK && r<old.n; r++) runBufPush(&out, &old, r);
   }
-  for(k=i0; rc==SQLITE_OK && k<i1; k++) runBufPush(&out, pPend, pP->aOrder[k]);
+  for(k=i0; rc==SQLITE_OK && k<i1; k++) runBufPush(&out, pPend, k);
   for(k=0; rc==SQLITE_OK && k<nTake; k++){
     rc = tsTabStmt(p, STMT_CHUNK_DELETE, &pStmt);
     if( rc==SQLITE_OK ){
@@ -341,21 +358,18 @@ static int seriesRangeWrite(TsTable *p, TsSeries *pS, sqlite3_int64 tLo, sqlite3
 /* Flush the pending rows of one series (see the header comment). */
 static int flushSeries(TsTable *p, TsSeries *pS){
   TsPend *pP = pS->pPend;
-  TsChunkCol *aCol = 0;
-  TsRun pend;
+  TsRunBuf srt;            /* the pending rows in time order */
+  const TsRun *pend = &srt.r;
   sqlite3_int64 *aC = 0;   /* chunk headers: id, tmin, tmax, nrow per chunk */
   int nC = 0, nCAlloc = 0;
   int rc = SQLITE_OK, i, j;
   int bLastMerged = 0;     /* rows were merged into the last chunk of aC */
-  const int *aOrd;
   sqlite3_int64 tLo, tHi;
   if( pP==0 || pP->nRow==0 ) return SQLITE_OK;
-  aOrd = pP->aOrder;
-  aCol = sqlite3_malloc64(sizeof(TsChunkCol)*(size_t)(p->s.nMeas+1));
-  if( aCol==0 ) return SQLITE_NOMEM;
-  tsWritePendView(p, pP, &pend, aCol);
-  tLo = pP->aTime[aOrd[0]];
-  tHi = pP->aTime[aOrd[pP->nRow-1]];
+  rc = pendSorted(p, pP, &srt);
+  if( rc ) return rc;
+  tLo = pend->aTime[0];
+  tHi = pend->aTime[pP->nRow-1];
   rc = seriesRangeWrite(p, pS, tLo, tHi);
   if( rc==SQLITE_OK && pS->bChunks ){
     sqlite3_stmt *pStmt;
@@ -384,7 +398,7 @@ static int flushSeries(TsTable *p, TsSeries *pS){
   while( rc==SQLITE_OK && i<pP->nRow ){
     int i0 = i, tgt = 0, tgt0 = 0;
     for(; i<pP->nRow; i++){
-      sqlite3_int64 t = pP->aTime[aOrd[i]];
+      sqlite3_int64 t = pend->aTime[i];
       while( j+1<nC && aC[(j+1)*4+1]<=t ) j++;
       if( nC==0 ){
         tgt = -1;
@@ -400,14 +414,14 @@ static int flushSeries(TsTable *p, TsSeries *pS){
       else if( tgt!=tgt0 ) break;
     }
     if( tgt0>=0 ){
-      rc = chunkMerge(p, pS, aC[tgt0*4], &pend, aOrd, i0, i);
+      rc = chunkMerge(p, pS, aC[tgt0*4], pend, i0, i);
       if( tgt0==nC-1 ) bLastMerged = 1;
-    }else if( tgt0==-(nC+1) && pS->bChunks && aOrd && pend.aTime[aOrd[i0]]>pS->tMax
+    }else if( tgt0==-(nC+1) && pS->bChunks && pend->aTime[i0]>pS->tMax
            && (bLastMerged || aC[(nC-1)*4+3]<TS_CHUNK_SMALL) ){
       /* the last chunk is small (or was just rewritten): the tail rule */
-      rc = tailAppend(p, pS, pP, &pend, i0, i);
+      rc = tailAppend(p, pS, pend, i0, i);
     }else{
-      rc = pendWrite(p, pS, pP, &pend, i0, i);
+      rc = pendWrite(p, pS, pend, i0, i);
     }
   }
   if( rc==SQLITE_OK ){
@@ -420,7 +434,7 @@ static int flushSeries(TsTable *p, TsSeries *pS){
     p->nRowEst += pP->nRow;
   }
   sqlite3_free(aC);
-  sqlite3_free(aCol);
+  runBufFree(&srt);
   return rc;
 }
 
