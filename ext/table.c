@@ -752,7 +752,6 @@ static void tableFree(TsTable *p){
   sqlite3_free(p->aStNum);
   sqlite3_free((void*)p->azStText);
   sqlite3_free(p->anStText);
-  sqlite3_free(p->apStDup);
   tsBufFree(&p->key);
   tsSchemaClear(&p->s);
   tsEnvUnref(p->pEnv);
@@ -804,13 +803,10 @@ TsTable *tsTabNew(TsEnv *pEnv, sqlite3 *db, const char *zDb, const char *zTab,
   p->aStNum = sqlite3_malloc64(n*sizeof(sqlite3_int64));
   p->azStText = sqlite3_malloc64(n*sizeof(char*));
   p->anStText = sqlite3_malloc64(n*sizeof(int));
-  p->apStDup = sqlite3_malloc64(n*sizeof(sqlite3_value*));
-  if( !p->zDb || !p->zName || !p->aStNull || !p->aStNum || !p->azStText || !p->anStText
-   || !p->apStDup ){
+  if( !p->zDb || !p->zName || !p->aStNull || !p->aStNum || !p->azStText || !p->anStText ){
     tableFree(p);
     return 0;
   }
-  memset(p->apStDup, 0, n*sizeof(sqlite3_value*));
   memset((void*)p->azStText, 0, n*sizeof(char*));
   tsSchemaPublish(&p->s, &p->pub);
   return p;

@@ -89,6 +89,7 @@ struct TsPend {
                           ** append is recognised without reading aTime */
   int szRec;              /* TS_PREC_SIZE of the table's measures */
   int bText;              /* the table has a VARCHAR measure */
+  int bNull;              /* a slot holds a NULL value (since the reset) */
   sqlite3_int64 *aTime;   /* per slot: time ns */
   int *aOrder;            /* slots sorted by time */
   unsigned char *aRec;    /* per slot: the record above (owned) */
@@ -137,8 +138,8 @@ struct TsSeries {
 #define STMT_DATA_VERSION    9  /* PRAGMA data_version */
 #define STMT_ROW_COUNT      10  /* count(*) of _chunks, rows of both tiers */
 #define STMT_SERIES_CHECK   11  /* max(id) of _series */
-#define STMT_SCHEMA_VERSION 12  /* PRAGMA schema_version (write.c wlogPrepare) */
-#define STMT_WLOG_INSERT    13  /* (sid, tmin, tmax) into _wlog: prepared by write.c */
+#define STMT_SCHEMA_VERSION 12  /* PRAGMA schema_version (write_flush.c wlogPrepare) */
+#define STMT_WLOG_INSERT    13  /* (sid, tmin, tmax) into _wlog: prepared by write_flush.c */
 #define STMT_CHUNK_TAIL     14  /* id, tmax, nrow of the last ?2 chunks of sid ?1, newest first */
 #define STMT_COUNT          15
 
@@ -182,7 +183,7 @@ struct TsTable {
   int rcFlush;            /* sticky: a flush failed in this transaction, so
                           ** it must not commit (cleared by rollback) */
   int bWlogKnown;         /* aStmt[STMT_WLOG_INSERT] (NULL: no write log) is
-                          ** right for schema cookie iWlogCookie (write.c) */
+                          ** right for schema cookie iWlogCookie (write_flush.c) */
   sqlite3_int64 iWlogCookie;
 
   /* Scratch space of xUpdate: the converted measure values of one row. */
@@ -190,7 +191,6 @@ struct TsTable {
   sqlite3_int64 *aStNum;  /* [measure] int64 or double bits */
   const char **azStText;  /* [measure] text (points into argv) */
   int *anStText;          /* [measure] */
-  sqlite3_value **apStDup;/* [measure] converted copies to free */
   TsBuf key;              /* encoded series key of a row whose series is
                           ** not in the cache (tsTabSeriesForWrite) */
   TsSeries *pLastWrite;   /* the series of the last row written (no

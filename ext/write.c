@@ -52,6 +52,7 @@ void tsWritePendReset(TsTable *pTab, TsPend *p){
   }
   p->nRow = 0;
   p->bInOrder = 1;
+  p->bNull = 0;
 }
 
 
@@ -132,6 +133,7 @@ static int pendSetSlot(TsTable *pTab, TsPend *p, int iSlot, sqlite3_int64 t,
   memcpy(r, pTab->aStNum, sizeof(sqlite3_int64)*(size_t)nMeas);
   memcpy(r + TS_PREC_VERSION(nMeas), &v, sizeof(v));
   memcpy(r + TS_PREC_NULL(nMeas), pTab->aStNull, (size_t)nMeas);
+  for(i=0; i<nMeas && !p->bNull; i++) p->bNull = pTab->aStNull[i];
   r[TS_PREC_MARK(nMeas)] = (unsigned char)eMark;
   p->aTime[iSlot] = t;
   pTab->nPendBytes += nByte + 20 + 9*pTab->s.nMeas;
@@ -280,7 +282,7 @@ static int errValue(TsTable *p, int rc, const char *zCol, const char *zType, con
 }
 
 /* Convert measure iMeas of a new row into the staging area. */
-static int stageMeasure(TsTable *p, int iMeas, sqlite3_value *v, sqlite3_value **ppDup){
+static int stageMeasure(TsTable *p, int iMeas, sqlite3_value *v){
   int eType = p->s.aMeasType[iMeas];
   const char *zCol, *zType;   /* for messages: set past the fast paths */
   TsNum num;
@@ -288,7 +290,6 @@ static int stageMeasure(TsTable *p, int iMeas, sqlite3_value *v, sqlite3_value *
   int eArg = sqlite3_value_type(v);
   p->aStNull[iMeas] = 0;
   p->aStNum[iMeas] = 0;
-  *ppDup = 0;
   if( eArg==SQLITE_NULL ){
     p->aStNull[iMeas] = 1;
     return SQLITE_OK;
@@ -394,7 +395,8 @@ static int stageMeasure(TsTable *p, int iMeas, sqlite3_value *v, sqlite3_value *
       return SQLITE_OK;
     }
     default: {   /* VARCHAR */
-      int rc = tsTabTextOf(v, ppDup, &p->azStText[iMeas], &p->anStText[iMeas]);
+      sqlite3_value *pDup;   /* always NULL (tsTabTextOf) */
+      int rc = tsTabTextOf(v, &pDup, &p->azStText[iMeas], &p->anStText[iMeas]);
       if( rc==2 ) return SQLITE_NOMEM;
       if( rc ) return errValue(p, SQLITE_MISMATCH, zCol, zType, "TEXT", v);
       if( p->anStText[iMeas]>TS_MAX_VALUE_BYTES ){
@@ -512,7 +514,6 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
   const char *azDim[TS_MAX_DIMS];
   int anDim[TS_MAX_DIMS];
   sqlite3_value *apDup[TS_MAX_DIMS+1];
-  sqlite3_value **apMeasDup = p->apStDup;
   int nDup = 0;
   const char *zMName = 0;
   int nMName = 0;
@@ -544,7 +545,12 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
   {
     sqlite3_value *v = aCol[TS_COL_TIME];
     TsNum num;
-    int eType = tsTabNumericOf(v, &num);
+    int eType = sqlite3_value_type(v);
+    if( eType==SQLITE_INTEGER ){
+      num.i = sqlite3_value_int64(v);   /* the usual case, without tsTabNumericOf */
+    }else{
+      eType = tsTabNumericOf(v, &num);
+    }
     if( eType==SQLITE_INTEGER ){
       t = num.i;
     }else if( eType==SQLITE_TEXT ){
@@ -625,7 +631,7 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
 
   /* measures and version */
   for(i=0; rc==SQLITE_OK && i<p->s.nMeas; i++){
-    rc = stageMeasure(p, i, aCol[tsTabColMeas0(p)+i], &apMeasDup[i]);
+    rc = stageMeasure(p, i, aCol[tsTabColMeas0(p)+i]);
     if( rc==SQLITE_OK && !p->aStNull[i] ) nNonNull++;
   }
   if( rc==SQLITE_OK && nNonNull==0 ){
@@ -650,12 +656,6 @@ static int tsUpdateImpl(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sql
   if( rc==SQLITE_OK ) rc = writeStaged(p, t, iVersion, azDim, anDim, zMName, nMName, eConflict, pKnown);
 
   for(i=0; i<nDup; i++) sqlite3_value_free(apDup[i]);
-  for(i=0; i<p->s.nMeas; i++){
-    if( apMeasDup[i] ){
-      sqlite3_value_free(apMeasDup[i]);
-      apMeasDup[i] = 0;
-    }
-  }
   return rc;
 }
 

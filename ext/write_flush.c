@@ -234,7 +234,7 @@ static int pendSorted(TsTable *p, const TsPend *pP, TsRunBuf *pOut){
     memcpy(&pOut->aVersion[k], r + TS_PREC_VERSION(nMeas), sizeof(int64_t));
     pOut->aMark[k] = r[TS_PREC_MARK(nMeas)];
     for(i=0; i<nMeas; i++){
-      pOut->aaNull[i][k] = aNul[i];
+      if( pP->bNull ) pOut->aaNull[i][k] = aNul[i];
       if( pOut->aaNum[i] ){
         memcpy(&pOut->aaNum[i][k], r + sizeof(int64_t)*(size_t)i, sizeof(int64_t));
       }else{
@@ -243,6 +243,9 @@ static int pendSorted(TsTable *p, const TsPend *pP, TsRunBuf *pOut){
       }
     }
   }
+  /* without NULLs the columns have no flags (what the encoder reads as
+  ** none), so the flags are neither gathered nor scanned */
+  for(i=0; !pP->bNull && i<nMeas; i++) pOut->r.aCol[i].aNull = 0;
   pOut->r.n = pP->nRow;
   return SQLITE_OK;
 }
