@@ -73,7 +73,7 @@ struct TsSchema {
 **   1 byte          the write mark of ext/recrule.h (at TS_PREC_MARK(nMeas))
 **   padding to a multiple of 8 bytes
 ** so that appending a row writes one stretch of memory (rows of many series
-** arrive interleaved; an array per column cost a cache line per column);
+** arrive interleaved; an array per column would cost a cache line per column);
 ** the flush gathers them into columns (write_flush.c). */
 #define TS_PREC_VERSION(nMeas)  (8*(size_t)(nMeas))
 #define TS_PREC_NULL(nMeas)     (8*(size_t)(nMeas) + 8)
