@@ -7,7 +7,7 @@
 **   <t>_wlog(seq INTEGER PRIMARY KEY AUTOINCREMENT, sid, tmin, tmax)
 **       a shadow table of source table t, created here when the first
 **       scheduled query with a Window watches t and dropped when the last
-**       one is deleted.  While it exists the write path (ext/write.c) adds
+**       one is deleted.  While it exists the write path (ext/write_flush.c) adds
 **       one row per series flush: the series and the time range written.
 **       Compaction, tiering and retention write no rows (they change no
 **       data).  seq is the table's write counter.

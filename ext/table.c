@@ -155,19 +155,54 @@ int tsTabStmtErr(TsTable *p, sqlite3_stmt *pStmt){
 ** The series key and the series cache.
 */
 
-/* Hash of an encoded series key: 8 bytes per step (it runs for every
-** inserted row). */
-unsigned int tsTabKeyHash(const unsigned char *a, int n){
-  uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
-  int i = 0;
-  for(; i+8<=n; i+=8){
-    uint64_t w;
-    memcpy(&w, a+i, 8);
-    h = (h ^ w) * 0xff51afd7ed558ccdULL;
-    h ^= h >> 32;
+/* The hash of a series from its values (tsTabValuesHash): per value, two
+** words that together hold all of its bytes (overlapping reads of its first
+** and last 8 or 4 bytes, so a value of up to 16 bytes costs two loads and
+** one multiply, and nothing is read outside it), mixed with the length
+** into the running hash by a 64x64->128 multiply (a 64-bit one where the
+** compiler has no 128-bit type).  It runs for every inserted row whose
+** series the successor guess misses (write.c knownSeries), and is an
+** in-memory hash only: nothing stores it. */
+#define KEY_K0 0xa0761d6478bd642fULL
+#define KEY_K1 0xe7037ed1a0b428dbULL
+#define KEY_K2 0x8ebc6af09c88c6e3ULL
+static uint64_t keyMix(uint64_t a, uint64_t b){
+#ifdef __SIZEOF_INT128__
+  __uint128_t r = (__uint128_t)a * b;
+  return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else
+  uint64_t r = (a ^ (a >> 29)) * (b | 1);
+  return r ^ (r >> 32);
+#endif
+}
+static uint64_t keyValueHash(uint64_t h, const unsigned char *a, int n){
+  uint64_t x = 0, y = 0;
+  if( n>16 ){
+    int i;
+    for(i=0; i+16<n; i+=16) h = keyMix(tsTabKeyRd8(a+i) ^ KEY_K1, tsTabKeyRd8(a+i+8) ^ h);
+    x = tsTabKeyRd8(a+n-16);
+    y = tsTabKeyRd8(a+n-8);
+  }else if( n>=8 ){
+    x = tsTabKeyRd8(a);
+    y = tsTabKeyRd8(a+n-8);
+  }else if( n>=4 ){
+    x = tsTabKeyRd4(a);
+    y = tsTabKeyRd4(a+n-4);
+  }else if( n>0 ){
+    x = ((uint64_t)a[0]<<16) | ((uint64_t)a[n>>1]<<8) | a[n-1];
   }
-  for(; i<n; i++) h = (h ^ a[i]) * 0x100000001b3ULL;
-  h ^= h >> 29;
+  return keyMix(x ^ KEY_K1 ^ (uint64_t)n, y ^ h ^ KEY_K2);
+}
+
+unsigned int tsTabValuesHash(int nDim, const char *const *azDim, const int *anDim,
+                             const char *zMName, int nMName){
+  uint64_t h = KEY_K0 ^ (uint64_t)nDim;
+  int i;
+  for(i=0; i<nDim; i++){
+    if( azDim[i] ) h = keyValueHash(h, (const unsigned char*)azDim[i], anDim[i]);
+    else h = keyMix(h ^ KEY_K2, KEY_K1);
+  }
+  h = keyValueHash(h, (const unsigned char*)zMName, nMName);
   return (unsigned int)(h ^ (h >> 32));
 }
 
@@ -215,16 +250,17 @@ static TsSeries *seriesNew(int nDim, const unsigned char *aKey, int nKey){
   TsRd rd;
   char *z;
   int i;
-  size_t nByte = sizeof(TsSeries) + sizeof(char*)*(size_t)nDim + (size_t)nKey*2 + (size_t)nDim + 2;
+  size_t nByte = sizeof(TsSeries) + (sizeof(char*) + sizeof(int))*(size_t)nDim + (size_t)nKey*2
+               + (size_t)nDim + 2;
   p = sqlite3_malloc64(nByte);
   if( p==0 ) return 0;
   memset(p, 0, sizeof(*p));
   p->nRef = 1;
   p->azDim = (char**)&p[1];
-  p->aKey = (unsigned char*)&p->azDim[nDim];
+  p->anDim = (int*)&p->azDim[nDim];
+  p->aKey = (unsigned char*)&p->anDim[nDim];
   memcpy(p->aKey, aKey, (size_t)nKey);
   p->nKey = nKey;
-  p->h = tsTabKeyHash(aKey, nKey);
   z = (char*)&p->aKey[nKey];
   tsRdInit(&rd, aKey, (size_t)nKey);
   for(i=0; i<nDim; i++){
@@ -232,10 +268,11 @@ static TsSeries *seriesNew(int nDim, const unsigned char *aKey, int nKey){
     uint64_t n;
     const unsigned char *a;
     if( tsRdByte(&rd, &c) ) break;
-    if( c==0 ){ p->azDim[i] = 0; continue; }
+    if( c==0 ){ p->azDim[i] = 0; p->anDim[i] = 0; continue; }
     if( tsRdVarint(&rd, &n) || tsRdBytes(&rd, (size_t)n, &a) ) break;
     memcpy(z, a, (size_t)n); z[n] = 0;
     p->azDim[i] = z;
+    p->anDim[i] = (int)n;
     z += n + 1;
   }
   {
@@ -247,7 +284,9 @@ static TsSeries *seriesNew(int nDim, const unsigned char *aKey, int nKey){
     }
     memcpy(z, a, (size_t)n); z[n] = 0;
     p->zMName = z;
+    p->nMName = (int)n;
   }
+  p->h = tsTabValuesHash(nDim, (const char*const*)p->azDim, p->anDim, p->zMName, p->nMName);
   return p;
 }
 
@@ -259,13 +298,23 @@ void tsTabSeriesUnref(TsTable *pTab, TsSeries *p){
   }
 }
 
-TsSeries *tsTabSeriesFind(TsTable *p, const unsigned char *aKey, int nKey, unsigned int h){
+TsSeries *tsTabSeriesFind(TsTable *p, const char *const *azDim, const int *anDim,
+                          const char *zMName, int nMName, unsigned int h){
   TsSeries *pS;
   if( p->nHash==0 ) return 0;
   for(pS=p->aHash[h & (p->nHash-1)]; pS; pS=pS->pHashNext){
-    if( pS->h==h && pS->nKey==nKey && memcmp(pS->aKey, aKey, (size_t)nKey)==0 ) return pS;
+    if( pS->h==h && tsTabSeriesIs(pS, p->s.nDim, azDim, anDim, zMName, nMName) ) return pS;
   }
   return 0;
+}
+
+/* Forget the write path's guesses (TsSeries.pSucc, TsTable.pLastWrite):
+** they point at cache members without a reference, so they go whenever
+** the cache drops or replaces its series. */
+static void cacheGuessClear(TsTable *p){
+  int i;
+  for(i=0; i<p->nSeries; i++) p->apSeries[i]->pSucc = 0;
+  p->pLastWrite = 0;
 }
 
 static int hashRebuild(TsTable *p, int nNew){
@@ -306,6 +355,7 @@ static int cacheAdd(TsTable *p, TsSeries *pS){
 
 void tsTabCacheClear(TsTable *p){
   int i;
+  cacheGuessClear(p);
   for(i=0; i<p->nSeries; i++) tsTabSeriesUnref(p, p->apSeries[i]);
   p->nSeries = 0;
   p->iSeriesMax = 0;
@@ -332,6 +382,7 @@ static int seriesReload(TsTable *p){
   int nOld = p->nSeries, i, rc;
   rc = tsTabStmt(p, STMT_SERIES_ALL, &pStmt);
   if( rc ) return rc;
+  cacheGuessClear(p);
   p->apSeries = 0;
   p->nSeries = 0;
   p->nSeriesAlloc = 0;
@@ -453,8 +504,8 @@ int tsTabSeriesRefresh(TsTable *p){
 ** *ppS gets a cache-owned pointer (no new reference). */
 int tsTabSeriesForWrite(TsTable *p, const char *const *azDim, const int *anDim,
                           const char *zMName, int nMName, TsSeries **ppS){
-  unsigned int h = tsTabKeyHash(p->key.a, (int)p->key.n);
-  TsSeries *pS = tsTabSeriesFind(p, p->key.a, (int)p->key.n, h);
+  unsigned int h = tsTabValuesHash(p->s.nDim, azDim, anDim, zMName, nMName);
+  TsSeries *pS = tsTabSeriesFind(p, azDim, anDim, zMName, nMName, h);
   sqlite3_stmt *pStmt;
   int rc = SQLITE_OK, i;
   *ppS = 0;
@@ -701,7 +752,6 @@ static void tableFree(TsTable *p){
   sqlite3_free(p->aStNum);
   sqlite3_free((void*)p->azStText);
   sqlite3_free(p->anStText);
-  sqlite3_free(p->apStDup);
   tsBufFree(&p->key);
   tsSchemaClear(&p->s);
   tsEnvUnref(p->pEnv);
@@ -753,13 +803,10 @@ TsTable *tsTabNew(TsEnv *pEnv, sqlite3 *db, const char *zDb, const char *zTab,
   p->aStNum = sqlite3_malloc64(n*sizeof(sqlite3_int64));
   p->azStText = sqlite3_malloc64(n*sizeof(char*));
   p->anStText = sqlite3_malloc64(n*sizeof(int));
-  p->apStDup = sqlite3_malloc64(n*sizeof(sqlite3_value*));
-  if( !p->zDb || !p->zName || !p->aStNull || !p->aStNum || !p->azStText || !p->anStText
-   || !p->apStDup ){
+  if( !p->zDb || !p->zName || !p->aStNull || !p->aStNum || !p->azStText || !p->anStText ){
     tableFree(p);
     return 0;
   }
-  memset(p->apStDup, 0, n*sizeof(sqlite3_value*));
   memset((void*)p->azStText, 0, n*sizeof(char*));
   tsSchemaPublish(&p->s, &p->pub);
   return p;

@@ -19,6 +19,7 @@
 #include "table.h"
 #include "chunk.h"
 #include "cold_cache.h"
+#include <string.h>
 
 typedef struct TsLook TsLook;
 
@@ -61,21 +62,39 @@ struct TsSchema {
                           ** "bad value for ..." message (owned) */
 };
 
-/* Pending (not yet flushed) rows of one series, column-major in insertion
-** slots; aOrder lists the slots by increasing time (times are unique within
-** the buffer: a second write of the same key is resolved in place). */
+/* Pending (not yet flushed) rows of one series in insertion slots; aOrder
+** lists the slots by increasing time (times are unique within the buffer:
+** a second write of the same key is resolved in place).  Each slot's row
+** is one record in aRec (TS_PREC_SIZE(nMeas) bytes at TS_PREC(p, iSlot)):
+**   nMeas int64     the values: int64, or the bits of a double; 0 when
+**                   NULL and for VARCHAR (its bytes are in aazText)
+**   int64           the version       (at TS_PREC_VERSION(nMeas))
+**   nMeas bytes     1 = NULL          (at TS_PREC_NULL(nMeas))
+**   1 byte          the write mark of ext/recrule.h (at TS_PREC_MARK(nMeas))
+**   padding to a multiple of 8 bytes
+** so that appending a row writes one stretch of memory (rows of many series
+** arrive interleaved; an array per column would cost a cache line per column);
+** the flush gathers them into columns (write_flush.c). */
+#define TS_PREC_VERSION(nMeas)  (8*(size_t)(nMeas))
+#define TS_PREC_NULL(nMeas)     (8*(size_t)(nMeas) + 8)
+#define TS_PREC_MARK(nMeas)     (9*(size_t)(nMeas) + 8)
+#define TS_PREC_SIZE(nMeas)     ((int)((9*(size_t)(nMeas) + 9 + 7) & ~(size_t)7))
+#define TS_PREC(p, iSlot)       ((p)->aRec + (size_t)(iSlot)*(size_t)(p)->szRec)
 typedef struct TsPend TsPend;
 struct TsPend {
   int nRow;               /* slots used */
   int nAlloc;             /* slots allocated */
   int bInOrder;           /* aOrder[i]==i for all i (append-only so far) */
+  sqlite3_int64 tLast;    /* the latest time (valid when nRow>0), so an
+                          ** append is recognised without reading aTime */
+  int szRec;              /* TS_PREC_SIZE of the table's measures */
+  int bText;              /* the table has a VARCHAR measure */
+  int bNull;              /* a slot holds a NULL value (since the reset) */
   sqlite3_int64 *aTime;   /* per slot: time ns */
-  sqlite3_int64 *aVersion;/* per slot: version */
-  unsigned char *aMark;   /* per slot: write mark (ext/recrule.h) */
   int *aOrder;            /* slots sorted by time */
-  unsigned char **aaNull; /* [measure][slot]: 1 = NULL */
-  sqlite3_int64 **aaNum;  /* [measure][slot]: int64 or double bits */
-  char ***aazText;        /* [measure][slot]: VARCHAR bytes (owned) or NULL */
+  unsigned char *aRec;    /* per slot: the record above (owned) */
+  char ***aazText;        /* [measure][slot]: VARCHAR bytes (owned) or NULL;
+                          ** [measure] NULL for other types */
   int **aanText;          /* [measure][slot]: VARCHAR length */
 };
 
@@ -86,10 +105,15 @@ struct TsSeries {
   unsigned char *aKey;    /* encoded series key (owned, one allocation with
                           ** azDim strings) */
   int nKey;               /* bytes in aKey */
-  unsigned int h;         /* hash of aKey */
+  unsigned int h;         /* tsTabValuesHash of its values */
   char **azDim;           /* dimension values, NULL = absent (inside aKey
                           ** allocation) */
+  int *anDim;             /* their lengths in bytes (inside the allocation) */
   char *zMName;           /* measure_name (inside the allocation) */
+  int nMName;             /* its length */
+  TsSeries *pSucc;        /* the series of the row written after this one's
+                          ** last row: write.c's first guess for the next
+                          ** row (no reference; cleared with the cache) */
   int bChunks;            /* the series has at least one chunk */
   sqlite3_int64 tMin;     /* time range of its chunks (valid if bChunks) */
   sqlite3_int64 tMax;
@@ -114,8 +138,8 @@ struct TsSeries {
 #define STMT_DATA_VERSION    9  /* PRAGMA data_version */
 #define STMT_ROW_COUNT      10  /* count(*) of _chunks, rows of both tiers */
 #define STMT_SERIES_CHECK   11  /* max(id) of _series */
-#define STMT_SCHEMA_VERSION 12  /* PRAGMA schema_version (write.c wlogPrepare) */
-#define STMT_WLOG_INSERT    13  /* (sid, tmin, tmax) into _wlog: prepared by write.c */
+#define STMT_SCHEMA_VERSION 12  /* PRAGMA schema_version (write_flush.c wlogPrepare) */
+#define STMT_WLOG_INSERT    13  /* (sid, tmin, tmax) into _wlog: prepared by write_flush.c */
 #define STMT_CHUNK_TAIL     14  /* id, tmax, nrow of the last ?2 chunks of sid ?1, newest first */
 #define STMT_COUNT          15
 
@@ -159,7 +183,7 @@ struct TsTable {
   int rcFlush;            /* sticky: a flush failed in this transaction, so
                           ** it must not commit (cleared by rollback) */
   int bWlogKnown;         /* aStmt[STMT_WLOG_INSERT] (NULL: no write log) is
-                          ** right for schema cookie iWlogCookie (write.c) */
+                          ** right for schema cookie iWlogCookie (write_flush.c) */
   sqlite3_int64 iWlogCookie;
 
   /* Scratch space of xUpdate: the converted measure values of one row. */
@@ -167,11 +191,10 @@ struct TsTable {
   sqlite3_int64 *aStNum;  /* [measure] int64 or double bits */
   const char **azStText;  /* [measure] text (points into argv) */
   int *anStText;          /* [measure] */
-  sqlite3_value **apStDup;/* [measure] converted copies to free */
-  TsBuf key;              /* encoded series key of the row */
-  unsigned int hKey;      /* tsTabKeyHash of key when bKeyHash (write.c:
-                          ** the next row of the same series reuses both) */
-  int bKeyHash;
+  TsBuf key;              /* encoded series key of a row whose series is
+                          ** not in the cache (tsTabSeriesForWrite) */
+  TsSeries *pLastWrite;   /* the series of the last row written (no
+                          ** reference; cleared with the cache) */
   TsLook *pLook;         /* last chunk decoded for duplicate checks (owned) */
   int bDebugOverlay;      /* ts_debug_overlay() enabled source_debug.c */
   TsColdCounters cold;    /* cold reads and cache, this connection (cold_cache.c) */
@@ -262,10 +285,46 @@ int tsTabStmtErr(TsTable *p, sqlite3_stmt *pStmt);
 void *tsTabReallocArray(void *a, size_t nElem, size_t szElem, int *pRc);
 
 /* The series key and the series cache. */
-unsigned int tsTabKeyHash(const unsigned char *a, int n);
+/* Series are hashed and compared on their values (dimension values with
+** lengths, NULL = absent, and the measure name), never on an encoded key,
+** so a row's series is found without encoding its key. */
+unsigned int tsTabValuesHash(int nDim, const char *const *azDim, const int *anDim,
+                             const char *zMName, int nMName);
 void tsTabKeyEncode(TsBuf *pBuf, int nDim, const char *const *azDim, const int *anDim,
                     const char *zMName, int nMName);
-TsSeries *tsTabSeriesFind(TsTable *p, const unsigned char *aKey, int nKey, unsigned int h);
+TsSeries *tsTabSeriesFind(TsTable *p, const char *const *azDim, const int *anDim,
+                          const char *zMName, int nMName, unsigned int h);
+
+/* Are the n bytes at za and zb equal?  Values of up to 16 bytes (most
+** dimension values) are compared as the two overlapping words that
+** tsTabValuesHash reads, with no call; nothing outside the n bytes is
+** read.  Inline: it runs for every inserted row (write.c knownSeries). */
+static inline uint64_t tsTabKeyRd8(const unsigned char *a){ uint64_t v; memcpy(&v, a, 8); return v; }
+static inline uint64_t tsTabKeyRd4(const unsigned char *a){ uint32_t v; memcpy(&v, a, 4); return v; }
+static inline int tsTabKeyBytesEq(const char *za, const char *zb, int n){
+  const unsigned char *a = (const unsigned char*)za, *b = (const unsigned char*)zb;
+  if( n>16 ) return memcmp(a, b, (size_t)n)==0;
+  if( n>=8 ) return tsTabKeyRd8(a)==tsTabKeyRd8(b) && tsTabKeyRd8(a+n-8)==tsTabKeyRd8(b+n-8);
+  if( n>=4 ) return tsTabKeyRd4(a)==tsTabKeyRd4(b) && tsTabKeyRd4(a+n-4)==tsTabKeyRd4(b+n-4);
+  if( n>0 ) return a[0]==b[0] && a[n>>1]==b[n>>1] && a[n-1]==b[n-1];
+  return 1;
+}
+
+/* Does series pS have exactly these values (NULL dimensions equal only
+** NULL; an empty value is not NULL)? */
+static inline int tsTabSeriesIs(const TsSeries *pS, int nDim, const char *const *azDim,
+                                const int *anDim, const char *zMName, int nMName){
+  int i;
+  for(i=0; i<nDim; i++){
+    const char *z = pS->azDim[i];
+    if( z==0 || azDim[i]==0 ){
+      if( z!=azDim[i] ) return 0;
+    }else if( pS->anDim[i]!=anDim[i] || !tsTabKeyBytesEq(z, azDim[i], anDim[i]) ){
+      return 0;
+    }
+  }
+  return pS->nMName==nMName && tsTabKeyBytesEq(pS->zMName, zMName, nMName);
+}
 void tsTabSeriesUnref(TsTable *p, TsSeries *pS);
 int tsTabSeriesRefresh(TsTable *p);   /* reload if stale or another connection wrote */
 
@@ -302,13 +361,17 @@ int tsTabDestroy(TsTable *p, char **pzErr);
 int tsTabRename(TsTable *p, const char *zNew);
 int tsTabIsShadowName(const char *zSuffix);
 
-/* The write path (write.c): xUpdate; flush every pending row into chunks
-** (see vtab.c's header); drop every pending row (rollback); free one
-** series' buffer. */
+/* The write path (write.c): xUpdate; drop every pending row (rollback);
+** free one series' buffer; empty one (keeping its arrays). */
 int tsWriteUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv, sqlite3_int64 *pRowid);
-int tsTabFlushAll(TsTable *p);
 void tsWritePendDiscardAll(TsTable *p);
 void tsWritePendFree(TsTable *pTab, TsPend *p);
+void tsWritePendReset(TsTable *pTab, TsPend *p);
+
+/* The flush (write_flush.c): every pending row of the table into chunks
+** (see vtab.c's header); on error the rows not yet flushed stay pending
+** and the error is sticky for the transaction (rcFlush). */
+int tsTabFlushAll(TsTable *p);
 
 /* Values: SQLite's NUMERIC affinity (type after conversion, value in
 ** *pNum) and TEXT affinity (0 ok, 1 BLOB, 2 OOM; *ppDup is always NULL). */

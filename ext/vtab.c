@@ -5,7 +5,8 @@
 **   schema.c       columns, type names, the option table, <t>_config
 **   table.c        the table handle (table.h, table_int.h), shadow tables,
 **                  statement and series caches
-**   write.c        xUpdate, the pending buffer, flushes into chunks
+**   write.c        xUpdate, the pending buffer
+**   write_flush.c  flushes of pending rows into chunks
 **   scan.c         the cursor (xOpen .. xRowid), merging row sources
 **   source_mem.c   the memory tier as a row source (source.h)
 ** This comment is the description of the whole table: its storage, write
@@ -43,7 +44,7 @@
 **   <t>_objects(...)                        the cold-tier manifest (created
 **                                           here, filled by tiering)
 **   <t>_wlog(seq, sid, tmin, tmax)          the write log: the time range of
-**                                           every series flush (write.c), only
+**                                           every series flush (write_flush.c), only
 **                                           while a scheduled query watches
 **                                           the table (ext/sched_inval.c)
 **
@@ -68,7 +69,7 @@
 ** only those chunks) and appends the rest as new chunks; a chunk smaller than
 ** TS_CHUNK_TARGET rows absorbs the new rows of the gap after it, and rows
 ** after a series' last chunk take along only its newest small chunks by a
-** binary-counter rule (write.c tailAppend), which is the bounded,
+** binary-counter rule (write_flush.c tailAppend), which is the bounded,
 ** incremental compaction of small chunks (every flush of a series rewrites at
 ** most the chunks its rows touch, each at most 2*TS_CHUNK_TARGET rows).
 **
