@@ -396,7 +396,7 @@ static int addRun(AggCursor *p, AggStream *s, int i0, int i1){
     if( s->pReader==0 ){
       pc = s->apCol[i];   /* a block's or a stretch's rows */
     }else{
-      if( tsChunkReadCol(s->pReader, iM, &c)!=TS_CHUNK_OK ){
+      if( tsChunkReadColRows(s->pReader, iM, s->iBeg, s->iEnd, &c)!=TS_CHUNK_OK ){
         return corruptChunk(p, s->iChunkId, "a measure column does not decode");
       }
       if( c.eType!=v->aMeasType[iM] ){

@@ -795,6 +795,8 @@ struct ReaderCol {
   int *anText;           /* owned */
   unsigned char *aTextBuf;  /* decompressed VARCHAR dictionary or NULL; owned */
   int bDone;             /* decoded: the arrays above are the result */
+  int nDone;             /* rows [0, nDone) of the arrays are decoded (nRow
+                         ** after a whole decode; less after a span's) */
 };
 
 struct TsChunkReader {
@@ -814,6 +816,7 @@ static void readerColClear(ReaderCol *p){
   p->aTextBuf = 0;
   p->aNull = 0; p->aDouble = 0; p->aInt = 0; p->azText = 0; p->anText = 0;
   p->bDone = 0;
+  p->nDone = 0;
 }
 
 static void readerColOut(const ReaderCol *pC, TsChunkCol *pCol){
@@ -1028,20 +1031,33 @@ done:
 }
 
 int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
+  return tsChunkReadColRows(p, iCol, 0, p->h.info.nRow, pCol);
+}
+
+/* Rows [iFrom, iTo) need the values of rows [0, iTo): the integer codings
+** (DELTA, DOD, Gorilla) are running sums, so the decode stops after the
+** block (ISEQ, TS_BLOCK values) or the value holding row iTo-1, and iFrom
+** saves nothing; the CRC checked by tsChunkReaderOpen covers the bytes
+** left unread.  VARCHAR and BOOLEAN columns are always decoded whole. */
+int tsChunkReadColRows(TsChunkReader *p, int iCol, int iFrom, int iTo, TsChunkCol *pCol){
   ReaderCol *pC;
   int nRow = p->h.info.nRow;
-  int nVal, i, k, rc = TS_CHUNK_OK;
+  int nVal, nNeed, i, k, rc = TS_CHUNK_OK;
+  int nTo;              /* rows decoded: [0, nTo) */
   TsRd rd;
   memset(pCol, 0, sizeof(*pCol));
   if( iCol<0 || iCol>=p->h.info.nCol ) return TS_CHUNK_MISUSE;
+  if( iFrom<0 || iTo>nRow || iFrom>iTo ) return TS_CHUNK_MISUSE;
   pC = &p->aCol[iCol];
-  if( pC->bDone ){
+  if( pC->bDone && pC->nDone>=iTo ){
     /* Already decoded: the same arrays (callers may ask once per row). */
     readerColOut(pC, pCol);
     return TS_CHUNK_OK;
   }
   readerColClear(pC);
   nVal = (int)pC->dir.stat.nValue;
+  nTo = pC->dir.eType==TS_TYPE_VARCHAR || pC->dir.eType==TS_TYPE_BOOLEAN || iTo<1 ? nRow : iTo;
+  nNeed = nVal;   /* values of rows [0, nTo), set below */
   tsRdInit(&rd, p->a + pC->dir.iOff, pC->dir.nByte);
 
   if( pC->dir.bNull ){
@@ -1058,6 +1074,15 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
     if( (nRow & 7) && (aB[nRow>>3] >> (nRow&7))!=0 ) rc = TS_CHUNK_CORRUPT;
     if( nRow - nNull != nVal ) rc = TS_CHUNK_CORRUPT;
     if( rc ) goto fail;
+    if( nTo<nRow ){
+      for(i=nTo, nNeed=nVal; i<nRow; i++) nNeed -= pC->aNull[i]==0;
+    }
+  }else{
+    nNeed = nTo;
+  }
+  if( nNeed<1 && nVal>0 ){
+    nTo = nRow;   /* no value before row iTo: nothing to stop early for */
+    nNeed = nVal;
   }
 
   switch( pC->dir.eType ){
@@ -1067,12 +1092,12 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
       if( pC->aDouble==0 ){ rc = TS_CHUNK_NOMEM; goto fail; }
       if( nVal==0 ) break;
       a = pC->aDouble;
-      rc = tsChunkDoubleDecode(&rd, a, nVal);
+      rc = tsChunkDoubleDecodePrefix(&rd, a, nVal, nNeed);
       if( rc ) goto fail;
       if( pC->aNull ){
         /* Spread the values backwards to their rows. */
-        k = nVal - 1;
-        for(i=nRow-1; i>=0; i--) a[i] = pC->aNull[i] ? 0.0 : a[k--];
+        k = nNeed - 1;
+        for(i=nTo-1; i>=0; i--) a[i] = pC->aNull[i] ? 0.0 : a[k--];
       }
       break;
     }
@@ -1124,19 +1149,21 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
       if( pC->aInt==0 ){ rc = TS_CHUNK_NOMEM; goto fail; }
       if( nVal==0 ) break;
       a = pC->aInt;
-      rc = tsChunkIseqDecode(&rd, a, nVal);
+      rc = tsChunkIseqDecodePrefix(&rd, a, nVal, nNeed);
       if( rc ) goto fail;
       if( pC->aNull ){
-        k = nVal - 1;
-        for(i=nRow-1; i>=0; i--) a[i] = pC->aNull[i] ? 0 : a[k--];
+        k = nNeed - 1;
+        for(i=nTo-1; i>=0; i--) a[i] = pC->aNull[i] ? 0 : a[k--];
       }
       break;
     }
   }
-  /* The payload must be consumed exactly (XOR streams end at the payload). */
-  if( rd.i!=pC->dir.nByte ){ rc = TS_CHUNK_CORRUPT; goto fail; }
+  /* A whole decode must consume the payload exactly (XOR streams end at
+  ** the payload). */
+  if( nTo==nRow && rd.i!=pC->dir.nByte ){ rc = TS_CHUNK_CORRUPT; goto fail; }
 
   pC->bDone = 1;
+  pC->nDone = nTo;
   readerColOut(pC, pCol);
   return TS_CHUNK_OK;
 

@@ -134,6 +134,13 @@ int tsChunkReadMark(TsChunkReader *p, const unsigned char **paMark);
 ** A column is decoded once per reader: asking again returns the same
 ** arrays at no cost. */
 int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol);
+/* The same for rows [iFrom, iTo) only (0 <= iFrom <= iTo <= nRow): the
+** arrays are indexed by row as tsChunkReadCol's, their entries outside
+** [iFrom, iTo) are unspecified; fewer values are decoded when iTo < nRow (a
+** query whose time range ends inside the chunk).  Asking again for rows
+** inside the rows decoded returns the same arrays; a wider span decodes
+** again (the earlier arrays are then freed). */
+int tsChunkReadColRows(TsChunkReader *p, int iCol, int iFrom, int iTo, TsChunkCol *pCol);
 
 /* Integrity check of one blob (for ts_check): checksum, structure, every
 ** column decoded, times strictly increasing within the header's range, and

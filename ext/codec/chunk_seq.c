@@ -314,20 +314,28 @@ static int riceRead(const unsigned char *aBits, size_t nBytes, int k,
   BitR br;
   int j = 0;
   uint64_t iBit = 0, maskK = k ? (((uint64_t)1<<k) - 1) : 0;
-  /* Fast path: while 8 bytes remain, one load decodes a value whose code
-  ** fits in the loaded bits (at least 57 of them). */
-  for(; j<nb; j++){
+  /* Fast path: while 8 bytes remain, one load (at least 57 bits) decodes
+  ** every code that fits whole in it, shifting the word as it goes: the
+  ** chain from one code to the next is a count of trailing zeros and a
+  ** shift, not a load.  An escape or a code longer than what is left of
+  ** the word reloads; one that does not fit a fresh word ends the fast
+  ** path (the loop below decodes the rest). */
+  while( j<nb ){
     size_t iByte = (size_t)(iBit>>3);
-    int sh = (int)(iBit & 7);
+    int sh = (int)(iBit & 7), nAvail, j0 = j;
     uint64_t w;
-    int q;
     if( iByte + 8 > nBytes ) break;
     w = ld64le(aBits + iByte) >> sh;
-    if( w==0 ) break;
-    q = __builtin_ctzll(w);
-    if( q>=RICE_ESC || q + 1 + k > 64 - sh ) break;
-    a[j] = base + (uint64_t)tsZigzagDec(((uint64_t)q << k) | ((w >> (q + 1)) & maskK));
-    iBit += (uint64_t)(q + 1 + k);
+    nAvail = 64 - sh;
+    while( j<nb && w ){
+      int q = __builtin_ctzll(w), nLen = q + 1 + k;
+      if( q>=RICE_ESC || nLen>=nAvail ) break;
+      a[j++] = base + (uint64_t)tsZigzagDec(((uint64_t)q << k) | ((w >> (q + 1)) & maskK));
+      w >>= nLen;
+      nAvail -= nLen;
+      iBit += (uint64_t)nLen;
+    }
+    if( j==j0 ) break;
   }
   brInit(&br, aBits, nBytes);
   br.iBit = iBit;
@@ -351,11 +359,12 @@ static int riceRead(const unsigned char *aBits, size_t nBytes, int k,
   return TS_CHUNK_OK;
 }
 
-/* Decode n values of BLOCKS into a[]. */
-static int blocksRead(TsRd *pRd, uint64_t *a, int n){
+/* Decode the first nNeed (<= n) of the n values of BLOCKS into a[]: the
+** blocks holding them; the reader is left after the last block read. */
+static int blocksRead(TsRd *pRd, uint64_t *a, int n, int nNeed){
   uint64_t prevBase = 0;
   int i, j;
-  for(i=0; i<n; i+=TS_BLOCK){
+  for(i=0; i<n && i<nNeed; i+=TS_BLOCK){
     int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
     int64_t base;
     unsigned char code;
@@ -584,8 +593,10 @@ int tsChunkIseqEncode(TsBuf *p, const int64_t *a, int n){
   return rc;
 }
 
-/* Decode an ISEQ of n (>= 1) values into a[]. */
-static int iseqDecodeX(TsRd *pRd, int64_t *a, int n, int bInner){
+/* Decode the first nNeed (1 <= nNeed <= n) values of an ISEQ of n values
+** into a[] (a[nNeed..n) may be written too).  With nNeed < n the reader may
+** stop inside the sequence (the caller checks no end). */
+static int iseqDecodeX(TsRd *pRd, int64_t *a, int n, int nNeed, int bInner){
   unsigned char eMode;
   uint64_t *u = (uint64_t*)a;   /* same size and representation */
   int i, rc;
@@ -596,33 +607,33 @@ static int iseqDecodeX(TsRd *pRd, int64_t *a, int n, int bInner){
       int64_t v0;
       if( bInner ) return TS_CHUNK_CORRUPT;   /* GCD does not nest */
       if( tsRdVarint(pRd, &g) || g<2 || tsRdZigzag(pRd, &v0) ) return TS_CHUNK_CORRUPT;
-      rc = iseqDecodeX(pRd, a, n, 1);
+      rc = iseqDecodeX(pRd, a, n, nNeed, 1);
       if( rc ) return rc;
-      for(i=0; i<n; i++) u[i] = (uint64_t)v0 + g*u[i];
+      for(i=0; i<nNeed; i++) u[i] = (uint64_t)v0 + g*u[i];
       return TS_CHUNK_OK;
     }
     case ISEQ_CONST: {
       int64_t v;
       if( tsRdZigzag(pRd, &v) ) return TS_CHUNK_CORRUPT;
-      for(i=0; i<n; i++) a[i] = v;
+      for(i=0; i<nNeed; i++) a[i] = v;
       return TS_CHUNK_OK;
     }
     case ISEQ_FOR:
-      return blocksRead(pRd, u, n);
+      return blocksRead(pRd, u, n, nNeed);
     case ISEQ_ARITH: {
       int64_t v0, d;
       if( tsRdZigzag(pRd, &v0) || tsRdZigzag(pRd, &d) ) return TS_CHUNK_CORRUPT;
       u[0] = (uint64_t)v0;
-      for(i=1; i<n; i++) u[i] = u[i-1] + (uint64_t)d;
+      for(i=1; i<nNeed; i++) u[i] = u[i-1] + (uint64_t)d;
       return TS_CHUNK_OK;
     }
     case ISEQ_DELTA: {
       int64_t v0;
       if( tsRdZigzag(pRd, &v0) ) return TS_CHUNK_CORRUPT;
-      rc = blocksRead(pRd, u+1, n-1);
+      rc = blocksRead(pRd, u+1, n-1, nNeed-1);
       if( rc ) return rc;
       u[0] = (uint64_t)v0;
-      for(i=1; i<n; i++) u[i] += u[i-1];
+      for(i=1; i<nNeed; i++) u[i] += u[i-1];
       return TS_CHUNK_OK;
     }
     case ISEQ_DOD: {
@@ -631,13 +642,13 @@ static int iseqDecodeX(TsRd *pRd, int64_t *a, int n, int bInner){
       if( tsRdZigzag(pRd, &v0) ) return TS_CHUNK_CORRUPT;
       if( n>=2 && tsRdZigzag(pRd, &d0) ) return TS_CHUNK_CORRUPT;
       if( n>=3 ){
-        rc = blocksRead(pRd, u+2, n-2);
+        rc = blocksRead(pRd, u+2, n-2, nNeed-2);
         if( rc ) return rc;
       }
       u[0] = (uint64_t)v0;
       if( n>=2 ) u[1] = u[0] + (uint64_t)d0;
       d = (uint64_t)d0;
-      for(i=2; i<n; i++){ d += u[i]; u[i] = u[i-1] + d; }
+      for(i=2; i<nNeed; i++){ d += u[i]; u[i] = u[i-1] + d; }
       return TS_CHUNK_OK;
     }
     case ISEQ_RLE: {
@@ -650,6 +661,7 @@ static int iseqDecodeX(TsRd *pRd, int64_t *a, int n, int bInner){
         if( tsRdZigzag(pRd, &v) || tsRdVarint(pRd, &nLen) ) return TS_CHUNK_CORRUPT;
         if( nLen<1 || nLen>(uint64_t)(n-k) ) return TS_CHUNK_CORRUPT;
         for(i=0; i<(int)nLen; i++) a[k++] = v;
+        if( k>=nNeed ) return TS_CHUNK_OK;
       }
       return k==n ? TS_CHUNK_OK : TS_CHUNK_CORRUPT;
     }
@@ -658,7 +670,12 @@ static int iseqDecodeX(TsRd *pRd, int64_t *a, int n, int bInner){
 }
 
 int tsChunkIseqDecode(TsRd *pRd, int64_t *a, int n){
-  return iseqDecodeX(pRd, a, n, 0);
+  return iseqDecodeX(pRd, a, n, n, 0);
+}
+
+int tsChunkIseqDecodePrefix(TsRd *pRd, int64_t *a, int n, int nNeed){
+  if( nNeed<1 || nNeed>n ) return TS_CHUNK_MISUSE;
+  return iseqDecodeX(pRd, a, n, nNeed, 0);
 }
 
 /*************************************************************************
@@ -727,7 +744,8 @@ static size_t xorCost(const double *a, int n){
   return (size_t)((nBit + 7)/8);
 }
 
-static int xorRead(const unsigned char *aIn, size_t nIn, double *a, int n){
+/* The first nNeed of n values of a Gorilla stream. */
+static int xorRead(const unsigned char *aIn, size_t nIn, double *a, int n, int nNeed){
   BitR br;
   uint64_t prev;
   int nLead = -1, nLen = 0;
@@ -735,7 +753,7 @@ static int xorRead(const unsigned char *aIn, size_t nIn, double *a, int n){
   brInit(&br, aIn, nIn);
   prev = brGet(&br, 64);
   a[0] = bitsDbl(prev);
-  for(i=1; i<n && !br.bErr; i++){
+  for(i=1; i<n && i<nNeed && !br.bErr; i++){
     if( brGet(&br, 1) ){
       uint64_t x;
       if( brGet(&br, 1) ){
@@ -876,14 +894,19 @@ done:
 }
 
 int tsChunkDoubleDecode(TsRd *pRd, double *a, int n){
+  return tsChunkDoubleDecodePrefix(pRd, a, n, n);
+}
+
+int tsChunkDoubleDecodePrefix(TsRd *pRd, double *a, int n, int nNeed){
   unsigned char eMode;
   int i;
+  if( nNeed<1 || nNeed>n ) return TS_CHUNK_MISUSE;
   if( tsRdByte(pRd, &eMode) ) return TS_CHUNK_CORRUPT;
   switch( eMode ){
     case DBL_RAW: {
       const unsigned char *aB;
       if( tsRdBytes(pRd, (size_t)n*8, &aB) ) return TS_CHUNK_CORRUPT;
-      for(i=0; i<n; i++) a[i] = bitsDbl(ld64le(aB + (size_t)i*8));
+      for(i=0; i<nNeed; i++) a[i] = bitsDbl(ld64le(aB + (size_t)i*8));
       return TS_CHUNK_OK;
     }
     case DBL_XOR: {
@@ -891,7 +914,7 @@ int tsChunkDoubleDecode(TsRd *pRd, double *a, int n){
       const unsigned char *aB;
       size_t nB = pRd->n - pRd->i;
       if( tsRdBytes(pRd, nB, &aB) ) return TS_CHUNK_CORRUPT;
-      return xorRead(aB, nB, a, n);
+      return xorRead(aB, nB, a, n, nNeed);
     }
     case DBL_SCALED:
     case DBL_BITS: {
@@ -901,15 +924,15 @@ int tsChunkDoubleDecode(TsRd *pRd, double *a, int n){
       if( eMode==DBL_SCALED && (tsRdByte(pRd, &e) || e>TS_MAX_SCALE) ) return TS_CHUNK_CORRUPT;
       aM = (int64_t*)malloc(sizeof(int64_t)*(size_t)n);
       if( aM==0 ) return TS_CHUNK_NOMEM;
-      rc = tsChunkIseqDecode(pRd, aM, n);
+      rc = iseqDecodeX(pRd, aM, n, nNeed, 0);
       if( rc==TS_CHUNK_OK ){
         if( eMode==DBL_BITS ){
-          for(i=0; i<n; i++) a[i] = orderedDbl(aM[i]);
+          for(i=0; i<nNeed; i++) a[i] = orderedDbl(aM[i]);
         }else if( e==0 ){
-          for(i=0; i<n; i++) a[i] = (double)aM[i];
+          for(i=0; i<nNeed; i++) a[i] = (double)aM[i];
         }else{
           double p10 = aPow10[e];
-          for(i=0; i<n; i++) a[i] = (double)aM[i] / p10;
+          for(i=0; i<nNeed; i++) a[i] = (double)aM[i] / p10;
         }
       }
       free(aM);

@@ -1096,6 +1096,95 @@ static void testMarks(void){
   tsBufFree(&b); tsBufFree(&b2);
 }
 
+/* tsChunkReadColRows: rows [iFrom, iTo) equal the whole decode's, for every
+** type, NULL pattern and value pattern (ISEQ modes, doubles SCALED / BITS /
+** XOR / RAW, random walks that take Rice-coded blocks), spans that end
+** inside, at and across block boundaries (TS_BLOCK = 256 values); a wider
+** span after a narrower one decodes again. */
+static void testSpans(void){
+  static const int aSpan[][2] = { {0, 1}, {0, 255}, {0, 256}, {0, 257}, {100, 300}, {511, 512},
+                                  {700, 1000}, {999, 1000}, {0, 1000}, {0, 0}, {400, 400} };
+  int nRow = 1000, t, eNull, ePat, k, i, nBad = 0, nCase = 0;
+  int64_t *aTime = timesRegular(nRow, 1700000000000000000LL, 10000000000LL);
+  for(t=0; t<5; t++){
+    for(eNull=0; eNull<6; eNull++){
+      for(ePat=0; ePat<5; ePat++){
+        Col c;
+        TsBuf b;
+        TsChunkReader *pFull = 0, *pPart = 0;
+        TsChunkCol full, part;
+        colAlloc(&c, aType[t], nRow);
+        if( ePat<4 ){
+          fillCol(&c, nRow, ePat);
+        }else{
+          /* random walks: integers and full-precision doubles */
+          double r = 50.0;
+          for(i=0; i<nRow; i++){
+            r += rndNormal();
+            c.aDouble[i] = r;
+            c.aInt[i] = (int64_t)(r*1000);
+          }
+          if( aType[t]==TS_TYPE_VARCHAR || aType[t]==TS_TYPE_BOOLEAN ) fillCol(&c, nRow, 1);
+        }
+        nullPattern(c.aNull, nRow, eNull);
+        tsBufInit(&b);
+        if( tsChunkEncode(nRow, aTime, 0, 1, &c.c, &b)!=TS_CHUNK_OK
+         || tsChunkReaderOpen(b.a, b.n, &pFull)!=TS_CHUNK_OK
+         || tsChunkReaderOpen(b.a, b.n, &pPart)!=TS_CHUNK_OK
+         || tsChunkReadCol(pFull, 0, &full)!=TS_CHUNK_OK ){
+          nBad++;
+        }else{
+          for(k=0; k<(int)(sizeof(aSpan)/sizeof(aSpan[0])); k++){
+            int a = aSpan[k][0], z = aSpan[k][1];
+            nCase++;
+            if( tsChunkReadColRows(pPart, 0, a, z, &part)!=TS_CHUNK_OK ){ nBad++; continue; }
+            for(i=a; i<z; i++){
+              int bNf = full.aNull && full.aNull[i], bNp = part.aNull && part.aNull[i];
+              if( bNf!=bNp ){ nBad++; break; }
+              if( bNf ) continue;
+              if( full.eType==TS_TYPE_DOUBLE ? bitsOf(full.aDouble[i])!=bitsOf(part.aDouble[i])
+                : full.eType==TS_TYPE_VARCHAR ? (full.anText[i]!=part.anText[i]
+                                                 || memcmp(full.azText[i], part.azText[i], (size_t)full.anText[i]))
+                : full.aInt[i]!=part.aInt[i] ){
+                nBad++;
+                break;
+              }
+            }
+          }
+        }
+        tsChunkReaderFree(pFull);
+        tsChunkReaderFree(pPart);
+        tsBufFree(&b);
+        colFree(&c, nRow);
+      }
+    }
+  }
+  TT_CHECK("tsChunkReadColRows equals the whole decode on every span, type and pattern", nBad==0 && nCase>1000);
+  {
+    TsChunkReader *pR = 0;
+    TsChunkCol col;
+    Col c;
+    TsBuf b;
+    colAlloc(&c, TS_TYPE_BIGINT, nRow);
+    fillCol(&c, nRow, 0);
+    tsBufInit(&b);
+    TT_CHECK("span reader: encode and open", tsChunkEncode(nRow, aTime, 0, 1, &c.c, &b)==TS_CHUNK_OK
+             && tsChunkReaderOpen(b.a, b.n, &pR)==TS_CHUNK_OK);
+    if( pR ){
+      TT_CHECK("span reader: iTo past nRow is misuse", tsChunkReadColRows(pR, 0, 0, nRow+1, &col)==TS_CHUNK_MISUSE);
+      TT_CHECK("span reader: iFrom > iTo is misuse", tsChunkReadColRows(pR, 0, 5, 4, &col)==TS_CHUNK_MISUSE);
+      TT_CHECK("span reader: negative iFrom is misuse", tsChunkReadColRows(pR, 0, -1, 4, &col)==TS_CHUNK_MISUSE);
+      TT_CHECK("span reader: a prefix, then the whole column",
+               tsChunkReadColRows(pR, 0, 0, 10, &col)==TS_CHUNK_OK && col.aInt[9]==c.aInt[9]
+               && tsChunkReadColRows(pR, 0, 0, nRow, &col)==TS_CHUNK_OK && col.aInt[nRow-1]==c.aInt[nRow-1]);
+    }
+    tsChunkReaderFree(pR);
+    tsBufFree(&b);
+    colFree(&c, nRow);
+  }
+  free(aTime);
+}
+
 int main(void){
   const char *z = getenv("TS_SANITIZE");
   bSanitize = z && z[0]=='1';
@@ -1111,6 +1200,7 @@ int main(void){
   testStoredBlobs();
   testCompression();
   testMarks();
+  testSpans();
   testEncoderPinned();
   return tt_done();
 }
