@@ -426,6 +426,7 @@ static void aggReset(AggCursor *p){
     aggStreamRowModeEnd(s);
     aggBufPut((AggVtab*)p->base.pVtab, s);
     aggStreamSourceFree(s);
+    aggParStreamFree((AggVtab*)p->base.pVtab, s);
     sqlite3_free(s->aRef);
     sqlite3_free(s->res.aAcc);
   }
@@ -472,6 +473,7 @@ static void aggReset(AggCursor *p){
   p->iRowid = 0;
   p->bHeap = 0;
   p->bLastOnly = 0;
+  p->bTimeLo = p->bTimeHi = 0;
 }
 
 static int aggClose(sqlite3_vtab_cursor *pCur){
@@ -549,6 +551,8 @@ static int aggFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
         return SQLITE_ERROR;
       }
     }else if( z[0]=='T' ){
+      if( z[1]=='=' || z[1]=='>' || z[1]=='G' ) p->bTimeLo = 1;
+      if( z[1]=='=' || z[1]=='<' || z[1]=='L' ) p->bTimeHi = 1;
       tsScanTimeBound(z[1], argv[iArg++], &p->tLo, &p->tHi);
       z += 2;
     }else if( z[0]=='D' || z[0]=='M' ){
@@ -647,6 +651,10 @@ static int aggFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   p->nStream = p->nSeries;
   p->nHeap = p->nSeries;
   p->iSerial = 0;
+  /* PRAGMA threads: every stream computed ahead by worker threads when the
+  ** query is worth it (agg_par.c); the merge below is the same. */
+  rc = aggParRun(p);
+  if( rc ) return rc;
   if( p->bHeap ){
     /* Prime every stream, drop the empty ones, heapify. */
     int n = 0;

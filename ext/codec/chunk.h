@@ -125,6 +125,12 @@ int tsChunkInfoGetPrefix(const void *a, size_t nHave, size_t nTotal, TsChunkInfo
 typedef struct TsChunkReader TsChunkReader;
 int tsChunkReaderOpen(const void *a, size_t n, TsChunkReader **pp);
 void tsChunkReaderFree(TsChunkReader *p);          /* accepts NULL */
+/* Point reader p at another blob, keeping its decode arrays (a reader
+** reused over many chunks allocates only for a bigger one).  Everything
+** decoded from the previous blob becomes invalid.  On failure p holds no
+** blob (reading from it is TS_CHUNK_MISUSE or an empty result) but may be
+** reopened again or freed. */
+int tsChunkReaderReopen(TsChunkReader *p, const void *a, size_t n);
 const TsChunkInfo *tsChunkReaderInfo(TsChunkReader *p);
 int tsChunkReadTime(TsChunkReader *p, const int64_t **paTime);
 int tsChunkReadVersion(TsChunkReader *p, const int64_t **paVersion);

@@ -919,23 +919,22 @@ int tsChunkDoubleDecodePrefix(TsRd *pRd, double *a, int n, int nNeed){
     case DBL_SCALED:
     case DBL_BITS: {
       unsigned char e = 0;
-      int64_t *aM;
+      int64_t m;
       int rc;
       if( eMode==DBL_SCALED && (tsRdByte(pRd, &e) || e>TS_MAX_SCALE) ) return TS_CHUNK_CORRUPT;
-      aM = (int64_t*)malloc(sizeof(int64_t)*(size_t)n);
-      if( aM==0 ) return TS_CHUNK_NOMEM;
-      rc = iseqDecodeX(pRd, aM, n, nNeed, 0);
+      /* The integers are decoded into a[] itself (8 bytes each, as the
+      ** doubles) and converted in place: no second array. */
+      rc = iseqDecodeX(pRd, (int64_t*)(void*)a, n, nNeed, 0);
       if( rc==TS_CHUNK_OK ){
         if( eMode==DBL_BITS ){
-          for(i=0; i<nNeed; i++) a[i] = orderedDbl(aM[i]);
+          for(i=0; i<nNeed; i++){ memcpy(&m, &a[i], 8); a[i] = orderedDbl(m); }
         }else if( e==0 ){
-          for(i=0; i<nNeed; i++) a[i] = (double)aM[i];
+          for(i=0; i<nNeed; i++){ memcpy(&m, &a[i], 8); a[i] = (double)m; }
         }else{
           double p10 = aPow10[e];
-          for(i=0; i<nNeed; i++) a[i] = (double)aM[i] / p10;
+          for(i=0; i<nNeed; i++){ memcpy(&m, &a[i], 8); a[i] = (double)m / p10; }
         }
       }
-      free(aM);
       return rc;
     }
   }
