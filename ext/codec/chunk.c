@@ -1156,7 +1156,7 @@ int tsChunkReadColRows(TsChunkReader *p, int iCol, int iFrom, int iTo, TsChunkCo
       if( nVal==0 ){ memset(a, 0, sizeof(double)*(size_t)nRow); break; }
       rc = tsChunkDoubleDecodePrefix(&rd, a, nVal, nNeed);
       if( rc ) goto fail;
-      if( pC->aNull ){
+      if( pC->dir.bNull ){
         /* Spread the values backwards to their rows. */
         k = nNeed - 1;
         for(i=nTo-1; i>=0; i--) a[i] = pC->aNull[i] ? 0.0 : a[k--];
@@ -1169,7 +1169,7 @@ int tsChunkReadColRows(TsChunkReader *p, int iCol, int iFrom, int iTo, TsChunkCo
       if( nVal==0 ) break;
       rc = textDecode(&rd, pC->azText, pC->anText, nVal, &pC->aTextBuf);
       if( rc ) goto fail;
-      if( pC->aNull ){
+      if( pC->dir.bNull ){
         k = nVal - 1;
         for(i=nRow-1; i>=0; i--){
           if( pC->aNull[i] ){ pC->azText[i] = 0; pC->anText[i] = 0; }
@@ -1195,7 +1195,7 @@ int tsChunkReadColRows(TsChunkReader *p, int iCol, int iFrom, int iTo, TsChunkCo
         rc = TS_CHUNK_CORRUPT;
         goto fail;
       }
-      if( pC->aNull ){
+      if( pC->dir.bNull ){
         k = nVal - 1;
         for(i=nRow-1; i>=0; i--) a[i] = pC->aNull[i] ? 0 : a[k--];
       }
@@ -1206,7 +1206,7 @@ int tsChunkReadColRows(TsChunkReader *p, int iCol, int iFrom, int iTo, TsChunkCo
       if( nVal==0 ){ memset(a, 0, sizeof(int64_t)*(size_t)nRow); break; }
       rc = tsChunkIseqDecodePrefix(&rd, a, nVal, nNeed);
       if( rc ) goto fail;
-      if( pC->aNull ){
+      if( pC->dir.bNull ){
         k = nNeed - 1;
         for(i=nTo-1; i>=0; i--) a[i] = pC->aNull[i] ? 0 : a[k--];
       }

@@ -2,8 +2,8 @@
 """timeseries_agg under PRAGMA threads (ext/agg_par.c): worker threads
 aggregate whole series from chunk bytes the connection's thread reads.
 
-- Differential: on random data (12 series, gaps, NULLs, chunks of several
-  sizes, full-precision doubles whose sums differ in the last bits if added
+- Differential: on random data (12 series, gaps, NULLs, a column with NULLs
+  in some chunks only, chunks of several sizes, full-precision doubles whose sums differ in the last bits if added
   in any other order), every query gives exactly the same rows, in the same
   order, with PRAGMA threads = 0, 1, 2 and 8; the exact columns (multiples
   of 1/4) also equal the plain query's.
@@ -74,7 +74,7 @@ try:
         t = start + rng.randrange(0, H)
         rows = []
         walk = [rng.uniform(0, 100) for _ in range(3)]
-        for i in range(rng.choice([3000, 8000, 12000])):
+        for i in range(rng.choice([6000, 10000, 14000])):
             t += rng.choice([10, 10, 10, 7, 60]) * S
             if rng.random() < 0.002:
                 t += rng.randrange(1, 3 * 3600) * S      # a gap
@@ -84,7 +84,10 @@ try:
             rows.append((t, h, dc,
                          None if rng.random() < 0.05 else rng.randrange(-4000, 4000) / 4,
                          rng.randrange(0, 400) / 4,
-                         walk[0], None if rng.random() < 0.1 else walk[1], walk[2] * 1e-3,
+                         walk[0], None if rng.random() < 0.1 else walk[1],
+                         # NULLs in some chunks only (a reused reader must not
+                         # see another chunk's NULL flags)
+                         None if (t // (12 * H)) % 2 == 0 and rng.random() < 0.3 else walk[2] * 1e-3,
                          None if rng.random() < 0.1 else rng.randrange(-10**6, 10**6),
                          None if rng.random() < 0.3 else rng.randrange(0, 2)))
         k = 0

@@ -1185,6 +1185,76 @@ static void testSpans(void){
   free(aTime);
 }
 
+/* tsChunkReaderReopen: one reader over blobs of other sizes, column counts,
+** types and NULL patterns (bigger, then smaller, then bigger) decodes each
+** exactly as a fresh reader does; a damaged blob fails the reopen and the
+** reader then still reopens on a good one. */
+static void testReopen(void){
+  static const int aRows[] = { 300, 1000, 5, 2000, 1 };
+  TsChunkReader *pR = 0;
+  int k, i, c, nBad = 0, nCase = 0;
+  for(k=0; k<(int)(sizeof(aRows)/sizeof(aRows[0]))*2; k++){
+    int nRow = aRows[k%5], nCol = 1 + k%4;
+    int64_t *aTime = timesRegular(nRow, 1700000000000000000LL + k, 1000000000LL + k);
+    Col ac[4];
+    TsChunkCol aIn[4];
+    TsBuf b;
+    TsChunkReader *pFresh = 0;
+    tsBufInit(&b);
+    for(c=0; c<nCol; c++){
+      colAlloc(&ac[c], aType[(k+c)%5], nRow);
+      fillCol(&ac[c], nRow, (k+c)%4);
+      nullPattern(ac[c].aNull, nRow, (k+2*c)%6);
+      aIn[c] = ac[c].c;
+    }
+    if( tsChunkEncode(nRow, aTime, 0, nCol, aIn, &b)!=TS_CHUNK_OK
+     || tsChunkReaderOpen(b.a, b.n, &pFresh)!=TS_CHUNK_OK
+     || (pR ? tsChunkReaderReopen(pR, b.a, b.n) : tsChunkReaderOpen(b.a, b.n, &pR))!=TS_CHUNK_OK ){
+      nBad++;
+    }else{
+      const int64_t *aT1, *aT2;
+      nCase++;
+      if( tsChunkReadTime(pR, &aT1) || tsChunkReadTime(pFresh, &aT2)
+       || memcmp(aT1, aT2, sizeof(int64_t)*(size_t)nRow) ) nBad++;
+      for(c=0; c<nCol; c++){
+        TsChunkCol x, y;
+        if( tsChunkReadCol(pR, c, &x) || tsChunkReadCol(pFresh, c, &y) ){ nBad++; continue; }
+        for(i=0; i<nRow; i++){
+          int bN = x.aNull && x.aNull[i];
+          if( bN!=(y.aNull && y.aNull[i]) ){ nBad++; break; }
+          if( bN ) continue;
+          if( x.eType==TS_TYPE_DOUBLE ? bitsOf(x.aDouble[i])!=bitsOf(y.aDouble[i])
+            : x.eType==TS_TYPE_VARCHAR ? (x.anText[i]!=y.anText[i]
+                                          || memcmp(x.azText[i], y.azText[i], (size_t)x.anText[i]))
+            : x.aInt[i]!=y.aInt[i] ){
+            nBad++;
+            break;
+          }
+        }
+      }
+      if( k==3 ){
+        /* a damaged copy: the reopen fails, the next good one works */
+        unsigned char *aBad = malloc(b.n);
+        memcpy(aBad, b.a, b.n);
+        aBad[b.n-1] ^= 0x40;
+        if( tsChunkReaderReopen(pR, aBad, b.n)!=TS_CHUNK_CORRUPT ) nBad++;
+        if( tsChunkReadTime(pR, &aT1)==TS_CHUNK_OK ) nBad++;
+        free(aBad);
+        if( tsChunkReaderReopen(pR, b.a, b.n)!=TS_CHUNK_OK || tsChunkReadTime(pR, &aT1)
+         || aT1[nRow-1]!=aTime[nRow-1] ) nBad++;
+      }
+    }
+    tsChunkReaderFree(pFresh);
+    for(c=0; c<nCol; c++) colFree(&ac[c], nRow);
+    /* the reader outlives the blob it last read only until reopened */
+    if( pR ) tsChunkReaderReopen(pR, 0, 0);
+    tsBufFree(&b);
+    free(aTime);
+  }
+  tsChunkReaderFree(pR);
+  TT_CHECK("tsChunkReaderReopen: a reused reader decodes every blob as a fresh one", nBad==0 && nCase==10);
+}
+
 int main(void){
   const char *z = getenv("TS_SANITIZE");
   bSanitize = z && z[0]=='1';
@@ -1201,6 +1271,7 @@ int main(void){
   testCompression();
   testMarks();
   testSpans();
+  testReopen();
   testEncoderPinned();
   return tt_done();
 }
