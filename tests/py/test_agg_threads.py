@@ -24,18 +24,9 @@ import tshelp  # tests/py/tshelp.py
 tshelp.asan_reexec(only_if_unset=True)
 
 EXT = os.environ.get("TS_EXT")
-fails = 0
 NAME = "agg_threads"
-
-
-def check(name, ok, why=""):
-    global fails
-    if ok:
-        print("PASS %s: %s" % (NAME, name))
-    else:
-        fails += 1
-        print("FAIL %s: %s: %s" % (NAME, name, why))
-
+T = tshelp.Checks(NAME + ": ")
+check = T.check
 
 if not EXT:
     print("SKIP %s: TS_EXT not set (run through tests/run.sh)" % NAME)
@@ -277,4 +268,4 @@ try:
     db.close()
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
-sys.exit(1 if fails else 0)
+T.exit()

@@ -1096,6 +1096,22 @@ static void testMarks(void){
   tsBufFree(&b); tsBufFree(&b2);
 }
 
+/* 1 if two decoded columns differ in a row of [iFrom, iTo) (NULL flag, or
+** the value bit for bit). */
+static int rowsDiffer(const TsChunkCol *x, const TsChunkCol *y, int iFrom, int iTo){
+  int i;
+  for(i=iFrom; i<iTo; i++){
+    int bN = x->aNull && x->aNull[i];
+    if( bN!=(y->aNull && y->aNull[i]) ) return 1;
+    if( bN ) continue;
+    if( x->eType==TS_TYPE_DOUBLE ? bitsOf(x->aDouble[i])!=bitsOf(y->aDouble[i])
+      : x->eType==TS_TYPE_VARCHAR ? (x->anText[i]!=y->anText[i]
+                                     || memcmp(x->azText[i], y->azText[i], (size_t)x->anText[i]))
+      : x->aInt[i]!=y->aInt[i] ) return 1;
+  }
+  return 0;
+}
+
 /* tsChunkReadColRows: rows [iFrom, iTo) equal the whole decode's, for every
 ** type, NULL pattern and value pattern (ISEQ modes, doubles SCALED / BITS /
 ** XOR / RAW, random walks that take Rice-coded blocks), spans that end
@@ -1138,18 +1154,7 @@ static void testSpans(void){
             int a = aSpan[k][0], z = aSpan[k][1];
             nCase++;
             if( tsChunkReadColRows(pPart, 0, a, z, &part)!=TS_CHUNK_OK ){ nBad++; continue; }
-            for(i=a; i<z; i++){
-              int bNf = full.aNull && full.aNull[i], bNp = part.aNull && part.aNull[i];
-              if( bNf!=bNp ){ nBad++; break; }
-              if( bNf ) continue;
-              if( full.eType==TS_TYPE_DOUBLE ? bitsOf(full.aDouble[i])!=bitsOf(part.aDouble[i])
-                : full.eType==TS_TYPE_VARCHAR ? (full.anText[i]!=part.anText[i]
-                                                 || memcmp(full.azText[i], part.azText[i], (size_t)full.anText[i]))
-                : full.aInt[i]!=part.aInt[i] ){
-                nBad++;
-                break;
-              }
-            }
+            nBad += rowsDiffer(&full, &part, a, z);
           }
         }
         tsChunkReaderFree(pFull);
@@ -1192,7 +1197,7 @@ static void testSpans(void){
 static void testReopen(void){
   static const int aRows[] = { 300, 1000, 5, 2000, 1 };
   TsChunkReader *pR = 0;
-  int k, i, c, nBad = 0, nCase = 0;
+  int k, c, nBad = 0, nCase = 0;
   for(k=0; k<(int)(sizeof(aRows)/sizeof(aRows[0]))*2; k++){
     int nRow = aRows[k%5], nCol = 1 + k%4;
     int64_t *aTime = timesRegular(nRow, 1700000000000000000LL + k, 1000000000LL + k);
@@ -1219,18 +1224,7 @@ static void testReopen(void){
       for(c=0; c<nCol; c++){
         TsChunkCol x, y;
         if( tsChunkReadCol(pR, c, &x) || tsChunkReadCol(pFresh, c, &y) ){ nBad++; continue; }
-        for(i=0; i<nRow; i++){
-          int bN = x.aNull && x.aNull[i];
-          if( bN!=(y.aNull && y.aNull[i]) ){ nBad++; break; }
-          if( bN ) continue;
-          if( x.eType==TS_TYPE_DOUBLE ? bitsOf(x.aDouble[i])!=bitsOf(y.aDouble[i])
-            : x.eType==TS_TYPE_VARCHAR ? (x.anText[i]!=y.anText[i]
-                                          || memcmp(x.azText[i], y.azText[i], (size_t)x.anText[i]))
-            : x.aInt[i]!=y.aInt[i] ){
-            nBad++;
-            break;
-          }
-        }
+        nBad += rowsDiffer(&x, &y, 0, nRow);
       }
       if( k==3 ){
         /* a damaged copy: the reopen fails, the next good one works */
