@@ -167,7 +167,7 @@ int aggStreamFetch(AggCursor *p, AggStream *s){
       s->aRef[n].id = sqlite3_column_int64(q, 0);
       s->aRef[n].tMin = tMin;
       s->aRef[n].tMax = tMax;
-      s->aRef[n].nRow = sqlite3_column_int(q, 3);
+      s->aRef[n].nRow = p->bDesc ? 0 : sqlite3_column_int(q, 3);   /* for agg_par.c */
       n++;
     }
   }
@@ -697,7 +697,7 @@ int aggPrepareStmts(AggCursor *p){
       "SELECT id, tmin, tmax, nrow FROM \"%w\".\"%w_chunks\" WHERE sid = ?1 AND tmin >= ?2 AND tmin <= ?3"
       " ORDER BY tmin LIMIT ?4", zDb, zTab);
   char *z2 = sqlite3_mprintf(
-      "SELECT id, tmin, tmax, nrow FROM \"%w\".\"%w_chunks\" WHERE sid = ?1 AND tmin <= ?2"
+      "SELECT id, tmin, tmax FROM \"%w\".\"%w_chunks\" WHERE sid = ?1 AND tmin <= ?2"
       " ORDER BY tmin DESC LIMIT ?4", zDb, zTab);
   char *z3 = sqlite3_mprintf("SELECT data FROM \"%w\".\"%w_chunks\" WHERE id = ?1", zDb, zTab);
   char *z4 = sqlite3_mprintf("SELECT max(tmin) FROM \"%w\".\"%w_chunks\" WHERE sid = ?1 AND tmin <= ?2",
