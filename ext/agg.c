@@ -57,6 +57,13 @@
 ** are used, a stream walks newest first and stops as soon as every used
 ** <m>_last has a value: one index lookup and one chunk per series.
 **
+** Threads: with PRAGMA threads > 0 and a query worth it (both time bounds,
+** no ORDER BY bucket DESC, enough values, memory tier only), xFilter has
+** every stream computed ahead by worker threads over chunk bytes read by
+** the connection's thread (agg_par.c); the streams then replay their
+** results to the same merge, so rows and their order are those of the
+** serial walk.
+**
 ** Other tiers: xFilter opens every other row source of source.h (the cold
 ** tier, the test overlay) for the query's range; those with rows there are
 ** read natively by the streams (agg_source.c): per series their blocks are
