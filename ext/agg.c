@@ -57,6 +57,13 @@
 ** are used, a stream walks newest first and stops as soon as every used
 ** <m>_last has a value: one index lookup and one chunk per series.
 **
+** Threads: with PRAGMA threads > 0 and a query worth it (both time bounds,
+** no ORDER BY bucket DESC, enough values, memory tier only), xFilter has
+** every stream computed ahead by worker threads over chunk bytes read by
+** the connection's thread (agg_par.c); the streams then replay their
+** results to the same merge, so rows and their order are those of the
+** serial walk.
+**
 ** Other tiers: xFilter opens every other row source of source.h (the cold
 ** tier, the test overlay) for the query's range; those with rows there are
 ** read natively by the streams (agg_source.c): per series their blocks are
@@ -426,6 +433,7 @@ static void aggReset(AggCursor *p){
     aggStreamRowModeEnd(s);
     aggBufPut((AggVtab*)p->base.pVtab, s);
     aggStreamSourceFree(s);
+    aggParStreamFree((AggVtab*)p->base.pVtab, s);
     sqlite3_free(s->aRef);
     sqlite3_free(s->res.aAcc);
   }
@@ -472,6 +480,7 @@ static void aggReset(AggCursor *p){
   p->iRowid = 0;
   p->bHeap = 0;
   p->bLastOnly = 0;
+  p->bTimeLo = p->bTimeHi = 0;
 }
 
 static int aggClose(sqlite3_vtab_cursor *pCur){
@@ -549,6 +558,8 @@ static int aggFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
         return SQLITE_ERROR;
       }
     }else if( z[0]=='T' ){
+      if( z[1]=='=' || z[1]=='>' || z[1]=='G' ) p->bTimeLo = 1;
+      if( z[1]=='=' || z[1]=='<' || z[1]=='L' ) p->bTimeHi = 1;
       tsScanTimeBound(z[1], argv[iArg++], &p->tLo, &p->tHi);
       z += 2;
     }else if( z[0]=='D' || z[0]=='M' ){
@@ -647,6 +658,10 @@ static int aggFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   p->nStream = p->nSeries;
   p->nHeap = p->nSeries;
   p->iSerial = 0;
+  /* PRAGMA threads: every stream computed ahead by worker threads when the
+  ** query is worth it (agg_par.c); the merge below is the same. */
+  rc = aggParRun(p);
+  if( rc ) return rc;
   if( p->bHeap ){
     /* Prime every stream, drop the empty ones, heapify. */
     int n = 0;

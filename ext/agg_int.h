@@ -4,7 +4,9 @@
 ** streams: per series, its memory chunks turned into one result per bucket,
 ** and their merge) and agg_source.c (what a stream reads besides memory
 ** chunks: the blocks of the other row sources of source.h, the cold tier,
-** and the stretches where blocks overlap, merged by the table's own scan).
+** and the stretches where blocks overlap, merged by the table's own scan)
+** and agg_par.c (PRAGMA threads: the streams of a query computed by worker
+** threads from chunk bytes the connection's thread reads).
 ** The design is in agg.c's header comment.
 */
 #ifndef TS_AGG_INT_H
@@ -52,6 +54,18 @@ static const char *const azAggSuffix[AGG_NF] = {
 #define AGG_POOL_MAX   256
 #define AGG_POOL_BYTES (16*1024*1024)
 
+/* The parallel path (agg_par.c): at most this many worker threads whatever
+** PRAGMA threads says; a query goes parallel only when its chunks hold at
+** least AGG_PAR_MIN_VALUES values to decode (rows x used measures: below
+** that, starting threads costs more than it saves); the chunk bytes read
+** and not yet aggregated stay under AGG_PAR_BYTES (the connection's thread
+** aggregates a stream itself rather than read further); the results of
+** one query take at most AGG_PAR_OUT_BYTES (else it runs serially). */
+#define AGG_PAR_MAX        8
+#define AGG_PAR_MIN_VALUES 200000
+#define AGG_PAR_BYTES      (8*1024*1024)
+#define AGG_PAR_OUT_BYTES  (32*1024*1024)
+
 /* Rows per block read from the table's scan (overlapping stretches). */
 #define AGG_SCAN_ROWS 1024
 
@@ -93,6 +107,21 @@ typedef struct AggRef AggRef;
 struct AggRef {
   sqlite3_int64 id;
   int64_t tMin, tMax;
+  int nRow;                 /* rows of the chunk */
+};
+
+/* A chunk of a stream read ahead by the connection's thread for the
+** parallel path (agg_par.c): its header statistics when they answer it
+** (bStat), else its blob. */
+typedef struct AggPre AggPre;
+struct AggPre {
+  int bStat;                /* info and aStat answer the chunk */
+  TsChunkInfo info;
+  TsChunkStat *aStat;       /* [nMeas] (owned) */
+  unsigned char *aBlob;     /* the whole blob when !bStat (owned; from and
+                            ** back to the vtab's pool) */
+  sqlite3_int64 nAlloc;     /* its capacity */
+  int nBlob;                /* its size */
 };
 
 /* One series selected by the constraints. */
@@ -171,6 +200,21 @@ struct AggStream {
   int64_t *aScanTime;       /* [AGG_SCAN_ROWS] ascending (owned, one allocation
                             ** with the arrays below) */
   TsChunkCol *aScanCol;     /* [nAgg] columns of the block (in that allocation) */
+  /* The parallel path (agg_par.c).  While a worker runs the stream it
+  ** alone touches the stream; the connection's thread reads aOut and the
+  ** error only after joining the workers. */
+  AggPre *aPre;             /* [nRef] the chunks read ahead (owned), NULL in
+                            ** serial mode */
+  int iUnitRef;             /* index in aRef of the chunk in s->unit */
+  TsChunkReader *pRdLent;   /* a reader of the thread running the stream,
+                            ** reopened on each chunk (not owned) */
+  AggResult *aOut;          /* [nOutAlloc] the results computed ahead, then
+                            ** returned in order (owned, one allocation with
+                            ** their accumulators) */
+  int nOutAlloc, nOut, iOut;
+  int bReplay;              /* aggStreamNext returns aOut[iOut++] */
+  int rcPar;                /* a worker's error (the stream stopped) */
+  char zParErr[240];        /* its message */
 };
 
 /* One ORDER BY term. */
@@ -196,6 +240,7 @@ struct AggCursor {
   int nHeadBuf;             /* its size */
   int64_t iWidth;           /* bucket width ns, 0 = one bucket per series */
   sqlite3_int64 tLo, tHi;   /* rows aggregated: tLo <= time <= tHi */
+  int bTimeLo, bTimeHi;     /* the query bounds time from below / above */
   int bDesc;                /* streams walk newest first */
   int bHeap;                /* merge by heap (bucket in ORDER BY), else serial */
   int bLastOnly;            /* lastpoint early stop (see header) */
@@ -221,6 +266,20 @@ struct AggCursor {
 };
 
 /* agg_stream.c */
+/* Does the chunk fall inside the range and in one bucket (so its header
+** statistics may answer it)? */
+int aggRefOneBucket(AggCursor *p, const AggRef *pRef);
+/* Read the header statistics of chunk pRef into *pInfo and aStat[nMeas]:
+** *pbOk when they answer it (every used integer sum exact, first/last in
+** the header when used), else the chunk must be decoded. */
+int aggChunkStats(AggCursor *p, const AggRef *pRef, TsChunkInfo *pInfo, TsChunkStat *aStat,
+                  int *pbOk);
+/* Read the whole blob of chunk iId into *pa (capacity *pnAlloc, grown from
+** the vtab's pool), *pn its size. */
+int aggBlobLoad(AggCursor *p, sqlite3_int64 iId, unsigned char **pa, sqlite3_int64 *pnAlloc,
+                int *pn);
+/* Give a buffer back to the vtab's pool (or free it). */
+void aggPoolPut(AggVtab *v, unsigned char *a, sqlite3_int64 nAlloc);
 /* Leave row mode: free the decoded chunk of stream s (its buffer is kept)
 ** or close its block. */
 void aggStreamRowModeEnd(AggStream *s);
@@ -240,6 +299,15 @@ int aggLoadSeries(AggCursor *p);
 int aggPrepareStmts(AggCursor *p);
 /* Make the cursor's current row the next one (iCur, -1 at the end). */
 int aggAdvance(AggCursor *p, int bFirst);
+
+/* agg_par.c */
+/* With PRAGMA threads > 0 and a query worth it, compute every stream's
+** results ahead by worker threads (they replay from aggStreamNext); else
+** leave the streams to the serial walk.  Every thread is joined before it
+** returns, on every path. */
+int aggParRun(AggCursor *p);
+/* Free what the parallel path allocated for stream s. */
+void aggParStreamFree(AggVtab *v, AggStream *s);
 
 /* agg_source.c */
 /* Open every row source but the memory tier for the cursor's range into

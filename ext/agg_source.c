@@ -224,6 +224,7 @@ int aggUnitNext(AggCursor *p, AggStream *s, int *peNext){
       bChunk = pM && (pC==0 || (p->bDesc ? pM->tMax>=pC->tMax : pM->tMin<=pC->tMin));
       if( bChunk ){
         s->unit = *pM;
+        s->iUnitRef = s->iRef;
         eFirst = AGG_UNIT_CHUNK;
       }else{
         s->blk = *pC;

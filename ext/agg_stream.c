@@ -9,11 +9,12 @@
 ** ORDER BY terms.
 */
 #include "agg_int.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 void aggStreamRowModeEnd(AggStream *s){
-  tsChunkReaderFree(s->pReader);
+  if( s->pReader!=s->pRdLent ) tsChunkReaderFree(s->pReader);
   s->pReader = 0;
   if( s->pBlk ){
     s->pBlkSrc->pM->xBlockClose(s->pBlkSrc, s->pBlk);
@@ -28,15 +29,19 @@ void aggStreamRowModeEnd(AggStream *s){
 ** the buffers of finished cursors for the next query.
 */
 
-void aggBufPut(AggVtab *v, AggStream *s){
-  if( s->aBlob==0 ) return;
-  if( v->nPool<AGG_POOL_MAX && v->nPoolBytes+s->nBlobAlloc<=AGG_POOL_BYTES ){
-    v->apPool[v->nPool] = s->aBlob;
-    v->anPool[v->nPool++] = s->nBlobAlloc;
-    v->nPoolBytes += s->nBlobAlloc;
+void aggPoolPut(AggVtab *v, unsigned char *a, sqlite3_int64 nAlloc){
+  if( a==0 ) return;
+  if( v->nPool<AGG_POOL_MAX && v->nPoolBytes+nAlloc<=AGG_POOL_BYTES ){
+    v->apPool[v->nPool] = a;
+    v->anPool[v->nPool++] = nAlloc;
+    v->nPoolBytes += nAlloc;
   }else{
-    sqlite3_free(s->aBlob);
+    sqlite3_free(a);
   }
+}
+
+void aggBufPut(AggVtab *v, AggStream *s){
+  aggPoolPut(v, s->aBlob, s->nBlobAlloc);
   s->aBlob = 0;
   s->nBlobAlloc = 0;
 }
@@ -46,23 +51,24 @@ void aggPoolFree(AggVtab *v){
   v->nPoolBytes = 0;
 }
 
-/* Make s->aBlob hold at least n bytes (from the pool when it has one). */
-static int bufReserve(AggVtab *v, AggStream *s, sqlite3_int64 n){
+/* Make *pa (capacity *pnAlloc) hold at least n bytes (from the pool when
+** it has one). */
+static int bufReserve(AggVtab *v, unsigned char **pa, sqlite3_int64 *pnAlloc, sqlite3_int64 n){
   unsigned char *aNew;
-  if( s->nBlobAlloc>=n ) return SQLITE_OK;
-  if( s->aBlob==0 && v->nPool>0 ){
+  if( *pnAlloc>=n ) return SQLITE_OK;
+  if( *pa==0 && v->nPool>0 ){
     v->nPool--;
-    s->aBlob = v->apPool[v->nPool];
-    s->nBlobAlloc = v->anPool[v->nPool];
-    v->nPoolBytes -= s->nBlobAlloc;
-    if( s->nBlobAlloc>=n ) return SQLITE_OK;
+    *pa = v->apPool[v->nPool];
+    *pnAlloc = v->anPool[v->nPool];
+    v->nPoolBytes -= *pnAlloc;
+    if( *pnAlloc>=n ) return SQLITE_OK;
   }
   /* Room to grow: chunks of one table have similar sizes. */
   n += n/8;
-  aNew = sqlite3_realloc64(s->aBlob, (sqlite3_uint64)n);
+  aNew = sqlite3_realloc64(*pa, (sqlite3_uint64)n);
   if( aNew==0 ) return SQLITE_NOMEM;
-  s->aBlob = aNew;
-  s->nBlobAlloc = n;
+  *pa = aNew;
+  *pnAlloc = n;
   return SQLITE_OK;
 }
 
@@ -161,6 +167,7 @@ int aggStreamFetch(AggCursor *p, AggStream *s){
       s->aRef[n].id = sqlite3_column_int64(q, 0);
       s->aRef[n].tMin = tMin;
       s->aRef[n].tMax = tMax;
+      s->aRef[n].nRow = p->bDesc ? 0 : sqlite3_column_int(q, 3);   /* for agg_par.c */
       n++;
     }
   }
@@ -201,24 +208,32 @@ static int chunkBlob(AggCursor *p, sqlite3_int64 iId, const unsigned char **pa, 
   return rc;
 }
 
-static int corruptChunk(AggCursor *p, sqlite3_int64 iId, const char *zWhy){
-  tsVtabErr(p->base.pVtab, "%s: damaged chunk %lld in %s_chunks: %s",
-            ((AggVtab*)p->base.pVtab)->zName, iId, tsTableName(p->pTab), zWhy);
+/* Report a damaged chunk.  A stream run by the parallel path (s->aPre set:
+** maybe on a worker thread, which must not touch the vtab) keeps the
+** message in s->zParErr for the connection's thread. */
+static int corruptChunk(AggCursor *p, AggStream *s, sqlite3_int64 iId, const char *zWhy){
+  const char *zName = ((AggVtab*)p->base.pVtab)->zName;
+  if( s && s->aPre ){
+    snprintf(s->zParErr, sizeof(s->zParErr), "%s: damaged chunk %lld in %s_chunks: %s",
+             zName, (long long)iId, tsTableName(p->pTab), zWhy);
+  }else{
+    tsVtabErr(p->base.pVtab, "%s: damaged chunk %lld in %s_chunks: %s", zName, iId,
+              tsTableName(p->pTab), zWhy);
+  }
   return SQLITE_CORRUPT_VTAB;
 }
 
 /* Check a chunk header against the schema. */
-static int checkInfo(AggCursor *p, sqlite3_int64 iId, const TsChunkInfo *pInfo, const AggRef *pRef){
+static int checkInfo(AggCursor *p, AggStream *s, sqlite3_int64 iId, const TsChunkInfo *pInfo,
+                     const AggRef *pRef){
   AggVtab *v = (AggVtab*)p->base.pVtab;
-  if( pInfo->nCol!=v->nMeas ) return corruptChunk(p, iId, "column count differs from the table's measures");
+  if( pInfo->nCol!=v->nMeas ) return corruptChunk(p, s, iId, "column count differs from the table's measures");
   if( pInfo->tMin!=pRef->tMin || pInfo->tMax!=pRef->tMax ){
-    return corruptChunk(p, iId, "header time range differs from its index row");
+    return corruptChunk(p, s, iId, "header time range differs from its index row");
   }
   return SQLITE_OK;
 }
 
-/* Add a whole chunk from its header statistics.  *pbDone is 0 when the
-** statistics cannot answer (an integer sum not exact): decode instead. */
 /* Read only the header of chunk iId, through incremental blob I/O (a chunk
 ** of full-precision doubles is about 100 KB, its header a few hundred
 ** bytes): 1 when *pInfo and aStat are set from a format-2 header, 0 when the
@@ -257,64 +272,85 @@ static int chunkHead(AggCursor *p, sqlite3_int64 iId, TsChunkInfo *pInfo, TsChun
   }
 }
 
-static int addWholeChunk(AggCursor *p, AggStream *s, const AggRef *pRef, int *pbDone){
+int aggChunkStats(AggCursor *p, const AggRef *pRef, TsChunkInfo *pInfo, TsChunkStat *aStat,
+                  int *pbOk){
   AggVtab *v = (AggVtab*)p->base.pVtab;
   const unsigned char *a = 0;
   int n = 0, rc = SQLITE_OK, i;
-  TsChunkInfo info;
-  TsChunkStat aStat[TS_CHUNK_MAX_COLS > 64 ? 64 : TS_CHUNK_MAX_COLS];
-  TsChunkStat *pStat = aStat;
-  *pbDone = 0;
-  if( v->nMeas>64 ){
-    pStat = sqlite3_malloc64(sizeof(TsChunkStat)*(size_t)v->nMeas);
-    if( pStat==0 ) return SQLITE_NOMEM;
-  }
-  if( chunkHead(p, pRef->id, &info, pStat, v->nMeas) ){
-    rc = checkInfo(p, pRef->id, &info, pRef);
+  *pbOk = 0;
+  if( chunkHead(p, pRef->id, pInfo, aStat, v->nMeas) ){
+    rc = checkInfo(p, 0, pRef->id, pInfo, pRef);
   }else{
     /* The whole blob (version 1, or the header read failed: this reports
     ** why). */
     rc = chunkBlob(p, pRef->id, &a, &n);
-    if( rc ){
-      if( pStat!=aStat ) sqlite3_free(pStat);
-      return rc;
-    }
-    if( tsChunkInfoGet(a, (size_t)n, &info, pStat, v->nMeas)!=TS_CHUNK_OK ){
-      rc = corruptChunk(p, pRef->id, "bad header or checksum");
+    if( rc ) return rc;
+    if( tsChunkInfoGet(a, (size_t)n, pInfo, aStat, v->nMeas)!=TS_CHUNK_OK ){
+      rc = corruptChunk(p, 0, pRef->id, "bad header or checksum");
     }else{
-      rc = checkInfo(p, pRef->id, &info, pRef);
+      rc = checkInfo(p, 0, pRef->id, pInfo, pRef);
     }
     sqlite3_reset(p->pBlob);
   }
-  if( rc==SQLITE_OK ){
-    /* All or nothing: first check that every used integer sum is exact and
-    ** that the header has the first/last values wanted (format v2). */
-    for(i=0; i<v->nAgg; i++){
-      const TsChunkStat *st = &pStat[v->aAggCol[i]];
-      if( p->aUsed[i] && v->aMeasType[v->aAggCol[i]]!=TS_TYPE_DOUBLE
-       && !(st->rSum > -9007199254740992.0 && st->rSum < 9007199254740992.0) ) break;
-      if( (p->aUsed[i] & ((1<<AGG_F_FIRST)|(1<<AGG_F_LAST))) && st->nValue>0 && !st->bEnds ) break;
-    }
-    if( i==v->nAgg ){
-      for(i=0; i<v->nAgg; i++){
-        if( p->aUsed[i] ){
-          tsAggAddStat(&s->res.aAcc[i], v->aMeasType[v->aAggCol[i]], &pStat[v->aAggCol[i]]);
-        }
-      }
-      if( !s->res.bHave || info.tMin<s->res.tFirst ) s->res.tFirst = info.tMin;
-      if( !s->res.bHave || info.tMax>s->res.tLast ) s->res.tLast = info.tMax;
-      s->res.nRow += info.nRow;
+  if( rc ) return rc;
+  /* All or nothing: every used integer sum exact and the first/last values
+  ** wanted in the header (format v2). */
+  for(i=0; i<v->nAgg; i++){
+    const TsChunkStat *st = &aStat[v->aAggCol[i]];
+    if( p->aUsed[i] && v->aMeasType[v->aAggCol[i]]!=TS_TYPE_DOUBLE
+     && !(st->rSum > -9007199254740992.0 && st->rSum < 9007199254740992.0) ) break;
+    if( (p->aUsed[i] & ((1<<AGG_F_FIRST)|(1<<AGG_F_LAST))) && st->nValue>0 && !st->bEnds ) break;
+  }
+  *pbOk = i==v->nAgg;
+  return SQLITE_OK;
+}
+
+/* Add a whole chunk's header statistics to the stream's result. */
+static void wholeChunkAdd(AggCursor *p, AggStream *s, const TsChunkInfo *pInfo,
+                          const TsChunkStat *aStat){
+  AggVtab *v = (AggVtab*)p->base.pVtab;
+  int i;
+  for(i=0; i<v->nAgg; i++){
+    if( p->aUsed[i] ) tsAggAddStat(&s->res.aAcc[i], v->aMeasType[v->aAggCol[i]], &aStat[v->aAggCol[i]]);
+  }
+  if( !s->res.bHave || pInfo->tMin<s->res.tFirst ) s->res.tFirst = pInfo->tMin;
+  if( !s->res.bHave || pInfo->tMax>s->res.tLast ) s->res.tLast = pInfo->tMax;
+  s->res.nRow += pInfo->nRow;
+}
+
+/* Add a whole chunk from its header statistics.  *pbDone is 0 when the
+** statistics cannot answer (an integer sum not exact): decode instead.  In
+** the parallel path the connection's thread read them ahead (AggPre). */
+static int addWholeChunk(AggCursor *p, AggStream *s, const AggRef *pRef, int *pbDone){
+  AggVtab *v = (AggVtab*)p->base.pVtab;
+  TsChunkInfo info;
+  TsChunkStat aStat[TS_CHUNK_MAX_COLS > 64 ? 64 : TS_CHUNK_MAX_COLS];
+  TsChunkStat *pStat = aStat;
+  int rc;
+  *pbDone = 0;
+  if( s->aPre ){
+    const AggPre *u = &s->aPre[s->iUnitRef];
+    if( u->bStat ){
+      wholeChunkAdd(p, s, &u->info, u->aStat);
       *pbDone = 1;
     }
+    return SQLITE_OK;
   }
+  if( v->nMeas>64 ){
+    pStat = sqlite3_malloc64(sizeof(TsChunkStat)*(size_t)v->nMeas);
+    if( pStat==0 ) return SQLITE_NOMEM;
+  }
+  rc = aggChunkStats(p, pRef, &info, pStat, pbDone);
+  if( rc==SQLITE_OK && *pbDone ) wholeChunkAdd(p, s, &info, pStat);
   if( pStat!=aStat ) sqlite3_free(pStat);
   return rc;
 }
 
-/* Read the whole blob of chunk iId into s->aBlob, straight from the pages
+/* Read the whole blob of chunk iId into *pa, straight from the pages
 ** through incremental blob I/O (no statement row to assemble and copy):
 ** *pn its size.  Falls back to the blob statement when the handle fails. */
-static int blobLoad(AggCursor *p, AggStream *s, sqlite3_int64 iId, int *pn){
+int aggBlobLoad(AggCursor *p, sqlite3_int64 iId, unsigned char **pa, sqlite3_int64 *pnAlloc,
+                int *pn){
   AggVtab *v = (AggVtab*)p->base.pVtab;
   sqlite3 *db = tsTableDbHandle(p->pTab);
   const unsigned char *a = 0;
@@ -329,9 +365,9 @@ static int blobLoad(AggCursor *p, AggStream *s, sqlite3_int64 iId, int *pn){
   }
   if( rc==SQLITE_OK ){
     n = sqlite3_blob_bytes(p->pHead);
-    rc = bufReserve(v, s, (sqlite3_int64)n + 1);
+    rc = bufReserve(v, pa, pnAlloc, (sqlite3_int64)n + 1);
     if( rc ) return rc;
-    if( sqlite3_blob_read(p->pHead, s->aBlob, n, 0)==SQLITE_OK ){
+    if( sqlite3_blob_read(p->pHead, *pa, n, 0)==SQLITE_OK ){
       *pn = n;
       return SQLITE_OK;
     }
@@ -341,8 +377,8 @@ static int blobLoad(AggCursor *p, AggStream *s, sqlite3_int64 iId, int *pn){
   /* The statement reports why (a vanished row, an I/O error). */
   rc = chunkBlob(p, iId, &a, &n);
   if( rc ) return rc;
-  rc = bufReserve(v, s, (sqlite3_int64)n + 1);
-  if( rc==SQLITE_OK ) memcpy(s->aBlob, a, (size_t)n);
+  rc = bufReserve(v, pa, pnAlloc, (sqlite3_int64)n + 1);
+  if( rc==SQLITE_OK ) memcpy(*pa, a, (size_t)n);
   sqlite3_reset(p->pBlob);
   *pn = n;
   return rc;
@@ -351,24 +387,37 @@ static int blobLoad(AggCursor *p, AggStream *s, sqlite3_int64 iId, int *pn){
 /* Enter row mode on chunk pRef: read and open it, decode time, find the
 ** rows inside [tLo, tHi].  *pbEmpty when none is. */
 static int rowModeBegin(AggCursor *p, AggStream *s, const AggRef *pRef, int *pbEmpty){
-  AggVtab *v = (AggVtab*)p->base.pVtab;
+  const unsigned char *aBlob;
   int n = 0, rc;
   TsChunkInfo info;
   *pbEmpty = 0;
-  rc = blobLoad(p, s, pRef->id, &n);
-  if( rc ) return rc;
+  if( s->aPre ){
+    /* Read ahead by the connection's thread (agg_par.c). */
+    aBlob = s->aPre[s->iUnitRef].aBlob;
+    n = s->aPre[s->iUnitRef].nBlob;
+  }else{
+    rc = aggBlobLoad(p, pRef->id, &s->aBlob, &s->nBlobAlloc, &n);
+    if( rc ) return rc;
+    aBlob = s->aBlob;
+  }
   s->iChunkId = pRef->id;
   s->bRowMode = 1;
-  if( tsChunkReaderOpen(s->aBlob, (size_t)n, &s->pReader)!=TS_CHUNK_OK ){
-    return corruptChunk(p, pRef->id, "bad header or checksum");
+  if( s->pRdLent ){
+    s->pReader = s->pRdLent;
+    if( tsChunkReaderReopen(s->pReader, aBlob, (size_t)n)!=TS_CHUNK_OK ){
+      return corruptChunk(p, s, pRef->id, "bad header or checksum");
+    }
+  }else if( tsChunkReaderOpen(aBlob, (size_t)n, &s->pReader)!=TS_CHUNK_OK ){
+    return corruptChunk(p, s, pRef->id, "bad header or checksum");
+  }else if( s->aPre ){
+    s->pRdLent = s->pReader;   /* the running thread's from now on */
   }
   info = *tsChunkReaderInfo(s->pReader);
-  rc = checkInfo(p, pRef->id, &info, pRef);
+  rc = checkInfo(p, s, pRef->id, &info, pRef);
   if( rc ) return rc;
   if( tsChunkReadTime(s->pReader, &s->aTime)!=TS_CHUNK_OK ){
-    return corruptChunk(p, pRef->id, "time column does not decode");
+    return corruptChunk(p, s, pRef->id, "time column does not decode");
   }
-  (void)v;
   s->iBeg = tsAggLowerBound(s->aTime, 0, info.nRow, p->tLo);
   s->iEnd = p->tHi==INT64_MAX ? info.nRow : tsAggLowerBound(s->aTime, s->iBeg, info.nRow, p->tHi+1);
   if( s->iBeg>=s->iEnd ){ *pbEmpty = 1; return SQLITE_OK; }
@@ -396,11 +445,11 @@ static int addRun(AggCursor *p, AggStream *s, int i0, int i1){
     if( s->pReader==0 ){
       pc = s->apCol[i];   /* a block's or a stretch's rows */
     }else{
-      if( tsChunkReadCol(s->pReader, iM, &c)!=TS_CHUNK_OK ){
-        return corruptChunk(p, s->iChunkId, "a measure column does not decode");
+      if( tsChunkReadColRows(s->pReader, iM, s->iBeg, s->iEnd, &c)!=TS_CHUNK_OK ){
+        return corruptChunk(p, s, s->iChunkId, "a measure column does not decode");
       }
       if( c.eType!=v->aMeasType[iM] ){
-        return corruptChunk(p, s->iChunkId, "a column has the wrong type");
+        return corruptChunk(p, s, s->iChunkId, "a column has the wrong type");
       }
     }
     if( pc->eType==TS_TYPE_DOUBLE && pc->aNull==0 ){
@@ -434,6 +483,10 @@ static int64_t bucketOf(AggCursor *p, int64_t t){
   return p->iWidth ? tsAggBucket(t, p->iWidth) : 0;
 }
 
+int aggRefOneBucket(AggCursor *p, const AggRef *r){
+  return r->tMin>=p->tLo && r->tMax<=p->tHi && bucketOf(p, r->tMin)==bucketOf(p, r->tMax);
+}
+
 /* Compute the stream's next result into s->res; s->bDone when none.
 ** Rows come from row mode (a decoded chunk, a block of another source, or
 ** a stretch read through the scan) or from a chunk's header; when neither
@@ -441,6 +494,21 @@ static int64_t bucketOf(AggCursor *p, int64_t t){
 int aggStreamNext(AggCursor *p, AggStream *s){
   AggVtab *v = (AggVtab*)p->base.pVtab;
   int rc = SQLITE_OK, i;
+  if( s->bReplay ){
+    /* Computed ahead by the parallel path. */
+    if( s->iOut<s->nOut ){
+      const AggResult *r = &s->aOut[s->iOut++];
+      s->res.bHave = r->bHave;
+      s->res.iBucket = r->iBucket;
+      s->res.nRow = r->nRow;
+      s->res.tFirst = r->tFirst;
+      s->res.tLast = r->tLast;
+      memcpy(s->res.aAcc, r->aAcc, sizeof(TsAggAcc)*(size_t)v->nAgg);
+    }else{
+      s->bDone = 1;
+    }
+    return SQLITE_OK;
+  }
   s->res.bHave = 0;
   s->res.nRow = 0;
   s->res.tFirst = s->res.tLast = 0;
@@ -506,7 +574,7 @@ int aggStreamNext(AggCursor *p, AggStream *s){
     }else{
       AggRef *r = &s->unit;
       int bEmpty = 0;
-      if( r->tMin>=p->tLo && r->tMax<=p->tHi && bucketOf(p, r->tMin)==bucketOf(p, r->tMax) ){
+      if( aggRefOneBucket(p, r) ){
         /* Inside the range and one bucket: the header may answer (first
         ** and last only from format-v2 headers; see addWholeChunk). */
         int64_t b = bucketOf(p, r->tMin);
@@ -626,7 +694,7 @@ int aggPrepareStmts(AggCursor *p){
   ** a series are disjoint, so the first chunk wholly before the range ends a
   ** descending walk). */
   char *z1 = sqlite3_mprintf(
-      "SELECT id, tmin, tmax FROM \"%w\".\"%w_chunks\" WHERE sid = ?1 AND tmin >= ?2 AND tmin <= ?3"
+      "SELECT id, tmin, tmax, nrow FROM \"%w\".\"%w_chunks\" WHERE sid = ?1 AND tmin >= ?2 AND tmin <= ?3"
       " ORDER BY tmin LIMIT ?4", zDb, zTab);
   char *z2 = sqlite3_mprintf(
       "SELECT id, tmin, tmax FROM \"%w\".\"%w_chunks\" WHERE sid = ?1 AND tmin <= ?2"
@@ -695,6 +763,7 @@ int aggAdvance(AggCursor *p, int bFirst){
     aggStreamRowModeEnd(s);
     aggBufPut((AggVtab*)p->base.pVtab, s);
     aggStreamSourceFree(s);
+    aggParStreamFree((AggVtab*)p->base.pVtab, s);
     sqlite3_free(s->aRef);
     s->aRef = 0;
     p->aHeap[0] = p->aHeap[--p->nHeap];

@@ -727,7 +727,7 @@ static int headerCrcRead(TsRd *pRd, const Header *pH){
 
 /* Assign payload offsets after the header; the payloads must fill the rest
 ** of the blob exactly. */
-static int layoutCheck(size_t iBody, size_t n, Header *pH, ColDir *aD, int nD){
+static int layoutCheck(size_t iBody, size_t n, Header *pH, ColDir *aD, size_t nStride, int nD){
   size_t iOff = iBody;
   int i;
   pH->iTime = iOff;
@@ -737,9 +737,10 @@ static int layoutCheck(size_t iBody, size_t n, Header *pH, ColDir *aD, int nD){
   if( pH->nVer > n - iOff ) return TS_CHUNK_CORRUPT;
   iOff += pH->nVer;
   for(i=0; i<nD; i++){
-    aD[i].iOff = iOff;
-    if( aD[i].nByte > n - iOff ) return TS_CHUNK_CORRUPT;
-    iOff += aD[i].nByte;
+    ColDir *pD = (ColDir*)((char*)aD + nStride*(size_t)i);   /* aD: entries nStride bytes apart */
+    pD->iOff = iOff;
+    if( pD->nByte > n - iOff ) return TS_CHUNK_CORRUPT;
+    iOff += pD->nByte;
   }
   return iOff==n ? TS_CHUNK_OK : TS_CHUNK_CORRUPT;
 }
@@ -795,6 +796,11 @@ struct ReaderCol {
   int *anText;           /* owned */
   unsigned char *aTextBuf;  /* decompressed VARCHAR dictionary or NULL; owned */
   int bDone;             /* decoded: the arrays above are the result */
+  int nDone;             /* rows [0, nDone) of the arrays are decoded (nRow
+                         ** after a whole decode; less after a span's) */
+  int nCap;              /* rows the arrays hold (kept across
+                         ** tsChunkReaderReopen: a reused reader allocates
+                         ** only for a bigger chunk) */
 };
 
 struct TsChunkReader {
@@ -805,60 +811,108 @@ struct TsChunkReader {
   int64_t *aVersion;       /* decoded versions or NULL; owned */
   unsigned char *aMark;    /* decoded write marks (v3) or NULL; owned */
   int bMarkDone;           /* aMark is decoded (NULL: all 0) */
-  ReaderCol *aCol;         /* h.info.nCol entries; owned */
+  int bTimeDone;           /* aTime holds this blob's times */
+  int nTimeCap;            /* rows aTime holds */
+  ReaderCol *aCol;         /* nColAlloc entries, the first h.info.nCol of
+                           ** them this blob's; owned */
+  int nColAlloc;
 };
 
+/* Free a column's arrays. */
 static void readerColClear(ReaderCol *p){
   free(p->aNull); free(p->aDouble); free(p->aInt);
   free((void*)p->azText); free(p->anText); free(p->aTextBuf);
   p->aTextBuf = 0;
   p->aNull = 0; p->aDouble = 0; p->aInt = 0; p->azText = 0; p->anText = 0;
   p->bDone = 0;
+  p->nDone = 0;
+  p->nCap = 0;
+}
+
+/* Make the column's arrays for its type hold nRow rows, keeping those
+** that already do (their contents are stale until decoded). */
+static int readerColArrays(ReaderCol *p, int nRow){
+  free(p->aTextBuf);
+  p->aTextBuf = 0;
+  p->bDone = 0;
+  p->nDone = 0;
+  if( p->nCap<nRow ) readerColClear(p);
+  p->nCap = nRow;
+  if( p->dir.bNull && p->aNull==0 && (p->aNull = (uint8_t*)malloc((size_t)nRow))==0 ) goto nomem;
+  switch( p->dir.eType ){
+    case TS_TYPE_DOUBLE:
+      if( p->aDouble==0 && (p->aDouble = (double*)malloc(sizeof(double)*(size_t)nRow))==0 ) goto nomem;
+      break;
+    case TS_TYPE_VARCHAR:
+      if( p->azText==0 && (p->azText = (const char**)malloc(sizeof(char*)*(size_t)nRow))==0 ) goto nomem;
+      if( p->anText==0 && (p->anText = (int*)malloc(sizeof(int)*(size_t)nRow))==0 ) goto nomem;
+      break;
+    default:
+      if( p->aInt==0 && (p->aInt = (int64_t*)malloc(sizeof(int64_t)*(size_t)nRow))==0 ) goto nomem;
+      break;
+  }
+  return TS_CHUNK_OK;
+nomem:
+  readerColClear(p);
+  return TS_CHUNK_NOMEM;
 }
 
 static void readerColOut(const ReaderCol *pC, TsChunkCol *pCol){
-  pCol->eType = pC->dir.eType;
-  pCol->aNull = pC->aNull;
-  pCol->aDouble = pC->aDouble;
-  pCol->aInt = pC->aInt;
-  pCol->azText = pC->azText;
-  pCol->anText = pC->anText;
+  int e = pC->dir.eType;
+  pCol->eType = e;
+  pCol->aNull = pC->dir.bNull ? pC->aNull : 0;
+  pCol->aDouble = e==TS_TYPE_DOUBLE ? pC->aDouble : 0;
+  pCol->aInt = e!=TS_TYPE_DOUBLE && e!=TS_TYPE_VARCHAR ? pC->aInt : 0;
+  pCol->azText = e==TS_TYPE_VARCHAR ? pC->azText : 0;
+  pCol->anText = e==TS_TYPE_VARCHAR ? pC->anText : 0;
 }
 
-int tsChunkReaderOpen(const void *a, size_t n, TsChunkReader **pp){
-  TsChunkReader *p;
+/* Parse blob a[0..n) into reader p (fresh or reused): header, column
+** directory, layout; nothing decoded yet. */
+static int readerParse(TsChunkReader *p, const void *a, size_t n){
   TsRd rd;
   int rc, i;
-  *pp = 0;
-  if( a==0 ) return TS_CHUNK_CORRUPT;
-  p = (TsChunkReader*)calloc(1, sizeof(*p));
-  if( p==0 ) return TS_CHUNK_NOMEM;
   p->a = (const unsigned char*)a;
   p->n = n;
+  p->bTimeDone = 0;
+  free(p->aVersion);
+  free(p->aMark);
+  p->aVersion = 0;
+  p->aMark = 0;
+  p->bMarkDone = 0;
+  for(i=0; i<p->nColAlloc; i++){ p->aCol[i].bDone = 0; p->aCol[i].nDone = 0; }
+  if( a==0 ){ memset(&p->h, 0, sizeof(p->h)); return TS_CHUNK_CORRUPT; }
   tsRdInit(&rd, a, n);
   rc = headerRead(&rd, &p->h, 1, n);
-  if( rc==TS_CHUNK_OK && p->h.info.nCol>0 ){
-    p->aCol = (ReaderCol*)calloc((size_t)p->h.info.nCol, sizeof(ReaderCol));
-    if( p->aCol==0 ) rc = TS_CHUNK_NOMEM;
+  if( rc ){ p->h.info.nCol = 0; return rc; }
+  if( p->h.info.nCol>p->nColAlloc ){
+    ReaderCol *aNew = (ReaderCol*)realloc(p->aCol, sizeof(ReaderCol)*(size_t)p->h.info.nCol);
+    if( aNew==0 ){ p->h.info.nCol = 0; return TS_CHUNK_NOMEM; }
+    memset(&aNew[p->nColAlloc], 0, sizeof(ReaderCol)*(size_t)(p->h.info.nCol - p->nColAlloc));
+    p->aCol = aNew;
+    p->nColAlloc = p->h.info.nCol;
   }
   for(i=0; rc==TS_CHUNK_OK && i<p->h.info.nCol; i++){
     rc = colDirRead(&rd, &p->h, &p->aCol[i].dir);
   }
   if( rc==TS_CHUNK_OK ) rc = headerCrcRead(&rd, &p->h);
-  if( rc==TS_CHUNK_OK ){
-    /* layoutCheck wants a ColDir array; copy through a temporary. */
-    ColDir *aD = 0;
-    if( p->h.info.nCol>0 ){
-      aD = (ColDir*)malloc(sizeof(ColDir)*(size_t)p->h.info.nCol);
-      if( aD==0 ) rc = TS_CHUNK_NOMEM;
-    }
-    if( rc==TS_CHUNK_OK ){
-      for(i=0; i<p->h.info.nCol; i++) aD[i] = p->aCol[i].dir;
-      rc = layoutCheck(rd.i, n, &p->h, aD, p->h.info.nCol);
-      for(i=0; rc==TS_CHUNK_OK && i<p->h.info.nCol; i++) p->aCol[i].dir = aD[i];
-    }
-    free(aD);
+  if( rc==TS_CHUNK_OK && p->h.info.nCol>0 ){
+    rc = layoutCheck(rd.i, n, &p->h, &p->aCol[0].dir, sizeof(ReaderCol), p->h.info.nCol);
+  }else if( rc==TS_CHUNK_OK ){
+    rc = layoutCheck(rd.i, n, &p->h, 0, 0, 0);
   }
+  if( rc ) p->h.info.nCol = 0;
+  return rc;
+}
+
+int tsChunkReaderOpen(const void *a, size_t n, TsChunkReader **pp){
+  TsChunkReader *p;
+  int rc;
+  *pp = 0;
+  if( a==0 ) return TS_CHUNK_CORRUPT;
+  p = (TsChunkReader*)calloc(1, sizeof(*p));
+  if( p==0 ) return TS_CHUNK_NOMEM;
+  rc = readerParse(p, a, n);
   if( rc ){
     tsChunkReaderFree(p);
     return rc;
@@ -867,11 +921,15 @@ int tsChunkReaderOpen(const void *a, size_t n, TsChunkReader **pp){
   return TS_CHUNK_OK;
 }
 
+int tsChunkReaderReopen(TsChunkReader *p, const void *a, size_t n){
+  return readerParse(p, a, n);
+}
+
 void tsChunkReaderFree(TsChunkReader *p){
   int i;
   if( p==0 ) return;
   if( p->aCol ){
-    for(i=0; i<p->h.info.nCol; i++) readerColClear(&p->aCol[i]);
+    for(i=0; i<p->nColAlloc; i++) readerColClear(&p->aCol[i]);
     free(p->aCol);
   }
   free(p->aTime);
@@ -902,16 +960,28 @@ static int payloadIseq(TsChunkReader *p, size_t iOff, size_t nByte, int64_t **pa
 int tsChunkReadTime(TsChunkReader *p, const int64_t **paTime){
   int rc = TS_CHUNK_OK;
   *paTime = 0;
-  if( p->aTime==0 ){
+  if( p->h.info.nRow<1 ) return TS_CHUNK_MISUSE;   /* a failed (re)open */
+  if( !p->bTimeDone ){
     int64_t *a;
     int i, nRow = p->h.info.nRow;
-    rc = payloadIseq(p, p->h.iTime, p->h.nTime, &a);
+    TsRd rd;
+    if( p->nTimeCap<nRow ){
+      free(p->aTime);
+      p->nTimeCap = 0;
+      p->aTime = (int64_t*)malloc(sizeof(int64_t)*(size_t)nRow);
+      if( p->aTime==0 ) return TS_CHUNK_NOMEM;
+      p->nTimeCap = nRow;
+    }
+    a = p->aTime;
+    tsRdInit(&rd, p->a + p->h.iTime, p->h.nTime);
+    rc = tsChunkIseqDecode(&rd, a, nRow);
+    if( rc==TS_CHUNK_OK && rd.i!=p->h.nTime ) rc = TS_CHUNK_CORRUPT;
     if( rc ) return rc;
     for(i=0; i<nRow; i++) a[i] = (int64_t)((uint64_t)a[i] + (uint64_t)p->h.info.tMin);
     if( a[0]!=p->h.info.tMin || a[nRow-1]!=p->h.info.tMax ) rc = TS_CHUNK_CORRUPT;
     for(i=1; rc==TS_CHUNK_OK && i<nRow; i++) if( a[i]<=a[i-1] ) rc = TS_CHUNK_CORRUPT;
-    if( rc ){ free(a); return rc; }
-    p->aTime = a;
+    if( rc ) return rc;
+    p->bTimeDone = 1;
   }
   *paTime = p->aTime;
   return rc;
@@ -1028,28 +1098,39 @@ done:
 }
 
 int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
+  return tsChunkReadColRows(p, iCol, 0, p->h.info.nRow, pCol);
+}
+
+/* Rows [iFrom, iTo) need the values of rows [0, iTo): the integer codings
+** (DELTA, DOD, Gorilla) are running sums, so the decode stops after the
+** block (ISEQ, TS_BLOCK values) or the value holding row iTo-1, and iFrom
+** saves nothing; the CRC checked by tsChunkReaderOpen covers the bytes
+** left unread.  VARCHAR and BOOLEAN columns are always decoded whole. */
+int tsChunkReadColRows(TsChunkReader *p, int iCol, int iFrom, int iTo, TsChunkCol *pCol){
   ReaderCol *pC;
   int nRow = p->h.info.nRow;
-  int nVal, i, k, rc = TS_CHUNK_OK;
+  int nVal, nNeed, i, k, rc = TS_CHUNK_OK;
+  int nTo;              /* rows decoded: [0, nTo) */
   TsRd rd;
   memset(pCol, 0, sizeof(*pCol));
   if( iCol<0 || iCol>=p->h.info.nCol ) return TS_CHUNK_MISUSE;
+  if( iFrom<0 || iTo>nRow || iFrom>iTo ) return TS_CHUNK_MISUSE;
   pC = &p->aCol[iCol];
-  if( pC->bDone ){
+  if( pC->bDone && pC->nDone>=iTo ){
     /* Already decoded: the same arrays (callers may ask once per row). */
     readerColOut(pC, pCol);
     return TS_CHUNK_OK;
   }
-  readerColClear(pC);
+  if( readerColArrays(pC, nRow) ) return TS_CHUNK_NOMEM;
   nVal = (int)pC->dir.stat.nValue;
+  nTo = pC->dir.eType==TS_TYPE_VARCHAR || pC->dir.eType==TS_TYPE_BOOLEAN || iTo<1 ? nRow : iTo;
+  nNeed = nVal;   /* values of rows [0, nTo), set below */
   tsRdInit(&rd, p->a + pC->dir.iOff, pC->dir.nByte);
 
   if( pC->dir.bNull ){
     const unsigned char *aB;
     int nNull = 0;
     if( tsRdBytes(&rd, (size_t)(nRow+7)/8, &aB) ) return TS_CHUNK_CORRUPT;
-    pC->aNull = (uint8_t*)malloc((size_t)nRow);
-    if( pC->aNull==0 ) return TS_CHUNK_NOMEM;
     for(i=0; i<nRow; i++){
       pC->aNull[i] = (aB[i>>3] >> (i&7)) & 1;
       nNull += pC->aNull[i];
@@ -1058,32 +1139,37 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
     if( (nRow & 7) && (aB[nRow>>3] >> (nRow&7))!=0 ) rc = TS_CHUNK_CORRUPT;
     if( nRow - nNull != nVal ) rc = TS_CHUNK_CORRUPT;
     if( rc ) goto fail;
+    if( nTo<nRow ){
+      for(i=nTo, nNeed=nVal; i<nRow; i++) nNeed -= pC->aNull[i]==0;
+    }
+  }else{
+    nNeed = nTo;
+  }
+  if( nNeed<1 && nVal>0 ){
+    nTo = nRow;   /* no value before row iTo: nothing to stop early for */
+    nNeed = nVal;
   }
 
   switch( pC->dir.eType ){
     case TS_TYPE_DOUBLE: {
-      double *a;
-      pC->aDouble = (double*)calloc((size_t)nRow, sizeof(double));
-      if( pC->aDouble==0 ){ rc = TS_CHUNK_NOMEM; goto fail; }
-      if( nVal==0 ) break;
-      a = pC->aDouble;
-      rc = tsChunkDoubleDecode(&rd, a, nVal);
+      double *a = pC->aDouble;
+      if( nVal==0 ){ memset(a, 0, sizeof(double)*(size_t)nRow); break; }
+      rc = tsChunkDoubleDecodePrefix(&rd, a, nVal, nNeed);
       if( rc ) goto fail;
-      if( pC->aNull ){
+      if( pC->dir.bNull ){
         /* Spread the values backwards to their rows. */
-        k = nVal - 1;
-        for(i=nRow-1; i>=0; i--) a[i] = pC->aNull[i] ? 0.0 : a[k--];
+        k = nNeed - 1;
+        for(i=nTo-1; i>=0; i--) a[i] = pC->aNull[i] ? 0.0 : a[k--];
       }
       break;
     }
     case TS_TYPE_VARCHAR: {
-      pC->azText = (const char**)calloc((size_t)nRow, sizeof(char*));
-      pC->anText = (int*)calloc((size_t)nRow, sizeof(int));
-      if( pC->azText==0 || pC->anText==0 ){ rc = TS_CHUNK_NOMEM; goto fail; }
+      memset((void*)pC->azText, 0, sizeof(char*)*(size_t)nRow);
+      memset(pC->anText, 0, sizeof(int)*(size_t)nRow);
       if( nVal==0 ) break;
       rc = textDecode(&rd, pC->azText, pC->anText, nVal, &pC->aTextBuf);
       if( rc ) goto fail;
-      if( pC->aNull ){
+      if( pC->dir.bNull ){
         k = nVal - 1;
         for(i=nRow-1; i>=0; i--){
           if( pC->aNull[i] ){ pC->azText[i] = 0; pC->anText[i] = 0; }
@@ -1094,11 +1180,8 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
     }
     case TS_TYPE_BOOLEAN: {
       unsigned char eMode;
-      int64_t *a;
-      pC->aInt = (int64_t*)calloc((size_t)nRow, sizeof(int64_t));
-      if( pC->aInt==0 ){ rc = TS_CHUNK_NOMEM; goto fail; }
-      if( nVal==0 ) break;
-      a = pC->aInt;
+      int64_t *a = pC->aInt;
+      if( nVal==0 ){ memset(a, 0, sizeof(int64_t)*(size_t)nRow); break; }
       if( tsRdByte(&rd, &eMode) ){ rc = TS_CHUNK_CORRUPT; goto fail; }
       if( eMode==BOOL_CONST ){
         unsigned char v;
@@ -1112,31 +1195,30 @@ int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol){
         rc = TS_CHUNK_CORRUPT;
         goto fail;
       }
-      if( pC->aNull ){
+      if( pC->dir.bNull ){
         k = nVal - 1;
         for(i=nRow-1; i>=0; i--) a[i] = pC->aNull[i] ? 0 : a[k--];
       }
       break;
     }
     default: {  /* BIGINT, TIMESTAMP */
-      int64_t *a;
-      pC->aInt = (int64_t*)calloc((size_t)nRow, sizeof(int64_t));
-      if( pC->aInt==0 ){ rc = TS_CHUNK_NOMEM; goto fail; }
-      if( nVal==0 ) break;
-      a = pC->aInt;
-      rc = tsChunkIseqDecode(&rd, a, nVal);
+      int64_t *a = pC->aInt;
+      if( nVal==0 ){ memset(a, 0, sizeof(int64_t)*(size_t)nRow); break; }
+      rc = tsChunkIseqDecodePrefix(&rd, a, nVal, nNeed);
       if( rc ) goto fail;
-      if( pC->aNull ){
-        k = nVal - 1;
-        for(i=nRow-1; i>=0; i--) a[i] = pC->aNull[i] ? 0 : a[k--];
+      if( pC->dir.bNull ){
+        k = nNeed - 1;
+        for(i=nTo-1; i>=0; i--) a[i] = pC->aNull[i] ? 0 : a[k--];
       }
       break;
     }
   }
-  /* The payload must be consumed exactly (XOR streams end at the payload). */
-  if( rd.i!=pC->dir.nByte ){ rc = TS_CHUNK_CORRUPT; goto fail; }
+  /* A whole decode must consume the payload exactly (XOR streams end at
+  ** the payload). */
+  if( nTo==nRow && rd.i!=pC->dir.nByte ){ rc = TS_CHUNK_CORRUPT; goto fail; }
 
   pC->bDone = 1;
+  pC->nDone = nTo;
   readerColOut(pC, pCol);
   return TS_CHUNK_OK;
 

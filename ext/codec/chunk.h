@@ -125,6 +125,12 @@ int tsChunkInfoGetPrefix(const void *a, size_t nHave, size_t nTotal, TsChunkInfo
 typedef struct TsChunkReader TsChunkReader;
 int tsChunkReaderOpen(const void *a, size_t n, TsChunkReader **pp);
 void tsChunkReaderFree(TsChunkReader *p);          /* accepts NULL */
+/* Point reader p at another blob, keeping its decode arrays (a reader
+** reused over many chunks allocates only for a bigger one).  Everything
+** decoded from the previous blob becomes invalid.  On failure p holds no
+** blob (reading from it is TS_CHUNK_MISUSE or an empty result) but may be
+** reopened again or freed. */
+int tsChunkReaderReopen(TsChunkReader *p, const void *a, size_t n);
 const TsChunkInfo *tsChunkReaderInfo(TsChunkReader *p);
 int tsChunkReadTime(TsChunkReader *p, const int64_t **paTime);
 int tsChunkReadVersion(TsChunkReader *p, const int64_t **paVersion);
@@ -134,6 +140,13 @@ int tsChunkReadMark(TsChunkReader *p, const unsigned char **paMark);
 ** A column is decoded once per reader: asking again returns the same
 ** arrays at no cost. */
 int tsChunkReadCol(TsChunkReader *p, int iCol, TsChunkCol *pCol);
+/* The same for rows [iFrom, iTo) only (0 <= iFrom <= iTo <= nRow): the
+** arrays are indexed by row as tsChunkReadCol's, their entries outside
+** [iFrom, iTo) are unspecified; fewer values are decoded when iTo < nRow (a
+** query whose time range ends inside the chunk).  Asking again for rows
+** inside the rows decoded returns the same arrays; a wider span decodes
+** again (the earlier arrays are then freed). */
+int tsChunkReadColRows(TsChunkReader *p, int iCol, int iFrom, int iTo, TsChunkCol *pCol);
 
 /* Integrity check of one blob (for ts_check): checksum, structure, every
 ** column decoded, times strictly increasing within the header's range, and

@@ -164,8 +164,13 @@ static inline uint64_t brPeek(const BitR *r){
 ** TS_CHUNK_NOMEM.  Decode n integers from pRd; 0 or TS_CHUNK_CORRUPT. */
 int tsChunkIseqEncode(TsBuf *p, const int64_t *a, int n);
 int tsChunkIseqDecode(TsRd *pRd, int64_t *a, int n);
+/* The first nNeed (1..n) of the n values only (a[nNeed..n) may be written):
+** the reader may be left inside the sequence, so the caller cannot check
+** that the payload ends there (the blob's CRC covers it). */
+int tsChunkIseqDecodePrefix(TsRd *pRd, int64_t *a, int n, int nNeed);
 /* DOUBLE columns (chunk.c header, "DOUBLE"): the same contract. */
 int tsChunkDoubleEncode(TsBuf *p, const double *a, int n);
 int tsChunkDoubleDecode(TsRd *pRd, double *a, int n);
+int tsChunkDoubleDecodePrefix(TsRd *pRd, double *a, int n, int nNeed);
 
 #endif

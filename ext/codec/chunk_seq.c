@@ -307,27 +307,35 @@ static void blocksEmit(TsBuf *p, const uint64_t *a, int n, const BlockPlan *aPla
   }
 }
 
-/* Decode nb Rice-coded values (parameter k) from aBits[0..nBytes) into a[],
-** adding base.  Every bit must be used except the last byte's padding. */
-static int riceRead(const unsigned char *aBits, size_t nBytes, int k,
-                    uint64_t base, uint64_t *a, int nb){
+/* Decode Rice-coded values j..nb-1 (parameter k), the first of them at bit
+** iBit of aBits[0..nBytes), into a[], adding base.  Every bit must be used
+** except the last byte's padding. */
+static int riceReadFrom(const unsigned char *aBits, size_t nBytes, int k,
+                        uint64_t base, uint64_t *a, int nb, int j, uint64_t iBit){
   BitR br;
-  int j = 0;
-  uint64_t iBit = 0, maskK = k ? (((uint64_t)1<<k) - 1) : 0;
-  /* Fast path: while 8 bytes remain, one load decodes a value whose code
-  ** fits in the loaded bits (at least 57 of them). */
-  for(; j<nb; j++){
+  uint64_t maskK = k ? (((uint64_t)1<<k) - 1) : 0;
+  /* Fast path: while 8 bytes remain, one load (at least 57 bits) decodes
+  ** every code that fits whole in it, shifting the word as it goes: the
+  ** chain from one code to the next is a count of trailing zeros and a
+  ** shift, not a load.  An escape or a code longer than what is left of
+  ** the word reloads; one that does not fit a fresh word ends the fast
+  ** path (the loop below decodes the rest). */
+  while( j<nb ){
     size_t iByte = (size_t)(iBit>>3);
-    int sh = (int)(iBit & 7);
+    int sh = (int)(iBit & 7), nAvail, j0 = j;
     uint64_t w;
-    int q;
     if( iByte + 8 > nBytes ) break;
     w = ld64le(aBits + iByte) >> sh;
-    if( w==0 ) break;
-    q = __builtin_ctzll(w);
-    if( q>=RICE_ESC || q + 1 + k > 64 - sh ) break;
-    a[j] = base + (uint64_t)tsZigzagDec(((uint64_t)q << k) | ((w >> (q + 1)) & maskK));
-    iBit += (uint64_t)(q + 1 + k);
+    nAvail = 64 - sh;
+    while( j<nb && w ){
+      int q = __builtin_ctzll(w), nLen = q + 1 + k;
+      if( q>=RICE_ESC || nLen>=nAvail ) break;
+      a[j++] = base + (uint64_t)tsZigzagDec(((uint64_t)q << k) | ((w >> (q + 1)) & maskK));
+      w >>= nLen;
+      nAvail -= nLen;
+      iBit += (uint64_t)nLen;
+    }
+    if( j==j0 ) break;
   }
   brInit(&br, aBits, nBytes);
   br.iBit = iBit;
@@ -351,11 +359,51 @@ static int riceRead(const unsigned char *aBits, size_t nBytes, int k,
   return TS_CHUNK_OK;
 }
 
-/* Decode n values of BLOCKS into a[]. */
-static int blocksRead(TsRd *pRd, uint64_t *a, int n){
+/* One Rice-coded block: nb values from aBits[0..nBytes). */
+static int riceRead(const unsigned char *aBits, size_t nBytes, int k,
+                    uint64_t base, uint64_t *a, int nb){
+  return riceReadFrom(aBits, nBytes, k, base, a, nb, 0, 0);
+}
+
+/* Two Rice-coded blocks at once (X and Y: their own bytes, parameter and
+** base).  Codes of k >= RICE_PAIR_K bits fit once or twice in a 64-bit
+** load, so a block alone is one chain of load, count and shift per value;
+** two independent chains interleaved keep the core busy (about twice the
+** values per cycle on full-precision doubles).  Each block then finishes
+** alone, with the same checks as riceRead. */
+#define RICE_PAIR_K 16
+static int ricePair(const unsigned char *aX, size_t nX, int kX, uint64_t bX, uint64_t *x, int nbX,
+                    const unsigned char *aY, size_t nY, int kY, uint64_t bY, uint64_t *y, int nbY){
+  uint64_t iX = 0, iY = 0;
+  uint64_t mX = ((uint64_t)1<<kX) - 1, mY = ((uint64_t)1<<kY) - 1;
+  int jX = 0, jY = 0, rc;
+  while( jX<nbX && jY<nbY ){
+    size_t oX = (size_t)(iX>>3), oY = (size_t)(iY>>3);
+    int sX = (int)(iX & 7), sY = (int)(iY & 7), qX, qY;
+    uint64_t wX, wY;
+    if( oX + 8 > nX || oY + 8 > nY ) break;
+    wX = ld64le(aX + oX) >> sX;
+    wY = ld64le(aY + oY) >> sY;
+    if( wX==0 || wY==0 ) break;
+    qX = __builtin_ctzll(wX);
+    qY = __builtin_ctzll(wY);
+    if( qX>=RICE_ESC || qX + 1 + kX > 64 - sX || qY>=RICE_ESC || qY + 1 + kY > 64 - sY ) break;
+    x[jX++] = bX + (uint64_t)tsZigzagDec(((uint64_t)qX << kX) | ((wX >> (qX + 1)) & mX));
+    y[jY++] = bY + (uint64_t)tsZigzagDec(((uint64_t)qY << kY) | ((wY >> (qY + 1)) & mY));
+    iX += (uint64_t)(qX + 1 + kX);
+    iY += (uint64_t)(qY + 1 + kY);
+  }
+  rc = riceReadFrom(aX, nX, kX, bX, x, nbX, jX, iX);
+  if( rc==TS_CHUNK_OK ) rc = riceReadFrom(aY, nY, kY, bY, y, nbY, jY, iY);
+  return rc;
+}
+
+/* Decode the first nNeed (<= n) of the n values of BLOCKS into a[]: the
+** blocks holding them; the reader is left after the last block read. */
+static int blocksRead(TsRd *pRd, uint64_t *a, int n, int nNeed){
   uint64_t prevBase = 0;
   int i, j;
-  for(i=0; i<n; i+=TS_BLOCK){
+  for(i=0; i<n && i<nNeed; i+=TS_BLOCK){
     int nb = n - i < TS_BLOCK ? n - i : TS_BLOCK;
     int64_t base;
     unsigned char code;
@@ -371,6 +419,28 @@ static int blocksRead(TsRd *pRd, uint64_t *a, int n){
         return TS_CHUNK_CORRUPT;   /* 11 bytes per value covers an escape */
       }
       if( tsRdBytes(pRd, (size_t)nB, &aBits) ) return TS_CHUNK_CORRUPT;
+      if( code - RICE_CODE >= RICE_PAIR_K && i + TS_BLOCK < n && i + TS_BLOCK < nNeed ){
+        /* Is the next block a long Rice code too?  Then both at once. */
+        TsRd save = *pRd;
+        int64_t base2;
+        unsigned char code2;
+        uint64_t nB2;
+        const unsigned char *aBits2;
+        int nb2 = n - i - TS_BLOCK < TS_BLOCK ? n - i - TS_BLOCK : TS_BLOCK;
+        if( tsRdZigzag(pRd, &base2)==0 && tsRdByte(pRd, &code2)==0
+         && code2>=RICE_CODE+RICE_PAIR_K && code2<RICE_CODE+64
+         && tsRdVarint(pRd, &nB2)==0 && nB2<=(uint64_t)nb2*11
+         && tsRdBytes(pRd, (size_t)nB2, &aBits2)==0 ){
+          base2 = (int64_t)((uint64_t)base2 + prevBase);
+          prevBase = (uint64_t)base2;
+          rc = ricePair(aBits, (size_t)nB, code - RICE_CODE, (uint64_t)base, a + i, nb,
+                        aBits2, (size_t)nB2, code2 - RICE_CODE, (uint64_t)base2, a + i + TS_BLOCK, nb2);
+          if( rc ) return rc;
+          i += TS_BLOCK;   /* the loop's step adds the other */
+          continue;
+        }
+        *pRd = save;   /* not a pair: the next block is read on its own */
+      }
       rc = riceRead(aBits, (size_t)nB, code - RICE_CODE, (uint64_t)base, a + i, nb);
       if( rc ) return rc;
       continue;
@@ -584,8 +654,10 @@ int tsChunkIseqEncode(TsBuf *p, const int64_t *a, int n){
   return rc;
 }
 
-/* Decode an ISEQ of n (>= 1) values into a[]. */
-static int iseqDecodeX(TsRd *pRd, int64_t *a, int n, int bInner){
+/* Decode the first nNeed (1 <= nNeed <= n) values of an ISEQ of n values
+** into a[] (a[nNeed..n) may be written too).  With nNeed < n the reader may
+** stop inside the sequence (the caller checks no end). */
+static int iseqDecodeX(TsRd *pRd, int64_t *a, int n, int nNeed, int bInner){
   unsigned char eMode;
   uint64_t *u = (uint64_t*)a;   /* same size and representation */
   int i, rc;
@@ -596,33 +668,33 @@ static int iseqDecodeX(TsRd *pRd, int64_t *a, int n, int bInner){
       int64_t v0;
       if( bInner ) return TS_CHUNK_CORRUPT;   /* GCD does not nest */
       if( tsRdVarint(pRd, &g) || g<2 || tsRdZigzag(pRd, &v0) ) return TS_CHUNK_CORRUPT;
-      rc = iseqDecodeX(pRd, a, n, 1);
+      rc = iseqDecodeX(pRd, a, n, nNeed, 1);
       if( rc ) return rc;
-      for(i=0; i<n; i++) u[i] = (uint64_t)v0 + g*u[i];
+      for(i=0; i<nNeed; i++) u[i] = (uint64_t)v0 + g*u[i];
       return TS_CHUNK_OK;
     }
     case ISEQ_CONST: {
       int64_t v;
       if( tsRdZigzag(pRd, &v) ) return TS_CHUNK_CORRUPT;
-      for(i=0; i<n; i++) a[i] = v;
+      for(i=0; i<nNeed; i++) a[i] = v;
       return TS_CHUNK_OK;
     }
     case ISEQ_FOR:
-      return blocksRead(pRd, u, n);
+      return blocksRead(pRd, u, n, nNeed);
     case ISEQ_ARITH: {
       int64_t v0, d;
       if( tsRdZigzag(pRd, &v0) || tsRdZigzag(pRd, &d) ) return TS_CHUNK_CORRUPT;
       u[0] = (uint64_t)v0;
-      for(i=1; i<n; i++) u[i] = u[i-1] + (uint64_t)d;
+      for(i=1; i<nNeed; i++) u[i] = u[i-1] + (uint64_t)d;
       return TS_CHUNK_OK;
     }
     case ISEQ_DELTA: {
       int64_t v0;
       if( tsRdZigzag(pRd, &v0) ) return TS_CHUNK_CORRUPT;
-      rc = blocksRead(pRd, u+1, n-1);
+      rc = blocksRead(pRd, u+1, n-1, nNeed-1);
       if( rc ) return rc;
       u[0] = (uint64_t)v0;
-      for(i=1; i<n; i++) u[i] += u[i-1];
+      for(i=1; i<nNeed; i++) u[i] += u[i-1];
       return TS_CHUNK_OK;
     }
     case ISEQ_DOD: {
@@ -631,13 +703,13 @@ static int iseqDecodeX(TsRd *pRd, int64_t *a, int n, int bInner){
       if( tsRdZigzag(pRd, &v0) ) return TS_CHUNK_CORRUPT;
       if( n>=2 && tsRdZigzag(pRd, &d0) ) return TS_CHUNK_CORRUPT;
       if( n>=3 ){
-        rc = blocksRead(pRd, u+2, n-2);
+        rc = blocksRead(pRd, u+2, n-2, nNeed-2);
         if( rc ) return rc;
       }
       u[0] = (uint64_t)v0;
       if( n>=2 ) u[1] = u[0] + (uint64_t)d0;
       d = (uint64_t)d0;
-      for(i=2; i<n; i++){ d += u[i]; u[i] = u[i-1] + d; }
+      for(i=2; i<nNeed; i++){ d += u[i]; u[i] = u[i-1] + d; }
       return TS_CHUNK_OK;
     }
     case ISEQ_RLE: {
@@ -650,6 +722,7 @@ static int iseqDecodeX(TsRd *pRd, int64_t *a, int n, int bInner){
         if( tsRdZigzag(pRd, &v) || tsRdVarint(pRd, &nLen) ) return TS_CHUNK_CORRUPT;
         if( nLen<1 || nLen>(uint64_t)(n-k) ) return TS_CHUNK_CORRUPT;
         for(i=0; i<(int)nLen; i++) a[k++] = v;
+        if( k>=nNeed ) return TS_CHUNK_OK;
       }
       return k==n ? TS_CHUNK_OK : TS_CHUNK_CORRUPT;
     }
@@ -658,7 +731,12 @@ static int iseqDecodeX(TsRd *pRd, int64_t *a, int n, int bInner){
 }
 
 int tsChunkIseqDecode(TsRd *pRd, int64_t *a, int n){
-  return iseqDecodeX(pRd, a, n, 0);
+  return iseqDecodeX(pRd, a, n, n, 0);
+}
+
+int tsChunkIseqDecodePrefix(TsRd *pRd, int64_t *a, int n, int nNeed){
+  if( nNeed<1 || nNeed>n ) return TS_CHUNK_MISUSE;
+  return iseqDecodeX(pRd, a, n, nNeed, 0);
 }
 
 /*************************************************************************
@@ -727,7 +805,8 @@ static size_t xorCost(const double *a, int n){
   return (size_t)((nBit + 7)/8);
 }
 
-static int xorRead(const unsigned char *aIn, size_t nIn, double *a, int n){
+/* The first nNeed of n values of a Gorilla stream. */
+static int xorRead(const unsigned char *aIn, size_t nIn, double *a, int n, int nNeed){
   BitR br;
   uint64_t prev;
   int nLead = -1, nLen = 0;
@@ -735,7 +814,7 @@ static int xorRead(const unsigned char *aIn, size_t nIn, double *a, int n){
   brInit(&br, aIn, nIn);
   prev = brGet(&br, 64);
   a[0] = bitsDbl(prev);
-  for(i=1; i<n && !br.bErr; i++){
+  for(i=1; i<n && i<nNeed && !br.bErr; i++){
     if( brGet(&br, 1) ){
       uint64_t x;
       if( brGet(&br, 1) ){
@@ -876,14 +955,19 @@ done:
 }
 
 int tsChunkDoubleDecode(TsRd *pRd, double *a, int n){
+  return tsChunkDoubleDecodePrefix(pRd, a, n, n);
+}
+
+int tsChunkDoubleDecodePrefix(TsRd *pRd, double *a, int n, int nNeed){
   unsigned char eMode;
   int i;
+  if( nNeed<1 || nNeed>n ) return TS_CHUNK_MISUSE;
   if( tsRdByte(pRd, &eMode) ) return TS_CHUNK_CORRUPT;
   switch( eMode ){
     case DBL_RAW: {
       const unsigned char *aB;
       if( tsRdBytes(pRd, (size_t)n*8, &aB) ) return TS_CHUNK_CORRUPT;
-      for(i=0; i<n; i++) a[i] = bitsDbl(ld64le(aB + (size_t)i*8));
+      for(i=0; i<nNeed; i++) a[i] = bitsDbl(ld64le(aB + (size_t)i*8));
       return TS_CHUNK_OK;
     }
     case DBL_XOR: {
@@ -891,28 +975,27 @@ int tsChunkDoubleDecode(TsRd *pRd, double *a, int n){
       const unsigned char *aB;
       size_t nB = pRd->n - pRd->i;
       if( tsRdBytes(pRd, nB, &aB) ) return TS_CHUNK_CORRUPT;
-      return xorRead(aB, nB, a, n);
+      return xorRead(aB, nB, a, n, nNeed);
     }
     case DBL_SCALED:
     case DBL_BITS: {
       unsigned char e = 0;
-      int64_t *aM;
+      int64_t m;
       int rc;
       if( eMode==DBL_SCALED && (tsRdByte(pRd, &e) || e>TS_MAX_SCALE) ) return TS_CHUNK_CORRUPT;
-      aM = (int64_t*)malloc(sizeof(int64_t)*(size_t)n);
-      if( aM==0 ) return TS_CHUNK_NOMEM;
-      rc = tsChunkIseqDecode(pRd, aM, n);
+      /* The integers are decoded into a[] itself (8 bytes each, as the
+      ** doubles) and converted in place: no second array. */
+      rc = iseqDecodeX(pRd, (int64_t*)(void*)a, n, nNeed, 0);
       if( rc==TS_CHUNK_OK ){
         if( eMode==DBL_BITS ){
-          for(i=0; i<n; i++) a[i] = orderedDbl(aM[i]);
+          for(i=0; i<nNeed; i++){ memcpy(&m, &a[i], 8); a[i] = orderedDbl(m); }
         }else if( e==0 ){
-          for(i=0; i<n; i++) a[i] = (double)aM[i];
+          for(i=0; i<nNeed; i++){ memcpy(&m, &a[i], 8); a[i] = (double)m; }
         }else{
           double p10 = aPow10[e];
-          for(i=0; i<n; i++) a[i] = (double)aM[i] / p10;
+          for(i=0; i<nNeed; i++){ memcpy(&m, &a[i], 8); a[i] = (double)m / p10; }
         }
       }
-      free(aM);
       return rc;
     }
   }

@@ -7,7 +7,11 @@
 ** 3. Builds rows and columns from the input bytes, encodes them, decodes
 **    the blob and aborts unless every time, version and value round-trips
 **    bit for bit; then damages that valid blob at input-chosen bytes (CRC
-**    patched) and truncates it, and decodes again. */
+**    patched) and truncates it, and decodes again.
+** Every decode runs twice more: through tsChunkReaderReopen of the same
+** reader, and as spans (tsChunkReadColRows: a prefix of the rows, which
+** stops the decoders inside a payload); the round trip checks the span's
+** rows too. */
 #include "chunk.h"
 #include <stdint.h>
 #include <stddef.h>
@@ -32,6 +36,14 @@ static void decodeAll(const uint8_t *a, size_t n){
   for(i=0; i<tsChunkReaderInfo(pRd)->nCol; i++){
     TsChunkCol c;
     (void)tsChunkReadCol(pRd, i, &c);
+  }
+  if( tsChunkReaderReopen(pRd, a, n)==TS_CHUNK_OK ){
+    int nRow = tsChunkReaderInfo(pRd)->nRow;
+    for(i=0; i<tsChunkReaderInfo(pRd)->nCol; i++){
+      TsChunkCol c;
+      (void)tsChunkReadColRows(pRd, i, nRow/4, 1 + nRow/2, &c);
+      (void)tsChunkReadColRows(pRd, i, 0, nRow, &c);
+    }
   }
   tsChunkReaderFree(pRd);
 }
@@ -119,26 +131,36 @@ static void roundTrip(const uint8_t *aIn, size_t nIn){
   for(i=0; i<nRow; i++){
     if( aT[i]!=aTime[i] || aV[i]!=(bVer ? aVer[i] : 1) ) abort();
   }
-  for(j=0; j<nCol; j++){
+  for(j=0; j<2*nCol; j++){
     TsChunkCol c;
-    if( tsChunkReadCol(pRd, j, &c)!=TS_CHUNK_OK ) abort();
-    for(i=0; i<nRow; i++){
-      int bN = aCol[j].aNull && aCol[j].aNull[i];
+    int iTo = nRow, jc = j<nCol ? j : j-nCol;   /* jc: the column */
+    if( j==nCol ){
+      /* The second pass: spans, on the same reader reopened. */
+      if( tsChunkReaderReopen(pRd, b.a, b.n)!=TS_CHUNK_OK ) abort();
+    }
+    if( j<nCol ){
+      if( tsChunkReadCol(pRd, j, &c)!=TS_CHUNK_OK ) abort();
+    }else{
+      iTo = 1 + (int)(take(&s, 2) % (uint64_t)nRow);
+      if( tsChunkReadColRows(pRd, jc, 0, iTo, &c)!=TS_CHUNK_OK ) abort();
+    }
+    for(i=0; i<iTo; i++){
+      int bN = aCol[jc].aNull && aCol[jc].aNull[i];
       if( bN!=(c.aNull && c.aNull[i]) ) abort();
       if( bN ) continue;
-      switch( aCol[j].eType ){
+      switch( aCol[jc].eType ){
         case TS_TYPE_DOUBLE:
-          if( memcmp(&c.aDouble[i], &aDbl[j][i], 8) ) abort();
+          if( memcmp(&c.aDouble[i], &aDbl[jc][i], 8) ) abort();
           break;
         case TS_TYPE_VARCHAR:
-          if( c.anText[i]!=anText[j][i] ) abort();
-          if( anText[j][i] && memcmp(c.azText[i], azText[j][i], (size_t)anText[j][i]) ) abort();
+          if( c.anText[i]!=anText[jc][i] ) abort();
+          if( anText[jc][i] && memcmp(c.azText[i], azText[jc][i], (size_t)anText[jc][i]) ) abort();
           break;
         case TS_TYPE_BOOLEAN:
-          if( c.aInt[i]!=(aInt[j][i]!=0) ) abort();
+          if( c.aInt[i]!=(aInt[jc][i]!=0) ) abort();
           break;
         default:
-          if( c.aInt[i]!=aInt[j][i] ) abort();
+          if( c.aInt[i]!=aInt[jc][i] ) abort();
       }
     }
   }

@@ -1096,6 +1096,159 @@ static void testMarks(void){
   tsBufFree(&b); tsBufFree(&b2);
 }
 
+/* 1 if two decoded columns differ in a row of [iFrom, iTo) (NULL flag, or
+** the value bit for bit). */
+static int rowsDiffer(const TsChunkCol *x, const TsChunkCol *y, int iFrom, int iTo){
+  int i;
+  for(i=iFrom; i<iTo; i++){
+    int bN = x->aNull && x->aNull[i];
+    if( bN!=(y->aNull && y->aNull[i]) ) return 1;
+    if( bN ) continue;
+    if( x->eType==TS_TYPE_DOUBLE ? bitsOf(x->aDouble[i])!=bitsOf(y->aDouble[i])
+      : x->eType==TS_TYPE_VARCHAR ? (x->anText[i]!=y->anText[i]
+                                     || memcmp(x->azText[i], y->azText[i], (size_t)x->anText[i]))
+      : x->aInt[i]!=y->aInt[i] ) return 1;
+  }
+  return 0;
+}
+
+/* tsChunkReadColRows: rows [iFrom, iTo) equal the whole decode's, for every
+** type, NULL pattern and value pattern (ISEQ modes, doubles SCALED / BITS /
+** XOR / RAW, random walks that take Rice-coded blocks), spans that end
+** inside, at and across block boundaries (TS_BLOCK = 256 values); a wider
+** span after a narrower one decodes again. */
+static void testSpans(void){
+  static const int aSpan[][2] = { {0, 1}, {0, 255}, {0, 256}, {0, 257}, {100, 300}, {511, 512},
+                                  {700, 1000}, {999, 1000}, {0, 1000}, {0, 0}, {400, 400} };
+  int nRow = 1000, t, eNull, ePat, k, i, nBad = 0, nCase = 0;
+  int64_t *aTime = timesRegular(nRow, 1700000000000000000LL, 10000000000LL);
+  for(t=0; t<5; t++){
+    for(eNull=0; eNull<6; eNull++){
+      for(ePat=0; ePat<5; ePat++){
+        Col c;
+        TsBuf b;
+        TsChunkReader *pFull = 0, *pPart = 0;
+        TsChunkCol full, part;
+        colAlloc(&c, aType[t], nRow);
+        if( ePat<4 ){
+          fillCol(&c, nRow, ePat);
+        }else{
+          /* random walks: integers and full-precision doubles */
+          double r = 50.0;
+          for(i=0; i<nRow; i++){
+            r += rndNormal();
+            c.aDouble[i] = r;
+            c.aInt[i] = (int64_t)(r*1000);
+          }
+          if( aType[t]==TS_TYPE_VARCHAR || aType[t]==TS_TYPE_BOOLEAN ) fillCol(&c, nRow, 1);
+        }
+        nullPattern(c.aNull, nRow, eNull);
+        tsBufInit(&b);
+        if( tsChunkEncode(nRow, aTime, 0, 1, &c.c, &b)!=TS_CHUNK_OK
+         || tsChunkReaderOpen(b.a, b.n, &pFull)!=TS_CHUNK_OK
+         || tsChunkReaderOpen(b.a, b.n, &pPart)!=TS_CHUNK_OK
+         || tsChunkReadCol(pFull, 0, &full)!=TS_CHUNK_OK ){
+          nBad++;
+        }else{
+          for(k=0; k<(int)(sizeof(aSpan)/sizeof(aSpan[0])); k++){
+            int a = aSpan[k][0], z = aSpan[k][1];
+            nCase++;
+            if( tsChunkReadColRows(pPart, 0, a, z, &part)!=TS_CHUNK_OK ){ nBad++; continue; }
+            nBad += rowsDiffer(&full, &part, a, z);
+          }
+        }
+        tsChunkReaderFree(pFull);
+        tsChunkReaderFree(pPart);
+        tsBufFree(&b);
+        colFree(&c, nRow);
+      }
+    }
+  }
+  TT_CHECK("tsChunkReadColRows equals the whole decode on every span, type and pattern", nBad==0 && nCase>1000);
+  {
+    TsChunkReader *pR = 0;
+    TsChunkCol col;
+    Col c;
+    TsBuf b;
+    colAlloc(&c, TS_TYPE_BIGINT, nRow);
+    fillCol(&c, nRow, 0);
+    tsBufInit(&b);
+    TT_CHECK("span reader: encode and open", tsChunkEncode(nRow, aTime, 0, 1, &c.c, &b)==TS_CHUNK_OK
+             && tsChunkReaderOpen(b.a, b.n, &pR)==TS_CHUNK_OK);
+    if( pR ){
+      TT_CHECK("span reader: iTo past nRow is misuse", tsChunkReadColRows(pR, 0, 0, nRow+1, &col)==TS_CHUNK_MISUSE);
+      TT_CHECK("span reader: iFrom > iTo is misuse", tsChunkReadColRows(pR, 0, 5, 4, &col)==TS_CHUNK_MISUSE);
+      TT_CHECK("span reader: negative iFrom is misuse", tsChunkReadColRows(pR, 0, -1, 4, &col)==TS_CHUNK_MISUSE);
+      TT_CHECK("span reader: a prefix, then the whole column",
+               tsChunkReadColRows(pR, 0, 0, 10, &col)==TS_CHUNK_OK && col.aInt[9]==c.aInt[9]
+               && tsChunkReadColRows(pR, 0, 0, nRow, &col)==TS_CHUNK_OK && col.aInt[nRow-1]==c.aInt[nRow-1]);
+    }
+    tsChunkReaderFree(pR);
+    tsBufFree(&b);
+    colFree(&c, nRow);
+  }
+  free(aTime);
+}
+
+/* tsChunkReaderReopen: one reader over blobs of other sizes, column counts,
+** types and NULL patterns (bigger, then smaller, then bigger) decodes each
+** exactly as a fresh reader does; a damaged blob fails the reopen and the
+** reader then still reopens on a good one. */
+static void testReopen(void){
+  static const int aRows[] = { 300, 1000, 5, 2000, 1 };
+  TsChunkReader *pR = 0;
+  int k, c, nBad = 0, nCase = 0;
+  for(k=0; k<(int)(sizeof(aRows)/sizeof(aRows[0]))*2; k++){
+    int nRow = aRows[k%5], nCol = 1 + k%4;
+    int64_t *aTime = timesRegular(nRow, 1700000000000000000LL + k, 1000000000LL + k);
+    Col ac[4];
+    TsChunkCol aIn[4];
+    TsBuf b;
+    TsChunkReader *pFresh = 0;
+    tsBufInit(&b);
+    for(c=0; c<nCol; c++){
+      colAlloc(&ac[c], aType[(k+c)%5], nRow);
+      fillCol(&ac[c], nRow, (k+c)%4);
+      nullPattern(ac[c].aNull, nRow, (k+2*c)%6);
+      aIn[c] = ac[c].c;
+    }
+    if( tsChunkEncode(nRow, aTime, 0, nCol, aIn, &b)!=TS_CHUNK_OK
+     || tsChunkReaderOpen(b.a, b.n, &pFresh)!=TS_CHUNK_OK
+     || (pR ? tsChunkReaderReopen(pR, b.a, b.n) : tsChunkReaderOpen(b.a, b.n, &pR))!=TS_CHUNK_OK ){
+      nBad++;
+    }else{
+      const int64_t *aT1, *aT2;
+      nCase++;
+      if( tsChunkReadTime(pR, &aT1) || tsChunkReadTime(pFresh, &aT2)
+       || memcmp(aT1, aT2, sizeof(int64_t)*(size_t)nRow) ) nBad++;
+      for(c=0; c<nCol; c++){
+        TsChunkCol x, y;
+        if( tsChunkReadCol(pR, c, &x) || tsChunkReadCol(pFresh, c, &y) ){ nBad++; continue; }
+        nBad += rowsDiffer(&x, &y, 0, nRow);
+      }
+      if( k==3 ){
+        /* a damaged copy: the reopen fails, the next good one works */
+        unsigned char *aBad = malloc(b.n);
+        memcpy(aBad, b.a, b.n);
+        aBad[b.n-1] ^= 0x40;
+        if( tsChunkReaderReopen(pR, aBad, b.n)!=TS_CHUNK_CORRUPT ) nBad++;
+        if( tsChunkReadTime(pR, &aT1)==TS_CHUNK_OK ) nBad++;
+        free(aBad);
+        if( tsChunkReaderReopen(pR, b.a, b.n)!=TS_CHUNK_OK || tsChunkReadTime(pR, &aT1)
+         || aT1[nRow-1]!=aTime[nRow-1] ) nBad++;
+      }
+    }
+    tsChunkReaderFree(pFresh);
+    for(c=0; c<nCol; c++) colFree(&ac[c], nRow);
+    /* the reader outlives the blob it last read only until reopened */
+    if( pR ) tsChunkReaderReopen(pR, 0, 0);
+    tsBufFree(&b);
+    free(aTime);
+  }
+  tsChunkReaderFree(pR);
+  TT_CHECK("tsChunkReaderReopen: a reused reader decodes every blob as a fresh one", nBad==0 && nCase==10);
+}
+
 int main(void){
   const char *z = getenv("TS_SANITIZE");
   bSanitize = z && z[0]=='1';
@@ -1111,6 +1264,8 @@ int main(void){
   testStoredBlobs();
   testCompression();
   testMarks();
+  testSpans();
+  testReopen();
   testEncoderPinned();
   return tt_done();
 }

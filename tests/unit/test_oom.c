@@ -20,6 +20,9 @@
 **            file:// storage (the clock moved past memory_retention)
 **   aggcold  timeseries_agg over a tiered table with late writes over its
 **            cold rows (cold blocks, chunks and overlapping stretches)
+**   aggpar   timeseries_agg under PRAGMA threads=2 over enough rows for the
+**            parallel path (ext/agg_par.c): chunk references, blobs read
+**            ahead, result arrays, workers started and joined on failure
 **   coldread over a table tiered to file:// (its manifest rows hold ETags):
 **            ts_check (manifest against the store listing, ETags included)
 **            and cold scans
@@ -361,6 +364,29 @@ static void runAggCold(sqlite3 *db, const char *zDir){
   stepAll(db, "SELECT host, row_count, n_sum FROM t_agg('1h') ORDER BY host DESC");
 }
 
+/* aggpar: 4 series x 20,000 rows in half-second steps (the 4 hours before
+** T0) and t_agg over them: a query's chunks hold more than the parallel
+** path's AGG_PAR_MIN_VALUES, so with PRAGMA threads=2 it reads them ahead
+** for worker threads (the heap merge and the serial order both). */
+#define AGGPAR_RANGE "time >= 1714546800000000000 AND time < 1714561200000000000"
+static void tmplAggPar(const char *zDir){
+  sqlite3 *db = openDb(zDir);
+  execIgnore(db, CREATE_T);
+  execIgnore(db, "CREATE VIRTUAL TABLE t_agg USING timeseries_agg(t)");
+  execIgnore(db, "BEGIN");
+  insertRows(db, 4, 20000, SEC/2, -4*3600*SEC, 1);
+  execIgnore(db, "COMMIT");
+  sqlite3_close(db);
+}
+static void runAggPar(sqlite3 *db, const char *zDir){
+  (void)zDir;
+  execIgnore(db, "PRAGMA threads=2");
+  stepAll(db, "SELECT bucket, host, row_count, v_sum, v_min, n_max, n_last FROM t_agg"
+              " WHERE bucket_width = '10m' AND " AGGPAR_RANGE " ORDER BY bucket, host");
+  stepAll(db, "SELECT host, row_count, v_avg, n_sum, v_first FROM t_agg WHERE " AGGPAR_RANGE
+              " ORDER BY host DESC");
+}
+
 /* coldread / migrate: t tiered by ts_maintain into the template's own
 ** storage directory (cases copy only w.db and share the objects: the
 ** phases only read them, and ts_maintain finds nothing to tier). */
@@ -437,6 +463,8 @@ static const Phase aPhase[] = {
   { "maintain", tmplTier, setupLater, runMaintain, 72, 72, 0, 1, 0, 0 },
   { "aggcold", tmplAggCold, setupLater, runAggCold, 79, 79, 0, 1, 0,
     "SELECT (SELECT count(*) FROM t_objects) > 0 AND (SELECT count(*) FROM t_chunks) > 0" },
+  { "aggpar", tmplAggPar, 0, runAggPar, 80000, 80000, 0, 1, 0,
+    "SELECT (SELECT count(*) FROM t) = 80000 AND (SELECT count(*) FROM t_chunks) >= 8" },
   { "coldread", tmplColdStore, setupLater, runColdRead, 72, 72, 0, 1, 0, 0 },
   { "migrate", tmplColdOld, setupLater, runMigrate, 72, 72, 0, 1, 0, 0 },
   /* batches commit one by one, each with its progress row */
