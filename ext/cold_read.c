@@ -94,6 +94,9 @@ struct ColdObj {
   ColdEnt **apEnt;           /* per row group: its full decode or NULL */
   sqlite3_int64 *aAskSid;    /* per row group: last series that asked (owned) */
   int *anAsk;                /* per row group: series that asked (owned) */
+  unsigned char *abWant;     /* per run of pIdx: a series of the scan's hint
+                             ** (owned); NULL: every run counts */
+  int bWantDone;             /* abWant was computed (or left NULL) */
   int bMark;                 /* has the ts_write_mode column (after version) */
 };
 
@@ -148,6 +151,10 @@ struct ColdSource {
   sqlite3_uint64 iClock;     /* LRU clock */
   ColdBlk *aBlk;             /* listed blocks (owned) */
   int nBlk, nBlkAlloc;
+  TsSeries *const *apWant;   /* the scan's series (xHint; the cursor's) */
+  int nWant;                 /* 0: no hint, any series may be asked */
+  const TsMeasFilter *aFilt; /* the scan's row filters (xHint; the cursor's) */
+  int nFilt;
 };
 
 /* An open block. */
@@ -385,6 +392,7 @@ static void coldObjClear(ColdSource *p, ColdObj *o){
     o->pReader = 0; o->pIdx = 0; o->aRgT = 0; o->aRgStart = 0;
   }
   sqlite3_free(o->apEnt);
+  sqlite3_free(o->abWant);
   sqlite3_free(o->aAskSid);
   sqlite3_free(o->anAsk);
   sqlite3_free(o->aRgT);
@@ -616,7 +624,9 @@ static int coldEntDecodeIdx(ColdSource *p, ColdObj *o, int iRg, const TsSeries *
     aSpec = sqlite3_malloc64(sizeof(TsColdRunSpec)*(size_t)(hi-lo+1));
     if( aSpec==0 ) return SQLITE_NOMEM;
     for(i=lo; i<hi; i++){
-      TsColdRunSpec *q = &aSpec[nSpec++];
+      TsColdRunSpec *q;
+      if( o->abWant && !o->abWant[i] ) continue;
+      q = &aSpec[nSpec++];
       q->iStart = (x->aStart[i]>r0 ? x->aStart[i] : r0) - r0;
       q->iEnd = (x->aStart[i+1]<r1 ? x->aStart[i+1] : r1) - r0;
       q->aKey = x->aKey[i]; q->nKey = x->anKey[i];
@@ -701,6 +711,37 @@ static int coldEntDecode(ColdSource *p, ColdObj *o, int iRg, const TsSeries *pS,
   return SQLITE_OK;
 }
 
+/* 1 when object o's decodes may be cut to the scan's series (xHint): it
+** has series_runs and more runs than the scan has series; o->abWant then
+** flags the runs of those series.  0: decode every run. */
+static int coldObjWant(ColdSource *p, ColdObj *o){
+  int i;
+  if( !o->bWantDone ){
+    o->bWantDone = 1;
+    if( o->pIdx && p->nWant>0 && p->nWant<o->pIdx->nRun ){
+      o->abWant = sqlite3_malloc64((size_t)o->pIdx->nRun);
+      if( o->abWant ){
+        memset(o->abWant, 0, (size_t)o->pIdx->nRun);
+        for(i=0; i<p->nWant; i++){
+          int k = tsColdRunIdxFind(o->pIdx, p->apWant[i]->aKey, p->apWant[i]->nKey);
+          if( k>=0 ) o->abWant[k] = 1;
+        }
+      }
+    }
+  }
+  return o->abWant!=0;
+}
+
+/* How many runs of the scan's series (o->abWant) row group iRg holds. */
+static int coldRgWanted(const ColdObj *o, int iRg){
+  const TsColdRunIdx *x = o->pIdx;
+  int64_t r0 = o->aRgStart[iRg], r1 = o->aRgStart[iRg+1];
+  int lo = 0, hi = x->nRun, n = 0;
+  while( lo<hi ){ int m = (lo+hi)/2; if( x->aStart[m+1]<=r0 ) lo = m+1; else hi = m; }
+  for(; lo<x->nRun && x->aStart[lo]<r1; lo++) n += o->abWant[lo];
+  return n;
+}
+
 /* The decode of row group iRg of object o to find series pS in, for
 ** listing its blocks.  A row group that only one series of the scan asks
 ** for (a narrow query) decodes only the pages that may hold that series;
@@ -710,7 +751,16 @@ static int coldEntForSeries(ColdSource *p, ColdObj *o, int iRg, const TsSeries *
                             ColdEnt **ppEnt){
   ColdEnt *e = o->apEnt[iRg];
   int rc = SQLITE_OK;
-  if( e==0 ){
+  if( e==0 && coldObjWant(p, o) ){
+    /* The scan's series are known: one decode of the pages of those of
+    ** them in this row group, or of pS's alone when it is the only one. */
+    if( coldRgWanted(o, iRg)<=1 ){
+      e = coldEntFind(p, o, iRg, pS->iId);
+      if( e==0 ) rc = coldEntDecode(p, o, iRg, pS, &e);
+    }else{
+      rc = coldEntDecode(p, o, iRg, 0, &e);
+    }
+  }else if( e==0 ){
     if( o->aAskSid[iRg]!=pS->iId ){
       o->aAskSid[iRg] = pS->iId;
       o->anAsk[iRg]++;
@@ -727,18 +777,103 @@ static int coldEntForSeries(ColdSource *p, ColdObj *o, int iRg, const TsSeries *
   return rc;
 }
 
-/* Measure iMeas of a cached row group as a TsChunkCol over all its rows. */
+static int coldEntMeasure(ColdSource *p, ColdObj *o, ColdEnt *e, int iMeas);
+
+/* The rows of decoded row group e worth decoding measure iMeas for under
+** the scan's row filters (source.h rule 10), as decoded-row intervals
+** *paKeep (malloc'd, 2 * *pnKeep values; NULL: every row).  For a measure
+** with a filter of its own: the pages whose ColumnIndex bounds may pass it
+** (a row group whose chunk statistics exclude it keeps none).  For any
+** other: the rows that pass every filter, the filter measures decoded
+** first.  Rows left out fail a filter, so SQLite drops them whatever they
+** hold; they are counted in cold_reads.filter_skipped. */
+static int coldEntKeep(ColdSource *p, ColdObj *o, ColdEnt *e, int iMeas, int64_t **paKeep,
+                       int *pnKeep){
+  TsTable *pTab = p->base.pTab;
+  TsColdRg *pRg = e->pRg;
+  int64_t *aKeep = 0, nKept = 0, r;
+  int nKeep = 0, i, rc = SQLITE_OK, bOwn = 0;
+  *paKeep = 0; *pnKeep = 0;
+  for(i=0; i<p->nFilt; i++) if( p->aFilt[i].iMeas==iMeas ) bOwn = 1;
+  if( bOwn ){
+    TsPqRange rg;
+    TsPqRowSel sel;
+    memset(&rg, 0, sizeof(rg));
+    rg.iCol = 2 + pTab->s.nDim + iMeas;
+    for(i=0; i<p->nFilt; i++){
+      const TsMeasFilter *f = &p->aFilt[i];
+      if( f->iMeas!=iMeas ) continue;
+      if( f->eOp==TS_FILT_GT || f->eOp==TS_FILT_GE ){
+        if( !rg.bMin || f->rVal>rg.min.r ) rg.min.r = f->rVal;
+        rg.bMin = 1;
+      }else{
+        if( !rg.bMax || f->rVal<rg.max.r ) rg.max.r = f->rVal;
+        rg.bMax = 1;
+      }
+    }
+    p->pReadObj = o;
+    if( !tsPqReaderRowGroupMayMatch(o->pReader, pRg->iRg, &rg, 1) ){
+      aKeep = malloc(sizeof(int64_t)*2);
+      if( aKeep==0 ) return SQLITE_NOMEM;
+    }else{
+      int rcPq = tsPqReaderSelectRows(o->pReader, pRg->iRg, &rg, 1, &sel);
+      if( rcPq!=TS_PQ_OK ) return coldPqErr(p, o, rcPq, tsPqReaderErrmsg(o->pReader));
+      rcPq = tsColdRgSelToRows(pRg, sel.aRange, sel.nRange, &aKeep, &nKeep);
+      tsPqRowSelFree(&sel);
+      if( rcPq!=TS_PQ_OK ) return SQLITE_NOMEM;
+    }
+  }else{
+    for(i=0; rc==SQLITE_OK && i<p->nFilt; i++){
+      rc = coldEntMeasure(p, o, e, p->aFilt[i].iMeas);
+    }
+    if( rc ) return rc;
+    aKeep = malloc(sizeof(int64_t)*2*(size_t)(pRg->nRow/2+1));
+    if( aKeep==0 ) return SQLITE_NOMEM;
+    for(r=0; r<pRg->nRow; r++){
+      int bPass = 1;
+      for(i=0; bPass && i<p->nFilt; i++){
+        const TsChunkCol *c = &e->aMeas[p->aFilt[i].iMeas];
+        bPass = !(c->aNull && c->aNull[r]) && tsMeasFilterPass(&p->aFilt[i], c->aDouble[r]);
+      }
+      if( !bPass ) continue;
+      if( nKeep>0 && aKeep[2*nKeep-1]==r ) aKeep[2*nKeep-1] = r+1;
+      else{ aKeep[2*nKeep] = r; aKeep[2*nKeep+1] = r+1; nKeep++; }
+    }
+  }
+  for(i=0; i<nKeep; i++) nKept += aKeep[2*i+1]-aKeep[2*i];
+  if( nKept==pRg->nRow ){
+    free(aKeep);
+    return SQLITE_OK;
+  }
+  pTab->cold.nFiltSkip += pRg->nRow - nKept;
+  *paKeep = aKeep;
+  *pnKeep = nKeep;
+  return SQLITE_OK;
+}
+
+/* Measure iMeas of a cached row group as a TsChunkCol over all its rows
+** (under row filters, rows that fail them may be NULL: coldEntKeep). */
 static int coldEntMeasure(ColdSource *p, ColdObj *o, ColdEnt *e, int iMeas){
   TsTable *pTab = p->base.pTab;
-  int iCol = 2 + pTab->s.nDim + iMeas, rc;
+  int iCol = 2 + pTab->s.nDim + iMeas, rc, nKeep = 0;
   TsChunkCol *c = &e->aMeas[iMeas];
   const TsPqColumnData *d;
   char *zErr = 0;
+  int64_t *aKeep = 0;
   size_t nBefore;
   if( e->abMeas[iMeas] ) return SQLITE_OK;
+  if( p->nFilt>0 && pTab->s.aMeasType[iMeas]!=TS_TYPE_VARCHAR ){
+    rc = coldEntKeep(p, o, e, iMeas, &aKeep, &nKeep);
+    if( rc ) return rc;
+  }
   nBefore = e->pRg->nByte;
   p->pReadObj = o;
-  rc = tsColdRgColumn(o->pReader, e->pRg, iCol, &zErr);
+  if( aKeep ){
+    rc = tsColdRgColumnPart(o->pReader, e->pRg, iCol, aKeep, nKeep, &zErr);
+    free(aKeep);
+  }else{
+    rc = tsColdRgColumn(o->pReader, e->pRg, iCol, &zErr);
+  }
   if( rc!=TS_PQ_OK ){
     rc = coldPqErr(p, o, rc, zErr);
     free(zErr);
@@ -1223,6 +1358,16 @@ static int coldBlockColumn(TsSource *pSrc, TsBlock *pBlk, int iMeas, const TsChu
   return SQLITE_OK;
 }
 
+/* xHint: the scan's series and row filters (borrowed until xClose). */
+static int coldHint(TsSource *pSrc, const TsScanHint *pHint){
+  ColdSource *p = (ColdSource*)pSrc;
+  p->apWant = pHint->apSer;
+  p->nWant = pHint->nSer;
+  p->aFilt = pHint->aFilt;
+  p->nFilt = pHint->nFilt;
+  return SQLITE_OK;
+}
+
 static void coldBlockClose(TsSource *pSrc, TsBlock *pBlk){
   ColdBlock *pB = (ColdBlock*)pBlk;
   (void)pSrc;
@@ -1248,4 +1393,5 @@ const TsSourceMethods tsSourceCold = {
   0,                 /* xFind: the write path does not look into objects yet */
   coldBlockMark,     /* xBlockMark: the ts_write_mode column, when present */
   coldSeriesAny,     /* xSeriesAny: from series_runs, for DISTINCT */
+  coldHint,          /* xHint: decodes cut to the scan's series and filters */
 };
