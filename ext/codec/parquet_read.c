@@ -514,6 +514,7 @@ void tsPqReaderFree(TsPqReader *p){
   free(p->aMeta);
   free(p->zErr);
   free(p->aPage);
+  tsPqDecompressCtxFree(p->pZstd);
   free(p);
 }
 
@@ -522,6 +523,8 @@ void tsPqReaderTrim(TsPqReader *p){
   free(p->aPage);
   p->aPage = 0;
   p->nPage = 0;
+  tsPqDecompressCtxFree(p->pZstd);
+  p->pZstd = 0;
 }
 
 int tsPqReaderColumnCount(TsPqReader *p){ return p->nCol; }

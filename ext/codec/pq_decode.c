@@ -633,7 +633,7 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
   if( h.eType==PQ_PAGE_DICT ){
     if( !h.bHaveSub ) return decCorrupt(d, "dictionary page without header");
     if( ensureBuf(d, (size_t)h.nUncomp) ) return d->p->rc;
-    rc = tsPqDecompress(d->k->eCodec, body, (size_t)h.nComp, d->aBuf, (size_t)h.nUncomp);
+    rc = tsPqDecompressCtx(&d->p->pZstd, d->k->eCodec, body, (size_t)h.nComp, d->aBuf, (size_t)h.nUncomp);
     if( rc==TS_PQ_ERROR ) return codecErr(d);
     if( rc ) return decCorrupt(d, "dictionary page does not decompress");
     if( h.nValue<0 || (int64_t)h.nValue > (int64_t)h.nUncomp*8+8 ) return decCorrupt(d, "bad dictionary size");
@@ -660,7 +660,7 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
       nVal = (size_t)(h.nUncomp - h.nDefLen);
       if( h.bCompressed && d->k->eCodec!=TS_PQ_CODEC_NONE ){
         if( ensureBuf(d, nVal) ) return d->p->rc;
-        rc = tsPqDecompress(d->k->eCodec, body+nLev, (size_t)h.nComp-nLev, d->aBuf, nVal);
+        rc = tsPqDecompressCtx(&d->p->pZstd, d->k->eCodec, body+nLev, (size_t)h.nComp-nLev, d->aBuf, nVal);
         if( rc==TS_PQ_ERROR ) return codecErr(d);
         if( rc ) return decCorrupt(d, "data page does not decompress");
         aVal = d->aBuf;
@@ -671,7 +671,7 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
     }else{
       size_t off = 0;
       if( ensureBuf(d, (size_t)h.nUncomp) ) return d->p->rc;
-      rc = tsPqDecompress(d->k->eCodec, body, (size_t)h.nComp, d->aBuf, (size_t)h.nUncomp);
+      rc = tsPqDecompressCtx(&d->p->pZstd, d->k->eCodec, body, (size_t)h.nComp, d->aBuf, (size_t)h.nUncomp);
       if( rc==TS_PQ_ERROR ) return codecErr(d);
       if( rc ) return decCorrupt(d, "data page does not decompress");
       if( bNullable ){

@@ -67,6 +67,8 @@ struct TsPqReader {
   unsigned char *aPage;      /* decompressed page scratch, reused by every
                              ** column read until tsPqReaderTrim (owned) */
   size_t nPage;              /* its size */
+  void *pZstd;               /* zstd decompression context, made on first
+                             ** use and kept until tsPqReaderTrim (owned) */
 };
 
 
