@@ -155,6 +155,10 @@ struct ColdSource {
   int nWant;                 /* 0: no hint, any series may be asked */
   const TsMeasFilter *aFilt; /* the scan's row filters (xHint; the cursor's) */
   int nFilt;
+  TsSeries **apWantHash;     /* apWant by key hash, open addressing, made
+                             ** when an object has no more runs than the
+                             ** scan has series (owned) */
+  int nWantHash;             /* slots, a power of two */
 };
 
 /* An open block. */
@@ -712,19 +716,53 @@ static int coldEntDecode(ColdSource *p, ColdObj *o, int iRg, const TsSeries *pS,
 }
 
 /* 1 when object o's decodes may be cut to the scan's series (xHint): it
-** has series_runs and more runs than the scan has series; o->abWant then
-** flags the runs of those series.  0: decode every run. */
+** has series_runs; o->abWant then flags the runs of those series.  0:
+** decode every run (no hint, no series_runs, or out of memory: slower,
+** not wrong). */
 static int coldObjWant(ColdSource *p, ColdObj *o){
+  const TsColdRunIdx *x = o->pIdx;
   int i;
   if( !o->bWantDone ){
     o->bWantDone = 1;
-    if( o->pIdx && p->nWant>0 && p->nWant<o->pIdx->nRun ){
-      o->abWant = sqlite3_malloc64((size_t)o->pIdx->nRun);
-      if( o->abWant ){
-        memset(o->abWant, 0, (size_t)o->pIdx->nRun);
+    if( x && p->nWant>0 && x->nRun>0 ){
+      o->abWant = sqlite3_malloc64((size_t)x->nRun);
+      if( o->abWant ) memset(o->abWant, 0, (size_t)x->nRun);
+    }
+    if( o->abWant && p->nWant<x->nRun ){
+      /* fewer series than runs: look each series up in the object */
+      for(i=0; i<p->nWant; i++){
+        int k = tsColdRunIdxFind(x, p->apWant[i]->aKey, p->apWant[i]->nKey);
+        if( k>=0 ) o->abWant[k] = 1;
+      }
+    }else if( o->abWant ){
+      /* else each run in the scan's series (a hash of them, made once) */
+      if( p->apWantHash==0 ){
+        int n = 16;
+        while( n<2*p->nWant ) n *= 2;
+        p->apWantHash = sqlite3_malloc64(sizeof(TsSeries*)*(size_t)n);
+        if( p->apWantHash==0 ){
+          sqlite3_free(o->abWant);
+          o->abWant = 0;
+          return 0;
+        }
+        memset(p->apWantHash, 0, sizeof(TsSeries*)*(size_t)n);
+        p->nWantHash = n;
         for(i=0; i<p->nWant; i++){
-          int k = tsColdRunIdxFind(o->pIdx, p->apWant[i]->aKey, p->apWant[i]->nKey);
-          if( k>=0 ) o->abWant[k] = 1;
+          TsSeries *pS = p->apWant[i];
+          unsigned h = (unsigned)tsColdSeriesHash(pS->aKey, pS->nKey) & (unsigned)(n-1);
+          while( p->apWantHash[h] ) h = (h+1) & (unsigned)(n-1);
+          p->apWantHash[h] = pS;
+        }
+      }
+      for(i=0; i<x->nRun; i++){
+        unsigned m = (unsigned)p->nWantHash-1;
+        unsigned h = (unsigned)tsColdSeriesHash(x->aKey[i], x->anKey[i]) & m;
+        for(; p->apWantHash[h]; h=(h+1)&m){
+          const TsSeries *pS = p->apWantHash[h];
+          if( pS->nKey==x->anKey[i] && memcmp(pS->aKey, x->aKey[i], (size_t)pS->nKey)==0 ){
+            o->abWant[i] = 1;
+            break;
+          }
         }
       }
     }
@@ -942,6 +980,7 @@ static void coldClose(TsSource *pSrc){
   for(i=0; i<p->nObj; i++) coldObjClear(p, &p->aObj[i]);
   sqlite3_free(p->aObj);
   sqlite3_free(p->aBlk);
+  sqlite3_free(p->apWantHash);
   tsBufFree(&p->rd);
   free(p->zReadErr);
   if( p->pStore ) tsColdCacheHarvest(p->base.pTab, p->pStore);
