@@ -828,16 +828,6 @@ static int scanNote(TsCursor *pCur, TsTable *p, const char *idxStr, int argc, sq
   return rc;
 }
 
-int tsMeasFilterPass(const TsMeasFilter *f, double r){
-  switch( f->eOp ){
-    case TS_FILT_GT: return r>f->rVal;
-    case TS_FILT_GE: return r>=f->rVal;
-    case TS_FILT_LT: return r<f->rVal;
-    case TS_FILT_LE: return r<=f->rVal;
-  }
-  return 1;
-}
-
 /* A 'V' token of the plan: measure iMeas, operator character cOp, operand
 ** v.  Kept as a row filter only when it compares exactly as SQLite does:
 ** a DOUBLE measure against a REAL, or an INTEGER a double holds exactly. */

@@ -154,8 +154,17 @@ struct TsScanHint {
   int nFilt;
 };
 
-/* 1 if value r passes filter f (NaN passes nothing). */
-int tsMeasFilterPass(const TsMeasFilter *f, double r);
+/* 1 if value r passes filter f (NaN passes nothing).  Inline: sources
+** call it per row. */
+static inline int tsMeasFilterPass(const TsMeasFilter *f, double r){
+  switch( f->eOp ){
+    case TS_FILT_GT: return r>f->rVal;
+    case TS_FILT_GE: return r>=f->rVal;
+    case TS_FILT_LT: return r<f->rVal;
+    case TS_FILT_LE: return r<=f->rVal;
+  }
+  return 1;
+}
 
 /* Base of every open source. */
 struct TsSource {
