@@ -124,6 +124,8 @@ struct ColdMeta {
 struct TsColdMeta {
   ColdMeta *aHash[COLD_META_NHASH];
   int n;
+  sqlite3_stmt *pObjStmt;    /* coldOpen's manifest SELECT, prepared once
+                             ** (SQLITE_PREPARE_PERSISTENT; owned) */
 };
 
 /* A listed block: iRef indexes ColdSource.aBlk. */
@@ -301,6 +303,7 @@ void tsColdMetaFree(TsTable *pTab){
       coldMetaEntFree(m);
     }
   }
+  sqlite3_finalize(c->pObjStmt);
   sqlite3_free(c);
   pTab->pColdMeta = 0;
 }
@@ -309,16 +312,31 @@ static int coldBytesEq(const void *a, int na, const void *b, int nb){
   return na==nb && (na==0 || memcmp(a, b, (size_t)na)==0);
 }
 
-/* The free entry made from exactly o's manifest row, or NULL. */
-static ColdMeta *coldMetaFind(TsTable *pTab, const ColdObj *o){
+/* The handle's cold state, made on first use (NULL on OOM). */
+static struct TsColdMeta *coldMetaState(TsTable *pTab){
+  if( pTab->pColdMeta==0 ){
+    pTab->pColdMeta = sqlite3_malloc64(sizeof(struct TsColdMeta));
+    if( pTab->pColdMeta ) memset(pTab->pColdMeta, 0, sizeof(struct TsColdMeta));
+  }
+  return pTab->pColdMeta;
+}
+
+/* The free entry for object zKey of nByte bytes whose footer and
+** series_runs are a[0..n) and r[0..nr) (compared in place), or NULL. */
+static ColdMeta *coldMetaMatch(TsTable *pTab, const char *zKey, sqlite3_int64 nByte,
+                               const void *a, int n, const void *r, int nr){
   ColdMeta *m;
-  if( pTab->pColdMeta==0 ) return 0;
-  for(m=pTab->pColdMeta->aHash[coldMetaHash(o->zKey)]; m; m=m->pNext){
-    if( !m->bBusy && strcmp(m->zKey, o->zKey)==0 && m->nByte==o->nByte
-     && coldBytesEq(m->aFooter, m->nFooter, o->aFooter, o->nFooter)
-     && coldBytesEq(m->aRuns, m->nRuns, o->aRuns, o->nRuns) ) return m;
+  if( pTab->pColdMeta==0 || zKey==0 ) return 0;
+  for(m=pTab->pColdMeta->aHash[coldMetaHash(zKey)]; m; m=m->pNext){
+    if( !m->bBusy && strcmp(m->zKey, zKey)==0 && m->nByte==nByte
+     && coldBytesEq(m->aFooter, m->nFooter, a, n) && coldBytesEq(m->aRuns, m->nRuns, r, nr) ) return m;
   }
   return 0;
+}
+
+/* The free entry made from exactly o's manifest row, or NULL. */
+static ColdMeta *coldMetaFind(TsTable *pTab, const ColdObj *o){
+  return coldMetaMatch(pTab, o->zKey, o->nByte, o->aFooter, o->nFooter, o->aRuns, o->nRuns);
 }
 
 static void coldMetaUnlink(TsTable *pTab, ColdMeta *pDel){
@@ -333,11 +351,7 @@ static void coldMetaUnlink(TsTable *pTab, ColdMeta *pDel){
 ** every entry is busy: o keeps them. */
 static void coldMetaAdd(TsTable *pTab, ColdObj *o){
   ColdMeta *m;
-  if( pTab->pColdMeta==0 ){
-    pTab->pColdMeta = sqlite3_malloc64(sizeof(struct TsColdMeta));
-    if( pTab->pColdMeta==0 ) return;
-    memset(pTab->pColdMeta, 0, sizeof(struct TsColdMeta));
-  }
+  if( coldMetaState(pTab)==0 ) return;
   if( pTab->pColdMeta->n>=COLD_META_MAX ){
     /* Make room: drop one free entry (the first found). */
     ColdMeta *pDel = 0;
@@ -509,7 +523,7 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
   if( rc ) return rc;
   if( !p->bCacheStarted ) coldCacheStart(p);
   p->pReadObj = o;
-  if( (o->pMeta = coldMetaFind(p->base.pTab, o))!=0 ){
+  if( o->pMeta || (o->pMeta = coldMetaFind(p->base.pTab, o))!=0 ){
     /* Parsed by an earlier scan of this connection. */
     ColdMeta *m = o->pMeta;
     m->bBusy = 1;
@@ -1005,11 +1019,41 @@ static void *coldColumnDup(sqlite3_stmt *pStmt, int iCol, int *pn, int *pRc){
   return z;
 }
 
+/* The manifest SELECT of coldOpen: the one kept on the handle (*pbCached),
+** or a new one.  series_runs and etag are added by the first ts_maintain of
+** the version that has them: a manifest without them is read without, by
+** a statement prepared per scan (so the columns are used as soon as they
+** exist); one with both is kept (*pbKeep: give it back to the handle). */
+static int coldObjStmt(TsTable *pTab, sqlite3_stmt **ppStmt, int *pbKeep, int *pbCached){
+  static const char *const azOpt[] = { "series_runs, etag", "series_runs, NULL", "NULL, NULL" };
+  int rc = SQLITE_OK, k;
+  *ppStmt = 0;
+  *pbKeep = *pbCached = 0;
+  if( pTab->pColdMeta && pTab->pColdMeta->pObjStmt ){
+    *ppStmt = pTab->pColdMeta->pObjStmt;
+    pTab->pColdMeta->pObjStmt = 0;
+    *pbKeep = *pbCached = 1;
+    return SQLITE_OK;
+  }
+  for(k=0; rc==SQLITE_OK && *ppStmt==0 && k<3; k++){
+    char *zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer,"
+                                 " %s FROM \"%w\".\"%w_objects\" WHERE tmax>=?1 AND tmin<=?2 ORDER BY tmin, id",
+                                 azOpt[k], pTab->zDb, pTab->zName);
+    if( zSql==0 ){ rc = SQLITE_NOMEM; break; }
+    rc = sqlite3_prepare_v3(pTab->db, zSql, -1, k==0 ? SQLITE_PREPARE_PERSISTENT : 0, ppStmt, 0);
+    sqlite3_free(zSql);
+    if( rc==SQLITE_ERROR && k<2 ) rc = SQLITE_OK;
+    *pbKeep = k==0;
+  }
+  if( rc ) tsTabErr(pTab, "timeseries %s: reading %s_objects: %s", pTab->zName, pTab->zName,
+                    sqlite3_errmsg(pTab->db));
+  return rc;
+}
+
 static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
   ColdSource *p;
   sqlite3_stmt *pStmt = 0;
-  char *zSql;
-  int rc = SQLITE_OK, nAlloc = 0;
+  int rc = SQLITE_OK, nAlloc = 0, bKeep = 0, bCached = 0;
   sqlite3_int64 iExpire;
   *ppSrc = 0;
   p = sqlite3_malloc64(sizeof(ColdSource));
@@ -1024,30 +1068,29 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
   iExpire = tsEnvNow(pTab->pEnv) - pTab->s.iMemRet - pTab->s.iMagRet;
   if( p->spec.tLo<iExpire ) p->spec.tLo = iExpire;
   if( p->spec.tLo>p->spec.tHi ){ coldClose(&p->base); return SQLITE_OK; }
-  /* series_runs and etag are added by the first ts_maintain of the
-  ** version that has them: a manifest without them is read without. */
-  {
-    static const char *const azOpt[] = { "series_runs, etag", "series_runs, NULL", "NULL, NULL" };
-    int k;
-    for(k=0; rc==SQLITE_OK && pStmt==0 && k<3; k++){
-      zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer,"
-                             " %s FROM \"%w\".\"%w_objects\" WHERE tmax>=?1 AND tmin<=?2 ORDER BY tmin, id",
-                             azOpt[k], pTab->zDb, pTab->zName);
-      if( zSql==0 ){ rc = SQLITE_NOMEM; break; }
-      rc = sqlite3_prepare_v2(pTab->db, zSql, -1, &pStmt, 0);
-      sqlite3_free(zSql);
-      if( rc==SQLITE_ERROR && k<2 ) rc = SQLITE_OK;
-    }
-    if( rc ) tsTabErr(pTab, "timeseries %s: reading %s_objects: %s", pTab->zName, pTab->zName,
-                      sqlite3_errmsg(pTab->db));
-  }
+  rc = coldObjStmt(pTab, &pStmt, &bKeep, &bCached);
   if( rc==SQLITE_OK ){
     sqlite3_bind_int64(pStmt, 1, p->spec.tLo);
     sqlite3_bind_int64(pStmt, 2, p->spec.tHi);
   }
-  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+  while( rc==SQLITE_OK ){
     ColdObj *o;
-    int n;
+    int n, rcStep = sqlite3_step(pStmt);
+    if( rcStep!=SQLITE_ROW ){
+      if( rcStep!=SQLITE_DONE && bCached && p->nObj==0 ){
+        /* The kept statement no longer prepares (the manifest's columns
+        ** changed, e.g. a database from before etag): prepare it anew. */
+        sqlite3_finalize(pStmt);
+        pStmt = 0;
+        rc = coldObjStmt(pTab, &pStmt, &bKeep, &bCached);
+        if( rc==SQLITE_OK ){
+          sqlite3_bind_int64(pStmt, 1, p->spec.tLo);
+          sqlite3_bind_int64(pStmt, 2, p->spec.tHi);
+        }
+        continue;
+      }
+      break;
+    }
     if( p->nObj==nAlloc ){
       nAlloc = nAlloc ? 2*nAlloc : 16;
       p->aObj = tsTabReallocArray(p->aObj, (size_t)nAlloc, sizeof(ColdObj), &rc);
@@ -1070,8 +1113,18 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
     }
     o->aFilter = coldColumnDup(pStmt, 7, &o->m.nFilter, &rc);
     o->m.aFilter = o->aFilter;
-    o->aFooter = coldColumnDup(pStmt, 8, &o->nFooter, &rc);
-    o->aRuns = coldColumnDup(pStmt, 9, &o->nRuns, &rc);
+    if( rc==SQLITE_OK ){
+      /* An object parsed by an earlier scan of this connection is taken
+      ** now, its footer and series_runs compared where they lie, not copied. */
+      const void *aF = sqlite3_column_blob(pStmt, 8), *aR = sqlite3_column_blob(pStmt, 9);
+      o->pMeta = coldMetaMatch(pTab, o->zKey, o->nByte, aF, sqlite3_column_bytes(pStmt, 8),
+                               aR, sqlite3_column_bytes(pStmt, 9));
+      if( o->pMeta ) o->pMeta->bBusy = 1;
+    }
+    if( o->pMeta==0 ){
+      o->aFooter = coldColumnDup(pStmt, 8, &o->nFooter, &rc);
+      o->aRuns = coldColumnDup(pStmt, 9, &o->nRuns, &rc);
+    }
     if( sqlite3_column_type(pStmt, 10)==SQLITE_TEXT ) o->zEtag = coldColumnDup(pStmt, 10, &n, &rc);
     if( rc==SQLITE_OK && o->zKey==0 ){
       tsTabErr(pTab, "timeseries %s: %s_objects row %lld has no key", pTab->zName, pTab->zName,
@@ -1079,10 +1132,19 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
       rc = SQLITE_CORRUPT_VTAB;
     }
   }
-  if( pStmt && sqlite3_finalize(pStmt)!=SQLITE_OK && rc==SQLITE_OK ){
+  if( pStmt && (bKeep ? sqlite3_reset(pStmt) : sqlite3_finalize(pStmt))!=SQLITE_OK && rc==SQLITE_OK ){
     rc = SQLITE_ERROR;
     tsTabErr(pTab, "timeseries %s: reading %s_objects: %s", pTab->zName, pTab->zName,
              sqlite3_errmsg(pTab->db));
+  }
+  if( pStmt && bKeep ){
+    /* back to the handle for the next scan (finalized with it) */
+    if( coldMetaState(pTab) && pTab->pColdMeta->pObjStmt==0 ){
+      sqlite3_clear_bindings(pStmt);
+      pTab->pColdMeta->pObjStmt = pStmt;
+    }else{
+      sqlite3_finalize(pStmt);
+    }
   }
   if( rc || p->nObj==0 ){
     coldClose(&p->base);
