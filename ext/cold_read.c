@@ -1019,6 +1019,13 @@ static void *coldColumnDup(sqlite3_stmt *pStmt, int iCol, int *pn, int *pRc){
   return z;
 }
 
+/* Order of a scan's objects: by first time, then manifest id. */
+static int coldObjCmp(const void *pA, const void *pB){
+  const ColdObj *a = pA, *b = pB;
+  if( a->m.tMin!=b->m.tMin ) return a->m.tMin<b->m.tMin ? -1 : 1;
+  return a->iId<b->iId ? -1 : a->iId>b->iId;
+}
+
 /* The manifest SELECT of coldOpen: the one kept on the handle (*pbCached),
 ** or a new one.  series_runs and etag are added by the first ts_maintain of
 ** the version that has them: a manifest without them is read without, by
@@ -1037,7 +1044,7 @@ static int coldObjStmt(TsTable *pTab, sqlite3_stmt **ppStmt, int *pbKeep, int *p
   }
   for(k=0; rc==SQLITE_OK && *ppStmt==0 && k<3; k++){
     char *zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer,"
-                                 " %s FROM \"%w\".\"%w_objects\" WHERE tmax>=?1 AND tmin<=?2 ORDER BY tmin, id",
+                                 " %s FROM \"%w\".\"%w_objects\" WHERE tmax>=?1 AND tmin<=?2 ORDER BY id",
                                  azOpt[k], pTab->zDb, pTab->zName);
     if( zSql==0 ){ rc = SQLITE_NOMEM; break; }
     rc = sqlite3_prepare_v3(pTab->db, zSql, -1, k==0 ? SQLITE_PREPARE_PERSISTENT : 0, ppStmt, 0);
@@ -1150,6 +1157,9 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
     coldClose(&p->base);
     return rc;
   }
+  /* By (tmin, id), sorted here: an ORDER BY tmin in the SELECT would copy
+  ** every footer through SQLite's sorter. */
+  qsort(p->aObj, (size_t)p->nObj, sizeof(ColdObj), coldObjCmp);
   *ppSrc = &p->base;
   return SQLITE_OK;
 }
