@@ -334,11 +334,6 @@ static ColdMeta *coldMetaMatch(TsTable *pTab, const char *zKey, sqlite3_int64 nB
   return 0;
 }
 
-/* The free entry made from exactly o's manifest row, or NULL. */
-static ColdMeta *coldMetaFind(TsTable *pTab, const ColdObj *o){
-  return coldMetaMatch(pTab, o->zKey, o->nByte, o->aFooter, o->nFooter, o->aRuns, o->nRuns);
-}
-
 static void coldMetaUnlink(TsTable *pTab, ColdMeta *pDel){
   ColdMeta **pp;
   for(pp=&pTab->pColdMeta->aHash[coldMetaHash(pDel->zKey)]; *pp; pp=&(*pp)->pNext){
@@ -523,8 +518,8 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
   if( rc ) return rc;
   if( !p->bCacheStarted ) coldCacheStart(p);
   p->pReadObj = o;
-  if( o->pMeta || (o->pMeta = coldMetaFind(p->base.pTab, o))!=0 ){
-    /* Parsed by an earlier scan of this connection. */
+  if( o->pMeta ){
+    /* Parsed by an earlier scan of this connection (taken by coldOpen). */
     ColdMeta *m = o->pMeta;
     m->bBusy = 1;
     o->pReader = m->pReader;
@@ -1031,7 +1026,8 @@ static int coldObjCmp(const void *pA, const void *pB){
 ** the version that has them: a manifest without them is read without, by
 ** a statement prepared per scan (so the columns are used as soon as they
 ** exist); one with both is kept (*pbKeep: give it back to the handle). */
-static int coldObjStmt(TsTable *pTab, sqlite3_stmt **ppStmt, int *pbKeep, int *pbCached){
+static int coldObjStmt(TsTable *pTab, const TsScanSpec *pSpec, sqlite3_stmt **ppStmt,
+                       int *pbKeep, int *pbCached){
   static const char *const azOpt[] = { "series_runs, etag", "series_runs, NULL", "NULL, NULL" };
   int rc = SQLITE_OK, k;
   *ppStmt = 0;
@@ -1040,7 +1036,6 @@ static int coldObjStmt(TsTable *pTab, sqlite3_stmt **ppStmt, int *pbKeep, int *p
     *ppStmt = pTab->pColdMeta->pObjStmt;
     pTab->pColdMeta->pObjStmt = 0;
     *pbKeep = *pbCached = 1;
-    return SQLITE_OK;
   }
   for(k=0; rc==SQLITE_OK && *ppStmt==0 && k<3; k++){
     char *zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer,"
@@ -1054,6 +1049,10 @@ static int coldObjStmt(TsTable *pTab, sqlite3_stmt **ppStmt, int *pbKeep, int *p
   }
   if( rc ) tsTabErr(pTab, "timeseries %s: reading %s_objects: %s", pTab->zName, pTab->zName,
                     sqlite3_errmsg(pTab->db));
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int64(*ppStmt, 1, pSpec->tLo);
+    sqlite3_bind_int64(*ppStmt, 2, pSpec->tHi);
+  }
   return rc;
 }
 
@@ -1075,11 +1074,7 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
   iExpire = tsEnvNow(pTab->pEnv) - pTab->s.iMemRet - pTab->s.iMagRet;
   if( p->spec.tLo<iExpire ) p->spec.tLo = iExpire;
   if( p->spec.tLo>p->spec.tHi ){ coldClose(&p->base); return SQLITE_OK; }
-  rc = coldObjStmt(pTab, &pStmt, &bKeep, &bCached);
-  if( rc==SQLITE_OK ){
-    sqlite3_bind_int64(pStmt, 1, p->spec.tLo);
-    sqlite3_bind_int64(pStmt, 2, p->spec.tHi);
-  }
+  rc = coldObjStmt(pTab, &p->spec, &pStmt, &bKeep, &bCached);
   while( rc==SQLITE_OK ){
     ColdObj *o;
     int n, rcStep = sqlite3_step(pStmt);
@@ -1089,11 +1084,7 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
         ** changed, e.g. a database from before etag): prepare it anew. */
         sqlite3_finalize(pStmt);
         pStmt = 0;
-        rc = coldObjStmt(pTab, &pStmt, &bKeep, &bCached);
-        if( rc==SQLITE_OK ){
-          sqlite3_bind_int64(pStmt, 1, p->spec.tLo);
-          sqlite3_bind_int64(pStmt, 2, p->spec.tHi);
-        }
+        rc = coldObjStmt(pTab, &p->spec, &pStmt, &bKeep, &bCached);
         continue;
       }
       break;
