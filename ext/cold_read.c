@@ -38,6 +38,7 @@
 ** returned, even before ts_maintain has dropped their objects.
 */
 #include "source.h"
+#include "cold_meta.h"
 #include "coldscan.h"
 #include "parquet.h"
 #include "objstore.h"
@@ -86,7 +87,7 @@ struct ColdObj {
   TsColdRunIdx *pIdx;        /* parsed series_runs (with pReader; owned), NULL:
                              ** none, the dimension columns give the runs */
   int64_t *aRgStart;         /* nRg+1: first row of each row group (owned) */
-  struct ColdMeta *pMeta;    /* when set, pReader, pIdx, aRgT and aRgStart
+  TsColdMetaEnt *pMeta;      /* when set, pReader, pIdx, aRgT and aRgStart
                              ** belong to it (borrowed for this scan) */
   TsPqReader *pReader;       /* opened on first use (owned) */
   int nRg;                   /* row groups (valid with pReader) */
@@ -98,34 +99,6 @@ struct ColdObj {
                              ** (owned); NULL: every run counts */
   int bWantDone;             /* abWant was computed (or left NULL) */
   int bMark;                 /* has the ts_write_mode column (after version) */
-};
-
-/* The parsed metadata of one object, kept per table handle (connection)
-** between scans: footer (reader), series_runs, row-group times.  An object
-** never changes under its key (a new object gets a new random key), and an
-** entry is used only when the manifest row's size, footer and series_runs
-** bytes are those it was made from.  One scan at a time uses an entry
-** (bBusy: a second cursor of the same connection opens its own). */
-#define COLD_META_MAX    1024                /* entries per table handle */
-#define COLD_META_NHASH  256
-typedef struct ColdMeta ColdMeta;
-struct ColdMeta {
-  char *zKey;                /* (owned) */
-  sqlite3_int64 nByte;
-  unsigned char *aFooter; int nFooter;   /* (owned) */
-  unsigned char *aRuns; int nRuns;       /* (owned) */
-  TsPqReader *pReader;       /* (owned) */
-  TsColdRunIdx *pIdx;        /* (owned) */
-  int64_t *aRgT, *aRgStart;  /* (owned) */
-  int nRg;
-  int bBusy;
-  ColdMeta *pNext;           /* hash chain */
-};
-struct TsColdMeta {
-  ColdMeta *aHash[COLD_META_NHASH];
-  int n;
-  sqlite3_stmt *pObjStmt;    /* coldOpen's manifest SELECT, prepared once
-                             ** (SQLITE_PREPARE_PERSISTENT; owned) */
 };
 
 /* A listed block: iRef indexes ColdSource.aBlk. */
@@ -277,131 +250,10 @@ static void coldEntFree(ColdSource *p, ColdEnt *e, int nMeas){
   sqlite3_free(e);
 }
 
-static unsigned coldMetaHash(const char *zKey){
-  return (unsigned)(tsFnv1a32(zKey, strlen(zKey)) & (COLD_META_NHASH-1));
-}
-
-static void coldMetaEntFree(ColdMeta *m){
-  sqlite3_free(m->zKey);
-  sqlite3_free(m->aFooter);
-  sqlite3_free(m->aRuns);
-  tsPqReaderFree(m->pReader);
-  tsColdRunIdxFree(m->pIdx);
-  sqlite3_free(m->aRgT);
-  sqlite3_free(m->aRgStart);
-  sqlite3_free(m);
-}
-
-void tsColdMetaFree(TsTable *pTab){
-  struct TsColdMeta *c = pTab->pColdMeta;
-  int i;
-  if( c==0 ) return;
-  for(i=0; i<COLD_META_NHASH; i++){
-    while( c->aHash[i] ){
-      ColdMeta *m = c->aHash[i];
-      c->aHash[i] = m->pNext;
-      coldMetaEntFree(m);
-    }
-  }
-  sqlite3_finalize(c->pObjStmt);
-  sqlite3_free(c);
-  pTab->pColdMeta = 0;
-}
-
-static int coldBytesEq(const void *a, int na, const void *b, int nb){
-  return na==nb && (na==0 || memcmp(a, b, (size_t)na)==0);
-}
-
-/* The handle's cold state, made on first use (NULL on OOM). */
-static struct TsColdMeta *coldMetaState(TsTable *pTab){
-  if( pTab->pColdMeta==0 ){
-    pTab->pColdMeta = sqlite3_malloc64(sizeof(struct TsColdMeta));
-    if( pTab->pColdMeta ) memset(pTab->pColdMeta, 0, sizeof(struct TsColdMeta));
-  }
-  return pTab->pColdMeta;
-}
-
-/* The free entry for object zKey of nByte bytes whose footer and
-** series_runs are a[0..n) and r[0..nr) (compared in place), or NULL. */
-static ColdMeta *coldMetaMatch(TsTable *pTab, const char *zKey, sqlite3_int64 nByte,
-                               const void *a, int n, const void *r, int nr){
-  ColdMeta *m;
-  if( pTab->pColdMeta==0 || zKey==0 ) return 0;
-  for(m=pTab->pColdMeta->aHash[coldMetaHash(zKey)]; m; m=m->pNext){
-    if( !m->bBusy && strcmp(m->zKey, zKey)==0 && m->nByte==nByte
-     && coldBytesEq(m->aFooter, m->nFooter, a, n) && coldBytesEq(m->aRuns, m->nRuns, r, nr) ) return m;
-  }
-  return 0;
-}
-
-static void coldMetaUnlink(TsTable *pTab, ColdMeta *pDel){
-  ColdMeta **pp;
-  for(pp=&pTab->pColdMeta->aHash[coldMetaHash(pDel->zKey)]; *pp; pp=&(*pp)->pNext){
-    if( *pp==pDel ){ *pp = pDel->pNext; pTab->pColdMeta->n--; return; }
-  }
-}
-
-/* Move o's freshly opened reader, series_runs and row-group arrays into a
-** new entry (busy, o->pMeta).  Nothing happens when memory is short or
-** every entry is busy: o keeps them. */
-static void coldMetaAdd(TsTable *pTab, ColdObj *o){
-  ColdMeta *m;
-  if( coldMetaState(pTab)==0 ) return;
-  if( pTab->pColdMeta->n>=COLD_META_MAX ){
-    /* Make room: drop one free entry (the first found). */
-    ColdMeta *pDel = 0;
-    int i;
-    for(i=0; i<COLD_META_NHASH && pDel==0; i++){
-      for(m=pTab->pColdMeta->aHash[i]; m && m->bBusy; m=m->pNext){}
-      pDel = m;
-    }
-    if( pDel==0 ) return;
-    coldMetaUnlink(pTab, pDel);
-    coldMetaEntFree(pDel);
-  }
-  m = sqlite3_malloc64(sizeof(ColdMeta));
-  if( m==0 ) return;
-  memset(m, 0, sizeof(*m));
-  m->zKey = sqlite3_mprintf("%s", o->zKey);
-  m->aFooter = sqlite3_malloc64((size_t)o->nFooter+1);
-  m->aRuns = sqlite3_malloc64((size_t)o->nRuns+1);
-  if( m->zKey==0 || m->aFooter==0 || m->aRuns==0 ){ coldMetaEntFree(m); return; }
-  if( o->nFooter ) memcpy(m->aFooter, o->aFooter, (size_t)o->nFooter);
-  if( o->nRuns ) memcpy(m->aRuns, o->aRuns, (size_t)o->nRuns);
-  m->nFooter = o->nFooter;
-  m->nRuns = o->nRuns;
-  m->nByte = o->nByte;
-  m->pReader = o->pReader;
-  m->pIdx = o->pIdx;
-  m->aRgT = o->aRgT;
-  m->aRgStart = o->aRgStart;
-  m->nRg = o->nRg;
-  m->bBusy = 1;
-  m->pNext = pTab->pColdMeta->aHash[coldMetaHash(m->zKey)];
-  pTab->pColdMeta->aHash[coldMetaHash(m->zKey)] = m;
-  pTab->pColdMeta->n++;
-  o->pMeta = m;
-}
-
-/* A kept reader between scans reads nothing. */
-static int coldNoRead(void *pCtx, int64_t iOff, int64_t n, void *pOut){
-  (void)pCtx; (void)iOff; (void)n; (void)pOut;
-  return 1;
-}
-
 static void coldObjClear(ColdSource *p, ColdObj *o){
   if( o->pMeta ){
-    /* Back to the table's entries; one whose last call failed is dropped
-    ** (the reader's error is sticky). */
-    ColdMeta *m = o->pMeta;
-    if( tsPqReaderErrcode(m->pReader)!=TS_PQ_OK ){
-      coldMetaUnlink(p->base.pTab, m);
-      coldMetaEntFree(m);
-    }else{
-      tsPqReaderSetSource(m->pReader, coldNoRead, 0);
-      tsPqReaderTrim(m->pReader);
-      m->bBusy = 0;
-    }
+    /* back to the connection's cache (cold_meta.h) */
+    tsColdMetaRelease(p->base.pTab, o->pMeta);
     o->pReader = 0; o->pIdx = 0; o->aRgT = 0; o->aRgStart = 0;
   }
   sqlite3_free(o->apEnt);
@@ -520,8 +372,7 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
   p->pReadObj = o;
   if( o->pMeta ){
     /* Parsed by an earlier scan of this connection (taken by coldOpen). */
-    ColdMeta *m = o->pMeta;
-    m->bBusy = 1;
+    TsColdMetaEnt *m = o->pMeta;
     o->pReader = m->pReader;
     tsPqReaderSetSource(o->pReader, coldRead, p);
     o->pIdx = m->pIdx;
@@ -577,7 +428,8 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
       o->aRgT[2*i+1] = st.max.i;
     }
   }
-  coldMetaAdd(p->base.pTab, o);
+  o->pMeta = tsColdMetaAdd(p->base.pTab, o->zKey, o->nByte, o->aFooter, o->nFooter, o->aRuns,
+                           o->nRuns, o->pReader, o->pIdx, o->aRgT, o->aRgStart, o->nRg);
   return SQLITE_OK;
 }
 
@@ -1032,11 +884,7 @@ static int coldObjStmt(TsTable *pTab, const TsScanSpec *pSpec, sqlite3_stmt **pp
   int rc = SQLITE_OK, k;
   *ppStmt = 0;
   *pbKeep = *pbCached = 0;
-  if( pTab->pColdMeta && pTab->pColdMeta->pObjStmt ){
-    *ppStmt = pTab->pColdMeta->pObjStmt;
-    pTab->pColdMeta->pObjStmt = 0;
-    *pbKeep = *pbCached = 1;
-  }
+  if( (*ppStmt = tsColdMetaStmtTake(pTab))!=0 ) *pbKeep = *pbCached = 1;
   for(k=0; rc==SQLITE_OK && *ppStmt==0 && k<3; k++){
     char *zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer,"
                                  " %s FROM \"%w\".\"%w_objects\" WHERE tmax>=?1 AND tmin<=?2 ORDER BY id",
@@ -1115,9 +963,8 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
       /* An object parsed by an earlier scan of this connection is taken
       ** now, its footer and series_runs compared where they lie, not copied. */
       const void *aF = sqlite3_column_blob(pStmt, 8), *aR = sqlite3_column_blob(pStmt, 9);
-      o->pMeta = coldMetaMatch(pTab, o->zKey, o->nByte, aF, sqlite3_column_bytes(pStmt, 8),
-                               aR, sqlite3_column_bytes(pStmt, 9));
-      if( o->pMeta ) o->pMeta->bBusy = 1;
+      o->pMeta = tsColdMetaTake(pTab, o->zKey, o->nByte, aF, sqlite3_column_bytes(pStmt, 8),
+                                aR, sqlite3_column_bytes(pStmt, 9));
     }
     if( o->pMeta==0 ){
       o->aFooter = coldColumnDup(pStmt, 8, &o->nFooter, &rc);
@@ -1135,15 +982,7 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
     tsTabErr(pTab, "timeseries %s: reading %s_objects: %s", pTab->zName, pTab->zName,
              sqlite3_errmsg(pTab->db));
   }
-  if( pStmt && bKeep ){
-    /* back to the handle for the next scan (finalized with it) */
-    if( coldMetaState(pTab) && pTab->pColdMeta->pObjStmt==0 ){
-      sqlite3_clear_bindings(pStmt);
-      pTab->pColdMeta->pObjStmt = pStmt;
-    }else{
-      sqlite3_finalize(pStmt);
-    }
-  }
+  if( pStmt && bKeep ) tsColdMetaStmtPut(pTab, pStmt);   /* for the next scan */
   if( rc || p->nObj==0 ){
     coldClose(&p->base);
     return rc;
