@@ -15,7 +15,9 @@
 ** series filter and footer bytes.  Planning needs no GET: the Parquet
 ** reader of an object is opened from the footer bytes of its manifest row
 ** (tsPqReaderOpenTail), only when a series may be in the object, and its
-** schema is checked against the table's once.
+** schema is checked against the table's once; the parsed footer, its page
+** index and series_runs are kept per connection (cold_meta.c), so a later
+** scan of the same object parses and reads none of them again.
 **
 ** xSeriesRange and xBlocks prune objects per series with the series filter
 ** ('S' element of the series key) and pk_min/pk_max, then row groups with
@@ -28,6 +30,12 @@
 ** request.  A block is the run of one series inside one row group, clipped
 ** to the lane's [lo, hi]; its rows are slices of the row group's arrays, so
 ** opening a block copies nothing.
+**
+** xHint (source.h rule 10) narrows the decodes to what the query can use:
+** with series_runs, a row group decode covers only the runs of the scan's
+** series; under row filters on measures, a filter measure is decoded only
+** on pages whose statistics may pass and every other fixed-width measure
+** only for the rows that pass (coldEntKeep), the rest left NULL.
 **
 ** Every byte of an object is fetched with a ranged GET of the object store
 ** (s3/objstore.h: retries, client-side encryption), on s3:// and file://
