@@ -248,6 +248,8 @@ struct AggCursor {
                             ** than the memory tier, NULL = none or no rows
                             ** in the range (owned) */
   int nSrcOpen;             /* non-NULL entries of apSrc */
+  TsSeries **apHint;        /* the series told to the sources' xHint
+                            ** (source.h rule 10; owned, freed with them) */
   unsigned char *aUsed;     /* per aggregated measure: bitmask of AGG_F_* used (owned) */
   int fRowUsed;             /* AGG_U_* bits used */
   int nOrder;

@@ -86,6 +86,27 @@ void aggSourcesClose(AggCursor *p){
   sqlite3_free(p->apSrc);
   p->apSrc = 0;
   p->nSrcOpen = 0;
+  sqlite3_free(p->apHint);
+  p->apHint = 0;
+}
+
+/* Tell the open sources the series whose blocks the streams will list
+** (source.h rule 10), so a row group shared by several of them is decoded
+** once for all of them.  No row filters: the fused pass reads every row. */
+static int aggSourcesHint(AggCursor *p){
+  TsScanHint hint;
+  int i, n = 0, rc = SQLITE_OK;
+  p->apHint = sqlite3_malloc64(sizeof(TsSeries*)*(size_t)(p->nSeries+1));
+  if( p->apHint==0 ) return SQLITE_NOMEM;
+  for(i=0; i<p->nSeries; i++) if( p->aSeries[i].pTs ) p->apHint[n++] = p->aSeries[i].pTs;
+  memset(&hint, 0, sizeof(hint));
+  hint.apSer = p->apHint;
+  hint.nSer = n;
+  for(i=0; rc==SQLITE_OK && i<tsSourceCount; i++){
+    TsSource *pSrc = p->apSrc[i];
+    if( pSrc && pSrc->pM->xHint ) rc = pSrc->pM->xHint(pSrc, &hint);
+  }
+  return rc==SQLITE_OK ? rc : srcErr(p, rc);
 }
 
 /* Does any open source claim rows of the series in the range?  Sets
@@ -130,7 +151,7 @@ int aggSeriesBind(AggCursor *p){
     }
   }
   p->nSeries = n;
-  return SQLITE_OK;
+  return aggSourcesHint(p);
 }
 
 /* Scan order of listed blocks: ascending by start, descending by end. */

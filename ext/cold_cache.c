@@ -59,6 +59,7 @@ void tsColdStatsJson(TsTable *pTab, TsJsonW *w){
   tsJwKeyInt(w, "reads", c->nRead);
   tsJwKeyInt(w, "bytes", c->nByteRead);
   tsJwKeyInt(w, "row_groups", c->nRgDecode);
+  tsJwKeyInt(w, "filter_skipped", c->nFiltSkip);
   tsJwObjEnd(w);
   tsJwKey(w, "cold_cache");
   tsJwObjBegin(w);

@@ -23,6 +23,10 @@ struct TsColdCounters {
   sqlite3_int64 nRead;       /* ranged reads of object bytes */
   sqlite3_int64 nByteRead;   /* bytes those reads returned */
   sqlite3_int64 nRgDecode;   /* row group decodes (whole or a series' pages) */
+  sqlite3_int64 nFiltSkip;   /* measure values not decoded because a row
+                             ** filter on a measure proved their rows fail
+                             ** (page or row-group statistics, or the filter
+                             ** measure's own values) */
   TsObjCacheStats cache;     /* the cache's counters, summed over closed stores */
 };
 

@@ -15,7 +15,9 @@
 ** series filter and footer bytes.  Planning needs no GET: the Parquet
 ** reader of an object is opened from the footer bytes of its manifest row
 ** (tsPqReaderOpenTail), only when a series may be in the object, and its
-** schema is checked against the table's once.
+** schema is checked against the table's once; the parsed footer, its page
+** index and series_runs are kept per connection (cold_meta.c), so a later
+** scan of the same object parses and reads none of them again.
 **
 ** xSeriesRange and xBlocks prune objects per series with the series filter
 ** ('S' element of the series key) and pk_min/pk_max, then row groups with
@@ -29,6 +31,12 @@
 ** to the lane's [lo, hi]; its rows are slices of the row group's arrays, so
 ** opening a block copies nothing.
 **
+** xHint (source.h rule 10) narrows the decodes to what the query can use:
+** with series_runs, a row group decode covers only the runs of the scan's
+** series; under row filters on measures, a filter measure is decoded only
+** on pages whose statistics may pass and every other fixed-width measure
+** only for the rows that pass (coldEntKeep), the rest left NULL.
+**
 ** Every byte of an object is fetched with a ranged GET of the object store
 ** (s3/objstore.h: retries, client-side encryption), on s3:// and file://
 ** alike; the reader asks only for the column chunks (or pages) it decodes.
@@ -38,6 +46,7 @@
 ** returned, even before ts_maintain has dropped their objects.
 */
 #include "source.h"
+#include "cold_meta.h"
 #include "coldscan.h"
 #include "parquet.h"
 #include "objstore.h"
@@ -86,7 +95,7 @@ struct ColdObj {
   TsColdRunIdx *pIdx;        /* parsed series_runs (with pReader; owned), NULL:
                              ** none, the dimension columns give the runs */
   int64_t *aRgStart;         /* nRg+1: first row of each row group (owned) */
-  struct ColdMeta *pMeta;    /* when set, pReader, pIdx, aRgT and aRgStart
+  TsColdMetaEnt *pMeta;      /* when set, pReader, pIdx, aRgT and aRgStart
                              ** belong to it (borrowed for this scan) */
   TsPqReader *pReader;       /* opened on first use (owned) */
   int nRg;                   /* row groups (valid with pReader) */
@@ -94,33 +103,10 @@ struct ColdObj {
   ColdEnt **apEnt;           /* per row group: its full decode or NULL */
   sqlite3_int64 *aAskSid;    /* per row group: last series that asked (owned) */
   int *anAsk;                /* per row group: series that asked (owned) */
+  unsigned char *abWant;     /* per run of pIdx: a series of the scan's hint
+                             ** (owned); NULL: every run counts */
+  int bWantDone;             /* abWant was computed (or left NULL) */
   int bMark;                 /* has the ts_write_mode column (after version) */
-};
-
-/* The parsed metadata of one object, kept per table handle (connection)
-** between scans: footer (reader), series_runs, row-group times.  An object
-** never changes under its key (a new object gets a new random key), and an
-** entry is used only when the manifest row's size, footer and series_runs
-** bytes are those it was made from.  One scan at a time uses an entry
-** (bBusy: a second cursor of the same connection opens its own). */
-#define COLD_META_MAX    1024                /* entries per table handle */
-#define COLD_META_NHASH  256
-typedef struct ColdMeta ColdMeta;
-struct ColdMeta {
-  char *zKey;                /* (owned) */
-  sqlite3_int64 nByte;
-  unsigned char *aFooter; int nFooter;   /* (owned) */
-  unsigned char *aRuns; int nRuns;       /* (owned) */
-  TsPqReader *pReader;       /* (owned) */
-  TsColdRunIdx *pIdx;        /* (owned) */
-  int64_t *aRgT, *aRgStart;  /* (owned) */
-  int nRg;
-  int bBusy;
-  ColdMeta *pNext;           /* hash chain */
-};
-struct TsColdMeta {
-  ColdMeta *aHash[COLD_META_NHASH];
-  int n;
 };
 
 /* A listed block: iRef indexes ColdSource.aBlk. */
@@ -148,6 +134,14 @@ struct ColdSource {
   sqlite3_uint64 iClock;     /* LRU clock */
   ColdBlk *aBlk;             /* listed blocks (owned) */
   int nBlk, nBlkAlloc;
+  TsSeries *const *apWant;   /* the scan's series (xHint; the cursor's) */
+  int nWant;                 /* 0: no hint, any series may be asked */
+  const TsMeasFilter *aFilt; /* the scan's row filters (xHint; the cursor's) */
+  int nFilt;
+  TsSeries **apWantHash;     /* apWant by key hash, open addressing, made
+                             ** when an object has no more runs than the
+                             ** scan has series (owned) */
+  int nWantHash;             /* slots, a power of two */
 };
 
 /* An open block. */
@@ -264,127 +258,14 @@ static void coldEntFree(ColdSource *p, ColdEnt *e, int nMeas){
   sqlite3_free(e);
 }
 
-static unsigned coldMetaHash(const char *zKey){
-  return (unsigned)(tsFnv1a32(zKey, strlen(zKey)) & (COLD_META_NHASH-1));
-}
-
-static void coldMetaEntFree(ColdMeta *m){
-  sqlite3_free(m->zKey);
-  sqlite3_free(m->aFooter);
-  sqlite3_free(m->aRuns);
-  tsPqReaderFree(m->pReader);
-  tsColdRunIdxFree(m->pIdx);
-  sqlite3_free(m->aRgT);
-  sqlite3_free(m->aRgStart);
-  sqlite3_free(m);
-}
-
-void tsColdMetaFree(TsTable *pTab){
-  struct TsColdMeta *c = pTab->pColdMeta;
-  int i;
-  if( c==0 ) return;
-  for(i=0; i<COLD_META_NHASH; i++){
-    while( c->aHash[i] ){
-      ColdMeta *m = c->aHash[i];
-      c->aHash[i] = m->pNext;
-      coldMetaEntFree(m);
-    }
-  }
-  sqlite3_free(c);
-  pTab->pColdMeta = 0;
-}
-
-static int coldBytesEq(const void *a, int na, const void *b, int nb){
-  return na==nb && (na==0 || memcmp(a, b, (size_t)na)==0);
-}
-
-/* The free entry made from exactly o's manifest row, or NULL. */
-static ColdMeta *coldMetaFind(TsTable *pTab, const ColdObj *o){
-  ColdMeta *m;
-  if( pTab->pColdMeta==0 ) return 0;
-  for(m=pTab->pColdMeta->aHash[coldMetaHash(o->zKey)]; m; m=m->pNext){
-    if( !m->bBusy && strcmp(m->zKey, o->zKey)==0 && m->nByte==o->nByte
-     && coldBytesEq(m->aFooter, m->nFooter, o->aFooter, o->nFooter)
-     && coldBytesEq(m->aRuns, m->nRuns, o->aRuns, o->nRuns) ) return m;
-  }
-  return 0;
-}
-
-static void coldMetaUnlink(TsTable *pTab, ColdMeta *pDel){
-  ColdMeta **pp;
-  for(pp=&pTab->pColdMeta->aHash[coldMetaHash(pDel->zKey)]; *pp; pp=&(*pp)->pNext){
-    if( *pp==pDel ){ *pp = pDel->pNext; pTab->pColdMeta->n--; return; }
-  }
-}
-
-/* Move o's freshly opened reader, series_runs and row-group arrays into a
-** new entry (busy, o->pMeta).  Nothing happens when memory is short or
-** every entry is busy: o keeps them. */
-static void coldMetaAdd(TsTable *pTab, ColdObj *o){
-  ColdMeta *m;
-  if( pTab->pColdMeta==0 ){
-    pTab->pColdMeta = sqlite3_malloc64(sizeof(struct TsColdMeta));
-    if( pTab->pColdMeta==0 ) return;
-    memset(pTab->pColdMeta, 0, sizeof(struct TsColdMeta));
-  }
-  if( pTab->pColdMeta->n>=COLD_META_MAX ){
-    /* Make room: drop one free entry (the first found). */
-    ColdMeta *pDel = 0;
-    int i;
-    for(i=0; i<COLD_META_NHASH && pDel==0; i++){
-      for(m=pTab->pColdMeta->aHash[i]; m && m->bBusy; m=m->pNext){}
-      pDel = m;
-    }
-    if( pDel==0 ) return;
-    coldMetaUnlink(pTab, pDel);
-    coldMetaEntFree(pDel);
-  }
-  m = sqlite3_malloc64(sizeof(ColdMeta));
-  if( m==0 ) return;
-  memset(m, 0, sizeof(*m));
-  m->zKey = sqlite3_mprintf("%s", o->zKey);
-  m->aFooter = sqlite3_malloc64((size_t)o->nFooter+1);
-  m->aRuns = sqlite3_malloc64((size_t)o->nRuns+1);
-  if( m->zKey==0 || m->aFooter==0 || m->aRuns==0 ){ coldMetaEntFree(m); return; }
-  if( o->nFooter ) memcpy(m->aFooter, o->aFooter, (size_t)o->nFooter);
-  if( o->nRuns ) memcpy(m->aRuns, o->aRuns, (size_t)o->nRuns);
-  m->nFooter = o->nFooter;
-  m->nRuns = o->nRuns;
-  m->nByte = o->nByte;
-  m->pReader = o->pReader;
-  m->pIdx = o->pIdx;
-  m->aRgT = o->aRgT;
-  m->aRgStart = o->aRgStart;
-  m->nRg = o->nRg;
-  m->bBusy = 1;
-  m->pNext = pTab->pColdMeta->aHash[coldMetaHash(m->zKey)];
-  pTab->pColdMeta->aHash[coldMetaHash(m->zKey)] = m;
-  pTab->pColdMeta->n++;
-  o->pMeta = m;
-}
-
-/* A kept reader between scans reads nothing. */
-static int coldNoRead(void *pCtx, int64_t iOff, int64_t n, void *pOut){
-  (void)pCtx; (void)iOff; (void)n; (void)pOut;
-  return 1;
-}
-
 static void coldObjClear(ColdSource *p, ColdObj *o){
   if( o->pMeta ){
-    /* Back to the table's entries; one whose last call failed is dropped
-    ** (the reader's error is sticky). */
-    ColdMeta *m = o->pMeta;
-    if( tsPqReaderErrcode(m->pReader)!=TS_PQ_OK ){
-      coldMetaUnlink(p->base.pTab, m);
-      coldMetaEntFree(m);
-    }else{
-      tsPqReaderSetSource(m->pReader, coldNoRead, 0);
-      tsPqReaderTrim(m->pReader);
-      m->bBusy = 0;
-    }
+    /* back to the connection's cache (cold_meta.h) */
+    tsColdMetaRelease(p->base.pTab, o->pMeta);
     o->pReader = 0; o->pIdx = 0; o->aRgT = 0; o->aRgStart = 0;
   }
   sqlite3_free(o->apEnt);
+  sqlite3_free(o->abWant);
   sqlite3_free(o->aAskSid);
   sqlite3_free(o->anAsk);
   sqlite3_free(o->aRgT);
@@ -497,10 +378,9 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
   if( rc ) return rc;
   if( !p->bCacheStarted ) coldCacheStart(p);
   p->pReadObj = o;
-  if( (o->pMeta = coldMetaFind(p->base.pTab, o))!=0 ){
-    /* Parsed by an earlier scan of this connection. */
-    ColdMeta *m = o->pMeta;
-    m->bBusy = 1;
+  if( o->pMeta ){
+    /* Parsed by an earlier scan of this connection (taken by coldOpen). */
+    TsColdMetaEnt *m = o->pMeta;
     o->pReader = m->pReader;
     tsPqReaderSetSource(o->pReader, coldRead, p);
     o->pIdx = m->pIdx;
@@ -556,7 +436,8 @@ static int coldObjOpen(ColdSource *p, ColdObj *o){
       o->aRgT[2*i+1] = st.max.i;
     }
   }
-  coldMetaAdd(p->base.pTab, o);
+  o->pMeta = tsColdMetaAdd(p->base.pTab, o->zKey, o->nByte, o->aFooter, o->nFooter, o->aRuns,
+                           o->nRuns, o->pReader, o->pIdx, o->aRgT, o->aRgStart, o->nRg);
   return SQLITE_OK;
 }
 
@@ -616,7 +497,9 @@ static int coldEntDecodeIdx(ColdSource *p, ColdObj *o, int iRg, const TsSeries *
     aSpec = sqlite3_malloc64(sizeof(TsColdRunSpec)*(size_t)(hi-lo+1));
     if( aSpec==0 ) return SQLITE_NOMEM;
     for(i=lo; i<hi; i++){
-      TsColdRunSpec *q = &aSpec[nSpec++];
+      TsColdRunSpec *q;
+      if( o->abWant && !o->abWant[i] ) continue;
+      q = &aSpec[nSpec++];
       q->iStart = (x->aStart[i]>r0 ? x->aStart[i] : r0) - r0;
       q->iEnd = (x->aStart[i+1]<r1 ? x->aStart[i+1] : r1) - r0;
       q->aKey = x->aKey[i]; q->nKey = x->anKey[i];
@@ -701,6 +584,71 @@ static int coldEntDecode(ColdSource *p, ColdObj *o, int iRg, const TsSeries *pS,
   return SQLITE_OK;
 }
 
+/* 1 when object o's decodes may be cut to the scan's series (xHint): it
+** has series_runs; o->abWant then flags the runs of those series.  0:
+** decode every run (no hint, no series_runs, or out of memory: slower,
+** not wrong). */
+static int coldObjWant(ColdSource *p, ColdObj *o){
+  const TsColdRunIdx *x = o->pIdx;
+  int i;
+  if( !o->bWantDone ){
+    o->bWantDone = 1;
+    if( x && p->nWant>0 && x->nRun>0 ){
+      o->abWant = sqlite3_malloc64((size_t)x->nRun);
+      if( o->abWant ) memset(o->abWant, 0, (size_t)x->nRun);
+    }
+    if( o->abWant && p->nWant<x->nRun ){
+      /* fewer series than runs: look each series up in the object */
+      for(i=0; i<p->nWant; i++){
+        int k = tsColdRunIdxFind(x, p->apWant[i]->aKey, p->apWant[i]->nKey);
+        if( k>=0 ) o->abWant[k] = 1;
+      }
+    }else if( o->abWant ){
+      /* else each run in the scan's series (a hash of them, made once) */
+      if( p->apWantHash==0 ){
+        int n = 16;
+        while( n<2*p->nWant ) n *= 2;
+        p->apWantHash = sqlite3_malloc64(sizeof(TsSeries*)*(size_t)n);
+        if( p->apWantHash==0 ){
+          sqlite3_free(o->abWant);
+          o->abWant = 0;
+          return 0;
+        }
+        memset(p->apWantHash, 0, sizeof(TsSeries*)*(size_t)n);
+        p->nWantHash = n;
+        for(i=0; i<p->nWant; i++){
+          TsSeries *pS = p->apWant[i];
+          unsigned h = (unsigned)tsColdSeriesHash(pS->aKey, pS->nKey) & (unsigned)(n-1);
+          while( p->apWantHash[h] ) h = (h+1) & (unsigned)(n-1);
+          p->apWantHash[h] = pS;
+        }
+      }
+      for(i=0; i<x->nRun; i++){
+        unsigned m = (unsigned)p->nWantHash-1;
+        unsigned h = (unsigned)tsColdSeriesHash(x->aKey[i], x->anKey[i]) & m;
+        for(; p->apWantHash[h]; h=(h+1)&m){
+          const TsSeries *pS = p->apWantHash[h];
+          if( pS->nKey==x->anKey[i] && memcmp(pS->aKey, x->aKey[i], (size_t)pS->nKey)==0 ){
+            o->abWant[i] = 1;
+            break;
+          }
+        }
+      }
+    }
+  }
+  return o->abWant!=0;
+}
+
+/* How many runs of the scan's series (o->abWant) row group iRg holds. */
+static int coldRgWanted(const ColdObj *o, int iRg){
+  const TsColdRunIdx *x = o->pIdx;
+  int64_t r0 = o->aRgStart[iRg], r1 = o->aRgStart[iRg+1];
+  int lo = 0, hi = x->nRun, n = 0;
+  while( lo<hi ){ int m = (lo+hi)/2; if( x->aStart[m+1]<=r0 ) lo = m+1; else hi = m; }
+  for(; lo<x->nRun && x->aStart[lo]<r1; lo++) n += o->abWant[lo];
+  return n;
+}
+
 /* The decode of row group iRg of object o to find series pS in, for
 ** listing its blocks.  A row group that only one series of the scan asks
 ** for (a narrow query) decodes only the pages that may hold that series;
@@ -710,7 +658,16 @@ static int coldEntForSeries(ColdSource *p, ColdObj *o, int iRg, const TsSeries *
                             ColdEnt **ppEnt){
   ColdEnt *e = o->apEnt[iRg];
   int rc = SQLITE_OK;
-  if( e==0 ){
+  if( e==0 && coldObjWant(p, o) ){
+    /* The scan's series are known: one decode of the pages of those of
+    ** them in this row group, or of pS's alone when it is the only one. */
+    if( coldRgWanted(o, iRg)<=1 ){
+      e = coldEntFind(p, o, iRg, pS->iId);
+      if( e==0 ) rc = coldEntDecode(p, o, iRg, pS, &e);
+    }else{
+      rc = coldEntDecode(p, o, iRg, 0, &e);
+    }
+  }else if( e==0 ){
     if( o->aAskSid[iRg]!=pS->iId ){
       o->aAskSid[iRg] = pS->iId;
       o->anAsk[iRg]++;
@@ -727,18 +684,103 @@ static int coldEntForSeries(ColdSource *p, ColdObj *o, int iRg, const TsSeries *
   return rc;
 }
 
-/* Measure iMeas of a cached row group as a TsChunkCol over all its rows. */
+static int coldEntMeasure(ColdSource *p, ColdObj *o, ColdEnt *e, int iMeas);
+
+/* The rows of decoded row group e worth decoding measure iMeas for under
+** the scan's row filters (source.h rule 10), as decoded-row intervals
+** *paKeep (malloc'd, 2 * *pnKeep values; NULL: every row).  For a measure
+** with a filter of its own: the pages whose ColumnIndex bounds may pass it
+** (a row group whose chunk statistics exclude it keeps none).  For any
+** other: the rows that pass every filter, the filter measures decoded
+** first.  Rows left out fail a filter, so SQLite drops them whatever they
+** hold; they are counted in cold_reads.filter_skipped. */
+static int coldEntKeep(ColdSource *p, ColdObj *o, ColdEnt *e, int iMeas, int64_t **paKeep,
+                       int *pnKeep){
+  TsTable *pTab = p->base.pTab;
+  TsColdRg *pRg = e->pRg;
+  int64_t *aKeep = 0, nKept = 0, r;
+  int nKeep = 0, i, rc = SQLITE_OK, bOwn = 0;
+  *paKeep = 0; *pnKeep = 0;
+  for(i=0; i<p->nFilt; i++) if( p->aFilt[i].iMeas==iMeas ) bOwn = 1;
+  if( bOwn ){
+    TsPqRange rg;
+    TsPqRowSel sel;
+    memset(&rg, 0, sizeof(rg));
+    rg.iCol = 2 + pTab->s.nDim + iMeas;
+    for(i=0; i<p->nFilt; i++){
+      const TsMeasFilter *f = &p->aFilt[i];
+      if( f->iMeas!=iMeas ) continue;
+      if( f->eOp==TS_FILT_GT || f->eOp==TS_FILT_GE ){
+        if( !rg.bMin || f->rVal>rg.min.r ) rg.min.r = f->rVal;
+        rg.bMin = 1;
+      }else{
+        if( !rg.bMax || f->rVal<rg.max.r ) rg.max.r = f->rVal;
+        rg.bMax = 1;
+      }
+    }
+    p->pReadObj = o;
+    if( !tsPqReaderRowGroupMayMatch(o->pReader, pRg->iRg, &rg, 1) ){
+      aKeep = malloc(sizeof(int64_t)*2);
+      if( aKeep==0 ) return SQLITE_NOMEM;
+    }else{
+      int rcPq = tsPqReaderSelectRows(o->pReader, pRg->iRg, &rg, 1, &sel);
+      if( rcPq!=TS_PQ_OK ) return coldPqErr(p, o, rcPq, tsPqReaderErrmsg(o->pReader));
+      rcPq = tsColdRgSelToRows(pRg, sel.aRange, sel.nRange, &aKeep, &nKeep);
+      tsPqRowSelFree(&sel);
+      if( rcPq!=TS_PQ_OK ) return SQLITE_NOMEM;
+    }
+  }else{
+    for(i=0; rc==SQLITE_OK && i<p->nFilt; i++){
+      rc = coldEntMeasure(p, o, e, p->aFilt[i].iMeas);
+    }
+    if( rc ) return rc;
+    aKeep = malloc(sizeof(int64_t)*2*(size_t)(pRg->nRow/2+1));
+    if( aKeep==0 ) return SQLITE_NOMEM;
+    for(r=0; r<pRg->nRow; r++){
+      int bPass = 1;
+      for(i=0; bPass && i<p->nFilt; i++){
+        const TsChunkCol *c = &e->aMeas[p->aFilt[i].iMeas];
+        bPass = !(c->aNull && c->aNull[r]) && tsMeasFilterPass(&p->aFilt[i], c->aDouble[r]);
+      }
+      if( !bPass ) continue;
+      if( nKeep>0 && aKeep[2*nKeep-1]==r ) aKeep[2*nKeep-1] = r+1;
+      else{ aKeep[2*nKeep] = r; aKeep[2*nKeep+1] = r+1; nKeep++; }
+    }
+  }
+  for(i=0; i<nKeep; i++) nKept += aKeep[2*i+1]-aKeep[2*i];
+  if( nKept==pRg->nRow ){
+    free(aKeep);
+    return SQLITE_OK;
+  }
+  pTab->cold.nFiltSkip += pRg->nRow - nKept;
+  *paKeep = aKeep;
+  *pnKeep = nKeep;
+  return SQLITE_OK;
+}
+
+/* Measure iMeas of a cached row group as a TsChunkCol over all its rows
+** (under row filters, rows that fail them may be NULL: coldEntKeep). */
 static int coldEntMeasure(ColdSource *p, ColdObj *o, ColdEnt *e, int iMeas){
   TsTable *pTab = p->base.pTab;
-  int iCol = 2 + pTab->s.nDim + iMeas, rc;
+  int iCol = 2 + pTab->s.nDim + iMeas, rc, nKeep = 0;
   TsChunkCol *c = &e->aMeas[iMeas];
   const TsPqColumnData *d;
   char *zErr = 0;
+  int64_t *aKeep = 0;
   size_t nBefore;
   if( e->abMeas[iMeas] ) return SQLITE_OK;
+  if( p->nFilt>0 && pTab->s.aMeasType[iMeas]!=TS_TYPE_VARCHAR ){
+    rc = coldEntKeep(p, o, e, iMeas, &aKeep, &nKeep);
+    if( rc ) return rc;
+  }
   nBefore = e->pRg->nByte;
   p->pReadObj = o;
-  rc = tsColdRgColumn(o->pReader, e->pRg, iCol, &zErr);
+  if( aKeep ){
+    rc = tsColdRgColumnPart(o->pReader, e->pRg, iCol, aKeep, nKeep, &zErr);
+    free(aKeep);
+  }else{
+    rc = tsColdRgColumn(o->pReader, e->pRg, iCol, &zErr);
+  }
   if( rc!=TS_PQ_OK ){
     rc = coldPqErr(p, o, rc, zErr);
     free(zErr);
@@ -807,6 +849,7 @@ static void coldClose(TsSource *pSrc){
   for(i=0; i<p->nObj; i++) coldObjClear(p, &p->aObj[i]);
   sqlite3_free(p->aObj);
   sqlite3_free(p->aBlk);
+  sqlite3_free(p->apWantHash);
   tsBufFree(&p->rd);
   free(p->zReadErr);
   if( p->pStore ) tsColdCacheHarvest(p->base.pTab, p->pStore);
@@ -831,11 +874,48 @@ static void *coldColumnDup(sqlite3_stmt *pStmt, int iCol, int *pn, int *pRc){
   return z;
 }
 
+/* Order of a scan's objects: by first time, then manifest id. */
+static int coldObjCmp(const void *pA, const void *pB){
+  const ColdObj *a = pA, *b = pB;
+  if( a->m.tMin!=b->m.tMin ) return a->m.tMin<b->m.tMin ? -1 : 1;
+  return a->iId<b->iId ? -1 : a->iId>b->iId;
+}
+
+/* The manifest SELECT of coldOpen: the one kept on the handle (*pbCached),
+** or a new one.  series_runs and etag are added by the first ts_maintain of
+** the version that has them: a manifest without them is read without, by
+** a statement prepared per scan (so the columns are used as soon as they
+** exist); one with both is kept (*pbKeep: give it back to the handle). */
+static int coldObjStmt(TsTable *pTab, const TsScanSpec *pSpec, sqlite3_stmt **ppStmt,
+                       int *pbKeep, int *pbCached){
+  static const char *const azOpt[] = { "series_runs, etag", "series_runs, NULL", "NULL, NULL" };
+  int rc = SQLITE_OK, k;
+  *ppStmt = 0;
+  *pbKeep = *pbCached = 0;
+  if( (*ppStmt = tsColdMetaStmtTake(pTab))!=0 ) *pbKeep = *pbCached = 1;
+  for(k=0; rc==SQLITE_OK && *ppStmt==0 && k<3; k++){
+    char *zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer,"
+                                 " %s FROM \"%w\".\"%w_objects\" WHERE tmax>=?1 AND tmin<=?2 ORDER BY id",
+                                 azOpt[k], pTab->zDb, pTab->zName);
+    if( zSql==0 ){ rc = SQLITE_NOMEM; break; }
+    rc = sqlite3_prepare_v3(pTab->db, zSql, -1, k==0 ? SQLITE_PREPARE_PERSISTENT : 0, ppStmt, 0);
+    sqlite3_free(zSql);
+    if( rc==SQLITE_ERROR && k<2 ) rc = SQLITE_OK;
+    *pbKeep = k==0;
+  }
+  if( rc ) tsTabErr(pTab, "timeseries %s: reading %s_objects: %s", pTab->zName, pTab->zName,
+                    sqlite3_errmsg(pTab->db));
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int64(*ppStmt, 1, pSpec->tLo);
+    sqlite3_bind_int64(*ppStmt, 2, pSpec->tHi);
+  }
+  return rc;
+}
+
 static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
   ColdSource *p;
   sqlite3_stmt *pStmt = 0;
-  char *zSql;
-  int rc = SQLITE_OK, nAlloc = 0;
+  int rc = SQLITE_OK, nAlloc = 0, bKeep = 0, bCached = 0;
   sqlite3_int64 iExpire;
   *ppSrc = 0;
   p = sqlite3_malloc64(sizeof(ColdSource));
@@ -850,30 +930,21 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
   iExpire = tsEnvNow(pTab->pEnv) - pTab->s.iMemRet - pTab->s.iMagRet;
   if( p->spec.tLo<iExpire ) p->spec.tLo = iExpire;
   if( p->spec.tLo>p->spec.tHi ){ coldClose(&p->base); return SQLITE_OK; }
-  /* series_runs and etag are added by the first ts_maintain of the
-  ** version that has them: a manifest without them is read without. */
-  {
-    static const char *const azOpt[] = { "series_runs, etag", "series_runs, NULL", "NULL, NULL" };
-    int k;
-    for(k=0; rc==SQLITE_OK && pStmt==0 && k<3; k++){
-      zSql = sqlite3_mprintf("SELECT id, key, tmin, tmax, nbyte, pk_min, pk_max, series_filter, footer,"
-                             " %s FROM \"%w\".\"%w_objects\" WHERE tmax>=?1 AND tmin<=?2 ORDER BY tmin, id",
-                             azOpt[k], pTab->zDb, pTab->zName);
-      if( zSql==0 ){ rc = SQLITE_NOMEM; break; }
-      rc = sqlite3_prepare_v2(pTab->db, zSql, -1, &pStmt, 0);
-      sqlite3_free(zSql);
-      if( rc==SQLITE_ERROR && k<2 ) rc = SQLITE_OK;
-    }
-    if( rc ) tsTabErr(pTab, "timeseries %s: reading %s_objects: %s", pTab->zName, pTab->zName,
-                      sqlite3_errmsg(pTab->db));
-  }
-  if( rc==SQLITE_OK ){
-    sqlite3_bind_int64(pStmt, 1, p->spec.tLo);
-    sqlite3_bind_int64(pStmt, 2, p->spec.tHi);
-  }
-  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+  rc = coldObjStmt(pTab, &p->spec, &pStmt, &bKeep, &bCached);
+  while( rc==SQLITE_OK ){
     ColdObj *o;
-    int n;
+    int n, rcStep = sqlite3_step(pStmt);
+    if( rcStep!=SQLITE_ROW ){
+      if( rcStep!=SQLITE_DONE && bCached && p->nObj==0 ){
+        /* The kept statement no longer prepares (the manifest's columns
+        ** changed, e.g. a database from before etag): prepare it anew. */
+        sqlite3_finalize(pStmt);
+        pStmt = 0;
+        rc = coldObjStmt(pTab, &p->spec, &pStmt, &bKeep, &bCached);
+        continue;
+      }
+      break;
+    }
     if( p->nObj==nAlloc ){
       nAlloc = nAlloc ? 2*nAlloc : 16;
       p->aObj = tsTabReallocArray(p->aObj, (size_t)nAlloc, sizeof(ColdObj), &rc);
@@ -896,8 +967,17 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
     }
     o->aFilter = coldColumnDup(pStmt, 7, &o->m.nFilter, &rc);
     o->m.aFilter = o->aFilter;
-    o->aFooter = coldColumnDup(pStmt, 8, &o->nFooter, &rc);
-    o->aRuns = coldColumnDup(pStmt, 9, &o->nRuns, &rc);
+    if( rc==SQLITE_OK ){
+      /* An object parsed by an earlier scan of this connection is taken
+      ** now, its footer and series_runs compared where they lie, not copied. */
+      const void *aF = sqlite3_column_blob(pStmt, 8), *aR = sqlite3_column_blob(pStmt, 9);
+      o->pMeta = tsColdMetaTake(pTab, o->zKey, o->nByte, aF, sqlite3_column_bytes(pStmt, 8),
+                                aR, sqlite3_column_bytes(pStmt, 9));
+    }
+    if( o->pMeta==0 ){
+      o->aFooter = coldColumnDup(pStmt, 8, &o->nFooter, &rc);
+      o->aRuns = coldColumnDup(pStmt, 9, &o->nRuns, &rc);
+    }
     if( sqlite3_column_type(pStmt, 10)==SQLITE_TEXT ) o->zEtag = coldColumnDup(pStmt, 10, &n, &rc);
     if( rc==SQLITE_OK && o->zKey==0 ){
       tsTabErr(pTab, "timeseries %s: %s_objects row %lld has no key", pTab->zName, pTab->zName,
@@ -905,15 +985,19 @@ static int coldOpen(TsTable *pTab, const TsScanSpec *pSpec, TsSource **ppSrc){
       rc = SQLITE_CORRUPT_VTAB;
     }
   }
-  if( pStmt && sqlite3_finalize(pStmt)!=SQLITE_OK && rc==SQLITE_OK ){
+  if( pStmt && (bKeep ? sqlite3_reset(pStmt) : sqlite3_finalize(pStmt))!=SQLITE_OK && rc==SQLITE_OK ){
     rc = SQLITE_ERROR;
     tsTabErr(pTab, "timeseries %s: reading %s_objects: %s", pTab->zName, pTab->zName,
              sqlite3_errmsg(pTab->db));
   }
+  if( pStmt && bKeep ) tsColdMetaStmtPut(pTab, pStmt);   /* for the next scan */
   if( rc || p->nObj==0 ){
     coldClose(&p->base);
     return rc;
   }
+  /* By (tmin, id), sorted here: an ORDER BY tmin in the SELECT would copy
+  ** every footer through SQLite's sorter. */
+  qsort(p->aObj, (size_t)p->nObj, sizeof(ColdObj), coldObjCmp);
   *ppSrc = &p->base;
   return SQLITE_OK;
 }
@@ -1223,6 +1307,16 @@ static int coldBlockColumn(TsSource *pSrc, TsBlock *pBlk, int iMeas, const TsChu
   return SQLITE_OK;
 }
 
+/* xHint: the scan's series and row filters (borrowed until xClose). */
+static int coldHint(TsSource *pSrc, const TsScanHint *pHint){
+  ColdSource *p = (ColdSource*)pSrc;
+  p->apWant = pHint->apSer;
+  p->nWant = pHint->nSer;
+  p->aFilt = pHint->aFilt;
+  p->nFilt = pHint->nFilt;
+  return SQLITE_OK;
+}
+
 static void coldBlockClose(TsSource *pSrc, TsBlock *pBlk){
   ColdBlock *pB = (ColdBlock*)pBlk;
   (void)pSrc;
@@ -1248,4 +1342,5 @@ const TsSourceMethods tsSourceCold = {
   0,                 /* xFind: the write path does not look into objects yet */
   coldBlockMark,     /* xBlockMark: the ts_write_mode column, when present */
   coldSeriesAny,     /* xSeriesAny: from series_runs, for DISTINCT */
+  coldHint,          /* xHint: decodes cut to the scan's series and filters */
 };

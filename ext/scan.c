@@ -141,6 +141,9 @@ struct TsCursor {
   sqlite3_int64 nOut;        /* rows emitted */
   TsValSet *aSet;            /* constraints on dimensions (owned) */
   int nSet;
+  TsMeasFilter *aFilt;       /* row filters on measures, SQLite re-checks
+                             ** them (source.h rule 10; owned) */
+  int nFilt;
   TsSeries **apSer;          /* series to scan (referenced) */
   int nSer;
   TsSource *apSrc[TS_MAX_SOURCE];  /* open sources by tsSourceAll index;
@@ -612,6 +615,9 @@ static void cursorReset(TsCursor *pCur){
   sqlite3_free(pCur->aSet);
   pCur->aSet = 0;
   pCur->nSet = 0;
+  sqlite3_free(pCur->aFilt);
+  pCur->aFilt = 0;
+  pCur->nFilt = 0;
   pCur->bEof = 1;
 }
 
@@ -633,6 +639,14 @@ static int cursorStart(TsCursor *pCur){
         pSrc->pTab = p;
         pSrc->iSrc = i;
         pCur->apSrc[i] = pSrc;
+        if( pSrc->pM->xHint ){
+          TsScanHint hint;
+          hint.apSer = pCur->apSer;
+          hint.nSer = pCur->nSer;
+          hint.aFilt = pCur->aFilt;
+          hint.nFilt = pCur->nFilt;
+          rc = pSrc->pM->xHint(pSrc, &hint);
+        }
       }
     }
     if( rc ) return rc;
@@ -780,7 +794,7 @@ static int scanNote(TsCursor *pCur, TsTable *p, const char *idxStr, int argc, sq
     if( *z==' ' ){ z++; continue; }
     if( z[0]!='d' && z[0]!='m' ){
       /* every other token (T? L D<n>? M?) holds one argv value */
-      if( z[0]=='D' ){ z++; while( *z>='0' && *z<='9' ) z++; }else{ z++; }
+      if( z[0]=='D' || z[0]=='V' ){ z++; while( *z>='0' && *z<='9' ) z++; }else{ z++; }
       if( *z && *z!=' ' ) z++;
       iArg++;
       continue;
@@ -814,6 +828,39 @@ static int scanNote(TsCursor *pCur, TsTable *p, const char *idxStr, int argc, sq
   return rc;
 }
 
+/* A 'V' token of the plan: measure iMeas, operator character cOp, operand
+** v.  Kept as a row filter only when it compares exactly as SQLite does:
+** a DOUBLE measure against a REAL, or an INTEGER a double holds exactly. */
+static int scanFilterAdd(TsCursor *pCur, TsTable *p, int iMeas, char cOp, sqlite3_value *v){
+  TsMeasFilter f, *aNew;
+  int eType = sqlite3_value_type(v);
+  memset(&f, 0, sizeof(f));
+  if( iMeas<0 || iMeas>=p->s.nMeas || p->s.aMeasType[iMeas]!=TS_TYPE_DOUBLE ) return SQLITE_OK;
+  switch( cOp ){
+    case '>': f.eOp = TS_FILT_GT; break;
+    case 'G': f.eOp = TS_FILT_GE; break;
+    case '<': f.eOp = TS_FILT_LT; break;
+    case 'L': f.eOp = TS_FILT_LE; break;
+    default: return SQLITE_OK;
+  }
+  if( eType==SQLITE_FLOAT ){
+    f.rVal = sqlite3_value_double(v);
+    if( f.rVal!=f.rVal ) return SQLITE_OK;
+  }else if( eType==SQLITE_INTEGER ){
+    sqlite3_int64 i = sqlite3_value_int64(v);
+    if( i>((sqlite3_int64)1<<53) || i<-((sqlite3_int64)1<<53) ) return SQLITE_OK;
+    f.rVal = (double)i;
+  }else{
+    return SQLITE_OK;
+  }
+  f.iMeas = iMeas;
+  aNew = sqlite3_realloc64(pCur->aFilt, sizeof(TsMeasFilter)*(size_t)(pCur->nFilt+1));
+  if( aNew==0 ) return SQLITE_NOMEM;
+  aNew[pCur->nFilt++] = f;
+  pCur->aFilt = aNew;
+  return SQLITE_OK;
+}
+
 /*
 ** xFilter.  The plan comes from tsBestIndexImpl (vtab.c):
 **
@@ -826,6 +873,10 @@ static int scanNote(TsCursor *pCur, TsTable *p, const char *idxStr, int argc, sq
 **   d<n>? m?          dimension n / measure_name LIKE (K), GLOB (B), >, <,
 **                     >= (G), <= (L): not applied here (SQLite checks them),
 **                     only reported to the scan observer (scanNote)
+**   V<n>?             DOUBLE measure n >, <, >= (G), <= (L): SQLite checks
+**                     it; with an INTEGER (|v| <= 2^53) or REAL operand it
+**                     becomes a row filter the sources may skip data by
+**                     (source.h rule 10); any other operand is ignored
 ** idxNum bits: TS_IDX_ORDER_ASC / TS_IDX_ORDER_DESC: emit rows in time
 ** order (one lane per series, merged, when more than one series matches).
 */
@@ -858,6 +909,12 @@ static int tsFilterImpl(sqlite3_vtab_cursor *pCursor, int idxNum, const char *id
         pCur->nLimit = sqlite3_value_int64(v);
       }
       z += 1;
+    }else if( z[0]=='V' ){
+      char *zEnd;
+      int iMeas = (int)strtol(z+1, &zEnd, 10);
+      z = zEnd;
+      rc = scanFilterAdd(pCur, p, iMeas, *z, v);
+      if( *z ) z++;
     }else if( z[0]=='d' || z[0]=='m' ){
       /* noted only (scanNote) */
       if( z[0]=='d' ){ z++; while( *z>='0' && *z<='9' ) z++; }else{ z++; }

@@ -101,6 +101,18 @@
 **    (one row per series, no time/measure column read) takes a listed block
 **    whose tMin or tMax lies in the range as proof, and opens blocks only
 **    when every listed block straddles the range.
+**
+** 10. Hints (optional xHint, called once right after xOpen, never by a
+**    caller that does not know what it promises: the aggregation path
+**    does not call it).  TsScanHint.apSer[0..nSer) is every series the
+**    scan may pass to xSeriesRange/xBlocks (exactly, nothing else): a source
+**    may decode the rows of only those series when one decode serves
+**    several.  aFilt[0..nFilt) are row filters on measures that SQLite
+**    still checks on every row the scan returns (omit=0): a row of an open
+**    block that fails one of them (a NULL fails) may return NULL for any
+**    measure, including the filter's own, so a source may skip decoding
+**    what cannot pass (pages and row groups by their statistics, the other
+**    measures of failing rows).  Times, versions and marks stay exact.
 */
 #ifndef TS_SOURCE_H
 #define TS_SOURCE_H
@@ -118,6 +130,41 @@ struct TsScanSpec {
   sqlite3_int64 tLo, tHi;    /* inclusive time range, tLo<=tHi */
   int bDesc;                 /* rows are wanted in descending time order */
 };
+
+/* A row filter on a measure (rule 10): measure iMeas (schema index) eOp
+** rVal, eOp one of TS_FILT_*; only DOUBLE and BIGINT measures. */
+#define TS_FILT_GT 1         /* value >  rVal */
+#define TS_FILT_GE 2         /* value >= rVal */
+#define TS_FILT_LT 3         /* value <  rVal */
+#define TS_FILT_LE 4         /* value <= rVal */
+typedef struct TsMeasFilter TsMeasFilter;
+struct TsMeasFilter {
+  int iMeas;
+  int eOp;
+  double rVal;               /* an exact double (integers |v| <= 2^53) */
+};
+
+/* What the scan tells a source after xOpen (rule 10); the arrays belong to
+** the cursor and stay valid until the source's xClose. */
+typedef struct TsScanHint TsScanHint;
+struct TsScanHint {
+  TsSeries *const *apSer;    /* every series the scan may ask about */
+  int nSer;
+  const TsMeasFilter *aFilt; /* row filters SQLite re-checks */
+  int nFilt;
+};
+
+/* 1 if value r passes filter f (NaN passes nothing).  Inline: sources
+** call it per row. */
+static inline int tsMeasFilterPass(const TsMeasFilter *f, double r){
+  switch( f->eOp ){
+    case TS_FILT_GT: return r>f->rVal;
+    case TS_FILT_GE: return r>=f->rVal;
+    case TS_FILT_LT: return r<f->rVal;
+    case TS_FILT_LE: return r<=f->rVal;
+  }
+  return 1;
+}
 
 /* Base of every open source. */
 struct TsSource {
@@ -168,6 +215,7 @@ struct TsSourceMethods {
   int (*xBlockMark)(TsSource*, TsBlock*, const unsigned char **paMark);  /* optional */
   int (*xSeriesAny)(TsSource*, const TsSeries *pS, sqlite3_int64 lo, sqlite3_int64 hi,
                     int *pbAny, sqlite3_int64 *ptAny);   /* optional (rule 9) */
+  int (*xHint)(TsSource*, const TsScanHint *pHint);      /* optional (rule 10) */
 };
 
 /* Append a block of source pSrc to pList (copies *pInfo, sets iSrc).

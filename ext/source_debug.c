@@ -283,6 +283,7 @@ const TsSourceMethods tsSourceDebug = {
   0,                 /* no lookup for writes */
   0,                 /* no write marks */
   0,                 /* DISTINCT uses the block listing */
+  0,                 /* no hints */
 };
 
 /* ts_debug_overlay('[schema.]table'): enable the overlay source on the

@@ -237,4 +237,5 @@ const TsSourceMethods tsSourceMemory = {
   memFind,
   memBlockMark,
   0,                 /* xSeriesAny: DISTINCT uses the chunk listing */
+  0,                 /* xHint: chunks are decoded whole */
 };

@@ -105,6 +105,10 @@
 **   d<n>? m?          dimension n / measure_name LIKE (K), GLOB (B), >, <,
 **                     >= (G), <= (L), TEXT compared with BINARY collation:
 **                     noted only (omit=0), for the scan observer
+**   V<n>?             DOUBLE measure n (0-based) >, <, >= (G), <= (L): a row
+**                     filter (omit=0, SQLite checks every row) that lets the
+**                     sources skip data that cannot pass (source.h rule 10);
+**                     used only when the operand is INTEGER or REAL
 **
 ** idxNum bits: TS_IDX_ORDER_ASC / TS_IDX_ORDER_DESC when ORDER BY time is
 ** consumed: always when the plan pins one series (every dimension and
@@ -188,6 +192,20 @@ static int tsBestIndexImpl(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
       if( cOp && (cOp=='K' || cOp=='B' || zColl==0 || sqlite3_stricmp(zColl, "BINARY")==0) ){
         if( kind==TS_KIND_DIM ) snprintf(zBuf, sizeof(zBuf), "d%d%c", iCol-1, cOp);
         else snprintf(zBuf, sizeof(zBuf), "m%c", cOp);
+        zTok = zBuf;
+        bNoteOnly = 1;
+      }
+    }else if( kind==TS_KIND_MEASURE
+          && p->s.aMeasType[iCol-2-p->s.nDim]==TS_TYPE_DOUBLE ){
+      char cOp = 0;
+      switch( pC->op ){
+        case SQLITE_INDEX_CONSTRAINT_GT: cOp = '>'; break;
+        case SQLITE_INDEX_CONSTRAINT_LT: cOp = '<'; break;
+        case SQLITE_INDEX_CONSTRAINT_GE: cOp = 'G'; break;
+        case SQLITE_INDEX_CONSTRAINT_LE: cOp = 'L'; break;
+      }
+      if( cOp ){
+        snprintf(zBuf, sizeof(zBuf), "V%d%c", iCol-2-p->s.nDim, cOp);
         zTok = zBuf;
         bNoteOnly = 1;
       }

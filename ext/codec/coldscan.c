@@ -289,6 +289,106 @@ int tsColdRgColumn(TsPqReader *pR, TsColdRg *p, int iCol, char **pzErr){
   return rgColumn(pR, p, iCol, 0, pzErr);
 }
 
+int tsColdRgSelToRows(const TsColdRg *p, const int64_t *aRg, int nRg, int64_t **paOut,
+                      int *pnOut){
+  int64_t *aOut, kRow = 0;
+  int i = 0, j = 0, n = 0;
+  *paOut = 0; *pnOut = 0;
+  aOut = malloc(sizeof(int64_t)*2*(size_t)(p->sel.nRange+nRg+1));
+  if( aOut==0 ) return TS_PQ_NOMEM;
+  /* interval i of the selection starts at decoded row kRow */
+  while( i<p->sel.nRange && j<nRg ){
+    int64_t s0 = p->sel.aRange[2*i], e0 = p->sel.aRange[2*i+1];
+    int64_t a = s0>aRg[2*j] ? s0 : aRg[2*j], b = e0<aRg[2*j+1] ? e0 : aRg[2*j+1];
+    if( a<b ){
+      int64_t x = kRow+(a-s0), y = kRow+(b-s0);
+      if( n>0 && aOut[2*n-1]==x ) aOut[2*n-1] = y;
+      else{ aOut[2*n] = x; aOut[2*n+1] = y; n++; }
+    }
+    if( e0<=aRg[2*j+1] ){ kRow += e0-s0; i++; }else j++;
+  }
+  *paOut = aOut; *pnOut = n;
+  return TS_PQ_OK;
+}
+
+int tsColdRgColumnPart(TsPqReader *pR, TsColdRg *p, int iCol, const int64_t *aKeep, int nKeep,
+                       char **pzErr){
+  TsPqRowSel sub;
+  TsPqColumnData part, full;
+  int64_t kRow = 0, nKept = 0, q;
+  int i = 0, j, rc, bDbl, bInt;
+  if( iCol<0 || iCol>=p->nCol ){
+    errSet(pzErr, "column %d out of range", iCol);
+    return TS_PQ_MISUSE;
+  }
+  if( p->abHave[iCol] ) return TS_PQ_OK;
+  memset(&sub, 0, sizeof(sub));
+  memset(&part, 0, sizeof(part));
+  memset(&full, 0, sizeof(full));
+  /* decoded rows [a, b) back to row-group rows through the selection */
+  sub.aRange = malloc(sizeof(int64_t)*2*(size_t)(p->sel.nRange+nKeep+1));
+  if( sub.aRange==0 ){ errSet(pzErr, "out of memory"); return TS_PQ_NOMEM; }
+  for(j=0; j<nKeep; j++){
+    int64_t a = aKeep[2*j], b = aKeep[2*j+1];
+    while( i<p->sel.nRange && a<b ){
+      int64_t s0 = p->sel.aRange[2*i], n0 = p->sel.aRange[2*i+1]-s0;
+      if( a>=kRow+n0 ){ kRow += n0; i++; continue; }
+      {
+        int64_t rs = s0+(a-kRow), re = s0+((b<kRow+n0 ? b : kRow+n0)-kRow);
+        if( sub.nRange>0 && sub.aRange[2*sub.nRange-1]==rs ) sub.aRange[2*sub.nRange-1] = re;
+        else{ sub.aRange[2*sub.nRange] = rs; sub.aRange[2*sub.nRange+1] = re; sub.nRange++; }
+        sub.nRow += re-rs;
+        a = kRow+(re-s0);
+      }
+    }
+  }
+  nKept = sub.nRow;
+  rc = sub.nRow>0 ? tsPqReaderReadColumn(pR, p->iRg, iCol, &sub, &part) : TS_PQ_OK;
+  tsPqRowSelFree(&sub);
+  if( rc!=TS_PQ_OK ){
+    errSet(pzErr, "%s", tsPqReaderErrmsg(pR));
+    return rc;
+  }
+  if( part.aOff || part.aIdx || part.nRow!=nKept || (nKept>0 && !part.aDbl && !part.aInt) ){
+    /* not a fixed-width column, or the pages disagree: decode it whole */
+    int64_t nGot = part.nRow;
+    tsPqColumnDataFree(&part);
+    if( nGot!=nKept ){
+      errSet(pzErr, "row group %d: column %d has %lld rows, expected %lld", p->iRg, iCol,
+             (long long)nGot, (long long)nKept);
+      return TS_PQ_CORRUPT;
+    }
+    return rgColumn(pR, p, iCol, 0, pzErr);
+  }
+  /* no kept row: the kind is unknown, so both arrays (all NULL) */
+  bDbl = part.aDbl!=0 || nKept==0;
+  bInt = part.aInt!=0 || nKept==0;
+  full.nRow = p->nRow;
+  full.aNull = malloc((size_t)p->nRow+1);
+  if( bDbl ) full.aDbl = calloc((size_t)p->nRow+1, sizeof(double));
+  if( bInt ) full.aInt = calloc((size_t)p->nRow+1, sizeof(int64_t));
+  if( full.aNull==0 || (bDbl && full.aDbl==0) || (bInt && full.aInt==0) ){
+    tsPqColumnDataFree(&part);
+    tsPqColumnDataFree(&full);
+    errSet(pzErr, "out of memory");
+    return TS_PQ_NOMEM;
+  }
+  memset(full.aNull, 1, (size_t)p->nRow+1);
+  for(j=0, q=0; j<nKeep; j++){
+    int64_t a = aKeep[2*j], n = aKeep[2*j+1]-a;
+    if( part.aNull ) memcpy(full.aNull+a, part.aNull+q, (size_t)n);
+    else memset(full.aNull+a, 0, (size_t)n);
+    if( part.aDbl ) memcpy(full.aDbl+a, part.aDbl+q, sizeof(double)*(size_t)n);
+    if( part.aInt ) memcpy(full.aInt+a, part.aInt+q, sizeof(int64_t)*(size_t)n);
+    q += n;
+  }
+  tsPqColumnDataFree(&part);
+  p->aCol[iCol] = full;
+  p->abHave[iCol] = 1;
+  p->nByte += colBytes(&full, p->nRow);
+  return TS_PQ_OK;
+}
+
 int tsColdSeriesRanges(int nDim, const char *const *azDim, const char *zMName,
                        int64_t tLo, int64_t tHi, TsPqRange *aRange){
   int n = 0, i;

@@ -135,6 +135,21 @@ int tsColdSeriesRanges(int nDim, const char *const *azDim, const char *zMName,
 ** Returns TS_PQ_*; *pzErr (malloc'd) on error. */
 int tsColdRgColumn(TsPqReader *pR, TsColdRg *p, int iCol, char **pzErr);
 
+/* Make column iCol of p available for only the decoded rows in the sorted,
+** disjoint intervals aKeep[0..2*nKeep) (decoded-row numbers): those rows
+** get their values, every other row is NULL and its page is not
+** decompressed when no kept row is in it.  A column that is not of a
+** fixed-width kind is decoded whole (as tsColdRgColumn).  Returns TS_PQ_*;
+** *pzErr (malloc'd) on error. */
+int tsColdRgColumnPart(TsPqReader *pR, TsColdRg *p, int iCol, const int64_t *aKeep, int nKeep,
+                       char **pzErr);
+
+/* Row-group row intervals aRg[0..2*nRg) (sorted, disjoint; e.g. the pages
+** tsPqReaderSelectRows keeps) as decoded-row intervals of p: *paOut
+** (malloc'd, 2 * *pnOut values).  TS_PQ_OK or TS_PQ_NOMEM. */
+int tsColdRgSelToRows(const TsColdRg *p, const int64_t *aRg, int nRg, int64_t **paOut,
+                      int *pnOut);
+
 /* The partition bucket of a partition key value (cold-format.md section 1):
 ** FNV-1a 32 of its n bytes (NULL as "") modulo TS_COLD_NBUCKET.  Objects
 ** are keyed ".../bucket=<b>/..." by it; tiering, the scan's pruning and

@@ -499,7 +499,14 @@ void tsPqReaderFree(TsPqReader *p){
   if( !p ) return;
   for(i=0; i<p->nCol; i++) free((char*)p->aCol[i].info.zName);
   free(p->aCol);
-  for(i=0; i<p->nRg; i++) free(p->aRg[i].aChunk);
+  for(i=0; i<p->nRg; i++){
+    int j;
+    for(j=0; p->aRg[i].aChunk && j<p->nLeaf; j++){
+      free(p->aRg[i].aChunk[j].aLoc);
+      free(p->aRg[i].aChunk[j].aColIdx);
+    }
+    free(p->aRg[i].aChunk);
+  }
   free(p->aRg);
   for(i=0; i<p->nKv; i++){ free(p->azKey[i]); free(p->azVal[i]); }
   free(p->azKey); free(p->azVal);
@@ -507,6 +514,7 @@ void tsPqReaderFree(TsPqReader *p){
   free(p->aMeta);
   free(p->zErr);
   free(p->aPage);
+  tsPqDecompressCtxFree(p->pZstd);
   free(p);
 }
 
@@ -515,6 +523,8 @@ void tsPqReaderTrim(TsPqReader *p){
   free(p->aPage);
   p->aPage = 0;
   p->nPage = 0;
+  tsPqDecompressCtxFree(p->pZstd);
+  p->pZstd = 0;
 }
 
 int tsPqReaderColumnCount(TsPqReader *p){ return p->nCol; }
@@ -656,7 +666,17 @@ void tsPqRowSelFree(TsPqRowSel *p){
 /*------------------------------ page index ------------------------------*/
 
 
-/* Read the OffsetIndex of a chunk; *paLoc malloc'd.  0 ok. */
+/* A malloc'd copy of the chunk's cached OffsetIndex.  0 ok. */
+static int locDup(TsPqReader *p, const PqRChunk *k, PqPageLoc **paLoc, int *pnLoc){
+  PqPageLoc *a = malloc(sizeof(PqPageLoc)*(size_t)k->nLoc);
+  if( !a ) return tsPqrErr(p, TS_PQ_NOMEM, "out of memory");
+  memcpy(a, k->aLoc, sizeof(PqPageLoc)*(size_t)k->nLoc);
+  *paLoc = a; *pnLoc = k->nLoc;
+  return 0;
+}
+
+/* Read the OffsetIndex of a chunk (once: then from k->aLoc); *paLoc
+** malloc'd.  0 ok. */
 int tsPqrOffsetIndex(TsPqReader *p, PqRChunk *k, int64_t nRgRow, PqPageLoc **paLoc, int *pnLoc){
   unsigned char *a;
   PqTr tr;
@@ -664,6 +684,7 @@ int tsPqrOffsetIndex(TsPqReader *p, PqRChunk *k, int64_t nRgRow, PqPageLoc **paL
   PqPageLoc *aLoc = 0;
   int64_t nLoc = 0;
   *paLoc = 0; *pnLoc = 0;
+  if( k->aLoc ) return locDup(p, k, paLoc, pnLoc);
   if( k->nOffIdx<=0 || k->nOffIdx>tsPqReaderAllocLimit ) return 1;
   a = malloc((size_t)k->nOffIdx);
   if( !a ) return tsPqrErr(p, TS_PQ_NOMEM, "out of memory");
@@ -700,8 +721,8 @@ int tsPqrOffsetIndex(TsPqReader *p, PqRChunk *k, int64_t nRgRow, PqPageLoc **paL
     if( rc==2 ) return tsPqrErr(p, TS_PQ_NOMEM, "out of memory");
     return tsPqrErr(p, TS_PQ_CORRUPT, "parquet: corrupt OffsetIndex");
   }
-  *paLoc = aLoc; *pnLoc = (int)nLoc;
-  return 0;
+  k->aLoc = aLoc; k->nLoc = (int)nLoc;
+  return locDup(p, k, paLoc, pnLoc);
 }
 
 /* Intersect sorted interval list a (na intervals) with b; result in *pOut
@@ -740,7 +761,7 @@ int tsPqReaderSelectRows(TsPqReader *p, int iRg, const TsPqRange *aRange, int nR
     PqRChunk *k;
     PqPageLoc *aLoc = 0;
     int nLoc = 0, j, rc = 0, nPg = -1, nKeep = 0;
-    unsigned char *aIdx = 0;
+    const unsigned char *aIdx = 0;
     int64_t *aKeep = 0;
     PqTr tr;
     int iLast = 0, id, t;
@@ -757,11 +778,16 @@ int tsPqReaderSelectRows(TsPqReader *p, int iRg, const TsPqRange *aRange, int nR
       p->rc = 0;   /* a bad index only disables pruning; reading will verify pages */
       continue;
     }
-    aIdx = malloc((size_t)k->nColIdx);
-    if( !aIdx ){ free(aLoc); tsPqRowSelFree(pSel); return tsPqrErr(p, TS_PQ_NOMEM, "out of memory"); }
-    if( tsPqrReadAt(p, k->iColIdx, k->nColIdx, aIdx) ){
-      free(aLoc); free(aIdx); tsPqRowSelFree(pSel); return p->rc;
+    if( k->aColIdx==0 ){
+      /* read once, kept with the chunk (the statistics point into it) */
+      unsigned char *aNew = malloc((size_t)k->nColIdx);
+      if( !aNew ){ free(aLoc); tsPqRowSelFree(pSel); return tsPqrErr(p, TS_PQ_NOMEM, "out of memory"); }
+      if( tsPqrReadAt(p, k->iColIdx, k->nColIdx, aNew) ){
+        free(aLoc); free(aNew); tsPqRowSelFree(pSel); return p->rc;
+      }
+      k->aColIdx = aNew;
     }
+    aIdx = k->aColIdx;
     tsPqTrInit(&tr, aIdx, (size_t)k->nColIdx);
     aNullPg = calloc((size_t)nLoc, 1);
     aMinZ = calloc((size_t)nLoc, sizeof(*aMinZ)); aMaxZ = calloc((size_t)nLoc, sizeof(*aMaxZ));
@@ -804,7 +830,7 @@ int tsPqReaderSelectRows(TsPqReader *p, int iRg, const TsPqRange *aRange, int nR
       }
     }
     free(aKeep); free(aNullPg); free(aMinZ); free(aMaxZ); free(aMinN); free(aMaxN);
-    free(aLoc); free(aIdx);
+    free(aLoc);
     if( rc==2 ){ tsPqRowSelFree(pSel); return tsPqrErr(p, TS_PQ_NOMEM, "out of memory"); }
     /* rc==1: corrupt ColumnIndex: ignore it (no pruning from this column) */
   }

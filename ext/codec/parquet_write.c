@@ -30,6 +30,7 @@
 ** (min to a prefix, max to a prefix with its last byte incremented).
 */
 #include "pq_int.h"
+#include "tscrc.h"
 #include <math.h>
 #include <zlib.h>
 #include <stdarg.h>
@@ -725,10 +726,10 @@ static int emitPage(TsPqWriter *p, PqChunkMeta *m, int ePageType, int64_t nValue
   {
     /* PageHeader.crc: CRC-32 (zlib's) of the page bytes after the header,
     ** levels then compressed values, as the Parquet spec defines it. */
-    uLong crc = crc32(0L, Z_NULL, 0);
-    if( nLev ) crc = crc32(crc, pLev->a, (uInt)pLev->n);
-    crc = crc32(crc, p->comp.a ? p->comp.a : (const unsigned char*)"", (uInt)p->comp.n);
-    tsPqTwFieldI32(&tw, 4, (int32_t)(uint32_t)crc);
+    uint32_t crc = 0;
+    if( nLev ) crc = tsCrc32(crc, pLev->a, pLev->n);
+    crc = tsCrc32(crc, p->comp.a ? p->comp.a : (const unsigned char*)"", p->comp.n);
+    tsPqTwFieldI32(&tw, 4, (int32_t)crc);
   }
   if( ePageType==PQ_PAGE_DICT ){
     tsPqTwFieldStruct(&tw, 7);

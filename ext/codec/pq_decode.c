@@ -16,6 +16,7 @@
 ** "Reading").
 */
 #include "pq_read_int.h"
+#include "tscrc.h"
 #include <math.h>
 #include <zlib.h>
 #include <stdarg.h>
@@ -605,6 +606,15 @@ static int parsePageHeader(PqTr *tr, PqPageHdr *h){
 
 /* Decode the page starting at a[0..nA).  *pnUsed = bytes of the page.
 ** bSkipData: only dictionary pages are decoded (used when locating). */
+/* 1 if data page h holds no selected row (decodePage skips it). */
+static int pageSkipped(const PqDec *d, const PqPageHdr *h){
+  int64_t rLo, rHi;
+  if( h->eType!=PQ_PAGE_DATA && h->eType!=PQ_PAGE_DATA_V2 ) return 0;
+  if( !h->bHaveSub || h->nValue<0 || h->nValue>d->k->nValue ) return 0;
+  pageSpan(d, h->nValue, &rLo, &rHi);
+  return rLo>=rHi;
+}
+
 static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUsed){
   PqTr tr;
   PqPageHdr h;
@@ -618,11 +628,12 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
   if( (size_t)h.nComp > nA-nHdr ) return decCorrupt(d, "page extends past its column chunk");
   body = a+nHdr;
   *pnUsed = nHdr + (size_t)h.nComp;
-  if( h.bHaveCrc && tsPqReaderVerifyCrc && (h.eType==PQ_PAGE_DICT || h.eType==PQ_PAGE_DATA || h.eType==PQ_PAGE_DATA_V2) ){
-    /* The CRC covers the page bytes after the header (levels + values). */
-    uLong crc = crc32(0L, Z_NULL, 0);
-    crc = crc32(crc, h.nComp ? body : (const unsigned char*)"", (uInt)h.nComp);
-    if( (uint32_t)crc!=h.crc ){
+  if( h.bHaveCrc && tsPqReaderVerifyCrc && (h.eType==PQ_PAGE_DICT || h.eType==PQ_PAGE_DATA || h.eType==PQ_PAGE_DATA_V2)
+   && !pageSkipped(d, &h) ){
+    /* The CRC covers the page bytes after the header (levels + values);
+    ** a data page with no selected row is not used, so not checked. */
+    uint32_t crc = tsCrc32(0, h.nComp ? body : (const unsigned char*)"", (size_t)h.nComp);
+    if( crc!=h.crc ){
       char zWhy[160];
       snprintf(zWhy, sizeof(zWhy), "%s page fails its CRC check (stored %08x, computed %08x): "
                "the file is damaged", h.eType==PQ_PAGE_DICT ? "dictionary" : "data",
@@ -633,7 +644,7 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
   if( h.eType==PQ_PAGE_DICT ){
     if( !h.bHaveSub ) return decCorrupt(d, "dictionary page without header");
     if( ensureBuf(d, (size_t)h.nUncomp) ) return d->p->rc;
-    rc = tsPqDecompress(d->k->eCodec, body, (size_t)h.nComp, d->aBuf, (size_t)h.nUncomp);
+    rc = tsPqDecompressCtx(&d->p->pZstd, d->k->eCodec, body, (size_t)h.nComp, d->aBuf, (size_t)h.nUncomp);
     if( rc==TS_PQ_ERROR ) return codecErr(d);
     if( rc ) return decCorrupt(d, "dictionary page does not decompress");
     if( h.nValue<0 || (int64_t)h.nValue > (int64_t)h.nUncomp*8+8 ) return decCorrupt(d, "bad dictionary size");
@@ -660,7 +671,7 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
       nVal = (size_t)(h.nUncomp - h.nDefLen);
       if( h.bCompressed && d->k->eCodec!=TS_PQ_CODEC_NONE ){
         if( ensureBuf(d, nVal) ) return d->p->rc;
-        rc = tsPqDecompress(d->k->eCodec, body+nLev, (size_t)h.nComp-nLev, d->aBuf, nVal);
+        rc = tsPqDecompressCtx(&d->p->pZstd, d->k->eCodec, body+nLev, (size_t)h.nComp-nLev, d->aBuf, nVal);
         if( rc==TS_PQ_ERROR ) return codecErr(d);
         if( rc ) return decCorrupt(d, "data page does not decompress");
         aVal = d->aBuf;
@@ -671,7 +682,7 @@ static int decodePage(PqDec *d, const unsigned char *a, size_t nA, size_t *pnUse
     }else{
       size_t off = 0;
       if( ensureBuf(d, (size_t)h.nUncomp) ) return d->p->rc;
-      rc = tsPqDecompress(d->k->eCodec, body, (size_t)h.nComp, d->aBuf, (size_t)h.nUncomp);
+      rc = tsPqDecompressCtx(&d->p->pZstd, d->k->eCodec, body, (size_t)h.nComp, d->aBuf, (size_t)h.nUncomp);
       if( rc==TS_PQ_ERROR ) return codecErr(d);
       if( rc ) return decCorrupt(d, "data page does not decompress");
       if( bNullable ){

@@ -459,6 +459,10 @@ int tsPqLz4Decompress(const void *a, size_t n, void *aOut, size_t nOut){
 }
 
 int tsPqDecompress(int eCodec, const void *a, size_t n, void *aOut, size_t nOut){
+  return tsPqDecompressCtx(0, eCodec, a, n, aOut, nOut);
+}
+
+int tsPqDecompressCtx(void **ppZstd, int eCodec, const void *a, size_t n, void *aOut, size_t nOut){
   switch( eCodec ){
     case TS_PQ_CODEC_NONE:
       if( n!=nOut ) return TS_PQ_CORRUPT;
@@ -477,10 +481,16 @@ int tsPqDecompress(int eCodec, const void *a, size_t n, void *aOut, size_t nOut)
     case TS_PQ_CODEC_ZSTD: {
       size_t r;
       if( nOut==0 && n==0 ) return TS_PQ_OK;
-      r = ZSTD_decompress(aOut, nOut, a, n);
+      if( ppZstd && *ppZstd==0 ) *ppZstd = ZSTD_createDCtx();
+      r = ppZstd && *ppZstd ? ZSTD_decompressDCtx((ZSTD_DCtx*)*ppZstd, aOut, nOut, a, n)
+                            : ZSTD_decompress(aOut, nOut, a, n);
       if( ZSTD_isError(r) || r!=nOut ) return TS_PQ_CORRUPT;
       return TS_PQ_OK;
     }
   }
   return TS_PQ_ERROR;
+}
+
+void tsPqDecompressCtxFree(void *pZstd){
+  ZSTD_freeDCtx((ZSTD_DCtx*)pZstd);
 }

@@ -127,6 +127,12 @@ int tsPqCompress(int eCodec, int iLevel, const void *a, size_t n, TsBuf *pOut);
 ** (bad or short data), TS_PQ_NOMEM (zlib could not start) or TS_PQ_ERROR
 ** (unsupported codec: no message here, the caller names codec and column). */
 int tsPqDecompress(int eCodec, const void *a, size_t n, void *aOut, size_t nOut);
+/* The same with a decompression context kept by the caller in *ppZstd
+** (made on first ZSTD use, NULL = none yet; a failed make falls back to a
+** context per call): creating one per page costs more than a narrow
+** page read.  tsPqDecompressCtxFree(*ppZstd) frees it (NULL ok). */
+int tsPqDecompressCtx(void **ppZstd, int eCodec, const void *a, size_t n, void *aOut, size_t nOut);
+void tsPqDecompressCtxFree(void *pZstd);
 
 /************** interface to snappy.c **************/
 /* Uncompressed length from the preamble; 0 ok, 1 corrupt. */

@@ -7,6 +7,10 @@
 #define PQ_READ_INT_H
 #include "pq_int.h"
 
+/* One data page of a column chunk from its OffsetIndex. */
+typedef struct PqPageLoc PqPageLoc;
+struct PqPageLoc { int64_t iOff; int32_t nSize; int64_t iFirstRow; };
+
 typedef struct PqRChunk PqRChunk;
 struct PqRChunk {
   int bPresent;              /* meta_data was present */
@@ -20,6 +24,12 @@ struct PqRChunk {
   int bNullCount; int64_t nNull;
   int64_t iOffIdx, iColIdx;  /* -1 = none */
   int nOffIdx, nColIdx;
+  /* The page index as first read, kept for the reader's life so that
+  ** later column reads and selections of the chunk need no read for it
+  ** (a reader kept between scans, as the cold tier does, reads each once). */
+  PqPageLoc *aLoc;           /* parsed OffsetIndex or NULL (owned) */
+  int nLoc;
+  unsigned char *aColIdx;    /* ColumnIndex bytes or NULL (owned) */
 };
 
 typedef struct PqRRowGroup PqRRowGroup;
@@ -57,11 +67,10 @@ struct TsPqReader {
   unsigned char *aPage;      /* decompressed page scratch, reused by every
                              ** column read until tsPqReaderTrim (owned) */
   size_t nPage;              /* its size */
+  void *pZstd;               /* zstd decompression context, made on first
+                             ** use and kept until tsPqReaderTrim (owned) */
 };
 
-/* One data page of a column chunk from its OffsetIndex. */
-typedef struct PqPageLoc PqPageLoc;
-struct PqPageLoc { int64_t iOff; int32_t nSize; int64_t iFirstRow; };
 
 /* Set the reader's error (printf-style message) and return rc. */
 int tsPqrErr(TsPqReader *p, int rc, const char *zFmt, ...);

@@ -26,6 +26,8 @@
 **   coldread over a table tiered to file:// (its manifest rows hold ETags):
 **            ts_check (manifest against the store listing, ETags included)
 **            and cold scans
+**   coldfilter  the same table read with row filters on a measure and
+**            sets of series (the scan's hint to the cold source)
 **   migrate  the same table with the manifest's etag column dropped (a
 **            database made before it): scans, then ts_maintain adds the
 **            column, then ts_check
@@ -415,6 +417,15 @@ static void runColdRead(sqlite3 *db, const char *zDir){
   stepAll(db, "SELECT count(*), sum(v), max(note) FROM t");
   stepAll(db, "SELECT time, v FROM t WHERE host = 'h1' ORDER BY time DESC LIMIT 3");
 }
+/* coldfilter: row filters on measures and a series set over the tiered t
+** (source.h rule 10: the scan's filters and series, the cold source's
+** series bitmap and series hash). */
+static void runColdFilter(sqlite3 *db, const char *zDir){
+  (void)zDir;
+  stepAll(db, "SELECT count(*), sum(v), max(note) FROM t WHERE v > 3 AND v <= 40.5");
+  stepAll(db, "SELECT time, host, v, n FROM t WHERE v >= 7 AND host IN ('h0', 'h2') ORDER BY time DESC");
+  stepAll(db, "SELECT host, count(*) FROM t WHERE host IN ('h0', 'h1', 'h2') GROUP BY host");
+}
 static void runMigrate(sqlite3 *db, const char *zDir){
   (void)zDir;
   stepAll(db, "SELECT count(*), sum(v) FROM t WHERE host IN ('h0', 'h2')");
@@ -466,6 +477,7 @@ static const Phase aPhase[] = {
   { "aggpar", tmplAggPar, 0, runAggPar, 80000, 80000, 0, 1, 0,
     "SELECT (SELECT count(*) FROM t) = 80000 AND (SELECT count(*) FROM t_chunks) >= 8" },
   { "coldread", tmplColdStore, setupLater, runColdRead, 72, 72, 0, 1, 0, 0 },
+  { "coldfilter", tmplColdStore, setupLater, runColdFilter, 72, 72, 0, 1, 0, 0 },
   { "migrate", tmplColdOld, setupLater, runMigrate, 72, 72, 0, 1, 0, 0 },
   /* batches commit one by one, each with its progress row */
   { "batch",  tmplBatch,  0, runBatch,  0, 29, 0, 1, 1, 0 },

@@ -7,7 +7,8 @@
 ** the full column, for every encoding the reader decodes mid-page, with
 ** NULLs, with and without a page index; per-column page sizes
 ** (TsPqWriteOpts.anPageRows); and the cold decode's clip to a time range
-** (tsColdRgDecodeRuns keeps only the rows of its runs inside the range).
+** (tsColdRgDecodeRuns keeps only the rows of its runs inside the range),
+** and the decode of a measure for some rows only (tsColdRgColumnPart).
 */
 #include "tt.h"
 #include "pq_int.h"
@@ -395,6 +396,43 @@ static void testColdClip(void){
     if( bNull!=(row%7==0) || (!bNull && p->aCol[2].aDbl[i]!=(double)row) ) bV = 0;
   }
   TT_CHECK("cold clip: measure values and NULLs are those rows'", p && p->aCol[2].nRow==500 && bV);
+  {
+    /* Row-group rows 300..800 in decoded rows: 50..250 of the first run's
+    ** piece and 250..300 of the second's, adjacent, so one interval. */
+    int64_t aRgRows[2] = {300, 800}, *aOut = 0, aKeep[6] = {10, 20, 260, 270, 499, 500};
+    int nOut = 0, bSame = 1, bRest = 1;
+    TsColdRg *q = 0;
+    TT_CHECK("cold part: row-group rows to decoded rows", p
+             && tsColdRgSelToRows(p, aRgRows, 1, &aOut, &nOut)==0 && nOut==1 && aOut[0]==50 && aOut[1]==300);
+    free(aOut);
+    /* A measure decoded for kept rows only: those equal the full decode,
+    ** every other row is NULL. */
+    rg.min.i = tLo; rg.max.i = tHi;
+    rc = tsColdRgDecodeRuns(r, 0, 3, &rg, 1, 0, 1000, aSpec, 2, &q, &zErr);
+    TT_EQ_I64("cold part: the measure for three intervals",
+              rc==0 && q ? tsColdRgColumnPart(r, q, 2, aKeep, 3, &zErr) : 1, 0);
+    for(i=0; p && q && q->abHave[2] && i<500; i++){
+      int bKept = (i>=10 && i<20) || (i>=260 && i<270) || i==499;
+      int bNullP = p->aCol[2].aNull && p->aCol[2].aNull[i];
+      int bNullQ = q->aCol[2].aNull && q->aCol[2].aNull[i];
+      if( bKept && (bNullP!=bNullQ || (!bNullP && p->aCol[2].aDbl[i]!=q->aCol[2].aDbl[i])) ) bSame = 0;
+      if( !bKept && !bNullQ ) bRest = 0;
+    }
+    TT_CHECK("cold part: kept rows are the full decode's (values and NULLs)", q && q->abHave[2] && bSame);
+    TT_CHECK("cold part: the other rows are NULL", q && q->abHave[2] && bRest);
+    tsColdRgFree(q);
+    q = 0;
+    rc = tsColdRgDecodeRuns(r, 0, 3, &rg, 1, 0, 1000, aSpec, 2, &q, &zErr);
+    TT_EQ_I64("cold part: no kept row", rc==0 && q ? tsColdRgColumnPart(r, q, 2, aKeep, 0, &zErr) : 1, 0);
+    bRest = q && q->aCol[2].nRow==500 && q->aCol[2].aDbl && q->aCol[2].aInt;
+    for(i=0; bRest && i<500; i++) if( !q->aCol[2].aNull[i] ) bRest = 0;
+    TT_CHECK("cold part: every row NULL, both value arrays there (kind unknown)", bRest);
+    TT_EQ_I64("cold part: a string column is decoded whole",
+              q ? tsColdRgColumnPart(r, q, 1, aKeep, 3, &zErr) : 1, 0);
+    TT_CHECK("cold part: its rows all there", q && q->aCol[1].nRow==500 && q->aCol[1].aOff
+             && q->aCol[1].aOff[500]-q->aCol[1].aOff[499]==1 && q->aCol[1].aData[q->aCol[1].aOff[0]]=='a');
+    tsColdRgFree(q);
+  }
   tsColdRgFree(p);
   p = 0;
   rg.min.i = t0 + 600*10000000000LL; rg.max.i = t0 + 700*10000000000LL;
