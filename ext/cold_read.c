@@ -74,6 +74,12 @@ struct ColdEnt {
   int iRg;                   /* the row group */
   sqlite3_int64 iSid;        /* 0: every page of the time range; else only
                              ** the pages that may hold series iSid */
+  int64_t *aPass;            /* under row filters: the decoded-row intervals
+                             ** that pass every filter, 2 * nPass values
+                             ** (malloc'd; made once, for every measure
+                             ** without a filter of its own: coldEntKeep) */
+  int nPass;
+  int bPass;                 /* aPass/nPass are made */
   ColdEnt *pNext;            /* next entry of the source (ColdSource.pEnt) */
 };
 
@@ -255,6 +261,7 @@ static void coldEntFree(ColdSource *p, ColdEnt *e, int nMeas){
   sqlite3_free(e->aanText);
   sqlite3_free(e->aMeas);
   sqlite3_free(e->abMeas);
+  free(e->aPass);
   sqlite3_free(e);
 }
 
@@ -688,19 +695,20 @@ static int coldEntMeasure(ColdSource *p, ColdObj *o, ColdEnt *e, int iMeas);
 
 /* The rows of decoded row group e worth decoding measure iMeas for under
 ** the scan's row filters (source.h rule 10), as decoded-row intervals
-** *paKeep (malloc'd, 2 * *pnKeep values; NULL: every row).  For a measure
+** *paKeep (2 * *pnKeep values; NULL: every row; the caller frees it when
+** *pbFree, else it is e->aPass, kept with e).  For a measure
 ** with a filter of its own: the pages whose ColumnIndex bounds may pass it
 ** (a row group whose chunk statistics exclude it keeps none).  For any
 ** other: the rows that pass every filter, the filter measures decoded
 ** first.  Rows left out fail a filter, so SQLite drops them whatever they
 ** hold; they are counted in cold_reads.filter_skipped. */
 static int coldEntKeep(ColdSource *p, ColdObj *o, ColdEnt *e, int iMeas, int64_t **paKeep,
-                       int *pnKeep){
+                       int *pnKeep, int *pbFree){
   TsTable *pTab = p->base.pTab;
   TsColdRg *pRg = e->pRg;
   int64_t *aKeep = 0, nKept = 0, r;
   int nKeep = 0, i, rc = SQLITE_OK, bOwn = 0;
-  *paKeep = 0; *pnKeep = 0;
+  *paKeep = 0; *pnKeep = 0; *pbFree = 1;
   for(i=0; i<p->nFilt; i++) if( p->aFilt[i].iMeas==iMeas ) bOwn = 1;
   if( bOwn ){
     TsPqRange rg;
@@ -730,26 +738,34 @@ static int coldEntKeep(ColdSource *p, ColdObj *o, ColdEnt *e, int iMeas, int64_t
       if( rcPq!=TS_PQ_OK ) return SQLITE_NOMEM;
     }
   }else{
-    for(i=0; rc==SQLITE_OK && i<p->nFilt; i++){
-      rc = coldEntMeasure(p, o, e, p->aFilt[i].iMeas);
-    }
-    if( rc ) return rc;
-    aKeep = malloc(sizeof(int64_t)*2*(size_t)(pRg->nRow/2+1));
-    if( aKeep==0 ) return SQLITE_NOMEM;
-    for(r=0; r<pRg->nRow; r++){
-      int bPass = 1;
-      for(i=0; bPass && i<p->nFilt; i++){
-        const TsChunkCol *c = &e->aMeas[p->aFilt[i].iMeas];
-        bPass = !(c->aNull && c->aNull[r]) && tsMeasFilterPass(&p->aFilt[i], c->aDouble[r]);
+    /* The rows that pass are the same for every such measure: made once
+    ** per decoded row group and kept with it. */
+    if( !e->bPass ){
+      for(i=0; rc==SQLITE_OK && i<p->nFilt; i++){
+        rc = coldEntMeasure(p, o, e, p->aFilt[i].iMeas);
       }
-      if( !bPass ) continue;
-      if( nKeep>0 && aKeep[2*nKeep-1]==r ) aKeep[2*nKeep-1] = r+1;
-      else{ aKeep[2*nKeep] = r; aKeep[2*nKeep+1] = r+1; nKeep++; }
+      if( rc ) return rc;
+      e->aPass = malloc(sizeof(int64_t)*2*(size_t)(pRg->nRow/2+1));
+      if( e->aPass==0 ) return SQLITE_NOMEM;
+      for(r=0; r<pRg->nRow; r++){
+        int bPass = 1;
+        for(i=0; bPass && i<p->nFilt; i++){
+          const TsChunkCol *c = &e->aMeas[p->aFilt[i].iMeas];
+          bPass = !(c->aNull && c->aNull[r]) && tsMeasFilterPass(&p->aFilt[i], c->aDouble[r]);
+        }
+        if( !bPass ) continue;
+        if( e->nPass>0 && e->aPass[2*e->nPass-1]==r ) e->aPass[2*e->nPass-1] = r+1;
+        else{ e->aPass[2*e->nPass] = r; e->aPass[2*e->nPass+1] = r+1; e->nPass++; }
+      }
+      e->bPass = 1;
     }
+    aKeep = e->aPass;
+    nKeep = e->nPass;
+    *pbFree = 0;
   }
   for(i=0; i<nKeep; i++) nKept += aKeep[2*i+1]-aKeep[2*i];
   if( nKept==pRg->nRow ){
-    free(aKeep);
+    if( *pbFree ) free(aKeep);
     return SQLITE_OK;
   }
   pTab->cold.nFiltSkip += pRg->nRow - nKept;
@@ -762,7 +778,7 @@ static int coldEntKeep(ColdSource *p, ColdObj *o, ColdEnt *e, int iMeas, int64_t
 ** (under row filters, rows that fail them may be NULL: coldEntKeep). */
 static int coldEntMeasure(ColdSource *p, ColdObj *o, ColdEnt *e, int iMeas){
   TsTable *pTab = p->base.pTab;
-  int iCol = 2 + pTab->s.nDim + iMeas, rc, nKeep = 0;
+  int iCol = 2 + pTab->s.nDim + iMeas, rc, nKeep = 0, bFree = 0;
   TsChunkCol *c = &e->aMeas[iMeas];
   const TsPqColumnData *d;
   char *zErr = 0;
@@ -770,14 +786,14 @@ static int coldEntMeasure(ColdSource *p, ColdObj *o, ColdEnt *e, int iMeas){
   size_t nBefore;
   if( e->abMeas[iMeas] ) return SQLITE_OK;
   if( p->nFilt>0 && pTab->s.aMeasType[iMeas]!=TS_TYPE_VARCHAR ){
-    rc = coldEntKeep(p, o, e, iMeas, &aKeep, &nKeep);
+    rc = coldEntKeep(p, o, e, iMeas, &aKeep, &nKeep, &bFree);
     if( rc ) return rc;
   }
   nBefore = e->pRg->nByte;
   p->pReadObj = o;
   if( aKeep ){
     rc = tsColdRgColumnPart(o->pReader, e->pRg, iCol, aKeep, nKeep, &zErr);
-    free(aKeep);
+    if( bFree ) free(aKeep);
   }else{
     rc = tsColdRgColumn(o->pReader, e->pRg, iCol, &zErr);
   }

@@ -132,7 +132,7 @@ struct TsScanSpec {
 };
 
 /* A row filter on a measure (rule 10): measure iMeas (schema index) eOp
-** rVal, eOp one of TS_FILT_*; only DOUBLE and BIGINT measures. */
+** rVal, eOp one of TS_FILT_*; only DOUBLE measures (scan.c scanFilterAdd). */
 #define TS_FILT_GT 1         /* value >  rVal */
 #define TS_FILT_GE 2         /* value >= rVal */
 #define TS_FILT_LT 3         /* value <  rVal */
